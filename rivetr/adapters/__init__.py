@@ -1,0 +1,1 @@
+"""Ports to the outside world: the event store, container engines, git, builders, proxy, ACME."""

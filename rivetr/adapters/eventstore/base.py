@@ -1,0 +1,111 @@
+"""The event-store port: append with optimistic concurrency, read, and subscribe by position."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+import msgspec
+
+from rivetr.domain import codec
+from rivetr.domain.events import AnyEvent, Event
+
+# expected_version values with a meaning of their own
+ANY_VERSION: int | None = None  # append whatever the stream's version
+NO_STREAM = 0  # the stream must not exist yet
+
+GENESIS_HASH = "0" * 64
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on since the caller read it: re-read, re-decide, retry."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, the append expected {expected}"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
+    """Who or what caused the events, and which request or deployment they belong to."""
+
+    actor: str
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class RecordedEvent(msgspec.Struct, frozen=True):
+    """An event as stored: its place in the log, its metadata, its body and its chain link.
+
+    `data` is the stored JSON; `event` decodes (and upcasts) it on demand, so readers that need
+    only the metadata, such as exports and chain checks, never pay for decoding.
+    """
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: bytes
+    event_id: str
+    recorded_at: str  # ISO 8601, UTC
+    actor: str
+    correlation_id: str | None
+    causation_id: str | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def event(self) -> AnyEvent:
+        return codec.decode(self.type, self.schema_version, self.data)
+
+
+class EventStore(Protocol):
+    """The log. Positions are global, gap-free and start at 1; versions count per stream."""
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        meta: EventMeta,
+    ) -> list[RecordedEvent]:
+        """Append events to one stream atomically.
+
+        Args:
+            stream_id: e.g. ``app-web``.
+            expected_version: the stream version the caller decided against; ``NO_STREAM`` (0)
+                for a new stream, ``ANY_VERSION`` (None) to skip the check.
+            events: one or more events, in order.
+            meta: actor, correlation and causation recorded on every event.
+
+        Returns:
+            The events as recorded, with their positions and hashes.
+
+        Raises:
+            ConcurrencyError: the stream's version is not ``expected_version``.
+        """
+        ...
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]: ...
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Events with position > `after`, in order, at most `limit` of them."""
+        ...
+
+    async def head(self) -> int:
+        """The position of the last event (0 for an empty log)."""
+        ...
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[RecordedEvent]:
+        """Every event after `after`, then each new one as it is committed, forever."""
+        ...
+
+    async def wait_for_new(self, after: int, timeout: float | None = None) -> int:
+        """Wait until the head passes `after` (or the timeout ends); return the head."""
+        ...
+
+    async def close(self) -> None: ...

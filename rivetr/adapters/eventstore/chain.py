@@ -1,0 +1,96 @@
+"""The SHA-256 chain over the log: each event's hash covers its content and the previous hash,
+so changing, removing or reordering any stored event breaks every hash after it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import msgspec
+
+from rivetr.adapters.eventstore.base import GENESIS_HASH, RecordedEvent
+
+_encode = msgspec.json.encode
+
+
+def link_hash(
+    prev_hash: str,
+    position: int,
+    stream_id: str,
+    version: int,
+    type_: str,
+    schema_version: int,
+    data: bytes,
+    event_id: str,
+    recorded_at: str,
+    actor: str,
+    correlation_id: str | None,
+    causation_id: str | None,
+) -> str:
+    header = _encode(
+        [
+            position,
+            stream_id,
+            version,
+            type_,
+            schema_version,
+            event_id,
+            recorded_at,
+            actor,
+            correlation_id,
+            causation_id,
+        ]
+    )
+    digest = hashlib.sha256(prev_hash.encode())
+    digest.update(b"\n")
+    digest.update(header)
+    digest.update(b"\n")
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def expected_hash(event: RecordedEvent) -> str:
+    return link_hash(
+        event.prev_hash,
+        event.position,
+        event.stream_id,
+        event.version,
+        event.type,
+        event.schema_version,
+        event.data,
+        event.event_id,
+        event.recorded_at,
+        event.actor,
+        event.correlation_id,
+        event.causation_id,
+    )
+
+
+class ChainBroken(Exception):
+    def __init__(self, position: int, reason: str) -> None:
+        super().__init__(f"position {position}: {reason}")
+        self.position = position
+        self.reason = reason
+
+
+def verify_chain(
+    events: Iterable[RecordedEvent], prev_hash: str = GENESIS_HASH, after: int = 0
+) -> int:
+    """Walk events in order and check each link; return how many were checked.
+
+    Raises:
+        ChainBroken: naming the first position whose link, hash or numbering is wrong.
+    """
+    expected_position = after + 1
+    count = 0
+    for event in events:
+        if event.position != expected_position:
+            raise ChainBroken(expected_position, f"missing; next stored is {event.position}")
+        if event.prev_hash != prev_hash:
+            raise ChainBroken(event.position, "prev_hash does not match the previous event")
+        if expected_hash(event) != event.hash:
+            raise ChainBroken(event.position, "hash does not match the event's content")
+        prev_hash = event.hash
+        expected_position += 1
+        count += 1
+    return count

@@ -1,0 +1,89 @@
+"""InMemoryEventStore: the same log, same rules and same hash chain, held in a list.
+
+For unit tests of what sits above the store; the contract suite keeps it honest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+from rivetr.adapters.eventstore.base import (
+    GENESIS_HASH,
+    ConcurrencyError,
+    EventMeta,
+    RecordedEvent,
+)
+from rivetr.adapters.eventstore.chain import link_hash
+from rivetr.adapters.eventstore.following import HeadSignal, follow
+from rivetr.domain import codec
+from rivetr.domain.events import Event
+
+
+class InMemoryEventStore:
+    def __init__(self) -> None:
+        self._events: list[RecordedEvent] = []
+        self._versions: dict[str, int] = {}
+        self._signal = HeadSignal(self._read_head, poll_interval=3600)
+
+    async def _read_head(self) -> int:
+        return len(self._events)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        meta: EventMeta,
+    ) -> list[RecordedEvent]:
+        if not events:
+            raise ValueError("append needs at least one event")
+        version = self._versions.get(stream_id, 0)
+        if expected_version is not None and expected_version != version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        prev_hash = self._events[-1].hash if self._events else GENESIS_HASH
+        recorded = []
+        for event in events:
+            version += 1
+            position = len(self._events) + len(recorded) + 1
+            type_, schema_version, data = codec.encode(event)
+            event_id = str(uuid.uuid4())
+            fields = (
+                stream_id,
+                version,
+                type_,
+                schema_version,
+                data,
+                event_id,
+                recorded_at,
+                meta.actor,
+                meta.correlation_id,
+                meta.causation_id,
+            )
+            hash_ = link_hash(prev_hash, position, *fields)
+            recorded.append(RecordedEvent(position, *fields, prev_hash, hash_))
+            prev_hash = hash_
+        self._events.extend(recorded)
+        self._versions[stream_id] = version
+        self._signal.advance(len(self._events))
+        return recorded
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        return [e for e in self._events if e.stream_id == stream_id]
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return self._events[after : after + limit]
+
+    async def head(self) -> int:
+        return len(self._events)
+
+    async def wait_for_new(self, after: int, timeout: float | None = None) -> int:
+        return await self._signal.wait_beyond(after, timeout)
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[RecordedEvent]:
+        return follow(self, after)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,152 @@
+"""SqliteEventStore: the log in events.db. One writer thread group-commits appends; reads go
+through their own aiosqlite connection so they never wait behind a write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import aiosqlite
+
+from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, RecordedEvent
+from rivetr.adapters.eventstore.following import HeadSignal, follow
+from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
+from rivetr.domain.events import Event
+
+COLUMNS = (
+    "position, stream_id, version, type, schema_version, data, event_id, recorded_at, actor,"
+    " correlation_id, causation_id, prev_hash, hash"
+)
+MAX_BATCH = 1000
+
+_Pending = tuple[AppendRequest, "asyncio.Future[AppendResult]"]
+_STOP = None  # queued by close(): finish what came before it, then stop
+
+
+class SqliteEventStore:
+    def __init__(self, path: Path, poll_interval: float) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rivetr-writer")
+        self._writer: BatchWriter | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._signal = HeadSignal(self._read_head, poll_interval)
+
+    @classmethod
+    async def open(cls, path: Path, poll_interval: float = 1.0) -> SqliteEventStore:
+        """Open (creating and migrating if needed) the log at `path`.
+
+        `poll_interval` is how often a waiting subscriber checks for appends made by another
+        process; appends in this process wake subscribers at once.
+        """
+        store = cls(Path(path), poll_interval)
+        loop = asyncio.get_running_loop()
+        store._writer = await loop.run_in_executor(store._executor, BatchWriter, store.path)
+        store._reader = await aiosqlite.connect(store.path)
+        await store._signal.refresh()
+        return store
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Event],
+        meta: EventMeta,
+    ) -> list[RecordedEvent]:
+        if not events:
+            raise ValueError("append needs at least one event")
+        if self._closed:  # queued behind the stop marker, it would wait forever
+            raise RuntimeError("the event store is closed")
+        if self._writer_task is None:
+            self._writer_task = asyncio.create_task(self._write_batches(), name="rivetr-writer")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((AppendRequest(stream_id, expected_version, events, meta), future))
+        result = await future
+        if isinstance(result, ConcurrencyError):
+            raise result
+        return result
+
+    async def _write_batches(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            batch: list[_Pending] = []
+            item = await self._queue.get()
+            while True:
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+                if len(batch) >= MAX_BATCH or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            if not batch:
+                continue
+            assert self._writer is not None
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._writer.commit_batch, [request for request, _ in batch]
+                )
+            except Exception as exc:  # the whole transaction failed: every caller hears why
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+            heads = [r[-1].position for r in results if not isinstance(r, ConcurrencyError)]
+            if heads:
+                self._signal.advance(max(heads))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
+        return await self._select(
+            f"SELECT {COLUMNS} FROM events WHERE stream_id = ? ORDER BY version", (stream_id,)
+        )
+
+    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        return await self._select(
+            f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+
+    async def _select(self, sql: str, params: tuple[object, ...]) -> list[RecordedEvent]:
+        assert self._reader is not None, "store is closed"
+        rows = await self._reader.execute_fetchall(sql, params)
+        return [RecordedEvent(*row) for row in rows]
+
+    async def _read_head(self) -> int:
+        assert self._reader is not None, "store is closed"
+        rows = list(await self._reader.execute_fetchall("SELECT MAX(position) FROM events"))
+        return int(rows[0][0] or 0)
+
+    async def head(self) -> int:
+        return await self._signal.refresh()
+
+    async def wait_for_new(self, after: int, timeout: float | None = None) -> int:
+        return await self._signal.wait_beyond(after, timeout)
+
+    def subscribe(self, after: int = 0) -> AsyncIterator[RecordedEvent]:
+        return follow(self, after)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._writer_task is not None:
+            self._queue.put_nowait(_STOP)  # appends queued before close still commit
+            await self._writer_task
+            self._writer_task = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+        if self._writer is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._writer.close)
+            self._writer = None
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,1 @@
+"""The container-engine port and its Docker/Podman implementations."""

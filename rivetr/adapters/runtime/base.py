@@ -1,0 +1,106 @@
+"""The container runtime port: what Rivetr needs from Docker or Podman, and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol
+
+import msgspec
+
+MANAGED_LABEL = "rivetr.managed"
+APP_LABEL = "rivetr.app"
+DEPLOYMENT_LABEL = "rivetr.deployment"
+
+
+class EngineUnavailable(Exception):
+    """The container engine cannot be reached (no socket, daemon down, wrong URL)."""
+
+
+class BuildFailed(Exception):
+    """An image build failed; `log` holds the build output up to the failure."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
+class ContainerError(Exception):
+    """The engine refused or failed a container operation (missing image, bad spec...)."""
+
+
+class EngineInfo(msgspec.Struct, frozen=True, kw_only=True):
+    kind: Literal["docker", "podman"]
+    version: str
+    api_version: str
+    url: str
+
+
+class ContainerSpec(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    image: str
+    labels: dict[str, str] = {}
+    env: dict[str, str] = {}
+    command: list[str] | None = None
+    # container port -> host port; None asks the engine for a free port on 127.0.0.1
+    ports: dict[int, int | None] = {}
+    memory_bytes: int | None = 512 * 1024 * 1024
+    nano_cpus: int | None = 1_000_000_000
+    restart_policy: Literal["no", "on-failure", "unless-stopped", "always"] = "unless-stopped"
+
+
+class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    image: str
+    labels: dict[str, str]
+    state: str  # the engine's own word: created, running, exited, dead...
+    host_ports: dict[int, int] = {}
+
+
+class ContainerRuntime(Protocol):
+    """One container engine. Every method is async; blocking SDK calls run in worker threads."""
+
+    async def ping(self) -> EngineInfo:
+        """Check the engine answers; raise EngineUnavailable when it does not."""
+        ...
+
+    async def build_image(
+        self,
+        context: Path,
+        tag: str,
+        *,
+        dockerfile: str = "Dockerfile",
+        build_args: dict[str, str] | None = None,
+        target: str | None = None,
+        labels: dict[str, str] | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> str:
+        """Build `context` into `tag`, streaming output lines; return the image id."""
+        ...
+
+    async def import_image(self, tarball: bytes, ref: str, *, cmd: list[str]) -> str:
+        """Import a root file system tarball as image `ref` with default command `cmd`."""
+        ...
+
+    async def image_exists(self, ref: str) -> bool: ...
+
+    async def remove_image(self, ref: str) -> None: ...
+
+    async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
+        """Create and start a container (with an init process); return it as started."""
+        ...
+
+    async def inspect_container(self, name_or_id: str) -> ContainerInfo | None: ...
+
+    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None: ...
+
+    async def remove_container(self, name_or_id: str, *, force: bool = False) -> None: ...
+
+    async def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        """All containers (running or not) carrying every one of `labels`."""
+        ...
+
+    async def container_logs(self, name_or_id: str, tail: int = 100) -> str: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,303 @@
+"""`DockerRuntime`: the container runtime port over the `docker` SDK, for Docker and Podman alike.
+
+The only module that imports `docker` (~20 MB of resident memory): import it lazily, when an
+engine is actually wanted. Every SDK call is blocking and runs in a worker thread; SDK and
+`requests` errors become the port's errors in `_translated`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import anyio.to_thread
+import docker
+import docker.errors
+import requests.exceptions
+
+from rivetr.adapters.runtime.base import (
+    BuildFailed,
+    ContainerError,
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    EngineUnavailable,
+)
+from rivetr.adapters.runtime.docker_answers import (
+    BuildLines,
+    container_info,
+    engine_kind,
+    split_ref,
+)
+
+T = TypeVar("T")
+
+
+class DockerRuntime:
+    """One Docker or Podman engine reached at `base_url` (`unix:///var/run/docker.sock`...).
+
+    The SDK client is made on first use, in a worker thread: making it asks the engine for its
+    API version, so constructing a `DockerRuntime` never blocks nor fails. `kind` forces the
+    engine kind `ping()` reports; by default it is read from the engine's version answer.
+
+    Calls are not abandoned on cancellation: a cancelled `build_image` waits for its build.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        kind: Literal["docker", "podman"] | None = None,
+        *,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.base_url = base_url
+        self._kind = kind
+        self._timeout_s = timeout_s
+        self._client: docker.DockerClient | None = None
+        self._client_lock = threading.Lock()
+
+    async def ping(self) -> EngineInfo:
+        def ping(client: docker.DockerClient) -> EngineInfo:
+            version: dict[str, Any] = client.version()
+            return EngineInfo(
+                kind=self._kind or engine_kind(version),
+                version=str(version.get("Version", "")),
+                api_version=str(version.get("ApiVersion", client.api.api_version)),
+                url=self.base_url,
+            )
+
+        return await self._run("ping", ping)
+
+    async def build_image(
+        self,
+        context: Path,
+        tag: str,
+        *,
+        dockerfile: str = "Dockerfile",
+        build_args: dict[str, str] | None = None,
+        target: str | None = None,
+        labels: dict[str, str] | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> str:
+        """Build with the classic builder, streaming each output line to `on_output`.
+
+        `on_output` is called from the worker thread running the build, not from the event
+        loop: hand lines over with `anyio.from_thread.run_sync` or a thread-safe queue.
+        Nothing is pulled: every `FROM` must name a local image.
+        """
+
+        def build(client: docker.DockerClient) -> str:
+            if not context.is_dir():
+                raise BuildFailed(f"build of {tag} failed: context {context} is not a directory")
+            lines = BuildLines(on_output)
+            image_id = None
+            try:
+                for chunk in client.api.build(
+                    path=str(context),
+                    tag=tag,
+                    dockerfile=dockerfile,
+                    buildargs=build_args or {},
+                    target=target,
+                    labels=labels or {},
+                    decode=True,
+                    rm=True,
+                    forcerm=True,
+                    timeout=None,  # a silent RUN step may take minutes: no read timeout
+                ):
+                    if "error" in chunk or "errorDetail" in chunk:
+                        detail = chunk.get("errorDetail") or {}
+                        message = detail.get("message") or chunk.get("error") or "unknown error"
+                        lines.flush()
+                        raise BuildFailed(f"build of {tag} failed: {message}", lines.text())
+                    if isinstance(chunk.get("stream"), str):
+                        lines.feed(chunk["stream"])
+                    # The id this build made: another build may retag `tag` before we look.
+                    if isinstance(chunk.get("aux"), dict) and chunk["aux"].get("ID"):
+                        image_id = str(chunk["aux"]["ID"])
+            except docker.errors.APIError as exc:  # e.g. a Dockerfile parse error, before output
+                lines.flush()
+                raise BuildFailed(f"build of {tag} failed: {_explain(exc)}", lines.text()) from exc
+            lines.flush()
+            return image_id or str(client.api.inspect_image(tag)["Id"])
+
+        return await self._run(f"build {tag}", build)
+
+    async def import_image(self, tarball: bytes, ref: str, *, cmd: list[str]) -> str:
+        repository, tag = split_ref(ref)
+
+        def import_(client: docker.DockerClient) -> str:
+            answer = client.api.import_image_from_data(
+                tarball, repository=repository, tag=tag, changes=[f"CMD {json.dumps(cmd)}"]
+            )
+            for line in str(answer).splitlines():
+                with suppress(ValueError):
+                    status = json.loads(line)
+                    if isinstance(status, dict) and status.get("error"):
+                        raise ContainerError(f"import {ref}: {status['error']}")
+            return str(client.api.inspect_image(ref)["Id"])
+
+        return await self._run(f"import {ref}", import_)
+
+    async def image_exists(self, ref: str) -> bool:
+        def exists(client: docker.DockerClient) -> bool:
+            try:
+                client.api.inspect_image(ref)
+            except docker.errors.NotFound:
+                return False
+            return True
+
+        return await self._run(f"inspect image {ref}", exists)
+
+    async def remove_image(self, ref: str) -> None:
+        """Remove `ref`; a missing image is already removed. In use → ContainerError."""
+
+        def remove(client: docker.DockerClient) -> None:
+            with suppress(docker.errors.NotFound):
+                client.api.remove_image(ref)
+
+        await self._run(f"remove image {ref}", remove)
+
+    async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
+        """Create and start `spec`; a container that fails to start is removed again."""
+
+        def run(client: docker.DockerClient) -> ContainerInfo:
+            try:
+                client.api.inspect_image(spec.image)
+            except docker.errors.NotFound as exc:
+                # Checked first: the engine would turn a missing image into a failed pull.
+                raise ContainerError(f"image {spec.image!r} not found: build it first") from exc
+            container = client.containers.create(
+                image=spec.image,
+                command=spec.command,
+                name=spec.name,
+                labels=dict(spec.labels),
+                environment=dict(spec.env),
+                mem_limit=spec.memory_bytes,
+                nano_cpus=spec.nano_cpus,
+                restart_policy={"Name": spec.restart_policy},
+                ports={f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.ports.items()},
+                # An init as PID 1 forwards SIGTERM: stops take milliseconds, not the timeout.
+                init=True,
+            )
+            try:
+                container.start()
+            except docker.errors.APIError:
+                with suppress(docker.errors.APIError):
+                    container.remove(force=True, v=True)
+                raise
+            container.reload()
+            return container_info(container.attrs)
+
+        return await self._run(f"run {spec.name}", run)
+
+    async def inspect_container(self, name_or_id: str) -> ContainerInfo | None:
+        def inspect(client: docker.DockerClient) -> ContainerInfo | None:
+            try:
+                return container_info(client.api.inspect_container(name_or_id))
+            except docker.errors.NotFound:
+                return None
+
+        return await self._run(f"inspect {name_or_id}", inspect)
+
+    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None:
+        """Stop (SIGTERM, then SIGKILL after `timeout_s`); stopping a stopped one is a no-op."""
+        seconds = max(0, math.ceil(timeout_s))  # the engine counts whole seconds
+        await self._run(
+            f"stop {name_or_id}", lambda client: client.api.stop(name_or_id, timeout=seconds)
+        )
+
+    async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
+        """Remove a container and its anonymous volumes; a missing one is already removed."""
+
+        def remove(client: docker.DockerClient) -> None:
+            with suppress(docker.errors.NotFound):
+                client.api.remove_container(name_or_id, v=True, force=force)
+
+        await self._run(f"remove {name_or_id}", remove)
+
+    async def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        """Containers carrying every one of `labels`, sorted by name."""
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+
+        def list_(client: docker.DockerClient) -> list[ContainerInfo]:
+            found = client.containers.list(all=True, filters=filters, ignore_removed=True)
+            return sorted((container_info(c.attrs) for c in found), key=lambda c: c.name)
+
+        return await self._run("list containers", list_)
+
+    async def container_logs(self, name_or_id: str, tail: int = 100) -> str:
+        """The last `tail` lines of stdout and stderr, interleaved as the engine keeps them."""
+
+        def logs(client: docker.DockerClient) -> str:
+            raw: bytes = client.api.logs(name_or_id, stdout=True, stderr=True, tail=tail)
+            return raw.decode("utf-8", errors="replace")
+
+        return await self._run(f"logs of {name_or_id}", logs)
+
+    async def close(self) -> None:
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            await anyio.to_thread.run_sync(client.close)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _run(self, action: str, call: Callable[[docker.DockerClient], T]) -> T:
+        def work() -> T:
+            with self._translated(action):
+                return call(self._sdk_client())
+
+        return await anyio.to_thread.run_sync(work)
+
+    def _sdk_client(self) -> docker.DockerClient:
+        with self._client_lock:
+            if self._client is None:
+                _probe_unix_socket(self.base_url, self._timeout_s)
+                try:
+                    self._client = docker.DockerClient(
+                        base_url=self.base_url, version="auto", timeout=self._timeout_s
+                    )
+                except docker.errors.DockerException as exc:
+                    # The SDK wraps every failure to fetch the API version in this one type.
+                    raise EngineUnavailable(
+                        f"no container engine answers at {self.base_url}: {exc}"
+                    ) from exc
+            return self._client
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except docker.errors.APIError as exc:  # before requests': it is an HTTPError too
+            raise ContainerError(f"{action}: {_explain(exc)}") from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise EngineUnavailable(
+                f"container engine at {self.base_url} did not answer ({action}): {exc}"
+            ) from exc
+        except docker.errors.DockerException as exc:
+            raise ContainerError(f"{action}: {exc}") from exc
+
+
+def _probe_unix_socket(url: str, timeout_s: float) -> None:
+    # The SDK leaks its socket when connecting to a unix socket fails (a stale socket file, a
+    # stopped daemon): try once with a socket that is closed whatever happens.
+    path = url.removeprefix("unix://")
+    if path == url:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout_s)
+        try:
+            probe.connect(path)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise EngineUnavailable(f"no container engine answers at {url}: {reason}") from exc
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    return str(exc.explanation or exc)

@@ -1,0 +1,312 @@
+"""`FakeRuntime`: an in-memory twin of the container runtime port, for unit tests.
+
+It keeps the observable contract of `DockerRuntime` (the same errors for the same mistakes,
+the same states, unique names and ports) without running anything, records what it was asked
+to do, and can be told to fail the next build or start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import msgspec
+
+from rivetr.adapters.runtime.base import (
+    BuildFailed,
+    ContainerError,
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    EngineUnavailable,
+)
+
+_INSTRUCTIONS = {
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+}  # fmt: skip
+
+
+class FakeBuild(msgspec.Struct, frozen=True, kw_only=True):
+    """One `build_image` call, as asked."""
+
+    context: Path
+    tag: str
+    dockerfile: str
+    build_args: dict[str, str]
+    target: str | None
+    labels: dict[str, str]
+
+
+class FakeRuntime:
+    """The port in memory. Images are refs to ids; containers never run anything.
+
+    A build "runs" each Dockerfile instruction by printing it; it fails like the classic
+    builder on a missing Dockerfile, an unknown instruction or a `FROM` of an unknown image.
+    Containers log nothing unless a test calls `append_log`.
+    """
+
+    def __init__(self, kind: Literal["docker", "podman"] = "docker") -> None:
+        self.kind: Literal["docker", "podman"] = kind
+        self.available = True  # False: every call raises EngineUnavailable
+        self.closed = False
+        self.builds: list[FakeBuild] = []
+        self.started: list[ContainerSpec] = []
+        self.imported: list[str] = []
+        self.images: dict[str, str] = {}  # ref -> image id
+        self._image_labels: dict[str, dict[str, str]] = {}  # image id -> labels
+        self._containers: dict[str, _Container] = {}  # id -> container
+        self._build_failure: tuple[str, list[str]] | None = None
+        self._start_failure: str | None = None
+        self._ids = itertools.count(1)
+        self._free_ports = itertools.count(32768)
+
+    # -- test controls -------------------------------------------------------------------
+
+    def fail_next_build(self, message: str, output: list[str] | None = None) -> None:
+        """Make the next build stream `output`, then raise BuildFailed(`message`)."""
+        self._build_failure = (message, output or [])
+
+    def fail_next_start(self, message: str) -> None:
+        """Make the next `run_container` raise ContainerError(`message`), leaving no container."""
+        self._start_failure = message
+
+    def append_log(self, name_or_id: str, text: str) -> None:
+        """Pretend the container's process wrote `text`."""
+        self._get(name_or_id).log += text
+
+    # -- the port ------------------------------------------------------------------------
+
+    async def ping(self) -> EngineInfo:
+        self._check()
+        return EngineInfo(kind=self.kind, version="fake", api_version="1.41", url="fake://")
+
+    async def build_image(
+        self,
+        context: Path,
+        tag: str,
+        *,
+        dockerfile: str = "Dockerfile",
+        build_args: dict[str, str] | None = None,
+        target: str | None = None,
+        labels: dict[str, str] | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> str:
+        self._check()
+        self.builds.append(
+            FakeBuild(
+                context=context,
+                tag=tag,
+                dockerfile=dockerfile,
+                build_args=dict(build_args or {}),
+                target=target,
+                labels=dict(labels or {}),
+            )
+        )
+        log: list[str] = []
+
+        def say(line: str) -> None:
+            log.append(line)
+            if on_output is not None:
+                on_output(line)
+
+        def fail(message: str) -> BuildFailed:
+            return BuildFailed(f"build of {tag} failed: {message}", "".join(f"{x}\n" for x in log))
+
+        path = anyio.Path(context) / dockerfile
+        if not await anyio.Path(context).is_dir():
+            raise fail(f"context {context} is not a directory")
+        if not await path.is_file():
+            raise fail(f"Cannot locate specified Dockerfile: {dockerfile}")
+        text = await path.read_text()
+        steps = _instructions(text)
+        for instruction, _ in steps:
+            if instruction not in _INSTRUCTIONS:
+                raise fail(f"dockerfile parse error: unknown instruction: {instruction}")
+        stages = {"scratch"}
+        for number, (instruction, argument) in enumerate(steps, start=1):
+            say(f"Step {number}/{len(steps)} : {instruction} {argument}")
+            if instruction == "FROM":
+                base, *alias = argument.split()
+                if base not in self.images and base not in stages:
+                    raise fail(f"pull access denied for {base}: no registry is reachable")
+                if len(alias) == 2 and alias[0].upper() == "AS":
+                    stages.add(alias[1])
+        if self._build_failure is not None:
+            (message, output), self._build_failure = self._build_failure, None
+            for line in output:
+                say(line)
+            raise fail(message)
+        image_id = _image_id(f"{tag}\n{text}\n{sorted((build_args or {}).items())}")
+        say(f"Successfully built {image_id[7:19]}")
+        say(f"Successfully tagged {tag}")
+        self.images[tag] = image_id
+        self._image_labels[image_id] = dict(labels or {})
+        return image_id
+
+    async def import_image(self, tarball: bytes, ref: str, *, cmd: list[str]) -> str:
+        self._check()
+        self.imported.append(ref)
+        self.images[ref] = _image_id(f"{ref}\n{cmd}\n{len(tarball)}")
+        return self.images[ref]
+
+    async def image_exists(self, ref: str) -> bool:
+        self._check()
+        return ref in self.images
+
+    async def remove_image(self, ref: str) -> None:
+        self._check()
+        image_id = self.images.get(ref)
+        if image_id is None:
+            return
+        last_ref = list(self.images.values()).count(image_id) == 1
+        users = [c for c in self._containers.values() if c.image_id == image_id]
+        if last_ref and users:
+            raise ContainerError(
+                f"remove image {ref}: conflict: container {users[0].id[:12]} is using it"
+            )
+        del self.images[ref]
+
+    async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
+        self._check()
+        if spec.image not in self.images:
+            raise ContainerError(f"image {spec.image!r} not found: build it first")
+        if any(c.spec.name == spec.name for c in self._containers.values()):
+            raise ContainerError(f"run {spec.name}: Conflict. The name is already in use")
+        if self._start_failure is not None:
+            message, self._start_failure = self._start_failure, None
+            raise ContainerError(f"run {spec.name}: {message}")
+        taken = {p for c in self._containers.values() for p in c.host_ports.values()}
+        host_ports: dict[int, int] = {}
+        for port, wanted in spec.ports.items():
+            if wanted is not None and wanted in taken:
+                raise ContainerError(f"run {spec.name}: port 127.0.0.1:{wanted} already in use")
+            host_ports[port] = wanted if wanted is not None else next(self._free_ports)
+        image_id = self.images[spec.image]
+        container = _Container(
+            id=_image_id(f"container {next(self._ids)}")[7:],
+            spec=spec,
+            image_id=image_id,
+            # Like the engine's: the image's labels, overridden by the container's own.
+            labels={**self._image_labels.get(image_id, {}), **spec.labels},
+            host_ports=host_ports,
+        )
+        self._containers[container.id] = container
+        self.started.append(spec)
+        return container.info()
+
+    async def inspect_container(self, name_or_id: str) -> ContainerInfo | None:
+        self._check()
+        container = self._find(name_or_id)
+        return container.info() if container else None
+
+    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None:
+        self._check()
+        container = self._get(name_or_id)
+        if container.state == "running":
+            container.state = "exited"
+            container.host_ports = {}
+
+    async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
+        self._check()
+        container = self._find(name_or_id)
+        if container is None:
+            return
+        if container.state == "running" and not force:
+            raise ContainerError(
+                f"remove {name_or_id}: You cannot remove a running container: stop it first"
+            )
+        del self._containers[container.id]
+
+    async def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        self._check()
+        found = [
+            c.info()
+            for c in self._containers.values()
+            if all(c.labels.get(key) == value for key, value in labels.items())
+        ]
+        return sorted(found, key=lambda c: c.name)
+
+    async def container_logs(self, name_or_id: str, tail: int = 100) -> str:
+        self._check()
+        lines = self._get(name_or_id).log.splitlines(keepends=True)
+        return "".join(lines[-tail:] if tail > 0 else [])
+
+    async def close(self) -> None:
+        self.closed = True
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        if not self.available:
+            raise EngineUnavailable("fake engine switched off (FakeRuntime.available = False)")
+
+    def _find(self, name_or_id: str) -> _Container | None:
+        for container in self._containers.values():
+            if name_or_id in (container.spec.name, container.id):
+                return container
+        prefixed = [c for c in self._containers.values() if c.id.startswith(name_or_id)]
+        return prefixed[0] if len(prefixed) == 1 else None
+
+    def _get(self, name_or_id: str) -> _Container:
+        container = self._find(name_or_id)
+        if container is None:
+            raise ContainerError(f"{name_or_id}: No such container: {name_or_id}")
+        return container
+
+
+class _Container:
+    def __init__(
+        self,
+        *,
+        id: str,
+        spec: ContainerSpec,
+        image_id: str,
+        labels: dict[str, str],
+        host_ports: dict[int, int],
+    ) -> None:
+        self.id = id
+        self.spec = spec
+        self.image_id = image_id
+        self.labels = labels
+        self.host_ports = host_ports
+        self.state = "running"
+        self.log = ""
+
+    def info(self) -> ContainerInfo:
+        return ContainerInfo(
+            id=self.id,
+            name=self.spec.name,
+            image=self.spec.image,
+            labels=dict(self.labels),
+            state=self.state,
+            host_ports=dict(self.host_ports),
+        )
+
+
+def _instructions(dockerfile: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, argument) pairs; comments, blank lines and `\\` continuations handled."""
+    steps: list[tuple[str, str]] = []
+    pending = ""
+    for raw in dockerfile.splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        instruction, _, argument = line.partition(" ")
+        steps.append((instruction.upper(), argument.strip()))
+    if pending:
+        instruction, _, argument = pending.strip().partition(" ")
+        steps.append((instruction.upper(), argument.strip()))
+    return steps
+
+
+def _image_id(seed: str) -> str:
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()

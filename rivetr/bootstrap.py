@@ -1,0 +1,96 @@
+"""The composition root: builds every part from Settings, runs the background work, closes all.
+
+The CLI and the web app both start here, so there is one place that knows how the parts fit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+
+from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.config import Settings
+from rivetr.projections.registry import all_projections
+from rivetr.projections.runner import ProjectionRunner
+from rivetr.projections.views import ReadModel
+from rivetr.service.apps import AppService
+from rivetr.service.handler import CommandHandler
+from rivetr.service.tokens import TokenService
+
+log = logging.getLogger(__name__)
+_RESTART_DELAY_S = 5
+
+
+class Services:
+    """Everything a request handler or a CLI command needs, opened on one data directory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqliteEventStore,
+        runner: ProjectionRunner,
+        read: ReadModel,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self.read = read
+        handler = CommandHandler(store, runner)
+        self.apps = AppService(handler)
+        self.tokens = TokenService(handler, read, store, runner)
+        self.engine = EngineMonitor(
+            store, settings.engine, settings.engine_url, settings.engine_retry_max_s
+        )
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Services:
+        data = settings.data_path
+        data.mkdir(parents=True, exist_ok=True)
+        store = await SqliteEventStore.open(data / "events.db", settings.poll_interval_s)
+        runner = ProjectionRunner(store, data / "read.db", all_projections())
+        await runner.open()
+        await runner.catch_up()
+        read = await ReadModel.open(data / "read.db")
+        return cls(settings, store, runner, read)
+
+    @contextlib.asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        """Run the projection runner and the engine monitor while the context is open."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(_supervised, "projection runner", self.runner.run)
+            group.start_soon(_supervised, "engine monitor", self.engine.run)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
+
+    async def close(self) -> None:
+        await self.engine.close()
+        await self.read.close()
+        await self.runner.close()
+        await self.store.close()
+
+
+async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
+    """Keep background work going: a crash is logged and the work restarted, never fatal to the
+    web app."""
+    while True:
+        try:
+            await work()
+            return
+        except Exception:
+            log.exception("%s crashed; restarting in %d s", name, _RESTART_DELAY_S)
+            await anyio.sleep(_RESTART_DELAY_S)
+
+
+@contextlib.asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Services]:
+    services = await Services.open(settings)
+    try:
+        yield services
+    finally:
+        await services.close()

@@ -1,0 +1,266 @@
+"""The `rivetr` command: serve, tokens, events export, audit verify, projections rebuild, images."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rivetr import __version__
+from rivetr.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("rivetr")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(
+            Path(args.config) if args.config else None,
+            overrides={
+                "data_dir": args.data_dir,
+                "host": getattr(args, "host", None),
+                "port": getattr(args, "port", None),
+            },
+        )
+    except ConfigError as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        result: int = args.run(settings, args)
+        return result
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rivetr", description="A small self-hosted deployment engine."
+    )
+    parser.add_argument("--version", action="version", version=f"rivetr {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data directory (default ./rivetr-data, $RIVETR_DATA)")
+    common.add_argument("--config", help="rivetr.toml to read (default ./rivetr.toml)")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the service (API and dashboard)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.set_defaults(run=_serve)
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(metavar="ACTION")
+    create = tokens.add_parser("create", parents=[common], help="mint a token, printed once")
+    create.add_argument("--name", required=True, help="who or what will use it")
+    create.add_argument("--scope", choices=["read", "deploy", "admin"], default="admin")
+    create.set_defaults(run=_async(_tokens_create))
+    listing = tokens.add_parser("list", parents=[common], help="list tokens (never secrets)")
+    listing.set_defaults(run=_async(_tokens_list))
+    revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token by id")
+    revoke.add_argument("token_id")
+    revoke.set_defaults(run=_async(_tokens_revoke))
+
+    events = sub.add_parser("events", help="the event log").add_subparsers(metavar="ACTION")
+    export = events.add_parser("export", parents=[common], help="write the log to stdout")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--after", type=int, default=0, help="start after this position")
+    export.set_defaults(run=_async(_events_export))
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
+    verify = audit.add_parser("verify", parents=[common], help="check the log's hash chain")
+    verify.add_argument("--file", help="verify an exported JSONL file instead of the data dir")
+    verify.set_defaults(run=_async(_audit_verify))
+
+    projections = sub.add_parser("projections", help="the read model").add_subparsers(
+        metavar="ACTION"
+    )
+    rebuild = projections.add_parser("rebuild", parents=[common], help="drop and replay")
+    rebuild.add_argument("name", nargs="*", help="projections to rebuild (default: all)")
+    rebuild.set_defaults(run=_async(_projections_rebuild))
+
+    images = sub.add_parser("images", help="base images").add_subparsers(metavar="ACTION")
+    busybox = images.add_parser(
+        "import-busybox", parents=[common], help="make the local busybox base image"
+    )
+    busybox.add_argument("--tag", default=None, help="image name (default rivetr/busybox:latest)")
+    busybox.set_defaults(run=_async(_import_busybox))
+    return parser
+
+
+def _async(
+    command: Callable[[Settings, argparse.Namespace], Awaitable[int]],
+) -> Callable[[Settings, argparse.Namespace], int]:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        return asyncio.run(command(settings, args))
+
+    return run
+
+
+def cli_actor() -> Any:
+    from rivetr.domain.access import Actor, Permission
+
+    # Whoever can run the CLI can read the data directory: they hold every permission already.
+    user = getpass.getuser()
+    return Actor(kind="cli", id=user, name=user, permissions=frozenset(Permission))
+
+
+def _serve(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from rivetr.web.app import create_app
+
+    log.info(
+        "rivetr %s on http://%s:%d, data in %s",
+        __version__,
+        settings.host,
+        settings.port,
+        settings.data_path.resolve(),
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="on",
+    )
+    return 0
+
+
+async def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+
+    async with opened(settings) as services:
+        token_id, secret = await services.tokens.create(cli_actor(), args.name, args.scope)
+    print(secret)
+    print(
+        f"token {token_id} ({args.scope}) created for {args.name!r}; it is shown only once.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _tokens_list(settings: Settings, _: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+
+    async with opened(settings) as services:
+        for token in await services.read.list_tokens():
+            state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            print(f"{token.token_id}\t{token.name}\t{token.scope}\t{token.created_at}\t{state}")
+    return 0
+
+
+async def _tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+    from rivetr.domain.errors import DomainError
+
+    async with opened(settings) as services:
+        try:
+            await services.tokens.revoke(cli_actor(), args.token_id)
+        except DomainError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.adapters.eventstore.export import write_export
+
+    store = await _open_existing_store(settings)
+    if store is None:
+        return 1
+    try:
+        await write_export(store, sys.stdout, args.format, after=args.after)
+    finally:
+        await store.close()
+    return 0
+
+
+async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.adapters.eventstore.chain import ChainBroken, verify_chain
+    from rivetr.adapters.eventstore.export import read_jsonl_export, verify_store
+
+    try:
+        if args.file:
+            with open(args.file, "rb") as file:
+                count = verify_chain(read_jsonl_export(file))
+        else:
+            store = await _open_existing_store(settings)
+            if store is None:
+                return 1
+            try:
+                count = await verify_store(store)
+            finally:
+                await store.close()
+    except ChainBroken as exc:
+        print(
+            f"rivetr: hash chain broken at position {exc.position}: {exc.reason}", file=sys.stderr
+        )
+        return 1
+    except ValueError as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 1
+    print(f"ok: {count} events, hash chain intact")
+    return 0
+
+
+async def _projections_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+
+    async with opened(settings) as services:
+        try:
+            position = await services.runner.rebuild(args.name or None)
+        except KeyError as exc:
+            print(f"rivetr: {exc.args[0]}", file=sys.stderr)
+            return 2
+    names = ", ".join(args.name) if args.name else "all projections"
+    print(f"rebuilt {names} up to position {position}")
+    return 0
+
+
+async def _import_busybox(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.adapters.runtime.base import EngineUnavailable
+    from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
+    from rivetr.adapters.runtime.detect import connect_runtime
+
+    try:
+        runtime = await connect_runtime(
+            settings.engine if settings.engine != "none" else "auto", settings.engine_url
+        )
+    except EngineUnavailable as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 1
+    try:
+        image_id = await ensure_busybox_image(runtime, args.tag or BUSYBOX_IMAGE)
+    except FileNotFoundError as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.close()
+    print(f"{args.tag or BUSYBOX_IMAGE} {image_id}")
+    return 0
+
+
+async def _open_existing_store(settings: Settings) -> Any:
+    from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+
+    path = settings.data_path / "events.db"
+    if not path.exists():
+        print(f"rivetr: no event log at {path} (wrong --data-dir?)", file=sys.stderr)
+        return None
+    return await SqliteEventStore.open(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Settings: defaults, then rivetr.toml, then RIVETR_* environment variables, then command-line
+flags. A bad value stops start-up with one line naming the key and where it came from."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+
+class ConfigError(Exception):
+    """One line a user can act on, naming the key and its source."""
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str = "./rivetr-data"
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
+    engine: Literal["auto", "docker", "podman", "none"] = "auto"
+    engine_url: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # how often a waiting subscriber looks for appends made by another process (the CLI)
+    poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    # longest wait between two attempts to reach an unavailable container engine
+    engine_retry_max_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+_FIELDS = set(Settings.__struct_fields__)
+# environment variables with a name of their own
+_ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge every source into Settings.
+
+    The file is `config_file`, else $RIVETR_CONFIG, else ./rivetr.toml, else
+    <data dir>/rivetr.toml when it exists.
+
+    Raises:
+        ConfigError: naming the first bad key and its source.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    from_env: dict[str, tuple[str, str]] = {}
+    for name, raw in environ.items():
+        key = _ENV_ALIASES.get(name) or (name[7:].lower() if name.startswith("RIVETR_") else None)
+        if key in _FIELDS:
+            from_env[key] = (name, raw)
+
+    path = config_file or _find_config_file(environ, overrides, from_env)
+    if path is not None:
+        for key, value in _read_toml(path).items():
+            if key not in _FIELDS:
+                raise ConfigError(
+                    f"{path}: unknown key {key!r} (known: {', '.join(sorted(_FIELDS))})"
+                )
+            values[key], sources[key] = value, f"{path}"
+    for key, (name, raw) in from_env.items():
+        values[key], sources[key] = raw, f"environment variable {name}"
+    for key, value in overrides.items():
+        values[key], sources[key] = value, "command line"
+
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = re.search(r"at `\$\.(\w+)`", message)
+        key = match.group(1) if match else "?"
+        reason = re.sub(r" - at `\$[^`]*`", "", message)
+        given = f" {values[key]!r}" if key in values else ""
+        raise ConfigError(
+            f"bad config value{given} for {key!r} (from {sources.get(key, 'defaults')}): {reason}"
+        ) from None
+
+
+def _find_config_file(
+    environ: Mapping[str, str], overrides: Mapping[str, Any], from_env: dict[str, tuple[str, str]]
+) -> Path | None:
+    if "RIVETR_CONFIG" in environ:
+        return Path(environ["RIVETR_CONFIG"])
+    local = Path("rivetr.toml")
+    if local.is_file():
+        return local
+    data_dir = overrides.get("data_dir") or from_env.get("data_dir", ("", ""))[1]
+    in_data = Path(data_dir or Settings().data_dir) / "rivetr.toml"
+    return in_data if in_data.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None

@@ -1,0 +1,69 @@
+"""Who is acting, and what they may do: the one place every command is authorised.
+
+Today an actor is an API token with a scope, or the system itself; users, teams and roles slot in
+here later without touching the controllers.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+import msgspec
+
+from rivetr.domain.commands import (
+    ChangeAppSettings,
+    Command,
+    CreateApp,
+    CreateToken,
+    DeleteApp,
+    RevokeToken,
+)
+from rivetr.domain.errors import Forbidden
+
+ActorKind = Literal["token", "user", "system", "cli", "webhook"]
+
+
+class Permission(enum.Enum):
+    READ = "read"
+    DEPLOY = "deploy"
+    MANAGE_APPS = "manage_apps"
+    ADMIN = "admin"
+
+
+SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "read": frozenset({Permission.READ}),
+    "deploy": frozenset({Permission.READ, Permission.DEPLOY}),
+    "admin": frozenset(Permission),
+}
+
+
+class Actor(msgspec.Struct, frozen=True, kw_only=True):
+    """The identity recorded as `actor` on every event a command causes."""
+
+    kind: ActorKind
+    id: str
+    name: str
+    permissions: frozenset[Permission] = frozenset()
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+SYSTEM = Actor(kind="system", id="system", name="rivetr", permissions=frozenset(Permission))
+
+
+def required_permission(command: Command) -> Permission:
+    match command:
+        case CreateApp() | ChangeAppSettings() | DeleteApp():
+            return Permission.MANAGE_APPS
+        case CreateToken() | RevokeToken():
+            return Permission.ADMIN
+    raise TypeError(f"no permission is defined for {type(command).__name__}")
+
+
+def authorize(actor: Actor, needed: Permission) -> None:
+    """Raise Forbidden unless the actor holds `needed`."""
+    if needed not in actor.permissions:
+        raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission")

@@ -1,0 +1,67 @@
+"""Turning events into stored bytes and back, upcasting old shapes on the way in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from rivetr.domain.events import AnyEvent, Event, event_tag, schema_version
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class UnknownEventType(ValueError):
+    """A stored event has a type this code does not know (written by a newer Rivetr?)."""
+
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
+def _domain_to_domains(old: dict[str, Any]) -> dict[str, Any]:
+    domain = old.pop("domain", None)
+    old["domains"] = [domain] if domain else []
+    return old
+
+
+# (type, from_version) -> function turning that shape into the shape of from_version + 1.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("app.created", 1): _domain_to_domains,
+}
+
+
+def encode(event: Event) -> tuple[str, int, bytes]:
+    """Return the event's tag, current schema version and JSON body."""
+    tag = event_tag(event)
+    return tag, schema_version(tag), _encoder.encode(event)
+
+
+def decode(tag: str, version: int, data: bytes) -> AnyEvent:
+    """Decode a stored event, upcasting it first when it was written in an older shape.
+
+    Raises:
+        UnknownEventType: when no event type with that tag exists.
+        msgspec.ValidationError: when the body does not fit the shape it claims.
+    """
+    current = schema_version(tag)
+    if version == current:
+        try:
+            event = _decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            if "Invalid value" in str(exc) and "$.type" in str(exc):
+                raise UnknownEventType(tag) from exc
+            raise
+        if event_tag(event) != tag:  # the type column and the body must agree
+            raise msgspec.ValidationError(
+                f"stored type {tag!r} but the body is {event_tag(event)!r}"
+            )
+        return event
+    if version > current:
+        raise UnknownEventType(f"{tag} v{version} is newer than this Rivetr knows (v{current})")
+    body: dict[str, Any] = msgspec.json.decode(data)
+    for step in range(version, current):
+        body = UPCASTERS[(tag, step)](body)
+    body["type"] = tag
+    return msgspec.convert(body, AnyEvent)  # type: ignore[no-any-return]

@@ -1,0 +1,60 @@
+"""What users and systems ask Rivetr to do. Commands refuse unknown fields: a typo is an error."""
+
+from __future__ import annotations
+
+import msgspec
+
+from rivetr.domain.events import TokenScope
+from rivetr.domain.settings import (
+    AppName,
+    Branch,
+    BuildSettingsInput,
+    Domain,
+    EnvName,
+    GitUrl,
+    HealthCheckInput,
+    Port,
+)
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of all commands."""
+
+
+class CreateApp(Command, frozen=True, kw_only=True):
+    name: AppName
+    git_url: GitUrl | None = None
+    branch: Branch = "main"
+    build: BuildSettingsInput = msgspec.field(default_factory=BuildSettingsInput)
+    port: Port = 8080
+    domains: list[Domain] = msgspec.field(default_factory=list)
+    health: HealthCheckInput = msgspec.field(default_factory=HealthCheckInput)
+    env: dict[EnvName, str] = msgspec.field(default_factory=dict)
+
+
+class ChangeAppSettings(Command, frozen=True, kw_only=True):
+    """A partial update: only the fields given change. An `env` value of null removes the key."""
+
+    name: AppName
+    git_url: GitUrl | msgspec.UnsetType | None = msgspec.UNSET
+    branch: Branch | msgspec.UnsetType = msgspec.UNSET
+    build: BuildSettingsInput | msgspec.UnsetType = msgspec.UNSET
+    port: Port | msgspec.UnsetType = msgspec.UNSET
+    domains: list[Domain] | msgspec.UnsetType = msgspec.UNSET
+    health: HealthCheckInput | msgspec.UnsetType = msgspec.UNSET
+    env: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
+
+
+class DeleteApp(Command, frozen=True, kw_only=True):
+    name: AppName
+
+
+class CreateToken(Command, frozen=True, kw_only=True):
+    token_id: str
+    name: str
+    secret_hash: str
+    scope: TokenScope = "admin"
+
+
+class RevokeToken(Command, frozen=True, kw_only=True):
+    token_id: str

@@ -1,0 +1,28 @@
+"""Refusals the domain can give, each with a message a user can act on."""
+
+
+class DomainError(Exception):
+    """A command was refused by the rules of the domain."""
+
+    title = "Command refused"
+    status = 409
+
+
+class NotFound(DomainError):
+    title = "Not found"
+    status = 404
+
+
+class AlreadyExists(DomainError):
+    title = "Already exists"
+    status = 409
+
+
+class InvalidCommand(DomainError):
+    title = "Invalid command"
+    status = 422
+
+
+class Forbidden(DomainError):
+    title = "Forbidden"
+    status = 403

@@ -1,0 +1,60 @@
+"""Value types shared by application events and commands: build and health-check settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+AppName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+        description="lower-case letters, digits and inner hyphens; 1 to 63 characters",
+    ),
+]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Domain = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+        description="a lower-case host name, optionally starting with *.",
+    ),
+]
+EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
+Branch = Annotated[str, msgspec.Meta(pattern=r"^[^\s~^:?*\[\\]{1,255}$")]
+GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
+HttpPath = Annotated[str, msgspec.Meta(pattern=r"^/[^\s]*$", max_length=1024)]
+
+BuildType = Literal["auto", "dockerfile", "static", "nixpacks", "railpack", "buildpacks"]
+
+
+class BuildSettings(msgspec.Struct, frozen=True, kw_only=True):
+    type: BuildType = "auto"
+    context: str = "."
+    dockerfile: str = "Dockerfile"
+    target: str | None = None
+    build_args: dict[EnvName, str] = msgspec.field(default_factory=dict)
+    static_dir: str | None = None
+
+
+class HealthCheck(msgspec.Struct, frozen=True, kw_only=True):
+    path: HttpPath = "/"
+    port: Port | None = None  # None: the app's own port
+    expected_status: Annotated[int, msgspec.Meta(ge=100, le=599)] = 200
+    interval_s: Seconds = 1.0
+    timeout_s: Seconds = 5.0
+    boot_deadline_s: Seconds = 30.0
+    start_period_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
+
+
+# Events tolerate unknown fields (a newer writer may have added one); commands refuse them so a
+# typo in a request is an error, not a silently ignored setting.
+class BuildSettingsInput(BuildSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class HealthCheckInput(HealthCheck, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass

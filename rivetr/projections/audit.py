@@ -1,0 +1,46 @@
+"""The audit view: who did what, when, to which stream and app, for every event in the log."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.projections.base import app_name_of
+
+
+class AuditProjection:
+    name = "audit"
+    version = 1
+    handles: frozenset[str] | None = None
+
+    def create(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS audit (
+                position INTEGER PRIMARY KEY,
+                recorded_at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                type TEXT NOT NULL,
+                stream_id TEXT NOT NULL,
+                app TEXT,
+                correlation_id TEXT
+            )"""
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, position)")
+        conn.execute("CREATE INDEX IF NOT EXISTS audit_by_app ON audit (app, position)")
+
+    def drop(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DROP TABLE IF EXISTS audit")
+
+    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.position,
+                event.recorded_at,
+                event.actor,
+                event.type,
+                event.stream_id,
+                app_name_of(event.stream_id),
+                event.correlation_id,
+            ),
+        )

@@ -1,0 +1,12 @@
+"""The projections the service runs, in one list."""
+
+from __future__ import annotations
+
+from rivetr.projections.apps import AppsProjection
+from rivetr.projections.audit import AuditProjection
+from rivetr.projections.base import Projection
+from rivetr.projections.tokens import TokensProjection
+
+
+def all_projections() -> list[Projection]:
+    return [AppsProjection(), TokensProjection(), AuditProjection()]

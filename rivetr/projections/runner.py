@@ -1,0 +1,201 @@
+"""The projection runner: feeds the log into each projection, exactly once per event.
+
+Each batch is one read.db transaction holding the projections' table writes and their
+checkpoints, so a crash never applies an event twice or skips one. Checkpoints are read inside
+that transaction, which lets `rivetr projections rebuild` run from another process while the
+service is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.eventstore.following import HeadSignal
+from rivetr.projections.base import Projection
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ProjectionRunner:
+    def __init__(
+        self, store: EventStore, path: Path | str, projections: Sequence[Projection]
+    ) -> None:
+        self.store = store
+        self.path = path
+        self.projections = list(projections)
+        self.page = 2000
+        self.failures: dict[str, str] = {}
+        self._checkpoints: dict[str, int] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rivetr-projections")
+        self._conn: sqlite3.Connection | None = None
+        self._following = 0  # how many run() loops are active
+        self._signal = HeadSignal(self._position_now, poll_interval=3600)
+
+    async def _position_now(self) -> int:
+        return self.position
+
+    @property
+    def position(self) -> int:
+        """The position every healthy projection has reached."""
+        healthy = [v for k, v in self._checkpoints.items() if k not in self.failures]
+        return min(healthy, default=0)
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def open(self) -> None:
+        self._checkpoints = await self._in_thread(self._setup)
+        self._signal.advance(self.position)
+
+    def _setup(self) -> dict[str, int]:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = conn
+        with _transaction(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS projection_checkpoints ("
+                " name TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL)"
+            )
+            for projection in self.projections:
+                row = conn.execute(
+                    "SELECT version FROM projection_checkpoints WHERE name = ?", (projection.name,)
+                ).fetchone()
+                if row is None or row[0] != projection.version:
+                    if row is not None:
+                        log.info("projection %s changed shape: rebuilding", projection.name)
+                    _reset(conn, projection)
+                else:
+                    projection.create(conn)
+            return _read_checkpoints(conn)
+
+    async def catch_up(self) -> int:
+        """Apply every event in the log so far; return the position reached."""
+        while not self._stalled():
+            batch = await self.store.read_all(after=self.position, limit=self.page)
+            if not batch:
+                return self.position
+            self._checkpoints = await self._in_thread(self._apply_batch, batch)
+            self._signal.advance(self.position)
+        return self.position
+
+    def _stalled(self) -> bool:
+        """No projection can advance: there are none, or every one has failed."""
+        return all(p.name in self.failures for p in self.projections)
+
+    async def run(self) -> None:
+        """Follow the log for ever (until cancelled)."""
+        self._following += 1
+        try:
+            while True:
+                await self.catch_up()
+                # stalled, the position stays behind the head and waiting on it would return at
+                # once and spin; wait for appends past the head instead
+                after = await self.store.head() if self._stalled() else self.position
+                await self.store.wait_for_new(after)
+        finally:
+            self._following -= 1
+
+    async def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        """Wait until the read model includes `position` (read-your-writes for the API).
+
+        With nothing following the log (a one-shot CLI command), catch up here instead.
+        """
+        if not self._following:
+            await self.catch_up()
+        return await self._signal.wait_beyond(position - 1, timeout) >= position
+
+    async def rebuild(self, names: Sequence[str] | None = None) -> int:
+        """Drop and replay the named projections (all when None); return the position reached."""
+        known = {p.name for p in self.projections}
+        unknown = set(names or ()) - known
+        if unknown:
+            raise KeyError(f"no projection named {', '.join(sorted(unknown))}")
+        chosen = [p for p in self.projections if names is None or p.name in names]
+        self._checkpoints = await self._in_thread(self._reset_all, chosen)
+        for projection in chosen:
+            self.failures.pop(projection.name, None)
+        return await self.catch_up()
+
+    def _reset_all(self, chosen: Sequence[Projection]) -> dict[str, int]:
+        assert self._conn is not None
+        with _transaction(self._conn):
+            for projection in chosen:
+                _reset(self._conn, projection)
+            return _read_checkpoints(self._conn)
+
+    def _apply_batch(self, batch: Sequence[RecordedEvent]) -> dict[str, int]:
+        conn = self._conn
+        assert conn is not None
+        last = batch[-1].position
+        with _transaction(conn):
+            stored = _read_checkpoints(conn)
+            for projection in self.projections:
+                if projection.name in self.failures:
+                    continue
+                done = stored.get(projection.name, 0)
+                if done >= last:
+                    continue
+                conn.execute(f"SAVEPOINT {projection.name}")
+                try:
+                    _apply_each(conn, projection, batch, done)
+                except Exception as exc:
+                    # one broken projection must not stop the others or the service
+                    conn.execute(f"ROLLBACK TO {projection.name}")
+                    self.failures[projection.name] = f"{type(exc).__name__}: {exc}"
+                    log.exception("projection %s failed; it stays at %d", projection.name, done)
+                else:
+                    conn.execute(
+                        "UPDATE projection_checkpoints SET position = ? WHERE name = ?",
+                        (last, projection.name),
+                    )
+                conn.execute(f"RELEASE {projection.name}")
+            return _read_checkpoints(conn)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._in_thread(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+
+
+def _apply_each(
+    conn: sqlite3.Connection, projection: Projection, batch: Sequence[RecordedEvent], done: int
+) -> None:
+    handles = projection.handles
+    apply = projection.apply
+    for event in batch:
+        if event.position > done and (handles is None or event.type in handles):
+            apply(conn, event)
+
+
+class _transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _reset(conn: sqlite3.Connection, projection: Projection) -> None:
+    projection.drop(conn)
+    projection.create(conn)
+    conn.execute(
+        "INSERT OR REPLACE INTO projection_checkpoints (name, position, version) VALUES (?, 0, ?)",
+        (projection.name, projection.version),
+    )
+
+
+def _read_checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT name, position FROM projection_checkpoints"))

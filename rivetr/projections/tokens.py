@@ -1,0 +1,51 @@
+"""The tokens view: API tokens by the hash of their secret, for authenticating requests."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.domain.events import TokenCreated, TokenRevoked
+
+
+class TokensProjection:
+    name = "tokens"
+    version = 1
+    handles: frozenset[str] | None = frozenset({"token.created", "token.revoked"})
+
+    def create(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS tokens (
+                token_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                scope TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                revoked_at TEXT
+            )"""
+        )
+
+    def drop(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DROP TABLE IF EXISTS tokens")
+
+    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+        body = event.event
+        match body:
+            case TokenCreated():
+                conn.execute(
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (
+                        body.token_id,
+                        body.name,
+                        body.secret_hash,
+                        body.scope,
+                        event.recorded_at,
+                        event.actor,
+                    ),
+                )
+            case TokenRevoked():
+                conn.execute(
+                    "UPDATE tokens SET revoked_at = ? WHERE token_id = ?",
+                    (event.recorded_at, body.token_id),
+                )

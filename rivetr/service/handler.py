@@ -1,0 +1,59 @@
+"""One path for every command: authorise → read the stream → decide → append → read-your-write."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, EventStore, RecordedEvent
+from rivetr.domain.access import Actor, authorize, required_permission
+from rivetr.domain.commands import Command
+from rivetr.domain.events import Event
+from rivetr.projections.runner import ProjectionRunner
+
+Fold = Callable[[Iterable[Event]], Any]
+Decide = Callable[[Any, Any], list[Event]]
+
+_RETRIES = 5
+
+
+class CommandHandler:
+    def __init__(self, store: EventStore, runner: ProjectionRunner | None) -> None:
+        self.store = store
+        self.runner = runner
+
+    async def execute(
+        self,
+        actor: Actor,
+        command: Command,
+        *,
+        stream_id: str,
+        fold: Fold,
+        decide: Decide,
+        correlation_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Run `command` against the stream and return the events it recorded (maybe none).
+
+        A concurrent writer to the same stream makes the append fail; the command is then decided
+        again against the newer state, since deciding is pure and cheap.
+        """
+        authorize(actor, required_permission(command))
+        meta = EventMeta(actor=actor.label, correlation_id=correlation_id or str(uuid.uuid4()))
+        for attempt in range(_RETRIES):
+            history = await self.store.read_stream(stream_id)
+            state = fold(recorded.event for recorded in history)
+            events = decide(state, command)
+            if not events:
+                return []
+            expected = history[-1].version if history else 0
+            try:
+                recorded = await self.store.append(stream_id, expected, events, meta)
+            except ConcurrencyError:
+                if attempt == _RETRIES - 1:
+                    raise
+                continue
+            if self.runner is not None:
+                await self.runner.wait_until(recorded[-1].position)
+            return recorded
+        raise AssertionError("unreachable")

@@ -1,0 +1,101 @@
+"""/api/v1/apps: create, list, read, change and delete applications. Reads come from the read
+model; every change is a command through the application service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from rivetr.bootstrap import Services
+from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
+from rivetr.projections.views import AppView
+
+# The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
+AppSettingsPatch = msgspec.defstruct(
+    "AppSettingsPatch",
+    [
+        (field.name, field.type, field.default)
+        for field in msgspec.structs.fields(ChangeAppSettings)
+        if field.name != "name"
+    ],
+    kw_only=True,
+    frozen=True,
+    forbid_unknown_fields=True,
+)
+
+
+class AppsController(Controller):
+    path = "/apps"
+    tags = ["apps"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_app(
+        self,
+        data: JSONBody[CreateApp],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> Response[AppView]:
+        await services.apps.handle(actor, data)
+        view = await _view(services, data.name)
+        return Response(
+            view, status_code=HTTP_201_CREATED, headers={"Location": f"/api/v1/apps/{data.name}"}
+        )
+
+    @get("/")
+    async def list_apps(
+        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> list[AppView]:
+        authorize(actor, Permission.READ)
+        return await services.read.list_apps()
+
+    @get("/{name:str}")
+    async def get_app(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> AppView:
+        authorize(actor, Permission.READ)
+        return await _view(services, name)
+
+    @patch("/{name:str}")
+    async def change_app(
+        self,
+        name: FromPath[str],
+        data: JSONBody[AppSettingsPatch],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],  # type: ignore[valid-type]
+    ) -> AppView:
+        changes: dict[str, Any] = msgspec.structs.asdict(data)
+        await services.apps.handle(actor, _command(ChangeAppSettings, name=name, **changes))
+        return await _view(services, name)
+
+    @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
+    async def delete_app(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> None:
+        await services.apps.handle(actor, _command(DeleteApp, name=name))
+
+
+def _command(kind: type[Any], **fields: Any) -> Any:
+    """Build a command through msgspec so path values get the same validation as bodies."""
+    return msgspec.convert(
+        {k: v for k, v in fields.items() if v is not msgspec.UNSET}, kind, from_attributes=True
+    )
+
+
+async def _view(services: Services, name: str) -> AppView:
+    view = await services.read.get_app(name)
+    if view is None:
+        raise NotFoundException(f"no application named {name!r}")
+    return view

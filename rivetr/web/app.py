@@ -1,0 +1,67 @@
+"""create_app(): the Litestar application — API, dashboard, problem details, and a lifespan that
+opens the services and runs their background work."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from rivetr import __version__
+from rivetr.bootstrap import Services
+from rivetr.config import Settings
+from rivetr.web.api.apps import AppsController
+from rivetr.web.api.system import health
+from rivetr.web.auth import BearerTokenMiddleware, provide_actor
+from rivetr.web.dashboard import DashboardController
+from rivetr.web.problems import handle_exception
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def provide_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """Build the web app. With `services` given (tests), the caller owns opening and closing."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        opened = services or await Services.open(settings)
+        app.state.services = opened
+        try:
+            async with opened.background():
+                yield
+        finally:
+            if services is None:
+                await opened.close()
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[AppsController, health],
+        middleware=[BearerTokenMiddleware],
+        dependencies={"actor": Provide(provide_actor)},
+    )
+    return Litestar(
+        route_handlers=[api, DashboardController],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        exception_handlers={Exception: handle_exception},
+        lifespan=[lifespan],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="Rivetr", version=__version__, path="/schema"),
+        type_encoders={msgspec.UnsetType: lambda _: None},
+        debug=False,
+    )
+
+
+__all__ = ["create_app"]

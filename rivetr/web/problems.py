@@ -1,0 +1,94 @@
+"""The one place exceptions become HTTP responses: RFC 9457 problem details, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+
+from rivetr.adapters.eventstore.base import ConcurrencyError
+from rivetr.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str | None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    return Response(
+        Problem(
+            title=title, status=status, detail=detail, instance=request.url.path, errors=errors
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    match exc:
+        case DomainError():
+            return problem_response(request, exc.status, exc.title, str(exc))
+        case ConcurrencyError():
+            return problem_response(request, 409, "Conflict", f"{exc}; retry the request")
+        case ValidationException():
+            errors = exc.extra if isinstance(exc.extra, list) else None
+            detail = exc.detail
+            if errors:
+                detail = "; ".join(
+                    f"{e.get('key') or 'body'}: {e.get('message')}" for e in errors if e
+                )
+            return problem_response(
+                request,
+                400,
+                "Invalid request",
+                detail or "the request body is not valid",
+                errors=errors,
+            )
+        case NotAuthorizedException():
+            return problem_response(
+                request,
+                401,
+                "Unauthorized",
+                exc.detail,
+                headers={"WWW-Authenticate": 'Bearer realm="rivetr"'},
+            )
+        case HTTPException():
+            return problem_response(
+                request, exc.status_code, _reason(exc.status_code), exc.detail, headers=exc.headers
+            )
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        request, 500, "Internal Server Error", "the error was logged; nothing was recorded"
+    )
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+__all__ = ["PROBLEM_JSON", "MediaType", "Problem", "handle_exception", "problem_response"]

@@ -1,0 +1,244 @@
+"""One contract for every container runtime: `FakeRuntime` must behave as `DockerRuntime` does.
+
+Each test runs twice, against the in-memory twin and against the real engine (marked
+`integration` and `docker`). HTTP checks of a served page live in tests/integration.
+"""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from rivetr.adapters.runtime.base import (
+    BuildFailed,
+    ContainerError,
+    ContainerInfo,
+)
+from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
+from tests.contract.conftest import Engine
+from tests.engine import TEST_RUN_LABEL
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_ping_names_the_engine_and_its_versions(engine: Engine) -> None:
+    info = await engine.runtime.ping()
+
+    assert info.kind in ("docker", "podman")
+    assert info.version
+    assert info.api_version
+
+
+async def test_build_streams_whole_output_lines_and_returns_the_image_id(engine: Engine) -> None:
+    lines: list[str] = []
+
+    tag = await engine.build_web_image(on_output=lines.append)
+
+    assert lines
+    assert not any("\n" in line for line in lines)
+    assert any(BUSYBOX_IMAGE in line for line in lines)  # the FROM step is echoed
+    assert await engine.runtime.image_exists(tag)
+
+
+async def test_build_returns_the_image_id(engine: Engine) -> None:
+    tag = engine.image_tag("web")
+    context = engine.context(f"FROM {BUSYBOX_IMAGE}\nLABEL purpose=test\n")
+
+    image_id = await engine.runtime.build_image(context, tag, labels={TEST_RUN_LABEL: "x"})
+
+    assert image_id.startswith("sha256:")
+    assert len(image_id) == len("sha256:") + 64
+
+
+async def test_a_failing_step_raises_build_failed_with_the_output_so_far(engine: Engine) -> None:
+    tag = engine.image_tag("broken")
+    context = engine.context(f"FROM {BUSYBOX_IMAGE}\nRUN echo before-the-failure && exit 3\n")
+    if engine.fake:
+        engine.fake.fail_next_build("returned a non-zero code: 3", ["before-the-failure"])
+    streamed: list[str] = []
+
+    with pytest.raises(BuildFailed, match="non-zero code: 3") as failure:
+        await engine.runtime.build_image(context, tag, on_output=streamed.append)
+
+    assert "before-the-failure" in failure.value.log.splitlines()
+    assert "before-the-failure" in streamed
+    assert not await engine.runtime.image_exists(tag)
+
+
+async def test_an_unknown_instruction_raises_build_failed(engine: Engine) -> None:
+    context = engine.context(f"FROM {BUSYBOX_IMAGE}\nFROBNICATE everything\n")
+
+    with pytest.raises(BuildFailed, match="unknown instruction"):
+        await engine.runtime.build_image(context, engine.image_tag("broken"))
+
+
+async def test_a_base_image_the_engine_lacks_raises_build_failed(engine: Engine) -> None:
+    context = engine.context(f"FROM rivetr-test/{engine.name('absent')}:latest\n")
+
+    with pytest.raises(BuildFailed, match="failed"):
+        await engine.runtime.build_image(context, engine.image_tag("orphan"))
+
+
+async def test_a_missing_dockerfile_raises_build_failed(engine: Engine) -> None:
+    context = engine.context(f"FROM {BUSYBOX_IMAGE}\n")
+
+    with pytest.raises(BuildFailed):
+        await engine.runtime.build_image(context, engine.image_tag("x"), dockerfile="Nope")
+
+
+async def test_import_image_makes_an_image_from_a_root_fs_tarball(engine: Engine) -> None:
+    ref = engine.image_tag("imported")
+    tarball = busybox_rootfs_tar() if not engine.fake else b"a root fs"
+
+    image_id = await engine.runtime.import_image(tarball, ref, cmd=["/bin/sh"])
+
+    assert image_id.startswith("sha256:")
+    assert await engine.runtime.image_exists(ref)
+
+
+async def test_run_starts_the_container_with_its_port_published(engine: Engine) -> None:
+    spec = engine.spec(await engine.build_web_image(), env={"GREETING": "hi"})
+
+    started = await engine.runtime.run_container(spec)
+
+    assert started.name == spec.name
+    assert started.image == spec.image
+    assert started.state == "running"
+    assert spec.labels.items() <= started.labels.items()
+    assert 0 < started.host_ports[8080] < 65536
+    assert await engine.runtime.inspect_container(spec.name) == started
+    assert await engine.runtime.inspect_container(started.id) == started
+
+
+async def test_inspecting_a_missing_container_returns_none(engine: Engine) -> None:
+    assert await engine.runtime.inspect_container(engine.name("absent")) is None
+
+
+async def test_list_containers_matches_every_given_label(engine: Engine) -> None:
+    image = await engine.build_web_image()
+    app_a = await engine.runtime.run_container(
+        engine.spec(image, labels={TEST_RUN_LABEL: engine.run_id, "rivetr.app": "a"})
+    )
+    app_b = await engine.runtime.run_container(
+        engine.spec(image, labels={TEST_RUN_LABEL: engine.run_id, "rivetr.app": "b"})
+    )
+    await engine.runtime.stop_container(app_b.id)
+
+    only_a = await engine.runtime.list_containers(
+        {TEST_RUN_LABEL: engine.run_id, "rivetr.app": "a"}
+    )
+    both = await engine.runtime.list_containers({TEST_RUN_LABEL: engine.run_id})
+
+    assert [c.id for c in only_a] == [app_a.id]
+    assert {c.id for c in both} == {app_a.id, app_b.id}
+    assert {c.state for c in both} == {"running", "exited"}
+    assert await engine.runtime.list_containers({TEST_RUN_LABEL: engine.name("other")}) == []
+
+
+async def test_container_logs_return_what_the_process_wrote(engine: Engine) -> None:
+    marker = f"hello-{engine.run_id}"
+    spec = engine.spec(
+        await engine.build_web_image(),
+        command=["sh", "-c", f"echo {marker}; exec httpd -f -p 8080 -h /www"],
+    )
+    started = await engine.runtime.run_container(spec)
+    if engine.fake:
+        engine.fake.append_log(started.id, f"{marker}\n")
+
+    logs = await _logs_containing(engine, started, marker)
+
+    assert marker in logs.splitlines()
+
+
+async def test_stop_leaves_an_exited_container_without_published_ports(engine: Engine) -> None:
+    started = await engine.runtime.run_container(engine.spec(await engine.build_web_image()))
+
+    with anyio.fail_after(5):  # an init as PID 1 makes httpd stop at once, not at the timeout
+        await engine.runtime.stop_container(started.name, timeout_s=10)
+    await engine.runtime.stop_container(started.name)  # stopping twice is fine
+
+    stopped = await engine.runtime.inspect_container(started.name)
+    assert stopped is not None
+    assert stopped.state == "exited"
+    assert stopped.host_ports == {}
+
+
+async def test_remove_refuses_a_running_container_unless_forced(engine: Engine) -> None:
+    started = await engine.runtime.run_container(engine.spec(await engine.build_web_image()))
+
+    with pytest.raises(ContainerError):
+        await engine.runtime.remove_container(started.name)
+    await engine.runtime.remove_container(started.name, force=True)
+
+    assert await engine.runtime.inspect_container(started.name) is None
+    await engine.runtime.remove_container(started.name)  # already gone: nothing to do
+
+
+async def test_remove_takes_a_stopped_container(engine: Engine) -> None:
+    started = await engine.runtime.run_container(engine.spec(await engine.build_web_image()))
+    await engine.runtime.stop_container(started.id)
+
+    await engine.runtime.remove_container(started.id)
+
+    assert await engine.runtime.inspect_container(started.id) is None
+
+
+async def test_a_container_name_is_taken_only_once(engine: Engine) -> None:
+    spec = engine.spec(await engine.build_web_image())
+    await engine.runtime.run_container(spec)
+
+    with pytest.raises(ContainerError):
+        await engine.runtime.run_container(spec)
+
+
+async def test_a_container_that_cannot_start_is_not_left_behind(engine: Engine) -> None:
+    image = await engine.build_web_image()
+    first = await engine.runtime.run_container(engine.spec(image))
+    clash = engine.spec(image, ports={8080: first.host_ports[8080]})  # that port is taken
+
+    with pytest.raises(ContainerError):
+        await engine.runtime.run_container(clash)
+
+    assert await engine.runtime.inspect_container(clash.name) is None
+
+
+async def test_running_a_missing_image_raises_container_error(engine: Engine) -> None:
+    spec = engine.spec(f"rivetr-test/{engine.name('absent')}:latest")
+
+    with pytest.raises(ContainerError, match="not found"):
+        await engine.runtime.run_container(spec)
+
+    assert await engine.runtime.inspect_container(spec.name) is None
+
+
+async def test_operations_on_a_missing_container_raise_container_error(engine: Engine) -> None:
+    absent = engine.name("absent")
+
+    with pytest.raises(ContainerError):
+        await engine.runtime.stop_container(absent)
+    with pytest.raises(ContainerError):
+        await engine.runtime.container_logs(absent)
+
+
+async def test_remove_image_refuses_an_image_a_container_uses(engine: Engine) -> None:
+    image = await engine.build_web_image()
+    started = await engine.runtime.run_container(engine.spec(image))
+    await engine.runtime.stop_container(started.id)
+
+    with pytest.raises(ContainerError):
+        await engine.runtime.remove_image(image)
+    await engine.runtime.remove_container(started.id)
+    await engine.runtime.remove_image(image)
+
+    assert not await engine.runtime.image_exists(image)
+    await engine.runtime.remove_image(image)  # already gone: nothing to do
+
+
+async def _logs_containing(engine: Engine, container: ContainerInfo, text: str) -> str:
+    # The process writes a moment after the engine reports it started: poll for up to 10 s.
+    for _ in range(200):
+        logs = await engine.runtime.container_logs(container.id)
+        if text in logs:
+            break
+        await anyio.sleep(0.05)
+    return logs

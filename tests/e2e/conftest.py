@@ -1,0 +1,95 @@
+"""Running the real `rivetr` command: the service as a subprocess on a free port, and the CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def rivetr_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "rivetr.cli", *args]
+
+
+def run_cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        rivetr_command(*args, "--data-dir", str(data_dir))
+        if args[0] != "serve"
+        else rivetr_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`rivetr serve` in a subprocess; `stop(kill=True)` is a SIGKILL, no clean shutdown."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[str] | None = None
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            rivetr_command("serve", "--data-dir", str(self.data_dir), "--port", str(self.port)),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "RIVETR_POLL_INTERVAL_S": "0.2", **self.env},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rivetr serve exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"rivetr serve did not answer in 30 s:\n{self.log.read_text()}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        self.process.wait(timeout=20)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Tracked(Server):
+        def start(self) -> Server:
+            started.append(self)
+            return super().start()
+
+    yield Tracked
+    for server in started:
+        server.stop(kill=True)

@@ -1,0 +1,33 @@
+"""The real container engine for tests: connected, or a loud failure in CI and a skip elsewhere."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from rivetr.adapters.runtime.base import ContainerRuntime, EngineUnavailable
+from rivetr.adapters.runtime.detect import connect_runtime
+
+# Every container and image a test makes carries this label (or a unique name): cleanup finds them.
+TEST_RUN_LABEL = "rivetr.test-run"
+
+
+async def connect_real_engine() -> ContainerRuntime:
+    """`connect_runtime("auto")`; when nothing answers, fail under CI (never skip the real
+    engine silently there) and skip otherwise.
+    """
+    try:
+        return await connect_runtime("auto")
+    except EngineUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test against a real container engine: {exc}", pytrace=False)
+        pytest.skip(f"no container engine reachable: {exc}")
+
+
+async def remove_test_leftovers(runtime: ContainerRuntime, run_id: str, images: list[str]) -> None:
+    """Remove this run's containers (running or not), then `images`."""
+    for container in await runtime.list_containers({TEST_RUN_LABEL: run_id}):
+        await runtime.remove_container(container.id, force=True)
+    for image in images:
+        await runtime.remove_image(image)

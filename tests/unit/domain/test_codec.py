@@ -1,0 +1,107 @@
+"""Stored bytes and back: every event type round-trips, old shapes are upcast, unknown ones
+refused."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from rivetr.domain import codec
+from rivetr.domain.codec import UPCASTERS, UnknownEventType
+from rivetr.domain.events import (
+    EVENT_TYPES,
+    SCHEMA_VERSIONS,
+    AppCreated,
+    AppDeleted,
+    AppEnvChanged,
+    AppSettingsChanged,
+    EngineConnected,
+    EngineLost,
+    Event,
+    TokenCreated,
+    TokenRevoked,
+)
+from rivetr.domain.settings import BuildSettings, HealthCheck
+
+ONE_OF_EACH: list[Event] = [
+    AppCreated(
+        name="web",
+        git_url="https://example.com/web.git",
+        branch="release",
+        build=BuildSettings(type="dockerfile", build_args={"V": "1"}),
+        port=3000,
+        domains=["web.example.com", "*.web.example.org"],
+        health=HealthCheck(path="/healthz", port=3001),
+        env={"A": "1"},
+    ),
+    AppSettingsChanged(name="web", git_url=None, port=9000, domains=[]),
+    AppEnvChanged(name="web", set={"A": "2"}, unset=["B"]),
+    AppDeleted(name="web"),
+    TokenCreated(token_id="t1", name="ci", secret_hash="ab" * 32, scope="deploy"),
+    TokenRevoked(token_id="t1"),
+    EngineConnected(kind="docker", version="27.0", url="unix:///var/run/docker.sock"),
+    EngineLost(reason="socket closed"),
+]
+
+
+def test_the_examples_cover_every_event_type() -> None:
+    assert {type(e) for e in ONE_OF_EACH} == set(EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("event", ONE_OF_EACH, ids=lambda e: type(e).__name__)
+def test_every_event_type_round_trips(event: Event) -> None:
+    tag, version, data = codec.encode(event)
+
+    assert EVENT_TYPES[tag] is type(event)
+    assert version == SCHEMA_VERSIONS.get(tag, 1)
+    assert msgspec.json.decode(data)["type"] == tag
+    assert codec.decode(tag, version, data) == event
+
+
+def test_settings_left_unchanged_are_not_written() -> None:
+    _, _, data = codec.encode(AppSettingsChanged(name="web", port=9000))
+
+    assert msgspec.json.decode(data) == {
+        "type": "app.settings_changed",
+        "name": "web",
+        "port": 9000,
+    }
+
+
+def test_an_unknown_event_type_is_refused() -> None:
+    with pytest.raises(UnknownEventType, match=r"deployment\.teleported"):
+        codec.decode("deployment.teleported", 1, b'{"type":"deployment.teleported"}')
+
+
+def test_a_version_newer_than_this_code_knows_is_refused() -> None:
+    _, _, data = codec.encode(AppCreated(name="web"))
+
+    with pytest.raises(UnknownEventType, match="newer"):
+        codec.decode("app.created", SCHEMA_VERSIONS["app.created"] + 1, data)
+
+
+def test_a_body_that_does_not_fit_its_shape_is_a_validation_error() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        codec.decode("app.deleted", 1, b'{"type":"app.deleted","name":7}')
+
+
+@pytest.mark.parametrize(
+    ("v1_domain", "domains"),
+    [("legacy.example.com", ["legacy.example.com"]), (None, []), ("", [])],
+)
+def test_app_created_v1_single_domain_is_upcast_to_a_list(
+    v1_domain: str | None, domains: list[str]
+) -> None:
+    body = {"type": "app.created", "name": "legacy", "git_url": "https://example.com/r.git"}
+    if v1_domain is not None:
+        body["domain"] = v1_domain
+
+    event = codec.decode("app.created", 1, msgspec.json.encode(body))
+
+    assert event == AppCreated(name="legacy", git_url="https://example.com/r.git", domains=domains)
+
+
+def test_every_version_below_the_current_one_has_an_upcaster() -> None:
+    for tag, current in SCHEMA_VERSIONS.items():
+        for version in range(1, current):
+            assert (tag, version) in UPCASTERS, f"{tag} v{version} cannot be read"
