@@ -1,0 +1,31 @@
+"""The README keeps up with the code: every CLI command and every setting is documented."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rivetr.cli import _parser
+from rivetr.config import Settings
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def command_paths(parser: argparse.ArgumentParser, prefix: str = "rivetr") -> list[str]:
+    paths = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = command_paths(sub, f"{prefix} {name}")
+                paths.extend(nested or [f"{prefix} {name}"])
+    return paths
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    missing = [path for path in command_paths(_parser()) if f"`{path}" not in README]
+    assert not missing, f"README lacks: {missing}"
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    missing = [key for key in Settings.__struct_fields__ if f"`{key}`" not in README]
+    assert not missing, f"README's configuration table lacks: {missing}"

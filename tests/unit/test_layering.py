@@ -1,0 +1,57 @@
+"""The layering DESIGN.md asks for, checked on the imports themselves: the domain is pure and
+knows nothing of storage, engines or HTTP; projections know nothing of the web."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "rivetr"
+
+FORBIDDEN = {
+    "domain": {
+        "rivetr.adapters",
+        "rivetr.projections",
+        "rivetr.web",
+        "rivetr.service",
+        "rivetr.bootstrap",
+        "rivetr.cli",
+        "sqlite3",
+        "aiosqlite",
+        "docker",
+        "litestar",
+        "asyncio",
+        "anyio",
+        "socket",
+        "random",
+        "os",
+        "subprocess",
+    },
+    "projections": {"rivetr.web", "rivetr.service", "rivetr.bootstrap", "rivetr.cli", "litestar"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_nothing_it_must_not_know(layer: str) -> None:
+    files = sorted((PACKAGE / layer).rglob("*.py"))
+    assert files, f"no modules found in rivetr/{layer}"
+    offences = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in files
+        for name in sorted(imported_modules(path))
+        if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
+    ]
+    assert not offences, "\n".join(offences)
