@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -11,9 +12,33 @@ from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.domain.events import AppCreated, AppDeleted, AppEnvChanged, AppSettingsChanged
 
 _json = msgspec.json.encode
+UNSET = msgspec.UNSET
 
-# column -> how an event field is stored in it
-_JSON_COLUMNS = {"build", "domains", "health"}
+_COLUMNS = (
+    "name",
+    "git_url",
+    "branch",
+    "build",
+    "port",
+    "domains",
+    "health",
+    "env_names",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "version",
+)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
+_UPDATE = f"UPDATE apps SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE name = ?"
+_INSERT = f"INSERT OR REPLACE INTO apps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
+_ENV_NAMES, _UPDATED_AT, _VERSION = (
+    _COLUMNS.index(c) for c in ("env_names", "updated_at", "version")
+)
+# the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
+_SETTINGS = [
+    (_COLUMNS.index(field), field, field in ("build", "domains", "health"))
+    for field in ("git_url", "branch", "build", "port", "domains", "health")
+]
 
 
 class AppsProjection:
@@ -45,47 +70,84 @@ class AppsProjection:
         conn.execute("DROP TABLE IF EXISTS apps")
 
     def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
-        body = event.event
-        match body:
-            case AppCreated():
-                conn.execute(
-                    "INSERT OR REPLACE INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        body.name,
-                        body.git_url,
-                        body.branch,
-                        _json(body.build),
-                        body.port,
-                        _json(body.domains),
-                        _json(body.health),
-                        _json(sorted(body.env)),
-                        event.recorded_at,
-                        event.actor,
-                        event.recorded_at,
-                        event.version,
-                    ),
-                )
-            case AppSettingsChanged():
-                changed: dict[str, Any] = {
-                    field: _json(value) if field in _JSON_COLUMNS else value
-                    for field in ("git_url", "branch", "build", "port", "domains", "health")
-                    if (value := getattr(body, field)) is not msgspec.UNSET
-                }
-                self._update(conn, body.name, event, changed)
-            case AppEnvChanged():
-                row = conn.execute(
-                    "SELECT env_names FROM apps WHERE name = ?", (body.name,)
-                ).fetchone()
-                names = set(msgspec.json.decode(row[0])) if row else set()
-                names = (names - set(body.unset)) | set(body.set)
-                self._update(conn, body.name, event, {"env_names": _json(sorted(names))})
-            case AppDeleted():
-                conn.execute("DELETE FROM apps WHERE name = ?", (body.name,))
+        self.apply_batch(conn, (event,))
 
-    @staticmethod
-    def _update(
-        conn: sqlite3.Connection, name: str, event: RecordedEvent, changed: dict[str, Any]
-    ) -> None:
-        changed |= {"updated_at": event.recorded_at, "version": event.version}
-        assignments = ", ".join(f"{column} = ?" for column in changed)
-        conn.execute(f"UPDATE apps SET {assignments} WHERE name = ?", (*changed.values(), name))
+    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
+        """Fold the events into the rows they touch, in memory, then write each row once: the
+        same end state as one statement per event, with far fewer statements in a rebuild."""
+        rows: dict[str, list[Any] | None] = {}  # name -> its row as it stands, None: no row
+        stored: set[str] = set()  # names that had a row before the batch
+        env: dict[str, set[str]] = {}  # env names changed in this batch, JSON-encoded at the end
+
+        def row_of(name: str) -> list[Any] | None:
+            if name in rows:
+                return rows[name]
+            found = conn.execute(_SELECT, (name,)).fetchone()
+            if found is None:
+                rows[name] = None
+                return None
+            stored.add(name)
+            row = rows[name] = list(found)
+            return row
+
+        for event in events:
+            body = event.event
+            # the most frequent events first; a change to a missing row changes nothing
+            if isinstance(body, AppSettingsChanged):
+                if (row := row_of(body.name)) is not None:
+                    for index, field, as_json in _SETTINGS:
+                        value = getattr(body, field)
+                        if value is not UNSET:
+                            row[index] = _json(value) if as_json else value
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
+            elif isinstance(body, AppEnvChanged):
+                name = body.name
+                if (row := row_of(name)) is not None:
+                    names = env.get(name)
+                    if names is None:
+                        names = set(msgspec.json.decode(row[_ENV_NAMES]))
+                    env[name] = (names - set(body.unset)) | set(body.set)
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
+            elif isinstance(body, AppCreated):
+                name = body.name
+                row_of(name)
+                env.pop(name, None)
+                rows[name] = [
+                    name,
+                    body.git_url,
+                    body.branch,
+                    _json(body.build),
+                    body.port,
+                    _json(body.domains),
+                    _json(body.health),
+                    _json(sorted(body.env)),
+                    event.recorded_at,
+                    event.actor,
+                    event.recorded_at,
+                    event.version,
+                ]
+            elif isinstance(body, AppDeleted):
+                row_of(body.name)
+                env.pop(body.name, None)
+                rows[body.name] = None
+        for name, names in env.items():
+            row = rows[name]
+            assert row is not None
+            row[_ENV_NAMES] = _json(sorted(names))
+        updates, inserts, deletes = [], [], []
+        for name, row in rows.items():
+            if row is None:
+                if name in stored:
+                    deletes.append((name,))
+            elif name in stored:
+                updates.append((*row[1:], name))
+            else:
+                inserts.append(row)
+        if deletes:
+            conn.executemany("DELETE FROM apps WHERE name = ?", deletes)
+        if updates:
+            conn.executemany(_UPDATE, updates)
+        if inserts:
+            conn.executemany(_INSERT, inserts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.projections.base import app_name_of
@@ -12,6 +13,8 @@ class AuditProjection:
     name = "audit"
     version = 1
     handles: frozenset[str] | None = None
+    # apply only inserts by position: these serve the readers (see base.reader_indexes)
+    reader_indexes = ("audit_by_actor", "audit_by_app")
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -32,15 +35,21 @@ class AuditProjection:
         conn.execute("DROP TABLE IF EXISTS audit")
 
     def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
-        conn.execute(
+        self.apply_batch(conn, (event,))
+
+    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
+        conn.executemany(
             "INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.position,
-                event.recorded_at,
-                event.actor,
-                event.type,
-                event.stream_id,
-                app_name_of(event.stream_id),
-                event.correlation_id,
-            ),
+            [
+                (
+                    event.position,
+                    event.recorded_at,
+                    event.actor,
+                    event.type,
+                    event.stream_id,
+                    app_name_of(event.stream_id),
+                    event.correlation_id,
+                )
+                for event in events
+            ],
         )

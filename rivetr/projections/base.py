@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Protocol
 
 from rivetr.adapters.eventstore.base import RecordedEvent
@@ -28,6 +29,25 @@ class Projection(Protocol):
     def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
         """Write what `event` means to the projection's tables."""
         ...
+
+
+class BatchProjection(Projection, Protocol):
+    """A projection that can also take many events at once. When a projection has
+    `apply_batch`, the runner hands it each batch's events (only those it handles, after its
+    checkpoint, in order) instead of calling `apply` once per event."""
+
+    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
+        """Write what `events` mean: the tables must end up exactly as `apply` on each event,
+        in turn, would leave them (e.g. the same rows, written with one executemany)."""
+        ...
+
+
+def reader_indexes(projection: Projection) -> tuple[str, ...]:
+    """The indexes a projection declares, as `reader_indexes`, to serve only the readers of its
+    tables, never its own `apply`. A rebuild drops them, replays the log, then calls `create`
+    (which must re-create them if missing) so they are built once, sorted, instead of being
+    updated row by row; an interrupted rebuild gets them back from `create` at the next open."""
+    return tuple(getattr(projection, "reader_indexes", ()))
 
 
 def app_name_of(stream_id: str) -> str | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from rivetr.projections.apps import AppsProjection
 from rivetr.projections.audit import AuditProjection
 from rivetr.projections.base import Projection
+from rivetr.projections.deployments import DeploymentsProjection
 from rivetr.projections.tokens import TokensProjection
 
 
 def all_projections() -> list[Projection]:
-    return [AppsProjection(), TokensProjection(), AuditProjection()]
+    return [AppsProjection(), TokensProjection(), AuditProjection(), DeploymentsProjection()]

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.eventstore.following import HeadSignal
-from rivetr.projections.base import Projection
+from rivetr.projections.base import Projection, reader_indexes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,6 +32,11 @@ class ProjectionRunner:
         self.path = path
         self.projections = list(projections)
         self.page = 2000
+        # A rebuild replays the whole log: it commits every `rebuild_page` events (fewer WAL
+        # page writes per event) with a bigger page cache (for the sorts that re-create the
+        # reader indexes), and gives the cache back when done.
+        self.rebuild_page = 20_000
+        self.rebuild_cache_kib = 32 * 1024
         self.failures: dict[str, str] = {}
         self._checkpoints: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rivetr-projections")
@@ -77,10 +82,13 @@ class ProjectionRunner:
                     projection.create(conn)
             return _read_checkpoints(conn)
 
-    async def catch_up(self) -> int:
-        """Apply every event in the log so far; return the position reached."""
+    async def catch_up(self, page: int | None = None) -> int:
+        """Apply every event in the log so far, `page` events per transaction (default
+        `self.page`); return the position reached."""
+        # Reading the next page while applying this one was tried and measured: the reader's
+        # thread and this one then fight over the GIL and a rebuild got twice as slow.
         while not self._stalled():
-            batch = await self.store.read_all(after=self.position, limit=self.page)
+            batch = await self.store.read_all(after=self.position, limit=page or self.page)
             if not batch:
                 return self.position
             self._checkpoints = await self._in_thread(self._apply_batch, batch)
@@ -123,13 +131,38 @@ class ProjectionRunner:
         self._checkpoints = await self._in_thread(self._reset_all, chosen)
         for projection in chosen:
             self.failures.pop(projection.name, None)
-        return await self.catch_up()
+        cache = await self._in_thread(self._set_cache_size, -self.rebuild_cache_kib)
+        try:
+            return await self.catch_up(self.rebuild_page)
+        finally:
+            await self._in_thread(self._finish_rebuild, chosen, cache)
+
+    def _set_cache_size(self, size: int) -> int:
+        """Set the read.db page cache (negative: KiB, positive: pages); return the old value.
+        Lowering it again frees the pages above the new limit."""
+        assert self._conn is not None
+        old: int = self._conn.execute("PRAGMA cache_size").fetchone()[0]
+        self._conn.execute(f"PRAGMA cache_size = {int(size)}")
+        return old
+
+    def _finish_rebuild(self, chosen: Sequence[Projection], cache: int) -> None:
+        """Re-create the reader indexes the rebuild dropped, then give the cache back."""
+        assert self._conn is not None
+        try:
+            with _transaction(self._conn):
+                for projection in chosen:
+                    if reader_indexes(projection):
+                        projection.create(self._conn)
+        finally:
+            self._set_cache_size(cache)
 
     def _reset_all(self, chosen: Sequence[Projection]) -> dict[str, int]:
         assert self._conn is not None
         with _transaction(self._conn):
             for projection in chosen:
                 _reset(self._conn, projection)
+                for index in reader_indexes(projection):
+                    self._conn.execute(f'DROP INDEX IF EXISTS "{index}"')
             return _read_checkpoints(self._conn)
 
     def _apply_batch(self, batch: Sequence[RecordedEvent]) -> dict[str, int]:
@@ -171,10 +204,20 @@ def _apply_each(
     conn: sqlite3.Connection, projection: Projection, batch: Sequence[RecordedEvent], done: int
 ) -> None:
     handles = projection.handles
+    events = [
+        event
+        for event in batch
+        if event.position > done and (handles is None or event.type in handles)
+    ]
+    if not events:
+        return
+    apply_batch = getattr(projection, "apply_batch", None)
+    if apply_batch is not None:  # a BatchProjection: the same result, fewer statements
+        apply_batch(conn, events)
+        return
     apply = projection.apply
-    for event in batch:
-        if event.position > done and (handles is None or event.type in handles):
-            apply(conn, event)
+    for event in events:
+        apply(conn, event)
 
 
 class _transaction:

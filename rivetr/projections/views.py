@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -44,11 +46,59 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str | None
 
 
+class DeploymentView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    app: str
+    status: str
+    trigger: str
+    branch: str
+    commit: str | None
+    commit_sha: str | None
+    commit_message: str | None
+    image: str | None
+    container_name: str | None
+    host_port: int | None
+    rollback_of: str | None
+    failed_step: str | None
+    failure_reason: str | None
+    requested_at: str
+    requested_by: str
+    updated_at: str
+    finished_at: str | None
+
+
+class StepView(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    type: str
+    recorded_at: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class ReleaseView(msgspec.Struct, frozen=True, kw_only=True):
+    app: str
+    deployment_id: str
+    image: str | None
+    container_name: str | None
+    host_port: int | None
+    since: str
+
+
+_DEPLOYMENT_COLUMNS = (
+    "id, app, status, trigger, branch, commit_ref, commit_sha, commit_message, image,"
+    " container_name, host_port, rollback_of, failed_step, failure_reason, requested_at,"
+    " requested_by, updated_at, finished_at"
+)
+
 _APP_COLUMNS = (
     "name, git_url, branch, build, port, domains, health, env_names, created_at, created_by,"
     " updated_at, version"
 )
 _decode = msgspec.json.decode
+
+
+def _deployment(row: Any) -> DeploymentView:
+    return DeploymentView(**dict(zip(DeploymentView.__struct_fields__, row, strict=True)))
 
 
 def _app(row: aiosqlite.Row) -> AppView:
@@ -118,6 +168,55 @@ class ReadModel:
             (limit,),
         )
         return [AuditEntry(**dict(zip(AuditEntry.__struct_fields__, r, strict=True))) for r in rows]
+
+    async def list_deployments(self, app: str, limit: int = 50) -> list[DeploymentView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE app = ?"
+            " ORDER BY position DESC LIMIT ?",
+            (app, limit),
+        )
+        return [_deployment(row) for row in rows]
+
+    async def get_deployment(self, deployment_id: str) -> DeploymentView | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?", (deployment_id,)
+            )
+        )
+        return _deployment(rows[0]) if rows else None
+
+    async def deployments_with_status(self, statuses: Iterable[str]) -> list[DeploymentView]:
+        wanted = list(statuses)
+        marks = ", ".join("?" * len(wanted))
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE status IN ({marks})"
+            " ORDER BY position",
+            wanted,
+        )
+        return [_deployment(row) for row in rows]
+
+    async def steps(self, deployment_id: str) -> list[StepView]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT position, type, recorded_at, actor, detail FROM deployment_steps"
+            " WHERE deployment_id = ? ORDER BY position",
+            (deployment_id,),
+        )
+        return [
+            StepView(position=r[0], type=r[1], recorded_at=r[2], actor=r[3], detail=_decode(r[4]))
+            for r in rows
+        ]
+
+    async def live_release(self, app: str) -> ReleaseView | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT app, deployment_id, image, container_name, host_port, since"
+                " FROM releases WHERE app = ?",
+                (app,),
+            )
+        )
+        if not rows:
+            return None
+        return ReleaseView(**dict(zip(ReleaseView.__struct_fields__, rows[0], strict=True)))
 
     async def close(self) -> None:
         await self._conn.close()

@@ -1,0 +1,283 @@
+"""Idle footprint of `rivetr serve`: resident memory and CPU while nothing happens.
+
+Starts the service on a fresh data directory and a free port, mints a token with the CLI, does a
+little real work through the API (create, read, change an app; health; dashboard), then leaves it
+alone and measures, from /proc/<pid>:
+  - CPU: utime + stime consumed over the idle window (default 60 s), as % of one core;
+  - RSS: VmRSS at the end of the window, VmHWM (peak), and RssAnon / RssFile.
+
+Goals: RSS <= 55 MB, CPU < 0.1 %.
+
+    /work/venv/bin/python benchmarks/idle.py                  # engine auto-detected
+    /work/venv/bin/python benchmarks/idle.py --engine none    # without a container engine
+    /work/venv/bin/python benchmarks/idle.py --imports        # also: RSS after each big import
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+RSS_GOAL_MB = 55.0
+CPU_GOAL_PCT = 0.1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def request(
+    method: str, url: str, token: str | None = None, body: object = None
+) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of the process (all its threads), in clock ticks."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted from 3
+
+
+def status_kb(pid: int) -> dict[str, int]:
+    """The kB figures (VmRSS, VmHWM, RssAnon, RssFile, ...) and Threads from /proc/<pid>/status."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            values[key] = int(parts[0])
+    return values
+
+
+def wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> dict[str, object]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"rivetr serve exited early:\n{log.read_text()}")
+        try:
+            status, body = request("GET", f"{url}/api/v1/health")
+            if status == 200:
+                health: dict[str, object] = json.loads(body)
+                return health
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"rivetr serve did not answer in 30 s:\n{log.read_text()}")
+
+
+def do_some_work(url: str, token: str) -> None:
+    """Exercise the service so the measured process has loaded and run its real code paths."""
+    steps = [
+        ("GET", "/api/v1/health", None, 200),
+        ("POST", "/api/v1/apps", {"name": "bench", "port": 3000, "env": {"A": "1"}}, 201),
+        ("GET", "/api/v1/apps", None, 200),
+        ("GET", "/api/v1/apps/bench", None, 200),
+        ("PATCH", "/api/v1/apps/bench", {"port": 3001, "domains": ["bench.example.com"]}, 200),
+        ("POST", "/api/v1/apps", {"name": "bench2"}, 201),
+        ("DELETE", "/api/v1/apps/bench2", None, 204),
+        ("GET", "/api/v1/apps/nope", None, 404),
+        ("GET", "/", None, 200),
+        ("GET", "/api/v1/health", None, 200),
+    ]
+    for method, path, body, expected in steps:
+        status, answer = request(method, url + path, token, body)
+        if status != expected:
+            raise RuntimeError(f"{method} {path}: {status} (expected {expected}): {answer!r}")
+
+
+def measure(engine: str | None, seconds: float, settle: float) -> dict[str, object]:
+    tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
+    data = tmp / "data"
+    log = tmp / "serve.log"
+    env = dict(os.environ)
+    if engine:
+        env["RIVETR_ENGINE"] = engine
+    base = [sys.executable, "-m", "rivetr.cli"]
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        minted = subprocess.run(
+            [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=True,
+        )
+        token = minted.stdout.strip().splitlines()[-1]
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*base, "serve", "--data-dir", str(data), "--port", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        started = time.monotonic()
+        health = wait_healthy(process, url, log)
+        startup = time.monotonic() - started
+        do_some_work(url, token)
+        if engine != "none":  # let the monitor connect and record before the window opens
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                health = json.loads(request("GET", f"{url}/api/v1/health")[1])
+                if health["engine"]["available"]:  # type: ignore[index]
+                    break
+                time.sleep(0.2)
+        after_work = status_kb(process.pid)
+        time.sleep(settle)
+
+        ticks0, t0 = cpu_ticks(process.pid), time.monotonic()
+        time.sleep(seconds)
+        ticks1, t1 = cpu_ticks(process.pid), time.monotonic()
+        end = status_kb(process.pid)
+        if process.poll() is not None:
+            raise RuntimeError(f"rivetr serve died during the window:\n{log.read_text()}")
+        return {
+            "engine": engine or "auto",
+            "engine_status": health["engine"]["detail"],  # type: ignore[index]
+            "startup_s": startup,
+            "window_s": t1 - t0,
+            "cpu_s": (ticks1 - ticks0) / CLK_TCK,
+            "cpu_pct": (ticks1 - ticks0) / CLK_TCK / (t1 - t0) * 100,
+            "rss_after_work_mb": after_work["VmRSS"] / 1024,
+            "rss_mb": end["VmRSS"] / 1024,
+            "hwm_mb": end["VmHWM"] / 1024,
+            "anon_mb": end.get("RssAnon", 0) / 1024,
+            "file_mb": end.get("RssFile", 0) / 1024,
+            "threads": end.get("Threads", 0),
+        }
+    finally:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Imports in the order `rivetr serve` pays for them, each measured as the RSS growth it causes in a
+# fresh interpreter that has already imported everything above it in this list.
+IMPORT_STEPS = [
+    "msgspec",
+    "sqlite3",
+    "asyncio",
+    "aiosqlite",
+    "anyio",
+    "rivetr.config",
+    "rivetr.domain.events",
+    "rivetr.adapters.eventstore.sqlite",
+    "rivetr.projections.runner",
+    "rivetr.bootstrap",
+    "uvicorn",
+    "jinja2",
+    "litestar",
+    "litestar.openapi",
+    "litestar.plugins.jinja",
+    "rivetr.web.app",
+    "docker",
+    "rivetr.adapters.runtime.docker",
+]
+
+_IMPORT_PROBE = """
+import json, sys
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1])
+out = [('python', rss())]
+for name in sys.argv[1:]:
+    __import__(name)
+    out.append((name, rss()))
+print(json.dumps(out))
+"""
+
+
+def import_costs() -> list[tuple[str, float, float]]:
+    """(module, RSS growth MB, RSS after MB) for each step of IMPORT_STEPS, cumulatively."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, *IMPORT_STEPS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    steps = json.loads(result.stdout)
+    rows, previous = [], 0
+    for name, kb in steps:
+        rows.append((name, (kb - previous) / 1024, kb / 1024))
+        previous = kb
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "docker", "podman", "none"],
+        default=None,
+        help="RIVETR_ENGINE for the service (default: not set, i.e. auto-detected)",
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="idle window (default 60)")
+    parser.add_argument("--settle", type=float, default=2.0, help="pause before the window opens")
+    parser.add_argument("--imports", action="store_true", help="also show RSS per import")
+    args = parser.parse_args()
+
+    r = measure(args.engine, args.seconds, args.settle)
+    rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
+    cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
+    python = sys.version.split()[0]
+    print(f"rivetr serve, engine={r['engine']} ({r['engine_status']}), python {python}")
+    print(f"started and healthy in {r['startup_s']:.2f} s; {r['threads']} threads at the end")
+    print()
+    print(f"{'figure':<34}{'value':>12}  goal")
+    print(f"{'RSS after the API work (MB)':<34}{r['rss_after_work_mb']:>12.1f}")
+    print(
+        f"{'RSS after the idle window (MB)':<34}{r['rss_mb']:>12.1f}"
+        f"  <= {RSS_GOAL_MB:.0f} MB: {'met' if rss_ok else 'NOT met'}"
+    )
+    print(f"{'  of which anonymous (MB)':<34}{r['anon_mb']:>12.1f}")
+    print(f"{'  of which file-backed (MB)':<34}{r['file_mb']:>12.1f}")
+    print(f"{'peak RSS, VmHWM (MB)':<34}{r['hwm_mb']:>12.1f}")
+    print(f"{'CPU time in the window (s)':<34}{r['cpu_s']:>12.2f}")
+    print(
+        f"{'CPU over ' + format(r['window_s'], '.0f') + ' s idle (%)':<34}{r['cpu_pct']:>12.3f}"
+        f"  < {CPU_GOAL_PCT} %: {'met' if cpu_ok else 'NOT met'}"
+    )
+    if args.imports or not rss_ok:
+        print()
+        print("RSS growth per import (fresh interpreter, cumulative, in serve's order):")
+        print(f"{'module':<36}{'+MB':>8}{'total MB':>10}")
+        for name, grew, total in import_costs():
+            print(f"{name:<36}{grew:>8.1f}{total:>10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

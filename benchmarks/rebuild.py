@@ -1,0 +1,304 @@
+"""Projection rebuild speed: replay a generated log of --events events into a fresh read.db.
+
+The log is generated quickly by calling the store's own BatchWriter.commit_batch directly, in
+batches of --batch appends (one event each), with a seeded, realistic mix: --apps applications
+created, then settings changes, env changes, some deletions followed by re-creation, a few API
+tokens (some revoked) and a few engine events. Then a ProjectionRunner with all_projections() on
+a fresh read.db is timed doing `rebuild()`.
+
+With --per-projection, each projection is also rebuilt alone on a fresh read.db, and the floor
+is shown: reading the log in the runner's pages, and reading plus decoding every event.
+
+Goal: rebuild >= 50,000 events/s.
+
+    /work/venv/bin/python benchmarks/rebuild.py
+    /work/venv/bin/python benchmarks/rebuild.py --events 200000 --per-projection
+    /work/venv/bin/python benchmarks/rebuild.py --keep /tmp/log   # reuse a generated log
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta
+from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.adapters.eventstore.writer import AppendRequest, BatchWriter
+from rivetr.domain.events import (
+    AppCreated,
+    AppDeleted,
+    AppEnvChanged,
+    AppSettingsChanged,
+    EngineConnected,
+    EngineLost,
+    Event,
+    TokenCreated,
+    TokenRevoked,
+)
+from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.projections.base import Projection
+from rivetr.projections.registry import all_projections
+from rivetr.projections.runner import ProjectionRunner
+
+GOAL = 50_000
+RUNNER_PAGE = 2000  # ProjectionRunner.page: the floor reads the log the way the runner does
+ACTORS = ["token:ci", "token:deploy-bot", "cli:root", "token:alice", "token:bob"]
+ENV_NAMES = ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "LOG_LEVEL", "WORKERS", "SENTRY_DSN"]
+BRANCHES = ["main", "develop", "release", "staging"]
+
+
+# --- generating the log ----------------------------------------------------------------------
+
+
+def created(name: str, rng: random.Random) -> AppCreated:
+    return AppCreated(
+        name=name,
+        git_url=f"https://git.example.com/team/{name}.git",
+        branch=rng.choice(BRANCHES),
+        build=BuildSettings(type=rng.choice(["auto", "dockerfile", "static"])),
+        port=rng.choice([3000, 8000, 8080]),
+        domains=[f"{name}.example.com"],
+        health=HealthCheck(path="/healthz"),
+        env={key: f"value-{rng.randrange(1000)}" for key in rng.sample(ENV_NAMES, 3)},
+    )
+
+
+def settings_change(name: str, rng: random.Random) -> AppSettingsChanged:
+    roll = rng.random()
+    if roll < 0.4:
+        return AppSettingsChanged(name=name, port=rng.randrange(1024, 65535))
+    if roll < 0.6:
+        return AppSettingsChanged(name=name, branch=rng.choice(BRANCHES))
+    if roll < 0.8:
+        count = rng.randrange(1, 4)
+        return AppSettingsChanged(
+            name=name, domains=[f"{name}-{i}.example.com" for i in range(count)]
+        )
+    if roll < 0.9:
+        return AppSettingsChanged(
+            name=name, health=HealthCheck(path="/health", interval_s=rng.choice([1.0, 5.0]))
+        )
+    return AppSettingsChanged(
+        name=name, git_url=f"https://git.example.com/other/{name}.git", port=8080
+    )
+
+
+def env_change(name: str, rng: random.Random) -> AppEnvChanged:
+    names = rng.sample(ENV_NAMES, 3)
+    return AppEnvChanged(
+        name=name,
+        set={names[0]: f"v{rng.randrange(10**6)}", names[1]: "x"},
+        unset=[names[2]] if rng.random() < 0.3 else [],
+    )
+
+
+def generate_events(total: int, apps: int, seed: int) -> Iterator[tuple[str, Event]]:
+    """(stream_id, event) pairs: the apps created, then a seeded mix of changes."""
+    rng = random.Random(seed)
+    names = [f"app{i:05d}" for i in range(apps)]
+    alive = dict.fromkeys(names, True)
+    tokens: list[str] = []
+    emitted = 0
+    for name in names:
+        if emitted >= total:
+            return
+        yield f"app-{name}", created(name, rng)
+        emitted += 1
+    while emitted < total:
+        roll = rng.random()
+        if roll < 0.0005:  # a token now and then, a tenth of them revoked later
+            token_id = f"{rng.getrandbits(48):012x}"
+            tokens.append(token_id)
+            event: Event = TokenCreated(
+                token_id=token_id,
+                name=f"bot-{len(tokens)}",
+                secret_hash=f"{rng.getrandbits(256):064x}",
+                scope=rng.choice(["read", "deploy", "admin"]),
+            )
+            yield f"token-{token_id}", event
+        elif roll < 0.00055 and tokens:
+            token_id = tokens.pop(rng.randrange(len(tokens)))
+            yield f"token-{token_id}", TokenRevoked(token_id=token_id)
+        elif roll < 0.0006:
+            yield (
+                "engine",
+                (
+                    EngineLost(reason="connection refused")
+                    if rng.random() < 0.5
+                    else EngineConnected(kind="docker", version="27.0", url="unix:///docker.sock")
+                ),
+            )
+        else:
+            name = names[rng.randrange(apps)]
+            if not alive[name]:  # a deleted app comes back the next time it is picked
+                alive[name] = True
+                yield f"app-{name}", created(name, rng)
+            elif roll < 0.006:
+                alive[name] = False
+                yield f"app-{name}", AppDeleted(name=name)
+            elif roll < 0.65:
+                yield f"app-{name}", settings_change(name, rng)
+            else:
+                yield f"app-{name}", env_change(name, rng)
+        emitted += 1
+
+
+def generate_log(path: Path, total: int, apps: int, batch: int, seed: int) -> float:
+    """Write the log with BatchWriter.commit_batch; return the seconds it took."""
+    start = time.perf_counter()
+    writer = BatchWriter(path)
+    versions: dict[str, int] = {}
+    requests: list[AppendRequest] = []
+    metas = [EventMeta(actor=a, correlation_id=f"corr-{i}") for i, a in enumerate(ACTORS)]
+
+    def flush() -> None:
+        for result in writer.commit_batch(requests):
+            if isinstance(result, ConcurrencyError):
+                raise result
+        requests.clear()
+
+    try:
+        for i, (stream_id, event) in enumerate(generate_events(total, apps, seed)):
+            version = versions.get(stream_id, 0)
+            requests.append(AppendRequest(stream_id, version, [event], metas[i % len(metas)]))
+            versions[stream_id] = version + 1
+            if len(requests) >= batch:
+                flush()
+        if requests:
+            flush()
+    finally:
+        writer.close()
+    return time.perf_counter() - start
+
+
+# --- rebuilding ------------------------------------------------------------------------------
+
+
+async def timed_rebuild(events_db: Path, read_db: Path, projections: list[Projection]) -> float:
+    store = await SqliteEventStore.open(events_db)
+    runner = ProjectionRunner(store, read_db, projections)
+    try:
+        await runner.open()
+        head = await store.head()
+        start = time.perf_counter()
+        position = await runner.rebuild()
+        elapsed = time.perf_counter() - start
+        if position != head or runner.failures:
+            raise RuntimeError(f"rebuild reached {position} of {head}: {runner.failures}")
+        return elapsed
+    finally:
+        await runner.close()
+        await store.close()
+
+
+def rebuild_fresh(events_db: Path, read_db: Path, projections: list[Projection]) -> float:
+    """Time a rebuild into a read.db that does not exist yet."""
+    for stale in read_db.parent.glob(read_db.name + "*"):
+        stale.unlink()
+    return asyncio.run(timed_rebuild(events_db, read_db, projections))
+
+
+async def timed_read(events_db: Path, page: int, decode: bool) -> float:
+    store = await SqliteEventStore.open(events_db)
+    try:
+        start = time.perf_counter()
+        after = 0
+        while batch := await store.read_all(after=after, limit=page):
+            if decode:
+                for recorded in batch:
+                    recorded.event  # noqa: B018 - the decoding is what is measured
+            after = batch[-1].position
+        return time.perf_counter() - start
+    finally:
+        await store.close()
+
+
+def read_model_counts(read_db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(read_db)
+    try:
+        return {
+            t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("apps", "tokens", "audit")
+        }
+    finally:
+        conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="log size (1,000,000)")
+    parser.add_argument("--apps", type=int, default=2000, help="applications (2000)")
+    parser.add_argument("--batch", type=int, default=5000, help="appends per commit (5000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--per-projection", action="store_true", help="also time each projection alone"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the log in this folder, and reuse it when it already holds events.db",
+    )
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-rebuild-"))
+    folder = args.keep or tmp
+    folder.mkdir(parents=True, exist_ok=True)
+    events_db, read_db = folder / "events.db", tmp / "read.db"
+    try:
+        print(
+            f"projection rebuild, python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}"
+        )
+        if events_db.exists():
+            print(f"reusing the log in {events_db}")
+        else:
+            seconds = generate_log(events_db, args.events, args.apps, args.batch, args.seed)
+            print(
+                f"generated {args.events:,} events ({args.apps} apps) in {seconds:.1f} s"
+                f" = {args.events / seconds:,.0f} events/s via BatchWriter.commit_batch"
+                f" in batches of {args.batch}"
+            )
+        conn = sqlite3.connect(events_db)
+        total = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        mix = conn.execute("SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY 2 DESC")
+        print("log: " + ", ".join(f"{t} {n:,}" for t, n in mix))
+        conn.close()
+        size = sum(p.stat().st_size for p in folder.glob("events.db*")) / 2**20
+        print(f"events.db: {size:,.0f} MB")
+        print()
+
+        rows: list[tuple[str, float]] = []
+        elapsed = rebuild_fresh(events_db, read_db, all_projections())
+        counts = read_model_counts(read_db)
+        rows.append(("rebuild, all projections", elapsed))
+        if args.per_projection:
+            for projection in all_projections():
+                seconds = rebuild_fresh(events_db, read_db, [projection])
+                rows.append((f"rebuild, {projection.name} alone", seconds))
+            for what, decode in (("read_all only", False), ("read_all + decode", True)):
+                rows.append((what, asyncio.run(timed_read(events_db, RUNNER_PAGE, decode))))
+
+        print(f"{'what':<34}{'seconds':>10}{'events/s':>12}")
+        for what, seconds in rows:
+            print(f"{what:<34}{seconds:>10.2f}{total / seconds:>12,.0f}")
+        rate = total / elapsed
+        print()
+        print("read model: " + ", ".join(f"{t} {n:,} rows" for t, n in counts.items()))
+        print(
+            f"goal: rebuild >= {GOAL:,} events/s: {'met' if rate >= GOAL else 'NOT met'}"
+            f" ({rate:,.0f} events/s, {total:,} events in {elapsed:.2f} s)"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

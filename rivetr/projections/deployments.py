@@ -1,0 +1,184 @@
+"""The deployments view: each deployment's state and steps, and each app's live release (the
+route table the proxy will serve)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import msgspec
+
+from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.domain.deployment import TERMINAL, TRANSITIONS
+from rivetr.domain.events import (
+    AppDeleted,
+    ContainerStarted,
+    DeploymentCancelled,
+    DeploymentFailed,
+    DeploymentRequested,
+    ImageBuilt,
+    RolledBack,
+    SourceFetched,
+    TrafficSwitched,
+)
+
+
+class DeploymentsProjection:
+    name = "deployments"
+    version = 1
+    handles: frozenset[str] | None = frozenset(
+        {tag for steps in TRANSITIONS.values() for tag in steps}
+        | {"deployment.requested", "app.deleted"}
+    )
+
+    def create(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS deployments (
+                id TEXT PRIMARY KEY,
+                app TEXT NOT NULL,
+                status TEXT NOT NULL,
+                trigger TEXT NOT NULL,
+                branch TEXT NOT NULL,
+                commit_ref TEXT,
+                commit_sha TEXT,
+                commit_message TEXT,
+                image TEXT,
+                container_name TEXT,
+                host_port INTEGER,
+                rollback_of TEXT,
+                failed_step TEXT,
+                failure_reason TEXT,
+                requested_at TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                updated_at TEXT NOT NULL,
+                finished_at TEXT,
+                position INTEGER NOT NULL
+            )"""
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS deployments_by_app ON deployments (app, position)")
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS deployment_steps (
+                position INTEGER PRIMARY KEY,
+                deployment_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                recorded_at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )"""
+        )
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS steps_by_deployment ON deployment_steps (deployment_id)"
+        )
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS releases (
+                app TEXT PRIMARY KEY,
+                deployment_id TEXT NOT NULL,
+                image TEXT,
+                container_name TEXT,
+                host_port INTEGER,
+                since TEXT NOT NULL
+            )"""
+        )
+
+    def drop(self, conn: sqlite3.Connection) -> None:
+        for table in ("deployments", "deployment_steps", "releases"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+        body = event.event
+        if isinstance(body, AppDeleted):
+            conn.execute("DELETE FROM releases WHERE app = ?", (body.name,))
+            return
+        if isinstance(body, DeploymentRequested):
+            conn.execute(
+                "INSERT OR REPLACE INTO deployments (id, app, status, trigger, branch, commit_ref,"
+                " image, rollback_of, requested_at, requested_by, updated_at, position)"
+                " VALUES (?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    body.deployment_id,
+                    body.app,
+                    body.trigger,
+                    body.branch,
+                    body.commit,
+                    body.image,
+                    body.rollback_of,
+                    event.recorded_at,
+                    event.actor,
+                    event.recorded_at,
+                    event.position,
+                ),
+            )
+        else:
+            self._advance(conn, event)
+        conn.execute(
+            "INSERT OR REPLACE INTO deployment_steps VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                event.position,
+                getattr(body, "deployment_id", ""),
+                event.type,
+                event.recorded_at,
+                event.actor,
+                event.data,
+            ),
+        )
+
+    def _advance(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+        body = event.event
+        deployment_id = getattr(body, "deployment_id", None)
+        row = conn.execute(
+            "SELECT status FROM deployments WHERE id = ?", (deployment_id,)
+        ).fetchone()
+        if row is None:
+            return
+        status = TRANSITIONS.get(row[0], {}).get(event.type)
+        if status is None:
+            return  # the store never holds refused steps; tolerate them all the same
+        changes: dict[str, object] = {"status": status, "updated_at": event.recorded_at}
+        if status in TERMINAL:
+            changes["finished_at"] = event.recorded_at
+        match body:
+            case SourceFetched():
+                changes.update(commit_sha=body.commit_sha, commit_message=body.commit_message)
+            case ImageBuilt():
+                changes["image"] = body.image
+            case ContainerStarted():
+                changes.update(
+                    container_name=body.container_name, host_port=body.host_port, image=body.image
+                )
+            case DeploymentFailed():
+                changes.update(failed_step=body.step, failure_reason=body.reason)
+            case DeploymentCancelled():
+                changes["failure_reason"] = body.reason
+            case TrafficSwitched():
+                conn.execute(
+                    "INSERT OR REPLACE INTO releases"
+                    " SELECT app, id, image, container_name, host_port, ? FROM deployments"
+                    " WHERE id = ?",
+                    (event.recorded_at, body.deployment_id),
+                )
+            case RolledBack():
+                self._route_back(conn, body, event.recorded_at)
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        conn.execute(
+            f"UPDATE deployments SET {assignments} WHERE id = ?",
+            (*changes.values(), deployment_id),
+        )
+
+    @staticmethod
+    def _route_back(conn: sqlite3.Connection, body: RolledBack, at: str) -> None:
+        if body.to_deployment_id is None:
+            conn.execute(
+                "DELETE FROM releases WHERE app = ? AND deployment_id = ?",
+                (body.app, body.deployment_id),
+            )
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO releases"
+            " SELECT app, id, image, container_name, host_port, ? FROM deployments WHERE id = ?",
+            (at, body.to_deployment_id),
+        )
+
+
+def decode_detail(detail: bytes) -> dict[str, object]:
+    value = msgspec.json.decode(detail)
+    assert isinstance(value, dict)
+    return value
