@@ -8,17 +8,24 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import anyio
 
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.config import Settings
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
 from rivetr.service.apps import AppService
+from rivetr.service.deployer import Deployer
+from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
+from rivetr.service.pipeline import DeployPipeline
+from rivetr.service.reconciler import fail_interrupted, reconcile_engine
+from rivetr.service.steps import StepRecorder
 from rivetr.service.tokens import TokenService
 
 log = logging.getLogger(__name__)
@@ -45,6 +52,19 @@ class Services:
         self.engine = EngineMonitor(
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )
+        self.deployments = DeploymentService(handler, read)
+        self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
+        self.recorder = StepRecorder(store)
+        self.deployer = Deployer(store, self.recorder, read, lambda: self.engine.runtime)
+        self.deployer.pipeline = DeployPipeline(
+            self.recorder,
+            read,
+            lambda: self.engine.runtime,
+            self.logs,
+            settings.data_path / "work",
+            drain_s=settings.drain_s,
+            on_superseded=self.deployer.schedule_retire,
+        )
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -60,13 +80,23 @@ class Services:
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """Run the projection runner and the engine monitor while the context is open."""
+        start = await self.store.head()
+        await fail_interrupted(self.read, self.recorder)
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
+            group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
+            group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             try:
                 yield
             finally:
                 group.cancel_scope.cancel()
+
+    async def _reconcile_when_engine_ready(self) -> None:
+        await self.engine.ready.wait()
+        runtime = self.engine.runtime
+        if runtime is not None:
+            await reconcile_engine(self.read, self.recorder, runtime, self.deployer)
 
     async def close(self) -> None:
         await self.engine.close()

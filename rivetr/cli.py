@@ -89,6 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", nargs="*", help="projections to rebuild (default: all)")
     rebuild.set_defaults(run=_async(_projections_rebuild))
 
+    deploy = sub.add_parser("deploy", parents=[common], help="deploy an application")
+    deploy.set_defaults(command="deploy")
+    deploy.add_argument("app")
+    deploy.add_argument("--commit", help="a commit SHA (default: the branch head)")
+    deploy.add_argument("--wait", action="store_true", help="follow the steps until it ends")
+    deploy.set_defaults(run=_async(_deploy))
+    rollback = sub.add_parser(
+        "rollback", parents=[common], help="redeploy an earlier release's image"
+    )
+    rollback.set_defaults(command="rollback")
+    rollback.add_argument("app")
+    rollback.add_argument("--to", help="deployment id (default: the release before the live one)")
+    rollback.add_argument("--wait", action="store_true", help="follow the steps until it ends")
+    rollback.set_defaults(run=_async(_deploy))
+
     images = sub.add_parser("images", help="base images").add_subparsers(metavar="ACTION")
     busybox = images.add_parser(
         "import-busybox", parents=[common], help="make the local busybox base image"
@@ -227,6 +242,45 @@ async def _projections_rebuild(settings: Settings, args: argparse.Namespace) -> 
     names = ", ".join(args.name) if args.name else "all projections"
     print(f"rebuilt {names} up to position {position}")
     return 0
+
+
+async def _deploy(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+    from rivetr.domain.errors import DomainError
+
+    async with opened(settings) as services:
+        try:
+            if args.command == "rollback":
+                deployment_id = await services.deployments.rollback(cli_actor(), args.app, args.to)
+            else:
+                deployment_id = await services.deployments.request(
+                    cli_actor(), args.app, commit=args.commit, trigger="cli"
+                )
+        except DomainError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+        print(deployment_id)
+        if not args.wait:
+            print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
+            return 0
+        return await _follow(services, deployment_id)
+
+
+async def _follow(services: Any, deployment_id: str) -> int:
+    """Print the deployment's steps as the service records them, until it goes live or ends."""
+    from rivetr.domain import deployment
+
+    stream = deployment.stream_id(deployment_id)
+    async for recorded in services.store.subscribe(0):
+        if recorded.stream_id != stream:
+            continue
+        print(f"{recorded.recorded_at[11:19]} {recorded.type}", file=sys.stderr)
+        state = await services.recorder.state(deployment_id)
+        if state.status == "live":
+            return 0
+        if state.finished:
+            return 0 if state.status == "retired" else 1
+    return 1
 
 
 async def _import_busybox(settings: Settings, args: argparse.Namespace) -> int:

@@ -28,6 +28,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
     # longest wait between two attempts to reach an unavailable container engine
     engine_retry_max_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
+    # how long a superseded release keeps running for in-flight requests before it is retired
+    drain_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    # how many deployments of each app keep their build and runtime log
+    logs_kept: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 20
 
     @property
     def data_path(self) -> Path:

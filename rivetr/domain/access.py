@@ -12,11 +12,13 @@ from typing import Literal
 import msgspec
 
 from rivetr.domain.commands import (
+    CancelDeployment,
     ChangeAppSettings,
     Command,
     CreateApp,
     CreateToken,
     DeleteApp,
+    RequestDeployment,
     RevokeToken,
 )
 from rivetr.domain.errors import Forbidden
@@ -60,6 +62,8 @@ def required_permission(command: Command) -> Permission:
             return Permission.MANAGE_APPS
         case CreateToken() | RevokeToken():
             return Permission.ADMIN
+        case RequestDeployment() | CancelDeployment():
+            return Permission.DEPLOY
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
-from rivetr.domain.events import TokenScope
+from rivetr.domain.events import DeploymentTrigger, TokenScope
 from rivetr.domain.settings import (
     AppName,
     Branch,
@@ -58,3 +60,17 @@ class CreateToken(Command, frozen=True, kw_only=True):
 
 class RevokeToken(Command, frozen=True, kw_only=True):
     token_id: str
+
+
+class RequestDeployment(Command, frozen=True, kw_only=True):
+    deployment_id: str
+    app: AppName
+    commit: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{4,64}$")] | None = None
+    trigger: DeploymentTrigger = "api"
+    image: str | None = None
+    rollback_of: str | None = None
+
+
+class CancelDeployment(Command, frozen=True, kw_only=True):
+    deployment_id: str
+    reason: str = "cancelled by request"

@@ -1,7 +1,7 @@
 """Every fact Rivetr records, as frozen msgspec Structs in one tagged union.
 
 Tags are explicit and stable; a released shape is never edited. To change one, bump its
-`SCHEMA_VERSIONS` entry and register an upcaster in `upcasting.py` that reads the old shape.
+`SCHEMA_VERSIONS` entry and register an upcaster in `codec.py` that reads the old shape.
 """
 
 from __future__ import annotations
@@ -69,6 +69,118 @@ class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
     token_id: str
 
 
+# --- deployments (stream "deployment-<id>") ------------------------------------------------------
+
+DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard"]
+
+
+class DeploymentRequested(Event, frozen=True, kw_only=True, tag="deployment.requested"):
+    """A deployment of `app` was asked for. With `image` set (a rollback or a redeploy of a
+    retained release) the source and build steps are skipped."""
+
+    deployment_id: str
+    app: str
+    branch: str
+    commit: str | None = None  # a specific commit; None means the branch head
+    trigger: DeploymentTrigger = "api"
+    image: str | None = None
+    rollback_of: str | None = None  # the deployment whose image is being redeployed
+
+
+class SourceFetched(Event, frozen=True, kw_only=True, tag="deployment.source_fetched"):
+    deployment_id: str
+    commit_sha: str
+    commit_message: str
+    duration_ms: float
+
+
+class BuildStarted(Event, frozen=True, kw_only=True, tag="deployment.build_started"):
+    deployment_id: str
+    builder: str  # dockerfile, static, nixpacks, railpack, buildpacks
+
+
+class ImageBuilt(Event, frozen=True, kw_only=True, tag="deployment.image_built"):
+    deployment_id: str
+    image: str
+    duration_ms: float
+
+
+class ContainerStarted(Event, frozen=True, kw_only=True, tag="deployment.container_started"):
+    deployment_id: str
+    container_id: str
+    container_name: str
+    image: str
+    host_port: int
+    duration_ms: float
+
+
+class HealthProbed(Event, frozen=True, kw_only=True, tag="deployment.health_probed"):
+    deployment_id: str
+    attempt: int
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    duration_ms: float
+
+
+class DeploymentHealthy(Event, frozen=True, kw_only=True, tag="deployment.healthy"):
+    deployment_id: str
+    probes: int
+    duration_ms: float
+
+
+class TrafficSwitched(Event, frozen=True, kw_only=True, tag="deployment.traffic_switched"):
+    """The app's traffic now goes to this deployment: it is the live release."""
+
+    deployment_id: str
+    app: str
+    host_port: int
+    previous_deployment_id: str | None = None
+
+
+class DeploymentSuperseded(Event, frozen=True, kw_only=True, tag="deployment.superseded"):
+    """A newer release took the traffic; this one drains until `drain_deadline_s` passes."""
+
+    deployment_id: str
+    by_deployment_id: str
+    drain_s: float
+
+
+class DeploymentRetired(Event, frozen=True, kw_only=True, tag="deployment.retired"):
+    deployment_id: str
+    container_removed: bool
+
+
+class DeploymentFailed(Event, frozen=True, kw_only=True, tag="deployment.failed"):
+    """The deployment stopped at `step`; whatever was live before keeps serving."""
+
+    deployment_id: str
+    step: str
+    reason: str
+    log_tail: list[str] = msgspec.field(default_factory=list)
+
+
+class RollbackStarted(Event, frozen=True, kw_only=True, tag="deployment.rollback_started"):
+    """This release was live and failed; traffic goes back to `to_deployment_id`."""
+
+    deployment_id: str
+    to_deployment_id: str | None
+    reason: str
+
+
+class RolledBack(Event, frozen=True, kw_only=True, tag="deployment.rolled_back"):
+    deployment_id: str
+    app: str
+    to_deployment_id: str | None
+    host_port: int | None
+
+
+class DeploymentCancelled(Event, frozen=True, kw_only=True, tag="deployment.cancelled"):
+    deployment_id: str
+    reason: str
+    superseded_by: str | None = None
+
+
 # --- the container engine (stream "engine") -----------------------------------------------------
 
 
@@ -82,6 +194,13 @@ class EngineLost(Event, frozen=True, kw_only=True, tag="engine.lost"):
     reason: str
 
 
+class OrphanContainerRemoved(Event, frozen=True, kw_only=True, tag="engine.orphan_removed"):
+    """A container Rivetr labelled that belonged to no live or in-flight release."""
+
+    container_name: str
+    deployment_id: str | None
+
+
 AnyEvent = (
     AppCreated
     | AppSettingsChanged
@@ -91,6 +210,21 @@ AnyEvent = (
     | TokenRevoked
     | EngineConnected
     | EngineLost
+    | OrphanContainerRemoved
+    | DeploymentRequested
+    | SourceFetched
+    | BuildStarted
+    | ImageBuilt
+    | ContainerStarted
+    | HealthProbed
+    | DeploymentHealthy
+    | TrafficSwitched
+    | DeploymentSuperseded
+    | DeploymentRetired
+    | DeploymentFailed
+    | RollbackStarted
+    | RolledBack
+    | DeploymentCancelled
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.domain import application
 from rivetr.domain.access import Actor
 from rivetr.service.handler import CommandHandler
@@ -25,3 +25,9 @@ class AppService:
             decide=application.decide,
             correlation_id=correlation_id,
         )
+
+
+async def load_app(store: EventStore, name: str) -> application.AppState:
+    """The application as its stream says it is now."""
+    history = await store.read_stream(application.stream_id(name))
+    return application.fold(name, [recorded.event for recorded in history])

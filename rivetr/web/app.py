@@ -19,6 +19,7 @@ from rivetr import __version__
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.web.api.apps import AppsController
+from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.system import health
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
@@ -48,7 +49,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AppsController, health],
+        route_handlers=[AppsController, DeploymentsController, health],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
     )

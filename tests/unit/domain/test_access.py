@@ -16,11 +16,13 @@ from rivetr.domain.access import (
     required_permission,
 )
 from rivetr.domain.commands import (
+    CancelDeployment,
     ChangeAppSettings,
     Command,
     CreateApp,
     CreateToken,
     DeleteApp,
+    RequestDeployment,
     RevokeToken,
 )
 from rivetr.domain.errors import Forbidden
@@ -31,6 +33,8 @@ ONE_OF_EACH: list[Command] = [
     DeleteApp(name="web"),
     CreateToken(token_id="t1", name="ci", secret_hash="ab" * 32),
     RevokeToken(token_id="t1"),
+    RequestDeployment(deployment_id="d1", app="web"),
+    CancelDeployment(deployment_id="d1"),
 ]
 
 
@@ -73,11 +77,25 @@ def test_the_system_may_do_everything(command: Command) -> None:
     authorize(SYSTEM, required_permission(command))
 
 
+DEPLOYING = (RequestDeployment, CancelDeployment)
+
+
 @pytest.mark.parametrize("scope", ["read", "deploy"])
-@pytest.mark.parametrize("command", ONE_OF_EACH, ids=lambda c: type(c).__name__)
+@pytest.mark.parametrize(
+    "command",
+    [c for c in ONE_OF_EACH if not isinstance(c, DEPLOYING)],
+    ids=lambda c: type(c).__name__,
+)
 def test_read_and_deploy_tokens_may_not_manage_apps_or_tokens(scope: str, command: Command) -> None:
     with pytest.raises(Forbidden, match=f"token:{scope}"):
         authorize(token(scope), required_permission(command))
+
+
+@pytest.mark.parametrize("command", [c for c in ONE_OF_EACH if isinstance(c, DEPLOYING)])
+def test_deploy_tokens_may_deploy_and_read_tokens_may_not(command: Command) -> None:
+    authorize(token("deploy"), required_permission(command))
+    with pytest.raises(Forbidden, match="'deploy'"):
+        authorize(token("read"), required_permission(command))
 
 
 def test_a_read_token_cannot_create_an_app() -> None:

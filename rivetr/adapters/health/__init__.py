@@ -1,0 +1,1 @@
+"""Health checks run from Rivetr itself: HTTP probes against a freshly started container."""

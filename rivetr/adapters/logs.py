@@ -1,0 +1,84 @@
+"""Per-deployment log files: build output and container output, kept apart from the event log
+(they are far too many lines to be events) and kept after the container is gone.
+
+logs/<app>/<deployment id>.log, one line per output line prefixed with its source. Only the
+newest `keep` deployments of each app keep their log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from pathlib import Path
+from typing import TextIO
+
+_MAX_LINE = 4000  # one pathological line must not fill the disk
+
+
+class DeploymentLog:
+    """Appends lines to one deployment's log. Safe to call from worker threads (build output is
+    streamed from the thread that talks to the engine)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: TextIO | None = path.open("a", encoding="utf-8", errors="replace")
+
+    def write(self, source: str, line: str) -> None:
+        text = line.rstrip("\n")[:_MAX_LINE]
+        with self._lock:
+            if self._file is not None:
+                self._file.write(f"{source}| {text}\n")
+                self._file.flush()
+
+    def writer(self, source: str) -> _Writer:
+        return _Writer(self, source)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class _Writer:
+    def __init__(self, log: DeploymentLog, source: str) -> None:
+        self.log = log
+        self.source = source
+
+    def __call__(self, line: str) -> None:
+        self.log.write(self.source, line)
+
+
+class LogStore:
+    def __init__(self, root: Path, keep: int = 20) -> None:
+        self.root = root
+        self.keep = keep
+
+    def path(self, app: str, deployment_id: str) -> Path:
+        return self.root / app / f"{deployment_id}.log"
+
+    def open(self, app: str, deployment_id: str) -> DeploymentLog:
+        self.prune(app)
+        return DeploymentLog(self.path(app, deployment_id))
+
+    def tail(self, app: str, deployment_id: str, lines: int = 100) -> list[str]:
+        path = self.path(app, deployment_id)
+        if not path.exists():
+            return []
+        with path.open(encoding="utf-8", errors="replace") as file:
+            return [line.rstrip("\n") for line in deque(file, maxlen=lines)]
+
+    def read(self, app: str, deployment_id: str) -> str | None:
+        path = self.path(app, deployment_id)
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+
+    def prune(self, app: str) -> None:
+        """Remove the logs of all but the newest `keep - 1` deployments, making room for one."""
+        folder = self.root / app
+        if not folder.is_dir():
+            return
+        logs = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in logs[max(self.keep - 1, 0) :]:
+            old.unlink(missing_ok=True)

@@ -1,0 +1,122 @@
+"""The deployer reacts to the log: a deployment request starts a pipeline, a newer request for
+the same app supersedes the one in flight, a cancel stops it, and a superseded release is
+drained and retired on a deadline it tracks — never fire-and-forget."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
+from rivetr.domain.deployment import IllegalTransition
+from rivetr.domain.events import DeploymentCancelled, DeploymentRequested, DeploymentRetired
+from rivetr.projections.views import ReadModel
+from rivetr.service.pipeline import DeployPipeline
+from rivetr.service.steps import StepRecorder
+
+log = logging.getLogger(__name__)
+
+_STOP_TIMEOUT_S = 10.0
+
+
+class Deployer:
+    def __init__(
+        self,
+        store: EventStore,
+        recorder: StepRecorder,
+        read: ReadModel,
+        runtime: Callable[[], ContainerRuntime | None],
+    ) -> None:
+        self.store = store
+        self.recorder = recorder
+        self.read = read
+        self.runtime = runtime
+        self.pipeline: DeployPipeline | None = None  # set by the composition root
+        self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # app -> (id, task)
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def run(self, after: int) -> None:
+        """Follow the log from `after`; deployments requested before it are the reconciler's."""
+        try:
+            async for recorded in self.store.subscribe(after):
+                event = recorded.event
+                if isinstance(event, DeploymentRequested):
+                    await self._start(event)
+                elif isinstance(event, DeploymentCancelled):
+                    await self._stop(event.deployment_id)
+        finally:
+            tasks = [task for _, task in self._running.values()] + list(self._background)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _start(self, request: DeploymentRequested) -> None:
+        assert self.pipeline is not None
+        current = self._running.get(request.app)
+        if current is not None and not current[1].done():
+            older_id, task = current
+            with contextlib.suppress(IllegalTransition):
+                await self.recorder.record(
+                    older_id,
+                    DeploymentCancelled(
+                        deployment_id=older_id,
+                        reason=f"superseded by deployment {request.deployment_id}",
+                        superseded_by=request.deployment_id,
+                    ),
+                )
+            await _cancel(task)
+        task = asyncio.create_task(
+            self.pipeline.run(request.deployment_id), name=f"deploy-{request.deployment_id}"
+        )
+        self._running[request.app] = (request.deployment_id, task)
+
+    async def _stop(self, deployment_id: str) -> None:
+        for app, (running_id, task) in list(self._running.items()):
+            if running_id == deployment_id:
+                await _cancel(task)
+                del self._running[app]
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def schedule_retire(self, deployment_id: str, drain_s: float) -> None:
+        """Drain, then stop and remove a superseded release; tracked, and resumed by the
+        reconciler after a restart."""
+        self.spawn(self.retire(deployment_id, drain_s))
+
+    async def retire(self, deployment_id: str, drain_s: float) -> None:
+        await asyncio.sleep(drain_s)
+        state = await self.recorder.state(deployment_id)
+        if state.status != "superseded":
+            return
+        removed = False
+        runtime = self.runtime()
+        if runtime is not None and state.container_name:
+            removed = await _stop_and_remove(runtime, state.container_name)
+        with contextlib.suppress(IllegalTransition):
+            await self.recorder.record(
+                deployment_id,
+                DeploymentRetired(deployment_id=deployment_id, container_removed=removed),
+            )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a pipeline and wait (bounded) for its clean-up to finish."""
+    task.cancel()
+    await asyncio.wait([task], timeout=30)
+
+
+async def _stop_and_remove(runtime: ContainerRuntime, name: str) -> bool:
+    try:
+        await runtime.stop_container(name, timeout_s=_STOP_TIMEOUT_S)
+        await runtime.remove_container(name, force=True)
+    except (ContainerError, EngineUnavailable) as exc:
+        log.warning("could not retire container %s: %s", name, exc)
+        return False
+    return True

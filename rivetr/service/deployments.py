@@ -1,0 +1,99 @@
+"""Deployment commands: request one, cancel one, roll back to a retained release."""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+
+from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.domain import deployment
+from rivetr.domain.access import Actor
+from rivetr.domain.commands import CancelDeployment, RequestDeployment
+from rivetr.domain.errors import InvalidCommand, NotFound
+from rivetr.domain.events import DeploymentTrigger
+from rivetr.projections.views import DeploymentView, ReadModel
+from rivetr.service.apps import load_app
+from rivetr.service.handler import CommandHandler
+
+# statuses of a deployment whose image was good enough to serve traffic
+SERVED = ("live", "superseded", "retired")
+
+
+def new_deployment_id() -> str:
+    return secrets.token_hex(6)
+
+
+class DeploymentService:
+    def __init__(self, handler: CommandHandler, read: ReadModel) -> None:
+        self.handler = handler
+        self.read = read
+
+    async def request(
+        self,
+        actor: Actor,
+        app: str,
+        *,
+        commit: str | None = None,
+        trigger: DeploymentTrigger = "api",
+        image: str | None = None,
+        rollback_of: str | None = None,
+    ) -> str:
+        """Record a deployment request; the deployer picks it up. Returns the deployment id."""
+        command = RequestDeployment(
+            deployment_id=new_deployment_id(),
+            app=app,
+            commit=commit,
+            trigger=trigger,
+            image=image,
+            rollback_of=rollback_of,
+        )
+        app_state = await load_app(self.handler.store, app)
+        await self.handler.execute(
+            actor,
+            command,
+            stream_id=deployment.stream_id(command.deployment_id),
+            fold=partial(deployment.fold, command.deployment_id),
+            decide=partial(deployment.decide_request, app_state),
+        )
+        return command.deployment_id
+
+    async def cancel(
+        self, actor: Actor, deployment_id: str, reason: str = "cancelled by request"
+    ) -> list[RecordedEvent]:
+        return await self.handler.execute(
+            actor,
+            CancelDeployment(deployment_id=deployment_id, reason=reason),
+            stream_id=deployment.stream_id(deployment_id),
+            fold=partial(deployment.fold, deployment_id),
+            decide=deployment.decide_cancel,
+        )
+
+    async def rollback(self, actor: Actor, app: str, to: str | None = None) -> str:
+        """Redeploy the image of `to`, or of the release before the live one, without building."""
+        target = await self._rollback_target(app, to)
+        return await self.request(
+            actor,
+            app,
+            commit=target.commit_sha,
+            trigger="rollback",
+            image=target.image,
+            rollback_of=target.id,
+        )
+
+    async def _rollback_target(self, app: str, to: str | None) -> DeploymentView:
+        if to is not None:
+            target = await self.read.get_deployment(to)
+            if target is None or target.app != app:
+                raise NotFound(f"no deployment {to!r} of application {app!r}")
+            if target.image is None or target.status not in SERVED:
+                raise InvalidCommand(
+                    f"deployment {to} never served traffic ({target.status}); pick a release"
+                    " that did"
+                )
+            return target
+        live = await self.read.live_release(app)
+        for candidate in await self.read.list_deployments(app, limit=200):
+            served = candidate.status in SERVED and candidate.image is not None
+            if served and (live is None or candidate.image != live.image):
+                return candidate
+        raise InvalidCommand(f"application {app!r} has no earlier release to roll back to")

@@ -1,0 +1,339 @@
+"""One deployment, step by step, each step an event: fetch the commit, build, start the new
+container next to the old one, health-check it from outside, switch traffic, then supersede the
+old release. Any failure before the switch leaves the old release untouched; a failure right
+after the switch routes traffic back to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from rivetr.adapters.builders.build import build_image
+from rivetr.adapters.builders.detect import BuildPlanError, detect_build_type
+from rivetr.adapters.health.probe import ProbeResult, probe_once, wait_until_healthy
+from rivetr.adapters.logs import DeploymentLog, LogStore
+from rivetr.adapters.runtime.base import (
+    APP_LABEL,
+    DEPLOYMENT_LABEL,
+    MANAGED_LABEL,
+    BuildFailed,
+    ContainerError,
+    ContainerRuntime,
+    ContainerSpec,
+    EngineUnavailable,
+)
+from rivetr.adapters.source.git import SourceError, fetch_source
+from rivetr.domain import application
+from rivetr.domain.application import AppState
+from rivetr.domain.deployment import DeploymentState, IllegalTransition
+from rivetr.domain.events import (
+    BuildStarted,
+    ContainerStarted,
+    DeploymentFailed,
+    DeploymentHealthy,
+    DeploymentSuperseded,
+    Event,
+    HealthProbed,
+    ImageBuilt,
+    RollbackStarted,
+    RolledBack,
+    SourceFetched,
+    TrafficSwitched,
+)
+from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.service.steps import StepRecorder
+
+log = logging.getLogger(__name__)
+
+FAILURES = (SourceError, BuildFailed, BuildPlanError, ContainerError, EngineUnavailable)
+
+
+class StepFailed(Exception):
+    def __init__(self, reason: str, log_tail: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.log_tail = log_tail or []
+
+
+def container_name(app: str, deployment_id: str) -> str:
+    return f"rivetr-{app}-{deployment_id}"
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+class DeployPipeline:
+    def __init__(
+        self,
+        recorder: StepRecorder,
+        read: ReadModel,
+        runtime: Callable[[], ContainerRuntime | None],
+        logs: LogStore,
+        work_root: Path,
+        *,
+        drain_s: float,
+        on_superseded: Callable[[str, float], Awaitable[None]],
+    ) -> None:
+        self.recorder = recorder
+        self.read = read
+        self.runtime = runtime
+        self.logs = logs
+        self.work_root = work_root
+        self.drain_s = drain_s
+        self.on_superseded = on_superseded
+
+    async def run(self, deployment_id: str) -> None:
+        state = await self.recorder.state(deployment_id)
+        if state.status != "requested":
+            return  # already handled: idempotent
+        app = application.fold(
+            state.app,
+            [
+                e.event
+                for e in await self.recorder.store.read_stream(application.stream_id(state.app))
+            ],
+        )
+        run = _Run(self, state, app, self.logs.open(state.app, deployment_id))
+        try:
+            await run.execute()
+        finally:
+            run.log.close()
+            shutil.rmtree(self.work_root / deployment_id, ignore_errors=True)
+
+
+class _Run:
+    """The state of one pipeline run: which step it is in, which container it started."""
+
+    def __init__(
+        self, pipeline: DeployPipeline, state: DeploymentState, app: AppState, log: DeploymentLog
+    ) -> None:
+        self.p = pipeline
+        self.id = state.deployment_id
+        self.state = state
+        self.app = app
+        self.log = log
+        self.step = "start"
+        self.container: str | None = None
+        self.runtime: ContainerRuntime | None = None
+
+    async def record(self, event: Event) -> None:
+        await self.p.recorder.record(self.id, event)
+
+    async def execute(self) -> None:
+        try:
+            await self._steps()
+        except IllegalTransition as exc:
+            # cancelled or superseded while a step ran: stop here, leave the old release alone
+            self.log.write("rivetr", f"stopped: {exc}")
+            await self._remove_container()
+        except asyncio.CancelledError:
+            self.log.write("rivetr", "stopped: cancelled")
+            await asyncio.shield(self._remove_container())
+            raise
+        except (StepFailed, *FAILURES) as exc:
+            await self._fail(str(exc), getattr(exc, "log_tail", []) or _tail(exc))
+        except Exception as exc:
+            log.exception("deployment %s crashed at %s", self.id, self.step)
+            await self._fail(f"internal error: {type(exc).__name__}: {exc}", [])
+
+    async def _fail(self, reason: str, log_tail: list[str]) -> None:
+        self.log.write("rivetr", f"failed at {self.step}: {reason}")
+        await self._remove_container()
+        with contextlib.suppress(IllegalTransition):
+            await self.record(
+                DeploymentFailed(
+                    deployment_id=self.id, step=self.step, reason=reason, log_tail=log_tail[-100:]
+                )
+            )
+
+    async def _steps(self) -> None:
+        self.step = "engine"
+        runtime = self.p.runtime()
+        if runtime is None:
+            raise StepFailed("the container engine is unavailable; see /api/v1/health")
+        self.runtime = runtime
+        image = self.state.image
+        if image is None:
+            image = await self._fetch_and_build(runtime)
+        elif not await runtime.image_exists(image):
+            self.step = "start"
+            raise StepFailed(f"image {image} is no longer on this host; deploy from source")
+        host_port, health_port = await self._start(runtime, image)
+        await self._check_health(runtime, health_port)
+        await self._switch(host_port, health_port)
+
+    async def _fetch_and_build(self, runtime: ContainerRuntime) -> str:
+        self.step = "source"
+        started = time.monotonic()
+        assert self.app.git_url is not None
+        checkout = await fetch_source(
+            self.app.git_url,
+            branch=self.state.branch,
+            commit=self.state.commit,
+            dest=self.p.work_root / self.id / "source",
+            on_output=self.log.writer("git"),
+        )
+        await self.record(
+            SourceFetched(
+                deployment_id=self.id,
+                commit_sha=checkout.commit_sha,
+                commit_message=checkout.commit_message,
+                duration_ms=_ms(started),
+            )
+        )
+        self.step = "build"
+        builder, _ = detect_build_type(checkout.path, self.app.build)
+        await self.record(BuildStarted(deployment_id=self.id, builder=builder))
+        started = time.monotonic()
+        _, image = await build_image(
+            runtime,
+            checkout.path,
+            self.app.build,
+            port=self.app.port,
+            tag=f"rivetr/{self.app.name}:{self.id}",
+            labels=self._labels(),
+            on_output=self.log.writer("build"),
+        )
+        await self.record(ImageBuilt(deployment_id=self.id, image=image, duration_ms=_ms(started)))
+        return image
+
+    def _labels(self) -> dict[str, str]:
+        return {MANAGED_LABEL: "true", APP_LABEL: self.app.name, DEPLOYMENT_LABEL: self.id}
+
+    async def _start(self, runtime: ContainerRuntime, image: str) -> tuple[int, int]:
+        self.step = "start"
+        started = time.monotonic()
+        health_port = self.app.health.port or self.app.port
+        name = container_name(self.app.name, self.id)
+        info = await runtime.run_container(
+            ContainerSpec(
+                name=name,
+                image=image,
+                labels=self._labels(),
+                env=dict(self.app.env),
+                ports={self.app.port: None, health_port: None},
+            )
+        )
+        self.container = name
+        host_port = info.host_ports[self.app.port]
+        await self.record(
+            ContainerStarted(
+                deployment_id=self.id,
+                container_id=info.id,
+                container_name=name,
+                image=image,
+                host_port=host_port,
+                duration_ms=_ms(started),
+            )
+        )
+        return host_port, info.host_ports[health_port]
+
+    async def _check_health(self, runtime: ContainerRuntime, health_port: int) -> None:
+        self.step = "health"
+        started = time.monotonic()
+        probes = 0
+
+        async def on_probe(result: ProbeResult) -> None:
+            nonlocal probes
+            probes = result.attempt
+            self.log.write("health", f"probe {result.attempt}: {result.error or result.status}")
+            await self.record(
+                HealthProbed(
+                    deployment_id=self.id,
+                    attempt=result.attempt,
+                    ok=result.ok,
+                    status=result.status,
+                    error=result.error,
+                    duration_ms=result.duration_ms,
+                )
+            )
+
+        async def is_running() -> bool:
+            assert self.container is not None
+            info = await runtime.inspect_container(self.container)
+            return info is not None and info.state == "running"
+
+        healthy, reason = await wait_until_healthy(
+            "127.0.0.1", health_port, self.app.health, on_probe=on_probe, is_running=is_running
+        )
+        if not healthy:
+            assert self.container is not None
+            output = await runtime.container_logs(self.container, tail=100)
+            for line in output.splitlines():
+                self.log.write("app", line)
+            raise StepFailed(reason, output.splitlines())
+        await self.record(
+            DeploymentHealthy(deployment_id=self.id, probes=probes, duration_ms=_ms(started))
+        )
+
+    async def _switch(self, host_port: int, health_port: int) -> None:
+        self.step = "switch"
+        previous = await self.p.read.live_release(self.app.name)
+        previous_id = previous.deployment_id if previous else None
+        await self.record(
+            TrafficSwitched(
+                deployment_id=self.id,
+                app=self.app.name,
+                host_port=host_port,
+                previous_deployment_id=previous_id,
+            )
+        )
+        self.log.write("rivetr", f"live on 127.0.0.1:{host_port}")
+        health = self.app.health
+        ok, _, error = await probe_once(
+            "127.0.0.1",
+            health_port,
+            health.path,
+            expected_status=health.expected_status,
+            timeout_s=health.timeout_s,
+        )
+        if not ok:
+            await self._roll_back(previous, f"failed its check right after the switch: {error}")
+            return
+        self.container = None  # it is the live release now: failures no longer remove it
+        if previous is not None:
+            await self.p.recorder.record(
+                previous.deployment_id,
+                DeploymentSuperseded(
+                    deployment_id=previous.deployment_id,
+                    by_deployment_id=self.id,
+                    drain_s=self.p.drain_s,
+                ),
+            )
+            await self.p.on_superseded(previous.deployment_id, self.p.drain_s)
+
+    async def _roll_back(self, previous: ReleaseView | None, reason: str) -> None:
+        self.step = "rollback"
+        self.log.write("rivetr", f"rolling back: {reason}")
+        to = previous.deployment_id if previous else None
+        await self.record(
+            RollbackStarted(deployment_id=self.id, to_deployment_id=to, reason=reason)
+        )
+        await self._remove_container()
+        await self.record(
+            RolledBack(
+                deployment_id=self.id,
+                app=self.app.name,
+                to_deployment_id=to,
+                host_port=previous.host_port if previous else None,
+            )
+        )
+
+    async def _remove_container(self) -> None:
+        if self.container is None or self.runtime is None:
+            return
+        name, self.container = self.container, None
+        try:
+            await self.runtime.remove_container(name, force=True)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not remove container %s: %s", name, exc)
+
+
+def _tail(exc: BaseException) -> list[str]:
+    text = getattr(exc, "log", "") or ""
+    return text.splitlines()[-100:] if isinstance(text, str) else []

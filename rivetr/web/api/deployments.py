@@ -1,0 +1,132 @@
+"""/api/v1 deployment routes: start one (202), follow it, cancel it, roll back, read its log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from rivetr.bootstrap import Services
+from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.projections.views import DeploymentView, StepView
+
+
+class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    commit: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{4,64}$")] | None = None
+
+
+class RollbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    to: str | None = None  # a deployment id; default: the release before the live one
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    deployment_id: str
+    status: str
+    url: str
+
+
+class DeploymentDetail(msgspec.Struct, kw_only=True):
+    deployment: DeploymentView
+    steps: list[StepView]
+    live: bool
+    log_tail: list[str]
+
+
+def _accepted(deployment_id: str) -> Response[Accepted]:
+    url = f"/api/v1/deployments/{deployment_id}"
+    return Response(
+        Accepted(deployment_id=deployment_id, status="requested", url=url),
+        status_code=HTTP_202_ACCEPTED,
+        headers={"Location": url},
+    )
+
+
+class DeploymentsController(Controller):
+    path = "/"
+    tags = ["deployments"]
+
+    @post("/apps/{name:str}/deployments", status_code=HTTP_202_ACCEPTED)
+    async def deploy(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        data: JSONBody[DeployRequest | None] = None,
+    ) -> Response[Accepted]:
+        commit = data.commit if data else None
+        deployment_id = await services.deployments.request(actor, name, commit=commit)
+        return _accepted(deployment_id)
+
+    @get("/apps/{name:str}/deployments")
+    async def list_deployments(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> list[DeploymentView]:
+        authorize(actor, Permission.READ)
+        if await services.read.get_app(name) is None:
+            raise NotFoundException(f"no application named {name!r}")
+        return await services.read.list_deployments(name)
+
+    @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
+    async def rollback(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        data: JSONBody[RollbackRequest | None] = None,
+    ) -> Response[Accepted]:
+        authorize(actor, Permission.DEPLOY)
+        deployment_id = await services.deployments.rollback(actor, name, data.to if data else None)
+        return _accepted(deployment_id)
+
+    @get("/deployments/{deployment_id:str}")
+    async def get_deployment(
+        self,
+        deployment_id: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> DeploymentDetail:
+        authorize(actor, Permission.READ)
+        found = await _find(services, deployment_id)
+        release = await services.read.live_release(found.app)
+        return DeploymentDetail(
+            deployment=found,
+            steps=await services.read.steps(deployment_id),
+            live=release is not None and release.deployment_id == deployment_id,
+            log_tail=services.logs.tail(found.app, deployment_id, 100),
+        )
+
+    @post("/deployments/{deployment_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
+    async def cancel(
+        self,
+        deployment_id: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> DeploymentView:
+        await services.deployments.cancel(actor, deployment_id)
+        return await _find(services, deployment_id)
+
+    @get("/deployments/{deployment_id:str}/logs", media_type="text/plain")
+    async def logs(
+        self,
+        deployment_id: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> str:
+        authorize(actor, Permission.READ)
+        found = await _find(services, deployment_id)
+        return services.logs.read(found.app, deployment_id) or ""
+
+
+async def _find(services: Services, deployment_id: str) -> DeploymentView:
+    found = await services.read.get_deployment(deployment_id)
+    if found is None:
+        raise NotFoundException(f"no deployment {deployment_id!r}")
+    return found

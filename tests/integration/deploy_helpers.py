@@ -1,0 +1,75 @@
+"""Helpers for deployment tests on the real engine: a git repository of a tiny busybox httpd app
+that tests change commit by commit, and waiting on a deployment's status."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import anyio
+import httpx
+
+from rivetr.domain.deployment import TERMINAL
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Rivetr Tests",
+    "GIT_AUTHOR_EMAIL": "tests@rivetr.invalid",
+    "GIT_COMMITTER_NAME": "Rivetr Tests",
+    "GIT_COMMITTER_EMAIL": "tests@rivetr.invalid",
+    "PATH": "/usr/bin:/bin:/usr/local/bin",
+}
+
+SERVING = """FROM rivetr/busybox:latest
+COPY index.html /www/index.html
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+NOT_LISTENING = """FROM rivetr/busybox:latest
+COPY index.html /www/index.html
+CMD ["sleep", "3600"]
+"""
+BROKEN = """FROM rivetr/busybox:latest
+RUN echo about to fail && false
+"""
+
+
+class AppRepo:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True)
+        self._git("init", "-q", "-b", "main")
+
+    def _git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.path, env=GIT_ENV, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def commit(self, message: str, dockerfile: str = SERVING, body: str | None = None) -> str:
+        (self.path / "Dockerfile").write_text(dockerfile)
+        (self.path / "index.html").write_text(body if body is not None else message)
+        self._git("add", "-A")
+        self._git("commit", "-q", "-m", message)
+        return self._git("rev-parse", "HEAD")
+
+
+async def wait_for_status(services, deployment_id: str, statuses: set[str], timeout: float = 60):  # type: ignore[no-untyped-def]
+    """Wait until the deployment reaches one of `statuses` (or any terminal one); return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = await services.recorder.state(deployment_id)
+        if state.status in statuses or state.status in TERMINAL:
+            return state
+        await anyio.sleep(0.1)
+    raise AssertionError(f"deployment {deployment_id} still {state.status} after {timeout} s")
+
+
+async def get_text(port: int) -> str:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{port}/", timeout=5)
+        response.raise_for_status()
+        return response.text
+
+
+async def step_types(services, deployment_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    history = await services.store.read_stream(f"deployment-{deployment_id}")
+    return [e.type for e in history]
