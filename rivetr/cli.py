@@ -131,9 +131,8 @@ def cli_actor() -> Any:
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
-    import uvicorn
-
     from rivetr.web.app import create_app
+    from rivetr.web.server import serve
 
     log.info(
         "rivetr %s on http://%s:%d, data in %s",
@@ -142,14 +141,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         settings.port,
         settings.data_path.resolve(),
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        lifespan="on",
-    )
+    serve(create_app(settings), settings.host, settings.port, settings.log_level)
     return 0
 
 

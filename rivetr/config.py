@@ -25,7 +25,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     engine_url: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # how often a waiting subscriber looks for appends made by another process (the CLI)
-    poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
     # longest wait between two attempts to reach an unavailable container engine
     engine_retry_max_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
     # how long a superseded release keeps running for in-flight requests before it is retired

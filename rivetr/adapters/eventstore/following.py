@@ -22,6 +22,7 @@ class HeadSignal:
         self._poll_interval = poll_interval
         self._moved = asyncio.Event()
         self._polling = asyncio.Lock()
+        self._last_poll = float("-inf")
 
     def advance(self, head: int) -> None:
         if head > self.head:
@@ -31,8 +32,14 @@ class HeadSignal:
 
     async def refresh(self) -> int:
         async with self._polling:
+            self._last_poll = asyncio.get_running_loop().time()
             self.advance(await self._poll())
         return self.head
+
+    async def _refresh_if_due(self) -> None:
+        # several waiters time out in the same second: one query answers them all
+        if asyncio.get_running_loop().time() - self._last_poll >= self._poll_interval * 0.9:
+            await self.refresh()
 
     async def wait_beyond(self, after: int, timeout: float | None = None) -> int:
         loop = asyncio.get_running_loop()
@@ -47,7 +54,7 @@ class HeadSignal:
             try:
                 await asyncio.wait_for(moved.wait(), remaining)
             except TimeoutError:
-                await self.refresh()
+                await self._refresh_if_due()
         return self.head
 
 
