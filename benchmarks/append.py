@@ -25,18 +25,18 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+import msgspec
+
 from rivetr.adapters.eventstore.base import GENESIS_HASH, EventMeta
-from rivetr.adapters.eventstore.chain import link_hash
+from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.eventstore.writer import INSERT
 from rivetr.adapters.migrations import migrate
-from rivetr.domain import codec
 from rivetr.domain.events import AppSettingsChanged
 
 GOAL = 0.5
@@ -98,40 +98,11 @@ def make_rows(writers: int, per_writer: int) -> list[Row]:
         for w in range(writers):
             position += 1
             stream_id, version, meta = stream_of(w), i + 1, metas[w]
-            type_, schema_version, data = codec.encode(event_for(w, i))
-            event_id = str(uuid.uuid4())
-            hash_ = link_hash(
-                prev_hash,
-                position,
-                stream_id,
-                version,
-                type_,
-                schema_version,
-                data,
-                event_id,
-                recorded_at,
-                meta.actor,
-                meta.correlation_id,
-                meta.causation_id,
+            linked = chain_event(
+                prev_hash, position, stream_id, version, event_for(w, i), meta, recorded_at
             )
-            rows.append(
-                (
-                    position,
-                    stream_id,
-                    version,
-                    type_,
-                    schema_version,
-                    data,
-                    event_id,
-                    recorded_at,
-                    meta.actor,
-                    meta.correlation_id,
-                    meta.causation_id,
-                    prev_hash,
-                    hash_,
-                )
-            )
-            prev_hash = hash_
+            rows.append(msgspec.structs.astuple(linked))
+            prev_hash = linked.hash
     return rows
 
 

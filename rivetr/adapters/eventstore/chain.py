@@ -4,11 +4,14 @@ so changing, removing or reordering any stored event breaks every hash after it.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import GENESIS_HASH, RecordedEvent
+from rivetr.adapters.eventstore.base import GENESIS_HASH, EventMeta, RecordedEvent
+from rivetr.domain import codec
+from rivetr.domain.events import Event
 
 _encode = msgspec.json.encode
 
@@ -47,6 +50,32 @@ def link_hash(
     digest.update(b"\n")
     digest.update(data)
     return digest.hexdigest()
+
+
+def chain_event(
+    prev_hash: str,
+    position: int,
+    stream_id: str,
+    version: int,
+    event: Event,
+    meta: EventMeta,
+    recorded_at: str,
+) -> RecordedEvent:
+    """Encode `event` and link it after `prev_hash`: the one way an event enters the chain."""
+    type_, schema_version, data = codec.encode(event)
+    fields = (
+        stream_id,
+        version,
+        type_,
+        schema_version,
+        data,
+        str(uuid.uuid4()),
+        recorded_at,
+        meta.actor,
+        meta.correlation_id,
+        meta.causation_id,
+    )
+    return RecordedEvent(position, *fields, prev_hash, link_hash(prev_hash, position, *fields))
 
 
 def expected_hash(event: RecordedEvent) -> str:

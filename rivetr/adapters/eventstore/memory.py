@@ -5,7 +5,6 @@ For unit tests of what sits above the store; the contract suite keeps it honest.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
@@ -15,9 +14,8 @@ from rivetr.adapters.eventstore.base import (
     EventMeta,
     RecordedEvent,
 )
-from rivetr.adapters.eventstore.chain import link_hash
+from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.eventstore.following import HeadSignal, follow
-from rivetr.domain import codec
 from rivetr.domain.events import Event
 
 
@@ -48,23 +46,9 @@ class InMemoryEventStore:
         for event in events:
             version += 1
             position = len(self._events) + len(recorded) + 1
-            type_, schema_version, data = codec.encode(event)
-            event_id = str(uuid.uuid4())
-            fields = (
-                stream_id,
-                version,
-                type_,
-                schema_version,
-                data,
-                event_id,
-                recorded_at,
-                meta.actor,
-                meta.correlation_id,
-                meta.causation_id,
-            )
-            hash_ = link_hash(prev_hash, position, *fields)
-            recorded.append(RecordedEvent(position, *fields, prev_hash, hash_))
-            prev_hash = hash_
+            linked = chain_event(prev_hash, position, stream_id, version, event, meta, recorded_at)
+            recorded.append(linked)
+            prev_hash = linked.hash
         self._events.extend(recorded)
         self._versions[stream_id] = version
         self._signal.advance(len(self._events))

@@ -7,7 +7,6 @@ Many callers' appends arrive together; one `commit_batch` call writes them in on
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +19,8 @@ from rivetr.adapters.eventstore.base import (
     EventMeta,
     RecordedEvent,
 )
-from rivetr.adapters.eventstore.chain import link_hash
+from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.migrations import migrate
-from rivetr.domain import codec
 from rivetr.domain.events import Event
 
 INSERT = (
@@ -94,41 +92,12 @@ class BatchWriter:
             for event in request.events:
                 position += 1
                 version += 1
-                type_, schema_version, data = codec.encode(event)
-                event_id = str(uuid.uuid4())
-                hash_ = link_hash(
-                    prev_hash,
-                    position,
-                    stream_id,
-                    version,
-                    type_,
-                    schema_version,
-                    data,
-                    event_id,
-                    recorded_at,
-                    meta.actor,
-                    meta.correlation_id,
-                    meta.causation_id,
+                linked = chain_event(
+                    prev_hash, position, stream_id, version, event, meta, recorded_at
                 )
-                rows.append(
-                    (
-                        position,
-                        stream_id,
-                        version,
-                        type_,
-                        schema_version,
-                        data,
-                        event_id,
-                        recorded_at,
-                        meta.actor,
-                        meta.correlation_id,
-                        meta.causation_id,
-                        prev_hash,
-                        hash_,
-                    )
-                )
-                recorded.append(RecordedEvent(*rows[-1]))
-                prev_hash = hash_
+                rows.append(msgspec.structs.astuple(linked))
+                recorded.append(linked)
+                prev_hash = linked.hash
             versions[stream_id] = version
             results.append(recorded)
         conn.executemany(INSERT, rows)
