@@ -58,6 +58,8 @@ async def wait_for_status(services, deployment_id: str, statuses: set[str], time
     while time.monotonic() < deadline:
         state = await services.recorder.state(deployment_id)
         if state.status in statuses or state.status in TERMINAL:
+            # the log says so; let the read model (what the API answers from) catch up too
+            assert await services.runner.wait_until(await services.store.head())
             return state
         await anyio.sleep(0.1)
     raise AssertionError(f"deployment {deployment_id} still {state.status} after {timeout} s")
