@@ -7,20 +7,15 @@ Each CLI talks to the container engine itself and leaves the image under the tag
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import shutil
-import signal
 import subprocess
 from collections import deque
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from pathlib import Path
 
-import anyio
-from anyio.abc import Process
-
 from rivetr.adapters.builders.detect import TOOLS, BuildPlanError
+from rivetr.adapters.processes import process_group
 from rivetr.adapters.runtime.base import BuildFailed
 
 _EOL = re.compile(r"\r\n|\r|\n")
@@ -75,13 +70,7 @@ async def build_with_cli(
         if on_output is not None:
             on_output(line)
 
-    process = await anyio.open_process(
-        command,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    async with process_group(command, stderr=subprocess.STDOUT) as process:
         assert process.stdout is not None
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pending = ""
@@ -94,21 +83,7 @@ async def build_with_cli(
         if last := (pending + decoder.decode(b"", final=True)).strip():
             emit(last)
         returncode = await process.wait()
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await _kill(process)
-        raise
-    finally:
-        with anyio.CancelScope(shield=True):
-            await process.aclose()
     if returncode != 0:
         log = "\n".join(tail)
         raise BuildFailed(f"{command[0]} build of {tag} exited with {returncode}:\n{log}", log)
     return tag
-
-
-async def _kill(process: Process) -> None:
-    if process.returncode is None:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # the group: the CLI and its helpers
-    await process.wait()

@@ -11,17 +11,16 @@ import codecs
 import os
 import re
 import shlex
-import signal
-import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import anyio
-from anyio.abc import ByteReceiveStream, Process
+from anyio.abc import ByteReceiveStream
+
+from rivetr.adapters.processes import process_group
 
 # Inherited GIT_* variables we keep: how to reach servers, never where the repository is.
 _KEPT_GIT_VARS = frozenset(
@@ -151,29 +150,15 @@ class GitSession:
 
     async def run(self, *args: str, cwd: Path | None = None) -> str:
         """Run `git *args`; return its stdout, or raise GitFailed with its stderr."""
-        process = await anyio.open_process(
-            ["git", *args],
-            cwd=cwd,
-            env=self._env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
         stdout = bytearray()
         stderr: list[str] = []
-        try:
+        async with process_group(["git", *args], cwd=cwd, env=self._env) as process:
             assert process.stdout is not None
             assert process.stderr is not None
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_read_all, process.stdout, stdout)
                 tasks.start_soon(self._read_lines, process.stderr, stderr)
             returncode = await process.wait()
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await _kill(process)
-            raise
-        finally:
-            with anyio.CancelScope(shield=True):
-                await process.aclose()
         if returncode != 0:
             raise GitFailed(args[0], returncode, "\n".join(stderr))
         return stdout.decode("utf-8", "replace")
@@ -204,10 +189,3 @@ class GitSession:
 async def _read_all(stream: ByteReceiveStream, into: bytearray) -> None:
     async for chunk in stream:
         into += chunk
-
-
-async def _kill(process: Process) -> None:
-    if process.returncode is None:
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # the group: git and its helpers
-    await process.wait()
