@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.projections.base import app_name_of
 
 
@@ -34,12 +34,12 @@ class AuditProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS audit")
 
-    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+    def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
 
-    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         conn.executemany(
-            "INSERT OR REPLACE INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     event.position,

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import LoggedEvent
 
 
 class Projection(Protocol):
@@ -26,7 +26,7 @@ class Projection(Protocol):
         """Drop the projection's tables."""
         ...
 
-    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+    def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         """Write what `event` means to the projection's tables."""
         ...
 
@@ -36,7 +36,7 @@ class BatchProjection(Projection, Protocol):
     `apply_batch`, the runner hands it each batch's events (only those it handles, after its
     checkpoint, in order) instead of calling `apply` once per event."""
 
-    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
+    def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         """Write what `events` mean: the tables must end up exactly as `apply` on each event,
         in turn, would leave them (e.g. the same rows, written with one executemany)."""
         ...

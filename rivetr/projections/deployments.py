@@ -7,7 +7,7 @@ import sqlite3
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.deployment import TERMINAL, TRANSITIONS
 from rivetr.domain.events import (
     AppDeleted,
@@ -83,7 +83,7 @@ class DeploymentsProjection:
         for table in ("deployments", "deployment_steps", "releases"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
-    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+    def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         body = event.event
         if isinstance(body, AppDeleted):
             conn.execute("DELETE FROM releases WHERE app = ?", (body.name,))
@@ -121,7 +121,7 @@ class DeploymentsProjection:
             ),
         )
 
-    def _advance(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+    def _advance(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         body = event.event
         deployment_id = getattr(body, "deployment_id", None)
         row = conn.execute(

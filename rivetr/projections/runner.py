@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.eventstore.following import HeadSignal
 from rivetr.projections.base import Projection, reader_indexes
 
@@ -88,7 +88,7 @@ class ProjectionRunner:
         # Reading the next page while applying this one was tried and measured: the reader's
         # thread and this one then fight over the GIL and a rebuild got twice as slow.
         while not self._stalled():
-            batch = await self.store.read_all(after=self.position, limit=page or self.page)
+            batch = await self.store.read_logged(after=self.position, limit=page or self.page)
             if not batch:
                 return self.position
             self._checkpoints = await self._in_thread(self._apply_batch, batch)
@@ -165,7 +165,7 @@ class ProjectionRunner:
                     self._conn.execute(f'DROP INDEX IF EXISTS "{index}"')
             return _read_checkpoints(self._conn)
 
-    def _apply_batch(self, batch: Sequence[RecordedEvent]) -> dict[str, int]:
+    def _apply_batch(self, batch: Sequence[LoggedEvent]) -> dict[str, int]:
         conn = self._conn
         assert conn is not None
         last = batch[-1].position
@@ -201,7 +201,7 @@ class ProjectionRunner:
 
 
 def _apply_each(
-    conn: sqlite3.Connection, projection: Projection, batch: Sequence[RecordedEvent], done: int
+    conn: sqlite3.Connection, projection: Projection, batch: Sequence[LoggedEvent], done: int
 ) -> None:
     handles = projection.handles
     events = [

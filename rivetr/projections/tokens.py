@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import TokenCreated, TokenRevoked
 
 
@@ -29,7 +29,7 @@ class TokensProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS tokens")
 
-    def apply(self, conn: sqlite3.Connection, event: RecordedEvent) -> None:
+    def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         body = event.event
         match body:
             case TokenCreated():

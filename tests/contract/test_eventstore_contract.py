@@ -19,6 +19,7 @@ from rivetr.adapters.eventstore import (
     ConcurrencyError,
     EventMeta,
     EventStore,
+    LoggedEvent,
     RecordedEvent,
 )
 from rivetr.adapters.eventstore.chain import verify_chain
@@ -113,6 +114,22 @@ async def test_read_all_pages_by_position(store: EventStore) -> None:
     assert pages == [[1, 2, 3], [4, 5, 6], [7]]
     assert [e.position for e in await store.read_all(after=5)] == [6, 7]
     assert await store.read_all(after=7) == []
+
+
+async def test_read_logged_is_read_all_without_the_chain_fields(store: EventStore) -> None:
+    for n in range(5):
+        await store.append(
+            f"app-{n % 2}", ANY_VERSION, [lost(n)], EventMeta(actor="a", correlation_id=f"c{n}")
+        )
+
+    full = await store.read_all(after=1, limit=3)
+    logged = await store.read_logged(after=1, limit=3)
+
+    assert [
+        LoggedEvent(**{f: getattr(e, f) for f in LoggedEvent.__struct_fields__}) for e in full
+    ] == [LoggedEvent(**{f: getattr(e, f) for f in LoggedEvent.__struct_fields__}) for e in logged]
+    assert [e.position for e in logged] == [2, 3, 4]
+    assert [e.event for e in logged] == [lost(1), lost(2), lost(3)]
 
 
 async def test_event_bodies_round_trip_equal_to_what_was_appended(store: EventStore) -> None:

@@ -6,6 +6,7 @@ from rivetr.adapters.eventstore.base import (
     ConcurrencyError,
     EventMeta,
     EventStore,
+    LoggedEvent,
     RecordedEvent,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "ConcurrencyError",
     "EventMeta",
     "EventStore",
+    "LoggedEvent",
     "RecordedEvent",
 ]

@@ -37,11 +37,11 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str | None = None
 
 
-class RecordedEvent(msgspec.Struct, frozen=True):
-    """An event as stored: its place in the log, its metadata, its body and its chain link.
+class LoggedEvent(msgspec.Struct, frozen=True):
+    """An event as projections see it: its place in the log, its metadata and its body.
 
     `data` is the stored JSON; `event` decodes (and upcasts) it on demand, so readers that need
-    only the metadata, such as exports and chain checks, never pay for decoding.
+    only the metadata never pay for decoding.
     """
 
     position: int
@@ -50,17 +50,23 @@ class RecordedEvent(msgspec.Struct, frozen=True):
     type: str
     schema_version: int
     data: bytes
-    event_id: str
     recorded_at: str  # ISO 8601, UTC
     actor: str
     correlation_id: str | None
-    causation_id: str | None
-    prev_hash: str
-    hash: str
 
     @property
     def event(self) -> AnyEvent:
         return codec.decode(self.type, self.schema_version, self.data)
+
+
+class RecordedEvent(LoggedEvent, frozen=True):
+    """An event as stored, with the fields only exports and chain checks need as well: its id,
+    its cause and its link in the hash chain."""
+
+    event_id: str
+    causation_id: str | None
+    prev_hash: str
+    hash: str
 
 
 class EventStore(Protocol):
@@ -94,6 +100,11 @@ class EventStore(Protocol):
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Events with position > `after`, in order, at most `limit` of them."""
+        ...
+
+    async def read_logged(self, after: int = 0, limit: int = 1000) -> Sequence[LoggedEvent]:
+        """As `read_all`, without the chain fields: a third cheaper to read, for projections,
+        which replay the whole log on a rebuild."""
         ...
 
     async def head(self) -> int:

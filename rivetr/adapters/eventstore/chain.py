@@ -63,19 +63,34 @@ def chain_event(
 ) -> RecordedEvent:
     """Encode `event` and link it after `prev_hash`: the one way an event enters the chain."""
     type_, schema_version, data = codec.encode(event)
+    event_id = str(uuid.uuid4())
     fields = (
         stream_id,
         version,
         type_,
         schema_version,
         data,
-        str(uuid.uuid4()),
+        event_id,
         recorded_at,
         meta.actor,
         meta.correlation_id,
         meta.causation_id,
     )
-    return RecordedEvent(position, *fields, prev_hash, link_hash(prev_hash, position, *fields))
+    return RecordedEvent(
+        position=position,
+        stream_id=stream_id,
+        version=version,
+        type=type_,
+        schema_version=schema_version,
+        data=data,
+        recorded_at=recorded_at,
+        actor=meta.actor,
+        correlation_id=meta.correlation_id,
+        event_id=event_id,
+        causation_id=meta.causation_id,
+        prev_hash=prev_hash,
+        hash=link_hash(prev_hash, position, *fields),
+    )
 
 
 def expected_hash(event: RecordedEvent) -> str:

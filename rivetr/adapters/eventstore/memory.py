@@ -12,6 +12,7 @@ from rivetr.adapters.eventstore.base import (
     GENESIS_HASH,
     ConcurrencyError,
     EventMeta,
+    LoggedEvent,
     RecordedEvent,
 )
 from rivetr.adapters.eventstore.chain import chain_event
@@ -59,6 +60,9 @@ class InMemoryEventStore:
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         return self._events[after : after + limit]
+
+    async def read_logged(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
+        return list(await self.read_all(after, limit))
 
     async def head(self) -> int:
         return len(self._events)

@@ -4,13 +4,19 @@ through their own aiosqlite connection so they never wait behind a write."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from sqlite3 import Row
 
 import aiosqlite
 
-from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, RecordedEvent
+from rivetr.adapters.eventstore.base import (
+    ConcurrencyError,
+    EventMeta,
+    LoggedEvent,
+    RecordedEvent,
+)
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
 from rivetr.domain.events import Event
@@ -19,6 +25,9 @@ COLUMNS = (
     "position, stream_id, version, type, schema_version, data, event_id, recorded_at, actor,"
     " correlation_id, causation_id, prev_hash, hash"
 )
+# selected in field order, so a row is the struct's positional arguments
+_RECORDED = ", ".join(RecordedEvent.__struct_fields__)
+_LOGGED = ", ".join(LoggedEvent.__struct_fields__)  # without the chain fields
 MAX_BATCH = 1000
 
 _Pending = tuple[AppendRequest, "asyncio.Future[AppendResult]"]
@@ -108,20 +117,28 @@ class SqliteEventStore:
     # --- reading ---------------------------------------------------------------------------
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
-        return await self._select(
-            f"SELECT {COLUMNS} FROM events WHERE stream_id = ? ORDER BY version", (stream_id,)
+        rows = await self._select(
+            f"SELECT {_RECORDED} FROM events WHERE stream_id = ? ORDER BY version", (stream_id,)
         )
+        return [RecordedEvent(*row) for row in rows]
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return await self._select(
-            f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        rows = await self._select(
+            f"SELECT {_RECORDED} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after, limit),
         )
-
-    async def _select(self, sql: str, params: tuple[object, ...]) -> list[RecordedEvent]:
-        assert self._reader is not None, "store is closed"
-        rows = await self._reader.execute_fetchall(sql, params)
         return [RecordedEvent(*row) for row in rows]
+
+    async def read_logged(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
+        rows = await self._select(
+            f"SELECT {_LOGGED} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (after, limit),
+        )
+        return [LoggedEvent(*row) for row in rows]
+
+    async def _select(self, sql: str, params: tuple[object, ...]) -> Iterable[Row]:
+        assert self._reader is not None, "store is closed"
+        return await self._reader.execute_fetchall(sql, params)
 
     async def _read_head(self) -> int:
         assert self._reader is not None, "store is closed"

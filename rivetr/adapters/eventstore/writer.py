@@ -23,11 +23,9 @@ from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.migrations import migrate
 from rivetr.domain.events import Event
 
-INSERT = (
-    "INSERT INTO events (position, stream_id, version, type, schema_version, data, event_id,"
-    " recorded_at, actor, correlation_id, causation_id, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+# columns in RecordedEvent's field order, so a row is msgspec.structs.astuple(recorded)
+_FIELDS = RecordedEvent.__struct_fields__
+INSERT = f"INSERT INTO events ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
 
 
 class AppendRequest(msgspec.Struct, frozen=True):

@@ -142,3 +142,10 @@ def test_every_version_below_the_current_one_has_an_upcaster() -> None:
     for tag, current in SCHEMA_VERSIONS.items():
         for version in range(1, current):
             assert (tag, version) in UPCASTERS, f"{tag} v{version} cannot be read"
+
+
+def test_a_body_whose_tag_disagrees_with_its_type_column_is_refused() -> None:
+    _, _, data = codec.encode(AppDeleted(name="web"))
+
+    with pytest.raises(msgspec.ValidationError):
+        codec.decode("app.created", SCHEMA_VERSIONS["app.created"], data)
