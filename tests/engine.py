@@ -7,18 +7,18 @@ import os
 import pytest
 
 from rivetr.adapters.runtime.base import ContainerRuntime, EngineUnavailable
-from rivetr.adapters.runtime.detect import connect_runtime
+from rivetr.adapters.runtime.detect import Engine, connect_runtime
 
 # Every container and image a test makes carries this label (or a unique name): cleanup finds them.
 TEST_RUN_LABEL = "rivetr.test-run"
 
 
-async def connect_real_engine() -> ContainerRuntime:
-    """`connect_runtime("auto")`; when nothing answers, fail under CI (never skip the real
-    engine silently there) and skip otherwise.
+async def connect_real_engine(engine: Engine = "auto") -> ContainerRuntime:
+    """`connect_runtime(engine)`; when nothing answers, fail under CI (never skip a real
+    engine silently there: tests/run starts Docker and Podman) and skip otherwise.
     """
     try:
-        return await connect_runtime("auto")
+        return await connect_runtime(engine)
     except EngineUnavailable as exc:
         if os.environ.get("CI"):
             pytest.fail(f"CI must test against a real container engine: {exc}", pytrace=False)

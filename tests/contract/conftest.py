@@ -84,6 +84,7 @@ class Engine:
     params=[
         "fake",
         pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker]),
+        pytest.param("podman", marks=[pytest.mark.integration, pytest.mark.podman]),
     ]
 )
 async def engine(
@@ -93,7 +94,7 @@ async def engine(
         runtime: ContainerRuntime = FakeRuntime()
         await runtime.import_image(b"a root fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
     else:
-        runtime = await connect_real_engine()
+        runtime = await connect_real_engine(request.param)
         await ensure_busybox_image(runtime)
     engine = Engine(runtime=runtime, workdir=tmp_path)
     try:

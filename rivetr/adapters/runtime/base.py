@@ -58,6 +58,12 @@ class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
     host_ports: dict[int, int] = {}
 
 
+class ImageInfo(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    tags: list[str]  # as Docker shows them: `rivetr/web:abc`, never `docker.io/...`
+    labels: dict[str, str]
+
+
 class ContainerRuntime(Protocol):
     """One container engine. Every method is async; blocking SDK calls run in worker threads."""
 
@@ -86,6 +92,10 @@ class ContainerRuntime(Protocol):
     async def image_exists(self, ref: str) -> bool: ...
 
     async def remove_image(self, ref: str) -> None: ...
+
+    async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:
+        """The images carrying every one of `labels`, sorted by id."""
+        ...
 
     async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
         """Create and start a container (with an init process); return it as started."""

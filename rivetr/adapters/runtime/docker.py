@@ -28,11 +28,13 @@ from rivetr.adapters.runtime.base import (
     ContainerSpec,
     EngineInfo,
     EngineUnavailable,
+    ImageInfo,
 )
 from rivetr.adapters.runtime.docker_answers import (
     BuildLines,
     container_info,
     engine_kind,
+    image_info,
     split_ref,
 )
 
@@ -112,7 +114,9 @@ class DockerRuntime:
                 ):
                     if "error" in chunk or "errorDetail" in chunk:
                         detail = chunk.get("errorDetail") or {}
-                        message = detail.get("message") or chunk.get("error") or "unknown error"
+                        message = (
+                            detail.get("message") or chunk.get("error") or "unknown error"
+                        ).strip()
                         lines.flush()
                         raise BuildFailed(f"build of {tag} failed: {message}", lines.text())
                     if isinstance(chunk.get("stream"), str):
@@ -162,6 +166,21 @@ class DockerRuntime:
                 client.api.remove_image(ref)
 
         await self._run(f"remove image {ref}", remove)
+
+    async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:
+        # Podman 4.3 finds nothing when an image filter names two labels: the engine filters
+        # on the first, and the rest are checked here
+        first = dict(list(labels.items())[:1])
+        filters = {"label": [f"{key}={value}" for key, value in first.items()]}
+
+        def list_(client: docker.DockerClient) -> list[ImageInfo]:
+            found = [image_info(summary) for summary in client.api.images(filters=filters)]
+            return sorted(
+                (i for i in found if all(i.labels.get(k) == v for k, v in labels.items())),
+                key=lambda image: image.id,
+            )
+
+        return await self._run("list images", list_)
 
     async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
         """Create and start `spec`; a container that fails to start is removed again."""

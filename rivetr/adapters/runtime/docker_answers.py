@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from rivetr.adapters.runtime.base import ContainerInfo
+from rivetr.adapters.runtime.base import ContainerInfo, ImageInfo
 
 
 class BuildLines:
@@ -36,10 +36,28 @@ class BuildLines:
             self._on_output(line)
 
 
+# Podman names images in full where Docker shortens them: the short form is the port's
+_DEFAULT_PREFIXES = ("docker.io/library/", "docker.io/", "localhost/")
+
+
+def short_ref(ref: str) -> str:
+    """`docker.io/library/nginx:1` as `nginx:1`, `localhost/rivetr/app:x` as `rivetr/app:x`."""
+    for prefix in _DEFAULT_PREFIXES:
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
 def container_info(attrs: dict[str, Any]) -> ContainerInfo:
-    """A container inspection as the port's `ContainerInfo` (labels include the image's)."""
+    """A container inspection as the port's `ContainerInfo` (labels include the image's).
+
+    Ports count as published only while the container runs (or is paused): Podman keeps
+    reporting a stopped container's bindings, Docker does not."""
     config = attrs.get("Config") or {}
+    state = (attrs.get("State") or {}).get("Status", "unknown")
     published = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    if state not in ("running", "paused"):
+        published = {}
     host_ports: dict[int, int] = {}
     for key, bindings in published.items():
         port, _, protocol = key.partition("/")
@@ -49,11 +67,17 @@ def container_info(attrs: dict[str, Any]) -> ContainerInfo:
     return ContainerInfo(
         id=attrs["Id"],
         name=str(attrs.get("Name", "")).lstrip("/"),
-        image=config.get("Image", ""),
+        image=short_ref(config.get("Image", "")),
         labels=config.get("Labels") or {},
-        state=(attrs.get("State") or {}).get("Status", "unknown"),
+        state=state,
         host_ports=host_ports,
     )
+
+
+def image_info(summary: dict[str, Any]) -> ImageInfo:
+    """An entry of the engine's image list (`GET /images/json`) as the port's `ImageInfo`."""
+    tags = [short_ref(t) for t in summary.get("RepoTags") or [] if t != "<none>:<none>"]
+    return ImageInfo(id=summary["Id"], tags=tags, labels=summary.get("Labels") or {})
 
 
 def engine_kind(version: dict[str, Any]) -> Literal["docker", "podman"]:

@@ -23,6 +23,7 @@ from rivetr.adapters.runtime.base import (
     ContainerSpec,
     EngineInfo,
     EngineUnavailable,
+    ImageInfo,
 )
 
 _INSTRUCTIONS = {
@@ -157,6 +158,16 @@ class FakeRuntime:
     async def image_exists(self, ref: str) -> bool:
         self._check()
         return ref in self.images
+
+    async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:
+        self._check()
+        found = []
+        for image_id in sorted(set(self.images.values())):
+            own = self._image_labels.get(image_id, {})
+            if all(own.get(key) == value for key, value in labels.items()):
+                tags = sorted(ref for ref, i in self.images.items() if i == image_id)
+                found.append(ImageInfo(id=image_id, tags=tags, labels=dict(own)))
+        return found
 
     async def remove_image(self, ref: str) -> None:
         self._check()

@@ -1,0 +1,52 @@
+"""Reading Docker's and Podman's answers the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivetr.adapters.runtime.docker_answers import container_info, short_ref
+
+
+@pytest.mark.parametrize(
+    ("engine_says", "port_says"),
+    [
+        ("rivetr/app:abc", "rivetr/app:abc"),  # Docker
+        ("docker.io/rivetr/app:abc", "rivetr/app:abc"),  # Podman, a compat build
+        ("localhost/rivetr/busybox:latest", "rivetr/busybox:latest"),  # Podman, an import
+        ("docker.io/library/nginx:1", "nginx:1"),
+        ("ghcr.io/owner/app:1", "ghcr.io/owner/app:1"),
+        ("localhost:5000/app:1", "localhost:5000/app:1"),
+    ],
+)
+def test_image_names_are_shortened_as_docker_shows_them(engine_says: str, port_says: str) -> None:
+    assert short_ref(engine_says) == port_says
+
+
+def inspection(status: str) -> dict[str, object]:
+    return {
+        "Id": "c0ffee",
+        "Name": "/rivetr-web-1",
+        "Config": {"Image": "docker.io/rivetr/web:1", "Labels": {"rivetr.managed": "true"}},
+        "State": {"Status": status},
+        "NetworkSettings": {
+            "Ports": {
+                "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "40001"}],
+                "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "40002"}],
+                "9000/tcp": None,
+            }
+        },
+    }
+
+
+def test_a_running_container_publishes_its_tcp_ports() -> None:
+    info = container_info(inspection("running"))
+
+    assert info.name == "rivetr-web-1"
+    assert info.image == "rivetr/web:1"
+    assert info.host_ports == {8080: 40001}
+
+
+@pytest.mark.parametrize("status", ["exited", "created", "stopped", "dead"])
+def test_a_container_that_is_not_running_publishes_nothing(status: str) -> None:
+    # Podman keeps reporting a stopped container's bindings; Docker drops them
+    assert container_info(inspection(status)).host_ports == {}
