@@ -55,7 +55,13 @@ class Services:
         self.deployments = DeploymentService(handler, read)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.recorder = StepRecorder(store)
-        self.deployer = Deployer(store, self.recorder, read, lambda: self.engine.runtime)
+        self.deployer = Deployer(
+            store,
+            self.recorder,
+            read,
+            lambda: self.engine.runtime,
+            images_kept=settings.images_kept,
+        )
         self.deployer.pipeline = DeployPipeline(
             self.recorder,
             read,

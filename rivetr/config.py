@@ -32,6 +32,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     drain_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
     # how many deployments of each app keep their build and runtime log
     logs_kept: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 20
+    # how many of each app's newest released images are kept for rollback (older ones pruned)
+    images_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
 
     @property
     def data_path(self) -> Path:

@@ -3,6 +3,7 @@ cancelled), one event per transition; illegal transitions are refused.
 
     requested → source_fetched → building → built → starting → health_checking → healthy
       → live → superseded → retired
+    live → live when its dead container is restarted (or fails to be)
     any step before live → failed | cancelled;   live → rolling_back → rolled_back
     requested with an image (rollback, redeploy) → starting directly
 """
@@ -24,6 +25,7 @@ from rivetr.domain.events import (
     Event,
     HealthProbed,
     ImageBuilt,
+    ReleaseRestarted,
     SourceFetched,
     event_tag,
 )
@@ -50,6 +52,8 @@ IN_FLIGHT: frozenset[str] = frozenset(
     {"requested", "source_fetched", "building", "built", "starting", "health_checking", "healthy"}
 )
 TERMINAL: frozenset[str] = frozenset({"retired", "failed", "rolled_back", "cancelled"})
+# releases that served traffic: what a rollback may go back to
+SERVED: frozenset[str] = frozenset({"live", "superseded", "retired"})
 
 _STOPS = {"deployment.failed": "failed", "deployment.cancelled": "cancelled"}
 
@@ -77,6 +81,8 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "live": {
         "deployment.superseded": "superseded",
         "deployment.rollback_started": "rolling_back",
+        "deployment.restarted": "live",  # its container died and was replaced
+        "deployment.restart_failed": "live",
     },
     "superseded": {"deployment.retired": "retired"},
     "rolling_back": {"deployment.rolled_back": "rolled_back"},
@@ -139,6 +145,8 @@ def evolve(state: DeploymentState, event: Event) -> DeploymentState:
             changes.update(
                 container_name=event.container_name, host_port=event.host_port, image=event.image
             )
+        case ReleaseRestarted():
+            changes.update(container_name=event.container_name, host_port=event.host_port)
         case HealthProbed():
             changes["probes"] = state.probes + 1
     return msgspec.structs.replace(state, **changes)

@@ -151,6 +151,28 @@ class DeploymentRetired(Event, frozen=True, kw_only=True, tag="deployment.retire
     container_removed: bool
 
 
+class ReleaseRestarted(Event, frozen=True, kw_only=True, tag="deployment.restarted"):
+    """The live release's container was found dead (`reason`) and a new one was started from
+    the same image; traffic goes to its `host_port` now. `healthy` says whether it passed the
+    app's health check before the boot deadline."""
+
+    deployment_id: str
+    app: str
+    reason: str
+    container_id: str
+    container_name: str
+    host_port: int
+    healthy: bool
+
+
+class ReleaseRestartFailed(Event, frozen=True, kw_only=True, tag="deployment.restart_failed"):
+    """The live release's container was found dead and could not be started again."""
+
+    deployment_id: str
+    app: str
+    reason: str
+
+
 class DeploymentFailed(Event, frozen=True, kw_only=True, tag="deployment.failed"):
     """The deployment stopped at `step`; whatever was live before keeps serving."""
 
@@ -201,6 +223,14 @@ class OrphanContainerRemoved(Event, frozen=True, kw_only=True, tag="engine.orpha
     deployment_id: str | None
 
 
+class ImagePruned(Event, frozen=True, kw_only=True, tag="engine.image_pruned"):
+    """An image Rivetr built for `app` was removed: older than the releases kept for rollback."""
+
+    app: str
+    image: str
+    deployment_id: str | None
+
+
 AnyEvent = (
     AppCreated
     | AppSettingsChanged
@@ -211,6 +241,7 @@ AnyEvent = (
     | EngineConnected
     | EngineLost
     | OrphanContainerRemoved
+    | ImagePruned
     | DeploymentRequested
     | SourceFetched
     | BuildStarted
@@ -221,6 +252,8 @@ AnyEvent = (
     | TrafficSwitched
     | DeploymentSuperseded
     | DeploymentRetired
+    | ReleaseRestarted
+    | ReleaseRestartFailed
     | DeploymentFailed
     | RollbackStarted
     | RolledBack

@@ -16,6 +16,7 @@ from rivetr.domain.events import (
     DeploymentFailed,
     DeploymentRequested,
     ImageBuilt,
+    ReleaseRestarted,
     RolledBack,
     SourceFetched,
     TrafficSwitched,
@@ -154,6 +155,13 @@ class DeploymentsProjection:
                     " SELECT app, id, image, container_name, host_port, ? FROM deployments"
                     " WHERE id = ?",
                     (event.recorded_at, body.deployment_id),
+                )
+            case ReleaseRestarted():
+                changes.update(container_name=body.container_name, host_port=body.host_port)
+                conn.execute(
+                    "UPDATE releases SET container_name = ?, host_port = ?"
+                    " WHERE app = ? AND deployment_id = ?",
+                    (body.container_name, body.host_port, body.app, body.deployment_id),
                 )
             case RolledBack():
                 self._route_back(conn, body, event.recorded_at)

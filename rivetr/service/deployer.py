@@ -16,6 +16,7 @@ from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.events import DeploymentCancelled, DeploymentRequested, DeploymentRetired
 from rivetr.projections.views import ReadModel
 from rivetr.service.pipeline import DeployPipeline
+from rivetr.service.pruning import prune_images
 from rivetr.service.steps import StepRecorder
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ class Deployer:
         recorder: StepRecorder,
         read: ReadModel,
         runtime: Callable[[], ContainerRuntime | None],
+        *,
+        images_kept: int = 5,
     ) -> None:
         self.store = store
+        self.images_kept = images_kept
         self.recorder = recorder
         self.read = read
         self.runtime = runtime
@@ -70,9 +74,24 @@ class Deployer:
                 )
             await _cancel(task)
         task = asyncio.create_task(
-            self.pipeline.run(request.deployment_id), name=f"deploy-{request.deployment_id}"
+            self._deploy(request.deployment_id, request.app), name=f"deploy-{request.deployment_id}"
         )
         self._running[request.app] = (request.deployment_id, task)
+
+    async def _deploy(self, deployment_id: str, app: str) -> None:
+        assert self.pipeline is not None
+        await self.pipeline.run(deployment_id)
+        await self.prune(app)
+
+    async def prune(self, app: str) -> None:
+        """Remove the app's images beyond the releases kept for rollback."""
+        runtime = self.runtime()
+        if runtime is None:
+            return
+        try:
+            await prune_images(self.read, runtime, self.store, app, self.images_kept)
+        except EngineUnavailable as exc:
+            log.warning("could not prune the images of %s: %s", app, exc)
 
     async def _stop(self, deployment_id: str) -> None:
         for app, (running_id, task) in list(self._running.items()):
@@ -104,6 +123,7 @@ class Deployer:
                 deployment_id,
                 DeploymentRetired(deployment_id=deployment_id, container_removed=removed),
             )
+        await self.prune(state.app)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -9,6 +9,7 @@ from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.domain import deployment
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import CancelDeployment, RequestDeployment
+from rivetr.domain.deployment import SERVED
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentTrigger
 from rivetr.projections.views import DeploymentView, ReadModel
@@ -16,7 +17,6 @@ from rivetr.service.apps import load_app
 from rivetr.service.handler import CommandHandler
 
 # statuses of a deployment whose image was good enough to serve traffic
-SERVED = ("live", "superseded", "retired")
 
 
 def new_deployment_id() -> str:

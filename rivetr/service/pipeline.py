@@ -63,6 +63,23 @@ def container_name(app: str, deployment_id: str) -> str:
     return f"rivetr-{app}-{deployment_id}"
 
 
+def release_labels(app: str, deployment_id: str) -> dict[str, str]:
+    return {MANAGED_LABEL: "true", APP_LABEL: app, DEPLOYMENT_LABEL: deployment_id}
+
+
+def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec:
+    """The container a release of `app` runs in: its port and health port published on free
+    loopback ports, labelled so the reconciler and the pruner know it as Rivetr's."""
+    health_port = app.health.port or app.port
+    return ContainerSpec(
+        name=container_name(app.name, deployment_id),
+        image=image,
+        labels=release_labels(app.name, deployment_id),
+        env=dict(app.env),
+        ports={app.port: None, health_port: None},
+    )
+
+
 def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
@@ -203,22 +220,15 @@ class _Run:
         return image
 
     def _labels(self) -> dict[str, str]:
-        return {MANAGED_LABEL: "true", APP_LABEL: self.app.name, DEPLOYMENT_LABEL: self.id}
+        return release_labels(self.app.name, self.id)
 
     async def _start(self, runtime: ContainerRuntime, image: str) -> tuple[int, int]:
         self.step = "start"
         started = time.monotonic()
         health_port = self.app.health.port or self.app.port
-        name = container_name(self.app.name, self.id)
-        info = await runtime.run_container(
-            ContainerSpec(
-                name=name,
-                image=image,
-                labels=self._labels(),
-                env=dict(self.app.env),
-                ports={self.app.port: None, health_port: None},
-            )
-        )
+        spec = release_spec(self.app, self.id, image)
+        name = spec.name
+        info = await runtime.run_container(spec)
         self.container = name
         host_port = info.host_ports[self.app.port]
         await self.record(

@@ -2,16 +2,18 @@
 
 A deployment caught mid-way is failed (its container removed; the previous release never
 stopped serving), a release left live beside a newer one is superseded, superseded releases are
-retired, and managed containers that belong to no live or draining release are removed. Every
-action is an event.
+retired, a live release whose container died is started again from its image, and managed
+containers that belong to no live or draining release are removed. Every action is an event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
 from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.adapters.health.probe import wait_until_healthy
 from rivetr.adapters.runtime.base import (
     DEPLOYMENT_LABEL,
     MANAGED_LABEL,
@@ -23,14 +25,23 @@ from rivetr.domain.deployment import IN_FLIGHT, IllegalTransition
 from rivetr.domain.events import (
     DeploymentFailed,
     DeploymentSuperseded,
+    Event,
     OrphanContainerRemoved,
+    ReleaseRestarted,
+    ReleaseRestartFailed,
     RolledBack,
 )
-from rivetr.projections.views import ReadModel
+from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.service.apps import load_app
 from rivetr.service.deployer import Deployer
+from rivetr.service.pipeline import release_spec
 from rivetr.service.steps import StepRecorder
 
 log = logging.getLogger(__name__)
+
+# engine states (Docker's and Podman's words) of a container that is not dead: a restarting
+# one is the engine's own restart policy at work
+_ALIVE = frozenset({"running", "restarting", "paused"})
 
 
 async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]:
@@ -82,6 +93,7 @@ async def reconcile_engine(
                 )
     for draining in await read.deployments_with_status(["superseded"]):
         await deployer.schedule_retire(draining.id, 0)
+    await restart_dead_releases(read, recorder, runtime)
 
     # in-flight ones belong to pipelines of this process (the interrupted ones were failed first)
     keep = {d.id for d in await read.deployments_with_status(["live", "superseded", *IN_FLIGHT])}
@@ -103,3 +115,58 @@ async def reconcile_engine(
             EventMeta(actor="system:reconciler", correlation_id=owner),
         )
     return removed
+
+
+async def restart_dead_releases(
+    read: ReadModel, recorder: StepRecorder, runtime: ContainerRuntime
+) -> list[str]:
+    """Start again, from the image it was deployed with, each live release whose container is
+    gone or stopped (a host reboot, a `docker rm`, an engine reset); the new container gets a new
+    host port, which the event carries to the route table. Returns the deployment ids handled."""
+    dead = []
+    for live in await read.deployments_with_status(["live"]):
+        release = await read.live_release(live.app)
+        if release is None or release.deployment_id != live.id or not release.container_name:
+            continue
+        info = await runtime.inspect_container(release.container_name)
+        if info is None:
+            dead.append((release, "its container was gone"))
+        elif info.state not in _ALIVE:
+            dead.append((release, f"its container was {info.state}"))
+    await asyncio.gather(*(_restart(recorder, runtime, r, why) for r, why in dead))
+    return [release.deployment_id for release, _ in dead]
+
+
+async def _restart(
+    recorder: StepRecorder, runtime: ContainerRuntime, release: ReleaseView, reason: str
+) -> None:
+    app = await load_app(recorder.store, release.app)
+    outcome: Event
+    if not app.exists or release.image is None:
+        return
+    assert release.container_name is not None
+    try:
+        await runtime.remove_container(release.container_name, force=True)
+        spec = release_spec(app, release.deployment_id, release.image)
+        info = await runtime.run_container(spec)
+    except (ContainerError, EngineUnavailable) as exc:
+        log.warning("could not restart the live release of %s: %s", release.app, exc)
+        outcome = ReleaseRestartFailed(
+            deployment_id=release.deployment_id,
+            app=release.app,
+            reason=f"{reason}; starting it again failed: {exc}",
+        )
+    else:
+        health_port = info.host_ports[app.health.port or app.port]
+        healthy, _ = await wait_until_healthy("127.0.0.1", health_port, app.health)
+        outcome = ReleaseRestarted(
+            deployment_id=release.deployment_id,
+            app=release.app,
+            reason=reason,
+            container_id=info.id,
+            container_name=spec.name,
+            host_port=info.host_ports[app.port],
+            healthy=healthy,
+        )
+    with contextlib.suppress(IllegalTransition):  # superseded meanwhile: the new one serves
+        await recorder.record(release.deployment_id, outcome)

@@ -80,21 +80,35 @@ class Engine:
         return msgspec.structs.replace(spec, **overrides)
 
 
-@pytest.fixture(
-    params=[
-        "fake",
-        pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker]),
-        pytest.param("podman", marks=[pytest.mark.integration, pytest.mark.podman]),
-    ]
-)
+REAL_ENGINES = [
+    pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker]),
+    pytest.param("podman", marks=[pytest.mark.integration, pytest.mark.podman]),
+]
+
+
+@pytest.fixture(params=["fake", *REAL_ENGINES])
 async def engine(
     request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path
 ) -> AsyncIterator[Engine]:
-    if request.param == "fake":
+    async for opened in _engine(request.param, tmp_path):
+        yield opened
+
+
+@pytest.fixture(params=REAL_ENGINES)
+async def real_engine(
+    request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path
+) -> AsyncIterator[Engine]:
+    """For what the in-memory twin cannot show, such as a build that takes time."""
+    async for opened in _engine(request.param, tmp_path):
+        yield opened
+
+
+async def _engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
+    if kind == "fake":
         runtime: ContainerRuntime = FakeRuntime()
         await runtime.import_image(b"a root fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
     else:
-        runtime = await connect_real_engine(request.param)
+        runtime = await connect_real_engine(kind)  # type: ignore[arg-type]
         await ensure_busybox_image(runtime)
     engine = Engine(runtime=runtime, workdir=tmp_path)
     try:

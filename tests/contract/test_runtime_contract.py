@@ -6,7 +6,13 @@ Each test runs twice, against the in-memory twin and against the real engine (ma
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
+from functools import partial
+
 import anyio
+import anyio.to_thread
 import pytest
 
 from rivetr.adapters.runtime.base import (
@@ -261,3 +267,39 @@ async def _logs_containing(engine: Engine, container: ContainerInfo, text: str) 
             break
         await anyio.sleep(0.05)
     return logs
+
+
+async def test_a_cancelled_build_stops_in_the_engine_too(real_engine: Engine) -> None:
+    engine = real_engine
+    tag = engine.image_tag("slow")
+    context = engine.context(f"FROM {BUSYBOX_IMAGE}\nRUN sleep 300\n")
+    sleeping = threading.Event()
+
+    def on_output(line: str) -> None:
+        if "sleep 300" in line:
+            sleeping.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(engine.runtime.build_image, context, tag, on_output=on_output))
+        await anyio.to_thread.run_sync(sleeping.wait, 60)
+        await anyio.sleep(1)  # the RUN step's container is up
+        started = time.monotonic()
+        group.cancel_scope.cancel()
+
+    assert time.monotonic() - started < 15
+    kind = (await engine.runtime.ping()).kind
+    for _ in range(100):  # the engine notices the closed connection and kills the step
+        if not _containers_running(kind, "sleep 300"):
+            break
+        await anyio.sleep(0.2)
+    assert not _containers_running(kind, "sleep 300")
+    assert not await engine.runtime.image_exists(tag)
+
+
+def _containers_running(kind: str, command: str) -> list[str]:
+    cli = "/usr/bin/podman" if kind == "podman" else "/usr/bin/docker"
+    out = subprocess.run(
+        [cli, "ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [line for line in out.splitlines() if command in line]

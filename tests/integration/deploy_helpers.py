@@ -31,6 +31,30 @@ CMD ["sleep", "3600"]
 BROKEN = """FROM rivetr/busybox:latest
 RUN echo about to fail && false
 """
+# busybox httpd runs /www/cgi-bin/up for GET /cgi-bin/up: the health check of WITH_CGI_CHECK
+WITH_CGI_CHECK = """FROM rivetr/busybox:latest
+COPY index.html /www/index.html
+COPY up /www/cgi-bin/up
+RUN chmod 755 /www/cgi-bin/up
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+ALWAYS_UP = """#!/bin/sh
+printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nup\n'
+"""
+# healthy for its first check only: passes the boot check, fails the one right after the switch
+UP_ONCE = """#!/bin/sh
+n=$(cat /tmp/checks 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > /tmp/checks
+if [ "$n" -le 1 ]; then
+    printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nup\n'
+else
+    printf 'HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\ndown\n'
+fi
+"""
+SLOW_BUILD = """FROM rivetr/busybox:latest
+RUN sleep 600
+"""
 
 
 class AppRepo:
@@ -44,9 +68,17 @@ class AppRepo:
             ["git", *args], cwd=self.path, env=GIT_ENV, check=True, capture_output=True, text=True
         ).stdout.strip()
 
-    def commit(self, message: str, dockerfile: str = SERVING, body: str | None = None) -> str:
+    def commit(
+        self,
+        message: str,
+        dockerfile: str = SERVING,
+        body: str | None = None,
+        files: dict[str, str] | None = None,
+    ) -> str:
         (self.path / "Dockerfile").write_text(dockerfile)
         (self.path / "index.html").write_text(body if body is not None else message)
+        for name, text in (files or {}).items():
+            (self.path / name).write_text(text)
         self._git("add", "-A")
         self._git("commit", "-q", "-m", message)
         return self._git("rev-parse", "HEAD")

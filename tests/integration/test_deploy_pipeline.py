@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import httpx
+import msgspec
 import pytest
 
 from rivetr.adapters.runtime.baseimage import ensure_busybox_image
@@ -17,11 +18,19 @@ from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import CreateApp
+from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput
+from rivetr.service.pipeline import container_name
+from rivetr.service.pruning import prune_images
+from rivetr.service.reconciler import restart_dead_releases
 from tests.engine import connect_real_engine
 from tests.integration.deploy_helpers import (
+    ALWAYS_UP,
     BROKEN,
     NOT_LISTENING,
+    SLOW_BUILD,
+    UP_ONCE,
+    WITH_CGI_CHECK,
     AppRepo,
     get_text,
     step_types,
@@ -64,18 +73,24 @@ async def _remove_app_containers(services: Services) -> None:
 
 @pytest.fixture
 async def app(services: Services, tmp_path: Path) -> tuple[str, AppRepo]:
+    return await _create_app(services, tmp_path, FAST_HEALTH)
+
+
+async def _create_app(
+    services: Services, tmp_path: Path, health: HealthCheckInput, **v1: object
+) -> tuple[str, AppRepo]:
     repo = AppRepo(tmp_path / "repo")
-    repo.commit("v1")
+    repo.commit("v1", **v1)  # type: ignore[arg-type]
     name = f"t{uuid.uuid4().hex[:8]}"
     await services.apps.handle(
-        SYSTEM, CreateApp(name=name, git_url=str(repo.path), port=8080, health=FAST_HEALTH)
+        SYSTEM, CreateApp(name=name, git_url=str(repo.path), port=8080, health=health)
     )
     return name, repo
 
 
 async def deploy(services: Services, name: str, expect: str) -> str:
     deployment_id = await services.deployments.request(SYSTEM, name)
-    state = await wait_for_status(services, deployment_id, {"live"})
+    state = await wait_for_status(services, deployment_id, {expect})
     assert state.status == expect, await services.read.get_deployment(deployment_id)
     return deployment_id
 
@@ -178,3 +193,141 @@ async def test_manual_rollback_redeploys_the_old_image_without_building(services
     view = await services.read.get_deployment(back)
     assert view.rollback_of == v1
     assert view.trigger == "rollback"
+
+
+async def test_a_release_failing_right_after_the_switch_is_rolled_back_automatically(
+    services, tmp_path
+):
+    health = msgspec.structs.replace(FAST_HEALTH, path="/cgi-bin/up")
+    name, repo = await _create_app(
+        services, tmp_path, health, dockerfile=WITH_CGI_CHECK, files={"up": ALWAYS_UP}
+    )
+    v1 = await deploy(services, name, "live")
+    port = await live_port(services, name)
+    repo.commit("v2", dockerfile=WITH_CGI_CHECK, files={"up": UP_ONCE})
+
+    v2 = await deploy(services, name, "rolled_back")
+
+    types = await step_types(services, v2)
+    assert types[-4:] == [
+        "deployment.healthy",
+        "deployment.traffic_switched",
+        "deployment.rollback_started",
+        "deployment.rolled_back",
+    ]
+    assert (await services.read.live_release(name)).deployment_id == v1
+    assert await live_port(services, name) == port
+    assert await get_text(port) == "v1"
+    assert await services.engine.runtime.inspect_container(container_name(name, v2)) is None
+    assert (await services.recorder.state(v1)).status == "live"  # never superseded
+
+
+@pytest.mark.parametrize("death", ["removed", "stopped"])
+async def test_a_live_release_whose_container_died_is_started_again(services, app, death):
+    name, _ = app
+    v1 = await deploy(services, name, "live")
+    old_port = await live_port(services, name)
+    runtime = services.engine.runtime
+    if death == "removed":
+        await runtime.remove_container(container_name(name, v1), force=True)
+    else:  # a stopped container is not restarted by the engine's unless-stopped policy
+        await runtime.stop_container(container_name(name, v1), timeout_s=1)
+
+    assert await restart_dead_releases(services.read, services.recorder, runtime) == [v1]
+
+    last = (await services.store.read_stream(f"deployment-{v1}"))[-1]
+    assert last.type == "deployment.restarted"
+    restarted = last.event
+    assert restarted.healthy
+    assert restarted.reason == (
+        "its container was gone" if death == "removed" else "its container was exited"
+    )
+    new_port = await live_port(services, name)
+    assert new_port == restarted.host_port
+    assert await get_text(new_port) == "v1"
+    assert (await services.recorder.state(v1)).status == "live"
+    if death == "removed":
+        assert new_port != old_port
+    # nothing left to restart: a second pass does nothing
+    assert await restart_dead_releases(services.read, services.recorder, runtime) == []
+
+
+async def test_a_dead_release_whose_image_is_gone_is_recorded_as_failed_to_restart(services, app):
+    name, _ = app
+    v1 = await deploy(services, name, "live")
+    runtime = services.engine.runtime
+    await runtime.remove_container(container_name(name, v1), force=True)
+    view = await services.read.get_deployment(v1)
+    await runtime.remove_image(view.image)
+
+    assert await restart_dead_releases(services.read, services.recorder, runtime) == [v1]
+
+    last = (await services.store.read_stream(f"deployment-{v1}"))[-1]
+    assert last.type == "deployment.restart_failed"
+    assert "its container was gone; starting it again failed" in last.event.reason
+    assert "not found" in last.event.reason
+
+
+async def test_images_beyond_the_kept_releases_are_pruned_and_only_rivetrs(services, app, tmp_path):
+    name, repo = app
+    runtime = services.engine.runtime
+    v1 = await deploy(services, name, "live")
+    repo.commit("v2")
+    v2 = await deploy(services, name, "live")
+    repo.commit("v3")
+    v3 = await deploy(services, name, "live")
+    for old in (v1, v2):
+        assert (await wait_for_status(services, old, {"retired"}, timeout=20)).status == "retired"
+    images = {d: f"rivetr/{name}:{d}" for d in (v1, v2, v3)}  # the tags the builds made
+    # an image that names the app but that Rivetr did not build must survive
+    foreign = f"rivetr-test/{name}-foreign:latest"
+    context = tmp_path / "foreign"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM rivetr/busybox:latest\n")
+    await runtime.build_image(context, foreign, labels={"rivetr.app": name})
+
+    try:
+        removed = await prune_images(services.read, runtime, services.store, name, keep=1)
+
+        assert sorted(removed) == sorted([images[v1], images[v2]])
+        assert not await runtime.image_exists(images[v1])
+        assert not await runtime.image_exists(images[v2])
+        assert await runtime.image_exists(images[v3])
+        assert await runtime.image_exists(foreign)
+        pruned = [
+            (e.event.image, e.event.deployment_id)
+            for e in await services.store.read_stream("engine")
+            if e.type == "engine.image_pruned"
+        ]
+        assert sorted(pruned) == sorted([(images[v1], v1), (images[v2], v2)])
+        assert await get_text(await live_port(services, name)) == "v3"
+    finally:
+        await runtime.remove_image(foreign)
+
+
+async def test_a_deployment_cancelled_mid_build_stops_and_leaves_the_old_release_serving(
+    services, app
+):
+    name, repo = app
+    await deploy(services, name, "live")
+    port = await live_port(services, name)
+    repo.commit("v2 builds for ten minutes", dockerfile=SLOW_BUILD)
+    v2 = await services.deployments.request(SYSTEM, name)
+    await wait_for_status(services, v2, {"building"})
+
+    with anyio.fail_after(20):  # not the ten minutes of the build
+        await services.deployments.cancel(SYSTEM, v2)
+        state = await wait_for_status(services, v2, {"cancelled"})
+
+    assert state.status == "cancelled"
+    assert await get_text(port) == "v1"
+    assert await services.engine.runtime.inspect_container(container_name(name, v2)) is None
+    assert not await services.engine.runtime.image_exists(f"rivetr/{name}:{v2}")
+
+
+async def test_a_live_release_cannot_be_cancelled(services, app):
+    name, _ = app
+    v1 = await deploy(services, name, "live")
+
+    with pytest.raises(InvalidCommand, match="roll back"):
+        await services.deployments.cancel(SYSTEM, v1)

@@ -48,7 +48,8 @@ class DockerRuntime:
     API version, so constructing a `DockerRuntime` never blocks nor fails. `kind` forces the
     engine kind `ping()` reports; by default it is read from the engine's version answer.
 
-    Calls are not abandoned on cancellation: a cancelled `build_image` waits for its build.
+    Calls are not abandoned on cancellation, they finish first; a cancelled `build_image` cuts
+    its connection, which makes the engine stop the build, and returns once its thread let go.
     """
 
     def __init__(
@@ -94,13 +95,21 @@ class DockerRuntime:
         Nothing is pulled: every `FROM` must name a local image.
         """
 
+        connection = _BuildConnection()
+
         def build(client: docker.DockerClient) -> str:
+            try:
+                return streamed_build(client, connection.open(client, self.base_url))
+            finally:
+                connection.close()
+
+        def streamed_build(client: docker.DockerClient, api: docker.APIClient) -> str:
             if not context.is_dir():
                 raise BuildFailed(f"build of {tag} failed: context {context} is not a directory")
             lines = BuildLines(on_output)
             image_id = None
             try:
-                for chunk in client.api.build(
+                for chunk in api.build(
                     path=str(context),
                     tag=tag,
                     dockerfile=dockerfile,
@@ -130,7 +139,13 @@ class DockerRuntime:
             lines.flush()
             return image_id or str(client.api.inspect_image(tag)["Id"])
 
-        return await self._run(f"build {tag}", build)
+        try:
+            return await self._run(f"build {tag}", build, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            connection.cut()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(connection.closed.wait, self._timeout_s)
+            raise
 
     async def import_image(self, tarball: bytes, ref: str, *, cmd: list[str]) -> str:
         repository, tag = split_ref(ref)
@@ -267,12 +282,18 @@ class DockerRuntime:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    async def _run(self, action: str, call: Callable[[docker.DockerClient], T]) -> T:
+    async def _run(
+        self,
+        action: str,
+        call: Callable[[docker.DockerClient], T],
+        *,
+        abandon_on_cancel: bool = False,
+    ) -> T:
         def work() -> T:
             with self._translated(action):
                 return call(self._sdk_client())
 
-        return await anyio.to_thread.run_sync(work)
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=abandon_on_cancel)
 
     def _sdk_client(self) -> docker.DockerClient:
         with self._client_lock:
@@ -301,6 +322,50 @@ class DockerRuntime:
             ) from exc
         except docker.errors.DockerException as exc:
             raise ContainerError(f"{action}: {exc}") from exc
+
+
+class _BuildConnection:
+    """A build's own API client and the HTTP response it streams from, so that a cancelled
+    build can be cut off from another thread: the engine stops a build whose client went away.
+    Its own client, because a response hook on the shared one would see every call's answer."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+        self._lock = threading.Lock()
+        self._api: docker.APIClient | None = None
+        self._response: requests.Response | None = None
+        self._cut = False
+
+    def open(self, client: docker.DockerClient, base_url: str) -> docker.APIClient:
+        api = docker.APIClient(
+            base_url=base_url, version=client.api.api_version, timeout=client.api.timeout
+        )
+        api.hooks["response"].append(self._hook)
+        self._api = api
+        return api
+
+    def _hook(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        with self._lock:
+            self._response = response
+            if self._cut:
+                self._shutdown()
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        connection = getattr(getattr(self._response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            with suppress(OSError):  # already closed: nothing to cut
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+        self.closed.set()
 
 
 def _probe_unix_socket(url: str, timeout_s: float) -> None:

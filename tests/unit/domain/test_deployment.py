@@ -25,6 +25,8 @@ from rivetr.domain.events import (
     Event,
     HealthProbed,
     ImageBuilt,
+    ReleaseRestarted,
+    ReleaseRestartFailed,
     RollbackStarted,
     RolledBack,
     SourceFetched,
@@ -66,6 +68,18 @@ def steps() -> dict[str, Event]:
         ),
         "deployment.rolled_back": RolledBack(
             deployment_id=D, app="web", to_deployment_id="d0", host_port=31000
+        ),
+        "deployment.restarted": ReleaseRestarted(
+            deployment_id=D,
+            app="web",
+            reason="its container was gone",
+            container_id="c2",
+            container_name="rivetr-web-d1",
+            host_port=33000,
+            healthy=True,
+        ),
+        "deployment.restart_failed": ReleaseRestartFailed(
+            deployment_id=D, app="web", reason="image not found"
         ),
     }
 
@@ -111,6 +125,21 @@ def test_happy_path_goes_live_then_is_superseded_and_retired() -> None:
     state = run(state, "deployment.superseded", "deployment.retired")
     assert state.status == "retired"
     assert state.finished
+
+
+def test_a_live_release_restarted_stays_live_on_its_new_host_port() -> None:
+    state = run(requested(), *HAPPY, "deployment.restarted")
+    assert (state.status, state.host_port) == ("live", 33000)
+    state = run(state, "deployment.restart_failed")
+    assert (state.status, state.host_port) == ("live", 33000)
+
+
+def test_only_a_live_release_can_be_restarted() -> None:
+    draining = run(requested(), *HAPPY, "deployment.superseded")
+    with pytest.raises(IllegalTransition):
+        deployment.advance(draining, STEPS["deployment.restarted"])
+    with pytest.raises(IllegalTransition):
+        deployment.advance(requested(), STEPS["deployment.restarted"])
 
 
 def test_a_retained_image_skips_source_and_build() -> None:

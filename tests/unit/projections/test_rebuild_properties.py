@@ -1,32 +1,55 @@
 """For any generated history, applying it as it arrives and rebuilding from zero give the same
-read tables, and the apps table agrees with the state the domain folds from the same events."""
+read tables, and the apps, tokens and deployments tables agree with the states the domain folds
+from the same events."""
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
+import hypothesis
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.domain import application, tokens
+from rivetr.domain import application, deployment, tokens
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import (
     ChangeAppSettings,
     CreateApp,
     CreateToken,
     DeleteApp,
+    RequestDeployment,
     RevokeToken,
 )
+from rivetr.domain.deployment import TRANSITIONS, DeploymentState
 from rivetr.domain.errors import DomainError
-from rivetr.domain.events import EngineConnected, Event
+from rivetr.domain.events import (
+    BuildStarted,
+    ContainerStarted,
+    DeploymentCancelled,
+    DeploymentFailed,
+    DeploymentHealthy,
+    DeploymentRetired,
+    DeploymentSuperseded,
+    EngineConnected,
+    Event,
+    HealthProbed,
+    ImageBuilt,
+    ReleaseRestarted,
+    ReleaseRestartFailed,
+    RollbackStarted,
+    RolledBack,
+    SourceFetched,
+    TrafficSwitched,
+)
 from rivetr.domain.settings import BuildSettings, HealthCheck
 from rivetr.domain.tokens import TokenState
 from rivetr.projections.registry import all_projections
@@ -34,7 +57,16 @@ from rivetr.projections.runner import ProjectionRunner
 
 APP_NAMES = ["web", "api", "worker"]
 TOKEN_IDS = ["t1", "t2", "t3"]
-TABLES = ["apps", "tokens", "audit", "projection_checkpoints"]
+DEPLOYMENT_IDS = ["d1", "d2", "d3"]
+TABLES = [
+    "apps",
+    "tokens",
+    "audit",
+    "deployments",
+    "deployment_steps",
+    "releases",
+    "projection_checkpoints",
+]
 
 ports = st.integers(min_value=1, max_value=65535)
 env_names = st.sampled_from(["A", "B", "DATABASE_URL", "_X"])
@@ -100,6 +132,95 @@ def token_commands(token_id: str) -> st.SearchStrategy[Any]:
     return st.one_of(create, st.just(RevokeToken(token_id=token_id)))
 
 
+def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
+    """The event for step `tag` of deployment `d` of `app`; `n` varies ports and previous ids."""
+    other = DEPLOYMENT_IDS[n % len(DEPLOYMENT_IDS)]
+    return {
+        "deployment.source_fetched": lambda: SourceFetched(
+            deployment_id=d, commit_sha=f"{n:040x}", commit_message=f"c{n}", duration_ms=1
+        ),
+        "deployment.build_started": lambda: BuildStarted(deployment_id=d, builder="dockerfile"),
+        "deployment.image_built": lambda: ImageBuilt(
+            deployment_id=d, image=f"rivetr/{app}:{d}", duration_ms=2
+        ),
+        "deployment.container_started": lambda: ContainerStarted(
+            deployment_id=d,
+            container_id=f"c{n}",
+            container_name=f"rivetr-{app}-{d}",
+            image=f"rivetr/{app}:{d}",
+            host_port=30000 + n,
+            duration_ms=3,
+        ),
+        "deployment.health_probed": lambda: HealthProbed(
+            deployment_id=d, attempt=n, ok=n % 2 == 0, duration_ms=1
+        ),
+        "deployment.healthy": lambda: DeploymentHealthy(deployment_id=d, probes=n, duration_ms=1),
+        "deployment.traffic_switched": lambda: TrafficSwitched(
+            deployment_id=d, app=app, host_port=30000 + n, previous_deployment_id=other
+        ),
+        "deployment.superseded": lambda: DeploymentSuperseded(
+            deployment_id=d, by_deployment_id=other, drain_s=1
+        ),
+        "deployment.retired": lambda: DeploymentRetired(deployment_id=d, container_removed=True),
+        "deployment.restarted": lambda: ReleaseRestarted(
+            deployment_id=d,
+            app=app,
+            reason="its container was gone",
+            container_id=f"r{n}",
+            container_name=f"rivetr-{app}-{d}",
+            host_port=40000 + n,
+            healthy=n % 2 == 0,
+        ),
+        "deployment.restart_failed": lambda: ReleaseRestartFailed(
+            deployment_id=d, app=app, reason="image gone"
+        ),
+        "deployment.failed": lambda: DeploymentFailed(deployment_id=d, step="build", reason="x"),
+        "deployment.cancelled": lambda: DeploymentCancelled(deployment_id=d, reason="asked"),
+        "deployment.rollback_started": lambda: RollbackStarted(
+            deployment_id=d, to_deployment_id=other, reason="post-switch check failed"
+        ),
+        "deployment.rolled_back": lambda: RolledBack(
+            deployment_id=d,
+            app=app,
+            to_deployment_id=None if n % 3 == 0 else other,
+            host_port=None if n % 3 == 0 else 30000 + n,
+        ),
+    }[tag]()
+
+
+def _forward_first(status: str) -> Callable[[str], tuple[bool, bool, str]]:
+    """Order the steps allowed in `status`: those that move on first, then those that stay
+    (another probe), then failing and cancelling."""
+
+    def key(tag: str) -> tuple[bool, bool, str]:
+        stop = tag in ("deployment.failed", "deployment.cancelled")
+        return stop, TRANSITIONS[status][tag] == status, tag
+
+    return key
+
+
+class DeploymentStep(msgspec.Struct, frozen=True):
+    """Request deployment `deployment_id` of `app` when it does not exist yet, else report one
+    of the steps its state allows now (the `choice`-th, then `moves` - 1 more that move it on);
+    refusals are the domain tests' job."""
+
+    deployment_id: str
+    app: str
+    choice: int
+    moves: int
+    n: int
+
+
+deployment_steps = st.builds(
+    DeploymentStep,
+    deployment_id=st.sampled_from(DEPLOYMENT_IDS),
+    app=st.sampled_from(APP_NAMES),
+    # mostly the first step allowed, which moves the deployment on (see `allowed` in play)
+    choice=st.sampled_from([0] * 8 + [1, 2, 3]),
+    moves=st.integers(min_value=0, max_value=8),
+    n=st.integers(min_value=0, max_value=50),
+)
+
 engine_events = st.builds(
     EngineConnected,
     kind=st.sampled_from(["docker", "podman"]),
@@ -116,18 +237,20 @@ steps = st.lists(
             st.sampled_from(APP_NAMES).flatmap(app_commands),
             st.sampled_from(TOKEN_IDS).flatmap(token_commands),
             engine_events,
+            *[deployment_steps] * 3,
         ),
         st.sampled_from(["admin", "ci", "webhook:github"]),
         st.integers(min_value=1, max_value=3),
     ),
     min_size=15,
-    max_size=40,
+    max_size=60,
 )
 
 
 class Folded(msgspec.Struct):
     apps: dict[str, AppState]
     tokens: dict[str, TokenState]
+    deployments: dict[str, DeploymentState]
 
 
 def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -138,6 +261,30 @@ def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
+def deployment_events(folded: Folded, state: DeploymentState, step: DeploymentStep) -> list[Event]:
+    """A request when the deployment does not exist yet (of the step's app if that one can
+    deploy, else of the first that can), then up to `step.moves` steps its state allows."""
+    events: list[Event] = []
+    if state.status == "new":
+        ready = [a for a in APP_NAMES if folded.apps[a].exists and folded.apps[a].git_url]
+        if not ready:
+            return []
+        app = step.app if step.app in ready else ready[0]
+        command = RequestDeployment(deployment_id=step.deployment_id, app=app)
+        events = deployment.decide_request(folded.apps[app], state, command)
+        state = deployment.evolve(state, events[0])
+    for move in range(step.moves):
+        allowed = sorted(TRANSITIONS.get(state.status, {}), key=_forward_first(state.status))
+        if not allowed:
+            break  # it ended
+        tag = allowed[(step.choice if move == 0 else 0) % len(allowed)]
+        reported = deployment_step(tag, step.deployment_id, state.app, step.n + move)
+        for event in deployment.advance(state, reported):
+            events.append(event)
+            state = deployment.evolve(state, event)
+    return events
+
+
 async def play(
     store: InMemoryEventStore, runner: ProjectionRunner, history: list[tuple[Any, str, int]]
 ) -> Folded:
@@ -146,12 +293,25 @@ async def play(
     folded = Folded(
         apps={name: application.initial_state(name) for name in APP_NAMES},
         tokens={token_id: TokenState(token_id=token_id) for token_id in TOKEN_IDS},
+        deployments={d: DeploymentState(deployment_id=d) for d in DEPLOYMENT_IDS},
     )
     for number, (step, actor, page) in enumerate(history):
         meta = EventMeta(actor=actor, correlation_id=f"req-{number}")
         events: list[Event]
         if isinstance(step, EngineConnected):
             await store.append("engine", None, [step], meta)
+        elif isinstance(step, DeploymentStep):
+            state = folded.deployments[step.deployment_id]
+            try:
+                events = deployment_events(folded, state, step)
+            except DomainError:
+                continue
+            if not events:
+                continue
+            await store.append(deployment.stream_id(step.deployment_id), None, events, meta)
+            for event in events:
+                state = deployment.evolve(state, event)
+            folded.deployments[step.deployment_id] = state
         elif isinstance(step, CreateToken | RevokeToken):
             token = folded.tokens[step.token_id]
             try:
@@ -205,6 +365,22 @@ def assert_tokens_agree_with_the_domain(
         assert (row[-1] is not None) is folded.tokens[token_id].revoked
 
 
+def assert_deployments_agree_with_the_domain(
+    tables: dict[str, list[tuple[Any, ...]]], folded: Folded
+) -> None:
+    rows = {row[0]: row for row in tables["deployments"]}
+    started = {d: s for d, s in folded.deployments.items() if s.status != "new"}
+    assert set(rows) == set(started)
+    for d, state in started.items():
+        _, app, status = rows[d][:3]
+        assert (app, status) == (state.app, state.status)
+        host_port = rows[d][10]
+        assert host_port == state.host_port
+    # the route table names deployments the log knows (which ones is the pipeline tests' job:
+    # these generated rollbacks name any deployment)
+    assert {row[1] for row in tables["releases"]} <= set(started)
+
+
 async def check_history(directory: Path, history: list[tuple[Any, str, int]]) -> None:
     store = InMemoryEventStore()
     incremental = ProjectionRunner(store, directory / "incremental.db", all_projections())
@@ -224,6 +400,9 @@ async def check_history(directory: Path, history: list[tuple[Any, str, int]]) ->
         assert [row[0] for row in built_as_it_came["audit"]] == list(range(1, head + 1))
         assert_apps_agree_with_the_domain(built_as_it_came, folded)
         assert_tokens_agree_with_the_domain(built_as_it_came, folded)
+        assert_deployments_agree_with_the_domain(built_as_it_came, folded)
+        for state in folded.deployments.values():
+            hypothesis.event(f"a deployment ended {state.status}")  # --hypothesis-show-statistics
 
         incremental.page = 2000
         assert await incremental.rebuild() == head
