@@ -13,6 +13,7 @@ from rivetr.domain.events import (
     AppCreated,
     AppDeleted,
     AppEnvChanged,
+    AppGitCredentialsChanged,
     AppSettingsChanged,
     Event,
 )
@@ -35,6 +36,13 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     domains: tuple[str, ...] = ()
     health: HealthCheck = msgspec.field(default_factory=HealthCheck)
     env: dict[str, str] = msgspec.field(default_factory=dict)
+    git_token: str | None = None
+    deploy_key: str | None = None
+
+
+def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
+    """Which git credentials are set ("deploy_key", "token"), never their values."""
+    return [kind for kind, value in (("deploy_key", deploy_key), ("token", token)) if value]
 
 
 def stream_id(name: str) -> str:
@@ -73,6 +81,10 @@ def evolve(state: AppState, event: Event) -> AppState:
             env = {k: v for k, v in state.env.items() if k not in event.unset}
             env.update(event.set)
             return msgspec.structs.replace(state, env=env)
+        case AppGitCredentialsChanged():
+            return msgspec.structs.replace(
+                state, git_token=event.token, deploy_key=event.deploy_key
+            )
         case AppDeleted():
             return initial_state(state.name)
         case _:
@@ -109,7 +121,8 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                     domains=_unique(command.domains),
                     health=_plain(command.health, HealthCheck),
                     env=dict(command.env),
-                )
+                ),
+                *_credentials(state, command.name, command.git_token, command.deploy_key),
             ]
         case ChangeAppSettings():
             _require(state)
@@ -149,7 +162,20 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         to_unset = sorted(k for k, v in command.env.items() if v is None and k in state.env)
         if to_set or to_unset:
             events.append(AppEnvChanged(name=state.name, set=to_set, unset=to_unset))
+    token = state.git_token if command.git_token is msgspec.UNSET else command.git_token
+    key = state.deploy_key if command.deploy_key is msgspec.UNSET else command.deploy_key
+    events.extend(_credentials(state, state.name, token, key))
     return events
+
+
+def _credentials(
+    state: AppState, name: str, token: str | None, deploy_key: str | None
+) -> list[Event]:
+    """An event when the credentials differ from those the app has (none before creation)."""
+    before = (state.git_token, state.deploy_key) if state.exists else (None, None)
+    if (token, deploy_key) == before:
+        return []
+    return [AppGitCredentialsChanged(name=name, token=token, deploy_key=deploy_key)]
 
 
 def _require(state: AppState) -> None:

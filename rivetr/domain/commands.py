@@ -11,8 +11,10 @@ from rivetr.domain.settings import (
     AppName,
     Branch,
     BuildSettingsInput,
+    DeployKey,
     Domain,
     EnvName,
+    GitToken,
     GitUrl,
     HealthCheckInput,
     Port,
@@ -32,10 +34,14 @@ class CreateApp(Command, frozen=True, kw_only=True):
     domains: list[Domain] = msgspec.field(default_factory=list)
     health: HealthCheckInput = msgspec.field(default_factory=HealthCheckInput)
     env: dict[EnvName, str] = msgspec.field(default_factory=dict)
+    # credentials for a private repository; write-only, like env values
+    git_token: GitToken | None = None
+    deploy_key: DeployKey | None = None
 
 
 class ChangeAppSettings(Command, frozen=True, kw_only=True):
-    """A partial update: only the fields given change. An `env` value of null removes the key."""
+    """A partial update: only the fields given change. An `env` value of null removes the key;
+    a null `git_token` or `deploy_key` removes that credential."""
 
     name: AppName
     git_url: GitUrl | msgspec.UnsetType | None = msgspec.UNSET
@@ -45,6 +51,8 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     domains: list[Domain] | msgspec.UnsetType = msgspec.UNSET
     health: HealthCheckInput | msgspec.UnsetType = msgspec.UNSET
     env: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
+    git_token: GitToken | msgspec.UnsetType | None = msgspec.UNSET  # null removes it
+    deploy_key: DeployKey | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class DeleteApp(Command, frozen=True, kw_only=True):

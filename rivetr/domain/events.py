@@ -49,6 +49,14 @@ class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):
     unset: list[str] = msgspec.field(default_factory=list)
 
 
+class AppGitCredentialsChanged(Event, frozen=True, kw_only=True, tag="app.git_credentials_changed"):
+    """The credentials used to fetch a private repository, as they are now (None: none)."""
+
+    name: str
+    token: str | None = None
+    deploy_key: str | None = None
+
+
 class AppDeleted(Event, frozen=True, kw_only=True, tag="app.deleted"):
     name: str
 
@@ -235,6 +243,7 @@ AnyEvent = (
     AppCreated
     | AppSettingsChanged
     | AppEnvChanged
+    | AppGitCredentialsChanged
     | AppDeleted
     | TokenCreated
     | TokenRevoked

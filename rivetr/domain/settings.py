@@ -25,6 +25,19 @@ Domain = Annotated[
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
 Branch = Annotated[str, msgspec.Meta(pattern=r"^[^\s~^:?*\[\\]{1,255}$")]
 GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+# an access token for https git URLs: one line, no spaces
+GitToken = Annotated[str, msgspec.Meta(pattern=r"^\S{1,1024}$")]
+# an SSH private key for ssh git URLs, as `ssh-keygen` writes it (OpenSSH or PEM)
+DeployKey = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=(
+            r"^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+"
+            r"-----END [A-Z ]*PRIVATE KEY-----\s*$"
+        ),
+        max_length=16384,
+    ),
+]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
 HttpPath = Annotated[str, msgspec.Meta(pattern=r"^/[^\s]*$", max_length=1024)]
 

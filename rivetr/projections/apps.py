@@ -9,7 +9,14 @@ from typing import Any
 import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import AppCreated, AppDeleted, AppEnvChanged, AppSettingsChanged
+from rivetr.domain.application import git_auth
+from rivetr.domain.events import (
+    AppCreated,
+    AppDeleted,
+    AppEnvChanged,
+    AppGitCredentialsChanged,
+    AppSettingsChanged,
+)
 from rivetr.projections.base import app_name_of
 
 _json = msgspec.json.encode
@@ -24,6 +31,7 @@ _COLUMNS = (
     "domains",
     "health",
     "env_names",
+    "git_auth",
     "created_at",
     "created_by",
     "updated_at",
@@ -32,9 +40,11 @@ _COLUMNS = (
 _CHUNK = 500  # names per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
 _UPDATE = f"UPDATE apps SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE name = ?"
-_INSERT = f"INSERT OR REPLACE INTO apps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
-_ENV_NAMES, _UPDATED_AT, _VERSION = (
-    _COLUMNS.index(c) for c in ("env_names", "updated_at", "version")
+_INSERT = (
+    f"INSERT OR REPLACE INTO apps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION = (
+    _COLUMNS.index(c) for c in ("env_names", "git_auth", "updated_at", "version")
 )
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
 _SETTINGS = [
@@ -45,9 +55,15 @@ _SETTINGS = [
 
 class AppsProjection:
     name = "apps"
-    version = 1
+    version = 2  # v2: git_auth
     handles: frozenset[str] | None = frozenset(
-        {"app.created", "app.settings_changed", "app.env_changed", "app.deleted"}
+        {
+            "app.created",
+            "app.settings_changed",
+            "app.env_changed",
+            "app.git_credentials_changed",
+            "app.deleted",
+        }
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -61,6 +77,7 @@ class AppsProjection:
                 domains TEXT NOT NULL,
                 health TEXT NOT NULL,
                 env_names TEXT NOT NULL,
+                git_auth TEXT NOT NULL,
                 created_at TEXT NOT NULL,
                 created_by TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
@@ -127,11 +144,17 @@ class AppsProjection:
                     _json(body.domains),
                     _json(body.health),
                     _json(sorted(body.env)),
+                    b"[]",
                     event.recorded_at,
                     event.actor,
                     event.recorded_at,
                     event.version,
                 ]
+            elif isinstance(body, AppGitCredentialsChanged):
+                if (row := row_of(body.name)) is not None:
+                    row[_GIT_AUTH] = _json(git_auth(body.token, body.deploy_key))
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
             elif isinstance(body, AppDeleted):
                 row_of(body.name)
                 env.pop(body.name, None)

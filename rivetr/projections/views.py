@@ -21,6 +21,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     domains: list[str]
     health: HealthCheck
     env: list[str]  # names only: values are write-only through the API
+    git_auth: list[str]  # "deploy_key", "token": which credentials are set, never their values
     created_at: str
     created_by: str
     updated_at: str
@@ -91,8 +92,8 @@ _DEPLOYMENT_COLUMNS = (
 )
 
 _APP_COLUMNS = (
-    "name, git_url, branch, build, port, domains, health, env_names, created_at, created_by,"
-    " updated_at, version"
+    "name, git_url, branch, build, port, domains, health, env_names, git_auth, created_at,"
+    " created_by, updated_at, version"
 )
 _decode = msgspec.json.decode
 
@@ -111,10 +112,11 @@ def _app(row: aiosqlite.Row) -> AppView:
         domains=_decode(row[5], type=list[str]),
         health=_decode(row[6], type=HealthCheck),
         env=_decode(row[7], type=list[str]),
-        created_at=row[8],
-        created_by=row[9],
-        updated_at=row[10],
-        version=row[11],
+        git_auth=_decode(row[8], type=list[str]),
+        created_at=row[9],
+        created_by=row[10],
+        updated_at=row[11],
+        version=row[12],
     )
 
 

@@ -193,6 +193,8 @@ class _Run:
             branch=self.state.branch,
             commit=self.state.commit,
             dest=self.p.work_root / self.id / "source",
+            deploy_key=self.app.deploy_key,
+            token=self.app.git_token,
             on_output=self.log.writer("git"),
         )
         await self.record(

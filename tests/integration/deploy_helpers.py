@@ -3,8 +3,15 @@ that tests change commit by commit, and waiting on a deployment's status."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import ssl
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
@@ -107,3 +114,52 @@ async def get_text(port: int) -> str:
 async def step_types(services, deployment_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     history = await services.store.read_stream(f"deployment-{deployment_id}")
     return [e.type for e in history]
+
+
+class _TokenWall(SimpleHTTPRequestHandler):
+    """Serves files (git's "dumb" http protocol) only to requests carrying `expected`."""
+
+    expected = ""
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def private_https_repo(repo: AppRepo, root: Path, token: str) -> Iterator[str]:
+    """Publish `repo` over https (self-signed: set GIT_SSL_NO_VERIFY) to holders of `token`,
+    sent as GitHub expects it; yield its URL."""
+    root.mkdir()
+    bare = root / "app.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    subprocess.run(["git", "update-server-info"], cwd=bare, check=True)
+    cert, key = root.parent / "cert.pem", root.parent / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    handler = type("Wall", (_TokenWall,), {"expected": f"Basic {basic}"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/app.git"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -17,7 +17,7 @@ from rivetr.adapters.runtime.baseimage import ensure_busybox_image
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.commands import CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput
 from rivetr.service.pipeline import container_name
@@ -33,6 +33,7 @@ from tests.integration.deploy_helpers import (
     WITH_CGI_CHECK,
     AppRepo,
     get_text,
+    private_https_repo,
     step_types,
     wait_for_status,
 )
@@ -331,3 +332,28 @@ async def test_a_live_release_cannot_be_cancelled(services, app):
 
     with pytest.raises(InvalidCommand, match="roll back"):
         await services.deployments.cancel(SYSTEM, v1)
+
+
+async def test_a_private_repository_deploys_with_the_apps_token_which_stays_secret(
+    services, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GIT_SSL_NO_VERIFY", "1")  # the test server's certificate is self-signed
+    repo = AppRepo(tmp_path / "repo")
+    repo.commit("private v1")
+    token = "ghp_" + uuid.uuid4().hex
+    name = f"p{uuid.uuid4().hex[:8]}"
+    with private_https_repo(repo, tmp_path / "served", token) as url:
+        await services.apps.handle(
+            SYSTEM, CreateApp(name=name, git_url=url, port=8080, health=FAST_HEALTH)
+        )
+        refused = await deploy(services, name, "failed")
+        assert "access denied" in (await services.read.get_deployment(refused)).failure_reason
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name=name, git_token=token))
+
+        v1 = await deploy(services, name, "live")
+
+    assert await get_text(await live_port(services, name)) == "private v1"
+    assert (await services.read.get_app(name)).git_auth == ["token"]
+    assert token not in services.logs.read(name, v1)
+    steps = await services.read.steps(v1)
+    assert token not in str([step.detail for step in steps])

@@ -169,3 +169,23 @@ def test_openapi_schema_describes_the_app_routes(client):
     schema = (client.get("/schema/openapi.json")).json()
     assert "/api/v1/apps" in schema["paths"]
     assert "post" in schema["paths"]["/api/v1/apps"]
+
+
+def test_git_credentials_are_write_only(client, auth):
+    token = "ghp_write_only_0123456789"
+    created = client.post(
+        "/api/v1/apps", json={**WEB, "name": "private", "git_token": token}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["git_auth"] == ["token"]
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    changed = client.patch(
+        "/api/v1/apps/private", json={"git_token": None, "deploy_key": key}, headers=auth
+    )
+    assert changed.json()["git_auth"] == ["deploy_key"]
+    for response in (created, changed, client.get("/api/v1/apps", headers=auth)):
+        assert token not in response.text
+        assert "AAAA" not in response.text
+    bad = client.patch("/api/v1/apps/private", json={"deploy_key": "not a key"}, headers=auth)
+    assert bad.status_code == 400
+    assert "deploy_key" in bad.text

@@ -293,3 +293,66 @@ def test_create_app_rejects_invalid_values(body: dict[str, object]) -> None:
 )
 def test_create_app_accepts_valid_values(body: dict[str, object]) -> None:
     msgspec.json.decode(msgspec.json.encode(body), type=CreateApp)
+
+
+KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAA\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+
+
+def replay(*commands: application.AppCommand) -> AppState:
+    state = initial_state("web")
+    for command in commands:
+        for event in decide(state, command):
+            state = evolve(state, event)
+    return state
+
+
+def test_git_credentials_are_their_own_event_and_unchanged_ones_append_nothing() -> None:
+    events = decide(initial_state("web"), CreateApp(name="web", git_token="ghp_1"))
+    assert [type(e).__name__ for e in events] == ["AppCreated", "AppGitCredentialsChanged"]
+    assert "ghp_1" not in msgspec.json.encode(events[0]).decode()  # settings stay secret-free
+
+    state = replay(CreateApp(name="web", git_token="ghp_1"))
+    assert decide(state, ChangeAppSettings(name="web", git_token="ghp_1")) == []
+    assert [type(e).__name__ for e in decide(state, ChangeAppSettings(name="web", port=9000))] == [
+        "AppSettingsChanged"
+    ]
+    assert application.git_auth(state.git_token, state.deploy_key) == ["token"]
+
+
+def test_a_null_credential_removes_it_and_an_absent_one_keeps_it() -> None:
+    state = replay(
+        CreateApp(name="web", git_token="ghp_1"),
+        ChangeAppSettings(name="web", deploy_key=KEY),
+    )
+    assert (state.git_token, state.deploy_key) == ("ghp_1", KEY)
+
+    state = replay(
+        CreateApp(name="web", git_token="ghp_1", deploy_key=KEY),
+        ChangeAppSettings(name="web", git_token=None),
+    )
+    assert (state.git_token, state.deploy_key) == (None, KEY)
+
+
+def test_a_deleted_app_created_again_starts_without_credentials() -> None:
+    state = replay(
+        CreateApp(name="web", git_token="ghp_1"), DeleteApp(name="web"), CreateApp(name="web")
+    )
+    assert (state.exists, state.git_token, state.deploy_key) == (True, None, None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "web", "git_token": "has space"},
+        {"name": "web", "git_token": ""},
+        {"name": "web", "deploy_key": "ssh-ed25519 AAAA a public key"},
+        {"name": "web", "deploy_key": "-----BEGIN PRIVATE KEY-----"},
+    ],
+)
+def test_malformed_git_credentials_are_refused(body: dict[str, object]) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(msgspec.json.encode(body), type=CreateApp)

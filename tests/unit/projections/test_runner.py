@@ -323,8 +323,8 @@ async def test_wait_until_is_true_once_caught_up_and_false_after_its_timeout(
         await runner.close()
 
 
-class AppsV2(AppsProjection):
-    version = 2
+class AppsNext(AppsProjection):
+    version = AppsProjection.version + 1
 
 
 async def test_a_new_projection_version_drops_and_rebuilds_only_that_view(
@@ -345,11 +345,11 @@ async def test_a_new_projection_version_drops_and_rebuilds_only_that_view(
     await same.close()
     assert read_db(read_path, "SELECT DISTINCT port FROM apps") == [(1,)]
 
-    runner = await opened(store, read_path, [AppsV2(), AuditProjection()])
+    runner = await opened(store, read_path, [AppsNext(), AuditProjection()])
     try:
         assert read_db(read_path, "SELECT COUNT(*) FROM apps") == [(0,)]
         assert read_db(read_path, "SELECT * FROM projection_checkpoints ORDER BY name") == [
-            ("apps", 0, 2),
+            ("apps", 0, AppsProjection.version + 1),
             ("audit", head, 1),
         ]
         assert await runner.catch_up() == head
