@@ -17,7 +17,7 @@ from rivetr.domain.events import (
     AppSettingsChanged,
     Event,
 )
-from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 
 AppCommand = CreateApp | ChangeAppSettings | DeleteApp
 _S = TypeVar("_S", bound=msgspec.Struct)
@@ -35,6 +35,7 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8080
     domains: tuple[str, ...] = ()
     health: HealthCheck = msgspec.field(default_factory=HealthCheck)
+    resources: Resources = msgspec.field(default_factory=Resources)
     env: dict[str, str] = msgspec.field(default_factory=dict)
     git_token: str | None = None
     deploy_key: str | None = None
@@ -66,12 +67,13 @@ def evolve(state: AppState, event: Event) -> AppState:
                 port=event.port,
                 domains=tuple(event.domains),
                 health=event.health,
+                resources=event.resources,
                 env=dict(event.env),
             )
         case AppSettingsChanged():
             changes = {
                 field: value
-                for field in ("git_url", "branch", "build", "port", "health")
+                for field in ("git_url", "branch", "build", "port", "health", "resources")
                 if (value := getattr(event, field)) is not msgspec.UNSET
             }
             if event.domains is not msgspec.UNSET:
@@ -121,6 +123,7 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                     domains=_unique(command.domains),
                     health=_plain(command.health, HealthCheck),
                     env=dict(command.env),
+                    resources=_plain(command.resources, Resources),
                 ),
                 *_credentials(state, command.name, command.git_token, command.deploy_key),
             ]
@@ -146,6 +149,10 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         health = _plain(command.health, HealthCheck)
         if health != state.health:
             changes["health"] = health
+    if command.resources is not msgspec.UNSET:
+        resources = _plain(command.resources, Resources)
+        if resources != state.resources:
+            changes["resources"] = resources
     if command.domains is not msgspec.UNSET:
         domains = _unique(command.domains)
         if tuple(domains) != state.domains:

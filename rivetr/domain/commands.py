@@ -18,6 +18,7 @@ from rivetr.domain.settings import (
     GitUrl,
     HealthCheckInput,
     Port,
+    ResourcesInput,
 )
 
 
@@ -33,6 +34,7 @@ class CreateApp(Command, frozen=True, kw_only=True):
     port: Port = 8080
     domains: list[Domain] = msgspec.field(default_factory=list)
     health: HealthCheckInput = msgspec.field(default_factory=HealthCheckInput)
+    resources: ResourcesInput = msgspec.field(default_factory=ResourcesInput)
     env: dict[EnvName, str] = msgspec.field(default_factory=dict)
     # credentials for a private repository; write-only, like env values
     git_token: GitToken | None = None
@@ -50,6 +52,7 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     port: Port | msgspec.UnsetType = msgspec.UNSET
     domains: list[Domain] | msgspec.UnsetType = msgspec.UNSET
     health: HealthCheckInput | msgspec.UnsetType = msgspec.UNSET
+    resources: ResourcesInput | msgspec.UnsetType = msgspec.UNSET
     env: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
     git_token: GitToken | msgspec.UnsetType | None = msgspec.UNSET  # null removes it
     deploy_key: DeployKey | msgspec.UnsetType | None = msgspec.UNSET

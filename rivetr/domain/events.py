@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -29,6 +29,7 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     domains: list[str] = msgspec.field(default_factory=list)
     health: HealthCheck = msgspec.field(default_factory=HealthCheck)
     env: dict[str, str] = msgspec.field(default_factory=dict)
+    resources: Resources = msgspec.field(default_factory=Resources)  # older events: defaults
 
 
 class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_changed"):
@@ -41,6 +42,7 @@ class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_cha
     port: int | msgspec.UnsetType = msgspec.UNSET
     domains: list[str] | msgspec.UnsetType = msgspec.UNSET
     health: HealthCheck | msgspec.UnsetType = msgspec.UNSET
+    resources: Resources | msgspec.UnsetType = msgspec.UNSET
 
 
 class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):

@@ -63,6 +63,13 @@ class HealthCheck(msgspec.Struct, frozen=True, kw_only=True):
     start_period_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
 
 
+class Resources(msgspec.Struct, frozen=True, kw_only=True):
+    """What a release's container may use; the engine enforces it."""
+
+    memory_mb: Annotated[int, msgspec.Meta(ge=16, le=1_048_576)] = 512
+    cpus: Annotated[float, msgspec.Meta(gt=0, le=256)] = 1.0
+
+
 # Events tolerate unknown fields (a newer writer may have added one); commands refuse them so a
 # typo in a request is an error, not a silently ignored setting.
 class BuildSettingsInput(BuildSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -70,4 +77,8 @@ class BuildSettingsInput(BuildSettings, frozen=True, kw_only=True, forbid_unknow
 
 
 class HealthCheckInput(HealthCheck, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class ResourcesInput(Resources, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass

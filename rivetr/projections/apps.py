@@ -30,6 +30,7 @@ _COLUMNS = (
     "port",
     "domains",
     "health",
+    "resources",
     "env_names",
     "git_auth",
     "created_at",
@@ -48,14 +49,14 @@ _ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION = (
 )
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
 _SETTINGS = [
-    (_COLUMNS.index(field), field, field in ("build", "domains", "health"))
-    for field in ("git_url", "branch", "build", "port", "domains", "health")
+    (_COLUMNS.index(field), field, field in ("build", "domains", "health", "resources"))
+    for field in ("git_url", "branch", "build", "port", "domains", "health", "resources")
 ]
 
 
 class AppsProjection:
     name = "apps"
-    version = 2  # v2: git_auth
+    version = 2  # v2: git_auth, resources
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -76,6 +77,7 @@ class AppsProjection:
                 port INTEGER NOT NULL,
                 domains TEXT NOT NULL,
                 health TEXT NOT NULL,
+                resources TEXT NOT NULL,
                 env_names TEXT NOT NULL,
                 git_auth TEXT NOT NULL,
                 created_at TEXT NOT NULL,
@@ -143,6 +145,7 @@ class AppsProjection:
                     body.port,
                     _json(body.domains),
                     _json(body.health),
+                    _json(body.resources),
                     _json(sorted(body.env)),
                     b"[]",
                     event.recorded_at,

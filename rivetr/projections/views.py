@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 
 
 class AppView(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +20,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     port: int
     domains: list[str]
     health: HealthCheck
+    resources: Resources
     env: list[str]  # names only: values are write-only through the API
     git_auth: list[str]  # "deploy_key", "token": which credentials are set, never their values
     created_at: str
@@ -92,8 +93,8 @@ _DEPLOYMENT_COLUMNS = (
 )
 
 _APP_COLUMNS = (
-    "name, git_url, branch, build, port, domains, health, env_names, git_auth, created_at,"
-    " created_by, updated_at, version"
+    "name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
+    " created_at, created_by, updated_at, version"
 )
 _decode = msgspec.json.decode
 
@@ -111,12 +112,13 @@ def _app(row: aiosqlite.Row) -> AppView:
         port=row[4],
         domains=_decode(row[5], type=list[str]),
         health=_decode(row[6], type=HealthCheck),
-        env=_decode(row[7], type=list[str]),
-        git_auth=_decode(row[8], type=list[str]),
-        created_at=row[9],
-        created_by=row[10],
-        updated_at=row[11],
-        version=row[12],
+        resources=_decode(row[7], type=Resources),
+        env=_decode(row[8], type=list[str]),
+        git_auth=_decode(row[9], type=list[str]),
+        created_at=row[10],
+        created_by=row[11],
+        updated_at=row[12],
+        version=row[13],
     )
 
 

@@ -77,6 +77,8 @@ def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec
         labels=release_labels(app.name, deployment_id),
         env=dict(app.env),
         ports={app.port: None, health_port: None},
+        memory_bytes=app.resources.memory_mb * 1024 * 1024,
+        nano_cpus=round(app.resources.cpus * 1_000_000_000),
     )
 
 

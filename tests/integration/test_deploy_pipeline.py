@@ -19,7 +19,7 @@ from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.domain.errors import InvalidCommand
-from rivetr.domain.settings import HealthCheckInput
+from rivetr.domain.settings import HealthCheckInput, ResourcesInput
 from rivetr.service.pipeline import container_name
 from rivetr.service.pruning import prune_images
 from rivetr.service.reconciler import restart_dead_releases
@@ -357,3 +357,24 @@ async def test_a_private_repository_deploys_with_the_apps_token_which_stays_secr
     assert token not in services.logs.read(name, v1)
     steps = await services.read.steps(v1)
     assert token not in str([step.detail for step in steps])
+
+
+async def test_the_release_container_runs_with_the_apps_resource_limits(services, app):
+    name, _ = app
+    await services.apps.handle(
+        SYSTEM,
+        ChangeAppSettings(name=name, resources=ResourcesInput(memory_mb=96, cpus=0.25)),
+    )
+    v1 = await deploy(services, name, "live")
+
+    inspected = await anyio.run_process(
+        [
+            "/usr/bin/docker",
+            "inspect",
+            "--format",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.Init}}",
+            container_name(name, v1),
+        ]
+    )
+    limits = inspected.stdout.decode().split()
+    assert limits == [str(96 * 1024 * 1024), "250000000", "true"]

@@ -27,6 +27,7 @@ def test_created_app_is_readable_at_once_and_hides_env_values(client, auth):
     assert body["port"] == 3000
     assert body["build"]["dockerfile"] == "Dockerfile.prod"
     assert body["health"]["path"] == "/up"
+    assert body["resources"] == {"memory_mb": 512, "cpus": 1.0}
     assert body["env"] == ["DATABASE_URL"]
     assert "postgres://secret" not in created.text
 
@@ -79,6 +80,9 @@ def test_patch_without_changes_appends_nothing(client, auth, log_types):
         (b'{"name": "web", "domains": ["not a host"]}', 400, "domains"),
         (b'{"name": "web", "env": {"1BAD": "x"}}', 400, "env"),
         (b'{"name": "web", "health": {"timeout_s": 60}}', 422, "boot_deadline"),
+        (b'{"name": "web", "resources": {"memory_mb": 4}}', 400, "memory_mb"),
+        (b'{"name": "web", "resources": {"cpus": 0}}', 400, "cpus"),
+        (b'{"name": "web", "resources": {"gpus": 1}}', 400, "gpus"),
         (b"[]", 400, ""),
     ],
 )

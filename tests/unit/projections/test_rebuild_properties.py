@@ -50,7 +50,7 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
-from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.tokens import TokenState
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -97,6 +97,9 @@ settings_fields: dict[str, st.SearchStrategy[Any]] = {
         st.sampled_from(["a.example.com", "b.example.com", "*.apps.example.org"]), max_size=3
     ),
     "health": health,
+    "resources": st.fixed_dictionaries(
+        {}, optional={"memory_mb": st.sampled_from([64, 512]), "cpus": st.sampled_from([0.5, 2.0])}
+    ),
     "git_token": st.none() | st.sampled_from(["ghp_a", "glpat-b"]),
     "deploy_key": st.none()
     | st.just("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
@@ -351,10 +354,12 @@ def assert_apps_agree_with_the_domain(
     assert set(rows) == {name for name, state in folded.apps.items() if state.exists}
     for name, row in rows.items():
         state = folded.apps[name]
-        _, git_url, branch, build_json, port, domains, health_json, env_names_json, auth = row[:9]
+        _, git_url, branch, build_json, port, domains, health_json, resources = row[:8]
+        env_names_json, auth = row[8:10]
         assert (git_url, branch, port) == (state.git_url, state.branch, state.port)
         assert msgspec.json.decode(build_json, type=BuildSettings) == state.build
         assert msgspec.json.decode(health_json, type=HealthCheck) == state.health
+        assert msgspec.json.decode(resources, type=Resources) == state.resources
         assert msgspec.json.decode(domains) == list(state.domains)
         assert msgspec.json.decode(env_names_json) == sorted(state.env)
         assert msgspec.json.decode(auth) == application.git_auth(state.git_token, state.deploy_key)
