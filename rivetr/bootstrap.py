@@ -60,6 +60,7 @@ class Services:
             self.recorder,
             read,
             lambda: self.engine.runtime,
+            logs=self.logs,
             images_kept=settings.images_kept,
         )
         self.deployer.pipeline = DeployPipeline(

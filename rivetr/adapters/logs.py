@@ -63,6 +63,15 @@ class LogStore:
         self.prune(app)
         return DeploymentLog(self.path(app, deployment_id))
 
+    def append(self, app: str, deployment_id: str, source: str, text: str) -> None:
+        """Add `text`'s lines to a deployment's log (it may be closed already, or pruned)."""
+        log = DeploymentLog(self.path(app, deployment_id))
+        try:
+            for line in text.splitlines():
+                log.write(source, line)
+        finally:
+            log.close()
+
     def tail(self, app: str, deployment_id: str, lines: int = 100) -> list[str]:
         path = self.path(app, deployment_id)
         if not path.exists():

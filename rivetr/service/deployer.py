@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.events import DeploymentCancelled, DeploymentRequested, DeploymentRetired
@@ -22,6 +23,7 @@ from rivetr.service.steps import StepRecorder
 log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 10.0
+KEPT_OUTPUT_LINES = 1000  # of a retired container's output, kept in its deployment's log
 
 
 class Deployer:
@@ -32,9 +34,11 @@ class Deployer:
         read: ReadModel,
         runtime: Callable[[], ContainerRuntime | None],
         *,
+        logs: LogStore | None = None,
         images_kept: int = 5,
     ) -> None:
         self.store = store
+        self.logs = logs
         self.images_kept = images_kept
         self.recorder = recorder
         self.read = read
@@ -117,7 +121,9 @@ class Deployer:
         removed = False
         runtime = self.runtime()
         if runtime is not None and state.container_name:
-            removed = await _stop_and_remove(runtime, state.container_name)
+            removed = await self._stop_and_remove(
+                runtime, state.app, deployment_id, state.container_name
+            )
         with contextlib.suppress(IllegalTransition):
             await self.recorder.record(
                 deployment_id,
@@ -125,18 +131,24 @@ class Deployer:
             )
         await self.prune(state.app)
 
+    async def _stop_and_remove(
+        self, runtime: ContainerRuntime, app: str, deployment_id: str, name: str
+    ) -> bool:
+        """Stop the container, keep the end of its output in the deployment's log (the
+        container is about to go, its log must not), then remove it."""
+        try:
+            await runtime.stop_container(name, timeout_s=_STOP_TIMEOUT_S)
+            if self.logs is not None:
+                output = await runtime.container_logs(name, tail=KEPT_OUTPUT_LINES)
+                self.logs.append(app, deployment_id, "app", output)
+            await runtime.remove_container(name, force=True)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not retire container %s: %s", name, exc)
+            return False
+        return True
+
 
 async def _cancel(task: asyncio.Task[None]) -> None:
     """Cancel a pipeline and wait (bounded) for its clean-up to finish."""
     task.cancel()
     await asyncio.wait([task], timeout=30)
-
-
-async def _stop_and_remove(runtime: ContainerRuntime, name: str) -> bool:
-    try:
-        await runtime.stop_container(name, timeout_s=_STOP_TIMEOUT_S)
-        await runtime.remove_container(name, force=True)
-    except (ContainerError, EngineUnavailable) as exc:
-        log.warning("could not retire container %s: %s", name, exc)
-        return False
-    return True

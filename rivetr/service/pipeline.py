@@ -328,6 +328,7 @@ class _Run:
         await self.record(
             RollbackStarted(deployment_id=self.id, to_deployment_id=to, reason=reason)
         )
+        await self._keep_container_output()
         await self._remove_container()
         await self.record(
             RolledBack(
@@ -337,6 +338,17 @@ class _Run:
                 host_port=previous.host_port if previous else None,
             )
         )
+
+    async def _keep_container_output(self) -> None:
+        """Stop the container and copy the end of its output into the log, before it goes
+        (stopped first, so that the engine has every line it wrote)."""
+        if self.container is None or self.runtime is None:
+            return
+        with contextlib.suppress(ContainerError, EngineUnavailable):
+            await self.runtime.stop_container(self.container, timeout_s=5)
+            output = await self.runtime.container_logs(self.container, tail=100)
+            for line in output.splitlines():
+                self.log.write("app", line)
 
     async def _remove_container(self) -> None:
         if self.container is None or self.runtime is None:

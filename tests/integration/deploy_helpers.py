@@ -29,7 +29,7 @@ GIT_ENV = {
 
 SERVING = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
 """
 NOT_LISTENING = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
@@ -43,7 +43,7 @@ WITH_CGI_CHECK = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
 COPY up /www/cgi-bin/up
 RUN chmod 755 /www/cgi-bin/up
-CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
 """
 ALWAYS_UP = """#!/bin/sh
 printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nup\n'
@@ -53,6 +53,7 @@ UP_ONCE = """#!/bin/sh
 n=$(cat /tmp/checks 2>/dev/null || echo 0)
 n=$((n + 1))
 echo "$n" > /tmp/checks
+echo "health check $n" >&2
 if [ "$n" -le 1 ]; then
     printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nup\n'
 else

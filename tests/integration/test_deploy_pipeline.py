@@ -171,6 +171,8 @@ async def test_good_deploy_replaces_the_old_release_which_is_then_retired(servic
 
     retired = await wait_for_status(services, v1, {"retired"}, timeout=20)
     assert retired.status == "retired"
+    # its output (httpd -v logs each request: the probes, ours) outlives the container
+    assert "app| " in services.logs.read(name, v1)
     assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
     with pytest.raises(httpx.TransportError):
         await get_text(old_port)
@@ -221,6 +223,7 @@ async def test_a_release_failing_right_after_the_switch_is_rolled_back_automatic
     assert await get_text(port) == "v1"
     assert await services.engine.runtime.inspect_container(container_name(name, v2)) is None
     assert (await services.recorder.state(v1)).status == "live"  # never superseded
+    assert "app| health check 2" in services.logs.read(name, v2)  # kept after its removal
 
 
 @pytest.mark.parametrize("death", ["removed", "stopped"])
