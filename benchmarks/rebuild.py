@@ -9,8 +9,8 @@ a fresh read.db is timed doing `rebuild()`.
 With --per-projection, each projection is also rebuilt alone on a fresh read.db, and the floor
 is shown: reading the log in the runner's pages (read_logged, as the runner does), and reading
 plus decoding every event. A calibration loop (20M additions in pure Python) is timed before
-and after: this VM's CPU speed varies up to 2x from minute to minute, and the loop shows how fast
-it was during the run.
+and after: figures on this VM spread widely from run to run, and the loop shows at least how
+fast the CPU ran meanwhile.
 
 Goal: rebuild >= 50,000 events/s.
 

@@ -15,6 +15,7 @@ import anyio
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.adapters.secrets import SecretBox
 from rivetr.config import Settings
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -47,7 +48,8 @@ class Services:
         self.runner = runner
         self.read = read
         handler = CommandHandler(store, runner)
-        self.apps = AppService(handler)
+        self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
+        self.apps = AppService(handler, self.secrets)
         self.tokens = TokenService(handler, read, store, runner)
         self.engine = EngineMonitor(
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
@@ -61,6 +63,7 @@ class Services:
             read,
             lambda: self.engine.runtime,
             logs=self.logs,
+            secrets=self.secrets,
             images_kept=settings.images_kept,
         )
         self.deployer.pipeline = DeployPipeline(
@@ -69,6 +72,7 @@ class Services:
             lambda: self.engine.runtime,
             self.logs,
             settings.data_path / "work",
+            self.secrets,
             drain_s=settings.drain_s,
             on_superseded=self.deployer.schedule_retire,
         )

@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--wait", action="store_true", help="follow the steps until it ends")
     rollback.set_defaults(run=_async(_deploy))
 
+    secrets = sub.add_parser("secrets", help="the key sealing secrets").add_subparsers(
+        metavar="ACTION"
+    )
+    rotate = secrets.add_parser(
+        "rotate", parents=[common], help="make a new key and seal every app's secrets with it"
+    )
+    rotate.set_defaults(run=_async(_secrets_rotate))
+
     images = sub.add_parser("images", help="base images").add_subparsers(metavar="ACTION")
     busybox = images.add_parser(
         "import-busybox", parents=[common], help="make the local busybox base image"
@@ -178,6 +186,27 @@ async def _tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
+    return 0
+
+
+async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
+    from rivetr.adapters.secrets import SecretError
+    from rivetr.bootstrap import opened
+
+    async with opened(settings) as services:
+        try:
+            new_key = services.secrets.rotate()
+            appended = 0
+            apps = await services.read.list_apps()
+            for app in apps:
+                appended += await services.apps.reseal(cli_actor(), app.name)
+        except SecretError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+    print(
+        f"new key {new_key}: sealed the secrets of {len(apps)} application(s) again"
+        f" ({appended} event(s)); older keys stay in secrets.key to read the history"
+    )
     return 0
 
 

@@ -34,6 +34,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     logs_kept: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 20
     # how many of each app's newest released images are kept for rollback (older ones pruned)
     images_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    # the key sealing env values and git credentials (base64, 64 bytes); default: secrets.key
+    secret_key: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{86}==$")] | None = None
 
     @property
     def data_path(self) -> Path:
@@ -41,6 +43,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 _FIELDS = set(Settings.__struct_fields__)
+_SECRET_KEYS = {"secret_key"}  # never echoed back in an error
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
 
@@ -89,7 +92,8 @@ def load_settings(
         match = re.search(r"at `\$\.(\w+)`", message)
         key = match.group(1) if match else "?"
         reason = re.sub(r" - at `\$[^`]*`", "", message)
-        given = f" {values[key]!r}" if key in values else ""
+        given = f" {values[key]!r}" if key in values and key not in _SECRET_KEYS else ""
+        reason = "not a base64 64-byte key" if key in _SECRET_KEYS else reason
         raise ConfigError(
             f"bad config value{given} for {key!r} (from {sources.get(key, 'defaults')}): {reason}"
         ) from None

@@ -5,26 +5,42 @@ from __future__ import annotations
 from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import application
 from rivetr.domain.access import Actor
+from rivetr.domain.commands import ChangeAppSettings
 from rivetr.service.handler import CommandHandler
+from rivetr.service.secrets import open_app, seal_command
 
 
 class AppService:
-    def __init__(self, handler: CommandHandler) -> None:
+    def __init__(self, handler: CommandHandler, secrets: SecretBox) -> None:
         self.handler = handler
+        self.secrets = secrets
 
     async def handle(
         self, actor: Actor, command: application.AppCommand, correlation_id: str | None = None
     ) -> list[RecordedEvent]:
+        """Seal the command's secrets, then decide and append it."""
         return await self.handler.execute(
             actor,
-            command,
+            seal_command(self.secrets, command),
             stream_id=application.stream_id(command.name),
             fold=partial(application.fold, command.name),
             decide=application.decide,
             correlation_id=correlation_id,
         )
+
+    async def reseal(self, actor: Actor, name: str) -> int:
+        """Seal the app's secrets again with the newest key (after `rotate`); return how many
+        events that appended."""
+        app = open_app(self.secrets, await load_app(self.handler.store, name))
+        if not app.exists:
+            return 0
+        command = ChangeAppSettings(
+            name=name, env=dict(app.env), git_token=app.git_token, deploy_key=app.deploy_key
+        )
+        return len(await self.handle(actor, command))
 
 
 async def load_app(store: EventStore, name: str) -> application.AppState:

@@ -13,6 +13,7 @@ from typing import Any
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
+from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.events import DeploymentCancelled, DeploymentRequested, DeploymentRetired
 from rivetr.projections.views import ReadModel
@@ -35,10 +36,12 @@ class Deployer:
         runtime: Callable[[], ContainerRuntime | None],
         *,
         logs: LogStore | None = None,
+        secrets: SecretBox | None = None,
         images_kept: int = 5,
     ) -> None:
         self.store = store
         self.logs = logs
+        self.secrets = secrets
         self.images_kept = images_kept
         self.recorder = recorder
         self.read = read

@@ -27,6 +27,7 @@ from rivetr.adapters.runtime.base import (
     ContainerSpec,
     EngineUnavailable,
 )
+from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.git import SourceError, fetch_source
 from rivetr.domain import application
 from rivetr.domain.application import AppState
@@ -46,6 +47,7 @@ from rivetr.domain.events import (
     TrafficSwitched,
 )
 from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.service.secrets import open_app
 from rivetr.service.steps import StepRecorder
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ class DeployPipeline:
         runtime: Callable[[], ContainerRuntime | None],
         logs: LogStore,
         work_root: Path,
+        secrets: SecretBox,
         *,
         drain_s: float,
         on_superseded: Callable[[str, float], Awaitable[None]],
@@ -103,6 +106,7 @@ class DeployPipeline:
         self.runtime = runtime
         self.logs = logs
         self.work_root = work_root
+        self.secrets = secrets
         self.drain_s = drain_s
         self.on_superseded = on_superseded
 
@@ -117,6 +121,14 @@ class DeployPipeline:
                 for e in await self.recorder.store.read_stream(application.stream_id(state.app))
             ],
         )
+        try:
+            app = open_app(self.secrets, app)
+        except SecretError as exc:
+            await self.recorder.record(
+                deployment_id,
+                DeploymentFailed(deployment_id=deployment_id, step="source", reason=str(exc)),
+            )
+            return
         run = _Run(self, state, app, self.logs.open(state.app, deployment_id))
         try:
             await run.execute()

@@ -21,6 +21,7 @@ from rivetr.adapters.runtime.base import (
     ContainerRuntime,
     EngineUnavailable,
 )
+from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.domain.deployment import IN_FLIGHT, IllegalTransition
 from rivetr.domain.events import (
     DeploymentFailed,
@@ -35,6 +36,7 @@ from rivetr.projections.views import ReadModel, ReleaseView
 from rivetr.service.apps import load_app
 from rivetr.service.deployer import Deployer
 from rivetr.service.pipeline import release_spec
+from rivetr.service.secrets import open_app
 from rivetr.service.steps import StepRecorder
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,8 @@ async def reconcile_engine(
                 )
     for draining in await read.deployments_with_status(["superseded"]):
         await deployer.schedule_retire(draining.id, 0)
-    await restart_dead_releases(read, recorder, runtime)
+    if deployer.secrets is not None:
+        await restart_dead_releases(read, recorder, runtime, deployer.secrets)
 
     # in-flight ones belong to pipelines of this process (the interrupted ones were failed first)
     keep = {d.id for d in await read.deployments_with_status(["live", "superseded", *IN_FLIGHT])}
@@ -118,7 +121,7 @@ async def reconcile_engine(
 
 
 async def restart_dead_releases(
-    read: ReadModel, recorder: StepRecorder, runtime: ContainerRuntime
+    read: ReadModel, recorder: StepRecorder, runtime: ContainerRuntime, secrets: SecretBox
 ) -> list[str]:
     """Start again, from the image it was deployed with, each live release whose container is
     gone or stopped (a host reboot, a `docker rm`, an engine reset); the new container gets a new
@@ -133,12 +136,16 @@ async def restart_dead_releases(
             dead.append((release, "its container was gone"))
         elif info.state not in _ALIVE:
             dead.append((release, f"its container was {info.state}"))
-    await asyncio.gather(*(_restart(recorder, runtime, r, why) for r, why in dead))
+    await asyncio.gather(*(_restart(recorder, runtime, secrets, r, why) for r, why in dead))
     return [release.deployment_id for release, _ in dead]
 
 
 async def _restart(
-    recorder: StepRecorder, runtime: ContainerRuntime, release: ReleaseView, reason: str
+    recorder: StepRecorder,
+    runtime: ContainerRuntime,
+    secrets: SecretBox,
+    release: ReleaseView,
+    reason: str,
 ) -> None:
     app = await load_app(recorder.store, release.app)
     outcome: Event
@@ -146,10 +153,11 @@ async def _restart(
         return
     assert release.container_name is not None
     try:
+        app = open_app(secrets, app)
         await runtime.remove_container(release.container_name, force=True)
         spec = release_spec(app, release.deployment_id, release.image)
         info = await runtime.run_container(spec)
-    except (ContainerError, EngineUnavailable) as exc:
+    except (ContainerError, EngineUnavailable, SecretError) as exc:
         log.warning("could not restart the live release of %s: %s", release.app, exc)
         outcome = ReleaseRestartFailed(
             deployment_id=release.deployment_id,

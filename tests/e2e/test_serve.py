@@ -145,3 +145,29 @@ def test_projections_rebuild_from_the_cli(tmp_path):
     unknown = run_cli(data, "projections", "rebuild", "nope")
     assert unknown.returncode == 2
     assert "nope" in unknown.stderr
+
+
+def test_secrets_rotate_seals_every_apps_secrets_with_a_new_key(tmp_path, server_factory):
+    data = tmp_path / "data"
+    token = run_cli(data, "tokens", "create", "--name", "me").stdout.strip()
+    server = server_factory(data, NO_ENGINE).start()
+    body = {"name": "shop", "env": {"STRIPE_KEY": "sk_live_rotate_me"}}
+    assert httpx.post(f"{server.url}/api/v1/apps", json=body, headers=bearer(token)).is_success
+    server.stop()
+    (key_before,) = (data / "secrets.key").read_text().split()
+
+    rotated = run_cli(data, "secrets", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    assert "sealed the secrets of 1 application(s) again" in rotated.stdout
+    keys = (data / "secrets.key").read_text().split()
+    assert len(keys) == 2
+    assert keys[1] == key_before  # kept, to read the history
+    exported = run_cli(data, "events", "export").stdout
+    assert "sk_live_rotate_me" not in exported
+    last_env = [json.loads(line) for line in exported.splitlines() if '"app.env_changed"' in line]
+    new_id = rotated.stdout.split()[2].rstrip(":")
+    assert last_env[-1]["data"]["set"]["STRIPE_KEY"].startswith(f"rvs1:{new_id}:")
+    again = server_factory(data, NO_ENGINE).start()
+    shown = httpx.get(f"{again.url}/api/v1/apps/shop", headers=bearer(token)).json()
+    assert shown["env"] == ["STRIPE_KEY"]

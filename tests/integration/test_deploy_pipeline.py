@@ -20,6 +20,7 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput, ResourcesInput
+from rivetr.service.apps import load_app
 from rivetr.service.pipeline import container_name
 from rivetr.service.pruning import prune_images
 from rivetr.service.reconciler import restart_dead_releases
@@ -237,7 +238,9 @@ async def test_a_live_release_whose_container_died_is_started_again(services, ap
     else:  # a stopped container is not restarted by the engine's unless-stopped policy
         await runtime.stop_container(container_name(name, v1), timeout_s=1)
 
-    assert await restart_dead_releases(services.read, services.recorder, runtime) == [v1]
+    assert await restart_dead_releases(
+        services.read, services.recorder, runtime, services.secrets
+    ) == [v1]
 
     last = (await services.store.read_stream(f"deployment-{v1}"))[-1]
     assert last.type == "deployment.restarted"
@@ -253,7 +256,10 @@ async def test_a_live_release_whose_container_died_is_started_again(services, ap
     if death == "removed":
         assert new_port != old_port
     # nothing left to restart: a second pass does nothing
-    assert await restart_dead_releases(services.read, services.recorder, runtime) == []
+    assert (
+        await restart_dead_releases(services.read, services.recorder, runtime, services.secrets)
+        == []
+    )
 
 
 async def test_a_dead_release_whose_image_is_gone_is_recorded_as_failed_to_restart(services, app):
@@ -264,7 +270,9 @@ async def test_a_dead_release_whose_image_is_gone_is_recorded_as_failed_to_resta
     view = await services.read.get_deployment(v1)
     await runtime.remove_image(view.image)
 
-    assert await restart_dead_releases(services.read, services.recorder, runtime) == [v1]
+    assert await restart_dead_releases(
+        services.read, services.recorder, runtime, services.secrets
+    ) == [v1]
 
     last = (await services.store.read_stream(f"deployment-{v1}"))[-1]
     assert last.type == "deployment.restart_failed"
@@ -381,3 +389,23 @@ async def test_the_release_container_runs_with_the_apps_resource_limits(services
     )
     limits = inspected.stdout.decode().split()
     assert limits == [str(96 * 1024 * 1024), "250000000", "true"]
+
+
+async def test_sealed_env_values_reach_the_container_in_plain_text(services, tmp_path):
+    name, repo = await _create_app(services, tmp_path, FAST_HEALTH)
+    repo.commit(
+        "greets",
+        dockerfile=(
+            "FROM rivetr/busybox:latest\n"
+            'CMD ["sh", "-c", "mkdir -p /www && echo \\"$GREETING\\" > /www/index.html'
+            ' && exec httpd -f -p 8080 -h /www"]\n'
+        ),
+    )
+    await services.apps.handle(
+        SYSTEM, ChangeAppSettings(name=name, env={"GREETING": "hello, sealed world"})
+    )
+    assert (await load_app(services.store, name)).env["GREETING"].startswith("rvs1:")
+
+    await deploy(services, name, "live")
+
+    assert await get_text(await live_port(services, name)) == "hello, sealed world\n"

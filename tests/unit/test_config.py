@@ -201,3 +201,14 @@ def test_a_missing_explicit_config_file_is_refused(tmp_path: Path) -> None:
 
     assert str(missing) in config_error(config_file=missing, environ={})
     assert str(missing) in config_error(environ={"RIVETR_CONFIG": str(missing)})
+
+
+def test_a_bad_secret_key_is_named_but_never_echoed() -> None:
+    almost = "A" * 85 + "=="  # one character short
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"RIVETR_SECRET_KEY": almost})
+
+    assert "'secret_key' (from environment variable RIVETR_SECRET_KEY)" in str(caught.value)
+    assert "not a base64 64-byte key" in str(caught.value)
+    assert almost not in str(caught.value)

@@ -1,0 +1,56 @@
+"""Where secrets are sealed and opened: commands are sealed on their way to the log, and an
+app's state is opened only where a value is used (the container's env, the git fetch)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from rivetr.adapters.secrets import SecretBox
+from rivetr.domain.application import AppState
+from rivetr.domain.commands import ChangeAppSettings, CreateApp
+
+C = TypeVar("C")
+
+
+def env_context(app: str, name: str) -> str:
+    return f"app:{app}:env:{name}"
+
+
+def credential_context(app: str, which: str) -> str:
+    return f"app:{app}:{which}"
+
+
+def seal_command(box: SecretBox, command: C) -> C:
+    """The command with its env values and git credentials sealed (others pass through)."""
+    if not isinstance(command, CreateApp | ChangeAppSettings):
+        return command
+    app = command.name
+    changes: dict[str, object] = {}
+    if isinstance(command.env, dict):
+        changes["env"] = {
+            name: None if value is None else box.seal(env_context(app, name), value)
+            for name, value in command.env.items()
+        }
+    for which in ("git_token", "deploy_key"):
+        value = getattr(command, which)
+        if isinstance(value, str):
+            changes[which] = box.seal(credential_context(app, which), value)
+    return msgspec.structs.replace(command, **changes) if changes else command
+
+
+def open_app(box: SecretBox, app: AppState) -> AppState:
+    """The app with its env values and git credentials in plain text, for using them now.
+
+    Raises:
+        SecretError: a value does not open (its key is gone, or it was altered).
+    """
+    name = app.name
+    return msgspec.structs.replace(
+        app,
+        env={key: box.open(env_context(name, key), value) for key, value in app.env.items()},
+        git_token=app.git_token and box.open(credential_context(name, "git_token"), app.git_token),
+        deploy_key=app.deploy_key
+        and box.open(credential_context(name, "deploy_key"), app.deploy_key),
+    )
