@@ -28,6 +28,7 @@ from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.steps import StepRecorder
 from rivetr.service.tokens import TokenService
+from rivetr.service.users import UserService
 
 log = logging.getLogger(__name__)
 _RESTART_DELAY_S = 5
@@ -51,6 +52,7 @@ class Services:
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
         self.apps = AppService(handler, self.secrets)
         self.tokens = TokenService(handler, read, store, runner)
+        self.users = UserService(handler, store, runner, read)
         self.engine = EngineMonitor(
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )

@@ -104,6 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--wait", action="store_true", help="follow the steps until it ends")
     rollback.set_defaults(run=_async(_deploy))
 
+    users = sub.add_parser("users", help="accounts").add_subparsers(metavar="ACTION")
+    admin = users.add_parser(
+        "create-admin",
+        parents=[common],
+        help="create the owner account; the password is read from stdin or prompted for",
+    )
+    admin.add_argument("--email", required=True)
+    admin.set_defaults(run=_async(_users_create_admin))
+
     secrets = sub.add_parser("secrets", help="the key sealing secrets").add_subparsers(
         metavar="ACTION"
     )
@@ -186,6 +195,34 @@ async def _tokens_revoke(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+async def _users_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.bootstrap import opened
+    from rivetr.domain.errors import DomainError
+
+    try:
+        password = _read_password()
+    except ValueError as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 1
+    async with opened(settings) as services:
+        try:
+            user_id = await services.users.create(cli_actor(), args.email, password, "owner")
+        except DomainError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+    print(f"created {user_id} (owner); sign in at /api/v1/auth/login")
     return 0
 
 

@@ -17,6 +17,7 @@ from rivetr.domain.commands import (
     Command,
     CreateApp,
     CreateToken,
+    CreateUser,
     DeleteApp,
     RequestDeployment,
     RevokeToken,
@@ -40,6 +41,15 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 }
 
 
+# what each role may do (teams come later; today a role holds everywhere)
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "owner": frozenset(Permission),
+    "admin": frozenset(Permission),
+    "developer": frozenset({Permission.READ, Permission.DEPLOY, Permission.MANAGE_APPS}),
+    "viewer": frozenset({Permission.READ}),
+}
+
+
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
     """The identity recorded as `actor` on every event a command causes."""
 
@@ -60,7 +70,7 @@ def required_permission(command: Command) -> Permission:
     match command:
         case CreateApp() | ChangeAppSettings() | DeleteApp():
             return Permission.MANAGE_APPS
-        case CreateToken() | RevokeToken():
+        case CreateToken() | RevokeToken() | CreateUser():
             return Permission.ADMIN
         case RequestDeployment() | CancelDeployment():
             return Permission.DEPLOY

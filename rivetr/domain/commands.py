@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from rivetr.domain.events import DeploymentTrigger, TokenScope
+from rivetr.domain.events import DeploymentTrigger, TokenScope, UserRole
 from rivetr.domain.settings import (
     AppName,
     Branch,
@@ -85,3 +85,12 @@ class RequestDeployment(Command, frozen=True, kw_only=True):
 class CancelDeployment(Command, frozen=True, kw_only=True):
     deployment_id: str
     reason: str = "cancelled by request"
+
+
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")]
+
+
+class CreateUser(Command, frozen=True, kw_only=True):
+    email: Email
+    password_hash: str
+    role: UserRole = "viewer"

@@ -79,6 +79,50 @@ class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
     token_id: str
 
 
+# --- users and their sessions (stream "user-<email>") ---------------------------------------------
+
+UserRole = Literal["owner", "admin", "developer", "viewer"]
+
+
+class UserCreated(Event, frozen=True, kw_only=True, tag="user.created"):
+    user_id: str  # the normalised e-mail address
+    email: str
+    password_hash: str  # argon2id, never the password
+    role: UserRole = "viewer"
+
+
+class LoginFailed(Event, frozen=True, kw_only=True, tag="user.login_failed"):
+    """A refused sign-in: wrong password, unknown address (stream "auth"), or a locked account."""
+
+    email: str
+    reason: Literal["wrong password", "unknown email", "locked"]
+    at: str  # ISO 8601, UTC
+    remote: str | None = None
+
+
+class UserLockedOut(Event, frozen=True, kw_only=True, tag="user.locked_out"):
+    """Too many failed sign-ins in a row: every sign-in is refused until `until`."""
+
+    user_id: str
+    until: str  # ISO 8601, UTC
+    failures: int
+
+
+class SessionStarted(Event, frozen=True, kw_only=True, tag="user.session_started"):
+    user_id: str
+    session_id: str
+    secret_hash: str  # hex SHA-256 of the session cookie's value
+    at: str
+    expires_at: str
+    remote: str | None = None
+
+
+class SessionEnded(Event, frozen=True, kw_only=True, tag="user.session_ended"):
+    user_id: str
+    session_id: str
+    reason: Literal["logout", "revoked"]
+
+
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
 
 DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard"]
@@ -249,6 +293,11 @@ AnyEvent = (
     | AppDeleted
     | TokenCreated
     | TokenRevoked
+    | UserCreated
+    | LoginFailed
+    | UserLockedOut
+    | SessionStarted
+    | SessionEnded
     | EngineConnected
     | EngineLost
     | OrphanContainerRemoved

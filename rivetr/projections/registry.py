@@ -7,7 +7,14 @@ from rivetr.projections.audit import AuditProjection
 from rivetr.projections.base import Projection
 from rivetr.projections.deployments import DeploymentsProjection
 from rivetr.projections.tokens import TokensProjection
+from rivetr.projections.users import UsersProjection
 
 
 def all_projections() -> list[Projection]:
-    return [AppsProjection(), TokensProjection(), AuditProjection(), DeploymentsProjection()]
+    return [
+        AppsProjection(),
+        TokensProjection(),
+        AuditProjection(),
+        DeploymentsProjection(),
+        UsersProjection(),
+    ]

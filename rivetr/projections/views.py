@@ -122,6 +122,23 @@ def _app(row: aiosqlite.Row) -> AppView:
     )
 
 
+class SessionView(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    user_id: str
+    role: str
+    expires_at: str
+    ended_at: str | None
+
+
+class UserView(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    email: str
+    role: str
+    created_at: str
+    created_by: str
+    locked_until: str | None
+
+
 class ReadModel:
     """Queries over read.db on a connection of their own (WAL lets them run beside writes)."""
 
@@ -209,6 +226,25 @@ class ReadModel:
             StepView(position=r[0], type=r[1], recorded_at=r[2], actor=r[3], detail=_decode(r[4]))
             for r in rows
         ]
+
+    async def session_by_hash(self, secret_hash: str) -> SessionView | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT s.session_id, s.user_id, u.role, s.expires_at, s.ended_at"
+                " FROM sessions s JOIN users u ON u.user_id = s.user_id WHERE s.secret_hash = ?",
+                (secret_hash,),
+            )
+        )
+        if not rows:
+            return None
+        return SessionView(**dict(zip(SessionView.__struct_fields__, rows[0], strict=True)))
+
+    async def list_users(self) -> list[UserView]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT user_id, email, role, created_at, created_by, locked_until FROM users"
+            " ORDER BY user_id"
+        )
+        return [UserView(**dict(zip(UserView.__struct_fields__, r, strict=True))) for r in rows]
 
     async def live_release(self, app: str) -> ReleaseView | None:
         rows = list(

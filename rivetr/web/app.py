@@ -20,6 +20,7 @@ from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.deployments import DeploymentsController
+from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
@@ -49,7 +50,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AppsController, DeploymentsController, health],
+        route_handlers=[AppsController, DeploymentsController, health, sign_in, sign_out],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
     )

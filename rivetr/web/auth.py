@@ -1,35 +1,64 @@
-"""Bearer-token authentication for /api/v1: the token's identity becomes `request.user`, the
-Actor recorded on every event the request causes."""
+"""Authentication for /api/v1: a bearer token, or a session cookie from a password sign-in.
+The identity becomes `request.user`, the Actor recorded on every event the request causes.
+
+A cookie travels with every request the browser makes, cross-site ones included, so a request
+signed by the cookie may change something only if it also carries the session's CSRF token
+(`X-CSRF-Token`), which a page on another site cannot read. A bearer token needs none: a
+browser never adds it by itself."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from rivetr.domain.access import Actor
+from rivetr.service.users import csrf_token
+
+SESSION_COOKIE = "rivetr_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
+        services = connection.app.state.services
         header = connection.headers.get("authorization", "")
+        session = connection.cookies.get(SESSION_COOKIE)
+        if not header and session:
+            return await _by_session(connection, services, session)
         scheme, _, token = header.partition(" ")
         if not header:
             raise NotAuthorizedException(
-                "this route needs an 'Authorization: Bearer <token>' header"
+                "this route needs an 'Authorization: Bearer <token>' header or a signed-in session"
             )
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("the Authorization header must be 'Bearer <token>'")
-        services = connection.app.state.services
         actor = await services.tokens.authenticate(token.strip())
         if actor is None:
             raise NotAuthorizedException("unknown or revoked token")
         return AuthenticationResult(user=actor, auth=actor.id)
+
+
+async def _by_session(
+    connection: ASGIConnection[Any, Any, Any, Any], services: Any, secret: str
+) -> AuthenticationResult:
+    actor = await services.users.authenticate(secret)
+    if actor is None:
+        raise NotAuthorizedException("the session has ended or expired: sign in again")
+    if connection.scope.get("method", "GET") not in SAFE_METHODS:
+        presented = connection.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented, csrf_token(secret)):
+            raise PermissionDeniedException(
+                "a change signed by a session cookie needs its X-CSRF-Token header"
+            )
+    return AuthenticationResult(user=actor, auth=secret)
 
 
 async def provide_actor(request: Request[Any, Any, Any]) -> Actor:

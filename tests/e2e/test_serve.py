@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import run_cli
+from tests.e2e.conftest import rivetr_command, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -171,3 +172,34 @@ def test_secrets_rotate_seals_every_apps_secrets_with_a_new_key(tmp_path, server
     again = server_factory(data, NO_ENGINE).start()
     shown = httpx.get(f"{again.url}/api/v1/apps/shop", headers=bearer(token)).json()
     assert shown["env"] == ["STRIPE_KEY"]
+
+
+def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_factory):
+    data = tmp_path / "data"
+    made = subprocess.run(
+        rivetr_command(
+            "users", "create-admin", "--email", "Owner@Example.com", "--data-dir", str(data)
+        ),
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    assert "created owner@example.com (owner)" in made.stdout
+    server = server_factory(data, NO_ENGINE).start()
+
+    with httpx.Client(base_url=server.url) as browser:
+        signed = browser.post(
+            "/api/v1/auth/login",
+            json={"email": "owner@example.com", "password": "a long enough password"},
+        )
+        assert signed.status_code == 200, signed.text
+        csrf = signed.json()["csrf_token"]
+        made_app = browser.post(
+            "/api/v1/apps", json={"name": "site"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert made_app.status_code == 201, made_app.text
+    exported = run_cli(data, "events", "export").stdout
+    assert "a long enough password" not in exported
+    assert '"actor":"user:owner@example.com"' in exported.replace(" ", "")

@@ -21,6 +21,7 @@ from rivetr.domain.commands import (
     Command,
     CreateApp,
     CreateToken,
+    CreateUser,
     DeleteApp,
     RequestDeployment,
     RevokeToken,
@@ -35,6 +36,7 @@ ONE_OF_EACH: list[Command] = [
     RevokeToken(token_id="t1"),
     RequestDeployment(deployment_id="d1", app="web"),
     CancelDeployment(deployment_id="d1"),
+    CreateUser(email="ann@example.com", password_hash="$argon2id$x", role="viewer"),
 ]
 
 

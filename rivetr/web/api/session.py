@@ -1,0 +1,65 @@
+"""Password sign-in for people: POST /api/v1/auth/login starts a session carried by an
+HttpOnly, SameSite=Strict cookie and answers the CSRF token changes must carry;
+POST /api/v1/auth/logout ends it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from rivetr.bootstrap import Services
+from rivetr.service.users import csrf_token
+from rivetr.web.auth import SESSION_COOKIE
+
+
+class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class SignedIn(msgspec.Struct, kw_only=True):
+    user: str
+    expires_at: str
+    csrf_token: str  # send it as X-CSRF-Token with every change made through the cookie
+
+
+@post("/auth/login", opt={"exclude_from_auth": True}, tags=["auth"], status_code=HTTP_200_OK)
+async def sign_in(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[Services],
+    data: JSONBody[SignInRequest],
+) -> Response[SignedIn]:
+    remote = request.client.host if request.client else None
+    secret, session = await services.users.sign_in(data.email, data.password, remote)
+    response = Response(
+        SignedIn(user=session.user_id, expires_at=session.expires_at, csrf_token=csrf_token(secret))
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+        max_age=7 * 24 * 3600,
+    )
+    return response
+
+
+@post(
+    "/auth/logout", opt={"exclude_from_auth": True}, tags=["auth"], status_code=HTTP_204_NO_CONTENT
+)
+async def sign_out(
+    request: Request[Any, Any, Any], services: NamedDependency[Services]
+) -> Response[None]:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        await services.users.sign_out(secret)
+    response = Response(None, status_code=HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

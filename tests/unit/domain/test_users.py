@@ -1,0 +1,117 @@
+"""Sign-in decisions: a session when the password matched, failures counted, a lockout after
+five in a row within fifteen minutes, lifted when it ends or by a successful sign-in after it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rivetr.domain import users
+from rivetr.domain.commands import CreateUser
+from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
+from rivetr.domain.events import Event
+from rivetr.domain.users import EndSession, SignIn
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
+
+
+def created() -> users.UserState:
+    [event] = users.decide_create(
+        users.UserState(user_id="ann@example.com"),
+        CreateUser(email="Ann@Example.com", password_hash=HASH, role="owner"),
+    )
+    return users.evolve(users.UserState(user_id="ann@example.com"), event)
+
+
+def attempt(state: users.UserState, ok: bool, at: datetime) -> tuple[users.UserState, list[Event]]:
+    command = SignIn(
+        email="ann@example.com",
+        password_matched=ok,
+        at=at.isoformat(),
+        session_id=f"s{at.timestamp():.0f}",
+        secret_hash="ab" * 32,
+    )
+    events = users.decide_sign_in(state, command)
+    for event in events:
+        state = users.evolve(state, event)
+    return state, events
+
+
+def tags(events: list[Event]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_an_account_is_keyed_by_its_normalised_address_and_keeps_a_hash_only() -> None:
+    state = created()
+    assert (state.user_id, state.email, state.role) == (
+        "ann@example.com",
+        "Ann@Example.com",
+        "owner",
+    )
+    with pytest.raises(AlreadyExists):
+        users.decide_create(state, CreateUser(email="ann@example.com", password_hash=HASH))
+    with pytest.raises(InvalidCommand, match="argon2"):
+        users.decide_create(
+            users.UserState(user_id="b@x"), CreateUser(email="b@x", password_hash="plain")
+        )
+
+
+def test_a_matching_password_starts_a_session_for_seven_days() -> None:
+    state, events = attempt(created(), True, T0)
+
+    assert tags(events) == ["SessionStarted"]
+    assert events[0].expires_at == (T0 + timedelta(days=7)).isoformat()
+    assert state.sessions == {events[0].session_id}
+
+
+def test_five_failures_in_a_row_lock_the_account_even_against_the_right_password() -> None:
+    state = created()
+    for minute in range(4):
+        state, events = attempt(state, False, T0 + timedelta(minutes=minute))
+        assert tags(events) == ["LoginFailed"]
+
+    state, events = attempt(state, False, T0 + timedelta(minutes=4))
+    assert tags(events) == ["LoginFailed", "UserLockedOut"]
+    assert events[1].until == (T0 + timedelta(minutes=19)).isoformat()
+
+    state, events = attempt(state, True, T0 + timedelta(minutes=10))
+    assert tags(events) == ["LoginFailed"]
+    assert events[0].reason == "locked"
+
+    state, events = attempt(state, True, T0 + timedelta(minutes=20))  # the lockout ended
+    assert tags(events) == ["SessionStarted"]
+    assert state.failures == ()
+    assert state.locked_until is None
+
+
+def test_failures_spread_beyond_the_window_do_not_lock() -> None:
+    state = created()
+    for n in range(8):
+        state, events = attempt(state, False, T0 + timedelta(minutes=5 * n))
+        assert "UserLockedOut" not in tags(events)
+
+
+def test_a_success_resets_the_count() -> None:
+    state = created()
+    for minute in range(4):
+        state, _ = attempt(state, False, T0 + timedelta(minutes=minute))
+    state, _ = attempt(state, True, T0 + timedelta(minutes=5))
+    state, events = attempt(state, False, T0 + timedelta(minutes=6))
+    assert tags(events) == ["LoginFailed"]
+
+
+def test_signing_out_ends_the_session_once() -> None:
+    state, [started] = attempt(created(), True, T0)
+    command = EndSession(email="ann@example.com", session_id=started.session_id)
+
+    [ended] = users.decide_end_session(state, command)
+    state = users.evolve(state, ended)
+
+    assert users.decide_end_session(state, command) == []
+
+
+def test_an_unknown_user_cannot_sign_in() -> None:
+    with pytest.raises(NotFound):
+        attempt(users.UserState(user_id="x@y"), True, T0)
