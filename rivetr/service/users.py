@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -24,17 +28,51 @@ from rivetr.service.handler import CommandHandler
 
 SESSION_PREFIX = "rvs_"
 MIN_PASSWORD = 12
+ATTEMPTS_PER_MINUTE = 10  # sign-ins from one address, whatever the account
+_TRACKED_ADDRESSES = 10_000  # memory bound for the per-address counts
 
 
 class SignInRefused(DomainError):
     title = "Sign-in refused"
     status = 401
 
-    def __init__(self, detail: str, *, locked_until: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, locked_until: str | None = None, throttled: bool = False
+    ) -> None:
         super().__init__(detail)
         self.locked_until = locked_until
-        if locked_until is not None:
+        if locked_until is not None or throttled:
             self.status = 429
+
+
+class AddressThrottle:
+    """At most `limit` sign-in attempts per minute from one address, across all accounts:
+    guessing is slowed before it reaches the log (each refused attempt would be an event) or the
+    argon2 work. Kept in memory: a restart forgets it, the account lockout does not."""
+
+    def __init__(self, limit: int = ATTEMPTS_PER_MINUTE, clock: Any = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def check(self, address: str | None) -> None:
+        """Count an attempt from `address`; raise SignInRefused (429) past the limit."""
+        if address is None:
+            return
+        now = self.clock()
+        attempts = self._attempts.pop(address, None) or deque()
+        while attempts and now - attempts[0] >= 60:
+            attempts.popleft()
+        self._attempts[address] = attempts  # most recently seen last
+        while len(self._attempts) > _TRACKED_ADDRESSES:
+            self._attempts.popitem(last=False)
+        if len(attempts) >= self.limit:
+            wait = max(1, math.ceil(60 - (now - attempts[0])))
+            raise SignInRefused(
+                f"too many sign-in attempts from this address: try again in {wait} s",
+                throttled=True,
+            )
+        attempts.append(now)
 
 
 def session_hash(secret: str) -> str:
@@ -55,6 +93,7 @@ class UserService:
         self.store = store
         self.runner = runner
         self.read = read
+        self.throttle = AddressThrottle()
 
     async def create(self, actor: Actor, email: str, password: str, role: UserRole) -> str:
         if len(password) < MIN_PASSWORD:
@@ -85,6 +124,7 @@ class UserService:
             SignInRefused: unknown address or wrong password (one message for both), or a
                 locked account (status 429, with the time it unlocks).
         """
+        self.throttle.check(remote)
         user_id = users.normalise_email(email)
         stream = users.stream_id(user_id)
         secret = SESSION_PREFIX + secrets.token_urlsafe(32)

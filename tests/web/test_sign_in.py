@@ -119,3 +119,15 @@ def test_a_role_decides_what_a_session_may_do(client, call, services, log_types,
     assert response.status_code == (201 if may_create else 403), response.text
     if not may_create:
         assert log_types() == before
+
+
+def test_guessing_from_one_address_is_slowed_before_it_reaches_the_log(client, log_types):
+    answers = [sign_in(client, email=f"guess{n}@example.com").status_code for n in range(10)]
+    before = log_types()
+
+    slowed = sign_in(client, email="guess10@example.com")
+
+    assert answers == [401] * 10
+    assert slowed.status_code == 429
+    assert "from this address" in slowed.json()["detail"]
+    assert log_types() == before  # refused before any argon2 work or event
