@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     create = tokens.add_parser("create", parents=[common], help="mint a token, printed once")
     create.add_argument("--name", required=True, help="who or what will use it")
     create.add_argument("--scope", choices=["read", "deploy", "admin"], default="admin")
+    create.add_argument(
+        "--expires-in-days", type=int, metavar="N", help="stop working after N days"
+    )
     create.set_defaults(run=_async(_tokens_create))
     listing = tokens.add_parser("list", parents=[common], help="list tokens (never secrets)")
     listing.set_defaults(run=_async(_tokens_list))
@@ -164,9 +167,16 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
 
 async def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
     from rivetr.bootstrap import opened
+    from rivetr.domain.errors import DomainError
 
     async with opened(settings) as services:
-        token_id, secret = await services.tokens.create(cli_actor(), args.name, args.scope)
+        try:
+            token_id, secret = await services.tokens.create(
+                cli_actor(), args.name, args.scope, args.expires_in_days
+            )
+        except DomainError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
     print(secret)
     print(
         f"token {token_id} ({args.scope}) created for {args.name!r}; it is shown only once.",
@@ -181,6 +191,8 @@ async def _tokens_list(settings: Settings, _: argparse.Namespace) -> int:
     async with opened(settings) as services:
         for token in await services.read.list_tokens():
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
+            if token.expires_at and not token.revoked_at:
+                state += f" until {token.expires_at}"
             print(f"{token.token_id}\t{token.name}\t{token.scope}\t{token.created_at}\t{state}")
     return 0
 

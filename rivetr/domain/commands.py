@@ -67,6 +67,8 @@ class CreateToken(Command, frozen=True, kw_only=True):
     name: str
     secret_hash: str
     scope: TokenScope = "admin"
+    owner: str | None = None
+    expires_at: str | None = None
 
 
 class RevokeToken(Command, frozen=True, kw_only=True):

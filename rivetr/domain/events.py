@@ -73,6 +73,8 @@ class TokenCreated(Event, frozen=True, kw_only=True, tag="token.created"):
     name: str
     secret_hash: str  # hex SHA-256 of the token; the token itself is shown once and never stored
     scope: TokenScope = "admin"
+    owner: str | None = None  # the user who minted it (None: the CLI, before accounts)
+    expires_at: str | None = None  # ISO 8601, UTC; None: until revoked
 
 
 class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):

@@ -52,6 +52,8 @@ def decide(state: TokenState, command: CreateToken | RevokeToken) -> list[Event]
                     name=command.name,
                     secret_hash=command.secret_hash,
                     scope=command.scope,
+                    owner=command.owner,
+                    expires_at=command.expires_at,
                 )
             ]
         case RevokeToken():

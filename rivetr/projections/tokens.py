@@ -10,7 +10,7 @@ from rivetr.domain.events import TokenCreated, TokenRevoked
 
 class TokensProjection:
     name = "tokens"
-    version = 1
+    version = 2  # v2: owner, expires_at
     handles: frozenset[str] | None = frozenset({"token.created", "token.revoked"})
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -22,7 +22,9 @@ class TokensProjection:
                 scope TEXT NOT NULL,
                 created_at TEXT NOT NULL,
                 created_by TEXT NOT NULL,
-                revoked_at TEXT
+                revoked_at TEXT,
+                owner TEXT,
+                expires_at TEXT
             )"""
         )
 
@@ -34,7 +36,7 @@ class TokensProjection:
         match body:
             case TokenCreated():
                 conn.execute(
-                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                     (
                         body.token_id,
                         body.name,
@@ -42,6 +44,8 @@ class TokensProjection:
                         body.scope,
                         event.recorded_at,
                         event.actor,
+                        body.owner,
+                        body.expires_at,
                     ),
                 )
             case TokenRevoked():

@@ -36,6 +36,8 @@ class TokenView(msgspec.Struct, frozen=True, kw_only=True):
     created_at: str
     created_by: str
     revoked_at: str | None
+    owner: str | None
+    expires_at: str | None
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +99,7 @@ _APP_COLUMNS = (
     " created_at, created_by, updated_at, version"
 )
 _decode = msgspec.json.decode
+_TOKEN_COLUMNS = ", ".join(TokenView.__struct_fields__)
 
 
 def _deployment(row: Any) -> DeploymentView:
@@ -164,8 +167,7 @@ class ReadModel:
     async def token_by_hash(self, secret_hash: str) -> TokenView | None:
         rows = list(
             await self._conn.execute_fetchall(
-                "SELECT token_id, name, scope, created_at, created_by, revoked_at FROM tokens"
-                " WHERE secret_hash = ?",
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?",
                 (secret_hash,),
             )
         )
@@ -177,8 +179,7 @@ class ReadModel:
 
     async def list_tokens(self) -> list[TokenView]:
         rows = await self._conn.execute_fetchall(
-            "SELECT token_id, name, scope, created_at, created_by, revoked_at FROM tokens"
-            " ORDER BY created_at"
+            f"SELECT {_TOKEN_COLUMNS} FROM tokens ORDER BY created_at"
         )
         return [TokenView(**dict(zip(TokenView.__struct_fields__, r, strict=True))) for r in rows]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain import tokens
 from rivetr.domain.access import SCOPE_PERMISSIONS, Actor
 from rivetr.domain.commands import CreateToken, RevokeToken
+from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
@@ -37,12 +39,29 @@ class TokenService:
         self.store = store
         self.runner = runner
 
-    async def create(self, actor: Actor, name: str, scope: TokenScope = "admin") -> tuple[str, str]:
-        """Mint a token; return (token_id, secret). The secret is never stored."""
+    async def create(
+        self,
+        actor: Actor,
+        name: str,
+        scope: TokenScope = "admin",
+        expires_in_days: int | None = None,
+    ) -> tuple[str, str]:
+        """Mint a token; return (token_id, secret). The secret is never stored. A user's token
+        is theirs (`owner`); with `expires_in_days` it stops working after that many days."""
         token_id = secrets.token_hex(6)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires_at = None
+        if expires_in_days is not None:
+            if expires_in_days < 1:
+                raise InvalidCommand("a token's expiry is at least one day away")
+            expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
         command = CreateToken(
-            token_id=token_id, name=name, secret_hash=hash_secret(secret), scope=scope
+            token_id=token_id,
+            name=name,
+            secret_hash=hash_secret(secret),
+            scope=scope,
+            owner=actor.id if actor.kind == "user" else None,
+            expires_at=expires_at,
         )
         await self._run(actor, command)
         return token_id, secret
@@ -76,6 +95,10 @@ class TokenService:
         # The lookup is by the SHA-256 of the secret: timing reveals nothing an attacker can
         # steer towards a real token, so no constant-time compare is needed here.
         if view is None or view.revoked_at is not None:
+            return None
+        if view.expires_at is not None and datetime.fromisoformat(view.expires_at) <= datetime.now(
+            UTC
+        ):
             return None
         return Actor(
             kind="token",

@@ -22,6 +22,7 @@ from rivetr.web.api.apps import AppsController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
+from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.problems import handle_exception
@@ -50,7 +51,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AppsController, DeploymentsController, health, sign_in, sign_out],
+        route_handlers=[
+            AppsController,
+            DeploymentsController,
+            TokensController,
+            health,
+            sign_in,
+            sign_out,
+        ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
     )

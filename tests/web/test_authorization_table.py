@@ -35,6 +35,8 @@ ROUTES = {
     "roll back": ("POST", "/api/v1/apps/web/rollback", {}, Permission.DEPLOY, 202),
     # authorised, then refused by the domain: a live release is replaced, not cancelled
     "cancel": ("POST", "/api/v1/deployments/d1/cancel", None, Permission.DEPLOY, 422),
+    "mint token": ("POST", "/api/v1/tokens", {"name": "x"}, Permission.ADMIN, 201),
+    "revoke token": ("DELETE", "/api/v1/tokens/{token}", None, Permission.ADMIN, 204),
 }
 TOKENS = {f"token:{scope}": perms for scope, perms in SCOPE_PERMISSIONS.items()}
 ROLES = {f"user:{role}": perms for role, perms in ROLE_PERMISSIONS.items()}
@@ -123,8 +125,10 @@ def test_only_the_allowed_callers_get_through(
     web = {"name": "web", "git_url": "https://git.example.com/web.git"}
     assert client.post("/api/v1/apps", json=web, headers=auth).status_code == 201
     call(served_releases, services)
+    token_id, _ = call(services.tokens.create, SYSTEM, "victim", "read")
     headers = headers_for(caller, client, call, services, mint)
     method, path, body, needed, allowed_status = ROUTES[route]
+    path = path.replace("{token}", token_id)
     granted = {**TOKENS, **ROLES}.get(caller, frozenset())
     before = log_types()
 

@@ -371,7 +371,7 @@ def assert_tokens_agree_with_the_domain(
     rows = {row[0]: row for row in tables["tokens"]}
     assert set(rows) == {token_id for token_id, t in folded.tokens.items() if t.exists}
     for token_id, row in rows.items():
-        assert (row[-1] is not None) is folded.tokens[token_id].revoked
+        assert (row[6] is not None) is folded.tokens[token_id].revoked  # revoked_at
 
 
 def assert_deployments_agree_with_the_domain(

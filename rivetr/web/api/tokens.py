@@ -1,0 +1,64 @@
+"""/api/v1/tokens: mint (the secret is answered once), list (never secrets) and revoke API
+tokens. A signed-in user's tokens are theirs (`owner`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from rivetr.bootstrap import Services
+from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.events import TokenScope
+from rivetr.projections.views import TokenView
+
+
+class MintRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    scope: TokenScope = "read"
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
+
+
+class Minted(msgspec.Struct, kw_only=True):
+    token_id: str
+    token: str  # shown this once; only its SHA-256 is kept
+    scope: TokenScope
+    expires_at: str | None
+
+
+class TokensController(Controller):
+    path = "/tokens"
+    tags = ["tokens"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def mint(
+        self,
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        data: JSONBody[MintRequest],
+    ) -> Minted:
+        token_id, secret = await services.tokens.create(
+            actor, data.name, data.scope, data.expires_in_days
+        )
+        view = next(t for t in await services.read.list_tokens() if t.token_id == token_id)
+        return Minted(token_id=token_id, token=secret, scope=data.scope, expires_at=view.expires_at)
+
+    @get("/")
+    async def list_tokens(
+        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+    ) -> list[TokenView]:
+        authorize(actor, Permission.ADMIN)
+        return await services.read.list_tokens()
+
+    @delete("/{token_id:str}", status_code=HTTP_204_NO_CONTENT)
+    async def revoke(
+        self,
+        token_id: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> None:
+        await services.tokens.revoke(actor, token_id)
