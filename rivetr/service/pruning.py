@@ -45,11 +45,16 @@ async def prune_images(
     read: ReadModel, runtime: ContainerRuntime, store: EventStore, app: str, keep: int
 ) -> list[str]:
     """Remove `app`'s images that `images_to_keep` does not name; return the tags removed."""
-    wanted = images_to_keep(await read.list_deployments(app, limit=1_000_000), keep)
+    deployments = await read.list_deployments(app, limit=1_000_000)
+    wanted = images_to_keep(deployments, keep)
+    # an in-flight build's image exists a moment before its image_built event names it
+    building = {d.id for d in deployments if d.status in IN_FLIGHT}
     removed = []
     for image in await runtime.list_images({MANAGED_LABEL: "true", APP_LABEL: app}):
         # a deployment names its image by id (builds) or by tag (external builders)
         if not image.tags or image.id in wanted or any(tag in wanted for tag in image.tags):
+            continue
+        if image.labels.get(DEPLOYMENT_LABEL) in building:
             continue
         for tag in image.tags:
             try:

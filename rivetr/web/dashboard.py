@@ -37,10 +37,8 @@ class LogoutForm(msgspec.Struct):
 async def _signed_in(request: Request[Any, Any, Any], services: Services) -> Actor | None:
     session = request.cookies.get(SESSION_COOKIE)
     token = request.cookies.get(COOKIE)
-    actor = None
-    if session:
-        actor = await services.users.authenticate(session)
-    elif token:
+    actor = await services.users.authenticate(session) if session else None
+    if actor is None and token:  # an ended session does not hide a valid token
         actor = await services.tokens.authenticate(token)
     return actor if actor and Permission.READ in actor.permissions else None
 
