@@ -12,6 +12,7 @@ from typing import Literal
 import msgspec
 
 from rivetr.domain.commands import (
+    AssignTokenOwner,
     CancelDeployment,
     ChangeAppSettings,
     Command,
@@ -70,7 +71,7 @@ def required_permission(command: Command) -> Permission:
     match command:
         case CreateApp() | ChangeAppSettings() | DeleteApp():
             return Permission.MANAGE_APPS
-        case CreateToken() | RevokeToken() | CreateUser():
+        case CreateToken() | RevokeToken() | AssignTokenOwner() | CreateUser():
             return Permission.ADMIN
         case RequestDeployment() | CancelDeployment():
             return Permission.DEPLOY

@@ -75,6 +75,13 @@ class RevokeToken(Command, frozen=True, kw_only=True):
     token_id: str
 
 
+class AssignTokenOwner(Command, frozen=True, kw_only=True):
+    """Give an ownerless token (minted by the CLI before any account existed) to a user."""
+
+    token_id: str
+    owner: str
+
+
 class RequestDeployment(Command, frozen=True, kw_only=True):
     deployment_id: str
     app: AppName

@@ -81,6 +81,11 @@ class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
     token_id: str
 
 
+class TokenOwnerAssigned(Event, frozen=True, kw_only=True, tag="token.owner_assigned"):
+    token_id: str
+    owner: str
+
+
 # --- users and their sessions (stream "user-<email>") ---------------------------------------------
 
 UserRole = Literal["owner", "admin", "developer", "viewer"]
@@ -295,6 +300,7 @@ AnyEvent = (
     | AppDeleted
     | TokenCreated
     | TokenRevoked
+    | TokenOwnerAssigned
     | UserCreated
     | LoginFailed
     | UserLockedOut

@@ -6,15 +6,16 @@ from collections.abc import Iterable
 
 import msgspec
 
-from rivetr.domain.commands import CreateToken, RevokeToken
+from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
-from rivetr.domain.events import Event, TokenCreated, TokenRevoked
+from rivetr.domain.events import Event, TokenCreated, TokenOwnerAssigned, TokenRevoked
 
 
 class TokenState(msgspec.Struct, frozen=True, kw_only=True):
     token_id: str
     exists: bool = False
     revoked: bool = False
+    owner: str | None = None
 
 
 def stream_id(token_id: str) -> str:
@@ -24,7 +25,9 @@ def stream_id(token_id: str) -> str:
 def evolve(state: TokenState, event: Event) -> TokenState:
     match event:
         case TokenCreated():
-            return TokenState(token_id=event.token_id, exists=True)
+            return TokenState(token_id=event.token_id, exists=True, owner=event.owner)
+        case TokenOwnerAssigned():
+            return msgspec.structs.replace(state, owner=event.owner)
         case TokenRevoked():
             return msgspec.structs.replace(state, revoked=True)
         case _:
@@ -38,7 +41,10 @@ def fold(token_id: str, events: Iterable[Event]) -> TokenState:
     return state
 
 
-def decide(state: TokenState, command: CreateToken | RevokeToken) -> list[Event]:
+TokenCommand = CreateToken | RevokeToken | AssignTokenOwner
+
+
+def decide(state: TokenState, command: TokenCommand) -> list[Event]:
     """Raises AlreadyExists, NotFound or InvalidCommand when the command does not fit."""
     match command:
         case CreateToken():
@@ -62,3 +68,9 @@ def decide(state: TokenState, command: CreateToken | RevokeToken) -> list[Event]
             if state.revoked:
                 return []
             return [TokenRevoked(token_id=command.token_id)]
+        case AssignTokenOwner():
+            if not state.exists:
+                raise NotFound(f"no token with id {command.token_id!r}")
+            if state.owner is not None or state.revoked:
+                return []  # only an ownerless, live token is handed over
+            return [TokenOwnerAssigned(token_id=command.token_id, owner=command.owner)]

@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import TokenCreated, TokenRevoked
+from rivetr.domain.events import TokenCreated, TokenOwnerAssigned, TokenRevoked
 
 
 class TokensProjection:
     name = "tokens"
     version = 2  # v2: owner, expires_at
-    handles: frozenset[str] | None = frozenset({"token.created", "token.revoked"})
+    handles: frozenset[str] | None = frozenset(
+        {"token.created", "token.revoked", "token.owner_assigned"}
+    )
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -47,6 +49,10 @@ class TokensProjection:
                         body.owner,
                         body.expires_at,
                     ),
+                )
+            case TokenOwnerAssigned():
+                conn.execute(
+                    "UPDATE tokens SET owner = ? WHERE token_id = ?", (body.owner, body.token_id)
                 )
             case TokenRevoked():
                 conn.execute(

@@ -11,7 +11,7 @@ from functools import partial
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain import tokens
 from rivetr.domain.access import SCOPE_PERMISSIONS, Actor
-from rivetr.domain.commands import CreateToken, RevokeToken
+from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
 from rivetr.projections.runner import ProjectionRunner
@@ -69,7 +69,18 @@ class TokenService:
     async def revoke(self, actor: Actor, token_id: str) -> None:
         await self._run(actor, RevokeToken(token_id=token_id))
 
-    async def _run(self, actor: Actor, command: CreateToken | RevokeToken) -> None:
+    async def adopt_ownerless(self, actor: Actor, owner: str) -> list[str]:
+        """Give every live token without an owner (the CLI's, minted before any account) to
+        `owner`; return their ids."""
+        assert self.read is not None
+        adopted = []
+        for view in await self.read.list_tokens():
+            if view.owner is None and view.revoked_at is None:
+                await self._run(actor, AssignTokenOwner(token_id=view.token_id, owner=owner))
+                adopted.append(view.token_id)
+        return adopted
+
+    async def _run(self, actor: Actor, command: tokens.TokenCommand) -> None:
         await self.handler.execute(
             actor,
             command,

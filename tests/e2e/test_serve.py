@@ -176,6 +176,7 @@ def test_secrets_rotate_seals_every_apps_secrets_with_a_new_key(tmp_path, server
 
 def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_factory):
     data = tmp_path / "data"
+    bootstrap = run_cli(data, "tokens", "create", "--name", "bootstrap")
     made = subprocess.run(
         rivetr_command(
             "users", "create-admin", "--email", "Owner@Example.com", "--data-dir", str(data)
@@ -187,6 +188,8 @@ def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_f
     )
     assert made.returncode == 0, made.stderr
     assert "created owner@example.com (owner)" in made.stdout
+    token_id = bootstrap.stderr.split()[1]
+    assert f"1 earlier token(s) now belong to owner@example.com: {token_id}" in made.stdout
     server = server_factory(data, NO_ENGINE).start()
 
     with httpx.Client(base_url=server.url) as browser:
@@ -203,3 +206,4 @@ def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_f
     exported = run_cli(data, "events", "export").stdout
     assert "a long enough password" not in exported
     assert '"actor":"user:owner@example.com"' in exported.replace(" ", "")
+    assert '"type":"token.owner_assigned"' in exported.replace(" ", "")

@@ -16,6 +16,7 @@ from rivetr.domain.access import (
     required_permission,
 )
 from rivetr.domain.commands import (
+    AssignTokenOwner,
     CancelDeployment,
     ChangeAppSettings,
     Command,
@@ -37,6 +38,7 @@ ONE_OF_EACH: list[Command] = [
     RequestDeployment(deployment_id="d1", app="web"),
     CancelDeployment(deployment_id="d1"),
     CreateUser(email="ann@example.com", password_hash="$argon2id$x", role="viewer"),
+    AssignTokenOwner(token_id="t1", owner="ann@example.com"),
 ]
 
 
