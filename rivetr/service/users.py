@@ -25,6 +25,7 @@ from rivetr.domain.users import EndSession, SignIn
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
 from rivetr.service.handler import CommandHandler
+from rivetr.service.tokens import hash_secret  # a session secret is as random as a token's
 
 SESSION_PREFIX = "rvs_"
 MIN_PASSWORD = 12
@@ -73,10 +74,6 @@ class AddressThrottle:
                 throttled=True,
             )
         attempts.append(now)
-
-
-def session_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def csrf_token(secret: str) -> str:
@@ -143,7 +140,7 @@ class UserService:
                 password_matched=matched,
                 at=now,
                 session_id=secrets.token_hex(8),
-                secret_hash=session_hash(secret),
+                secret_hash=hash_secret(secret),
                 remote=remote,
             )
             events = users.decide_sign_in(state, command)
@@ -172,7 +169,7 @@ class UserService:
         """The user a session cookie stands for, or None (unknown, ended or expired)."""
         if not secret.startswith(SESSION_PREFIX):
             return None
-        view = await self.read.session_by_hash(session_hash(secret))
+        view = await self.read.session_by_hash(hash_secret(secret))
         if view is None or view.ended_at is not None:
             return None
         if datetime.fromisoformat(view.expires_at) <= datetime.now(UTC):
@@ -185,7 +182,7 @@ class UserService:
         )
 
     async def sign_out(self, secret: str) -> None:
-        view = await self.read.session_by_hash(session_hash(secret))
+        view = await self.read.session_by_hash(hash_secret(secret))
         if view is None:
             return
         stream = users.stream_id(view.user_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -59,6 +59,25 @@ async def _by_session(
                 "a change signed by a session cookie needs its X-CSRF-Token header"
             )
     return AuthenticationResult(user=actor, auth=secret)
+
+
+def set_private_cookie(
+    response: Response[Any],
+    request: Request[Any, Any, Any],
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
+    """A cookie scripts cannot read and other sites' requests do not carry; Secure over https."""
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+        max_age=max_age,
+    )
 
 
 async def provide_actor(request: Request[Any, Any, Any]) -> Actor:

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.service.users import SignInRefused, csrf_token
-from rivetr.web.auth import SESSION_COOKIE
+from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
 
 COOKIE = "rivetr_token"
 
@@ -47,19 +47,6 @@ def _csrf_of(request: Request[Any, Any, Any]) -> str | None:
     """The CSRF token the page's forms carry, for a password session (None for a token)."""
     session = request.cookies.get(SESSION_COOKIE)
     return csrf_token(session) if session else None
-
-
-def _cookie(
-    response: Response[Any], request: Request[Any, Any, Any], name: str, value: str
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
 
 
 class DashboardController(Controller):
@@ -102,13 +89,13 @@ class DashboardController(Controller):
                 secret, _ = await services.users.sign_in(data.email, data.password, remote)
             except SignInRefused as refused:
                 return _login_page(services, str(refused), refused.status)
-            _cookie(response, request, SESSION_COOKIE, secret)
+            set_private_cookie(response, request, SESSION_COOKIE, secret)
             response.delete_cookie(COOKIE, path="/")
             return response
         actor = await services.tokens.authenticate(data.token.strip())
         if actor is None:
             return _login_page(services, "That token is unknown or revoked.", 401)
-        _cookie(response, request, COOKIE, data.token.strip())
+        set_private_cookie(response, request, COOKIE, data.token.strip())
         return response
 
     @post("/logout")

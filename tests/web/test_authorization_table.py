@@ -22,7 +22,8 @@ from rivetr.domain.events import (
     SessionStarted,
     TrafficSwitched,
 )
-from rivetr.service.users import SESSION_PREFIX, csrf_token, session_hash
+from rivetr.service.tokens import hash_secret
+from rivetr.service.users import SESSION_PREFIX, csrf_token
 
 PASSWORD = "correct horse battery staple"
 
@@ -81,7 +82,7 @@ async def session_for(services, email: str, *, expired: bool = False, ended: boo
     started = SessionStarted(
         user_id=email,
         session_id="old",
-        secret_hash=session_hash(secret),
+        secret_hash=hash_secret(secret),
         at=past.isoformat(),
         expires_at=(past + timedelta(days=7)).isoformat(),
     )

@@ -13,8 +13,9 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
+from rivetr.domain.users import SESSION_LIFETIME
 from rivetr.service.users import csrf_token
-from rivetr.web.auth import SESSION_COOKIE
+from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
 
 
 class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -39,15 +40,8 @@ async def sign_in(
     response = Response(
         SignedIn(user=session.user_id, expires_at=session.expires_at, csrf_token=csrf_token(secret))
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        secret,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-        max_age=7 * 24 * 3600,
-    )
+    lifetime = int(SESSION_LIFETIME.total_seconds())
+    set_private_cookie(response, request, SESSION_COOKIE, secret, max_age=lifetime)
     return response
 
 
