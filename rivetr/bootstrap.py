@@ -21,12 +21,14 @@ from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
 from rivetr.service.apps import AppService
+from rivetr.service.authority import Authority
 from rivetr.service.deployer import Deployer
 from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.steps import StepRecorder
+from rivetr.service.teams import TeamService
 from rivetr.service.tokens import TokenService
 from rivetr.service.users import UserService
 
@@ -48,11 +50,12 @@ class Services:
         self.store = store
         self.runner = runner
         self.read = read
-        handler = CommandHandler(store, runner)
+        handler = CommandHandler(store, runner, Authority(store).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
         self.apps = AppService(handler, self.secrets)
         self.tokens = TokenService(handler, read, store, runner)
-        self.users = UserService(handler, store, runner, read)
+        self.users = UserService(handler, store, runner, read, self.secrets)
+        self.teams = TeamService(handler, read)
         self.engine = EngineMonitor(
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )

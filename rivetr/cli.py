@@ -147,7 +147,7 @@ def cli_actor() -> Any:
 
     # Whoever can run the CLI can read the data directory: they hold every permission already.
     user = getpass.getuser()
-    return Actor(kind="cli", id=user, name=user, permissions=frozenset(Permission))
+    return Actor(kind="cli", id=user, name=user, permissions=frozenset(Permission), source="cli")
 
 
 def _serve(settings: Settings, _: argparse.Namespace) -> int:
@@ -232,12 +232,13 @@ async def _users_create_admin(settings: Settings, args: argparse.Namespace) -> i
         first = not await services.read.list_users()
         try:
             user_id = await services.users.create(cli_actor(), args.email, password, "owner")
+            role = await services.teams.make_instance_admin(cli_actor(), user_id)
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
         # the tokens minted before any account existed become the first owner's
         adopted = await services.tokens.adopt_ownerless(cli_actor(), user_id) if first else []
-    print(f"created {user_id} (owner); sign in at /api/v1/auth/login")
+    print(f"created {user_id} ({role} of the default team); sign in at /api/v1/auth/login")
     if adopted:
         print(f"the {len(adopted)} earlier token(s) now belong to {user_id}: {', '.join(adopted)}")
     return 0

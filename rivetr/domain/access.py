@@ -1,84 +1,241 @@
 """Who is acting, and what they may do: the one place every command is authorised.
 
-Today an actor is an API token with a scope, or the system itself; users, teams and roles slot in
-here later without touching the controllers.
-"""
+Permissions are held per team. A user holds those of their role in each team they belong to;
+a token holds its scope's, cut down to what its owner's role in its team allows today (a
+demoted owner's tokens shrink with them). The CLI, the system and the tokens minted before any
+account existed act in every team."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
 
 from rivetr.domain.commands import (
+    AddMember,
     AssignTokenOwner,
     CancelDeployment,
     ChangeAppSettings,
+    ChangeMemberRole,
     Command,
+    ConfirmTotp,
     CreateApp,
+    CreateTeam,
     CreateToken,
     CreateUser,
     DeleteApp,
+    DeleteTeam,
+    DisableTotp,
+    EnrollTotp,
+    InviteMember,
+    RemoveMember,
     RequestDeployment,
+    RevokeInvitation,
+    RevokeSession,
     RevokeToken,
+    TransferOwnership,
 )
-from rivetr.domain.errors import Forbidden
+from rivetr.domain.errors import Forbidden, InvalidCommand
+from rivetr.domain.teams import ROOT_TEAM
 
 ActorKind = Literal["token", "user", "system", "cli", "webhook"]
 
 
 class Permission(enum.Enum):
-    READ = "read"
-    DEPLOY = "deploy"
-    MANAGE_APPS = "manage_apps"
-    ADMIN = "admin"
+    READ = "read"  # see apps, deployments, logs (never secret values)
+    DEPLOY = "deploy"  # deploy, roll back, cancel
+    EDIT_APPS = "edit_apps"  # settings and env vars
+    MANAGE_APPS = "manage_apps"  # create and delete apps; domains and git credentials
+    MANAGE_MEMBERS = "manage_members"  # invitations, roles, tokens of others
+    OWN_TEAM = "own_team"  # delete the team, hand ownership over
+    CREATE_TEAMS = "create_teams"  # held outside any team, by every user
 
 
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "owner": frozenset(Permission) - {Permission.CREATE_TEAMS},
+    "admin": frozenset(Permission) - {Permission.CREATE_TEAMS, Permission.OWN_TEAM},
+    "developer": frozenset({Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS}),
+    "viewer": frozenset({Permission.READ}),
+}
+
+# A token never holds OWN_TEAM: deleting a team or giving it away needs its owner signed in.
 SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "read": frozenset({Permission.READ}),
     "deploy": frozenset({Permission.READ, Permission.DEPLOY}),
-    "admin": frozenset(Permission),
+    "admin": frozenset(Permission) - {Permission.OWN_TEAM},
 }
 
-
-# what each role may do (teams come later; today a role holds everywhere)
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "owner": frozenset(Permission),
-    "admin": frozenset(Permission),
-    "developer": frozenset({Permission.READ, Permission.DEPLOY, Permission.MANAGE_APPS}),
-    "viewer": frozenset({Permission.READ}),
+# the permission a token's scope stands for, so that nobody mints a token stronger than they are
+SCOPE_NEEDS: dict[str, Permission] = {
+    "read": Permission.READ,
+    "deploy": Permission.DEPLOY,
+    "admin": Permission.MANAGE_MEMBERS,
 }
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
-    """The identity recorded as `actor` on every event a command causes."""
+    """The identity recorded as `actor` on every event a command causes, with `source` saying
+    how it came in ("session", "token:<name>", "cli", "webhook", "system")."""
 
     kind: ActorKind
     id: str
     name: str
-    permissions: frozenset[Permission] = frozenset()
+    permissions: frozenset[Permission] = frozenset()  # held in every team
+    teams: Mapping[str, frozenset[Permission]] = msgspec.field(default_factory=dict)
+    user: str | None = None  # the user behind it: a session's, or a token's owner
+    team: str | None = None  # a token's team: where it acts unless told otherwise
+    source: str | None = None
 
     @property
     def label(self) -> str:
+        if self.user is not None:
+            return f"user:{self.user}"
         return f"{self.kind}:{self.name}"
 
+    def can(self, needed: Permission, team: str | None) -> bool:
+        if needed in self.permissions:
+            return True
+        return team is not None and needed in self.teams.get(team, frozenset())
 
-SYSTEM = Actor(kind="system", id="system", name="rivetr", permissions=frozenset(Permission))
+    def readable_teams(self) -> frozenset[str] | None:
+        """The teams whose apps this actor may see; None: all of them."""
+        if Permission.READ in self.permissions:
+            return None
+        return frozenset(t for t, held in self.teams.items() if Permission.READ in held)
+
+
+SYSTEM = Actor(
+    kind="system", id="system", name="rivetr", permissions=frozenset(Permission), source="system"
+)
+
+
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command acts on, as far as authorising it goes: the team that owns it, and the
+    user it belongs to (a token's owner, a session's user), looked up by the service."""
+
+    team: str | None = None
+    owner: str | None = None
 
 
 def required_permission(command: Command) -> Permission:
     match command:
-        case CreateApp() | ChangeAppSettings() | DeleteApp():
+        case CreateApp() | DeleteApp():
             return Permission.MANAGE_APPS
-        case CreateToken() | RevokeToken() | AssignTokenOwner() | CreateUser():
-            return Permission.ADMIN
+        case ChangeAppSettings():
+            # the repository's URL is here too: pointed elsewhere, it would carry the git token
+            touches_secrets_or_domains = any(
+                getattr(command, f) is not msgspec.UNSET
+                for f in ("domains", "git_token", "deploy_key", "git_url")
+            )
+            return Permission.MANAGE_APPS if touches_secrets_or_domains else Permission.EDIT_APPS
         case RequestDeployment() | CancelDeployment():
             return Permission.DEPLOY
+        case CreateToken():
+            return SCOPE_NEEDS[command.scope]
+        case (
+            RevokeToken()
+            | AssignTokenOwner()
+            | CreateUser()
+            | RevokeSession()
+            | DisableTotp()
+            | EnrollTotp()
+            | ConfirmTotp()
+            | AddMember()
+            | InviteMember()
+            | RevokeInvitation()
+            | ChangeMemberRole()
+            | RemoveMember()
+        ):
+            return Permission.MANAGE_MEMBERS
+        case TransferOwnership() | DeleteTeam():
+            return Permission.OWN_TEAM
+        case CreateTeam():
+            return Permission.CREATE_TEAMS
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 
-def authorize(actor: Actor, needed: Permission) -> None:
-    """Raise Forbidden unless the actor holds `needed`."""
-    if needed not in actor.permissions:
-        raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission")
+def authorize_command(actor: Actor, command: Command, target: Target) -> None:
+    """Raise Forbidden unless `actor` may run `command` on `target`. The one check every
+    command passes, whichever controller, CLI verb or reactor sent it."""
+    own = actor.user is not None and target.owner == actor.user
+    if isinstance(command, RevokeToken | RevokeSession | DisableTotp) and own:
+        return  # one's own token, session or second factor
+    if isinstance(command, EnrollTotp | ConfirmTotp):
+        if own and actor.source == "session":
+            return
+        raise Forbidden("a second factor is set up by its own user, signed in with a password")
+    if isinstance(command, CreateTeam) and actor.user is not None and command.owner != actor.user:
+        raise Forbidden(f"{actor.label} can only create a team owned by themselves")
+    authorize(actor, required_permission(command), target.team)
+
+
+def authorize(actor: Actor, needed: Permission, team: str | None = None) -> None:
+    """Raise Forbidden unless the actor holds `needed` in `team` (or everywhere)."""
+    if not actor.can(needed, team):
+        where = f" in team {team!r}" if team is not None else ""
+        raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission{where}")
+
+
+def home_team(actor: Actor, needed: Permission) -> str:
+    """The team a command that names none acts in: a token's own team; the default team for
+    an actor who acts everywhere; else the one team where the actor holds `needed`.
+
+    Raises:
+        InvalidCommand: the actor holds `needed` in several teams (or none): say which.
+    """
+    if actor.team is not None:
+        return actor.team
+    if needed in actor.permissions:
+        return ROOT_TEAM
+    able = sorted(team for team, held in actor.teams.items() if needed in held)
+    if len(able) == 1:
+        return able[0]
+    if not able:
+        raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission in every team")
+    raise InvalidCommand(f"say which team: {actor.label} can act in {', '.join(able)}")
+
+
+def user_actor(user_id: str, memberships: Mapping[str, str], source: str = "session") -> Actor:
+    """A signed-in user: their role's permissions in each team they belong to."""
+    return Actor(
+        kind="user",
+        id=user_id,
+        name=user_id,
+        permissions=frozenset({Permission.CREATE_TEAMS}),
+        teams={team: ROLE_PERMISSIONS[role] for team, role in memberships.items()},
+        user=user_id,
+        source=source,
+    )
+
+
+def token_actor(
+    token_id: str,
+    name: str,
+    scope: str,
+    owner: str | None,
+    team: str | None,
+    memberships: Mapping[str, str],
+) -> Actor:
+    """A token: its scope, and if a user minted it, no more than their role in the token's
+    team allows now (`memberships` are the owner's). The CLI's ownerless tokens act in every
+    team, within their scope."""
+    source = f"token:{name}"
+    granted = SCOPE_PERMISSIONS[scope]
+    if owner is None:
+        return Actor(
+            kind="token", id=token_id, name=name, permissions=granted, team=team, source=source
+        )
+    team = team or ROOT_TEAM
+    role = memberships.get(team)
+    held = granted & ROLE_PERMISSIONS[role] if role is not None else frozenset()
+    return Actor(
+        kind="token",
+        id=token_id,
+        name=name,
+        teams={team: held},
+        user=owner,
+        team=team,
+        source=source,
+    )

@@ -18,6 +18,7 @@ from rivetr.domain.events import (
     Event,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.teams import ROOT_TEAM
 
 AppCommand = CreateApp | ChangeAppSettings | DeleteApp
 _S = TypeVar("_S", bound=msgspec.Struct)
@@ -29,6 +30,7 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     exists: bool = False
+    team: str = ROOT_TEAM
     git_url: str | None = None
     branch: str = "main"
     build: BuildSettings = msgspec.field(default_factory=BuildSettings)
@@ -61,6 +63,7 @@ def evolve(state: AppState, event: Event) -> AppState:
             return AppState(
                 name=event.name,
                 exists=True,
+                team=event.team,
                 git_url=event.git_url,
                 branch=event.branch,
                 build=event.build,
@@ -116,6 +119,7 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
             return [
                 AppCreated(
                     name=command.name,
+                    team=command.team or ROOT_TEAM,
                     git_url=command.git_url,
                     branch=command.branch,
                     build=_plain(command.build, BuildSettings),

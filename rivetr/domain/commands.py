@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -26,8 +26,19 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Base of all commands."""
 
 
+TeamSlug = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,38}$",
+        description="lower-case letters, digits and '-', at most 39 characters",
+    ),
+]
+InvitableRole = Literal["admin", "developer", "viewer"]  # owner is only ever handed over
+
+
 class CreateApp(Command, frozen=True, kw_only=True):
     name: AppName
+    team: TeamSlug | None = None  # None: the caller's only team (or the token's)
     git_url: GitUrl | None = None
     branch: Branch = "main"
     build: BuildSettingsInput = msgspec.field(default_factory=BuildSettingsInput)
@@ -69,6 +80,7 @@ class CreateToken(Command, frozen=True, kw_only=True):
     scope: TokenScope = "admin"
     owner: str | None = None
     expires_at: str | None = None
+    team: str | None = None
 
 
 class RevokeToken(Command, frozen=True, kw_only=True):
@@ -80,6 +92,7 @@ class AssignTokenOwner(Command, frozen=True, kw_only=True):
 
     token_id: str
     owner: str
+    team: str | None = None
 
 
 class RequestDeployment(Command, frozen=True, kw_only=True):
@@ -103,3 +116,93 @@ class CreateUser(Command, frozen=True, kw_only=True):
     email: Email
     password_hash: str
     role: UserRole = "viewer"
+
+
+class RevokeSession(Command, frozen=True, kw_only=True):
+    """End someone's session (an admin's doing; one's own sessions end by signing out)."""
+
+    user_id: str
+    session_id: str
+
+
+class CreateTeam(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    name: str
+    owner: str  # the user creating it
+
+
+class AddMember(Command, frozen=True, kw_only=True):
+    """Put an existing user in a team directly: the CLI's doing for the first admin."""
+
+    team: TeamSlug
+    user_id: str
+    role: UserRole
+
+
+class InviteMember(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    invitation_id: str
+    email: Email
+    role: InvitableRole
+    secret_hash: str
+    expires_at: str
+
+
+class RevokeInvitation(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    invitation_id: str
+
+
+class ChangeMemberRole(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    user_id: str
+    role: InvitableRole
+
+
+class RemoveMember(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    user_id: str
+
+
+class TransferOwnership(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    to_user: str
+
+
+class DeleteTeam(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    apps_left: int = 0  # how many apps the team still owns, as the service counted them
+
+
+TeamCommand = (
+    CreateTeam
+    | AddMember
+    | InviteMember
+    | RevokeInvitation
+    | ChangeMemberRole
+    | RemoveMember
+    | TransferOwnership
+    | DeleteTeam
+)
+
+
+class EnrollTotp(Command, frozen=True, kw_only=True):
+    """Set up a second factor (not asked for until confirmed). Only for oneself."""
+
+    user_id: str
+    secret: str  # sealed
+
+
+class ConfirmTotp(Command, frozen=True, kw_only=True):
+    """Turn the enrolled second factor on, with a code from the authenticator."""
+
+    user_id: str
+    totp_step: int | None  # the step the code matched, as the service checked it; None: none
+    recovery_hashes: list[str]
+
+
+class DisableTotp(Command, frozen=True, kw_only=True):
+    """Oneself (with a valid code, checked by the service), or an instance admin for a user
+    who lost their device."""
+
+    user_id: str

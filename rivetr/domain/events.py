@@ -22,6 +22,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     name: str
+    team: str = "default"  # the team that owns the app; older events: the default team
     git_url: str | None = None
     branch: str = "main"
     build: BuildSettings = msgspec.field(default_factory=BuildSettings)
@@ -75,6 +76,7 @@ class TokenCreated(Event, frozen=True, kw_only=True, tag="token.created"):
     scope: TokenScope = "admin"
     owner: str | None = None  # the user who minted it (None: the CLI, before accounts)
     expires_at: str | None = None  # ISO 8601, UTC; None: until revoked
+    team: str | None = None  # the team it acts in (None: every team, as the CLI's tokens do)
 
 
 class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
@@ -84,6 +86,7 @@ class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
 class TokenOwnerAssigned(Event, frozen=True, kw_only=True, tag="token.owner_assigned"):
     token_id: str
     owner: str
+    team: str | None = None  # the team the token acts in from now on
 
 
 # --- users and their sessions (stream "user-<email>") ---------------------------------------------
@@ -99,10 +102,11 @@ class UserCreated(Event, frozen=True, kw_only=True, tag="user.created"):
 
 
 class LoginFailed(Event, frozen=True, kw_only=True, tag="user.login_failed"):
-    """A refused sign-in: wrong password, unknown address (stream "auth"), or a locked account."""
+    """A refused sign-in: wrong password, unknown address (stream "auth"), a locked account, or
+    a right password with a wrong (or replayed) second-factor code."""
 
     email: str
-    reason: Literal["wrong password", "unknown email", "locked"]
+    reason: Literal["wrong password", "unknown email", "locked", "wrong code"]
     at: str  # ISO 8601, UTC
     remote: str | None = None
 
@@ -122,12 +126,96 @@ class SessionStarted(Event, frozen=True, kw_only=True, tag="user.session_started
     at: str
     expires_at: str
     remote: str | None = None
+    second_factor: Literal["totp", "recovery"] | None = None
+    totp_step: int | None = None  # the 30-second step of the code used; never accepted again
 
 
 class SessionEnded(Event, frozen=True, kw_only=True, tag="user.session_ended"):
     user_id: str
     session_id: str
-    reason: Literal["logout", "revoked"]
+    reason: Literal["logout", "revoked"]  # who revoked it is the event's actor
+
+
+class TotpEnrolled(Event, frozen=True, kw_only=True, tag="user.totp_enrolled"):
+    """A second factor was set up but not yet confirmed with a code: not asked for at sign-in."""
+
+    user_id: str
+    secret: str  # the TOTP seed, sealed (rvs1:...) like every other secret
+
+
+class TotpEnabled(Event, frozen=True, kw_only=True, tag="user.totp_enabled"):
+    """Confirmed with a code: sign-in now needs a code (or one of the recovery codes)."""
+
+    user_id: str
+    recovery_hashes: list[str]  # SHA-256 of each one-time recovery code; the codes are shown once
+
+
+class TotpDisabled(Event, frozen=True, kw_only=True, tag="user.totp_disabled"):
+    user_id: str
+
+
+class RecoveryCodeUsed(Event, frozen=True, kw_only=True, tag="user.recovery_code_used"):
+    user_id: str
+    code_hash: str
+
+
+# --- teams (stream "team-<slug>") -----------------------------------------------------------------
+
+
+class TeamCreated(Event, frozen=True, kw_only=True, tag="team.created"):
+    team: str  # the slug, as in URLs
+    name: str
+    owner: str  # a user id
+
+
+class MemberAdded(Event, frozen=True, kw_only=True, tag="team.member_added"):
+    team: str
+    user_id: str
+    role: UserRole
+    invitation_id: str | None = None  # None: added directly (the first admin, by the CLI)
+
+
+class MemberRoleChanged(Event, frozen=True, kw_only=True, tag="team.member_role_changed"):
+    team: str
+    user_id: str
+    role: UserRole
+
+
+class MemberRemoved(Event, frozen=True, kw_only=True, tag="team.member_removed"):
+    team: str
+    user_id: str
+
+
+class OwnershipTransferred(Event, frozen=True, kw_only=True, tag="team.ownership_transferred"):
+    """`to_user` becomes the owner; the former owner stays on as an admin."""
+
+    team: str
+    from_user: str
+    to_user: str
+
+
+class TeamDeleted(Event, frozen=True, kw_only=True, tag="team.deleted"):
+    team: str
+
+
+class InvitationCreated(Event, frozen=True, kw_only=True, tag="team.invitation_created"):
+    team: str
+    invitation_id: str
+    email: str
+    role: UserRole
+    secret_hash: str  # SHA-256 of the link's secret; the link is shown once
+    expires_at: str
+
+
+class InvitationAccepted(Event, frozen=True, kw_only=True, tag="team.invitation_accepted"):
+    team: str
+    invitation_id: str
+    user_id: str
+
+
+class InvitationRevoked(Event, frozen=True, kw_only=True, tag="team.invitation_revoked"):
+    team: str
+    invitation_id: str
 
 
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
@@ -306,6 +394,19 @@ AnyEvent = (
     | UserLockedOut
     | SessionStarted
     | SessionEnded
+    | TotpEnrolled
+    | TotpEnabled
+    | TotpDisabled
+    | RecoveryCodeUsed
+    | TeamCreated
+    | MemberAdded
+    | MemberRoleChanged
+    | MemberRemoved
+    | OwnershipTransferred
+    | TeamDeleted
+    | InvitationCreated
+    | InvitationAccepted
+    | InvitationRevoked
     | EngineConnected
     | EngineLost
     | OrphanContainerRemoved

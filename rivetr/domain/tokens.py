@@ -16,6 +16,7 @@ class TokenState(msgspec.Struct, frozen=True, kw_only=True):
     exists: bool = False
     revoked: bool = False
     owner: str | None = None
+    team: str | None = None
 
 
 def stream_id(token_id: str) -> str:
@@ -25,9 +26,11 @@ def stream_id(token_id: str) -> str:
 def evolve(state: TokenState, event: Event) -> TokenState:
     match event:
         case TokenCreated():
-            return TokenState(token_id=event.token_id, exists=True, owner=event.owner)
+            return TokenState(
+                token_id=event.token_id, exists=True, owner=event.owner, team=event.team
+            )
         case TokenOwnerAssigned():
-            return msgspec.structs.replace(state, owner=event.owner)
+            return msgspec.structs.replace(state, owner=event.owner, team=event.team or state.team)
         case TokenRevoked():
             return msgspec.structs.replace(state, revoked=True)
         case _:
@@ -60,6 +63,7 @@ def decide(state: TokenState, command: TokenCommand) -> list[Event]:
                     scope=command.scope,
                     owner=command.owner,
                     expires_at=command.expires_at,
+                    team=command.team,
                 )
             ]
         case RevokeToken():
@@ -73,4 +77,8 @@ def decide(state: TokenState, command: TokenCommand) -> list[Event]:
                 raise NotFound(f"no token with id {command.token_id!r}")
             if state.owner is not None or state.revoked:
                 return []  # only an ownerless, live token is handed over
-            return [TokenOwnerAssigned(token_id=command.token_id, owner=command.owner)]
+            return [
+                TokenOwnerAssigned(
+                    token_id=command.token_id, owner=command.owner, team=command.team
+                )
+            ]

@@ -10,13 +10,23 @@ from typing import Literal
 
 import msgspec
 
-from rivetr.domain.commands import CreateUser
-from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
+from rivetr.domain.commands import (
+    ConfirmTotp,
+    CreateUser,
+    DisableTotp,
+    EnrollTotp,
+    RevokeSession,
+)
+from rivetr.domain.errors import AlreadyExists, DomainError, InvalidCommand, NotFound
 from rivetr.domain.events import (
     Event,
     LoginFailed,
+    RecoveryCodeUsed,
     SessionEnded,
     SessionStarted,
+    TotpDisabled,
+    TotpEnabled,
+    TotpEnrolled,
     UserCreated,
     UserLockedOut,
     UserRole,
@@ -29,8 +39,9 @@ SESSION_LIFETIME = timedelta(days=7)
 
 
 class SignIn(msgspec.Struct, frozen=True, kw_only=True):
-    """A sign-in attempt as the service checked it: whether the password matched, and the
-    session to start if it did. Not a command: nobody is signed in yet to authorise it."""
+    """A sign-in attempt as the service checked it: whether the password matched, the second
+    factor given, and the session to start. Not a command: nobody is signed in yet to
+    authorise it."""
 
     email: str
     password_matched: bool
@@ -38,6 +49,17 @@ class SignIn(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str
     secret_hash: str
     remote: str | None = None
+    code_kind: Literal["totp", "recovery"] | None = None  # None: no code was given
+    totp_step: int | None = None  # the step a TOTP code matched (None: it matched none)
+    recovery_hash: str | None = None  # SHA-256 of the recovery code given
+
+
+class SecondFactorNeeded(DomainError):
+    """The password was right; the account also needs a code. Nothing is recorded: this is not
+    a failure, and the next attempt (with the code) is checked in full again."""
+
+    title = "Second factor needed"
+    status = 401
 
 
 class EndSession(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +79,10 @@ class UserState(msgspec.Struct, frozen=True, kw_only=True):
     failures: tuple[str, ...] = ()  # times of the failed sign-ins since the last success
     locked_until: str | None = None
     sessions: frozenset[str] = frozenset()  # ids of the sessions not ended
+    totp_secret: str | None = None  # sealed; set at enrolment
+    totp_enabled: bool = False
+    recovery_hashes: frozenset[str] = frozenset()
+    last_totp_step: int = -1  # a code's step is accepted once: replays are refused
 
 
 def normalise_email(email: str) -> str:
@@ -77,16 +103,34 @@ def evolve(state: UserState, event: Event) -> UserState:
                 password_hash=event.password_hash,
                 role=event.role,
             )
-        case LoginFailed() if event.reason == "wrong password":
+        case LoginFailed() if event.reason in ("wrong password", "wrong code"):
             return msgspec.structs.replace(state, failures=(*state.failures, event.at))
         case UserLockedOut():
             return msgspec.structs.replace(state, locked_until=event.until, failures=())
         case SessionStarted():
             return msgspec.structs.replace(
-                state, failures=(), locked_until=None, sessions=state.sessions | {event.session_id}
+                state,
+                failures=(),
+                locked_until=None,
+                sessions=state.sessions | {event.session_id},
+                last_totp_step=max(state.last_totp_step, event.totp_step or -1),
             )
         case SessionEnded():
             return msgspec.structs.replace(state, sessions=state.sessions - {event.session_id})
+        case TotpEnrolled():
+            return msgspec.structs.replace(state, totp_secret=event.secret, totp_enabled=False)
+        case TotpEnabled():
+            return msgspec.structs.replace(
+                state, totp_enabled=True, recovery_hashes=frozenset(event.recovery_hashes)
+            )
+        case TotpDisabled():
+            return msgspec.structs.replace(
+                state, totp_secret=None, totp_enabled=False, recovery_hashes=frozenset()
+            )
+        case RecoveryCodeUsed():
+            return msgspec.structs.replace(
+                state, recovery_hashes=state.recovery_hashes - {event.code_hash}
+            )
         case _:
             return state
 
@@ -125,21 +169,76 @@ def decide_sign_in(state: UserState, command: SignIn) -> list[Event]:
     if state.locked_until is not None and now < datetime.fromisoformat(state.locked_until):
         return [msgspec.structs.replace(failed, reason="locked")]
     if not command.password_matched:
-        recent = [t for t in state.failures if now - datetime.fromisoformat(t) < FAILURE_WINDOW]
-        if len(recent) + 1 < MAX_FAILURES:
-            return [failed]
-        until = (now + LOCKOUT).isoformat()
-        return [failed, UserLockedOut(user_id=state.user_id, until=until, failures=len(recent) + 1)]
-    return [
-        SessionStarted(
-            user_id=state.user_id,
-            session_id=command.session_id,
-            secret_hash=command.secret_hash,
-            at=command.at,
-            expires_at=(now + SESSION_LIFETIME).isoformat(),
-            remote=command.remote,
-        )
-    ]
+        return _failure(state, failed, now)
+    session = SessionStarted(
+        user_id=state.user_id,
+        session_id=command.session_id,
+        secret_hash=command.secret_hash,
+        at=command.at,
+        expires_at=(now + SESSION_LIFETIME).isoformat(),
+        remote=command.remote,
+    )
+    if not state.totp_enabled:
+        return [session]
+    wrong_code = msgspec.structs.replace(failed, reason="wrong code")
+    match command.code_kind:
+        case None:
+            raise SecondFactorNeeded("this account needs a code from its authenticator app")
+        case "totp":
+            step = command.totp_step
+            if step is None or step <= state.last_totp_step:  # wrong, or used already
+                return _failure(state, wrong_code, now)
+            return [msgspec.structs.replace(session, second_factor="totp", totp_step=step)]
+        case "recovery":
+            if command.recovery_hash not in state.recovery_hashes:
+                return _failure(state, wrong_code, now)
+            assert command.recovery_hash is not None
+            return [
+                msgspec.structs.replace(session, second_factor="recovery"),
+                RecoveryCodeUsed(user_id=state.user_id, code_hash=command.recovery_hash),
+            ]
+    raise AssertionError(f"unknown code kind {command.code_kind!r}")
+
+
+def _failure(state: UserState, failed: LoginFailed, now: datetime) -> list[Event]:
+    """The failure, and a lockout once MAX_FAILURES of them fall within FAILURE_WINDOW."""
+    recent = [t for t in state.failures if now - datetime.fromisoformat(t) < FAILURE_WINDOW]
+    if len(recent) + 1 < MAX_FAILURES:
+        return [failed]
+    until = (now + LOCKOUT).isoformat()
+    return [failed, UserLockedOut(user_id=state.user_id, until=until, failures=len(recent) + 1)]
+
+
+def decide_revoke(state: UserState, command: RevokeSession) -> list[Event]:
+    if not state.exists:
+        raise NotFound(f"no user {command.user_id!r}")
+    if command.session_id not in state.sessions:
+        raise NotFound(f"{command.user_id} has no open session {command.session_id!r}")
+    return [SessionEnded(user_id=state.user_id, session_id=command.session_id, reason="revoked")]
+
+
+TotpCommand = EnrollTotp | ConfirmTotp | DisableTotp
+
+
+def decide_totp(state: UserState, command: TotpCommand) -> list[Event]:
+    if not state.exists:
+        raise NotFound(f"no user {command.user_id!r}")
+    match command:
+        case EnrollTotp():
+            if state.totp_enabled:
+                raise InvalidCommand("a second factor is on already: turn it off first")
+            return [TotpEnrolled(user_id=state.user_id, secret=command.secret)]
+        case ConfirmTotp():
+            if state.totp_secret is None or state.totp_enabled:
+                raise InvalidCommand("there is no second factor waiting to be confirmed")
+            if command.totp_step is None:
+                raise InvalidCommand("that code does not match: check the device's clock")
+            return [TotpEnabled(user_id=state.user_id, recovery_hashes=command.recovery_hashes)]
+        case DisableTotp():
+            if state.totp_secret is None:
+                return []
+            return [TotpDisabled(user_id=state.user_id)]
+    raise TypeError(f"not a second-factor command: {type(command).__name__}")
 
 
 def decide_end_session(state: UserState, command: EndSession) -> list[Event]:

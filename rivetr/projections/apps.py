@@ -37,6 +37,7 @@ _COLUMNS = (
     "created_by",
     "updated_at",
     "version",
+    "team",
 )
 _CHUNK = 500  # names per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
@@ -56,7 +57,7 @@ _SETTINGS = [
 
 class AppsProjection:
     name = "apps"
-    version = 2  # v2: git_auth, resources
+    version = 3  # v2: git_auth, resources; v3: team
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -83,7 +84,8 @@ class AppsProjection:
                 created_at TEXT NOT NULL,
                 created_by TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
-                version INTEGER NOT NULL
+                version INTEGER NOT NULL,
+                team TEXT NOT NULL
             )"""
         )
 
@@ -152,6 +154,7 @@ class AppsProjection:
                     event.actor,
                     event.recorded_at,
                     event.version,
+                    body.team,
                 ]
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(body.name)) is not None:

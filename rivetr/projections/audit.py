@@ -11,7 +11,7 @@ from rivetr.projections.base import app_name_of
 
 class AuditProjection:
     name = "audit"
-    version = 1
+    version = 2  # v2: team, source
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app")
@@ -25,7 +25,9 @@ class AuditProjection:
                 type TEXT NOT NULL,
                 stream_id TEXT NOT NULL,
                 app TEXT,
-                correlation_id TEXT
+                correlation_id TEXT,
+                team TEXT,
+                source TEXT
             )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, position)")
@@ -39,7 +41,7 @@ class AuditProjection:
 
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         conn.executemany(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     event.position,
@@ -49,6 +51,8 @@ class AuditProjection:
                     event.stream_id,
                     app_name_of(event.stream_id),
                     event.correlation_id,
+                    event.team,
+                    event.source,
                 )
                 for event in events
             ],

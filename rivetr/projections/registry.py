@@ -6,6 +6,7 @@ from rivetr.projections.apps import AppsProjection
 from rivetr.projections.audit import AuditProjection
 from rivetr.projections.base import Projection
 from rivetr.projections.deployments import DeploymentsProjection
+from rivetr.projections.teams import TeamsProjection
 from rivetr.projections.tokens import TokensProjection
 from rivetr.projections.users import UsersProjection
 
@@ -17,4 +18,5 @@ def all_projections() -> list[Projection]:
         AuditProjection(),
         DeploymentsProjection(),
         UsersProjection(),
+        TeamsProjection(),
     ]

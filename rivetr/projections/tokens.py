@@ -10,7 +10,7 @@ from rivetr.domain.events import TokenCreated, TokenOwnerAssigned, TokenRevoked
 
 class TokensProjection:
     name = "tokens"
-    version = 2  # v2: owner, expires_at
+    version = 3  # v2: owner, expires_at; v3: team
     handles: frozenset[str] | None = frozenset(
         {"token.created", "token.revoked", "token.owner_assigned"}
     )
@@ -26,7 +26,8 @@ class TokensProjection:
                 created_by TEXT NOT NULL,
                 revoked_at TEXT,
                 owner TEXT,
-                expires_at TEXT
+                expires_at TEXT,
+                team TEXT
             )"""
         )
 
@@ -38,7 +39,7 @@ class TokensProjection:
         match body:
             case TokenCreated():
                 conn.execute(
-                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                     (
                         body.token_id,
                         body.name,
@@ -48,11 +49,13 @@ class TokensProjection:
                         event.actor,
                         body.owner,
                         body.expires_at,
+                        body.team,
                     ),
                 )
             case TokenOwnerAssigned():
                 conn.execute(
-                    "UPDATE tokens SET owner = ? WHERE token_id = ?", (body.owner, body.token_id)
+                    "UPDATE tokens SET owner = ?, team = COALESCE(?, team) WHERE token_id = ?",
+                    (body.owner, body.team, body.token_id),
                 )
             case TokenRevoked():
                 conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import msgspec
@@ -27,6 +27,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str
     updated_at: str
     version: int
+    team: str
 
 
 class TokenView(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +39,7 @@ class TokenView(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: str | None
     owner: str | None
     expires_at: str | None
+    team: str | None
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +50,8 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     stream_id: str
     app: str | None
     correlation_id: str | None
+    team: str | None
+    source: str | None
 
 
 class DeploymentView(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,9 +100,10 @@ _DEPLOYMENT_COLUMNS = (
 
 _APP_COLUMNS = (
     "name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
-    " created_at, created_by, updated_at, version"
+    " created_at, created_by, updated_at, version, team"
 )
 _decode = msgspec.json.decode
+_V = TypeVar("_V", bound=msgspec.Struct)
 _TOKEN_COLUMNS = ", ".join(TokenView.__struct_fields__)
 
 
@@ -122,6 +127,7 @@ def _app(row: aiosqlite.Row) -> AppView:
         created_by=row[11],
         updated_at=row[12],
         version=row[13],
+        team=row[14],
     )
 
 
@@ -142,6 +148,47 @@ class UserView(msgspec.Struct, frozen=True, kw_only=True):
     locked_until: str | None
 
 
+class TeamView(msgspec.Struct, frozen=True, kw_only=True):
+    team: str
+    name: str
+    owner: str
+    created_at: str
+    created_by: str
+
+
+class MemberView(msgspec.Struct, frozen=True, kw_only=True):
+    team: str
+    user_id: str
+    role: str
+    since: str
+
+
+class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
+    invitation_id: str
+    team: str
+    email: str
+    role: str
+    expires_at: str
+    created_at: str
+    created_by: str
+    status: str  # open, accepted, revoked
+    closed_at: str | None
+
+
+class SessionListing(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    user_id: str
+    started_at: str
+    expires_at: str
+    remote: str | None
+    ended_at: str | None
+
+
+def _rows_as(kind: type[_V], rows: Iterable[Any]) -> list[_V]:
+    fields = kind.__struct_fields__
+    return [kind(**dict(zip(fields, row, strict=True))) for row in rows]
+
+
 class ReadModel:
     """Queries over read.db on a connection of their own (WAL lets them run beside writes)."""
 
@@ -152,9 +199,83 @@ class ReadModel:
     async def open(cls, path: Path | str) -> ReadModel:
         return cls(await aiosqlite.connect(path))
 
-    async def list_apps(self) -> list[AppView]:
-        rows = await self._conn.execute_fetchall(f"SELECT {_APP_COLUMNS} FROM apps ORDER BY name")
+    async def list_apps(self, teams: Iterable[str] | None = None) -> list[AppView]:
+        """Every app, or only those of `teams`."""
+        if teams is None:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {_APP_COLUMNS} FROM apps ORDER BY name"
+            )
+        else:
+            wanted = sorted(teams)
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE team IN ({', '.join('?' * len(wanted))})"
+                " ORDER BY name",
+                wanted,
+            )
         return [_app(row) for row in rows]
+
+    async def count_apps(self, team: str) -> int:
+        rows = list(
+            await self._conn.execute_fetchall("SELECT COUNT(*) FROM apps WHERE team = ?", (team,))
+        )
+        return int(rows[0][0])
+
+    async def memberships_of(self, user_id: str) -> dict[str, str]:
+        """team -> the user's role in it."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT team, role FROM members WHERE user_id = ?", (user_id,)
+        )
+        return {team: role for team, role in rows}
+
+    async def list_teams(self, teams: Iterable[str] | None = None) -> list[TeamView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(TeamView.__struct_fields__)} FROM teams ORDER BY team"
+        )
+        found = _rows_as(TeamView, rows)
+        if teams is None:
+            return found
+        wanted = set(teams)
+        return [t for t in found if t.team in wanted]
+
+    async def team_members(self, team: str) -> list[MemberView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(MemberView.__struct_fields__)} FROM members WHERE team = ?"
+            " ORDER BY user_id",
+            (team,),
+        )
+        return _rows_as(MemberView, rows)
+
+    async def invitations_of(self, team: str) -> list[InvitationView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(InvitationView.__struct_fields__)} FROM invitations"
+            " WHERE team = ? ORDER BY created_at",
+            (team,),
+        )
+        return _rows_as(InvitationView, rows)
+
+    async def invitation_by_hash(self, secret_hash: str) -> InvitationView | None:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(InvitationView.__struct_fields__)} FROM invitations"
+            " WHERE secret_hash = ?",
+            (secret_hash,),
+        )
+        found = _rows_as(InvitationView, rows)
+        return found[0] if found else None
+
+    async def list_sessions(self, user_id: str | None = None) -> list[SessionListing]:
+        """Sessions not ended, of one user or of all."""
+        columns = ", ".join(SessionListing.__struct_fields__)
+        if user_id is None:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {columns} FROM sessions WHERE ended_at IS NULL ORDER BY started_at"
+            )
+        else:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {columns} FROM sessions WHERE ended_at IS NULL AND user_id = ?"
+                " ORDER BY started_at",
+                (user_id,),
+            )
+        return _rows_as(SessionListing, rows)
 
     async def get_app(self, name: str) -> AppView | None:
         rows = list(
@@ -183,13 +304,21 @@ class ReadModel:
         )
         return [TokenView(**dict(zip(TokenView.__struct_fields__, r, strict=True))) for r in rows]
 
-    async def recent_audit(self, limit: int = 50) -> list[AuditEntry]:
+    async def recent_audit(
+        self, limit: int = 50, teams: Iterable[str] | None = None
+    ) -> list[AuditEntry]:
+        """The newest entries; with `teams`, only those recorded in one of them."""
+        where, params = "", []
+        if teams is not None:
+            wanted = sorted(teams)
+            where = f" WHERE team IN ({', '.join('?' * len(wanted))})"
+            params = list(wanted)
         rows = await self._conn.execute_fetchall(
-            "SELECT position, recorded_at, actor, type, stream_id, app, correlation_id FROM audit"
+            f"SELECT {', '.join(AuditEntry.__struct_fields__)} FROM audit{where}"
             " ORDER BY position DESC LIMIT ?",
-            (limit,),
+            [*params, limit],
         )
-        return [AuditEntry(**dict(zip(AuditEntry.__struct_fields__, r, strict=True))) for r in rows]
+        return _rows_as(AuditEntry, rows)
 
     async def list_deployments(self, app: str, limit: int = 50) -> list[DeploymentView]:
         rows = await self._conn.execute_fetchall(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import partial
 
+import msgspec
+
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import application
-from rivetr.domain.access import Actor
-from rivetr.domain.commands import ChangeAppSettings
+from rivetr.domain.access import Actor, Permission, home_team
+from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.service.handler import CommandHandler
 from rivetr.service.secrets import open_app, seal_command
 
@@ -21,7 +23,11 @@ class AppService:
     async def handle(
         self, actor: Actor, command: application.AppCommand, correlation_id: str | None = None
     ) -> list[RecordedEvent]:
-        """Seal the command's secrets, then decide and append it."""
+        """Seal the command's secrets, then decide and append it. A new app without a team
+        goes to the caller's (see `access.home_team`)."""
+        if isinstance(command, CreateApp) and command.team is None:
+            team = home_team(actor, Permission.MANAGE_APPS)
+            command = msgspec.structs.replace(command, team=team)
         return await self.handler.execute(
             actor,
             seal_command(self.secrets, command),

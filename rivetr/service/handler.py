@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, EventStore, RecordedEvent
-from rivetr.domain.access import Actor, authorize, required_permission
+from rivetr.domain.access import Actor, Target, authorize_command
 from rivetr.domain.commands import Command
 from rivetr.domain.events import Event
 from rivetr.projections.runner import ProjectionRunner
 
 Fold = Callable[[Iterable[Event]], Any]
 Decide = Callable[[Any, Any], list[Event]]
+Resolve = Callable[[Command], Awaitable[Target]]
+
+
+async def no_target(command: Command) -> Target:
+    return Target()
+
 
 _RETRIES = 5
 
 
 class CommandHandler:
-    def __init__(self, store: EventStore, runner: ProjectionRunner | None) -> None:
+    def __init__(
+        self, store: EventStore, runner: ProjectionRunner | None, resolve: Resolve = no_target
+    ) -> None:
         self.store = store
         self.runner = runner
+        self.resolve = resolve  # which team (and owner) a command acts on, from the read model
 
     async def execute(
         self,
@@ -38,8 +47,14 @@ class CommandHandler:
         A concurrent writer to the same stream makes the append fail; the command is then decided
         again against the newer state, since deciding is pure and cheap.
         """
-        authorize(actor, required_permission(command))
-        meta = EventMeta(actor=actor.label, correlation_id=correlation_id or str(uuid.uuid4()))
+        target = await self.resolve(command)
+        authorize_command(actor, command, target)
+        meta = EventMeta(
+            actor=actor.label,
+            correlation_id=correlation_id or str(uuid.uuid4()),
+            team=target.team,
+            source=actor.source,
+        )
         for attempt in range(_RETRIES):
             history = await self.store.read_stream(stream_id)
             state = fold(recorded.event for recorded in history)

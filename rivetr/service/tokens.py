@@ -10,10 +10,11 @@ from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain import tokens
-from rivetr.domain.access import SCOPE_PERMISSIONS, Actor
+from rivetr.domain.access import SCOPE_NEEDS, Actor, home_team, token_actor
 from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
+from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
 from rivetr.service.handler import CommandHandler
@@ -45,9 +46,11 @@ class TokenService:
         name: str,
         scope: TokenScope = "admin",
         expires_in_days: int | None = None,
+        team: str | None = None,
     ) -> tuple[str, str]:
         """Mint a token; return (token_id, secret). The secret is never stored. A user's token
-        is theirs (`owner`); with `expires_in_days` it stops working after that many days."""
+        is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for);
+        with `expires_in_days` it stops working after that many days."""
         token_id = secrets.token_hex(6)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         expires_at = None
@@ -55,13 +58,16 @@ class TokenService:
             if expires_in_days < 1:
                 raise InvalidCommand("a token's expiry is at least one day away")
             expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
+        if actor.user is not None and team is None:
+            team = home_team(actor, SCOPE_NEEDS[scope])
         command = CreateToken(
             token_id=token_id,
             name=name,
             secret_hash=hash_secret(secret),
             scope=scope,
-            owner=actor.id if actor.kind == "user" else None,
+            owner=actor.user,
             expires_at=expires_at,
+            team=team,
         )
         await self._run(actor, command)
         return token_id, secret
@@ -71,12 +77,13 @@ class TokenService:
 
     async def adopt_ownerless(self, actor: Actor, owner: str) -> list[str]:
         """Give every live token without an owner (the CLI's, minted before any account) to
-        `owner`; return their ids."""
+        `owner`, in the default team; return their ids."""
         assert self.read is not None
         adopted = []
         for view in await self.read.list_tokens():
             if view.owner is None and view.revoked_at is None:
-                await self._run(actor, AssignTokenOwner(token_id=view.token_id, owner=owner))
+                command = AssignTokenOwner(token_id=view.token_id, owner=owner, team=ROOT_TEAM)
+                await self._run(actor, command)
                 adopted.append(view.token_id)
         return adopted
 
@@ -111,9 +118,5 @@ class TokenService:
             UTC
         ):
             return None
-        return Actor(
-            kind="token",
-            id=view.token_id,
-            name=view.name,
-            permissions=SCOPE_PERMISSIONS[view.scope],
-        )
+        memberships = await self.read.memberships_of(view.owner) if view.owner else {}
+        return token_actor(view.token_id, view.name, view.scope, view.owner, view.team, memberships)

@@ -16,14 +16,22 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import ANY_VERSION, ConcurrencyError, EventMeta, EventStore
 from rivetr.adapters.passwords import hash_password, verify_password
+from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import users
-from rivetr.domain.access import ROLE_PERMISSIONS, Actor
-from rivetr.domain.commands import CreateUser
-from rivetr.domain.errors import DomainError, InvalidCommand
-from rivetr.domain.events import LoginFailed, SessionStarted, UserLockedOut, UserRole
+from rivetr.domain.access import Actor, user_actor
+from rivetr.domain.commands import ConfirmTotp, CreateUser, DisableTotp, EnrollTotp, RevokeSession
+from rivetr.domain.errors import DomainError, Forbidden, InvalidCommand
+from rivetr.domain.events import (
+    LoginFailed,
+    RecoveryCodeUsed,
+    SessionStarted,
+    UserLockedOut,
+    UserRole,
+)
 from rivetr.domain.users import EndSession, SignIn
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
+from rivetr.projections.views import InvitationView, ReadModel
+from rivetr.service import second_factor
 from rivetr.service.handler import CommandHandler
 from rivetr.service.tokens import hash_secret  # a session secret is as random as a token's
 
@@ -82,14 +90,30 @@ def csrf_token(secret: str) -> str:
     return hmac.new(secret.encode(), b"rivetr csrf", hashlib.sha256).hexdigest()[:32]
 
 
+def _totp_context(user_id: str) -> str:
+    return f"user:{user_id}:totp"
+
+
+def _own(actor: Actor) -> str:
+    if actor.user is None:
+        raise Forbidden("a second factor belongs to a user: sign in with a password")
+    return actor.user
+
+
 class UserService:
     def __init__(
-        self, handler: CommandHandler, store: EventStore, runner: ProjectionRunner, read: ReadModel
+        self,
+        handler: CommandHandler,
+        store: EventStore,
+        runner: ProjectionRunner,
+        read: ReadModel,
+        secrets: SecretBox,
     ) -> None:
         self.handler = handler
         self.store = store
         self.runner = runner
         self.read = read
+        self.secrets = secrets
         self.throttle = AddressThrottle()
 
     async def create(self, actor: Actor, email: str, password: str, role: UserRole) -> str:
@@ -112,14 +136,37 @@ class UserService:
         )
         return user_id
 
+    async def register(self, email: str, password: str, invitation: InvitationView) -> str:
+        """Open the account an invitation is addressed to. The invitation (checked by the
+        caller, by its secret's hash) is the authority: nobody is signed in to authorise it."""
+        if users.normalise_email(email) != users.normalise_email(invitation.email):
+            raise InvalidCommand(f"this invitation is for {invitation.email}")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidCommand(f"a password needs at least {MIN_PASSWORD} characters")
+        user_id = users.normalise_email(email)
+        command = CreateUser(email=invitation.email, password_hash=await hash_password(password))
+        stream = users.stream_id(user_id)
+        history = await self.store.read_stream(stream)
+        events = users.decide_create(users.fold(user_id, [e.event for e in history]), command)
+        meta = EventMeta(actor=f"user:{user_id}", team=invitation.team, source="invitation")
+        recorded = await self.store.append(stream, len(history), events, meta)
+        await self.runner.wait_until(recorded[-1].position)
+        return user_id
+
+    async def exists(self, email: str) -> bool:
+        history = await self.store.read_stream(users.stream_id(users.normalise_email(email)))
+        return users.fold(users.normalise_email(email), [e.event for e in history]).exists
+
     async def sign_in(
-        self, email: str, password: str, remote: str | None = None
+        self, email: str, password: str, remote: str | None = None, code: str | None = None
     ) -> tuple[str, SessionStarted]:
-        """A new session's secret (the cookie's value) and its event.
+        """A new session's secret (the cookie's value) and its event. `code` is a TOTP code
+        or a recovery code, for an account with a second factor.
 
         Raises:
-            SignInRefused: unknown address or wrong password (one message for both), or a
-                locked account (status 429, with the time it unlocks).
+            SignInRefused: unknown address or wrong password (one message for both), a wrong
+                code, or a locked account (status 429, with the time it unlocks).
+            SecondFactorNeeded: the password was right and the account needs a code.
         """
         self.throttle.check(remote)
         user_id = users.normalise_email(email)
@@ -142,6 +189,7 @@ class UserService:
                 session_id=secrets.token_hex(8),
                 secret_hash=hash_secret(secret),
                 remote=remote,
+                **self._second_factor(state, code),
             )
             events = users.decide_sign_in(state, command)
             try:
@@ -157,6 +205,10 @@ class UserService:
                     f"too many failed sign-ins: locked until {outcome.until}",
                     locked_until=outcome.until,
                 )
+            if isinstance(outcome, RecoveryCodeUsed):
+                return secret, next(e for e in events if isinstance(e, SessionStarted))
+            if isinstance(outcome, LoginFailed) and outcome.reason == "wrong code":
+                raise SignInRefused("wrong or already used code")
             if isinstance(outcome, LoginFailed) and outcome.reason == "locked":
                 raise SignInRefused(
                     f"too many failed sign-ins: locked until {state.locked_until}",
@@ -164,6 +216,77 @@ class UserService:
                 )
             raise SignInRefused("wrong e-mail address or password")
         raise SignInRefused("too many concurrent sign-ins; try again")
+
+    def _second_factor(self, state: users.UserState, code: str | None) -> dict[str, Any]:
+        """The SignIn fields for `code`: which kind it is and what it matched."""
+        if not code or not state.totp_enabled or state.totp_secret is None:
+            return {}
+        if second_factor.looks_like_recovery_code(code):
+            return {"code_kind": "recovery", "recovery_hash": second_factor.recovery_hash(code)}
+        seed = self.secrets.open(_totp_context(state.user_id), state.totp_secret)
+        return {"code_kind": "totp", "totp_step": second_factor.matching_step(seed, code)}
+
+    async def enroll_totp(self, actor: Actor) -> tuple[str, str]:
+        """Start setting up a second factor for the signed-in user: (seed, otpauth URI). It is
+        asked for at sign-in only once `confirm_totp` has seen a code from it."""
+        user_id = _own(actor)
+        seed = second_factor.new_secret()
+        sealed = self.secrets.seal(_totp_context(user_id), seed)
+        await self._totp(actor, EnrollTotp(user_id=user_id, secret=sealed))
+        return seed, second_factor.provisioning_uri(seed, user_id)
+
+    async def confirm_totp(self, actor: Actor, code: str) -> list[str]:
+        """Turn the second factor on; return the recovery codes (shown this once)."""
+        user_id = _own(actor)
+        state = await self._state(user_id)
+        step = None
+        if state.totp_secret is not None:
+            seed = self.secrets.open(_totp_context(user_id), state.totp_secret)
+            step = second_factor.matching_step(seed, code)
+        codes = second_factor.new_recovery_codes()
+        hashes = [second_factor.recovery_hash(c) for c in codes]
+        command = ConfirmTotp(user_id=user_id, totp_step=step, recovery_hashes=hashes)
+        await self._totp(actor, command)
+        return codes
+
+    async def disable_totp(self, actor: Actor, user_id: str, code: str | None = None) -> None:
+        """Turn a second factor off: one's own with a current code or a recovery code, or an
+        instance admin's doing for a user who lost their device."""
+        user_id = users.normalise_email(user_id)
+        if actor.user == user_id:
+            state = await self._state(user_id)
+            fields = self._second_factor(state, code)
+            valid = (
+                fields.get("totp_step") is not None
+                or fields.get("recovery_hash") in state.recovery_hashes
+            )
+            if state.totp_enabled and not valid:
+                raise InvalidCommand("turning the second factor off needs a current code")
+        await self._totp(actor, DisableTotp(user_id=user_id))
+
+    async def _totp(self, actor: Actor, command: users.TotpCommand) -> None:
+        await self.handler.execute(
+            actor,
+            command,
+            stream_id=users.stream_id(command.user_id),
+            fold=lambda history: users.fold(command.user_id, history),
+            decide=users.decide_totp,
+        )
+
+    async def _state(self, user_id: str) -> users.UserState:
+        history = await self.store.read_stream(users.stream_id(user_id))
+        return users.fold(user_id, [e.event for e in history])
+
+    async def revoke_session(self, actor: Actor, user_id: str, session_id: str) -> None:
+        """End a user's session: their own doing, or an instance admin's."""
+        user_id = users.normalise_email(user_id)
+        await self.handler.execute(
+            actor,
+            RevokeSession(user_id=user_id, session_id=session_id),
+            stream_id=users.stream_id(user_id),
+            fold=lambda history: users.fold(user_id, history),
+            decide=users.decide_revoke,
+        )
 
     async def authenticate(self, secret: str) -> Actor | None:
         """The user a session cookie stands for, or None (unknown, ended or expired)."""
@@ -174,12 +297,7 @@ class UserService:
             return None
         if datetime.fromisoformat(view.expires_at) <= datetime.now(UTC):
             return None
-        return Actor(
-            kind="user",
-            id=view.user_id,
-            name=view.user_id,
-            permissions=ROLE_PERMISSIONS[view.role],
-        )
+        return user_actor(view.user_id, await self.read.memberships_of(view.user_id))
 
     async def sign_out(self, secret: str) -> None:
         view = await self.read.session_by_hash(hash_secret(secret))

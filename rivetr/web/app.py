@@ -18,10 +18,12 @@ from litestar.template.config import TemplateConfig
 from rivetr import __version__
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
+from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
+from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
@@ -55,6 +57,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             AppsController,
             DeploymentsController,
             TokensController,
+            TeamsController,
+            AccountController,
+            accept_invitation,
             health,
             sign_in,
             sign_out,

@@ -2,32 +2,45 @@
 
 Signing in takes an e-mail address and password (a session, as for the API) or an API token;
 either is kept in an HttpOnly, SameSite=Strict cookie. Forms that change something carry the
-session's CSRF token. The pages read the same read model as the API.
+session's CSRF token; the sign-in form, used before any session exists, carries a random token
+that must match a cookie set with the page (a "double submit"), so another site cannot sign a
+visitor in to an account of its choosing. The pages read the same read model as the API.
 """
 
 from __future__ import annotations
 
 import hmac
+import secrets
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor
+from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.users import SecondFactorNeeded
 from rivetr.service.users import SignInRefused, csrf_token
 from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
 
 COOKIE = "rivetr_token"
+FORM_COOKIE = "rivetr_form"  # the double-submit token of the forms shown before a session
 
 
 class LoginForm(msgspec.Struct):
     email: str = ""
     password: str = ""
+    code: str = ""
     token: str = ""
+    form_token: str = ""
+
+
+class InvitationForm(msgspec.Struct):
+    password: str = ""
+    form_token: str = ""
 
 
 class LogoutForm(msgspec.Struct):
@@ -40,7 +53,7 @@ async def _signed_in(request: Request[Any, Any, Any], services: Services) -> Act
     actor = await services.users.authenticate(session) if session else None
     if actor is None and token:  # an ended session does not hide a valid token
         actor = await services.tokens.authenticate(token)
-    return actor if actor and Permission.READ in actor.permissions else None
+    return actor
 
 
 def _csrf_of(request: Request[Any, Any, Any]) -> str | None:
@@ -65,15 +78,17 @@ class DashboardController(Controller):
             context={
                 "actor": actor,
                 "engine": services.engine,
-                "apps": await services.read.list_apps(),
-                "activity": await services.read.recent_audit(20),
+                "apps": await services.read.list_apps(actor.readable_teams()),
+                "activity": await services.read.recent_audit(20, actor.readable_teams()),
                 "csrf_token": _csrf_of(request),
             },
         )
 
     @get("/login")
-    async def login_page(self, services: NamedDependency[Services]) -> Template:
-        return Template("login.html", context={"engine": services.engine, "error": None})
+    async def login_page(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Template:
+        return _login_page(request, services, None, 200)
 
     @post("/login")
     async def login(
@@ -82,19 +97,24 @@ class DashboardController(Controller):
         services: NamedDependency[Services],
         data: URLEncodedBody[LoginForm],
     ) -> Response[Any]:
+        if not _form_token_matches(request, data.form_token):
+            return _login_page(request, services, _STALE_FORM, 403)
         response = Redirect("/")
         if data.email:
             remote = request.client.host if request.client else None
+            code = data.code.strip() or None
             try:
-                secret, _ = await services.users.sign_in(data.email, data.password, remote)
+                secret, _ = await services.users.sign_in(data.email, data.password, remote, code)
+            except SecondFactorNeeded as needed:
+                return _login_page(request, services, str(needed), 401, email=data.email)
             except SignInRefused as refused:
-                return _login_page(services, str(refused), refused.status)
+                return _login_page(request, services, str(refused), refused.status)
             set_private_cookie(response, request, SESSION_COOKIE, secret)
             response.delete_cookie(COOKIE, path="/")
             return response
         actor = await services.tokens.authenticate(data.token.strip())
         if actor is None:
-            return _login_page(services, "That token is unknown or revoked.", 401)
+            return _login_page(request, services, "That token is unknown or revoked.", 401)
         set_private_cookie(response, request, COOKIE, data.token.strip())
         return response
 
@@ -119,8 +139,97 @@ class DashboardController(Controller):
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
+    @get("/invite/{secret:str}", name="accept_page")
+    async def invitation_page(
+        self,
+        request: Request[Any, Any, Any],
+        secret: FromPath[str],
+        services: NamedDependency[Services],
+    ) -> Template:
+        return await _invitation_page(request, services, secret, None, 200)
 
-def _login_page(services: Services, error: str, status: int) -> Template:
-    return Template(
-        "login.html", context={"engine": services.engine, "error": error}, status_code=status
-    )
+    @post("/invite/{secret:str}")
+    async def accept_invitation(
+        self,
+        request: Request[Any, Any, Any],
+        secret: FromPath[str],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[InvitationForm],
+    ) -> Response[Any]:
+        """Join with the signed-in account, or open the invited address's account."""
+        if not _form_token_matches(request, data.form_token):
+            return await _invitation_page(request, services, secret, _STALE_FORM, 403)
+        try:
+            invitation = await services.teams.invitation(secret)
+            session = request.cookies.get(SESSION_COOKIE)
+            actor = await services.users.authenticate(session) if session else None
+            response = Redirect("/")
+            if actor is None or actor.user is None:
+                if await services.users.exists(invitation.email):
+                    raise InvalidCommand(f"{invitation.email} has an account: sign in first")
+                user_id = await services.users.register(invitation.email, data.password, invitation)
+                remote = request.client.host if request.client else None
+                session, _ = await services.users.sign_in(user_id, data.password, remote)
+                actor = await services.users.authenticate(session)
+                assert actor is not None
+                assert actor.user is not None
+                set_private_cookie(response, request, SESSION_COOKIE, session)
+            await services.teams.accept(secret, actor.user, actor)
+        except DomainError as refused:
+            return await _invitation_page(request, services, secret, str(refused), refused.status)
+        return response
+
+
+_STALE_FORM = "This form has expired (or came from another site): it has been reloaded, try again."
+
+
+def _form_token_matches(request: Request[Any, Any, Any], presented: str) -> bool:
+    expected = request.cookies.get(FORM_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(presented, expected)
+
+
+def _with_form_token(request: Request[Any, Any, Any], template: Template) -> Template:
+    """Give the page's form the double-submit token, keeping the cookie's if it has one."""
+    token = request.cookies.get(FORM_COOKIE)
+    if not token:
+        token = secrets.token_urlsafe(24)
+        set_private_cookie(template, request, FORM_COOKIE, token)
+    template.context["form_token"] = token
+    return template
+
+
+def _login_page(
+    request: Request[Any, Any, Any],
+    services: Services,
+    error: str | None,
+    status: int,
+    email: str = "",
+) -> Template:
+    context = {"engine": services.engine, "error": error, "email": email, "ask_code": bool(email)}
+    return _with_form_token(request, Template("login.html", context=context, status_code=status))
+
+
+async def _invitation_page(
+    request: Request[Any, Any, Any],
+    services: Services,
+    secret: str,
+    error: str | None,
+    status: int,
+) -> Template:
+    session = request.cookies.get(SESSION_COOKIE)
+    actor = await services.users.authenticate(session) if session else None
+    invitation = None
+    has_account = False
+    try:
+        invitation = await services.teams.invitation(secret)
+        has_account = await services.users.exists(invitation.email)
+    except DomainError as refused:
+        error, status = error or str(refused), status if error else refused.status
+    context = {
+        "engine": services.engine,
+        "error": error,
+        "invitation": invitation,
+        "actor": actor,
+        "has_account": has_account,
+    }
+    return _with_form_token(request, Template("invite.html", context=context, status_code=status))

@@ -11,6 +11,7 @@ import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from rivetr.adapters.eventstore import (
@@ -22,7 +23,7 @@ from rivetr.adapters.eventstore import (
     LoggedEvent,
     RecordedEvent,
 )
-from rivetr.adapters.eventstore.chain import verify_chain
+from rivetr.adapters.eventstore.chain import ChainBroken, verify_chain
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.domain.events import AppCreated, AppDeleted, AppEnvChanged, EngineLost, Event
@@ -158,6 +159,19 @@ async def test_meta_is_recorded_on_every_event(store: EventStore) -> None:
             "deployment-7",
             "evt-3",
         )
+
+
+async def test_team_and_source_are_recorded_and_covered_by_the_chain(store: EventStore) -> None:
+    meta = EventMeta(actor="user:ana@example.com", team="acme", source="token:ci")
+    await store.append("app-a", NO_STREAM, [lost(1)], META)
+    await store.append("app-a", 1, [lost(2)], meta)
+
+    old, new = await read_everything(store)
+    assert (old.team, old.source) == (None, None)
+    assert (new.actor, new.team, new.source) == ("user:ana@example.com", "acme", "token:ci")
+    assert verify_chain([old, new]) == 2
+    with pytest.raises(ChainBroken, match="hash does not match"):
+        verify_chain([old, msgspec.structs.replace(new, team="other")])
 
 
 async def test_meta_without_correlation_or_causation_reads_back_as_none(store: EventStore) -> None:

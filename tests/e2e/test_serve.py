@@ -187,7 +187,7 @@ def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_f
         timeout=60,
     )
     assert made.returncode == 0, made.stderr
-    assert "created owner@example.com (owner)" in made.stdout
+    assert "created owner@example.com (owner of the default team)" in made.stdout
     token_id = bootstrap.stderr.split()[1]
     assert f"1 earlier token(s) now belong to owner@example.com: {token_id}" in made.stdout
     server = server_factory(data, NO_ENGINE).start()
@@ -207,3 +207,17 @@ def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_f
     assert "a long enough password" not in exported
     assert '"actor":"user:owner@example.com"' in exported.replace(" ", "")
     assert '"type":"token.owner_assigned"' in exported.replace(" ", "")
+    assert '"team":"default","source":"session"' in exported.replace(" ", "")
+    with httpx.Client(base_url=server.url) as ci:  # the bootstrap token is now the owner's
+        listed = ci.get("/api/v1/tokens", headers=bearer(bootstrap.stdout.strip())).json()
+        assert [(t["owner"], t["team"]) for t in listed] == [("owner@example.com", "default")]
+    second = subprocess.run(
+        rivetr_command(
+            "users", "create-admin", "--email", "two@example.com", "--data-dir", str(data)
+        ),
+        input="another long password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "created two@example.com (admin of the default team)" in second.stdout, second.stderr

@@ -25,6 +25,8 @@ from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, Batch
 from rivetr.adapters.migrations import migrate
 from rivetr.domain.events import AppCreated, EngineLost
 
+INSERT_ROW = f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"
+
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 META = EventMeta(actor="test:sqlite")
@@ -80,12 +82,12 @@ async def test_the_events_table_refuses_update_and_delete(
 # --- (b) migrations ---------------------------------------------------------------------------
 
 
-async def test_opening_a_new_log_records_migration_1(
+async def test_opening_a_new_log_records_every_migration(
     store: SqliteEventStore, db_path: Path
 ) -> None:
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert rows == [(1, "0001_event_log.sql")]
+    assert rows == [(1, "0001_event_log.sql"), (2, "0002_event_team_source.sql")]
 
 
 async def test_reopening_the_log_applies_no_migration_again(db_path: Path, anyio_backend) -> None:
@@ -281,8 +283,8 @@ def insert_chained_row(
     )
     hash_ = link_hash(prev_hash, position + 1, *fields)
     conn.execute(
-        f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 13)})",
-        (position + 1, *fields, prev_hash, hash_),
+        INSERT_ROW,
+        (position + 1, *fields, prev_hash, hash_, None, None),
     )
     conn.commit()
 
@@ -330,7 +332,10 @@ def copy_log(source: Path, target: Path, skip: int | None = None, tamper: int | 
             if position == tamper:
                 forged = msgspec.json.encode(EngineLost(reason="nothing happened"))
                 row = (*row[:5], forged, *row[6:])
-            dst.execute(f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
+            dst.execute(
+                INSERT_ROW,
+                row,
+            )
 
 
 @pytest.fixture
@@ -386,11 +391,17 @@ async def test_a_rehashed_forgery_breaks_the_chain_at_the_next_position(
     with sqlite3.connect(three_events) as src:
         rows = src.execute(f"SELECT {COLUMNS} FROM events ORDER BY position").fetchall()
     with sqlite3.connect(forged_path) as dst:
-        dst.execute(f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 13)})", rows[0])
+        dst.execute(
+            INSERT_ROW,
+            rows[0],
+        )
         insert_chained_row(
             dst, "engine", 2, "engine.lost", 1, msgspec.json.encode(lost(99)), actor=META.actor
         )
-        dst.execute(f"INSERT INTO events ({COLUMNS}) VALUES ({', '.join('?' * 13)})", rows[2])
+        dst.execute(
+            INSERT_ROW,
+            rows[2],
+        )
     forged = await SqliteEventStore.open(forged_path)
     try:
         log = await read_everything(forged)

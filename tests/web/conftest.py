@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
+from rivetr.service.users import csrf_token
 from rivetr.web.app import create_app
 
 
@@ -60,3 +61,58 @@ def log_types(call: Callable[..., Any], services: Any) -> Callable[[], list[str]
         return [event.type for event in call(services.store.read_all)]
 
     return types
+
+
+PASSWORD = "correct horse battery staple"
+
+
+async def join_team(
+    services: Any, team: str, user_id: str, role: str, make_user: Callable[[str], Any]
+) -> None:
+    """Put `user_id` in `team` with `role`, creating the team (founded by another account, made
+    by `make_user`) if need be."""
+    if not await services.read.list_teams([team]):
+        founder = await make_user(f"founder@{team}.test")
+        await services.teams.create(SYSTEM, team, team.title(), owner=founder)
+    if role == "owner":
+        await services.teams.add_member(SYSTEM, team, user_id, "admin")
+        await services.teams.transfer(SYSTEM, team, user_id)
+    else:
+        await services.teams.add_member(SYSTEM, team, user_id, role)
+
+
+async def add_member(services: Any, email: str, role: str, team: str = "default") -> str:
+    """An account (with PASSWORD) that has `role` in `team`. Returns the user id."""
+
+    async def make_user(address: str) -> str:
+        return str(await services.users.create(SYSTEM, address, PASSWORD, "viewer"))
+
+    user_id = await make_user(email)
+    await join_team(services, team, user_id, role, make_user)
+    return user_id
+
+
+@pytest.fixture
+def member(call: Callable[..., Any], services: Any) -> Callable[..., str]:
+    """member(email, role, team="default"): an account with that role in that team."""
+
+    def make(email: str, role: str, team: str = "default") -> str:
+        return str(call(add_member, services, email, role, team))
+
+    return make
+
+
+@pytest.fixture
+def session_headers(
+    client: TestClient[Any], call: Callable[..., Any], services: Any
+) -> Callable[[str], dict[str, str]]:
+    """session_headers(email): sign in by password; the cookie goes on the client, and the
+    headers returned carry the CSRF token that changes through it need."""
+
+    def sign_in(email: str) -> dict[str, str]:
+        client.cookies.clear()
+        secret, _ = call(services.users.sign_in, email, PASSWORD)
+        client.cookies.set("rivetr_session", secret)
+        return {"X-CSRF-Token": csrf_token(secret)}
+
+    return sign_in

@@ -6,24 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rivetr.adapters.eventstore.base import EventMeta
-from rivetr.domain.access import SYSTEM
 from rivetr.domain.events import TokenCreated
 from rivetr.service.tokens import hash_secret
-from rivetr.service.users import csrf_token
-
-PASSWORD = "correct horse battery staple"
 
 
-def signed_in_as(client, call, services, role: str) -> dict[str, str]:
-    email = f"{role}@example.com"
-    call(services.users.create, SYSTEM, email, PASSWORD, role)
-    secret, _ = call(services.users.sign_in, email, PASSWORD)
-    client.cookies.set("rivetr_session", secret)
-    return {"X-CSRF-Token": csrf_token(secret)}
-
-
-def test_a_user_mints_a_token_that_is_theirs_shown_once_and_revocable(client, call, services):
-    csrf = signed_in_as(client, call, services, "admin")
+def test_a_user_mints_a_token_that_is_theirs_shown_once_and_revocable(
+    client, member, session_headers
+):
+    member("admin@example.com", "admin")
+    member("owner@example.com", "owner")
+    csrf = session_headers("admin@example.com")
 
     minted = client.post(
         "/api/v1/tokens",
@@ -39,12 +31,13 @@ def test_a_user_mints_a_token_that_is_theirs_shown_once_and_revocable(client, ca
     listed = client.get("/api/v1/tokens").json()
     mine = next(t for t in listed if t["token_id"] == body["token_id"])
     assert (mine["owner"], mine["scope"]) == ("admin@example.com", "deploy")
+    assert mine["team"] == "default"
     assert body["token"] not in client.get("/api/v1/tokens").text
 
     client.cookies.clear()
     bearer = {"Authorization": f"Bearer {body['token']}"}
     assert client.get("/api/v1/apps", headers=bearer).status_code == 200
-    csrf = signed_in_as(client, call, services, "owner")
+    csrf = session_headers("owner@example.com")
     assert client.delete(f"/api/v1/tokens/{body['token_id']}", headers=csrf).status_code == 204
     client.cookies.clear()
     assert client.get("/api/v1/apps", headers=bearer).status_code == 401
@@ -63,17 +56,22 @@ def test_an_expired_token_is_refused(client, call, services):
     assert response.status_code == 401
 
 
-def test_a_developer_cannot_mint_tokens_and_bad_requests_are_problems(
-    client, call, services, log_types
+def test_a_developer_mints_up_to_deploy_tokens_and_bad_requests_are_problems(
+    client, member, session_headers, log_types
 ):
-    csrf = signed_in_as(client, call, services, "developer")
+    member("developer@example.com", "developer")
+    member("owner@example.com", "owner")
+    csrf = session_headers("developer@example.com")
     before = log_types()
 
-    assert client.post("/api/v1/tokens", json={"name": "x"}, headers=csrf).status_code == 403
-    assert client.get("/api/v1/tokens").status_code == 403
-    client.cookies.clear()
-    csrf = signed_in_as(client, call, services, "owner")
+    admin = client.post("/api/v1/tokens", json={"name": "x", "scope": "admin"}, headers=csrf)
+    assert admin.status_code == 403
+    assert log_types() == before
+    deploy = client.post("/api/v1/tokens", json={"name": "ci", "scope": "deploy"}, headers=csrf)
+    assert deploy.status_code == 201
+    assert [t["name"] for t in client.get("/api/v1/tokens").json()] == ["ci"]  # only their own
+    csrf = session_headers("owner@example.com")
+    before = log_types()
     bad = client.post("/api/v1/tokens", json={"name": "x", "expires_in_days": 0}, headers=csrf)
     assert bad.status_code == 400
-    assert log_types()[: len(before)] == before
     assert "token.created" not in log_types()[len(before) :]

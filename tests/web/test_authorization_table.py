@@ -1,8 +1,14 @@
-"""Every mutating route, for every kind of caller: exactly the combinations the permission table
-allows get through; every other one gets 401 or 403 and appends nothing.
+"""Every mutating route, for every kind of caller, across teams: exactly the combinations the
+permission tables allow get through; every other one gets 401 or 403 and appends nothing.
 
-Callers: API tokens of each scope, signed-in users of each role (with their CSRF token, so only
-the role decides), nobody, an unknown token, an expired session and an ended session."""
+The app `web` belongs to team `acme`. Callers: members of acme in each role (signed in, with
+their CSRF token so only the role decides), the same roles in another team (the wrong team),
+an admin of the default team (the instance's admins), the CLI's ownerless tokens of each scope,
+tokens minted by acme members (cut down to their role), a token of another team, and nobody:
+anonymous, an unknown token, an expired token, an expired session and an ended session.
+
+Users and sessions are written as events directly: argon2 and sign-in have their own tests,
+and this table has hundreds of cases."""
 
 from __future__ import annotations
 
@@ -12,36 +18,226 @@ from functools import partial
 import pytest
 
 from rivetr.adapters.eventstore.base import EventMeta
-from rivetr.domain.access import ROLE_PERMISSIONS, SCOPE_PERMISSIONS, SYSTEM, Permission
+from rivetr.domain.access import (
+    ROLE_PERMISSIONS,
+    SCOPE_PERMISSIONS,
+    SYSTEM,
+    Permission,
+)
+from rivetr.domain.commands import CreateApp
 from rivetr.domain.events import (
     ContainerStarted,
     DeploymentHealthy,
     DeploymentRequested,
     DeploymentRetired,
     DeploymentSuperseded,
+    SessionEnded,
     SessionStarted,
+    TokenCreated,
+    TotpEnabled,
+    TotpEnrolled,
     TrafficSwitched,
+    UserCreated,
 )
-from rivetr.service.tokens import hash_secret
+from rivetr.service.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.users import SESSION_PREFIX, csrf_token
+from tests.web.conftest import join_team
 
-PASSWORD = "correct horse battery staple"
+P = Permission
+VICTIM = "vic@example.com"  # a viewer of acme whose membership, session and 2FA are acted on
 
-# route: method, path, body, the permission it needs, the status when allowed
+# route: method, path, body, (team it acts in, permission needed), status when allowed
 ROUTES = {
-    "create app": ("POST", "/api/v1/apps", {"name": "other"}, Permission.MANAGE_APPS, 201),
-    "change app": ("PATCH", "/api/v1/apps/web", {"port": 9000}, Permission.MANAGE_APPS, 200),
-    "delete app": ("DELETE", "/api/v1/apps/web", None, Permission.MANAGE_APPS, 204),
-    "deploy": ("POST", "/api/v1/apps/web/deployments", {}, Permission.DEPLOY, 202),
-    "roll back": ("POST", "/api/v1/apps/web/rollback", {}, Permission.DEPLOY, 202),
+    "create app": (
+        "POST",
+        "/api/v1/apps",
+        {"name": "new", "team": "acme"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    "change settings": ("PATCH", "/api/v1/apps/web", {"port": 9000}, ("acme", P.EDIT_APPS), 200),
+    "change env": ("PATCH", "/api/v1/apps/web", {"env": {"A": "1"}}, ("acme", P.EDIT_APPS), 200),
+    "change domains": (
+        "PATCH",
+        "/api/v1/apps/web",
+        {"domains": ["web.example.com"]},
+        ("acme", P.MANAGE_APPS),
+        200,
+    ),
+    "set git token": (
+        "PATCH",
+        "/api/v1/apps/web",
+        {"git_token": "ghp_secret"},
+        ("acme", P.MANAGE_APPS),
+        200,
+    ),
+    "delete app": ("DELETE", "/api/v1/apps/web", None, ("acme", P.MANAGE_APPS), 204),
+    "deploy": ("POST", "/api/v1/apps/web/deployments", {}, ("acme", P.DEPLOY), 202),
+    "roll back": ("POST", "/api/v1/apps/web/rollback", {}, ("acme", P.DEPLOY), 202),
     # authorised, then refused by the domain: a live release is replaced, not cancelled
-    "cancel": ("POST", "/api/v1/deployments/d1/cancel", None, Permission.DEPLOY, 422),
-    "mint token": ("POST", "/api/v1/tokens", {"name": "x"}, Permission.ADMIN, 201),
-    "revoke token": ("DELETE", "/api/v1/tokens/{token}", None, Permission.ADMIN, 204),
+    "cancel": ("POST", "/api/v1/deployments/d1/cancel", None, ("acme", P.DEPLOY), 422),
+    "mint read token": (
+        "POST",
+        "/api/v1/tokens",
+        {"name": "x", "scope": "read", "team": "acme"},
+        ("acme", P.READ),
+        201,
+    ),
+    "mint admin token": (
+        "POST",
+        "/api/v1/tokens",
+        {"name": "x", "scope": "admin", "team": "acme"},
+        ("acme", P.MANAGE_MEMBERS),
+        201,
+    ),
+    "revoke token": ("DELETE", "/api/v1/tokens/victim", None, ("acme", P.MANAGE_MEMBERS), 204),
+    "invite": (
+        "POST",
+        "/api/v1/teams/acme/invitations",
+        {"email": "new@example.com", "role": "developer"},
+        ("acme", P.MANAGE_MEMBERS),
+        201,
+    ),
+    "revoke invitation": (
+        "DELETE",
+        "/api/v1/teams/acme/invitations/{invitation}",
+        None,
+        ("acme", P.MANAGE_MEMBERS),
+        204,
+    ),
+    "change role": (
+        "PATCH",
+        f"/api/v1/teams/acme/members/{VICTIM}",
+        {"role": "developer"},
+        ("acme", P.MANAGE_MEMBERS),
+        200,
+    ),
+    "remove member": (
+        "DELETE",
+        f"/api/v1/teams/acme/members/{VICTIM}",
+        None,
+        ("acme", P.MANAGE_MEMBERS),
+        204,
+    ),
+    "transfer team": (
+        "POST",
+        "/api/v1/teams/acme/transfer",
+        {"to_user": VICTIM},
+        ("acme", P.OWN_TEAM),
+        200,
+    ),
+    # authorised, then refused by the domain: the team still owns `web`
+    "delete team": ("DELETE", "/api/v1/teams/acme", None, ("acme", P.OWN_TEAM), 422),
+    "revoke a session": (
+        "DELETE",
+        "/api/v1/sessions/vic-session",
+        None,
+        ("default", P.MANAGE_MEMBERS),
+        204,
+    ),
+    "disable 2fa": (
+        "POST",
+        f"/api/v1/users/{VICTIM}/totp/disable",
+        None,
+        ("default", P.MANAGE_MEMBERS),
+        204,
+    ),
 }
-TOKENS = {f"token:{scope}": perms for scope, perms in SCOPE_PERMISSIONS.items()}
-ROLES = {f"user:{role}": perms for role, perms in ROLE_PERMISSIONS.items()}
-NOBODY = ["anonymous", "unknown token", "expired session", "ended session"]
+
+
+def member_of(team: str, role: str) -> dict[str, frozenset[Permission]]:
+    return {team: ROLE_PERMISSIONS[role]}
+
+
+# caller: how it is made, and what it holds: {team or "*" (every team): permissions}
+CALLERS: dict[str, tuple[tuple[str, ...], dict[str, frozenset[Permission]]]] = {
+    **{
+        f"acme {role}": (("session", "acme", role), member_of("acme", role))
+        for role in ROLE_PERMISSIONS
+    },
+    **{
+        f"other {role}": (("session", "other", role), member_of("other", role))
+        for role in ("owner", "admin")
+    },
+    "instance admin": (("session", "default", "admin"), member_of("default", "admin")),
+    **{
+        f"cli {scope} token": (("token", scope, "", ""), {"*": SCOPE_PERMISSIONS[scope]})
+        for scope in SCOPE_PERMISSIONS
+    },
+    "acme admin's deploy token": (
+        ("token", "deploy", "acme", "admin"),
+        {"acme": SCOPE_PERMISSIONS["deploy"]},
+    ),
+    "acme developer's admin token": (
+        ("token", "admin", "acme", "developer"),
+        {"acme": SCOPE_PERMISSIONS["admin"] & ROLE_PERMISSIONS["developer"]},
+    ),
+    "other owner's admin token": (
+        ("token", "admin", "other", "owner"),
+        {"other": SCOPE_PERMISSIONS["admin"] & ROLE_PERMISSIONS["owner"]},
+    ),
+    "anonymous": (("anonymous",), {}),
+    "unknown token": (("unknown token",), {}),
+    "expired token": (("expired token",), {}),
+    "expired session": (("expired session",), {}),
+    "ended session": (("ended session",), {}),
+}
+NOBODY = {"anonymous", "unknown token", "expired token", "expired session", "ended session"}
+
+
+def holds(caller: str, team: str, needed: Permission) -> bool:
+    held = CALLERS[caller][1]
+    return needed in held.get("*", frozenset()) | held.get(team, frozenset())
+
+
+async def append(services, stream: str, events, actor: str = "test", expected=None) -> None:
+    recorded = await services.store.append(stream, expected, events, EventMeta(actor=actor))
+    await services.runner.wait_until(recorded[-1].position)
+
+
+async def user(services, email: str) -> str:
+    created = UserCreated(user_id=email, email=email, password_hash="$argon2id$unused")
+    await append(services, f"user-{email}", [created])
+    return email
+
+
+async def session(services, email: str, name: str, *, ended=False, expired=False) -> str:
+    secret = SESSION_PREFIX + f"{name}-secret"
+    started = datetime.now(UTC) - (timedelta(days=8) if expired else timedelta(0))
+    events = [
+        SessionStarted(
+            user_id=email,
+            session_id=name,
+            secret_hash=hash_secret(secret),
+            at=started.isoformat(),
+            expires_at=(started + timedelta(days=7)).isoformat(),
+        )
+    ]
+    if ended:
+        events.append(SessionEnded(user_id=email, session_id=name, reason="logout"))
+    await append(services, f"user-{email}", events)
+    return secret
+
+
+async def token(services, name: str, scope: str, owner=None, team=None, expired=False) -> str:
+    secret = TOKEN_PREFIX + f"{name}-secret"
+    expires = datetime.now(UTC) - timedelta(seconds=1) if expired else None
+    created = TokenCreated(
+        token_id=name,
+        name=name,
+        secret_hash=hash_secret(secret),
+        scope=scope,
+        owner=owner,
+        team=team,
+        expires_at=expires.isoformat() if expires else None,
+    )
+    await append(services, f"token-{name}", [created])
+    return secret
+
+
+async def join(services, team: str, email: str, role: str) -> None:
+    """A user `email` in `team` with `role`."""
+    await join_team(services, team, await user(services, email), role, partial(user, services))
 
 
 async def served_releases(services) -> None:
@@ -67,79 +263,87 @@ async def served_releases(services) -> None:
                 DeploymentSuperseded(deployment_id=d, by_deployment_id="d1", drain_s=0),
                 DeploymentRetired(deployment_id=d, container_removed=True),
             ]
-        await services.store.append(f"deployment-{d}", 0, history, EventMeta(actor="test"))
-    await services.runner.wait_until(await services.store.head())
+        await append(services, f"deployment-{d}", history, expected=0)
 
 
-async def session_for(services, email: str, *, expired: bool = False, ended: bool = False) -> str:
-    if not expired:
-        secret, _ = await services.users.sign_in(email, PASSWORD)
-        if ended:
-            await services.users.sign_out(secret)
-        return secret
-    secret = SESSION_PREFIX + "expired-session-secret"
-    past = datetime.now(UTC) - timedelta(days=8)
-    started = SessionStarted(
-        user_id=email,
-        session_id="old",
-        secret_hash=hash_secret(secret),
-        at=past.isoformat(),
-        expires_at=(past + timedelta(days=7)).isoformat(),
-    )
-    recorded = await services.store.append(
-        f"user-{email}", None, [started], EventMeta(actor=f"user:{email}")
-    )
-    await services.runner.wait_until(recorded[-1].position)
-    return secret
+async def world(services) -> str:
+    """acme with `web` and its releases, a viewer with a session and a second factor, a token
+    of acme's founder and an open invitation. Returns the invitation's id."""
+    await join(services, "acme", VICTIM, "viewer")
+    await services.apps.handle(SYSTEM, _create_web())
+    await served_releases(services)
+    await session(services, VICTIM, "vic-session")
+    await token(services, "victim", "read", owner="founder@acme.test", team="acme")
+    invited = await services.teams.invite(SYSTEM, "acme", "someone@example.com", "viewer")
+    enrolled = [
+        TotpEnrolled(user_id=VICTIM, secret=services.secrets.seal("user:x:totp", "ABC")),
+        TotpEnabled(user_id=VICTIM, recovery_hashes=[]),
+    ]
+    await append(services, f"user-{VICTIM}", enrolled)
+    return invited.invitation_id
 
 
-def headers_for(caller: str, client, call, services, mint) -> dict[str, str]:
-    client.cookies.clear()
-    if caller.startswith("token:"):
-        return mint(caller.split(":")[1], caller.replace(":", "-"))
-    if caller == "anonymous":
-        return {}
-    if caller == "unknown token":
-        return {"Authorization": "Bearer rvt_not_a_token"}
-    if caller.startswith("user:"):
-        role = caller.split(":")[1]
-        email = f"{role}@example.com"
-        call(services.users.create, SYSTEM, email, PASSWORD, role)
-        secret = call(session_for, services, email)
-    else:
-        call(services.users.create, SYSTEM, "gone@example.com", PASSWORD, "owner")
-        expired, ended = caller == "expired session", caller == "ended session"
-        secret = call(
-            partial(session_for, expired=expired, ended=ended), services, "gone@example.com"
-        )
-    client.cookies.set("rivetr_session", secret)
-    return {"X-CSRF-Token": csrf_token(secret)}
+def _create_web() -> CreateApp:
+    return CreateApp(name="web", team="acme", git_url="https://git.example.com/web.git")
 
 
-CASES = [(route, caller) for route in ROUTES for caller in [*TOKENS, *ROLES, *NOBODY]]
+async def credentials(services, caller: str) -> tuple[dict[str, str], str | None]:
+    """The headers the caller sends, and the session cookie it carries (if any)."""
+    how = CALLERS[caller][0]
+    match how:
+        case ("session", team, role):
+            email = f"{role}@{team}.example.com"
+            await join(services, team, email, role)
+            secret = await session(services, email, "caller")
+            return {"X-CSRF-Token": csrf_token(secret)}, secret
+        case ("token", scope, "", ""):
+            return {"Authorization": f"Bearer {await token(services, 'cli', scope)}"}, None
+        case ("token", scope, team, role):
+            email = f"{role}@{team}.example.com"
+            await join(services, team, email, role)
+            secret = await token(services, "mine", scope, owner=email, team=team)
+            return {"Authorization": f"Bearer {secret}"}, None
+        case ("unknown token",):
+            return {"Authorization": "Bearer rvt_not_a_token"}, None
+        case ("expired token",):
+            secret = await token(services, "old", "admin", expired=True)
+            return {"Authorization": f"Bearer {secret}"}, None
+        case ("expired session" | "ended session",):
+            await user(services, "gone@example.com")
+            await services.teams.add_member(SYSTEM, "acme", "gone@example.com", "admin")
+            ended, expired = how[0] == "ended session", how[0] == "expired session"
+            secret = await session(
+                services, "gone@example.com", "gone", ended=ended, expired=expired
+            )
+            return {"X-CSRF-Token": csrf_token(secret)}, secret
+    return {}, None
+
+
+CASES = [(route, caller) for route in ROUTES for caller in CALLERS]
 
 
 @pytest.mark.parametrize(("route", "caller"), CASES, ids=[f"{r}-{c}" for r, c in CASES])
-def test_only_the_allowed_callers_get_through(
-    client, auth, call, services, mint, log_types, route, caller
-):
-    web = {"name": "web", "git_url": "https://git.example.com/web.git"}
-    assert client.post("/api/v1/apps", json=web, headers=auth).status_code == 201
-    call(served_releases, services)
-    token_id, _ = call(services.tokens.create, SYSTEM, "victim", "read")
-    headers = headers_for(caller, client, call, services, mint)
-    method, path, body, needed, allowed_status = ROUTES[route]
-    path = path.replace("{token}", token_id)
-    granted = {**TOKENS, **ROLES}.get(caller, frozenset())
+def test_only_the_allowed_callers_get_through(client, call, services, log_types, route, caller):
+    invitation_id = call(world, services)
+    headers, cookie = call(credentials, services, caller)
+    if cookie:
+        client.cookies.set("rivetr_session", cookie)
+    method, path, body, (team, needed), allowed_status = ROUTES[route]
+    path = path.replace("{invitation}", invitation_id)
     before = log_types()
 
     response = client.request(method, path, json=body, headers=headers)
 
-    if needed in granted:
+    if holds(caller, team, needed):
         assert response.status_code == allowed_status, response.text
     else:
-        assert response.status_code == (403 if caller in TOKENS or caller in ROLES else 401), (
-            response.text
-        )
+        assert response.status_code == (401 if caller in NOBODY else 403), response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert log_types() == before
+
+
+def test_the_table_has_callers_on_both_sides_of_every_route() -> None:
+    """A route that everyone (or nobody) may use would make its rows prove little."""
+    for route, (_, _, _, (team, needed), _) in ROUTES.items():
+        assert any(holds(c, team, needed) for c in CALLERS), route
+        assert not all(holds(c, team, needed) for c in CALLERS if c not in NOBODY), route

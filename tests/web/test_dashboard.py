@@ -7,17 +7,22 @@ import re
 
 import pytest
 
-from rivetr.domain.access import SYSTEM
-
-PASSWORD = "correct horse battery staple"
+from tests.web.conftest import PASSWORD
 
 
 @pytest.fixture
-def owner(call, services) -> str:
-    return call(services.users.create, SYSTEM, "ann@example.com", PASSWORD, "owner")
+def owner(member) -> str:
+    return member("ann@example.com", "owner")
+
+
+def form_token(client, path: str = "/login") -> str:
+    """What a browser does first: load the page, whose form carries the double-submit token."""
+    page = client.get(path).text
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
 
 
 def form_login(client, **fields: str):
+    fields.setdefault("form_token", form_token(client))
     return client.post("/login", data=fields, follow_redirects=False)
 
 
@@ -73,3 +78,20 @@ def test_signing_out_needs_the_forms_csrf_token_and_ends_the_session(client, own
     types = [e.type for e in call(services.store.read_stream, "user-ann@example.com")]
     assert types[-1] == "user.session_ended"
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_the_sign_in_form_is_refused_without_the_token_of_the_page_it_came_from(
+    client, owner, log_types
+):
+    before = log_types()
+
+    cross_site = client.post(
+        "/login", data={"email": "ann@example.com", "password": PASSWORD}, follow_redirects=False
+    )
+    form_token(client)  # the cookie is set now, but the forged form cannot know its value
+    wrong = form_login(client, email="ann@example.com", password=PASSWORD, form_token="guess")
+
+    assert cross_site.status_code == wrong.status_code == 403
+    assert "rivetr_session" not in cross_site.headers.get("set-cookie", "")
+    assert log_types() == before  # refused before the password is even checked
+    assert form_login(client, email="ann@example.com", password=PASSWORD).status_code == 302

@@ -35,6 +35,8 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
     correlation_id: str | None = None
     causation_id: str | None = None
+    team: str | None = None  # the team the command was authorised in, if any
+    source: str | None = None  # how the actor came in: "session", "token:<name>", "webhook"...
 
 
 class LoggedEvent(msgspec.Struct, frozen=True):
@@ -53,6 +55,8 @@ class LoggedEvent(msgspec.Struct, frozen=True):
     recorded_at: str  # ISO 8601, UTC
     actor: str
     correlation_id: str | None
+    team: str | None
+    source: str | None
 
     @property
     def event(self) -> AnyEvent:

@@ -29,21 +29,25 @@ def link_hash(
     actor: str,
     correlation_id: str | None,
     causation_id: str | None,
+    team: str | None = None,
+    source: str | None = None,
 ) -> str:
-    header = _encode(
-        [
-            position,
-            stream_id,
-            version,
-            type_,
-            schema_version,
-            event_id,
-            recorded_at,
-            actor,
-            correlation_id,
-            causation_id,
-        ]
-    )
+    header_fields: list[object] = [
+        position,
+        stream_id,
+        version,
+        type_,
+        schema_version,
+        event_id,
+        recorded_at,
+        actor,
+        correlation_id,
+        causation_id,
+    ]
+    if team is not None or source is not None:
+        # events from before these fields existed keep the hash they were recorded with
+        header_fields += [team, source]
+    header = _encode(header_fields)
     digest = hashlib.sha256(prev_hash.encode())
     digest.update(b"\n")
     digest.update(header)
@@ -75,6 +79,8 @@ def chain_event(
         meta.actor,
         meta.correlation_id,
         meta.causation_id,
+        meta.team,
+        meta.source,
     )
     return RecordedEvent(
         position=position,
@@ -86,6 +92,8 @@ def chain_event(
         recorded_at=recorded_at,
         actor=meta.actor,
         correlation_id=meta.correlation_id,
+        team=meta.team,
+        source=meta.source,
         event_id=event_id,
         causation_id=meta.causation_id,
         prev_hash=prev_hash,
@@ -107,6 +115,8 @@ def expected_hash(event: RecordedEvent) -> str:
         event.actor,
         event.correlation_id,
         event.causation_id,
+        event.team,
+        event.source,
     )
 
 

@@ -32,6 +32,8 @@ class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str | None
     prev_hash: str
     hash: str
+    team: str | None = None  # absent from exports made before these fields existed
+    source: str | None = None
 
 
 _encoder = msgspec.json.Encoder()

@@ -21,9 +21,10 @@ from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
 from rivetr.domain.events import Event
 
+# link_hash's argument order, then the chain fields: for tests and tools that copy rows by hand
 COLUMNS = (
     "position, stream_id, version, type, schema_version, data, event_id, recorded_at, actor,"
-    " correlation_id, causation_id, prev_hash, hash"
+    " correlation_id, causation_id, prev_hash, hash, team, source"
 )
 # selected in field order, so a row is the struct's positional arguments
 _RECORDED = ", ".join(RecordedEvent.__struct_fields__)

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.projections.views import AppView
 
@@ -43,7 +43,7 @@ class AppsController(Controller):
         actor: NamedDependency[Actor],
     ) -> Response[AppView]:
         await services.apps.handle(actor, data)
-        view = await _view(services, data.name)
+        view = await readable_app(services, actor, data.name)
         return Response(
             view, status_code=HTTP_201_CREATED, headers={"Location": f"/api/v1/apps/{data.name}"}
         )
@@ -52,8 +52,8 @@ class AppsController(Controller):
     async def list_apps(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[AppView]:
-        authorize(actor, Permission.READ)
-        return await services.read.list_apps()
+        teams = actor.readable_teams()
+        return await services.read.list_apps(teams)
 
     @get("/{name:str}")
     async def get_app(
@@ -62,8 +62,7 @@ class AppsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> AppView:
-        authorize(actor, Permission.READ)
-        return await _view(services, name)
+        return await readable_app(services, actor, name)
 
     @patch("/{name:str}")
     async def change_app(
@@ -75,7 +74,7 @@ class AppsController(Controller):
     ) -> AppView:
         changes: dict[str, Any] = msgspec.structs.asdict(data)
         await services.apps.handle(actor, _command(ChangeAppSettings, name=name, **changes))
-        return await _view(services, name)
+        return await readable_app(services, actor, name)
 
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(
@@ -94,8 +93,10 @@ def _command(kind: type[Any], **fields: Any) -> Any:
     )
 
 
-async def _view(services: Services, name: str) -> AppView:
+async def readable_app(services: Services, actor: Actor, name: str) -> AppView:
+    """The app, if it exists and the actor may see it: another team's app is as absent as one
+    that does not exist, so names do not leak across teams."""
     view = await services.read.get_app(name)
-    if view is None:
+    if view is None or not actor.can(Permission.READ, view.team):
         raise NotFoundException(f"no application named {name!r}")
     return view

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.projections.views import DeploymentView, StepView
+from rivetr.web.api.apps import readable_app
 
 
 class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -69,9 +70,7 @@ class DeploymentsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> list[DeploymentView]:
-        authorize(actor, Permission.READ)
-        if await services.read.get_app(name) is None:
-            raise NotFoundException(f"no application named {name!r}")
+        await readable_app(services, actor, name)
         return await services.read.list_deployments(name)
 
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
@@ -82,7 +81,10 @@ class DeploymentsController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[RollbackRequest | None] = None,
     ) -> Response[Accepted]:
-        authorize(actor, Permission.DEPLOY)
+        app = await services.read.get_app(name)
+        if app is None:
+            raise NotFoundException(f"no application named {name!r}")
+        authorize(actor, Permission.DEPLOY, app.team)  # before the target search says anything
         deployment_id = await services.deployments.rollback(actor, name, data.to if data else None)
         return _accepted(deployment_id)
 
@@ -93,8 +95,7 @@ class DeploymentsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> DeploymentDetail:
-        authorize(actor, Permission.READ)
-        found = await _find(services, deployment_id)
+        found = await _find(services, actor, deployment_id)
         release = await services.read.live_release(found.app)
         return DeploymentDetail(
             deployment=found,
@@ -111,7 +112,7 @@ class DeploymentsController(Controller):
         actor: NamedDependency[Actor],
     ) -> DeploymentView:
         await services.deployments.cancel(actor, deployment_id)
-        return await _find(services, deployment_id)
+        return await _find(services, actor, deployment_id)
 
     @get("/deployments/{deployment_id:str}/logs", media_type="text/plain")
     async def logs(
@@ -120,13 +121,14 @@ class DeploymentsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> str:
-        authorize(actor, Permission.READ)
-        found = await _find(services, deployment_id)
+        found = await _find(services, actor, deployment_id)
         return services.logs.read(found.app, deployment_id) or ""
 
 
-async def _find(services: Services, deployment_id: str) -> DeploymentView:
+async def _find(services: Services, actor: Actor, deployment_id: str) -> DeploymentView:
     found = await services.read.get_deployment(deployment_id)
-    if found is None:
+    app = await services.read.get_app(found.app) if found is not None else None
+    # a deleted app's deployments stay readable by whoever reads every team
+    if found is None or not actor.can(Permission.READ, app.team if app else None):
         raise NotFoundException(f"no deployment {deployment_id!r}")
     return found

@@ -21,6 +21,7 @@ from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
 class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    code: Annotated[str, msgspec.Meta(max_length=32)] | None = None  # TOTP or recovery code
 
 
 class SignedIn(msgspec.Struct, kw_only=True):
@@ -36,7 +37,7 @@ async def sign_in(
     data: JSONBody[SignInRequest],
 ) -> Response[SignedIn]:
     remote = request.client.host if request.client else None
-    secret, session = await services.users.sign_in(data.email, data.password, remote)
+    secret, session = await services.users.sign_in(data.email, data.password, remote, data.code)
     response = Response(
         SignedIn(user=session.user_id, expires_at=session.expires_at, csrf_token=csrf_token(secret))
     )

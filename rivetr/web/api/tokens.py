@@ -1,5 +1,5 @@
 """/api/v1/tokens: mint (the secret is answered once), list (never secrets) and revoke API
-tokens. A signed-in user's tokens are theirs (`owner`)."""
+tokens. A signed-in user's tokens are theirs (`owner`) and act in one team."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.access import Actor, Permission
+from rivetr.domain.commands import TeamSlug
 from rivetr.domain.events import TokenScope
+from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.views import TokenView
 
 
@@ -21,6 +23,7 @@ class MintRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     scope: TokenScope = "read"
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
+    team: TeamSlug | None = None  # default: the one team the caller can mint it for
 
 
 class Minted(msgspec.Struct, kw_only=True):
@@ -28,6 +31,7 @@ class Minted(msgspec.Struct, kw_only=True):
     token: str  # shown this once; only its SHA-256 is kept
     scope: TokenScope
     expires_at: str | None
+    team: str | None
 
 
 class TokensController(Controller):
@@ -42,17 +46,28 @@ class TokensController(Controller):
         data: JSONBody[MintRequest],
     ) -> Minted:
         token_id, secret = await services.tokens.create(
-            actor, data.name, data.scope, data.expires_in_days
+            actor, data.name, data.scope, data.expires_in_days, data.team
         )
         view = next(t for t in await services.read.list_tokens() if t.token_id == token_id)
-        return Minted(token_id=token_id, token=secret, scope=data.scope, expires_at=view.expires_at)
+        return Minted(
+            token_id=token_id,
+            token=secret,
+            scope=data.scope,
+            expires_at=view.expires_at,
+            team=view.team,
+        )
 
     @get("/")
     async def list_tokens(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[TokenView]:
-        authorize(actor, Permission.ADMIN)
-        return await services.read.list_tokens()
+        """One's own tokens, and those of the teams one manages the members of."""
+        return [
+            token
+            for token in await services.read.list_tokens()
+            if (actor.user is not None and token.owner == actor.user)
+            or actor.can(Permission.MANAGE_MEMBERS, token.team or ROOT_TEAM)
+        ]
 
     @delete("/{token_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke(

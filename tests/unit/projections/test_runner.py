@@ -350,7 +350,7 @@ async def test_a_new_projection_version_drops_and_rebuilds_only_that_view(
         assert read_db(read_path, "SELECT COUNT(*) FROM apps") == [(0,)]
         assert read_db(read_path, "SELECT * FROM projection_checkpoints ORDER BY name") == [
             ("apps", 0, AppsProjection.version + 1),
-            ("audit", head, 1),
+            ("audit", head, AuditProjection.version),
         ]
         assert await runner.catch_up() == head
         assert dump(read_path, ["apps"]) == {"apps": before["apps"]}

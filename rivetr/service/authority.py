@@ -1,0 +1,99 @@
+"""What each command acts on, looked up so that `access.authorize_command` can decide: the team
+that owns it and, for tokens and sessions, the user they belong to.
+
+Read from the streams themselves rather than the read model: a command is authorised against
+the same facts it is then decided on, even a moment after the app or token was created."""
+
+from __future__ import annotations
+
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.domain import application, deployment, teams, tokens
+from rivetr.domain.access import Target
+from rivetr.domain.commands import (
+    AddMember,
+    AssignTokenOwner,
+    CancelDeployment,
+    ChangeAppSettings,
+    ChangeMemberRole,
+    Command,
+    ConfirmTotp,
+    CreateApp,
+    CreateTeam,
+    CreateToken,
+    CreateUser,
+    DeleteApp,
+    DeleteTeam,
+    DisableTotp,
+    EnrollTotp,
+    InviteMember,
+    RemoveMember,
+    RequestDeployment,
+    RevokeInvitation,
+    RevokeSession,
+    RevokeToken,
+    TransferOwnership,
+)
+from rivetr.domain.errors import NotFound
+from rivetr.domain.teams import ROOT_TEAM
+
+
+class Authority:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def target(self, command: Command) -> Target:
+        """Raises NotFound for an app, deployment, token or team that does not exist."""
+        match command:
+            case CreateApp():
+                return Target(team=await self.existing_team(command.team or ROOT_TEAM))
+            case ChangeAppSettings() | DeleteApp() | RequestDeployment():
+                name = command.app if isinstance(command, RequestDeployment) else command.name
+                return Target(team=await self.team_of_app(name))
+            case CancelDeployment():
+                history = await self.store.read_stream(deployment.stream_id(command.deployment_id))
+                if not history:
+                    raise NotFound(f"no deployment {command.deployment_id!r}")
+                state = deployment.fold(command.deployment_id, [e.event for e in history])
+                return Target(team=await self.team_of_app(state.app))
+            case CreateToken():
+                team = command.team
+                return Target(team=await self.existing_team(team) if team else None)
+            case RevokeToken():
+                history = await self.store.read_stream(tokens.stream_id(command.token_id))
+                token = tokens.fold(command.token_id, [e.event for e in history])
+                if not token.exists:
+                    raise NotFound(f"no token with id {command.token_id!r}")
+                return Target(team=token.team, owner=token.owner)
+            case AssignTokenOwner() | CreateUser():
+                return Target(team=ROOT_TEAM)
+            case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp():
+                return Target(team=ROOT_TEAM, owner=command.user_id)
+            case CreateTeam():
+                return Target()
+            case (
+                AddMember()
+                | InviteMember()
+                | RevokeInvitation()
+                | ChangeMemberRole()
+                | RemoveMember()
+                | TransferOwnership()
+                | DeleteTeam()
+            ):
+                return Target(team=command.team)
+        raise TypeError(f"no target is defined for {type(command).__name__}")
+
+    async def team_of_app(self, name: str) -> str:
+        history = await self.store.read_stream(application.stream_id(name))
+        app = application.fold(name, [e.event for e in history])
+        if not app.exists:
+            raise NotFound(f"no application named {name!r}")
+        return app.team
+
+    async def existing_team(self, team: str) -> str:
+        """The default team always exists (its owner comes with the first admin); any other
+        must have been created and not deleted."""
+        if team != ROOT_TEAM:
+            history = await self.store.read_stream(teams.stream_id(team))
+            if not teams.fold(team, [e.event for e in history]).exists:
+                raise NotFound(f"no team {team!r}")
+        return team
