@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--expires-in-days", type=int, metavar="N", help="stop working after N days"
     )
+    create.add_argument("--team", help="act in this team only (default: every team)")
     create.set_defaults(run=_async(_tokens_create))
     listing = tokens.add_parser("list", parents=[common], help="list tokens (never secrets)")
     listing.set_defaults(run=_async(_tokens_list))
@@ -172,7 +173,7 @@ async def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
     async with opened(settings) as services:
         try:
             token_id, secret = await services.tokens.create(
-                cli_actor(), args.name, args.scope, args.expires_in_days
+                cli_actor(), args.name, args.scope, args.expires_in_days, args.team
             )
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
@@ -193,7 +194,10 @@ async def _tokens_list(settings: Settings, _: argparse.Namespace) -> int:
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
             if token.expires_at and not token.revoked_at:
                 state += f" until {token.expires_at}"
-            print(f"{token.token_id}\t{token.name}\t{token.scope}\t{token.created_at}\t{state}")
+            team = token.team or "*"
+            print(
+                f"{token.token_id}\t{token.name}\t{token.scope}\t{team}\t{token.created_at}\t{state}"
+            )
     return 0
 
 
@@ -255,6 +259,8 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
             apps = await services.read.list_apps()
             for app in apps:
                 appended += await services.apps.reseal(cli_actor(), app.name)
+            for user in await services.read.list_users():  # their second factors' seeds
+                appended += await services.users.reseal_totp(cli_actor(), user.user_id)
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

@@ -32,6 +32,7 @@ from rivetr.domain.commands import (
     InviteMember,
     RemoveMember,
     RequestDeployment,
+    ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
@@ -140,6 +141,7 @@ def required_permission(command: Command) -> Permission:
             | CreateUser()
             | RevokeSession()
             | DisableTotp()
+            | ResealTotp()
             | EnrollTotp()
             | ConfirmTotp()
             | AddMember()

@@ -206,3 +206,10 @@ class DisableTotp(Command, frozen=True, kw_only=True):
     who lost their device."""
 
     user_id: str
+
+
+class ResealTotp(Command, frozen=True, kw_only=True):
+    """Seal a user's TOTP seed again with the newest key (an instance admin's or the CLI's)."""
+
+    user_id: str
+    secret: str

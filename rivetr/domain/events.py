@@ -150,6 +150,13 @@ class TotpEnabled(Event, frozen=True, kw_only=True, tag="user.totp_enabled"):
     recovery_hashes: list[str]  # SHA-256 of each one-time recovery code; the codes are shown once
 
 
+class TotpResealed(Event, frozen=True, kw_only=True, tag="user.totp_resealed"):
+    """The same seed, sealed with a newer key (`rivetr secrets rotate`)."""
+
+    user_id: str
+    secret: str
+
+
 class TotpDisabled(Event, frozen=True, kw_only=True, tag="user.totp_disabled"):
     user_id: str
 
@@ -396,6 +403,7 @@ AnyEvent = (
     | SessionEnded
     | TotpEnrolled
     | TotpEnabled
+    | TotpResealed
     | TotpDisabled
     | RecoveryCodeUsed
     | TeamCreated

@@ -15,6 +15,7 @@ from rivetr.domain.commands import (
     CreateUser,
     DisableTotp,
     EnrollTotp,
+    ResealTotp,
     RevokeSession,
 )
 from rivetr.domain.errors import AlreadyExists, DomainError, InvalidCommand, NotFound
@@ -27,6 +28,7 @@ from rivetr.domain.events import (
     TotpDisabled,
     TotpEnabled,
     TotpEnrolled,
+    TotpResealed,
     UserCreated,
     UserLockedOut,
     UserRole,
@@ -119,6 +121,8 @@ def evolve(state: UserState, event: Event) -> UserState:
             return msgspec.structs.replace(state, sessions=state.sessions - {event.session_id})
         case TotpEnrolled():
             return msgspec.structs.replace(state, totp_secret=event.secret, totp_enabled=False)
+        case TotpResealed():
+            return msgspec.structs.replace(state, totp_secret=event.secret)
         case TotpEnabled():
             return msgspec.structs.replace(
                 state, totp_enabled=True, recovery_hashes=frozenset(event.recovery_hashes)
@@ -217,7 +221,7 @@ def decide_revoke(state: UserState, command: RevokeSession) -> list[Event]:
     return [SessionEnded(user_id=state.user_id, session_id=command.session_id, reason="revoked")]
 
 
-TotpCommand = EnrollTotp | ConfirmTotp | DisableTotp
+TotpCommand = EnrollTotp | ConfirmTotp | DisableTotp | ResealTotp
 
 
 def decide_totp(state: UserState, command: TotpCommand) -> list[Event]:
@@ -238,6 +242,10 @@ def decide_totp(state: UserState, command: TotpCommand) -> list[Event]:
             if state.totp_secret is None:
                 return []
             return [TotpDisabled(user_id=state.user_id)]
+        case ResealTotp():
+            if state.totp_secret in (None, command.secret):
+                return []
+            return [TotpResealed(user_id=state.user_id, secret=command.secret)]
     raise TypeError(f"not a second-factor command: {type(command).__name__}")
 
 

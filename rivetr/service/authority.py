@@ -28,6 +28,7 @@ from rivetr.domain.commands import (
     InviteMember,
     RemoveMember,
     RequestDeployment,
+    ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
@@ -66,7 +67,7 @@ class Authority:
                 return Target(team=token.team, owner=token.owner)
             case AssignTokenOwner() | CreateUser():
                 return Target(team=ROOT_TEAM)
-            case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp():
+            case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():
                 return Target(team=ROOT_TEAM, owner=command.user_id)
             case CreateTeam():
                 return Target()

@@ -19,7 +19,14 @@ from rivetr.adapters.passwords import hash_password, verify_password
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import users
 from rivetr.domain.access import Actor, user_actor
-from rivetr.domain.commands import ConfirmTotp, CreateUser, DisableTotp, EnrollTotp, RevokeSession
+from rivetr.domain.commands import (
+    ConfirmTotp,
+    CreateUser,
+    DisableTotp,
+    EnrollTotp,
+    ResealTotp,
+    RevokeSession,
+)
 from rivetr.domain.errors import DomainError, Forbidden, InvalidCommand
 from rivetr.domain.events import (
     LoginFailed,
@@ -263,6 +270,17 @@ class UserService:
             if state.totp_enabled and not valid:
                 raise InvalidCommand("turning the second factor off needs a current code")
         await self._totp(actor, DisableTotp(user_id=user_id))
+
+    async def reseal_totp(self, actor: Actor, user_id: str) -> int:
+        """Seal the user's TOTP seed again with the newest key (after `rotate`); return how
+        many events that appended."""
+        state = await self._state(user_id)
+        if state.totp_secret is None:
+            return 0
+        context = _totp_context(user_id)
+        secret = self.secrets.seal(context, self.secrets.open(context, state.totp_secret))
+        await self._totp(actor, ResealTotp(user_id=user_id, secret=secret))
+        return 0 if secret == state.totp_secret else 1
 
     async def _totp(self, actor: Actor, command: users.TotpCommand) -> None:
         await self.handler.execute(

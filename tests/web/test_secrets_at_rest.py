@@ -57,3 +57,37 @@ def test_after_a_rotation_every_secret_is_sealed_again_with_the_new_key(
     assert new_key != old_key
     assert open_app(services.secrets, app).env == {"A": "one", "B": "two"}
     assert call(services.apps.reseal, SYSTEM, "web") == 0  # nothing left to seal again
+
+
+def test_a_viewer_sees_names_but_no_secret_value_in_any_page_or_response(
+    client, member, session_headers, call, services
+):
+    member("ann@example.com", "owner")
+    member("vic@example.com", "viewer")
+    owner = session_headers("ann@example.com")
+    values = {"STRIPE_KEY": "sk_live_viewer_must_not_see", "DB_PASSWORD": "hunter2-hunter2"}
+    made = client.post(
+        "/api/v1/apps",
+        json={"name": "shop", "env": values, "git_token": "ghp_token_viewer_must_not_see"},
+        headers=owner,
+    )
+    assert made.status_code == 201, made.text
+
+    session_headers("vic@example.com")
+    pages = [
+        client.get(path).text
+        for path in (
+            "/",
+            "/api/v1/apps",
+            "/api/v1/apps/shop",
+            "/api/v1/apps/shop/deployments",
+            "/api/v1/teams/default",
+            "/api/v1/tokens",
+            "/api/v1/sessions",
+        )
+    ]
+
+    assert "STRIPE_KEY" in pages[2]  # the names are shown
+    secrets = [*values.values(), "ghp_token_viewer_must_not_see"]
+    assert not [s for s in secrets for page in pages if s in page]
+    assert not [s for s in secrets if s in str(call(services.store.read_all))]

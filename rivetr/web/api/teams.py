@@ -61,7 +61,10 @@ class TeamsController(Controller):
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
         await services.teams.create(actor, data.team, data.name, data.owner)
-        return await _detail(services, actor, data.team)
+        owner = msgspec.structs.replace(
+            actor, teams={**actor.teams, data.team: frozenset(Permission)}
+        )
+        return await _detail(services, owner, data.team)  # the request's actor predates the team
 
     @get("/")
     async def list_teams(

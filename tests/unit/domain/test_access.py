@@ -39,6 +39,7 @@ from rivetr.domain.commands import (
     InviteMember,
     RemoveMember,
     RequestDeployment,
+    ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
@@ -78,6 +79,7 @@ ONE_OF_EACH: list[Command] = [
     EnrollTotp(user_id="bob@example.com", secret="rvs1:x"),
     ConfirmTotp(user_id="bob@example.com", totp_step=1, recovery_hashes=[]),
     DisableTotp(user_id="bob@example.com"),
+    ResealTotp(user_id="bob@example.com", secret="rvs1:y"),
 ]
 
 
@@ -113,7 +115,7 @@ DEV_WORK = {
     "CreateToken:deploy",
 }
 # instance-level commands: the default team's admins, not team "a"'s
-INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp"}
+INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp", "ResealTotp"}
 ALLOWED = {
     "viewer": {"CreateToken:read"},
     "developer": DEV_WORK,

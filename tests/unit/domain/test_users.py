@@ -8,10 +8,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rivetr.domain import users
-from rivetr.domain.commands import CreateUser
+from rivetr.domain.commands import (
+    ConfirmTotp,
+    CreateUser,
+    DisableTotp,
+    EnrollTotp,
+    RevokeSession,
+)
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
-from rivetr.domain.events import Event
-from rivetr.domain.users import EndSession, SignIn
+from rivetr.domain.events import (
+    Event,
+    LoginFailed,
+    RecoveryCodeUsed,
+    SessionStarted,
+    TotpEnrolled,
+    UserLockedOut,
+)
+from rivetr.domain.users import EndSession, SecondFactorNeeded, SignIn
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
@@ -25,13 +38,17 @@ def created() -> users.UserState:
     return users.evolve(users.UserState(user_id="ann@example.com"), event)
 
 
-def attempt(state: users.UserState, ok: bool, at: datetime) -> tuple[users.UserState, list[Event]]:
+def attempt(
+    state: users.UserState, ok: bool, at: datetime, **code: object
+) -> tuple[users.UserState, list[Event]]:
+    """Sign in (with a second factor's `code_kind` and what it matched, if given)."""
     command = SignIn(
         email="ann@example.com",
         password_matched=ok,
         at=at.isoformat(),
         session_id=f"s{at.timestamp():.0f}",
         secret_hash="ab" * 32,
+        **code,  # type: ignore[arg-type]
     )
     events = users.decide_sign_in(state, command)
     for event in events:
@@ -115,3 +132,89 @@ def test_signing_out_ends_the_session_once() -> None:
 def test_an_unknown_user_cannot_sign_in() -> None:
     with pytest.raises(NotFound):
         attempt(users.UserState(user_id="x@y"), True, T0)
+
+
+# --- the second factor --------------------------------------------------------------------------
+
+
+def with_totp(recovery: tuple[str, ...] = ("r1" * 32,)) -> users.UserState:
+    state = created()
+    for command in (
+        EnrollTotp(user_id="ann@example.com", secret="rvs1:k:seed"),
+        ConfirmTotp(user_id="ann@example.com", totp_step=100, recovery_hashes=list(recovery)),
+    ):
+        for event in users.decide_totp(state, command):
+            state = users.evolve(state, event)
+    return state
+
+
+def sign_in_with(
+    state: users.UserState, at: datetime, **code: object
+) -> tuple[users.UserState, list[Event]]:
+    return attempt(state, True, at, **code)
+
+
+def test_an_enrolled_but_unconfirmed_factor_is_not_asked_for() -> None:
+    state = created()
+    [enrolled] = users.decide_totp(state, EnrollTotp(user_id="ann@example.com", secret="s"))
+    state = users.evolve(state, enrolled)
+    _, events = sign_in_with(state, T0)
+    assert [type(e) for e in events] == [SessionStarted]
+
+
+def test_confirming_needs_a_matching_code() -> None:
+    state = users.evolve(created(), TotpEnrolled(user_id="ann@example.com", secret="s"))
+    with pytest.raises(InvalidCommand, match="does not match"):
+        users.decide_totp(
+            state, ConfirmTotp(user_id="ann@example.com", totp_step=None, recovery_hashes=[])
+        )
+
+
+def test_with_a_factor_the_right_password_alone_is_not_enough_and_records_nothing() -> None:
+    with pytest.raises(SecondFactorNeeded):
+        sign_in_with(with_totp(), T0)
+
+
+def test_a_code_signs_in_once_and_never_again() -> None:
+    state, events = sign_in_with(with_totp(), T0, code_kind="totp", totp_step=200)
+    assert isinstance(events[0], SessionStarted)
+    assert (events[0].second_factor, events[0].totp_step) == ("totp", 200)
+
+    _, replayed = sign_in_with(state, T0 + timedelta(seconds=5), code_kind="totp", totp_step=200)
+    assert [type(e) for e in replayed] == [LoginFailed]
+    assert replayed[0].reason == "wrong code"
+
+
+def test_wrong_codes_count_towards_the_lockout() -> None:
+    state = with_totp()
+    for n in range(5):
+        state, events = sign_in_with(
+            state, T0 + timedelta(seconds=n), code_kind="totp", totp_step=None
+        )
+    assert isinstance(events[-1], UserLockedOut)
+
+
+def test_a_recovery_code_works_once() -> None:
+    state, events = sign_in_with(with_totp(), T0, code_kind="recovery", recovery_hash="r1" * 32)
+    assert [type(e) for e in events] == [SessionStarted, RecoveryCodeUsed]
+    _, again = sign_in_with(state, T0, code_kind="recovery", recovery_hash="r1" * 32)
+    assert [type(e) for e in again] == [LoginFailed]
+
+
+def test_turning_the_factor_off_stops_asking_for_it() -> None:
+    state = with_totp()
+    [off] = users.decide_totp(state, DisableTotp(user_id="ann@example.com"))
+    state = users.evolve(state, off)
+    _, events = sign_in_with(state, T0)
+    assert isinstance(events[0], SessionStarted)
+    assert users.decide_totp(state, DisableTotp(user_id="ann@example.com")) == []
+
+
+def test_revoking_a_session_that_is_not_open_is_not_found() -> None:
+    state, _ = attempt(created(), True, T0)
+    [ended] = users.decide_revoke(
+        state, RevokeSession(user_id="ann@example.com", session_id=next(iter(state.sessions)))
+    )
+    assert ended.reason == "revoked"
+    with pytest.raises(NotFound, match="no open session"):
+        users.decide_revoke(state, RevokeSession(user_id="ann@example.com", session_id="nope"))

@@ -19,15 +19,24 @@ from hypothesis import strategies as st
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.domain import application, deployment, tokens
+from rivetr.domain import application, deployment, teams, tokens
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import (
+    AddMember,
     ChangeAppSettings,
+    ChangeMemberRole,
     CreateApp,
+    CreateTeam,
     CreateToken,
     DeleteApp,
+    DeleteTeam,
+    InviteMember,
+    RemoveMember,
     RequestDeployment,
+    RevokeInvitation,
     RevokeToken,
+    TeamCommand,
+    TransferOwnership,
 )
 from rivetr.domain.deployment import TRANSITIONS, DeploymentState
 from rivetr.domain.errors import DomainError
@@ -51,6 +60,7 @@ from rivetr.domain.events import (
     TrafficSwitched,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -58,7 +68,13 @@ from rivetr.projections.runner import ProjectionRunner
 APP_NAMES = ["web", "api", "worker"]
 TOKEN_IDS = ["t1", "t2", "t3"]
 DEPLOYMENT_IDS = ["d1", "d2", "d3"]
+TEAM_NAMES = ["acme", "zeta"]
+USERS = ["ann@x.io", "bob@x.io", "cat@x.io"]
+INVITATIONS = ["i1", "i2"]
 TABLES = [
+    "teams",
+    "members",
+    "invitations",
     "apps",
     "tokens",
     "audit",
@@ -109,7 +125,11 @@ settings_fields: dict[str, st.SearchStrategy[Any]] = {
 def app_commands(name: str) -> st.SearchStrategy[Any]:
     create = st.fixed_dictionaries(
         {"name": st.just(name)},
-        optional={**settings_fields, "env": st.dictionaries(env_names, env_values, max_size=3)},
+        optional={
+            **settings_fields,
+            "env": st.dictionaries(env_names, env_values, max_size=3),
+            "team": st.sampled_from(["default", *TEAM_NAMES]),
+        },
     ).map(lambda body: msgspec.convert(body, CreateApp))
     change = st.fixed_dictionaries(
         {"name": st.just(name)},
@@ -136,6 +156,48 @@ def token_commands(token_id: str) -> st.SearchStrategy[Any]:
         scope=st.sampled_from(["read", "deploy", "admin"]),
     )
     return st.one_of(create, st.just(RevokeToken(token_id=token_id)))
+
+
+class Accept(msgspec.Struct, frozen=True):
+    """Someone takes up an invitation (valid or not: the domain decides)."""
+
+    team: str
+    invitation_id: str
+    user: str
+    at: str
+
+
+def team_commands(team: str) -> st.SearchStrategy[Any]:
+    users = st.sampled_from(USERS)
+    roles = st.sampled_from(["owner", "admin", "developer", "viewer"])  # owner is refused
+    invitable = st.sampled_from(["admin", "developer", "viewer"])
+    invitation = st.sampled_from([f"{team}-{i}" for i in INVITATIONS])  # ids are unique
+    return st.one_of(
+        st.builds(CreateTeam, team=st.just(team), name=st.just(team.title()), owner=users),
+        st.builds(AddMember, team=st.just(team), user_id=users, role=roles),
+        st.builds(AddMember, team=st.just(team), user_id=users, role=roles),
+        st.builds(ChangeMemberRole, team=st.just(team), user_id=users, role=invitable),
+        st.builds(RemoveMember, team=st.just(team), user_id=users),
+        st.builds(TransferOwnership, team=st.just(team), to_user=users),
+        st.builds(DeleteTeam, team=st.just(team), apps_left=st.sampled_from([0, 0, 1])),
+        st.builds(
+            InviteMember,
+            team=st.just(team),
+            invitation_id=invitation,
+            email=users,
+            role=invitable,
+            secret_hash=invitation.map(lambda i: hashlib.sha256(f"{team}{i}".encode()).hexdigest()),
+            expires_at=st.just("2030-01-01T00:00:00+00:00"),
+        ),
+        st.builds(RevokeInvitation, team=st.just(team), invitation_id=invitation),
+        st.builds(
+            Accept,
+            team=st.just(team),
+            invitation_id=invitation,
+            user=users,
+            at=st.sampled_from(["2029-01-01T00:00:00+00:00", "2031-01-01T00:00:00+00:00"]),
+        ),
+    )
 
 
 def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
@@ -242,6 +304,8 @@ steps = st.lists(
             st.sampled_from(APP_NAMES).flatmap(app_commands),
             st.sampled_from(APP_NAMES).flatmap(app_commands),
             st.sampled_from(TOKEN_IDS).flatmap(token_commands),
+            st.sampled_from(TEAM_NAMES).flatmap(team_commands),
+            st.sampled_from(TEAM_NAMES).flatmap(team_commands),
             engine_events,
             *[deployment_steps] * 3,
         ),
@@ -257,6 +321,7 @@ class Folded(msgspec.Struct):
     apps: dict[str, AppState]
     tokens: dict[str, TokenState]
     deployments: dict[str, DeploymentState]
+    teams: dict[str, TeamState]
 
 
 def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -300,6 +365,7 @@ async def play(
         apps={name: application.initial_state(name) for name in APP_NAMES},
         tokens={token_id: TokenState(token_id=token_id) for token_id in TOKEN_IDS},
         deployments={d: DeploymentState(deployment_id=d) for d in DEPLOYMENT_IDS},
+        teams={team: TeamState(team=team) for team in TEAM_NAMES},
     )
     for number, (step, actor, page) in enumerate(history):
         meta = EventMeta(actor=actor, correlation_id=f"req-{number}")
@@ -318,6 +384,24 @@ async def play(
             for event in events:
                 state = deployment.evolve(state, event)
             folded.deployments[step.deployment_id] = state
+        elif isinstance(step, Accept | TeamCommand):
+            team = folded.teams[step.team]
+            try:
+                if isinstance(step, Accept):
+                    accept = AcceptInvitation(
+                        invitation_id=step.invitation_id, user_id=step.user, at=step.at
+                    )
+                    events = teams.decide_accept(team, accept)
+                else:
+                    events = teams.decide(team, step)
+            except DomainError:
+                continue
+            if not events:
+                continue
+            await store.append(teams.stream_id(step.team), None, events, meta)
+            for event in events:
+                team = teams.evolve(team, event)
+            folded.teams[step.team] = team
         elif isinstance(step, CreateToken | RevokeToken):
             token = folded.tokens[step.token_id]
             try:
@@ -363,6 +447,27 @@ def assert_apps_agree_with_the_domain(
         assert msgspec.json.decode(domains) == list(state.domains)
         assert msgspec.json.decode(env_names_json) == sorted(state.env)
         assert msgspec.json.decode(auth) == application.git_auth(state.git_token, state.deploy_key)
+        assert row[14] == state.team
+
+
+def assert_teams_agree_with_the_domain(
+    tables: dict[str, list[tuple[Any, ...]]], folded: Folded
+) -> None:
+    existing = {name: state for name, state in folded.teams.items() if state.exists}
+    assert {row[0]: row[2] for row in tables["teams"]} == {
+        name: state.owner for name, state in existing.items()
+    }
+    members = {(row[0], row[1]): row[2] for row in tables["members"]}
+    assert members == {
+        (name, user): role
+        for name, state in existing.items()
+        for user, role in state.members.items()
+    }
+    for row in tables["invitations"]:
+        team, invitation_id, status = row[1], row[0], row[8]
+        known = folded.teams[team].invitations.get(invitation_id)
+        # an invitation of a team since deleted (and maybe made again) is closed
+        assert (status == "open") is (known is not None and known.open)
 
 
 def assert_tokens_agree_with_the_domain(
@@ -410,6 +515,7 @@ async def check_history(directory: Path, history: list[tuple[Any, str, int]]) ->
         assert_apps_agree_with_the_domain(built_as_it_came, folded)
         assert_tokens_agree_with_the_domain(built_as_it_came, folded)
         assert_deployments_agree_with_the_domain(built_as_it_came, folded)
+        assert_teams_agree_with_the_domain(built_as_it_came, folded)
         for state in folded.deployments.values():
             hypothesis.event(f"a deployment ended {state.status}")  # --hypothesis-show-statistics
 
