@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
@@ -17,6 +18,7 @@ from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
 from rivetr.config import Settings
+from rivetr.domain.access import Actor
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
@@ -50,6 +52,7 @@ class Services:
         self.store = store
         self.runner = runner
         self.read = read
+        self.setup_code: str | None = None  # see offer_setup
         handler = CommandHandler(store, runner, Authority(store).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
         self.apps = AppService(handler, self.secrets)
@@ -81,6 +84,27 @@ class Services:
             drain_s=settings.drain_s,
             on_superseded=self.deployer.schedule_retire,
         )
+
+    async def offer_setup(self) -> str | None:
+        """On a first run (no account yet), the one-time code the dashboard's setup page asks
+        for: only whoever can read the service's log can claim the instance."""
+        if await self.read.list_users():
+            self.setup_code = None  # made meanwhile, perhaps by the CLI: the page closes
+        elif self.setup_code is None:
+            self.setup_code = secrets.token_urlsafe(12)
+        return self.setup_code
+
+    async def create_admin(
+        self, actor: Actor, email: str, password: str
+    ) -> tuple[str, str, list[str]]:
+        """An account at the head of the default team: its owner the first time (taking the
+        tokens minted before any account), an admin after. Returns (user id, role, the ids of
+        the tokens it took)."""
+        first = not await self.read.list_users()
+        user_id = await self.users.create(actor, email, password, "owner")
+        role = await self.teams.make_instance_admin(actor, user_id)
+        adopted = await self.tokens.adopt_ownerless(actor, user_id) if first else []
+        return user_id, role, adopted
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:

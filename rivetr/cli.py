@@ -233,15 +233,11 @@ async def _users_create_admin(settings: Settings, args: argparse.Namespace) -> i
         print(f"rivetr: {exc}", file=sys.stderr)
         return 1
     async with opened(settings) as services:
-        first = not await services.read.list_users()
         try:
-            user_id = await services.users.create(cli_actor(), args.email, password, "owner")
-            role = await services.teams.make_instance_admin(cli_actor(), user_id)
+            user_id, role, adopted = await services.create_admin(cli_actor(), args.email, password)
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
-        # the tokens minted before any account existed become the first owner's
-        adopted = await services.tokens.adopt_ownerless(cli_actor(), user_id) if first else []
     print(f"created {user_id} ({role} of the default team); sign in at /api/v1/auth/login")
     if adopted:
         print(f"the {len(adopted)} earlier token(s) now belong to {user_id}: {', '.join(adopted)}")

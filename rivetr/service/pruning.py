@@ -67,6 +67,10 @@ async def prune_images(
                 "engine",
                 None,
                 [ImagePruned(app=app, image=tag, deployment_id=image.labels.get(DEPLOYMENT_LABEL))],
-                EventMeta(actor="system:pruner", correlation_id=image.labels.get(DEPLOYMENT_LABEL)),
+                EventMeta(
+                    actor="system:pruner",
+                    correlation_id=image.labels.get(DEPLOYMENT_LABEL),
+                    source="system",
+                ),
             )
     return removed

@@ -115,7 +115,7 @@ async def reconcile_engine(
             "engine",
             None,
             [OrphanContainerRemoved(container_name=container.name, deployment_id=owner)],
-            EventMeta(actor="system:reconciler", correlation_id=owner),
+            EventMeta(actor="system:reconciler", correlation_id=owner, source="system"),
         )
     return removed
 

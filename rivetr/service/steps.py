@@ -33,7 +33,7 @@ class StepRecorder:
             history = await self.store.read_stream(stream)
             accepted = deployment.advance(fold([e.event for e in history]), event)
             expected = history[-1].version if history else 0
-            meta = EventMeta(actor=ACTOR, correlation_id=deployment_id)
+            meta = EventMeta(actor=ACTOR, correlation_id=deployment_id, source="system")
             try:
                 return await self.store.append(stream, expected, accepted, meta)
             except ConcurrencyError:

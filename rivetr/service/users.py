@@ -179,7 +179,7 @@ class UserService:
         user_id = users.normalise_email(email)
         stream = users.stream_id(user_id)
         secret = SESSION_PREFIX + secrets.token_urlsafe(32)
-        meta = EventMeta(actor=f"user:{user_id}")
+        meta = EventMeta(actor=f"user:{user_id}", source="sign-in")
         for _ in range(3):  # a concurrent sign-in moved the stream on: decide again
             history = await self.store.read_stream(stream)
             state = users.fold(user_id, [e.event for e in history])
@@ -329,6 +329,9 @@ class UserService:
         )
         if events:
             recorded = await self.store.append(
-                stream, len(history), events, EventMeta(actor=f"user:{view.user_id}")
+                stream,
+                len(history),
+                events,
+                EventMeta(actor=f"user:{view.user_id}", source="session"),
             )
             await self.runner.wait_until(recorded[-1].position)

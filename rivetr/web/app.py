@@ -4,6 +4,7 @@ opens the services and runs their background work."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from rivetr.web.dashboard import DashboardController
 from rivetr.web.problems import handle_exception
 
 TEMPLATES = Path(__file__).parent / "templates"
+log = logging.getLogger(__name__)
 
 
 def provide_services(state: State) -> Services:
@@ -44,6 +46,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = services or await Services.open(settings)
         app.state.services = opened
+        code = await opened.offer_setup()
+        if code is not None:
+            log.warning("no account yet: open /setup on the dashboard and give the code %s", code)
         try:
             async with opened.background():
                 yield

@@ -20,7 +20,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.users import SecondFactorNeeded
 from rivetr.service.users import SignInRefused, csrf_token
@@ -36,6 +36,19 @@ class LoginForm(msgspec.Struct):
     code: str = ""
     token: str = ""
     form_token: str = ""
+
+
+class SetupForm(msgspec.Struct):
+    email: str = ""
+    password: str = ""
+    again: str = ""
+    code: str = ""
+    form_token: str = ""
+
+
+SETUP_ACTOR = Actor(
+    kind="system", id="setup", name="setup", permissions=frozenset(Permission), source="setup"
+)
 
 
 class InvitationForm(msgspec.Struct):
@@ -88,6 +101,7 @@ class DashboardController(Controller):
     async def login_page(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Template:
+        await services.offer_setup()  # is there still no account?
         return _login_page(request, services, None, 200)
 
     @post("/login")
@@ -137,6 +151,42 @@ class DashboardController(Controller):
         response = Redirect("/login")
         response.delete_cookie(COOKIE, path="/")
         response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @get("/setup")
+    async def setup_page(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[Any]:
+        """The first account, made in the browser with the code the service logged."""
+        if await services.offer_setup() is None:
+            return Redirect("/login")
+        return _setup_page(request, services, None, 200)
+
+    @post("/setup")
+    async def setup(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[SetupForm],
+    ) -> Response[Any]:
+        code = await services.offer_setup()
+        if code is None:
+            return Redirect("/login")
+        if not _form_token_matches(request, data.form_token):
+            return _setup_page(request, services, _STALE_FORM, 403)
+        if not hmac.compare_digest(data.code.strip().encode(), code.encode()):
+            return _setup_page(request, services, "That is not the setup code in the log.", 403)
+        if data.password != data.again:
+            return _setup_page(request, services, "The two passwords differ.", 422)
+        try:
+            user_id, _, _ = await services.create_admin(SETUP_ACTOR, data.email, data.password)
+            remote = request.client.host if request.client else None
+            session, _ = await services.users.sign_in(user_id, data.password, remote)
+        except DomainError as refused:
+            return _setup_page(request, services, str(refused), refused.status)
+        services.setup_code = None
+        response = Redirect("/")
+        set_private_cookie(response, request, SESSION_COOKIE, session)
         return response
 
     @get("/invite/{secret:str}", name="accept_page")
@@ -198,6 +248,13 @@ def _with_form_token(request: Request[Any, Any, Any], template: Template) -> Tem
     return template
 
 
+def _setup_page(
+    request: Request[Any, Any, Any], services: Services, error: str | None, status: int
+) -> Template:
+    context = {"engine": services.engine, "error": error}
+    return _with_form_token(request, Template("setup.html", context=context, status_code=status))
+
+
 def _login_page(
     request: Request[Any, Any, Any],
     services: Services,
@@ -205,7 +262,13 @@ def _login_page(
     status: int,
     email: str = "",
 ) -> Template:
-    context = {"engine": services.engine, "error": error, "email": email, "ask_code": bool(email)}
+    context = {
+        "engine": services.engine,
+        "error": error,
+        "email": email,
+        "ask_code": bool(email),
+        "setup": services.setup_code is not None,
+    }
     return _with_form_token(request, Template("login.html", context=context, status_code=status))
 
 

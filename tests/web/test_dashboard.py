@@ -95,3 +95,43 @@ def test_the_sign_in_form_is_refused_without_the_token_of_the_page_it_came_from(
     assert "rivetr_session" not in cross_site.headers.get("set-cookie", "")
     assert log_types() == before  # refused before the password is even checked
     assert form_login(client, email="ann@example.com", password=PASSWORD).status_code == 302
+
+
+def test_the_first_account_is_made_on_the_setup_page_with_the_logged_code(
+    client, call, services, auth
+):
+    code = services.setup_code
+    assert code  # offered at start, since no account exists
+    assert "make the first account" in client.get("/login").text
+    token = form_token(client, "/setup")
+    form = {
+        "email": "ann@example.com",
+        "password": PASSWORD,
+        "again": PASSWORD,
+        "form_token": token,
+    }
+
+    wrong = client.post("/setup", data={**form, "code": "guess"}, follow_redirects=False)
+    assert wrong.status_code == 403
+    assert call(services.read.list_users) == []
+    made = client.post("/setup", data={**form, "code": code}, follow_redirects=False)
+
+    assert made.status_code == 302, made.text
+    assert "signed in as user:ann@example.com" in client.get("/").text
+    assert [t.team for t in call(services.read.list_teams)] == ["default"]
+    assert [t.owner for t in call(services.read.list_tokens)] == ["ann@example.com"]  # adopted
+    created = [e for e in call(services.store.read_all) if e.type == "team.created"]
+    assert (created[0].actor, created[0].source) == ("system:setup", "setup")
+    again = client.get("/setup", follow_redirects=False)
+    assert again.headers["location"] == "/login"
+    late = client.post("/setup", data={**form, "code": code}, follow_redirects=False)
+    assert late.headers["location"] == "/login"
+    assert len(call(services.read.list_users)) == 1
+
+
+def test_the_setup_page_closes_once_an_account_exists_however_it_was_made(client, member):
+    assert client.get("/setup").status_code == 200
+    member("ann@example.com", "owner")  # as the CLI would, beside the running service
+
+    assert client.get("/setup", follow_redirects=False).headers["location"] == "/login"
+    assert "make the first account" not in client.get("/login").text

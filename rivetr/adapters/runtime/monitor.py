@@ -18,7 +18,7 @@ from rivetr.domain.events import EngineConnected, EngineLost, Event
 log = logging.getLogger(__name__)
 
 STREAM = "engine"
-_META = EventMeta(actor="system:engine-monitor")
+_META = EventMeta(actor="system:engine-monitor", source="system")
 
 
 class EngineMonitor:
