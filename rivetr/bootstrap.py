@@ -33,6 +33,7 @@ from rivetr.service.steps import StepRecorder
 from rivetr.service.teams import TeamService
 from rivetr.service.tokens import TokenService
 from rivetr.service.users import UserService
+from rivetr.service.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 _RESTART_DELAY_S = 5
@@ -63,6 +64,7 @@ class Services:
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )
         self.deployments = DeploymentService(handler, read)
+        self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(

@@ -19,6 +19,7 @@ from rivetr.domain.commands import (
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
+    ClosePreview,
     Command,
     ConfirmTotp,
     CreateApp,
@@ -28,14 +29,17 @@ from rivetr.domain.commands import (
     DeleteApp,
     DeleteTeam,
     DisableTotp,
+    DisableWebhook,
     EnrollTotp,
     InviteMember,
+    OpenPreview,
     RemoveMember,
     RequestDeployment,
     ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetWebhookSecret,
     TransferOwnership,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
@@ -107,6 +111,17 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
         return frozenset(t for t, held in self.teams.items() if Permission.READ in held)
 
 
+def webhook_actor(provider: str) -> Actor:
+    """A delivery whose signature matched the app's secret: it may deploy, nothing more."""
+    return Actor(
+        kind="webhook",
+        id=provider,
+        name=provider,
+        permissions=frozenset({Permission.READ, Permission.DEPLOY}),
+        source=f"webhook:{provider}",
+    )
+
+
 SYSTEM = Actor(
     kind="system", id="system", name="rivetr", permissions=frozenset(Permission), source="system"
 )
@@ -122,8 +137,10 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
 
 def required_permission(command: Command) -> Permission:
     match command:
-        case CreateApp() | DeleteApp():
+        case CreateApp() | DeleteApp() | SetWebhookSecret() | DisableWebhook():
             return Permission.MANAGE_APPS
+        case OpenPreview() | ClosePreview():
+            return Permission.DEPLOY
         case ChangeAppSettings():
             # the repository's URL is here too: pointed elsewhere, it would carry the git token
             touches_secrets_or_domains = any(

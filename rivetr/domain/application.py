@@ -7,7 +7,15 @@ from typing import TypeVar
 
 import msgspec
 
-from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
+from rivetr.domain.commands import (
+    ChangeAppSettings,
+    ClosePreview,
+    CreateApp,
+    DeleteApp,
+    DisableWebhook,
+    OpenPreview,
+    SetWebhookSecret,
+)
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
 from rivetr.domain.events import (
     AppCreated,
@@ -16,11 +24,17 @@ from rivetr.domain.events import (
     AppGitCredentialsChanged,
     AppSettingsChanged,
     Event,
+    WebhookDisabled,
+    WebhookSecretSet,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.teams import ROOT_TEAM
 
-AppCommand = CreateApp | ChangeAppSettings | DeleteApp
+AppCommand = (
+    CreateApp | ChangeAppSettings | DeleteApp | SetWebhookSecret | DisableWebhook | ClosePreview
+)
+PREVIEW_LIMIT = 63  # an app name is a DNS label
+_SCALAR_SETTINGS = ("git_url", "branch", "build", "port", "health", "resources", "previews")
 _S = TypeVar("_S", bound=msgspec.Struct)
 
 
@@ -41,6 +55,11 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     env: dict[str, str] = msgspec.field(default_factory=dict)
     git_token: str | None = None
     deploy_key: str | None = None
+    watch_paths: tuple[str, ...] = ()
+    previews: bool = False
+    webhook_secret: str | None = None  # sealed; None: webhooks refused
+    preview_of: str | None = None
+    pr_number: int | None = None
 
 
 def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
@@ -72,16 +91,33 @@ def evolve(state: AppState, event: Event) -> AppState:
                 health=event.health,
                 resources=event.resources,
                 env=dict(event.env),
+                watch_paths=tuple(event.watch_paths),
+                previews=event.previews,
+                preview_of=event.preview_of,
+                pr_number=event.pr_number,
             )
         case AppSettingsChanged():
             changes = {
                 field: value
-                for field in ("git_url", "branch", "build", "port", "health", "resources")
+                for field in (
+                    "git_url",
+                    "branch",
+                    "build",
+                    "port",
+                    "health",
+                    "resources",
+                    "previews",
+                )
                 if (value := getattr(event, field)) is not msgspec.UNSET
             }
-            if event.domains is not msgspec.UNSET:
-                changes["domains"] = tuple(event.domains)
+            for field in ("domains", "watch_paths"):
+                if (listed := getattr(event, field)) is not msgspec.UNSET:
+                    changes[field] = tuple(listed)
             return msgspec.structs.replace(state, **changes)
+        case WebhookSecretSet():
+            return msgspec.structs.replace(state, webhook_secret=event.secret)
+        case WebhookDisabled():
+            return msgspec.structs.replace(state, webhook_secret=None)
         case AppEnvChanged():
             env = {k: v for k, v in state.env.items() if k not in event.unset}
             env.update(event.set)
@@ -128,6 +164,8 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                     health=_plain(command.health, HealthCheck),
                     env=dict(command.env),
                     resources=_plain(command.resources, Resources),
+                    watch_paths=_unique(command.watch_paths),
+                    previews=command.previews,
                 ),
                 *_credentials(state, command.name, command.git_token, command.deploy_key),
             ]
@@ -137,6 +175,57 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
         case DeleteApp():
             _require(state)
             return [AppDeleted(name=state.name)]
+        case SetWebhookSecret():
+            _require(state)
+            if state.webhook_secret == command.secret:
+                return []
+            rotated = state.webhook_secret is not None
+            return [WebhookSecretSet(name=state.name, secret=command.secret, rotated=rotated)]
+        case DisableWebhook():
+            _require(state)
+            return [] if state.webhook_secret is None else [WebhookDisabled(name=state.name)]
+        case ClosePreview():
+            if not state.exists:
+                return []  # closed already (or never opened): a repeated delivery is fine
+            if state.preview_of is None:
+                raise InvalidCommand(f"{state.name!r} is not a preview app")
+            return [AppDeleted(name=state.name)]
+    raise TypeError(f"not an application command: {type(command).__name__}")
+
+
+def preview_name(app: str, pr_number: int) -> str:
+    """`<app>-pr-<n>`, with the app's name cut short enough to stay a DNS label."""
+    suffix = f"-pr-{pr_number}"
+    return app[: PREVIEW_LIMIT - len(suffix)].rstrip("-") + suffix
+
+
+def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> list[Event]:
+    """The preview app of a pull request: the parent's settings on the PR's branch, each of the
+    parent's domains as pr-<n>.<domain>. Already open: nothing (new commits redeploy it)."""
+    if not parent.exists:
+        raise NotFound(f"no application named {parent.name!r}")
+    if state.exists:
+        if state.preview_of != parent.name:
+            raise AlreadyExists(f"an application named {state.name!r} already exists")
+        return []
+    domains = [f"pr-{command.pr_number}.{d.removeprefix('*.')}" for d in parent.domains]
+    return [
+        AppCreated(
+            name=command.name,
+            team=parent.team,
+            git_url=parent.git_url,
+            branch=command.branch,
+            build=parent.build,
+            port=parent.port,
+            domains=_unique(domains),
+            health=parent.health,
+            env=dict(command.env),
+            resources=parent.resources,
+            preview_of=parent.name,
+            pr_number=command.pr_number,
+        ),
+        *_credentials(state, command.name, command.git_token, command.deploy_key),
+    ]
 
 
 def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
@@ -157,10 +246,12 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         resources = _plain(command.resources, Resources)
         if resources != state.resources:
             changes["resources"] = resources
-    if command.domains is not msgspec.UNSET:
-        domains = _unique(command.domains)
-        if tuple(domains) != state.domains:
-            changes["domains"] = domains
+    for field in ("domains", "watch_paths"):
+        listed = getattr(command, field)
+        if listed is not msgspec.UNSET and tuple(_unique(listed)) != getattr(state, field):
+            changes[field] = _unique(listed)
+    if command.previews is not msgspec.UNSET and command.previews != state.previews:
+        changes["previews"] = command.previews
     new_health = changes.get("health", state.health)
     assert isinstance(new_health, HealthCheck)
     _check_health(new_health)

@@ -19,6 +19,7 @@ from rivetr.domain.settings import (
     HealthCheckInput,
     Port,
     ResourcesInput,
+    WatchPath,
 )
 
 
@@ -50,6 +51,8 @@ class CreateApp(Command, frozen=True, kw_only=True):
     # credentials for a private repository; write-only, like env values
     git_token: GitToken | None = None
     deploy_key: DeployKey | None = None
+    watch_paths: list[WatchPath] = msgspec.field(default_factory=list)
+    previews: bool = False
 
 
 class ChangeAppSettings(Command, frozen=True, kw_only=True):
@@ -67,6 +70,8 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     env: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
     git_token: GitToken | msgspec.UnsetType | None = msgspec.UNSET  # null removes it
     deploy_key: DeployKey | msgspec.UnsetType | None = msgspec.UNSET
+    watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
+    previews: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class DeleteApp(Command, frozen=True, kw_only=True):
@@ -213,3 +218,33 @@ class ResealTotp(Command, frozen=True, kw_only=True):
 
     user_id: str
     secret: str
+
+
+class SetWebhookSecret(Command, frozen=True, kw_only=True):
+    """Turn the app's webhook on with a new secret (sealed by the service), or rotate it."""
+
+    name: AppName
+    secret: str
+
+
+class DisableWebhook(Command, frozen=True, kw_only=True):
+    name: AppName
+
+
+class OpenPreview(Command, frozen=True, kw_only=True):
+    """Create the preview app of a pull request: the parent's settings, the PR's branch, the
+    parent's domains under pr-<n>. (a webhook's doing)."""
+
+    name: AppName
+    preview_of: AppName
+    pr_number: int
+    branch: Branch
+    env: dict[str, str] = msgspec.field(default_factory=dict)  # sealed for the preview's name
+    git_token: str | None = None
+    deploy_key: str | None = None
+
+
+class ClosePreview(Command, frozen=True, kw_only=True):
+    """Delete a preview app once its pull request is closed or merged."""
+
+    name: AppName

@@ -83,6 +83,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         "deployment.rollback_started": "rolling_back",
         "deployment.restarted": "live",  # its container died and was replaced
         "deployment.restart_failed": "live",
+        "deployment.retired": "retired",  # its app was deleted: nothing replaces it
     },
     "superseded": {"deployment.retired": "retired"},
     "rolling_back": {"deployment.rolled_back": "rolled_back"},

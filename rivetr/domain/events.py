@@ -31,6 +31,10 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     health: HealthCheck = msgspec.field(default_factory=HealthCheck)
     env: dict[str, str] = msgspec.field(default_factory=dict)
     resources: Resources = msgspec.field(default_factory=Resources)  # older events: defaults
+    watch_paths: list[str] = msgspec.field(default_factory=list)  # webhook pushes: [] = any
+    previews: bool = False  # deploy pull requests as preview apps
+    preview_of: str | None = None  # for a preview app: the app it previews...
+    pr_number: int | None = None  # ...and the pull request it deploys
 
 
 class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_changed"):
@@ -44,6 +48,8 @@ class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_cha
     domains: list[str] | msgspec.UnsetType = msgspec.UNSET
     health: HealthCheck | msgspec.UnsetType = msgspec.UNSET
     resources: Resources | msgspec.UnsetType = msgspec.UNSET
+    watch_paths: list[str] | msgspec.UnsetType = msgspec.UNSET
+    previews: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):
@@ -62,6 +68,42 @@ class AppGitCredentialsChanged(Event, frozen=True, kw_only=True, tag="app.git_cr
 
 class AppDeleted(Event, frozen=True, kw_only=True, tag="app.deleted"):
     name: str
+
+
+class WebhookSecretSet(Event, frozen=True, kw_only=True, tag="app.webhook_secret_set"):
+    """The app accepts webhooks signed with this secret (sealed); `rotated`: it replaced one."""
+
+    name: str
+    secret: str
+    rotated: bool = False
+
+
+class WebhookDisabled(Event, frozen=True, kw_only=True, tag="app.webhook_disabled"):
+    name: str
+
+
+# --- webhook deliveries (stream "hook-<provider>-<delivery id>") ----------------------------------
+
+WebhookDecision = Literal["deploy", "preview", "close_preview", "ignored", "refused", "replayed"]
+
+
+class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
+    """One delivery and what was done with it: enough to answer "why didn't my push deploy?"
+    without keeping the payload."""
+
+    app: str
+    provider: str
+    event: str | None  # the provider's event header
+    delivery_id: str | None
+    signature: Literal["valid", "invalid", "missing", "no secret"]
+    decision: WebhookDecision
+    reason: str
+    ref: str | None = None
+    commit: str | None = None
+    pr_number: int | None = None
+    action: str | None = None
+    deployment_id: str | None = None
+    remote: str | None = None
 
 
 # --- API tokens (stream "token-<id>") -----------------------------------------------------------
@@ -305,6 +347,7 @@ class DeploymentSuperseded(Event, frozen=True, kw_only=True, tag="deployment.sup
 class DeploymentRetired(Event, frozen=True, kw_only=True, tag="deployment.retired"):
     deployment_id: str
     container_removed: bool
+    reason: str | None = None  # set when not simply superseded (its app was deleted)
 
 
 class ReleaseRestarted(Event, frozen=True, kw_only=True, tag="deployment.restarted"):
@@ -393,6 +436,9 @@ AnyEvent = (
     | AppEnvChanged
     | AppGitCredentialsChanged
     | AppDeleted
+    | WebhookSecretSet
+    | WebhookDisabled
+    | WebhookReceived
     | TokenCreated
     | TokenRevoked
     | TokenOwnerAssigned

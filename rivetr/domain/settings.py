@@ -82,3 +82,7 @@ class HealthCheckInput(HealthCheck, frozen=True, kw_only=True, forbid_unknown_fi
 
 class ResourcesInput(Resources, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
+
+
+# a glob over repository paths: `*` within a directory, `**` across directories
+WatchPath = Annotated[str, msgspec.Meta(pattern=r"^[^\s]{1,255}$")]

@@ -16,6 +16,8 @@ from rivetr.domain.events import (
     AppEnvChanged,
     AppGitCredentialsChanged,
     AppSettingsChanged,
+    WebhookDisabled,
+    WebhookSecretSet,
 )
 from rivetr.projections.base import app_name_of
 
@@ -38,6 +40,11 @@ _COLUMNS = (
     "updated_at",
     "version",
     "team",
+    "watch_paths",
+    "previews",
+    "webhook",
+    "preview_of",
+    "pr_number",
 )
 _CHUNK = 500  # names per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
@@ -45,19 +52,30 @@ _UPDATE = f"UPDATE apps SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE 
 _INSERT = (
     f"INSERT OR REPLACE INTO apps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
-_ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION = (
-    _COLUMNS.index(c) for c in ("env_names", "git_auth", "updated_at", "version")
+_ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK = (
+    _COLUMNS.index(c) for c in ("env_names", "git_auth", "updated_at", "version", "webhook")
 )
+_AS_JSON = ("build", "domains", "health", "resources", "watch_paths")
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
 _SETTINGS = [
-    (_COLUMNS.index(field), field, field in ("build", "domains", "health", "resources"))
-    for field in ("git_url", "branch", "build", "port", "domains", "health", "resources")
+    (_COLUMNS.index(field), field, field in _AS_JSON)
+    for field in (
+        "git_url",
+        "branch",
+        "build",
+        "port",
+        "domains",
+        "health",
+        "resources",
+        "watch_paths",
+        "previews",
+    )
 ]
 
 
 class AppsProjection:
     name = "apps"
-    version = 3  # v2: git_auth, resources; v3: team
+    version = 4  # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -65,6 +83,8 @@ class AppsProjection:
             "app.env_changed",
             "app.git_credentials_changed",
             "app.deleted",
+            "app.webhook_secret_set",
+            "app.webhook_disabled",
         }
     )
 
@@ -85,7 +105,12 @@ class AppsProjection:
                 created_by TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 version INTEGER NOT NULL,
-                team TEXT NOT NULL
+                team TEXT NOT NULL,
+                watch_paths TEXT NOT NULL,
+                previews INTEGER NOT NULL,
+                webhook INTEGER NOT NULL,
+                preview_of TEXT,
+                pr_number INTEGER
             )"""
         )
 
@@ -155,10 +180,20 @@ class AppsProjection:
                     event.recorded_at,
                     event.version,
                     body.team,
+                    _json(body.watch_paths),
+                    body.previews,
+                    False,
+                    body.preview_of,
+                    body.pr_number,
                 ]
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(body.name)) is not None:
                     row[_GIT_AUTH] = _json(git_auth(body.token, body.deploy_key))
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
+            elif isinstance(body, WebhookSecretSet | WebhookDisabled):
+                if (row := row_of(body.name)) is not None:
+                    row[_WEBHOOK] = isinstance(body, WebhookSecretSet)
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, AppDeleted):

@@ -9,6 +9,7 @@ from rivetr.projections.deployments import DeploymentsProjection
 from rivetr.projections.teams import TeamsProjection
 from rivetr.projections.tokens import TokensProjection
 from rivetr.projections.users import UsersProjection
+from rivetr.projections.webhooks import WebhooksProjection
 
 
 def all_projections() -> list[Projection]:
@@ -19,4 +20,5 @@ def all_projections() -> list[Projection]:
         DeploymentsProjection(),
         UsersProjection(),
         TeamsProjection(),
+        WebhooksProjection(),
     ]

@@ -28,6 +28,11 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: str
     version: int
     team: str
+    watch_paths: list[str]  # globs: a webhook push deploys only if a changed file matches
+    previews: bool  # pull requests deploy as preview apps
+    webhook: bool  # a webhook secret is set (never shown after it is made)
+    preview_of: str | None  # a preview app: its parent...
+    pr_number: int | None  # ...and pull request
 
 
 class TokenView(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,7 +105,8 @@ _DEPLOYMENT_COLUMNS = (
 
 _APP_COLUMNS = (
     "name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
-    " created_at, created_by, updated_at, version, team"
+    " created_at, created_by, updated_at, version, team, watch_paths, previews, webhook,"
+    " preview_of, pr_number"
 )
 _decode = msgspec.json.decode
 _V = TypeVar("_V", bound=msgspec.Struct)
@@ -128,6 +134,11 @@ def _app(row: aiosqlite.Row) -> AppView:
         updated_at=row[12],
         version=row[13],
         team=row[14],
+        watch_paths=_decode(row[15], type=list[str]),
+        previews=bool(row[16]),
+        webhook=bool(row[17]),
+        preview_of=row[18],
+        pr_number=row[19],
     )
 
 
@@ -182,6 +193,24 @@ class SessionListing(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: str
     remote: str | None
     ended_at: str | None
+
+
+class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    app: str
+    received_at: str
+    provider: str
+    event: str | None
+    delivery_id: str | None
+    signature: str  # valid, invalid, missing, no secret
+    decision: str  # deploy, preview, close_preview, ignored, refused, replayed
+    reason: str
+    ref: str | None
+    commit_sha: str | None
+    pr_number: int | None
+    action: str | None
+    deployment_id: str | None
+    remote: str | None
 
 
 def _rows_as(kind: type[_V], rows: Iterable[Any]) -> list[_V]:
@@ -261,6 +290,14 @@ class ReadModel:
         )
         found = _rows_as(InvitationView, rows)
         return found[0] if found else None
+
+    async def deliveries(self, app: str, limit: int = 50) -> list[DeliveryView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(DeliveryView.__struct_fields__)} FROM webhook_deliveries"
+            " WHERE app = ? ORDER BY position DESC LIMIT ?",
+            (app, limit),
+        )
+        return _rows_as(DeliveryView, rows)
 
     async def list_sessions(self, user_id: str | None = None) -> list[SessionListing]:
         """Sessions not ended, of one user or of all."""

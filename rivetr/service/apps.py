@@ -10,7 +10,7 @@ from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import application
 from rivetr.domain.access import Actor, Permission, home_team
-from rivetr.domain.commands import ChangeAppSettings, CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview
 from rivetr.service.handler import CommandHandler
 from rivetr.service.secrets import open_app, seal_command
 
@@ -35,6 +35,17 @@ class AppService:
             fold=partial(application.fold, command.name),
             decide=application.decide,
             correlation_id=correlation_id,
+        )
+
+    async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
+        """Create a pull request's preview app from its parent's settings."""
+        parent = await load_app(self.handler.store, command.preview_of)
+        return await self.handler.execute(
+            actor,
+            seal_command(self.secrets, command),
+            stream_id=application.stream_id(command.name),
+            fold=partial(application.fold, command.name),
+            decide=partial(application.decide_preview, parent),
         )
 
     async def reseal(self, actor: Actor, name: str) -> int:

@@ -15,6 +15,7 @@ from rivetr.domain.commands import (
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
+    ClosePreview,
     Command,
     ConfirmTotp,
     CreateApp,
@@ -24,14 +25,17 @@ from rivetr.domain.commands import (
     DeleteApp,
     DeleteTeam,
     DisableTotp,
+    DisableWebhook,
     EnrollTotp,
     InviteMember,
+    OpenPreview,
     RemoveMember,
     RequestDeployment,
     ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetWebhookSecret,
     TransferOwnership,
 )
 from rivetr.domain.errors import NotFound
@@ -47,9 +51,18 @@ class Authority:
         match command:
             case CreateApp():
                 return Target(team=await self.existing_team(command.team or ROOT_TEAM))
-            case ChangeAppSettings() | DeleteApp() | RequestDeployment():
-                name = command.app if isinstance(command, RequestDeployment) else command.name
-                return Target(team=await self.team_of_app(name))
+            case (
+                ChangeAppSettings()
+                | DeleteApp()
+                | SetWebhookSecret()
+                | DisableWebhook()
+                | ClosePreview()
+            ):
+                return Target(team=await self.team_of_app(command.name))
+            case RequestDeployment():
+                return Target(team=await self.team_of_app(command.app))
+            case OpenPreview():
+                return Target(team=await self.team_of_app(command.preview_of))
             case CancelDeployment():
                 history = await self.store.read_stream(deployment.stream_id(command.deployment_id))
                 if not history:

@@ -15,7 +15,12 @@ from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.deployment import IllegalTransition
-from rivetr.domain.events import DeploymentCancelled, DeploymentRequested, DeploymentRetired
+from rivetr.domain.events import (
+    AppDeleted,
+    DeploymentCancelled,
+    DeploymentRequested,
+    DeploymentRetired,
+)
 from rivetr.projections.views import ReadModel
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.pruning import prune_images
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _STOP_TIMEOUT_S = 10.0
 KEPT_OUTPUT_LINES = 1000  # of a retired container's output, kept in its deployment's log
+_APP_DELETED = "its application was deleted"
 
 
 class Deployer:
@@ -59,6 +65,8 @@ class Deployer:
                     await self._start(event)
                 elif isinstance(event, DeploymentCancelled):
                     await self._stop(event.deployment_id)
+                elif isinstance(event, AppDeleted):
+                    await self._app_deleted(event.name)
         finally:
             tasks = [task for _, task in self._running.values()] + list(self._background)
             for task in tasks:
@@ -106,6 +114,46 @@ class Deployer:
                 await _cancel(task)
                 del self._running[app]
 
+    async def _app_deleted(self, app: str) -> None:
+        """A deleted app keeps nothing running: its deployment in flight is cancelled and its
+        releases (live, or still draining) are stopped and removed."""
+        current = self._running.pop(app, None)
+        if current is not None and not current[1].done():
+            deployment_id, task = current
+            with contextlib.suppress(IllegalTransition):
+                await self.recorder.record(
+                    deployment_id,
+                    DeploymentCancelled(deployment_id=deployment_id, reason=_APP_DELETED),
+                )
+            await _cancel(task)
+        for release in await self.read.deployments_with_status(["live", "superseded"]):
+            if release.app == app:
+                self.spawn(self._retire_now(release.id))
+
+    async def _retire_now(self, deployment_id: str) -> None:
+        await self._retire(deployment_id, ("live", "superseded"), reason=_APP_DELETED)
+
+    async def _retire(
+        self, deployment_id: str, from_statuses: tuple[str, ...], reason: str | None = None
+    ) -> str | None:
+        """Stop and remove the release's container and record it retired, if it is still in
+        one of `from_statuses`; return its app (None when it was not)."""
+        state = await self.recorder.state(deployment_id)
+        if state.status not in from_statuses:
+            return None
+        removed = False
+        runtime = self.runtime()
+        if runtime is not None and state.container_name:
+            removed = await self._stop_and_remove(
+                runtime, state.app, deployment_id, state.container_name
+            )
+        retired = DeploymentRetired(
+            deployment_id=deployment_id, container_removed=removed, reason=reason
+        )
+        with contextlib.suppress(IllegalTransition):
+            await self.recorder.record(deployment_id, retired)
+        return state.app
+
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
@@ -118,21 +166,9 @@ class Deployer:
 
     async def retire(self, deployment_id: str, drain_s: float) -> None:
         await asyncio.sleep(drain_s)
-        state = await self.recorder.state(deployment_id)
-        if state.status != "superseded":
-            return
-        removed = False
-        runtime = self.runtime()
-        if runtime is not None and state.container_name:
-            removed = await self._stop_and_remove(
-                runtime, state.app, deployment_id, state.container_name
-            )
-        with contextlib.suppress(IllegalTransition):
-            await self.recorder.record(
-                deployment_id,
-                DeploymentRetired(deployment_id=deployment_id, container_removed=removed),
-            )
-        await self.prune(state.app)
+        app = await self._retire(deployment_id, ("superseded",))
+        if app is not None:
+            await self.prune(app)
 
     async def _stop_and_remove(
         self, runtime: ContainerRuntime, app: str, deployment_id: str, name: str

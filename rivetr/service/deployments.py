@@ -37,10 +37,11 @@ class DeploymentService:
         trigger: DeploymentTrigger = "api",
         image: str | None = None,
         rollback_of: str | None = None,
+        deployment_id: str | None = None,
     ) -> str:
         """Record a deployment request; the deployer picks it up. Returns the deployment id."""
         command = RequestDeployment(
-            deployment_id=new_deployment_id(),
+            deployment_id=deployment_id or new_deployment_id(),
             app=app,
             commit=commit,
             trigger=trigger,

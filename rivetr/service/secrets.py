@@ -9,7 +9,7 @@ import msgspec
 
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.application import AppState
-from rivetr.domain.commands import ChangeAppSettings, CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
 
 C = TypeVar("C")
 
@@ -23,8 +23,12 @@ def credential_context(app: str, which: str) -> str:
 
 
 def seal_command(box: SecretBox, command: C) -> C:
-    """The command with its env values and git credentials sealed (others pass through)."""
-    if not isinstance(command, CreateApp | ChangeAppSettings):
+    """The command with its env values, git credentials and webhook secret sealed (others
+    pass through)."""
+    if isinstance(command, SetWebhookSecret):
+        secret = box.seal(credential_context(command.name, "webhook"), command.secret)
+        return msgspec.structs.replace(command, secret=secret)
+    if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview):
         return command
     app = command.name
     changes: dict[str, object] = {}
@@ -54,3 +58,9 @@ def open_app(box: SecretBox, app: AppState) -> AppState:
         deploy_key=app.deploy_key
         and box.open(credential_context(name, "deploy_key"), app.deploy_key),
     )
+
+
+def open_webhook_secret(box: SecretBox, app: AppState) -> str | None:
+    if app.webhook_secret is None:
+        return None
+    return box.open(credential_context(app.name, "webhook"), app.webhook_secret)

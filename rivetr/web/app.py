@@ -29,6 +29,7 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.problems import handle_exception
+from rivetr.web.webhooks import receive_webhook
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         dependencies={"actor": Provide(provide_actor)},
     )
     return Litestar(
-        route_handlers=[api, DashboardController],
+        route_handlers=[api, DashboardController, receive_webhook],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

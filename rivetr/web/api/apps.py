@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
-from rivetr.projections.views import AppView
+from rivetr.projections.views import AppView, DeliveryView
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
 AppSettingsPatch = msgspec.defstruct(
@@ -29,6 +30,11 @@ AppSettingsPatch = msgspec.defstruct(
     frozen=True,
     forbid_unknown_fields=True,
 )
+
+
+class WebhookSetup(msgspec.Struct, kw_only=True):
+    secret: str  # shown this once: give it to the git host as the webhook's secret
+    urls: dict[str, str]  # provider -> the payload URL to give it
 
 
 class AppsController(Controller):
@@ -75,6 +81,42 @@ class AppsController(Controller):
         changes: dict[str, Any] = msgspec.structs.asdict(data)
         await services.apps.handle(actor, _command(ChangeAppSettings, name=name, **changes))
         return await readable_app(services, actor, name)
+
+    @post("/{name:str}/webhook", status_code=HTTP_201_CREATED)
+    async def enable_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> WebhookSetup:
+        """Turn the app's webhook on, or rotate its secret: the secret is answered this once."""
+        secret = await services.webhooks.enable(actor, name)
+        base = str(request.base_url).rstrip("/")
+        return WebhookSetup(
+            secret=secret,
+            urls={provider: f"{base}/webhooks/{provider}/{name}" for provider in PROVIDERS},
+        )
+
+    @delete("/{name:str}/webhook", status_code=HTTP_204_NO_CONTENT)
+    async def disable_webhook(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> None:
+        await services.webhooks.disable(actor, name)
+
+    @get("/{name:str}/webhook-deliveries")
+    async def webhook_deliveries(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> list[DeliveryView]:
+        """The app's latest deliveries, newest first, each with its decision and reason."""
+        await readable_app(services, actor, name)
+        return await services.read.deliveries(name)
 
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(

@@ -19,6 +19,7 @@ from rivetr.domain.access import (
     required_permission,
     token_actor,
     user_actor,
+    webhook_actor,
 )
 from rivetr.domain.commands import (
     AddMember,
@@ -26,6 +27,7 @@ from rivetr.domain.commands import (
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
+    ClosePreview,
     Command,
     ConfirmTotp,
     CreateApp,
@@ -35,14 +37,17 @@ from rivetr.domain.commands import (
     DeleteApp,
     DeleteTeam,
     DisableTotp,
+    DisableWebhook,
     EnrollTotp,
     InviteMember,
+    OpenPreview,
     RemoveMember,
     RequestDeployment,
     ResealTotp,
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetWebhookSecret,
     TransferOwnership,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
@@ -80,6 +85,10 @@ ONE_OF_EACH: list[Command] = [
     ConfirmTotp(user_id="bob@example.com", totp_step=1, recovery_hashes=[]),
     DisableTotp(user_id="bob@example.com"),
     ResealTotp(user_id="bob@example.com", secret="rvs1:y"),
+    SetWebhookSecret(name="web", secret="rvs1:w"),
+    DisableWebhook(name="web"),
+    OpenPreview(name="web-pr-1", preview_of="web", pr_number=1, branch="feature"),
+    ClosePreview(name="web-pr-1"),
 ]
 
 
@@ -106,13 +115,21 @@ MEMBER_WORK = {
     "RevokeToken",
     "CreateToken:admin",
 }
-APP_WORK = {"CreateApp", "DeleteApp", "ChangeAppSettings:domains"}
+APP_WORK = {
+    "CreateApp",
+    "DeleteApp",
+    "ChangeAppSettings:domains",
+    "SetWebhookSecret",
+    "DisableWebhook",
+}
 DEV_WORK = {
     "ChangeAppSettings:port",
     "RequestDeployment",
     "CancelDeployment",
     "CreateToken:read",
     "CreateToken:deploy",
+    "OpenPreview",
+    "ClosePreview",
 }
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp", "ResealTotp"}
@@ -292,3 +309,13 @@ def test_home_team_is_the_tokens_or_the_only_team_that_allows_it() -> None:
 
 def test_scope_permissions_are_nested() -> None:
     assert SCOPE_PERMISSIONS["read"] < SCOPE_PERMISSIONS["deploy"] < SCOPE_PERMISSIONS["admin"]
+
+
+def test_a_webhook_may_deploy_and_preview_but_not_manage_apps() -> None:
+    hook = webhook_actor("github")
+    authorize_command(hook, RequestDeployment(deployment_id="d", app="web"), TARGET)
+    authorize_command(hook, ClosePreview(name="web-pr-1"), TARGET)
+    for command in (DeleteApp(name="web"), SetWebhookSecret(name="web", secret="x")):
+        with pytest.raises(Forbidden):
+            authorize_command(hook, command, TARGET)
+    assert (hook.label, hook.source) == ("webhook:github", "webhook:github")

@@ -59,6 +59,9 @@ from rivetr.domain.events import (
     TrafficSwitched,
     UserCreated,
     UserLockedOut,
+    WebhookDisabled,
+    WebhookReceived,
+    WebhookSecretSet,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck
 
@@ -95,6 +98,21 @@ ONE_OF_EACH: list[Event] = [
     TotpEnrolled(user_id="a@x.io", secret="rvs1:k:abc"),
     TotpEnabled(user_id="a@x.io", recovery_hashes=["ab" * 32]),
     TotpResealed(user_id="a@x.io", secret="rvs1:k2:abc"),
+    WebhookSecretSet(name="web", secret="rvs1:k:w", rotated=True),
+    WebhookDisabled(name="web"),
+    WebhookReceived(
+        app="web",
+        provider="github",
+        event="push",
+        delivery_id="72d3162e",
+        signature="valid",
+        decision="deploy",
+        reason="push to main",
+        ref="refs/heads/main",
+        commit="a" * 40,
+        deployment_id="d1",
+        remote="192.0.2.1",
+    ),
     TotpDisabled(user_id="a@x.io"),
     RecoveryCodeUsed(user_id="a@x.io", code_hash="ab" * 32),
     TeamCreated(team="acme", name="Acme", owner="a@x.io"),

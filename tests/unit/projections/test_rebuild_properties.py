@@ -30,11 +30,13 @@ from rivetr.domain.commands import (
     CreateToken,
     DeleteApp,
     DeleteTeam,
+    DisableWebhook,
     InviteMember,
     RemoveMember,
     RequestDeployment,
     RevokeInvitation,
     RevokeToken,
+    SetWebhookSecret,
     TeamCommand,
     TransferOwnership,
 )
@@ -117,6 +119,8 @@ settings_fields: dict[str, st.SearchStrategy[Any]] = {
         {}, optional={"memory_mb": st.sampled_from([64, 512]), "cpus": st.sampled_from([0.5, 2.0])}
     ),
     "git_token": st.none() | st.sampled_from(["ghp_a", "glpat-b"]),
+    "watch_paths": st.lists(st.sampled_from(["src/**", "api/", "*.md"]), max_size=2),
+    "previews": st.booleans(),
     "deploy_key": st.none()
     | st.just("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
 }
@@ -142,7 +146,13 @@ def app_commands(name: str) -> st.SearchStrategy[Any]:
     env_change = st.dictionaries(env_names, st.none() | env_values, min_size=1, max_size=3).map(
         lambda env: ChangeAppSettings(name=name, env=env)
     )
-    return st.one_of(create, change, env_change, env_change, st.just(DeleteApp(name=name)))
+    webhook = st.one_of(
+        st.sampled_from(["rvs1:k:a", "rvs1:k:b"]).map(
+            lambda secret: SetWebhookSecret(name=name, secret=secret)
+        ),
+        st.just(DisableWebhook(name=name)),
+    )
+    return st.one_of(create, change, env_change, env_change, webhook, st.just(DeleteApp(name=name)))
 
 
 def token_commands(token_id: str) -> st.SearchStrategy[Any]:
@@ -448,6 +458,9 @@ def assert_apps_agree_with_the_domain(
         assert msgspec.json.decode(env_names_json) == sorted(state.env)
         assert msgspec.json.decode(auth) == application.git_auth(state.git_token, state.deploy_key)
         assert row[14] == state.team
+        watch_paths, previews, webhook = row[15:18]
+        assert msgspec.json.decode(watch_paths) == list(state.watch_paths)
+        assert (bool(previews), bool(webhook)) == (state.previews, state.webhook_secret is not None)
 
 
 def assert_teams_agree_with_the_domain(
