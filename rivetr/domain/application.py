@@ -179,7 +179,7 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
             _require(state)
             if state.webhook_secret == command.secret:
                 return []
-            rotated = state.webhook_secret is not None
+            rotated = state.webhook_secret is not None and not command.reseal
             return [WebhookSecretSet(name=state.name, secret=command.secret, rotated=rotated)]
         case DisableWebhook():
             _require(state)

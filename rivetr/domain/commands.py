@@ -225,6 +225,7 @@ class SetWebhookSecret(Command, frozen=True, kw_only=True):
 
     name: AppName
     secret: str
+    reseal: bool = False  # the same secret sealed with a newer key, not a new one
 
 
 class DisableWebhook(Command, frozen=True, kw_only=True):

@@ -10,9 +10,9 @@ from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import application
 from rivetr.domain.access import Actor, Permission, home_team
-from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview
+from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
 from rivetr.service.handler import CommandHandler
-from rivetr.service.secrets import open_app, seal_command
+from rivetr.service.secrets import open_app, open_webhook_secret, seal_command
 
 
 class AppService:
@@ -57,7 +57,12 @@ class AppService:
         command = ChangeAppSettings(
             name=name, env=dict(app.env), git_token=app.git_token, deploy_key=app.deploy_key
         )
-        return len(await self.handle(actor, command))
+        appended = len(await self.handle(actor, command))
+        webhook_secret = open_webhook_secret(self.secrets, app)
+        if webhook_secret is not None:
+            resealed = SetWebhookSecret(name=name, secret=webhook_secret, reseal=True)
+            appended += len(await self.handle(actor, resealed))
+        return appended
 
 
 async def load_app(store: EventStore, name: str) -> application.AppState:

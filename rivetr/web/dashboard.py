@@ -97,6 +97,36 @@ class DashboardController(Controller):
             },
         )
 
+    @get("/apps/{name:str}")
+    async def app_page(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        services: NamedDependency[Services],
+    ) -> Template | Redirect:
+        """One app: its settings, deployments and webhook deliveries with their decisions."""
+        actor = await _signed_in(request, services)
+        if actor is None:
+            return Redirect("/login")
+        app = await services.read.get_app(name)
+        if app is None or not actor.can(Permission.READ, app.team):
+            return Template(
+                "error.html",
+                context={"engine": services.engine, "message": f"No application named {name!r}."},
+                status_code=404,
+            )
+        return Template(
+            "app.html",
+            context={
+                "actor": actor,
+                "engine": services.engine,
+                "app": app,
+                "deployments": await services.read.list_deployments(name, limit=20),
+                "deliveries": await services.read.deliveries(name, limit=20),
+                "csrf_token": _csrf_of(request),
+            },
+        )
+
     @get("/login")
     async def login_page(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]

@@ -17,7 +17,7 @@ from rivetr.adapters.runtime.baseimage import ensure_busybox_image
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.commands import ChangeAppSettings, CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput, ResourcesInput
 from rivetr.service.apps import load_app
@@ -409,3 +409,19 @@ async def test_sealed_env_values_reach_the_container_in_plain_text(services, tmp
     await deploy(services, name, "live")
 
     assert await get_text(await live_port(services, name)) == "hello, sealed world\n"
+
+
+async def test_deleting_an_app_retires_its_live_release_and_removes_the_container(services, app):
+    name, _ = app
+    v1 = await deploy(services, name, "live")
+    port = await live_port(services, name)
+
+    await services.apps.handle(SYSTEM, DeleteApp(name=name))
+
+    retired = await wait_for_status(services, v1, {"retired"}, timeout=30)
+    assert retired.status == "retired"
+    last = (await services.store.read_stream(f"deployment-{v1}"))[-1].event
+    assert (last.container_removed, last.reason) == (True, "its application was deleted")
+    assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
+    with pytest.raises(httpx.TransportError):
+        await get_text(port)

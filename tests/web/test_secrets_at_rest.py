@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rivetr.domain.access import SYSTEM
 from rivetr.service.apps import load_app
-from rivetr.service.secrets import open_app
+from rivetr.service.secrets import open_app, open_webhook_secret
 
 SECRET = "postgres://web:hunter2-db-pass@db/web"
 TOKEN = "ghp_sealedtoken0123456789"
@@ -44,16 +44,24 @@ def test_after_a_rotation_every_secret_is_sealed_again_with_the_new_key(
 ):
     body = {"name": "web", "env": {"A": "one", "B": "two"}, "git_token": TOKEN}
     client.post("/api/v1/apps", json=body, headers=auth)
+    hook_secret = client.post("/api/v1/apps/web/webhook", headers=auth).json()["secret"]
     old_key = services.secrets.current_key_id
 
     new_key = services.secrets.rotate()
     appended = call(services.apps.reseal, SYSTEM, "web")
 
-    assert appended == 2  # the env values, the credentials
-    assert log_types()[-2:] == ["app.env_changed", "app.git_credentials_changed"]
+    assert appended == 3  # the env values, the credentials, the webhook secret
+    assert log_types()[-3:] == [
+        "app.env_changed",
+        "app.git_credentials_changed",
+        "app.webhook_secret_set",
+    ]
+    assert not call(services.store.read_all)[-1].event.rotated  # the same secret, resealed
     app = call(load_app, services.store, "web")
     assert all(value.startswith(f"rvs1:{new_key}:") for value in app.env.values())
     assert app.git_token.startswith(f"rvs1:{new_key}:")
+    assert app.webhook_secret.startswith(f"rvs1:{new_key}:")
+    assert open_webhook_secret(services.secrets, app) == hook_secret
     assert new_key != old_key
     assert open_app(services.secrets, app).env == {"A": "one", "B": "two"}
     assert call(services.apps.reseal, SYSTEM, "web") == 0  # nothing left to seal again

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -304,3 +305,21 @@ def test_pull_requests_open_a_preview_app_and_closing_removes_it(
         "/webhooks/github/web", content=body, headers=signed("github", body, secret, "pull_request")
     )
     assert again.status_code == 200
+
+
+def test_the_app_page_shows_each_delivery_with_its_decision(client, auth, secret, webhooks, mint):
+    body = (webhooks / "github/go-scm/push_tag.json").read_bytes()
+    client.post(
+        "/webhooks/github/web", content=body, headers=signed("github", body, secret, "push")
+    )
+    client.post("/webhooks/github/web", content=body, headers=signed("github", body, "x", "push"))
+    token = auth["Authorization"].split()[1]
+    page_token = re.search(r'name="form_token" value="([^"]+)"', client.get("/login").text)
+    client.post("/login", data={"token": token, "form_token": page_token.group(1)})
+
+    page = client.get("/apps/web")
+
+    assert page.status_code == 200
+    assert "tag v0.0.1: tags do not deploy" in page.text
+    assert "the signature does not match" in page.text
+    assert client.get("/apps/nope").status_code == 404
