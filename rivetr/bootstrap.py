@@ -5,6 +5,7 @@ The CLI and the web app both start here, so there is one place that knows how th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -15,6 +16,7 @@ import anyio
 
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
+from rivetr.adapters.proxy import ProxyServer, RouteTable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
 from rivetr.config import Settings
@@ -29,6 +31,7 @@ from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
+from rivetr.service.router import Router
 from rivetr.service.steps import StepRecorder
 from rivetr.service.teams import TeamService
 from rivetr.service.tokens import TokenService
@@ -66,6 +69,8 @@ class Services:
         self.deployments = DeploymentService(handler, read)
         self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
+        self.proxy = ProxyServer(RouteTable())
+        self.router = Router(store, runner, read, self.proxy)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
             store,
@@ -124,15 +129,40 @@ class Services:
         """Run the projection runner and the engine monitor while the context is open."""
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)
+        listening = await self._start_proxy()
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
+            if listening is not None:
+                group.start_soon(_supervised, "router", partial(self.router.run, start))
             try:
                 yield
             finally:
                 group.cancel_scope.cancel()
+                if listening is not None:
+                    listening.close()
+
+    async def _start_proxy(self) -> asyncio.Server | None:
+        """Listen for the apps' traffic; a port that cannot be bound is logged, not fatal (the
+        API and deployments keep working)."""
+        settings = self.settings
+        if not settings.proxy_enabled:
+            return None
+        try:
+            listening = await self.proxy.serve(settings.proxy_host, settings.proxy_http_port)
+        except OSError as exc:
+            log.error(
+                "the proxy cannot listen on %s:%d (%s): apps are reachable on their host ports"
+                " only; set proxy_http_port, or proxy_enabled = false",
+                settings.proxy_host,
+                settings.proxy_http_port,
+                exc.strerror or exc,
+            )
+            return None
+        log.info("proxy on http://%s:%d", settings.proxy_host, settings.proxy_http_port)
+        return listening
 
     async def _reconcile_when_engine_ready(self) -> None:
         await self.engine.ready.wait()

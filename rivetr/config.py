@@ -36,6 +36,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     images_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     # the key sealing env values and git credentials (base64, 64 bytes); default: secrets.key
     secret_key: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{86}==$")] | None = None
+    # the built-in reverse proxy: routes each app's domains to its live release
+    proxy_enabled: bool = True
+    proxy_host: str = "0.0.0.0"
+    proxy_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 80
 
     @property
     def data_path(self) -> Path:

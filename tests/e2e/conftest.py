@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.net import free_port
 
 
 def rivetr_command(*args: str) -> list[str]:
@@ -33,12 +34,6 @@ def run_cli(
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     """`rivetr serve` in a subprocess; `stop(kill=True)` is a SIGKILL, no clean shutdown."""
 
@@ -47,6 +42,8 @@ class Server:
         self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.proxy_port = free_port()
+        self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir.parent / f"serve-{self.port}.log"
 
@@ -57,7 +54,13 @@ class Server:
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "RIVETR_POLL_INTERVAL_S": "0.2", **self.env},
+            env={
+                **os.environ,
+                "RIVETR_POLL_INTERVAL_S": "0.2",
+                "RIVETR_PROXY_HOST": "127.0.0.1",
+                "RIVETR_PROXY_HTTP_PORT": str(self.proxy_port),
+                **self.env,
+            },
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

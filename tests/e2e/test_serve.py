@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -221,3 +222,27 @@ def test_the_first_admin_is_created_from_the_cli_and_signs_in(tmp_path, server_f
         timeout=60,
     )
     assert "created two@example.com (admin of the default team)" in second.stdout, second.stderr
+
+
+def test_serve_starts_the_proxy_which_answers_unknown_hosts_with_a_404_page(
+    tmp_path, server_factory
+):
+    server = server_factory(tmp_path / "data").start()
+
+    response = httpx.get(f"{server.proxy_url}/", headers={"Host": "nothing-here.test"})
+
+    assert response.status_code == 404
+    assert "nothing-here.test" in response.text
+    assert f"proxy on http://127.0.0.1:{server.proxy_port}" in server.output()
+
+
+def test_a_proxy_port_in_use_is_logged_and_the_service_still_runs(tmp_path, server_factory):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = server_factory(tmp_path / "data", {"RIVETR_PROXY_HTTP_PORT": str(port)})
+        server.start()
+
+        assert httpx.get(f"{server.url}/api/v1/health").status_code == 200
+        assert f"the proxy cannot listen on 127.0.0.1:{port}" in server.output()

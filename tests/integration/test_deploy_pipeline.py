@@ -4,6 +4,8 @@ without building."""
 
 from __future__ import annotations
 
+import json
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +40,7 @@ from tests.integration.deploy_helpers import (
     step_types,
     wait_for_status,
 )
+from tests.net import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
 
@@ -50,7 +53,13 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
     await ensure_busybox_image(runtime)
     await runtime.close()
     opened = await Services.open(
-        Settings(data_dir=str(tmp_path / "data"), drain_s=1, poll_interval_s=0.2)
+        Settings(
+            data_dir=str(tmp_path / "data"),
+            drain_s=1,
+            poll_interval_s=0.2,
+            proxy_host="127.0.0.1",
+            proxy_http_port=free_port(),
+        )
     )
     try:
         async with opened.background():
@@ -425,3 +434,57 @@ async def test_deleting_an_app_retires_its_live_release_and_removes_the_containe
     assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
     with pytest.raises(httpx.TransportError):
         await get_text(port)
+
+
+# A second process: GETs through the proxy, one after another over keep-alive connections,
+# until the stop file appears; prints how many succeeded and what failed.
+LOAD = """
+import json, os, sys, time, http.client
+port, host, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ok, failed = 0, []
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+while not os.path.exists(stop):
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status == 200 and body.startswith(b"v"):
+            ok += 1
+        else:
+            failed.append(f"{response.status} {body[:80]!r}")
+    except Exception as exc:
+        failed.append(repr(exc))
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+print(json.dumps({"ok": ok, "failed": failed[:20], "failures": len(failed)}))
+"""
+
+
+async def test_deploying_and_rolling_back_20_times_under_load_loses_no_request(
+    services, app, tmp_path
+):
+    name, repo = app
+    domain = f"{name}.test"
+    await services.apps.handle(SYSTEM, ChangeAppSettings(name=name, domains=[domain]))
+    await deploy(services, name, "live")
+    await services.runner.wait_until(await services.store.head())
+    await services.router.refresh()
+    stop = tmp_path / "stop"
+    port = str(services.settings.proxy_http_port)
+    async with await anyio.open_process(
+        [sys.executable, "-c", LOAD, port, domain, str(stop)], stderr=None
+    ) as loader:
+        try:
+            for n in range(10):
+                repo.commit(f"v{n + 2}")
+                await deploy(services, name, "live")
+                back = await services.deployments.rollback(SYSTEM, name)
+                state = await wait_for_status(services, back, {"live"})
+                assert state.status == "live"
+        finally:
+            stop.touch()
+        assert loader.stdout is not None
+        output = b"".join([chunk async for chunk in loader.stdout])
+    result = json.loads(output)
+    assert result["failures"] == 0, result["failed"]
+    assert result["ok"] > 100

@@ -21,7 +21,8 @@ from rivetr.web.app import create_app
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    app = create_app(Settings(data_dir=str(tmp_path / "data"), engine="none"))
+    settings = Settings(data_dir=str(tmp_path / "data"), engine="none", proxy_enabled=False)
+    app = create_app(settings)
     with TestClient(app) as client:
         yield client
 

@@ -1,0 +1,66 @@
+"""The router: keeps the proxy's route table equal to what the log says is live.
+
+Each app's domains point at its live release's host port. The table is rebuilt from the read
+model whenever an event that can move traffic is recorded (a switch, a rollback, a restart, a
+retirement, domains changed, an app deleted) and swapped in whole, so requests never see half a
+change."""
+
+from __future__ import annotations
+
+import logging
+
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.proxy import ProxyServer, Upstream
+from rivetr.projections.runner import ProjectionRunner
+from rivetr.projections.views import ReadModel
+
+log = logging.getLogger(__name__)
+
+ROUTING_EVENTS = frozenset(
+    {
+        "app.created",
+        "app.settings_changed",
+        "app.deleted",
+        "deployment.traffic_switched",
+        "deployment.rolled_back",
+        "deployment.restarted",
+        "deployment.retired",
+    }
+)
+UPSTREAM_HOST = "127.0.0.1"  # releases publish their port on loopback only
+
+
+async def route_table(read: ReadModel) -> dict[str, Upstream]:
+    routes: dict[str, Upstream] = {}
+    for app in await read.list_apps():
+        if not app.domains:
+            continue
+        release = await read.live_release(app.name)
+        if release is None or release.host_port is None:
+            continue
+        upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)
+        for domain in app.domains:
+            routes[domain] = upstream
+    return routes
+
+
+class Router:
+    def __init__(
+        self, store: EventStore, runner: ProjectionRunner, read: ReadModel, proxy: ProxyServer
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.read = read
+        self.proxy = proxy
+
+    async def refresh(self) -> None:
+        self.proxy.routes.replace(await route_table(self.read))
+        self.proxy.routes_changed()
+
+    async def run(self, after: int) -> None:
+        """Rebuild the table now, then after every event that can move traffic."""
+        await self.refresh()
+        async for recorded in self.store.subscribe(after):
+            if recorded.type in ROUTING_EVENTS:
+                await self.runner.wait_until(recorded.position)
+                await self.refresh()

@@ -1,0 +1,314 @@
+"""The reverse proxy against real HTTP servers on loopback: host routing, forwarded headers,
+404 and 502 pages, streamed bodies both ways, keep-alive, Upgrade pass-through, HEAD, ACME
+challenges, and a route switch under load that loses no request."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from rivetr.adapters.proxy import ProxyServer, RouteTable, Upstream
+from tests.net import free_port
+
+pytestmark = pytest.mark.integration
+
+
+class Backend(BaseHTTPRequestHandler):
+    """Answers with what it saw; /big streams 20 MB; /slow waits; /nothing is a 204."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else its head and body wait on delayed ACKs (40 ms)
+    name = "backend"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/big":
+            block = b"x" * 65536
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(320):  # 20 MB
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path == "/slow":
+            time.sleep(0.6)
+        if self.path == "/nothing":
+            self.send_response(204)
+            self.end_headers()
+            return
+        self._answer(
+            {
+                "name": self.name,
+                "path": self.path,
+                "headers": dict(self.headers),
+                "peer": self.client_address[1],
+            }
+        )
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        digest, size = hashlib.sha256(), 0
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            while (length := int(self.rfile.readline().strip(), 16)) > 0:
+                data = self.rfile.read(length)
+                digest.update(data)
+                size += len(data)
+                self.rfile.readline()
+            self.rfile.readline()
+        else:
+            remaining = int(self.headers.get("Content-Length", 0))
+            while remaining:
+                data = self.rfile.read(min(remaining, 65536))
+                digest.update(data)
+                size += len(data)
+                remaining -= len(data)
+        self._answer({"name": self.name, "size": size, "sha256": digest.hexdigest()})
+
+    def _answer(self, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def start_backend(name: str) -> tuple[ThreadingHTTPServer, int]:
+    handler = type(name, (Backend,), {"name": name})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+async def echo_after_upgrade(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A WebSocket-like upstream: 101, then every byte back."""
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    writer.write(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    )
+    while data := await reader.read(1024):
+        writer.write(data.upper())
+        await writer.drain()
+    writer.close()
+
+
+class Running:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        """Cancel what still runs (open client connections), then stop and close the loop."""
+
+        async def cancel_the_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(cancel_the_rest())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+async def close(server: asyncio.Server) -> None:
+    server.close()  # on the loop's own thread: asyncio servers are not thread-safe
+
+
+@pytest.fixture
+def setup() -> Iterator[dict[str, object]]:
+    blue, blue_port = start_backend("blue")
+    green, green_port = start_backend("green")
+    running = Running()
+    upgrade_server = running.run(asyncio.start_server(echo_after_upgrade, "127.0.0.1", 0))
+    upgrade_port = upgrade_server.sockets[0].getsockname()[1]
+    routes = RouteTable(
+        {
+            "blue.test": Upstream("shop", "127.0.0.1", blue_port, "d-blue"),
+            "*.wild.test": Upstream("wild", "127.0.0.1", green_port, "d-wild"),
+            "ws.test": Upstream("chat", "127.0.0.1", upgrade_port, "d-ws"),
+            "down.test": Upstream("broken", "127.0.0.1", free_port(), "d-down"),
+        }
+    )
+    proxy = ProxyServer(routes, challenge={"tok": "tok.key-auth"}.get)
+    port = free_port()
+    server = running.run(proxy.serve("127.0.0.1", port))
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "port": port,
+        "routes": routes,
+        "proxy": proxy,
+        "blue": blue_port,
+        "green": green_port,
+    }
+    for listening in (server, upgrade_server):
+        running.run(close(listening))
+    running.stop()
+    blue.shutdown()
+    green.shutdown()
+
+
+def test_requests_go_to_the_app_of_their_host_with_forwarded_headers(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        seen = client.get("/cart?x=1", headers={"Host": "blue.test:8443"}).json()
+        wild = client.get("/", headers={"Host": "a.wild.test"}).json()
+        chained = client.get(
+            "/", headers={"Host": "blue.test", "X-Forwarded-For": "203.0.113.7"}
+        ).json()
+
+    assert (seen["name"], seen["path"]) == ("blue", "/cart?x=1")
+    assert seen["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert seen["headers"]["X-Forwarded-Proto"] == "http"
+    assert seen["headers"]["X-Forwarded-Host"] == "blue.test:8443"
+    assert seen["headers"]["Host"] == "blue.test:8443"
+    assert wild["name"] == "green"
+    assert chained["headers"]["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
+
+
+def test_an_unknown_host_gets_a_404_page_and_a_dead_upstream_a_502_naming_the_app(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        unknown = client.get("/", headers={"Host": "nobody.test"})
+        started = time.monotonic()
+        down = client.get("/", headers={"Host": "down.test"})
+        took = time.monotonic() - started
+
+    assert unknown.status_code == 404
+    assert "nobody.test" in unknown.text
+    assert down.status_code == 502
+    assert "broken" in down.text
+    assert took < 2  # refused at once, never a hang
+
+
+def test_bodies_stream_both_ways_intact(setup):
+    upload = b"".join(hashlib.sha256(str(i).encode()).digest() * 1024 for i in range(640))
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(upload), 100_000):
+            yield upload[start : start + 100_000]
+
+    with httpx.Client(base_url=setup["url"], timeout=60) as client:
+        sized = client.post("/", content=upload, headers={"Host": "blue.test"}).json()
+        chunked = client.post("/", content=chunks(), headers={"Host": "blue.test"}).json()
+        big = client.get("/big", headers={"Host": "blue.test"})
+
+    want = hashlib.sha256(upload).hexdigest()
+    assert (sized["size"], sized["sha256"]) == (len(upload), want)
+    assert (chunked["size"], chunked["sha256"]) == (len(upload), want)
+    assert big.content == b"x" * 65536 * 320
+
+
+def test_keep_alive_reuses_the_upstream_connection(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        peers = {client.get("/", headers={"Host": "blue.test"}).json()["peer"] for _ in range(5)}
+    assert len(peers) == 1
+
+
+def test_head_and_204_have_no_body_and_keep_the_connection(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        head = client.head("/", headers={"Host": "blue.test"})
+        empty = client.get("/nothing", headers={"Host": "blue.test"})
+        after = client.get("/", headers={"Host": "blue.test"})
+    assert (head.status_code, head.content) == (200, b"")
+    assert int(head.headers["content-length"]) > 0
+    assert (empty.status_code, empty.content) == (204, b"")
+    assert after.json()["name"] == "blue"
+
+
+def test_an_upgrade_is_passed_through_both_ways(setup):
+    with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
+        sock.sendall(
+            b"GET /socket HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1024)
+        sock.sendall(b"hello")
+        echoed = sock.recv(1024)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert echoed == b"HELLO"
+
+
+def test_acme_challenges_are_answered_by_the_proxy_itself(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        known = client.get("/.well-known/acme-challenge/tok", headers={"Host": "blue.test"})
+        unknown = client.get("/.well-known/acme-challenge/nope", headers={"Host": "x.test"})
+    assert (known.status_code, known.text) == (200, "tok.key-auth")
+    assert unknown.status_code == 404
+
+
+def test_a_request_in_flight_finishes_on_the_old_release_after_the_switch(setup):
+    routes, proxy = setup["routes"], setup["proxy"]
+    result: dict[str, object] = {}
+
+    def slow() -> None:
+        with httpx.Client(base_url=setup["url"]) as client:
+            result["old"] = client.get("/slow", headers={"Host": "blue.test"}).json()["name"]
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.2)
+    routes.replace({"blue.test": Upstream("shop", "127.0.0.1", setup["green"], "d-green")})
+    proxy.routes_changed()
+    with httpx.Client(base_url=setup["url"]) as client:
+        new = client.get("/", headers={"Host": "blue.test"}).json()["name"]
+    thread.join()
+    assert (result["old"], new) == ("blue", "green")
+
+
+def test_switching_routes_under_load_loses_no_request(setup):
+    routes, proxy = setup["routes"], setup["proxy"]
+    tables = [
+        {"blue.test": Upstream("shop", "127.0.0.1", setup["blue"], "d1")},
+        {"blue.test": Upstream("shop", "127.0.0.1", setup["green"], "d2")},
+    ]
+    failures: list[str] = []
+    served: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=setup["url"]) as client:
+            while not stop.is_set():
+                try:
+                    response = client.get("/", headers={"Host": "blue.test"})
+                    if response.status_code != 200:
+                        failures.append(str(response.status_code))
+                    else:
+                        served.append(response.json()["name"])
+                except httpx.HTTPError as exc:
+                    failures.append(repr(exc))
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for n in range(40):
+        time.sleep(0.02)
+        routes.replace(tables[n % 2])
+        proxy.routes_changed()
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert {"blue", "green"} <= set(served)
+    assert len(served) > 100
