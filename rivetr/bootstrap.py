@@ -14,6 +14,7 @@ from functools import partial
 
 import anyio
 
+from rivetr.adapters.certs import CertificateStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.proxy import ProxyServer, RouteTable
@@ -26,6 +27,7 @@ from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
 from rivetr.service.apps import AppService
 from rivetr.service.authority import Authority
+from rivetr.service.certificates import CertificateService
 from rivetr.service.deployer import Deployer
 from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
@@ -69,7 +71,9 @@ class Services:
         self.deployments = DeploymentService(handler, read)
         self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
-        self.proxy = ProxyServer(RouteTable())
+        self.certs = CertificateStore(settings.data_path / "certs")
+        self.certificates = CertificateService(handler, self.certs)
+        self.proxy = ProxyServer(RouteTable(), secured=self.certs.has)
         self.router = Router(store, runner, read, self.proxy)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
@@ -130,6 +134,7 @@ class Services:
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)
         listening = await self._start_proxy()
+        secure = await self._start_proxy(tls=True)
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
@@ -141,27 +146,32 @@ class Services:
                 yield
             finally:
                 group.cancel_scope.cancel()
-                if listening is not None:
-                    listening.close()
+                for server in (listening, secure):
+                    if server is not None:
+                        server.close()
 
-    async def _start_proxy(self) -> asyncio.Server | None:
-        """Listen for the apps' traffic; a port that cannot be bound is logged, not fatal (the
-        API and deployments keep working)."""
+    async def _start_proxy(self, tls: bool = False) -> asyncio.Server | None:
+        """Listen for the apps' traffic (plain, or TLS with each domain's certificate picked
+        by SNI); a port that cannot be bound is logged, not fatal (the API and deployments
+        keep working)."""
         settings = self.settings
         if not settings.proxy_enabled:
             return None
+        port = settings.proxy_https_port if tls else settings.proxy_http_port
+        scheme, key = ("https", "proxy_https_port") if tls else ("http", "proxy_http_port")
+        context = self.certs.server_context() if tls else None
         try:
-            listening = await self.proxy.serve(settings.proxy_host, settings.proxy_http_port)
+            listening = await self.proxy.serve(settings.proxy_host, port, context)
         except OSError as exc:
             log.error(
-                "the proxy cannot listen on %s:%d (%s): apps are reachable on their host ports"
-                " only; set proxy_http_port, or proxy_enabled = false",
+                "the proxy cannot listen on %s:%d (%s): set %s, or proxy_enabled = false",
                 settings.proxy_host,
-                settings.proxy_http_port,
+                port,
                 exc.strerror or exc,
+                key,
             )
             return None
-        log.info("proxy on http://%s:%d", settings.proxy_host, settings.proxy_http_port)
+        log.info("proxy on %s://%s:%d", scheme, settings.proxy_host, port)
         return listening
 
     async def _reconcile_when_engine_ready(self) -> None:

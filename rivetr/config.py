@@ -40,6 +40,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     proxy_enabled: bool = True
     proxy_host: str = "0.0.0.0"
     proxy_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 80
+    proxy_https_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 443
 
     @property
     def data_path(self) -> Path:

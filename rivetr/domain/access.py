@@ -31,6 +31,7 @@ from rivetr.domain.commands import (
     DisableTotp,
     DisableWebhook,
     EnrollTotp,
+    InstallCertificate,
     InviteMember,
     OpenPreview,
     RemoveMember,
@@ -137,7 +138,9 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
 
 def required_permission(command: Command) -> Permission:
     match command:
-        case CreateApp() | DeleteApp() | SetWebhookSecret() | DisableWebhook():
+        case (
+            CreateApp() | DeleteApp() | SetWebhookSecret() | DisableWebhook() | InstallCertificate()
+        ):
             return Permission.MANAGE_APPS
         case OpenPreview() | ClosePreview():
             return Permission.DEPLOY

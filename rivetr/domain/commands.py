@@ -249,3 +249,16 @@ class ClosePreview(Command, frozen=True, kw_only=True):
     """Delete a preview app once its pull request is closed or merged."""
 
     name: AppName
+
+
+class InstallCertificate(Command, frozen=True, kw_only=True):
+    """Serve `domain` with a certificate the service has checked (its facts, not its key)."""
+
+    app: AppName
+    domain: Domain
+    source: Literal["uploaded", "acme"] = "uploaded"
+    not_before: str
+    not_after: str
+    issuer: str
+    serial: str
+    fingerprint: str

@@ -82,6 +82,31 @@ class WebhookDisabled(Event, frozen=True, kw_only=True, tag="app.webhook_disable
     name: str
 
 
+# --- certificates (stream "cert-<domain>") --------------------------------------------------------
+
+CertificateSource = Literal["uploaded", "acme"]
+
+
+class CertificateInstalled(Event, frozen=True, kw_only=True, tag="certificate.installed"):
+    """A certificate now serves `domain` (the chain and key are in the data directory)."""
+
+    domain: str
+    app: str
+    source: CertificateSource
+    not_before: str
+    not_after: str
+    issuer: str
+    serial: str
+    fingerprint: str  # SHA-256 of the leaf
+
+
+class CertificateFailed(Event, frozen=True, kw_only=True, tag="certificate.failed"):
+    domain: str
+    app: str
+    source: CertificateSource
+    detail: str  # the reason, or the CA's error detail
+
+
 # --- webhook deliveries (stream "hook-<provider>-<delivery id>") ----------------------------------
 
 WebhookDecision = Literal["deploy", "preview", "close_preview", "ignored", "refused", "replayed"]
@@ -439,6 +464,8 @@ AnyEvent = (
     | WebhookSecretSet
     | WebhookDisabled
     | WebhookReceived
+    | CertificateInstalled
+    | CertificateFailed
     | TokenCreated
     | TokenRevoked
     | TokenOwnerAssigned

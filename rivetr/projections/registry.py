@@ -5,6 +5,7 @@ from __future__ import annotations
 from rivetr.projections.apps import AppsProjection
 from rivetr.projections.audit import AuditProjection
 from rivetr.projections.base import Projection
+from rivetr.projections.certificates import CertificatesProjection
 from rivetr.projections.deployments import DeploymentsProjection
 from rivetr.projections.teams import TeamsProjection
 from rivetr.projections.tokens import TokensProjection
@@ -21,4 +22,5 @@ def all_projections() -> list[Projection]:
         UsersProjection(),
         TeamsProjection(),
         WebhooksProjection(),
+        CertificatesProjection(),
     ]

@@ -213,6 +213,19 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
     remote: str | None
 
 
+class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
+    domain: str
+    app: str
+    source: str | None  # uploaded, acme; None: none installed yet (see last_error)
+    not_before: str | None
+    not_after: str | None
+    issuer: str | None
+    fingerprint: str | None
+    installed_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+
+
 def _rows_as(kind: type[_V], rows: Iterable[Any]) -> list[_V]:
     fields = kind.__struct_fields__
     return [kind(**dict(zip(fields, row, strict=True))) for row in rows]
@@ -298,6 +311,14 @@ class ReadModel:
             (app, limit),
         )
         return _rows_as(DeliveryView, rows)
+
+    async def certificates(self, app: str) -> list[CertificateView]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(CertificateView.__struct_fields__)} FROM certificates"
+            " WHERE app = ? ORDER BY domain",
+            (app,),
+        )
+        return _rows_as(CertificateView, rows)
 
     async def list_sessions(self, user_id: str | None = None) -> list[SessionListing]:
         """Sessions not ended, of one user or of all."""

@@ -27,6 +27,7 @@ from rivetr.domain.commands import (
     DisableTotp,
     DisableWebhook,
     EnrollTotp,
+    InstallCertificate,
     InviteMember,
     OpenPreview,
     RemoveMember,
@@ -59,7 +60,7 @@ class Authority:
                 | ClosePreview()
             ):
                 return Target(team=await self.team_of_app(command.name))
-            case RequestDeployment():
+            case RequestDeployment() | InstallCertificate():
                 return Target(team=await self.team_of_app(command.app))
             case OpenPreview():
                 return Target(team=await self.team_of_app(command.preview_of))

@@ -44,6 +44,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proxy_port = free_port()
         self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
+        self.tls_port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir.parent / f"serve-{self.port}.log"
 
@@ -59,6 +60,7 @@ class Server:
                 "RIVETR_POLL_INTERVAL_S": "0.2",
                 "RIVETR_PROXY_HOST": "127.0.0.1",
                 "RIVETR_PROXY_HTTP_PORT": str(self.proxy_port),
+                "RIVETR_PROXY_HTTPS_PORT": str(self.tls_port),
                 **self.env,
             },
         )

@@ -59,6 +59,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
             poll_interval_s=0.2,
             proxy_host="127.0.0.1",
             proxy_http_port=free_port(),
+            proxy_https_port=free_port(),
         )
     )
     try:

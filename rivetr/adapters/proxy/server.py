@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import ssl
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
@@ -57,14 +58,14 @@ class RouteTable:
     """Host -> upstream. `replace` swaps the whole table at once."""
 
     def __init__(self, routes: Mapping[str, Upstream] | None = None) -> None:
-        self._routes: dict[str, Upstream] = dict(routes or {})
+        self._routes: dict[str, Upstream] = {}
+        self.replace(routes or {})
 
     def replace(self, routes: Mapping[str, Upstream]) -> None:
         self._routes = {host.lower(): upstream for host, upstream in routes.items()}
 
     def lookup(self, host: str) -> Upstream | None:
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        name = name.lower().rstrip(".")
+        name = _hostname(host)
         routes = self._routes  # one read: the table may be swapped meanwhile
         found = routes.get(name)
         if found is None and "." in name:
@@ -123,12 +124,12 @@ class ProxyServer:
         self,
         routes: RouteTable,
         *,
-        scheme: str = "http",
         challenge: Callable[[str], str | None] | None = None,
+        secured: Callable[[str], bool] | None = None,
     ) -> None:
         self.routes = routes
-        self.scheme = scheme
         self.challenge = challenge  # token -> key authorization, for ACME HTTP-01
+        self.secured = secured  # host -> whether it has a certificate: plain HTTP redirects
         self.pool = _Pool()
         self.in_flight = 0
 
@@ -136,16 +137,25 @@ class ProxyServer:
         keep = {(u.host, u.port) for u in self.routes._routes.values()}
         self.pool.forget_except(keep)
 
-    async def serve(self, host: str, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self.handle, host, port, limit=2**20)
+    async def serve(
+        self, host: str, port: int, tls: ssl.SSLContext | None = None
+    ) -> asyncio.Server:
+        scheme = "https" if tls is not None else "http"
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self.handle(reader, writer, scheme)
+
+        return await asyncio.start_server(handle, host, port, limit=2**20, ssl=tls)
+
+    async def handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str = "http"
+    ) -> None:
         peer = writer.get_extra_info("peername")
         client_ip = peer[0] if isinstance(peer, tuple) else "unknown"
         request = MessageReader(reader)
         try:
             while await request.head():
-                keep_alive = await self._one(request, writer, client_ip)
+                keep_alive = await self._one(request, writer, client_ip, scheme)
                 if not keep_alive or request.upgraded:
                     break
         except BadMessage as exc:
@@ -157,7 +167,7 @@ class ProxyServer:
             writer.close()
 
     async def _one(
-        self, request: MessageReader, client: asyncio.StreamWriter, client_ip: str
+        self, request: MessageReader, client: asyncio.StreamWriter, client_ip: str, scheme: str
     ) -> bool:
         """Forward one request; whether the client connection stays open for the next."""
         host = (request.header(b"host") or b"").decode("latin-1")
@@ -171,6 +181,12 @@ class ProxyServer:
                 await _page(client, 404, "Not found", "No such ACME challenge.", keep=keep)
             else:
                 await _send(client, 200, answer.encode(), b"text/plain", keep=request.keep_alive)
+            return request.keep_alive
+        if scheme == "http" and self.secured is not None and self.secured(_hostname(host)):
+            async for _ in request.body():
+                pass
+            location = b"https://" + host.encode("latin-1") + request.url
+            await _redirect(client, location, keep=request.keep_alive)
             return request.keep_alive
         upstream = self.routes.lookup(host)
         if upstream is None:
@@ -187,7 +203,7 @@ class ProxyServer:
             return request.keep_alive
         self.in_flight += 1
         try:
-            return await self._forward(request, client, client_ip, host, upstream)
+            return await self._forward(request, client, client_ip, host, upstream, scheme)
         finally:
             self.in_flight -= 1
 
@@ -198,8 +214,9 @@ class ProxyServer:
         client_ip: str,
         host: str,
         upstream: Upstream,
+        scheme: str,
     ) -> bool:
-        head = _request_head(request, client_ip, host, self.scheme)
+        head = _request_head(request, client_ip, host, scheme)
         chunked = request.header(b"transfer-encoding") is not None
         has_body = chunked or request.header(b"content-length") not in (None, b"0")
         # safe to send again on a fresh connection: nothing but the head was sent, and
@@ -342,6 +359,24 @@ async def _splice(
         await asyncio.gather(pipe(request.reader, up_writer), pipe(up_reader, client))
     finally:
         up_writer.close()
+
+
+def _hostname(host: str) -> str:
+    """The Host header without its port, lower-case."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower().rstrip(".")
+
+
+async def _redirect(client: asyncio.StreamWriter, location: bytes, *, keep: bool) -> None:
+    head = [
+        b"HTTP/1.1 308 Permanent Redirect",
+        b"Location: " + location,
+        b"Content-Length: 0",
+    ]
+    if not keep:
+        head.append(b"Connection: close")
+    client.write(b"\r\n".join(head) + b"\r\n\r\n")
+    await client.drain()
 
 
 async def _down(client: asyncio.StreamWriter, upstream: Upstream) -> None:

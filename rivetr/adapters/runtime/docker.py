@@ -247,11 +247,17 @@ class DockerRuntime:
         )
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
-        """Remove a container and its anonymous volumes; a missing one is already removed."""
+        """Remove a container and its anonymous volumes; a missing one is already removed, and
+        one another caller is removing right now (409) is as good as removed."""
 
         def remove(client: docker.DockerClient) -> None:
-            with suppress(docker.errors.NotFound):
+            try:
                 client.api.remove_container(name_or_id, v=True, force=force)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409 or "already in progress" not in str(exc):
+                    raise
 
         await self._run(f"remove {name_or_id}", remove)
 

@@ -3,20 +3,21 @@ model; every change is a command through the application service."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from rivetr.adapters.certs import CertificateInfo
 from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
-from rivetr.projections.views import AppView, DeliveryView
+from rivetr.projections.views import AppView, CertificateView, DeliveryView
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
 AppSettingsPatch = msgspec.defstruct(
@@ -30,6 +31,11 @@ AppSettingsPatch = msgspec.defstruct(
     frozen=True,
     forbid_unknown_fields=True,
 )
+
+
+class CertificateUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]  # leaf first
+    private_key: Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]
 
 
 class WebhookSetup(msgspec.Struct, kw_only=True):
@@ -117,6 +123,31 @@ class AppsController(Controller):
         """The app's latest deliveries, newest first, each with its decision and reason."""
         await readable_app(services, actor, name)
         return await services.read.deliveries(name)
+
+    @put("/{name:str}/certificates/{domain:str}", status_code=HTTP_201_CREATED)
+    async def upload_certificate(
+        self,
+        name: FromPath[str],
+        domain: FromPath[str],
+        data: JSONBody[CertificateUpload],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> CertificateInfo:
+        """Serve one of the app's domains with your own certificate (chain and key in PEM);
+        the key is kept in the data directory (0600), never in the log or a response."""
+        return await services.certificates.upload(
+            actor, name, domain, data.certificate.encode(), data.private_key.encode()
+        )
+
+    @get("/{name:str}/certificates")
+    async def list_certificates(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> list[CertificateView]:
+        await readable_app(services, actor, name)
+        return await services.read.certificates(name)
 
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(

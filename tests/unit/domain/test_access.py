@@ -39,6 +39,7 @@ from rivetr.domain.commands import (
     DisableTotp,
     DisableWebhook,
     EnrollTotp,
+    InstallCertificate,
     InviteMember,
     OpenPreview,
     RemoveMember,
@@ -89,6 +90,15 @@ ONE_OF_EACH: list[Command] = [
     DisableWebhook(name="web"),
     OpenPreview(name="web-pr-1", preview_of="web", pr_number=1, branch="feature"),
     ClosePreview(name="web-pr-1"),
+    InstallCertificate(
+        app="web",
+        domain="web.example.com",
+        not_before="2026-11-01T00:00:00+00:00",
+        not_after="2027-02-01T00:00:00+00:00",
+        issuer="CN=CA",
+        serial="1f",
+        fingerprint="ab" * 32,
+    ),
 ]
 
 
@@ -121,6 +131,7 @@ APP_WORK = {
     "ChangeAppSettings:domains",
     "SetWebhookSecret",
     "DisableWebhook",
+    "InstallCertificate",
 }
 DEV_WORK = {
     "ChangeAppSettings:port",

@@ -1,0 +1,64 @@
+"""The certificates view: which certificate serves each domain, until when, and the last
+failure to get one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from rivetr.adapters.eventstore.base import LoggedEvent
+from rivetr.domain.events import AppDeleted, CertificateFailed, CertificateInstalled
+
+
+class CertificatesProjection:
+    name = "certificates"
+    version = 1
+    handles: frozenset[str] | None = frozenset(
+        {"certificate.installed", "certificate.failed", "app.deleted"}
+    )
+
+    def create(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS certificates (
+                domain TEXT PRIMARY KEY,
+                app TEXT NOT NULL,
+                source TEXT,
+                not_before TEXT,
+                not_after TEXT,
+                issuer TEXT,
+                fingerprint TEXT,
+                installed_at TEXT,
+                last_error TEXT,
+                last_error_at TEXT
+            )"""
+        )
+
+    def drop(self, conn: sqlite3.Connection) -> None:
+        conn.execute("DROP TABLE IF EXISTS certificates")
+
+    def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
+        body = event.event
+        match body:
+            case CertificateInstalled():
+                conn.execute(
+                    "INSERT OR REPLACE INTO certificates"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    (
+                        body.domain,
+                        body.app,
+                        body.source,
+                        body.not_before,
+                        body.not_after,
+                        body.issuer,
+                        body.fingerprint,
+                        event.recorded_at,
+                    ),
+                )
+            case CertificateFailed():
+                conn.execute(
+                    "INSERT INTO certificates (domain, app, last_error, last_error_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET"
+                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                    (body.domain, body.app, body.detail, event.recorded_at),
+                )
+            case AppDeleted():
+                conn.execute("DELETE FROM certificates WHERE app = ?", (body.name,))
