@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "rvw_"
 REFUSALS_PER_MINUTE = 30  # recorded per app; beyond it refused deliveries leave no event
+UNKNOWN_APPS = "\0unknown"  # the refusal budget shared by every name that is no app
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,7 +120,10 @@ class WebhookService:
             remote=remote,
         )
         if not app.exists:
-            return await self._refuse(record, 404, "no such application", "no secret")
+            # one budget for every unknown name: made-up names must not each get their own
+            return await self._refuse(
+                record, 404, "no such application", "no secret", budget=UNKNOWN_APPS
+            )
         secret = open_webhook_secret(self.box, app)
         signature: Signature = (
             "no secret" if secret is None else webhooks.verify(provider, headers, body, secret)
@@ -226,9 +230,14 @@ class WebhookService:
         return Outcome(status=200, decision="replayed", reason=replay.reason, app=record.app)
 
     async def _refuse(
-        self, record: WebhookReceived, status: int, reason: str, signature: Signature
+        self,
+        record: WebhookReceived,
+        status: int,
+        reason: str,
+        signature: Signature,
+        budget: str | None = None,
     ) -> Outcome:
-        if self.refusals.allow(record.app):
+        if self.refusals.allow(budget or record.app):
             refused = msgspec.structs.replace(
                 record, signature=signature, decision="refused", reason=reason
             )

@@ -323,3 +323,16 @@ def test_the_app_page_shows_each_delivery_with_its_decision(client, auth, secret
     assert "tag v0.0.1: tags do not deploy" in page.text
     assert "the signature does not match" in page.text
     assert client.get("/apps/nope").status_code == 404
+
+
+def test_refusals_for_made_up_app_names_share_one_budget_so_the_log_cannot_be_flooded(
+    client, call, services, webhooks
+):
+    body = (webhooks / "github/go-scm/push.json").read_bytes()
+    for n in range(40):
+        headers = signed("github", body, "x", "push")
+        response = client.post(f"/webhooks/github/made-up-{n}", content=body, headers=headers)
+        assert response.status_code == 404
+    refused = [e for e in call(services.store.read_all) if e.type == "webhook.received"]
+    assert len(refused) == 30  # then answered, but not recorded
+    assert "not recorded" in response.json()["detail"]
