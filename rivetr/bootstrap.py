@@ -14,6 +14,7 @@ from functools import partial
 
 import anyio
 
+from rivetr.adapters.acme import AcmeAccount
 from rivetr.adapters.certs import CertificateStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
@@ -72,8 +73,16 @@ class Services:
         self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
-        self.certificates = CertificateService(handler, self.certs)
-        self.proxy = ProxyServer(RouteTable(), secured=self.certs.has)
+        account = AcmeAccount(
+            settings.acme_directory_url,
+            settings.data_path / "certs" / "acme-account.key",
+            email=settings.acme_email,
+            ca_bundle=settings.acme_ca_bundle,
+        )
+        self.certificates = CertificateService(handler, self.certs, account)
+        self.proxy = ProxyServer(
+            RouteTable(), challenge=self.certificates.challenges.get, secured=self.certs.has
+        )
         self.router = Router(store, runner, read, self.proxy)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(

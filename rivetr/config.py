@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     proxy_host: str = "0.0.0.0"
     proxy_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 80
     proxy_https_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 443
+    # where certificates are ordered (ACME); Let's Encrypt's staging directory for trials
+    acme_directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_email: str | None = None
+    acme_ca_bundle: str | None = None  # a CA file to trust the ACME server with (a test CA)
 
     @property
     def data_path(self) -> Path:

@@ -5,19 +5,86 @@ from __future__ import annotations
 
 from functools import partial
 
+import anyio.to_thread
+
+from rivetr.adapters.acme import AcmeAccount, AcmeError
 from rivetr.adapters.certs import CertificateError, CertificateInfo, CertificateStore, inspect
+from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain import certificates
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import InstallCertificate
-from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.errors import InvalidCommand, NotFound
+from rivetr.domain.events import CertificateFailed, CertificateSource
 from rivetr.service.apps import load_app
 from rivetr.service.handler import CommandHandler
 
 
 class CertificateService:
-    def __init__(self, handler: CommandHandler, store: CertificateStore) -> None:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        store: CertificateStore,
+        account: AcmeAccount | None = None,
+    ) -> None:
         self.handler = handler
         self.store = store
+        self.account = account
+        self.challenges: dict[str, str] = {}  # token -> key authorization, served by the proxy
+
+    async def issue(self, actor: Actor, app: str, domain: str) -> CertificateInfo:
+        """Order a certificate for `domain` from the ACME CA and serve it.
+
+        A failure is recorded (`certificate.failed`, with the CA's error detail) and raised
+        as InvalidCommand; the app keeps serving plain HTTP.
+        """
+        assert self.account is not None
+        domain = domain.lower()
+        state = await load_app(self.handler.store, app)
+        if not state.exists:
+            raise NotFound(f"no application named {app!r}")
+        if not certificates.serves(state, domain) or domain.startswith("*."):
+            raise InvalidCommand(f"{domain} is not one of {app}'s domains (wildcards need DNS-01)")
+        account = self.account
+        try:
+            issued = await anyio.to_thread.run_sync(
+                account.order, domain, self.challenges.__setitem__, self._withdraw
+            )
+            info = inspect(domain, issued.chain_pem, issued.key_pem)
+        except (AcmeError, CertificateError) as exc:
+            failed = CertificateFailed(domain=domain, app=app, source="acme", detail=str(exc))
+            meta = EventMeta(actor=actor.label, team=state.team, source=actor.source)
+            await self.handler.store.append(
+                certificates.stream_id(domain), ANY_VERSION, [failed], meta
+            )
+            raise InvalidCommand(f"no certificate for {domain}: {exc}") from None
+        await self._install(actor, app, domain, info, "acme")
+        self.store.save(domain, issued.chain_pem, issued.key_pem)
+        return info
+
+    def _withdraw(self, token: str) -> None:
+        self.challenges.pop(token, None)
+
+    async def _install(
+        self, actor: Actor, app: str, domain: str, info: CertificateInfo, source: CertificateSource
+    ) -> None:
+        command = InstallCertificate(
+            app=app,
+            domain=domain,
+            source=source,
+            not_before=info.not_before,
+            not_after=info.not_after,
+            issuer=info.issuer,
+            serial=info.serial,
+            fingerprint=info.fingerprint,
+        )
+        state = await load_app(self.handler.store, app)
+        await self.handler.execute(
+            actor,
+            command,
+            stream_id=certificates.stream_id(domain),
+            fold=lambda history: None,
+            decide=partial(certificates.decide_install, state),
+        )
 
     async def upload(
         self, actor: Actor, app: str, domain: str, chain_pem: bytes, key_pem: bytes
@@ -33,23 +100,6 @@ class CertificateService:
             info = inspect(domain, chain_pem, key_pem)
         except CertificateError as exc:
             raise InvalidCommand(str(exc)) from None
-        command = InstallCertificate(
-            app=app,
-            domain=domain,
-            source="uploaded",
-            not_before=info.not_before,
-            not_after=info.not_after,
-            issuer=info.issuer,
-            serial=info.serial,
-            fingerprint=info.fingerprint,
-        )
-        state = await load_app(self.handler.store, app)
-        await self.handler.execute(
-            actor,
-            command,
-            stream_id=certificates.stream_id(domain),
-            fold=lambda history: None,
-            decide=partial(certificates.decide_install, state),
-        )
+        await self._install(actor, app, domain, info, "uploaded")
         self.store.save(domain, chain_pem, key_pem)
         return info

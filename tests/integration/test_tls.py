@@ -13,14 +13,12 @@ from pathlib import Path
 import anyio
 import pytest
 
-from rivetr.adapters.proxy import Upstream
 from rivetr.bootstrap import Services
-from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM, token_actor
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.errors import Forbidden, InvalidCommand
+from tests.integration.releases import running_services, serving
 from tests.integration.test_proxy import start_backend
-from tests.net import free_port
 from tests.tls import ThrowawayCA
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -28,19 +26,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(
-        data_dir=str(tmp_path / "data"),
-        engine="none",
-        proxy_host="127.0.0.1",
-        proxy_http_port=free_port(),
-        proxy_https_port=free_port(),
-    )
-    opened = await Services.open(settings)
-    try:
-        async with opened.background():
-            yield opened
-    finally:
-        await opened.close()
+    async with running_services(tmp_path / "data") as services:
+        yield services
 
 
 def _exchange(sock: socket.socket, host: str, path: str) -> bytes:
@@ -69,15 +56,12 @@ def http_get(port: int, host: str, path: str = "/") -> bytes:
 async def test_an_uploaded_certificate_serves_https_by_sni_and_http_redirects(services):
     ca = ThrowawayCA()
     backend, backend_port = start_backend("shop")
-    await services.apps.handle(
-        SYSTEM, CreateApp(name="shop", domains=["shop.test", "www.shop.test"])
-    )
+    await serving(services, "shop", ["shop.test", "www.shop.test"], backend_port)
     chain, key = ca.issue("shop.test")
 
     info = await services.certificates.upload(SYSTEM, "shop", "shop.test", chain, key)
 
     assert info.names == ["shop.test"]
-    services.proxy.routes.replace({"shop.test": Upstream("shop", "127.0.0.1", backend_port, "d1")})
     settings = services.settings
     answer = await anyio.to_thread.run_sync(
         https_get, settings.proxy_https_port, "shop.test", ca.pem
@@ -91,7 +75,7 @@ async def test_an_uploaded_certificate_serves_https_by_sni_and_http_redirects(se
     assert b"Location: https://shop.test/a?b=1" in redirect
     # a host without a certificate stays on plain HTTP, and gets no TLS handshake
     plain = await anyio.to_thread.run_sync(http_get, settings.proxy_http_port, "www.shop.test")
-    assert plain.startswith(b"HTTP/1.1 404")
+    assert plain.startswith(b"HTTP/1.1 200")
     with pytest.raises(ssl.SSLError):
         await anyio.to_thread.run_sync(
             https_get, settings.proxy_https_port, "www.shop.test", ca.pem

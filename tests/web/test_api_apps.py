@@ -193,3 +193,20 @@ def test_git_credentials_are_write_only(client, auth):
     bad = client.patch("/api/v1/apps/private", json={"deploy_key": "not a key"}, headers=auth)
     assert bad.status_code == 400
     assert "deploy_key" in bad.text
+
+
+def test_ordering_or_uploading_a_certificate_needs_app_management(client, auth, mint, log_types):
+    client.post("/api/v1/apps", json={"name": "shop", "domains": ["shop.test"]}, headers=auth)
+    reader = mint("read", "reader")
+    before = log_types()
+
+    ordered = client.post("/api/v1/apps/shop/certificates/shop.test/acme", headers=reader)
+    uploaded = client.put(
+        "/api/v1/apps/shop/certificates/shop.test",
+        json={"certificate": "x", "private_key": "y"},
+        headers=reader,
+    )
+    unknown = client.post("/api/v1/apps/nope/certificates/shop.test/acme", headers=auth)
+
+    assert (ordered.status_code, uploaded.status_code, unknown.status_code) == (403, 403, 404)
+    assert log_types() == before

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from rivetr.adapters.certs import CertificateInfo
 from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.projections.views import AppView, CertificateView, DeliveryView
 
@@ -135,9 +135,23 @@ class AppsController(Controller):
     ) -> CertificateInfo:
         """Serve one of the app's domains with your own certificate (chain and key in PEM);
         the key is kept in the data directory (0600), never in the log or a response."""
+        await _may_manage(services, actor, name)
         return await services.certificates.upload(
             actor, name, domain, data.certificate.encode(), data.private_key.encode()
         )
+
+    @post("/{name:str}/certificates/{domain:str}/acme", status_code=HTTP_201_CREATED)
+    async def order_certificate(
+        self,
+        name: FromPath[str],
+        domain: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> CertificateInfo:
+        """Order a certificate for the domain from the ACME CA (HTTP-01 through the proxy on
+        port 80) and serve it. A failure answers 422 with the CA's detail and is recorded."""
+        await _may_manage(services, actor, name)  # before any work with the CA
+        return await services.certificates.issue(actor, name, domain)
 
     @get("/{name:str}/certificates")
     async def list_certificates(
@@ -164,6 +178,14 @@ def _command(kind: type[Any], **fields: Any) -> Any:
     return msgspec.convert(
         {k: v for k, v in fields.items() if v is not msgspec.UNSET}, kind, from_attributes=True
     )
+
+
+async def _may_manage(services: Services, actor: Actor, name: str) -> None:
+    """Refuse (403) before work the command itself would authorise only at its end."""
+    app = await services.read.get_app(name)
+    if app is None:
+        raise NotFoundException(f"no application named {name!r}")
+    authorize(actor, Permission.MANAGE_APPS, app.team)
 
 
 async def readable_app(services: Services, actor: Actor, name: str) -> AppView:

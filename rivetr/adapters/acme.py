@@ -1,0 +1,151 @@
+"""Ordering certificates over ACME (RFC 8555) with HTTP-01 challenges, using certbot's `acme`
+package. The package is blocking and heavy (requests, pyOpenSSL, josepy: ~30 MB), so it is
+imported only when a certificate is ordered, and run in a worker thread.
+
+The challenge answers are published through a callback: the proxy serves
+`/.well-known/acme-challenge/<token>` from the same map, on port 80 of every domain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ORDER_TIMEOUT = timedelta(seconds=90)
+
+
+class AcmeError(Exception):
+    """The order failed; the message carries the CA's own error type and detail."""
+
+
+class Issued(msgspec.Struct, frozen=True, kw_only=True):
+    chain_pem: bytes
+    key_pem: bytes
+
+
+class AcmeAccount:
+    """An ACME account: its key (made on first use, 0600 in the certificates folder) at one
+    directory URL."""
+
+    def __init__(
+        self,
+        directory_url: str,
+        key_path: Path,
+        *,
+        email: str | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.directory_url = directory_url
+        self.key_path = key_path
+        self.email = email
+        self.ca_bundle = ca_bundle
+
+    def order(
+        self,
+        domain: str,
+        publish: Callable[[str, str], None],
+        withdraw: Callable[[str], None],
+    ) -> Issued:
+        """Order a certificate for `domain`, answering its HTTP-01 challenge through
+        `publish(token, key_authorization)`; blocking.
+
+        Raises:
+            AcmeError: the CA refused, the validation failed, or it timed out.
+        """
+        from acme import challenges, client, crypto_util, errors, messages
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        account_key = self._account_key()
+        # typed bool, but handed to requests' `verify`, which also takes a CA file's path
+        verify: Any = self.ca_bundle or True
+        net = client.ClientNetwork(account_key, user_agent="rivetr", verify_ssl=verify)
+        tokens: list[str] = []
+        try:
+            directory = client.ClientV2.get_directory(self.directory_url, net)
+            acme = client.ClientV2(directory, net=net)
+            self._register(acme, messages, errors)
+            key = ec.generate_private_key(ec.SECP256R1())
+            key_pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            order = acme.new_order(crypto_util.make_csr(key_pem, [domain]))
+            for authorization in order.authorizations:
+                offered = authorization.body.challenges
+                challenge = next(
+                    (c for c in offered if isinstance(c.chall, challenges.HTTP01)), None
+                )
+                if challenge is None:
+                    raise AcmeError(f"the CA offers no HTTP-01 challenge for {domain}")
+                response, validation = challenge.response_and_validation(account_key)
+                token = challenge.chall.encode("token")
+                publish(token, validation)
+                tokens.append(token)
+                acme.answer_challenge(challenge, response)
+            deadline = datetime.now() + ORDER_TIMEOUT  # the acme package compares naive times
+            finished = acme.poll_and_finalize(order, deadline)
+            return Issued(chain_pem=finished.fullchain_pem.encode(), key_pem=key_pem)
+        except errors.ValidationError as exc:
+            raise AcmeError(_validation_detail(exc)) from None
+        except messages.Error as exc:
+            raise AcmeError(f"{exc.typ}: {exc.detail}") from None
+        except errors.TimeoutError:
+            raise AcmeError(f"the CA did not finish the order in {ORDER_TIMEOUT}") from None
+        except errors.Error as exc:
+            raise AcmeError(str(exc) or type(exc).__name__) from None
+        except OSError as exc:  # the directory cannot be reached (requests' errors are OSErrors)
+            raise AcmeError(f"cannot reach {self.directory_url}: {exc}") from None
+        finally:
+            for token in tokens:
+                withdraw(token)
+
+    def _register(self, acme: Any, messages: Any, errors: Any) -> None:
+        if self.email:
+            registration = messages.NewRegistration.from_data(
+                email=self.email, terms_of_service_agreed=True
+            )
+        else:
+            registration = messages.NewRegistration(terms_of_service_agreed=True)
+        try:
+            acme.new_account(registration)
+        except errors.ConflictError as exc:  # the key has an account already: use it
+            acme.net.account = messages.RegistrationResource(
+                uri=exc.location, body=messages.Registration()
+            )
+
+    def _account_key(self) -> Any:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from josepy.jwk import JWKRSA
+
+        if self.key_path.is_file():
+            key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+        else:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
+                )
+        return JWKRSA(key=key)
+
+
+def _validation_detail(exc: Any) -> str:
+    """The first failed challenge's error, as the CA worded it."""
+    for authorization in exc.failed_authzrs:
+        for challenge in authorization.body.challenges:
+            if challenge.error is not None:
+                error = challenge.error
+                return f"{authorization.body.identifier.value}: {error.typ}: {error.detail}"
+    return "the CA could not validate the domain"

@@ -1,0 +1,181 @@
+"""Certificates from a real ACME CA: Pebble, Let's Encrypt's test server, with its DNS helper
+resolving every name to 127.0.0.1 so that its HTTP-01 validation reaches Rivetr's proxy.
+
+Issues a certificate for an app's domain, serves HTTPS with it (the chain verified against
+Pebble's root), and records a failed validation with the CA's error detail while the app keeps
+serving plain HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from rivetr.bootstrap import Services
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.errors import InvalidCommand
+from tests.integration.releases import running_services, serving
+from tests.integration.test_proxy import start_backend
+from tests.integration.test_tls import http_get, https_get
+from tests.net import free_port
+from tests.tls import ThrowawayCA
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.acme]
+
+
+class Pebble:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.http_port = free_port()  # where Pebble validates HTTP-01: Rivetr's proxy
+        self.port, self.management, self.dns, self.dns_admin = (free_port() for _ in range(4))
+        ca = ThrowawayCA()  # for Pebble's own HTTPS listener
+        chain, key = ca.issue("localhost")
+        (folder / "ca.pem").write_bytes(ca.pem)
+        (folder / "cert.pem").write_bytes(chain)
+        (folder / "key.pem").write_bytes(key)
+        config = {
+            "pebble": {
+                "listenAddress": f"127.0.0.1:{self.port}",
+                "managementListenAddress": f"127.0.0.1:{self.management}",
+                "certificate": str(folder / "cert.pem"),
+                "privateKey": str(folder / "key.pem"),
+                "httpPort": self.http_port,
+                "tlsPort": free_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": False,
+            }
+        }
+        (folder / "pebble.json").write_text(json.dumps(config))
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def directory(self) -> str:
+        return f"https://localhost:{self.port}/dir"
+
+    @property
+    def ca_file(self) -> str:
+        return str(self.folder / "ca.pem")
+
+    def start(self) -> None:
+        log = (self.folder / "pebble.log").open("wb")
+        dns = [
+            "pebble-challtestsrv",
+            "-dns01", f"127.0.0.1:{self.dns}",
+            "-management", f"127.0.0.1:{self.dns_admin}",
+            "-http01", "", "-https01", "", "-tlsalpn01", "",
+            "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+        ]  # fmt: skip
+        self.processes.append(subprocess.Popen(dns, stdout=log, stderr=subprocess.STDOUT))
+        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}
+        command = [
+            "pebble",
+            "-config", str(self.folder / "pebble.json"),
+            "-dnsserver", f"127.0.0.1:{self.dns}",
+        ]  # fmt: skip
+        self.processes.append(
+            subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                self._get(self.directory)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError((self.folder / "pebble.log").read_text())
+
+    def root(self) -> bytes:
+        """Pebble's issuing root: a new one at every start."""
+        return self._get(f"https://localhost:{self.management}/roots/0")
+
+    def resolve(self, host: str, address: str) -> None:
+        """Make Pebble's DNS answer `address` for `host`."""
+        body = json.dumps({"host": host + ".", "addresses": [address]}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.dns_admin}/add-a", data=body, method="POST"
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def _get(self, url: str) -> bytes:
+        context = ssl.create_default_context(cafile=self.ca_file)
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:
+            return bytes(response.read())
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
+    if shutil.which("pebble") is None:
+        pytest.fail("pebble is not installed: apt-get install -y pebble (tests/run does)")
+    running = Pebble(tmp_path_factory.mktemp("pebble"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def services(tmp_path: Path, pebble: Pebble) -> AsyncIterator[Services]:
+    async with running_services(
+        tmp_path / "data",
+        proxy_http_port=pebble.http_port,
+        acme_directory_url=pebble.directory,
+        acme_ca_bundle=pebble.ca_file,
+    ) as services:
+        yield services
+
+
+async def test_a_certificate_is_issued_over_http_01_and_serves_https(services, pebble):
+    backend, port = start_backend("shop")
+    await serving(services, "shop", ["shop.test"], port)
+
+    info = await services.certificates.issue(SYSTEM, "shop", "shop.test")
+
+    assert info.names == ["shop.test"]
+    assert "Pebble" in info.issuer
+    root = await anyio.to_thread.run_sync(pebble.root)
+    answer = await anyio.to_thread.run_sync(
+        https_get, services.settings.proxy_https_port, "shop.test", root
+    )
+    assert answer.startswith(b"HTTP/1.1 200")
+    [installed] = [e for e in await services.store.read_all() if e.type == "certificate.installed"]
+    assert (installed.event.source, installed.event.fingerprint) == ("acme", info.fingerprint)
+    account_key = Path(services.settings.data_dir) / "certs" / "acme-account.key"
+    assert oct(account_key.stat().st_mode & 0o777) == "0o600"
+    assert services.certificates.challenges == {}  # withdrawn once the order is done
+    [view] = await services.read.certificates("shop")
+    assert (view.source, view.not_after, view.last_error) == ("acme", info.not_after, None)
+    backend.shutdown()
+
+
+async def test_a_failed_validation_is_recorded_with_the_cas_detail_and_http_keeps_working(
+    services, pebble
+):
+    backend, port = start_backend("shop")
+    await serving(services, "shop", ["broken.test"], port)
+    pebble.resolve("broken.test", "127.0.0.2")  # Pebble looks for the challenge elsewhere
+
+    with pytest.raises(InvalidCommand, match=r"no certificate for broken\.test"):
+        await services.certificates.issue(SYSTEM, "shop", "broken.test")
+
+    [failed] = [e for e in await services.store.read_all() if e.type == "certificate.failed"]
+    assert failed.event.detail.startswith("broken.test: urn:ietf:params:acme:error:")
+    assert "127.0.0.2" in failed.event.detail
+    plain = await anyio.to_thread.run_sync(http_get, pebble.http_port, "broken.test")
+    assert plain.startswith(b"HTTP/1.1 200")  # no certificate: no redirect, the app still serves
+    [view] = await services.read.certificates("shop")
+    assert view.source is None
+    assert view.last_error == failed.event.detail
+    backend.shutdown()
