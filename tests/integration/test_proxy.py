@@ -95,6 +95,16 @@ def start_backend(name: str) -> tuple[ThreadingHTTPServer, int]:
     return server, server.server_address[1]
 
 
+async def early_hints(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An upstream that sends an interim 103 before its answer."""
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
+    writer.close()
+
+
 async def echo_after_upgrade(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """A WebSocket-like upstream: 101, then every byte back."""
     while (await reader.readline()) not in (b"\r\n", b""):
@@ -143,11 +153,14 @@ def setup() -> Iterator[dict[str, object]]:
     running = Running()
     upgrade_server = running.run(asyncio.start_server(echo_after_upgrade, "127.0.0.1", 0))
     upgrade_port = upgrade_server.sockets[0].getsockname()[1]
+    hints_server = running.run(asyncio.start_server(early_hints, "127.0.0.1", 0))
+    hints_port = hints_server.sockets[0].getsockname()[1]
     routes = RouteTable(
         {
             "blue.test": Upstream("shop", "127.0.0.1", blue_port, "d-blue"),
             "*.wild.test": Upstream("wild", "127.0.0.1", green_port, "d-wild"),
             "ws.test": Upstream("chat", "127.0.0.1", upgrade_port, "d-ws"),
+            "hints.test": Upstream("hints", "127.0.0.1", hints_port, "d-hints"),
             "down.test": Upstream("broken", "127.0.0.1", free_port(), "d-down"),
         }
     )
@@ -162,7 +175,7 @@ def setup() -> Iterator[dict[str, object]]:
         "blue": blue_port,
         "green": green_port,
     }
-    for listening in (server, upgrade_server):
+    for listening in (server, upgrade_server, hints_server):
         running.run(close(listening))
     running.stop()
     blue.shutdown()
@@ -312,3 +325,39 @@ def test_switching_routes_under_load_loses_no_request(setup):
     assert failures == []
     assert {"blue", "green"} <= set(served)
     assert len(served) > 100
+
+
+def test_expect_100_continue_is_answered_by_the_proxy_and_interim_answers_skipped(setup):
+    body = b"x" * 5000
+    with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: blue.test\r\nContent-Length: 5000\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        interim = sock.recv(1024)
+        sock.sendall(body)
+        answer = b""
+        while b'"sha256"' not in answer:
+            answer += sock.recv(65536)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert hashlib.sha256(body).hexdigest().encode() in answer
+
+    with httpx.Client(base_url=setup["url"]) as client:
+        hinted = client.get("/", headers={"Host": "hints.test"})
+    assert (hinted.status_code, hinted.text) == (200, "ok")
+
+
+def test_pipelined_requests_in_one_packet_are_answered_in_order(setup):
+    with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
+        sock.sendall(
+            b"GET /first HTTP/1.1\r\nHost: blue.test\r\n\r\n"
+            b"GET /second HTTP/1.1\r\nHost: a.wild.test\r\nConnection: close\r\n\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    first, second = answer.index(b'"path": "/first"'), answer.index(b'"path": "/second"')
+    assert first < second
+    assert answer.count(b"HTTP/1.1 200") == 2
+    assert b'"name": "green"' in answer[second - 200 :]

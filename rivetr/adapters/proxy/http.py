@@ -9,6 +9,7 @@ from collections import deque
 from typing import Any
 
 import httptools
+import msgspec
 
 READ_SIZE = 65536
 MAX_HEAD = 64 * 1024  # request or response head (line and headers) larger than this: refused
@@ -18,6 +19,21 @@ class BadMessage(Exception):
     """What came in is not HTTP/1.x we can forward."""
 
 
+class Head(msgspec.Struct, frozen=True):
+    """One message's start line and headers, as they were when its head was complete (the
+    parser may already be on the next message of the same read)."""
+
+    url: bytes
+    headers: list[tuple[bytes, bytes]]
+    method: bytes
+    status: int
+    version: str
+    keep_alive: bool
+
+
+_NO_HEAD = Head(b"", [], b"", 0, "1.1", False)
+
+
 class _Parsed:
     """Collects the parser's callbacks as a queue of steps for one message after another."""
 
@@ -25,13 +41,8 @@ class _Parsed:
         self.parser: Any = None
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.steps: deque[tuple[str, bytes]] = deque()
+        self.steps: deque[tuple[str, Any]] = deque()
         self.head_size = 0
-        # read when the head is complete: llhttp resets them once the message ends
-        self.keep_alive = False
-        self.version = "1.1"
-        self.method = b""
-        self.status = 0
 
     def on_message_begin(self) -> None:
         self.url = b""
@@ -51,13 +62,16 @@ class _Parsed:
 
     def on_headers_complete(self) -> None:
         parser = self.parser
-        self.keep_alive = bool(parser.should_keep_alive())
-        self.version = str(parser.get_http_version())
-        if isinstance(parser, httptools.HttpRequestParser):
-            self.method = bytes(parser.get_method())
-        else:
-            self.status = int(parser.get_status_code())
-        self.steps.append(("head", b""))
+        request = isinstance(parser, httptools.HttpRequestParser)
+        head = Head(
+            self.url,
+            self.headers,
+            bytes(parser.get_method()) if request else b"",
+            0 if request else int(parser.get_status_code()),
+            str(parser.get_http_version()),
+            bool(parser.should_keep_alive()),
+        )
+        self.steps.append(("head", head))
 
     def on_body(self, body: bytes) -> None:
         self.steps.append(("body", body))
@@ -85,8 +99,9 @@ class MessageReader:
         self.leftover = b""  # bytes after an upgrade: they belong to the new protocol
         self.upgraded = False
         self.eof = False
+        self.current = _NO_HEAD
 
-    async def _step(self) -> tuple[str, bytes] | None:
+    async def _step(self) -> tuple[str, Any] | None:
         while not self.parsed.steps:
             if self.eof or self.upgraded:
                 return None
@@ -110,6 +125,7 @@ class MessageReader:
             return False
         if step[0] != "head":
             raise BadMessage(f"expected a message head, got {step[0]}")
+        self.current = step[1]
         return True
 
     async def body(self) -> Any:
@@ -133,30 +149,30 @@ class MessageReader:
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
-        return self.parsed.headers
+        return self.current.headers
 
     @property
     def url(self) -> bytes:
-        return self.parsed.url
+        return self.current.url
 
     @property
     def method(self) -> bytes:
-        return self.parsed.method
+        return self.current.method
 
     @property
     def status(self) -> int:
-        return self.parsed.status
+        return self.current.status
 
     @property
     def version(self) -> str:
-        return self.parsed.version
+        return self.current.version
 
     @property
     def keep_alive(self) -> bool:
-        return self.parsed.keep_alive
+        return self.current.keep_alive
 
     def header(self, name: bytes) -> bytes | None:
-        for key, value in self.parsed.headers:
+        for key, value in self.current.headers:
             if key.lower() == name:
                 return value
         return None

@@ -43,6 +43,7 @@ _DROPPED = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"expect",  # answered here: the body is read from the client before the upstream sees it
     }
 )
 
@@ -222,6 +223,10 @@ class ProxyServer:
         # safe to send again on a fresh connection: nothing but the head was sent, and
         # sending it twice changes nothing
         retryable = not has_body and request.method in (b"GET", b"HEAD", b"OPTIONS")
+        expect = request.header(b"expect")
+        if expect is not None and expect.lower() == b"100-continue":
+            client.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # the client may send its body now
+            await client.drain()
         body = request.body()
         for attempt in (1, 2):
             try:
@@ -240,6 +245,11 @@ class ProxyServer:
                 await up_writer.drain()
                 response = MessageReader(up_reader, response=True)
                 got = await asyncio.wait_for(response.head(), RESPONSE_TIMEOUT_S)
+                while got and 100 <= response.status < 200 and response.status != 101:
+                    # an interim answer (100 Continue, 103 Early Hints): the final one follows
+                    async for _ in response.body():
+                        pass
+                    got = await asyncio.wait_for(response.head(), RESPONSE_TIMEOUT_S)
                 if not got:
                     raise _UpstreamGone()
             except (_UpstreamGone, ConnectionError) as exc:
