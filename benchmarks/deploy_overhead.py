@@ -100,7 +100,12 @@ async def measure(folder: Path, deploys: int) -> list[dict[str, float]]:
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     services = await Services.open(
-        Settings(data_dir=str(folder / "data"), drain_s=0, poll_interval_s=2.0)
+        Settings(
+            data_dir=str(folder / "data"),
+            drain_s=0,
+            poll_interval_s=2.0,
+            proxy_enabled=False,  # the overhead measured is the pipeline's, not the proxy's
+        )
     )
     rows = []
     app = "bench"

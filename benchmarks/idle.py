@@ -116,6 +116,10 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
     env = dict(os.environ)
     if engine:
         env["RIVETR_ENGINE"] = engine
+    # the proxy on free ports, and no certificate orders for the made-up domain (no CA here)
+    env["RIVETR_PROXY_HTTP_PORT"] = str(free_port())
+    env["RIVETR_PROXY_HTTPS_PORT"] = str(free_port())
+    env["RIVETR_ACME_AUTO"] = "false"
     base = [sys.executable, "-m", "rivetr.cli"]
     process: subprocess.Popen[bytes] | None = None
     try:

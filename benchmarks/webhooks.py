@@ -105,7 +105,12 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-hooks-"))
     data, log = tmp / "data", tmp / "serve.log"
-    env = {**os.environ, "RIVETR_ENGINE": "none"}
+    env = {
+        **os.environ,
+        "RIVETR_ENGINE": "none",
+        "RIVETR_PROXY_HTTP_PORT": str(free_port()),
+        "RIVETR_PROXY_HTTPS_PORT": str(free_port()),
+    }
     base = [sys.executable, "-m", "rivetr.cli"]
     minted = subprocess.run(
         [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],

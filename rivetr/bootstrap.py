@@ -34,6 +34,7 @@ from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
+from rivetr.service.renewal import Renewer
 from rivetr.service.router import Router
 from rivetr.service.steps import StepRecorder
 from rivetr.service.teams import TeamService
@@ -83,6 +84,7 @@ class Services:
         self.proxy = ProxyServer(
             RouteTable(), challenge=self.certificates.challenges.get, secured=self.certs.has
         )
+        self.renewer = Renewer(store, runner, read, self.certificates)
         self.router = Router(store, runner, read, self.proxy)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
@@ -151,6 +153,8 @@ class Services:
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             if listening is not None:
                 group.start_soon(_supervised, "router", partial(self.router.run, start))
+                if self.settings.acme_auto:
+                    group.start_soon(_supervised, "renewer", partial(self.renewer.run, start))
             try:
                 yield
             finally:

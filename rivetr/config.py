@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     acme_directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
     acme_email: str | None = None
     acme_ca_bundle: str | None = None  # a CA file to trust the ACME server with (a test CA)
+    # order and renew certificates for every app domain by itself (with the proxy running)
+    acme_auto: bool = True
 
     @property
     def data_path(self) -> Path:

@@ -11,7 +11,7 @@ from rivetr.domain.events import AppDeleted, CertificateFailed, CertificateInsta
 
 class CertificatesProjection:
     name = "certificates"
-    version = 1
+    version = 2  # v2: failures (in a row, since the last installation)
     handles: frozenset[str] | None = frozenset(
         {"certificate.installed", "certificate.failed", "app.deleted"}
     )
@@ -28,7 +28,8 @@ class CertificatesProjection:
                 fingerprint TEXT,
                 installed_at TEXT,
                 last_error TEXT,
-                last_error_at TEXT
+                last_error_at TEXT,
+                failures INTEGER NOT NULL DEFAULT 0
             )"""
         )
 
@@ -41,7 +42,7 @@ class CertificatesProjection:
             case CertificateInstalled():
                 conn.execute(
                     "INSERT OR REPLACE INTO certificates"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
                     (
                         body.domain,
                         body.app,
@@ -55,9 +56,10 @@ class CertificatesProjection:
                 )
             case CertificateFailed():
                 conn.execute(
-                    "INSERT INTO certificates (domain, app, last_error, last_error_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (domain) DO UPDATE SET"
-                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                    "INSERT INTO certificates (domain, app, last_error, last_error_at, failures)"
+                    " VALUES (?, ?, ?, ?, 1) ON CONFLICT (domain) DO UPDATE SET"
+                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+                    " failures = failures + 1",
                     (body.domain, body.app, body.detail, event.recorded_at),
                 )
             case AppDeleted():

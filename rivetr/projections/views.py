@@ -224,6 +224,7 @@ class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
     installed_at: str | None
     last_error: str | None
     last_error_at: str | None
+    failures: int  # failed orders in a row since the last installation
 
 
 def _rows_as(kind: type[_V], rows: Iterable[Any]) -> list[_V]:
@@ -312,12 +313,17 @@ class ReadModel:
         )
         return _rows_as(DeliveryView, rows)
 
-    async def certificates(self, app: str) -> list[CertificateView]:
-        rows = await self._conn.execute_fetchall(
-            f"SELECT {', '.join(CertificateView.__struct_fields__)} FROM certificates"
-            " WHERE app = ? ORDER BY domain",
-            (app,),
-        )
+    async def certificates(self, app: str | None = None) -> list[CertificateView]:
+        """The certificates of `app`, or of every app."""
+        columns = ", ".join(CertificateView.__struct_fields__)
+        if app is None:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {columns} FROM certificates ORDER BY domain"
+            )
+        else:
+            rows = await self._conn.execute_fetchall(
+                f"SELECT {columns} FROM certificates WHERE app = ? ORDER BY domain", (app,)
+            )
         return _rows_as(CertificateView, rows)
 
     async def list_sessions(self, user_id: str | None = None) -> list[SessionListing]:

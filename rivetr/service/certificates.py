@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 from functools import partial
 
 import anyio.to_thread
@@ -51,12 +52,17 @@ class CertificateService:
             )
             info = inspect(domain, issued.chain_pem, issued.key_pem)
         except (AcmeError, CertificateError) as exc:
-            failed = CertificateFailed(domain=domain, app=app, source="acme", detail=str(exc))
+            detail = str(exc)
+            if not await _resolves(domain):
+                detail += f" ({domain} does not resolve from this host: point it here first)"
+            failed = CertificateFailed(domain=domain, app=app, source="acme", detail=detail)
             meta = EventMeta(actor=actor.label, team=state.team, source=actor.source)
-            await self.handler.store.append(
+            recorded = await self.handler.store.append(
                 certificates.stream_id(domain), ANY_VERSION, [failed], meta
             )
-            raise InvalidCommand(f"no certificate for {domain}: {exc}") from None
+            if self.handler.runner is not None:  # read-your-writes, as for any command
+                await self.handler.runner.wait_until(recorded[-1].position)
+            raise InvalidCommand(f"no certificate for {domain}: {detail}") from None
         await self._install(actor, app, domain, info, "acme")
         self.store.save(domain, issued.chain_pem, issued.key_pem)
         return info
@@ -103,3 +109,13 @@ class CertificateService:
         await self._install(actor, app, domain, info, "uploaded")
         self.store.save(domain, chain_pem, key_pem)
         return info
+
+
+async def _resolves(domain: str) -> bool:
+    """Whether the name resolves at all from here: when it does not, say so with the failure
+    (the CA's own resolver may still see it, so this never stops an order)."""
+    try:
+        await anyio.to_thread.run_sync(socket.getaddrinfo, domain, 80)
+    except OSError:
+        return False
+    return True

@@ -61,6 +61,7 @@ class Server:
                 "RIVETR_PROXY_HOST": "127.0.0.1",
                 "RIVETR_PROXY_HTTP_PORT": str(self.proxy_port),
                 "RIVETR_PROXY_HTTPS_PORT": str(self.tls_port),
+                "RIVETR_ACME_AUTO": "false",  # no CA to reach from the tests' fake domains
                 **self.env,
             },
         )

@@ -33,6 +33,7 @@ async def running_services(data: Path, **settings: Any) -> AsyncIterator[Service
         "proxy_host": "127.0.0.1",
         "proxy_http_port": free_port(),
         "proxy_https_port": free_port(),
+        "acme_auto": False,
         **settings,
     }
     opened = await Services.open(Settings(**values))

@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -23,6 +24,7 @@ import pytest
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.events import CertificateInstalled
 from tests.integration.releases import running_services, serving
 from tests.integration.test_proxy import start_backend
 from tests.integration.test_tls import http_get, https_get
@@ -179,3 +181,44 @@ async def test_a_failed_validation_is_recorded_with_the_cas_detail_and_http_keep
     assert view.source is None
     assert view.last_error == failed.event.detail
     backend.shutdown()
+
+
+async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third_is_left(
+    tmp_path, pebble
+):
+    backend, port = start_backend("shop")
+    async with running_services(
+        tmp_path / "data",
+        proxy_http_port=pebble.http_port,
+        acme_directory_url=pebble.directory,
+        acme_ca_bundle=pebble.ca_file,
+        acme_auto=True,
+    ) as services:
+        await serving(services, "shop", ["auto.test"], port)
+
+        first = await installed(services, count=1)
+        lifetime = datetime.fromisoformat(first.not_after) - datetime.fromisoformat(
+            first.not_before
+        )
+        real = services.renewer.clock
+        services.renewer.clock = lambda: real() + lifetime * 0.72  # past the renewal window
+        services.renewer._wake.set()
+        second = await installed(services, count=2)
+
+    assert second.serial != first.serial
+    assert (first.source, second.source) == ("acme", "acme")
+    backend.shutdown()
+
+
+async def installed(services: Services, count: int) -> CertificateInstalled:
+    """Wait for the `count`-th certificate.installed event and return it."""
+    with anyio.fail_after(60):
+        while True:
+            found = [
+                e.event
+                for e in await services.store.read_all()
+                if e.type == "certificate.installed"
+            ]
+            if len(found) >= count:
+                return found[count - 1]
+            await anyio.sleep(0.2)

@@ -60,6 +60,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
             proxy_host="127.0.0.1",
             proxy_http_port=free_port(),
             proxy_https_port=free_port(),
+            acme_auto=False,
         )
     )
     try:

@@ -1,0 +1,133 @@
+"""Keeping every app domain certified: order a certificate for a domain that has none, renew
+one once a third of its lifetime is left, and back off after failures (1 min, 10 min, 100
+min, then daily).
+
+A timer, not a poll: the renewer sleeps until the earliest due time, and wakes early only when
+an event that can change the plan is recorded (an app's domains, a certificate). Due times come
+from the certificates themselves (their recorded validity), spread per certificate so that many
+renewals do not hit the CA in the same minute."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import anyio
+import msgspec
+
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.domain.access import Actor, Permission
+from rivetr.domain.errors import DomainError
+from rivetr.domain.renewal import renewal_due, retry_after
+from rivetr.projections.runner import ProjectionRunner
+from rivetr.projections.views import CertificateView, ReadModel
+from rivetr.service.certificates import CertificateService
+
+log = logging.getLogger(__name__)
+
+ACME_ACTOR = Actor(
+    kind="system", id="acme", name="acme", permissions=frozenset(Permission), source="system"
+)
+PLAN_EVENTS = frozenset(
+    {
+        "app.created",
+        "app.settings_changed",
+        "app.deleted",
+        "certificate.installed",
+        "certificate.failed",
+    }
+)
+IDLE_S = 24 * 3600.0  # nothing due: look again in a day at the latest
+
+
+class Due(msgspec.Struct, frozen=True):
+    app: str
+    domain: str
+    at: datetime
+    why: str  # "new", "renewal", "retry"
+
+
+def spread_of(domain: str, not_after: str | None) -> float:
+    """A stable point in [0, 1) for this certificate: the same after a restart."""
+    digest = hashlib.sha256(f"{domain}|{not_after}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def plan_one(app: str, domain: str, cert: CertificateView | None) -> Due | None:
+    """When `domain` should next be ordered; None for a certificate the user uploaded."""
+    if cert is not None and cert.source == "uploaded":
+        return None
+    retry = None
+    if cert is not None and cert.failures and cert.last_error_at:
+        retry = retry_after(datetime.fromisoformat(cert.last_error_at), cert.failures)
+    if cert is None or cert.not_after is None or cert.not_before is None:
+        at = retry or datetime.min.replace(tzinfo=UTC)
+        return Due(app, domain, at, "retry" if retry else "new")
+    due = renewal_due(
+        datetime.fromisoformat(cert.not_before),
+        datetime.fromisoformat(cert.not_after),
+        spread_of(domain, cert.not_after),
+    )
+    if retry is not None and retry > due:
+        return Due(app, domain, retry, "retry")
+    return Due(app, domain, due, "renewal")
+
+
+class Renewer:
+    def __init__(
+        self,
+        store: EventStore,
+        runner: ProjectionRunner,
+        read: ReadModel,
+        certificates: CertificateService,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.runner = runner
+        self.read = read
+        self.certificates = certificates
+        self.clock = clock
+        self._wake = anyio.Event()
+
+    async def plan(self) -> list[Due]:
+        """Every domain that should have an ACME certificate, with when to order it next."""
+        certs = {c.domain: c for c in await self.read.certificates()}
+        plan = []
+        for app in await self.read.list_apps():
+            for domain in app.domains:
+                if domain.startswith("*."):
+                    continue  # a wildcard needs DNS-01: upload one
+                due = plan_one(app.name, domain, certs.get(domain))
+                if due is not None:
+                    plan.append(due)
+        return sorted(plan, key=lambda d: d.at)
+
+    async def run(self, after: int) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._watch, after)
+            while True:
+                plan = await self.plan()
+                now = self.clock()
+                for due in (d for d in plan if d.at <= now):
+                    await self.order(due)
+                plan = await self.plan()
+                later = [d.at for d in plan if d.at > self.clock()]
+                wait = min(((at - self.clock()).total_seconds() for at in later), default=IDLE_S)
+                with anyio.move_on_after(max(1.0, min(wait, IDLE_S))):
+                    await self._wake.wait()
+                self._wake = anyio.Event()
+
+    async def order(self, due: Due) -> None:
+        log.info("ordering a certificate for %s (%s)", due.domain, due.why)
+        try:
+            await self.certificates.issue(ACME_ACTOR, due.app, due.domain)
+        except DomainError as exc:  # recorded as certificate.failed by issue()
+            log.warning("no certificate for %s: %s", due.domain, exc)
+
+    async def _watch(self, after: int) -> None:
+        async for recorded in self.store.subscribe(after):
+            if recorded.type in PLAN_EVENTS:
+                await self.runner.wait_until(recorded.position)
+                self._wake.set()
