@@ -80,7 +80,15 @@ class Services:
             email=settings.acme_email,
             ca_bundle=settings.acme_ca_bundle,
         )
-        self.certificates = CertificateService(handler, self.certs, account)
+        staging = None
+        if settings.acme_staging_directory_url:
+            staging = AcmeAccount(
+                settings.acme_staging_directory_url,
+                settings.data_path / "certs" / "acme-staging-account.key",
+                email=settings.acme_email,
+                ca_bundle=settings.acme_ca_bundle,
+            )
+        self.certificates = CertificateService(handler, self.certs, account, staging)
         self.proxy = ProxyServer(
             RouteTable(), challenge=self.certificates.challenges.get, secured=self.certs.has
         )

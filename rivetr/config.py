@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     acme_ca_bundle: str | None = None  # a CA file to trust the ACME server with (a test CA)
     # order and renew certificates for every app domain by itself (with the proxy running)
     acme_auto: bool = True
+    # after a failure, rehearse on this directory (Let's Encrypt's staging) before trying the
+    # real one again, so that retries do not spend the real CA's rate limits
+    acme_staging_directory_url: str | None = None
 
     @property
     def data_path(self) -> Path:

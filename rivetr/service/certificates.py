@@ -26,14 +26,20 @@ class CertificateService:
         handler: CommandHandler,
         store: CertificateStore,
         account: AcmeAccount | None = None,
+        staging: AcmeAccount | None = None,
     ) -> None:
         self.handler = handler
         self.store = store
         self.account = account
+        self.staging = staging  # where a retry is rehearsed first, when configured
         self.challenges: dict[str, str] = {}  # token -> key authorization, served by the proxy
 
-    async def issue(self, actor: Actor, app: str, domain: str) -> CertificateInfo:
-        """Order a certificate for `domain` from the ACME CA and serve it.
+    async def issue(
+        self, actor: Actor, app: str, domain: str, *, rehearse: bool = False
+    ) -> CertificateInfo:
+        """Order a certificate for `domain` from the ACME CA and serve it. With `rehearse`
+        and a staging directory configured, the order is first made there (its certificate
+        thrown away), and the real CA is asked only if that succeeded.
 
         A failure is recorded (`certificate.failed`, with the CA's error detail) and raised
         as InvalidCommand; the app keeps serving plain HTTP.
@@ -46,13 +52,20 @@ class CertificateService:
         if not certificates.serves(state, domain) or domain.startswith("*."):
             raise InvalidCommand(f"{domain} is not one of {app}'s domains (wildcards need DNS-01)")
         account = self.account
+        stage = "staging rehearsal: " if rehearse and self.staging is not None else ""
         try:
+            if stage:
+                assert self.staging is not None
+                await anyio.to_thread.run_sync(
+                    self.staging.order, domain, self.challenges.__setitem__, self._withdraw
+                )
+                stage = ""
             issued = await anyio.to_thread.run_sync(
                 account.order, domain, self.challenges.__setitem__, self._withdraw
             )
             info = inspect(domain, issued.chain_pem, issued.key_pem)
         except (AcmeError, CertificateError) as exc:
-            detail = str(exc)
+            detail = stage + str(exc)
             if not await _resolves(domain):
                 detail += f" ({domain} does not resolve from this host: point it here first)"
             failed = CertificateFailed(domain=domain, app=app, source="acme", detail=detail)

@@ -122,7 +122,8 @@ class Renewer:
     async def order(self, due: Due) -> None:
         log.info("ordering a certificate for %s (%s)", due.domain, due.why)
         try:
-            await self.certificates.issue(ACME_ACTOR, due.app, due.domain)
+            rehearse = due.why == "retry"  # on staging first, when one is configured
+            await self.certificates.issue(ACME_ACTOR, due.app, due.domain, rehearse=rehearse)
         except DomainError as exc:  # recorded as certificate.failed by issue()
             log.warning("no certificate for %s: %s", due.domain, exc)
 

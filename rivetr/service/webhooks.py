@@ -215,9 +215,13 @@ class WebhookService:
             recorded = await self.store.append(stream, NO_STREAM, [record], _meta(record))
         except ConcurrencyError:
             return False
-        if self.runner is not None:
-            await self.runner.wait_until(recorded[-1].position)
+        await self._seen(recorded[-1].position)
         return True
+
+    async def _seen(self, position: int) -> None:
+        """Read-your-writes: the deliveries view shows a delivery once it is answered."""
+        if self.runner is not None:
+            await self.runner.wait_until(position)
 
     async def _replayed(self, record: WebhookReceived) -> Outcome:
         replay = msgspec.structs.replace(
@@ -226,7 +230,8 @@ class WebhookService:
             reason=f"delivery {record.delivery_id} was received before: not acted on again",
             deployment_id=None,
         )
-        await self.store.append(_stream(record), ANY_VERSION, [replay], _meta(replay))
+        recorded = await self.store.append(_stream(record), ANY_VERSION, [replay], _meta(replay))
+        await self._seen(recorded[-1].position)
         return Outcome(status=200, decision="replayed", reason=replay.reason, app=record.app)
 
     async def _refuse(
@@ -243,7 +248,8 @@ class WebhookService:
             )
             # a refused delivery claims nothing: its id may be forged
             stream = f"hook-refused-{record.provider}"
-            await self.store.append(stream, ANY_VERSION, [refused], _meta(refused))
+            recorded = await self.store.append(stream, ANY_VERSION, [refused], _meta(refused))
+            await self._seen(recorded[-1].position)
         else:
             wait = math.ceil(60 / REFUSALS_PER_MINUTE)
             reason = f"{reason} (too many refused deliveries: not recorded; wait {wait} s)"

@@ -15,7 +15,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -99,11 +99,16 @@ class Pebble:
         """Pebble's issuing root: a new one at every start."""
         return self._get(f"https://localhost:{self.management}/roots/0")
 
-    def resolve(self, host: str, address: str) -> None:
-        """Make Pebble's DNS answer `address` for `host`."""
-        body = json.dumps({"host": host + ".", "addresses": [address]}).encode()
+    def resolve(self, host: str, address: str | None) -> None:
+        """Make Pebble's DNS answer `address` for `host` (None: the default, 127.0.0.1)."""
+        payload: dict[str, object] = {"host": host + "."}
+        if address is not None:
+            payload["addresses"] = [address]
+        action = "add-a" if address is not None else "clear-a"
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.dns_admin}/add-a", data=body, method="POST"
+            f"http://127.0.0.1:{self.dns_admin}/{action}",
+            data=json.dumps(payload).encode(),
+            method="POST",
         )
         urllib.request.urlopen(request, timeout=5).read()
 
@@ -211,14 +216,42 @@ async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third
 
 
 async def installed(services: Services, count: int) -> CertificateInstalled:
-    """Wait for the `count`-th certificate.installed event and return it."""
+    found = await recorded(services, "certificate.installed", count)
+    assert isinstance(found, CertificateInstalled)
+    return found
+
+
+async def recorded(services: Services, type_: str, count: int) -> object:
+    """Wait for the `count`-th event of `type_` and return its body."""
     with anyio.fail_after(60):
         while True:
-            found = [
-                e.event
-                for e in await services.store.read_all()
-                if e.type == "certificate.installed"
-            ]
+            found = [e.event for e in await services.store.read_all() if e.type == type_]
             if len(found) >= count:
                 return found[count - 1]
             await anyio.sleep(0.2)
+
+
+async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, pebble):
+    backend, port = start_backend("shop")
+    pebble.resolve("retry.test", "127.0.0.2")  # the first order fails validation
+    async with running_services(
+        tmp_path / "data",
+        proxy_http_port=pebble.http_port,
+        acme_directory_url=pebble.directory,
+        acme_staging_directory_url=pebble.directory,  # Pebble plays both parts here
+        acme_ca_bundle=pebble.ca_file,
+        acme_auto=True,
+    ) as services:
+        await serving(services, "shop", ["retry.test"], port)
+        await recorded(services, "certificate.failed", 1)
+        staging_key = Path(services.settings.data_dir) / "certs" / "acme-staging-account.key"
+        assert not staging_key.exists()  # a first order goes straight to the real CA
+
+        pebble.resolve("retry.test", None)  # fixed: the name points here again
+        real = services.renewer.clock
+        services.renewer.clock = lambda: real() + timedelta(minutes=2)  # past the 1 min pause
+        services.renewer._wake.set()
+        await installed(services, count=1)
+
+    assert staging_key.exists()  # the retry was rehearsed on staging first
+    backend.shutdown()
