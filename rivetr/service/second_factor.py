@@ -1,15 +1,15 @@
 """TOTP (RFC 6238) codes with `pyotp`, and one-time recovery codes.
 
 A code is accepted in the 30-second step it belongs to or one step either side (clock drift),
-and the step that matched is recorded so the same code never signs in twice."""
+and the step that matched is recorded so the same code never signs in twice. `pyotp` is
+imported on first use: most services never see a second factor."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
 import time
-
-import pyotp
+from typing import Any
 
 from rivetr.service.tokens import hash_secret
 
@@ -17,13 +17,19 @@ STEP_S = 30
 RECOVERY_CODES = 10
 
 
+def _pyotp() -> Any:
+    import pyotp
+
+    return pyotp
+
+
 def new_secret() -> str:
-    return pyotp.random_base32()
+    return str(_pyotp().random_base32())
 
 
 def provisioning_uri(secret: str, email: str) -> str:
     """The otpauth:// URI an authenticator app reads (usually from a QR code)."""
-    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Rivetr")
+    return str(_pyotp().TOTP(secret).provisioning_uri(name=email, issuer_name="Rivetr"))
 
 
 def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
@@ -31,7 +37,7 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
     code = code.strip().replace(" ", "")
     if not code.isdigit() or len(code) != 6:
         return None
-    totp = pyotp.TOTP(secret)
+    totp = _pyotp().TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_S)
     found = None
     for step in (current - 1, current, current + 1):  # all three, so timing says nothing
@@ -42,7 +48,7 @@ def matching_step(secret: str, code: str, now: float | None = None) -> int | Non
 
 def code_at(secret: str, now: float) -> str:
     """The code an authenticator shows at `now` (for tests and the CLI)."""
-    return pyotp.TOTP(secret).generate_otp(int(now // STEP_S))
+    return str(_pyotp().TOTP(secret).generate_otp(int(now // STEP_S)))
 
 
 def new_recovery_codes(count: int = RECOVERY_CODES) -> list[str]:

@@ -10,13 +10,13 @@ from typing import Protocol
 
 from rivetr.adapters.webhooks import bitbucket, gitea, github, gitlab
 from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider
-from rivetr.adapters.webhooks.signatures import Verdict
+from rivetr.adapters.webhooks.signatures import SignatureCheck
 
 __all__ = [
     "Hook",
     "MalformedPayload",
     "Provider",
-    "Verdict",
+    "SignatureCheck",
     "delivery_id",
     "event_name",
     "parse",
@@ -29,7 +29,7 @@ class _ProviderModule(Protocol):
 
     def event_name(self, headers: Mapping[str, str]) -> str | None: ...
     def delivery_id(self, headers: Mapping[str, str]) -> str | None: ...
-    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> Verdict: ...
+    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> SignatureCheck: ...
     def parse(self, headers: Mapping[str, str], body: bytes) -> Hook: ...
 
 
@@ -58,7 +58,9 @@ def delivery_id(provider: Provider, headers: Mapping[str, str]) -> str | None:
     return _module(provider).delivery_id(headers)
 
 
-def verify(provider: Provider, headers: Mapping[str, str], body: bytes, secret: str) -> Verdict:
+def verify(
+    provider: Provider, headers: Mapping[str, str], body: bytes, secret: str
+) -> SignatureCheck:
     """Whether the delivery is authenticated by `secret`: "valid", "invalid" (present but
     wrong or malformed) or "missing" (the provider's header is absent). Never raises."""
     return _module(provider).verify(headers, body, secret)

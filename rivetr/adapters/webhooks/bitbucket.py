@@ -154,7 +154,7 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-request-uuid") or None
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.Verdict:
+def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     value = headers.get("x-hub-signature")
     return signatures.check_hmac_sha256(value, secret, body, prefix="sha256=")
 

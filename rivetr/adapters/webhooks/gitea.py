@@ -39,7 +39,7 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
     return _first(headers, _DELIVERY_HEADERS)
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.Verdict:
+def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     # Gitea puts the same HMAC in several headers; each one present must hold, so a forged
     # header cannot hide behind a genuine one
     return signatures.all_of(

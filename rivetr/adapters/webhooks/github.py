@@ -189,7 +189,7 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-github-delivery") or None
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.Verdict:
+def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     # only the SHA-256 header: GitHub keeps the SHA-1 `X-Hub-Signature` for old integrations,
     # and accepting it as a fallback would let a downgraded signature through
     value = headers.get("x-hub-signature-256")

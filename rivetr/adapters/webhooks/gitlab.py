@@ -140,7 +140,7 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-gitlab-event-uuid") or headers.get("idempotency-key") or None
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.Verdict:
+def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     return signatures.check_token(headers.get("x-gitlab-token"), secret)
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
-Verdict = Literal["valid", "invalid", "missing"]
+SignatureCheck = Literal["valid", "invalid", "missing"]
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -33,7 +33,9 @@ def hmac_sha256_hex(secret: str, body: bytes) -> str:
     return hmac_sha256(secret, body).hex()
 
 
-def check_hmac_sha256(value: str | None, secret: str, body: bytes, *, prefix: str = "") -> Verdict:
+def check_hmac_sha256(
+    value: str | None, secret: str, body: bytes, *, prefix: str = ""
+) -> SignatureCheck:
     """Judge a `<prefix><hex HMAC-SHA256>` header value against the body.
 
     Hex is compared as bytes, so upper-case hex is as good as lower-case. An empty secret
@@ -51,7 +53,7 @@ def check_hmac_sha256(value: str | None, secret: str, body: bytes, *, prefix: st
     return "valid" if hmac.compare_digest(bytes.fromhex(given), expected) else "invalid"
 
 
-def check_token(value: str | None, secret: str) -> Verdict:
+def check_token(value: str | None, secret: str) -> SignatureCheck:
     """Judge a shared token sent in clear (GitLab's `X-Gitlab-Token`); the body is not signed."""
     if value is None:
         return "missing"
@@ -60,7 +62,7 @@ def check_token(value: str | None, secret: str) -> Verdict:
     return "valid" if hmac.compare_digest(_utf8(value), _utf8(secret)) else "invalid"
 
 
-def all_of(verdicts: Iterable[Verdict]) -> Verdict:
+def all_of(verdicts: Iterable[SignatureCheck]) -> SignatureCheck:
     """One verdict for several headers carrying the same signature: every header present must
     hold, and "missing" only when none is present."""
     present = [v for v in verdicts if v != "missing"]
