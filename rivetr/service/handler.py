@@ -55,6 +55,17 @@ class CommandHandler:
             team=target.team,
             source=actor.source,
         )
+        return await self.decide_and_append(
+            command, stream_id=stream_id, fold=fold, decide=decide, meta=meta
+        )
+
+    async def decide_and_append(
+        self, command: Any, *, stream_id: str, fold: Fold, decide: Decide, meta: EventMeta
+    ) -> list[RecordedEvent]:
+        """Read the stream, fold, decide, append at the version read, then wait for the read
+        model; decided again when a concurrent writer moved the stream on. For commands whose
+        authority is not an actor's permission (a sign-out by its cookie, an invitation by its
+        link), this is the path without `authorize_command`: the caller has checked it."""
         for attempt in range(_RETRIES):
             history = await self.store.read_stream(stream_id)
             state = fold(recorded.event for recorded in history)

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta
+from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import teams
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import (
@@ -130,26 +130,19 @@ class TeamService:
     async def accept(self, secret: str, user_id: str, actor: Actor) -> InvitationView:
         """Join the team the link invites to, as `user_id` (who must be the one invited)."""
         view = await self.invitation(secret)
-        store = self.handler.store
-        stream = teams.stream_id(view.team)
         command = AcceptInvitation(
             invitation_id=view.invitation_id,
             user_id=normalise_email(user_id),
             at=datetime.now(UTC).isoformat(),
         )
-        meta = EventMeta(actor=actor.label, team=view.team, source="invitation")
-        for _ in range(5):
-            history = await store.read_stream(stream)
-            state = teams.fold(view.team, [e.event for e in history])
-            events = teams.decide_accept(state, command)
-            try:
-                recorded = await store.append(stream, len(history), events, meta)
-            except ConcurrencyError:
-                continue
-            if self.handler.runner is not None:
-                await self.handler.runner.wait_until(recorded[-1].position)
-            return view
-        raise InvalidCommand("the team changed too often meanwhile; try the link again")
+        await self.handler.decide_and_append(
+            command,
+            stream_id=teams.stream_id(view.team),
+            fold=partial(teams.fold, view.team),
+            decide=teams.decide_accept,
+            meta=EventMeta(actor=actor.label, team=view.team, source="invitation"),
+        )
+        return view
 
 
 _C = TypeVar("_C", bound=msgspec.Struct)

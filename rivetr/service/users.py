@@ -152,12 +152,13 @@ class UserService:
             raise InvalidCommand(f"a password needs at least {MIN_PASSWORD} characters")
         user_id = users.normalise_email(email)
         command = CreateUser(email=invitation.email, password_hash=await hash_password(password))
-        stream = users.stream_id(user_id)
-        history = await self.store.read_stream(stream)
-        events = users.decide_create(users.fold(user_id, [e.event for e in history]), command)
-        meta = EventMeta(actor=f"user:{user_id}", team=invitation.team, source="invitation")
-        recorded = await self.store.append(stream, len(history), events, meta)
-        await self.runner.wait_until(recorded[-1].position)
+        await self.handler.decide_and_append(
+            command,
+            stream_id=users.stream_id(user_id),
+            fold=lambda history: users.fold(user_id, history),
+            decide=users.decide_create,
+            meta=EventMeta(actor=f"user:{user_id}", team=invitation.team, source="invitation"),
+        )
         return user_id
 
     async def exists(self, email: str) -> bool:
@@ -321,17 +322,10 @@ class UserService:
         view = await self.read.session_by_hash(hash_secret(secret))
         if view is None:
             return
-        stream = users.stream_id(view.user_id)
-        history = await self.store.read_stream(stream)
-        state = users.fold(view.user_id, [e.event for e in history])
-        events = users.decide_end_session(
-            state, EndSession(email=view.user_id, session_id=view.session_id)
+        await self.handler.decide_and_append(
+            EndSession(email=view.user_id, session_id=view.session_id),
+            stream_id=users.stream_id(view.user_id),
+            fold=lambda history: users.fold(view.user_id, history),
+            decide=users.decide_end_session,
+            meta=EventMeta(actor=f"user:{view.user_id}", source="session"),
         )
-        if events:
-            recorded = await self.store.append(
-                stream,
-                len(history),
-                events,
-                EventMeta(actor=f"user:{view.user_id}", source="session"),
-            )
-            await self.runner.wait_until(recorded[-1].position)
