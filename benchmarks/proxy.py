@@ -4,11 +4,13 @@ same run, in front of the same upstream, measured by the same load tool.
 The upstream is nginx itself answering `200 hello` (so it is never the bottleneck). nginx, the
 proxy under comparison, runs with `worker_processes auto` and upstream keep-alive; Rivetr's proxy
 runs as in `rivetr serve`, one process and one event loop, started here on its own (the same
-`ProxyServer`, with a one-route table). Load: `wrk` from Debian, 2 threads, `--connections`
-keep-alive connections, `--seconds` per run, after a 3 s warm-up; req/s and p99 latency.
+`ProxyServer`, with a one-route table), on the stock event loop or, with `--uvloop`, on uvloop
+(what `rivetr serve` runs on when the `fast` extra is installed). Load: `wrk` from Debian, 2
+threads, `--connections` keep-alive connections, `--seconds` per run, after a 3 s warm-up;
+req/s and p99 latency.
 
     apt-get install -y nginx wrk
-    /work/venv/bin/python benchmarks/proxy.py [--connections 64] [--seconds 15]
+    /work/venv/bin/python benchmarks/proxy.py [--connections 64] [--seconds 15] [--uvloop]
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ async def main():
     print("ready", flush=True)
     await server.serve_forever()
 
-asyncio.run(main())
+if sys.argv[3:] == ["uvloop"]:
+    import uvloop
+    uvloop.run(main())
+else:
+    asyncio.run(main())
 """
 
 
@@ -89,13 +95,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--uvloop", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-proxy-"))
     upstream, nginx_port, rivetr_port = free_port(), free_port(), free_port()
     (tmp / "nginx.conf").write_text(NGINX.format(tmp=tmp, upstream=upstream, proxy=nginx_port))
     subprocess.run(["nginx", "-c", str(tmp / "nginx.conf")], check=True)
     rivetr = subprocess.Popen(
-        [sys.executable, "-c", RIVETR, str(upstream), str(rivetr_port)],
+        [sys.executable, "-c", RIVETR, str(upstream), str(rivetr_port)]
+        + (["uvloop"] if args.uvloop else []),
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -27,7 +27,7 @@ from rivetr.domain.events import (
     WebhookDisabled,
     WebhookSecretSet,
 )
-from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources, host_of, path_of
 from rivetr.domain.teams import ROOT_TEAM
 
 AppCommand = (
@@ -208,7 +208,10 @@ def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> l
         if state.preview_of != parent.name:
             raise AlreadyExists(f"an application named {state.name!r} already exists")
         return []
-    domains = [f"pr-{command.pr_number}.{d.removeprefix('*.')}" for d in parent.domains]
+    domains = [
+        f"pr-{command.pr_number}.{host_of(d).removeprefix('*.')}{path_of(d)}"
+        for d in parent.domains
+    ]
     return [
         AppCreated(
             name=command.name,

@@ -8,6 +8,7 @@ from rivetr.domain.application import AppState
 from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateInstalled, Event
+from rivetr.domain.settings import host_of
 
 
 def stream_id(domain: str) -> str:
@@ -16,7 +17,7 @@ def stream_id(domain: str) -> str:
 
 def serves(app: AppState, domain: str) -> bool:
     """Whether `domain` is one of the app's domains (or under one of its wildcards)."""
-    for own in app.domains:
+    for own in {host_of(d) for d in app.domains}:
         if own == domain:
             return True
         if own.startswith("*.") and domain.split(".", 1)[-1] == own[2:]:
@@ -28,7 +29,7 @@ def decide_install(app: AppState, _: object, command: InstallCertificate) -> lis
     if not app.exists:
         raise NotFound(f"no application named {command.app!r}")
     if not serves(app, command.domain):
-        domains = ", ".join(app.domains) or "none"
+        domains = ", ".join(sorted({host_of(d) for d in app.domains})) or "none"
         raise InvalidCommand(
             f"{command.domain} is not one of {app.name}'s domains ({domains}): add it first"
         )

@@ -17,11 +17,27 @@ Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Domain = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(?=.{1,253}$)(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
-        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
-        description="a lower-case host name, optionally starting with *.",
+        pattern=r"^(?=[^/]{1,253}(?:/|$))(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]+){0,32}$",
+        description=(
+            "a lower-case host name, optionally starting with *., optionally followed by a"
+            " path prefix (example.com/api) that routes only the paths under it"
+        ),
     ),
 ]
+
+
+def host_of(domain: str) -> str:
+    """The host part of a domain: what DNS, certificates and SNI know it by."""
+    return domain.partition("/")[0]
+
+
+def path_of(domain: str) -> str:
+    """The path prefix of a domain, '' when it takes every path of its host."""
+    _, slash, path = domain.partition("/")
+    return slash + path
+
+
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
 Branch = Annotated[str, msgspec.Meta(pattern=r"^[^\s~^:?*\[\\]{1,255}$")]
 GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]

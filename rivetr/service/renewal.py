@@ -21,6 +21,7 @@ from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError
 from rivetr.domain.renewal import renewal_due, retry_after
+from rivetr.domain.settings import host_of
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import CertificateView, ReadModel
 from rivetr.service.certificates import CertificateService
@@ -96,7 +97,7 @@ class Renewer:
         certs = {c.domain: c for c in await self.read.certificates()}
         plan = []
         for app in await self.read.list_apps():
-            for domain in app.domains:
+            for domain in sorted({host_of(d) for d in app.domains}):
                 if domain.startswith("*."):
                     continue  # a wildcard needs DNS-01: upload one
                 due = plan_one(app.name, domain, certs.get(domain))

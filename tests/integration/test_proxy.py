@@ -118,6 +118,22 @@ async def echo_after_upgrade(reader: asyncio.StreamReader, writer: asyncio.Strea
     writer.close()
 
 
+async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An upstream with awkward answers: one that ends when the connection does, one cut short
+    of its Content-Length, and one that never answers."""
+    line = await reader.readline()
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass
+    if b" /close-delimited " in line:
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"y" * 100_000)
+    elif b" /truncated " in line:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"z" * 10)
+    else:
+        await asyncio.sleep(30)
+    await writer.drain()
+    writer.close()
+
+
 class Running:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -155,12 +171,16 @@ def setup() -> Iterator[dict[str, object]]:
     upgrade_port = upgrade_server.sockets[0].getsockname()[1]
     hints_server = running.run(asyncio.start_server(early_hints, "127.0.0.1", 0))
     hints_port = hints_server.sockets[0].getsockname()[1]
+    odd_server = running.run(asyncio.start_server(odd, "127.0.0.1", 0))
+    odd_port = odd_server.sockets[0].getsockname()[1]
     routes = RouteTable(
         {
             "blue.test": Upstream("shop", "127.0.0.1", blue_port, "d-blue"),
             "*.wild.test": Upstream("wild", "127.0.0.1", green_port, "d-wild"),
             "ws.test": Upstream("chat", "127.0.0.1", upgrade_port, "d-ws"),
             "hints.test": Upstream("hints", "127.0.0.1", hints_port, "d-hints"),
+            "odd.test": Upstream("odd", "127.0.0.1", odd_port, "d-odd"),
+            "blue.test/api": Upstream("api", "127.0.0.1", green_port, "d-api"),
             "down.test": Upstream("broken", "127.0.0.1", free_port(), "d-down"),
         }
     )
@@ -175,7 +195,7 @@ def setup() -> Iterator[dict[str, object]]:
         "blue": blue_port,
         "green": green_port,
     }
-    for listening in (server, upgrade_server, hints_server):
+    for listening in (server, upgrade_server, hints_server, odd_server):
         running.run(close(listening))
     running.stop()
     blue.shutdown()
@@ -361,3 +381,70 @@ def test_pipelined_requests_in_one_packet_are_answered_in_order(setup):
     assert first < second
     assert answer.count(b"HTTP/1.1 200") == 2
     assert b'"name": "green"' in answer[second - 200 :]
+
+
+def test_a_path_prefix_route_takes_its_paths_and_only_those(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        names = {
+            path: client.get(path, headers={"Host": "blue.test"}).json()["name"]
+            for path in ("/api", "/api/users", "/api?q=1", "/apiary", "/")
+        }
+    assert names == {
+        "/api": "green",
+        "/api/users": "green",
+        "/api?q=1": "green",
+        "/apiary": "blue",
+        "/": "blue",
+    }
+
+
+def test_an_answer_that_ends_with_its_connection_is_passed_on_whole_and_a_cut_one_is_not(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        whole = client.get("/close-delimited", headers={"Host": "odd.test"})
+        assert (whole.status_code, whole.content) == (200, b"y" * 100_000)
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/truncated", headers={"Host": "odd.test"})
+        after = client.get("/", headers={"Host": "blue.test"})  # the proxy is unharmed
+    assert after.json()["name"] == "blue"
+
+
+def test_an_upstream_that_never_answers_gets_a_504(setup, monkeypatch):
+    monkeypatch.setattr("rivetr.adapters.proxy.client.RESPONSE_TIMEOUT_S", 0.3)
+    with httpx.Client(base_url=setup["url"]) as client:
+        silent = client.get("/silent", headers={"Host": "odd.test"})
+    assert silent.status_code == 504
+    assert "odd" in silent.text
+
+
+def test_malformed_and_oversized_requests_get_a_400_and_the_connection_closes(setup):
+    for sent in (
+        b"GET / HTTP/1.1\r\nHost blue.test\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: blue.test\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
+            sock.sendall(sent)
+            answer = b""
+            while data := sock.recv(65536):
+                answer += data
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+        assert b"Connection: close" in answer
+
+
+def test_a_client_that_stops_reading_gets_every_byte_when_it_reads_again(setup):
+    with socket.create_connection(("127.0.0.1", setup["port"]), timeout=10) as sock:
+        sock.sendall(b"GET /big HTTP/1.1\r\nHost: blue.test\r\nConnection: close\r\n\r\n")
+        time.sleep(1)  # the proxy's writes back up: it must stop reading from the upstream
+        answer = bytearray()
+        while data := sock.recv(1 << 20):
+            answer += data
+    head, _, body = bytes(answer).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    decoded, rest = bytearray(), body
+    while True:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        decoded += rest[:size]
+        rest = rest[size + 2 :]
+    assert decoded == b"x" * 65536 * 320

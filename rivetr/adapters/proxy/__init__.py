@@ -1,5 +1,6 @@
-"""The built-in reverse proxy: host routing to each app's live release."""
+"""The built-in reverse proxy: host (and path prefix) routing to each app's live release."""
 
-from rivetr.adapters.proxy.server import ProxyServer, RouteTable, Upstream
+from rivetr.adapters.proxy.routes import RouteTable, Upstream
+from rivetr.adapters.proxy.server import ProxyServer
 
 __all__ = ["ProxyServer", "RouteTable", "Upstream"]

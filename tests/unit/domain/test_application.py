@@ -85,6 +85,29 @@ def test_duplicate_domains_collapse_keeping_their_order() -> None:
     assert event.domains == ["b.example.com", "a.example.com"]
 
 
+@pytest.mark.parametrize(
+    ("domain", "valid"),
+    [
+        ("example.com", True),
+        ("*.example.com", True),
+        ("example.com/api", True),  # a path prefix: only the paths under /api
+        ("example.com/api/v1", True),
+        ("example.com/", False),
+        ("example.com//api", False),
+        ("example.com/a b", False),
+        ("Example.com", False),
+        ("/api", False),
+    ],
+)
+def test_a_domain_is_a_host_name_with_an_optional_path_prefix(domain: str, valid: bool) -> None:
+    raw = {"name": "web", "domains": [domain]}
+    if valid:
+        assert msgspec.convert(raw, CreateApp).domains == [domain]
+    else:
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert(raw, CreateApp)
+
+
 def test_health_timeout_longer_than_the_boot_deadline_is_refused_on_create() -> None:
     command = CreateApp(name="web", health=HealthCheckInput(timeout_s=60, boot_deadline_s=30))
 

@@ -116,7 +116,10 @@ def test_pull_requests_open_and_close_previews_only_when_previews_are_on() -> No
 
 def test_a_preview_takes_the_parents_settings_and_prefixed_domains() -> None:
     parent = msgspec.structs.replace(
-        APP, team="acme", port=3000, domains=("web.example.com", "*.shop.example.com")
+        APP,
+        team="acme",
+        port=3000,
+        domains=("web.example.com", "*.shop.example.com", "example.com/api"),
     )
     name = preview_name("web", 7)
     command = OpenPreview(name=name, preview_of="web", pr_number=7, branch="feature")
@@ -130,7 +133,11 @@ def test_a_preview_takes_the_parents_settings_and_prefixed_domains() -> None:
         3000,
         "feature",
     )
-    assert created.domains == ["pr-7.web.example.com", "pr-7.shop.example.com"]
+    assert created.domains == [
+        "pr-7.web.example.com",
+        "pr-7.shop.example.com",
+        "pr-7.example.com/api",
+    ]
     assert (created.preview_of, created.pr_number) == ("web", 7)
     assert decide_preview(parent, AppState(name=name, exists=True, preview_of="web"), command) == []
     with pytest.raises(AlreadyExists):

@@ -1,0 +1,510 @@
+"""One client connection: an asyncio protocol that parses requests with httptools and forwards
+each piece the moment it is parsed, with no task or stream object per request.
+
+Requests on one connection are answered in order: a pipelined request waits in `queue` (its
+body buffered, reading paused past a bound) until the one before it is answered. Back-pressure
+runs both ways: a client that reads slowly pauses the upstream's reading, an upstream that
+reads slowly pauses the client's."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+from rivetr.adapters.proxy.http import (
+    CONTINUE,
+    DROPPED,
+    LAST_CHUNK,
+    MAX_HEAD,
+    BadMessage,
+    bad_gateway,
+    chunk,
+    gateway_timeout,
+    page,
+    response_head,
+)
+from rivetr.adapters.proxy.routes import Upstream
+from rivetr.adapters.proxy.upstream import UpstreamConnection
+
+if TYPE_CHECKING:
+    from rivetr.adapters.proxy.server import ProxyServer
+
+log = logging.getLogger(__name__)
+
+RESPONSE_TIMEOUT_S = 300.0  # for the upstream's response head; bodies may take longer
+BUFFER_LIMIT = 256 * 1024  # request body held while its upstream is not ready: reading pauses
+RETRYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS"})
+
+
+class Request:
+    """One request as parsed so far, and what is to become of it."""
+
+    __slots__ = (
+        "answer",
+        "chunked",
+        "complete",
+        "expect_continue",
+        "has_body",
+        "head",
+        "headers",
+        "host",
+        "keep_alive",
+        "leftover",
+        "method",
+        "pending",
+        "size",
+        "upgrade",
+        "upgraded",
+        "upstream",
+        "url",
+    )
+
+    def __init__(self) -> None:
+        self.method = b""
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.size = 0
+        self.host = ""
+        self.keep_alive = True
+        self.chunked = False
+        self.has_body = False
+        self.expect_continue = False
+        self.upgrade: bytes | None = None
+        self.upgraded = False
+        self.leftover = b""  # bytes after an upgrade's head: they belong to the new protocol
+        self.complete = False  # the whole request has been read from the client
+        self.pending: list[bytes] = []  # body read but not yet sent upstream, framed to send
+        self.answer: bytes | None = None  # answered by the proxy itself
+        self.upstream: Upstream | None = None
+        self.head = b""  # the head to send upstream
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, proxy: ProxyServer, scheme: str) -> None:
+        self.proxy = proxy
+        self.scheme = scheme
+        self.transport: Any = None
+        self.client_ip = b"unknown"
+        self.parser = httptools.HttpRequestParser(self)
+        self.reading: Request | None = None  # the request the parser is in
+        self.queue: deque[Request] = deque()  # read, not yet answered; the first is current
+        self.upstream: UpstreamConnection | None = None  # lent to the current request
+        self.out: list[bytes] = []  # the answer's pieces from one upstream read, sent by flush()
+        self.attempt = 0
+        self.timeout: asyncio.TimerHandle | None = None
+        self.framed = True  # the current answer has a length: forwarded as it comes
+        self.keep = True  # the connection stays open after the current answer
+        self.answering = False  # the current answer's head has been sent
+        self.buffered = 0
+        self.paused_reading = False
+        self.upload_blocked = False
+        self.download_blocked = False
+        self.reused = False  # the current upstream connection served a request before
+        self.close_delimited = False  # the current answer ends when the upstream closes
+        self.tunnel = False
+        self.refused = False
+        self.closed = False
+
+    # --- asyncio protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.client_ip = str(peer[0]).encode()
+
+    def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return
+        if self.tunnel:
+            if self.upstream is not None:
+                self.upstream.write(data)
+            return
+        if self.queue and self.queue[-1].upgraded:
+            self.queue[-1].leftover += data  # until the upstream says whether it upgrades
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            request = self.queue[-1]
+            request.upgraded = True
+            request.leftover = data[upgrade.args[0] :]
+            self._set_reading()
+        except httptools.HttpParserCallbackError as exc:
+            context = exc.__context__
+            self._refuse(str(context) if isinstance(context, BadMessage) else "malformed HTTP")
+        except httptools.HttpParserError as exc:
+            self._refuse(str(exc) or "malformed HTTP")
+
+    def eof_received(self) -> bool:
+        upstream = self.upstream
+        if self.tunnel and upstream is not None and upstream.transport.can_write_eof():
+            upstream.transport.write_eof()
+            return True  # half-closed: the other way may still be talking
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._cancel_timeout()
+        if self.queue and self.queue[0].upstream is not None:
+            self.proxy.in_flight -= 1
+        self.queue.clear()
+        upstream, self.upstream = self.upstream, None
+        if upstream is not None:
+            upstream.close()  # an answer half-relayed: that connection cannot be reused
+
+    def pause_writing(self) -> None:
+        self.download_blocked = True
+        if self.upstream is not None and not self.upstream.closed:
+            self.upstream.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.download_blocked = False
+        if self.upstream is not None and not self.upstream.closed:
+            self.upstream.transport.resume_reading()
+
+    # --- httptools callbacks -------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.reading = Request()
+
+    def on_url(self, url: bytes) -> None:
+        request = self.reading
+        assert request is not None
+        request.url += url
+        self._grow(request, len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        request = self.reading
+        assert request is not None
+        request.headers.append((name, value))
+        self._grow(request, len(name) + len(value))
+
+    def on_headers_complete(self) -> None:
+        request = self.reading
+        assert request is not None
+        parser = self.parser
+        request.method = parser.get_method()
+        request.keep_alive = parser.should_keep_alive()
+        self._read_head(request)
+        self.queue.append(request)
+        if len(self.queue) == 1:
+            self._start(request)
+        else:
+            self._set_reading()
+
+    def on_body(self, body: bytes) -> None:
+        request = self.reading
+        assert request is not None
+        if request.answer is not None:
+            return  # answered by the proxy: the body is read and dropped
+        data = chunk(body) if request.chunked else body
+        if self.upstream is not None and request is self.queue[0]:
+            self.upstream.write(data)
+        else:
+            request.pending.append(data)
+            self.buffered += len(data)
+            self._set_reading()
+
+    def on_message_complete(self) -> None:
+        request = self.reading
+        assert request is not None
+        self.reading = None
+        request.complete = True
+        if request is not self.queue[0]:
+            return
+        if request.answer is not None:
+            self._answer_locally(request)
+        elif self.upstream is not None and request.chunked:
+            self.upstream.write(LAST_CHUNK)
+
+    # --- the current request -------------------------------------------------------------
+
+    def _read_head(self, request: Request) -> None:
+        """Note what the proxy needs from the headers and build the head to forward."""
+        lines = [b"%s %s HTTP/1.1" % (request.method, request.url)]
+        forwarded_for = b""
+        host = b""
+        for name, value in request.headers:
+            lower = name.lower()
+            if lower not in DROPPED:
+                lines.append(name + b": " + value)
+                if lower == b"host":
+                    host = value
+                elif lower == b"content-length":
+                    request.has_body = value != b"0"
+            elif lower == b"x-forwarded-for":
+                forwarded_for = value + b", "
+            elif lower == b"transfer-encoding":
+                request.chunked = request.has_body = True
+            elif lower == b"expect":
+                request.expect_continue = value.lower() == b"100-continue"
+            elif lower == b"upgrade":
+                request.upgrade = value
+        request.host = host.decode("latin-1")
+        self.proxy.route(request, self.scheme)
+        if request.answer is not None:
+            return
+        lines += [
+            b"X-Forwarded-For: " + forwarded_for + self.client_ip,
+            b"X-Forwarded-Proto: " + self.scheme.encode(),
+            b"X-Forwarded-Host: " + host,
+        ]
+        if request.chunked:
+            lines.append(b"Transfer-Encoding: chunked")
+        if request.upgrade is not None and self.parser.should_upgrade():
+            lines += [b"Connection: Upgrade", b"Upgrade: " + request.upgrade]
+        request.head = b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def _start(self, request: Request) -> None:
+        """The request is now first in line: answer it, or find it an upstream."""
+        self.answering = False
+        if request.answer is not None:
+            if request.complete:
+                self._answer_locally(request)
+            return
+        assert request.upstream is not None
+        self.proxy.in_flight += 1
+        self.attempt = 0
+        if request.expect_continue and not request.complete:
+            self.transport.write(CONTINUE)  # the client may send its body now
+        self._borrow(request, request.upstream)
+
+    def _borrow(self, request: Request, upstream: Upstream) -> None:
+        self.attempt += 1
+        connection = self.proxy.pool.take((upstream.host, upstream.port))
+        if connection is not None:
+            self._send(request, connection, reused=True)
+        else:
+            asyncio.get_running_loop().create_task(self._connect(request, upstream))
+
+    async def _connect(self, request: Request, upstream: Upstream) -> None:
+        try:
+            connection = await self.proxy.pool.connect((upstream.host, upstream.port))
+        except (OSError, TimeoutError) as exc:
+            if not self.closed and self.queue and self.queue[0] is request:
+                log.info("upstream of %s (%s) unreachable: %r", upstream.app, upstream.port, exc)
+                self._fail(bad_gateway(upstream.app, upstream.deployment_id))
+            return
+        if self.closed or not self.queue or self.queue[0] is not request:
+            connection.close()
+            return
+        self._send(request, connection, reused=False)
+
+    def _send(self, request: Request, connection: UpstreamConnection, *, reused: bool) -> None:
+        self.upstream = connection
+        self.reused = reused
+        connection.lend(self, bodiless=request.method == b"HEAD")
+        if self.download_blocked:
+            connection.transport.pause_reading()
+        connection.write(request.head)
+        if request.pending:
+            connection.write(b"".join(request.pending))
+            self.buffered -= sum(len(p) for p in request.pending)
+            request.pending = []
+        if request.complete and request.chunked:
+            connection.write(LAST_CHUNK)
+        self._cancel_timeout()
+        self.timeout = asyncio.get_running_loop().call_later(
+            RESPONSE_TIMEOUT_S, self._timed_out, connection
+        )
+        self._set_reading()
+
+    # --- the upstream's answer (Borrower) ------------------------------------------------
+
+    def response_head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self._cancel_timeout()
+        request = self.queue[0]
+        if status == 101:
+            if request.upgraded:  # else: refused in upstream_upgraded, which follows
+                upgrade = next((v for n, v in headers if n.lower() == b"upgrade"), b"")
+                self.out.append(response_head(101, headers, upgrade=upgrade))
+                self.answering = True
+            return
+        self.answering = True
+        bodiless = request.method == b"HEAD" or status in (204, 304)
+        length = chunked = False
+        for name, _ in headers:
+            lower = name.lower()
+            if lower == b"content-length":
+                length = True
+            elif lower == b"transfer-encoding":
+                chunked = True
+        self.framed = length or bodiless
+        self.close_delimited = not self.framed and not chunked
+        # an answer before the whole request was read, or to an upgrade refused: the rest of
+        # what the client sends cannot be told apart from a next request
+        self.keep = (
+            request.keep_alive
+            and (self.framed or chunked)
+            and request.complete
+            and not request.upgraded
+        )
+        self.out.append(response_head(status, headers, chunked=not self.framed, keep=self.keep))
+
+    def response_body(self, data: bytes) -> None:
+        self.out.append(data if self.framed else chunk(data))
+
+    def response_end(self, upstream: UpstreamConnection) -> None:
+        if not self.framed:
+            self.out.append(LAST_CHUNK)
+        self.upstream = None
+        self._finish()
+
+    def upstream_upgraded(self, upstream: UpstreamConnection, leftover: bytes) -> None:
+        request = self.queue[0]
+        target = request.upstream
+        assert target is not None
+        if not request.upgraded:  # switching protocols unasked: nothing the client can use
+            self.upstream = None
+            upstream.close()
+            self._fail(bad_gateway(target.app, target.deployment_id))
+            return
+        self.tunnel = True
+        if leftover:
+            self.out.append(leftover)
+        if request.leftover:
+            upstream.write(request.leftover)
+        request.leftover = b""
+        self._set_reading()
+
+    def upstream_failed(self, upstream: UpstreamConnection, reason: str) -> None:
+        if self.closed or not self.queue:
+            return
+        self.flush()
+        self.upstream = None
+        request = self.queue[0]
+        target = request.upstream
+        assert target is not None
+        if self.tunnel:
+            self.transport.close()
+        elif self.answering:
+            if self.close_delimited and reason == "the connection closed":
+                self.transport.write(LAST_CHUNK)  # an answer whose end is the connection's end
+                self._finish()
+            else:
+                self.transport.abort()  # cut short: the client must not take it as whole
+        elif self.reused and self.attempt == 1 and self._retryable(request):
+            self._borrow(request, target)  # the upstream closed an idle connection: once more
+        else:
+            log.info("upstream of %s (%s) failed: %s", target.app, target.port, reason)
+            self._fail(bad_gateway(target.app, target.deployment_id))
+
+    def flush(self) -> None:
+        """Send what the upstream's last read produced in one write: a head and a small body
+        go out in one segment, not two."""
+        if self.out:
+            data = self.out[0] if len(self.out) == 1 else b"".join(self.out)
+            self.out.clear()
+            if not self.closed:
+                self.transport.write(data)
+
+    def tunnel_data(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def tunnel_eof(self) -> None:
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+
+    def upload_paused(self, paused: bool) -> None:
+        self.upload_blocked = paused
+        self._set_reading()
+
+    # --- endings -------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        """The current request is answered: on to the next, or close."""
+        self.flush()
+        request = self.queue.popleft()
+        if request.upstream is not None:
+            self.proxy.in_flight -= 1
+        self._cancel_timeout()
+        if not self.keep:
+            self.transport.close()
+            self.closed = True
+            return
+        self.keep = True
+        self.framed = True
+        self.close_delimited = False
+        if self.queue:
+            self._start(self.queue[0])
+        self._set_reading()
+
+    def _answer_locally(self, request: Request) -> None:
+        assert request.answer is not None
+        self.keep = request.keep_alive
+        self.transport.write(request.answer)
+        self._finish()
+
+    def _fail(self, answer: bytes) -> None:
+        """Answer the current request with the proxy's own error page, then close."""
+        self._cancel_timeout()
+        if not self.closed:
+            self.transport.write(answer)
+            self.transport.close()
+            self.closed = True
+
+    def _refuse(self, reason: str) -> None:
+        """What came in is not HTTP we can forward: a 400 once what is in flight is done."""
+        bad = Request()
+        bad.answer = page(400, "Bad request", html.escape(reason))
+        bad.keep_alive = False
+        bad.complete = True
+        self.refused = True
+        self.reading = None
+        self.queue.append(bad)
+        self.paused_reading = True
+        self.transport.pause_reading()
+        if len(self.queue) == 1:
+            self._start(bad)
+
+    def _timed_out(self, connection: UpstreamConnection) -> None:
+        self.timeout = None
+        if self.upstream is connection and not self.answering:
+            target = self.queue[0].upstream
+            self.upstream = None
+            connection.close()
+            self._fail(gateway_timeout(target.app if target else "?"))
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _retryable(self, request: Request) -> bool:
+        # safe to send again on a fresh connection: nothing but the head was sent, and
+        # sending it twice changes nothing
+        return not request.has_body and request.method in RETRYABLE
+
+    def _set_reading(self) -> None:
+        """Read from the client unless something downstream of it is full or undecided."""
+        if self.closed:
+            return
+        waiting_upgrade = bool(self.queue) and self.queue[-1].upgraded and not self.tunnel
+        pause = (
+            self.upload_blocked
+            or self.buffered > BUFFER_LIMIT
+            or len(self.queue) > 1
+            or waiting_upgrade
+        )
+        if pause != self.paused_reading:
+            self.paused_reading = pause
+            if pause:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def _cancel_timeout(self) -> None:
+        if self.timeout is not None:
+            self.timeout.cancel()
+            self.timeout = None
+
+    @staticmethod
+    def _grow(request: Request, size: int) -> None:
+        request.size += size
+        if request.size > MAX_HEAD:
+            raise BadMessage("the request head is too large")
