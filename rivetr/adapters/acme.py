@@ -7,15 +7,18 @@ The challenge answers are published through a callback: the proxy serves
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 ORDER_TIMEOUT = timedelta(seconds=90)
+ARI_RETRY_AFTER = timedelta(hours=6)  # when the CA does not say when to ask again (RFC 9773)
 
 
 class AcmeError(Exception):
@@ -25,6 +28,14 @@ class AcmeError(Exception):
 class Issued(msgspec.Struct, frozen=True, kw_only=True):
     chain_pem: bytes
     key_pem: bytes
+
+
+class RenewalWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """The CA's suggested renewal window for one certificate, and when to ask again."""
+
+    start: datetime
+    end: datetime
+    ask_again_after: timedelta
 
 
 class AcmeAccount:
@@ -105,6 +116,35 @@ class AcmeAccount:
             for token in tokens:
                 withdraw(token)
 
+    def renewal_window(self, chain_pem: bytes) -> RenewalWindow | None:
+        """The renewal window the CA suggests for this certificate (ACME Renewal Information,
+        RFC 9773); None when its directory offers none. Blocking.
+
+        Raises:
+            AcmeError: the CA could not be asked, or answered nonsense.
+        """
+        from acme import client, messages
+
+        verify: Any = self.ca_bundle or True
+        net = client.ClientNetwork(self._account_key(), user_agent="rivetr", verify_ssl=verify)
+        try:
+            directory = client.ClientV2.get_directory(self.directory_url, net)
+            try:
+                base = directory["renewalInfo"]
+            except KeyError:
+                return None
+            response = net.get(f"{base}/{ari_cert_id(chain_pem)}", content_type="application/json")
+            window = messages.RenewalInfo.from_json(response.json()).suggested_window
+        except OSError as exc:
+            raise AcmeError(f"cannot reach {self.directory_url}: {exc}") from None
+        except Exception as exc:  # the acme package's and josepy's errors have no common base
+            raise AcmeError(f"renewal information: {exc}") from None
+        return RenewalWindow(
+            start=window.start,
+            end=window.end,
+            ask_again_after=_retry_after(response.headers.get("Retry-After")),
+        )
+
     def _register(self, acme: Any, messages: Any, errors: Any) -> None:
         if self.email:
             registration = messages.NewRegistration.from_data(
@@ -149,3 +189,31 @@ def _validation_detail(exc: Any) -> str:
                 error = challenge.error
                 return f"{authorization.body.identifier.value}: {error.typ}: {error.detail}"
     return "the CA could not validate the domain"
+
+
+def ari_cert_id(chain_pem: bytes) -> str:
+    """The leaf's ARI identifier: base64url(authority key identifier) "." base64url(serial)."""
+    from cryptography import x509
+
+    leaf = x509.load_pem_x509_certificate(chain_pem)
+    authority = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert authority.key_identifier is not None
+    serial = leaf.serial_number
+    serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: a sign bit's room
+    return f"{_b64url(authority.key_identifier)}.{_b64url(serial_der)}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _retry_after(header: str | None) -> timedelta:
+    if header and header.strip().isdigit():
+        return max(timedelta(minutes=1), timedelta(seconds=int(header.strip())))
+    if header:
+        try:
+            when = parsedate_to_datetime(header)
+            return max(timedelta(minutes=1), when - datetime.now(when.tzinfo))
+        except (TypeError, ValueError):
+            pass
+    return ARI_RETRY_AFTER

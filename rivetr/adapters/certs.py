@@ -111,6 +111,10 @@ class CertificateStore:
             (self.directory / f"{domain}{suffix}").unlink(missing_ok=True)
         self._contexts.pop(domain, None)
 
+    def chain(self, domain: str) -> bytes | None:
+        path = self.directory / f"{domain}.crt"
+        return path.read_bytes() if path.is_file() else None
+
     def has(self, domain: str) -> bool:
         return (self.directory / f"{domain}.crt").is_file()
 

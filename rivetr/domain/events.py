@@ -107,6 +107,21 @@ class CertificateFailed(Event, frozen=True, kw_only=True, tag="certificate.faile
     detail: str  # the reason, or the CA's error detail
 
 
+class CertificateRenewalAdvised(
+    Event, frozen=True, kw_only=True, tag="certificate.renewal_advised"
+):
+    """The CA's renewal information (ACME ARI, RFC 9773) for the certificate with this
+    fingerprint: renew at `renew_at`, a point drawn in the window the CA suggested. Recorded
+    when the advice changes, not each time it is fetched."""
+
+    domain: str
+    app: str
+    fingerprint: str
+    window_start: str
+    window_end: str
+    renew_at: str
+
+
 # --- webhook deliveries (stream "hook-<provider>-<delivery id>") ----------------------------------
 
 WebhookDecision = Literal["deploy", "preview", "close_preview", "ignored", "refused", "replayed"]
@@ -466,6 +481,7 @@ AnyEvent = (
     | WebhookReceived
     | CertificateInstalled
     | CertificateFailed
+    | CertificateRenewalAdvised
     | TokenCreated
     | TokenRevoked
     | TokenOwnerAssigned

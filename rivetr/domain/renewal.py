@@ -1,6 +1,7 @@
-"""When a certificate is ordered again: once a third of its lifetime is left (Let's Encrypt's
-advice), at a time spread over a window so that many renewals do not hit the CA at once, and
-after a failure only after a growing pause."""
+"""When a certificate is ordered again: in the window its CA advises (ACME ARI) when it does,
+else once a third of its lifetime is left (Let's Encrypt's advice); at a time spread over a
+window so that many renewals do not hit the CA at once, and after a failure only after a
+growing pause."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def renewal_due(not_before: datetime, not_after: datetime, spread: float) -> dat
     lifetime = not_after - not_before
     due = not_after - lifetime / 3
     return due + lifetime * SPREAD * spread
+
+
+def advised_renewal(window_start: datetime, window_end: datetime, spread: float) -> datetime:
+    """The point to renew at in the window a CA advised (ACME ARI): uniformly spread over it,
+    as RFC 9773 asks, by the same per-certificate draw."""
+    return window_start + max(window_end - window_start, timedelta(0)) * spread
 
 
 def retry_after(last_failure: datetime, failures: int) -> datetime:

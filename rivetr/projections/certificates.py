@@ -6,14 +6,24 @@ from __future__ import annotations
 import sqlite3
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import AppDeleted, CertificateFailed, CertificateInstalled
+from rivetr.domain.events import (
+    AppDeleted,
+    CertificateFailed,
+    CertificateInstalled,
+    CertificateRenewalAdvised,
+)
 
 
 class CertificatesProjection:
     name = "certificates"
-    version = 2  # v2: failures (in a row, since the last installation)
+    version = 3  # v2: failures (in a row, since the last installation); v3: the CA's advice
     handles: frozenset[str] | None = frozenset(
-        {"certificate.installed", "certificate.failed", "app.deleted"}
+        {
+            "certificate.installed",
+            "certificate.failed",
+            "certificate.renewal_advised",
+            "app.deleted",
+        }
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -29,7 +39,8 @@ class CertificatesProjection:
                 installed_at TEXT,
                 last_error TEXT,
                 last_error_at TEXT,
-                failures INTEGER NOT NULL DEFAULT 0
+                failures INTEGER NOT NULL DEFAULT 0,
+                renew_at TEXT
             )"""
         )
 
@@ -42,7 +53,7 @@ class CertificatesProjection:
             case CertificateInstalled():
                 conn.execute(
                     "INSERT OR REPLACE INTO certificates"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)",
                     (
                         body.domain,
                         body.app,
@@ -61,6 +72,12 @@ class CertificatesProjection:
                     " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
                     " failures = failures + 1",
                     (body.domain, body.app, body.detail, event.recorded_at),
+                )
+            case CertificateRenewalAdvised():
+                # advice for a certificate since replaced says nothing about the new one
+                conn.execute(
+                    "UPDATE certificates SET renew_at = ? WHERE domain = ? AND fingerprint = ?",
+                    (body.renew_at, body.domain, body.fingerprint),
                 )
             case AppDeleted():
                 conn.execute("DELETE FROM certificates WHERE app = ?", (body.name,))

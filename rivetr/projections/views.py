@@ -225,6 +225,7 @@ class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None
     last_error_at: str | None
     failures: int  # failed orders in a row since the last installation
+    renew_at: str | None = None  # when the CA advises renewing it (ACME ARI), if it does
 
 
 def _rows_as(kind: type[_V], rows: Iterable[Any]) -> list[_V]:

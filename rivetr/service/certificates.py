@@ -3,21 +3,30 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
+import secrets
 import socket
+from datetime import timedelta
 from functools import partial
 
 import anyio.to_thread
 
-from rivetr.adapters.acme import AcmeAccount, AcmeError
+from rivetr.adapters.acme import ARI_RETRY_AFTER, AcmeAccount, AcmeError
 from rivetr.adapters.certs import CertificateError, CertificateInfo, CertificateStore, inspect
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain import certificates
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
-from rivetr.domain.events import CertificateFailed, CertificateSource
+from rivetr.domain.events import CertificateFailed, CertificateRenewalAdvised, CertificateSource
+from rivetr.domain.renewal import advised_renewal
+from rivetr.projections.views import CertificateView
 from rivetr.service.apps import load_app
 from rivetr.service.handler import CommandHandler
+
+log = logging.getLogger(__name__)
+NO_ARI_RECHECK = timedelta(days=1)  # a CA without renewal information may start offering it
 
 
 class CertificateService:
@@ -33,6 +42,7 @@ class CertificateService:
         self.account = account
         self.staging = staging  # where a retry is rehearsed first, when configured
         self.challenges: dict[str, str] = {}  # token -> key authorization, served by the proxy
+        self.probe_port = 80  # where the CA will look for the challenge answers
 
     async def issue(
         self, actor: Actor, app: str, domain: str, *, rehearse: bool = False
@@ -53,6 +63,9 @@ class CertificateService:
             raise InvalidCommand(f"{domain} is not one of {app}'s domains (wildcards need DNS-01)")
         account = self.account
         stage = "staging rehearsal: " if rehearse and self.staging is not None else ""
+        elsewhere = await self.reaches_here(domain)
+        if elsewhere is not None:  # the CA may see it otherwise (split DNS): order all the same
+            log.warning("before ordering a certificate: %s", elsewhere)
         try:
             if stage:
                 assert self.staging is not None
@@ -65,20 +78,80 @@ class CertificateService:
             )
             info = inspect(domain, issued.chain_pem, issued.key_pem)
         except (AcmeError, CertificateError) as exc:
-            detail = stage + str(exc)
-            if not await _resolves(domain):
-                detail += f" ({domain} does not resolve from this host: point it here first)"
+            detail = stage + str(exc) + (f" ({elsewhere})" if elsewhere else "")
             failed = CertificateFailed(domain=domain, app=app, source="acme", detail=detail)
-            meta = EventMeta(actor=actor.label, team=state.team, source=actor.source)
-            recorded = await self.handler.store.append(
-                certificates.stream_id(domain), ANY_VERSION, [failed], meta
-            )
-            if self.handler.runner is not None:  # read-your-writes, as for any command
-                await self.handler.runner.wait_until(recorded[-1].position)
+            await self._record(actor, app, domain, failed)
             raise InvalidCommand(f"no certificate for {domain}: {detail}") from None
         await self._install(actor, app, domain, info, "acme")
         self.store.save(domain, issued.chain_pem, issued.key_pem)
         return info
+
+    async def advise(self, actor: Actor, cert: CertificateView, spread: float) -> timedelta:
+        """Ask the CA when to renew `cert` (ACME ARI) and record its advice when it changed;
+        how long to wait before asking again."""
+        chain = self.store.chain(cert.domain)
+        if self.account is None or chain is None or cert.fingerprint is None:
+            return NO_ARI_RECHECK
+        try:
+            window = await anyio.to_thread.run_sync(self.account.renewal_window, chain)
+        except AcmeError as exc:
+            log.warning("no renewal information for %s: %s", cert.domain, exc)
+            return ARI_RETRY_AFTER
+        if window is None:
+            return NO_ARI_RECHECK
+        renew_at = advised_renewal(window.start, window.end, spread).isoformat()
+        if renew_at != cert.renew_at:
+            advised = CertificateRenewalAdvised(
+                domain=cert.domain,
+                app=cert.app,
+                fingerprint=cert.fingerprint,
+                window_start=window.start.isoformat(),
+                window_end=window.end.isoformat(),
+                renew_at=renew_at,
+            )
+            await self._record(actor, cert.app, cert.domain, advised)
+        return window.ask_again_after
+
+    async def _record(
+        self,
+        actor: Actor,
+        app: str,
+        domain: str,
+        event: CertificateFailed | CertificateRenewalAdvised,
+    ) -> None:
+        """Append a fact about a domain's certificate that no command decides."""
+        state = await load_app(self.handler.store, app)
+        meta = EventMeta(actor=actor.label, team=state.team, source=actor.source)
+        recorded = await self.handler.store.append(
+            certificates.stream_id(domain), ANY_VERSION, [event], meta
+        )
+        if self.handler.runner is not None:  # read-your-writes, as for any command
+            await self.handler.runner.wait_until(recorded[-1].position)
+
+    async def reaches_here(self, domain: str, port: int | None = None) -> str | None:
+        """Whether http://<domain>/ reaches this Rivetr, tried the way the CA will: a probe
+        token is published and fetched through the name. None when it came back; else what
+        went wrong, to tell the user (it never stops an order: the CA's resolver may differ)."""
+        port = port or self.probe_port
+        token, key = f"rivetr-probe-{secrets.token_urlsafe(12)}", secrets.token_urlsafe(24)
+        try:
+            found = await anyio.to_thread.run_sync(socket.getaddrinfo, domain, port)
+        except OSError:
+            return f"{domain} does not resolve from this host: point it here first"
+        addresses = ", ".join(sorted({str(info[4][0]) for info in found}))
+        self.challenges[token] = key
+        try:
+            wrong = await anyio.to_thread.run_sync(_probe, domain, port, token, key)
+        except OSError as exc:
+            wrong = str(exc.strerror or exc)
+        finally:
+            self._withdraw(token)
+        if wrong is None:
+            return None
+        return (
+            f"{domain} resolves to {addresses}, where port {port} did not answer as this"
+            f" Rivetr ({wrong}): point it here first"
+        )
 
     def _withdraw(self, token: str) -> None:
         self.challenges.pop(token, None)
@@ -124,11 +197,15 @@ class CertificateService:
         return info
 
 
-async def _resolves(domain: str) -> bool:
-    """Whether the name resolves at all from here: when it does not, say so with the failure
-    (the CA's own resolver may still see it, so this never stops an order)."""
+def _probe(domain: str, port: int, token: str, key: str) -> str | None:
+    """Fetch the probe's challenge URL: None when our own answer came back, else what came."""
+    connection = http.client.HTTPConnection(domain, port, timeout=3)
     try:
-        await anyio.to_thread.run_sync(socket.getaddrinfo, domain, 80)
-    except OSError:
-        return False
-    return True
+        connection.request("GET", f"/.well-known/acme-challenge/{token}")
+        response = connection.getresponse()
+        body = response.read(4096)
+    finally:
+        connection.close()
+    if response.status != 200:
+        return f"it answered HTTP {response.status}"
+    return None if body == key.encode() else "another server answered"

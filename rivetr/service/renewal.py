@@ -1,6 +1,7 @@
 """Keeping every app domain certified: order a certificate for a domain that has none, renew
-one once a third of its lifetime is left, and back off after failures (1 min, 10 min, 100
-min, then daily).
+one when its CA advises (ACME ARI, asked after issuance and again when the CA says), else once
+a third of its lifetime is left, and back off after failures (1 min, 10 min, 100 min, then
+daily).
 
 A timer, not a poll: the renewer sleeps until the earliest due time, and wakes early only when
 an event that can change the plan is recorded (an app's domains, a certificate). Due times come
@@ -47,7 +48,7 @@ class Due(msgspec.Struct, frozen=True):
     app: str
     domain: str
     at: datetime
-    why: str  # "new", "renewal", "retry"
+    why: str  # "new", "renewal", "advised" (by the CA), "retry"
 
 
 def spread_of(domain: str, not_after: str | None) -> float:
@@ -66,14 +67,20 @@ def plan_one(app: str, domain: str, cert: CertificateView | None) -> Due | None:
     if cert is None or cert.not_after is None or cert.not_before is None:
         at = retry or datetime.min.replace(tzinfo=UTC)
         return Due(app, domain, at, "retry" if retry else "new")
-    due = renewal_due(
-        datetime.fromisoformat(cert.not_before),
-        datetime.fromisoformat(cert.not_after),
-        spread_of(domain, cert.not_after),
-    )
+    if cert.renew_at is not None:  # the CA's own advice wins over the rule of thumb
+        due, why = datetime.fromisoformat(cert.renew_at), "advised"
+    else:
+        due, why = (
+            renewal_due(
+                datetime.fromisoformat(cert.not_before),
+                datetime.fromisoformat(cert.not_after),
+                spread_of(domain, cert.not_after),
+            ),
+            "renewal",
+        )
     if retry is not None and retry > due:
         return Due(app, domain, retry, "retry")
-    return Due(app, domain, due, "renewal")
+    return Due(app, domain, due, why)
 
 
 class Renewer:
@@ -91,6 +98,7 @@ class Renewer:
         self.certificates = certificates
         self.clock = clock
         self._wake = anyio.Event()
+        self._ask_at: dict[tuple[str, str], datetime] = {}  # (domain, fingerprint) -> next ARI
 
     async def plan(self) -> list[Due]:
         """Every domain that should have an ACME certificate, with when to order it next."""
@@ -113,12 +121,31 @@ class Renewer:
                 now = self.clock()
                 for due in (d for d in plan if d.at <= now):
                     await self.order(due)
+                await self.ask_advice()
                 plan = await self.plan()
-                later = [d.at for d in plan if d.at > self.clock()]
+                later = [d.at for d in plan if d.at > self.clock()] + list(self._ask_at.values())
                 wait = min(((at - self.clock()).total_seconds() for at in later), default=IDLE_S)
                 with anyio.move_on_after(max(1.0, min(wait, IDLE_S))):
                     await self._wake.wait()
                 self._wake = anyio.Event()
+
+    async def ask_advice(self) -> None:
+        """Ask the CA when to renew each ACME certificate it has not been asked about yet
+        (a new one: at once), or whose time to ask again has come."""
+        if self.certificates.account is None:
+            return
+        now = self.clock()
+        asked: dict[tuple[str, str], datetime] = {}
+        for cert in await self.read.certificates():
+            if cert.source != "acme" or cert.fingerprint is None or cert.not_after is None:
+                continue
+            key = (cert.domain, cert.fingerprint)
+            at = self._ask_at.get(key, now)
+            if at <= now:
+                spread = spread_of(cert.domain, cert.not_after)
+                at = now + await self.certificates.advise(ACME_ACTOR, cert, spread)
+            asked[key] = at
+        self._ask_at = asked  # replaced certificates drop out
 
     async def order(self, due: Due) -> None:
         log.info("ordering a certificate for %s (%s)", due.domain, due.why)

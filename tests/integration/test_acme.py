@@ -20,7 +20,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from acme.client import _renewal_info_path_component
+from cryptography import x509
 
+from rivetr.adapters.acme import ari_cert_id
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.errors import InvalidCommand
@@ -164,6 +167,23 @@ async def test_a_certificate_is_issued_over_http_01_and_serves_https(services, p
     assert services.certificates.challenges == {}  # withdrawn once the order is done
     [view] = await services.read.certificates("shop")
     assert (view.source, view.not_after, view.last_error) == ("acme", info.not_after, None)
+
+    # renewal information (ARI): Debian's Pebble (2.4) offers none, so none is recorded, the
+    # third-of-the-lifetime rule stays, and the CA is asked again in a day
+    chain = services.certs.chain("shop.test")
+    assert chain is not None
+    leaf = x509.load_pem_x509_certificate(chain)
+    assert ari_cert_id(chain) == _renewal_info_path_component(leaf)  # the acme package's own
+    assert services.certificates.account is not None
+    assert await anyio.to_thread.run_sync(services.certificates.account.renewal_window, chain) is (
+        None
+    )
+    await services.renewer.ask_advice()
+    [(key, ask_at)] = services.renewer._ask_at.items()
+    assert key == ("shop.test", info.fingerprint)
+    assert ask_at - services.renewer.clock() > timedelta(hours=23)
+    types = {e.type for e in await services.store.read_all()}
+    assert "certificate.renewal_advised" not in types
     backend.shutdown()
 
 
@@ -180,12 +200,31 @@ async def test_a_failed_validation_is_recorded_with_the_cas_detail_and_http_keep
     [failed] = [e for e in await services.store.read_all() if e.type == "certificate.failed"]
     assert failed.event.detail.startswith("broken.test: urn:ietf:params:acme:error:")
     assert "127.0.0.2" in failed.event.detail
+    # this host's own resolver knows no broken.test: the failure says so
+    assert "broken.test does not resolve from this host: point it here first" in (
+        failed.event.detail
+    )
     plain = await anyio.to_thread.run_sync(http_get, pebble.http_port, "broken.test")
     assert plain.startswith(b"HTTP/1.1 200")  # no certificate: no redirect, the app still serves
     [view] = await services.read.certificates("shop")
     assert view.source is None
     assert view.last_error == failed.event.detail
     backend.shutdown()
+
+
+async def test_before_ordering_a_name_is_probed_through_the_proxy_the_way_the_ca_will(services):
+    certificates = services.certificates
+    here = await certificates.reaches_here("localhost", services.settings.proxy_http_port)
+    elsewhere = await certificates.reaches_here("localhost", free_port())
+    unknown = await certificates.reaches_here("nowhere.invalid")
+
+    assert here is None  # the probe's token came back through this Rivetr's own proxy
+    assert elsewhere is not None
+    assert "localhost resolves to" in elsewhere
+    assert "127.0.0.1" in elsewhere
+    assert "did not answer as this Rivetr" in elsewhere
+    assert unknown == "nowhere.invalid does not resolve from this host: point it here first"
+    assert certificates.challenges == {}  # the probes' tokens are withdrawn
 
 
 async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third_is_left(

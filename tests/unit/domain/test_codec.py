@@ -19,6 +19,7 @@ from rivetr.domain.events import (
     BuildStarted,
     CertificateFailed,
     CertificateInstalled,
+    CertificateRenewalAdvised,
     ContainerStarted,
     DeploymentCancelled,
     DeploymentFailed,
@@ -113,6 +114,14 @@ ONE_OF_EACH: list[Event] = [
         fingerprint="ab" * 32,
     ),
     CertificateFailed(domain="web.example.com", app="web", source="acme", detail="urn:x: no"),
+    CertificateRenewalAdvised(
+        domain="web.example.com",
+        app="web",
+        fingerprint="ab" * 32,
+        window_start="2027-01-01T00:00:00+00:00",
+        window_end="2027-01-03T00:00:00+00:00",
+        renew_at="2027-01-02T00:00:00+00:00",
+    ),
     WebhookReceived(
         app="web",
         provider="github",

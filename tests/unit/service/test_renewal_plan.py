@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rivetr.domain.renewal import BACKOFF, renewal_due, retry_after
+from rivetr.domain.renewal import BACKOFF, advised_renewal, renewal_due, retry_after
 from rivetr.projections.views import CertificateView
 from rivetr.service.renewal import plan_one, spread_of
 
@@ -75,3 +75,18 @@ def test_the_spread_is_stable_per_certificate() -> None:
     assert spread_of("a.test", "x") == spread_of("a.test", "x")
     assert 0 <= spread_of("a.test", "x") < 1
     assert spread_of("a.test", "x") != spread_of("b.test", "x")
+
+
+def test_the_cas_advice_wins_over_the_third_of_the_lifetime() -> None:
+    early = T0 + timedelta(days=10)  # say, the CA is about to revoke it
+    due = plan_one("shop", "shop.test", cert(renew_at=early.isoformat()))
+    assert due is not None
+    assert (due.why, due.at) == ("advised", early)
+
+
+def test_an_advised_renewal_is_spread_over_the_window_the_ca_gave() -> None:
+    start, end = T0 + timedelta(days=60), T0 + timedelta(days=62)
+    assert advised_renewal(start, end, 0.0) == start
+    assert advised_renewal(start, end, 0.5) == T0 + timedelta(days=61)
+    assert start <= advised_renewal(start, end, 0.999) < end
+    assert advised_renewal(end, start, 0.7) == end  # a window the wrong way round: its start
