@@ -32,6 +32,7 @@ from rivetr.service.certificates import CertificateService
 from rivetr.service.deployer import Deployer
 from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
+from rivetr.service.hub import EventHub
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.renewal import Renewer
@@ -94,6 +95,7 @@ class Services:
         )
         self.renewer = Renewer(store, runner, read, self.certificates)
         self.router = Router(store, runner, read, self.proxy)
+        self.hub = EventHub(store, read)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
             store,
@@ -158,6 +160,7 @@ class Services:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
+            group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             if listening is not None:
                 group.start_soon(_supervised, "router", partial(self.router.run, start))

@@ -59,6 +59,19 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None
 
 
+class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which audit entries to read, newest first; every filter None takes all."""
+
+    actor: str | None = None
+    app: str | None = None
+    type: str | None = None  # an event type, or a prefix ending in '*'
+    since: str | None = None  # recorded at or after (as recorded_at is written)
+    until: str | None = None  # recorded before
+    before: int | None = None  # positions below this one: the next page
+    teams: frozenset[str] | None = None  # None: every team's, and entries of no team
+    limit: int = 50
+
+
 class DeploymentView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     app: str
@@ -382,6 +395,41 @@ class ReadModel:
             f"SELECT {', '.join(AuditEntry.__struct_fields__)} FROM audit{where}"
             " ORDER BY position DESC LIMIT ?",
             [*params, limit],
+        )
+        return _rows_as(AuditEntry, rows)
+
+    async def audit(self, query: AuditQuery) -> list[AuditEntry]:
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (("actor", query.actor), ("app", query.app)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.type is not None:
+            if query.type.endswith("*"):
+                clauses.append("substr(type, 1, ?) = ?")
+                params += [len(query.type) - 1, query.type[:-1]]
+            else:
+                clauses.append("type = ?")
+                params.append(query.type)
+        if query.since is not None:
+            clauses.append("recorded_at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            clauses.append("recorded_at < ?")
+            params.append(query.until)
+        if query.before is not None:
+            clauses.append("position < ?")
+            params.append(query.before)
+        if query.teams is not None:
+            wanted = sorted(query.teams)
+            clauses.append(f"team IN ({', '.join('?' * len(wanted))})")
+            params += wanted
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(AuditEntry.__struct_fields__)} FROM audit{where}"
+            " ORDER BY position DESC LIMIT ?",
+            [*params, query.limit],
         )
         return _rows_as(AuditEntry, rows)
 

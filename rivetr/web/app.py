@@ -21,7 +21,9 @@ from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
+from rivetr.web.api.audit import AuditController
 from rivetr.web.api.deployments import DeploymentsController
+from rivetr.web.api.events import event_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
@@ -62,6 +64,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         route_handlers=[
             AppsController,
             DeploymentsController,
+            AuditController,
+            event_stream,
             TokensController,
             TeamsController,
             AccountController,

@@ -20,6 +20,7 @@ from rivetr.domain.access import Actor
 from rivetr.service.users import csrf_token
 
 SESSION_COOKIE = "rivetr_session"
+TOKEN_COOKIE = "rivetr_token"  # the dashboard signed in with an API token
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -33,6 +34,12 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         session = connection.cookies.get(SESSION_COOKIE)
         if not header and session:
             return await _by_session(connection, services, session)
+        cookie_token = connection.cookies.get(TOKEN_COOKIE)
+        method = connection.scope.get("method", "GET")
+        if not header and cookie_token and method in SAFE_METHODS:
+            # the dashboard's own reads (its live event stream, its export links): the cookie
+            # is SameSite=Strict, and with no CSRF token it may only read
+            header = f"Bearer {cookie_token}"
         scheme, _, token = header.partition(" ")
         if not header:
             raise NotAuthorizedException(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -19,14 +20,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.events import EVENT_TYPES
 from rivetr.domain.users import SecondFactorNeeded
+from rivetr.projections.views import AuditQuery
 from rivetr.service.users import SignInRefused, csrf_token
-from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
+from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
 
-COOKIE = "rivetr_token"
+COOKIE = TOKEN_COOKIE
+AUDIT_PAGE = 50
 FORM_COOKIE = "rivetr_form"  # the double-submit token of the forms shown before a session
 
 
@@ -124,6 +129,58 @@ class DashboardController(Controller):
                 "deployments": await services.read.list_deployments(name, limit=20),
                 "deliveries": await services.read.deliveries(name, limit=20),
                 "csrf_token": _csrf_of(request),
+            },
+        )
+
+    @get("/audit")
+    async def audit_page(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Template | Redirect:
+        """Who did what: filterable by actor, app, event type and time, paged, exportable; the
+        unfiltered first page takes new entries live over the event stream."""
+        actor = await _signed_in(request, services)
+        if actor is None:
+            return Redirect("/login")
+        params = request.query_params
+        wanted = {k: params.get(k, "").strip() for k in ("actor", "app", "type", "from", "to")}
+        problem = None
+        try:
+            since = recorded_form(wanted["from"]) if wanted["from"] else None
+            until = recorded_form(wanted["to"]) if wanted["to"] else None
+        except ValueError as exc:
+            problem, since, until = str(exc), None, None
+        before = params.get("before", "")
+        query = AuditQuery(
+            actor=wanted["actor"] or None,
+            app=wanted["app"] or None,
+            type=wanted["type"] or None,
+            since=since,
+            until=until,
+            before=int(before) if before.isdigit() else None,
+            teams=actor.readable_teams(),
+            limit=AUDIT_PAGE,
+        )
+        entries = await services.read.audit(query)
+        filters = {k: v for k, v in wanted.items() if v}
+        older = (
+            urlencode({**filters, "before": entries[-1].position})
+            if len(entries) == AUDIT_PAGE
+            else None
+        )
+        exported = {k: v for k, v in filters.items() if k in ("app", "from", "to")}
+        return Template(
+            "audit.html",
+            context={
+                "actor": actor,
+                "engine": services.engine,
+                "entries": entries,
+                "query": query,
+                "raw": {"since": wanted["from"], "until": wanted["to"]},
+                "problem": problem,
+                "older": older,
+                "export_query": urlencode(exported),
+                "live": not filters and query.before is None,
+                "event_types": sorted(EVENT_TYPES),
             },
         )
 

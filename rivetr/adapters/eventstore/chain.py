@@ -148,3 +148,42 @@ def verify_chain(
         expected_position += 1
         count += 1
     return count
+
+
+class ChainReport(msgspec.Struct, frozen=True):
+    count: int
+    gaps: int  # places where positions skip (a filtered export): links there cannot be checked
+
+
+def verify_export(events: Iterable[RecordedEvent], *, filtered: bool = False) -> ChainReport:
+    """Check an export: every event's hash must match its content and its recorded prev_hash,
+    and wherever two positions follow each other (and at position 1) the link must hold. An
+    export must be contiguous (from wherever it starts), since a missing event is exactly what
+    tampering looks like; only a `filtered` one (by app or team) may skip positions, and then
+    each contiguous run is checked and the gaps are counted.
+
+    Raises:
+        ChainBroken: naming the first position whose hash, link or order is wrong.
+    """
+    previous: RecordedEvent | None = None
+    count = gaps = 0
+    for event in events:
+        if previous is not None and event.position <= previous.position:
+            raise ChainBroken(event.position, f"out of order after {previous.position}")
+        if expected_hash(event) != event.hash:
+            raise ChainBroken(event.position, "hash does not match the event's content")
+        if event.position == 1 and event.prev_hash != GENESIS_HASH:
+            raise ChainBroken(1, "the first event does not start the chain")
+        if previous is not None:
+            if event.position == previous.position + 1:
+                if event.prev_hash != previous.hash:
+                    raise ChainBroken(event.position, "prev_hash does not match the previous event")
+            elif filtered:
+                gaps += 1
+            else:
+                raise ChainBroken(
+                    previous.position + 1, f"missing; next exported is {event.position}"
+                )
+        previous = event
+        count += 1
+    return ChainReport(count, gaps)

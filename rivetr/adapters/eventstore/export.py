@@ -4,7 +4,9 @@ it can be verified offline."""
 from __future__ import annotations
 
 import csv
-from collections.abc import AsyncIterator, Iterable, Iterator
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import IO, Literal
 
 import msgspec
@@ -60,24 +62,76 @@ async def verify_store(store: EventStore) -> int:
     return count
 
 
-async def write_export(
-    store: EventStore, out: IO[str], fmt: Literal["jsonl", "csv"], after: int = 0
-) -> int:
-    count = 0
-    writer = csv.writer(out) if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(FIELDS)
+Keep = Callable[[RecordedEvent], Awaitable[bool]]
+
+
+async def export_lines(
+    store: EventStore,
+    fmt: Literal["jsonl", "csv"],
+    after: int = 0,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    keep: Keep | None = None,
+) -> AsyncIterator[str]:
+    """The log as export lines, page by page (constant memory): every event after `after`
+    recorded in [`since`, `until`) (ISO 8601 UTC, compared as recorded) that `keep` keeps."""
+    if fmt == "csv":
+        yield _csv_line(FIELDS)
     async for batch in store_pages(store, after):
-        if writer is not None:
-            for event in batch:
-                writer.writerow(
+        for event in batch:
+            if since is not None and event.recorded_at < since:
+                continue
+            if until is not None and event.recorded_at >= until:
+                continue
+            if keep is not None and not await keep(event):
+                continue
+            if fmt == "csv":
+                yield _csv_line(
                     [event.data.decode() if f == "data" else getattr(event, f) for f in FIELDS]
                 )
-        else:
-            out.writelines(_jsonl_line(event) for event in batch)
-        count += len(batch)
+            else:
+                yield _jsonl_line(event)
+
+
+async def write_export(
+    store: EventStore,
+    out: IO[str],
+    fmt: Literal["jsonl", "csv"],
+    after: int = 0,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    keep: Keep | None = None,
+) -> int:
+    count = 0
+    async for line in export_lines(store, fmt, after, since=since, until=until, keep=keep):
+        out.write(line)
+        count += 1
     out.flush()
-    return count
+    return count - (1 if fmt == "csv" else 0)
+
+
+def recorded_form(value: str) -> str:
+    """A time given as ISO 8601 (a date, or a time with or without its offset; no offset: UTC)
+    in the form `recorded_at` has, so that the two compare as strings.
+
+    Raises:
+        ValueError: naming the value that is not a time.
+    """
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 time (like 2026-11-27T10:00:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _csv_line(row: Iterable[object]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue()
 
 
 def _jsonl_line(event: RecordedEvent) -> str:

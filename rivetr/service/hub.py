@@ -1,0 +1,260 @@
+"""The event log, live, for many readers (SSE clients): one subscription to the store fanned out
+to bounded per-reader queues, and a resumable stream per reader.
+
+Resuming is exact: a reader that gives the last position it saw gets every event after it once
+and only once. It first reads the history from the store page by page (with no queue yet, so a
+long history cannot overflow one), then registers with the hub, reads from the store again up
+to the position the hub had published when it registered, and from then on takes what the hub
+hands it, skipping positions already sent. A reader that falls `QUEUE_LIMIT` events behind is
+cut off (its stream ends); it reconnects with `Last-Event-ID` and loses nothing, and it never
+makes the hub or the other readers wait."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+
+import anyio
+import msgspec
+
+from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.projections.views import ReadModel
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 1000  # events a reader may fall behind before it is cut off
+PAGE = 500
+SEALED_PREFIX = b'"rvs1:'  # a value sealed at rest (secrets.py): never streamed, even sealed
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    """One event as readers get it: where it is, which app it concerns, and its JSON."""
+
+    position: int
+    type: str
+    stream_id: str
+    team: str | None
+    app: str | None
+    json: bytes
+
+
+class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which events a reader wants (each None: any), and which teams' it may see."""
+
+    app: str | None = None
+    stream: str | None = None
+    types: tuple[str, ...] = ()  # exact types, or prefixes ending in '*' (deployment.*)
+    teams: frozenset[str] | None = None  # None: every team's, and events of no team
+
+    def accepts(self, delivery: Delivery) -> bool:
+        if self.teams is not None and delivery.team not in self.teams:
+            return False
+        if self.app is not None and delivery.app != self.app:
+            return False
+        if self.stream is not None and delivery.stream_id != self.stream:
+            return False
+        return not self.types or any(_type_matches(delivery.type, t) for t in self.types)
+
+
+class ReaderTooSlow(Exception):
+    """The reader fell too far behind and was cut off: reconnect from the last position."""
+
+
+class Subscription:
+    def __init__(self, wanted: StreamFilter, limit: int) -> None:
+        self.wanted = wanted
+        self.limit = limit
+        self.pending: deque[Delivery] = deque()
+        self.cut = False
+        self._ready = anyio.Event()
+
+    def offer(self, delivery: Delivery) -> None:
+        if self.cut or not self.wanted.accepts(delivery):
+            return
+        if len(self.pending) >= self.limit:
+            self.cut = True
+            self.pending.clear()  # the reader will read them again from the store
+        else:
+            self.pending.append(delivery)
+        self._ready.set()
+
+    async def next(self, timeout: float) -> Delivery | None:
+        """The next delivery, or None when none came within `timeout` (time for a heartbeat)."""
+        if not self.pending and not self.cut:
+            with anyio.move_on_after(timeout):
+                await self._ready.wait()
+        if self.cut:
+            raise ReaderTooSlow()
+        if not self.pending:
+            return None
+        delivery = self.pending.popleft()
+        if not self.pending:
+            self._ready = anyio.Event()
+        return delivery
+
+
+class AppResolver:
+    """Which app an event concerns: its stream's (app-<name>), its deployment's, or the `app`
+    its body names (certificates, webhook deliveries)."""
+
+    def __init__(self, read: ReadModel) -> None:
+        self.read = read
+        self._deployments: dict[str, str | None] = {}
+
+    async def app_of(self, event: RecordedEvent) -> str | None:
+        stream = event.stream_id
+        if stream.startswith("app-"):
+            return stream[4:]
+        if stream.startswith("deployment-"):
+            if stream not in self._deployments:
+                if len(self._deployments) > 10_000:
+                    self._deployments.clear()
+                self._deployments[stream] = await self._deployment_app(event)
+            return self._deployments[stream]
+        if b'"app":' in event.data:
+            app = getattr(event.event, "app", None)
+            return app if isinstance(app, str) else None
+        return None
+
+    async def _deployment_app(self, event: RecordedEvent) -> str | None:
+        if event.type == "deployment.requested":
+            app = getattr(event.event, "app", None)
+            return app if isinstance(app, str) else None
+        found = await self.read.get_deployment(event.stream_id.removeprefix("deployment-"))
+        return found.app if found is not None else None
+
+
+class EventHub:
+    def __init__(self, store: EventStore, read: ReadModel) -> None:
+        self.store = store
+        self.apps = AppResolver(read)
+        self.position = 0  # the last position handed to the subscriptions
+        self.subscriptions: set[Subscription] = set()
+
+    async def run(self, after: int) -> None:
+        self.position = max(self.position, after)
+        async for recorded in self.store.subscribe(self.position):
+            delivery = await self.deliver(recorded)
+            self.position = recorded.position
+            for subscription in list(self.subscriptions):
+                subscription.offer(delivery)
+
+    async def deliver(self, recorded: RecordedEvent) -> Delivery:
+        app = await self.apps.app_of(recorded)
+        return Delivery(
+            recorded.position,
+            recorded.type,
+            recorded.stream_id,
+            recorded.team,
+            app,
+            _event_json(recorded, app),
+        )
+
+    async def stream(
+        self,
+        wanted: StreamFilter,
+        after: int | None,
+        *,
+        heartbeat_s: float = 15.0,
+        limit: int = QUEUE_LIMIT,
+    ) -> AsyncIterator[Delivery | None]:
+        """Every wanted event after position `after` (None: from now on), in order, once each;
+        None now and then when nothing happened for `heartbeat_s`.
+
+        Raises:
+            ReaderTooSlow: the reader fell `limit` events behind.
+        """
+        last = await self.store.head() if after is None else after
+        while True:  # the history, with no queue to overflow
+            batch = await self.store.read_all(after=last, limit=PAGE)
+            for delivery in await self._wanted(batch, wanted):
+                yield delivery
+            if batch:
+                last = batch[-1].position
+            if len(batch) < PAGE:
+                break
+        subscription = Subscription(wanted, limit)
+        self.subscriptions.add(subscription)
+        registered_at = self.position  # from here on the hub hands events to the subscription
+        try:
+            while last < registered_at:  # what the hub published while the history was read
+                batch = await self.store.read_all(after=last, limit=PAGE)
+                batch = [r for r in batch if r.position <= registered_at]
+                if not batch:
+                    break
+                for delivery in await self._wanted(batch, wanted):
+                    yield delivery
+                last = batch[-1].position
+            while True:
+                live = await subscription.next(heartbeat_s)
+                if live is None:
+                    yield None
+                elif live.position > last:
+                    last = live.position
+                    yield live
+        finally:
+            self.subscriptions.discard(subscription)
+
+    async def _wanted(self, batch: Iterable[RecordedEvent], wanted: StreamFilter) -> list[Delivery]:
+        found = []
+        for recorded in batch:
+            if wanted.teams is not None and recorded.team not in wanted.teams:
+                continue  # before resolving its app: the cheap test first
+            delivery = await self.deliver(recorded)
+            if wanted.accepts(delivery):
+                found.append(delivery)
+        return found
+
+
+def _type_matches(event_type: str, wanted: str) -> bool:
+    if wanted.endswith("*"):
+        return event_type.startswith(wanted[:-1])
+    return event_type == wanted
+
+
+class _Message(msgspec.Struct, kw_only=True):
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    recorded_at: str
+    actor: str
+    team: str | None
+    source: str | None
+    app: str | None
+    data: msgspec.Raw
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _event_json(recorded: RecordedEvent, app: str | None) -> bytes:
+    data = recorded.data
+    if SEALED_PREFIX in data:
+        data = _encode(_redact(msgspec.json.decode(data)))
+    return _encode(
+        _Message(
+            position=recorded.position,
+            stream_id=recorded.stream_id,
+            version=recorded.version,
+            type=recorded.type,
+            recorded_at=recorded.recorded_at,
+            actor=recorded.actor,
+            team=recorded.team,
+            source=recorded.source,
+            app=app,
+            data=msgspec.Raw(data),
+        )
+    )
+
+
+def _redact(value: object) -> object:
+    """Sealed values (env values, git credentials, webhook secrets, TOTP seeds) as `sealed`."""
+    if isinstance(value, str):
+        return "sealed" if value.startswith("rvs1:") else value
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return value
