@@ -329,7 +329,8 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
             if report.gaps:
                 print(
                     f"ok: {report.count} events, each matching its hash; the links hold"
-                    f" except across the {report.gaps} gaps the filter left"
+                    f" except across the {report.gaps} gap{'s' if report.gaps != 1 else ''}"
+                    " the filter left"
                 )
                 return 0
             count = report.count

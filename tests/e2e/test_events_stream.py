@@ -120,3 +120,36 @@ def test_filters_heartbeats_and_bad_input(served) -> None:
         assert "Last-Event-ID" in bad.text
     anonymous = httpx.get(f"{server.url}/api/v1/events/stream", timeout=10)
     assert anonymous.status_code == 401
+
+
+def test_the_cli_exports_one_apps_history_which_verifies_only_as_filtered(served, tmp_path) -> None:
+    server, auth = served
+    for name in ("web", "api", "web2"):
+        answer = httpx.post(
+            f"{server.url}/api/v1/apps", json={"name": name}, headers=auth, timeout=10
+        )
+        assert answer.status_code == 201
+    exported = run_cli(server.data_dir, "events", "export", "--app", "web")
+    assert exported.returncode == 0, exported.stderr
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [(r["type"], r["stream_id"]) for r in rows] == [("app.created", "app-web")]
+    whole = run_cli(server.data_dir, "events", "export")
+    path = tmp_path / "web.jsonl"
+    # two of one app's events, with another app's between them
+    lines = whole.stdout.splitlines()
+    picked = [line for line in lines if json.loads(line)["stream_id"] in ("app-web", "app-web2")]
+    path.write_text("\n".join(picked) + "\n")
+
+    strict = run_cli(server.data_dir, "audit", "verify", "--file", str(path))
+    assert strict.returncode == 1
+    assert "missing" in strict.stderr
+    filtered = run_cli(server.data_dir, "audit", "verify", "--file", str(path), "--filtered")
+    assert filtered.returncode == 0, filtered.stderr
+    assert "2 events" in filtered.stdout
+    assert "across the 1 gap the filter left" in filtered.stdout
+
+    later = run_cli(server.data_dir, "events", "export", "--from", rows[0]["recorded_at"])
+    assert later.stdout.splitlines()[0] == lines[len(lines) - len(later.stdout.splitlines())]
+    bad = run_cli(server.data_dir, "events", "export", "--to", "soon")
+    assert bad.returncode == 2
+    assert "is not an ISO 8601 time" in bad.stderr
