@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 _MAX_LINE = 4000  # one pathological line must not fill the disk
+_READ_CHUNK = 256 * 1024  # what a follower reads at once
 
 
 class DeploymentLog:
@@ -78,6 +79,38 @@ class LogStore:
             return []
         with path.open(encoding="utf-8", errors="replace") as file:
             return [line.rstrip("\n") for line in deque(file, maxlen=lines)]
+
+    def read_from(self, app: str, deployment_id: str, offset: int) -> tuple[list[str], int]:
+        """The whole lines written after byte `offset` (a line still being written waits for
+        its end), and the offset after them; blocking."""
+        path = self.path(app, deployment_id)
+        if not path.exists():
+            return [], offset
+        with path.open("rb") as file:
+            file.seek(offset)
+            data = file.read(_READ_CHUNK)
+        end = data.rfind(b"\n")
+        if end < 0:
+            return [], offset
+        text = data[: end + 1].decode("utf-8", errors="replace")
+        return text.splitlines(), offset + end + 1
+
+    def skip_lines(self, app: str, deployment_id: str, count: int | None) -> tuple[int, int]:
+        """How many whole lines there are, up to `count` (None: all), and the byte offset just
+        after them; blocking."""
+        path = self.path(app, deployment_id)
+        skipped = offset = 0
+        if count == 0 or not path.exists():
+            return skipped, offset
+        with path.open("rb") as file:
+            for line in file:
+                if not line.endswith(b"\n"):
+                    break  # still being written
+                offset += len(line)
+                skipped += 1
+                if skipped == count:
+                    break
+        return skipped, offset
 
     def read(self, app: str, deployment_id: str) -> str | None:
         path = self.path(app, deployment_id)

@@ -3,6 +3,7 @@ then fails for want of an engine; bad input is a problem-details 4xx with nothin
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -103,3 +104,44 @@ def test_a_read_token_cannot_deploy_roll_back_or_cancel(client, mint, app, log_t
         response = client.post(path, json={}, headers=reader)
         assert response.status_code == status, (path, response.text)
     assert log_types() == before
+
+
+def sse(response) -> list[dict[str, str]]:
+    """The messages of a finished SSE response."""
+    found, message = [], {}
+    for line in response.text.splitlines():
+        if not line:
+            if message:
+                found.append(message)
+            message = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            message[field] = value.removeprefix(" ")
+    if message:
+        found.append(message)
+    return found
+
+
+def test_a_deployments_log_streams_line_by_line_resumes_and_ends(client, auth, app, services):
+    accepted = client.post("/api/v1/apps/web/deployments", headers=auth).json()
+    deployment_id = accepted["deployment_id"]
+    settled(client, auth, deployment_id)
+    services.logs.append("web", deployment_id, "build", "Step 1/2\n\x1b[32mdone\x1b[0m")
+    url = f"/api/v1/deployments/{deployment_id}/logs/stream"
+
+    everything = sse(client.get(url, headers=auth))
+    lines = [json.loads(m["data"]) for m in everything if m.get("event") == "log"]
+    assert [m["id"] for m in everything if m.get("event") == "log"] == [
+        str(n) for n in range(1, len(lines) + 1)
+    ]
+    assert {"line": len(lines), "source": "build", "text": "\x1b[32mdone\x1b[0m"} == lines[-1]
+    assert everything[-1] == {"event": "end", "data": "failed"}
+
+    resumed = sse(client.get(url, headers={**auth, "Last-Event-ID": str(len(lines) - 1)}))
+    assert [m.get("id") for m in resumed] == [str(len(lines)), None]
+    assert [m["event"] for m in sse(client.get(url, params={"start": "end"}, headers=auth))] == [
+        "end"
+    ]
+    bad = client.get(url, headers={**auth, "Last-Event-ID": "x"})
+    assert bad.status_code == 400
+    assert client.get("/api/v1/deployments/nope/logs/stream", headers=auth).status_code == 404

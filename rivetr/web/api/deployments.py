@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.deployment import TERMINAL
 from rivetr.projections.views import DeploymentView, StepView
 from rivetr.web.api.apps import readable_app
+
+LOG_POLL_S = 0.5  # how often a follower looks for new lines while its deployment runs
+
+
+class LogLine(msgspec.Struct):
+    line: int  # 1-based: the message id, and what Last-Event-ID resumes after
+    source: str  # git, build, health, app, rivetr
+    text: str  # as written, ANSI colour codes included
 
 
 class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -123,6 +137,55 @@ class DeploymentsController(Controller):
     ) -> str:
         found = await _find(services, actor, deployment_id)
         return services.logs.read(found.app, deployment_id) or ""
+
+    @get("/deployments/{deployment_id:str}/logs/stream")
+    async def logs_stream(
+        self,
+        request: Request[Any, Any, Any],
+        deployment_id: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+        start: FromQuery[Literal["start", "end"]] = "start",
+    ) -> ServerSentEvent:
+        """The deployment's build and runtime log as server-sent events, one per line (`id`
+        its line number, `data` {"line", "source", "text"}), from the first line or only what
+        comes next (`start=end`), live while the deployment runs; a last `end` event once it
+        has finished. `Last-Event-ID` resumes after that line."""
+        found = await _find(services, actor, deployment_id)
+        app, logs = found.app, services.logs
+        resume = request.headers.get("last-event-id")
+        if resume is not None and not resume.strip().isdigit():
+            raise ClientException(f"Last-Event-ID must be a line number, not {resume!r}")
+        skip = int(resume) if resume is not None else (None if start == "end" else 0)
+        line, offset = await anyio.to_thread.run_sync(logs.skip_lines, app, deployment_id, skip)
+        heartbeat = services.settings.sse_heartbeat_s
+
+        async def messages() -> AsyncIterator[ServerSentEventMessage]:
+            nonlocal line, offset
+            quiet = 0.0
+            while True:
+                lines, offset = await anyio.to_thread.run_sync(
+                    logs.read_from, app, deployment_id, offset
+                )
+                for text in lines:
+                    line += 1
+                    source, _, rest = text.partition("| ")
+                    payload = msgspec.json.encode(LogLine(line, source, rest)).decode()
+                    yield ServerSentEventMessage(data=payload, event="log", id=line)
+                if lines:
+                    quiet = 0.0
+                    continue
+                now = await services.read.get_deployment(deployment_id)
+                if now is None or now.status in TERMINAL:
+                    yield ServerSentEventMessage(data=now.status if now else "gone", event="end")
+                    return
+                await anyio.sleep(LOG_POLL_S)
+                quiet += LOG_POLL_S
+                if quiet >= heartbeat:
+                    quiet = 0.0
+                    yield ServerSentEventMessage(comment="keep-alive")
+
+        return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
 
 
 async def _find(services: Services, actor: Actor, deployment_id: str) -> DeploymentView:
