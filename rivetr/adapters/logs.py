@@ -112,6 +112,22 @@ class LogStore:
                     break
         return skipped, offset
 
+    def tail_counted(self, app: str, deployment_id: str, lines: int) -> tuple[list[str], int]:
+        """The last `lines` whole lines and how many whole lines there are, from one read (a
+        follower that starts after that count misses nothing and repeats nothing)."""
+        path = self.path(app, deployment_id)
+        if not path.exists():
+            return [], 0
+        kept: deque[str] = deque(maxlen=lines)
+        count = 0
+        with path.open("rb") as file:
+            for raw in file:
+                if not raw.endswith(b"\n"):
+                    break
+                kept.append(raw.decode("utf-8", errors="replace").rstrip("\n"))
+                count += 1
+        return list(kept), count
+
     def read(self, app: str, deployment_id: str) -> str | None:
         path = self.path(app, deployment_id)
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None

@@ -470,6 +470,24 @@ class ReadModel:
             for r in rows
         ]
 
+    async def timeline(self, app: str, deployments: int = 20) -> dict[str, list[StepView]]:
+        """Every step of the app's newest `deployments`, per deployment, oldest step first."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT s.deployment_id, s.position, s.type, s.recorded_at, s.actor, s.detail"
+            " FROM deployment_steps s WHERE s.deployment_id IN"
+            " (SELECT id FROM deployments WHERE app = ? ORDER BY position DESC LIMIT ?)"
+            " ORDER BY s.position",
+            (app, deployments),
+        )
+        found: dict[str, list[StepView]] = {}
+        for r in rows:
+            found.setdefault(r[0], []).append(
+                StepView(
+                    position=r[1], type=r[2], recorded_at=r[3], actor=r[4], detail=_decode(r[5])
+                )
+            )
+        return found
+
     async def session_by_hash(self, secret_hash: str) -> SessionView | None:
         rows = list(
             await self._conn.execute_fetchall(

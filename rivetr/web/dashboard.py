@@ -23,9 +23,11 @@ from litestar.response import Redirect, Template
 from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
+from rivetr.domain.deployment import SERVED
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.domain.users import SecondFactorNeeded
+from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
 from rivetr.service.users import SignInRefused, csrf_token
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
@@ -65,7 +67,7 @@ class LogoutForm(msgspec.Struct):
     csrf_token: str = ""
 
 
-async def _signed_in(request: Request[Any, Any, Any], services: Services) -> Actor | None:
+async def signed_in(request: Request[Any, Any, Any], services: Services) -> Actor | None:
     session = request.cookies.get(SESSION_COOKIE)
     token = request.cookies.get(COOKIE)
     actor = await services.users.authenticate(session) if session else None
@@ -74,10 +76,11 @@ async def _signed_in(request: Request[Any, Any, Any], services: Services) -> Act
     return actor
 
 
-def _csrf_of(request: Request[Any, Any, Any]) -> str | None:
-    """The CSRF token the page's forms carry, for a password session (None for a token)."""
-    session = request.cookies.get(SESSION_COOKIE)
-    return csrf_token(session) if session else None
+def csrf_of(request: Request[Any, Any, Any]) -> str | None:
+    """The CSRF token the page's forms carry: derived from the session's secret, or from the
+    token the dashboard was signed in with."""
+    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(COOKIE)
+    return csrf_token(secret) if secret else None
 
 
 class DashboardController(Controller):
@@ -88,7 +91,7 @@ class DashboardController(Controller):
     async def home(
         self, request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Template | Redirect:
-        actor = await _signed_in(request, services)
+        actor = await signed_in(request, services)
         if actor is None:
             return Redirect("/login")
         return Template(
@@ -98,7 +101,9 @@ class DashboardController(Controller):
                 "engine": services.engine,
                 "apps": await services.read.list_apps(actor.readable_teams()),
                 "activity": await services.read.recent_audit(20, actor.readable_teams()),
-                "csrf_token": _csrf_of(request),
+                "csrf_token": csrf_of(request),
+                "live_url": f"/api/v1/events/stream?after={await services.store.head()}",
+                "event_types": sorted(EVENT_TYPES),
             },
         )
 
@@ -110,7 +115,7 @@ class DashboardController(Controller):
         services: NamedDependency[Services],
     ) -> Template | Redirect:
         """One app: its settings, deployments and webhook deliveries with their decisions."""
-        actor = await _signed_in(request, services)
+        actor = await signed_in(request, services)
         if actor is None:
             return Redirect("/login")
         app = await services.read.get_app(name)
@@ -120,6 +125,8 @@ class DashboardController(Controller):
                 context={"engine": services.engine, "message": f"No application named {name!r}."},
                 status_code=404,
             )
+        head = await services.store.head()
+        steps = await services.read.timeline(name, deployments=20)
         return Template(
             "app.html",
             context={
@@ -127,8 +134,13 @@ class DashboardController(Controller):
                 "engine": services.engine,
                 "app": app,
                 "deployments": await services.read.list_deployments(name, limit=20),
+                "timelines": {d: timeline(s) for d, s in steps.items()},
+                "served": SERVED,
+                "release": await services.read.live_release(name),
                 "deliveries": await services.read.deliveries(name, limit=20),
-                "csrf_token": _csrf_of(request),
+                "csrf_token": csrf_of(request),
+                "live_url": f"/api/v1/events/stream?app={name}&after={head}",
+                "event_types": sorted(EVENT_TYPES),
             },
         )
 
@@ -138,7 +150,7 @@ class DashboardController(Controller):
     ) -> Template | Redirect:
         """Who did what: filterable by actor, app, event type and time, paged, exportable; the
         unfiltered first page takes new entries live over the event stream."""
-        actor = await _signed_in(request, services)
+        actor = await signed_in(request, services)
         if actor is None:
             return Redirect("/login")
         params = request.query_params

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
@@ -146,6 +146,7 @@ class DeploymentsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         start: FromQuery[Literal["start", "end"]] = "start",
+        after: Annotated[int | None, Parameter(ge=0, description="after this line")] = None,
     ) -> ServerSentEvent:
         """The deployment's build and runtime log as server-sent events, one per line (`id`
         its line number, `data` {"line", "source", "text"}), from the first line or only what
@@ -156,7 +157,12 @@ class DeploymentsController(Controller):
         resume = request.headers.get("last-event-id")
         if resume is not None and not resume.strip().isdigit():
             raise ClientException(f"Last-Event-ID must be a line number, not {resume!r}")
-        skip = int(resume) if resume is not None else (None if start == "end" else 0)
+        if resume is not None:
+            skip: int | None = int(resume)
+        elif after is not None:
+            skip = after
+        else:
+            skip = None if start == "end" else 0
         line, offset = await anyio.to_thread.run_sync(logs.skip_lines, app, deployment_id, skip)
         heartbeat = services.settings.sse_heartbeat_s
 

@@ -1,0 +1,131 @@
+"""The dashboard's deployment pages and actions: a deployment's timeline and log, and the deploy
+and roll-back buttons. Buttons are forms carrying the page's CSRF token; they go through the
+same services (and so the same authorisation) as the API."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from rivetr.bootstrap import Services
+from rivetr.domain.access import Permission
+from rivetr.domain.errors import DomainError
+from rivetr.domain.events import EVENT_TYPES
+from rivetr.projections.timeline import timeline
+from rivetr.web.ansi import to_html
+from rivetr.web.dashboard import csrf_of, signed_in
+
+LOG_LINES_SHOWN = 500
+
+
+class ActionForm(msgspec.Struct):
+    csrf_token: str = ""
+    to: str = ""  # for a rollback: the release to go back to
+
+
+def _not_found(services: Services, message: str, status: int = 404) -> Template:
+    return Template(
+        "error.html",
+        context={"engine": services.engine, "message": message},
+        status_code=status,
+    )
+
+
+class DeploymentPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/deployments/{deployment_id:str}")
+    async def deployment_page(
+        self,
+        request: Request[Any, Any, Any],
+        deployment_id: FromPath[str],
+        services: NamedDependency[Services],
+    ) -> Template | Redirect:
+        """One deployment: its steps as a timeline (how long each took, what failed) and its
+        log with its colours, both following live."""
+        actor = await signed_in(request, services)
+        if actor is None:
+            return Redirect("/login")
+        found = await services.read.get_deployment(deployment_id)
+        app = await services.read.get_app(found.app) if found is not None else None
+        if found is None or not actor.can(Permission.READ, app.team if app else None):
+            return _not_found(services, f"No deployment {deployment_id!r}.")
+        steps = await services.read.steps(deployment_id)
+        log, count = services.logs.tail_counted(found.app, deployment_id, LOG_LINES_SHOWN)
+        return Template(
+            "deployment.html",
+            context={
+                "actor": actor,
+                "engine": services.engine,
+                "deployment": found,
+                "app": app,
+                "steps": timeline(steps),
+                "log": [to_html(line) for line in log],
+                "log_lines": count,
+                "live_url": _live_url(f"stream=deployment-{deployment_id}", steps),
+                "event_types": sorted(EVENT_TYPES),
+                "csrf_token": csrf_of(request),
+            },
+        )
+
+    @post("/apps/{name:str}/deploy")
+    async def deploy(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[ActionForm],
+    ) -> Response[Any]:
+        return await self._act(request, services, data, name, rollback=False)
+
+    @post("/apps/{name:str}/rollback")
+    async def rollback(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[ActionForm],
+    ) -> Response[Any]:
+        return await self._act(request, services, data, name, rollback=True)
+
+    async def _act(
+        self,
+        request: Request[Any, Any, Any],
+        services: Services,
+        data: ActionForm,
+        name: str,
+        *,
+        rollback: bool,
+    ) -> Response[Any]:
+        actor = await signed_in(request, services)
+        if actor is None:
+            return Redirect("/login")
+        expected = csrf_of(request)
+        if expected is None or not hmac.compare_digest(data.csrf_token, expected):
+            return _not_found(services, "This form has expired: load the page again.", 403)
+        try:
+            if rollback:
+                deployment_id = await services.deployments.rollback(actor, name, data.to or None)
+            else:
+                deployment_id = await services.deployments.request(actor, name)
+        except DomainError as exc:
+            return _not_found(services, str(exc), exc.status)
+        return Redirect(f"/deployments/{deployment_id}")
+
+
+def _live_url(query: str, steps: list[Any]) -> str:
+    after = steps[-1].position if steps else 0
+    return live_url(query, after)
+
+
+def live_url(query: str, after: int) -> str:
+    """The event stream a page follows to refresh its live parts: from the log position it
+    was rendered at, so nothing that happens meanwhile is missed."""
+    return f"/api/v1/events/stream?{query}&after={after}"

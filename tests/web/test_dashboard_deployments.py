@@ -1,0 +1,80 @@
+"""The dashboard's deployment pages without an engine: the deploy button (and its CSRF check),
+the app page's timeline with the failure marked, the deployment page with its coloured log,
+and the live parts wired to the event and log streams."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.web.test_api_deployments import APP, settled
+
+
+@pytest.fixture
+def signed_in(client, auth):  # type: ignore[no-untyped-def]
+    assert client.post("/api/v1/apps", json=APP, headers=auth).status_code == 201
+    client.cookies.set("rivetr_token", auth["Authorization"].removeprefix("Bearer "))
+    page = client.get("/apps/web")
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text).group(1)
+
+
+def test_the_deploy_button_needs_the_pages_csrf_token(client, auth, signed_in) -> None:
+    refused = client.post("/apps/web/deploy", data={"csrf_token": "guess"}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "expired" in refused.text
+
+    deployed = client.post(
+        "/apps/web/deploy", data={"csrf_token": signed_in}, follow_redirects=False
+    )
+    assert deployed.status_code in (302, 303)
+    deployment_id = deployed.headers["location"].removeprefix("/deployments/")
+    detail = settled(client, auth, deployment_id)
+    assert detail["deployment"]["requested_by"] == "token:tester"
+
+
+def test_the_app_page_shows_each_deployments_timeline_with_the_failure_marked(
+    client, auth, signed_in
+) -> None:
+    deployment_id = client.post("/api/v1/apps/web/deployments", headers=auth).json()[
+        "deployment_id"
+    ]
+    settled(client, auth, deployment_id)
+    page = client.get("/apps/web").text
+    assert f'id="timeline-{deployment_id}"' in page
+    assert '<td class="mark-bad">failed</td>' in page
+    assert "engine is unavailable" in page
+    assert '"/api/v1/events/stream?app=web\\u0026after=' in page  # (tojson escapes &)
+    assert "data-live-region" in page
+
+
+def test_the_deployment_page_shows_its_steps_and_coloured_log_and_follows_on(
+    client, auth, services, signed_in
+) -> None:
+    deployment_id = client.post("/api/v1/apps/web/deployments", headers=auth).json()[
+        "deployment_id"
+    ]
+    settled(client, auth, deployment_id)
+    services.logs.append("web", deployment_id, "build", "\x1b[31mred\x1b[0m <script>")
+    time.sleep(0.05)
+    page = client.get(f"/deployments/{deployment_id}")
+    assert page.status_code == 200
+    assert '<strong id="status" class="status-failed">failed</strong>' in page.text
+    assert '<span class="ansi-fg-red">red</span> &lt;script&gt;' in page.text
+    lines = int(re.search(r'data-lines="(\d+)"', page.text).group(1))
+    assert lines >= 1
+    assert f"/api/v1/deployments/{deployment_id}/logs/stream?after=" in page.text
+    follow = client.get(
+        f"/api/v1/deployments/{deployment_id}/logs/stream", params={"after": lines}, headers=auth
+    )
+    assert "event: log" not in follow.text  # nothing after what the page showed
+    assert client.get("/deployments/nope").status_code == 404
+
+
+def test_a_rollback_to_nowhere_is_refused_with_the_reason(client, signed_in) -> None:
+    refused = client.post(
+        "/apps/web/rollback", data={"csrf_token": signed_in, "to": "nope"}, follow_redirects=False
+    )
+    assert refused.status_code in (404, 409, 422)
+    assert "nope" in refused.text
