@@ -30,7 +30,7 @@ from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
-from rivetr.web.dashboard_deployments import DeploymentPages
+from rivetr.web.dashboard_actions import DashboardActions
 from rivetr.web.problems import handle_exception
 from rivetr.web.webhooks import receive_webhook
 
@@ -79,7 +79,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         dependencies={"actor": Provide(provide_actor)},
     )
     return Litestar(
-        route_handlers=[api, DashboardController, DeploymentPages, receive_webhook],
+        route_handlers=[api, DashboardController, DashboardActions, receive_webhook],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

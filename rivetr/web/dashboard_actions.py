@@ -1,6 +1,6 @@
-"""The dashboard's deployment pages and actions: a deployment's timeline and log, and the deploy
-and roll-back buttons. Buttons are forms carrying the page's CSRF token; they go through the
-same services (and so the same authorisation) as the API."""
+"""The dashboard's actions and deployment page: creating an app, the deploy and roll-back
+buttons, and a deployment's timeline and log. Buttons are forms carrying the page's CSRF token;
+they go through the same services (and so the same authorisation) as the API."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Permission
+from rivetr.domain.commands import CreateApp
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
@@ -37,7 +38,17 @@ def _not_found(services: Services, message: str, status: int = 404) -> Template:
     )
 
 
-class DeploymentPages(Controller):
+class AppForm(msgspec.Struct):
+    csrf_token: str = ""
+    name: str = ""
+    git_url: str = ""
+    branch: str = "main"
+    port: str = "3000"
+    domains: str = ""  # comma- or space-separated
+    health_path: str = "/"
+
+
+class DashboardActions(Controller):
     path = "/"
     include_in_schema = False
 
@@ -74,6 +85,37 @@ class DeploymentPages(Controller):
                 "csrf_token": csrf_of(request),
             },
         )
+
+    @post("/apps")
+    async def create_app(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[AppForm],
+    ) -> Response[Any]:
+        """The home page's form: an app from a repository, its port and domains."""
+        actor = await signed_in(request, services)
+        if actor is None:
+            return Redirect("/login")
+        expected = csrf_of(request)
+        if expected is None or not hmac.compare_digest(data.csrf_token, expected):
+            return _not_found(services, "This form has expired: load the page again.", 403)
+        fields: dict[str, Any] = {
+            "name": data.name.strip(),
+            "git_url": data.git_url.strip() or None,
+            "branch": data.branch.strip() or "main",
+            "domains": data.domains.replace(",", " ").split(),
+            "health": {"path": data.health_path.strip() or "/"},
+        }
+        try:
+            fields["port"] = int(data.port)
+            command = msgspec.convert(fields, CreateApp)
+            await services.apps.handle(actor, command)
+        except (ValueError, msgspec.ValidationError) as exc:
+            return _not_found(services, f"The app was not created: {exc}", 422)
+        except DomainError as exc:
+            return _not_found(services, f"The app was not created: {exc}", exc.status)
+        return Redirect(f"/apps/{command.name}")
 
     @post("/apps/{name:str}/deploy")
     async def deploy(

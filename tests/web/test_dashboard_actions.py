@@ -78,3 +78,37 @@ def test_a_rollback_to_nowhere_is_refused_with_the_reason(client, signed_in) -> 
     )
     assert refused.status_code in (404, 409, 422)
     assert "nope" in refused.text
+
+
+def test_an_app_is_created_from_the_home_pages_form(client, auth, signed_in) -> None:
+    home = client.get("/")
+    token = re.search(
+        r'id="new-app-form">\s*<input type="hidden" name="csrf_token" value="([0-9a-f]+)"',
+        home.text,
+    )
+    assert token is not None
+    form = {
+        "csrf_token": token.group(1),
+        "name": "shop",
+        "git_url": "https://git.example.com/shop.git",
+        "port": "8080",
+        "domains": "shop.test, www.shop.test",
+        "health_path": "/up",
+    }
+    created = client.post("/apps", data=form, follow_redirects=False)
+    assert (created.status_code, created.headers["location"]) in (
+        (302, "/apps/shop"),
+        (303, "/apps/shop"),
+    )
+    app = client.get("/api/v1/apps/shop", headers=auth).json()
+    assert (app["port"], app["domains"], app["health"]["path"]) == (
+        8080,
+        ["shop.test", "www.shop.test"],
+        "/up",
+    )
+    again = client.post("/apps", data=form, follow_redirects=False)
+    assert again.status_code == 409
+    assert "already exists" in again.text
+    bad = client.post("/apps", data={**form, "name": "Bad Name"}, follow_redirects=False)
+    assert bad.status_code == 422
+    assert "was not created" in bad.text
