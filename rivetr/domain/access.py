@@ -111,6 +111,11 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
             return None
         return frozenset(t for t, held in self.teams.items() if Permission.READ in held)
 
+    def reads_instance_events(self) -> bool:
+        """Whether the actor may read the events of no team (sign-ins, the engine, users):
+        the instance's administrators, the default team's admins and owner, may."""
+        return Permission.READ in self.permissions or self.can(Permission.MANAGE_MEMBERS, ROOT_TEAM)
+
 
 def webhook_actor(provider: str) -> Actor:
     """A delivery whose signature matched the app's secret: it may deploy, nothing more."""

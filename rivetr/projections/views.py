@@ -69,6 +69,7 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
     until: str | None = None  # recorded before
     before: int | None = None  # positions below this one: the next page
     teams: frozenset[str] | None = None  # None: every team's, and entries of no team
+    instance: bool = False  # with `teams`: the entries of no team too
     limit: int = 50
 
 
@@ -423,7 +424,8 @@ class ReadModel:
             params.append(query.before)
         if query.teams is not None:
             wanted = sorted(query.teams)
-            clauses.append(f"team IN ({', '.join('?' * len(wanted))})")
+            either = " OR team IS NULL" if query.instance else ""
+            clauses.append(f"(team IN ({', '.join('?' * len(wanted))}){either})")
             params += wanted
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._conn.execute_fetchall(

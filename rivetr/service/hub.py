@@ -46,15 +46,21 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
     stream: str | None = None
     types: tuple[str, ...] = ()  # exact types, or prefixes ending in '*' (deployment.*)
     teams: frozenset[str] | None = None  # None: every team's, and events of no team
+    instance: bool = True  # with `teams`: the events of no team too
 
     def accepts(self, delivery: Delivery) -> bool:
-        if self.teams is not None and delivery.team not in self.teams:
+        if self.teams is not None and not self.sees_team(delivery.team):
             return False
         if self.app is not None and delivery.app != self.app:
             return False
         if self.stream is not None and delivery.stream_id != self.stream:
             return False
         return not self.types or any(_type_matches(delivery.type, t) for t in self.types)
+
+    def sees_team(self, team: str | None) -> bool:
+        if self.teams is None:
+            return True
+        return self.instance if team is None else team in self.teams
 
 
 class ReaderTooSlow(Exception):
@@ -101,6 +107,17 @@ class AppResolver:
     def __init__(self, read: ReadModel) -> None:
         self.read = read
         self._deployments: dict[str, str | None] = {}
+        self._teams: dict[str, str | None] = {}
+
+    async def team_of(self, app: str) -> str | None:
+        """The team owning `app` (for events recorded without one, as deployment steps were
+        before they carried it)."""
+        if app not in self._teams:
+            if len(self._teams) > 10_000:
+                self._teams.clear()
+            found = await self.read.get_app(app)
+            self._teams[app] = found.team if found is not None else None
+        return self._teams[app]
 
     async def app_of(self, event: RecordedEvent) -> str | None:
         stream = event.stream_id
@@ -142,11 +159,14 @@ class EventHub:
 
     async def deliver(self, recorded: RecordedEvent) -> Delivery:
         app = await self.apps.app_of(recorded)
+        team = recorded.team
+        if team is None and app is not None:
+            team = await self.apps.team_of(app)
         return Delivery(
             recorded.position,
             recorded.type,
             recorded.stream_id,
-            recorded.team,
+            team,
             app,
             _event_json(recorded, app),
         )
@@ -199,7 +219,7 @@ class EventHub:
     async def _wanted(self, batch: Iterable[RecordedEvent], wanted: StreamFilter) -> list[Delivery]:
         found = []
         for recorded in batch:
-            if wanted.teams is not None and recorded.team not in wanted.teams:
+            if recorded.team is not None and not wanted.sees_team(recorded.team):
                 continue  # before resolving its app: the cheap test first
             delivery = await self.deliver(recorded)
             if wanted.accepts(delivery):

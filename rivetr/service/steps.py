@@ -33,7 +33,10 @@ class StepRecorder:
             history = await self.store.read_stream(stream)
             accepted = deployment.advance(fold([e.event for e in history]), event)
             expected = history[-1].version if history else 0
-            meta = EventMeta(actor=ACTOR, correlation_id=deployment_id, source="system")
+            # the team the deployment was requested in (its first event's), so that the
+            # steps are visible to that team's members like the request itself
+            team = history[0].team if history else None
+            meta = EventMeta(actor=ACTOR, correlation_id=deployment_id, team=team, source="system")
             try:
                 return await self.store.append(stream, expected, accepted, meta)
             except ConcurrencyError:

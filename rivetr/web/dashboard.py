@@ -170,6 +170,7 @@ class DashboardController(Controller):
             until=until,
             before=int(before) if before.isdigit() else None,
             teams=actor.readable_teams(),
+            instance=actor.reads_instance_events(),
             limit=AUDIT_PAGE,
         )
         entries = await services.read.audit(query)

@@ -70,6 +70,7 @@ class AuditController(Controller):
             until=_time(until),
             before=before,
             teams=teams,
+            instance=actor.reads_instance_events(),
             limit=limit,
         )
         return await services.read.audit(query)
@@ -91,10 +92,16 @@ class AuditController(Controller):
         if app is not None:
             await readable_app(services, actor, app)
         resolver = AppResolver(services.read)
+        instance = actor.reads_instance_events()
 
         async def keep(event: RecordedEvent) -> bool:
-            if teams is not None and event.team not in teams:
-                return False
+            if teams is not None:
+                event_app = await resolver.app_of(event)
+                team = event.team
+                if team is None and event_app is not None:
+                    team = await resolver.team_of(event_app)  # steps recorded without a team
+                if not (instance if team is None else team in teams):
+                    return False
             return app is None or await resolver.app_of(event) == app
 
         filtered = app is not None or teams is not None

@@ -51,6 +51,7 @@ async def event_stream(
         stream=stream,
         types=tuple(t.strip() for t in (types or "").split(",") if t.strip()),
         teams=teams,
+        instance=actor.reads_instance_events(),
     )
     resume = request.headers.get("last-event-id")
     if resume is not None:

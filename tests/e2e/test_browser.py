@@ -1,0 +1,160 @@
+"""The dashboard in a real headless Chromium against a real `rivetr serve` and a real engine:
+sign in, create an app, deploy it and watch the deployment page turn live without a reload,
+deploy again, roll back from the app page, and download the audit export, which verifies.
+Screenshots of the main pages are saved under test-artifacts/screenshots (RIVETR_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rivetr.adapters.eventstore.chain import verify_export
+from rivetr.adapters.eventstore.export import read_jsonl_export
+from tests.e2e.conftest import rivetr_command, run_cli
+from tests.integration.deploy_helpers import AppRepo
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.docker, pytest.mark.integration]
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+ARTIFACTS = Path(
+    os.environ.get("RIVETR_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
+LIVE_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: apt-get install -y chromium (tests/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def wait_live(page) -> None:  # type: ignore[no-untyped-def]
+    """The deployment page's status turns live by itself (its live region is swapped in)."""
+    try:
+        page.wait_for_function(
+            "document.getElementById('status').textContent.trim() === 'live'",
+            timeout=LIVE_TIMEOUT_MS,
+        )
+    except Exception:
+        shot(page, "failed")
+        status = page.inner_text("#summary-region")
+        raise AssertionError(f"the deployment did not turn live on the page: {status}") from None
+
+
+def proxied(server, host: str) -> str:  # type: ignore[no-untyped-def]
+    return httpx.get(server.proxy_url, headers={"Host": host}, timeout=10).text
+
+
+def test_sign_in_create_deploy_watch_roll_back_and_export(
+    browser, server_factory, tmp_path
+) -> None:
+    data = tmp_path / "data"
+    imported = run_cli(data, "images", "import-busybox")  # the base image the app builds FROM
+    assert imported.returncode == 0, imported.stderr
+    server = server_factory(data, {"RIVETR_DRAIN_S": "1"}).start()
+    made = subprocess.run(
+        rivetr_command(
+            "users", "create-admin", "--email", "admin@example.com", "--data-dir", str(data)
+        ),
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    repo = AppRepo(tmp_path / "repo")
+    repo.commit("v1", body="hello v1")
+
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))  # our scripts must not throw
+    page.goto(f"{server.url}/login")
+    shot(page, "login")
+    page.fill("input[name=email]", "admin@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(f"{server.url}/")
+
+    page.fill("#new-app-form input[name=name]", "hello")
+    page.fill("#new-app-form input[name=git_url]", str(repo.path))
+    page.fill("#new-app-form input[name=port]", "8080")
+    page.fill("#new-app-form input[name=domains]", "hello.test")
+    page.click("#new-app-form button[type=submit]")
+    page.wait_for_url(f"{server.url}/apps/hello")
+
+    page.click("#deploy")
+    page.wait_for_url(f"{server.url}/deployments/*")
+    first = page.url.rsplit("/", 1)[1]
+    page.evaluate("window.notReloaded = true")
+    wait_live(page)
+    assert page.evaluate("window.notReloaded === true")  # updated in place, not reloaded
+    page.wait_for_function(
+        "document.getElementById('log').textContent.includes('live on 127.0.0.1')",
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    timeline = page.inner_text("#timeline")
+    for step in ("requested", "source_fetched", "image_built", "health_probed", "traffic_switched"):
+        assert step in timeline
+    shot(page, "deployment")
+    assert proxied(server, "hello.test") == "hello v1"
+
+    repo.commit("v2", body="hello v2")
+    page.goto(f"{server.url}/apps/hello")
+    page.click("#deploy")
+    page.wait_for_url(f"{server.url}/deployments/*")
+    wait_live(page)
+    assert proxied(server, "hello.test") == "hello v2"
+
+    page.goto(f"{server.url}/apps/hello")
+    page.click(f"tr[data-deployment='{first}'] button.rollback")
+    page.wait_for_url(f"{server.url}/deployments/*")
+    wait_live(page)
+    assert proxied(server, "hello.test") == "hello v1"
+    page.goto(f"{server.url}/apps/hello")
+    shot(page, "app")
+
+    page.goto(f"{server.url}/audit")
+    shot(page, "audit")
+    with page.expect_download() as download:
+        page.click("#export-jsonl")
+    saved = tmp_path / "audit.jsonl"
+    download.value.save_as(saved)
+    events = list(read_jsonl_export(saved.read_bytes().splitlines()))
+    assert verify_export(events).count == len(events)
+    assert {"app.created", "deployment.traffic_switched"} <= {e.type for e in events}
+    checked = run_cli(data, "audit", "verify", "--file", str(saved))
+    assert checked.returncode == 0, checked.stderr
+    assert errors == []
+    context.close()
+    shutil.rmtree(repo.path, ignore_errors=True)
