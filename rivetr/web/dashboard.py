@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -30,6 +31,7 @@ from rivetr.domain.users import SecondFactorNeeded
 from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
 from rivetr.service.users import SignInRefused, csrf_token
+from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
 
 COOKIE = TOKEN_COOKIE
@@ -118,6 +120,9 @@ class DashboardController(Controller):
         actor = await signed_in(request, services)
         if actor is None:
             return Redirect("/login")
+        at = request.query_params.get("at", "").strip()
+        if at:
+            return await _app_then_page(services, actor, name, at)
         app = await services.read.get_app(name)
         if app is None or not actor.can(Permission.READ, app.team):
             return Template(
@@ -396,3 +401,19 @@ async def _invitation_page(
         "has_account": has_account,
     }
     return _with_form_token(request, Template("invite.html", context=context, status_code=status))
+
+
+async def _app_then_page(services: Services, actor: Actor, name: str, at: str) -> Template:
+    """The app page as of a point in time: answered from the log (service/history.py)."""
+    try:
+        then = await readable_app_then(services, actor, name, at)
+    except HTTPException as exc:
+        return Template(
+            "error.html",
+            context={"engine": services.engine, "message": exc.detail},
+            status_code=exc.status_code,
+        )
+    return Template(
+        "app_at.html",
+        context={"actor": actor, "engine": services.engine, "then": then, "asked": at},
+    )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -134,7 +136,11 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
     page.click("#deploy")
     page.wait_for_url(f"{server.url}/deployments/*")
     wait_live(page)
+    second = page.url.rsplit("/", 1)[1]
     assert proxied(server, "hello.test") == "hello v2"
+    time.sleep(0.05)
+    v2_moment = datetime.now(UTC).isoformat()
+    time.sleep(0.05)
 
     page.goto(f"{server.url}/apps/hello")
     page.click(f"tr[data-deployment='{first}'] button.rollback")
@@ -143,6 +149,11 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
     assert proxied(server, "hello.test") == "hello v1"
     page.goto(f"{server.url}/apps/hello")
     shot(page, "app")
+
+    page.fill("#at-form input[name=at]", v2_moment)  # what was running before the rollback?
+    page.click("#at-form button[type=submit]")
+    assert page.inner_text("#live-then").startswith(second)
+    shot(page, "app-then")
 
     page.goto(f"{server.url}/audit")
     shot(page, "audit")

@@ -1,0 +1,87 @@
+"""What was running at a point in time, answered from the log itself (not the read model, which
+only knows the present): the app's settings folded from its events up to then, and each of its
+deployments folded up to then, so the release that was live then is the one whose state then
+was `live`."""
+
+from __future__ import annotations
+
+import msgspec
+
+from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.domain import application, deployment
+from rivetr.domain.application import AppState
+from rivetr.domain.deployment import DeploymentState
+from rivetr.domain.events import Event
+from rivetr.projections.views import ReadModel
+
+
+class DeploymentThen(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    status: str  # as it was then
+    commit_sha: str | None
+    image: str | None
+    rollback_of: str | None
+    requested_at: str
+
+
+class AppThen(msgspec.Struct, frozen=True, kw_only=True):
+    """The app as the log says it was at `at` (`exists` false: not yet created, or deleted)."""
+
+    at: str
+    name: str
+    exists: bool
+    team: str
+    git_url: str | None
+    branch: str
+    port: int
+    domains: list[str]
+    env_names: list[str]  # names only: values are never shown
+    live: DeploymentThen | None  # the release serving traffic then
+    deployments: list[DeploymentThen]  # newest first, each as it stood then
+
+
+async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppThen:
+    """`at` in the log's own form (see export.recorded_form)."""
+    state = application.fold(name, _until(await store.read_stream(application.stream_id(name)), at))
+    then: list[DeploymentThen] = []
+    for listed in await read.list_deployments(name, limit=10_000):
+        if listed.requested_at > at:
+            continue
+        events = _until(await store.read_stream(deployment.stream_id(listed.id)), at)
+        folded = deployment.fold(listed.id, events)
+        then.append(_then(folded, listed.requested_at))
+    live = next((d for d in then if d.status == "live"), None)
+    return _app_then(state, at, live, then)
+
+
+def _until(history: list[RecordedEvent], at: str) -> list[Event]:
+    return [recorded.event for recorded in history if recorded.recorded_at <= at]
+
+
+def _then(state: DeploymentState, requested_at: str) -> DeploymentThen:
+    return DeploymentThen(
+        id=state.deployment_id,
+        status=state.status,
+        commit_sha=state.commit_sha,
+        image=state.image,
+        rollback_of=state.rollback_of,
+        requested_at=requested_at,
+    )
+
+
+def _app_then(
+    state: AppState, at: str, live: DeploymentThen | None, deployments: list[DeploymentThen]
+) -> AppThen:
+    return AppThen(
+        at=at,
+        name=state.name,
+        exists=state.exists,
+        team=state.team,
+        git_url=state.git_url,
+        branch=state.branch,
+        port=state.port,
+        domains=list(state.domains),
+        env_names=sorted(state.env),
+        live=live,
+        deployments=deployments,
+    )
