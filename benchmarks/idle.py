@@ -16,6 +16,7 @@ Goals: RSS <= 55 MB, CPU < 0.1 %.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 RSS_GOAL_MB = 55.0
@@ -87,6 +89,48 @@ def wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> dict[
             pass
         time.sleep(0.1)
     raise RuntimeError(f"rivetr serve did not answer in 30 s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def served(
+    prefix: str, data: Path | None = None, **env: str
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """`rivetr serve` on a fresh data directory (or `data`) with no container engine (and
+    `env` added): its URL, a CLI-minted admin token, and the process; stopped on the way out."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    data, log = data or tmp / "data", tmp / "serve.log"
+    environ = {
+        **os.environ,
+        "RIVETR_ENGINE": "none",
+        "RIVETR_PROXY_HTTP_PORT": str(free_port()),
+        "RIVETR_PROXY_HTTPS_PORT": str(free_port()),
+        **env,
+    }
+    base = [sys.executable, "-m", "rivetr.cli"]
+    minted = subprocess.run(
+        [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        check=True,
+    )
+    token = minted.stdout.strip().splitlines()[-1]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*base, "serve", "--data-dir", str(data), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+    try:
+        wait_healthy(server, url, log)
+        yield url, token, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def do_some_work(url: str, token: str) -> None:

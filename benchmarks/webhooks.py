@@ -22,13 +22,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from idle import free_port, request, wait_healthy
+from idle import request, served
 
 VECTORS = Path(
     os.environ.get("RIVETR_VECTORS", Path(__file__).resolve().parents[2] / "shared/vectors")
@@ -103,35 +102,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(load(port, total, args.clients, secret, template))))
         return
 
-    tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-hooks-"))
-    data, log = tmp / "data", tmp / "serve.log"
-    env = {
-        **os.environ,
-        "RIVETR_ENGINE": "none",
-        "RIVETR_PROXY_HTTP_PORT": str(free_port()),
-        "RIVETR_PROXY_HTTPS_PORT": str(free_port()),
-    }
-    base = [sys.executable, "-m", "rivetr.cli"]
-    minted = subprocess.run(
-        [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=True,
-    )
-    token = minted.stdout.strip().splitlines()[-1]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*base, "serve", "--data-dir", str(data), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        wait_healthy(server, url, log)
+    with served("rivetr-bench-hooks-") as (url, token, _):
+        port = int(url.rsplit(":", 1)[1])
         request("POST", f"{url}/api/v1/apps", token, {"name": "bench", "branch": "main"})
         _, body = request("POST", f"{url}/api/v1/apps/bench/webhook", token)
         secret = json.loads(body)["secret"]
@@ -161,9 +133,6 @@ def main() -> None:
         _, listed = request("GET", f"{url}/api/v1/apps/bench/webhook-deliveries", token)
         figures["recorded_sample"] = json.loads(listed)[0]["reason"]
         print(json.dumps(figures, indent=2))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class AcmeAccount:
         self.key_path = key_path
         self.email = email
         self.ca_bundle = ca_bundle
+        self._key: Any = None  # loaded once: parsing an RSA key checks it, ~50 ms each time
 
     def order(
         self,
@@ -160,6 +161,11 @@ class AcmeAccount:
             )
 
     def _account_key(self) -> Any:
+        if self._key is None:
+            self._key = self._load_or_make_key()
+        return self._key
+
+    def _load_or_make_key(self) -> Any:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
         from josepy.jwk import JWKRSA

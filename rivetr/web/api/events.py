@@ -9,13 +9,14 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.params import FromQuery, Parameter, QueryParameter
-from litestar.response import ServerSentEvent
-from litestar.response.sse import ServerSentEventMessage
+from litestar.response import Stream
 
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.service.hub import ReaderTooSlow, StreamFilter
 from rivetr.web.api.apps import readable_app
+
+KEEP_ALIVE = b": keep-alive\n\n"
 
 
 @get("/events/stream", tags=["events"])
@@ -36,7 +37,7 @@ async def event_stream(
         int | None,
         Parameter(ge=0, description="start after this position (0: the whole log); default: now"),
     ] = None,
-) -> ServerSentEvent:
+) -> Stream:
     """Each message is one event: `id` its log position, `event` its type, `data` its JSON
     (sealed values shown as "sealed"). A reconnecting client's `Last-Event-ID` resumes right
     after it, with no gap and no duplicate. A comment every `sse_heartbeat_s` keeps idle
@@ -60,16 +61,18 @@ async def event_stream(
         after = int(resume)
     heartbeat = services.settings.sse_heartbeat_s
 
-    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+    async def messages() -> AsyncIterator[bytes]:
         try:
             async for delivery in services.hub.stream(wanted, after, heartbeat_s=heartbeat):
-                if delivery is None:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                else:
-                    yield ServerSentEventMessage(
-                        data=delivery.json.decode(), event=delivery.type, id=delivery.position
-                    )
+                yield KEEP_ALIVE if delivery is None else delivery.sse
         except ReaderTooSlow:
             return  # the stream ends; the client reconnects from its Last-Event-ID
 
-    return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
+    # each message is encoded once by the hub for every reader, so the response is a plain
+    # stream of those bytes rather than ServerSentEvent, which would encode it per reader
+    # (at 1,000 readers that was half of the fan-out's time)
+    return Stream(
+        messages(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

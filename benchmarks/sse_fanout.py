@@ -1,0 +1,158 @@
+"""SSE fan-out: one event delivered to `--subscribers` concurrent `/api/v1/events/stream`
+clients of `rivetr serve`, and how long each took to get it.
+
+Starts the service (no container engine) on a fresh data directory, then, in a second process
+(so the clients do not share the server's GIL), opens the subscribers as raw asyncio HTTP/1.1
+connections, waits until every one is streaming, and appends `--events` events one at a time
+(`POST /api/v1/apps`, `--gap` seconds apart). A delivery's latency is the time it reached the
+subscriber minus the time the event was recorded (its `recorded_at`, the same machine's clock),
+so it is the fan-out alone, not the API call that made the event. p50, p99 and the worst are
+over every (subscriber, event) pair; a missing delivery is counted and reported.
+
+    /work/venv/bin/python benchmarks/sse_fanout.py [--subscribers 1000] [--events 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from idle import request, served
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+
+
+async def subscriber(
+    port: int, token: str, ready: asyncio.Event, counter: list[int], want: int, got: list[float]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+    writer.write(
+        (
+            "GET /api/v1/events/stream?type=app.created HTTP/1.1\r\nHost: bench\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    while (await reader.readline()) not in (b"\r\n", b""):
+        pass  # the response head
+    counter[0] += 1
+    if counter[0] == counter[1]:
+        ready.set()
+    while len(got) < want:
+        line = await reader.readline()
+        if not line:
+            break
+        if b'"recorded_at":"' in line:  # a chunk's data line (chunk-size lines come between)
+            arrived = time.time()
+            start = line.index(b'"recorded_at":"') + 15
+            recorded = datetime.fromisoformat(line[start : start + 32].decode()).timestamp()
+            got.append(arrived - recorded)
+    writer.close()
+
+
+async def fan_out(
+    port: int, token: str, subscribers: int, events: int, gap: float, post: bool = True
+) -> dict:
+    ready = asyncio.Event()
+    counter = [0, subscribers]
+    latencies: list[list[float]] = [[] for _ in range(subscribers)]
+    tasks = [
+        asyncio.create_task(subscriber(port, token, ready, counter, events, latencies[i]))
+        for i in range(subscribers)
+    ]
+    await asyncio.wait_for(ready.wait(), 120)
+    await asyncio.sleep(1.0)
+    url = f"http://127.0.0.1:{port}"
+    print("ready", flush=True)
+    for n in range(events if post else 0):
+        status, _ = await asyncio.to_thread(
+            request, "POST", f"{url}/api/v1/apps", token, {"name": f"fan-{n}"}
+        )
+        assert status == 201, status
+        await asyncio.sleep(gap)
+    await asyncio.wait(tasks, timeout=30 + (0 if post else events * gap + 60))
+    every = sorted(x for per in latencies for x in per)
+    missing = subscribers * events - len(every)
+    return {
+        "all": every,
+        "subscribers": subscribers,
+        "events": events,
+        "deliveries": len(every),
+        "missing": missing,
+        "p50_ms": round(statistics.median(every) * 1000, 1),
+        "p99_ms": round(every[int(len(every) * 0.99) - 1] * 1000, 1),
+        "max_ms": round(every[-1] * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--gap", type=float, default=0.5, help="seconds between two events")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="client processes sharing the subscribers"
+    )
+    parser.add_argument(
+        "--clients-only", nargs=3, metavar=("PORT", "TOKEN", "POST"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    raise_fd_limit()
+    if args.clients_only:
+        port, token, post = int(args.clients_only[0]), args.clients_only[1], args.clients_only[2]
+        figures = asyncio.run(
+            fan_out(port, token, args.subscribers, args.events, args.gap, post == "post")
+        )
+        print(json.dumps(figures))
+        return
+    with served("rivetr-bench-sse-") as (url, token, server):
+        port = url.rsplit(":", 1)[1]
+        share = args.subscribers // args.processes
+        clients = []
+        for n in range(args.processes):
+            role = "post" if n == args.processes - 1 else "listen"
+            command = [sys.executable, __file__, "--subscribers", str(share)]
+            command += ["--events", str(args.events), "--gap", str(args.gap)]
+            clients.append(
+                subprocess.Popen(
+                    [*command, "--clients-only", port, token, role],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            assert clients[-1].stdout is not None
+            assert clients[-1].stdout.readline().strip() == "ready"  # all listening first
+        parts = [json.loads(c.communicate()[0]) for c in clients]
+        every = sorted(x for part in parts for x in part.pop("all"))
+        figures = {
+            "subscribers": share * args.processes,
+            "client_processes": args.processes,
+            "events": args.events,
+            "deliveries": len(every),
+            "missing": sum(p["missing"] for p in parts),
+            "min_ms": round(every[0] * 1000, 1),
+            "p50_ms": round(statistics.median(every) * 1000, 1),
+            "p99_ms": round(every[int(len(every) * 0.99) - 1] * 1000, 1),
+            "max_ms": round(every[-1] * 1000, 1),
+        }
+        rss = Path(f"/proc/{server.pid}/status").read_text()
+        figures["server_rss_mb"] = round(
+            int(next(x for x in rss.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024, 1
+        )
+        print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
