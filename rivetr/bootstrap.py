@@ -36,6 +36,7 @@ from rivetr.service.hub import EventHub
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.renewal import Renewer
+from rivetr.service.resources import ResourceSampler
 from rivetr.service.router import Router
 from rivetr.service.steps import StepRecorder
 from rivetr.service.teams import TeamService
@@ -96,6 +97,7 @@ class Services:
         self.renewer = Renewer(store, runner, read, self.certificates)
         self.router = Router(store, runner, read, self.proxy)
         self.hub = EventHub(store, read)
+        self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
             store,
@@ -161,6 +163,8 @@ class Services:
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
+            if self.settings.resources_interval_s > 0:
+                group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             if listening is not None:
                 group.start_soon(_supervised, "router", partial(self.router.run, start))

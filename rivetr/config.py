@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # after a failure, rehearse on this directory (Let's Encrypt's staging) before trying the
     # real one again, so that retries do not spend the real CA's rate limits
     acme_staging_directory_url: str | None = None
+    # how often the CPU and memory of each app's live container are read (0: never)
+    resources_interval_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 15.0
     # how often an idle server-sent event stream gets a keep-alive comment
     sse_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
 

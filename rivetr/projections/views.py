@@ -509,6 +509,13 @@ class ReadModel:
         )
         return [UserView(**dict(zip(UserView.__struct_fields__, r, strict=True))) for r in rows]
 
+    async def live_releases(self) -> list[ReleaseView]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT app, deployment_id, image, container_name, host_port, since"
+            " FROM releases ORDER BY app"
+        )
+        return _rows_as(ReleaseView, rows)
+
     async def live_release(self, app: str) -> ReleaseView | None:
         rows = list(
             await self._conn.execute_fetchall(

@@ -33,6 +33,7 @@ from rivetr.projections.views import AuditQuery
 from rivetr.service.users import SignInRefused, csrf_token
 from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
+from rivetr.web.charts import sparkline
 
 COOKIE = TOKEN_COOKIE
 AUDIT_PAGE = 50
@@ -132,6 +133,7 @@ class DashboardController(Controller):
             )
         head = await services.store.head()
         steps = await services.read.timeline(name, deployments=20)
+        samples = services.resources.of(name)
         return Template(
             "app.html",
             context={
@@ -141,6 +143,10 @@ class DashboardController(Controller):
                 "deployments": await services.read.list_deployments(name, limit=20),
                 "timelines": {d: timeline(s) for d, s in steps.items()},
                 "served": SERVED,
+                "cpu": sparkline([s.cpu_percent for s in samples], floor=5.0),
+                "memory": sparkline([s.memory_mb for s in samples], floor=16.0),
+                "sampled": samples[-1] if samples else None,
+                "refresh_s": services.settings.resources_interval_s,
                 "release": await services.read.live_release(name),
                 "deliveries": await services.read.deliveries(name, limit=20),
                 "csrf_token": csrf_of(request),

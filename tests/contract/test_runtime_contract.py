@@ -303,3 +303,29 @@ def _containers_running(kind: str, command: str) -> list[str]:
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     return [line for line in out.splitlines() if command in line]
+
+
+BUSY_LOOP = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"  # some CPU time to count
+
+
+async def test_stats_read_a_running_containers_cpu_and_memory(engine: Engine) -> None:
+    spec = engine.spec(
+        await engine.build_web_image(),
+        command=[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec httpd -f -p 8080 -h /www",
+        ],
+    )
+    started = await engine.runtime.run_container(spec)
+
+    first = await engine.runtime.container_stats(started.id)
+    await anyio.sleep(0.3)
+    second = await engine.runtime.container_stats(started.id)
+
+    assert 0 < first.memory_bytes < 512 * 2**20
+    assert 0 < first.cpu_ns <= second.cpu_ns  # cumulative: it never goes back
+    assert first.memory_limit_bytes is None or first.memory_limit_bytes > first.memory_bytes
+    await engine.runtime.stop_container(started.id, timeout_s=1)
+    with pytest.raises(ContainerError):
+        await engine.runtime.container_stats(started.id)

@@ -83,7 +83,9 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
     data = tmp_path / "data"
     imported = run_cli(data, "images", "import-busybox")  # the base image the app builds FROM
     assert imported.returncode == 0, imported.stderr
-    server = server_factory(data, {"RIVETR_DRAIN_S": "1"}).start()
+    server = server_factory(
+        data, {"RIVETR_DRAIN_S": "1", "RIVETR_RESOURCES_INTERVAL_S": "0.5"}
+    ).start()
     made = subprocess.run(
         rivetr_command(
             "users", "create-admin", "--email", "admin@example.com", "--data-dir", str(data)
@@ -130,6 +132,10 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
         assert step in timeline
     shot(page, "deployment")
     assert proxied(server, "hello.test") == "hello v1"
+
+    page.goto(f"{server.url}/apps/hello")
+    page.wait_for_selector("#memory-chart", timeout=30_000)  # the chart fills in by itself
+    assert "MB" in page.inner_text("#resources-region")
 
     repo.commit("v2", body="hello v2")
     page.goto(f"{server.url}/apps/hello")

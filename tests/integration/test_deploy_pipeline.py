@@ -490,3 +490,25 @@ async def test_deploying_and_rolling_back_20_times_under_load_loses_no_request(
     result = json.loads(output)
     assert result["failures"] == 0, result["failed"]
     assert result["ok"] > 100
+
+
+async def test_the_live_containers_cpu_and_memory_are_sampled_into_a_bounded_ring(services, app):
+    name, _ = app
+    await deploy(services, name, "live")
+    sampler = services.resources
+    sampler.keep = 3
+    for _ in range(5):  # the first reading only starts the rate
+        await sampler.sample()
+        await anyio.sleep(0.05)
+
+    samples = sampler.of(name)
+    assert len(samples) == 3  # the ring keeps the newest `keep`
+    release = await services.read.live_release(name)
+    assert {s.deployment_id for s in samples} == {release.deployment_id}
+    assert all(0 < s.memory_mb < 256 for s in samples)
+    assert all(s.cpu_percent >= 0 for s in samples)
+
+    await services.apps.handle(SYSTEM, DeleteApp(name=name))
+    await services.runner.wait_until(await services.store.head())
+    await sampler.sample()
+    assert sampler.of(name) == []  # nothing live: the chart goes

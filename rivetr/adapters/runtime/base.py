@@ -58,6 +58,15 @@ class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
     host_ports: dict[int, int] = {}
 
 
+class ContainerStats(msgspec.Struct, frozen=True, kw_only=True):
+    """One reading of a running container's counters (CPU use is cumulative: a rate needs two
+    readings)."""
+
+    cpu_ns: int  # CPU time used since the container started, all cores together
+    memory_bytes: int  # in use, without the page cache the kernel can drop
+    memory_limit_bytes: int | None  # None: no limit below the machine's memory
+
+
 class ImageInfo(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     tags: list[str]  # as Docker shows them: `rivetr/web:abc`, never `docker.io/...`
@@ -112,5 +121,9 @@ class ContainerRuntime(Protocol):
         ...
 
     async def container_logs(self, name_or_id: str, tail: int = 100) -> str: ...
+
+    async def container_stats(self, name_or_id: str) -> ContainerStats:
+        """One reading of a running container's CPU and memory counters."""
+        ...
 
     async def close(self) -> None: ...

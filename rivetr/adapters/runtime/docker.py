@@ -26,6 +26,7 @@ from rivetr.adapters.runtime.base import (
     ContainerError,
     ContainerInfo,
     ContainerSpec,
+    ContainerStats,
     EngineInfo,
     EngineUnavailable,
     ImageInfo,
@@ -280,6 +281,20 @@ class DockerRuntime:
 
         return await self._run(f"logs of {name_or_id}", logs)
 
+    async def container_stats(self, name_or_id: str) -> ContainerStats:
+        def stats(client: docker.DockerClient) -> ContainerStats:
+            # one reading, at once: without one_shot the engine waits a second for a second
+            try:
+                raw: dict[str, Any] = client.api.stats(name_or_id, stream=False, one_shot=True)
+            except requests.exceptions.JSONDecodeError:  # Podman: an empty answer
+                raise ContainerError(f"stats of {name_or_id}: no reading (not running?)") from None
+            if str(raw.get("read", "")).startswith("0001-") or not raw.get("cpu_stats"):
+                # Docker answers a stopped container with an empty, zero-time reading
+                raise ContainerError(f"stats of {name_or_id}: the container is not running")
+            return _stats(raw)
+
+        return await self._run(f"stats of {name_or_id}", stats)
+
     async def close(self) -> None:
         with self._client_lock:
             client, self._client = self._client, None
@@ -391,3 +406,19 @@ def _probe_unix_socket(url: str, timeout_s: float) -> None:
 
 def _explain(exc: docker.errors.APIError) -> str:
     return str(exc.explanation or exc)
+
+
+def _stats(raw: dict[str, Any]) -> ContainerStats:
+    """The engine's stats document as counters (Docker's and Podman's shapes, cgroup v1 or v2)."""
+    cpu = raw.get("cpu_stats") or {}
+    memory = raw.get("memory_stats") or {}
+    details = memory.get("stats") or {}
+    # what `docker stats` shows: usage less the inactive page cache (cgroup v2: inactive_file)
+    cache = details.get("inactive_file", details.get("total_inactive_file", 0))
+    limit = memory.get("limit")
+    machine = details.get("hierarchical_memory_limit")
+    return ContainerStats(
+        cpu_ns=int((cpu.get("cpu_usage") or {}).get("total_usage", 0)),
+        memory_bytes=max(int(memory.get("usage", 0)) - int(cache), 0),
+        memory_limit_bytes=int(limit) if limit and limit != machine and limit < 2**62 else None,
+    )

@@ -21,6 +21,7 @@ from rivetr.adapters.runtime.base import (
     ContainerError,
     ContainerInfo,
     ContainerSpec,
+    ContainerStats,
     EngineInfo,
     EngineUnavailable,
     ImageInfo,
@@ -247,6 +248,17 @@ class FakeRuntime:
         lines = self._get(name_or_id).log.splitlines(keepends=True)
         return "".join(lines[-tail:] if tail > 0 else [])
 
+    async def container_stats(self, name_or_id: str) -> ContainerStats:
+        """Counters that grow with each reading: 5 ms of CPU and a steady 12 MiB."""
+        self._check()
+        container = self._get(name_or_id)
+        if container.state != "running":
+            raise ContainerError(f"stats of {name_or_id}: the container is not running")
+        container.cpu_ns += 5_000_000
+        return ContainerStats(
+            cpu_ns=container.cpu_ns, memory_bytes=12 * 2**20, memory_limit_bytes=None
+        )
+
     async def close(self) -> None:
         self.closed = True
 
@@ -287,6 +299,7 @@ class _Container:
         self.host_ports = host_ports
         self.state = "running"
         self.log = ""
+        self.cpu_ns = 0
 
     def info(self) -> ContainerInfo:
         return ContainerInfo(

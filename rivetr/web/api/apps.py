@@ -18,6 +18,7 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.projections.views import AppView, CertificateView, DeliveryView
+from rivetr.service.resources import Sample
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
 AppSettingsPatch = msgspec.defstruct(
@@ -152,6 +153,18 @@ class AppsController(Controller):
         port 80) and serve it. A failure answers 422 with the CA's detail and is recorded."""
         await _may_manage(services, actor, name)  # before any work with the CA
         return await services.certificates.issue(actor, name, domain)
+
+    @get("/{name:str}/resources")
+    async def resources(
+        self,
+        name: FromPath[str],
+        services: NamedDependency[Services],
+        actor: NamedDependency[Actor],
+    ) -> list[Sample]:
+        """CPU (percent of one core) and memory of the app's live container, sampled every
+        `resources_interval_s`, oldest first; the last hour at most, since the last start."""
+        await readable_app(services, actor, name)
+        return services.resources.of(name)
 
     @get("/{name:str}/certificates")
     async def list_certificates(
