@@ -509,6 +509,22 @@ class ReadModel:
         )
         return [UserView(**dict(zip(UserView.__struct_fields__, r, strict=True))) for r in rows]
 
+    async def latest_deployments(self) -> dict[str, DeploymentView]:
+        """Each app's newest deployment, by app: the apps list's "last deploy" column."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE position IN"
+            " (SELECT MAX(position) FROM deployments GROUP BY app)"
+        )
+        return {found.app: found for found in map(_deployment, rows)}
+
+    async def live_deployments(self) -> dict[str, DeploymentView]:
+        """The deployment each app's live release came from, by app."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments"
+            " WHERE id IN (SELECT deployment_id FROM releases)"
+        )
+        return {found.app: found for found in map(_deployment, rows)}
+
     async def live_releases(self) -> list[ReleaseView]:
         rows = await self._conn.execute_fetchall(
             "SELECT app, deployment_id, image, container_name, host_port, since"

@@ -112,3 +112,19 @@ def test_an_app_is_created_from_the_home_pages_form(client, auth, signed_in) -> 
     bad = client.post("/apps", data={**form, "name": "Bad Name"}, follow_redirects=False)
     assert bad.status_code == 422
     assert "was not created" in bad.text
+
+
+def test_the_apps_list_shows_each_apps_last_deploy_and_the_app_page_its_certificates(
+    client, auth, signed_in
+) -> None:
+    deployment_id = client.post("/api/v1/apps/web/deployments", headers=auth).json()[
+        "deployment_id"
+    ]
+    settled(client, auth, deployment_id)
+    home = client.get("/").text
+    link = f'<a href="/deployments/{deployment_id}" class="status-failed mark-bad">failed</a>'
+    assert link in home
+    assert "not running" in home
+    page = client.get("/apps/web").text
+    assert 'id="certificates"' in page
+    assert "No certificate" in page
