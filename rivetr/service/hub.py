@@ -163,14 +163,27 @@ class EventHub:
         self.apps = AppResolver(read)
         self.position = 0  # the last position handed to the subscriptions
         self.subscriptions: set[Subscription] = set()
+        self._readers = asyncio.Event()  # set while someone is subscribed
 
     async def run(self, after: int) -> None:
+        """Follow the log while anyone is subscribed; with no reader it does nothing at all
+        (no polling), so an idle service pays nothing for the stream. A reader arriving after
+        a pause reads what it missed from the store; the hub's catching up is then skipped
+        by position."""
         self.position = max(self.position, after)
-        async for recorded in self.store.subscribe(self.position):
-            delivery = await self.deliver(recorded)
-            self.position = recorded.position
-            for subscription in list(self.subscriptions):
-                subscription.offer(delivery)
+        while True:
+            if not self.subscriptions:
+                self._readers.clear()
+                await self._readers.wait()
+            while self.subscriptions:
+                batch = await self.store.read_all(after=self.position, limit=PAGE)
+                for recorded in batch:
+                    delivery = await self.deliver(recorded)
+                    self.position = recorded.position
+                    for subscription in list(self.subscriptions):
+                        subscription.offer(delivery)
+                if len(batch) < PAGE:
+                    await self.store.wait_for_new(self.position)
 
     async def deliver(self, recorded: RecordedEvent) -> Delivery:
         app = await self.apps.app_of(recorded)
@@ -206,6 +219,7 @@ class EventHub:
                 break
         subscription = Subscription(wanted, limit)
         self.subscriptions.add(subscription)
+        self._readers.set()
         registered_at = self.position  # from here on the hub hands events to the subscription
         try:
             while last < registered_at:  # what the hub published while the history was read
