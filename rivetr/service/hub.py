@@ -24,6 +24,7 @@ from rivetr.projections.views import ReadModel
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # events a reader may fall behind before it is cut off
+IDLE_CHECK_S = 5.0  # with no new event, how often the hub checks whether anyone still reads
 PAGE = 500
 SEALED_PREFIX = b'"rvs1:'  # a value sealed at rest (secrets.py): never streamed, even sealed
 
@@ -182,8 +183,8 @@ class EventHub:
                     self.position = recorded.position
                     for subscription in list(self.subscriptions):
                         subscription.offer(delivery)
-                if len(batch) < PAGE:
-                    await self.store.wait_for_new(self.position)
+                if len(batch) < PAGE:  # (a timeout, to notice the last reader leaving)
+                    await self.store.wait_for_new(self.position, timeout=IDLE_CHECK_S)
 
     async def deliver(self, recorded: RecordedEvent) -> Delivery:
         app = await self.apps.app_of(recorded)

@@ -448,3 +448,20 @@ def test_a_client_that_stops_reading_gets_every_byte_when_it_reads_again(setup):
         decoded += rest[:size]
         rest = rest[size + 2 :]
     assert decoded == b"x" * 65536 * 320
+
+
+def test_the_in_flight_count_returns_to_zero_after_a_close_with_a_request_pipelined_behind(setup):
+    proxy = setup["proxy"]
+    with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
+        sock.sendall(
+            b"GET /first HTTP/1.1\r\nHost: blue.test\r\nConnection: close\r\n\r\n"
+            b"GET /never HTTP/1.1\r\nHost: blue.test\r\n\r\n"  # after a close: refused
+        )
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.count(b"HTTP/1.1 200") == 1
+    deadline = time.monotonic() + 5
+    while proxy.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proxy.in_flight == 0

@@ -105,6 +105,7 @@ class ClientConnection(asyncio.Protocol):
         self.upload_blocked = False
         self.download_blocked = False
         self.reused = False  # the current upstream connection served a request before
+        self.forwarding = False  # the current request counts in the proxy's in_flight
         self.close_delimited = False  # the current answer ends when the upstream closes
         self.tunnel = False
         self.refused = False
@@ -151,8 +152,7 @@ class ClientConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._cancel_timeout()
-        if self.queue and self.queue[0].upstream is not None:
-            self.proxy.in_flight -= 1
+        self._forwarded()
         self.queue.clear()
         upstream, self.upstream = self.upstream, None
         if upstream is not None:
@@ -270,6 +270,7 @@ class ClientConnection(asyncio.Protocol):
             return
         assert request.upstream is not None
         self.proxy.in_flight += 1
+        self.forwarding = True
         self.attempt = 0
         if request.expect_continue and not request.complete:
             self.transport.write(CONTINUE)  # the client may send its body now
@@ -422,9 +423,8 @@ class ClientConnection(asyncio.Protocol):
     def _finish(self) -> None:
         """The current request is answered: on to the next, or close."""
         self.flush()
-        request = self.queue.popleft()
-        if request.upstream is not None:
-            self.proxy.in_flight -= 1
+        self.queue.popleft()
+        self._forwarded()
         self._cancel_timeout()
         if not self.keep:
             self.transport.close()
@@ -497,6 +497,13 @@ class ClientConnection(asyncio.Protocol):
                 self.transport.pause_reading()
             else:
                 self.transport.resume_reading()
+
+    def _forwarded(self) -> None:
+        """The current request no longer counts as in flight (answered, or its client gone;
+        a pipelined request behind it never started counting)."""
+        if self.forwarding:
+            self.forwarding = False
+            self.proxy.in_flight -= 1
 
     def _cancel_timeout(self) -> None:
         if self.timeout is not None:
