@@ -168,9 +168,8 @@ class EventHub:
 
     async def run(self, after: int) -> None:
         """Follow the log while anyone is subscribed; with no reader it does nothing at all
-        (no polling), so an idle service pays nothing for the stream. A reader arriving after
-        a pause reads what it missed from the store; the hub's catching up is then skipped
-        by position."""
+        (no polling), so an idle service pays nothing for the stream. The first reader after
+        a pause has read the history itself, and the hub resumes after what it read."""
         self.position = max(self.position, after)
         while True:
             if not self.subscriptions:
@@ -219,6 +218,10 @@ class EventHub:
             if len(batch) < PAGE:
                 break
         subscription = Subscription(wanted, limit)
+        if not self.subscriptions:
+            # the hub has been idle: nobody needs what this reader has already read, so it
+            # resumes after it instead of handing out the whole pause again
+            self.position = max(self.position, last)
         self.subscriptions.add(subscription)
         self._readers.set()
         registered_at = self.position  # from here on the hub hands events to the subscription

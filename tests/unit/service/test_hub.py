@@ -166,3 +166,22 @@ async def test_sealed_values_are_never_streamed(hub) -> None:
     [changed, _] = await take(hub, 0, 2)
     assert b"rvs1:" not in changed.json
     assert msgspec.json.decode(changed.json)["data"]["set"] == {"DB": "sealed"}
+
+
+async def test_the_first_reader_after_a_quiet_spell_is_not_handed_the_spell_again(hub) -> None:
+    for n in range(50):  # appended while nobody reads: the hub stays dormant
+        await append(hub, n)
+    assert hub.position == 0
+    got = await take(hub, 0, 50, wanted=None)
+    assert [d.position for d in got] == list(range(1, 51))
+    async with anyio.create_task_group() as group:
+        later: list[Delivery] = []
+
+        async def read() -> None:
+            later.extend(await take(hub, 50, 1))
+
+        group.start_soon(read)
+        await anyio.sleep(0.05)
+        assert hub.position == 50  # resumed after the reader's own history
+        await append(hub, 50)
+    assert [d.position for d in later] == [51]
