@@ -135,6 +135,15 @@ class AppResolver:
             self._teams[app] = found.team if found is not None else None
         return self._teams[app]
 
+    async def app_and_team(self, event: RecordedEvent) -> tuple[str | None, str | None]:
+        """The app an event concerns and the team it belongs to: the event's own, or, for
+        events recorded without one (deployment steps, before they carried it), its app's."""
+        app = await self.app_of(event)
+        team = event.team
+        if team is None and app is not None:
+            team = await self.team_of(app)
+        return app, team
+
     async def app_of(self, event: RecordedEvent) -> str | None:
         stream = event.stream_id
         if stream.startswith("app-"):
@@ -186,10 +195,7 @@ class EventHub:
                     await self.store.wait_for_new(self.position, timeout=IDLE_CHECK_S)
 
     async def deliver(self, recorded: RecordedEvent) -> Delivery:
-        app = await self.apps.app_of(recorded)
-        team = recorded.team
-        if team is None and app is not None:
-            team = await self.apps.team_of(app)
+        app, team = await self.apps.app_and_team(recorded)
         json = _event_json(recorded, app)
         sse = b"id: %d\nevent: %s\ndata: %s\n\n" % (recorded.position, recorded.type.encode(), json)
         return Delivery(recorded.position, recorded.type, recorded.stream_id, team, app, json, sse)

@@ -14,7 +14,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Permission
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import EVENT_TYPES
@@ -28,6 +28,20 @@ LOG_LINES_SHOWN = 500
 class ActionForm(msgspec.Struct):
     csrf_token: str = ""
     to: str = ""  # for a rollback: the release to go back to
+
+
+async def _form_sender(
+    request: Request[Any, Any, Any], services: Services, presented: str
+) -> Actor | Response[Any]:
+    """Who sent a dashboard form, if signed in and the form carries the page's CSRF token;
+    else the answer to give instead."""
+    actor = await signed_in(request, services)
+    if actor is None:
+        return Redirect("/login")
+    expected = csrf_of(request)
+    if expected is None or not hmac.compare_digest(presented, expected):
+        return _not_found(services, "This form has expired: load the page again.", 403)
+    return actor
 
 
 def _not_found(services: Services, message: str, status: int = 404) -> Template:
@@ -94,12 +108,9 @@ class DashboardActions(Controller):
         data: URLEncodedBody[AppForm],
     ) -> Response[Any]:
         """The home page's form: an app from a repository, its port and domains."""
-        actor = await signed_in(request, services)
-        if actor is None:
-            return Redirect("/login")
-        expected = csrf_of(request)
-        if expected is None or not hmac.compare_digest(data.csrf_token, expected):
-            return _not_found(services, "This form has expired: load the page again.", 403)
+        actor = await _form_sender(request, services, data.csrf_token)
+        if not isinstance(actor, Actor):
+            return actor
         fields: dict[str, Any] = {
             "name": data.name.strip(),
             "git_url": data.git_url.strip() or None,
@@ -146,12 +157,9 @@ class DashboardActions(Controller):
         *,
         rollback: bool,
     ) -> Response[Any]:
-        actor = await signed_in(request, services)
-        if actor is None:
-            return Redirect("/login")
-        expected = csrf_of(request)
-        if expected is None or not hmac.compare_digest(data.csrf_token, expected):
-            return _not_found(services, "This form has expired: load the page again.", 403)
+        actor = await _form_sender(request, services, data.csrf_token)
+        if not isinstance(actor, Actor):
+            return actor
         try:
             if rollback:
                 deployment_id = await services.deployments.rollback(actor, name, data.to or None)

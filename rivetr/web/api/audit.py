@@ -17,7 +17,7 @@ from rivetr.adapters.eventstore.export import export_lines, recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.projections.views import AuditEntry, AuditQuery
-from rivetr.service.hub import AppResolver
+from rivetr.service.hub import AppResolver, StreamFilter
 from rivetr.web.api.apps import readable_app
 
 Since = Annotated[
@@ -94,15 +94,11 @@ class AuditController(Controller):
         resolver = AppResolver(services.read)
         instance = actor.reads_instance_events()
 
+        readable = StreamFilter(teams=teams, instance=instance)
+
         async def keep(event: RecordedEvent) -> bool:
-            if teams is not None:
-                event_app = await resolver.app_of(event)
-                team = event.team
-                if team is None and event_app is not None:
-                    team = await resolver.team_of(event_app)  # steps recorded without a team
-                if not (instance if team is None else team in teams):
-                    return False
-            return app is None or await resolver.app_of(event) == app
+            event_app, team = await resolver.app_and_team(event)
+            return readable.sees_team(team) and (app is None or event_app == app)
 
         filtered = app is not None or teams is not None
         lines = export_lines(
