@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import msgspec
 
@@ -71,18 +71,26 @@ class ReaderTooSlow(Exception):
 
 
 class Subscription:
-    """One reader's queue. Waiting is a bare future with a timer, not a cancel scope: with a
-    thousand readers woken by every event, that difference is most of the hub's own cost."""
+    """One reader's place in the log. While it catches up, and for readers that pull (`next`),
+    deliveries wait in a bounded queue; once pushed to a sink, each goes to it on the hub's own
+    turn, with no task switch per reader. Waiting is a bare future with a timer, not a cancel
+    scope: with a thousand readers woken by every event, that difference is most of the cost."""
 
-    def __init__(self, wanted: StreamFilter, limit: int) -> None:
+    def __init__(self, wanted: StreamFilter, last: int, limit: int) -> None:
         self.wanted = wanted
+        self.last = last  # the last position the reader has been given
         self.limit = limit
         self.pending: deque[Delivery] = deque()
         self.cut = False
+        self.sink: Callable[[Delivery], None] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, delivery: Delivery) -> None:
-        if self.cut or not self.wanted.accepts(delivery):
+        if self.cut or delivery.position <= self.last or not self.wanted.accepts(delivery):
+            return
+        if self.sink is not None:
+            self.last = delivery.position
+            self.sink(delivery)
             return
         if len(self.pending) >= self.limit:
             self.cut = True
@@ -92,6 +100,15 @@ class Subscription:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def push_to(self, sink: Callable[[Delivery], None]) -> None:
+        """From now on hand every delivery to `sink` as the hub publishes it (what is queued
+        first). The sink must not block: it is called on the hub's turn, once per reader."""
+        while self.pending:
+            delivery = self.pending.popleft()
+            self.last = delivery.position
+            sink(delivery)
+        self.sink = sink
 
     async def next(self, timeout: float) -> Delivery | None:
         """The next delivery, or None when none came within `timeout` (time for a heartbeat)."""
@@ -108,7 +125,9 @@ class Subscription:
             raise ReaderTooSlow()
         if not self.pending:
             return None
-        return self.pending.popleft()
+        delivery = self.pending.popleft()
+        self.last = delivery.position
+        return delivery
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -214,41 +233,53 @@ class EventHub:
         Raises:
             ReaderTooSlow: the reader fell `limit` events behind.
         """
+        subscription = await self.subscribe(wanted, after, limit=limit)
+        try:
+            async for delivery in self.catch_up(subscription):
+                yield delivery
+            while True:
+                yield await subscription.next(heartbeat_s)
+        finally:
+            self.unsubscribe(subscription)
+
+    async def subscribe(
+        self, wanted: StreamFilter, after: int | None, *, limit: int = QUEUE_LIMIT
+    ) -> Subscription:
+        """A reader's subscription from position `after` (None: from now on), not yet live:
+        `catch_up` gives its history and makes it live; `unsubscribe` when it leaves."""
         last = await self.store.head() if after is None else after
+        return Subscription(wanted, last, limit)
+
+    async def catch_up(self, subscription: Subscription) -> AsyncIterator[Delivery]:
+        """The subscription's history, then, once registered with the hub, what the hub had
+        published by then; what follows reaches the subscription from the hub."""
+        wanted = subscription.wanted
         while True:  # the history, with no queue to overflow
-            batch = await self.store.read_all(after=last, limit=PAGE)
+            batch = await self.store.read_all(after=subscription.last, limit=PAGE)
             for delivery in await self._wanted(batch, wanted):
                 yield delivery
             if batch:
-                last = batch[-1].position
+                subscription.last = batch[-1].position
             if len(batch) < PAGE:
                 break
-        subscription = Subscription(wanted, limit)
         if not self.subscriptions:
             # the hub has been idle: nobody needs what this reader has already read, so it
             # resumes after it instead of handing out the whole pause again
-            self.position = max(self.position, last)
+            self.position = max(self.position, subscription.last)
         self.subscriptions.add(subscription)
         self._readers.set()
         registered_at = self.position  # from here on the hub hands events to the subscription
-        try:
-            while last < registered_at:  # what the hub published while the history was read
-                batch = await self.store.read_all(after=last, limit=PAGE)
-                batch = [r for r in batch if r.position <= registered_at]
-                if not batch:
-                    break
-                for delivery in await self._wanted(batch, wanted):
-                    yield delivery
-                last = batch[-1].position
-            while True:
-                live = await subscription.next(heartbeat_s)
-                if live is None:
-                    yield None
-                elif live.position > last:
-                    last = live.position
-                    yield live
-        finally:
-            self.subscriptions.discard(subscription)
+        while subscription.last < registered_at:  # what the hub published meanwhile
+            batch = await self.store.read_all(after=subscription.last, limit=PAGE)
+            batch = [r for r in batch if r.position <= registered_at]
+            if not batch:
+                break
+            for delivery in await self._wanted(batch, wanted):
+                yield delivery
+            subscription.last = batch[-1].position
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
 
     async def _wanted(self, batch: Iterable[RecordedEvent], wanted: StreamFilter) -> list[Delivery]:
         found = []

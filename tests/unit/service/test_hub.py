@@ -4,8 +4,6 @@ a reader that falls behind is cut off without slowing the others; filters and re
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -13,7 +11,6 @@ import msgspec
 import pytest
 
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
-from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.domain.events import (
     AppCreated,
     AppEnvChanged,
@@ -21,28 +18,9 @@ from rivetr.domain.events import (
     DeploymentRequested,
     WebhookDisabled,
 )
-from rivetr.projections.registry import all_projections
-from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 from rivetr.service.hub import Delivery, EventHub, ReaderTooSlow, StreamFilter
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[EventHub]:
-    store = InMemoryEventStore()
-    runner = ProjectionRunner(store, tmp_path / "read.db", all_projections())
-    await runner.open()
-    read = await ReadModel.open(tmp_path / "read.db")
-    hub = EventHub(store, read)
-    async with anyio.create_task_group() as group:
-        group.start_soon(hub.run, 0)
-        yield hub
-        group.cancel_scope.cancel()
-    await read.close()
-    await runner.close()
-    await store.close()
 
 
 async def append(hub: EventHub, n: int, team: str = "default") -> None:
