@@ -38,6 +38,7 @@ from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.renewal import Renewer
 from rivetr.service.resources import ResourceSampler
 from rivetr.service.router import Router
+from rivetr.service.runtime_logs import RuntimeLogs
 from rivetr.service.steps import StepRecorder
 from rivetr.service.teams import TeamService
 from rivetr.service.tokens import TokenService
@@ -98,6 +99,7 @@ class Services:
         self.router = Router(store, runner, read, self.proxy)
         self.hub = EventHub(store, read)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
+        self.runtime_logs = RuntimeLogs(self.engine, read)
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
             store,

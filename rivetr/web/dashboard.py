@@ -22,6 +22,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.adapters.eventstore.export import recorded_form
+from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.deployment import SERVED
@@ -30,13 +31,16 @@ from rivetr.domain.events import EVENT_TYPES
 from rivetr.domain.users import SecondFactorNeeded
 from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
+from rivetr.service.runtime_logs import NoLiveContainer
 from rivetr.service.users import SignInRefused, csrf_token
+from rivetr.web.ansi import to_html
 from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
 from rivetr.web.charts import sparkline
 
 COOKIE = TOKEN_COOKIE
 AUDIT_PAGE = 50
+RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
 FORM_COOKIE = "rivetr_form"  # the double-submit token of the forms shown before a session
 
 
@@ -136,6 +140,10 @@ class DashboardController(Controller):
         head = await services.store.head()
         steps = await services.read.timeline(name, deployments=20)
         samples = services.resources.of(name)
+        if request.headers.get("x-rivetr-refresh"):
+            output, problem = [], None  # a live refresh: the output follows by itself
+        else:
+            output, problem = await _runtime_output(services, name)
         return Template(
             "app.html",
             context={
@@ -150,6 +158,9 @@ class DashboardController(Controller):
                 "sampled": samples[-1] if samples else None,
                 "refresh_s": services.settings.resources_interval_s,
                 "release": await services.read.live_release(name),
+                "runtime_log": [to_html(line.text) for line in output],
+                "runtime_after": output[-1].at if output else None,
+                "runtime_problem": problem,
                 "deliveries": await services.read.deliveries(name, limit=20),
                 "certificates": await services.read.certificates(name),
                 "csrf_token": csrf_of(request),
@@ -426,3 +437,16 @@ async def _app_then_page(services: Services, actor: Actor, name: str, at: str) -
         "app_at.html",
         context={"actor": actor, "engine": services.engine, "then": then, "asked": at},
     )
+
+
+async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], str | None]:
+    """The live container's last lines for the page, or why there are none."""
+    try:
+        lines = await services.runtime_logs.lines(app, tail=RUNTIME_LINES_SHOWN)
+        return [line async for line in lines], None
+    except NoLiveContainer:
+        return [], "No release is running."
+    except EngineUnavailable as exc:
+        return [], f"The container engine is unavailable: {exc}"
+    except ContainerError as exc:
+        return [], f"The engine no longer has the container: {exc}"

@@ -19,6 +19,8 @@ from rivetr.adapters.runtime.base import (
     BuildFailed,
     ContainerError,
     ContainerInfo,
+    LogLine,
+    log_time_ns,
 )
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
 from tests.contract.conftest import Engine
@@ -154,6 +156,63 @@ async def test_container_logs_return_what_the_process_wrote(engine: Engine) -> N
     logs = await _logs_containing(engine, started, marker)
 
     assert marker in logs.splitlines()
+
+
+async def test_log_lines_follow_what_the_process_writes_until_it_stops(engine: Engine) -> None:
+    red = "\x1b[31mthree\x1b[0m"
+    spec = engine.spec(
+        await engine.build_web_image(),
+        command=[
+            "sh",
+            "-c",
+            "echo one; echo two; sleep 1; printf '\\033[31mthree\\033[0m\\n'; exec sleep 60",
+        ],
+    )
+    started = await engine.runtime.run_container(spec)
+    if engine.fake:
+        engine.fake.append_log(started.id, "one\ntwo\n")
+    got: list[LogLine] = []
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            async for line in engine.runtime.log_lines(started.id, tail=-1, follow=True):
+                got.append(line)
+                if line.text == "two" and engine.fake:
+                    await anyio.sleep(0.01)  # as the real process does, a while later
+                    engine.fake.append_log(started.id, f"{red}\n")
+                if line.text == red:  # the stream ends when the container stops
+                    group.start_soon(partial(engine.runtime.stop_container, started.id, 1))
+
+    assert [line.text for line in got] == ["one", "two", red]
+    times = [log_time_ns(line.at) for line in got]
+    assert times == sorted(times)
+    assert abs(times[0] / 1e9 - time.time()) < 60
+    last = [line.text async for line in engine.runtime.log_lines(started.id, tail=1)]
+    assert last == [red]
+    since = log_time_ns(got[2].at) / 1e9 - 0.0005
+    assert [
+        line.text async for line in engine.runtime.log_lines(started.id, tail=-1, since=since)
+    ] == [red]
+    with pytest.raises(ContainerError):
+        async for _ in engine.runtime.log_lines(engine.name("absent"), tail=10):
+            pass
+
+
+async def test_a_follower_that_leaves_early_lets_go_of_the_engine(engine: Engine) -> None:
+    spec = engine.spec(
+        await engine.build_web_image(), command=["sh", "-c", "echo ready; exec sleep 60"]
+    )
+    started = await engine.runtime.run_container(spec)
+    if engine.fake:
+        engine.fake.append_log(started.id, "ready\n")
+    followed = engine.runtime.log_lines(started.id, tail=-1, follow=True)
+    with anyio.fail_after(20):
+        assert (await anext(followed)).text == "ready"
+        reading = [t for t in threading.enumerate() if t.name == f"logs {started.id}"]
+        assert len(reading) == (0 if engine.fake else 1)  # a real engine's stream has a reader
+        await followed.aclose()  # type: ignore[attr-defined]
+        while any(t.is_alive() for t in reading):  # noqa: ASYNC110 (a thread sets no event)
+            await anyio.sleep(0.05)
+    assert (await engine.runtime.inspect_container(started.id)).state == "running"
 
 
 async def test_stop_leaves_an_exited_container_without_published_ports(engine: Engine) -> None:

@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium against a real `rivetr serve` and a real engine:
 sign in, create an app, deploy it and watch the deployment page turn live without a reload,
-deploy again, roll back from the app page, and download the audit export, which verifies.
-Screenshots of the main pages are saved under test-artifacts/screenshots (RIVETR_ARTIFACTS)."""
+see the container's own output arrive on the app page, deploy again, roll back from the app
+page, and download the audit export, which verifies. Screenshots of the main pages are saved
+under test-artifacts/screenshots (RIVETR_ARTIFACTS)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,12 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
     page.goto(f"{server.url}/apps/hello")
     page.wait_for_selector("#memory-chart", timeout=30_000)  # the chart fills in by itself
     assert "MB" in page.inner_text("#resources-region")
+    # the container's own output follows live: busybox httpd -v logs a 404 as it answers it
+    httpx.get(f"{server.proxy_url}/no-such-page", headers={"Host": "hello.test"}, timeout=10)
+    page.wait_for_function(
+        "document.getElementById('runtime-log').textContent.includes('response:404')",
+        timeout=30_000,
+    )
 
     repo.commit("v2", body="hello v2")
     page.goto(f"{server.url}/apps/hello")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -67,6 +69,32 @@ class ContainerStats(msgspec.Struct, frozen=True, kw_only=True):
     memory_limit_bytes: int | None  # None: no limit below the machine's memory
 
 
+class LogLine(msgspec.Struct, frozen=True):
+    """One line a container wrote (stdout or stderr), and when the engine received it (its
+    RFC 3339 timestamp, as the engine gives it: a place to resume from)."""
+
+    at: str
+    text: str
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def log_time_ns(at: str) -> int:
+    """An engine's log timestamp (RFC 3339, fractions down to the nanosecond, which a float
+    or `datetime` would lose) as nanoseconds since the epoch.
+
+    Raises:
+        ValueError: `at` is not such a timestamp.
+    """
+    match = _RFC3339.fullmatch(at)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {at!r}")
+    zone = "+00:00" if match[3] == "Z" else match[3]
+    whole = int(datetime.fromisoformat(match[1] + zone).timestamp())
+    return whole * 10**9 + int((match[2] or "").ljust(9, "0"))
+
+
 class ImageInfo(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     tags: list[str]  # as Docker shows them: `rivetr/web:abc`, never `docker.io/...`
@@ -121,6 +149,18 @@ class ContainerRuntime(Protocol):
         ...
 
     async def container_logs(self, name_or_id: str, tail: int = 100) -> str: ...
+
+    def log_lines(
+        self, name_or_id: str, *, tail: int, since: float | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        """The container's lines: the last `tail` (-1: all) of those written since `since`
+        (Unix seconds; None: any), then, with `follow`, each new one as it is written, until
+        the container stops or the caller closes the iterator.
+
+        Raises:
+            ContainerError: no such container.
+        """
+        ...
 
     async def container_stats(self, name_or_id: str) -> ContainerStats:
         """One reading of a running container's CPU and memory counters."""

@@ -7,11 +7,13 @@ engine is actually wanted. Every SDK call is blocking and runs in a worker threa
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import math
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -30,6 +32,7 @@ from rivetr.adapters.runtime.base import (
     EngineInfo,
     EngineUnavailable,
     ImageInfo,
+    LogLine,
 )
 from rivetr.adapters.runtime.docker_answers import (
     BuildLines,
@@ -40,6 +43,9 @@ from rivetr.adapters.runtime.docker_answers import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+FOLLOW_BUFFER = 1000  # lines read ahead of a slow reader of a followed log
 
 
 class DockerRuntime:
@@ -281,6 +287,41 @@ class DockerRuntime:
 
         return await self._run(f"logs of {name_or_id}", logs)
 
+    async def log_lines(
+        self, name_or_id: str, *, tail: int, since: float | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        """The engine's log stream, read by a thread of its own (a followed stream blocks for as
+        long as the container is silent, so it must not hold one of the shared worker threads),
+        handed over through a bounded queue: a reader that does not keep up holds the thread,
+        and the thread holds the engine, rather than lines piling up here."""
+
+        def open_stream(client: docker.DockerClient) -> Any:
+            return client.api.logs(
+                name_or_id,
+                stdout=True,
+                stderr=True,
+                stream=True,
+                follow=follow,
+                timestamps=True,
+                tail="all" if tail < 0 else tail,
+                since=since,
+            )
+
+        raw = await self._run(f"logs of {name_or_id}", open_stream)
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[LogLine | None] = asyncio.Queue(FOLLOW_BUFFER)
+        reading = threading.Thread(
+            target=_pump_log, args=(raw, lines, loop), name=f"logs {name_or_id}", daemon=True
+        )
+        reading.start()
+        try:
+            while (line := await lines.get()) is not None:
+                yield line
+        finally:
+            raw.close()  # ends the thread's blocked read
+            while not lines.empty():  # and a put it may be waiting on
+                lines.get_nowait()
+
     async def container_stats(self, name_or_id: str) -> ContainerStats:
         def stats(client: docker.DockerClient) -> ContainerStats:
             # one reading, at once: without one_shot the engine waits a second for a second
@@ -422,3 +463,40 @@ def _stats(raw: dict[str, Any]) -> ContainerStats:
         memory_bytes=max(int(memory.get("usage", 0)) - int(cache), 0),
         memory_limit_bytes=int(limit) if limit and limit != machine and limit < 2**62 else None,
     )
+
+
+def _pump_log(
+    raw: Any, lines: asyncio.Queue[LogLine | None], loop: asyncio.AbstractEventLoop
+) -> None:
+    """Read an engine log stream to its end (or until it is closed under us) into `lines`."""
+    try:
+        for line in _split_log(raw):
+            asyncio.run_coroutine_threadsafe(lines.put(line), loop).result()
+    except Exception:  # closed by the reader, or the engine went away: the stream just ends
+        log.debug("a container log stream ended early", exc_info=True)
+    finally:
+        with suppress(RuntimeError):  # the loop is gone: so is the reader
+            loop.call_soon_threadsafe(_end_of_log, lines)
+
+
+def _end_of_log(lines: asyncio.Queue[LogLine | None]) -> None:
+    with suppress(asyncio.QueueFull):  # full only when the reader has left, draining it
+        lines.put_nowait(None)
+
+
+def _split_log(chunks: Iterable[bytes]) -> Iterator[LogLine]:
+    """Lines out of the engine's frames ("<RFC 3339 time> <text>", one per line, a long line
+    in several frames)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield _log_line(line)
+    if pending:
+        yield _log_line(pending)
+
+
+def _log_line(line: bytes) -> LogLine:
+    at, _, text = line.partition(b" ")
+    return LogLine(at.decode("ascii", errors="replace"), text.decode("utf-8", errors="replace"))

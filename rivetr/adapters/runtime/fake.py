@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +26,7 @@ from rivetr.adapters.runtime.base import (
     EngineInfo,
     EngineUnavailable,
     ImageInfo,
+    LogLine,
 )
 
 _INSTRUCTIONS = {
@@ -79,7 +81,11 @@ class FakeRuntime:
 
     def append_log(self, name_or_id: str, text: str) -> None:
         """Pretend the container's process wrote `text`."""
-        self._get(name_or_id).log += text
+        container = self._get(name_or_id)
+        container.log += text
+        at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        container.lines.extend(LogLine(at, line) for line in text.splitlines())
+        container.changed()
 
     # -- the port ------------------------------------------------------------------------
 
@@ -222,6 +228,7 @@ class FakeRuntime:
         if container.state == "running":
             container.state = "exited"
             container.host_ports = {}
+            container.changed()
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
         self._check()
@@ -233,6 +240,8 @@ class FakeRuntime:
                 f"remove {name_or_id}: You cannot remove a running container: stop it first"
             )
         del self._containers[container.id]
+        container.state = "removed"
+        container.changed()
 
     async def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
         self._check()
@@ -247,6 +256,29 @@ class FakeRuntime:
         self._check()
         lines = self._get(name_or_id).log.splitlines(keepends=True)
         return "".join(lines[-tail:] if tail > 0 else [])
+
+    async def log_lines(
+        self, name_or_id: str, *, tail: int, since: float | None = None, follow: bool = False
+    ) -> AsyncIterator[LogLine]:
+        self._check()
+        container = self._get(name_or_id)
+        lines = [
+            line
+            for line in container.lines
+            if since is None or datetime.fromisoformat(line.at).timestamp() >= since
+        ]
+        seen = len(container.lines)
+        for line in lines[max(len(lines) - tail, 0) :] if tail >= 0 else lines:
+            yield line
+        while follow:
+            for line in container.lines[seen:]:
+                yield line
+                seen += 1
+            if container.state != "running":
+                return
+            if seen == len(container.lines):
+                written = container.written = container.written or anyio.Event()
+                await written.wait()
 
     async def container_stats(self, name_or_id: str) -> ContainerStats:
         """Counters that grow with each reading: 5 ms of CPU and a steady 12 MiB."""
@@ -299,7 +331,14 @@ class _Container:
         self.host_ports = host_ports
         self.state = "running"
         self.log = ""
+        self.lines: list[LogLine] = []
+        self.written: anyio.Event | None = None  # set on the next line or stop
         self.cpu_ns = 0
+
+    def changed(self) -> None:
+        if self.written is not None:
+            self.written.set()
+            self.written = None
 
     def info(self) -> ContainerInfo:
         return ContainerInfo(

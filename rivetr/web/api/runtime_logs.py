@@ -1,0 +1,92 @@
+"""/api/v1/apps/{name}/logs: what the app's live container writes, as the engine keeps it, at
+once or followed live as server-sent events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, NotFoundException, ServiceUnavailableException
+from litestar.params import FromPath, FromQuery, Parameter
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
+from rivetr.bootstrap import Services
+from rivetr.domain.access import Actor
+from rivetr.service.runtime_logs import NoLiveContainer
+from rivetr.web.api.apps import readable_app
+from rivetr.web.heartbeats import with_heartbeats
+
+Tail = Annotated[int, Parameter(ge=0, le=10_000, description="how many of the last lines")]
+After = Annotated[
+    str | None,
+    Parameter(description="only the lines after the one written at this time (a line's `at`)"),
+]
+
+
+@get("/apps/{name:str}/logs", tags=["apps"])
+async def runtime_log(
+    name: FromPath[str],
+    services: NamedDependency[Services],
+    actor: NamedDependency[Actor],
+    tail: FromQuery[Tail] = 100,
+    after: FromQuery[After] = None,
+) -> list[LogLine]:
+    """The live container's stdout and stderr, interleaved, each line with the engine's time
+    for it (`at`): the last `tail` lines, or every line after `after`."""
+    lines = await _open(services, actor, name, tail=tail, after=after, follow=False)
+    try:
+        return [line async for line in lines]
+    except ContainerError as exc:
+        raise NotFoundException(f"{name}'s container is gone: {exc}") from exc
+
+
+@get("/apps/{name:str}/logs/stream", tags=["apps"])
+async def runtime_log_stream(
+    request: Request[Any, Any, Any],
+    name: FromPath[str],
+    services: NamedDependency[Services],
+    actor: NamedDependency[Actor],
+    tail: FromQuery[Tail] = 100,
+    after: FromQuery[After] = None,
+) -> ServerSentEvent:
+    """The live container's output followed as it is written: a `line` event per line (`id`
+    the engine's time for it, `data` {"at", "text"}, ANSI colours kept), from the last `tail`
+    lines or after `after`; `Last-Event-ID` resumes after that line. An `end` event says
+    the container stopped: a new release runs in a new container, so reconnect to follow
+    it."""
+    after = request.headers.get("last-event-id") or after
+    lines = await _open(services, actor, name, tail=tail, after=after, follow=True)
+    heartbeat = services.settings.sse_heartbeat_s
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        try:
+            async for line in with_heartbeats(lines, heartbeat):
+                if line is None:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                else:
+                    data = msgspec.json.encode(line).decode()
+                    yield ServerSentEventMessage(data=data, event="line", id=line.at)
+        except ContainerError:
+            pass  # removed while followed: it has stopped, as far as the reader goes
+        yield ServerSentEventMessage(data="stopped", event="end")
+
+    return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
+
+
+async def _open(
+    services: Services, actor: Actor, name: str, *, tail: int, after: str | None, follow: bool
+) -> AsyncIterator[LogLine]:
+    await readable_app(services, actor, name)
+    try:
+        return await services.runtime_logs.lines(name, tail=tail, after=after, follow=follow)
+    except NoLiveContainer as exc:
+        raise NotFoundException(str(exc)) from exc
+    except EngineUnavailable as exc:
+        raise ServiceUnavailableException(f"the container engine is unavailable: {exc}") from exc
+    except ValueError as exc:
+        raise ClientException(f"after: {exc}") from exc
