@@ -1,13 +1,14 @@
 """The event log, live, for many readers (SSE clients): one subscription to the store fanned out
-to bounded per-reader queues, and a resumable stream per reader.
+to every reader, each event encoded once.
 
 Resuming is exact: a reader that gives the last position it saw gets every event after it once
-and only once. It first reads the history from the store page by page (with no queue yet, so a
-long history cannot overflow one), then registers with the hub, reads from the store again up
-to the position the hub had published when it registered, and from then on takes what the hub
-hands it, skipping positions already sent. A reader that falls `QUEUE_LIMIT` events behind is
-cut off (its stream ends); it reconnects with `Last-Event-ID` and loses nothing, and it never
-makes the hub or the other readers wait."""
+and only once. It first reads the history from the store page by page (`catch_up`, with
+nothing queued yet, so a long history cannot overflow anything), then registers with the hub,
+reads from the store again up to the position the hub had published when it registered
+(meanwhile the hub queues what it publishes for the reader, bounded), and from then on the hub
+hands each event straight to the reader's sink (`push_to`), skipping positions already sent. A
+reader whose queue overflows while it catches up is cut off; it reconnects with
+`Last-Event-ID` and loses nothing, and it never makes the hub or the other readers wait."""
 
 from __future__ import annotations
 
@@ -66,24 +67,18 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
         return self.instance if team is None else team in self.teams
 
 
-class ReaderTooSlow(Exception):
-    """The reader fell too far behind and was cut off: reconnect from the last position."""
-
-
 class Subscription:
-    """One reader's place in the log. While it catches up, and for readers that pull (`next`),
-    deliveries wait in a bounded queue; once pushed to a sink, each goes to it on the hub's own
-    turn, with no task switch per reader. Waiting is a bare future with a timer, not a cancel
-    scope: with a thousand readers woken by every event, that difference is most of the cost."""
+    """One reader's place in the log. While it catches up, what the hub publishes waits in a
+    bounded queue; once pushed to a sink, each delivery goes to it on the hub's own turn,
+    with no task switch per reader."""
 
     def __init__(self, wanted: StreamFilter, last: int, limit: int) -> None:
         self.wanted = wanted
         self.last = last  # the last position the reader has been given
         self.limit = limit
         self.pending: deque[Delivery] = deque()
-        self.cut = False
+        self.cut = False  # the queue overflowed while the reader caught up
         self.sink: Callable[[Delivery], None] | None = None
-        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, delivery: Delivery) -> None:
         if self.cut or delivery.position <= self.last or not self.wanted.accepts(delivery):
@@ -91,15 +86,11 @@ class Subscription:
         if self.sink is not None:
             self.last = delivery.position
             self.sink(delivery)
-            return
-        if len(self.pending) >= self.limit:
+        elif len(self.pending) >= self.limit:
             self.cut = True
             self.pending.clear()  # the reader will read them again from the store
         else:
             self.pending.append(delivery)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     def push_to(self, sink: Callable[[Delivery], None]) -> None:
         """From now on hand every delivery to `sink` as the hub publishes it (what is queued
@@ -109,30 +100,6 @@ class Subscription:
             self.last = delivery.position
             sink(delivery)
         self.sink = sink
-
-    async def next(self, timeout: float) -> Delivery | None:
-        """The next delivery, or None when none came within `timeout` (time for a heartbeat)."""
-        if not self.pending and not self.cut:
-            loop = asyncio.get_running_loop()
-            waiter = self._waiter = loop.create_future()
-            timer = loop.call_later(timeout, _wake, waiter)
-            try:
-                await waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
-        if self.cut:
-            raise ReaderTooSlow()
-        if not self.pending:
-            return None
-        delivery = self.pending.popleft()
-        self.last = delivery.position
-        return delivery
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class AppResolver:
@@ -219,34 +186,12 @@ class EventHub:
         sse = b"id: %d\nevent: %s\ndata: %s\n\n" % (recorded.position, recorded.type.encode(), json)
         return Delivery(recorded.position, recorded.type, recorded.stream_id, team, app, json, sse)
 
-    async def stream(
-        self,
-        wanted: StreamFilter,
-        after: int | None,
-        *,
-        heartbeat_s: float = 15.0,
-        limit: int = QUEUE_LIMIT,
-    ) -> AsyncIterator[Delivery | None]:
-        """Every wanted event after position `after` (None: from now on), in order, once each;
-        None now and then when nothing happened for `heartbeat_s`.
-
-        Raises:
-            ReaderTooSlow: the reader fell `limit` events behind.
-        """
-        subscription = await self.subscribe(wanted, after, limit=limit)
-        try:
-            async for delivery in self.catch_up(subscription):
-                yield delivery
-            while True:
-                yield await subscription.next(heartbeat_s)
-        finally:
-            self.unsubscribe(subscription)
-
     async def subscribe(
         self, wanted: StreamFilter, after: int | None, *, limit: int = QUEUE_LIMIT
     ) -> Subscription:
         """A reader's subscription from position `after` (None: from now on), not yet live:
-        `catch_up` gives its history and makes it live; `unsubscribe` when it leaves."""
+        `catch_up` gives its history and makes it live, `push_to` then takes the live
+        events, and `unsubscribe` when the reader leaves."""
         last = await self.store.head() if after is None else after
         return Subscription(wanted, last, limit)
 

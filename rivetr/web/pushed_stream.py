@@ -80,6 +80,8 @@ class PushedEventStream:
             await self._send(_chunk(delivery.sse))
             if disconnected.done():
                 return
+        if subscription.cut:
+            return  # too much came while it caught up: it resumes from what it got
         subscription.push_to(self.push)
         while not self.ended:
             done, _ = await asyncio.wait(
