@@ -197,6 +197,24 @@ async def test_log_lines_follow_what_the_process_writes_until_it_stops(engine: E
             pass
 
 
+async def test_a_line_longer_than_the_engines_buffer_comes_whole(engine: Engine) -> None:
+    spec = engine.spec(
+        await engine.build_web_image(),
+        command=["sh", "-c", "head -c 40000 /dev/zero | tr '\\0' a; echo; echo short"],
+    )
+    started = await engine.runtime.run_container(spec)
+    if engine.fake:
+        engine.fake.append_log(started.id, "a" * 40000 + "\nshort\n")
+    with anyio.fail_after(20):
+        while True:
+            lines = [line async for line in engine.runtime.log_lines(started.id, tail=-1)]
+            if len(lines) >= 2:
+                break
+            await anyio.sleep(0.1)
+    assert [line.text for line in lines] == ["a" * 40000, "short"]
+    log_time_ns(lines[0].at)
+
+
 async def test_a_follower_that_leaves_early_lets_go_of_the_engine(engine: Engine) -> None:
     spec = engine.spec(
         await engine.build_web_image(), command=["sh", "-c", "echo ready; exec sleep 60"]

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -44,6 +45,8 @@ from rivetr.adapters.runtime.docker_answers import (
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+_FRAME_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
 
 FOLLOW_BUFFER = 1000  # lines read ahead of a slow reader of a followed log
 
@@ -485,18 +488,25 @@ def _end_of_log(lines: asyncio.Queue[LogLine | None]) -> None:
 
 
 def _split_log(chunks: Iterable[bytes]) -> Iterator[LogLine]:
-    """Lines out of the engine's frames ("<RFC 3339 time> <text>", one per line, a long line
-    in several frames)."""
-    pending = b""
+    """Lines out of the engine's log frames. Each line comes as "<RFC 3339 time> <text>\n";
+    a line longer than the engine's buffer (16 KB) comes as several frames, each with its
+    own time and only the last ending the line, so a time that starts a frame in mid-line
+    is dropped and the line keeps its first."""
+    at: str | None = None  # the time of the line being read; None: at a line's start
+    text = b""
     for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield _log_line(line)
-    if pending:
-        yield _log_line(pending)
-
-
-def _log_line(line: bytes) -> LogLine:
-    at, _, text = line.partition(b" ")
-    return LogLine(at.decode("ascii", errors="replace"), text.decode("utf-8", errors="replace"))
+        if at is not None and (stamp := _FRAME_TIME.match(chunk)):
+            chunk = chunk[stamp.end() :]  # a long line's next frame
+        while chunk:
+            if at is None:
+                stamp = _FRAME_TIME.match(chunk)
+                at = chunk[: stamp.end() - 1].decode() if stamp else ""
+                chunk = chunk[stamp.end() :] if stamp else chunk
+            end = chunk.find(b"\n")
+            if end < 0:
+                text += chunk
+                break
+            yield LogLine(at, (text + chunk[:end]).decode("utf-8", errors="replace"))
+            at, text, chunk = None, b"", chunk[end + 1 :]
+    if at is not None and text:
+        yield LogLine(at, text.decode("utf-8", errors="replace"))
