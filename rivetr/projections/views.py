@@ -435,11 +435,14 @@ class ReadModel:
         )
         return _rows_as(AuditEntry, rows)
 
-    async def list_deployments(self, app: str, limit: int = 50) -> list[DeploymentView]:
+    async def list_deployments(
+        self, app: str, limit: int = 50, offset: int = 0
+    ) -> list[DeploymentView]:
+        """The app's deployments, newest first: `limit` of them after skipping `offset`."""
         rows = await self._conn.execute_fetchall(
             f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE app = ?"
-            " ORDER BY position DESC LIMIT ?",
-            (app, limit),
+            " ORDER BY position DESC LIMIT ? OFFSET ?",
+            (app, limit, offset),
         )
         return [_deployment(row) for row in rows]
 
@@ -472,14 +475,17 @@ class ReadModel:
             for r in rows
         ]
 
-    async def timeline(self, app: str, deployments: int = 20) -> dict[str, list[StepView]]:
-        """Every step of the app's newest `deployments`, per deployment, oldest step first."""
+    async def timeline(
+        self, app: str, deployments: int = 20, offset: int = 0
+    ) -> dict[str, list[StepView]]:
+        """Every step of the app's newest `deployments` (after skipping `offset`), per
+        deployment, oldest step first."""
         rows = await self._conn.execute_fetchall(
             "SELECT s.deployment_id, s.position, s.type, s.recorded_at, s.actor, s.detail"
             " FROM deployment_steps s WHERE s.deployment_id IN"
-            " (SELECT id FROM deployments WHERE app = ? ORDER BY position DESC LIMIT ?)"
+            " (SELECT id FROM deployments WHERE app = ? ORDER BY position DESC LIMIT ? OFFSET ?)"
             " ORDER BY s.position",
-            (app, deployments),
+            (app, deployments, offset),
         )
         found: dict[str, list[StepView]] = {}
         for r in rows:

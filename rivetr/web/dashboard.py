@@ -40,6 +40,7 @@ from rivetr.web.charts import sparkline
 
 COOKIE = TOKEN_COOKIE
 AUDIT_PAGE = 50
+DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
 RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
 FORM_COOKIE = "rivetr_form"  # the double-submit token of the forms shown before a session
 
@@ -138,7 +139,11 @@ class DashboardController(Controller):
                 status_code=404,
             )
         head = await services.store.head()
-        steps = await services.read.timeline(name, deployments=20)
+        older = _count(request.query_params.get("older"))  # deployments skipped: a later page
+        shown = await services.read.list_deployments(
+            name, limit=DEPLOYMENTS_SHOWN + 1, offset=older
+        )
+        steps = await services.read.timeline(name, deployments=DEPLOYMENTS_SHOWN, offset=older)
         samples = services.resources.of(name)
         if request.headers.get("x-rivetr-refresh"):
             output, problem = [], None  # a live refresh: the output follows by itself
@@ -150,7 +155,10 @@ class DashboardController(Controller):
                 "actor": actor,
                 "engine": services.engine,
                 "app": app,
-                "deployments": await services.read.list_deployments(name, limit=20),
+                "deployments": shown[:DEPLOYMENTS_SHOWN],
+                "older": older,
+                "has_older": len(shown) > DEPLOYMENTS_SHOWN,
+                "page_size": DEPLOYMENTS_SHOWN,
                 "timelines": {d: timeline(s) for d, s in steps.items()},
                 "served": SERVED,
                 "cpu": sparkline([s.cpu_percent for s in samples], floor=5.0),
@@ -450,3 +458,8 @@ async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], 
         return [], f"The container engine is unavailable: {exc}"
     except ContainerError as exc:
         return [], f"The engine no longer has the container: {exc}"
+
+
+def _count(value: str | None) -> int:
+    """A page's offset from the query, 0 unless it is a whole number."""
+    return int(value) if value is not None and value.isdigit() else 0

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.domain.events import DeploymentFailed, DeploymentRequested
 from tests.web.test_api_deployments import APP, settled
 
 
@@ -128,3 +130,40 @@ def test_the_apps_list_shows_each_apps_last_deploy_and_the_app_page_its_certific
     page = client.get("/apps/web").text
     assert 'id="certificates"' in page
     assert "No certificate" in page
+
+
+async def many_deployments(services, count: int) -> None:
+    """`count` deployments of web, each requested and failed, d0 the oldest."""
+    for n in range(count):
+        history = [
+            DeploymentRequested(deployment_id=f"d{n}", app="web", branch="main"),
+            DeploymentFailed(deployment_id=f"d{n}", step="build", reason=f"reason {n}"),
+        ]
+        await services.store.append(f"deployment-d{n}", 0, history, EventMeta(actor="test"))
+    await services.runner.wait_until(await services.store.head())
+
+
+def test_an_apps_deployments_page_back_twenty_at_a_time(
+    client, auth, call, services, signed_in
+) -> None:
+    call(many_deployments, services, 23)
+
+    first = client.get("/apps/web").text
+    assert re.findall(r'data-deployment="(d\d+)"', first) == [f"d{n}" for n in range(22, 2, -1)]
+    assert 'id="older-deployments" href="/apps/web?older=20"' in first
+    assert "newer-deployments" not in first
+
+    second = client.get("/apps/web", params={"older": "20"}).text
+    assert re.findall(r'data-deployment="(d\d+)"', second) == ["d2", "d1", "d0"]
+    assert 'id="timeline-d0"' in second
+    assert 'id="newer-deployments" href="/apps/web"' in second
+    assert "older-deployments" not in second
+    assert "data-deployment" not in client.get("/apps/web", params={"older": "99"}).text
+    assert "d22" in client.get("/apps/web", params={"older": "x"}).text  # not a number: page 1
+
+    api = client.get(
+        "/api/v1/apps/web/deployments", params={"limit": 5, "offset": 20}, headers=auth
+    )
+    assert [d["id"] for d in api.json()] == ["d2", "d1", "d0"]
+    refused = client.get("/api/v1/apps/web/deployments", params={"limit": 0}, headers=auth)
+    assert refused.status_code == 400

@@ -83,9 +83,12 @@ class DeploymentsController(Controller):
         name: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
+        limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many")] = 50,
+        offset: Annotated[int, Parameter(ge=0, description="after skipping this many")] = 0,
     ) -> list[DeploymentView]:
+        """The app's deployments, newest first."""
         await readable_app(services, actor, name)
-        return await services.read.list_deployments(name)
+        return await services.read.list_deployments(name, limit=limit, offset=offset)
 
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
     async def rollback(
