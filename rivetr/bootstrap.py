@@ -99,7 +99,9 @@ class Services:
         self.router = Router(store, runner, read, self.proxy)
         self.hub = EventHub(store, read)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
-        self.runtime_logs = RuntimeLogs(self.engine, read)
+        self.runtime_logs = RuntimeLogs(
+            read, lambda: self.engine.runtime, lambda: self.engine.problem
+        )
         self.recorder = StepRecorder(store)
         self.deployer = Deployer(
             store,

@@ -117,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--wait", action="store_true", help="follow the steps until it ends")
     rollback.set_defaults(run=_async(_deploy))
 
+    logs = sub.add_parser(
+        "logs", parents=[common], help="what an app's running container writes (the engine's)"
+    )
+    logs.add_argument("app")
+    logs.add_argument("-n", "--tail", type=int, default=100, help="the last N lines (default 100)")
+    logs.add_argument("-f", "--follow", action="store_true", help="then follow new lines")
+    logs.add_argument("--after", help="only the lines after this time (a line's timestamp)")
+    logs.add_argument("-t", "--timestamps", action="store_true", help="show each line's time")
+    logs.set_defaults(run=_async(_logs))
+
     users = sub.add_parser("users", help="accounts").add_subparsers(metavar="ACTION")
     admin = users.add_parser(
         "create-admin",
@@ -407,17 +417,41 @@ async def _follow(services: Any, deployment_id: str) -> int:
     return 1
 
 
-async def _import_busybox(settings: Settings, args: argparse.Namespace) -> int:
-    from rivetr.adapters.runtime.base import EngineUnavailable
-    from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
-    from rivetr.adapters.runtime.detect import connect_runtime
+async def _logs(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.adapters.runtime.base import ContainerError
+    from rivetr.bootstrap import opened
+    from rivetr.service.runtime_logs import NoLiveContainer, RuntimeLogs
 
-    try:
-        runtime = await connect_runtime(
-            settings.engine if settings.engine != "none" else "auto", settings.engine_url
-        )
-    except EngineUnavailable as exc:
-        print(f"rivetr: {exc}", file=sys.stderr)
+    if args.tail < 0:
+        print("rivetr: --tail must be 0 or more", file=sys.stderr)
+        return 2
+    async with opened(settings) as services:
+        if await services.read.get_app(args.app) is None:
+            print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
+            return 1
+        runtime = await _connect_engine(settings)
+        if runtime is None:
+            return 1
+        try:
+            output = RuntimeLogs(services.read, lambda: runtime)
+            lines = await output.lines(
+                args.app, tail=args.tail, after=args.after, follow=args.follow
+            )
+            async for line in lines:
+                print(f"{line.at} {line.text}" if args.timestamps else line.text, flush=True)
+        except (NoLiveContainer, ContainerError, ValueError) as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await runtime.close()
+    return 0
+
+
+async def _import_busybox(settings: Settings, args: argparse.Namespace) -> int:
+    from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
+
+    runtime = await _connect_engine(settings)
+    if runtime is None:
         return 1
     try:
         image_id = await ensure_busybox_image(runtime, args.tag or BUSYBOX_IMAGE)
@@ -428,6 +462,21 @@ async def _import_busybox(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.close()
     print(f"{args.tag or BUSYBOX_IMAGE} {image_id}")
     return 0
+
+
+async def _connect_engine(settings: Settings) -> Any:
+    """The container engine the settings name (any that answers, when the service runs with
+    none), or None, having said why."""
+    from rivetr.adapters.runtime.base import EngineUnavailable
+    from rivetr.adapters.runtime.detect import connect_runtime
+
+    try:
+        return await connect_runtime(
+            settings.engine if settings.engine != "none" else "auto", settings.engine_url
+        )
+    except EngineUnavailable as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return None
 
 
 async def _open_existing_store(settings: Settings) -> Any:

@@ -4,10 +4,9 @@ follows it otherwise, so an app nobody looks at costs nothing here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
-from rivetr.adapters.runtime.base import EngineUnavailable, LogLine, log_time_ns
-from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.adapters.runtime.base import ContainerRuntime, EngineUnavailable, LogLine, log_time_ns
 from rivetr.projections.views import ReadModel
 
 # a float of Unix seconds keeps about a microsecond: ask the engine from a little earlier and
@@ -20,9 +19,15 @@ class NoLiveContainer(Exception):
 
 
 class RuntimeLogs:
-    def __init__(self, engine: EngineMonitor, read: ReadModel) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        read: ReadModel,
+        runtime: Callable[[], ContainerRuntime | None],
+        why_none: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.read = read
+        self.runtime = runtime  # the connected engine, if any (the service's monitor, or the CLI's)
+        self.why_none = why_none
 
     async def lines(
         self, app: str, *, tail: int, after: str | None = None, follow: bool = False
@@ -43,9 +48,9 @@ class RuntimeLogs:
         release = await self.read.live_release(app)
         if release is None or release.container_name is None:
             raise NoLiveContainer(f"{app} has no running release")
-        runtime = self.engine.runtime
+        runtime = self.runtime()
         if runtime is None:
-            raise EngineUnavailable(self.engine.problem or "no container engine is connected")
+            raise EngineUnavailable(self.why_none() or "no container engine is connected")
         source = runtime.log_lines(
             release.container_name,
             tail=-1 if floor is not None else tail,

@@ -143,6 +143,13 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
         "document.getElementById('runtime-log').textContent.includes('response:404')",
         timeout=30_000,
     )
+    printed = run_cli(data, "logs", "hello", "--tail", "3", "--timestamps")  # and from the CLI
+    assert printed.returncode == 0, printed.stderr
+    assert "response:404" in printed.stdout
+    assert printed.stdout.startswith(datetime.now(UTC).strftime("%Y-"))
+    unknown = run_cli(data, "logs", "nope")
+    assert unknown.returncode == 1
+    assert "no application named 'nope'" in unknown.stderr
 
     repo.commit("v2", body="hello v2")
     page.goto(f"{server.url}/apps/hello")
