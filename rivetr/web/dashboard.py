@@ -145,9 +145,9 @@ class DashboardController(Controller):
         )
         steps = await services.read.timeline(name, deployments=DEPLOYMENTS_SHOWN, offset=older)
         samples = services.resources.of(name)
-        if request.headers.get("x-rivetr-refresh"):
-            output, problem = [], None  # a live refresh: the output follows by itself
-        else:
+        output: list[LogLine] = []
+        problem: str | None = None
+        if not request.headers.get("x-rivetr-refresh"):  # a live refresh: it follows by itself
             output, problem = await _runtime_output(services, name)
         return Template(
             "app.html",

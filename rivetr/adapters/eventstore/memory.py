@@ -43,7 +43,7 @@ class InMemoryEventStore:
             raise ConcurrencyError(stream_id, expected_version, version)
         recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
         prev_hash = self._events[-1].hash if self._events else GENESIS_HASH
-        recorded = []
+        recorded: list[RecordedEvent] = []
         for event in events:
             version += 1
             position = len(self._events) + len(recorded) + 1

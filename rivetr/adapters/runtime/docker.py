@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
-import docker
-import docker.errors
+import docker  # type: ignore[import-untyped]
+import docker.errors  # type: ignore[import-untyped]
 import requests.exceptions
 
 from rivetr.adapters.runtime.base import (

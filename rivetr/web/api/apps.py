@@ -81,9 +81,9 @@ class AppsController(Controller):
     async def change_app(
         self,
         name: FromPath[str],
-        data: JSONBody[AppSettingsPatch],
+        data: JSONBody[AppSettingsPatch],  # type: ignore[valid-type]  # a defstruct type
         services: NamedDependency[Services],
-        actor: NamedDependency[Actor],  # type: ignore[valid-type]
+        actor: NamedDependency[Actor],
     ) -> AppView:
         changes: dict[str, Any] = msgspec.structs.asdict(data)
         await services.apps.handle(actor, _command(ChangeAppSettings, name=name, **changes))
