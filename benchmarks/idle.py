@@ -91,6 +91,32 @@ def wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> dict[
     raise RuntimeError(f"rivetr serve did not answer in 30 s:\n{log.read_text()}")
 
 
+def start_serve(
+    data: Path, environ: dict[str, str], log: Path
+) -> tuple[str, str, subprocess.Popen[bytes]]:
+    """Mint an admin token in `data` with the CLI, then start `rivetr serve` on a free port
+    with its output in `log`: its URL, the token and the process, not yet answering."""
+    base = [sys.executable, "-m", "rivetr.cli"]
+    minted = subprocess.run(
+        [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        check=True,
+    )
+    token = minted.stdout.strip().splitlines()[-1]
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*base, "serve", "--data-dir", str(data), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
+    return f"http://127.0.0.1:{port}", token, process
+
+
 @contextlib.contextmanager
 def served(
     prefix: str, data: Path | None = None, **env: str
@@ -106,25 +132,7 @@ def served(
         "RIVETR_PROXY_HTTPS_PORT": str(free_port()),
         **env,
     }
-    base = [sys.executable, "-m", "rivetr.cli"]
-    minted = subprocess.run(
-        [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environ,
-        check=True,
-    )
-    token = minted.stdout.strip().splitlines()[-1]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [*base, "serve", "--data-dir", str(data), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=environ,
-        )
+    url, token, server = start_serve(data, environ, log)
     try:
         wait_healthy(server, url, log)
         yield url, token, server
@@ -164,27 +172,9 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
     env["RIVETR_PROXY_HTTP_PORT"] = str(free_port())
     env["RIVETR_PROXY_HTTPS_PORT"] = str(free_port())
     env["RIVETR_ACME_AUTO"] = "false"
-    base = [sys.executable, "-m", "rivetr.cli"]
     process: subprocess.Popen[bytes] | None = None
     try:
-        minted = subprocess.run(
-            [*base, "tokens", "create", "--name", "bench", "--data-dir", str(data)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            check=True,
-        )
-        token = minted.stdout.strip().splitlines()[-1]
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*base, "serve", "--data-dir", str(data), "--port", str(port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        url, token, process = start_serve(data, env, log)
         started = time.monotonic()
         health = wait_healthy(process, url, log)
         startup = time.monotonic() - started
