@@ -139,7 +139,7 @@ class DashboardController(Controller):
                 status_code=404,
             )
         head = await services.store.head()
-        older = _count(request.query_params.get("older"))  # deployments skipped: a later page
+        older = _whole_number(request.query_params.get("older")) or 0  # skipped: a later page
         shown = await services.read.list_deployments(
             name, limit=DEPLOYMENTS_SHOWN + 1, offset=older
         )
@@ -194,14 +194,13 @@ class DashboardController(Controller):
             until = recorded_form(wanted["to"]) if wanted["to"] else None
         except ValueError as exc:
             problem, since, until = str(exc), None, None
-        before = params.get("before", "")
         query = AuditQuery(
             actor=wanted["actor"] or None,
             app=wanted["app"] or None,
             type=wanted["type"] or None,
             since=since,
             until=until,
-            before=int(before) if before.isdigit() else None,
+            before=_whole_number(params.get("before")),
             teams=actor.readable_teams(),
             instance=actor.reads_instance_events(),
             limit=AUDIT_PAGE,
@@ -460,6 +459,6 @@ async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], 
         return [], f"The engine no longer has the container: {exc}"
 
 
-def _count(value: str | None) -> int:
-    """A page's offset from the query, 0 unless it is a whole number."""
-    return int(value) if value is not None and value.isdigit() else 0
+def _whole_number(value: str | None) -> int | None:
+    """A page's place from the query (a position, an offset), None unless a whole number."""
+    return int(value) if value is not None and value.isdigit() else None
