@@ -367,14 +367,30 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 async def _projections_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     from rivetr.bootstrap import opened
 
+    names = args.name or None
     async with opened(settings) as services:
+        runner = services.runner
         try:
-            position = await services.runner.rebuild(args.name or None)
+            position = await runner.rebuild(names)
         except KeyError as exc:
             print(f"rivetr: {exc.args[0]}", file=sys.stderr)
             return 2
-    names = ", ".join(args.name) if args.name else "all projections"
-    print(f"rebuilt {names} up to position {position}")
+        stopped = {name: why for name, why in runner.failures.items() if not names or name in names}
+        unapplied = await runner.event_failures(names)
+    rebuilt = ", ".join(args.name) if args.name else "all projections"
+    for name, why in stopped.items():
+        print(f"rivetr: projection {name} stopped: {why}", file=sys.stderr)
+    for failure in unapplied:
+        print(
+            f"rivetr: projection {failure.projection} could not apply event {failure.position}"
+            f" ({failure.type} on {failure.stream_id}): {failure.error}; that stream is set"
+            f" aside in it ({failure.skipped} later events not applied)",
+            file=sys.stderr,
+        )
+    if stopped or unapplied:
+        print(f"rivetr: rebuilt {rebuilt} up to position {position}, with the errors above")
+        return 1
+    print(f"rebuilt {rebuilt} up to position {position}")
     return 0
 
 

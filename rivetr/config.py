@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from rivetr.domain.settings import whole
+
 
 class ConfigError(Exception):
     """One line a user can act on, naming the key and its source."""
@@ -35,7 +37,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # how many of each app's newest released images are kept for rollback (older ones pruned)
     images_kept: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     # the key sealing env values and git credentials (base64, 64 bytes); default: secrets.key
-    secret_key: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9+/]{86}==$")] | None = None
+    secret_key: Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z0-9+/]{86}=="))] | None = None
     # the built-in reverse proxy: routes each app's domains to its live release
     proxy_enabled: bool = True
     proxy_host: str = "0.0.0.0"

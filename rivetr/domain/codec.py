@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.events import EVENT_TYPES, AnyEvent, Event, event_tag, schema_version
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -14,6 +15,19 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 class UnknownEventType(ValueError):
     """A stored event has a type this code does not know (written by a newer Rivetr?)."""
+
+
+class UnreadableEvent(DomainError):
+    """A stored event that does not decode as its type (a value an older Rivetr let in, or a
+    type from a newer one). Its stream cannot be decided on any more; every other can."""
+
+    title = "Unreadable event"
+    status = 409
+
+
+class InvalidEvent(InvalidCommand):
+    """An event that would not read back as its own type (a number past its bound, say): the
+    log refuses it, since a reader could never make sense of it afterwards."""
 
 
 _encoder = msgspec.json.Encoder()
@@ -43,9 +57,21 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 
 
 def encode(event: Event) -> tuple[str, int, bytes]:
-    """Return the event's tag, current schema version and JSON body."""
+    """Return the event's tag, current schema version and JSON body.
+
+    Structs are not checked when they are built, only when they are decoded: the body is
+    decoded once here, so that nothing enters the log that its readers would refuse.
+
+    Raises:
+        InvalidEvent: the event breaks a constraint of its type.
+    """
     tag = event_tag(event)
-    return tag, schema_version(tag), _encoder.encode(event)
+    data = _encoder.encode(event)
+    try:
+        _decoder_for(tag).decode(data)
+    except msgspec.ValidationError as exc:
+        raise InvalidEvent(f"{tag} cannot be recorded: {exc}") from exc
+    return tag, schema_version(tag), data
 
 
 def decode(tag: str, version: int, data: bytes) -> AnyEvent:

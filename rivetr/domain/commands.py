@@ -18,8 +18,10 @@ from rivetr.domain.settings import (
     GitUrl,
     HealthCheckInput,
     Port,
+    PrNumber,
     ResourcesInput,
     WatchPath,
+    whole,
 )
 
 
@@ -30,7 +32,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 TeamSlug = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z0-9][a-z0-9-]{0,38}$",
+        pattern=whole(r"[a-z0-9][a-z0-9-]{0,38}"),
         description="lower-case letters, digits and '-', at most 39 characters",
     ),
 ]
@@ -103,7 +105,7 @@ class AssignTokenOwner(Command, frozen=True, kw_only=True):
 class RequestDeployment(Command, frozen=True, kw_only=True):
     deployment_id: str
     app: AppName
-    commit: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{4,64}$")] | None = None
+    commit: Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-fA-F]{4,64}"))] | None = None
     trigger: DeploymentTrigger = "api"
     image: str | None = None
     rollback_of: str | None = None
@@ -114,7 +116,7 @@ class CancelDeployment(Command, frozen=True, kw_only=True):
     reason: str = "cancelled by request"
 
 
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")]
+Email = Annotated[str, msgspec.Meta(pattern=whole(r"[^@\s]{1,64}@[^@\s]{1,255}"))]
 
 
 class CreateUser(Command, frozen=True, kw_only=True):
@@ -238,7 +240,7 @@ class OpenPreview(Command, frozen=True, kw_only=True):
 
     name: AppName
     preview_of: AppName
-    pr_number: int
+    pr_number: PrNumber
     branch: Branch
     env: dict[str, str] = msgspec.field(default_factory=dict)  # sealed for the preview's name
     git_token: str | None = None

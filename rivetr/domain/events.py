@@ -10,7 +10,16 @@ from typing import Literal
 
 import msgspec
 
-from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.settings import (
+    BuildSettings,
+    Count,
+    HealthCheck,
+    Port,
+    PrNumber,
+    Resources,
+    StatusCode,
+    TotpStep,
+)
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -26,7 +35,7 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     git_url: str | None = None
     branch: str = "main"
     build: BuildSettings = msgspec.field(default_factory=BuildSettings)
-    port: int = 8080
+    port: Port = 8080
     domains: list[str] = msgspec.field(default_factory=list)
     health: HealthCheck = msgspec.field(default_factory=HealthCheck)
     env: dict[str, str] = msgspec.field(default_factory=dict)
@@ -34,7 +43,7 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     watch_paths: list[str] = msgspec.field(default_factory=list)  # webhook pushes: [] = any
     previews: bool = False  # deploy pull requests as preview apps
     preview_of: str | None = None  # for a preview app: the app it previews...
-    pr_number: int | None = None  # ...and the pull request it deploys
+    pr_number: PrNumber | None = None  # ...and the pull request it deploys
 
 
 class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_changed"):
@@ -44,7 +53,7 @@ class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_cha
     git_url: str | msgspec.UnsetType | None = msgspec.UNSET
     branch: str | msgspec.UnsetType = msgspec.UNSET
     build: BuildSettings | msgspec.UnsetType = msgspec.UNSET
-    port: int | msgspec.UnsetType = msgspec.UNSET
+    port: Port | msgspec.UnsetType = msgspec.UNSET
     domains: list[str] | msgspec.UnsetType = msgspec.UNSET
     health: HealthCheck | msgspec.UnsetType = msgspec.UNSET
     resources: Resources | msgspec.UnsetType = msgspec.UNSET
@@ -140,7 +149,7 @@ class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
     reason: str
     ref: str | None = None
     commit: str | None = None
-    pr_number: int | None = None
+    pr_number: PrNumber | None = None
     action: str | None = None
     deployment_id: str | None = None
     remote: str | None = None
@@ -198,7 +207,7 @@ class UserLockedOut(Event, frozen=True, kw_only=True, tag="user.locked_out"):
 
     user_id: str
     until: str  # ISO 8601, UTC
-    failures: int
+    failures: Count
 
 
 class SessionStarted(Event, frozen=True, kw_only=True, tag="user.session_started"):
@@ -209,7 +218,7 @@ class SessionStarted(Event, frozen=True, kw_only=True, tag="user.session_started
     expires_at: str
     remote: str | None = None
     second_factor: Literal["totp", "recovery"] | None = None
-    totp_step: int | None = None  # the 30-second step of the code used; never accepted again
+    totp_step: TotpStep | None = None  # the 30-second step of the code used; never accepted again
 
 
 class SessionEnded(Event, frozen=True, kw_only=True, tag="user.session_ended"):
@@ -348,22 +357,22 @@ class ContainerStarted(Event, frozen=True, kw_only=True, tag="deployment.contain
     container_id: str
     container_name: str
     image: str
-    host_port: int
+    host_port: Port
     duration_ms: float
 
 
 class HealthProbed(Event, frozen=True, kw_only=True, tag="deployment.health_probed"):
     deployment_id: str
-    attempt: int
+    attempt: Count
     ok: bool
-    status: int | None = None
+    status: StatusCode | None = None
     error: str | None = None
     duration_ms: float
 
 
 class DeploymentHealthy(Event, frozen=True, kw_only=True, tag="deployment.healthy"):
     deployment_id: str
-    probes: int
+    probes: Count
     duration_ms: float
 
 
@@ -372,7 +381,7 @@ class TrafficSwitched(Event, frozen=True, kw_only=True, tag="deployment.traffic_
 
     deployment_id: str
     app: str
-    host_port: int
+    host_port: Port
     previous_deployment_id: str | None = None
 
 
@@ -400,7 +409,7 @@ class ReleaseRestarted(Event, frozen=True, kw_only=True, tag="deployment.restart
     reason: str
     container_id: str
     container_name: str
-    host_port: int
+    host_port: Port
     healthy: bool
 
 
@@ -433,7 +442,7 @@ class RolledBack(Event, frozen=True, kw_only=True, tag="deployment.rolled_back")
     deployment_id: str
     app: str
     to_deployment_id: str | None
-    host_port: int | None
+    host_port: Port | None
 
 
 class DeploymentCancelled(Event, frozen=True, kw_only=True, tag="deployment.cancelled"):

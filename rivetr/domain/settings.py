@@ -6,19 +6,40 @@ from typing import Annotated, Literal
 
 import msgspec
 
+
+def whole(body: str) -> str:
+    """A pattern that `body` must match whole. msgspec searches with Python's `re`, where `$`
+    also matches before a final newline ("web\\n" would pass `^web$`): the lookahead refuses
+    that. Not `\\Z`: the pattern is also the OpenAPI schema's, read as an ECMA regex, which
+    has no `\\Z` but agrees on `^`, `$` and lookaheads."""
+    return rf"^(?:{body})$(?!\n)"
+
+
 AppName = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+        pattern=whole(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
         description="lower-case letters, digits and inner hyphens; 1 to 63 characters",
     ),
 ]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+# Every whole number that reaches the log is bounded where it enters, events included: SQLite
+# holds at most a signed 64-bit integer, and a number no read model can store must be refused
+# on its way in (or, already in an older log, by the decoder, at that one event) rather than
+# be met by every view that reads it.
+Count = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+PrNumber = Annotated[
+    int, msgspec.Meta(ge=1, le=2**31 - 1, description="a pull or merge request's number")
+]
+StatusCode = Annotated[int, msgspec.Meta(ge=100, le=999)]  # as a server sent it: three digits
+TotpStep = Annotated[int, msgspec.Meta(ge=0, le=2**40)]  # 30-second steps since 1970
 Domain = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(?=[^/]{1,253}(?:/|$))(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
-        r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]+){0,32}$",
+        pattern=whole(
+            r"(?=[^/]{1,253}(?:/|$))(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*"
+            r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@-]+){0,32}"
+        ),
         description=(
             "a lower-case host name, optionally starting with *., optionally followed by a"
             " path prefix (example.com/api) that routes only the paths under it"
@@ -38,24 +59,23 @@ def path_of(domain: str) -> str:
     return slash + path
 
 
-EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
-Branch = Annotated[str, msgspec.Meta(pattern=r"^[^\s~^:?*\[\\]{1,255}$")]
+EnvName = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z_][A-Za-z0-9_]{0,255}"))]
+Branch = Annotated[str, msgspec.Meta(pattern=whole(r"[^\s~^:?*\[\\]{1,255}"))]
 GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 # an access token for https git URLs: one line, no spaces
-GitToken = Annotated[str, msgspec.Meta(pattern=r"^\S{1,1024}$")]
+GitToken = Annotated[str, msgspec.Meta(pattern=whole(r"\S{1,1024}"))]
 # an SSH private key for ssh git URLs, as `ssh-keygen` writes it (OpenSSH or PEM)
 DeployKey = Annotated[
     str,
     msgspec.Meta(
-        pattern=(
-            r"^\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+"
-            r"-----END [A-Z ]*PRIVATE KEY-----\s*$"
+        pattern=whole(
+            r"\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*"
         ),
         max_length=16384,
     ),
 ]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
-HttpPath = Annotated[str, msgspec.Meta(pattern=r"^/[^\s]*$", max_length=1024)]
+HttpPath = Annotated[str, msgspec.Meta(pattern=whole(r"/[^\s]*"), max_length=1024)]
 
 BuildType = Literal["auto", "dockerfile", "static", "nixpacks", "railpack", "buildpacks"]
 
@@ -101,4 +121,4 @@ class ResourcesInput(Resources, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 # a glob over repository paths: `*` within a directory, `**` across directories
-WatchPath = Annotated[str, msgspec.Meta(pattern=r"^[^\s]{1,255}$")]
+WatchPath = Annotated[str, msgspec.Meta(pattern=whole(r"[^\s]{1,255}"))]

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from rivetr.adapters.eventstore.base import LoggedEvent
+from rivetr.domain.codec import UnreadableEvent
 from rivetr.projections.base import app_name_of
 
 
@@ -90,5 +91,11 @@ def _app_of(
 
 
 def _body_app(event: LoggedEvent) -> str | None:
-    app = getattr(event.event, "app", None)
+    try:
+        body = event.event
+    except UnreadableEvent:
+        # the audit lists every event the log holds; one it cannot read is listed with its
+        # stream and metadata, only without the app its body would have named
+        return None
+    app = getattr(body, "app", None)
     return app if isinstance(app, str) else None

@@ -3,7 +3,8 @@
 Each batch is one read.db transaction holding the projections' table writes and their
 checkpoints, so a crash never applies an event twice or skips one. Checkpoints are read inside
 that transaction, which lets `rivetr projections rebuild` run from another process while the
-service is up.
+service is up. An event a projection cannot apply is recorded and its stream set aside in that
+projection (`failures.py`); the projection goes on with every other stream.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from typing import TypeVar
 
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.eventstore.following import HeadSignal
+from rivetr.projections import failures
 from rivetr.projections.base import Projection, reader_indexes
+from rivetr.projections.failures import EventFailure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Errors of the read.db file itself (locked, full, unreadable), not of an event: the whole
+# projection stops where it is rather than setting streams aside for something they did not do.
+_ENVIRONMENT = (sqlite3.OperationalError, MemoryError)
 
 
 class ProjectionRunner:
@@ -37,7 +43,9 @@ class ProjectionRunner:
         # reader indexes), and gives the cache back when done.
         self.rebuild_page = 20_000
         self.rebuild_cache_kib = 32 * 1024
-        self.failures: dict[str, str] = {}
+        self.failures: dict[str, str] = {}  # projections stopped by their environment
+        # how many streams each projection has set aside (events it could not apply)
+        self.streams_set_aside: dict[str, int] = {}
         self._checkpoints: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rivetr-projections")
         self._conn: sqlite3.Connection | None = None
@@ -70,6 +78,7 @@ class ProjectionRunner:
                 "CREATE TABLE IF NOT EXISTS projection_checkpoints ("
                 " name TEXT PRIMARY KEY, position INTEGER NOT NULL, version INTEGER NOT NULL)"
             )
+            failures.create(conn)
             for projection in self.projections:
                 row = conn.execute(
                     "SELECT version FROM projection_checkpoints WHERE name = ?", (projection.name,)
@@ -80,6 +89,7 @@ class ProjectionRunner:
                     _reset(conn, projection)
                 else:
                     projection.create(conn)
+            self.streams_set_aside = _count_set_aside(conn)
             return _read_checkpoints(conn)
 
     async def catch_up(self, page: int | None = None) -> int:
@@ -163,7 +173,16 @@ class ProjectionRunner:
                 _reset(self._conn, projection)
                 for index in reader_indexes(projection):
                     self._conn.execute(f'DROP INDEX IF EXISTS "{index}"')
+            self.streams_set_aside = _count_set_aside(self._conn)
             return _read_checkpoints(self._conn)
+
+    async def event_failures(self, names: Sequence[str] | None = None) -> list[EventFailure]:
+        """The events the (named) projections could not apply, oldest first."""
+        return await self._in_thread(self._event_failures, names)
+
+    def _event_failures(self, names: Sequence[str] | None) -> list[EventFailure]:
+        assert self._conn is not None
+        return failures.listed(self._conn, None if names is None else list(names))
 
     def _apply_batch(self, batch: Sequence[LoggedEvent]) -> dict[str, int]:
         conn = self._conn
@@ -180,10 +199,10 @@ class ProjectionRunner:
                 conn.execute(f"SAVEPOINT {projection.name}")
                 try:
                     _apply_each(conn, projection, batch, done)
-                except Exception as exc:
-                    # one broken projection must not stop the others or the service
+                except _ENVIRONMENT as exc:
+                    # one projection that cannot write must not stop the others or the service
                     conn.execute(f"ROLLBACK TO {projection.name}")
-                    self.failures[projection.name] = f"{type(exc).__name__}: {exc}"
+                    self.failures[projection.name] = failures.describe(exc)
                     log.exception("projection %s failed; it stays at %d", projection.name, done)
                 else:
                     conn.execute(
@@ -191,6 +210,7 @@ class ProjectionRunner:
                         (last, projection.name),
                     )
                 conn.execute(f"RELEASE {projection.name}")
+            self.streams_set_aside = _count_set_aside(conn)
             return _read_checkpoints(conn)
 
     async def close(self) -> None:
@@ -211,6 +231,28 @@ def _apply_each(
     ]
     if not events:
         return
+    # read inside the transaction, like the checkpoints: a rebuild by the CLI clears them
+    set_aside = failures.blocked_streams(conn, projection.name)
+    if set_aside:
+        failures.skip(conn, projection.name, [e for e in events if e.stream_id in set_aside])
+        events = [e for e in events if e.stream_id not in set_aside]
+    conn.execute("SAVEPOINT batch")
+    try:
+        _apply_all(conn, projection, events)
+    except _ENVIRONMENT:
+        raise
+    except Exception:
+        # some event of the batch cannot be applied: find it by applying them one at a time
+        conn.execute("ROLLBACK TO batch")
+        _apply_one_by_one(conn, projection, events, set_aside)
+    conn.execute("RELEASE batch")
+
+
+def _apply_all(
+    conn: sqlite3.Connection, projection: Projection, events: Sequence[LoggedEvent]
+) -> None:
+    if not events:
+        return
     apply_batch = getattr(projection, "apply_batch", None)
     if apply_batch is not None:  # a BatchProjection: the same result, fewer statements
         apply_batch(conn, events)
@@ -218,6 +260,39 @@ def _apply_each(
     apply = projection.apply
     for event in events:
         apply(conn, event)
+
+
+def _apply_one_by_one(
+    conn: sqlite3.Connection,
+    projection: Projection,
+    events: Sequence[LoggedEvent],
+    set_aside: set[str],
+) -> None:
+    """Apply each event in a savepoint of its own; one that fails is recorded and its stream
+    set aside, and the projection goes on with the rest."""
+    for event in events:
+        if event.stream_id in set_aside:
+            failures.skip(conn, projection.name, [event])
+            continue
+        conn.execute("SAVEPOINT event")
+        try:
+            projection.apply(conn, event)
+        except _ENVIRONMENT:
+            raise
+        except Exception as exc:
+            conn.execute("ROLLBACK TO event")
+            failures.record(conn, projection.name, event, failures.describe(exc))
+            set_aside.add(event.stream_id)
+            log.error(
+                "projection %s cannot apply event %d (%s on %s): %s; that stream is set aside"
+                " in it until the projection is rebuilt",
+                projection.name,
+                event.position,
+                event.type,
+                event.stream_id,
+                failures.describe(exc),
+            )
+        conn.execute("RELEASE event")
 
 
 class _transaction:
@@ -234,6 +309,7 @@ class _transaction:
 def _reset(conn: sqlite3.Connection, projection: Projection) -> None:
     projection.drop(conn)
     projection.create(conn)
+    failures.forget(conn, projection.name)
     conn.execute(
         "INSERT OR REPLACE INTO projection_checkpoints (name, position, version) VALUES (?, 0, ?)",
         (projection.name, projection.version),
@@ -242,3 +318,8 @@ def _reset(conn: sqlite3.Connection, projection: Projection) -> None:
 
 def _read_checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
     return dict(conn.execute("SELECT name, position FROM projection_checkpoints"))
+
+
+def _count_set_aside(conn: sqlite3.Connection) -> dict[str, int]:
+    rows = conn.execute("SELECT projection, COUNT(*) FROM projection_failures GROUP BY 1")
+    return dict(rows)

@@ -26,6 +26,7 @@ from rivetr.adapters.eventstore import (
 from rivetr.adapters.eventstore.chain import ChainBroken, verify_chain
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.domain.codec import InvalidEvent
 from rivetr.domain.events import AppCreated, AppDeleted, AppEnvChanged, EngineLost, Event
 
 pytestmark = pytest.mark.anyio
@@ -244,6 +245,37 @@ async def test_positions_continue_after_a_refused_append(store: EventStore) -> N
 
     assert e.position == 2
     assert_log_is_consistent(await read_everything(store))
+
+
+async def test_an_event_that_would_not_read_back_is_refused_whole(store: EventStore) -> None:
+    await store.append("app-a", NO_STREAM, [AppCreated(name="a")], META)
+    out_of_bounds = AppCreated(name="b", pr_number=2**63)  # past what SQLite or a view holds
+
+    with pytest.raises(InvalidEvent, match=r"app.created cannot be recorded.*pr_number"):
+        await store.append("app-b", NO_STREAM, [AppCreated(name="b"), out_of_bounds], META)
+
+    [e] = await store.append("app-b", NO_STREAM, [AppCreated(name="b")], META)
+    assert (e.position, e.version) == (2, 1)
+    assert_log_is_consistent(await read_everything(store))
+
+
+async def test_a_refused_event_does_not_hold_back_the_appends_beside_it(store: EventStore) -> None:
+    async def append(stream_id: str, event: Event) -> object:
+        try:
+            return await store.append(stream_id, NO_STREAM, [event], META)
+        except InvalidEvent as exc:
+            return exc
+
+    outcomes = await asyncio.gather(
+        append("app-a", AppCreated(name="a")),
+        append("app-b", AppCreated(name="b", port=0)),
+        append("app-c", AppCreated(name="c")),
+    )
+
+    assert isinstance(outcomes[1], InvalidEvent)
+    log = await read_everything(store)
+    assert [e.stream_id for e in log] == ["app-a", "app-c"]
+    assert_log_is_consistent(log)
 
 
 async def test_many_concurrent_appends_each_land_once_or_are_refused(store: EventStore) -> None:

@@ -336,3 +336,44 @@ def test_refusals_for_made_up_app_names_share_one_budget_so_the_log_cannot_be_fl
     refused = [e for e in call(services.store.read_all) if e.type == "webhook.received"]
     assert len(refused) == 30  # then answered, but not recorded
     assert "not recorded" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("number", [2**63, 2**31, 0, -5])
+def test_a_pull_request_number_out_of_bounds_is_refused_and_every_team_keeps_its_views(
+    client, auth, secret, webhooks, number
+):
+    client.patch("/api/v1/apps/web", json={"previews": True}, headers=auth)
+    opened = json.loads((webhooks / "github/octokit_pull_request_opened.payload.json").read_bytes())
+    opened["pull_request"]["base"]["ref"] = "master"
+    opened["number"] = opened["pull_request"]["number"] = number
+    body = json.dumps(opened).encode()
+
+    response = client.post(
+        "/webhooks/github/web", content=body, headers=signed("github", body, secret, "pull_request")
+    )
+
+    assert response.status_code == 400, response.text
+    assert "pr_number" in response.json()["detail"]
+    health = client.get("/api/v1/health").json()
+    assert health["status"] == "ok", health
+    assert client.post("/api/v1/apps", json={"name": "fresh"}, headers=auth).status_code == 201
+    assert client.get("/api/v1/apps/fresh", headers=auth).status_code == 200
+    names = {app["name"] for app in client.get("/api/v1/apps", headers=auth).json()}
+    assert names == {"web", "fresh"}
+    [delivery] = client.get("/api/v1/apps/web/webhook-deliveries", headers=auth).json()
+    assert (delivery["decision"], delivery["signature"]) == ("refused", "valid")
+
+
+def test_a_push_naming_no_commit_id_is_refused(client, secret, webhooks):
+    body, event, _ = PUSHES["github"]
+    push = json.loads((webhooks / body).read_bytes())
+    push["ref"] = "refs/heads/master"
+    push["after"] = "HEAD~1; echo"
+    raw = json.dumps(push).encode()
+
+    response = client.post(
+        "/webhooks/github/web", content=raw, headers=signed("github", raw, secret, event)
+    )
+
+    assert response.status_code == 400
+    assert "after" in response.json()["detail"]

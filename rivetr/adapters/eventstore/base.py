@@ -60,7 +60,18 @@ class LoggedEvent(msgspec.Struct, frozen=True):
 
     @property
     def event(self) -> AnyEvent:
-        return codec.decode(self.type, self.schema_version, self.data)
+        """The decoded body.
+
+        Raises:
+            UnreadableEvent: the stored body does not fit its type (see `codec.decode`).
+        """
+        try:
+            return codec.decode(self.type, self.schema_version, self.data)
+        except (msgspec.ValidationError, codec.UnknownEventType) as exc:
+            raise codec.UnreadableEvent(
+                f"event {self.position} ({self.type} on {self.stream_id}) cannot be read by"
+                f" this Rivetr: {exc}"
+            ) from exc
 
 
 class RecordedEvent(LoggedEvent, frozen=True):

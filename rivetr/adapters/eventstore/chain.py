@@ -67,6 +67,22 @@ def chain_event(
 ) -> RecordedEvent:
     """Encode `event` and link it after `prev_hash`: the one way an event enters the chain."""
     type_, schema_version, data = codec.encode(event)
+    return chain_encoded(
+        prev_hash, position, stream_id, version, (type_, schema_version, data), meta, recorded_at
+    )
+
+
+def chain_encoded(
+    prev_hash: str,
+    position: int,
+    stream_id: str,
+    version: int,
+    encoded: tuple[str, int, bytes],
+    meta: EventMeta,
+    recorded_at: str,
+) -> RecordedEvent:
+    """Link an event already encoded (type, schema version, body) after `prev_hash`."""
+    type_, schema_version, data = encoded
     event_id = str(uuid.uuid4())
     fields = (
         stream_id,

@@ -15,7 +15,7 @@ from rivetr.adapters.eventstore.base import (
     LoggedEvent,
     RecordedEvent,
 )
-from rivetr.adapters.eventstore.chain import chain_event
+from rivetr.adapters.eventstore.chain import chain_encoded, chain_event
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.domain.events import Event
 
@@ -54,6 +54,21 @@ class InMemoryEventStore:
         self._versions[stream_id] = version
         self._signal.advance(len(self._events))
         return recorded
+
+    async def append_encoded(
+        self, stream_id: str, encoded: tuple[str, int, bytes], meta: EventMeta
+    ) -> RecordedEvent:
+        """Append a body as it is, unchecked, the way an earlier Rivetr may have written it:
+        for tests of how readers cope with what the log holds from before a rule existed."""
+        version = self._versions.get(stream_id, 0) + 1
+        prev_hash = self._events[-1].hash if self._events else GENESIS_HASH
+        recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
+        position = len(self._events) + 1
+        linked = chain_encoded(prev_hash, position, stream_id, version, encoded, meta, recorded_at)
+        self._events.append(linked)
+        self._versions[stream_id] = version
+        self._signal.advance(position)
+        return linked
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         return [e for e in self._events if e.stream_id == stream_id]

@@ -12,7 +12,6 @@ from sqlite3 import Row
 import aiosqlite
 
 from rivetr.adapters.eventstore.base import (
-    ConcurrencyError,
     EventMeta,
     LoggedEvent,
     RecordedEvent,
@@ -78,7 +77,7 @@ class SqliteEventStore:
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((AppendRequest(stream_id, expected_version, events, meta), future))
         result = await future
-        if isinstance(result, ConcurrencyError):
+        if isinstance(result, Exception):  # stale (ConcurrencyError) or refused (InvalidEvent)
             raise result
         return result
 
@@ -111,7 +110,7 @@ class SqliteEventStore:
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
-            heads = [r[-1].position for r in results if not isinstance(r, ConcurrencyError)]
+            heads = [r[-1].position for r in results if isinstance(r, list)]
             if heads:
                 self._signal.advance(max(heads))
 

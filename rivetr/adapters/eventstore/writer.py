@@ -21,6 +21,7 @@ from rivetr.adapters.eventstore.base import (
 )
 from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.migrations import migrate
+from rivetr.domain.codec import InvalidEvent
 from rivetr.domain.events import Event
 
 # columns in RecordedEvent's field order, so a row is msgspec.structs.astuple(recorded)
@@ -35,7 +36,7 @@ class AppendRequest(msgspec.Struct, frozen=True):
     meta: EventMeta
 
 
-AppendResult = list[RecordedEvent] | ConcurrencyError
+AppendResult = list[RecordedEvent] | ConcurrencyError | InvalidEvent
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -87,15 +88,27 @@ class BatchWriter:
                 continue
             meta = request.meta
             recorded: list[RecordedEvent] = []
-            for event in request.events:
-                position += 1
-                version += 1
-                linked = chain_event(
-                    prev_hash, position, stream_id, version, event, meta, recorded_at
-                )
-                rows.append(msgspec.structs.astuple(linked))
-                recorded.append(linked)
-                prev_hash = linked.hash
+            try:
+                for event in request.events:
+                    recorded.append(
+                        chain_event(
+                            recorded[-1].hash if recorded else prev_hash,
+                            position + len(recorded) + 1,
+                            stream_id,
+                            version + len(recorded) + 1,
+                            event,
+                            meta,
+                            recorded_at,
+                        )
+                    )
+            except InvalidEvent as exc:  # refused whole, as a stale request is; the rest go on
+                results.append(exc)
+                versions[stream_id] = version
+                continue
+            rows.extend(msgspec.structs.astuple(linked) for linked in recorded)
+            position += len(recorded)
+            version += len(recorded)
+            prev_hash = recorded[-1].hash
             versions[stream_id] = version
             results.append(recorded)
         conn.executemany(INSERT, rows)

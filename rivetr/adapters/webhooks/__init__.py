@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from rivetr.adapters.webhooks import bitbucket, gitea, github, gitlab
-from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider
+from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider, checked
 from rivetr.adapters.webhooks.signatures import SignatureCheck
 
 __all__ = [
@@ -75,7 +75,7 @@ def parse(provider: Provider, headers: Mapping[str, str], body: bytes) -> Hook:
     """
     module = _module(provider)
     try:
-        return module.parse(headers, body)
+        return checked(module.parse(headers, body))
     except MalformedPayload:
         raise
     except Exception as exc:

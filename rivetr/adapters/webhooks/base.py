@@ -6,9 +6,11 @@ delivery's authentication on the raw body before anything is parsed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
+
+from rivetr.domain.settings import Branch, PrNumber, whole
 
 Provider = Literal["github", "gitlab", "gitea", "bitbucket"]
 PROVIDERS: tuple[Provider, ...] = ("github", "gitlab", "gitea", "bitbucket")
@@ -26,28 +28,50 @@ class MalformedPayload(ValueError):
     """The body is not JSON, or not the shape its event type promises."""
 
 
+# a commit id in hex: SHA-1 or SHA-256, or abbreviated (Bitbucket's pull requests name 12 digits)
+CommitSha = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-f]{4,64}"))]
+RefName = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
 class Hook(msgspec.Struct, frozen=True, kw_only=True):
+    """What a delivery says. The provider modules build it from their typed payloads; `parse`
+    then checks it against these types, so a value the log could not keep (a pull request
+    numbered past 2**31, a commit that is no commit id, a branch git would refuse) is a
+    malformed payload, whichever provider sent it."""
+
     provider: Provider
     event: str  # the provider's own event name, as its header gave it ("push", "Push Hook"...)
     kind: HookKind
     # go-scm's vocabulary: created / deleted for a ref; opened / synchronized / updated /
     # closed / merged / reopened for a pull request; None for an ordinary push
     action: str | None = None
-    ref: str | None = None  # full: refs/heads/main, refs/tags/v1
-    branch: str | None = None
-    tag: str | None = None
-    before: str | None = None
-    after: str | None = None
-    commit_sha: str | None = None  # the commit to deploy (a push's head, a PR's head)
+    ref: RefName | None = None  # full: refs/heads/main, refs/tags/v1
+    branch: Branch | None = None
+    tag: RefName | None = None
+    before: CommitSha | None = None
+    after: CommitSha | None = None
+    commit_sha: CommitSha | None = None  # the commit to deploy (a push's head, a PR's head)
     commit_message: str | None = None  # of that commit, where the payload carries it
     # files added, modified or removed by the push's commits; None when the payload does not
     # list them (then watch paths cannot be checked)
     changed_files: tuple[str, ...] | None = None
-    pr_number: int | None = None
-    pr_source_branch: str | None = None
-    pr_target_branch: str | None = None
+    pr_number: PrNumber | None = None
+    pr_source_branch: Branch | None = None
+    pr_target_branch: Branch | None = None
     pr_merged: bool = False
     repo_url: str | None = None  # https clone URL
+
+
+def checked(hook: Hook) -> Hook:
+    """`hook` once its values are checked against their types (building a Struct checks none).
+
+    Raises:
+        MalformedPayload: naming the first value out of bounds.
+    """
+    try:
+        return msgspec.convert(msgspec.to_builtins(hook), Hook)
+    except msgspec.ValidationError as exc:
+        raise MalformedPayload(f"{hook.provider} {hook.event} payload: {exc}") from exc
 
 
 # --- helpers the provider modules share -------------------------------------------------------

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.deployment import TERMINAL
+from rivetr.domain.settings import whole
 from rivetr.projections.views import DeploymentView, StepView
 from rivetr.web.api.apps import readable_app
 
@@ -32,7 +33,7 @@ class LogLine(msgspec.Struct):
 
 
 class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    commit: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{4,64}$")] | None = None
+    commit: Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-fA-F]{4,64}"))] | None = None
 
 
 class RollbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -22,6 +22,9 @@ class Health(msgspec.Struct, kw_only=True):
     log_head: int
     read_model_position: int
     projection_failures: dict[str, str]
+    # per projection, how many streams it has set aside (an event it could not apply);
+    # `rivetr projections rebuild` names them
+    streams_set_aside: dict[str, int]
 
 
 @get("/health", opt={"exclude_from_auth": True}, tags=["system"])
@@ -29,11 +32,13 @@ async def health(services: NamedDependency[Services]) -> Health:
     """Open to all: says whether the service works, never what it holds."""
     monitor = services.engine
     failures = dict(services.runner.failures)
+    set_aside = dict(services.runner.streams_set_aside)
     return Health(
-        status="degraded" if failures else "ok",
+        status="degraded" if failures or set_aside else "ok",
         version=__version__,
         engine=EngineStatus(available=monitor.info is not None, detail=monitor.status),
         log_head=await services.store.head(),
         read_model_position=services.runner.position,
         projection_failures=failures,
+        streams_set_aside=set_aside,
     )

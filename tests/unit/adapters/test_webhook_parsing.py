@@ -571,10 +571,14 @@ def test_delivery_without_event_header_is_malformed(provider: Provider) -> None:
 
 
 def test_gitlab_reads_object_kind_when_the_header_does_not_say() -> None:
-    body = b'{"object_kind": "push", "ref": "refs/heads/main", "before": "a", "after": "b"}'
+    before, after = "a" * 40, "b" * 40
+    body = b'{"object_kind": "push", "ref": "refs/heads/main", "before": "%s", "after": "%s"}' % (
+        before.encode(),
+        after.encode(),
+    )
     for headers in ({}, {"x-gitlab-event": "System Hook"}):
         hook = parse("gitlab", headers, body)
-        assert (hook.kind, hook.branch, hook.commit_sha) == ("push", "main", "b")
+        assert (hook.kind, hook.branch, hook.commit_sha) == ("push", "main", after)
     with pytest.raises(MalformedPayload, match="object_kind"):
         parse("gitlab", {}, b'{"ref": "refs/heads/main"}')
 

@@ -21,6 +21,7 @@ from rivetr.domain.events import Event
 from rivetr.projections.apps import AppsProjection
 from rivetr.projections.audit import AuditProjection
 from rivetr.projections.base import Projection
+from rivetr.projections.failures import EventFailure
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 
@@ -213,10 +214,10 @@ async def test_a_crash_mid_batch_keeps_tables_and_checkpoints_and_applies_each_e
         await runner.close()
 
 
-async def test_a_failing_projection_stays_behind_while_the_others_advance(
+async def test_an_event_a_projection_cannot_apply_sets_its_stream_aside_and_the_rest_goes_on(
     store: InMemoryEventStore, read_path: Path
 ) -> None:
-    head = await seed(store)
+    head = await seed(store)  # web: 1, 3, 4; api: 2, 6; token t1: 5
     broken = Recorder("broken")
     broken.fail_at = 3
     runner = await opened(store, read_path, [*all_projections(), broken])
@@ -224,10 +225,62 @@ async def test_a_failing_projection_stays_behind_while_the_others_advance(
     try:
         assert await runner.catch_up() == head
 
-        assert runner.failures == {"broken": "RuntimeError: the view cannot take this event"}
-        # the batch holding position 3 was rolled back for it alone
+        assert runner.failures == {}
+        assert runner.streams_set_aside == {"broken": 1}
+        assert checkpoints(read_path) == {**at_position(head), "broken": head}
+        # position 3 failed and took the rest of app-web (4) with it; other streams went on
+        assert read_db(read_path, "SELECT position FROM broken ORDER BY 1") == [
+            (1,),
+            (2,),
+            (5,),
+            (6,),
+        ]
+        assert await runner.event_failures() == [
+            EventFailure(
+                projection="broken",
+                stream_id="app-web",
+                position=3,
+                type="app.settings_changed",
+                error="RuntimeError: the view cannot take this event",
+                skipped=1,
+                last_position=4,
+            )
+        ]
+
+        more = await create_app(store, "worker")
+        later = await append(store, ChangeAppSettings(name="web", port=4000))
+        assert await runner.catch_up() == later
+        assert (more,) in read_db(read_path, "SELECT position FROM broken")
+        assert (later,) not in read_db(read_path, "SELECT position FROM broken")
+        [failure] = await runner.event_failures(["broken"])
+        assert (failure.skipped, failure.last_position) == (2, later)
+        assert await runner.event_failures(["apps"]) == []
+
+        broken.fail_at = None  # fixed: a rebuild forgets the failure and replays the stream
+        assert await runner.rebuild(["broken"]) == later
+        assert runner.streams_set_aside == {}
+        assert await runner.event_failures() == []
+        assert read_db(read_path, "SELECT COUNT(*) FROM broken") == [(later,)]
+    finally:
+        await runner.close()
+
+
+async def test_a_projection_that_cannot_write_stays_behind_while_the_others_advance(
+    store: InMemoryEventStore, read_path: Path
+) -> None:
+    head = await seed(store)
+    broken = Recorder("broken")
+    broken.fail_at, broken.error = 3, sqlite3.OperationalError("disk I/O error")
+    runner = await opened(store, read_path, [*all_projections(), broken])
+    runner.page = 2
+    try:
+        assert await runner.catch_up() == head
+
+        assert runner.failures == {"broken": "OperationalError: disk I/O error"}
+        # the batch holding position 3 was rolled back for it alone: no stream is to blame
         assert checkpoints(read_path) == {**at_position(head), "broken": 2}
         assert read_db(read_path, "SELECT position FROM broken ORDER BY 1") == [(1,), (2,)]
+        assert await runner.event_failures() == []
         assert [row[0] for row in dump(read_path)["apps"]] == ["web"]
 
         more = await create_app(store, "worker")
@@ -235,7 +288,7 @@ async def test_a_failing_projection_stays_behind_while_the_others_advance(
         assert checkpoints(read_path)["audit"] == more
         assert checkpoints(read_path)["broken"] == 2
 
-        broken.fail_at = None  # fixed: a rebuild clears the failure and replays it
+        broken.fail_at = None  # the disk is back: a rebuild clears the failure and replays
         assert await runner.rebuild(["broken"]) == more
         assert runner.failures == {}
         assert checkpoints(read_path)["broken"] == more
@@ -249,7 +302,7 @@ async def test_catch_up_returns_when_every_projection_has_failed(
 ) -> None:
     await seed(store)
     broken = Recorder("broken")
-    broken.fail_at = 1
+    broken.fail_at, broken.error = 1, sqlite3.OperationalError("database is locked")
     runner = await opened(store, read_path, [broken])
     try:
         with anyio.fail_after(5):
@@ -277,7 +330,7 @@ async def test_run_waits_quietly_when_every_projection_has_failed(
 
     monkeypatch.setattr(store, "wait_for_new", counted_wait)
     broken = Recorder("broken")
-    broken.fail_at = 1
+    broken.fail_at, broken.error = 1, sqlite3.OperationalError("database is locked")
     runner = await opened(store, read_path, [broken])
     try:
         with anyio.fail_after(5):

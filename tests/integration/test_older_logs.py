@@ -1,0 +1,132 @@
+"""Logs written by earlier Rivetrs (tests/fixtures/) still load, verify, rebuild and serve.
+
+Each log is copied first: opening it migrates the file, as it would a user's."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from rivetr.adapters.eventstore.export import verify_store
+from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.config import Settings
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.codec import UnreadableEvent
+from rivetr.projections.registry import all_projections
+from rivetr.projections.runner import ProjectionRunner
+from rivetr.service.apps import load_app
+from rivetr.service.secrets import open_app
+from rivetr.web.app import create_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+V1_EVENTS = 108
+# the pull request numbered 2**63: what no read model can store, and the domain now refuses
+# (98, the preview's git credentials, reads; it is set aside with its stream)
+V1_UNREADABLE = {96: "hook-github-d-pr-huge", 97: "app-web-pr-9223372036854775808"}
+
+
+def copy_of(version: str, tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES / version, data)
+    return data
+
+
+def settings_for(data: Path) -> Settings:
+    key = (data / "secrets.key").read_text().strip()
+    return Settings(data_dir=str(data), engine="none", proxy_enabled=False, secret_key=key)
+
+
+async def test_a_v1_log_verifies_and_every_event_but_the_unstorable_ones_decodes(
+    tmp_path: Path,
+) -> None:
+    store = await SqliteEventStore.open(copy_of("v1", tmp_path) / "events.db")
+    try:
+        assert await verify_store(store) == V1_EVENTS
+        unreadable: dict[int, str] = {}
+        for event in await store.read_all(limit=V1_EVENTS + 1):
+            if event.position in V1_UNREADABLE:
+                with pytest.raises(UnreadableEvent, match=r"pr_number"):
+                    _ = event.event
+                unreadable[event.position] = event.stream_id
+            else:
+                _ = event.event
+        assert unreadable == V1_UNREADABLE
+    finally:
+        await store.close()
+
+
+async def test_rebuilding_a_v1_log_sets_aside_only_the_streams_it_cannot_read(
+    tmp_path: Path,
+) -> None:
+    data = copy_of("v1", tmp_path)
+    store = await SqliteEventStore.open(data / "events.db")
+    runner = ProjectionRunner(store, data / "read.db", all_projections())
+    try:
+        await runner.open()
+        assert await runner.rebuild() == V1_EVENTS
+        assert runner.failures == {}
+        failures = {(f.projection, f.position, f.stream_id) for f in await runner.event_failures()}
+        assert failures == {
+            ("webhooks", 96, "hook-github-d-pr-huge"),
+            ("apps", 97, "app-web-pr-9223372036854775808"),
+        }
+        assert runner.streams_set_aside == {"apps": 1, "webhooks": 1}
+    finally:
+        await runner.close()
+        await store.close()
+
+
+def test_projections_rebuild_on_a_v1_log_exits_1_naming_what_it_could_not_apply(
+    tmp_path: Path,
+) -> None:
+    data = copy_of("v1", tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "rivetr.cli", "projections", "rebuild", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"RIVETR_SECRET_KEY": (data / "secrets.key").read_text().strip(), "PATH": "/usr/bin"},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "could not apply event 96 (webhook.received on hook-github-d-pr-huge)" in done.stderr
+    assert "could not apply event 97 (app.created on app-web-pr-9223372036854775808)" in (
+        done.stderr
+    )
+    assert "1 later events not applied" in done.stderr  # 98, the preview's git credentials
+    assert "with the errors above" in done.stdout
+
+
+def test_the_service_serves_a_v1_log_and_new_apps_appear_at_once(tmp_path: Path) -> None:
+    data = copy_of("v1", tmp_path)
+    with TestClient(create_app(settings_for(data))) as client:
+        services: Any = client.app.state.services
+        _, secret = client.blocking_portal.call(services.tokens.create, SYSTEM, "t", "admin")
+        auth = {"Authorization": f"Bearer {secret}"}
+
+        health = client.get("/api/v1/health").json()
+        assert health["status"] == "degraded"
+        assert health["streams_set_aside"] == {"apps": 1, "webhooks": 1}
+        assert health["read_model_position"] == health["log_head"]
+
+        names = {app["name"] for app in client.get("/api/v1/apps", headers=auth).json()}
+        assert names == {"web", "shop"}
+        # what broke every team's read model at 64f0323: a new app 404 right after creation
+        created = client.post("/api/v1/apps", headers=auth, json={"name": "fresh"})
+        assert created.status_code == 201, created.text
+        assert client.get("/api/v1/apps/fresh", headers=auth).status_code == 200
+
+        # sealed values of the old log still open with its key
+        web = client.blocking_portal.call(load_app, services.store, "web")
+        plain = open_app(services.secrets, web)
+        assert plain.env == {"DATABASE_URL": "postgres://secret@db/web", "FEATURE": "on"}
+        assert plain.git_token == "ghp_fixture"
+        deliveries = client.get("/api/v1/apps/web/webhook-deliveries", headers=auth).json()
+        assert {d["delivery_id"] for d in deliveries} >= {"d-push-1", "d-push-2", "d-pr-7"}
