@@ -124,8 +124,10 @@ class TokenService:
         view = await self.read.token_by_hash(digest)
         if view is None and self.runner is not None:
             head = await self.store.head()
-            if head > self.runner.position and await self.runner.wait_until(head, timeout=3.0):
-                view = await self.read.token_by_hash(digest)
+            if head > self.runner.position:
+                await self.runner.wait_until(head, timeout=3.0)
+            # looked up again even when the runner is level now: it may have got there since
+            view = await self.read.token_by_hash(digest)
         # The lookup is by the SHA-256 of the secret: timing reveals nothing an attacker can
         # steer towards a real token, so no constant-time compare is needed here.
         if view is None:
