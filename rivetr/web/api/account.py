@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.teams import ROOT_TEAM
-from rivetr.domain.users import SESSION_LIFETIME
+from rivetr.domain.users import SESSION_LIFETIME, normalise_email
 from rivetr.projections.views import SessionListing
 from rivetr.service.users import csrf_token
 from rivetr.web.auth import CSRF_HEADER, SESSION_COOKIE, set_private_cookie
@@ -121,6 +121,8 @@ class AccountController(Controller):
         actor: NamedDependency[Actor],
     ) -> None:
         """An instance admin turning off the second factor of a user who lost their device."""
+        if normalise_email(user_id) == actor.user:  # one's own, by this route too
+            authorize_account(actor, "second factor")
         await services.users.disable_totp(actor, user_id)
 
 
