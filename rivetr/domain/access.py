@@ -3,7 +3,8 @@
 Permissions are held per team. A user holds those of their role in each team they belong to;
 a token holds its scope's, cut down to what its owner's role in its team allows today (a
 demoted owner's tokens shrink with them). The CLI, the system and the tokens minted before any
-account existed act in every team."""
+account existed act in every team. Acting on an account (tokens, sessions, the second factor)
+needs a session, or for some of it an admin-scoped token."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
 from rivetr.domain.teams import ROOT_TEAM
+from rivetr.domain.tokens import check_child
 
 ActorKind = Literal["token", "user", "system", "cli", "webhook"]
 
@@ -54,7 +56,8 @@ class Permission(enum.Enum):
     DEPLOY = "deploy"  # deploy, roll back, cancel
     EDIT_APPS = "edit_apps"  # settings and env vars
     MANAGE_APPS = "manage_apps"  # create and delete apps; domains and git credentials
-    MANAGE_MEMBERS = "manage_members"  # invitations, roles, tokens of others
+    MANAGE_MEMBERS = "manage_members"  # invitations, roles, tokens of others; admin tokens
+    MINT_TOKENS = "mint_tokens"  # read and deploy tokens of one's own
     OWN_TEAM = "own_team"  # delete the team, hand ownership over
     CREATE_TEAMS = "create_teams"  # held outside any team, by every user
 
@@ -62,7 +65,9 @@ class Permission(enum.Enum):
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": frozenset(Permission) - {Permission.CREATE_TEAMS},
     "admin": frozenset(Permission) - {Permission.CREATE_TEAMS, Permission.OWN_TEAM},
-    "developer": frozenset({Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS}),
+    "developer": frozenset(
+        {Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS, Permission.MINT_TOKENS}
+    ),
     "viewer": frozenset({Permission.READ}),
 }
 
@@ -73,12 +78,18 @@ SCOPE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission) - {Permission.OWN_TEAM},
 }
 
-# the permission a token's scope stands for, so that nobody mints a token stronger than they are
+# the permission minting a token of each scope needs: viewers mint none, developers read and
+# deploy tokens, admins and owners admin tokens too (no token is stronger than its minter)
 SCOPE_NEEDS: dict[str, Permission] = {
-    "read": Permission.READ,
-    "deploy": Permission.DEPLOY,
+    "read": Permission.MINT_TOKENS,
+    "deploy": Permission.MINT_TOKENS,
     "admin": Permission.MANAGE_MEMBERS,
 }
+
+# what acts on one's own account, as said in a refusal
+AccountAction = Literal[
+    "mint tokens", "list tokens", "revoke tokens", "list sessions", "end sessions", "second factor"
+]
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +104,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     user: str | None = None  # the user behind it: a session's, or a token's owner
     team: str | None = None  # a token's team: where it acts unless told otherwise
     source: str | None = None
+    scope: str | None = None  # a token's scope
+    expires_at: str | None = None  # a token's expiry, the earliest along its lineage
 
     @property
     def label(self) -> str:
@@ -187,15 +200,55 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
     """Raise Forbidden unless `actor` may run `command` on `target`. The one check every
     command passes, whichever controller, CLI verb or reactor sent it."""
     own = actor.user is not None and target.owner == actor.user
-    if isinstance(command, RevokeToken | RevokeSession | DisableTotp) and own:
-        return  # one's own token, session or second factor
+    if isinstance(command, RevokeToken) and actor.kind == "token" and actor.id == command.token_id:
+        return  # giving up one's own access needs nothing more
+    if isinstance(command, EnrollTotp | ConfirmTotp | DisableTotp) and own:
+        authorize_account(actor, "second factor")
+        return
     if isinstance(command, EnrollTotp | ConfirmTotp):
-        if own and actor.source == "session":
-            return
-        raise Forbidden("a second factor is set up by its own user, signed in with a password")
+        raise Forbidden(SECOND_FACTOR_IS_OWN)
+    if isinstance(command, CreateToken | RevokeToken | RevokeSession):
+        authorize_account(actor, ACCOUNT_ACTIONS[type(command)])
+        if own and not isinstance(command, CreateToken):
+            return  # one's own token or session
+    if isinstance(command, CreateToken):
+        _authorize_lineage(actor, command)
     if isinstance(command, CreateTeam) and actor.user is not None and command.owner != actor.user:
         raise Forbidden(f"{actor.label} can only create a team owned by themselves")
     authorize(actor, required_permission(command), target.team)
+
+
+SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"
+ACCOUNT_ACTIONS: dict[type[Command], AccountAction] = {
+    CreateToken: "mint tokens",
+    RevokeToken: "revoke tokens",
+    RevokeSession: "end sessions",
+}
+
+
+def authorize_account(actor: Actor, action: AccountAction) -> None:
+    """Raise Forbidden unless the actor may act on accounts at all (what it may do there is
+    for its permissions to say). A session may; an admin-scoped token may too, standing in for
+    its owner, except on the second factor, which is its user's alone, signed in; a read or
+    deploy token may not (it may only revoke itself)."""
+    if action == "second factor":
+        if actor.kind != "user":
+            raise Forbidden(SECOND_FACTOR_IS_OWN)
+        return
+    if actor.kind == "token" and actor.scope != "admin":
+        raise Forbidden(
+            f"a {actor.scope}-scoped token cannot {action}: sign in, or use an admin-scoped token"
+        )
+
+
+def _authorize_lineage(actor: Actor, command: CreateToken) -> None:
+    """A token is minted for its minter, and a token minted by a token stays within it."""
+    if command.owner != actor.user:
+        raise Forbidden(f"{actor.label} can only mint tokens of their own")
+    if actor.kind == "token" and actor.scope is not None:
+        check_child(command, actor.id, actor.scope, actor.team, actor.expires_at)
+    elif command.parent_token_id is not None:
+        raise Forbidden("only a token is recorded as the parent of the tokens it mints")
 
 
 def authorize(actor: Actor, needed: Permission, team: str | None = None) -> None:
@@ -244,25 +297,24 @@ def token_actor(
     owner: str | None,
     team: str | None,
     memberships: Mapping[str, str],
+    expires_at: str | None = None,
 ) -> Actor:
     """A token: its scope, and if a user minted it, no more than their role in the token's
     team allows now (`memberships` are the owner's). The CLI's ownerless tokens act in every
-    team, within their scope."""
-    source = f"token:{name}"
-    granted = SCOPE_PERMISSIONS[scope]
-    if owner is None:
-        return Actor(
-            kind="token", id=token_id, name=name, permissions=granted, team=team, source=source
-        )
-    team = team or ROOT_TEAM
-    role = memberships.get(team)
-    held = granted & ROLE_PERMISSIONS[role] if role is not None else frozenset()
-    return Actor(
+    team, within their scope. `expires_at` is the earliest expiry along its lineage, which
+    bounds the tokens it mints."""
+    token = Actor(
         kind="token",
         id=token_id,
         name=name,
-        teams={team: held},
-        user=owner,
-        team=team,
-        source=source,
+        source=f"token:{name}",
+        scope=scope,
+        expires_at=expires_at,
     )
+    granted = SCOPE_PERMISSIONS[scope]
+    if owner is None:
+        return msgspec.structs.replace(token, permissions=granted, team=team)
+    team = team or ROOT_TEAM
+    role = memberships.get(team)
+    held = granted & ROLE_PERMISSIONS[role] if role is not None else frozenset()
+    return msgspec.structs.replace(token, teams={team: held}, user=owner, team=team)

@@ -88,6 +88,7 @@ class CreateToken(Command, frozen=True, kw_only=True):
     owner: str | None = None
     expires_at: str | None = None
     team: str | None = None
+    parent_token_id: str | None = None  # minted by a token: that token, which bounds it
 
 
 class RevokeToken(Command, frozen=True, kw_only=True):

@@ -168,6 +168,7 @@ class TokenCreated(Event, frozen=True, kw_only=True, tag="token.created"):
     owner: str | None = None  # the user who minted it (None: the CLI, before accounts)
     expires_at: str | None = None  # ISO 8601, UTC; None: until revoked
     team: str | None = None  # the team it acts in (None: every team, as the CLI's tokens do)
+    parent_token_id: str | None = None  # the token that minted it; older events: None
 
 
 class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):

@@ -1,18 +1,66 @@
-"""The tokens view: API tokens by the hash of their secret, for authenticating requests."""
+"""The tokens view: API tokens by the hash of their secret, for authenticating requests, with
+what each one's standing depends on: the token that minted it, and whether the membership it
+was minted under has ended."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from typing import Any
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import TokenCreated, TokenOwnerAssigned, TokenRevoked
+from rivetr.domain.events import (
+    MemberRemoved,
+    TeamDeleted,
+    TokenCreated,
+    TokenOwnerAssigned,
+    TokenRevoked,
+)
+from rivetr.domain.teams import ROOT_TEAM
+from rivetr.domain.tokens import TokenLink
+
+# Far beyond any real lineage; a longer one is cut here and then refused as of unknown descent.
+CHAIN_LIMIT = 64
+
+# The presented token first, then each token it descends from.
+CHAIN_QUERY = f"""
+WITH RECURSIVE chain(depth, token_id) AS (
+    SELECT 0, ?
+    UNION ALL
+    SELECT chain.depth + 1, tokens.parent_token_id FROM chain JOIN tokens USING (token_id)
+    WHERE tokens.parent_token_id IS NOT NULL AND chain.depth < {CHAIN_LIMIT}
+)
+SELECT tokens.token_id, parent_token_id, revoked_at IS NOT NULL, expires_at,
+    membership_ended_at IS NOT NULL
+FROM chain JOIN tokens USING (token_id) ORDER BY depth
+"""
+
+
+def chain_links(rows: Iterable[Any]) -> list[TokenLink]:
+    return [
+        TokenLink(
+            token_id=token_id,
+            parent_token_id=parent,
+            revoked=bool(revoked),
+            expires_at=expires_at,
+            membership_ended=bool(ended),
+        )
+        for token_id, parent, revoked, expires_at, ended in rows
+    ]
 
 
 class TokensProjection:
     name = "tokens"
-    version = 3  # v2: owner, expires_at; v3: team
+    # v2: owner, expires_at; v3: team; v4: parent_token_id, membership_ended_at
+    version = 4
     handles: frozenset[str] | None = frozenset(
-        {"token.created", "token.revoked", "token.owner_assigned"}
+        {
+            "token.created",
+            "token.revoked",
+            "token.owner_assigned",
+            "team.member_removed",
+            "team.deleted",
+        }
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -27,7 +75,9 @@ class TokensProjection:
                 revoked_at TEXT,
                 owner TEXT,
                 expires_at TEXT,
-                team TEXT
+                team TEXT,
+                parent_token_id TEXT,
+                membership_ended_at TEXT
             )"""
         )
 
@@ -36,20 +86,23 @@ class TokensProjection:
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         body = event.event
+        at = event.recorded_at
         match body:
             case TokenCreated():
                 conn.execute(
-                    "INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO tokens VALUES"
+                    " (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL)",
                     (
                         body.token_id,
                         body.name,
                         body.secret_hash,
                         body.scope,
-                        event.recorded_at,
+                        at,
                         event.actor,
                         body.owner,
                         body.expires_at,
                         body.team,
+                        body.parent_token_id,
                     ),
                 )
             case TokenOwnerAssigned():
@@ -59,6 +112,19 @@ class TokensProjection:
                 )
             case TokenRevoked():
                 conn.execute(
-                    "UPDATE tokens SET revoked_at = ? WHERE token_id = ?",
-                    (event.recorded_at, body.token_id),
+                    "UPDATE tokens SET revoked_at = ? WHERE token_id = ?", (at, body.token_id)
+                )
+            case MemberRemoved():
+                # Applied in the log's order, so only tokens minted (or handed over) before the
+                # removal are marked: being added again later does not bring them back.
+                conn.execute(
+                    "UPDATE tokens SET membership_ended_at = ? WHERE owner = ?"
+                    " AND COALESCE(team, ?) = ? AND membership_ended_at IS NULL",
+                    (at, body.user_id, ROOT_TEAM, body.team),
+                )
+            case TeamDeleted():
+                conn.execute(
+                    "UPDATE tokens SET membership_ended_at = ? WHERE team = ?"
+                    " AND membership_ended_at IS NULL",
+                    (at, body.team),
                 )

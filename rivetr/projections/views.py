@@ -10,6 +10,8 @@ import aiosqlite
 import msgspec
 
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.tokens import TokenLink
+from rivetr.projections.tokens import CHAIN_QUERY, chain_links
 
 
 class AppView(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +47,7 @@ class TokenView(msgspec.Struct, frozen=True, kw_only=True):
     owner: str | None
     expires_at: str | None
     team: str | None
+    parent_token_id: str | None  # the token that minted it; it stops working with that one
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -376,6 +379,10 @@ class ReadModel:
             if rows
             else None
         )
+
+    async def token_chain(self, token_id: str) -> list[TokenLink]:
+        """The token and each one it descends from, nearest first."""
+        return chain_links(await self._conn.execute_fetchall(CHAIN_QUERY, (token_id,)))
 
     async def list_tokens(self) -> list[TokenView]:
         rows = await self._conn.execute_fetchall(

@@ -1,5 +1,6 @@
 """API tokens: minting (the secret is returned once, only its hash is recorded), revoking, and
-turning a presented bearer token into the Actor it stands for."""
+turning a presented bearer token into the Actor it stands for, once it and every token it
+descends from are found in good standing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain import tokens
-from rivetr.domain.access import SCOPE_NEEDS, Actor, home_team, token_actor
+from rivetr.domain.access import SCOPE_NEEDS, Actor, authorize_account, home_team, token_actor
 from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
@@ -50,15 +51,18 @@ class TokenService:
     ) -> tuple[str, str]:
         """Mint a token; return (token_id, secret). The secret is never stored. A user's token
         is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for);
-        with `expires_in_days` it stops working after that many days."""
+        with `expires_in_days` it stops working after that many days. Minted by a token, it
+        records that token as its parent, acts in its team and expires no later than it."""
+        authorize_account(actor, "mint tokens")  # before the team is guessed: a clearer refusal
         token_id = secrets.token_hex(6)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires_at = None
+        requested = None
         if expires_in_days is not None:
             if expires_in_days < 1:
                 raise InvalidCommand("a token's expiry is at least one day away")
-            expires_at = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
-        if actor.user is not None and team is None:
+            requested = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
+        by_token = actor.kind == "token"
+        if team is None and (actor.user is not None or actor.team is not None):
             team = home_team(actor, SCOPE_NEEDS[scope])
         command = CreateToken(
             token_id=token_id,
@@ -66,8 +70,9 @@ class TokenService:
             secret_hash=hash_secret(secret),
             scope=scope,
             owner=actor.user,
-            expires_at=expires_at,
+            expires_at=tokens.capped_expiry(requested, actor.expires_at if by_token else None),
             team=team,
+            parent_token_id=actor.id if by_token else None,
         )
         await self._run(actor, command)
         return token_id, secret
@@ -97,26 +102,42 @@ class TokenService:
         )
 
     async def authenticate(self, presented: str) -> Actor | None:
-        """The actor a bearer token stands for, or None for an unknown or revoked token.
+        """The actor a bearer token stands for, or None when it stands for nobody."""
+        try:
+            return await self.admit(presented)
+        except tokens.TokenRefused:
+            return None
+
+    async def admit(self, presented: str) -> Actor:
+        """The actor a bearer token stands for.
 
         A token minted a moment ago by the CLI (another process) may not be in the read model
         yet: on a miss, catch up with the log once before saying no.
+
+        Raises:
+            TokenRefused: unknown, or it or a token it descends from is revoked, expired or
+                minted in a membership that has ended; the message says which.
         """
         if not presented.startswith(TOKEN_PREFIX) or self.read is None:
-            return None
+            raise tokens.TokenRefused("unknown token")
         digest = hash_secret(presented)
         view = await self.read.token_by_hash(digest)
         if view is None and self.runner is not None:
             head = await self.store.head()
-            if head > self.runner.position and await self.runner.wait_until(head, timeout=3.0):
-                view = await self.read.token_by_hash(digest)
+            if head > self.runner.position:
+                await self.runner.wait_until(head, timeout=3.0)
+            # looked up again even when the runner is level now: it may have got there since
+            view = await self.read.token_by_hash(digest)
         # The lookup is by the SHA-256 of the secret: timing reveals nothing an attacker can
         # steer towards a real token, so no constant-time compare is needed here.
-        if view is None or view.revoked_at is not None:
-            return None
-        if view.expires_at is not None and datetime.fromisoformat(view.expires_at) <= datetime.now(
-            UTC
-        ):
-            return None
+        if view is None:
+            raise tokens.TokenRefused("unknown token")
+        chain = await self.read.token_chain(view.token_id)
+        reason = tokens.refusal(chain, datetime.now(UTC))
+        if reason is not None:
+            raise tokens.TokenRefused(reason)
         memberships = await self.read.memberships_of(view.owner) if view.owner else {}
-        return token_actor(view.token_id, view.name, view.scope, view.owner, view.team, memberships)
+        expires_at = tokens.effective_expiry(chain)
+        return token_actor(
+            view.token_id, view.name, view.scope, view.owner, view.team, memberships, expires_at
+        )

@@ -17,6 +17,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from rivetr.domain.access import Actor
+from rivetr.domain.tokens import TokenRefused
 from rivetr.service.users import csrf_token
 
 SESSION_COOKIE = "rivetr_session"
@@ -47,9 +48,10 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             )
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("the Authorization header must be 'Bearer <token>'")
-        actor = await services.tokens.authenticate(token.strip())
-        if actor is None:
-            raise NotAuthorizedException("unknown or revoked token")
+        try:
+            actor = await services.tokens.admit(token.strip())
+        except TokenRefused as refused:  # checked on every request, along the token's lineage
+            raise NotAuthorizedException(str(refused)) from None
         return AuthenticationResult(user=actor, auth=actor.id)
 
 

@@ -6,12 +6,15 @@ their CSRF token so only the role decides), the same roles in another team (the 
 an admin of the default team (the instance's admins), the CLI's ownerless tokens of each scope,
 tokens minted by acme members (cut down to their role), a token of another team, and nobody:
 anonymous, an unknown token, an expired token, an expired session and an ended session.
+The account routes (one's own tokens, sessions and second factor) take a session or an
+admin-scoped token, the second factor a session only, whatever the role.
 
 Users and sessions are written as events directly: argon2 and sign-in have their own tests,
 and this table has hundreds of cases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -46,8 +49,46 @@ from tests.web.conftest import join_team
 P = Permission
 VICTIM = "vic@example.com"  # a viewer of acme whose membership, session and 2FA are acted on
 
-# route: method, path, body, (team it acts in, permission needed), status when allowed
-ROUTES = {
+# who may use a route: those holding (a permission in a team), or those a predicate names
+Rule = tuple[str, Permission] | Callable[[str], bool]
+
+
+def on_account(caller: str) -> bool:
+    """A session, or an admin-scoped token: what acts on an account at all."""
+    how = CALLERS[caller][0]
+    return how[0] == "session" or how[:2] == ("token", "admin")
+
+
+def has_user(caller: str) -> bool:
+    how = CALLERS[caller][0]
+    return how[0] == "session" or (how[0] == "token" and how[2] != "")
+
+
+def own_or_holds(team: str, needed: Permission) -> Callable[[str], bool]:
+    """An account route on the caller's own token or session; for a caller with no user (the
+    CLI's tokens), on someone else's, which takes `needed` in `team`."""
+    return lambda caller: on_account(caller) and (has_user(caller) or holds(caller, team, needed))
+
+
+def signed_in(caller: str) -> bool:
+    return CALLERS[caller][0][0] == "session"
+
+
+Route = tuple[str, str, dict[str, object] | None, Rule, int]
+
+
+def minting(scope: str, needed: Permission) -> Route:
+    return (
+        "POST",
+        "/api/v1/tokens",
+        {"name": "x", "scope": scope, "team": "acme"},
+        ("acme", needed),
+        201,
+    )
+
+
+# route: method, path, body, who may, status when allowed
+ROUTES: dict[str, Route] = {
     "create app": (
         "POST",
         "/api/v1/apps",
@@ -76,21 +117,17 @@ ROUTES = {
     "roll back": ("POST", "/api/v1/apps/web/rollback", {}, ("acme", P.DEPLOY), 202),
     # authorised, then refused by the domain: a live release is replaced, not cancelled
     "cancel": ("POST", "/api/v1/deployments/d1/cancel", None, ("acme", P.DEPLOY), 422),
-    "mint read token": (
-        "POST",
-        "/api/v1/tokens",
-        {"name": "x", "scope": "read", "team": "acme"},
-        ("acme", P.READ),
-        201,
-    ),
-    "mint admin token": (
-        "POST",
-        "/api/v1/tokens",
-        {"name": "x", "scope": "admin", "team": "acme"},
-        ("acme", P.MANAGE_MEMBERS),
-        201,
-    ),
+    "mint read token": minting("read", P.MINT_TOKENS),
+    "mint deploy token": minting("deploy", P.MINT_TOKENS),
+    "mint admin token": minting("admin", P.MANAGE_MEMBERS),
     "revoke token": ("DELETE", "/api/v1/tokens/victim", None, ("acme", P.MANAGE_MEMBERS), 204),
+    "revoke own token": (
+        "DELETE",
+        "/api/v1/tokens/{own token}",
+        None,
+        own_or_holds("acme", P.MANAGE_MEMBERS),
+        204,
+    ),
     "invite": (
         "POST",
         "/api/v1/teams/acme/invitations",
@@ -135,6 +172,13 @@ ROUTES = {
         ("default", P.MANAGE_MEMBERS),
         204,
     ),
+    "end own session": (
+        "DELETE",
+        "/api/v1/sessions/{own session}",
+        None,
+        own_or_holds("default", P.MANAGE_MEMBERS),
+        204,
+    ),
     "disable 2fa": (
         "POST",
         f"/api/v1/users/{VICTIM}/totp/disable",
@@ -142,6 +186,16 @@ ROUTES = {
         ("default", P.MANAGE_MEMBERS),
         204,
     ),
+    "enrol own 2fa": ("POST", "/api/v1/account/totp", None, signed_in, 200),
+    # authorised, then refused by the domain: nothing is waiting to be confirmed
+    "confirm own 2fa": (
+        "POST",
+        "/api/v1/account/totp/confirm",
+        {"code": "000000"},
+        signed_in,
+        422,
+    ),
+    "disable own 2fa": ("POST", "/api/v1/account/totp/disable", {}, signed_in, 204),
 }
 
 
@@ -188,6 +242,12 @@ NOBODY = {"anonymous", "unknown token", "expired token", "expired session", "end
 def holds(caller: str, team: str, needed: Permission) -> bool:
     held = CALLERS[caller][1]
     return needed in held.get("*", frozenset()) | held.get(team, frozenset())
+
+
+def permitted(caller: str, rule: Rule) -> bool:
+    if callable(rule):
+        return caller not in NOBODY and rule(caller)
+    return holds(caller, *rule)
 
 
 async def append(services, stream: str, events, actor: str = "test", expected=None) -> None:
@@ -287,6 +347,12 @@ def _create_web() -> CreateApp:
     return CreateApp(name="web", team="acme", git_url="https://git.example.com/web.git")
 
 
+async def belongings(services, email: str, team: str) -> None:
+    """Another token and another session of the caller's, for the account routes to act on."""
+    await token(services, "spare", "read", owner=email, team=team)
+    await session(services, email, "spare-session")
+
+
 async def credentials(services, caller: str) -> tuple[dict[str, str], str | None]:
     """The headers the caller sends, and the session cookie it carries (if any)."""
     how = CALLERS[caller][0]
@@ -294,6 +360,7 @@ async def credentials(services, caller: str) -> tuple[dict[str, str], str | None
         case ("session", team, role):
             email = f"{role}@{team}.example.com"
             await join(services, team, email, role)
+            await belongings(services, email, team)
             secret = await session(services, email, "caller")
             return {"X-CSRF-Token": csrf_token(secret)}, secret
         case ("token", scope, "", ""):
@@ -301,6 +368,7 @@ async def credentials(services, caller: str) -> tuple[dict[str, str], str | None
         case ("token", scope, team, role):
             email = f"{role}@{team}.example.com"
             await join(services, team, email, role)
+            await belongings(services, email, team)
             secret = await token(services, "mine", scope, owner=email, team=team)
             return {"Authorization": f"Bearer {secret}"}, None
         case ("unknown token",):
@@ -328,13 +396,18 @@ def test_only_the_allowed_callers_get_through(client, call, services, log_types,
     headers, cookie = call(credentials, services, caller)
     if cookie:
         client.cookies.set("rivetr_session", cookie)
-    method, path, body, (team, needed), allowed_status = ROUTES[route]
-    path = path.replace("{invitation}", invitation_id)
+    method, path, body, rule, allowed_status = ROUTES[route]
+    mine = has_user(caller) and caller not in NOBODY
+    path = (
+        path.replace("{invitation}", invitation_id)
+        .replace("{own token}", "spare" if mine else "victim")
+        .replace("{own session}", "spare-session" if mine else "vic-session")
+    )
     before = log_types()
 
     response = client.request(method, path, json=body, headers=headers)
 
-    if holds(caller, team, needed):
+    if permitted(caller, rule):
         assert response.status_code == allowed_status, response.text
     else:
         assert response.status_code == (401 if caller in NOBODY else 403), response.text
@@ -344,6 +417,6 @@ def test_only_the_allowed_callers_get_through(client, call, services, log_types,
 
 def test_the_table_has_callers_on_both_sides_of_every_route() -> None:
     """A route that everyone (or nobody) may use would make its rows prove little."""
-    for route, (_, _, _, (team, needed), _) in ROUTES.items():
-        assert any(holds(c, team, needed) for c in CALLERS), route
-        assert not all(holds(c, team, needed) for c in CALLERS if c not in NOBODY), route
+    for route, (_, _, _, rule, _) in ROUTES.items():
+        assert any(permitted(c, rule) for c in CALLERS), route
+        assert not all(permitted(c, rule) for c in CALLERS if c not in NOBODY), route

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rivetr.domain.access import SYSTEM
+from rivetr.domain.access import SYSTEM, user_actor
 from rivetr.service import second_factor
 from tests.web.conftest import PASSWORD
 
@@ -108,6 +108,24 @@ def test_an_instance_admin_turns_off_a_lost_factor_and_a_token_cannot_set_one_up
 
     client.cookies.clear()
     assert client.post("/api/v1/account/totp", headers=mint("admin")).status_code == 403
+
+
+def test_not_even_its_owners_admin_token_turns_a_second_factor_off(
+    client, enrolled, call, services
+):
+    seed, _ = enrolled
+    ann = user_actor("ann@example.com", {"default": "owner"})  # an instance owner
+    _, secret = call(services.tokens.create, ann, "ops", "admin")
+    token = {"Authorization": f"Bearer {secret}"}
+    before = [e.type for e in call(services.store.read_all)]
+
+    for path in ("/api/v1/account/totp/disable", "/api/v1/users/ann@example.com/totp/disable"):
+        code = second_factor.code_at(seed, time.time())
+        refused = client.post(path, json={"code": code}, headers=token)
+        assert refused.status_code == 403, (path, refused.text)
+        assert "signed in with a password" in refused.json()["detail"]
+
+    assert [e.type for e in call(services.store.read_all)] == before
 
 
 def test_the_dashboard_asks_for_the_code_after_the_password(client, enrolled):

@@ -1,5 +1,6 @@
 """The signed-in user's own account: sessions (and an admin revoking anyone's), the second
-factor, and taking up an invitation."""
+factor, and taking up an invitation. Sessions take a session or an admin-scoped token; the
+second factor a session only (`access.authorize_account`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.teams import ROOT_TEAM
-from rivetr.domain.users import SESSION_LIFETIME
+from rivetr.domain.users import SESSION_LIFETIME, normalise_email
 from rivetr.projections.views import SessionListing
 from rivetr.service.users import csrf_token
 from rivetr.web.auth import CSRF_HEADER, SESSION_COOKIE, set_private_cookie
@@ -62,6 +63,7 @@ class AccountController(Controller):
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[SessionListing]:
         """One's own open sessions; an instance admin sees everyone's."""
+        authorize_account(actor, "list sessions")
         if actor.can(Permission.MANAGE_MEMBERS, ROOT_TEAM):
             return await services.read.list_sessions()
         if actor.user is None:
@@ -75,6 +77,7 @@ class AccountController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:
+        authorize_account(actor, "end sessions")  # before a lookup tells which ids exist
         found = [s for s in await services.read.list_sessions() if s.session_id == session_id]
         if not found:
             raise NotFoundException(f"no open session {session_id!r}")
@@ -84,6 +87,7 @@ class AccountController(Controller):
     async def enroll_totp(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> TotpSetup:
+        authorize_account(actor, "second factor")
         secret, uri = await services.users.enroll_totp(actor)
         return TotpSetup(secret=secret, otpauth_uri=uri)
 
@@ -94,6 +98,7 @@ class AccountController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> RecoveryCodes:
+        authorize_account(actor, "second factor")
         return RecoveryCodes(recovery_codes=await services.users.confirm_totp(actor, data.code))
 
     @post("/account/totp/disable", status_code=HTTP_204_NO_CONTENT)
@@ -103,6 +108,7 @@ class AccountController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:
+        authorize_account(actor, "second factor")  # before the code is looked at
         if actor.user is None:
             raise NotAuthorizedException("a second factor belongs to a user: sign in first")
         await services.users.disable_totp(actor, actor.user, data.code)
@@ -115,6 +121,8 @@ class AccountController(Controller):
         actor: NamedDependency[Actor],
     ) -> None:
         """An instance admin turning off the second factor of a user who lost their device."""
+        if normalise_email(user_id) == actor.user:  # one's own, by this route too
+            authorize_account(actor, "second factor")
         await services.users.disable_totp(actor, user_id)
 
 

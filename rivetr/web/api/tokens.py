@@ -1,5 +1,6 @@
 """/api/v1/tokens: mint (the secret is answered once), list (never secrets) and revoke API
-tokens. A signed-in user's tokens are theirs (`owner`) and act in one team."""
+tokens. A signed-in user's tokens are theirs (`owner`) and act in one team; these routes take a
+session or an admin-scoped token (a token may always revoke itself)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.commands import TeamSlug
 from rivetr.domain.events import TokenScope
 from rivetr.domain.teams import ROOT_TEAM
@@ -30,8 +31,9 @@ class Minted(msgspec.Struct, kw_only=True):
     token_id: str
     token: str  # shown this once; only its SHA-256 is kept
     scope: TokenScope
-    expires_at: str | None
+    expires_at: str | None  # no later than the minting token's, when a token minted it
     team: str | None
+    parent_token_id: str | None  # the token that minted it: revoking that one ends this one
 
 
 class TokensController(Controller):
@@ -55,6 +57,7 @@ class TokensController(Controller):
             scope=data.scope,
             expires_at=view.expires_at,
             team=view.team,
+            parent_token_id=view.parent_token_id,
         )
 
     @get("/")
@@ -62,6 +65,7 @@ class TokensController(Controller):
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[TokenView]:
         """One's own tokens, and those of the teams one manages the members of."""
+        authorize_account(actor, "list tokens")
         return [
             token
             for token in await services.read.list_tokens()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+import msgspec
 import pytest
 
 from rivetr.domain import commands
@@ -145,7 +146,7 @@ DEV_WORK = {
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp", "ResealTotp"}
 ALLOWED = {
-    "viewer": {"CreateToken:read"},
+    "viewer": set(),  # a viewer mints no token
     "developer": DEV_WORK,
     "admin": DEV_WORK | APP_WORK | MEMBER_WORK,
     "owner": DEV_WORK | APP_WORK | MEMBER_WORK | {"TransferOwnership", "DeleteTeam"},
@@ -161,6 +162,8 @@ def target_of(command: Command) -> Target:
 
 
 def allowed(actor: Actor, command: Command) -> bool:
+    if isinstance(command, CreateToken):  # a token is minted for its minter
+        command = msgspec.structs.replace(command, owner=actor.user)
     try:
         authorize_command(actor, command, target_of(command))
     except Forbidden:
@@ -246,7 +249,11 @@ def test_a_second_factor_is_set_up_only_by_its_user_in_a_password_session() -> N
     ("scope", "role", "can"),
     [
         ("deploy", "owner", {Permission.READ, Permission.DEPLOY}),
-        ("admin", "developer", {Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS}),
+        (
+            "admin",
+            "developer",
+            {Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS, Permission.MINT_TOKENS},
+        ),
         ("admin", "viewer", {Permission.READ}),
         ("read", "owner", {Permission.READ}),
     ],
