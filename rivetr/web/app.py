@@ -33,6 +33,7 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.dashboard_actions import DashboardActions
+from rivetr.web.json_bodies import read_json_body
 from rivetr.web.problems import handle_exception
 from rivetr.web.webhooks import receive_webhook
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
+        before_request=read_json_body,
     )
     return Litestar(
         route_handlers=[api, DashboardController, DashboardActions, receive_webhook],

@@ -37,6 +37,7 @@ from rivetr.web.ansi import to_html
 from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
 from rivetr.web.charts import sparkline
+from rivetr.web.params import whole_number
 
 COOKIE = TOKEN_COOKIE
 AUDIT_PAGE = 50
@@ -139,7 +140,7 @@ class DashboardController(Controller):
                 status_code=404,
             )
         head = await services.store.head()
-        older = _whole_number(request.query_params.get("older")) or 0  # skipped: a later page
+        older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
         shown = await services.read.list_deployments(
             name, limit=DEPLOYMENTS_SHOWN + 1, offset=older
         )
@@ -200,7 +201,7 @@ class DashboardController(Controller):
             type=wanted["type"] or None,
             since=since,
             until=until,
-            before=_whole_number(params.get("before")),
+            before=whole_number(params.get("before")),
             teams=actor.readable_teams(),
             instance=actor.reads_instance_events(),
             limit=AUDIT_PAGE,
@@ -457,8 +458,3 @@ async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], 
         return [], f"The container engine is unavailable: {exc}"
     except ContainerError as exc:
         return [], f"The engine no longer has the container: {exc}"
-
-
-def _whole_number(value: str | None) -> int | None:
-    """A page's place from the query (a position, an offset), None unless a whole number."""
-    return int(value) if value is not None and value.isdigit() else None
