@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Rivetr", version=__version__, path="/schema"),
         type_encoders={msgspec.UnsetType: lambda _: None},
+        state=State({"form_key": secrets.token_bytes(32)}),  # signs the pre-session forms' tokens
         debug=False,
     )
 

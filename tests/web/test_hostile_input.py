@@ -1,5 +1,5 @@
 """What an attacker sent, in process: path values no app can have, JSON nested past what the
-decoder follows, numbers SQLite cannot hold, and bodies that are not JSON.
+decoder follows, numbers SQLite cannot hold, non-ASCII tokens, and bodies that are not JSON.
 Each is a clear 4xx problem, never a 5xx, and the service keeps working after it."""
 
 from __future__ import annotations
@@ -126,6 +126,36 @@ def test_a_resumed_stream_from_beyond_the_logs_end_is_refused_before_it_starts(
     assert "the log ends at position" in ahead.json()["detail"]
     assert line.status_code == 404  # the deployment is looked up first: none is there
     still_works(client, auth)
+
+
+def test_a_non_ascii_csrf_header_is_refused_not_an_error(
+    client, auth, member, session_headers, log_types
+) -> None:
+    member("ann@example.com", "owner")
+    good = session_headers("ann@example.com")
+    before = log_types()
+
+    answer = client.post(
+        "/api/v1/apps", json={"name": "web"}, headers=[(b"X-CSRF-Token", "é".encode())]
+    )
+
+    assert is_problem(answer, 403), answer.text
+    assert log_types() == before
+    assert client.post("/api/v1/apps", json={"name": "web"}, headers=good).status_code == 201
+
+
+def test_non_ascii_dashboard_form_tokens_are_refused_not_an_error(client, auth, member) -> None:
+    member("ann@example.com", "owner")
+    client.get("/login")  # the form cookie is set
+
+    login = client.post("/login", data={"form_token": "é", "email": "ann@example.com"})
+    client.cookies.set("rivetr_token", auth["Authorization"].removeprefix("Bearer "))
+    action = client.post("/apps", data={"csrf_token": "é", "name": "web"})
+    client.cookies.set("rivetr_session", "rvs_x")
+    logout = client.post("/logout", data={"csrf_token": "é"})
+
+    assert [r.status_code for r in (login, action, logout)] == [403, 403, 403]
+    assert client.get("/api/v1/apps", headers=auth).json() == []
 
 
 @pytest.mark.parametrize(

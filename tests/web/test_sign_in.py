@@ -84,11 +84,19 @@ def test_brute_force_locks_the_account_and_is_recorded(client, owner, call, serv
     assert client.get("/api/v1/apps").status_code == 401
 
 
-def test_signing_out_ends_the_session(client, owner):
-    sign_in(client)
+def test_signing_out_needs_the_csrf_token_and_ends_the_session(client, owner, log_types):
+    csrf = sign_in(client).json()["csrf_token"]
     session = client.cookies.get("rivetr_session")
+    before = log_types()
 
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    forged = client.post("/api/v1/auth/logout")  # what another site's form could send
+
+    assert forged.status_code == 403
+    assert "X-CSRF-Token" in forged.json()["detail"]
+    assert log_types() == before
+    assert client.get("/api/v1/apps").status_code == 200  # still signed in
+    out = client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert out.status_code == 204
 
     client.cookies.set("rivetr_session", session)  # replayed after sign-out
     assert client.get("/api/v1/apps").status_code == 401
