@@ -33,7 +33,8 @@ from rivetr.domain.users import SecondFactorNeeded
 from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
 from rivetr.service.runtime_logs import NoLiveContainer
-from rivetr.service.users import SignInRefused, csrf_token
+from rivetr.service.sign_in_limits import SignInRefused
+from rivetr.service.users import csrf_token
 from rivetr.web.ansi import to_html
 from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie, tokens_match
