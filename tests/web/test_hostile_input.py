@@ -11,6 +11,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from tests.web.conftest import PASSWORD
+from tests.web.test_api_deployments import APP, settled
 
 HUGE = "99999999999999999999"  # more than a SQLite INTEGER holds
 
@@ -114,17 +115,25 @@ def test_the_dashboards_page_places_ignore_what_is_not_a_small_whole_number(
 def test_a_resumed_stream_from_beyond_the_logs_end_is_refused_before_it_starts(
     client, auth
 ) -> None:
+    client.post("/api/v1/apps", json=APP, headers=auth)
+    deployment_id = client.post("/api/v1/apps/web/deployments", headers=auth).json()[
+        "deployment_id"
+    ]
+    settled(client, auth, deployment_id)
+
     huge = client.get("/api/v1/events/stream", headers={**auth, "Last-Event-ID": HUGE})
     ahead = client.get("/api/v1/events/stream", params={"after": 10**6}, headers=auth)
     line = client.get(
-        "/api/v1/deployments/nope/logs/stream", headers={**auth, "Last-Event-ID": HUGE}
+        f"/api/v1/deployments/{deployment_id}/logs/stream",
+        headers={**auth, "Last-Event-ID": HUGE},
     )
 
     assert is_problem(huge, 400)
     assert "Last-Event-ID must be a log position" in huge.json()["detail"]
     assert is_problem(ahead, 400)
     assert "the log ends at position" in ahead.json()["detail"]
-    assert line.status_code == 404  # the deployment is looked up first: none is there
+    assert is_problem(line, 400)
+    assert "Last-Event-ID must be a line number" in line.json()["detail"]
     still_works(client, auth)
 
 
