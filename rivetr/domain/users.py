@@ -220,7 +220,7 @@ def _locked(state: UserState, now: datetime) -> bool:
 
 
 def _refused(state: UserState, failed: LoginFailed, now: datetime) -> list[Event]:
-    """"locked" while a lockout lasts; else the failure, and maybe a lockout."""
+    """While a lockout lasts, a "locked" failure; else the failure, and maybe a lockout."""
     if _locked(state, now):
         return [msgspec.structs.replace(failed, reason="locked")]
     return _failure(state, failed, now)
