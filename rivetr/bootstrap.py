@@ -18,6 +18,7 @@ from rivetr.adapters.acme import AcmeAccount
 from rivetr.adapters.certs import CertificateStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
+from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
 from rivetr.adapters.proxy import ProxyServer, RouteTable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
@@ -147,9 +148,12 @@ class Services:
     @classmethod
     async def open(cls, settings: Settings) -> Services:
         data = settings.data_path
-        data.mkdir(parents=True, exist_ok=True)
+        if not data.exists():  # one given that exists may be shared: its mode is the owner's
+            private_dir(data)
+        for folder in ("logs", "certs"):  # owner-only, whatever an older version left
+            tighten_tree(data / folder)
         store = await SqliteEventStore.open(data / "events.db", settings.poll_interval_s)
-        runner = ProjectionRunner(store, data / "read.db", all_projections())
+        runner = ProjectionRunner(store, private_sqlite(data / "read.db"), all_projections())
         await runner.open()
         await runner.catch_up()
         read = await ReadModel.open(data / "read.db")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import msgspec
 
+from rivetr.adapters.private_files import private_dir
+
 
 class CertificateError(ValueError):
     """A certificate or key that cannot serve the domain (with the reason)."""
@@ -96,7 +98,7 @@ class CertificateStore:
         self._contexts: dict[str, ssl.SSLContext] = {}
 
     def save(self, domain: str, chain_pem: bytes, key_pem: bytes) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.directory)
         for suffix, data in ((".key", key_pem), (".crt", chain_pem)):
             path = self.directory / f"{domain}{suffix}"
             partial = path.with_name(path.name + ".tmp")

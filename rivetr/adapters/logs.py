@@ -1,8 +1,9 @@
 """Per-deployment log files: build output and container output, kept apart from the event log
 (they are far too many lines to be events) and kept after the container is gone.
 
-logs/<app>/<deployment id>.log, one line per output line prefixed with its source. Only the
-newest `keep` deployments of each app keep their log.
+logs/<app>/<deployment id>.log, one line per output line prefixed with its source, readable by
+Rivetr's own user only (0600 in 0700 folders). Only the newest `keep` deployments of each app
+keep their log.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import threading
 from collections import deque
 from pathlib import Path
 from typing import TextIO
+
+from rivetr.adapters.private_files import open_private_append
 
 _MAX_LINE = 4000  # one pathological line must not fill the disk
 _READ_CHUNK = 256 * 1024  # what a follower reads at once
@@ -21,10 +24,9 @@ class DeploymentLog:
     streamed from the thread that talks to the engine)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._file: TextIO | None = path.open("a", encoding="utf-8", errors="replace")
+        self._file: TextIO | None = open_private_append(path)
 
     def write(self, source: str, line: str) -> None:
         text = line.rstrip("\n")[:_MAX_LINE]

@@ -105,7 +105,7 @@ def evolve(state: UserState, event: Event) -> UserState:
                 password_hash=event.password_hash,
                 role=event.role,
             )
-        case LoginFailed() if event.reason in ("wrong password", "wrong code"):
+        case LoginFailed() if event.reason in ("wrong password", "wrong code", "unknown email"):
             return msgspec.structs.replace(state, failures=(*state.failures, event.at))
         case UserLockedOut():
             return msgspec.structs.replace(state, locked_until=event.until, failures=())
@@ -170,10 +170,8 @@ def decide_sign_in(state: UserState, command: SignIn) -> list[Event]:
     failed = LoginFailed(
         email=state.email, reason="wrong password", at=command.at, remote=command.remote
     )
-    if state.locked_until is not None and now < datetime.fromisoformat(state.locked_until):
-        return [msgspec.structs.replace(failed, reason="locked")]
-    if not command.password_matched:
-        return _failure(state, failed, now)
+    if not command.password_matched or _locked(state, now):
+        return _refused(state, failed, now)
     session = SessionStarted(
         user_id=state.user_id,
         session_id=command.session_id,
@@ -202,6 +200,30 @@ def decide_sign_in(state: UserState, command: SignIn) -> list[Event]:
                 RecoveryCodeUsed(user_id=state.user_id, code_hash=command.recovery_hash),
             ]
     raise AssertionError(f"unknown code kind {command.code_kind!r}")
+
+
+def decide_unknown_sign_in(state: UserState, command: SignIn) -> list[Event]:
+    """An attempt on an address with no account, refused as a wrong password is: a failure,
+    a lockout once MAX_FAILURES fall within FAILURE_WINDOW, and "locked" until it ends, so the
+    answers do not tell which addresses have an account. `state` is what the service remembers
+    of the address (folded from these events), as nothing exists to record it against."""
+    if state.exists:
+        raise InvalidCommand(f"{command.email!r} has an account")
+    failed = LoginFailed(
+        email=command.email, reason="unknown email", at=command.at, remote=command.remote
+    )
+    return _refused(state, failed, datetime.fromisoformat(command.at))
+
+
+def _locked(state: UserState, now: datetime) -> bool:
+    return state.locked_until is not None and now < datetime.fromisoformat(state.locked_until)
+
+
+def _refused(state: UserState, failed: LoginFailed, now: datetime) -> list[Event]:
+    """While a lockout lasts, a "locked" failure; else the failure, and maybe a lockout."""
+    if _locked(state, now):
+        return [msgspec.structs.replace(failed, reason="locked")]
+    return _failure(state, failed, now)
 
 
 def _failure(state: UserState, failed: LoginFailed, now: datetime) -> list[Event]:

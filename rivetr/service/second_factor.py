@@ -35,7 +35,7 @@ def provisioning_uri(secret: str, email: str) -> str:
 def matching_step(secret: str, code: str, now: float | None = None) -> int | None:
     """The time step `code` belongs to, within one step of now; None when it matches none."""
     code = code.strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:  # "²".isdigit() is true
         return None
     totp = _pyotp().TOTP(secret)
     current = int((time.time() if now is None else now) // STEP_S)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
-import time
-from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +24,9 @@ from rivetr.domain.commands import (
     ResealTotp,
     RevokeSession,
 )
-from rivetr.domain.errors import DomainError, Forbidden, InvalidCommand
+from rivetr.domain.errors import Forbidden, InvalidCommand
 from rivetr.domain.events import (
+    Event,
     LoginFailed,
     RecoveryCodeUsed,
     SessionStarted,
@@ -40,61 +38,34 @@ from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import InvitationView, ReadModel
 from rivetr.service import second_factor
 from rivetr.service.handler import CommandHandler
+from rivetr.service.sign_in_limits import AddressThrottle, SignInRefused, UnknownAddresses
 from rivetr.service.tokens import hash_secret  # a session secret is as random as a token's
 
 SESSION_PREFIX = "rvs_"
 MIN_PASSWORD = 12
-ATTEMPTS_PER_MINUTE = 10  # sign-ins from one address, whatever the account
-_TRACKED_ADDRESSES = 10_000  # memory bound for the per-address counts
-
-
-class SignInRefused(DomainError):
-    title = "Sign-in refused"
-    status = 401
-
-    def __init__(
-        self, detail: str, *, locked_until: str | None = None, throttled: bool = False
-    ) -> None:
-        super().__init__(detail)
-        self.locked_until = locked_until
-        if locked_until is not None or throttled:
-            self.status = 429
-
-
-class AddressThrottle:
-    """At most `limit` sign-in attempts per minute from one address, across all accounts:
-    guessing is slowed before it reaches the log (each refused attempt would be an event) or the
-    argon2 work. Kept in memory: a restart forgets it, the account lockout does not."""
-
-    def __init__(self, limit: int = ATTEMPTS_PER_MINUTE, clock: Any = time.monotonic) -> None:
-        self.limit = limit
-        self.clock = clock
-        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def check(self, address: str | None) -> None:
-        """Count an attempt from `address`; raise SignInRefused (429) past the limit."""
-        if address is None:
-            return
-        now = self.clock()
-        attempts = self._attempts.pop(address, None) or deque()
-        while attempts and now - attempts[0] >= 60:
-            attempts.popleft()
-        self._attempts[address] = attempts  # most recently seen last
-        while len(self._attempts) > _TRACKED_ADDRESSES:
-            self._attempts.popitem(last=False)
-        if len(attempts) >= self.limit:
-            wait = max(1, math.ceil(60 - (now - attempts[0])))
-            raise SignInRefused(
-                f"too many sign-in attempts from this address: try again in {wait} s",
-                throttled=True,
-            )
-        attempts.append(now)
 
 
 def csrf_token(secret: str) -> str:
     """The token a cookie-signed request must echo (header or form field) to change anything:
     derived from the session secret, which a cross-site page cannot read."""
     return hmac.new(secret.encode(), b"rivetr csrf", hashlib.sha256).hexdigest()[:32]
+
+
+def _refusal(outcome: Event, state: users.UserState) -> SignInRefused:
+    """The answer to a refused sign-in whose last event is `outcome`, `state` being the
+    account's (or the unknown address's) before it."""
+    if isinstance(outcome, UserLockedOut):
+        return SignInRefused(
+            f"too many failed sign-ins: locked until {outcome.until}", locked_until=outcome.until
+        )
+    if isinstance(outcome, LoginFailed) and outcome.reason == "locked":
+        return SignInRefused(
+            f"too many failed sign-ins: locked until {state.locked_until}",
+            locked_until=state.locked_until,
+        )
+    if isinstance(outcome, LoginFailed) and outcome.reason == "wrong code":
+        return SignInRefused("wrong or already used code")
+    return SignInRefused("wrong e-mail address or password")
 
 
 def _totp_context(user_id: str) -> str:
@@ -122,6 +93,7 @@ class UserService:
         self.read = read
         self.secrets = secrets
         self.throttle = AddressThrottle()
+        self.unknown = UnknownAddresses()
 
     async def create(self, actor: Actor, email: str, password: str, role: UserRole) -> str:
         if len(password) < MIN_PASSWORD:
@@ -173,7 +145,8 @@ class UserService:
 
         Raises:
             SignInRefused: unknown address or wrong password (one message for both), a wrong
-                code, or a locked account (status 429, with the time it unlocks).
+                code, or a locked account (status 429, with the time it unlocks); an unknown
+                address is locked out as an account is, so the answers are the same.
             SecondFactorNeeded: the password was right and the account needs a code.
         """
         self.throttle.check(remote)
@@ -185,20 +158,17 @@ class UserService:
             history = await self.store.read_stream(stream)
             state = users.fold(user_id, [e.event for e in history])
             matched = await verify_password(state.password_hash or None, password)
-            now = datetime.now(UTC).isoformat(timespec="microseconds")
-            if not state.exists:
-                failed = LoginFailed(email=email, reason="unknown email", at=now, remote=remote)
-                await self.store.append("auth", ANY_VERSION, [failed], meta)
-                raise SignInRefused("wrong e-mail address or password")
             command = SignIn(
                 email=email,
                 password_matched=matched,
-                at=now,
+                at=datetime.now(UTC).isoformat(timespec="microseconds"),
                 session_id=secrets.token_hex(8),
                 secret_hash=hash_secret(secret),
                 remote=remote,
                 **self._second_factor(state, code),
             )
+            if not state.exists:
+                raise await self._refuse_unknown(command, meta)
             events = users.decide_sign_in(state, command)
             try:
                 recorded = await self.store.append(stream, len(history), events, meta)
@@ -208,22 +178,20 @@ class UserService:
             outcome = events[-1]
             if isinstance(outcome, SessionStarted):
                 return secret, outcome
-            if isinstance(outcome, UserLockedOut):
-                raise SignInRefused(
-                    f"too many failed sign-ins: locked until {outcome.until}",
-                    locked_until=outcome.until,
-                )
             if isinstance(outcome, RecoveryCodeUsed):
                 return secret, next(e for e in events if isinstance(e, SessionStarted))
-            if isinstance(outcome, LoginFailed) and outcome.reason == "wrong code":
-                raise SignInRefused("wrong or already used code")
-            if isinstance(outcome, LoginFailed) and outcome.reason == "locked":
-                raise SignInRefused(
-                    f"too many failed sign-ins: locked until {state.locked_until}",
-                    locked_until=state.locked_until,
-                )
-            raise SignInRefused("wrong e-mail address or password")
+            raise _refusal(outcome, state)
         raise SignInRefused("too many concurrent sign-ins; try again")
+
+    async def _refuse_unknown(self, attempt: SignIn, meta: EventMeta) -> SignInRefused:
+        """Record an attempt on an address with no account, and refuse it as an account's
+        would be; the lockout it may lead to lives in memory only."""
+        state = self.unknown.state(users.normalise_email(attempt.email))
+        events = users.decide_unknown_sign_in(state, attempt)
+        self.unknown.remember(state, events)
+        failures = [e for e in events if isinstance(e, LoginFailed)]
+        await self.store.append("auth", ANY_VERSION, failures, meta)
+        return _refusal(events[-1], state)
 
     def _second_factor(self, state: users.UserState, code: str | None) -> dict[str, Any]:
         """The SignIn fields for `code`: which kind it is and what it matched."""

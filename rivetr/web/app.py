@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.dashboard_actions import DashboardActions
+from rivetr.web.json_bodies import read_json_body
 from rivetr.web.problems import handle_exception
 from rivetr.web.webhooks import receive_webhook
 
@@ -82,6 +84,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
+        before_request=read_json_body,
     )
     return Litestar(
         route_handlers=[api, DashboardController, DashboardActions, receive_webhook],
@@ -91,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="Rivetr", version=__version__, path="/schema"),
         type_encoders={msgspec.UnsetType: lambda _: None},
+        state=State({"form_key": secrets.token_bytes(32)}),  # signs the pre-session forms' tokens
         debug=False,
     )
 

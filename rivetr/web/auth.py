@@ -62,12 +62,24 @@ async def _by_session(
     if actor is None:
         raise NotAuthorizedException("the session has ended or expired: sign in again")
     if connection.scope.get("method", "GET") not in SAFE_METHODS:
-        presented = connection.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(presented, csrf_token(secret)):
-            raise PermissionDeniedException(
-                "a change signed by a session cookie needs its X-CSRF-Token header"
-            )
+        require_csrf_token(connection, secret)
     return AuthenticationResult(user=actor, auth=secret)
+
+
+def require_csrf_token(connection: ASGIConnection[Any, Any, Any, Any], secret: str) -> None:
+    """Refuse (403) a change signed by the session cookie `secret` without its CSRF token."""
+    if not tokens_match(connection.headers.get(CSRF_HEADER, ""), csrf_token(secret)):
+        raise PermissionDeniedException(
+            "a change signed by a session cookie needs its X-CSRF-Token header"
+        )
+
+
+def tokens_match(presented: str, expected: str) -> bool:
+    """Compare a token a client sent in constant time. As bytes: compare_digest raises
+    TypeError for a str with a non-ASCII character, and what a client sends may only fail."""
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def set_private_cookie(

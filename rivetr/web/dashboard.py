@@ -2,9 +2,10 @@
 
 Signing in takes an e-mail address and password (a session, as for the API) or an API token;
 either is kept in an HttpOnly, SameSite=Strict cookie. Forms that change something carry the
-session's CSRF token; the sign-in form, used before any session exists, carries a random token
-that must match a cookie set with the page (a "double submit"), so another site cannot sign a
-visitor in to an account of its choosing. The pages read the same read model as the API.
+session's CSRF token; the sign-in form, used before any session exists, carries a token that
+must be the HMAC, under a key of the process's own, of a nonce in a cookie set with the page, so
+another site cannot sign a visitor in to an account of its choosing, even one that can set
+cookies for this host. The pages read the same read model as the API.
 """
 
 from __future__ import annotations
@@ -32,17 +33,19 @@ from rivetr.domain.users import SecondFactorNeeded
 from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
 from rivetr.service.runtime_logs import NoLiveContainer
-from rivetr.service.users import SignInRefused, csrf_token
+from rivetr.service.sign_in_limits import SignInRefused
+from rivetr.service.users import csrf_token
 from rivetr.web.ansi import to_html
 from rivetr.web.api.history import readable_app_then
-from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie
+from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie, tokens_match
 from rivetr.web.charts import sparkline
+from rivetr.web.params import whole_number
 
 COOKIE = TOKEN_COOKIE
 AUDIT_PAGE = 50
 DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
 RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
-FORM_COOKIE = "rivetr_form"  # the double-submit token of the forms shown before a session
+FORM_COOKIE = "rivetr_form"  # the nonce the token of the forms shown before a session signs
 
 
 class LoginForm(msgspec.Struct):
@@ -139,7 +142,7 @@ class DashboardController(Controller):
                 status_code=404,
             )
         head = await services.store.head()
-        older = _whole_number(request.query_params.get("older")) or 0  # skipped: a later page
+        older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
         shown = await services.read.list_deployments(
             name, limit=DEPLOYMENTS_SHOWN + 1, offset=older
         )
@@ -200,7 +203,7 @@ class DashboardController(Controller):
             type=wanted["type"] or None,
             since=since,
             until=until,
-            before=_whole_number(params.get("before")),
+            before=whole_number(params.get("before")),
             teams=actor.readable_teams(),
             instance=actor.reads_instance_events(),
             limit=AUDIT_PAGE,
@@ -273,7 +276,7 @@ class DashboardController(Controller):
     ) -> Response[Any]:
         session = request.cookies.get(SESSION_COOKIE)
         if session:
-            if not hmac.compare_digest(data.csrf_token, csrf_token(session)):
+            if not tokens_match(data.csrf_token, csrf_token(session)):
                 return Response(
                     "signing out needs the form's CSRF token",
                     status_code=403,
@@ -306,7 +309,7 @@ class DashboardController(Controller):
             return Redirect("/login")
         if not _form_token_matches(request, data.form_token):
             return _setup_page(request, services, _STALE_FORM, 403)
-        if not hmac.compare_digest(data.code.strip().encode(), code.encode()):
+        if not tokens_match(data.code.strip(), code):
             return _setup_page(request, services, "That is not the setup code in the log.", 403)
         if data.password != data.again:
             return _setup_page(request, services, "The two passwords differ.", 422)
@@ -365,18 +368,29 @@ class DashboardController(Controller):
 _STALE_FORM = "This form has expired (or came from another site): it has been reloaded, try again."
 
 
+def _form_token(request: Request[Any, Any, Any], nonce: str) -> str:
+    """The token a pre-session form carries: the form cookie's nonce signed with the process's
+    own key, so that whoever can set a cookie for this host still cannot make a pair that
+    matches."""
+    key: bytes = request.app.state.form_key
+    signed = hmac.new(key, b"rivetr form:" + nonce.encode("utf-8", "surrogatepass"), "sha256")
+    return signed.hexdigest()[:32]
+
+
 def _form_token_matches(request: Request[Any, Any, Any], presented: str) -> bool:
-    expected = request.cookies.get(FORM_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(presented, expected)
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False  # the browser says another site (a sibling subdomain too) sent the form
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    return bool(nonce) and tokens_match(presented, _form_token(request, nonce))
 
 
 def _with_form_token(request: Request[Any, Any, Any], template: Template) -> Template:
-    """Give the page's form the double-submit token, keeping the cookie's if it has one."""
-    token = request.cookies.get(FORM_COOKIE)
-    if not token:
-        token = secrets.token_urlsafe(24)
-        set_private_cookie(template, request, FORM_COOKIE, token)
-    template.context["form_token"] = token
+    """Give the page's form its token, keeping the form cookie's nonce if it has one."""
+    nonce = request.cookies.get(FORM_COOKIE)
+    if not nonce:
+        nonce = secrets.token_urlsafe(24)
+        set_private_cookie(template, request, FORM_COOKIE, nonce)
+    template.context["form_token"] = _form_token(request, nonce)
     return template
 
 
@@ -457,8 +471,3 @@ async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], 
         return [], f"The container engine is unavailable: {exc}"
     except ContainerError as exc:
         return [], f"The engine no longer has the container: {exc}"
-
-
-def _whole_number(value: str | None) -> int | None:
-    """A page's place from the query (a position, an offset), None unless a whole number."""
-    return int(value) if value is not None and value.isdigit() else None

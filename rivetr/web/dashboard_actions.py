@@ -4,7 +4,6 @@ they go through the same services (and so the same authorisation) as the API."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import msgspec
@@ -20,6 +19,7 @@ from rivetr.domain.errors import DomainError
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
 from rivetr.web.ansi import to_html
+from rivetr.web.auth import tokens_match
 from rivetr.web.dashboard import csrf_of, signed_in
 
 LOG_LINES_SHOWN = 500
@@ -39,7 +39,7 @@ async def _form_sender(
     if actor is None:
         return Redirect("/login")
     expected = csrf_of(request)
-    if expected is None or not hmac.compare_digest(presented, expected):
+    if expected is None or not tokens_match(presented, expected):
         return _not_found(services, "This form has expired: load the page again.", 403)
     return actor
 

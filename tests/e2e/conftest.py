@@ -49,7 +49,7 @@ class Server:
         self.log = data_dir.parent / f"serve-{self.port}.log"
 
     def start(self) -> Server:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)  # the service makes its own
         self.process = subprocess.Popen(
             rivetr_command("serve", "--data-dir", str(self.data_dir), "--port", str(self.port)),
             stdout=self.log.open("w"),

@@ -16,7 +16,8 @@ def owner(member) -> str:
 
 
 def form_token(client, path: str = "/login") -> str:
-    """What a browser does first: load the page, whose form carries the double-submit token."""
+    """What a browser does first: load the page, whose form carries the token bound to the
+    form cookie set with it."""
     page = client.get(path).text
     return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
 
@@ -95,6 +96,35 @@ def test_the_sign_in_form_is_refused_without_the_token_of_the_page_it_came_from(
     assert "rivetr_session" not in cross_site.headers.get("set-cookie", "")
     assert log_types() == before  # refused before the password is even checked
     assert form_login(client, email="ann@example.com", password=PASSWORD).status_code == 302
+
+
+def test_a_form_cookie_and_token_forged_as_a_pair_are_refused(client, owner, log_types):
+    """Whoever can set a cookie for the host (a sibling subdomain) can choose the form cookie,
+    and put its value in the form: the token must be signed by the server's key too."""
+    before = log_types()
+    client.cookies.set("rivetr_form", "chosen-by-the-attacker")
+
+    forged = form_login(
+        client, email="ann@example.com", password=PASSWORD, form_token="chosen-by-the-attacker"
+    )
+
+    assert forged.status_code == 403
+    assert "This form has expired" in forged.text
+    assert log_types() == before
+    assert form_login(client, email="ann@example.com", password=PASSWORD).status_code == 302
+
+
+def test_a_sign_in_form_the_browser_says_came_from_another_site_is_refused(client, owner):
+    token = form_token(client)
+    fields = {"email": "ann@example.com", "password": PASSWORD, "form_token": token}
+
+    for site in ("same-site", "cross-site"):
+        sent = client.post("/login", data=fields, headers={"Sec-Fetch-Site": site})
+        assert sent.status_code == 403, site
+    ours = client.post(
+        "/login", data=fields, headers={"Sec-Fetch-Site": "same-origin"}, follow_redirects=False
+    )
+    assert ours.status_code == 302
 
 
 def test_the_first_account_is_made_on_the_setup_page_with_the_logged_code(

@@ -155,3 +155,12 @@ def test_after_a_key_rotation_the_seed_is_sealed_again_and_codes_still_work(
     [resealed] = [e for e in call(services.store.read_all) if e.type == "user.totp_resealed"]
     assert resealed.event.secret.startswith(f"rvs1:{new_key}:")
     assert login(client, second_factor.code_at(seed, time.time())).status_code == 200
+
+
+def test_a_code_of_non_ascii_digits_is_a_wrong_code_not_an_error(client, enrolled):
+    answer = login(client, "²²²²²²")  # six characters str.isdigit() takes for digits
+
+    assert answer.status_code == 401
+    assert answer.json()["detail"] == "wrong or already used code"
+    seed, _ = enrolled
+    assert login(client, second_factor.code_at(seed, time.time())).status_code == 200

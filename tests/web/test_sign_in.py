@@ -1,7 +1,10 @@
 """Password sign-in over HTTP: a session cookie that works on the API, CSRF on changes, one
-answer for unknown addresses and wrong passwords, a lockout recorded as events, sign-out."""
+answer for unknown addresses and wrong passwords (locked out alike), a lockout recorded as
+events, sign-out."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -84,11 +87,43 @@ def test_brute_force_locks_the_account_and_is_recorded(client, owner, call, serv
     assert client.get("/api/v1/apps").status_code == 401
 
 
-def test_signing_out_ends_the_session(client, owner):
-    sign_in(client)
-    session = client.cookies.get("rivetr_session")
+def test_after_five_failures_a_known_and_an_unknown_address_get_the_same_answers(
+    client, owner, services, call
+):
+    services.users.throttle.limit = 100  # the per-address cap would answer first
 
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    def answers(email: str) -> list[tuple[int, str, str]]:
+        replies = [sign_in(client, email=email, password=f"guess {n}") for n in range(7)]
+        return [
+            (r.status_code, r.json()["title"], re.sub(r"until \S+", "until T", r.json()["detail"]))
+            for r in replies
+        ]
+
+    known, unknown = answers("ann@example.com"), answers("nobody@example.com")
+
+    assert known == unknown
+    assert [status for status, _, _ in unknown] == [401, 401, 401, 401, 429, 429, 429]
+    assert unknown[-1][2] == "too many failed sign-ins: locked until T"
+    recorded = call(services.store.read_all)
+    reasons = [e.event.reason for e in recorded if e.stream_id == "auth"]
+    assert reasons == ["unknown email"] * 5 + ["locked"] * 2
+    assert [e.type for e in recorded if e.type == "user.locked_out"] == ["user.locked_out"]
+    assert sign_in(client, email="nobody@example.com", password=PASSWORD).status_code == 429
+
+
+def test_signing_out_needs_the_csrf_token_and_ends_the_session(client, owner, log_types):
+    csrf = sign_in(client).json()["csrf_token"]
+    session = client.cookies.get("rivetr_session")
+    before = log_types()
+
+    forged = client.post("/api/v1/auth/logout")  # what another site's form could send
+
+    assert forged.status_code == 403
+    assert "X-CSRF-Token" in forged.json()["detail"]
+    assert log_types() == before
+    assert client.get("/api/v1/apps").status_code == 200  # still signed in
+    out = client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert out.status_code == 204
 
     client.cookies.set("rivetr_session", session)  # replayed after sign-out
     assert client.get("/api/v1/apps").status_code == 401

@@ -18,6 +18,7 @@ from rivetr.adapters.eventstore.base import (
 )
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
+from rivetr.adapters.private_files import private_sqlite
 from rivetr.domain.events import Event
 
 # link_hash's argument order, then the chain fields: for tests and tools that copy rows by hand
@@ -52,7 +53,7 @@ class SqliteEventStore:
         `poll_interval` is how often a waiting subscriber checks for appends made by another
         process; appends in this process wake subscribers at once.
         """
-        store = cls(Path(path), poll_interval)
+        store = cls(private_sqlite(Path(path)), poll_interval)
         loop = asyncio.get_running_loop()
         store._writer = await loop.run_in_executor(store._executor, BatchWriter, store.path)
         store._reader = await aiosqlite.connect(store.path)

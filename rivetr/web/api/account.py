@@ -4,7 +4,6 @@ second factor a session only (`access.authorize_account`)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 import msgspec
@@ -20,7 +19,7 @@ from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.users import SESSION_LIFETIME, normalise_email
 from rivetr.projections.views import SessionListing
 from rivetr.service.users import csrf_token
-from rivetr.web.auth import CSRF_HEADER, SESSION_COOKIE, set_private_cookie
+from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 
 Code = Annotated[str, msgspec.Meta(min_length=6, max_length=32)]
 
@@ -145,8 +144,7 @@ async def accept_invitation(
     new_secret = None
     if actor is not None and actor.user is not None:
         assert session is not None
-        if not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf_token(session)):
-            raise NotAuthorizedException("accepting while signed in needs the X-CSRF-Token header")
+        require_csrf_token(request, session)
         user_id = actor.user
     elif await services.users.exists(invitation.email):
         raise NotAuthorizedException(

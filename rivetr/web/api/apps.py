@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -187,10 +187,16 @@ class AppsController(Controller):
 
 
 def _command(kind: type[Any], **fields: Any) -> Any:
-    """Build a command through msgspec so path values get the same validation as bodies."""
-    return msgspec.convert(
-        {k: v for k, v in fields.items() if v is not msgspec.UNSET}, kind, from_attributes=True
-    )
+    """Build a command through msgspec so path values get the same validation, and the same
+    400 answer, as bodies (a name no app can have, such as "Acme", is a bad request)."""
+    try:
+        return msgspec.convert(
+            {k: v for k, v in fields.items() if v is not msgspec.UNSET}, kind, from_attributes=True
+        )
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$.")
+        error = {"message": message, "key": where.rstrip("`") or None}
+        raise ValidationException(extra=[error]) from None
 
 
 async def _may_manage(services: Services, actor: Actor, name: str) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, PermissionDeniedException
-from litestar.params import FromQuery, Parameter, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from rivetr.adapters.eventstore.base import RecordedEvent
@@ -19,6 +19,7 @@ from rivetr.domain.access import Actor
 from rivetr.projections.views import AuditEntry, AuditQuery
 from rivetr.service.hub import AppResolver, StreamFilter
 from rivetr.web.api.apps import readable_app
+from rivetr.web.params import bounded
 
 Since = Annotated[
     str | None,
@@ -55,8 +56,8 @@ class AuditController(Controller):
         by: Annotated[str | None, QueryParameter(name="actor", description="e.g. user:ann")] = None,
         app: FromQuery[str | None] = None,
         event_type: Annotated[str | None, QueryParameter(name="type")] = None,
-        before: Annotated[int | None, Parameter(ge=1, description="the next page")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        before: Annotated[int | None, bounded("the next page", ge=1)] = None,
+        limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
     ) -> list[AuditEntry]:
         """Newest first; pass the last entry's position as `before` for the next page."""
         teams = _readable_teams(actor)

@@ -10,8 +10,8 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
@@ -22,6 +22,7 @@ from rivetr.domain.deployment import TERMINAL
 from rivetr.domain.settings import whole
 from rivetr.projections.views import DeploymentView, StepView
 from rivetr.web.api.apps import readable_app
+from rivetr.web.params import bounded, last_event_id
 
 LOG_POLL_S = 0.5  # how often a follower looks for new lines while its deployment runs
 
@@ -84,8 +85,8 @@ class DeploymentsController(Controller):
         name: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
-        limit: Annotated[int, Parameter(ge=1, le=500, description="at most this many")] = 50,
-        offset: Annotated[int, Parameter(ge=0, description="after skipping this many")] = 0,
+        limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
+        offset: Annotated[int, bounded("after skipping this many")] = 0,
     ) -> list[DeploymentView]:
         """The app's deployments, newest first."""
         await readable_app(services, actor, name)
@@ -150,7 +151,7 @@ class DeploymentsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         start: FromQuery[Literal["start", "end"]] = "start",
-        after: Annotated[int | None, Parameter(ge=0, description="after this line")] = None,
+        after: Annotated[int | None, bounded("after this line")] = None,
     ) -> ServerSentEvent:
         """The deployment's build and runtime log as server-sent events, one per line (`id`
         its line number, `data` {"line", "source", "text"}), from the first line or only what
@@ -158,11 +159,9 @@ class DeploymentsController(Controller):
         has finished. `Last-Event-ID` resumes after that line."""
         found = await _find(services, actor, deployment_id)
         app, logs = found.app, services.logs
-        resume = request.headers.get("last-event-id")
-        if resume is not None and not resume.strip().isdigit():
-            raise ClientException(f"Last-Event-ID must be a line number, not {resume!r}")
+        resume = last_event_id(request, "a line number")
         if resume is not None:
-            skip: int | None = int(resume)
+            skip: int | None = resume
         elif after is not None:
             skip = after
         else:

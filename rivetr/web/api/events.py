@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, PermissionDeniedException
-from litestar.params import FromQuery, Parameter, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.types import ASGIApp
 
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.service.hub import QUEUE_LIMIT, StreamFilter
 from rivetr.web.api.apps import readable_app
+from rivetr.web.params import bounded, last_event_id
 from rivetr.web.pushed_stream import PushedEventStream
 
 
@@ -32,8 +33,7 @@ async def event_stream(
         ),
     ] = None,
     after: Annotated[
-        int | None,
-        Parameter(ge=0, description="start after this position (0: the whole log); default: now"),
+        int | None, bounded("start after this position (0: the whole log); default: now")
     ] = None,
 ) -> ASGIApp:
     """Each message is one event: `id` its log position, `event` its type, `data` its JSON
@@ -52,11 +52,12 @@ async def event_stream(
         teams=teams,
         instance=actor.reads_instance_events(),
     )
-    resume = request.headers.get("last-event-id")
-    if resume is not None:
-        if not resume.strip().isdigit():
-            raise ClientException(f"Last-Event-ID must be a log position, not {resume!r}")
-        after = int(resume)
+    resume = last_event_id(request, "a log position")
+    after = resume if resume is not None else after
+    head = await services.store.head()
+    if after is not None and after > head:
+        # a reader "after" the end would wait there, and take the idle hub's place with it
+        raise ClientException(f"the log ends at position {head}: there is no {after} yet")
     return PushedEventStream(
         services.hub,
         wanted,

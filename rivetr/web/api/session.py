@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from rivetr.bootstrap import Services
 from rivetr.domain.users import SESSION_LIFETIME
 from rivetr.service.users import csrf_token
-from rivetr.web.auth import SESSION_COOKIE, set_private_cookie
+from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 
 
 class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +54,7 @@ async def sign_out(
 ) -> Response[None]:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
+        require_csrf_token(request, secret)  # else any site could sign a visitor out
         await services.users.sign_out(secret)
     response = Response(None, status_code=HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")

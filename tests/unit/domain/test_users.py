@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rivetr.domain import users
 from rivetr.domain.commands import (
@@ -218,3 +220,43 @@ def test_revoking_a_session_that_is_not_open_is_not_found() -> None:
     assert ended.reason == "revoked"
     with pytest.raises(NotFound, match="no open session"):
         users.decide_revoke(state, RevokeSession(user_id="ann@example.com", session_id="nope"))
+
+
+def unknown_attempt(state: users.UserState, at: datetime) -> tuple[users.UserState, list[Event]]:
+    command = SignIn(
+        email="Bob@Example.com",
+        password_matched=False,
+        at=at.isoformat(),
+        session_id="s",
+        secret_hash="ab" * 32,
+    )
+    events = users.decide_unknown_sign_in(state, command)
+    for event in events:
+        state = users.evolve(state, event)
+    return state, events
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=20))
+def test_an_unknown_address_is_refused_and_locked_out_as_a_wrong_password_is(
+    gaps: list[int],
+) -> None:
+    known, unknown = created(), users.UserState(user_id="bob@example.com")
+    at = T0
+    for gap in gaps:
+        at += timedelta(minutes=gap)
+        known, for_known = attempt(known, False, at)
+        unknown, for_unknown = unknown_attempt(unknown, at)
+
+        assert tags(for_unknown) == tags(for_known)
+        assert [getattr(e, "until", None) for e in for_unknown] == [
+            getattr(e, "until", None) for e in for_known
+        ]
+        failure = for_unknown[0]
+        assert isinstance(failure, LoginFailed)
+        assert failure.reason == ("locked" if for_known[0].reason == "locked" else "unknown email")
+        assert unknown.locked_until == known.locked_until
+
+
+def test_an_address_with_an_account_is_not_decided_as_unknown() -> None:
+    with pytest.raises(InvalidCommand, match="has an account"):
+        unknown_attempt(created(), T0)

@@ -1,0 +1,40 @@
+"""Whole numbers taken from a query or a header: bounded to what a SQLite INTEGER holds, so a
+huge one is refused (400) before it reaches a query instead of overflowing inside one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import ClientException
+from litestar.params import Parameter
+
+SQLITE_MAX = 2**63 - 1  # the largest INTEGER SQLite stores: a larger Python int cannot be bound
+_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: int() also takes "١٢", and "²".isdigit()
+
+
+def bounded(description: str, *, ge: int = 0, le: int = SQLITE_MAX) -> Any:
+    """The Parameter of an integer query value: `ge` to `le`, which SQLite can hold."""
+    return Parameter(ge=ge, le=min(le, SQLITE_MAX), description=description)
+
+
+def whole_number(text: str | None) -> int | None:
+    """`text` as a whole number SQLite can hold, or None when it is anything else."""
+    text = (text or "").strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= SQLITE_MAX else None
+
+
+def last_event_id(request: Request[Any, Any, Any], meaning: str) -> int | None:
+    """The position a reconnecting stream resumes after (its `Last-Event-ID`), if it sent one;
+    400 unless it is a whole number SQLite can hold."""
+    raw = request.headers.get("last-event-id")
+    if raw is None:
+        return None
+    value = whole_number(raw)
+    if value is None:
+        raise ClientException(f"Last-Event-ID must be {meaning}, not {raw[:40]!r}")
+    return value
