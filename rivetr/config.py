@@ -41,6 +41,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     proxy_host: str = "0.0.0.0"
     proxy_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 80
     proxy_https_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 443
+    # how long a client may take to send a request head: from the accept (TLS handshake
+    # included), or from the first byte of a later request on a kept-alive connection
+    proxy_header_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    # how long a kept-alive connection may sit without a request, a request body go without
+    # its next piece, or an answer go unread, before the proxy closes the connection
+    proxy_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 60.0
+    # client connections the proxy holds open, in all and per address (IPv6: per /64)
+    proxy_max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    proxy_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 256
     # where certificates are ordered (ACME); Let's Encrypt's staging directory for trials
     acme_directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
     acme_email: str | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rivetr.adapters.proxy import ProxyLimits
 from rivetr.config import ConfigError, Settings, load_settings
 
 
@@ -212,3 +213,28 @@ def test_a_bad_secret_key_is_named_but_never_echoed() -> None:
     assert "'secret_key' (from environment variable RIVETR_SECRET_KEY)" in str(caught.value)
     assert "not a base64 64-byte key" in str(caught.value)
     assert almost not in str(caught.value)
+
+
+def test_the_proxy_limits_default_to_the_settings_defaults() -> None:
+    settings, limits = Settings(), ProxyLimits()
+
+    assert limits.header_timeout_s == settings.proxy_header_timeout_s
+    assert limits.idle_timeout_s == settings.proxy_idle_timeout_s
+    assert limits.max_connections == settings.proxy_max_connections
+    assert limits.max_connections_per_ip == settings.proxy_max_connections_per_ip
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RIVETR_PROXY_HEADER_TIMEOUT_S", "0"),
+        ("RIVETR_PROXY_IDLE_TIMEOUT_S", "-1"),
+        ("RIVETR_PROXY_MAX_CONNECTIONS", "0"),
+        ("RIVETR_PROXY_MAX_CONNECTIONS_PER_IP", "many"),
+    ],
+)
+def test_a_proxy_limit_out_of_range_is_refused_by_name(name: str, value: str) -> None:
+    message = config_error(environ={name: value})
+
+    assert repr(name[7:].lower()) in message
+    assert f"environment variable {name}" in message
