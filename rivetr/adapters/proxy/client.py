@@ -96,6 +96,45 @@ class Request:
 
 
 class ClientConnection(asyncio.Protocol):
+    # one per open connection, up to proxy_max_connections of them: no __dict__ each
+    __slots__ = (
+        "address",
+        "admitted",
+        "answering",
+        "attempt",
+        "blocked_since",
+        "buffered",
+        "client_ip",
+        "close_delimited",
+        "closed",
+        "download_blocked",
+        "expired",
+        "first_head",
+        "forwarding",
+        "framed",
+        "keep",
+        "limits",
+        "loop",
+        "out",
+        "parser",
+        "patience",
+        "paused_reading",
+        "proxy",
+        "queue",
+        "reading",
+        "refused",
+        "reused",
+        "scheme",
+        "since",
+        "step",
+        "transport",
+        "tunnel",
+        "upload_blocked",
+        "upstream",
+        "upstream_deadline",
+        "watch",
+    )
+
     def __init__(self, proxy: ProxyServer, scheme: str) -> None:
         self.proxy = proxy
         self.scheme = scheme
