@@ -557,7 +557,7 @@ class ClientConnection(asyncio.Protocol):
         """Over a connection limit: a 503 at once, before anything is read, and close."""
         self.refused = self.closed = True
         self._release()
-        self.transport.write(page(503, "Service unavailable", reason, keep=False))
+        self.transport.write(page(503, "Service unavailable", reason))
         self.transport.close()
 
     def _watch(self) -> None:
