@@ -10,7 +10,6 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -35,7 +34,7 @@ Start = Callable[..., tuple[ProxyServer, int]]
 
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
+def start() -> Iterator[Start]:
     """Start a proxy with the given limits (and TLS, if asked) in front of a plain backend
     (blue.test) and a WebSocket-like echo (ws.test); gives the proxy and its port."""
     backend, backend_port = start_backend("blue")
@@ -199,7 +198,8 @@ def test_a_tls_handshake_that_never_comes_is_closed_after_the_header_timeout(sta
     (tmp_path / "key.pem").write_bytes(key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "chain.pem", tmp_path / "key.pem")
-    proxy, port = start(SHORT, context)
+    # long enough for a handshake on a busy machine, short enough to wait for
+    proxy, port = start(ProxyLimits(header_timeout_s=2, idle_timeout_s=2), context)
 
     with connect(port) as raw:
         raw.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, and no more
