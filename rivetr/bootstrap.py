@@ -19,7 +19,7 @@ from rivetr.adapters.certs import CertificateStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
-from rivetr.adapters.proxy import ProxyServer, RouteTable
+from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
 from rivetr.config import Settings
@@ -94,7 +94,15 @@ class Services:
             )
         self.certificates = CertificateService(handler, self.certs, account, staging)
         self.proxy = ProxyServer(
-            RouteTable(), challenge=self.certificates.challenges.get, secured=self.certs.has
+            RouteTable(),
+            challenge=self.certificates.challenges.get,
+            secured=self.certs.has,
+            limits=ProxyLimits(
+                header_timeout_s=settings.proxy_header_timeout_s,
+                idle_timeout_s=settings.proxy_idle_timeout_s,
+                max_connections=settings.proxy_max_connections,
+                max_connections_per_ip=settings.proxy_max_connections_per_ip,
+            ),
         )
         self.renewer = Renewer(store, runner, read, self.certificates)
         self.router = Router(store, runner, read, self.proxy)

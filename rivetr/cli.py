@@ -181,7 +181,13 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         settings.port,
         settings.data_path.resolve(),
     )
-    serve(create_app(settings), settings.host, settings.port, settings.log_level)
+    serve(
+        create_app(settings),
+        settings.host,
+        settings.port,
+        settings.log_level,
+        settings.trusted_proxies,
+    )
     return 0
 
 

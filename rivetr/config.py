@@ -3,6 +3,7 @@ flags. A bad value stops start-up with one line naming the key and where it came
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -43,6 +44,18 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     proxy_host: str = "0.0.0.0"
     proxy_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 80
     proxy_https_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 443
+    # how long a client may take to send a request head: from the accept (TLS handshake
+    # included), or from the first byte of a later request on a kept-alive connection
+    proxy_header_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 15.0
+    # how long a kept-alive connection may sit without a request, a request body go without
+    # its next piece, or an answer go unread, before the proxy closes the connection
+    proxy_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 60.0
+    # client connections the proxy holds open, in all and per address (IPv6: per /64)
+    proxy_max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10_000
+    proxy_max_connections_per_ip: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 256
+    # addresses or networks (CIDR) of proxies in front of the API and dashboard whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed; nobody's by default, not even loopback
+    trusted_proxies: list[str] = []
     # where certificates are ordered (ACME); Let's Encrypt's staging directory for trials
     acme_directory_url: str = "https://acme-v02.api.letsencrypt.org/directory"
     acme_email: str | None = None
@@ -64,6 +77,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 _FIELDS = set(Settings.__struct_fields__)
 _SECRET_KEYS = {"secret_key"}  # never echoed back in an error
+_LIST_KEYS = {"trusted_proxies"}  # comma-separated in an environment variable
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
 
@@ -101,22 +115,35 @@ def load_settings(
                 )
             values[key], sources[key] = value, f"{path}"
     for key, (name, raw) in from_env.items():
-        values[key], sources[key] = raw, f"environment variable {name}"
+        values[key] = [p.strip() for p in raw.split(",") if p.strip()] if key in _LIST_KEYS else raw
+        sources[key] = f"environment variable {name}"
     for key, value in overrides.items():
         values[key], sources[key] = value, "command line"
 
     try:
-        return msgspec.convert(values, Settings, strict=False)
+        settings = msgspec.convert(values, Settings, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
         match = re.search(r"at `\$\.(\w+)`", message)
         key = match.group(1) if match else "?"
         reason = re.sub(r" - at `\$[^`]*`", "", message)
-        given = f" {values[key]!r}" if key in values and key not in _SECRET_KEYS else ""
         reason = "not a base64 64-byte key" if key in _SECRET_KEYS else reason
-        raise ConfigError(
-            f"bad config value{given} for {key!r} (from {sources.get(key, 'defaults')}): {reason}"
-        ) from None
+        raise _bad_value(key, reason, values, sources) from None
+    for entry in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 is refused
+        except ValueError as exc:
+            raise _bad_value("trusted_proxies", str(exc), values, sources) from None
+    return settings
+
+
+def _bad_value(
+    key: str, reason: str, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> ConfigError:
+    given = f" {values[key]!r}" if key in values and key not in _SECRET_KEYS else ""
+    return ConfigError(
+        f"bad config value{given} for {key!r} (from {sources.get(key, 'defaults')}): {reason}"
+    )
 
 
 def _find_config_file(

@@ -268,15 +268,21 @@ def test_head_and_204_have_no_body_and_keep_the_connection(setup):
     assert after.json()["name"] == "blue"
 
 
+def upgrade(sock: socket.socket) -> bytes:
+    """Ask ws.test for a WebSocket on `sock`; the answer's head."""
+    sock.sendall(
+        b"GET /socket HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\n\r\n"
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1024)
+    return head
+
+
 def test_an_upgrade_is_passed_through_both_ways(setup):
     with socket.create_connection(("127.0.0.1", setup["port"]), timeout=5) as sock:
-        sock.sendall(
-            b"GET /socket HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\n\r\n"
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += sock.recv(1024)
+        head = upgrade(sock)
         sock.sendall(b"hello")
         echoed = sock.recv(1024)
     assert head.startswith(b"HTTP/1.1 101")

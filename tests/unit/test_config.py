@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rivetr.adapters.proxy import ProxyLimits
 from rivetr.config import ConfigError, Settings, load_settings
 
 
@@ -212,3 +213,55 @@ def test_a_bad_secret_key_is_named_but_never_echoed() -> None:
     assert "'secret_key' (from environment variable RIVETR_SECRET_KEY)" in str(caught.value)
     assert "not a base64 64-byte key" in str(caught.value)
     assert almost not in str(caught.value)
+
+
+def test_the_proxy_limits_default_to_the_settings_defaults() -> None:
+    settings, limits = Settings(), ProxyLimits()
+
+    assert limits.header_timeout_s == settings.proxy_header_timeout_s
+    assert limits.idle_timeout_s == settings.proxy_idle_timeout_s
+    assert limits.max_connections == settings.proxy_max_connections
+    assert limits.max_connections_per_ip == settings.proxy_max_connections_per_ip
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RIVETR_PROXY_HEADER_TIMEOUT_S", "0"),
+        ("RIVETR_PROXY_IDLE_TIMEOUT_S", "-1"),
+        ("RIVETR_PROXY_MAX_CONNECTIONS", "0"),
+        ("RIVETR_PROXY_MAX_CONNECTIONS_PER_IP", "many"),
+    ],
+)
+def test_a_proxy_limit_out_of_range_is_refused_by_name(name: str, value: str) -> None:
+    message = config_error(environ={name: value})
+
+    assert repr(name[7:].lower()) in message
+    assert f"environment variable {name}" in message
+
+
+def test_no_proxy_is_trusted_by_default_and_trusted_ones_come_from_a_list_or_a_variable(
+    workdir: Path,
+) -> None:
+    assert Settings().trusted_proxies == []
+    write(workdir / "rivetr.toml", 'trusted_proxies = ["10.0.0.0/8", "::1"]\n')
+    assert load_settings(environ={}).trusted_proxies == ["10.0.0.0/8", "::1"]
+
+    from_env = load_settings(environ={"RIVETR_TRUSTED_PROXIES": " 192.0.2.7, 2001:db8::/32 "})
+
+    assert from_env.trusted_proxies == ["192.0.2.7", "2001:db8::/32"]
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("10.0.0.1/8", "has host bits set"),
+        ("proxy.example.com", "does not appear to be an IPv4 or IPv6 network"),
+        ("*", "does not appear to be an IPv4 or IPv6 network"),
+    ],
+)
+def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(given: str, reason: str) -> None:
+    message = config_error(environ={"RIVETR_TRUSTED_PROXIES": f"127.0.0.1,{given}"})
+
+    assert "'trusted_proxies' (from environment variable RIVETR_TRUSTED_PROXIES)" in message
+    assert reason in message

@@ -4,13 +4,22 @@ each piece the moment it is parsed, with no task or stream object per request.
 Requests on one connection are answered in order: a pipelined request waits in `queue` (its
 body buffered, reading paused past a bound) until the one before it is answered. Back-pressure
 runs both ways: a client that reads slowly pauses the upstream's reading, an upstream that
-reads slowly pauses the client's."""
+reads slowly pauses the client's.
+
+One timer per connection (`_watch`) bounds every wait: on the client for a request head
+(`header_timeout_s` from the accept, or from a later request's first byte), for the next piece
+of a body, the next request on a kept-alive connection, or for it to read what it was sent
+(`idle_timeout_s` each); on the upstream for its answer's head (`RESPONSE_TIMEOUT_S`). The
+callbacks only note when a wait began; the timer, when it fires, works out the deadline and
+sleeps again until then, never longer than the shortest limit, so a wait that begins later
+is never checked late. An established tunnel (WebSocket) is never timed out."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import logging
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +37,7 @@ from rivetr.adapters.proxy.http import (
     page,
     response_head,
 )
+from rivetr.adapters.proxy.limits import address_key
 from rivetr.adapters.proxy.routes import Upstream
 from rivetr.adapters.proxy.upstream import UpstreamConnection
 
@@ -39,6 +49,7 @@ log = logging.getLogger(__name__)
 RESPONSE_TIMEOUT_S = 300.0  # for the upstream's response head; bodies may take longer
 BUFFER_LIMIT = 256 * 1024  # request body held while its upstream is not ready: reading pauses
 RETRYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS"})
+NEVER = math.inf
 
 
 class Request:
@@ -85,6 +96,45 @@ class Request:
 
 
 class ClientConnection(asyncio.Protocol):
+    # one per open connection, up to proxy_max_connections of them: no __dict__ each
+    __slots__ = (
+        "address",
+        "admitted",
+        "answering",
+        "attempt",
+        "blocked_since",
+        "buffered",
+        "client_ip",
+        "close_delimited",
+        "closed",
+        "download_blocked",
+        "expired",
+        "first_head",
+        "forwarding",
+        "framed",
+        "keep",
+        "limits",
+        "loop",
+        "out",
+        "parser",
+        "patience",
+        "paused_reading",
+        "proxy",
+        "queue",
+        "reading",
+        "refused",
+        "reused",
+        "scheme",
+        "since",
+        "step",
+        "transport",
+        "tunnel",
+        "upload_blocked",
+        "upstream",
+        "upstream_deadline",
+        "watch",
+    )
+
     def __init__(self, proxy: ProxyServer, scheme: str) -> None:
         self.proxy = proxy
         self.scheme = scheme
@@ -96,7 +146,6 @@ class ClientConnection(asyncio.Protocol):
         self.upstream: UpstreamConnection | None = None  # lent to the current request
         self.out: list[bytes] = []  # the answer's pieces from one upstream read, sent by flush()
         self.attempt = 0
-        self.timeout: asyncio.TimerHandle | None = None
         self.framed = True  # the current answer has a length: forwarded as it comes
         self.keep = True  # the connection stays open after the current answer
         self.answering = False  # the current answer's head has been sent
@@ -110,14 +159,39 @@ class ClientConnection(asyncio.Protocol):
         self.tunnel = False
         self.refused = False
         self.closed = False
+        # made at the accept, before a TLS handshake, so that the head's time includes it
+        self.limits = limits = proxy.limits
+        self.loop = loop = asyncio.get_running_loop()
+        self.since = loop.time()  # when the wait on the client began
+        self.patience = limits.header_timeout_s  # how long that wait may last
+        self.first_head = True  # the first request's head is timed from the accept
+        self.blocked_since = 0.0  # when the client stopped reading what it is sent
+        self.upstream_deadline = NEVER  # for the head of the current answer
+        self.step = min(limits.header_timeout_s, limits.idle_timeout_s, RESPONSE_TIMEOUT_S)
+        self.watch: asyncio.TimerHandle | None = loop.call_at(self.since + self.step, self._watch)
+        self.admitted = proxy.admission.enter()  # counts in the proxy's open connections
+        self.address: str | None = None  # counted against this address's limit
+        self.expired = False
 
     # --- asyncio protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        if self.expired:  # a TLS handshake that ended after the head's deadline
+            self.closed = True
+            transport.abort()
+            return
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.client_ip = str(peer[0]).encode()
+        if not self.admitted:
+            self._turn_away("The server has too many connections open.")
+            return
+        key = address_key(self.client_ip.decode())
+        if self.proxy.admission.enter_address(key):
+            self.address = key
+        else:
+            self._turn_away("Too many connections from your address.")
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
@@ -151,7 +225,10 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._cancel_timeout()
+        if self.watch is not None:
+            self.watch.cancel()
+            self.watch = None
+        self._release()
         self._forwarded()
         self.queue.clear()
         upstream, self.upstream = self.upstream, None
@@ -160,6 +237,7 @@ class ClientConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.download_blocked = True
+        self.blocked_since = self.loop.time()
         if self.upstream is not None and not self.upstream.closed:
             self.upstream.transport.pause_reading()
 
@@ -172,6 +250,11 @@ class ClientConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.reading = Request()
+        if self.first_head:
+            self.first_head = False
+        else:
+            self.since = self.loop.time()
+            self.patience = self.limits.header_timeout_s
 
     def on_url(self, url: bytes) -> None:
         request = self.reading
@@ -193,6 +276,9 @@ class ClientConnection(asyncio.Protocol):
         request.keep_alive = parser.should_keep_alive()
         self._read_head(request)
         self.queue.append(request)
+        if request.has_body:
+            self.since = self.loop.time()
+            self.patience = self.limits.idle_timeout_s  # between two pieces of the body
         if len(self.queue) == 1:
             self._start(request)
         else:
@@ -201,6 +287,7 @@ class ClientConnection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         request = self.reading
         assert request is not None
+        self.since = self.loop.time()
         if request.answer is not None:
             return  # answered by the proxy: the body is read and dropped
         data = chunk(body) if request.chunked else body
@@ -215,6 +302,7 @@ class ClientConnection(asyncio.Protocol):
         request = self.reading
         assert request is not None
         self.reading = None
+        self.patience = NEVER  # nothing more is awaited from the client until it is answered
         request.complete = True
         if request is not self.queue[0]:
             return
@@ -310,16 +398,13 @@ class ClientConnection(asyncio.Protocol):
             request.pending = []
         if request.complete and request.chunked:
             connection.write(LAST_CHUNK)
-        self._cancel_timeout()
-        self.timeout = asyncio.get_running_loop().call_later(
-            RESPONSE_TIMEOUT_S, self._timed_out, connection
-        )
+        self.upstream_deadline = self.loop.time() + RESPONSE_TIMEOUT_S
         self._set_reading()
 
     # --- the upstream's answer (Borrower) ------------------------------------------------
 
     def response_head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-        self._cancel_timeout()
+        self.upstream_deadline = NEVER
         request = self.queue[0]
         if status == 101:
             if request.upgraded:  # else: refused in upstream_upgraded, which follows
@@ -425,7 +510,7 @@ class ClientConnection(asyncio.Protocol):
         self.flush()
         self.queue.popleft()
         self._forwarded()
-        self._cancel_timeout()
+        self.upstream_deadline = NEVER
         if not self.keep:
             self.transport.close()
             self.closed = True
@@ -435,6 +520,9 @@ class ClientConnection(asyncio.Protocol):
         self.close_delimited = False
         if self.queue:
             self._start(self.queue[0])
+        elif self.reading is None:  # kept alive, waiting for the next request
+            self.since = self.loop.time()
+            self.patience = self.limits.idle_timeout_s
         self._set_reading()
 
     def _answer_locally(self, request: Request) -> None:
@@ -445,7 +533,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _fail(self, answer: bytes) -> None:
         """Answer the current request with the proxy's own error page, then close."""
-        self._cancel_timeout()
+        self.upstream_deadline = NEVER
         if not self.closed:
             self.transport.write(answer)
             self.transport.close()
@@ -465,13 +553,66 @@ class ClientConnection(asyncio.Protocol):
         if len(self.queue) == 1:
             self._start(bad)
 
-    def _timed_out(self, connection: UpstreamConnection) -> None:
-        self.timeout = None
-        if self.upstream is connection and not self.answering:
-            target = self.queue[0].upstream
-            self.upstream = None
-            connection.close()
-            self._fail(gateway_timeout(target.app if target else "?"))
+    def _turn_away(self, reason: str) -> None:
+        """Over a connection limit: a 503 at once, before anything is read, and close."""
+        self.refused = self.closed = True
+        self._release()
+        self.transport.write(page(503, "Service unavailable", reason))
+        self.transport.close()
+
+    def _watch(self) -> None:
+        """The connection's timer: act on a wait past its deadline, else sleep again."""
+        self.watch = None
+        if self.closed or self.tunnel:
+            return
+        now = self.loop.time()
+        if now >= self.upstream_deadline:
+            self.upstream_deadline = NEVER
+            if self.upstream is not None and not self.answering:
+                self._upstream_timed_out(self.upstream)
+                return
+        if self.download_blocked:
+            deadline = self.blocked_since + self.limits.idle_timeout_s
+        elif self.paused_reading:
+            deadline = NEVER  # the proxy itself is not reading: nothing to hold against the client
+        else:
+            deadline = self.since + self.patience
+        if now >= deadline:
+            self._client_timed_out()
+            return
+        wake = min(deadline, self.upstream_deadline, now + self.step)
+        self.watch = self.loop.call_at(wake, self._watch)
+
+    def _client_timed_out(self) -> None:
+        """Close a connection that kept the proxy waiting: with a 408 when a request was
+        coming in and nothing has been answered yet, else without a word (an idle keep-alive
+        connection; an answer under way is cut short, so that it cannot pass for whole)."""
+        self.closed = True
+        if self.transport is None:  # the TLS handshake has not finished: asyncio ends it
+            self.expired = True
+            self._release()
+        elif self.answering or self.download_blocked:
+            self.transport.abort()
+        elif self.reading is not None or self.queue:
+            self.transport.write(page(408, "Request timeout", "The request came too slowly."))
+            self.transport.close()
+        else:
+            self.transport.close()
+
+    def _upstream_timed_out(self, connection: UpstreamConnection) -> None:
+        target = self.queue[0].upstream
+        self.upstream = None
+        connection.close()
+        self._fail(gateway_timeout(target.app if target else "?"))
+
+    def _release(self) -> None:
+        """Give back this connection's places under the limits (once)."""
+        if self.admitted:
+            self.admitted = False
+            self.proxy.admission.leave()
+        if self.address is not None:
+            self.proxy.admission.leave_address(self.address)
+            self.address = None
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -496,6 +637,7 @@ class ClientConnection(asyncio.Protocol):
             if pause:
                 self.transport.pause_reading()
             else:
+                self.since = self.loop.time()  # the client could not send while paused
                 self.transport.resume_reading()
 
     def _forwarded(self) -> None:
@@ -504,11 +646,6 @@ class ClientConnection(asyncio.Protocol):
         if self.forwarding:
             self.forwarding = False
             self.proxy.in_flight -= 1
-
-    def _cancel_timeout(self) -> None:
-        if self.timeout is not None:
-            self.timeout.cancel()
-            self.timeout = None
 
     @staticmethod
     def _grow(request: Request, size: int) -> None:

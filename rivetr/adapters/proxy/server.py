@@ -7,7 +7,8 @@ Bodies stream both ways; connections to upstreams are kept alive and reused; `Up
 swapped whole (one assignment), so a request sees either the old release or the new one:
 requests already in flight keep their upstream connection and finish there, new ones go to the
 new release. An unknown host gets a 404 page; an upstream that does not answer gets a 502 page
-naming the app, never a hang."""
+naming the app, never a hang. Each connection's one timer bounds how long the proxy waits on
+a client; `limits.py` says how much, and how many connections it admits."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from rivetr.adapters.proxy.client import ClientConnection, Request
 from rivetr.adapters.proxy.http import answer, page, redirect
+from rivetr.adapters.proxy.limits import Admission, ProxyLimits
 from rivetr.adapters.proxy.routes import RouteTable, hostname
 from rivetr.adapters.proxy.upstream import Pool
 
@@ -31,12 +33,15 @@ class ProxyServer:
         *,
         challenge: Callable[[str], str | None] | None = None,
         secured: Callable[[str], bool] | None = None,
+        limits: ProxyLimits | None = None,
     ) -> None:
         self.routes = routes
         self.challenge = challenge  # token -> key authorization, for ACME HTTP-01
         self.secured = secured  # host -> whether it has a certificate: plain HTTP redirects
         self.pool = Pool()
         self.in_flight = 0
+        self.limits = limits or ProxyLimits()
+        self.admission = Admission(self.limits)
 
     def routes_changed(self) -> None:
         self.pool.forget_except(self.routes.addresses())
@@ -46,7 +51,14 @@ class ProxyServer:
     ) -> asyncio.Server:
         scheme = "https" if tls is not None else "http"
         loop = asyncio.get_running_loop()
-        return await loop.create_server(lambda: ClientConnection(self, scheme), host, port, ssl=tls)
+        return await loop.create_server(
+            lambda: ClientConnection(self, scheme),
+            host,
+            port,
+            ssl=tls,
+            # the handshake is part of the head's time; asyncio's own default is 60 s
+            ssl_handshake_timeout=self.limits.header_timeout_s if tls is not None else None,
+        )
 
     def route(self, request: Request, scheme: str) -> None:
         """Decide where a request goes, from its head: to an upstream, or answered here (an ACME
