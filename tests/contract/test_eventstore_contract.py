@@ -22,6 +22,7 @@ from rivetr.adapters.eventstore import (
     EventStore,
     LoggedEvent,
     RecordedEvent,
+    StreamAppend,
 )
 from rivetr.adapters.eventstore.chain import ChainBroken, verify_chain
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
@@ -173,6 +174,58 @@ async def test_team_and_source_are_recorded_and_covered_by_the_chain(store: Even
     assert verify_chain([old, new]) == 2
     with pytest.raises(ChainBroken, match="hash does not match"):
         verify_chain([old, msgspec.structs.replace(new, team="other")])
+
+
+async def test_the_resource_is_recorded_read_back_and_covered_by_the_chain(
+    store: EventStore,
+) -> None:
+    await store.append("app-a", NO_STREAM, [lost(1)], META)
+    await store.append("app-a", 1, [lost(2)], EventMeta(actor="cli", resource="k3j9x2m4q8w7"))
+
+    old, new = await read_everything(store)
+    [logged_old, logged_new] = await store.read_logged()
+    assert (old.resource, logged_old.resource) == (None, None)
+    assert (new.team, new.source, new.resource) == (None, None, "k3j9x2m4q8w7")
+    assert logged_new.resource == "k3j9x2m4q8w7"
+    assert verify_chain([old, new]) == 2
+    with pytest.raises(ChainBroken, match="hash does not match"):
+        verify_chain([old, msgspec.structs.replace(new, resource="other")])
+
+
+async def test_appending_together_records_every_stream_or_none(store: EventStore) -> None:
+    await store.append("claims", NO_STREAM, [lost(1)], META)
+
+    recorded = await store.append_together(
+        [
+            StreamAppend("app-a", NO_STREAM, [lost(2), lost(3)]),
+            StreamAppend("claims", 1, [lost(4)]),
+        ],
+        META,
+    )
+    assert [(e.stream_id, e.version, e.position) for e in recorded] == [
+        ("app-a", 1, 2),
+        ("app-a", 2, 3),
+        ("claims", 2, 4),
+    ]
+
+    with pytest.raises(ConcurrencyError) as refused:  # claims moved on: app-b is not recorded
+        await store.append_together(
+            [StreamAppend("app-b", NO_STREAM, [lost(5)]), StreamAppend("claims", 1, [lost(6)])],
+            META,
+        )
+    assert refused.value.stream_id == "claims"
+    with pytest.raises(InvalidEvent):  # one bad event refuses every stream's part
+        await store.append_together(
+            [
+                StreamAppend("app-b", NO_STREAM, [AppCreated(name="b")]),
+                StreamAppend("claims", 2, [AppCreated(name="c", port=0)]),
+            ],
+            META,
+        )
+    log = await read_everything(store)
+    assert [e.stream_id for e in log] == ["claims", "app-a", "app-a", "claims"]
+    assert await store.read_stream("app-b") == []
+    assert_log_is_consistent(log)
 
 
 async def test_meta_without_correlation_or_causation_reads_back_as_none(store: EventStore) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 import rivetr
 from rivetr.adapters.eventstore import ANY_VERSION, NO_STREAM, ConcurrencyError, EventMeta
-from rivetr.adapters.eventstore.base import GENESIS_HASH
+from rivetr.adapters.eventstore.base import GENESIS_HASH, StreamAppend
 from rivetr.adapters.eventstore.chain import ChainBroken, link_hash, verify_chain
 from rivetr.adapters.eventstore.sqlite import COLUMNS, SqliteEventStore
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
@@ -87,7 +87,11 @@ async def test_opening_a_new_log_records_every_migration(
 ) -> None:
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-    assert rows == [(1, "0001_event_log.sql"), (2, "0002_event_team_source.sql")]
+    assert rows == [
+        (1, "0001_event_log.sql"),
+        (2, "0002_event_team_source.sql"),
+        (3, "0003_event_resource.sql"),
+    ]
 
 
 async def test_reopening_the_log_applies_no_migration_again(db_path: Path, anyio_backend) -> None:
@@ -144,7 +148,7 @@ async def test_concurrent_appends_share_transactions(
     [(requests, results)] = [
         (requests, results)
         for requests, results in batches
-        if any(r.stream_id == "app-stale" for r in requests)
+        if any(part.stream_id == "app-stale" for r in requests for part in r.parts)
     ]
     assert len(requests) > 1
     committed = [r for r in results if not isinstance(r, ConcurrencyError)]
@@ -160,11 +164,15 @@ def test_one_batch_checks_each_request_against_the_ones_before_it(db_path: Path)
     try:
         results = writer.commit_batch(
             [
-                AppendRequest("app-a", NO_STREAM, [lost(1), lost(2)], META),
-                AppendRequest("app-a", NO_STREAM, [lost(3)], META),  # stale: app-a now exists
-                AppendRequest("app-a", 2, [lost(4)], META),
-                AppendRequest("app-b", 3, [lost(5)], META),  # stale: app-b does not exist
-                AppendRequest("app-b", ANY_VERSION, [lost(6)], META),
+                AppendRequest([StreamAppend("app-a", NO_STREAM, [lost(1), lost(2)])], META),
+                AppendRequest(
+                    [StreamAppend("app-a", NO_STREAM, [lost(3)])], META
+                ),  # stale: app-a now exists
+                AppendRequest([StreamAppend("app-a", 2, [lost(4)])], META),
+                AppendRequest(
+                    [StreamAppend("app-b", 3, [lost(5)])], META
+                ),  # stale: app-b does not exist
+                AppendRequest([StreamAppend("app-b", ANY_VERSION, [lost(6)])], META),
             ]
         )
         rows = writer.conn.execute("SELECT stream_id, version, position FROM events").fetchall()
@@ -284,7 +292,7 @@ def insert_chained_row(
     hash_ = link_hash(prev_hash, position + 1, *fields)
     conn.execute(
         INSERT_ROW,
-        (position + 1, *fields, prev_hash, hash_, None, None),
+        (position + 1, *fields, prev_hash, hash_, None, None, None),
     )
     conn.commit()
 

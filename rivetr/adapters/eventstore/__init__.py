@@ -8,6 +8,7 @@ from rivetr.adapters.eventstore.base import (
     EventStore,
     LoggedEvent,
     RecordedEvent,
+    StreamAppend,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "EventStore",
     "LoggedEvent",
     "RecordedEvent",
+    "StreamAppend",
 ]

@@ -37,6 +37,15 @@ class EventMeta(msgspec.Struct, frozen=True, kw_only=True):
     causation_id: str | None = None
     team: str | None = None  # the team the command was authorised in, if any
     source: str | None = None  # how the actor came in: "session", "token:<name>", "webhook"...
+    resource: str | None = None  # the id of the resource (an app) the events concern, if any
+
+
+class StreamAppend(msgspec.Struct, frozen=True):
+    """One stream's part of an append: its events, at the version the caller decided on."""
+
+    stream_id: str
+    expected_version: int | None
+    events: Sequence[Event]
 
 
 class LoggedEvent(msgspec.Struct, frozen=True):
@@ -57,6 +66,7 @@ class LoggedEvent(msgspec.Struct, frozen=True):
     correlation_id: str | None
     team: str | None
     source: str | None
+    resource: str | None  # an app's id; None for events of no resource, and older ones
 
     @property
     def event(self) -> AnyEvent:
@@ -108,6 +118,20 @@ class EventStore(Protocol):
 
         Raises:
             ConcurrencyError: the stream's version is not ``expected_version``.
+        """
+        ...
+
+    async def append_together(
+        self, appends: Sequence[StreamAppend], meta: EventMeta
+    ) -> list[RecordedEvent]:
+        """Append to several streams in one transaction: all of them, or none.
+
+        For a decision that spans aggregates (an app and the claims on its name and domains),
+        so that neither half can be recorded without the other.
+
+        Raises:
+            ConcurrencyError: one of the streams is not at its expected version (the first
+                found); nothing is appended.
         """
         ...
 

@@ -31,6 +31,7 @@ def link_hash(
     causation_id: str | None,
     team: str | None = None,
     source: str | None = None,
+    resource: str | None = None,
 ) -> str:
     header_fields: list[object] = [
         position,
@@ -44,8 +45,10 @@ def link_hash(
         correlation_id,
         causation_id,
     ]
-    if team is not None or source is not None:
-        # events from before these fields existed keep the hash they were recorded with
+    # events from before these fields existed keep the hash they were recorded with
+    if resource is not None:
+        header_fields += [team, source, resource]
+    elif team is not None or source is not None:
         header_fields += [team, source]
     header = _encode(header_fields)
     digest = hashlib.sha256(prev_hash.encode())
@@ -97,6 +100,7 @@ def chain_encoded(
         meta.causation_id,
         meta.team,
         meta.source,
+        meta.resource,
     )
     return RecordedEvent(
         position=position,
@@ -110,6 +114,7 @@ def chain_encoded(
         correlation_id=meta.correlation_id,
         team=meta.team,
         source=meta.source,
+        resource=meta.resource,
         event_id=event_id,
         causation_id=meta.causation_id,
         prev_hash=prev_hash,
@@ -133,6 +138,7 @@ def expected_hash(event: RecordedEvent) -> str:
         event.causation_id,
         event.team,
         event.source,
+        event.resource,
     )
 
 

@@ -36,6 +36,7 @@ class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True):
     hash: str
     team: str | None = None  # absent from exports made before these fields existed
     source: str | None = None
+    resource: str | None = None
 
 
 _encoder = msgspec.json.Encoder()

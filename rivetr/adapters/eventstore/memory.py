@@ -14,6 +14,7 @@ from rivetr.adapters.eventstore.base import (
     EventMeta,
     LoggedEvent,
     RecordedEvent,
+    StreamAppend,
 )
 from rivetr.adapters.eventstore.chain import chain_encoded, chain_event
 from rivetr.adapters.eventstore.following import HeadSignal, follow
@@ -36,22 +37,32 @@ class InMemoryEventStore:
         events: Sequence[Event],
         meta: EventMeta,
     ) -> list[RecordedEvent]:
-        if not events:
-            raise ValueError("append needs at least one event")
-        version = self._versions.get(stream_id, 0)
-        if expected_version is not None and expected_version != version:
-            raise ConcurrencyError(stream_id, expected_version, version)
+        return await self.append_together([StreamAppend(stream_id, expected_version, events)], meta)
+
+    async def append_together(
+        self, appends: Sequence[StreamAppend], meta: EventMeta
+    ) -> list[RecordedEvent]:
+        if not appends or not all(part.events for part in appends):
+            raise ValueError("append needs at least one event for each stream")
+        for part in appends:
+            version = self._versions.get(part.stream_id, 0)
+            if part.expected_version is not None and part.expected_version != version:
+                raise ConcurrencyError(part.stream_id, part.expected_version, version)
         recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
         prev_hash = self._events[-1].hash if self._events else GENESIS_HASH
+        versions = dict(self._versions)
         recorded: list[RecordedEvent] = []
-        for event in events:
-            version += 1
-            position = len(self._events) + len(recorded) + 1
-            linked = chain_event(prev_hash, position, stream_id, version, event, meta, recorded_at)
-            recorded.append(linked)
-            prev_hash = linked.hash
+        for part in appends:
+            for event in part.events:
+                version = versions[part.stream_id] = versions.get(part.stream_id, 0) + 1
+                position = len(self._events) + len(recorded) + 1
+                linked = chain_event(
+                    prev_hash, position, part.stream_id, version, event, meta, recorded_at
+                )
+                recorded.append(linked)
+                prev_hash = linked.hash
         self._events.extend(recorded)
-        self._versions[stream_id] = version
+        self._versions = versions
         self._signal.advance(len(self._events))
         return recorded
 

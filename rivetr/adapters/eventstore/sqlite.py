@@ -15,6 +15,7 @@ from rivetr.adapters.eventstore.base import (
     EventMeta,
     LoggedEvent,
     RecordedEvent,
+    StreamAppend,
 )
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
@@ -24,7 +25,7 @@ from rivetr.domain.events import Event
 # link_hash's argument order, then the chain fields: for tests and tools that copy rows by hand
 COLUMNS = (
     "position, stream_id, version, type, schema_version, data, event_id, recorded_at, actor,"
-    " correlation_id, causation_id, prev_hash, hash, team, source"
+    " correlation_id, causation_id, prev_hash, hash, team, source, resource"
 )
 # selected in field order, so a row is the struct's positional arguments
 _RECORDED = ", ".join(RecordedEvent.__struct_fields__)
@@ -69,14 +70,19 @@ class SqliteEventStore:
         events: Sequence[Event],
         meta: EventMeta,
     ) -> list[RecordedEvent]:
-        if not events:
-            raise ValueError("append needs at least one event")
+        return await self.append_together([StreamAppend(stream_id, expected_version, events)], meta)
+
+    async def append_together(
+        self, appends: Sequence[StreamAppend], meta: EventMeta
+    ) -> list[RecordedEvent]:
+        if not appends or not all(part.events for part in appends):
+            raise ValueError("append needs at least one event for each stream")
         if self._closed:  # queued behind the stop marker, it would wait forever
             raise RuntimeError("the event store is closed")
         if self._writer_task is None:
             self._writer_task = asyncio.create_task(self._write_batches(), name="rivetr-writer")
         future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((AppendRequest(stream_id, expected_version, events, meta), future))
+        self._queue.put_nowait((AppendRequest(appends, meta), future))
         result = await future
         if isinstance(result, Exception):  # stale (ConcurrencyError) or refused (InvalidEvent)
             raise result

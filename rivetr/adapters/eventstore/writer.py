@@ -7,7 +7,7 @@ Many callers' appends arrive together; one `commit_batch` call writes them in on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +18,11 @@ from rivetr.adapters.eventstore.base import (
     ConcurrencyError,
     EventMeta,
     RecordedEvent,
+    StreamAppend,
 )
 from rivetr.adapters.eventstore.chain import chain_event
 from rivetr.adapters.migrations import migrate
 from rivetr.domain.codec import InvalidEvent
-from rivetr.domain.events import Event
 
 # columns in RecordedEvent's field order, so a row is msgspec.structs.astuple(recorded)
 _FIELDS = RecordedEvent.__struct_fields__
@@ -30,9 +30,9 @@ INSERT = f"INSERT INTO events ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * le
 
 
 class AppendRequest(msgspec.Struct, frozen=True):
-    stream_id: str
-    expected_version: int | None
-    events: Sequence[Event]
+    """One caller's append: one or more streams' events, recorded all together or not at all."""
+
+    parts: Sequence[StreamAppend]
     meta: EventMeta
 
 
@@ -74,45 +74,69 @@ class BatchWriter:
         versions: dict[str, int] = {}
         rows: list[tuple[object, ...]] = []
         results: list[AppendResult] = []
-        for request in requests:
-            stream_id = request.stream_id
-            version = versions.get(stream_id)
-            if version is None:
-                version = conn.execute(
+
+        def version_of(stream_id: str) -> int:
+            if stream_id not in versions:
+                versions[stream_id] = conn.execute(
                     "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?",
                     (stream_id,),
                 ).fetchone()[0]
-            if request.expected_version is not None and request.expected_version != version:
-                results.append(ConcurrencyError(stream_id, request.expected_version, version))
-                versions[stream_id] = version
+            return versions[stream_id]
+
+        for request in requests:
+            stale = next(
+                (
+                    ConcurrencyError(part.stream_id, part.expected_version, actual)
+                    for part in request.parts
+                    if part.expected_version is not None
+                    and part.expected_version != (actual := version_of(part.stream_id))
+                ),
+                None,
+            )
+            if stale is not None:
+                results.append(stale)
                 continue
-            meta = request.meta
-            recorded: list[RecordedEvent] = []
             try:
-                for event in request.events:
-                    recorded.append(
-                        chain_event(
-                            recorded[-1].hash if recorded else prev_hash,
-                            position + len(recorded) + 1,
-                            stream_id,
-                            version + len(recorded) + 1,
-                            event,
-                            meta,
-                            recorded_at,
-                        )
-                    )
+                recorded = _chain(request, position, prev_hash, version_of, recorded_at)
             except InvalidEvent as exc:  # refused whole, as a stale request is; the rest go on
                 results.append(exc)
-                versions[stream_id] = version
                 continue
-            rows.extend(msgspec.structs.astuple(linked) for linked in recorded)
+            for linked in recorded:
+                rows.append(msgspec.structs.astuple(linked))
+                versions[linked.stream_id] = linked.version
             position += len(recorded)
-            version += len(recorded)
             prev_hash = recorded[-1].hash
-            versions[stream_id] = version
             results.append(recorded)
         conn.executemany(INSERT, rows)
         return results
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _chain(
+    request: AppendRequest,
+    position: int,
+    prev_hash: str,
+    version_of: Callable[[str], int],
+    recorded_at: str,
+) -> list[RecordedEvent]:
+    """Link the request's events after `position`, stream by stream, in the order given."""
+    recorded: list[RecordedEvent] = []
+    next_version: dict[str, int] = {}
+    for part in request.parts:
+        for event in part.events:
+            stream_id = part.stream_id
+            version = next_version.get(stream_id, version_of(stream_id)) + 1
+            next_version[stream_id] = version
+            linked = chain_event(
+                recorded[-1].hash if recorded else prev_hash,
+                position + len(recorded) + 1,
+                stream_id,
+                version,
+                event,
+                request.meta,
+                recorded_at,
+            )
+            recorded.append(linked)
+    return recorded
