@@ -27,6 +27,7 @@ from rivetr.domain.access import Actor
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.apps import AppService
 from rivetr.service.authority import Authority
 from rivetr.service.certificates import CertificateService
@@ -65,16 +66,17 @@ class Services:
         self.runner = runner
         self.read = read
         self.setup_code: str | None = None  # see offer_setup
-        handler = CommandHandler(store, runner, Authority(store).target)
+        self.lookup = AppLookup(store, read)
+        handler = CommandHandler(store, runner, Authority(store, self.lookup).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
-        self.apps = AppService(handler, self.secrets)
+        self.apps = AppService(handler, self.secrets, self.lookup)
         self.tokens = TokenService(handler, read, store, runner)
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
         self.engine = EngineMonitor(
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )
-        self.deployments = DeploymentService(handler, read)
+        self.deployments = DeploymentService(handler, read, self.lookup)
         self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
@@ -92,7 +94,7 @@ class Services:
                 email=settings.acme_email,
                 ca_bundle=settings.acme_ca_bundle,
             )
-        self.certificates = CertificateService(handler, self.certs, account, staging)
+        self.certificates = CertificateService(handler, self.lookup, self.certs, account, staging)
         self.proxy = ProxyServer(
             RouteTable(),
             challenge=self.certificates.challenges.get,
@@ -121,6 +123,7 @@ class Services:
             secrets=self.secrets,
             images_kept=settings.images_kept,
         )
+        self.deployer.lookup = self.lookup
         self.deployer.pipeline = DeployPipeline(
             self.recorder,
             read,
@@ -128,6 +131,7 @@ class Services:
             self.logs,
             settings.data_path / "work",
             self.secrets,
+            self.lookup,
             drain_s=settings.drain_s,
             on_superseded=self.deployer.schedule_retire,
         )
@@ -170,6 +174,7 @@ class Services:
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """Run the projection runner and the engine monitor while the context is open."""
+        await self.apps.adopt()  # before anything follows the log: it may append
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)
         listening = await self._start_proxy()

@@ -306,9 +306,14 @@ async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
 
         async with opened(settings) as services:
             resolver = AppResolver(services.read)
+            named = await services.read.get_app(args.app)
+            if named is None:
+                print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
+                return 1
 
             async def about_app(event: RecordedEvent) -> bool:
-                return bool(await resolver.app_of(event) == args.app)
+                app_id, _ = await resolver.app_and_team(event)
+                return app_id == named.id
 
             await write_export(
                 services.store, sys.stdout, args.format, args.after,
@@ -448,7 +453,8 @@ async def _logs(settings: Settings, args: argparse.Namespace) -> int:
         print("rivetr: --tail must be 0 or more", file=sys.stderr)
         return 2
     async with opened(settings) as services:
-        if await services.read.get_app(args.app) is None:
+        app = await services.read.get_app(args.app)
+        if app is None:
             print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
             return 1
         runtime = await _connect_engine(settings)
@@ -457,7 +463,7 @@ async def _logs(settings: Settings, args: argparse.Namespace) -> int:
         try:
             output = RuntimeLogs(services.read, lambda: runtime)
             lines = await output.lines(
-                args.app, tail=args.tail, after=args.after, follow=args.follow
+                app.id, tail=args.tail, after=args.after, follow=args.follow, name=args.app
             )
             async for line in lines:
                 print(f"{line.at} {line.text}" if args.timestamps else line.text, flush=True)

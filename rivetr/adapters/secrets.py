@@ -1,11 +1,13 @@
 """Secrets at rest: env values and git credentials are sealed before they enter the event log.
 
-A sealed value reads `rvs1:<key id>:<base64url ciphertext>`. The cipher is AES-SIV (RFC 5297,
+A sealed value reads `rvs2:<key id>:<base64url ciphertext>`. The cipher is AES-SIV (RFC 5297,
 from `cryptography`), deterministic on purpose: the same value sealed for the same place with the
 same key gives the same text, so the domain can still see that an env var did not change (and
 append nothing) without ever holding the plaintext. Each value is bound to its place (`context`,
-e.g. `app:web:env:DATABASE_URL`) as associated data: a sealed value moved to another app or
-variable does not open.
+e.g. `app:k3j9x2m4q8w7:env:DATABASE_URL`: the resource's id and the field) as associated data: a
+sealed value moved to another app, field or variable does not open. `rvs1:` values were sealed
+before apps had ids, bound to the app's name; they still open, where the caller says the name
+is the right place (service/secrets.py).
 
 Keys live in `<data dir>/secrets.key` (0600, made on first use), one base64 key per line, the
 newest first; `RIVETR_SECRET_KEY` (a base64 64-byte key) replaces the file. Values stored before
@@ -21,7 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-PREFIX = "rvs1:"
+PREFIX = "rvs2:"  # bound to a resource's id and field
+NAME_BOUND_PREFIX = "rvs1:"  # bound to an app's name: sealed before apps had ids
 KEY_BYTES = 64  # AES-SIV with AES-256: two 256-bit keys
 
 
@@ -38,7 +41,11 @@ def new_key() -> bytes:
 
 
 def is_sealed(value: str) -> bool:
-    return value.startswith(PREFIX)
+    return value.startswith((PREFIX, NAME_BOUND_PREFIX))
+
+
+def is_name_bound(value: str) -> bool:
+    return value.startswith(NAME_BOUND_PREFIX)
 
 
 class SecretBox:
@@ -51,10 +58,8 @@ class SecretBox:
         self._lock = threading.Lock()
 
     def seal(self, context: str, value: str) -> str:
-        """`value` sealed for `context` with the newest key; an already sealed value is
-        returned as it is."""
-        if is_sealed(value):
-            return value
+        """`value` sealed for `context` with the newest key. Whatever `value` holds is sealed,
+        even text that looks sealed: a sealed value is never taken from outside as it is."""
         key = self._load()[0]
         ciphertext = _cipher(key).encrypt(value.encode(), [context.encode()])
         return f"{PREFIX}{key_id(key)}:{base64.urlsafe_b64encode(ciphertext).decode()}"
@@ -67,7 +72,7 @@ class SecretBox:
         """
         if not is_sealed(value):
             return value
-        wanted, _, body = value[len(PREFIX) :].partition(":")
+        wanted, _, body = value[len(PREFIX) :].partition(":")  # both prefixes are 5 long
         key = self._find(wanted)
         try:
             ciphertext = base64.urlsafe_b64decode(body.encode())

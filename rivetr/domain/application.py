@@ -39,10 +39,12 @@ _S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class AppState(msgspec.Struct, frozen=True, kw_only=True):
-    """An application as the log says it is now. `exists` is false before creation and after
-    deletion; a deleted name can be created again and continues the same stream."""
+    """One application as the log says it is now, known by its id. `exists` is false before
+    creation and after deletion. A deleted app's name may be taken by a new app, which gets an
+    id (and a stream) of its own: nothing of the old one carries over."""
 
-    name: str
+    app_id: str
+    name: str = ""
     exists: bool = False
     team: str = ROOT_TEAM
     git_url: str | None = None
@@ -67,12 +69,14 @@ def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
     return [kind for kind, value in (("deploy_key", deploy_key), ("token", token)) if value]
 
 
-def stream_id(name: str) -> str:
-    return f"app-{name}"
+def stream_id(app_id: str) -> str:
+    """The app's stream. Apps created before ids (id "<name>.<position>") share the stream of
+    their name, one after the other; `fold` picks an app's own events out of it."""
+    return f"app-{app_id.partition('.')[0]}"
 
 
-def initial_state(name: str) -> AppState:
-    return AppState(name=name)
+def initial_state(app_id: str, name: str = "") -> AppState:
+    return AppState(app_id=app_id, name=name)
 
 
 def evolve(state: AppState, event: Event) -> AppState:
@@ -80,6 +84,7 @@ def evolve(state: AppState, event: Event) -> AppState:
     match event:
         case AppCreated():
             return AppState(
+                app_id=event.app_id,
                 name=event.name,
                 exists=True,
                 team=event.team,
@@ -127,15 +132,21 @@ def evolve(state: AppState, event: Event) -> AppState:
                 state, git_token=event.token, deploy_key=event.deploy_key
             )
         case AppDeleted():
-            return initial_state(state.name)
+            return initial_state(state.app_id, state.name)
         case _:
             return state
 
 
-def fold(name: str, events: Iterable[Event]) -> AppState:
-    state = initial_state(name)
+def fold(app_id: str, events: Iterable[Event]) -> AppState:
+    """The app `app_id` from its stream's events: only those from its own creation on (an
+    older stream may hold apps of the same name before and after it)."""
+    state = initial_state(app_id)
+    mine = False
     for event in events:
-        state = evolve(state, event)
+        if isinstance(event, AppCreated):
+            mine = event.app_id == app_id
+        if mine:
+            state = evolve(state, event)
     return state
 
 
@@ -143,17 +154,18 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
     """Decide which events a command produces against the current state.
 
     Raises:
-        AlreadyExists: creating an application whose name is taken.
+        AlreadyExists: creating an application whose id is taken (names are claims: `claims.py`).
         NotFound: changing or deleting an application that does not exist.
         InvalidCommand: a change that leaves the application inconsistent.
     """
     match command:
         case CreateApp():
             if state.exists:
-                raise AlreadyExists(f"an application named {command.name!r} already exists")
+                raise AlreadyExists(f"application {state.app_id} already exists")
             _check_health(command.health)
             return [
                 AppCreated(
+                    app_id=state.app_id,
                     name=command.name,
                     team=command.team or ROOT_TEAM,
                     git_url=command.git_url,
@@ -199,28 +211,30 @@ def preview_name(app: str, pr_number: int) -> str:
     return app[: PREVIEW_LIMIT - len(suffix)].rstrip("-") + suffix
 
 
+def preview_domains(parent: AppState, pr_number: int) -> list[str]:
+    """Each of the parent's domains as pr-<n>.<domain> (a wildcard's, under its base)."""
+    return _unique(
+        [f"pr-{pr_number}.{host_of(d).removeprefix('*.')}{path_of(d)}" for d in parent.domains]
+    )
+
+
 def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> list[Event]:
-    """The preview app of a pull request: the parent's settings on the PR's branch, each of the
-    parent's domains as pr-<n>.<domain>. Already open: nothing (new commits redeploy it)."""
+    """The preview app of a pull request (a new app, `state`): the parent's settings on the
+    PR's branch, each of the parent's domains as pr-<n>.<domain>."""
     if not parent.exists:
         raise NotFound(f"no application named {parent.name!r}")
     if state.exists:
-        if state.preview_of != parent.name:
-            raise AlreadyExists(f"an application named {state.name!r} already exists")
-        return []
-    domains = [
-        f"pr-{command.pr_number}.{host_of(d).removeprefix('*.')}{path_of(d)}"
-        for d in parent.domains
-    ]
+        raise AlreadyExists(f"application {state.app_id} already exists")
     return [
         AppCreated(
+            app_id=state.app_id,
             name=command.name,
             team=parent.team,
             git_url=parent.git_url,
             branch=command.branch,
             build=parent.build,
             port=parent.port,
-            domains=_unique(domains),
+            domains=preview_domains(parent, command.pr_number),
             health=parent.health,
             env=dict(command.env),
             resources=parent.resources,
@@ -285,7 +299,7 @@ def _credentials(
 
 def _require(state: AppState) -> None:
     if not state.exists:
-        raise NotFound(f"no application named {state.name!r}")
+        raise NotFound(f"no application named {state.name or state.app_id!r}")
 
 
 def _check_health(health: HealthCheck) -> None:

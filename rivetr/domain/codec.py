@@ -10,7 +10,8 @@ import msgspec
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.events import EVENT_TYPES, AnyEvent, Event, event_tag, schema_version
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (old body, the event's position in the log) -> the body one version on
+Upcaster = Callable[[dict[str, Any], int], dict[str, Any]]
 
 
 class UnknownEventType(ValueError):
@@ -44,15 +45,27 @@ def _decoder_for(tag: str) -> msgspec.json.Decoder[Any]:
     return decoder
 
 
-def _domain_to_domains(old: dict[str, Any]) -> dict[str, Any]:
+def _domain_to_domains(old: dict[str, Any], position: int) -> dict[str, Any]:
     domain = old.pop("domain", None)
     old["domains"] = [domain] if domain else []
+    return old
+
+
+def legacy_app_id(name: str, position: int) -> str:
+    """The id of an app created before apps had ids: its name and where it was created. A
+    dot is in no app name and no minted id, so the two kinds never meet."""
+    return f"{name}.{position}"
+
+
+def _app_id_from_creation(old: dict[str, Any], position: int) -> dict[str, Any]:
+    old["app_id"] = legacy_app_id(old["name"], position)
     return old
 
 
 # (type, from_version) -> function turning that shape into the shape of from_version + 1.
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("app.created", 1): _domain_to_domains,
+    ("app.created", 2): _app_id_from_creation,
 }
 
 
@@ -74,8 +87,9 @@ def encode(event: Event) -> tuple[str, int, bytes]:
     return tag, schema_version(tag), data
 
 
-def decode(tag: str, version: int, data: bytes) -> AnyEvent:
-    """Decode a stored event, upcasting it first when it was written in an older shape.
+def decode(tag: str, version: int, data: bytes, position: int = 0) -> AnyEvent:
+    """Decode a stored event, upcasting it first when it was written in an older shape. Some
+    upcasters need to know where the event stands in the log (`position`).
 
     Raises:
         UnknownEventType: when no event type with that tag exists.
@@ -91,6 +105,6 @@ def decode(tag: str, version: int, data: bytes) -> AnyEvent:
         raise UnknownEventType(f"{tag} v{version} is newer than this Rivetr knows (v{current})")
     body: dict[str, Any] = msgspec.json.decode(data)
     for step in range(version, current):
-        body = UPCASTERS[(tag, step)](body)
+        body = UPCASTERS[(tag, step)](body, position)
     body["type"] = tag
     return msgspec.convert(body, AnyEvent)  # type: ignore[no-any-return]

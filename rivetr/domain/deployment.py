@@ -98,7 +98,8 @@ class IllegalTransition(DomainError):
 class DeploymentState(msgspec.Struct, frozen=True, kw_only=True):
     deployment_id: str
     status: Status = "new"
-    app: str = ""
+    app: str = ""  # the app's name when requested
+    app_id: str | None = None  # None: requested before apps had ids
     branch: str = ""
     commit: str | None = None
     commit_sha: str | None = None
@@ -128,6 +129,7 @@ def evolve(state: DeploymentState, event: Event) -> DeploymentState:
             deployment_id=event.deployment_id,
             status="requested",
             app=event.app,
+            app_id=event.app_id,
             branch=event.branch,
             commit=event.commit,
             image=event.image,
@@ -189,7 +191,8 @@ def decide_request(
     return [
         DeploymentRequested(
             deployment_id=command.deployment_id,
-            app=command.app,
+            app=app.name,
+            app_id=app.app_id,
             branch=app.branch,
             commit=command.commit,
             trigger=command.trigger,

@@ -26,10 +26,13 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of all events. Unknown fields are tolerated so older code can read newer events."""
 
 
-# --- applications (stream "app-<name>") --------------------------------------------------------
+# --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
 
 
 class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
+    # the app's own id, never shared with a later app of the same name (v3); an app created
+    # before ids (v2 and older) is known by "<name>.<position of this event>"
+    app_id: str
     name: str
     team: str = "default"  # the team that owns the app; older events: the default team
     git_url: str | None = None
@@ -91,6 +94,40 @@ class WebhookDisabled(Event, frozen=True, kw_only=True, tag="app.webhook_disable
     name: str
 
 
+# --- claims: what no two resources may hold at once (stream "claims") -----------------------------
+
+
+class NameClaimed(Event, frozen=True, kw_only=True, tag="claim.name_claimed"):
+    """`name` belongs to the app `resource_id` while it lives."""
+
+    name: str
+    resource_id: str
+    team: str
+
+
+class NameReleased(Event, frozen=True, kw_only=True, tag="claim.name_released"):
+    name: str
+    resource_id: str
+
+
+class DomainsClaimed(Event, frozen=True, kw_only=True, tag="claim.domains_claimed"):
+    resource_id: str
+    team: str
+    domains: list[str]
+
+
+class DomainsReleased(Event, frozen=True, kw_only=True, tag="claim.domains_released"):
+    resource_id: str
+    domains: list[str]
+
+
+class LegacyClaimsAdopted(Event, frozen=True, kw_only=True, tag="claim.legacy_adopted"):
+    """The names and domains of the `apps` created before claims existed are claimed (the
+    claims before this event); from here on every claim is decided in this stream."""
+
+    apps: Count
+
+
 # --- certificates (stream "cert-<domain>") --------------------------------------------------------
 
 CertificateSource = Literal["uploaded", "acme"]
@@ -140,7 +177,7 @@ class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
     """One delivery and what was done with it: enough to answer "why didn't my push deploy?"
     without keeping the payload."""
 
-    app: str
+    app: str  # the name in the URL
     provider: str
     event: str | None  # the provider's event header
     delivery_id: str | None
@@ -153,6 +190,7 @@ class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
     action: str | None = None
     deployment_id: str | None = None
     remote: str | None = None
+    app_id: str | None = None  # the app that name was then; None: no such app (or older)
 
 
 # --- API tokens (stream "token-<id>") -----------------------------------------------------------
@@ -327,8 +365,9 @@ class DeploymentRequested(Event, frozen=True, kw_only=True, tag="deployment.requ
     retained release) the source and build steps are skipped."""
 
     deployment_id: str
-    app: str
+    app: str  # its name when requested
     branch: str
+    app_id: str | None = None  # None: requested before apps had ids (its name then tells)
     commit: str | None = None  # a specific commit; None means the branch head
     trigger: DeploymentTrigger = "api"
     image: str | None = None
@@ -488,6 +527,11 @@ AnyEvent = (
     | AppDeleted
     | WebhookSecretSet
     | WebhookDisabled
+    | NameClaimed
+    | NameReleased
+    | DomainsClaimed
+    | DomainsReleased
+    | LegacyClaimsAdopted
     | WebhookReceived
     | CertificateInstalled
     | CertificateFailed
@@ -540,8 +584,8 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in
 
 # The current schema version of each event type; 1 unless listed.
 SCHEMA_VERSIONS: dict[str, int] = {
-    # v1 carried a single optional `domain`; v2 carries `domains`.
-    "app.created": 2,
+    # v1 carried a single optional `domain`; v2 carries `domains`; v3 the app's own `app_id`.
+    "app.created": 3,
 }
 
 

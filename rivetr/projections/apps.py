@@ -1,4 +1,5 @@
-"""The apps view: every live application with its current settings (env values never stored)."""
+"""The apps view: every live application, by its id, with its current settings (env values and
+build arguments never stored, only their names)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from rivetr.domain.events import (
     WebhookDisabled,
     WebhookSecretSet,
 )
-from rivetr.projections.base import app_name_of
+from rivetr.domain.settings import BuildSettings
 
 _json = msgspec.json.encode
 UNSET = msgspec.UNSET
 
 _COLUMNS = (
+    "id",
     "name",
+    "stream_id",
     "git_url",
     "branch",
     "build",
@@ -45,15 +48,17 @@ _COLUMNS = (
     "webhook",
     "preview_of",
     "pr_number",
+    "build_args",
 )
-_CHUNK = 500  # names per IN (...) query, well under SQLite's parameter limit
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
-_UPDATE = f"UPDATE apps SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE name = ?"
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's parameter limit
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id = ?"
+_UPDATE = f"UPDATE apps SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
 _INSERT = (
     f"INSERT OR REPLACE INTO apps ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
-_ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK = (
-    _COLUMNS.index(c) for c in ("env_names", "git_auth", "updated_at", "version", "webhook")
+_ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK, _BUILD, _BUILD_ARGS = (
+    _COLUMNS.index(c)
+    for c in ("env_names", "git_auth", "updated_at", "version", "webhook", "build", "build_args")
 )
 _AS_JSON = ("build", "domains", "health", "resources", "watch_paths")
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
@@ -75,7 +80,9 @@ _SETTINGS = [
 
 class AppsProjection:
     name = "apps"
-    version = 4  # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook
+    # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
+    # build arguments by name only
+    version = 5
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -91,7 +98,9 @@ class AppsProjection:
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
             """CREATE TABLE IF NOT EXISTS apps (
-                name TEXT PRIMARY KEY,
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                stream_id TEXT NOT NULL,
                 git_url TEXT,
                 branch TEXT NOT NULL,
                 build TEXT NOT NULL,
@@ -110,9 +119,12 @@ class AppsProjection:
                 previews INTEGER NOT NULL,
                 webhook INTEGER NOT NULL,
                 preview_of TEXT,
-                pr_number INTEGER
+                pr_number INTEGER,
+                build_args TEXT NOT NULL
             )"""
         )
+        conn.execute("CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name)")
+        conn.execute("CREATE INDEX IF NOT EXISTS apps_by_stream ON apps (stream_id)")
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS apps")
@@ -123,52 +135,72 @@ class AppsProjection:
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         """Fold the events into the rows they touch, in memory, then write each row once: the
         same end state as one statement per event, with far fewer statements in a rebuild."""
-        # name -> its row as it stands (None: no row), loaded with one query for the apps the
-        # batch's streams name rather than one query per app
-        rows = dict(_stored_rows(conn, {app_name_of(e.stream_id) for e in events}))
-        stored = {name for name, row in rows.items() if row is not None}  # rows before the batch
+        # id -> its row as it stands (None: no row), loaded with one query for the apps the
+        # batch's events name rather than one query per app
+        rows = dict(_stored_rows(conn, {e.resource for e in events}))
+        stored = {app_id for app_id, row in rows.items() if row is not None}  # before the batch
         env: dict[str, set[str]] = {}  # env names changed in this batch, JSON-encoded at the end
+        live_on: dict[str, str | None] = {}  # stream -> its live app, for older events
 
-        def row_of(name: str) -> list[Any] | None:
-            if name in rows:
-                return rows[name]
-            found = conn.execute(_SELECT, (name,)).fetchone()
-            if found is None:
-                rows[name] = None
+        def row_of(app_id: str | None) -> list[Any] | None:
+            if app_id is None:
                 return None
-            stored.add(name)
-            row = rows[name] = list(found)
+            if app_id in rows:
+                return rows[app_id]
+            found = conn.execute(_SELECT, (app_id,)).fetchone()
+            if found is None:
+                rows[app_id] = None
+                return None
+            stored.add(app_id)
+            row = rows[app_id] = list(found)
             return row
+
+        def app_of(event: LoggedEvent) -> str | None:
+            """The app an event concerns: recorded with it, or (an older event) the app live
+            on its stream."""
+            if event.resource is not None:
+                return event.resource
+            stream = event.stream_id
+            if stream not in live_on:
+                found = conn.execute("SELECT id FROM apps WHERE stream_id = ?", (stream,))
+                live_on[stream] = next((app_id for (app_id,) in found), None)
+            return live_on[stream]
 
         for event in events:
             body = event.event
             # the most frequent events first; a change to a missing row changes nothing
             if isinstance(body, AppSettingsChanged):
-                if (row := row_of(body.name)) is not None:
+                if (row := row_of(app_of(event))) is not None:
                     for index, field, as_json in _SETTINGS:
                         value = getattr(body, field)
                         if value is not UNSET:
                             row[index] = _json(value) if as_json else value
+                    if body.build is not UNSET:
+                        row[_BUILD] = _json(_without_values(body.build))
+                        row[_BUILD_ARGS] = _json(sorted(body.build.build_args))
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, AppEnvChanged):
-                name = body.name
-                if (row := row_of(name)) is not None:
-                    names = env.get(name)
+                app_id = app_of(event)
+                if (row := row_of(app_id)) is not None and app_id is not None:
+                    names = env.get(app_id)
                     if names is None:
                         names = set(msgspec.json.decode(row[_ENV_NAMES]))
-                    env[name] = (names - set(body.unset)) | set(body.set)
+                    env[app_id] = (names - set(body.unset)) | set(body.set)
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, AppCreated):
-                name = body.name
-                row_of(name)
-                env.pop(name, None)
-                rows[name] = [
-                    name,
+                app_id = body.app_id
+                row_of(app_id)
+                env.pop(app_id, None)
+                live_on[event.stream_id] = app_id
+                rows[app_id] = [
+                    app_id,
+                    body.name,
+                    event.stream_id,
                     body.git_url,
                     body.branch,
-                    _json(body.build),
+                    _json(_without_values(body.build)),
                     body.port,
                     _json(body.domains),
                     _json(body.health),
@@ -185,55 +217,65 @@ class AppsProjection:
                     False,
                     body.preview_of,
                     body.pr_number,
+                    _json(sorted(body.build.build_args)),
                 ]
             elif isinstance(body, AppGitCredentialsChanged):
-                if (row := row_of(body.name)) is not None:
+                if (row := row_of(app_of(event))) is not None:
                     row[_GIT_AUTH] = _json(git_auth(body.token, body.deploy_key))
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, WebhookSecretSet | WebhookDisabled):
-                if (row := row_of(body.name)) is not None:
+                if (row := row_of(app_of(event))) is not None:
                     row[_WEBHOOK] = isinstance(body, WebhookSecretSet)
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, AppDeleted):
-                row_of(body.name)
-                env.pop(body.name, None)
-                rows[body.name] = None
-        for name, names in env.items():
-            row = rows[name]
+                app_id = app_of(event)
+                if app_id is not None:
+                    row_of(app_id)
+                    env.pop(app_id, None)
+                    rows[app_id] = None
+                live_on[event.stream_id] = None
+        for app_id, names in env.items():
+            row = rows[app_id]
             assert row is not None
             row[_ENV_NAMES] = _json(sorted(names))
         updates, inserts, deletes = [], [], []
-        for name, row in rows.items():
+        for app_id, row in rows.items():
             if row is None:
-                if name in stored:
-                    deletes.append((name,))
-            elif name in stored:
-                updates.append((*row[1:], name))
+                if app_id in stored:
+                    deletes.append((app_id,))
+            elif app_id in stored:
+                updates.append((*row[1:], app_id))
             else:
                 inserts.append(row)
         if deletes:
-            conn.executemany("DELETE FROM apps WHERE name = ?", deletes)
+            conn.executemany("DELETE FROM apps WHERE id = ?", deletes)
         if updates:
             conn.executemany(_UPDATE, updates)
         if inserts:
             conn.executemany(_INSERT, inserts)
 
 
+def _without_values(build: BuildSettings) -> BuildSettings:
+    """Build settings as the view keeps them: build arguments are sealed like env values, and
+    only their names are shown (the `build_args` column)."""
+    return msgspec.structs.replace(build, build_args={})
+
+
 def _stored_rows(
-    conn: sqlite3.Connection, names: set[str | None]
+    conn: sqlite3.Connection, app_ids: set[str | None]
 ) -> Iterator[tuple[str, list[Any] | None]]:
-    """Each name with its stored row, or None when it has none."""
-    wanted = sorted(name for name in names if name is not None)
+    """Each id with its stored row, or None when it has none."""
+    wanted = sorted(app_id for app_id in app_ids if app_id is not None)
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
         found = {
             row[0]: list(row)
             for row in conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name IN ({marks})", chunk
+                f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id IN ({marks})", chunk
             )
         }
-        for name in chunk:
-            yield name, found.get(name)
+        for app_id in chunk:
+            yield app_id, found.get(app_id)

@@ -1,4 +1,5 @@
-"""The audit view: who did what, when, to which stream and app, for every event in the log."""
+"""The audit view: who did what, when, to which stream and app (by id, with the name it had), for
+every event in the log."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from collections.abc import Sequence
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
-from rivetr.projections.base import app_name_of
+from rivetr.projections.legacy import LegacyApps
 
 
 class AuditProjection:
     name = "audit"
-    version = 3  # v2: team, source; v3: the app of deployment, certificate and webhook events
+    # v2: team, source; v3: the app of deployment, certificate and webhook events; v4: the
+    # app by id (the resource recorded with the event), and its name
+    version = 4
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time")
+
+    def __init__(self) -> None:
+        self.legacy = LegacyApps("audit")
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -26,76 +32,74 @@ class AuditProjection:
                 type TEXT NOT NULL,
                 stream_id TEXT NOT NULL,
                 app TEXT,
+                app_id TEXT,
                 correlation_id TEXT,
                 team TEXT,
                 source TEXT
             )"""
         )
-        # which app each deployment stream belongs to (from its deployment.requested)
+        # each app's name and team, from its creation: an entry shows the name its app had,
+        # and one recorded without a team (deployment steps of older logs) gets its app's
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS audit_streams (stream_id TEXT PRIMARY KEY, app TEXT)"
+            "CREATE TABLE IF NOT EXISTS audit_apps (app_id TEXT PRIMARY KEY, name TEXT, team TEXT)"
         )
+        self.legacy.create(conn)
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, position)")
-        conn.execute("CREATE INDEX IF NOT EXISTS audit_by_app ON audit (app, position)")
+        conn.execute("CREATE INDEX IF NOT EXISTS audit_by_app ON audit (app_id, position)")
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_time ON audit (recorded_at)")
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS audit")
-        conn.execute("DROP TABLE IF EXISTS audit_streams")
+        conn.execute("DROP TABLE IF EXISTS audit_apps")
+        self.legacy.drop(conn)
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
 
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
-        streams: dict[str, str | None] = {}
+        apps: dict[str, tuple[str | None, str | None]] = {}  # id -> (name, team)
+
+        def app_named(app_id: str | None) -> tuple[str | None, str | None]:
+            if app_id is None:
+                return None, None
+            if app_id not in apps:
+                row = conn.execute(
+                    "SELECT name, team FROM audit_apps WHERE app_id = ?", (app_id,)
+                ).fetchone()
+                apps[app_id] = (row[0], row[1]) if row else (None, None)
+            return apps[app_id]
+
+        rows = []
         for event in events:
-            if event.type == "deployment.requested":
-                streams[event.stream_id] = _body_app(event)
-        if streams:
-            conn.executemany("INSERT OR IGNORE INTO audit_streams VALUES (?, ?)", streams.items())
-        conn.executemany(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            app_id = self.legacy.app_of(conn, event)
+            self.legacy.observe(conn, event)
+            if event.type == "app.created" and app_id is not None:
+                apps[app_id] = _created(event)
+                conn.execute(
+                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?)", (app_id, *apps[app_id])
+                )
+            name, team = app_named(app_id)
+            rows.append(
                 (
                     event.position,
                     event.recorded_at,
                     event.actor,
                     event.type,
                     event.stream_id,
-                    _app_of(conn, event, streams),
+                    name,
+                    app_id,
                     event.correlation_id,
-                    event.team,
+                    event.team or team,
                     event.source,
                 )
-                for event in events
-            ],
-        )
+            )
+        conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _app_of(
-    conn: sqlite3.Connection, event: LoggedEvent, streams: dict[str, str | None]
-) -> str | None:
-    """The app an event concerns: its stream's, its deployment's, or the one its body names.
-    Only events that may name one are decoded, so a rebuild stays fast."""
-    app = app_name_of(event.stream_id)
-    if app is not None:
-        return app
-    if event.stream_id.startswith("deployment-"):
-        if event.stream_id not in streams:
-            row = conn.execute(
-                "SELECT app FROM audit_streams WHERE stream_id = ?", (event.stream_id,)
-            ).fetchone()
-            streams[event.stream_id] = row[0] if row else None
-        return streams[event.stream_id]
-    return _body_app(event) if b'"app":' in event.data else None
-
-
-def _body_app(event: LoggedEvent) -> str | None:
+def _created(event: LoggedEvent) -> tuple[str | None, str | None]:
+    """The name and team an app was created with."""
     try:
         body = event.event
     except UnreadableEvent:
-        # the audit lists every event the log holds; one it cannot read is listed with its
-        # stream and metadata, only without the app its body would have named
-        return None
-    app = getattr(body, "app", None)
-    return app if isinstance(app, str) else None
+        return None, None  # the audit lists it all the same, with its stream and metadata
+    return getattr(body, "name", None), getattr(body, "team", None)

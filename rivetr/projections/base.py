@@ -48,8 +48,3 @@ def reader_indexes(projection: Projection) -> tuple[str, ...]:
     (which must re-create them if missing) so they are built once, sorted, instead of being
     updated row by row; an interrupted rebuild gets them back from `create` at the next open."""
     return tuple(getattr(projection, "reader_indexes", ()))
-
-
-def app_name_of(stream_id: str) -> str | None:
-    """The application a stream belongs to, for streams named app-<name>."""
-    return stream_id[4:] if stream_id.startswith("app-") else None

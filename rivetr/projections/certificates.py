@@ -7,30 +7,32 @@ import sqlite3
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
-    AppDeleted,
     CertificateFailed,
     CertificateInstalled,
     CertificateRenewalAdvised,
 )
+from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
 
 
 class CertificatesProjection:
     name = "certificates"
-    version = 3  # v2: failures (in a row, since the last installation); v3: the CA's advice
-    handles: frozenset[str] | None = frozenset(
-        {
-            "certificate.installed",
-            "certificate.failed",
-            "certificate.renewal_advised",
-            "app.deleted",
-        }
+    # v2: failures (in a row, since the last installation); v3: the CA's advice; v4: the app's id
+    version = 4
+    handles: frozenset[str] | None = (
+        frozenset({"certificate.installed", "certificate.failed", "certificate.renewal_advised"})
+        | LEARNS_FROM
     )
 
+    def __init__(self) -> None:
+        self.legacy = LegacyApps("certificates")
+
     def create(self, conn: sqlite3.Connection) -> None:
+        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS certificates (
                 domain TEXT PRIMARY KEY,
                 app TEXT NOT NULL,
+                app_id TEXT,
                 source TEXT,
                 not_before TEXT,
                 not_after TEXT,
@@ -46,17 +48,25 @@ class CertificatesProjection:
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS certificates")
+        self.legacy.drop(conn)
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
+        app_id = self.legacy.app_of(conn, event)
+        if event.type in LEARNS_FROM:
+            self.legacy.observe(conn, event)
+            if event.type == "app.deleted":
+                conn.execute("DELETE FROM certificates WHERE app_id = ?", (app_id,))
+            return
         body = event.event
         match body:
             case CertificateInstalled():
                 conn.execute(
                     "INSERT OR REPLACE INTO certificates"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)",
                     (
                         body.domain,
                         body.app,
+                        app_id,
                         body.source,
                         body.not_before,
                         body.not_after,
@@ -67,11 +77,13 @@ class CertificatesProjection:
                 )
             case CertificateFailed():
                 conn.execute(
-                    "INSERT INTO certificates (domain, app, last_error, last_error_at, failures)"
-                    " VALUES (?, ?, ?, ?, 1) ON CONFLICT (domain) DO UPDATE SET"
+                    "INSERT INTO certificates"
+                    " (domain, app, app_id, last_error, last_error_at, failures)"
+                    " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (domain) DO UPDATE SET"
+                    " app = excluded.app, app_id = excluded.app_id,"
                     " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
                     " failures = failures + 1",
-                    (body.domain, body.app, body.detail, event.recorded_at),
+                    (body.domain, body.app, app_id, body.detail, event.recorded_at),
                 )
             case CertificateRenewalAdvised():
                 # advice for a certificate since replaced says nothing about the new one
@@ -79,5 +91,3 @@ class CertificatesProjection:
                     "UPDATE certificates SET renew_at = ? WHERE domain = ? AND fingerprint = ?",
                     (body.renew_at, body.domain, body.fingerprint),
                 )
-            case AppDeleted():
-                conn.execute("DELETE FROM certificates WHERE app = ?", (body.name,))

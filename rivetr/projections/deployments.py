@@ -1,5 +1,5 @@
 """The deployments view: each deployment's state and steps, and each app's live release (the
-route table the proxy will serve)."""
+route table the proxy will serve), all by the app's id."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import msgspec
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.deployment import TERMINAL, TRANSITIONS
 from rivetr.domain.events import (
-    AppDeleted,
     ContainerStarted,
     DeploymentCancelled,
     DeploymentFailed,
@@ -21,21 +20,32 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
+from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
+
+# a releases row made from the deployments row that goes live (the time comes first, as ?)
+_RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
 
 
 class DeploymentsProjection:
     name = "deployments"
-    version = 1
+    version = 2  # v2: by app id, with the team it was requested in
     handles: frozenset[str] | None = frozenset(
         {tag for steps in TRANSITIONS.values() for tag in steps}
         | {"deployment.requested", "app.deleted"}
+        | LEARNS_FROM
     )
 
+    def __init__(self) -> None:
+        self.legacy = LegacyApps("deployments")
+
     def create(self, conn: sqlite3.Connection) -> None:
+        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS deployments (
                 id TEXT PRIMARY KEY,
                 app TEXT NOT NULL,
+                app_id TEXT,
+                team TEXT,
                 status TEXT NOT NULL,
                 trigger TEXT NOT NULL,
                 branch TEXT NOT NULL,
@@ -55,7 +65,9 @@ class DeploymentsProjection:
                 position INTEGER NOT NULL
             )"""
         )
-        conn.execute("CREATE INDEX IF NOT EXISTS deployments_by_app ON deployments (app, position)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS deployments_by_app ON deployments (app_id, position)"
+        )
         conn.execute(
             """CREATE TABLE IF NOT EXISTS deployment_steps (
                 position INTEGER PRIMARY KEY,
@@ -71,7 +83,8 @@ class DeploymentsProjection:
         )
         conn.execute(
             """CREATE TABLE IF NOT EXISTS releases (
-                app TEXT PRIMARY KEY,
+                app_id TEXT PRIMARY KEY,
+                app TEXT NOT NULL,
                 deployment_id TEXT NOT NULL,
                 image TEXT,
                 container_name TEXT,
@@ -83,20 +96,31 @@ class DeploymentsProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         for table in ("deployments", "deployment_steps", "releases"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self.legacy.drop(conn)
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
-        body = event.event
-        if isinstance(body, AppDeleted):
-            conn.execute("DELETE FROM releases WHERE app = ?", (body.name,))
+        if event.type == "app.created":
+            self.legacy.observe(conn, event)
             return
+        if event.type == "app.deleted":
+            app_id = self.legacy.app_of(conn, event)
+            self.legacy.observe(conn, event)
+            conn.execute("DELETE FROM releases WHERE app_id = ?", (app_id,))
+            return
+        body = event.event
         if isinstance(body, DeploymentRequested):
+            app_id = self.legacy.app_of(conn, event) or body.app_id
+            self.legacy.observe(conn, event)
             conn.execute(
-                "INSERT OR REPLACE INTO deployments (id, app, status, trigger, branch, commit_ref,"
-                " image, rollback_of, requested_at, requested_by, updated_at, position)"
-                " VALUES (?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO deployments (id, app, app_id, team, status, trigger,"
+                " branch, commit_ref, image, rollback_of, requested_at, requested_by,"
+                " updated_at, position)"
+                " VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     body.deployment_id,
                     body.app,
+                    app_id,
+                    event.team,
                     body.trigger,
                     body.branch,
                     body.commit,
@@ -151,17 +175,15 @@ class DeploymentsProjection:
                 changes["failure_reason"] = body.reason
             case TrafficSwitched():
                 conn.execute(
-                    "INSERT OR REPLACE INTO releases"
-                    " SELECT app, id, image, container_name, host_port, ? FROM deployments"
-                    " WHERE id = ?",
+                    f"INSERT OR REPLACE INTO releases SELECT {_RELEASE_FROM_DEPLOYMENT}"
+                    " FROM deployments WHERE id = ? AND app_id IS NOT NULL",
                     (event.recorded_at, body.deployment_id),
                 )
             case ReleaseRestarted():
                 changes.update(container_name=body.container_name, host_port=body.host_port)
                 conn.execute(
-                    "UPDATE releases SET container_name = ?, host_port = ?"
-                    " WHERE app = ? AND deployment_id = ?",
-                    (body.container_name, body.host_port, body.app, body.deployment_id),
+                    "UPDATE releases SET container_name = ?, host_port = ? WHERE deployment_id = ?",
+                    (body.container_name, body.host_port, body.deployment_id),
                 )
             case RolledBack():
                 self._route_back(conn, body, event.recorded_at)
@@ -174,14 +196,11 @@ class DeploymentsProjection:
     @staticmethod
     def _route_back(conn: sqlite3.Connection, body: RolledBack, at: str) -> None:
         if body.to_deployment_id is None:
-            conn.execute(
-                "DELETE FROM releases WHERE app = ? AND deployment_id = ?",
-                (body.app, body.deployment_id),
-            )
+            conn.execute("DELETE FROM releases WHERE deployment_id = ?", (body.deployment_id,))
             return
         conn.execute(
-            "INSERT OR REPLACE INTO releases"
-            " SELECT app, id, image, container_name, host_port, ? FROM deployments WHERE id = ?",
+            f"INSERT OR REPLACE INTO releases SELECT {_RELEASE_FROM_DEPLOYMENT}"
+            " FROM deployments WHERE id = ? AND app_id IS NOT NULL",
             (at, body.to_deployment_id),
         )
 

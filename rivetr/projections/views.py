@@ -15,10 +15,11 @@ from rivetr.projections.tokens import CHAIN_QUERY, chain_links
 
 
 class AppView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str  # its own, never shared with a later app of the same name
     name: str
     git_url: str | None
     branch: str
-    build: BuildSettings
+    build: BuildSettings  # build_args empty here: see `build_args`
     port: int
     domains: list[str]
     health: HealthCheck
@@ -35,6 +36,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     webhook: bool  # a webhook secret is set (never shown after it is made)
     preview_of: str | None  # a preview app: its parent...
     pr_number: int | None  # ...and pull request
+    build_args: list[str]  # names only: values are write-only, like env values
 
 
 class TokenView(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,7 +58,8 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
     type: str
     stream_id: str
-    app: str | None
+    app: str | None  # the name its app had
+    app_id: str | None
     correlation_id: str | None
     team: str | None
     source: str | None
@@ -66,7 +69,7 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
     """Which audit entries to read, newest first; every filter None takes all."""
 
     actor: str | None = None
-    app: str | None = None
+    app_id: str | None = None
     type: str | None = None  # an event type, or a prefix ending in '*'
     since: str | None = None  # recorded at or after (as recorded_at is written)
     until: str | None = None  # recorded before
@@ -78,7 +81,9 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 class DeploymentView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
-    app: str
+    app: str  # its app's name
+    app_id: str | None  # None: an app of an older log this Rivetr cannot read
+    team: str | None  # the team it was requested in
     status: str
     trigger: str
     branch: str
@@ -106,7 +111,8 @@ class StepView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ReleaseView(msgspec.Struct, frozen=True, kw_only=True):
-    app: str
+    app_id: str
+    app: str  # its name
     deployment_id: str
     image: str | None
     container_name: str | None
@@ -115,16 +121,17 @@ class ReleaseView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _DEPLOYMENT_COLUMNS = (
-    "id, app, status, trigger, branch, commit_ref, commit_sha, commit_message, image,"
+    "id, app, app_id, team, status, trigger, branch, commit_ref, commit_sha, commit_message, image,"
     " container_name, host_port, rollback_of, failed_step, failure_reason, requested_at,"
     " requested_by, updated_at, finished_at"
 )
 
 _APP_COLUMNS = (
-    "name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
+    "id, name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
     " created_at, created_by, updated_at, version, team, watch_paths, previews, webhook,"
-    " preview_of, pr_number"
+    " preview_of, pr_number, build_args"
 )
+_RELEASE_COLUMNS = ", ".join(ReleaseView.__struct_fields__)
 _decode = msgspec.json.decode
 _V = TypeVar("_V", bound=msgspec.Struct)
 _TOKEN_COLUMNS = ", ".join(TokenView.__struct_fields__)
@@ -136,26 +143,28 @@ def _deployment(row: Any) -> DeploymentView:
 
 def _app(row: aiosqlite.Row) -> AppView:
     return AppView(
-        name=row[0],
-        git_url=row[1],
-        branch=row[2],
-        build=_decode(row[3], type=BuildSettings),
-        port=row[4],
-        domains=_decode(row[5], type=list[str]),
-        health=_decode(row[6], type=HealthCheck),
-        resources=_decode(row[7], type=Resources),
-        env=_decode(row[8], type=list[str]),
-        git_auth=_decode(row[9], type=list[str]),
-        created_at=row[10],
-        created_by=row[11],
-        updated_at=row[12],
-        version=row[13],
-        team=row[14],
-        watch_paths=_decode(row[15], type=list[str]),
-        previews=bool(row[16]),
-        webhook=bool(row[17]),
-        preview_of=row[18],
-        pr_number=row[19],
+        id=row[0],
+        name=row[1],
+        git_url=row[2],
+        branch=row[3],
+        build=_decode(row[4], type=BuildSettings),
+        port=row[5],
+        domains=_decode(row[6], type=list[str]),
+        health=_decode(row[7], type=HealthCheck),
+        resources=_decode(row[8], type=Resources),
+        env=_decode(row[9], type=list[str]),
+        git_auth=_decode(row[10], type=list[str]),
+        created_at=row[11],
+        created_by=row[12],
+        updated_at=row[13],
+        version=row[14],
+        team=row[15],
+        watch_paths=_decode(row[16], type=list[str]),
+        previews=bool(row[17]),
+        webhook=bool(row[18]),
+        preview_of=row[19],
+        pr_number=row[20],
+        build_args=_decode(row[21], type=list[str]),
     )
 
 
@@ -214,7 +223,8 @@ class SessionListing(msgspec.Struct, frozen=True, kw_only=True):
 
 class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
     position: int
-    app: str
+    app: str  # the name it was sent to
+    app_id: str | None  # the app that name was then (None: none)
     received_at: str
     provider: str
     event: str | None
@@ -233,6 +243,7 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
 class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
     domain: str
     app: str
+    app_id: str | None
     source: str | None  # uploaded, acme; None: none installed yet (see last_error)
     not_before: str | None
     not_after: str | None
@@ -323,24 +334,24 @@ class ReadModel:
         found = _rows_as(InvitationView, rows)
         return found[0] if found else None
 
-    async def deliveries(self, app: str, limit: int = 50) -> list[DeliveryView]:
+    async def deliveries(self, app_id: str, limit: int = 50) -> list[DeliveryView]:
         rows = await self._conn.execute_fetchall(
             f"SELECT {', '.join(DeliveryView.__struct_fields__)} FROM webhook_deliveries"
-            " WHERE app = ? ORDER BY position DESC LIMIT ?",
-            (app, limit),
+            " WHERE app_id = ? ORDER BY position DESC LIMIT ?",
+            (app_id, limit),
         )
         return _rows_as(DeliveryView, rows)
 
-    async def certificates(self, app: str | None = None) -> list[CertificateView]:
-        """The certificates of `app`, or of every app."""
+    async def certificates(self, app_id: str | None = None) -> list[CertificateView]:
+        """The certificates of the app `app_id`, or of every app."""
         columns = ", ".join(CertificateView.__struct_fields__)
-        if app is None:
+        if app_id is None:
             rows = await self._conn.execute_fetchall(
                 f"SELECT {columns} FROM certificates ORDER BY domain"
             )
         else:
             rows = await self._conn.execute_fetchall(
-                f"SELECT {columns} FROM certificates WHERE app = ? ORDER BY domain", (app,)
+                f"SELECT {columns} FROM certificates WHERE app_id = ? ORDER BY domain", (app_id,)
             )
         return _rows_as(CertificateView, rows)
 
@@ -360,12 +371,26 @@ class ReadModel:
         return _rows_as(SessionListing, rows)
 
     async def get_app(self, name: str) -> AppView | None:
+        """The live app named `name`."""
         rows = list(
             await self._conn.execute_fetchall(
-                f"SELECT {_APP_COLUMNS} FROM apps WHERE name = ?", (name,)
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE name = ? ORDER BY created_at DESC LIMIT 1",
+                (name,),
             )
         )
         return _app(rows[0]) if rows else None
+
+    async def get_app_by_id(self, app_id: str) -> AppView | None:
+        rows = list(
+            await self._conn.execute_fetchall(
+                f"SELECT {_APP_COLUMNS} FROM apps WHERE id = ?", (app_id,)
+            )
+        )
+        return _app(rows[0]) if rows else None
+
+    async def app_id_named(self, name: str) -> str | None:
+        app = await self.get_app(name)
+        return app.id if app is not None else None
 
     async def token_by_hash(self, secret_hash: str) -> TokenView | None:
         rows = list(
@@ -409,7 +434,7 @@ class ReadModel:
     async def audit(self, query: AuditQuery) -> list[AuditEntry]:
         clauses: list[str] = []
         params: list[object] = []
-        for column, value in (("actor", query.actor), ("app", query.app)):
+        for column, value in (("actor", query.actor), ("app_id", query.app_id)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
@@ -442,14 +467,31 @@ class ReadModel:
         )
         return _rows_as(AuditEntry, rows)
 
+    async def audit_entry(self, position: int) -> AuditEntry | None:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(AuditEntry.__struct_fields__)} FROM audit WHERE position = ?",
+            (position,),
+        )
+        found = _rows_as(AuditEntry, rows)
+        return found[0] if found else None
+
+    async def team_of_app(self, app_id: str) -> str | None:
+        """The team an app was created in (deleted since or not)."""
+        rows = list(
+            await self._conn.execute_fetchall(
+                "SELECT team FROM audit_apps WHERE app_id = ?", (app_id,)
+            )
+        )
+        return rows[0][0] if rows else None
+
     async def list_deployments(
-        self, app: str, limit: int = 50, offset: int = 0
+        self, app_id: str, limit: int = 50, offset: int = 0
     ) -> list[DeploymentView]:
         """The app's deployments, newest first: `limit` of them after skipping `offset`."""
         rows = await self._conn.execute_fetchall(
-            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE app = ?"
+            f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE app_id = ?"
             " ORDER BY position DESC LIMIT ? OFFSET ?",
-            (app, limit, offset),
+            (app_id, limit, offset),
         )
         return [_deployment(row) for row in rows]
 
@@ -483,16 +525,16 @@ class ReadModel:
         ]
 
     async def timeline(
-        self, app: str, deployments: int = 20, offset: int = 0
+        self, app_id: str, deployments: int = 20, offset: int = 0
     ) -> dict[str, list[StepView]]:
         """Every step of the app's newest `deployments` (after skipping `offset`), per
         deployment, oldest step first."""
         rows = await self._conn.execute_fetchall(
             "SELECT s.deployment_id, s.position, s.type, s.recorded_at, s.actor, s.detail"
             " FROM deployment_steps s WHERE s.deployment_id IN"
-            " (SELECT id FROM deployments WHERE app = ? ORDER BY position DESC LIMIT ? OFFSET ?)"
+            " (SELECT id FROM deployments WHERE app_id = ? ORDER BY position DESC LIMIT ? OFFSET ?)"
             " ORDER BY s.position",
-            (app, deployments, offset),
+            (app_id, deployments, offset),
         )
         found: dict[str, list[StepView]] = {}
         for r in rows:
@@ -523,34 +565,31 @@ class ReadModel:
         return [UserView(**dict(zip(UserView.__struct_fields__, r, strict=True))) for r in rows]
 
     async def latest_deployments(self) -> dict[str, DeploymentView]:
-        """Each app's newest deployment, by app: the apps list's "last deploy" column."""
+        """Each app's newest deployment, by app id: the apps list's "last deploy" column."""
         rows = await self._conn.execute_fetchall(
             f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments WHERE position IN"
-            " (SELECT MAX(position) FROM deployments GROUP BY app)"
+            " (SELECT MAX(position) FROM deployments WHERE app_id IS NOT NULL GROUP BY app_id)"
         )
-        return {found.app: found for found in map(_deployment, rows)}
+        return {found.app_id: found for found in map(_deployment, rows) if found.app_id}
 
     async def live_deployments(self) -> dict[str, DeploymentView]:
-        """The deployment each app's live release came from, by app."""
+        """The deployment each app's live release came from, by app id."""
         rows = await self._conn.execute_fetchall(
             f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployments"
             " WHERE id IN (SELECT deployment_id FROM releases)"
         )
-        return {found.app: found for found in map(_deployment, rows)}
+        return {found.app_id: found for found in map(_deployment, rows) if found.app_id}
 
     async def live_releases(self) -> list[ReleaseView]:
         rows = await self._conn.execute_fetchall(
-            "SELECT app, deployment_id, image, container_name, host_port, since"
-            " FROM releases ORDER BY app"
+            f"SELECT {_RELEASE_COLUMNS} FROM releases ORDER BY app"
         )
         return _rows_as(ReleaseView, rows)
 
-    async def live_release(self, app: str) -> ReleaseView | None:
+    async def live_release(self, app_id: str | None) -> ReleaseView | None:
         rows = list(
             await self._conn.execute_fetchall(
-                "SELECT app, deployment_id, image, container_name, host_port, since"
-                " FROM releases WHERE app = ?",
-                (app,),
+                f"SELECT {_RELEASE_COLUMNS} FROM releases WHERE app_id = ?", (app_id,)
             )
         )
         if not rows:

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import WebhookReceived
+from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
 
 COLUMNS = (
     "position",
     "app",
+    "app_id",
     "received_at",
     "provider",
     "event",
@@ -30,14 +32,19 @@ COLUMNS = (
 
 class WebhooksProjection:
     name = "webhooks"
-    version = 1
-    handles: frozenset[str] | None = frozenset({"webhook.received"})
+    version = 2  # v2: the app's id
+    handles: frozenset[str] | None = frozenset({"webhook.received"}) | LEARNS_FROM
+
+    def __init__(self) -> None:
+        self.legacy = LegacyApps("webhooks")
 
     def create(self, conn: sqlite3.Connection) -> None:
+        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS webhook_deliveries (
                 position INTEGER PRIMARY KEY,
                 app TEXT NOT NULL,
+                app_id TEXT,
                 received_at TEXT NOT NULL,
                 provider TEXT NOT NULL,
                 event TEXT,
@@ -55,11 +62,12 @@ class WebhooksProjection:
         )
         conn.execute(
             "CREATE INDEX IF NOT EXISTS webhook_deliveries_by_app"
-            " ON webhook_deliveries (app, position)"
+            " ON webhook_deliveries (app_id, position)"
         )
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS webhook_deliveries")
+        self.legacy.drop(conn)
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
@@ -67,12 +75,16 @@ class WebhooksProjection:
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         rows = []
         for event in events:
+            if event.type != "webhook.received":
+                self.legacy.observe(conn, event)
+                continue
             body = event.event
             if isinstance(body, WebhookReceived):
                 rows.append(
                     (
                         event.position,
                         body.app,
+                        self.legacy.app_of(conn, event),
                         event.recorded_at,
                         body.provider,
                         body.event,

@@ -1,61 +1,160 @@
-"""Application commands, as the API and the CLI call them."""
+"""Application commands, as the API and the CLI call them: each app is found by the name it holds,
+then decided on its own stream together with the claims its name and domains make."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
-from rivetr.domain import application
+from rivetr.domain import application, claims
 from rivetr.domain.access import Actor, Permission, home_team
-from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
+from rivetr.domain.application import AppState
+from rivetr.domain.claims import ClaimsState, DomainTaken
+from rivetr.domain.commands import (
+    ChangeAppSettings,
+    ClosePreview,
+    CreateApp,
+    OpenPreview,
+    SetWebhookSecret,
+)
+from rivetr.domain.errors import AlreadyExists, NotFound
+from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
+from rivetr.domain.settings import BuildSettingsInput
+from rivetr.service.adoption import adopt_legacy_claims
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.handler import CommandHandler
 from rivetr.service.secrets import open_app, open_webhook_secret, seal_command
 
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def new_app_id() -> str:
+    """Twelve random base32 characters: 60 bits, never reused (a collision, vanishingly rare,
+    is refused by the log: the new stream must not exist)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
 
 class AppService:
-    def __init__(self, handler: CommandHandler, secrets: SecretBox) -> None:
+    def __init__(self, handler: CommandHandler, secrets: SecretBox, lookup: AppLookup) -> None:
         self.handler = handler
         self.secrets = secrets
+        self.lookup = lookup
+        self._adopted = False
 
     async def handle(
         self, actor: Actor, command: application.AppCommand, correlation_id: str | None = None
     ) -> list[RecordedEvent]:
         """Seal the command's secrets, then decide and append it. A new app without a team
         goes to the caller's (see `access.home_team`)."""
-        if isinstance(command, CreateApp) and command.team is None:
-            team = home_team(actor, Permission.MANAGE_APPS)
-            command = msgspec.structs.replace(command, team=team)
-        return await self.handler.execute(
-            actor,
-            seal_command(self.secrets, command),
-            stream_id=application.stream_id(command.name),
-            fold=partial(application.fold, command.name),
-            decide=application.decide,
-            correlation_id=correlation_id,
-        )
+        if isinstance(command, CreateApp):
+            if command.team is None:
+                team = home_team(actor, Permission.MANAGE_APPS)
+                command = msgspec.structs.replace(command, team=team)
+            return await self._create(actor, command, application.decide, correlation_id)
+        app = await self.lookup.by_name(command.name)
+        if not app.exists:
+            if isinstance(command, ClosePreview):
+                return []  # closed already (or never opened): a repeated delivery is fine
+            raise NotFound(f"no application named {command.name!r}")
+        return await self._change(actor, app, command, correlation_id)
 
     async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
         """Create a pull request's preview app from its parent's settings."""
-        parent = await load_app(self.handler.store, command.preview_of)
-        return await self.handler.execute(
-            actor,
-            seal_command(self.secrets, command),
-            stream_id=application.stream_id(command.name),
-            fold=partial(application.fold, command.name),
-            decide=partial(application.decide_preview, parent),
+        parent = await self.lookup.by_name(command.preview_of)
+        return await self._create(actor, command, partial(application.decide_preview, parent))
+
+    async def _create(
+        self,
+        actor: Actor,
+        command: CreateApp | OpenPreview,
+        decide: Any,
+        correlation_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        await self.adopt()
+        app_id = new_app_id()
+        stream = application.stream_id(app_id)
+
+        def together(states: list[Any], c: Any) -> list[tuple[str, list[Event]]]:
+            state, held = states
+            events: list[Event] = decide(state, c)
+            created = next(e for e in events if isinstance(e, AppCreated))
+            claimed = claims.claim_name(held, created.name, app_id, created.team)
+            claimed += claims.claim_domains(held, app_id, created.team, created.domains)
+            return [(stream, events), (claims.STREAM, claimed)]
+
+        try:
+            return await self.handler.execute_together(
+                actor,
+                seal_command(self.secrets, app_id, command),
+                reads=[(stream, partial(application.fold, app_id)), (claims.STREAM, claims.fold)],
+                decide=together,
+                correlation_id=correlation_id,
+                resource=app_id,
+            )
+        except DomainTaken as taken:
+            raise await self._explained(actor, taken) from None
+
+    async def _change(
+        self, actor: Actor, app: AppState, command: Any, correlation_id: str | None
+    ) -> list[RecordedEvent]:
+        await self.adopt()
+        stream = application.stream_id(app.app_id)
+
+        def together(states: list[Any], c: Any) -> list[tuple[str, list[Event]]]:
+            state, held = states
+            events = application.decide(state, c)
+            return [(stream, events), (claims.STREAM, _claims_for(held, state, events))]
+
+        try:
+            return await self.handler.execute_together(
+                actor,
+                seal_command(self.secrets, app.app_id, command),
+                reads=[
+                    (stream, partial(application.fold, app.app_id)),
+                    (claims.STREAM, claims.fold),
+                ],
+                decide=together,
+                correlation_id=correlation_id,
+                resource=app.app_id,
+            )
+        except DomainTaken as taken:
+            raise await self._explained(actor, taken) from None
+
+    async def _explained(self, actor: Actor, taken: DomainTaken) -> AlreadyExists:
+        """The refusal, naming the app that holds the domain only to a caller who may see it."""
+        if not actor.can(Permission.READ, taken.holder.team):
+            return taken
+        holder = await self.lookup.by_id(taken.holder.resource_id)
+        covered = "" if taken.held == taken.domain else f" (through {taken.held})"
+        return AlreadyExists(
+            f"the domain {taken.domain} is already used by application {holder.name!r}{covered}"
         )
+
+    async def adopt(self) -> None:
+        """Claim the names and domains of apps an older Rivetr made (once per data dir)."""
+        if not self._adopted:
+            await adopt_legacy_claims(self.handler.store)
+            self._adopted = True
 
     async def reseal(self, actor: Actor, name: str) -> int:
         """Seal the app's secrets again with the newest key (after `rotate`); return how many
         events that appended."""
-        app = open_app(self.secrets, await load_app(self.handler.store, name))
+        app = await self.lookup.by_name(name)
         if not app.exists:
             return 0
+        app = open_app(self.secrets, app)
         command = ChangeAppSettings(
-            name=name, env=dict(app.env), git_token=app.git_token, deploy_key=app.deploy_key
+            name=name,
+            env=dict(app.env),
+            git_token=app.git_token,
+            deploy_key=app.deploy_key,
+            build=msgspec.convert(msgspec.to_builtins(app.build), BuildSettingsInput),
         )
         appended = len(await self.handle(actor, command))
         webhook_secret = open_webhook_secret(self.secrets, app)
@@ -65,7 +164,12 @@ class AppService:
         return appended
 
 
-async def load_app(store: EventStore, name: str) -> application.AppState:
-    """The application as its stream says it is now."""
-    history = await store.read_stream(application.stream_id(name))
-    return application.fold(name, [recorded.event for recorded in history])
+def _claims_for(held: ClaimsState, state: AppState, events: Sequence[Event]) -> list[Event]:
+    """What the app's events change in the claims: its domains, or everything at deletion."""
+    claimed: list[Event] = []
+    for event in events:
+        if isinstance(event, AppDeleted):
+            claimed += claims.release(held, state.app_id, state.name)
+        elif isinstance(event, AppSettingsChanged) and event.domains is not msgspec.UNSET:
+            claimed += claims.claim_domains(held, state.app_id, state.team, event.domains)
+    return claimed

@@ -7,7 +7,7 @@ the same facts it is then decided on, even a moment after the app or token was c
 from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import application, deployment, teams, tokens
+from rivetr.domain import deployment, teams, tokens
 from rivetr.domain.access import Target
 from rivetr.domain.commands import (
     AddMember,
@@ -41,11 +41,13 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import NotFound
 from rivetr.domain.teams import ROOT_TEAM
+from rivetr.service.app_lookup import AppLookup
 
 
 class Authority:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, lookup: AppLookup) -> None:
         self.store = store
+        self.lookup = lookup
 
     async def target(self, command: Command) -> Target:
         """Raises NotFound for an app, deployment, token or team that does not exist."""
@@ -69,7 +71,10 @@ class Authority:
                 if not history:
                     raise NotFound(f"no deployment {command.deployment_id!r}")
                 state = deployment.fold(command.deployment_id, [e.event for e in history])
-                return Target(team=await self.team_of_app(state.app))
+                app = await self.lookup.of_deployment(state)
+                if not app.exists:
+                    raise NotFound(f"no deployment {command.deployment_id!r}")
+                return Target(team=app.team)
             case CreateToken():
                 team = command.team
                 return Target(team=await self.existing_team(team) if team else None)
@@ -98,8 +103,7 @@ class Authority:
         raise TypeError(f"no target is defined for {type(command).__name__}")
 
     async def team_of_app(self, name: str) -> str:
-        history = await self.store.read_stream(application.stream_id(name))
-        app = application.fold(name, [e.event for e in history])
+        app = await self.lookup.by_name(name)
         if not app.exists:
             raise NotFound(f"no application named {name!r}")
         return app.team

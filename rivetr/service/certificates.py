@@ -17,12 +17,13 @@ from rivetr.adapters.certs import CertificateError, CertificateInfo, Certificate
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain import certificates
 from rivetr.domain.access import Actor
+from rivetr.domain.application import AppState
 from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateFailed, CertificateRenewalAdvised, CertificateSource
 from rivetr.domain.renewal import advised_renewal
 from rivetr.projections.views import CertificateView
-from rivetr.service.apps import load_app
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.handler import CommandHandler
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,13 @@ class CertificateService:
     def __init__(
         self,
         handler: CommandHandler,
+        lookup: AppLookup,
         store: CertificateStore,
         account: AcmeAccount | None = None,
         staging: AcmeAccount | None = None,
     ) -> None:
         self.handler = handler
+        self.lookup = lookup
         self.store = store
         self.account = account
         self.staging = staging  # where a retry is rehearsed first, when configured
@@ -56,7 +59,7 @@ class CertificateService:
         """
         assert self.account is not None
         domain = domain.lower()
-        state = await load_app(self.handler.store, app)
+        state = await self.lookup.by_name(app)
         if not state.exists:
             raise NotFound(f"no application named {app!r}")
         if not certificates.serves(state, domain) or domain.startswith("*."):
@@ -80,7 +83,7 @@ class CertificateService:
         except (AcmeError, CertificateError) as exc:
             detail = stage + str(exc) + (f" ({elsewhere})" if elsewhere else "")
             failed = CertificateFailed(domain=domain, app=app, source="acme", detail=detail)
-            await self._record(actor, app, domain, failed)
+            await self._record(actor, state, domain, failed)
             raise InvalidCommand(f"no certificate for {domain}: {detail}") from None
         await self._install(actor, app, domain, info, "acme")
         self.store.save(domain, issued.chain_pem, issued.key_pem)
@@ -109,19 +112,21 @@ class CertificateService:
                 window_end=window.end.isoformat(),
                 renew_at=renew_at,
             )
-            await self._record(actor, cert.app, cert.domain, advised)
+            app = await self.lookup.by_id(cert.app_id or "")
+            await self._record(actor, app, cert.domain, advised)
         return window.ask_again_after
 
     async def _record(
         self,
         actor: Actor,
-        app: str,
+        app: AppState,
         domain: str,
         event: CertificateFailed | CertificateRenewalAdvised,
     ) -> None:
         """Append a fact about a domain's certificate that no command decides."""
-        state = await load_app(self.handler.store, app)
-        meta = EventMeta(actor=actor.label, team=state.team, source=actor.source)
+        meta = EventMeta(
+            actor=actor.label, team=app.team, source=actor.source, resource=app.app_id or None
+        )
         recorded = await self.handler.store.append(
             certificates.stream_id(domain), ANY_VERSION, [event], meta
         )
@@ -169,13 +174,14 @@ class CertificateService:
             serial=info.serial,
             fingerprint=info.fingerprint,
         )
-        state = await load_app(self.handler.store, app)
+        state = await self.lookup.by_name(app)
         await self.handler.execute(
             actor,
             command,
             stream_id=certificates.stream_id(domain),
             fold=lambda history: None,
             decide=partial(certificates.decide_install, state),
+            resource=state.app_id or None,
         )
 
     async def upload(

@@ -14,7 +14,7 @@ from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.adapters.secrets import SecretBox
-from rivetr.domain.deployment import IllegalTransition
+from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
     AppDeleted,
     DeploymentCancelled,
@@ -22,6 +22,7 @@ from rivetr.domain.events import (
     DeploymentRetired,
 )
 from rivetr.projections.views import ReadModel
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.pipeline import DeployPipeline
 from rivetr.service.pruning import prune_images
 from rivetr.service.steps import StepRecorder
@@ -53,7 +54,9 @@ class Deployer:
         self.read = read
         self.runtime = runtime
         self.pipeline: DeployPipeline | None = None  # set by the composition root
-        self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # app -> (id, task)
+        self.lookup: AppLookup | None = None  # set by the composition root
+        # app id -> (the deployment in flight, its task)
+        self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     async def run(self, after: int) -> None:
@@ -62,20 +65,20 @@ class Deployer:
             async for recorded in self.store.subscribe(after):
                 event = recorded.event
                 if isinstance(event, DeploymentRequested):
-                    await self._start(event)
+                    await self._start(event, recorded.resource or event.app_id or event.app)
                 elif isinstance(event, DeploymentCancelled):
                     await self._stop(event.deployment_id)
-                elif isinstance(event, AppDeleted):
-                    await self._app_deleted(event.name)
+                elif isinstance(event, AppDeleted) and recorded.resource is not None:
+                    await self._app_deleted(recorded.resource)
         finally:
             tasks = [task for _, task in self._running.values()] + list(self._background)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _start(self, request: DeploymentRequested) -> None:
+    async def _start(self, request: DeploymentRequested, app_id: str) -> None:
         assert self.pipeline is not None
-        current = self._running.get(request.app)
+        current = self._running.get(app_id)
         if current is not None and not current[1].done():
             older_id, task = current
             with contextlib.suppress(IllegalTransition):
@@ -89,24 +92,27 @@ class Deployer:
                 )
             await _cancel(task)
         task = asyncio.create_task(
-            self._deploy(request.deployment_id, request.app), name=f"deploy-{request.deployment_id}"
+            self._deploy(request.deployment_id), name=f"deploy-{request.deployment_id}"
         )
-        self._running[request.app] = (request.deployment_id, task)
+        self._running[app_id] = (request.deployment_id, task)
 
-    async def _deploy(self, deployment_id: str, app: str) -> None:
+    async def _deploy(self, deployment_id: str) -> None:
         assert self.pipeline is not None
         await self.pipeline.run(deployment_id)
-        await self.prune(app)
+        await self.prune(await self.recorder.state(deployment_id))
 
-    async def prune(self, app: str) -> None:
-        """Remove the app's images beyond the releases kept for rollback."""
+    async def prune(self, deployment: DeploymentState) -> None:
+        """Remove the images of the deployment's app beyond the releases kept for rollback."""
         runtime = self.runtime()
-        if runtime is None:
+        if runtime is None or self.lookup is None:
             return
+        app = await self.lookup.of_deployment(deployment)
+        if not app.app_id:
+            return  # an app from before ids whose name another app holds now: nothing to key on
         try:
             await prune_images(self.read, runtime, self.store, app, self.images_kept)
         except EngineUnavailable as exc:
-            log.warning("could not prune the images of %s: %s", app, exc)
+            log.warning("could not prune the images of %s: %s", app.name, exc)
 
     async def _stop(self, deployment_id: str) -> None:
         for app, (running_id, task) in list(self._running.items()):
@@ -114,10 +120,10 @@ class Deployer:
                 await _cancel(task)
                 del self._running[app]
 
-    async def _app_deleted(self, app: str) -> None:
+    async def _app_deleted(self, app_id: str) -> None:
         """A deleted app keeps nothing running: its deployment in flight is cancelled and its
         releases (live, or still draining) are stopped and removed."""
-        current = self._running.pop(app, None)
+        current = self._running.pop(app_id, None)
         if current is not None and not current[1].done():
             deployment_id, task = current
             with contextlib.suppress(IllegalTransition):
@@ -127,7 +133,7 @@ class Deployer:
                 )
             await _cancel(task)
         for release in await self.read.deployments_with_status(["live", "superseded"]):
-            if release.app == app:
+            if release.app_id == app_id:
                 self.spawn(self._retire_now(release.id))
 
     async def _retire_now(self, deployment_id: str) -> None:
@@ -135,9 +141,9 @@ class Deployer:
 
     async def _retire(
         self, deployment_id: str, from_statuses: tuple[str, ...], reason: str | None = None
-    ) -> str | None:
+    ) -> DeploymentState | None:
         """Stop and remove the release's container and record it retired, if it is still in
-        one of `from_statuses`; return its app (None when it was not)."""
+        one of `from_statuses`; return it as it was (None when it was not)."""
         state = await self.recorder.state(deployment_id)
         if state.status not in from_statuses:
             return None
@@ -152,7 +158,7 @@ class Deployer:
         )
         with contextlib.suppress(IllegalTransition):
             await self.recorder.record(deployment_id, retired)
-        return state.app
+        return state
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -166,9 +172,9 @@ class Deployer:
 
     async def retire(self, deployment_id: str, drain_s: float) -> None:
         await asyncio.sleep(drain_s)
-        app = await self._retire(deployment_id, ("superseded",))
-        if app is not None:
-            await self.prune(app)
+        retired = await self._retire(deployment_id, ("superseded",))
+        if retired is not None:
+            await self.prune(retired)
 
     async def _stop_and_remove(
         self, runtime: ContainerRuntime, app: str, deployment_id: str, name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.domain import deployment
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import CancelDeployment, RequestDeployment
@@ -13,7 +13,7 @@ from rivetr.domain.deployment import SERVED
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentTrigger
 from rivetr.projections.views import DeploymentView, ReadModel
-from rivetr.service.apps import load_app
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.handler import CommandHandler
 
 # statuses of a deployment whose image was good enough to serve traffic
@@ -24,9 +24,10 @@ def new_deployment_id() -> str:
 
 
 class DeploymentService:
-    def __init__(self, handler: CommandHandler, read: ReadModel) -> None:
+    def __init__(self, handler: CommandHandler, read: ReadModel, lookup: AppLookup) -> None:
         self.handler = handler
         self.read = read
+        self.lookup = lookup
 
     async def request(
         self,
@@ -48,30 +49,43 @@ class DeploymentService:
             image=image,
             rollback_of=rollback_of,
         )
-        app_state = await load_app(self.handler.store, app)
+        app_state = await self.lookup.by_name(app)
         await self.handler.execute(
             actor,
             command,
             stream_id=deployment.stream_id(command.deployment_id),
             fold=partial(deployment.fold, command.deployment_id),
             decide=partial(deployment.decide_request, app_state),
+            resource=app_state.app_id or None,
         )
         return command.deployment_id
 
     async def cancel(
         self, actor: Actor, deployment_id: str, reason: str = "cancelled by request"
     ) -> list[RecordedEvent]:
+        stream = deployment.stream_id(deployment_id)
+        history = await self.store.read_stream(stream)
+        state = deployment.fold(deployment_id, [e.event for e in history])
+        app = await self.lookup.of_deployment(state)
         return await self.handler.execute(
             actor,
             CancelDeployment(deployment_id=deployment_id, reason=reason),
-            stream_id=deployment.stream_id(deployment_id),
+            stream_id=stream,
             fold=partial(deployment.fold, deployment_id),
             decide=deployment.decide_cancel,
+            resource=app.app_id or None,
         )
+
+    @property
+    def store(self) -> EventStore:
+        return self.handler.store
 
     async def rollback(self, actor: Actor, app: str, to: str | None = None) -> str:
         """Redeploy the image of `to`, or of the release before the live one, without building."""
-        target = await self._rollback_target(app, to)
+        state = await self.lookup.by_name(app)
+        if not state.exists:
+            raise NotFound(f"no application named {app!r}")
+        target = await self._rollback_target(state.app_id, app, to)
         return await self.request(
             actor,
             app,
@@ -81,10 +95,12 @@ class DeploymentService:
             rollback_of=target.id,
         )
 
-    async def _rollback_target(self, app: str, to: str | None) -> DeploymentView:
+    async def _rollback_target(self, app_id: str, app: str, to: str | None) -> DeploymentView:
+        """`to`, or the release before the live one, of this very app (never of an earlier app
+        that had its name)."""
         if to is not None:
             target = await self.read.get_deployment(to)
-            if target is None or target.app != app:
+            if target is None or target.app_id != app_id:
                 raise NotFound(f"no deployment {to!r} of application {app!r}")
             if target.image is None or target.status not in SERVED:
                 raise InvalidCommand(
@@ -92,8 +108,8 @@ class DeploymentService:
                     " that did"
                 )
             return target
-        live = await self.read.live_release(app)
-        for candidate in await self.read.list_deployments(app, limit=200):
+        live = await self.read.live_release(app_id)
+        for candidate in await self.read.list_deployments(app_id, limit=200):
             served = candidate.status in SERVED and candidate.image is not None
             if served and (live is None or candidate.image != live.image):
                 return candidate

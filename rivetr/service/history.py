@@ -1,18 +1,21 @@
 """What was running at a point in time, answered from the log itself (not the read model, which
-only knows the present): the app's settings folded from its events up to then, and each of its
-deployments folded up to then, so the release that was live then is the one whose state then
-was `live`."""
+only knows the present): the app that held the name then (found in the claims, or for a time
+before claims, in the name's older stream), its settings folded from its events up to then, and
+each of its deployments folded up to then, so the release that was live then is the one whose
+state then was `live`."""
 
 from __future__ import annotations
 
 import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
-from rivetr.domain import application, deployment
+from rivetr.domain import application, claims, deployment
 from rivetr.domain.application import AppState
+from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.deployment import DeploymentState
-from rivetr.domain.events import Event
+from rivetr.domain.events import AppCreated, Event, NameClaimed
 from rivetr.projections.views import ReadModel
+from rivetr.service.app_lookup import is_legacy
 
 
 class DeploymentThen(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,9 +28,11 @@ class DeploymentThen(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AppThen(msgspec.Struct, frozen=True, kw_only=True):
-    """The app as the log says it was at `at` (`exists` false: not yet created, or deleted)."""
+    """The app that had the name at `at`, as the log says it was then (`exists` false: not
+    yet created then, or deleted since it had the name)."""
 
     at: str
+    id: str  # "" when no app ever had the name by then
     name: str
     exists: bool
     team: str
@@ -42,9 +47,13 @@ class AppThen(msgspec.Struct, frozen=True, kw_only=True):
 
 async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppThen:
     """`at` in the log's own form (see export.recorded_form)."""
-    state = application.fold(name, _until(await store.read_stream(application.stream_id(name)), at))
+    app_id = await _holder_at(store, name, at)
+    if not app_id:
+        return _app_then(application.initial_state("", name), at, None, [])
+    stream = await store.read_stream(application.stream_id(app_id))
+    state = application.fold(app_id, _until(stream, at))
     then: list[DeploymentThen] = []
-    for listed in await read.list_deployments(name, limit=10_000):
+    for listed in await read.list_deployments(app_id, limit=10_000):
         if listed.requested_at > at:
             continue
         events = _until(await store.read_stream(deployment.stream_id(listed.id)), at)
@@ -52,6 +61,26 @@ async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppT
         then.append(_then(folded, listed.requested_at))
     live = next((d for d in then if d.status == "live"), None)
     return _app_then(state, at, live, then)
+
+
+async def _holder_at(store: EventStore, name: str, at: str) -> str:
+    """The id of the app that last took `name` up to `at` ("" for none): claimed in the
+    claims, or, before claims began, created in the name's stream from before ids."""
+    taken: list[tuple[int, str]] = []
+    for recorded in await store.read_stream(claims.STREAM):
+        event = recorded.event
+        if recorded.recorded_at <= at and isinstance(event, NameClaimed) and event.name == name:
+            taken.append((recorded.position, event.resource_id))
+    for recorded in await store.read_stream(f"app-{name}"):
+        if recorded.recorded_at > at or recorded.type != "app.created":
+            continue
+        try:
+            event = recorded.event
+        except UnreadableEvent:
+            continue  # an app no one can read now: not one to show
+        if isinstance(event, AppCreated) and is_legacy(event.app_id):
+            taken.append((recorded.position, event.app_id))
+    return max(taken)[1] if taken else ""
 
 
 def _until(history: list[RecordedEvent], at: str) -> list[Event]:
@@ -74,6 +103,7 @@ def _app_then(
 ) -> AppThen:
     return AppThen(
         at=at,
+        id=state.app_id,
         name=state.name,
         exists=state.exists,
         team=state.team,

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.secrets import is_sealed
 from rivetr.projections.views import ReadModel
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 1000  # events a reader may fall behind before it is cut off
 IDLE_CHECK_S = 5.0  # with no new event, how often the hub checks whether anyone still reads
 PAGE = 500
-SEALED_PREFIX = b'"rvs1:'  # a value sealed at rest (secrets.py): never streamed, even sealed
+# values sealed at rest (adapters/secrets.py: rvs2, or rvs1 before ids): never streamed, even sealed
+SEALED_PREFIXES = (b'"rvs1:', b'"rvs2:')
 
 
 class Delivery(msgspec.Struct, frozen=True):
@@ -46,7 +48,7 @@ class Delivery(msgspec.Struct, frozen=True):
 class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Which events a reader wants (each None: any), and which teams' it may see."""
 
-    app: str | None = None
+    app: str | None = None  # the id of the app the events concern
     stream: str | None = None
     types: tuple[str, ...] = ()  # exact types, or prefixes ending in '*' (deployment.*)
     teams: frozenset[str] | None = None  # None: every team's, and events of no team
@@ -103,54 +105,36 @@ class Subscription:
 
 
 class AppResolver:
-    """Which app an event concerns: its stream's (app-<name>), its deployment's, or the `app`
-    its body names (certificates, webhook deliveries)."""
+    """Which app (by id) an event concerns, and the team it belongs to: recorded with the event;
+    for an event of an older log that did not record them, as the audit view derived them in
+    log order (`projections/legacy.py`), never from the name's owner today."""
 
     def __init__(self, read: ReadModel) -> None:
         self.read = read
-        self._deployments: dict[str, str | None] = {}
         self._teams: dict[str, str | None] = {}
 
-    async def team_of(self, app: str) -> str | None:
-        """The team owning `app` (for events recorded without one, as deployment steps were
-        before they carried it)."""
-        if app not in self._teams:
+    async def team_of(self, app_id: str) -> str | None:
+        """The team owning the app (for events recorded without one)."""
+        if app_id not in self._teams:
             if len(self._teams) > 10_000:
                 self._teams.clear()
-            found = await self.read.get_app(app)
-            self._teams[app] = found.team if found is not None else None
-        return self._teams[app]
+            self._teams[app_id] = await self.read.team_of_app(app_id)
+        return self._teams[app_id]
 
     async def app_and_team(self, event: RecordedEvent) -> tuple[str | None, str | None]:
-        """The app an event concerns and the team it belongs to: the event's own, or, for
-        events recorded without one (deployment steps, before they carried it), its app's."""
-        app = await self.app_of(event)
-        team = event.team
-        if team is None and app is not None:
-            team = await self.team_of(app)
-        return app, team
+        app_id, team = event.resource, event.team
+        if app_id is None and (team is None or _may_name_an_app(event)):
+            entry = await self.read.audit_entry(event.position)
+            if entry is not None:
+                return entry.app_id, entry.team
+        if team is None and app_id is not None:
+            team = await self.team_of(app_id)
+        return app_id, team
 
-    async def app_of(self, event: RecordedEvent) -> str | None:
-        stream = event.stream_id
-        if stream.startswith("app-"):
-            return stream[4:]
-        if stream.startswith("deployment-"):
-            if stream not in self._deployments:
-                if len(self._deployments) > 10_000:
-                    self._deployments.clear()
-                self._deployments[stream] = await self._deployment_app(event)
-            return self._deployments[stream]
-        if b'"app":' in event.data:
-            app = getattr(event.event, "app", None)
-            return app if isinstance(app, str) else None
-        return None
 
-    async def _deployment_app(self, event: RecordedEvent) -> str | None:
-        if event.type == "deployment.requested":
-            app = getattr(event.event, "app", None)
-            return app if isinstance(app, str) else None
-        found = await self.read.get_deployment(event.stream_id.removeprefix("deployment-"))
-        return found.app if found is not None else None
+def _may_name_an_app(event: RecordedEvent) -> bool:
+    stream = event.stream_id
+    return stream.startswith(("app-", "deployment-")) or b'"app":' in event.data
 
 
 class EventHub:
@@ -252,7 +236,7 @@ class _Message(msgspec.Struct, kw_only=True):
     actor: str
     team: str | None
     source: str | None
-    app: str | None
+    app: str | None  # the id of the app it concerns
     data: msgspec.Raw
 
 
@@ -261,7 +245,7 @@ _encode = msgspec.json.Encoder().encode
 
 def _event_json(recorded: RecordedEvent, app: str | None) -> bytes:
     data = recorded.data
-    if SEALED_PREFIX in data:
+    if any(prefix in data for prefix in SEALED_PREFIXES):
         data = _encode(_redact(msgspec.json.decode(data)))
     return _encode(
         _Message(
@@ -282,7 +266,7 @@ def _event_json(recorded: RecordedEvent, app: str | None) -> bytes:
 def _redact(value: object) -> object:
     """Sealed values (env values, git credentials, webhook secrets, TOTP seeds) as `sealed`."""
     if isinstance(value, str):
-        return "sealed" if value.startswith("rvs1:") else value
+        return "sealed" if is_sealed(value) else value
     if isinstance(value, dict):
         return {k: _redact(v) for k, v in value.items()}
     if isinstance(value, list):

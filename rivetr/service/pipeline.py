@@ -29,7 +29,6 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.git import SourceError, fetch_source
-from rivetr.domain import application
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
@@ -47,6 +46,8 @@ from rivetr.domain.events import (
     TrafficSwitched,
 )
 from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.service.app_lookup import AppLookup
+from rivetr.service.pruning import app_label
 from rivetr.service.secrets import open_app
 from rivetr.service.steps import StepRecorder
 
@@ -65,8 +66,8 @@ def container_name(app: str, deployment_id: str) -> str:
     return f"rivetr-{app}-{deployment_id}"
 
 
-def release_labels(app: str, deployment_id: str) -> dict[str, str]:
-    return {MANAGED_LABEL: "true", APP_LABEL: app, DEPLOYMENT_LABEL: deployment_id}
+def release_labels(app: AppState, deployment_id: str) -> dict[str, str]:
+    return {MANAGED_LABEL: "true", APP_LABEL: app_label(app), DEPLOYMENT_LABEL: deployment_id}
 
 
 def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec:
@@ -76,7 +77,7 @@ def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec
     return ContainerSpec(
         name=container_name(app.name, deployment_id),
         image=image,
-        labels=release_labels(app.name, deployment_id),
+        labels=release_labels(app, deployment_id),
         env=dict(app.env),
         ports={app.port: None, health_port: None},
         memory_bytes=app.resources.memory_mb * 1024 * 1024,
@@ -97,6 +98,7 @@ class DeployPipeline:
         logs: LogStore,
         work_root: Path,
         secrets: SecretBox,
+        lookup: AppLookup,
         *,
         drain_s: float,
         on_superseded: Callable[[str, float], Awaitable[None]],
@@ -107,6 +109,7 @@ class DeployPipeline:
         self.logs = logs
         self.work_root = work_root
         self.secrets = secrets
+        self.lookup = lookup
         self.drain_s = drain_s
         self.on_superseded = on_superseded
 
@@ -114,13 +117,7 @@ class DeployPipeline:
         state = await self.recorder.state(deployment_id)
         if state.status != "requested":
             return  # already handled: idempotent
-        app = application.fold(
-            state.app,
-            [
-                e.event
-                for e in await self.recorder.store.read_stream(application.stream_id(state.app))
-            ],
-        )
+        app = await self.lookup.of_deployment(state)
         try:
             app = open_app(self.secrets, app)
         except SecretError as exc:
@@ -236,7 +233,7 @@ class _Run:
         return image
 
     def _labels(self) -> dict[str, str]:
-        return release_labels(self.app.name, self.id)
+        return release_labels(self.app, self.id)
 
     async def _start(self, runtime: ContainerRuntime, image: str) -> tuple[int, int]:
         self.step = "start"
@@ -299,7 +296,7 @@ class _Run:
 
     async def _switch(self, host_port: int, health_port: int) -> None:
         self.step = "switch"
-        previous = await self.p.read.live_release(self.app.name)
+        previous = await self.p.read.live_release(self.app.app_id)
         previous_id = previous.deployment_id if previous else None
         await self.record(
             TrafficSwitched(

@@ -17,9 +17,11 @@ from rivetr.adapters.runtime.base import (
     ContainerRuntime,
     EngineUnavailable,
 )
+from rivetr.domain.application import AppState
 from rivetr.domain.deployment import IN_FLIGHT, SERVED
 from rivetr.domain.events import ImagePruned
 from rivetr.projections.views import DeploymentView, ReadModel
+from rivetr.service.app_lookup import is_legacy
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +43,23 @@ def images_to_keep(deployments: list[DeploymentView], keep: int) -> set[str]:
     return kept | set(served)
 
 
+def app_label(app: AppState) -> str:
+    """What a release's container and image carry as `rivetr.app`: the app's id, or, for an
+    app created before ids, its name (as its older images were labelled)."""
+    return app.name if is_legacy(app.app_id) else app.app_id
+
+
 async def prune_images(
-    read: ReadModel, runtime: ContainerRuntime, store: EventStore, app: str, keep: int
+    read: ReadModel, runtime: ContainerRuntime, store: EventStore, app: AppState, keep: int
 ) -> list[str]:
     """Remove `app`'s images that `images_to_keep` does not name; return the tags removed."""
-    deployments = await read.list_deployments(app, limit=1_000_000)
+    deployments = await read.list_deployments(app.app_id, limit=1_000_000)
     wanted = images_to_keep(deployments, keep)
     # an in-flight build's image exists a moment before its image_built event names it
     building = {d.id for d in deployments if d.status in IN_FLIGHT}
     removed = []
-    for image in await runtime.list_images({MANAGED_LABEL: "true", APP_LABEL: app}):
+    labels = {MANAGED_LABEL: "true", APP_LABEL: app_label(app)}
+    for image in await runtime.list_images(labels):
         # a deployment names its image by id (builds) or by tag (external builders)
         if not image.tags or image.id in wanted or any(tag in wanted for tag in image.tags):
             continue
@@ -66,11 +75,17 @@ async def prune_images(
             await store.append(
                 "engine",
                 None,
-                [ImagePruned(app=app, image=tag, deployment_id=image.labels.get(DEPLOYMENT_LABEL))],
+                [
+                    ImagePruned(
+                        app=app.name, image=tag, deployment_id=image.labels.get(DEPLOYMENT_LABEL)
+                    )
+                ],
                 EventMeta(
                     actor="system:pruner",
                     correlation_id=image.labels.get(DEPLOYMENT_LABEL),
+                    team=app.team,
                     source="system",
+                    resource=app.app_id,
                 ),
             )
     return removed

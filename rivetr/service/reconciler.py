@@ -33,7 +33,7 @@ from rivetr.domain.events import (
     RolledBack,
 )
 from rivetr.projections.views import ReadModel, ReleaseView
-from rivetr.service.apps import load_app
+from rivetr.service.app_lookup import AppLookup
 from rivetr.service.deployer import Deployer
 from rivetr.service.pipeline import release_spec
 from rivetr.service.secrets import open_app
@@ -62,7 +62,7 @@ async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]
             )
             failed.append(stuck.id)
     for stuck in await read.deployments_with_status(["rolling_back"]):
-        live = await read.live_release(stuck.app)
+        live = await read.live_release(stuck.app_id)
         with contextlib.suppress(IllegalTransition):
             await recorder.record(
                 stuck.id,
@@ -84,7 +84,7 @@ async def reconcile_engine(
     """Supersede stray live releases, retire superseded ones, remove orphan containers.
     Returns the names of the containers removed as orphans."""
     for live in await read.deployments_with_status(["live"]):
-        release = await read.live_release(live.app)
+        release = await read.live_release(live.app_id)
         if release is not None and release.deployment_id != live.id:
             with contextlib.suppress(IllegalTransition):
                 await recorder.record(
@@ -128,7 +128,7 @@ async def restart_dead_releases(
     host port, which the event carries to the route table. Returns the deployment ids handled."""
     dead = []
     for live in await read.deployments_with_status(["live"]):
-        release = await read.live_release(live.app)
+        release = await read.live_release(live.app_id)
         if release is None or release.deployment_id != live.id or not release.container_name:
             continue
         info = await runtime.inspect_container(release.container_name)
@@ -147,7 +147,7 @@ async def _restart(
     release: ReleaseView,
     reason: str,
 ) -> None:
-    app = await load_app(recorder.store, release.app)
+    app = await AppLookup(recorder.store).by_id(release.app_id)
     outcome: Event
     if not app.exists or release.image is None:
         return

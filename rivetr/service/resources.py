@@ -53,8 +53,8 @@ class ResourceSampler:
         self.samples: dict[str, deque[Sample]] = {}
         self._last: dict[str, _Reading] = {}
 
-    def of(self, app: str) -> list[Sample]:
-        return list(self.samples.get(app, ()))
+    def of(self, app_id: str) -> list[Sample]:
+        return list(self.samples.get(app_id, ()))
 
     async def run(self) -> None:
         while True:
@@ -66,7 +66,7 @@ class ResourceSampler:
         runtime = self.engine.runtime
         if runtime is None:
             return
-        live = {r.app: r for r in await self.read.live_releases() if r.container_name}
+        live = {r.app_id: r for r in await self.read.live_releases() if r.container_name}
         for app in [a for a in self.samples if a not in live]:
             del self.samples[app]  # deleted, or nothing live: its chart goes
             self._last.pop(app, None)

@@ -35,7 +35,7 @@ async def route_table(read: ReadModel) -> dict[str, Upstream]:
     for app in await read.list_apps():
         if not app.domains:
             continue
-        release = await read.live_release(app.name)
+        release = await read.live_release(app.id)
         if release is None or release.host_port is None:
             continue
         upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)

@@ -30,7 +30,13 @@ class RuntimeLogs:
         self.why_none = why_none
 
     async def lines(
-        self, app: str, *, tail: int, after: str | None = None, follow: bool = False
+        self,
+        app_id: str,
+        *,
+        tail: int,
+        after: str | None = None,
+        follow: bool = False,
+        name: str | None = None,
     ) -> AsyncIterator[LogLine]:
         """The live container's last `tail` lines, or every line after the one written at
         `after` (an engine timestamp, such as a previous line's `at`: the way to resume); with
@@ -38,16 +44,16 @@ class RuntimeLogs:
         be refused is refused here, before the first line is asked for.
 
         Raises:
-            NoLiveContainer: no release of `app` is live.
+            NoLiveContainer: no release of the app is live (named `name` in the message).
             EngineUnavailable: no container engine is connected.
             ValueError: `after` is not an engine timestamp.
 
         The lines raise ContainerError if the engine no longer has the container.
         """
         floor = log_time_ns(after) if after is not None else None
-        release = await self.read.live_release(app)
+        release = await self.read.live_release(app_id)
         if release is None or release.container_name is None:
-            raise NoLiveContainer(f"{app} has no running release")
+            raise NoLiveContainer(f"{name or app_id} has no running release")
         runtime = self.runtime()
         if runtime is None:
             raise EngineUnavailable(self.why_none() or "no container engine is connected")

@@ -1,5 +1,10 @@
-"""Where secrets are sealed and opened: commands are sealed on their way to the log, and an
-app's state is opened only where a value is used (the container's env, the git fetch)."""
+"""Where secrets are sealed and opened: commands are sealed on their way to the log, bound to the
+app's id and the field, and an app's state is opened only where a value is used (the
+container's env, the build, the git fetch).
+
+A value is only ever taken in plain text: one that looks sealed is refused, so a ciphertext
+seen in an export cannot be carried into another app (it would not open there, and the API
+does not pretend it might)."""
 
 from __future__ import annotations
 
@@ -7,60 +12,108 @@ from typing import TypeVar
 
 import msgspec
 
-from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.secrets import SecretBox, SecretError, is_name_bound, is_sealed
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
+from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.settings import BuildSettings
+from rivetr.service.app_lookup import is_legacy
 
 C = TypeVar("C")
 
 
-def env_context(app: str, name: str) -> str:
-    return f"app:{app}:env:{name}"
+def env_context(app_id: str, name: str) -> str:
+    return f"app:{app_id}:env:{name}"
 
 
-def credential_context(app: str, which: str) -> str:
-    return f"app:{app}:{which}"
+def build_arg_context(app_id: str, name: str) -> str:
+    return f"app:{app_id}:build_arg:{name}"
 
 
-def seal_command(box: SecretBox, command: C) -> C:
-    """The command with its env values, git credentials and webhook secret sealed (others
-    pass through)."""
+def credential_context(app_id: str, which: str) -> str:
+    return f"app:{app_id}:{which}"
+
+
+def seal_command(box: SecretBox, app_id: str, command: C) -> C:
+    """The command with its env values, build args, git credentials and webhook secret sealed
+    for the app `app_id` (other commands pass through).
+
+    Raises:
+        InvalidCommand: a value is already sealed text (rvs1:/rvs2:...): only plain values are
+            taken.
+    """
     if isinstance(command, SetWebhookSecret):
-        secret = box.seal(credential_context(command.name, "webhook"), command.secret)
+        secret = box.seal(credential_context(app_id, "webhook"), _plain(command.secret, "secret"))
         return msgspec.structs.replace(command, secret=secret)
     if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview):
         return command
-    app = command.name
     changes: dict[str, object] = {}
     if isinstance(command.env, dict):
         changes["env"] = {
-            name: None if value is None else box.seal(env_context(app, name), value)
+            name: None
+            if value is None
+            else box.seal(env_context(app_id, name), _plain(value, f"env.{name}"))
             for name, value in command.env.items()
         }
+    build = getattr(command, "build", None)
+    if isinstance(build, BuildSettings) and build.build_args:
+        sealed = {
+            name: box.seal(build_arg_context(app_id, name), _plain(value, f"build_args.{name}"))
+            for name, value in build.build_args.items()
+        }
+        changes["build"] = msgspec.structs.replace(build, build_args=sealed)
     for which in ("git_token", "deploy_key"):
         value = getattr(command, which)
         if isinstance(value, str):
-            changes[which] = box.seal(credential_context(app, which), value)
+            changes[which] = box.seal(credential_context(app_id, which), _plain(value, which))
     return msgspec.structs.replace(command, **changes) if changes else command
 
 
+def _plain(value: str, field: str) -> str:
+    if is_sealed(value):
+        raise InvalidCommand(
+            f"{field}: give the plain value; a sealed value (rvs1:/rvs2:...) is never accepted"
+        )
+    return value
+
+
 def open_app(box: SecretBox, app: AppState) -> AppState:
-    """The app with its env values and git credentials in plain text, for using them now.
+    """The app with its env values, build args and git credentials in plain text, for using
+    them now.
 
     Raises:
-        SecretError: a value does not open (its key is gone, or it was altered).
+        SecretError: a value does not open (its key is gone, or it was altered, or it was
+            sealed for another app or field).
     """
-    name = app.name
     return msgspec.structs.replace(
         app,
-        env={key: box.open(env_context(name, key), value) for key, value in app.env.items()},
-        git_token=app.git_token and box.open(credential_context(name, "git_token"), app.git_token),
-        deploy_key=app.deploy_key
-        and box.open(credential_context(name, "deploy_key"), app.deploy_key),
+        env={key: _open(box, app, f"env:{key}", value) for key, value in app.env.items()},
+        build=msgspec.structs.replace(
+            app.build,
+            build_args={
+                key: _open(box, app, f"build_arg:{key}", value)
+                for key, value in app.build.build_args.items()
+            },
+        ),
+        git_token=app.git_token and _open(box, app, "git_token", app.git_token),
+        deploy_key=app.deploy_key and _open(box, app, "deploy_key", app.deploy_key),
     )
 
 
 def open_webhook_secret(box: SecretBox, app: AppState) -> str | None:
     if app.webhook_secret is None:
         return None
-    return box.open(credential_context(app.name, "webhook"), app.webhook_secret)
+    return _open(box, app, "webhook", app.webhook_secret)
+
+
+def _open(box: SecretBox, app: AppState, field: str, value: str) -> str:
+    """A value of `app`'s `field` in plain text. Values sealed before apps had ids are bound
+    to the app's name, and values stored before sealing existed are plain: both are taken
+    only on an app that dates from then."""
+    if not is_sealed(value) or is_name_bound(value):
+        if not is_legacy(app.app_id):
+            raise SecretError(
+                f"{field} of app {app.name} ({app.app_id}) is not sealed for that app: refused"
+            )
+        return box.open(f"app:{app.name}:{field}", value)
+    return box.open(f"app:{app.app_id}:{field}", value)

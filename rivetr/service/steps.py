@@ -33,10 +33,16 @@ class StepRecorder:
             history = await self.store.read_stream(stream)
             accepted = deployment.advance(fold([e.event for e in history]), event)
             expected = history[-1].version if history else 0
-            # the team the deployment was requested in (its first event's), so that the
-            # steps are visible to that team's members like the request itself
-            team = history[0].team if history else None
-            meta = EventMeta(actor=ACTOR, correlation_id=deployment_id, team=team, source="system")
+            # the team and app the deployment was requested in (its first event's), so that
+            # the steps are visible to that team's members like the request itself
+            first = history[0] if history else None
+            meta = EventMeta(
+                actor=ACTOR,
+                correlation_id=deployment_id,
+                team=first.team if first else None,
+                source="system",
+                resource=first.resource if first else None,
+            )
             try:
                 return await self.store.append(stream, expected, accepted, meta)
             except ConcurrencyError:

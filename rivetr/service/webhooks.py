@@ -27,7 +27,7 @@ from rivetr.domain.commands import ClosePreview, DisableWebhook, OpenPreview, Se
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import WebhookReceived
 from rivetr.domain.webhooks import Signature, Verdict, judge, refusal
-from rivetr.service.apps import AppService, load_app
+from rivetr.service.apps import AppService
 from rivetr.service.deployments import DeploymentService, new_deployment_id
 from rivetr.service.secrets import open_app, open_webhook_secret
 
@@ -108,9 +108,10 @@ class WebhookService:
     ) -> Outcome:
         event = webhooks.event_name(provider, headers)
         delivery = webhooks.delivery_id(provider, headers)
-        app = await load_app(self.store, app_name)
+        app = await self.apps.lookup.by_name(app_name)
         record = WebhookReceived(
             app=app_name,
+            app_id=app.app_id or None,
             provider=provider,
             event=event,
             delivery_id=delivery,
@@ -190,11 +191,11 @@ class WebhookService:
             case "close_preview":
                 assert hook.pr_number is not None
                 name = preview_name(app.name, hook.pr_number)
-                if (await load_app(self.store, name)).exists:
+                if (await self.apps.lookup.by_name(name)).exists:
                     await self.apps.handle(actor, ClosePreview(name=name))
 
     async def _open_preview(self, actor: Actor, parent: AppState, name: str, hook: Hook) -> None:
-        if (await load_app(self.store, name)).exists:
+        if (await self.apps.lookup.by_name(name)).exists:
             return
         plain = open_app(self.box, parent)  # sealed again under the preview's own name
         command = OpenPreview(
@@ -278,4 +279,5 @@ def _meta(record: WebhookReceived) -> EventMeta:
         actor=f"webhook:{record.provider}",
         correlation_id=record.deployment_id,
         source=f"webhook:{record.provider}",
+        resource=record.app_id,
     )

@@ -144,14 +144,14 @@ class DashboardController(Controller):
         head = await services.store.head()
         older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
         shown = await services.read.list_deployments(
-            name, limit=DEPLOYMENTS_SHOWN + 1, offset=older
+            app.id, limit=DEPLOYMENTS_SHOWN + 1, offset=older
         )
-        steps = await services.read.timeline(name, deployments=DEPLOYMENTS_SHOWN, offset=older)
-        samples = services.resources.of(name)
+        steps = await services.read.timeline(app.id, deployments=DEPLOYMENTS_SHOWN, offset=older)
+        samples = services.resources.of(app.id)
         output: list[LogLine] = []
         problem: str | None = None
         if not request.headers.get("x-rivetr-refresh"):  # a live refresh: it follows by itself
-            output, problem = await _runtime_output(services, name)
+            output, problem = await _runtime_output(services, app.id)
         return Template(
             "app.html",
             context={
@@ -168,12 +168,12 @@ class DashboardController(Controller):
                 "memory": sparkline([s.memory_mb for s in samples], floor=16.0),
                 "sampled": samples[-1] if samples else None,
                 "refresh_s": services.settings.resources_interval_s,
-                "release": await services.read.live_release(name),
+                "release": await services.read.live_release(app.id),
                 "runtime_log": [to_html(line.text) for line in output],
                 "runtime_after": output[-1].at if output else None,
                 "runtime_problem": problem,
-                "deliveries": await services.read.deliveries(name, limit=20),
-                "certificates": await services.read.certificates(name),
+                "deliveries": await services.read.deliveries(app.id, limit=20),
+                "certificates": await services.read.certificates(app.id),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?app={name}&after={head}",
                 "event_types": sorted(EVENT_TYPES),
@@ -197,9 +197,12 @@ class DashboardController(Controller):
             until = recorded_form(wanted["to"]) if wanted["to"] else None
         except ValueError as exc:
             problem, since, until = str(exc), None, None
+        named = await services.read.get_app(wanted["app"]) if wanted["app"] else None
         query = AuditQuery(
             actor=wanted["actor"] or None,
-            app=wanted["app"] or None,
+            # the app that has the name now (one of another team shows nothing: entries are
+            # filtered by the teams the reader may see)
+            app_id=(named.id if named else "-") if wanted["app"] else None,
             type=wanted["type"] or None,
             since=since,
             until=until,
@@ -460,10 +463,10 @@ async def _app_then_page(services: Services, actor: Actor, name: str, at: str) -
     )
 
 
-async def _runtime_output(services: Services, app: str) -> tuple[list[LogLine], str | None]:
+async def _runtime_output(services: Services, app_id: str) -> tuple[list[LogLine], str | None]:
     """The live container's last lines for the page, or why there are none."""
     try:
-        lines = await services.runtime_logs.lines(app, tail=RUNTIME_LINES_SHOWN)
+        lines = await services.runtime_logs.lines(app_id, tail=RUNTIME_LINES_SHOWN)
         return [line async for line in lines], None
     except NoLiveContainer:
         return [], "No release is running."

@@ -13,12 +13,13 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
 from rivetr.web.ansi import to_html
+from rivetr.web.api.deployments import readable_deployment
 from rivetr.web.auth import tokens_match
 from rivetr.web.dashboard import csrf_of, signed_in
 
@@ -78,10 +79,10 @@ class DashboardActions(Controller):
         actor = await signed_in(request, services)
         if actor is None:
             return Redirect("/login")
-        found = await services.read.get_deployment(deployment_id)
-        app = await services.read.get_app(found.app) if found is not None else None
-        if found is None or not actor.can(Permission.READ, app.team if app else None):
+        found = await readable_deployment(services, actor, deployment_id)
+        if found is None:
             return _not_found(services, f"No deployment {deployment_id!r}.")
+        app = await services.read.get_app_by_id(found.app_id) if found.app_id else None
         steps = await services.read.steps(deployment_id)
         log, count = services.logs.tail_counted(found.app, deployment_id, LOG_LINES_SHOWN)
         return Template(

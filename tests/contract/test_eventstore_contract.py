@@ -137,7 +137,9 @@ async def test_read_logged_is_read_all_without_the_chain_fields(store: EventStor
 
 async def test_event_bodies_round_trip_equal_to_what_was_appended(store: EventStore) -> None:
     events: list[Event] = [
-        AppCreated(name="web", git_url="https://example.com/w.git", domains=["w.example.com"]),
+        AppCreated(
+            app_id="a1", name="web", git_url="https://example.com/w.git", domains=["w.example.com"]
+        ),
         AppEnvChanged(name="web", set={"A": "1"}, unset=["B"]),
         AppDeleted(name="web"),
     ]
@@ -217,8 +219,8 @@ async def test_appending_together_records_every_stream_or_none(store: EventStore
     with pytest.raises(InvalidEvent):  # one bad event refuses every stream's part
         await store.append_together(
             [
-                StreamAppend("app-b", NO_STREAM, [AppCreated(name="b")]),
-                StreamAppend("claims", 2, [AppCreated(name="c", port=0)]),
+                StreamAppend("app-b", NO_STREAM, [AppCreated(app_id="a1", name="b")]),
+                StreamAppend("claims", 2, [AppCreated(app_id="a1", name="c", port=0)]),
             ],
             META,
         )
@@ -301,13 +303,17 @@ async def test_positions_continue_after_a_refused_append(store: EventStore) -> N
 
 
 async def test_an_event_that_would_not_read_back_is_refused_whole(store: EventStore) -> None:
-    await store.append("app-a", NO_STREAM, [AppCreated(name="a")], META)
-    out_of_bounds = AppCreated(name="b", pr_number=2**63)  # past what SQLite or a view holds
+    await store.append("app-a", NO_STREAM, [AppCreated(app_id="a1", name="a")], META)
+    out_of_bounds = AppCreated(
+        app_id="a1", name="b", pr_number=2**63
+    )  # past what SQLite or a view holds
 
     with pytest.raises(InvalidEvent, match=r"app.created cannot be recorded.*pr_number"):
-        await store.append("app-b", NO_STREAM, [AppCreated(name="b"), out_of_bounds], META)
+        await store.append(
+            "app-b", NO_STREAM, [AppCreated(app_id="a1", name="b"), out_of_bounds], META
+        )
 
-    [e] = await store.append("app-b", NO_STREAM, [AppCreated(name="b")], META)
+    [e] = await store.append("app-b", NO_STREAM, [AppCreated(app_id="a1", name="b")], META)
     assert (e.position, e.version) == (2, 1)
     assert_log_is_consistent(await read_everything(store))
 
@@ -320,9 +326,9 @@ async def test_a_refused_event_does_not_hold_back_the_appends_beside_it(store: E
             return exc
 
     outcomes = await asyncio.gather(
-        append("app-a", AppCreated(name="a")),
-        append("app-b", AppCreated(name="b", port=0)),
-        append("app-c", AppCreated(name="c")),
+        append("app-a", AppCreated(app_id="a1", name="a")),
+        append("app-b", AppCreated(app_id="a1", name="b", port=0)),
+        append("app-c", AppCreated(app_id="a1", name="c")),
     )
 
     assert isinstance(outcomes[1], InvalidEvent)

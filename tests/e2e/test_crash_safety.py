@@ -34,6 +34,7 @@ class Rivetr:
         self.token = run_cli(self.data, "tokens", "create", "--name", "crash").stdout.strip()
         self.server = server_factory(self.data, self.env).start()
         self.app = f"c{uuid.uuid4().hex[:8]}"
+        self.app_id = ""
         self.repo = AppRepo(tmp_path / "repo")
         self.repo.commit("v1")
 
@@ -52,6 +53,7 @@ class Rivetr:
         }
         response = self.call("POST", "/apps", json=body)
         assert response.status_code == 201, response.text
+        self.app_id = response.json()["id"]  # what its containers and images are labelled with
 
     def deploy(self) -> str:
         response = self.call("POST", f"/apps/{self.app}/deployments", json={})
@@ -79,7 +81,7 @@ class Rivetr:
     def containers(self) -> dict[str, str]:
         """This app's containers, name -> engine state."""
         out = subprocess.run(
-            [DOCKER, "ps", "-a", "--filter", f"label=rivetr.app={self.app}", "--format",
+            [DOCKER, "ps", "-a", "--filter", f"label=rivetr.app={self.app_id}", "--format",
              "{{.Names}} {{.State}}"],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
@@ -94,7 +96,7 @@ class Rivetr:
         for name in self.containers():
             subprocess.run([DOCKER, "rm", "-f", name], capture_output=True)
         images = subprocess.run(
-            [DOCKER, "images", "-q", "--filter", f"label=rivetr.app={self.app}"],
+            [DOCKER, "images", "-q", "--filter", f"label=rivetr.app={self.app_id}"],
             capture_output=True, text=True,
         ).stdout.split()  # fmt: skip
         if images:

@@ -107,6 +107,7 @@ def test_filters_heartbeats_and_bad_input(served) -> None:
                 "app.created",
                 "api",
             )
+            assert next(stream)["event"] == "claim.name_claimed"  # its name, while it lives
             assert next(stream) == {"comment": "keep-alive"}  # nothing else for api
 
         with client.stream(
@@ -124,20 +125,26 @@ def test_filters_heartbeats_and_bad_input(served) -> None:
 
 def test_the_cli_exports_one_apps_history_which_verifies_only_as_filtered(served, tmp_path) -> None:
     server, auth = served
+    ids = {}
     for name in ("web", "api", "web2"):
         answer = httpx.post(
             f"{server.url}/api/v1/apps", json={"name": name}, headers=auth, timeout=10
         )
         assert answer.status_code == 201
+        ids[name] = answer.json()["id"]
     exported = run_cli(server.data_dir, "events", "export", "--app", "web")
     assert exported.returncode == 0, exported.stderr
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert [(r["type"], r["stream_id"]) for r in rows] == [("app.created", "app-web")]
+    assert [(r["type"], r["stream_id"], r["resource"]) for r in rows] == [
+        ("app.created", f"app-{ids['web']}", ids["web"]),
+        ("claim.name_claimed", "claims", ids["web"]),
+    ]
     whole = run_cli(server.data_dir, "events", "export")
     path = tmp_path / "web.jsonl"
     # two of one app's events, with another app's between them
     lines = whole.stdout.splitlines()
-    picked = [line for line in lines if json.loads(line)["stream_id"] in ("app-web", "app-web2")]
+    wanted = (ids["web"], ids["web2"])
+    picked = [line for line in lines if json.loads(line)["resource"] in wanted]
     path.write_text("\n".join(picked) + "\n")
 
     strict = run_cli(server.data_dir, "audit", "verify", "--file", str(path))
@@ -145,7 +152,7 @@ def test_the_cli_exports_one_apps_history_which_verifies_only_as_filtered(served
     assert "missing" in strict.stderr
     filtered = run_cli(server.data_dir, "audit", "verify", "--file", str(path), "--filtered")
     assert filtered.returncode == 0, filtered.stderr
-    assert "2 events" in filtered.stdout
+    assert "4 events" in filtered.stdout
     assert "across the 1 gap the filter left" in filtered.stdout
 
     later = run_cli(server.data_dir, "events", "export", "--from", rows[0]["recorded_at"])

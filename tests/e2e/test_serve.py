@@ -169,7 +169,7 @@ def test_secrets_rotate_seals_every_apps_secrets_with_a_new_key(tmp_path, server
     assert "sk_live_rotate_me" not in exported
     last_env = [json.loads(line) for line in exported.splitlines() if '"app.env_changed"' in line]
     new_id = rotated.stdout.split()[2].rstrip(":")
-    assert last_env[-1]["data"]["set"]["STRIPE_KEY"].startswith(f"rvs1:{new_id}:")
+    assert last_env[-1]["data"]["set"]["STRIPE_KEY"].startswith(f"rvs2:{new_id}:")
     again = server_factory(data, NO_ENGINE).start()
     shown = httpx.get(f"{again.url}/api/v1/apps/shop", headers=bearer(token)).json()
     assert shown["env"] == ["STRIPE_KEY"]

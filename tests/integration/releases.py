@@ -47,8 +47,11 @@ async def running_services(data: Path, **settings: Any) -> AsyncIterator[Service
 async def serving(services: Services, app: str, domains: list[str], port: int) -> None:
     """Create `app` with `domains`, live on `port`, and wait until the proxy routes it."""
     await services.apps.handle(SYSTEM, CreateApp(name=app, domains=domains))
+    state = await services.lookup.by_name(app)
     history = [
-        DeploymentRequested(deployment_id="d1", app=app, branch="main", image="i1"),
+        DeploymentRequested(
+            deployment_id="d1", app=app, app_id=state.app_id, branch="main", image="i1"
+        ),
         ContainerStarted(
             deployment_id="d1",
             container_id="c1",
@@ -60,7 +63,8 @@ async def serving(services: Services, app: str, domains: list[str], port: int) -
         DeploymentHealthy(deployment_id="d1", probes=1, duration_ms=1),
         TrafficSwitched(deployment_id="d1", app=app, host_port=port),
     ]
-    await services.store.append("deployment-d1", 0, history, EventMeta(actor="test"))
+    meta = EventMeta(actor="test", team=state.team, resource=state.app_id)
+    await services.store.append("deployment-d1", 0, history, meta)
     with anyio.fail_after(10):
         # the router follows the log on its own task: poll its table, briefly
         while services.proxy.routes.lookup(domains[0]) is None:  # noqa: ASYNC110

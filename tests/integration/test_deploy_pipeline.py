@@ -22,7 +22,6 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput, ResourcesInput
-from rivetr.service.apps import load_app
 from rivetr.service.pipeline import container_name
 from rivetr.service.pruning import prune_images
 from rivetr.service.reconciler import restart_dead_releases
@@ -77,9 +76,9 @@ async def _remove_app_containers(services: Services) -> None:
     runtime = services.engine.runtime
     assert runtime is not None
     for app in await services.read.list_apps():
-        for container in await runtime.list_containers({"rivetr.app": app.name}):
+        for container in await runtime.list_containers({"rivetr.app": app.id}):
             await runtime.remove_container(container.name, force=True)
-        for deployment in await services.read.list_deployments(app.name):
+        for deployment in await services.read.list_deployments(app.id):
             if deployment.image:
                 await runtime.remove_image(deployment.image)
 
@@ -108,9 +107,13 @@ async def deploy(services: Services, name: str, expect: str) -> str:
     return deployment_id
 
 
+async def app_id(services: Services, name: str) -> str:
+    return (await services.lookup.by_name(name)).app_id
+
+
 async def live_port(services: Services, name: str) -> int:
     await services.runner.wait_until(await services.store.head())
-    release = await services.read.live_release(name)
+    release = await services.read.live_release(await app_id(services, name))
     assert release is not None
     assert release.host_port is not None
     return release.host_port
@@ -188,7 +191,7 @@ async def test_good_deploy_replaces_the_old_release_which_is_then_retired(servic
     assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
     with pytest.raises(httpx.TransportError):
         await get_text(old_port)
-    assert (await services.read.live_release(name)).deployment_id == v2
+    assert (await services.read.live_release(await app_id(services, name))).deployment_id == v2
 
 
 async def test_manual_rollback_redeploys_the_old_image_without_building(services, app):
@@ -230,7 +233,7 @@ async def test_a_release_failing_right_after_the_switch_is_rolled_back_automatic
         "deployment.rollback_started",
         "deployment.rolled_back",
     ]
-    assert (await services.read.live_release(name)).deployment_id == v1
+    assert (await services.read.live_release(await app_id(services, name))).deployment_id == v1
     assert await live_port(services, name) == port
     assert await get_text(port) == "v1"
     assert await services.engine.runtime.inspect_container(container_name(name, v2)) is None
@@ -307,10 +310,11 @@ async def test_images_beyond_the_kept_releases_are_pruned_and_only_rivetrs(servi
     context = tmp_path / "foreign"
     context.mkdir()
     (context / "Dockerfile").write_text("FROM rivetr/busybox:latest\n")
-    await runtime.build_image(context, foreign, labels={"rivetr.app": name})
+    await runtime.build_image(context, foreign, labels={"rivetr.app": await app_id(services, name)})
 
     try:
-        removed = await prune_images(services.read, runtime, services.store, name, keep=1)
+        state = await services.lookup.by_name(name)
+        removed = await prune_images(services.read, runtime, services.store, state, keep=1)
 
         assert sorted(removed) == sorted([images[v1], images[v2]])
         assert not await runtime.image_exists(images[v1])
@@ -415,7 +419,7 @@ async def test_sealed_env_values_reach_the_container_in_plain_text(services, tmp
     await services.apps.handle(
         SYSTEM, ChangeAppSettings(name=name, env={"GREETING": "hello, sealed world"})
     )
-    assert (await load_app(services.store, name)).env["GREETING"].startswith("rvs1:")
+    assert (await services.lookup.by_name(name)).env["GREETING"].startswith("rvs2:")
 
     await deploy(services, name, "live")
 
@@ -501,9 +505,10 @@ async def test_the_live_containers_cpu_and_memory_are_sampled_into_a_bounded_rin
         await sampler.sample()
         await anyio.sleep(0.05)
 
-    samples = sampler.of(name)
+    key = await app_id(services, name)
+    samples = sampler.of(key)
     assert len(samples) == 3  # the ring keeps the newest `keep`
-    release = await services.read.live_release(name)
+    release = await services.read.live_release(key)
     assert {s.deployment_id for s in samples} == {release.deployment_id}
     assert all(0 < s.memory_mb < 256 for s in samples)
     assert all(s.cpu_percent >= 0 for s in samples)
@@ -511,4 +516,4 @@ async def test_the_live_containers_cpu_and_memory_are_sampled_into_a_bounded_rin
     await services.apps.handle(SYSTEM, DeleteApp(name=name))
     await services.runner.wait_until(await services.store.head())
     await sampler.sample()
-    assert sampler.of(name) == []  # nothing live: the chart goes
+    assert sampler.of(key) == []  # nothing live: the chart goes

@@ -20,7 +20,6 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.service.apps import load_app
 from rivetr.service.secrets import open_app
 from rivetr.web.app import create_app
 
@@ -124,9 +123,74 @@ def test_the_service_serves_a_v1_log_and_new_apps_appear_at_once(tmp_path: Path)
         assert client.get("/api/v1/apps/fresh", headers=auth).status_code == 200
 
         # sealed values of the old log still open with its key
-        web = client.blocking_portal.call(load_app, services.store, "web")
+        web = client.blocking_portal.call(services.lookup.by_name, "web")
         plain = open_app(services.secrets, web)
         assert plain.env == {"DATABASE_URL": "postgres://secret@db/web", "FEATURE": "on"}
         assert plain.git_token == "ghp_fixture"
         deliveries = client.get("/api/v1/apps/web/webhook-deliveries", headers=auth).json()
         assert {d["delivery_id"] for d in deliveries} >= {"d-push-1", "d-push-2", "d-pr-7"}
+
+
+PASSWORD = "correct horse battery staple"  # the fixture's accounts' (tests/fixtures/README.md)
+ACME_SHOP_DEPLOYMENT = "bc38aa5788c3"  # acme's `shop`, deployed, then deleted (82-92)
+
+
+def sign_in(client: TestClient[Any], email: str) -> dict[str, str]:
+    client.cookies.clear()
+    answer = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"X-CSRF-Token": answer.json()["csrf_token"]}
+
+
+def test_apps_of_a_v1_log_get_ids_and_a_reused_name_keeps_each_apps_history_apart(
+    tmp_path: Path,
+) -> None:
+    data = copy_of("v1", tmp_path)
+    with TestClient(create_app(settings_for(data))) as client:
+        services: Any = client.app.state.services
+        events = client.blocking_portal.call(services.store.read_stream, "claims")
+        # the names and domains of the live apps are claimed once, for the ids they now have
+        assert [(e.type, e.resource) for e in events] == [
+            ("claim.name_claimed", None),
+            ("claim.domains_claimed", None),
+            ("claim.name_claimed", None),
+            ("claim.domains_claimed", None),
+            ("claim.legacy_adopted", None),
+        ]
+        names = [e.event for e in events if e.type == "claim.name_claimed"]
+        assert [(n.name, n.resource_id) for n in names] == [  # type: ignore[union-attr]
+            ("web", "web.19"),
+            ("shop", "shop.94"),
+        ]
+
+        mal = sign_in(client, "mal@example.com")
+        apps = {a["name"]: (a["id"], a["team"]) for a in client.get("/api/v1/apps").json()}
+        assert apps == {"web": ("web.19", "default"), "shop": ("shop.94", "globex")}
+        assert client.get("/api/v1/apps/shop/deployments").json() == []
+        hidden = client.get(f"/api/v1/deployments/{ACME_SHOP_DEPLOYMENT}")
+        assert hidden.status_code == 404
+        during = "2026-12-02T08:56:56Z"  # acme's shop was live, before globex took the name
+        assert client.get("/api/v1/apps/shop/at", params={"time": during}).status_code == 404
+        audit = client.get("/api/v1/audit", params={"app": "shop"}).json()
+        assert {e["app_id"] for e in audit} == {"shop.94"}
+        # a name and a domain an older app holds are not to be had
+        taken = client.post("/api/v1/apps", json={"name": "web", "team": "globex"}, headers=mal)
+        assert taken.status_code == 409, taken.text
+        domain = client.post(
+            "/api/v1/apps",
+            json={"name": "x", "team": "globex", "domains": ["web.example.test"]},
+            headers=mal,
+        )
+        assert domain.status_code == 409
+
+        sign_in(client, "ann@example.com")
+        mine = client.get(f"/api/v1/deployments/{ACME_SHOP_DEPLOYMENT}")
+        assert mine.status_code == 200
+        assert (mine.json()["deployment"]["app_id"], mine.json()["deployment"]["team"]) == (
+            "shop.82",
+            "acme",
+        )
+        then = client.get("/api/v1/apps/shop/at", params={"time": during})
+        assert then.status_code == 200, then.text
+        assert (then.json()["id"], then.json()["team"]) == ("shop.82", "acme")
+        assert client.get("/api/v1/apps/web/deployments").json()  # the default team's web

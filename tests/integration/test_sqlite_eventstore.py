@@ -317,7 +317,10 @@ async def test_an_app_created_v1_row_reads_as_the_current_shape(
 
     assert created.schema_version == 1
     assert created.event == AppCreated(
-        name="legacy", git_url="https://example.com/r.git", domains=["legacy.example.com"]
+        app_id="legacy.2",  # where it was created: it had no id of its own
+        name="legacy",
+        git_url="https://example.com/r.git",
+        domains=["legacy.example.com"],
     )
     assert verify_chain(await read_everything(store)) == 3
 

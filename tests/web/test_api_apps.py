@@ -39,7 +39,7 @@ def test_created_app_is_readable_at_once_and_hides_env_values(client, auth):
 
 
 def test_every_change_is_an_event_with_the_token_as_actor(client, auth, call, services):
-    client.post("/api/v1/apps", json=WEB, headers=auth)
+    app_id = client.post("/api/v1/apps", json=WEB, headers=auth).json()["id"]
     patched = client.patch(
         "/api/v1/apps/web",
         json={"port": 4000, "env": {"DATABASE_URL": None, "TOKEN": "t"}},
@@ -52,12 +52,16 @@ def test_every_change_is_an_event_with_the_token_as_actor(client, auth, call, se
     assert deleted.status_code == 204
     assert (client.get("/api/v1/apps/web", headers=auth)).status_code == 404
 
-    events = [e for e in call(services.store.read_all) if e.stream_id == "app-web"]
-    assert [e.type for e in events] == [
-        "app.created",
-        "app.settings_changed",
-        "app.env_changed",
-        "app.deleted",
+    events = [e for e in call(services.store.read_all) if e.resource == app_id]
+    assert [(e.stream_id, e.type) for e in events] == [
+        (f"app-{app_id}", "app.created"),
+        ("claims", "claim.name_claimed"),
+        ("claims", "claim.domains_claimed"),
+        (f"app-{app_id}", "app.settings_changed"),
+        (f"app-{app_id}", "app.env_changed"),
+        (f"app-{app_id}", "app.deleted"),
+        ("claims", "claim.name_released"),
+        ("claims", "claim.domains_released"),
     ]
     assert {e.actor for e in events} == {"token:tester"}
 

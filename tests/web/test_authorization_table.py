@@ -250,8 +250,10 @@ def permitted(caller: str, rule: Rule) -> bool:
     return holds(caller, *rule)
 
 
-async def append(services, stream: str, events, actor: str = "test", expected=None) -> None:
-    recorded = await services.store.append(stream, expected, events, EventMeta(actor=actor))
+async def append(
+    services, stream: str, events, actor: str = "test", expected=None, **meta: str
+) -> None:
+    recorded = await services.store.append(stream, expected, events, EventMeta(actor=actor, **meta))
     await services.runner.wait_until(recorded[-1].position)
 
 
@@ -303,10 +305,13 @@ async def join(services, team: str, email: str, role: str) -> None:
 async def served_releases(services) -> None:
     """Two releases of `web` that served traffic, d1 live and d0 retired: a rollback target.
     Each history is one append, so the deployer finds it past `requested` and leaves it be."""
+    web = await services.lookup.by_name("web")
     for n, ends_live in ((0, False), (1, True)):
         d = f"d{n}"
         history = [
-            DeploymentRequested(deployment_id=d, app="web", branch="main", image=f"i{n}"),
+            DeploymentRequested(
+                deployment_id=d, app="web", app_id=web.app_id, branch="main", image=f"i{n}"
+            ),
             ContainerStarted(
                 deployment_id=d,
                 container_id="c",
@@ -323,7 +328,9 @@ async def served_releases(services) -> None:
                 DeploymentSuperseded(deployment_id=d, by_deployment_id="d1", drain_s=0),
                 DeploymentRetired(deployment_id=d, container_removed=True),
             ]
-        await append(services, f"deployment-{d}", history, expected=0)
+        await append(
+            services, f"deployment-{d}", history, expected=0, team="acme", resource=web.app_id
+        )
 
 
 async def world(services) -> str:

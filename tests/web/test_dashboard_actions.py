@@ -134,12 +134,14 @@ def test_the_apps_list_shows_each_apps_last_deploy_and_the_app_page_its_certific
 
 async def many_deployments(services, count: int) -> None:
     """`count` deployments of web, each requested and failed, d0 the oldest."""
+    web = await services.lookup.by_name("web")
+    meta = EventMeta(actor="test", team=web.team, resource=web.app_id)
     for n in range(count):
         history = [
-            DeploymentRequested(deployment_id=f"d{n}", app="web", branch="main"),
+            DeploymentRequested(deployment_id=f"d{n}", app="web", app_id=web.app_id, branch="main"),
             DeploymentFailed(deployment_id=f"d{n}", step="build", reason=f"reason {n}"),
         ]
-        await services.store.append(f"deployment-d{n}", 0, history, EventMeta(actor="test"))
+        await services.store.append(f"deployment-d{n}", 0, history, meta)
     await services.runner.wait_until(await services.store.head())
 
 

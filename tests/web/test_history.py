@@ -34,7 +34,9 @@ def test_the_app_as_of_a_moment_is_folded_from_the_log(client, auth) -> None:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    assert at(before)["exists"] is False
+    # before anything had the name, there was no such app
+    earlier = client.get("/api/v1/apps/web/at", params={"time": before}, headers=auth)
+    assert earlier.status_code == 404
     assert (at(created)["exists"], at(created)["domains"], at(created)["deployments"]) == (
         True,
         ["a.test"],

@@ -14,29 +14,29 @@ from rivetr.domain.events import (
 )
 from rivetr.service.pruning import prune_images
 
-LABELS = {"rivetr.managed": "true", "rivetr.app": "web", "rivetr.deployment": "d9"}
-
 
 async def scenario(services, tmp_path) -> tuple[list[str], list[str]]:
     runtime = FakeRuntime()
     await runtime.import_image(b"fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
     (tmp_path / "Dockerfile").write_text(f"FROM {BUSYBOX_IMAGE}\n")
-    await runtime.build_image(tmp_path, "rivetr/web:d9", labels=LABELS)
-    meta = EventMeta(actor="test")
+    web = await services.lookup.by_name("web")
+    labels = {"rivetr.managed": "true", "rivetr.app": web.app_id, "rivetr.deployment": "d9"}
+    await runtime.build_image(tmp_path, "rivetr/web:d9", labels=labels)
+    meta = EventMeta(actor="test", team=web.team, resource=web.app_id)
     history = [
-        DeploymentRequested(deployment_id="d9", app="web", branch="main"),
+        DeploymentRequested(deployment_id="d9", app="web", app_id=web.app_id, branch="main"),
         SourceFetched(deployment_id="d9", commit_sha="a" * 40, commit_message="m", duration_ms=1),
         BuildStarted(deployment_id="d9", builder="dockerfile"),
     ]
     await services.store.append("deployment-d9", 0, history, meta)
     await services.runner.wait_until(await services.store.head())
 
-    while_building = await prune_images(services.read, runtime, services.store, "web", keep=1)
+    while_building = await prune_images(services.read, runtime, services.store, web, keep=1)
 
     failed = DeploymentFailed(deployment_id="d9", step="build", reason="test")
     await services.store.append("deployment-d9", 3, [failed], meta)
     await services.runner.wait_until(await services.store.head())
-    after_failing = await prune_images(services.read, runtime, services.store, "web", keep=1)
+    after_failing = await prune_images(services.read, runtime, services.store, web, keep=1)
     return while_building, after_failing
 
 

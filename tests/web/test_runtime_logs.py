@@ -34,8 +34,11 @@ async def live_web(services) -> FakeRuntime:
     runtime.append_log(started.id, "listening on :3000\n")
     runtime.append_log(started.id, f"GET /\n{RED}\n")
     services.engine.runtime = runtime
+    web = await services.lookup.by_name("web")
     history = [
-        DeploymentRequested(deployment_id="d1", app="web", branch="main", image="i1"),
+        DeploymentRequested(
+            deployment_id="d1", app="web", app_id=web.app_id, branch="main", image="i1"
+        ),
         ContainerStarted(
             deployment_id="d1",
             container_id=started.id,
@@ -47,7 +50,8 @@ async def live_web(services) -> FakeRuntime:
         DeploymentHealthy(deployment_id="d1", probes=1, duration_ms=1),
         TrafficSwitched(deployment_id="d1", app="web", host_port=30001),
     ]
-    await services.store.append("deployment-d1", 0, history, EventMeta(actor="test"))
+    meta = EventMeta(actor="test", team=web.team, resource=web.app_id)
+    await services.store.append("deployment-d1", 0, history, meta)
     await services.runner.wait_until(await services.store.head())
     return runtime
 

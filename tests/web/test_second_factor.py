@@ -153,7 +153,7 @@ def test_after_a_key_rotation_the_seed_is_sealed_again_and_codes_still_work(
     assert call(services.users.reseal_totp, SYSTEM, "ann@example.com") == 1
     assert call(services.users.reseal_totp, SYSTEM, "ann@example.com") == 0  # once is enough
     [resealed] = [e for e in call(services.store.read_all) if e.type == "user.totp_resealed"]
-    assert resealed.event.secret.startswith(f"rvs1:{new_key}:")
+    assert resealed.event.secret.startswith(f"rvs2:{new_key}:")
     assert login(client, second_factor.code_at(seed, time.time())).status_code == 200
 
 

@@ -4,7 +4,6 @@ only where they are used."""
 from __future__ import annotations
 
 from rivetr.domain.access import SYSTEM
-from rivetr.service.apps import load_app
 from rivetr.service.secrets import open_app, open_webhook_secret
 
 SECRET = "postgres://web:hunter2-db-pass@db/web"
@@ -22,8 +21,8 @@ def test_secrets_never_reach_the_log_in_plain_text(client, auth, call, services)
     logged = logged_bytes(call, services)
     assert SECRET.encode() not in logged
     assert TOKEN.encode() not in logged
-    assert b"rvs1:" in logged
-    app = call(load_app, services.store, "web")
+    assert b"rvs2:" in logged
+    app = call(services.lookup.by_name, "web")
     opened = open_app(services.secrets, app)
     assert (opened.env["DATABASE_URL"], opened.git_token) == (SECRET, TOKEN)
 
@@ -57,10 +56,10 @@ def test_after_a_rotation_every_secret_is_sealed_again_with_the_new_key(
         "app.webhook_secret_set",
     ]
     assert not call(services.store.read_all)[-1].event.rotated  # the same secret, resealed
-    app = call(load_app, services.store, "web")
-    assert all(value.startswith(f"rvs1:{new_key}:") for value in app.env.values())
-    assert app.git_token.startswith(f"rvs1:{new_key}:")
-    assert app.webhook_secret.startswith(f"rvs1:{new_key}:")
+    app = call(services.lookup.by_name, "web")
+    assert all(value.startswith(f"rvs2:{new_key}:") for value in app.env.values())
+    assert app.git_token.startswith(f"rvs2:{new_key}:")
+    assert app.webhook_secret.startswith(f"rvs2:{new_key}:")
     assert open_webhook_secret(services.secrets, app) == hook_secret
     assert new_key != old_key
     assert open_app(services.secrets, app).env == {"A": "one", "B": "two"}

@@ -37,7 +37,8 @@ def test_each_vector_payload_signed_and_delivered(client, auth, vectors_dir: Pat
     )
     assert made.status_code == 201, made.text
     secret = client.post("/api/v1/apps/web/webhook", headers=auth).json()["secret"]
-    expected = judge(AppState(name="web", exists=True, branch=branch, previews=True), hook)
+    app = AppState(app_id=made.json()["id"], name="web", exists=True, branch=branch, previews=True)
+    expected = judge(app, hook)
 
     response = client.post(
         f"/webhooks/{provider}/web", content=body, headers=signed(provider, body, secret, event)

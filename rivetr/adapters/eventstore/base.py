@@ -76,7 +76,7 @@ class LoggedEvent(msgspec.Struct, frozen=True):
             UnreadableEvent: the stored body does not fit its type (see `codec.decode`).
         """
         try:
-            return codec.decode(self.type, self.schema_version, self.data)
+            return codec.decode(self.type, self.schema_version, self.data, self.position)
         except (msgspec.ValidationError, codec.UnknownEventType) as exc:
             raise codec.UnreadableEvent(
                 f"event {self.position} ({self.type} on {self.stream_id}) cannot be read by"

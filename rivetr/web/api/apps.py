@@ -122,8 +122,8 @@ class AppsController(Controller):
         actor: NamedDependency[Actor],
     ) -> list[DeliveryView]:
         """The app's latest deliveries, newest first, each with its decision and reason."""
-        await readable_app(services, actor, name)
-        return await services.read.deliveries(name)
+        app = await readable_app(services, actor, name)
+        return await services.read.deliveries(app.id)
 
     @put("/{name:str}/certificates/{domain:str}", status_code=HTTP_201_CREATED)
     async def upload_certificate(
@@ -163,8 +163,8 @@ class AppsController(Controller):
     ) -> list[Sample]:
         """CPU (percent of one core) and memory of the app's live container, sampled every
         `resources_interval_s`, oldest first; the last hour at most, since the last start."""
-        await readable_app(services, actor, name)
-        return services.resources.of(name)
+        app = await readable_app(services, actor, name)
+        return services.resources.of(app.id)
 
     @get("/{name:str}/certificates")
     async def list_certificates(
@@ -173,8 +173,8 @@ class AppsController(Controller):
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> list[CertificateView]:
-        await readable_app(services, actor, name)
-        return await services.read.certificates(name)
+        app = await readable_app(services, actor, name)
+        return await services.read.certificates(app.id)
 
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(

@@ -61,11 +61,10 @@ class AuditController(Controller):
     ) -> list[AuditEntry]:
         """Newest first; pass the last entry's position as `before` for the next page."""
         teams = _readable_teams(actor)
-        if app is not None:
-            await readable_app(services, actor, app)
+        app_id = (await readable_app(services, actor, app)).id if app is not None else None
         query = AuditQuery(
             actor=by,
-            app=app,
+            app_id=app_id,
             type=event_type,
             since=_time(since),
             until=_time(until),
@@ -90,8 +89,7 @@ class AuditController(Controller):
         streamed. A time range is contiguous and verifies as a chain; an export for one app, or
         by someone who reads only some teams, skips positions: verify it with `--filtered`."""
         teams = _readable_teams(actor)
-        if app is not None:
-            await readable_app(services, actor, app)
+        app_id = (await readable_app(services, actor, app)).id if app is not None else None
         resolver = AppResolver(services.read)
         instance = actor.reads_instance_events()
 
@@ -99,7 +97,7 @@ class AuditController(Controller):
 
         async def keep(event: RecordedEvent) -> bool:
             event_app, team = await resolver.app_and_team(event)
-            return readable.sees_team(team) and (app is None or event_app == app)
+            return readable.sees_team(team) and (app_id is None or event_app == app_id)
 
         filtered = app is not None or teams is not None
         lines = export_lines(

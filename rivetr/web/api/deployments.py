@@ -89,8 +89,8 @@ class DeploymentsController(Controller):
         offset: Annotated[int, bounded("after skipping this many")] = 0,
     ) -> list[DeploymentView]:
         """The app's deployments, newest first."""
-        await readable_app(services, actor, name)
-        return await services.read.list_deployments(name, limit=limit, offset=offset)
+        app = await readable_app(services, actor, name)
+        return await services.read.list_deployments(app.id, limit=limit, offset=offset)
 
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
     async def rollback(
@@ -115,7 +115,7 @@ class DeploymentsController(Controller):
         actor: NamedDependency[Actor],
     ) -> DeploymentDetail:
         found = await _find(services, actor, deployment_id)
-        release = await services.read.live_release(found.app)
+        release = await services.read.live_release(found.app_id)
         return DeploymentDetail(
             deployment=found,
             steps=await services.read.steps(deployment_id),
@@ -198,9 +198,22 @@ class DeploymentsController(Controller):
 
 
 async def _find(services: Services, actor: Actor, deployment_id: str) -> DeploymentView:
-    found = await services.read.get_deployment(deployment_id)
-    app = await services.read.get_app(found.app) if found is not None else None
-    # a deleted app's deployments stay readable by whoever reads every team
-    if found is None or not actor.can(Permission.READ, app.team if app else None):
+    found = await readable_deployment(services, actor, deployment_id)
+    if found is None:
         raise NotFoundException(f"no deployment {deployment_id!r}")
     return found
+
+
+async def readable_deployment(
+    services: Services, actor: Actor, deployment_id: str
+) -> DeploymentView | None:
+    """The deployment, if the actor may read the team of its own app (the team it was
+    requested in): never by the team that holds the app's name now. A deleted app's
+    deployments stay readable to that team."""
+    found = await services.read.get_deployment(deployment_id)
+    if found is None:
+        return None
+    team = found.team
+    if team is None and found.app_id is not None:
+        team = await services.read.team_of_app(found.app_id)
+    return found if actor.can(Permission.READ, team) else None

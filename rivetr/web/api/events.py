@@ -43,10 +43,9 @@ async def event_stream(
     teams = actor.readable_teams()
     if teams is not None and not teams:
         raise PermissionDeniedException("reading events needs the read permission in a team")
-    if app is not None:
-        await readable_app(services, actor, app)
+    app_id = (await readable_app(services, actor, app)).id if app is not None else None
     wanted = StreamFilter(
-        app=app,
+        app=app_id,
         stream=stream,
         types=tuple(t.strip() for t in (types or "").split(",") if t.strip()),
         teams=teams,

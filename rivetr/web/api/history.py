@@ -16,18 +16,16 @@ from rivetr.service.history import AppThen, app_at
 
 
 async def readable_app_then(services: Services, actor: Actor, name: str, at: str) -> AppThen:
-    """The app as of `at`, if the actor may read its team (the team it had then; a deleted
-    app's history stays readable to whoever could read it)."""
+    """The app that had the name at `at`, as it was then, if the actor may read its team: the
+    app's own, never that of whoever holds the name now (a deleted app's history stays
+    readable to whoever could read it, and to nobody else)."""
     try:
         moment = recorded_form(at)
     except ValueError as exc:
         raise ClientException(str(exc)) from None
     then = await app_at(services.store, services.read, name, moment)
-    now = await services.read.get_app(name)
-    team = now.team if now is not None else then.team
-    never = now is None and not then.exists and not then.deployments
-    if never or not actor.can(Permission.READ, team):
-        raise NotFoundException(f"no application named {name!r}")
+    if not then.id or not actor.can(Permission.READ, then.team):
+        raise NotFoundException(f"no application named {name!r} at {at}")
     return then
 
 

@@ -81,9 +81,11 @@ async def runtime_log_stream(
 async def _open(
     services: Services, actor: Actor, name: str, *, tail: int, after: str | None, follow: bool
 ) -> AsyncIterator[LogLine]:
-    await readable_app(services, actor, name)
+    app = await readable_app(services, actor, name)
     try:
-        return await services.runtime_logs.lines(name, tail=tail, after=after, follow=follow)
+        return await services.runtime_logs.lines(
+            app.id, tail=tail, after=after, follow=follow, name=name
+        )
     except NoLiveContainer as exc:
         raise NotFoundException(str(exc)) from exc
     except EngineUnavailable as exc:

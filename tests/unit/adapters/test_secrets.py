@@ -19,7 +19,7 @@ def box(tmp_path: Path) -> SecretBox:
 def test_a_sealed_value_opens_to_itself_and_hides_it(box: SecretBox) -> None:
     sealed = box.seal("app:web:env:DB", "postgres://user:hunter2@db/web")
 
-    assert sealed.startswith(f"rvs1:{box.current_key_id}:")
+    assert sealed.startswith(f"rvs2:{box.current_key_id}:")
     assert "hunter2" not in sealed
     assert box.open("app:web:env:DB", sealed) == "postgres://user:hunter2@db/web"
 
@@ -28,9 +28,10 @@ def test_sealing_is_deterministic_so_an_unchanged_value_looks_unchanged(box: Sec
     assert box.seal("app:web:env:A", "1") == box.seal("app:web:env:A", "1")
     assert box.seal("app:web:env:A", "1") != box.seal("app:web:env:A", "2")
     assert box.seal("app:web:env:A", "1") != box.seal("app:web:env:B", "1")
-    assert box.seal("app:web:env:A", box.seal("app:web:env:A", "1")) == box.seal(
-        "app:web:env:A", "1"
-    )  # sealing twice seals once
+    # what looks sealed is sealed again, never taken as it is
+    sealed = box.seal("app:web:env:A", "1")
+    assert box.seal("app:web:env:A", sealed) != sealed
+    assert box.open("app:web:env:A", box.seal("app:web:env:A", sealed)) == sealed
 
 
 def test_a_value_moved_to_another_place_or_altered_does_not_open(box: SecretBox) -> None:
@@ -67,7 +68,7 @@ def test_rotation_seals_with_a_new_key_and_still_opens_the_old_values(tmp_path: 
 
     assert new_id == box.current_key_id != old.split(":")[1]
     new = box.seal("c", "v")
-    assert new.startswith(f"rvs1:{new_id}:")
+    assert new.startswith(f"rvs2:{new_id}:")
     assert box.open("c", old) == "v"
     assert service.open("c", new) == "v"  # an unknown key id makes it read the file again
     assert len(path.read_text().split()) == 2
@@ -84,7 +85,7 @@ def test_a_key_from_the_environment_replaces_the_file(tmp_path: Path) -> None:
     key = new_key()
     box = SecretBox(tmp_path / "secrets.key", base64.b64encode(key).decode())
 
-    assert box.seal("c", "v").startswith(f"rvs1:{key_id(key)}:")
+    assert box.seal("c", "v").startswith(f"rvs2:{key_id(key)}:")
     assert not (tmp_path / "secrets.key").exists()
     with pytest.raises(SecretError, match="RIVETR_SECRET_KEY is set"):
         box.rotate()

@@ -27,8 +27,11 @@ def run(state: AppState, command: CreateApp | ChangeAppSettings | DeleteApp) -> 
     return state
 
 
+APP_ID = "k3j9x2m4q8w7"
+
+
 def created(name: str = "web", **settings: object) -> AppState:
-    return run(initial_state(name), msgspec.convert({"name": name, **settings}, CreateApp))
+    return run(initial_state(APP_ID), msgspec.convert({"name": name, **settings}, CreateApp))
 
 
 # --- creating ---------------------------------------------------------------------------------
@@ -46,9 +49,10 @@ def test_create_app_records_every_setting() -> None:
         env={"MODE": "prod"},
     )
 
-    [event] = decide(initial_state("web"), command)
+    [event] = decide(initial_state(APP_ID), command)
 
     assert event == AppCreated(
+        app_id=APP_ID,
         name="web",
         git_url="https://example.com/web.git",
         branch="release",
@@ -67,19 +71,24 @@ def test_created_app_exists_with_its_settings() -> None:
     state = created(port=3000, domains=["web.example.com"], env={"A": "1"})
 
     assert state == AppState(
-        name="web", exists=True, port=3000, domains=("web.example.com",), env={"A": "1"}
+        app_id=APP_ID,
+        name="web",
+        exists=True,
+        port=3000,
+        domains=("web.example.com",),
+        env={"A": "1"},
     )
 
 
 def test_creating_an_app_twice_is_refused() -> None:
-    with pytest.raises(AlreadyExists, match="'web' already exists"):
+    with pytest.raises(AlreadyExists, match=f"{APP_ID} already exists"):
         decide(created(), CreateApp(name="web"))
 
 
 def test_duplicate_domains_collapse_keeping_their_order() -> None:
     command = CreateApp(name="web", domains=["b.example.com", "a.example.com", "b.example.com"])
 
-    [event] = decide(initial_state("web"), command)
+    [event] = decide(initial_state(APP_ID), command)
 
     assert isinstance(event, AppCreated)
     assert event.domains == ["b.example.com", "a.example.com"]
@@ -112,7 +121,7 @@ def test_health_timeout_longer_than_the_boot_deadline_is_refused_on_create() -> 
     command = CreateApp(name="web", health=HealthCheckInput(timeout_s=60, boot_deadline_s=30))
 
     with pytest.raises(InvalidCommand, match="timeout_s"):
-        decide(initial_state("web"), command)
+        decide(initial_state(APP_ID), command)
 
 
 # --- changing settings ------------------------------------------------------------------------
@@ -195,8 +204,8 @@ def test_health_timeout_longer_than_the_boot_deadline_is_refused_on_change() -> 
 
 
 def test_changing_a_missing_app_is_refused() -> None:
-    with pytest.raises(NotFound, match="'web'"):
-        decide(initial_state("web"), ChangeAppSettings(name="web", port=1))
+    with pytest.raises(NotFound, match=APP_ID):
+        decide(initial_state(APP_ID), ChangeAppSettings(name="web", port=1))
 
 
 # --- deleting ---------------------------------------------------------------------------------
@@ -206,12 +215,12 @@ def test_deleting_an_app_forgets_its_settings() -> None:
     state = created(port=3000, env={"A": "1"})
 
     assert decide(state, DeleteApp(name="web")) == [AppDeleted(name="web")]
-    assert run(state, DeleteApp(name="web")) == initial_state("web")
+    assert run(state, DeleteApp(name="web")) == initial_state(APP_ID, "web")
 
 
 def test_deleting_a_missing_app_is_refused() -> None:
     with pytest.raises(NotFound):
-        decide(initial_state("web"), DeleteApp(name="web"))
+        decide(initial_state(APP_ID), DeleteApp(name="web"))
 
 
 def test_a_deleted_app_can_be_deleted_only_once() -> None:
@@ -221,12 +230,21 @@ def test_a_deleted_app_can_be_deleted_only_once() -> None:
         decide(deleted, DeleteApp(name="web"))
 
 
-def test_a_deleted_app_can_be_created_again_afresh() -> None:
-    deleted = run(created(port=3000, env={"OLD": "1"}), DeleteApp(name="web"))
+def test_fold_takes_one_app_out_of_a_stream_apps_of_an_older_log_shared() -> None:
+    # before ids, a name's stream held each app of that name in turn
+    shared: list[Event] = [
+        AppCreated(app_id="shop.82", name="shop", team="acme", env={"STRIPE": "acme"}),
+        AppEnvChanged(name="shop", set={"MORE": "1"}),
+        AppDeleted(name="shop"),
+        AppCreated(app_id="shop.94", name="shop", team="globex"),
+        AppSettingsChanged(name="shop", port=4000),
+    ]
 
-    again = run(deleted, CreateApp(name="web", port=4000))
+    first, second = fold("shop.82", shared), fold("shop.94", shared)
 
-    assert again == AppState(name="web", exists=True, port=4000)
+    assert first == initial_state("shop.82", "shop")  # deleted
+    assert second == AppState(app_id="shop.94", name="shop", exists=True, team="globex", port=4000)
+    assert application.stream_id("shop.82") == application.stream_id("shop.94") == "app-shop"
 
 
 # --- folding ----------------------------------------------------------------------------------
@@ -234,13 +252,18 @@ def test_a_deleted_app_can_be_created_again_afresh() -> None:
 
 def test_fold_replays_a_history() -> None:
     history: list[Event] = [
-        AppCreated(name="web", port=3000, env={"A": "1"}),
+        AppCreated(app_id=APP_ID, name="web", port=3000, env={"A": "1"}),
         AppSettingsChanged(name="web", domains=["a.example.com"]),
         AppEnvChanged(name="web", set={"B": "2"}, unset=["A"]),
     ]
 
-    assert fold("web", history) == AppState(
-        name="web", exists=True, port=3000, domains=("a.example.com",), env={"B": "2"}
+    assert fold(APP_ID, history) == AppState(
+        app_id=APP_ID,
+        name="web",
+        exists=True,
+        port=3000,
+        domains=("a.example.com",),
+        env={"B": "2"},
     )
 
 
@@ -250,8 +273,8 @@ def test_events_of_other_aggregates_leave_the_state_unchanged() -> None:
     assert evolve(state, EngineLost(reason="gone")) is state
 
 
-def test_an_app_lives_in_its_own_stream() -> None:
-    assert application.stream_id("web") == "app-web"
+def test_an_app_lives_in_its_own_stream_named_by_its_id() -> None:
+    assert application.stream_id(APP_ID) == f"app-{APP_ID}"
 
 
 # --- the wire: commands are strict, events tolerant -------------------------------------------
@@ -268,9 +291,12 @@ def test_commands_refuse_unknown_fields_in_nested_settings() -> None:
 
 
 def test_events_tolerate_unknown_fields() -> None:
-    data = b'{"type":"app.created","name":"a","added_later":true,"health":{"new":1}}'
+    data = (
+        b'{"type":"app.created","app_id":"k3j9x2m4q8w7","name":"a","added_later":true,'
+        b'"health":{"new":1}}'
+    )
 
-    assert msgspec.json.decode(data, type=AppCreated) == AppCreated(name="a")
+    assert msgspec.json.decode(data, type=AppCreated) == AppCreated(app_id=APP_ID, name="a")
 
 
 @pytest.mark.parametrize(
@@ -326,7 +352,7 @@ KEY = (
 
 
 def replay(*commands: application.AppCommand) -> AppState:
-    state = initial_state("web")
+    state = initial_state(APP_ID)
     for command in commands:
         for event in decide(state, command):
             state = evolve(state, event)
@@ -334,7 +360,7 @@ def replay(*commands: application.AppCommand) -> AppState:
 
 
 def test_git_credentials_are_their_own_event_and_unchanged_ones_append_nothing() -> None:
-    events = decide(initial_state("web"), CreateApp(name="web", git_token="ghp_1"))
+    events = decide(initial_state(APP_ID), CreateApp(name="web", git_token="ghp_1"))
     assert [type(e).__name__ for e in events] == ["AppCreated", "AppGitCredentialsChanged"]
     assert "ghp_1" not in msgspec.json.encode(events[0]).decode()  # settings stay secret-free
 

@@ -136,10 +136,10 @@ def test_commands_from_the_api_refuse_what_the_attack_sent() -> None:
 @pytest.mark.parametrize(
     "event",
     [
-        AppCreated(name="web-pr-1", pr_number=2**63),
-        AppCreated(name="web-pr-0", pr_number=0),
-        AppCreated(name="web-pr--5", pr_number=-5),
-        AppCreated(name="web", port=70000),
+        AppCreated(app_id="a1", name="web-pr-1", pr_number=2**63),
+        AppCreated(app_id="a1", name="web-pr-0", pr_number=0),
+        AppCreated(app_id="a1", name="web-pr--5", pr_number=-5),
+        AppCreated(app_id="a1", name="web", port=70000),
         HealthProbed(deployment_id="d", attempt=-1, ok=False, duration_ms=1.0),
         WebhookReceived(
             app="web",
@@ -159,6 +159,10 @@ def test_the_codec_refuses_an_event_that_would_not_read_back(event: Any) -> None
 
 
 def test_an_event_within_its_bounds_encodes_as_before() -> None:
-    tag, version, data = codec.encode(AppCreated(name="web-pr-7", pr_number=7, port=3000))
-    assert (tag, version) == ("app.created", 2)
-    assert codec.decode(tag, version, data) == AppCreated(name="web-pr-7", pr_number=7, port=3000)
+    tag, version, data = codec.encode(
+        AppCreated(app_id="a1", name="web-pr-7", pr_number=7, port=3000)
+    )
+    assert (tag, version) == ("app.created", 3)
+    assert codec.decode(tag, version, data) == AppCreated(
+        app_id="a1", name="web-pr-7", pr_number=7, port=3000
+    )

@@ -8,7 +8,10 @@ from rivetr.domain.certificates import serves
 
 def test_a_certificate_is_for_a_domains_host_whatever_its_path_prefix() -> None:
     app = AppState(
-        name="web", exists=True, domains=("example.com/api", "*.apps.example.com", "www.x.test")
+        app_id="a1",
+        name="web",
+        exists=True,
+        domains=("example.com/api", "*.apps.example.com", "www.x.test"),
     )
 
     assert serves(app, "example.com")

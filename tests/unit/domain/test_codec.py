@@ -27,6 +27,8 @@ from rivetr.domain.events import (
     DeploymentRequested,
     DeploymentRetired,
     DeploymentSuperseded,
+    DomainsClaimed,
+    DomainsReleased,
     EngineConnected,
     EngineLost,
     Event,
@@ -36,10 +38,13 @@ from rivetr.domain.events import (
     InvitationAccepted,
     InvitationCreated,
     InvitationRevoked,
+    LegacyClaimsAdopted,
     LoginFailed,
     MemberAdded,
     MemberRemoved,
     MemberRoleChanged,
+    NameClaimed,
+    NameReleased,
     OrphanContainerRemoved,
     OwnershipTransferred,
     RecoveryCodeUsed,
@@ -70,6 +75,7 @@ from rivetr.domain.settings import BuildSettings, HealthCheck
 
 ONE_OF_EACH: list[Event] = [
     AppCreated(
+        app_id="k3j9x2m4q8w7",
         name="web",
         git_url="https://example.com/web.git",
         branch="release",
@@ -103,6 +109,11 @@ ONE_OF_EACH: list[Event] = [
     TotpResealed(user_id="a@x.io", secret="rvs1:k2:abc"),
     WebhookSecretSet(name="web", secret="rvs1:k:w", rotated=True),
     WebhookDisabled(name="web"),
+    NameClaimed(name="web", resource_id="k3j9x2m4q8w7", team="acme"),
+    NameReleased(name="web", resource_id="k3j9x2m4q8w7"),
+    DomainsClaimed(resource_id="k3j9x2m4q8w7", team="acme", domains=["web.example.com"]),
+    DomainsReleased(resource_id="k3j9x2m4q8w7", domains=["web.example.com"]),
+    LegacyClaimsAdopted(apps=3),
     CertificateInstalled(
         domain="web.example.com",
         app="web",
@@ -221,7 +232,7 @@ def test_an_unknown_event_type_is_refused() -> None:
 
 
 def test_a_version_newer_than_this_code_knows_is_refused() -> None:
-    _, _, data = codec.encode(AppCreated(name="web"))
+    _, _, data = codec.encode(AppCreated(app_id="a1", name="web"))
 
     with pytest.raises(UnknownEventType, match="newer"):
         codec.decode("app.created", SCHEMA_VERSIONS["app.created"] + 1, data)
@@ -243,9 +254,21 @@ def test_app_created_v1_single_domain_is_upcast_to_a_list(
     if v1_domain is not None:
         body["domain"] = v1_domain
 
-    event = codec.decode("app.created", 1, msgspec.json.encode(body))
+    event = codec.decode("app.created", 1, msgspec.json.encode(body), position=7)
 
-    assert event == AppCreated(name="legacy", git_url="https://example.com/r.git", domains=domains)
+    assert event == AppCreated(
+        app_id="legacy.7", name="legacy", git_url="https://example.com/r.git", domains=domains
+    )
+
+
+def test_an_app_created_before_ids_is_known_by_its_name_and_where_it_was_created() -> None:
+    body = {"type": "app.created", "name": "shop", "team": "acme", "domains": ["shop.test"]}
+
+    first = codec.decode("app.created", 2, msgspec.json.encode(body), position=82)
+    again = codec.decode("app.created", 2, msgspec.json.encode(body), position=94)
+
+    assert (first.app_id, again.app_id) == ("shop.82", "shop.94")  # type: ignore[union-attr]
+    assert codec.decode("app.created", 3, codec.encode(first)[2]) == first
 
 
 def test_every_version_below_the_current_one_has_an_upcaster() -> None:

@@ -34,7 +34,7 @@ from rivetr.domain.events import (
 )
 
 D = "d1"
-APP = AppState(name="web", exists=True, git_url="https://example.com/web.git")
+APP = AppState(app_id="a1", name="web", exists=True, git_url="https://example.com/web.git")
 
 
 def steps() -> dict[str, Event]:
@@ -185,9 +185,9 @@ def test_request_needs_an_existing_app_with_a_source() -> None:
     new = deployment.DeploymentState(deployment_id=D)
     command = RequestDeployment(deployment_id=D, app="web")
     with pytest.raises(NotFound):
-        deployment.decide_request(AppState(name="web"), new, command)
+        deployment.decide_request(AppState(app_id="a1", name="web"), new, command)
     with pytest.raises(InvalidCommand, match="git_url"):
-        deployment.decide_request(AppState(name="web", exists=True), new, command)
+        deployment.decide_request(AppState(app_id="a1", name="web", exists=True), new, command)
     [event] = deployment.decide_request(APP, new, command)
     assert isinstance(event, DeploymentRequested)
     assert event.branch == "main"
@@ -198,7 +198,11 @@ def test_accepted_histories_fold_the_same_and_end_for_good(tags: list[str], imag
     state = requested(image="rivetr/web:d0" if image else None)
     accepted: list[Event] = [
         DeploymentRequested(
-            deployment_id=D, app="web", branch="main", image="rivetr/web:d0" if image else None
+            deployment_id=D,
+            app="web",
+            app_id="a1",
+            branch="main",
+            image="rivetr/web:d0" if image else None,
         )
     ]
     for tag in tags:

@@ -28,7 +28,7 @@ class Facts(msgspec.Struct, frozen=True, kw_only=True):
     pr_target_branch: str | None = None
 
 
-APP = AppState(name="web", exists=True, branch="main", webhook_secret="rvs1:k:x")
+APP = AppState(app_id="a1", name="web", exists=True, branch="main", webhook_secret="rvs1:k:x")
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_a_preview_takes_the_parents_settings_and_prefixed_domains() -> None:
     name = preview_name("web", 7)
     command = OpenPreview(name=name, preview_of="web", pr_number=7, branch="feature")
 
-    [created] = decide_preview(parent, AppState(name=name), command)
+    [created] = decide_preview(parent, AppState(app_id="p1", name=name), command)
 
     assert isinstance(created, AppCreated)
     assert (created.name, created.team, created.port, created.branch) == (
@@ -138,10 +138,9 @@ def test_a_preview_takes_the_parents_settings_and_prefixed_domains() -> None:
         "pr-7.shop.example.com",
         "pr-7.example.com/api",
     ]
-    assert (created.preview_of, created.pr_number) == ("web", 7)
-    assert decide_preview(parent, AppState(name=name, exists=True, preview_of="web"), command) == []
-    with pytest.raises(AlreadyExists):
-        decide_preview(parent, AppState(name=name, exists=True), command)
+    assert (created.app_id, created.preview_of, created.pr_number) == ("p1", "web", 7)
+    with pytest.raises(AlreadyExists):  # a preview is a new app, with an id of its own
+        decide_preview(parent, AppState(app_id="p1", name=name, exists=True), command)
 
 
 def test_a_preview_name_stays_a_dns_label() -> None:

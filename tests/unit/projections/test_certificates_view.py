@@ -57,11 +57,13 @@ async def renew_at(
 ) -> str | None:
     store, runner = setup
     for event in events:
-        await store.append("cert-shop.test", ANY_VERSION, [event], EventMeta(actor="acme"))
+        await store.append(
+            "cert-shop.test", ANY_VERSION, [event], EventMeta(actor="acme", resource="shop1")
+        )
     await runner.catch_up()
     model = await ReadModel.open(path)
     try:
-        [view] = await model.certificates("shop")
+        [view] = await model.certificates("shop1")
         return view.renew_at
     finally:
         await model.close()

@@ -49,6 +49,7 @@ from rivetr.domain.events import (
     DeploymentCancelled,
     DeploymentFailed,
     DeploymentHealthy,
+    DeploymentRequested,
     DeploymentRetired,
     DeploymentSuperseded,
     EngineConnected,
@@ -65,6 +66,7 @@ from rivetr.domain.events import (
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
+from rivetr.projections.apps import _COLUMNS as APPS_COLUMNS
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 
@@ -415,7 +417,16 @@ async def play(
                 continue
             if not events:
                 continue
-            await store.append(deployment.stream_id(step.deployment_id), None, events, meta)
+            # events record their app, as the services append them (the app's name is its id
+            # here: ids are opaque)
+            requested = [e.app_id for e in events if isinstance(e, DeploymentRequested)]
+            resource = state.app_id or (requested[0] if requested else None)
+            await store.append(
+                deployment.stream_id(step.deployment_id),
+                None,
+                events,
+                msgspec.structs.replace(meta, resource=resource),
+            )
             for event in events:
                 state = deployment.evolve(state, event)
             folded.deployments[step.deployment_id] = state
@@ -459,7 +470,12 @@ async def play(
                 continue
             if not events:
                 continue
-            await store.append(application.stream_id(step.name), None, events, meta)
+            await store.append(
+                application.stream_id(step.name),
+                None,
+                events,
+                msgspec.structs.replace(meta, resource=step.name),
+            )
             for event in events:
                 app = application.evolve(app, event)
             folded.apps[step.name] = app
@@ -483,19 +499,29 @@ def assert_apps_agree_with_the_domain(
     assert set(rows) == existing - unapplied
     for name, row in rows.items():
         state = folded.apps[name]
-        _, git_url, branch, build_json, port, domains, health_json, resources = row[:8]
-        env_names_json, auth = row[8:10]
-        assert (git_url, branch, port) == (state.git_url, state.branch, state.port)
-        assert msgspec.json.decode(build_json, type=BuildSettings) == state.build
-        assert msgspec.json.decode(health_json, type=HealthCheck) == state.health
-        assert msgspec.json.decode(resources, type=Resources) == state.resources
-        assert msgspec.json.decode(domains) == list(state.domains)
-        assert msgspec.json.decode(env_names_json) == sorted(state.env)
-        assert msgspec.json.decode(auth) == application.git_auth(state.git_token, state.deploy_key)
-        assert row[14] == state.team
-        watch_paths, previews, webhook = row[15:18]
-        assert msgspec.json.decode(watch_paths) == list(state.watch_paths)
-        assert (bool(previews), bool(webhook)) == (state.previews, state.webhook_secret is not None)
+        column = dict(zip(APPS_COLUMNS, row, strict=True))
+        assert (column["id"], column["name"]) == (state.app_id, state.name)
+        assert (column["git_url"], column["branch"], column["port"]) == (
+            state.git_url,
+            state.branch,
+            state.port,
+        )
+        shown_build = msgspec.structs.replace(state.build, build_args={})
+        assert msgspec.json.decode(column["build"], type=BuildSettings) == shown_build
+        assert msgspec.json.decode(column["build_args"]) == sorted(state.build.build_args)
+        assert msgspec.json.decode(column["health"], type=HealthCheck) == state.health
+        assert msgspec.json.decode(column["resources"], type=Resources) == state.resources
+        assert msgspec.json.decode(column["domains"]) == list(state.domains)
+        assert msgspec.json.decode(column["env_names"]) == sorted(state.env)
+        assert msgspec.json.decode(column["git_auth"]) == application.git_auth(
+            state.git_token, state.deploy_key
+        )
+        assert column["team"] == state.team
+        assert msgspec.json.decode(column["watch_paths"]) == list(state.watch_paths)
+        assert (bool(column["previews"]), bool(column["webhook"])) == (
+            state.previews,
+            state.webhook_secret is not None,
+        )
 
 
 def assert_teams_agree_with_the_domain(
@@ -534,13 +560,13 @@ def assert_deployments_agree_with_the_domain(
     started = {d: s for d, s in folded.deployments.items() if s.status != "new"}
     assert set(rows) == set(started)
     for d, state in started.items():
-        _, app, status = rows[d][:3]
-        assert (app, status) == (state.app, state.status)
-        host_port = rows[d][10]
+        _, app, app_id, _, status = rows[d][:5]
+        assert (app, app_id, status) == (state.app, state.app_id, state.status)
+        host_port = rows[d][12]
         assert host_port == state.host_port
     # the route table names deployments the log knows (which ones is the pipeline tests' job:
     # these generated rollbacks name any deployment)
-    assert {row[1] for row in tables["releases"]} <= set(started)
+    assert {row[2] for row in tables["releases"]} <= set(started)
 
 
 async def check_history(directory: Path, history: list[tuple[Any, str, int]]) -> None:

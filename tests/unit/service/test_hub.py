@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def append(hub: EventHub, n: int, team: str = "default") -> None:
-    created = AppCreated(name=f"a{n}", team=team)
+    created = AppCreated(app_id=f"a{n}", name=f"a{n}", team=team)
     await hub.store.append(f"app-a{n}", ANY_VERSION, [created], EventMeta(actor="t", team=team))
 
 
@@ -110,20 +110,30 @@ async def test_a_reader_that_falls_behind_while_catching_up_is_cut_off_alone(hub
 
 
 async def test_filters_by_app_through_its_deployments_by_type_and_by_team(hub) -> None:
-    meta = EventMeta(actor="t", team="acme")
+    # each event records the app it concerns, as the services append them
+    meta = EventMeta(actor="t", team="acme", resource="web")
     store = hub.store
-    await store.append("app-web", ANY_VERSION, [AppCreated(name="web", team="acme")], meta)
-    await store.append("app-api", ANY_VERSION, [AppCreated(name="api", team="zeta")], meta)
+    await store.append(
+        "app-web", ANY_VERSION, [AppCreated(app_id="web", name="web", team="acme")], meta
+    )
+    await store.append(
+        "app-api",
+        ANY_VERSION,
+        [AppCreated(app_id="api", name="api", team="zeta")],
+        EventMeta(actor="t", team="acme", resource="api"),
+    )
     await store.append(
         "deployment-d1",
         ANY_VERSION,
         [
-            DeploymentRequested(deployment_id="d1", app="web", branch="main"),
+            DeploymentRequested(deployment_id="d1", app="web", app_id="web", branch="main"),
             BuildStarted(deployment_id="d1", builder="dockerfile"),
         ],
         meta,
     )
-    await store.append("app-x", ANY_VERSION, [AppCreated(name="x")], EventMeta(actor="t"))
+    await store.append(
+        "app-x", ANY_VERSION, [AppCreated(app_id="x", name="x")], EventMeta(actor="t")
+    )
 
     web = await take(hub, 0, 3, StreamFilter(app="web"))
     assert [d.type for d in web] == [

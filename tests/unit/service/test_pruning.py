@@ -10,6 +10,8 @@ def deployment(n: int, status: str, image: str | None = "same") -> DeploymentVie
     return DeploymentView(
         id=f"d{n}",
         app="web",
+        app_id="a1",
+        team="acme",
         status=status,
         trigger="api",
         branch="main",

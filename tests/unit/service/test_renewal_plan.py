@@ -19,6 +19,7 @@ def cert(**fields: object) -> CertificateView:
     values: dict[str, object] = {
         "domain": "shop.test",
         "app": "shop",
+        "app_id": "shop1",
         "source": "acme",
         "not_before": T0.isoformat(),
         "not_after": (T0 + timedelta(days=90)).isoformat(),

@@ -1,0 +1,60 @@
+"""Finding an app on the write side: by its id (its own stream), by the name it holds now, or as
+the app a deployment belongs to. The state always comes from the log; the read model only
+saves a look through the claims for the common case, and is checked against the log."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.domain import application, claims
+from rivetr.domain.application import AppState
+from rivetr.domain.deployment import DeploymentState
+
+
+class AppsByName(Protocol):
+    """The read model's part the lookup uses (a hint, never trusted alone)."""
+
+    async def app_id_named(self, name: str) -> str | None: ...
+
+
+def is_legacy(app_id: str) -> bool:
+    """Whether an id is one given to an app created before apps had ids."""
+    return "." in app_id
+
+
+class AppLookup:
+    def __init__(self, store: EventStore, read: AppsByName | None = None) -> None:
+        self.store = store
+        self.read = read
+
+    async def by_id(self, app_id: str) -> AppState:
+        history = await self.store.read_stream(application.stream_id(app_id))
+        return application.fold(app_id, [recorded.event for recorded in history])
+
+    async def by_name(self, name: str) -> AppState:
+        """The live app named `name`, or a state that does not exist (with that name)."""
+        if self.read is not None:
+            hinted = await self.read.app_id_named(name)
+            if hinted is not None:
+                app = await self.by_id(hinted)
+                if app.exists and app.name == name:
+                    return app
+        history = await self.store.read_stream(claims.STREAM)
+        holder = claims.fold(recorded.event for recorded in history).names.get(name)
+        if holder is not None:
+            app = await self.by_id(holder.resource_id)
+            if app.exists:
+                return app
+        return application.initial_state("", name)
+
+    async def of_deployment(self, state: DeploymentState) -> AppState:
+        """The app a deployment was requested for. One requested before apps had ids names
+        its app only by name: that is the app holding the name now only if it, too, dates from
+        before ids (a newer app of that name is another app)."""
+        if state.app_id is not None:
+            return await self.by_id(state.app_id)
+        app = await self.by_name(state.app)
+        if app.exists and is_legacy(app.app_id):
+            return app
+        return application.initial_state("", state.app)
