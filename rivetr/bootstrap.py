@@ -21,6 +21,7 @@ from rivetr.adapters.logs import LogStore
 from rivetr.adapters.proxy import ProxyServer, RouteTable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.projections.registry import all_projections
@@ -58,6 +59,7 @@ class Services:
         store: SqliteEventStore,
         runner: ProjectionRunner,
         read: ReadModel,
+        resolver: NameResolver | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -66,7 +68,12 @@ class Services:
         self.setup_code: str | None = None  # see offer_setup
         handler = CommandHandler(store, runner, Authority(store).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
-        self.apps = AppService(handler, self.secrets)
+        self.repositories = RepositoryPolicy(
+            local_dirs=settings.git_local_dirs,
+            allow_private=settings.git_allow_private,
+            resolver=resolver,
+        )
+        self.apps = AppService(handler, self.secrets, self.repositories)
         self.tokens = TokenService(handler, read, store, runner)
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
@@ -119,6 +126,7 @@ class Services:
             self.logs,
             settings.data_path / "work",
             self.secrets,
+            self.repositories,
             drain_s=settings.drain_s,
             on_superseded=self.deployer.schedule_retire,
         )
@@ -145,7 +153,9 @@ class Services:
         return user_id, role, adopted
 
     @classmethod
-    async def open(cls, settings: Settings) -> Services:
+    async def open(cls, settings: Settings, *, resolver: NameResolver | None = None) -> Services:
+        """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
+        name look-ups (the system's resolver when None)."""
         data = settings.data_path
         data.mkdir(parents=True, exist_ok=True)
         store = await SqliteEventStore.open(data / "events.db", settings.poll_interval_s)
@@ -153,7 +163,7 @@ class Services:
         await runner.open()
         await runner.catch_up()
         read = await ReadModel.open(data / "read.db")
-        return cls(settings, store, runner, read)
+        return cls(settings, store, runner, read, resolver)
 
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:

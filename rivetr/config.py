@@ -54,6 +54,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     resources_interval_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 15.0
     # how often an idle server-sent event stream gets a keep-alive comment
     sse_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
+    # directories whose repositories apps may name by path (a path must resolve inside one);
+    # empty: no local paths at all
+    git_local_dirs: list[Annotated[str, msgspec.Meta(min_length=1)]] = msgspec.field(
+        default_factory=list
+    )
+    # fetch from loopback, private and other non-public addresses, and over plain http://
+    git_allow_private: bool = False
 
     @property
     def data_path(self) -> Path:
@@ -64,6 +71,8 @@ _FIELDS = set(Settings.__struct_fields__)
 _SECRET_KEYS = {"secret_key"}  # never echoed back in an error
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
+# lists given in one environment variable, separated like PATH
+_PATH_LISTS = {"git_local_dirs"}
 
 
 def load_settings(
@@ -99,7 +108,10 @@ def load_settings(
                 )
             values[key], sources[key] = value, f"{path}"
     for key, (name, raw) in from_env.items():
-        values[key], sources[key] = raw, f"environment variable {name}"
+        given: Any = raw
+        if key in _PATH_LISTS:
+            given = [part for part in raw.split(os.pathsep) if part]
+        values[key], sources[key] = given, f"environment variable {name}"
     for key, value in overrides.items():
         values[key], sources[key] = value, "command line"
 

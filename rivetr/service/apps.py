@@ -8,17 +8,22 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.policy import RepositoryPolicy
 from rivetr.domain import application
-from rivetr.domain.access import Actor, Permission, home_team
+from rivetr.domain.access import Actor, Permission, authorize_command, home_team
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
+from rivetr.domain.repository import RepositoryRefused
 from rivetr.service.handler import CommandHandler
 from rivetr.service.secrets import open_app, open_webhook_secret, seal_command
 
 
 class AppService:
-    def __init__(self, handler: CommandHandler, secrets: SecretBox) -> None:
+    def __init__(
+        self, handler: CommandHandler, secrets: SecretBox, repositories: RepositoryPolicy
+    ) -> None:
         self.handler = handler
         self.secrets = secrets
+        self.repositories = repositories
 
     async def handle(
         self, actor: Actor, command: application.AppCommand, correlation_id: str | None = None
@@ -28,6 +33,8 @@ class AppService:
         if isinstance(command, CreateApp) and command.team is None:
             team = home_team(actor, Permission.MANAGE_APPS)
             command = msgspec.structs.replace(command, team=team)
+        if isinstance(command, CreateApp | ChangeAppSettings) and isinstance(command.git_url, str):
+            await self._check_repository(actor, command, command.git_url)
         return await self.handler.execute(
             actor,
             seal_command(self.secrets, command),
@@ -36,6 +43,17 @@ class AppService:
             decide=application.decide,
             correlation_id=correlation_id,
         )
+
+    async def _check_repository(
+        self, actor: Actor, command: CreateApp | ChangeAppSettings, url: str
+    ) -> None:
+        """Refuse a repository URL this instance does not fetch from before it is recorded (each
+        fetch checks it again); only for whoever may set it, so a refusal tells no one else."""
+        authorize_command(actor, command, await self.handler.resolve(command))
+        try:
+            await self.repositories.vet(url, must_resolve=False)
+        except RepositoryRefused as exc:
+            raise RepositoryRefused(f"git_url: {exc}") from None
 
     async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
         """Create a pull request's preview app from its parent's settings."""

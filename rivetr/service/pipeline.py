@@ -29,6 +29,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.git import SourceError, fetch_source
+from rivetr.adapters.source.policy import RepositoryPolicy
 from rivetr.domain import application
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
@@ -97,6 +98,7 @@ class DeployPipeline:
         logs: LogStore,
         work_root: Path,
         secrets: SecretBox,
+        repositories: RepositoryPolicy,
         *,
         drain_s: float,
         on_superseded: Callable[[str, float], Awaitable[None]],
@@ -107,6 +109,7 @@ class DeployPipeline:
         self.logs = logs
         self.work_root = work_root
         self.secrets = secrets
+        self.repositories = repositories
         self.drain_s = drain_s
         self.on_superseded = on_superseded
 
@@ -204,6 +207,7 @@ class _Run:
         assert self.app.git_url is not None
         checkout = await fetch_source(
             self.app.git_url,
+            policy=self.p.repositories,
             branch=self.state.branch,
             commit=self.state.commit,
             dest=self.p.work_root / self.id / "source",
