@@ -12,11 +12,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from rivetr.adapters.source.git import Checkout, SourceError, fetch_source
 from rivetr.adapters.source.policy import RepositoryPolicy, StaticResolver
-from tests.integration.deploy_helpers import AppRepo, private_https_repo
+from rivetr.bootstrap import Services
+from rivetr.config import Settings
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.commands import CreateApp
+from tests.engine import connect_real_engine
+from tests.integration.deploy_helpers import AppRepo, private_https_repo, wait_for_status
 from tests.integration.git_helpers import git, make_repo, no_git_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -273,3 +279,33 @@ async def test_a_submodule_is_held_to_the_same_rules_before_it_is_fetched(
     assert listener.accepted == []
     assert not marker.exists()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.docker
+async def test_a_deployment_fails_at_its_source_step_when_its_host_now_resolves_to_loopback(
+    listener: Listener, tmp_path: Path
+) -> None:
+    await (await connect_real_engine()).close()  # the pipeline needs an engine before fetching
+    dns = StaticResolver({"repo.test": [PUBLIC]})
+    settings = Settings(
+        data_dir=str(tmp_path / "data"), poll_interval_s=0.2, proxy_enabled=False, acme_auto=False
+    )
+    services = await Services.open(settings, resolver=dns)
+    try:
+        async with services.background():
+            with anyio.fail_after(20):
+                await services.engine.ready.wait()
+            url = f"https://repo.test:{listener.port}/app.git"
+            await services.apps.handle(SYSTEM, CreateApp(name="web", git_url=url))  # public then
+
+            dns.answer("repo.test", ["127.0.0.1"])
+            deployment_id = await services.deployments.request(SYSTEM, "web")
+            await wait_for_status(services, deployment_id, {"failed"})
+            failed = await services.read.get_deployment(deployment_id)
+    finally:
+        await services.close()
+
+    assert failed is not None
+    assert failed.failed_step == "source"
+    assert "repo.test resolves to a loopback address" in (failed.failure_reason or "")
+    assert listener.accepted == []
