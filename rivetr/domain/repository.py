@@ -35,6 +35,9 @@ _HOST = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _NUMBER = re.compile(r"0[xX][0-9A-Fa-f]*|0[0-7]*|[1-9][0-9]*")
 _ALLOWED = "use https://host/path, ssh://host/path or user@host:path"
+# refusals do not repeat the URL: it may hold a password
+_NO_PATH = "the URL names no repository on its server (no path)"
+_BAD_USER = "the user name before '@' is not one Rivetr accepts"
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits; its local-use range (RFC 8215)
 # leads wherever the local translator says.
@@ -149,15 +152,15 @@ def _parse_url(url: str, scheme: str, rest: str) -> Repository:
         raise RepositoryRefused("a repository URL cannot have a query (?) or a fragment (#)")
     authority, slash, path = rest.partition("/")
     if not slash or not path:
-        raise RepositoryRefused(f"{url!r} names no repository on its server (no path)")
+        raise RepositoryRefused(_NO_PATH)
     userinfo, at, hostport = authority.rpartition("@")
-    if at and (
-        "@" in userinfo
-        or not _USERINFO.fullmatch(userinfo)
-        or (kind == "ssh" and not _USER.fullmatch(userinfo))
-        or userinfo.startswith("-")
-    ):
-        raise RepositoryRefused(f"the user name in {url!r} is not one Rivetr accepts")
+    if "@" in userinfo:
+        raise RepositoryRefused("a URL has at most one '@' (write one in a password as %40)")
+    if at and kind == "ssh" and ":" in userinfo:
+        raise RepositoryRefused("an ssh URL takes no password: give the app a deploy key")
+    user_pattern = _USER if kind == "ssh" else _USERINFO
+    if at and (not user_pattern.fullmatch(userinfo) or userinfo.startswith("-")):
+        raise RepositoryRefused(_BAD_USER)
     host, port = _split_port(hostport)
     address = _address(host, bracketed=hostport.startswith("["))
     return Repository(
@@ -172,11 +175,11 @@ def _parse_url(url: str, scheme: str, rest: str) -> Repository:
 def _parse_scp(url: str, login: str, path: str) -> Repository:
     user, at, host = login.rpartition("@")
     if at and (not _USER.fullmatch(user) or user.startswith("-")):
-        raise RepositoryRefused(f"the user name in {url!r} is not one Rivetr accepts")
+        raise RepositoryRefused(_BAD_USER)
     if host.startswith("["):
-        raise RepositoryRefused(f"write {url!r} as ssh://user@[address]:port/path")
+        raise RepositoryRefused("write an IPv6 address as ssh://user@[address]:port/path")
     if not path:
-        raise RepositoryRefused(f"{url!r} names no repository on its server (no path)")
+        raise RepositoryRefused(_NO_PATH)
     return Repository(
         url=url, kind="ssh", host=host.lower(), port=22, address=_address(host, bracketed=False)
     )

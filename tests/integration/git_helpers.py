@@ -26,6 +26,21 @@ def no_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 
+def fake_ssh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str = "") -> Path:
+    """Put an `ssh` first on PATH that writes its arguments to the file returned, runs the
+    shell lines `then`, and fails like a closed port."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "ssh-record"
+    bin_dir.mkdir()
+    ssh = bin_dir / "ssh"
+    ssh.write_text(
+        f'#!/bin/sh\necho "$@" > {record}\n{then}'
+        'echo "ssh: connect to host example.com port 22: Connection refused" >&2\nexit 255\n'
+    )
+    ssh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return record
+
+
 def git(*args: str, cwd: Path) -> str:
     env = {**os.environ, **IDENTITY}
     done = subprocess.run(

@@ -28,6 +28,7 @@ from rivetr.adapters.source.git import SourceError, fetch_source
 from rivetr.adapters.source.policy import RepositoryPolicy
 from tests.integration.git_helpers import (
     QuietFiles,
+    fake_ssh,
     git,
     in_process_list,
     make_repo,
@@ -369,19 +370,12 @@ async def test_a_silent_server_is_abandoned_at_the_timeout_and_git_killed(tmp_pa
 async def test_a_deploy_key_is_handed_to_ssh_in_a_private_file_then_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir, record = tmp_path / "bin", tmp_path / "ssh-record"
-    bin_dir.mkdir()
-    fake_ssh = bin_dir / "ssh"  # records what git asked of ssh, then fails like a closed port
-    fake_ssh.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" > {record}\n'
+    record = tmp_path / "ssh-record"  # what git asked of ssh, then the key file's mode and text
+    then = (
         'while [ "$1" != "-i" ]; do shift; done\n'
         f'stat -c %a "$2" >> {record}; cat "$2" >> {record}\n'
-        'echo "ssh: connect to host example.com port 22: Connection refused" >&2\n'
-        "exit 255\n"
     )
-    fake_ssh.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert fake_ssh(tmp_path, monkeypatch, then) == record
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     url = "git@example.com:team/app.git"

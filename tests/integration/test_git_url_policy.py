@@ -23,7 +23,7 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import CreateApp
 from tests.engine import connect_real_engine
 from tests.integration.deploy_helpers import AppRepo, private_https_repo, wait_for_status
-from tests.integration.git_helpers import git, make_repo, no_git_config
+from tests.integration.git_helpers import fake_ssh, git, make_repo, no_git_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 PUBLIC = "140.82.112.3"  # an address the policy finds public; never connected to here
@@ -61,18 +61,25 @@ class Listener:
 
     def __init__(self) -> None:
         self.socket = socket.create_server(("127.0.0.1", 0))
+        # never closed under a blocked accept(): its descriptor could be reused by the next
+        # test's server, whose connections that accept() would then take
+        self.socket.settimeout(0.05)
         self.port = self.socket.getsockname()[1]
         self.accepted: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
 
     def _accept(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 self.accepted.append(self.socket.accept()[0])
-            except OSError:  # closed
-                return
+            except TimeoutError:
+                continue
 
     def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
         self.socket.close()
         for connection in self.accepted:
             connection.close()
@@ -221,6 +228,22 @@ async def test_with_private_addresses_allowed_a_loopback_https_repository_is_fet
         checkout = await fetch(by_name, policy, tmp_path, token="t0ken")
 
     assert checkout.commit_sha == sha
+
+
+async def test_ssh_connects_to_the_address_checked_and_knows_the_host_key_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = fake_ssh(tmp_path, monkeypatch)
+    monkeypatch.delenv("GIT_SSH_COMMAND", raising=False)
+    policy = RepositoryPolicy(resolver=StaticResolver({"git.test": [PUBLIC]}))
+
+    with pytest.raises(SourceError, match=r"cannot connect to git@git\.test:team/app\.git"):
+        await fetch("git@git.test:team/app.git", policy, tmp_path, connect_timeout_s=7)
+
+    arguments = record.read_text()
+    assert f"-o HostName={PUBLIC} -o HostKeyAlias=git.test" in arguments
+    assert "-o ConnectTimeout=7" in arguments
+    assert "-o BatchMode=yes" in arguments
 
 
 @pytest.mark.parametrize(

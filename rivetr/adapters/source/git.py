@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import anyio
 import anyio.to_thread
@@ -119,10 +120,9 @@ async def fetch_source(
         ssh = ssh_command(key_path, connect_timeout_s=connect_timeout_s)
         git = GitSession(git_env(config, ssh=ssh), secrets=secrets, on_output=on_output)
         with anyio.move_on_after(timeout_s):
-            admit = partial(_admit, git, policy, connect_timeout_s=connect_timeout_s)
+            admit = partial(_admit, git, policy, ssh=ssh, connect_timeout_s=connect_timeout_s)
             try:
-                vetted = await admit(url)
-                return await _fetch(git, vetted, branch, commit, dest, admit)
+                return await _fetch(git, await admit(url), branch, commit, dest, admit)
             except GitFailed as exc:
                 message = explain(exc, where, branch, commit, token=token, key=deploy_key)
                 raise SourceError(message, git.log()) from exc
@@ -140,10 +140,21 @@ async def fetch_source(
                 await anyio.to_thread.run_sync(shutil.rmtree, key_dir, True)
 
 
+class _Admitted(NamedTuple):
+    vetted: Vetted
+    env: dict[str, str]  # for the git commands that reach it
+
+
 async def _admit(
-    git: GitSession, policy: RepositoryPolicy, url: str, *, connect_timeout_s: float
-) -> Vetted:
-    """Check `url` against the policy now, pin its addresses for git, and reach its server."""
+    git: GitSession,
+    policy: RepositoryPolicy,
+    url: str,
+    *,
+    ssh: str | None,
+    connect_timeout_s: float,
+) -> _Admitted:
+    """Check `url` against the policy now, pin its addresses for git (curl for every later
+    command; ssh for the commands given the env returned), and reach its server."""
     where = shown_url(url)
     try:
         vetted = await policy.vet(url, must_resolve=True)
@@ -157,39 +168,45 @@ async def _admit(
         await reach(vetted, connect_timeout_s)
     except Unreachable as exc:
         raise SourceError(f"cannot connect to {where} ({exc})") from None
-    return vetted
+    env = {}
+    if ssh is not None and (pin := vetted.ssh_pin) is not None:
+        # ssh would resolve the name again; the host key is still looked up under the name
+        address, host = pin
+        env["GIT_SSH_COMMAND"] = f"{ssh} -o HostName={address} -o HostKeyAlias={host}"
+    return _Admitted(vetted, env)
 
 
 async def _fetch(
     git: GitSession,
-    vetted: Vetted,
+    remote: _Admitted,
     branch: str,
     commit: str | None,
     dest: Path,
-    admit: Callable[[str], Awaitable[Vetted]],
+    admit: Callable[[str], Awaitable[_Admitted]],
 ) -> Checkout:
     await anyio.to_thread.run_sync(_prepare, dest)
     await git.run("check-ref-format", f"refs/heads/{branch}")
     await git.run("init", "--quiet", cwd=dest)
-    await git.run("remote", "add", "origin", vetted.target, cwd=dest)
+    await git.run("remote", "add", "origin", remote.vetted.target, cwd=dest)
     fetch = ("fetch", "--progress", "--no-tags", "origin")
     refspec = f"+refs/heads/{branch}:refs/remotes/origin/{branch}"
     if commit is not None and len(commit) not in _FULL_SHA_LENGTHS:
-        await git.run(*fetch, refspec, cwd=dest)  # git cannot ask for an abbreviated SHA
+        # git cannot ask for an abbreviated SHA
+        await git.run(*fetch, refspec, cwd=dest, env=remote.env)
     else:
         try:
-            await git.run(*fetch, "--depth=1", commit or refspec, cwd=dest)
+            await git.run(*fetch, "--depth=1", commit or refspec, cwd=dest, env=remote.env)
         except GitFailed as exc:
             # Protocol v2 servers (git's default since 2.26, GitHub, GitLab) hand out a commit
             # by SHA; v0 ones only advertised refs, dumb http nothing shallow: take the branch.
             if not matches(exc.stderr, (*NOT_SERVED, "does not support shallow")):
                 raise
-            await git.run(*fetch, refspec, cwd=dest)
+            await git.run(*fetch, refspec, cwd=dest, env=remote.env)
     wanted = f"{commit or 'FETCH_HEAD'}^{{commit}}"
     sha = (await git.run("rev-parse", "--verify", "--quiet", wanted, cwd=dest)).strip()
     await git.run("checkout", "--quiet", "--detach", sha, cwd=dest)
-    remote = vetted.repository.kind != "local"
-    await update_submodules(git, dest, partial(_check_submodule, admit, remote=remote))
+    from_remote = remote.vetted.repository.kind != "local"
+    await update_submodules(git, dest, partial(_check_submodule, admit, remote=from_remote))
     format_ = "--format=%H%x00%an%x00%ae%x00%cI%x00%B"
     shown = await git.run("show", "--no-patch", "--no-show-signature", format_, sha, cwd=dest)
     sha, name, email, committed_at, body = shown.split("\0", 4)
@@ -206,8 +223,8 @@ async def _fetch(
 
 
 async def _check_submodule(
-    admit: Callable[[str], Awaitable[Vetted]], name: str, url: str, *, remote: bool
-) -> None:
+    admit: Callable[[str], Awaitable[_Admitted]], name: str, url: str, *, remote: bool
+) -> dict[str, str]:
     """Refuse a submodule the policy refuses, and a local one in a remote repository: that
     must not make us read other repositories on this machine, allowed or not."""
     try:
@@ -218,7 +235,7 @@ async def _check_submodule(
         reason = "a remote repository may not use submodules from this machine's disk"
         raise SubmoduleRefused(reason)
     try:
-        await admit(url)
+        return (await admit(url)).env
     except SourceError as exc:
         raise SubmoduleRefused(f"submodule {name}: {exc}") from None
 

@@ -152,11 +152,15 @@ class GitSession:
         """Git's stderr so far, progress updates collapsed to their last state."""
         return "\n".join(self._log)
 
-    async def run(self, *args: str, cwd: Path | None = None) -> str:
-        """Run `git *args`; return its stdout, or raise GitFailed with its stderr."""
+    async def run(
+        self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
+        """Run `git *args`, with `env` over the session's environment; return its stdout, or
+        raise GitFailed with its stderr."""
         stdout = bytearray()
         stderr: list[str] = []
-        async with process_group(["git", *args], cwd=cwd, env=self._env) as process:
+        command_env = {**self._env, **(env or {})}
+        async with process_group(["git", *args], cwd=cwd, env=command_env) as process:
             assert process.stdout is not None
             assert process.stderr is not None
             async with anyio.create_task_group() as tasks:

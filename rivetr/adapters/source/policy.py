@@ -84,6 +84,16 @@ class Vetted(msgspec.Struct, frozen=True, kw_only=True):
         shown = ",".join(f"[{a}]" if a.version == 6 else str(a) for a in self.addresses)
         return f"{repo.host}:{repo.port}:{shown}"
 
+    @property
+    def ssh_pin(self) -> tuple[str, str] | None:
+        """(address, host name) for ssh to connect to the address checked while looking up
+        the host key under the name; None when not needed (an address, or nothing resolved)."""
+        repo = self.repository
+        if repo.kind != "ssh" or repo.address is not None or not self.addresses:
+            return None
+        assert repo.host is not None
+        return str(self.addresses[0]), repo.host
+
 
 class RepositoryPolicy:
     """The instance's rules for repository URLs (see the module docstring)."""

@@ -6,7 +6,7 @@ would reach whatever the repository names (this machine's disk, an internal addr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from rivetr.adapters.source.gitcli import GitFailed, GitSession
@@ -19,26 +19,32 @@ class SubmoduleRefused(Exception):
 
 
 async def update_submodules(
-    git: GitSession, root: Path, check: Callable[[str, str], Awaitable[None]], depth: int = 0
+    git: GitSession,
+    root: Path,
+    check: Callable[[str, str], Awaitable[Mapping[str, str]]],
+    depth: int = 0,
 ) -> None:
     """Fetch the submodules of the work tree at `root` at their recorded commits, then theirs.
 
     `check(name, url)` is awaited for every submodule's URL (relative ones made absolute by
-    git) before anything is fetched, and raises SubmoduleRefused to stop.
+    git) before any is fetched; it raises SubmoduleRefused to stop, or returns the environment
+    to fetch that submodule with.
     """
     if not (root / ".gitmodules").exists():
         return
     if depth >= _MAX_DEPTH:
         raise SubmoduleRefused(f"submodules nest deeper than {_MAX_DEPTH} levels")
     await git.run("submodule", "init", cwd=root)
-    urls = await _config(git, root, "--local", r"^submodule\..*\.url$")
-    for key, url in urls:
-        await check(key.removeprefix("submodule.").removesuffix(".url"), url)
-    if not urls:
-        return
-    await git.run("submodule", "update", "--depth=1", "--progress", cwd=root)
-    paths = await _config(git, root, "--file=.gitmodules", r"^submodule\..*\.path$")
-    for _, path in paths:
+    paths = dict(await _config(git, root, "--file=.gitmodules", r"^submodule\..*\.path$"))
+    checked = []
+    for key, url in await _config(git, root, "--local", r"^submodule\..*\.url$"):
+        name = key.removeprefix("submodule.").removesuffix(".url")
+        env = await check(name, url)
+        if (path := paths.get(f"submodule.{name}.path")) is not None:
+            checked.append((path, env))
+    for path, env in checked:
+        update = ("submodule", "update", "--depth=1", "--progress", "--", path)
+        await git.run(*update, cwd=root, env=env)
         inner = root / path  # git keeps submodule paths inside the work tree
         if (inner / ".git").exists():
             await update_submodules(git, inner, check, depth + 1)

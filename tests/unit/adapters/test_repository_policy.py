@@ -42,10 +42,12 @@ async def test_ipv6_answers_are_bracketed_in_the_pin() -> None:
     assert vetted.pin == "v6.example:8443:[2606:4700::6810:84e5],140.82.112.5"
 
 
-async def test_ssh_urls_are_checked_but_need_no_pin() -> None:
+async def test_ssh_urls_are_checked_and_pinned_for_ssh_not_curl() -> None:
     vetted = await strict().vet("git@github.com:me/web.git", must_resolve=True)
 
     assert vetted.pin is None
+    assert vetted.ssh_pin == ("140.82.112.3", "github.com")
+    assert (await strict().vet("git@140.82.112.3:me/web.git", must_resolve=True)).ssh_pin is None
     with pytest.raises(RepositoryRefused, match=r"rebound\.example resolves to a loopback"):
         await strict().vet("git@rebound.example:me/web.git", must_resolve=True)
 
@@ -87,6 +89,7 @@ async def test_allowing_private_addresses_allows_them_and_plain_http() -> None:
         vetted = await policy.vet(url, must_resolve=True)
         assert vetted.target == url
         assert vetted.pin is None
+        assert vetted.ssh_pin is None  # an ssh name may be an alias only ssh knows
     pinned = await policy.vet("https://rebound.example/x", must_resolve=True)
     assert pinned.pin == "rebound.example:443:127.0.0.1"  # git goes where the name led now
     unknown = await policy.vet("https://new.example/x", must_resolve=True)
