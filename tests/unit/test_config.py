@@ -212,3 +212,17 @@ def test_a_bad_secret_key_is_named_but_never_echoed() -> None:
     assert "'secret_key' (from environment variable RIVETR_SECRET_KEY)" in str(caught.value)
     assert "not a base64 64-byte key" in str(caught.value)
     assert almost not in str(caught.value)
+
+
+def test_local_git_directories_come_as_a_toml_list_or_separated_like_path(workdir: Path) -> None:
+    write(workdir / "rivetr.toml", 'git_local_dirs = ["/srv/git"]\ngit_allow_private = true\n')
+
+    from_file = load_settings(environ={})
+    from_env = load_settings(environ={"RIVETR_GIT_LOCAL_DIRS": "/srv/git:/opt/repos:"})
+
+    assert (from_file.git_local_dirs, from_file.git_allow_private) == (["/srv/git"], True)
+    assert from_env.git_local_dirs == ["/srv/git", "/opt/repos"]
+    assert load_settings(environ={"RIVETR_GIT_LOCAL_DIRS": ""}).git_local_dirs == []
+    assert Settings().git_local_dirs == []
+    assert Settings().git_allow_private is False
+    assert "git_local_dirs" in config_error(environ={}, overrides={"git_local_dirs": "/srv"})
