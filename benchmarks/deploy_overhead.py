@@ -105,6 +105,7 @@ async def measure(folder: Path, deploys: int) -> list[dict[str, float]]:
             drain_s=0,
             poll_interval_s=2.0,
             proxy_enabled=False,  # the overhead measured is the pipeline's, not the proxy's
+            git_local_dirs=[str(folder)],  # where the measured repository is made
         )
     )
     rows = []

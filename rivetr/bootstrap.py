@@ -22,6 +22,7 @@ from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_t
 from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.projections.registry import all_projections
@@ -60,6 +61,7 @@ class Services:
         store: SqliteEventStore,
         runner: ProjectionRunner,
         read: ReadModel,
+        resolver: NameResolver | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -69,7 +71,12 @@ class Services:
         self.lookup = AppLookup(store, read)
         handler = CommandHandler(store, runner, Authority(store, self.lookup).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
-        self.apps = AppService(handler, self.secrets, self.lookup)
+        self.repositories = RepositoryPolicy(
+            local_dirs=settings.git_local_dirs,
+            allow_private=settings.git_allow_private,
+            resolver=resolver,
+        )
+        self.apps = AppService(handler, self.secrets, self.lookup, self.repositories)
         self.tokens = TokenService(handler, read, store, runner)
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
@@ -132,6 +139,7 @@ class Services:
             settings.data_path / "work",
             self.secrets,
             self.lookup,
+            self.repositories,
             drain_s=settings.drain_s,
             on_superseded=self.deployer.schedule_retire,
         )
@@ -158,7 +166,9 @@ class Services:
         return user_id, role, adopted
 
     @classmethod
-    async def open(cls, settings: Settings) -> Services:
+    async def open(cls, settings: Settings, *, resolver: NameResolver | None = None) -> Services:
+        """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
+        name look-ups (the system's resolver when None)."""
         data = settings.data_path
         if not data.exists():  # one given that exists may be shared: its mode is the owner's
             private_dir(data)
@@ -169,7 +179,7 @@ class Services:
         await runner.open()
         await runner.catch_up()
         read = await ReadModel.open(data / "read.db")
-        return cls(settings, store, runner, read)
+        return cls(settings, store, runner, read, resolver)
 
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:

@@ -69,6 +69,13 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     resources_interval_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 15.0
     # how often an idle server-sent event stream gets a keep-alive comment
     sse_heartbeat_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
+    # directories whose repositories apps may name by path (a path must resolve inside one);
+    # empty: no local paths at all
+    git_local_dirs: list[Annotated[str, msgspec.Meta(min_length=1)]] = msgspec.field(
+        default_factory=list
+    )
+    # fetch from loopback, private and other non-public addresses, and over plain http://
+    git_allow_private: bool = False
 
     @property
     def data_path(self) -> Path:
@@ -80,6 +87,8 @@ _SECRET_KEYS = {"secret_key"}  # never echoed back in an error
 _LIST_KEYS = {"trusted_proxies"}  # comma-separated in an environment variable
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
+# lists given in one environment variable, separated like PATH
+_PATH_LISTS = {"git_local_dirs"}
 
 
 def load_settings(
@@ -115,8 +124,12 @@ def load_settings(
                 )
             values[key], sources[key] = value, f"{path}"
     for key, (name, raw) in from_env.items():
-        values[key] = [p.strip() for p in raw.split(",") if p.strip()] if key in _LIST_KEYS else raw
-        sources[key] = f"environment variable {name}"
+        given: Any = raw
+        if key in _LIST_KEYS:
+            given = [part.strip() for part in raw.split(",") if part.strip()]
+        elif key in _PATH_LISTS:
+            given = [part for part in raw.split(os.pathsep) if part]
+        values[key], sources[key] = given, f"environment variable {name}"
     for key, value in overrides.items():
         values[key], sources[key] = value, "command line"
 

@@ -12,8 +12,9 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.policy import RepositoryPolicy
 from rivetr.domain import application, claims
-from rivetr.domain.access import Actor, Permission, home_team
+from rivetr.domain.access import Actor, Permission, authorize_command, home_team
 from rivetr.domain.application import AppState
 from rivetr.domain.claims import ClaimsState, DomainTaken
 from rivetr.domain.commands import (
@@ -25,6 +26,7 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import AlreadyExists, NotFound
 from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
+from rivetr.domain.repository import RepositoryRefused
 from rivetr.domain.settings import BuildSettingsInput
 from rivetr.service.adoption import adopt_legacy_claims
 from rivetr.service.app_lookup import AppLookup
@@ -41,10 +43,17 @@ def new_app_id() -> str:
 
 
 class AppService:
-    def __init__(self, handler: CommandHandler, secrets: SecretBox, lookup: AppLookup) -> None:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        secrets: SecretBox,
+        lookup: AppLookup,
+        repositories: RepositoryPolicy,
+    ) -> None:
         self.handler = handler
         self.secrets = secrets
         self.lookup = lookup
+        self.repositories = repositories
         self._adopted = False
 
     async def handle(
@@ -52,10 +61,12 @@ class AppService:
     ) -> list[RecordedEvent]:
         """Seal the command's secrets, then decide and append it. A new app without a team
         goes to the caller's (see `access.home_team`)."""
+        if isinstance(command, CreateApp) and command.team is None:
+            team = home_team(actor, Permission.MANAGE_APPS)
+            command = msgspec.structs.replace(command, team=team)
+        if isinstance(command, CreateApp | ChangeAppSettings) and isinstance(command.git_url, str):
+            await self._check_repository(actor, command, command.git_url)
         if isinstance(command, CreateApp):
-            if command.team is None:
-                team = home_team(actor, Permission.MANAGE_APPS)
-                command = msgspec.structs.replace(command, team=team)
             return await self._create(actor, command, application.decide, correlation_id)
         app = await self.lookup.by_name(command.name)
         if not app.exists:
@@ -63,6 +74,17 @@ class AppService:
                 return []  # closed already (or never opened): a repeated delivery is fine
             raise NotFound(f"no application named {command.name!r}")
         return await self._change(actor, app, command, correlation_id)
+
+    async def _check_repository(
+        self, actor: Actor, command: CreateApp | ChangeAppSettings, url: str
+    ) -> None:
+        """Refuse a repository URL this instance does not fetch from before it is recorded (each
+        fetch checks it again); only for whoever may set it, so a refusal tells no one else."""
+        authorize_command(actor, command, await self.handler.resolve(command))
+        try:
+            await self.repositories.vet(url, must_resolve=False)
+        except RepositoryRefused as exc:
+            raise RepositoryRefused(f"git_url: {exc}") from None
 
     async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
         """Create a pull request's preview app from its parent's settings."""

@@ -29,6 +29,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.git import SourceError, fetch_source
+from rivetr.adapters.source.policy import RepositoryPolicy
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
@@ -99,6 +100,7 @@ class DeployPipeline:
         work_root: Path,
         secrets: SecretBox,
         lookup: AppLookup,
+        repositories: RepositoryPolicy,
         *,
         drain_s: float,
         on_superseded: Callable[[str, float], Awaitable[None]],
@@ -110,6 +112,7 @@ class DeployPipeline:
         self.work_root = work_root
         self.secrets = secrets
         self.lookup = lookup
+        self.repositories = repositories
         self.drain_s = drain_s
         self.on_superseded = on_superseded
 
@@ -201,6 +204,7 @@ class _Run:
         assert self.app.git_url is not None
         checkout = await fetch_source(
             self.app.git_url,
+            policy=self.p.repositories,
             branch=self.state.branch,
             commit=self.state.commit,
             dest=self.p.work_root / self.id / "source",

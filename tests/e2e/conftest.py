@@ -62,6 +62,8 @@ class Server:
                 "RIVETR_PROXY_HTTP_PORT": str(self.proxy_port),
                 "RIVETR_PROXY_HTTPS_PORT": str(self.tls_port),
                 "RIVETR_ACME_AUTO": "false",  # no CA to reach from the tests' fake domains
+                # the tests' repositories, made beside the data directory
+                "RIVETR_GIT_LOCAL_DIRS": str(self.data_dir.parent),
                 **self.env,
             },
         )

@@ -60,6 +60,8 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
             proxy_http_port=free_port(),
             proxy_https_port=free_port(),
             acme_auto=False,
+            git_local_dirs=[str(tmp_path)],  # the repositories these tests make
+            git_allow_private=True,  # and serve over https on loopback
         )
     )
     try:

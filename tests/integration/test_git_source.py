@@ -18,7 +18,6 @@ from functools import partial
 from http.server import (
     BaseHTTPRequestHandler,
     HTTPServer,
-    SimpleHTTPRequestHandler,
     ThreadingHTTPServer,
 )
 from pathlib import Path
@@ -26,48 +25,28 @@ from pathlib import Path
 import pytest
 
 from rivetr.adapters.source.git import SourceError, fetch_source
+from rivetr.adapters.source.policy import RepositoryPolicy
+from tests.integration.git_helpers import (
+    QuietFiles,
+    fake_ssh,
+    git,
+    in_process_list,
+    make_repo,
+    no_git_config,
+    serve,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Ada Lovelace",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada Lovelace",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-}
 TOKEN = "ghs_s3cr3tT0kenValue"  # made up: the tests look for it where it must not be
 DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\r\nabc\r\n-----END OPENSSH PRIVATE KEY-----"
+# what these tests make: repositories anywhere on this machine, servers on loopback
+OPEN = RepositoryPolicy(local_dirs=["/"], allow_private=True)
 
 
 @pytest.fixture(autouse=True)
 def fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No global or system git config, as on a machine where git was just installed."""
-    empty = tmp_path / "empty-gitconfig"
-    empty.touch()
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, **IDENTITY}
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
-
-
-def make_repo(path: Path, commits: list[tuple[dict[str, str], str]]) -> list[str]:
-    """A repository on `main` with one commit per (files, message); return their SHAs."""
-    path.mkdir(parents=True)
-    git("init", "--quiet", "--initial-branch=main", cwd=path)
-    shas = []
-    for files, message in commits:
-        for name, text in files.items():
-            (path / name).write_text(text)
-        git("add", "--all", cwd=path)
-        git("commit", "--quiet", "-m", message, cwd=path)
-        shas.append(git("rev-parse", "HEAD", cwd=path))
-    return shas
+    no_git_config(tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -92,7 +71,7 @@ async def test_a_branch_tip_is_fetched_with_its_files_sha_and_subject(
     lines: list[str] = []
 
     checkout = await fetch_source(
-        url, branch="main", commit=None, dest=tmp_path / "out", on_output=lines.append
+        url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out", on_output=lines.append
     )
 
     assert checkout.path == tmp_path / "out"
@@ -112,7 +91,7 @@ async def test_an_older_commit_of_the_branch_is_checked_out_exactly(
     path, shas = repo
 
     checkout = await fetch_source(
-        str(path), branch="main", commit=shas[0][:length], dest=tmp_path / "out"
+        str(path), policy=OPEN, branch="main", commit=shas[0][:length], dest=tmp_path / "out"
     )
 
     assert checkout.commit_sha == shas[0]
@@ -125,7 +104,7 @@ async def test_a_long_subject_is_cut_to_200_characters(tmp_path: Path) -> None:
     make_repo(tmp_path / "app", [({"a": "a"}, "x" * 300 + "\nsecond line")])
 
     checkout = await fetch_source(
-        str(tmp_path / "app"), branch="main", commit=None, dest=tmp_path / "out"
+        str(tmp_path / "app"), policy=OPEN, branch="main", commit=None, dest=tmp_path / "out"
     )
 
     assert len(checkout.commit_message) == 200
@@ -136,7 +115,9 @@ async def test_a_missing_branch_is_a_source_error_naming_it(
     repo: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     with pytest.raises(SourceError, match="branch 'mian' not found") as caught:
-        await fetch_source(str(repo[0]), branch="mian", commit=None, dest=tmp_path / "out")
+        await fetch_source(
+            str(repo[0]), policy=OPEN, branch="mian", commit=None, dest=tmp_path / "out"
+        )
 
     assert "mian" in caught.value.log
     assert not (tmp_path / "out").exists()
@@ -148,14 +129,18 @@ async def test_a_missing_commit_is_a_source_error_naming_it(
     missing = "1234567890abcdef1234567890abcdef12345678"
 
     with pytest.raises(SourceError, match=f"commit {missing} not found"):
-        await fetch_source(str(repo[0]), branch="main", commit=missing, dest=tmp_path / "out")
+        await fetch_source(
+            str(repo[0]), policy=OPEN, branch="main", commit=missing, dest=tmp_path / "out"
+        )
 
 
 async def test_a_commit_that_is_not_a_sha_is_refused(
     repo: tuple[Path, list[str]], tmp_path: Path
 ) -> None:
     with pytest.raises(SourceError, match="not a commit SHA"):
-        await fetch_source(str(repo[0]), branch="main", commit="HEAD~1", dest=tmp_path / "out")
+        await fetch_source(
+            str(repo[0]), policy=OPEN, branch="main", commit="HEAD~1", dest=tmp_path / "out"
+        )
 
 
 @pytest.mark.parametrize("as_url", [False, True], ids=["path", "file-url"])
@@ -164,7 +149,7 @@ async def test_a_missing_repository_is_a_source_error(tmp_path: Path, as_url: bo
     url = missing.as_uri() if as_url else str(missing)
 
     with pytest.raises(SourceError, match="not found or access denied"):
-        await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out")
+        await fetch_source(url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out")
 
 
 async def test_fetching_again_into_the_same_dest_replaces_it(
@@ -172,10 +157,10 @@ async def test_fetching_again_into_the_same_dest_replaces_it(
 ) -> None:
     path, shas = repo
     dest = tmp_path / "out"
-    await fetch_source(str(path), branch="main", commit=shas[0], dest=dest)
+    await fetch_source(str(path), policy=OPEN, branch="main", commit=shas[0], dest=dest)
     (dest / "stray.txt").write_text("left over")
 
-    checkout = await fetch_source(str(path), branch="main", commit=None, dest=dest)
+    checkout = await fetch_source(str(path), policy=OPEN, branch="main", commit=None, dest=dest)
 
     assert checkout.commit_sha == shas[1]
     assert (dest / "app.txt").read_text() == "two\n"
@@ -196,21 +181,20 @@ async def test_local_submodules_are_fetched_at_their_recorded_commit(tmp_path: P
     git("add", "lib", cwd=app)
     git("commit", "--quiet", "-m", "Pin lib to v1", cwd=app)
 
-    checkout = await fetch_source(str(app), branch="main", commit=None, dest=tmp_path / "out")
+    checkout = await fetch_source(
+        str(app), policy=OPEN, branch="main", commit=None, dest=tmp_path / "out"
+    )
 
     assert (checkout.path / "lib" / "lib.txt").read_text() == "v1\n"
     assert git("rev-parse", "HEAD", cwd=checkout.path / "lib") == pinned
 
     git("-C", "lib", "checkout", "--quiet", "main", cwd=app)  # v3: with its own submodule
     git("commit", "--quiet", "-am", "Move lib to v3", cwd=app)
-    checkout = await fetch_source(str(app), branch="main", commit=None, dest=tmp_path / "out")
+    checkout = await fetch_source(
+        str(app), policy=OPEN, branch="main", commit=None, dest=tmp_path / "out"
+    )
 
     assert (checkout.path / "lib" / "deep" / "deep.txt").read_text() == "deep\n"
-
-
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -228,14 +212,6 @@ def dumb_http(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         server.server_close()
 
 
-def serve(repo: Path, root: Path) -> str:
-    """Publish `repo` as a bare repository under `root` for the dumb http server."""
-    bare = root / f"{repo.name}.git"
-    git("clone", "--quiet", "--bare", str(repo), str(bare), cwd=root)
-    git("update-server-info", cwd=bare)
-    return bare.name
-
-
 async def test_a_dumb_http_server_without_shallow_fetches_gets_a_full_fetch(
     repo: tuple[Path, list[str]], dumb_http: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -243,7 +219,9 @@ async def test_a_dumb_http_server_without_shallow_fetches_gets_a_full_fetch(
     root, base = dumb_http
     url = f"{base}/{serve(path, root)}"
 
-    checkout = await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out")
+    checkout = await fetch_source(
+        url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out"
+    )
 
     assert checkout.commit_sha == shas[1]
     assert (checkout.path / "app.txt").read_text() == "two\n"
@@ -262,7 +240,7 @@ async def test_a_remote_repository_cannot_pull_in_a_local_submodule(
     url = f"{base}/{serve(app, root)}"
 
     with pytest.raises(SourceError, match=r"submodules of .* from this machine's disk"):
-        await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out")
+        await fetch_source(url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out")
 
     assert not (tmp_path / "out").exists()
 
@@ -272,6 +250,7 @@ async def test_a_token_never_appears_in_errors_logs_or_output(tmp_path: Path) ->
     with pytest.raises(SourceError, match="cannot connect") as caught:
         await fetch_source(
             "https://127.0.0.1:9/x.git",
+            policy=OPEN,
             branch="main",
             commit=None,
             dest=tmp_path / "out",
@@ -290,7 +269,11 @@ async def test_an_https_url_on_a_closed_port_fails_fast(tmp_path: Path) -> None:
 
     with pytest.raises(SourceError, match=r"cannot connect to https://127\.0\.0\.1:9/x\.git"):
         await fetch_source(
-            "https://127.0.0.1:9/x.git", branch="main", commit=None, dest=tmp_path / "out"
+            "https://127.0.0.1:9/x.git",
+            policy=OPEN,
+            branch="main",
+            commit=None,
+            dest=tmp_path / "out",
         )
 
     assert time.monotonic() - started < 10
@@ -311,17 +294,6 @@ class AuthWall(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-def in_process_list(text: str) -> bool:
-    """Whether any running process has `text` in its command line."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text.encode() in cmdline.read_bytes():
-                return True
-        except OSError:  # the process ended meanwhile
-            continue
-    return False
 
 
 @pytest.fixture
@@ -360,7 +332,9 @@ async def test_a_login_request_fails_at_once_instead_of_prompting(
     url, _ = auth_wall
 
     with pytest.raises(SourceError, match=r"not found or access denied .*token or a deploy key"):
-        await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out", timeout_s=30)
+        await fetch_source(
+            url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out", timeout_s=30
+        )
 
 
 async def test_a_token_is_sent_as_a_header_and_never_in_the_process_list(
@@ -369,7 +343,9 @@ async def test_a_token_is_sent_as_a_header_and_never_in_the_process_list(
     url, seen = auth_wall
 
     with pytest.raises(SourceError, match="access denied \\(check the token\\)") as caught:
-        await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out", token=TOKEN)
+        await fetch_source(
+            url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out", token=TOKEN
+        )
 
     expected = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert (expected, False) in seen
@@ -382,7 +358,9 @@ async def test_a_silent_server_is_abandoned_at_the_timeout_and_git_killed(tmp_pa
         started = time.monotonic()
 
         with pytest.raises(SourceError, match="timed out after 1s"):
-            await fetch_source(url, branch="main", commit=None, dest=tmp_path / "out", timeout_s=1)
+            await fetch_source(
+                url, policy=OPEN, branch="main", commit=None, dest=tmp_path / "out", timeout_s=1
+            )
 
         assert time.monotonic() - started < 5
         assert not in_process_list(url)
@@ -392,25 +370,19 @@ async def test_a_silent_server_is_abandoned_at_the_timeout_and_git_killed(tmp_pa
 async def test_a_deploy_key_is_handed_to_ssh_in_a_private_file_then_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bin_dir, record = tmp_path / "bin", tmp_path / "ssh-record"
-    bin_dir.mkdir()
-    fake_ssh = bin_dir / "ssh"  # records what git asked of ssh, then fails like a closed port
-    fake_ssh.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" > {record}\n'
+    record = tmp_path / "ssh-record"  # what git asked of ssh, then the key file's mode and text
+    then = (
         'while [ "$1" != "-i" ]; do shift; done\n'
         f'stat -c %a "$2" >> {record}; cat "$2" >> {record}\n'
-        'echo "ssh: connect to host example.com port 22: Connection refused" >&2\n'
-        "exit 255\n"
     )
-    fake_ssh.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert fake_ssh(tmp_path, monkeypatch, then) == record
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
 
     url = "git@example.com:team/app.git"
     with pytest.raises(SourceError, match=re.escape(f"cannot connect to {url}")):
         await fetch_source(
             url,
+            policy=OPEN,
             branch="main",
             commit=None,
             dest=tmp_path / "out",

@@ -265,3 +265,17 @@ def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(given: str, re
 
     assert "'trusted_proxies' (from environment variable RIVETR_TRUSTED_PROXIES)" in message
     assert reason in message
+
+
+def test_local_git_directories_come_as_a_toml_list_or_separated_like_path(workdir: Path) -> None:
+    write(workdir / "rivetr.toml", 'git_local_dirs = ["/srv/git"]\ngit_allow_private = true\n')
+
+    from_file = load_settings(environ={})
+    from_env = load_settings(environ={"RIVETR_GIT_LOCAL_DIRS": "/srv/git:/opt/repos:"})
+
+    assert (from_file.git_local_dirs, from_file.git_allow_private) == (["/srv/git"], True)
+    assert from_env.git_local_dirs == ["/srv/git", "/opt/repos"]
+    assert load_settings(environ={"RIVETR_GIT_LOCAL_DIRS": ""}).git_local_dirs == []
+    assert Settings().git_local_dirs == []
+    assert Settings().git_allow_private is False
+    assert "git_local_dirs" in config_error(environ={}, overrides={"git_local_dirs": "/srv"})

@@ -41,7 +41,11 @@ async def scenario(services, tmp_path) -> tuple[list[str], list[str]]:
 
 
 def test_an_in_flight_build_keeps_its_image_until_it_ends(client, auth, call, services, tmp_path):
-    client.post("/api/v1/apps", json={"name": "web", "git_url": "/x"}, headers=auth)
+    client.post(
+        "/api/v1/apps",
+        json={"name": "web", "git_url": "https://git.example.com/web.git"},
+        headers=auth,
+    )
 
     while_building, after_failing = call(scenario, services, tmp_path)
 

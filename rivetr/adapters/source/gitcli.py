@@ -43,19 +43,6 @@ class GitFailed(Exception):
         self.stderr = stderr
 
 
-def is_local(url: str) -> bool:
-    """True for a path or file:// URL; false for scheme://... and scp-like `host:path` URLs."""
-    if "://" in url:
-        return url.startswith("file://")
-    colon, slash = url.find(":"), url.find("/")
-    return colon == -1 or (slash != -1 and slash < colon)
-
-
-def fetchable(url: str) -> str:
-    """`url` as a remote of another directory: a relative path made absolute."""
-    return os.path.abspath(url) if is_local(url) and not url.startswith("file://") else url
-
-
 def shown_url(url: str) -> str:
     """`url` fit for a message: a password in `user:password@host` is replaced by `***`."""
     return _URL_PASSWORD.sub(r"\1***@", url)
@@ -69,12 +56,22 @@ def token_header(url: str, token: str) -> tuple[str, str]:
     return f"http.{parts.scheme}://{host}/.extraHeader", f"Authorization: Basic {basic}"
 
 
-def ssh_command(key_path: Path) -> str:
-    """A GIT_SSH_COMMAND using only `key_path`, trusting a host on first contact, never asking."""
-    return (
-        f"ssh -i {shlex.quote(str(key_path))} -o IdentitiesOnly=yes"
-        " -o StrictHostKeyChecking=accept-new -o BatchMode=yes"
-    )
+def ssh_command(key_path: Path | None, *, connect_timeout_s: float) -> str | None:
+    """The GIT_SSH_COMMAND: never asking, giving up on a host that does not answer within
+    `connect_timeout_s`; with a key, using only `key_path` and trusting a host on first contact.
+
+    Without a key an inherited GIT_SSH_COMMAND gets the timeout added; an inherited GIT_SSH (a
+    program that may not be OpenSSH) is left alone: None.
+    """
+    timeout = f"-o ConnectTimeout={max(1, round(connect_timeout_s))}"
+    if key_path is not None:
+        return (
+            f"ssh -i {shlex.quote(str(key_path))} -o IdentitiesOnly=yes"
+            f" -o StrictHostKeyChecking=accept-new -o BatchMode=yes {timeout}"
+        )
+    if inherited := os.environ.get("GIT_SSH_COMMAND"):
+        return f"{inherited} {timeout}"
+    return None if os.environ.get("GIT_SSH") else f"ssh -o BatchMode=yes {timeout}"
 
 
 def write_key(text: str) -> Path:
@@ -139,6 +136,13 @@ class GitSession:
         self._on_output = on_output
         self._log: deque[str] = deque(maxlen=_LOG_LINES)
 
+    def add_config(self, key: str, value: str) -> None:
+        """Give every later command one more config value (a key may take several)."""
+        count = int(self._env.get("GIT_CONFIG_COUNT", "0"))
+        self._env[f"GIT_CONFIG_KEY_{count}"] = key
+        self._env[f"GIT_CONFIG_VALUE_{count}"] = value
+        self._env["GIT_CONFIG_COUNT"] = str(count + 1)
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -148,11 +152,15 @@ class GitSession:
         """Git's stderr so far, progress updates collapsed to their last state."""
         return "\n".join(self._log)
 
-    async def run(self, *args: str, cwd: Path | None = None) -> str:
-        """Run `git *args`; return its stdout, or raise GitFailed with its stderr."""
+    async def run(
+        self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
+        """Run `git *args`, with `env` over the session's environment; return its stdout, or
+        raise GitFailed with its stderr."""
         stdout = bytearray()
         stderr: list[str] = []
-        async with process_group(["git", *args], cwd=cwd, env=self._env) as process:
+        command_env = {**self._env, **(env or {})}
+        async with process_group(["git", *args], cwd=cwd, env=command_env) as process:
             assert process.stdout is not None
             assert process.stderr is not None
             async with anyio.create_task_group() as tasks:
