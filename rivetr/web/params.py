@@ -1,5 +1,6 @@
-"""Whole numbers taken from a query or a header: bounded to what a SQLite INTEGER holds, so a
-huge one is refused (400) before it reaches a query instead of overflowing inside one."""
+"""Values taken from a query or a header: each query parameter given once, and whole numbers
+bounded to what a SQLite INTEGER holds, so a huge one is refused (400) before it reaches a query
+instead of overflowing inside one."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ def whole_number(text: str | None) -> int | None:
         return None
     value = int(text)
     return value if value <= SQLITE_MAX else None
+
+
+def given_once(request: Request[Any, Any, Any]) -> None:
+    """Refuse (400) a query parameter given more than once: the API takes no lists there, and
+    Litestar would quietly take the last."""
+    for key, values in request.query_params.dict().items():
+        if len(values) > 1:
+            raise ClientException(f"the query parameter {key!r} is given {len(values)} times")
 
 
 def last_event_id(request: Request[Any, Any, Any], meaning: str) -> int | None:
