@@ -36,6 +36,7 @@ from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.dashboard_actions import DashboardActions
 from rivetr.web.json_bodies import read_json_body
+from rivetr.web.openapi import render_plugins
 from rivetr.web.options import every_method_allowed
 from rivetr.web.params import given_once
 from rivetr.web.problems import handle_exception
@@ -101,7 +102,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="Rivetr", version=__version__, path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Rivetr", version=__version__, path="/schema", render_plugins=render_plugins()
+        ),
         middleware=[every_method_allowed],
         type_encoders={msgspec.UnsetType: lambda _: None},
         state=State({"form_key": secrets.token_bytes(32)}),  # signs the pre-session forms' tokens
