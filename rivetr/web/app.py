@@ -38,7 +38,7 @@ from rivetr.web.dashboard_actions import DashboardActions
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.openapi import render_plugins
 from rivetr.web.options import every_method_allowed
-from rivetr.web.params import given_once
+from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.webhooks import receive_webhook
 
@@ -52,7 +52,8 @@ def provide_services(state: State) -> Services:
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
-    """The API's before_request hook: its query and its body, checked before the handler."""
+    """The API's before_request hook: its path, query and body, checked before the handler."""
+    path_values_checked(request)
     given_once(request)
     await read_json_body(request)
 

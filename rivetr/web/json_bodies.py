@@ -14,13 +14,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import (
-    ClientException,
-    HTTPException,
-    SerializationException,
-    ValidationException,
-)
+from litestar.exceptions import ClientException, HTTPException, SerializationException
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+from rivetr.web.problems import invalid
 
 
 def is_json(media_type: str) -> bool:
@@ -52,9 +49,7 @@ async def read_json_body(request: Request[Any, Any, Any]) -> None:
     except RecursionError:  # msgspec follows nesting only so deep
         raise ClientException("the body's JSON is nested too deeply") from None
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).partition(" - at `$.")
-        error = {"message": message, "key": where.rstrip("`") or None, "source": "body"}
-        raise ValidationException(extra=[error]) from None
+        raise invalid(exc, "body") from None
 
 
 def _whole_floats(value: Any) -> Any:
