@@ -72,6 +72,20 @@ def test_query_bounds_are_the_ones_checked(schema, client, auth):
     assert "given 2 times" in twice.json()["detail"]
 
 
+def test_a_path_value_is_held_to_its_documented_pattern(schema, client, auth):
+    parameters = schema["paths"]["/api/v1/apps/{name}"]["get"]["parameters"]
+    assert "pattern" in parameters[0]["schema"]
+
+    answer = client.get("/api/v1/apps/Acme", headers=auth)
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0] | {"message": ""} == {
+        "message": "",
+        "key": "name",
+        "source": "path",
+    }
+
+
 def test_a_body_is_read_as_strictly_as_the_schema_says(client, auth):
     client.post("/api/v1/apps", json={"name": "web"}, headers=auth)
 
