@@ -1,6 +1,6 @@
-"""Values taken from a query or a header: each query parameter given once, and whole numbers
-bounded to what a SQLite INTEGER holds, so a huge one is refused (400) before it reaches a query
-instead of overflowing inside one."""
+"""Values taken from a path, a query or a header: a path value held to its type's pattern, each
+query parameter given once, and whole numbers bounded to what a SQLite INTEGER holds, so a huge
+one is refused (400) before it reaches a query instead of overflowing inside one."""
 
 from __future__ import annotations
 
