@@ -139,9 +139,11 @@ def test_every_answer_is_one_the_schema_describes(
 
     assert report["failures"] == []
     assert report["errors"] == []
+    phases = [name for name, phase in report["phases"].items() if phase["status"] != "skip"]
     print(  # the figures of the run, for the record (pytest -s)
         f"{caller}: {report['operations']['tested']} operations,"
         f" {report['test_cases']['generated']} requests in {report['running_time']:.0f} s"
+        f" ({', '.join(phases)})"
     )
     if signed.headers:  # the credential lasted the run: its answers were not all 401
         still = httpx.get(f"{served.url}/api/v1/apps", headers=signed.headers)
