@@ -8,6 +8,7 @@ import msgspec
 
 from rivetr.domain.events import DeploymentTrigger, TokenScope, UserRole
 from rivetr.domain.settings import (
+    SPACE,
     AppName,
     Branch,
     BuildSettingsInput,
@@ -117,7 +118,7 @@ class CancelDeployment(Command, frozen=True, kw_only=True):
     reason: str = "cancelled by request"
 
 
-Email = Annotated[str, msgspec.Meta(pattern=whole(r"[^@\s]{1,64}@[^@\s]{1,255}"))]
+Email = Annotated[str, msgspec.Meta(pattern=whole(rf"[^@{SPACE}]{{1,64}}@[^@{SPACE}]{{1,255}}"))]
 
 
 class CreateUser(Command, frozen=True, kw_only=True):

@@ -15,6 +15,12 @@ def whole(body: str) -> str:
     return rf"^(?:{body})$(?!\n)"
 
 
+# White space as either dialect has it, for inside a character class: Python's `\s` also takes
+# \x1c-\x1f and \x85, ECMA's also \ufeff. Said alone, `\s` would let the schema offer a value
+# (a branch with \x1c in it) that the decoder then refuses.
+SPACE = r"\s\x1c-\x1f\x85\ufeff"
+
+
 AppName = Annotated[
     str,
     msgspec.Meta(
@@ -60,22 +66,23 @@ def path_of(domain: str) -> str:
 
 
 EnvName = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z_][A-Za-z0-9_]{0,255}"))]
-Branch = Annotated[str, msgspec.Meta(pattern=whole(r"[^\s~^:?*\[\\]{1,255}"))]
+Branch = Annotated[str, msgspec.Meta(pattern=whole(rf"[^{SPACE}~^:?*\[\\]{{1,255}}"))]
 GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 # an access token for https git URLs: one line, no spaces
-GitToken = Annotated[str, msgspec.Meta(pattern=whole(r"\S{1,1024}"))]
+GitToken = Annotated[str, msgspec.Meta(pattern=whole(rf"[^{SPACE}]{{1,1024}}"))]
 # an SSH private key for ssh git URLs, as `ssh-keygen` writes it (OpenSSH or PEM)
 DeployKey = Annotated[
     str,
     msgspec.Meta(
         pattern=whole(
-            r"\s*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----\s*"
+            rf"[{SPACE}]*-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+-----END [A-Z ]*PRIVATE KEY-----"
+            rf"[{SPACE}]*"
         ),
         max_length=16384,
     ),
 ]
 Seconds = Annotated[float, msgspec.Meta(gt=0, le=3600)]
-HttpPath = Annotated[str, msgspec.Meta(pattern=whole(r"/[^\s]*"), max_length=1024)]
+HttpPath = Annotated[str, msgspec.Meta(pattern=whole(rf"/[^{SPACE}]*"), max_length=1024)]
 
 BuildType = Literal["auto", "dockerfile", "static", "nixpacks", "railpack", "buildpacks"]
 
@@ -121,4 +128,4 @@ class ResourcesInput(Resources, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 # a glob over repository paths: `*` within a directory, `**` across directories
-WatchPath = Annotated[str, msgspec.Meta(pattern=whole(r"[^\s]{1,255}"))]
+WatchPath = Annotated[str, msgspec.Meta(pattern=whole(rf"[^{SPACE}]{{1,255}}"))]

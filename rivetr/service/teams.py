@@ -14,7 +14,7 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import teams
-from rivetr.domain.access import Actor
+from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import (
     AddMember,
     ChangeMemberRole,
@@ -62,6 +62,7 @@ class TeamService:
     async def create(self, actor: Actor, team: str, name: str, owner: str | None = None) -> None:
         owner = owner or actor.user
         if owner is None:
+            authorize(actor, Permission.CREATE_TEAMS)  # one who may not is told that first
             raise InvalidCommand("a team needs an owner: name one, or create it signed in")
         await self.run(actor, _convert(CreateTeam, team=team, name=name, owner=owner))
 

@@ -8,9 +8,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -35,6 +36,9 @@ from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.dashboard import DashboardController
 from rivetr.web.dashboard_actions import DashboardActions
 from rivetr.web.json_bodies import read_json_body
+from rivetr.web.openapi import render_plugins
+from rivetr.web.options import every_method_allowed
+from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.webhooks import receive_webhook
 
@@ -45,6 +49,13 @@ log = logging.getLogger(__name__)
 def provide_services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The API's before_request hook: its path, query and body, checked before the handler."""
+    path_values_checked(request)
+    given_once(request)
+    await read_json_body(request)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -84,7 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
-        before_request=read_json_body,
+        before_request=check_request,
     )
     return Litestar(
         route_handlers=[api, DashboardController, DashboardActions, receive_webhook],
@@ -92,7 +103,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="Rivetr", version=__version__, path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Rivetr", version=__version__, path="/schema", render_plugins=render_plugins()
+        ),
+        middleware=[every_method_allowed],
         type_encoders={msgspec.UnsetType: lambda _: None},
         state=State({"form_key": secrets.token_bytes(32)}),  # signs the pre-session forms' tokens
         debug=False,

@@ -44,6 +44,16 @@ def problem_response(
     )
 
 
+def invalid(
+    exc: msgspec.ValidationError, source: str, key: str | None = None
+) -> ValidationException:
+    """msgspec's refusal of a value as the 400 that names where in it (`key`) and in what
+    part of the request (`source`: body, path) the fault is."""
+    message, _, where = str(exc).partition(" - at `$.")
+    error = {"message": message, "key": key or where.rstrip("`") or None, "source": source}
+    return ValidationException(extra=[error])
+
+
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     match exc:
         case DomainError():
@@ -91,4 +101,11 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-__all__ = ["PROBLEM_JSON", "MediaType", "Problem", "handle_exception", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "MediaType",
+    "Problem",
+    "handle_exception",
+    "invalid",
+    "problem_response",
+]

@@ -11,10 +11,13 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
+from rivetr.web.openapi import problems
 from rivetr.web.problems import problem_response
 
 MAX_BODY = 5 * 1024 * 1024
@@ -31,6 +34,12 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     request_max_body_size=None,  # counted here, so that 413 comes before the rest is read
     include_in_schema=True,
     tags=["webhooks"],
+    status_code=HTTP_200_OK,
+    responses={
+        HTTP_200_OK: ResponseSpec(Answer, description="OK: recorded, nothing to deploy"),
+        HTTP_202_ACCEPTED: ResponseSpec(Answer, description="Accepted: a deployment started"),
+        **problems(401, 403, 413, 415),  # signature refused; webhook off; too large; not JSON
+    },
 )
 async def receive_webhook(
     request: Request[Any, Any, Any],

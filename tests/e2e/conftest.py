@@ -34,6 +34,18 @@ def run_cli(
     )
 
 
+def create_admin(data_dir: Path, email: str, password: str) -> None:
+    """The instance's owner account, made by the CLI as a person would (the password on stdin)."""
+    made = subprocess.run(
+        rivetr_command("users", "create-admin", "--email", email, "--data-dir", str(data_dir)),
+        input=f"{password}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+
+
 class Server:
     """`rivetr serve` in a subprocess; `stop(kill=True)` is a SIGKILL, no clean shutdown."""
 

@@ -5,13 +5,12 @@ working; and the data directory it makes is its own user's only."""
 from __future__ import annotations
 
 import stat
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, rivetr_command, run_cli
+from tests.e2e.conftest import Server, create_admin, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -108,16 +107,7 @@ def test_deeply_nested_json_is_a_bad_request(served: tuple[Server, dict[str, str
 
 def test_a_non_ascii_csrf_token_is_refused_not_an_error(tmp_path: Path, server_factory) -> None:
     data = tmp_path / "data"
-    made = subprocess.run(
-        rivetr_command(
-            "users", "create-admin", "--email", "ann@example.com", "--data-dir", str(data)
-        ),
-        input=f"{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(data, "ann@example.com", PASSWORD)
     server = server_factory(data, ENV).start()
     with httpx.Client(base_url=server.url) as browser:
         browser.get("/login")  # the sign-in form: its token comes from the page

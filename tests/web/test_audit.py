@@ -72,6 +72,8 @@ def test_entries_filter_by_app_with_its_deployments_actor_type_and_time(
     bad = client.get("/api/v1/audit", params={"from": "yesterday"}, headers=auth)
     assert bad.status_code == 400
     assert "ISO 8601" in bad.text
+    before_year_one = {"from": "0001-01-01T00:00:00+01:01"}  # in UTC, the year 0
+    assert client.get("/api/v1/audit", params=before_year_one, headers=auth).status_code == 400
     assert client.get("/api/v1/audit", params={"app": "nope"}, headers=auth).status_code == 404
 
 

@@ -122,11 +122,11 @@ def recorded_form(value: str) -> str:
     """
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    except (ValueError, OverflowError):  # overflow: 0001-01-01T00:00+01:00 is before year 1 in UTC
         raise ValueError(f"{value!r} is not an ISO 8601 time (like 2026-11-27T10:00:00Z)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _csv_line(row: Iterable[object]) -> str:

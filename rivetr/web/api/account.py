@@ -20,6 +20,7 @@ from rivetr.domain.users import SESSION_LIFETIME, normalise_email
 from rivetr.projections.views import SessionListing
 from rivetr.service.users import csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
+from rivetr.web.openapi import problems
 
 Code = Annotated[str, msgspec.Meta(min_length=6, max_length=32)]
 
@@ -130,6 +131,7 @@ class AccountController(Controller):
     opt={"exclude_from_auth": True},
     tags=["account"],
     status_code=HTTP_200_OK,
+    responses=problems(401, 403),  # sign in first, or choose a password; a CSRF token missing
 )
 async def accept_invitation(
     request: Request[Any, Any, Any],

@@ -17,6 +17,7 @@ from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
+from rivetr.domain.settings import AppName
 from rivetr.projections.views import AppView, CertificateView, DeliveryView
 from rivetr.service.resources import Sample
 
@@ -71,7 +72,7 @@ class AppsController(Controller):
     @get("/{name:str}")
     async def get_app(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> AppView:
@@ -80,7 +81,7 @@ class AppsController(Controller):
     @patch("/{name:str}")
     async def change_app(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         data: JSONBody[AppSettingsPatch],  # type: ignore[valid-type]  # a defstruct type
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
@@ -93,7 +94,7 @@ class AppsController(Controller):
     async def enable_webhook(
         self,
         request: Request[Any, Any, Any],
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> WebhookSetup:
@@ -108,7 +109,7 @@ class AppsController(Controller):
     @delete("/{name:str}/webhook", status_code=HTTP_204_NO_CONTENT)
     async def disable_webhook(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:
@@ -117,7 +118,7 @@ class AppsController(Controller):
     @get("/{name:str}/webhook-deliveries")
     async def webhook_deliveries(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> list[DeliveryView]:
@@ -128,7 +129,7 @@ class AppsController(Controller):
     @put("/{name:str}/certificates/{domain:str}", status_code=HTTP_201_CREATED)
     async def upload_certificate(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         domain: FromPath[str],
         data: JSONBody[CertificateUpload],
         services: NamedDependency[Services],
@@ -144,7 +145,7 @@ class AppsController(Controller):
     @post("/{name:str}/certificates/{domain:str}/acme", status_code=HTTP_201_CREATED)
     async def order_certificate(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         domain: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
@@ -157,7 +158,7 @@ class AppsController(Controller):
     @get("/{name:str}/resources")
     async def resources(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> list[Sample]:
@@ -169,7 +170,7 @@ class AppsController(Controller):
     @get("/{name:str}/certificates")
     async def list_certificates(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> list[CertificateView]:
@@ -179,7 +180,7 @@ class AppsController(Controller):
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:

@@ -19,13 +19,20 @@ from rivetr.domain.access import Actor
 from rivetr.projections.views import AuditEntry, AuditQuery
 from rivetr.service.hub import AppResolver, StreamFilter
 from rivetr.web.api.apps import readable_app
+from rivetr.web.openapi import MEDIA_TYPES
 from rivetr.web.params import bounded
 
 Since = Annotated[
     str | None,
-    QueryParameter(name="from", description="recorded at or after (ISO 8601; UTC if bare)"),
+    QueryParameter(
+        name="from", format="date-time", description="recorded at or after (ISO 8601; UTC if bare)"
+    ),
 ]
-Until = Annotated[str | None, QueryParameter(name="to", description="recorded before (ISO 8601)")]
+Until = Annotated[
+    str | None,
+    QueryParameter(name="to", format="date-time", description="recorded before (ISO 8601)"),
+]
+EXPORT_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
 def _time(value: str | None) -> str | None:
@@ -75,7 +82,7 @@ class AuditController(Controller):
         )
         return await services.read.audit(query)
 
-    @get("/export")
+    @get("/export", opt={MEDIA_TYPES: tuple(EXPORT_MEDIA.values())})
     async def export(
         self,
         services: NamedDependency[Services],
@@ -113,9 +120,8 @@ class AuditController(Controller):
                 yield line.encode()
 
         name = f"rivetr-audit{'-' + app if app else ''}.{format}"
-        media = "application/x-ndjson" if format == "jsonl" else "text/csv"
         return Stream(
             body(),
-            media_type=media,
+            media_type=EXPORT_MEDIA[format],
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

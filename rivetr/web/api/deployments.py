@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.deployment import TERMINAL
-from rivetr.domain.settings import whole
+from rivetr.domain.settings import AppName, whole
 from rivetr.projections.views import DeploymentView, StepView
 from rivetr.web.api.apps import readable_app
 from rivetr.web.params import bounded, last_event_id
@@ -70,7 +70,7 @@ class DeploymentsController(Controller):
     @post("/apps/{name:str}/deployments", status_code=HTTP_202_ACCEPTED)
     async def deploy(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         data: JSONBody[DeployRequest | None] = None,
@@ -82,7 +82,7 @@ class DeploymentsController(Controller):
     @get("/apps/{name:str}/deployments")
     async def list_deployments(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
@@ -95,7 +95,7 @@ class DeploymentsController(Controller):
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
     async def rollback(
         self,
-        name: FromPath[str],
+        name: FromPath[AppName],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
         data: JSONBody[RollbackRequest | None] = None,

@@ -14,11 +14,12 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.service.hub import QUEUE_LIMIT, StreamFilter
 from rivetr.web.api.apps import readable_app
+from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id
 from rivetr.web.pushed_stream import PushedEventStream
 
 
-@get("/events/stream", tags=["events"])
+@get("/events/stream", tags=["events"], media_type=EVENT_STREAM)
 async def event_stream(
     request: Request[Any, Any, Any],
     services: NamedDependency[Services],

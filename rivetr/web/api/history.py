@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
+from rivetr.domain.settings import AppName
 from rivetr.service.history import AppThen, app_at
 
 
@@ -31,10 +32,12 @@ async def readable_app_then(services: Services, actor: Actor, name: str, at: str
 
 @get("/apps/{name:str}/at", tags=["apps"])
 async def app_then(
-    name: FromPath[str],
+    name: FromPath[AppName],
     services: NamedDependency[Services],
     actor: NamedDependency[Actor],
-    time: Annotated[str, QueryParameter(name="time", description="ISO 8601; UTC if bare")],
+    time: Annotated[
+        str, QueryParameter(name="time", format="date-time", description="ISO 8601; UTC if bare")
+    ],
 ) -> AppThen:
     """The app's settings and domains, its deployments with the status each had, and the
     release that was live, at `time`, folded from the log up to then."""

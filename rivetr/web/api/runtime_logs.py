@@ -10,31 +10,36 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotFoundException, ServiceUnavailableException
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
+from rivetr.domain.settings import AppName
 from rivetr.service.runtime_logs import NoLiveContainer
 from rivetr.web.api.apps import readable_app
 from rivetr.web.heartbeats import with_heartbeats
+from rivetr.web.openapi import problems
 
 Tail = Annotated[int, Parameter(ge=0, le=10_000, description="how many of the last lines")]
 After = Annotated[
     str | None,
-    Parameter(description="only the lines after the one written at this time (a line's `at`)"),
+    QueryParameter(
+        format="date-time",
+        description="only the lines after the one written at this time (a line's `at`)",
+    ),
 ]
 
 
-@get("/apps/{name:str}/logs", tags=["apps"])
+@get("/apps/{name:str}/logs", tags=["apps"], responses=problems(503))  # no engine
 async def runtime_log(
-    name: FromPath[str],
+    name: FromPath[AppName],
     services: NamedDependency[Services],
     actor: NamedDependency[Actor],
     tail: FromQuery[Tail] = 100,
-    after: FromQuery[After] = None,
+    after: After = None,
 ) -> list[LogLine]:
     """The live container's stdout and stderr, interleaved, each line with the engine's time
     for it (`at`): the last `tail` lines, or every line after `after`."""
@@ -45,14 +50,14 @@ async def runtime_log(
         raise NotFoundException(f"{name}'s container is gone: {exc}") from exc
 
 
-@get("/apps/{name:str}/logs/stream", tags=["apps"])
+@get("/apps/{name:str}/logs/stream", tags=["apps"], responses=problems(503))
 async def runtime_log_stream(
     request: Request[Any, Any, Any],
-    name: FromPath[str],
+    name: FromPath[AppName],
     services: NamedDependency[Services],
     actor: NamedDependency[Actor],
     tail: FromQuery[Tail] = 100,
-    after: FromQuery[After] = None,
+    after: After = None,
 ) -> ServerSentEvent:
     """The live container's output followed as it is written: a `line` event per line (`id`
     the engine's time for it, `data` {"at", "text"}, ANSI colours kept), from the last `tail`

@@ -16,6 +16,7 @@ from rivetr.bootstrap import Services
 from rivetr.domain.users import SESSION_LIFETIME
 from rivetr.service.users import csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
+from rivetr.web.openapi import problems
 
 
 class SignInRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -30,7 +31,13 @@ class SignedIn(msgspec.Struct, kw_only=True):
     csrf_token: str  # send it as X-CSRF-Token with every change made through the cookie
 
 
-@post("/auth/login", opt={"exclude_from_auth": True}, tags=["auth"], status_code=HTTP_200_OK)
+@post(
+    "/auth/login",
+    opt={"exclude_from_auth": True},
+    tags=["auth"],
+    status_code=HTTP_200_OK,
+    responses=problems(401, 429),  # a wrong password or code; too many tries
+)
 async def sign_in(
     request: Request[Any, Any, Any],
     services: NamedDependency[Services],
@@ -47,7 +54,11 @@ async def sign_in(
 
 
 @post(
-    "/auth/logout", opt={"exclude_from_auth": True}, tags=["auth"], status_code=HTTP_204_NO_CONTENT
+    "/auth/logout",
+    opt={"exclude_from_auth": True},
+    tags=["auth"],
+    status_code=HTTP_204_NO_CONTENT,
+    responses=problems(403),  # a session's sign-out without its CSRF token
 )
 async def sign_out(
     request: Request[Any, Any, Any], services: NamedDependency[Services]

@@ -75,7 +75,7 @@ class TeamsController(Controller):
     @get("/{team:str}")
     async def get_team(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
@@ -84,7 +84,7 @@ class TeamsController(Controller):
     @delete("/{team:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_team(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> None:
@@ -93,7 +93,7 @@ class TeamsController(Controller):
     @post("/{team:str}/transfer", status_code=HTTP_200_OK)
     async def transfer(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         data: JSONBody[Transfer],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
@@ -104,7 +104,7 @@ class TeamsController(Controller):
     @patch("/{team:str}/members/{user_id:str}")
     async def change_role(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         user_id: FromPath[str],
         data: JSONBody[RoleChange],
         services: NamedDependency[Services],
@@ -116,7 +116,7 @@ class TeamsController(Controller):
     @delete("/{team:str}/members/{user_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         user_id: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
@@ -127,7 +127,7 @@ class TeamsController(Controller):
     async def invite(
         self,
         request: Request[Any, Any, Any],
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         data: JSONBody[NewInvitation],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
@@ -142,7 +142,7 @@ class TeamsController(Controller):
     @delete("/{team:str}/invitations/{invitation_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke_invitation(
         self,
-        team: FromPath[str],
+        team: FromPath[TeamSlug],
         invitation_id: FromPath[str],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
