@@ -45,6 +45,7 @@ _COLUMNS = (
     "webhook",
     "preview_of",
     "pr_number",
+    "previews_from_forks",
 )
 _CHUNK = 500  # names per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE name = ?"
@@ -69,13 +70,16 @@ _SETTINGS = [
         "resources",
         "watch_paths",
         "previews",
+        "previews_from_forks",
     )
 ]
 
 
 class AppsProjection:
     name = "apps"
-    version = 4  # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook
+    # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook;
+    # v5: previews_from_forks
+    version = 5
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -110,7 +114,8 @@ class AppsProjection:
                 previews INTEGER NOT NULL,
                 webhook INTEGER NOT NULL,
                 preview_of TEXT,
-                pr_number INTEGER
+                pr_number INTEGER,
+                previews_from_forks INTEGER NOT NULL
             )"""
         )
 
@@ -185,6 +190,7 @@ class AppsProjection:
                     False,
                     body.preview_of,
                     body.pr_number,
+                    body.previews_from_forks,
                 ]
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(body.name)) is not None:

@@ -32,6 +32,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     team: str
     watch_paths: list[str]  # globs: a webhook push deploys only if a changed file matches
     previews: bool  # pull requests deploy as preview apps
+    previews_from_forks: bool  # those from forks too: without secrets, each head once approved
     webhook: bool  # a webhook secret is set (never shown after it is made)
     preview_of: str | None  # a preview app: its parent...
     pr_number: int | None  # ...and pull request
@@ -123,7 +124,7 @@ _DEPLOYMENT_COLUMNS = (
 _APP_COLUMNS = (
     "name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
     " created_at, created_by, updated_at, version, team, watch_paths, previews, webhook,"
-    " preview_of, pr_number"
+    " preview_of, pr_number, previews_from_forks"
 )
 _decode = msgspec.json.decode
 _V = TypeVar("_V", bound=msgspec.Struct)
@@ -156,6 +157,7 @@ def _app(row: aiosqlite.Row) -> AppView:
         webhook=bool(row[17]),
         preview_of=row[18],
         pr_number=row[19],
+        previews_from_forks=bool(row[20]),
     )
 
 
@@ -228,6 +230,15 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
     action: str | None
     deployment_id: str | None
     remote: str | None
+
+
+class ForkPreviewView(msgspec.Struct, frozen=True, kw_only=True):
+    """A preview of a pull request from a fork, and the head commit it awaits approval for."""
+
+    preview: str  # the preview app
+    pr_number: int
+    commit_sha: str  # the head to review; approving it deploys it with the app's secrets
+    since: str  # when that head arrived
 
 
 class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
@@ -330,6 +341,15 @@ class ReadModel:
             (app, limit),
         )
         return _rows_as(DeliveryView, rows)
+
+    async def pending_previews(self, app: str) -> list[ForkPreviewView]:
+        """The app's previews of pull requests from forks whose head awaits approval."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(ForkPreviewView.__struct_fields__)} FROM fork_previews"
+            " WHERE app = ? AND approved_at IS NULL ORDER BY pr_number",
+            (app,),
+        )
+        return _rows_as(ForkPreviewView, rows)
 
     async def certificates(self, app: str | None = None) -> list[CertificateView]:
         """The certificates of `app`, or of every app."""

@@ -1,5 +1,6 @@
 """The webhook deliveries view: every delivery an app received and what was decided, newest
-first, to answer "why didn't my push deploy?"."""
+first, to answer "why didn't my push deploy?"; and the previews of pull requests from forks
+with the head commit each awaits approval for."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import sqlite3
 from collections.abc import Sequence
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import WebhookReceived
+from rivetr.domain.events import (
+    AppDeleted,
+    PreviewApproved,
+    PreviewAwaitingApproval,
+    WebhookReceived,
+)
 
 COLUMNS = (
     "position",
@@ -30,8 +36,15 @@ COLUMNS = (
 
 class WebhooksProjection:
     name = "webhooks"
-    version = 1
-    handles: frozenset[str] | None = frozenset({"webhook.received"})
+    version = 2  # v2: fork_previews
+    handles: frozenset[str] | None = frozenset(
+        {
+            "webhook.received",
+            "app.preview_awaiting_approval",
+            "app.preview_approved",
+            "app.deleted",
+        }
+    )
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -57,9 +70,22 @@ class WebhooksProjection:
             "CREATE INDEX IF NOT EXISTS webhook_deliveries_by_app"
             " ON webhook_deliveries (app, position)"
         )
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS fork_previews (
+                preview TEXT PRIMARY KEY,
+                app TEXT NOT NULL,
+                pr_number INTEGER NOT NULL,
+                commit_sha TEXT NOT NULL,
+                since TEXT NOT NULL,
+                approved_by TEXT,
+                approved_at TEXT
+            )"""
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS fork_previews_by_app ON fork_previews (app)")
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS webhook_deliveries")
+        conn.execute("DROP TABLE IF EXISTS fork_previews")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
@@ -88,7 +114,29 @@ class WebhooksProjection:
                         body.remote,
                     )
                 )
+            else:
+                _apply_preview(conn, event)  # its own table: its order against rows is moot
         conn.executemany(
             f"INSERT OR REPLACE INTO webhook_deliveries VALUES ({', '.join('?' * len(COLUMNS))})",
             rows,
         )
+
+
+def _apply_preview(conn: sqlite3.Connection, event: LoggedEvent) -> None:
+    """A fork's preview: the head it awaits approval for (one row, its latest head), marked
+    approved by whom; gone with the preview."""
+    body = event.event
+    if isinstance(body, PreviewAwaitingApproval):
+        conn.execute(
+            "INSERT OR REPLACE INTO fork_previews"
+            " (preview, app, pr_number, commit_sha, since) VALUES (?, ?, ?, ?, ?)",
+            (body.name, body.preview_of, body.pr_number, body.commit, event.recorded_at),
+        )
+    elif isinstance(body, PreviewApproved):
+        conn.execute(
+            "UPDATE fork_previews SET approved_by = ?, approved_at = ?"
+            " WHERE preview = ? AND commit_sha = ?",
+            (event.actor, event.recorded_at, body.name, body.commit),
+        )
+    elif isinstance(body, AppDeleted):
+        conn.execute("DELETE FROM fork_previews WHERE preview = ?", (body.name,))

@@ -9,7 +9,13 @@ import msgspec
 
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.application import AppState
-from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
+from rivetr.domain.commands import (
+    ApprovePreview,
+    ChangeAppSettings,
+    CreateApp,
+    OpenPreview,
+    SetWebhookSecret,
+)
 
 C = TypeVar("C")
 
@@ -28,7 +34,7 @@ def seal_command(box: SecretBox, command: C) -> C:
     if isinstance(command, SetWebhookSecret):
         secret = box.seal(credential_context(command.name, "webhook"), command.secret)
         return msgspec.structs.replace(command, secret=secret)
-    if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview):
+    if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview | ApprovePreview):
         return command
     app = command.name
     changes: dict[str, object] = {}

@@ -23,13 +23,14 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider
 from rivetr.domain.access import Actor, webhook_actor
 from rivetr.domain.application import AppState, preview_name
-from rivetr.domain.commands import ClosePreview, DisableWebhook, OpenPreview, SetWebhookSecret
+from rivetr.domain.commands import ClosePreview, DisableWebhook, SetWebhookSecret
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import WebhookReceived
 from rivetr.domain.webhooks import Signature, Verdict, judge, refusal
 from rivetr.service.apps import AppService, load_app
 from rivetr.service.deployments import DeploymentService, new_deployment_id
-from rivetr.service.secrets import open_app, open_webhook_secret
+from rivetr.service.previews import PreviewService
+from rivetr.service.secrets import open_webhook_secret
 from rivetr.service.webhook_admission import (
     REFUSALS_PER_MINUTE,
     Admission,
@@ -59,10 +60,12 @@ class WebhookService:
         self,
         apps: AppService,
         deployments: DeploymentService,
+        previews: PreviewService,
         box: SecretBox,
     ) -> None:
         self.apps = apps
         self.deployments = deployments
+        self.previews = previews
         self.store = apps.handler.store
         self.runner = apps.handler.runner
         self.box = box
@@ -128,7 +131,7 @@ class WebhookService:
             hook = webhooks.parse(admission.provider, admission.headers, body)
         except MalformedPayload as exc:
             return await self._refuse(record, 400, f"malformed payload: {exc}", "valid")
-        verdict = judge(app, hook)
+        verdict = await self.previews.gate(app, hook, judge(app, hook))
         record = _with_hook(record, hook, verdict)
         if verdict.decision in ("deploy", "preview"):
             record = msgspec.structs.replace(record, deployment_id=new_deployment_id())
@@ -170,9 +173,7 @@ class WebhookService:
                     deployment_id=deployment_id,
                 )
             case "preview":
-                assert hook.pr_number is not None
-                name = preview_name(app.name, hook.pr_number)
-                await self._open_preview(actor, app, name, hook)
+                name = await self.previews.open(actor, app, hook)
                 await self.deployments.request(
                     actor,
                     name,
@@ -180,26 +181,14 @@ class WebhookService:
                     trigger="webhook",
                     deployment_id=deployment_id,
                 )
+            case "pending_approval":
+                assert verdict.commit is not None
+                await self.previews.hold(actor, app, hook, verdict.commit)
             case "close_preview":
                 assert hook.pr_number is not None
                 name = preview_name(app.name, hook.pr_number)
                 if (await load_app(self.store, name)).exists:
                     await self.apps.handle(actor, ClosePreview(name=name))
-
-    async def _open_preview(self, actor: Actor, parent: AppState, name: str, hook: Hook) -> None:
-        if (await load_app(self.store, name)).exists:
-            return
-        plain = open_app(self.box, parent)  # sealed again under the preview's own name
-        command = OpenPreview(
-            name=name,
-            preview_of=parent.name,
-            pr_number=hook.pr_number or 0,
-            branch=hook.pr_source_branch or parent.branch,
-            env=dict(plain.env),
-            git_token=plain.git_token,
-            deploy_key=plain.deploy_key,
-        )
-        await self.apps.open_preview(actor, command)
 
     async def _claim(self, stream: str, record: WebhookReceived) -> str | None:
         """Record the delivery as the first of its body (None), or say why it is a replay:

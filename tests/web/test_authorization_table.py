@@ -114,6 +114,14 @@ ROUTES: dict[str, Route] = {
     ),
     "delete app": ("DELETE", "/api/v1/apps/web", None, ("acme", P.MANAGE_APPS), 204),
     "deploy": ("POST", "/api/v1/apps/web/deployments", {}, ("acme", P.DEPLOY), 202),
+    # authorised, then refused by the domain: `web` takes no pull requests from forks
+    "approve a fork's head": (
+        "POST",
+        "/api/v1/apps/web/previews/1/approve",
+        {"commit": "ab" * 20},
+        ("acme", P.EDIT_APPS),
+        422,
+    ),
     "roll back": ("POST", "/api/v1/apps/web/rollback", {}, ("acme", P.DEPLOY), 202),
     # authorised, then refused by the domain: a live release is replaced, not cancelled
     "cancel": ("POST", "/api/v1/deployments/d1/cancel", None, ("acme", P.DEPLOY), 422),

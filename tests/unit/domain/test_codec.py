@@ -42,6 +42,8 @@ from rivetr.domain.events import (
     MemberRoleChanged,
     OrphanContainerRemoved,
     OwnershipTransferred,
+    PreviewApproved,
+    PreviewAwaitingApproval,
     RecoveryCodeUsed,
     ReleaseRestarted,
     ReleaseRestartFailed,
@@ -103,6 +105,8 @@ ONE_OF_EACH: list[Event] = [
     TotpResealed(user_id="a@x.io", secret="rvs1:k2:abc"),
     WebhookSecretSet(name="web", secret="rvs1:k:w", rotated=True),
     WebhookDisabled(name="web"),
+    PreviewAwaitingApproval(name="web-pr-7", preview_of="web", pr_number=7, commit="ab" * 20),
+    PreviewApproved(name="web-pr-7", preview_of="web", pr_number=7, commit="ab" * 20),
     CertificateInstalled(
         domain="web.example.com",
         app="web",
