@@ -24,8 +24,9 @@ SMALL_BODY = 64 * 1024
 # One whose headers may be authentic: signatures cover the whole body, so all of it is needed.
 # Real pushes with many commits reach hundreds of KB; this is what GitHub caps payloads at.
 MAX_BODY = 5 * 1024 * 1024
-# Bytes that bodies not yet verified may hold at once, in all; beyond it a delivery is
-# answered 503 with Retry-After (hosts show it and can redeliver). About four 5 MB bodies.
+# Bytes that the bodies of deliveries not yet answered may hold at once, in all (reserved
+# before a body is read); beyond it a delivery is answered 503 with Retry-After (hosts show
+# it and can redeliver). About four 5 MB bodies.
 UNVERIFIED_BYTES = 24 * 1024 * 1024
 BODY_DEADLINE_S = 30.0  # for the whole body to arrive: a slow sender holds its share no longer
 RETRY_AFTER_S = 5
