@@ -37,6 +37,7 @@ from rivetr.service.deployments import DeploymentService
 from rivetr.service.handler import CommandHandler
 from rivetr.service.hub import EventHub
 from rivetr.service.pipeline import DeployPipeline
+from rivetr.service.previews import PreviewService
 from rivetr.service.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.renewal import Renewer
 from rivetr.service.resources import ResourceSampler
@@ -84,7 +85,8 @@ class Services:
             store, settings.engine, settings.engine_url, settings.engine_retry_max_s
         )
         self.deployments = DeploymentService(handler, read, self.lookup)
-        self.webhooks = WebhookService(self.apps, self.deployments, self.secrets)
+        self.previews = PreviewService(self.apps, self.deployments, self.secrets)
+        self.webhooks = WebhookService(self.apps, self.deployments, self.previews, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
         account = AcmeAccount(

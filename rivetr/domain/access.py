@@ -16,7 +16,9 @@ import msgspec
 
 from rivetr.domain.commands import (
     AddMember,
+    ApprovePreview,
     AssignTokenOwner,
+    AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
@@ -160,8 +162,12 @@ def required_permission(command: Command) -> Permission:
             CreateApp() | DeleteApp() | SetWebhookSecret() | DisableWebhook() | InstallCertificate()
         ):
             return Permission.MANAGE_APPS
-        case OpenPreview() | ClosePreview():
+        case OpenPreview() | ClosePreview() | AwaitPreviewApproval():
             return Permission.DEPLOY
+        case ApprovePreview():
+            # it hands the app's env values and git credentials to code from outside the
+            # team: what changing env values takes, so not a deploy token's or a webhook's
+            return Permission.EDIT_APPS
         case ChangeAppSettings():
             # the repository's URL is here too: pointed elsewhere, it would carry the git token
             touches_secrets_or_domains = any(

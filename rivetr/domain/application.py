@@ -59,6 +59,7 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     deploy_key: str | None = None
     watch_paths: tuple[str, ...] = ()
     previews: bool = False
+    previews_from_forks: bool = False
     webhook_secret: str | None = None  # sealed; None: webhooks refused
     preview_of: str | None = None
     pr_number: int | None = None
@@ -100,6 +101,7 @@ def evolve(state: AppState, event: Event) -> AppState:
                 previews=event.previews,
                 preview_of=event.preview_of,
                 pr_number=event.pr_number,
+                previews_from_forks=event.previews_from_forks,
             )
         case AppSettingsChanged():
             changes = {
@@ -112,6 +114,7 @@ def evolve(state: AppState, event: Event) -> AppState:
                     "health",
                     "resources",
                     "previews",
+                    "previews_from_forks",
                 )
                 if (value := getattr(event, field)) is not msgspec.UNSET
             }
@@ -178,6 +181,7 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                     resources=_plain(command.resources, Resources),
                     watch_paths=_unique(command.watch_paths),
                     previews=command.previews,
+                    previews_from_forks=command.previews_from_forks,
                 ),
                 *_credentials(state, command.name, command.git_token, command.deploy_key),
             ]
@@ -230,7 +234,7 @@ def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> l
             app_id=state.app_id,
             name=command.name,
             team=parent.team,
-            git_url=parent.git_url,
+            git_url=command.git_url or parent.git_url,
             branch=command.branch,
             build=parent.build,
             port=parent.port,
@@ -267,8 +271,10 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         listed = getattr(command, field)
         if listed is not msgspec.UNSET and tuple(_unique(listed)) != getattr(state, field):
             changes[field] = _unique(listed)
-    if command.previews is not msgspec.UNSET and command.previews != state.previews:
-        changes["previews"] = command.previews
+    for flag in ("previews", "previews_from_forks"):
+        value = getattr(command, flag)
+        if value is not msgspec.UNSET and value != getattr(state, flag):
+            changes[flag] = value
     new_health = changes.get("health", state.health)
     assert isinstance(new_health, HealthCheck)
     _check_health(new_health)

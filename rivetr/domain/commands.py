@@ -12,6 +12,7 @@ from rivetr.domain.settings import (
     AppName,
     Branch,
     BuildSettingsInput,
+    CommitId,
     DeployKey,
     Domain,
     EnvName,
@@ -56,6 +57,8 @@ class CreateApp(Command, frozen=True, kw_only=True):
     deploy_key: DeployKey | None = None
     watch_paths: list[WatchPath] = msgspec.field(default_factory=list)
     previews: bool = False
+    # pull requests from forks get previews too: without secrets, each head once approved
+    previews_from_forks: bool = False
 
 
 class ChangeAppSettings(Command, frozen=True, kw_only=True):
@@ -75,6 +78,7 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     deploy_key: DeployKey | msgspec.UnsetType | None = msgspec.UNSET
     watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
     previews: bool | msgspec.UnsetType = msgspec.UNSET
+    previews_from_forks: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class DeleteApp(Command, frozen=True, kw_only=True):
@@ -245,6 +249,31 @@ class OpenPreview(Command, frozen=True, kw_only=True):
     pr_number: PrNumber
     branch: Branch
     env: dict[str, str] = msgspec.field(default_factory=dict)  # sealed for the preview's name
+    git_token: str | None = None
+    deploy_key: str | None = None
+    git_url: GitUrl | None = None  # None: the parent's (a fork's preview: the fork's)
+
+
+class AwaitPreviewApproval(Command, frozen=True, kw_only=True):
+    """A pull request from a fork has a new head: hold its preview until a developer approves
+    that commit, and take the parent's secrets back from it meanwhile (a webhook's doing)."""
+
+    name: AppName  # the preview app
+    preview_of: AppName
+    parent_id: str  # the id of the app it previews
+    pr_number: PrNumber
+    commit: CommitId
+
+
+class ApprovePreview(Command, frozen=True, kw_only=True):
+    """Let the head commit of a fork's pull request deploy with the parent's secrets, which
+    the service copies from the parent (sealed for the preview's id)."""
+
+    name: AppName  # the preview app
+    preview_of: AppName
+    pr_number: PrNumber
+    commit: CommitId
+    env: dict[str, str] = msgspec.field(default_factory=dict)
     git_token: str | None = None
     deploy_key: str | None = None
 

@@ -12,6 +12,7 @@ import msgspec
 
 from rivetr.domain.settings import (
     BuildSettings,
+    CommitId,
     Count,
     HealthCheck,
     Port,
@@ -47,6 +48,7 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     previews: bool = False  # deploy pull requests as preview apps
     preview_of: str | None = None  # for a preview app: the app it previews...
     pr_number: PrNumber | None = None  # ...and the pull request it deploys
+    previews_from_forks: bool = False  # pull requests from forks too, each head once approved
 
 
 class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_changed"):
@@ -62,6 +64,7 @@ class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_cha
     resources: Resources | msgspec.UnsetType = msgspec.UNSET
     watch_paths: list[str] | msgspec.UnsetType = msgspec.UNSET
     previews: bool | msgspec.UnsetType = msgspec.UNSET
+    previews_from_forks: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):
@@ -92,6 +95,30 @@ class WebhookSecretSet(Event, frozen=True, kw_only=True, tag="app.webhook_secret
 
 class WebhookDisabled(Event, frozen=True, kw_only=True, tag="app.webhook_disabled"):
     name: str
+
+
+class PreviewAwaitingApproval(
+    Event, frozen=True, kw_only=True, tag="app.preview_awaiting_approval"
+):
+    """On a preview app's stream: its pull request comes from a fork and has a new head,
+    `commit`, which it deploys only once a developer approves that commit. Until then the
+    preview holds none of its parent's secrets."""
+
+    name: str  # the preview app
+    preview_of: str
+    parent_id: str  # the id of the app it previews
+    pr_number: PrNumber
+    commit: CommitId
+
+
+class PreviewApproved(Event, frozen=True, kw_only=True, tag="app.preview_approved"):
+    """A developer (the event's actor) approved `commit`, the head of a pull request from a
+    fork, to deploy with the parent's env values and git credentials."""
+
+    name: str  # the preview app
+    preview_of: str
+    pr_number: PrNumber
+    commit: CommitId
 
 
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
@@ -168,9 +195,11 @@ class CertificateRenewalAdvised(
     renew_at: str
 
 
-# --- webhook deliveries (stream "hook-<provider>-<delivery id>") ----------------------------------
+# --- webhook deliveries (stream "hook-<provider>-sha256-<digest of app and body>") -----------
 
-WebhookDecision = Literal["deploy", "preview", "close_preview", "ignored", "refused", "replayed"]
+WebhookDecision = Literal[
+    "deploy", "preview", "close_preview", "pending_approval", "ignored", "refused", "replayed"
+]
 
 
 class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
@@ -532,6 +561,8 @@ AnyEvent = (
     | DomainsClaimed
     | DomainsReleased
     | LegacyClaimsAdopted
+    | PreviewAwaitingApproval
+    | PreviewApproved
     | WebhookReceived
     | CertificateInstalled
     | CertificateFailed

@@ -65,6 +65,9 @@ def path_of(domain: str) -> str:
     return slash + path
 
 
+# a commit id in lower-case hex: SHA-1 or SHA-256, or abbreviated (Bitbucket's pull requests
+# name 12 digits)
+CommitId = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-f]{4,64}"))]
 EnvName = Annotated[str, msgspec.Meta(pattern=whole(r"[A-Za-z_][A-Za-z0-9_]{0,255}"))]
 Branch = Annotated[str, msgspec.Meta(pattern=whole(rf"[^{SPACE}~^:?*\[\\]{{1,255}}"))]
 GitUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]

@@ -44,6 +44,8 @@ class HookFacts(Protocol):
     def pr_number(self) -> int | None: ...
     @property
     def pr_target_branch(self) -> str | None: ...
+    @property
+    def pr_from_fork(self) -> bool | None: ...
 
 
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +129,13 @@ def _judge_pull_request(app: AppState, hook: HookFacts) -> Verdict:
         )
     if hook.action in PREVIEW_CLOSES:
         return Verdict(decision="close_preview", reason=f"pull request #{number} {hook.action}")
+    if hook.pr_from_fork is not False and not app.previews_from_forks:
+        # None: the payload does not say where the head lives, so it may be a fork's
+        where = "comes from a fork" if hook.pr_from_fork else "may come from a fork"
+        return Verdict(
+            decision="ignored",
+            reason=f"pull request #{number} {where}; this app does not deploy forks",
+        )
     if hook.action in PREVIEW_OPENS and hook.commit_sha:
         marker = skip_marker(hook.commit_message)
         if marker is not None:

@@ -49,6 +49,7 @@ _COLUMNS = (
     "preview_of",
     "pr_number",
     "build_args",
+    "previews_from_forks",
 )
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id = ?"
@@ -74,6 +75,7 @@ _SETTINGS = [
         "resources",
         "watch_paths",
         "previews",
+        "previews_from_forks",
     )
 ]
 
@@ -81,8 +83,8 @@ _SETTINGS = [
 class AppsProjection:
     name = "apps"
     # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
-    # build arguments by name only
-    version = 5
+    # build arguments by name only; v6: previews_from_forks
+    version = 6
     handles: frozenset[str] | None = frozenset(
         {
             "app.created",
@@ -120,7 +122,8 @@ class AppsProjection:
                 webhook INTEGER NOT NULL,
                 preview_of TEXT,
                 pr_number INTEGER,
-                build_args TEXT NOT NULL
+                build_args TEXT NOT NULL,
+                previews_from_forks INTEGER NOT NULL
             )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name)")
@@ -218,6 +221,7 @@ class AppsProjection:
                     body.preview_of,
                     body.pr_number,
                     _json(sorted(body.build.build_args)),
+                    body.previews_from_forks,
                 ]
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(app_of(event))) is not None:

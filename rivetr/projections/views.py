@@ -33,6 +33,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     team: str
     watch_paths: list[str]  # globs: a webhook push deploys only if a changed file matches
     previews: bool  # pull requests deploy as preview apps
+    previews_from_forks: bool  # those from forks too: without secrets, each head once approved
     webhook: bool  # a webhook secret is set (never shown after it is made)
     preview_of: str | None  # a preview app: its parent...
     pr_number: int | None  # ...and pull request
@@ -129,7 +130,7 @@ _DEPLOYMENT_COLUMNS = (
 _APP_COLUMNS = (
     "id, name, git_url, branch, build, port, domains, health, resources, env_names, git_auth,"
     " created_at, created_by, updated_at, version, team, watch_paths, previews, webhook,"
-    " preview_of, pr_number, build_args"
+    " preview_of, pr_number, build_args, previews_from_forks"
 )
 _RELEASE_COLUMNS = ", ".join(ReleaseView.__struct_fields__)
 _decode = msgspec.json.decode
@@ -165,6 +166,7 @@ def _app(row: aiosqlite.Row) -> AppView:
         preview_of=row[19],
         pr_number=row[20],
         build_args=_decode(row[21], type=list[str]),
+        previews_from_forks=bool(row[22]),
     )
 
 
@@ -238,6 +240,15 @@ class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
     action: str | None
     deployment_id: str | None
     remote: str | None
+
+
+class ForkPreviewView(msgspec.Struct, frozen=True, kw_only=True):
+    """A preview of a pull request from a fork, and the head commit it awaits approval for."""
+
+    preview: str  # the preview app
+    pr_number: int
+    commit_sha: str  # the head to review; approving it deploys it with the app's secrets
+    since: str  # when that head arrived
 
 
 class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
@@ -341,6 +352,15 @@ class ReadModel:
             (app_id, limit),
         )
         return _rows_as(DeliveryView, rows)
+
+    async def pending_previews(self, app_id: str) -> list[ForkPreviewView]:
+        """The app's previews of pull requests from forks whose head awaits approval."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {', '.join(ForkPreviewView.__struct_fields__)} FROM fork_previews"
+            " WHERE parent_id = ? AND approved_at IS NULL ORDER BY pr_number",
+            (app_id,),
+        )
+        return _rows_as(ForkPreviewView, rows)
 
     async def certificates(self, app_id: str | None = None) -> list[CertificateView]:
         """The certificates of the app `app_id`, or of every app."""

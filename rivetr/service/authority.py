@@ -11,7 +11,9 @@ from rivetr.domain import deployment, teams, tokens
 from rivetr.domain.access import Target
 from rivetr.domain.commands import (
     AddMember,
+    ApprovePreview,
     AssignTokenOwner,
+    AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
@@ -64,7 +66,7 @@ class Authority:
                 return Target(team=await self.team_of_app(command.name))
             case RequestDeployment() | InstallCertificate():
                 return Target(team=await self.team_of_app(command.app))
-            case OpenPreview():
+            case OpenPreview() | AwaitPreviewApproval() | ApprovePreview():
                 return Target(team=await self.team_of_app(command.preview_of))
             case CancelDeployment():
                 history = await self.store.read_stream(deployment.stream_id(command.deployment_id))

@@ -6,12 +6,12 @@ import secrets
 from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
-from rivetr.domain import deployment
+from rivetr.domain import application, deployment, previews
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import CancelDeployment, RequestDeployment
-from rivetr.domain.deployment import SERVED
+from rivetr.domain.deployment import SERVED, DeploymentState
 from rivetr.domain.errors import InvalidCommand, NotFound
-from rivetr.domain.events import DeploymentTrigger
+from rivetr.domain.events import DeploymentTrigger, Event
 from rivetr.projections.views import DeploymentView, ReadModel
 from rivetr.service.app_lookup import AppLookup
 from rivetr.service.handler import CommandHandler
@@ -41,6 +41,17 @@ class DeploymentService:
         deployment_id: str | None = None,
     ) -> str:
         """Record a deployment request; the deployer picks it up. Returns the deployment id."""
+        found = await self.lookup.by_name(app)
+        history = await self.store.read_stream(application.stream_id(found.app_id))
+        app_state, gate = previews.fold(found.app_id, [recorded.event for recorded in history])
+        if image is None:  # from source: a fork's preview builds its approved head alone
+            commit = previews.pinned(gate, commit)
+
+        def decide(state: DeploymentState, command: RequestDeployment) -> list[Event]:
+            if image is None:
+                previews.check_deployable(gate, command.commit)  # once the actor may ask
+            return deployment.decide_request(app_state, state, command)
+
         command = RequestDeployment(
             deployment_id=deployment_id or new_deployment_id(),
             app=app,
@@ -49,13 +60,12 @@ class DeploymentService:
             image=image,
             rollback_of=rollback_of,
         )
-        app_state = await self.lookup.by_name(app)
         await self.handler.execute(
             actor,
             command,
             stream_id=deployment.stream_id(command.deployment_id),
             fold=partial(deployment.fold, command.deployment_id),
-            decide=partial(deployment.decide_request, app_state),
+            decide=decide,
             resource=app_state.app_id or None,
         )
         return command.deployment_id

@@ -14,7 +14,13 @@ import msgspec
 
 from rivetr.adapters.secrets import SecretBox, SecretError, is_name_bound, is_sealed
 from rivetr.domain.application import AppState
-from rivetr.domain.commands import ChangeAppSettings, CreateApp, OpenPreview, SetWebhookSecret
+from rivetr.domain.commands import (
+    ApprovePreview,
+    ChangeAppSettings,
+    CreateApp,
+    OpenPreview,
+    SetWebhookSecret,
+)
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import BuildSettings
 from rivetr.service.app_lookup import is_legacy
@@ -45,7 +51,7 @@ def seal_command(box: SecretBox, app_id: str, command: C) -> C:
     if isinstance(command, SetWebhookSecret):
         secret = box.seal(credential_context(app_id, "webhook"), _plain(command.secret, "secret"))
         return msgspec.structs.replace(command, secret=secret)
-    if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview):
+    if not isinstance(command, CreateApp | ChangeAppSettings | OpenPreview | ApprovePreview):
         return command
     changes: dict[str, object] = {}
     if isinstance(command.env, dict):

@@ -1,18 +1,18 @@
-"""Webhook deliveries: check the signature on the raw body, refuse replays, decide, act, and
-record every delivery (accepted or refused) as an event saying why.
+"""Webhook deliveries: judge the headers before the body is read, check the signature on the
+raw body, refuse replays, decide, act, and record every delivery (accepted or refused) as an
+event saying why.
 
-A delivery claims its id by opening its own stream (`hook-<provider>-<delivery id>`) with
-NO_STREAM: a replay, even one racing the original, finds the stream there and is recorded as
-such instead of deploying twice."""
+Providers sign the body, not the delivery id, so a delivery is claimed by its body: its record
+opens the stream `hook-<provider>-sha256-<digest of app and body>` with NO_STREAM. The same
+signed body again, under its own delivery id, another one or none, even racing the first,
+finds the stream there and is recorded as `replayed` instead of acting twice."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import secrets
-import time
-import uuid
-from collections import OrderedDict, deque
 from collections.abc import Mapping
 
 import msgspec
@@ -23,18 +23,25 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider
 from rivetr.domain.access import Actor, webhook_actor
 from rivetr.domain.application import AppState, preview_name
-from rivetr.domain.commands import ClosePreview, DisableWebhook, OpenPreview, SetWebhookSecret
+from rivetr.domain.commands import ClosePreview, DisableWebhook, SetWebhookSecret
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import WebhookReceived
 from rivetr.domain.webhooks import Signature, Verdict, judge, refusal
 from rivetr.service.apps import AppService
 from rivetr.service.deployments import DeploymentService, new_deployment_id
-from rivetr.service.secrets import open_app, open_webhook_secret
+from rivetr.service.previews import PreviewService
+from rivetr.service.secrets import open_webhook_secret
+from rivetr.service.webhook_admission import (
+    REFUSALS_PER_MINUTE,
+    Admission,
+    BodyBudget,
+    RefusalBudget,
+    admission,
+)
 
 log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "rvw_"
-REFUSALS_PER_MINUTE = 30  # recorded per app; beyond it refused deliveries leave no event
 UNKNOWN_APPS = "\0unknown"  # the refusal budget shared by every name that is no app
 
 
@@ -48,42 +55,22 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     app: str | None = None
 
 
-class RefusalBudget:
-    """Refused deliveries are recorded, but an unauthenticated sender must not be able to fill
-    the log: past `limit` a minute per app they are answered without an event."""
-
-    def __init__(self, limit: int = REFUSALS_PER_MINUTE, clock: object = time.monotonic) -> None:
-        self.limit = limit
-        self.clock = clock
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def allow(self, app: str) -> bool:
-        now = self.clock()  # type: ignore[operator]
-        seen = self._seen.pop(app, None) or deque()
-        while seen and now - seen[0] >= 60:
-            seen.popleft()
-        self._seen[app] = seen
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
-
-
 class WebhookService:
     def __init__(
         self,
         apps: AppService,
         deployments: DeploymentService,
+        previews: PreviewService,
         box: SecretBox,
     ) -> None:
         self.apps = apps
         self.deployments = deployments
+        self.previews = previews
         self.store = apps.handler.store
         self.runner = apps.handler.runner
         self.box = box
         self.refusals = RefusalBudget()
+        self.bodies = BodyBudget()  # bytes held by bodies being read and verified
 
     # --- the app's side: a secret to sign with ------------------------------------------
 
@@ -98,23 +85,26 @@ class WebhookService:
 
     # --- a delivery ---------------------------------------------------------------------
 
-    async def receive(
-        self,
-        provider: Provider,
-        app_name: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        remote: str | None = None,
-    ) -> Outcome:
-        event = webhooks.event_name(provider, headers)
-        delivery = webhooks.delivery_id(provider, headers)
+    async def admit(
+        self, provider: Provider, app_name: str, headers: Mapping[str, str]
+    ) -> Admission:
+        """Judge a delivery by its headers, before its body is read."""
         app = await self.apps.lookup.by_name(app_name)
+        secret = open_webhook_secret(self.box, app) if app.exists else None
+        return admission(provider, app_name, app, headers, secret)
+
+    async def receive(
+        self, admission: Admission, body: bytes, remote: str | None = None
+    ) -> Outcome:
+        """Decide and act on a delivery; `body` is unused (and may be empty) when the
+        delivery is not `plausible`, as the headers then decide its refusal."""
+        app = admission.app
         record = WebhookReceived(
-            app=app_name,
+            app=admission.app_name,
             app_id=app.app_id or None,
-            provider=provider,
-            event=event,
-            delivery_id=delivery,
+            provider=admission.provider,
+            event=admission.event,
+            delivery_id=admission.delivery_id,
             signature="missing",
             decision="refused",
             reason="",
@@ -125,38 +115,44 @@ class WebhookService:
             return await self._refuse(
                 record, 404, "no such application", "no secret", budget=UNKNOWN_APPS
             )
-        secret = open_webhook_secret(self.box, app)
-        signature: Signature = (
-            "no secret" if secret is None else webhooks.verify(provider, headers, body, secret)
-        )
+        signature = admission.signature
+        if signature is None:
+            assert admission.secret is not None  # no secret: the headers decided already
+            signature = webhooks.verify(
+                admission.provider, admission.headers, body, admission.secret
+            )
         refused = refusal(signature)
         if refused is not None:
             status = 403 if signature == "no secret" else 401
             return await self._refuse(record, status, refused.reason, signature)
         record = msgspec.structs.replace(record, signature="valid")
+        if admission.problem is not None:
+            return await self._refuse(record, 400, admission.problem, "valid")
         try:
-            hook = webhooks.parse(provider, headers, body)
+            hook = webhooks.parse(admission.provider, admission.headers, body)
         except MalformedPayload as exc:
             return await self._refuse(record, 400, f"malformed payload: {exc}", "valid")
-        verdict = judge(app, hook)
+        verdict = await self.previews.gate(app, hook, judge(app, hook))
         record = _with_hook(record, hook, verdict)
         if verdict.decision in ("deploy", "preview"):
             record = msgspec.structs.replace(record, deployment_id=new_deployment_id())
-        if not await self._claim(record):
-            return await self._replayed(record)
+        claim = _claim_stream(admission.provider, app.app_id, body)
+        replayed = await self._claim(claim, record)
+        if replayed is not None:
+            return await self._replayed(claim, record, replayed)
         try:
-            await self._act(provider, app, hook, verdict, record.deployment_id)
+            await self._act(admission.provider, app, hook, verdict, record.deployment_id)
         except DomainError as exc:
-            log.warning("webhook %s for %s: %s", delivery, app_name, exc)
+            log.warning("webhook %s for %s: %s", record.delivery_id, app.name, exc)
             return Outcome(
-                status=exc.status, decision=verdict.decision, reason=str(exc), app=app_name
+                status=exc.status, decision=verdict.decision, reason=str(exc), app=app.name
             )
         return Outcome(
             status=202 if record.deployment_id else 200,
             decision=verdict.decision,
             reason=verdict.reason,
             deployment_id=record.deployment_id,
-            app=app_name,
+            app=app.name,
         )
 
     async def _act(
@@ -178,9 +174,7 @@ class WebhookService:
                     deployment_id=deployment_id,
                 )
             case "preview":
-                assert hook.pr_number is not None
-                name = preview_name(app.name, hook.pr_number)
-                await self._open_preview(actor, app, name, hook)
+                name = await self.previews.open(actor, app, hook)
                 await self.deployments.request(
                     actor,
                     name,
@@ -188,52 +182,51 @@ class WebhookService:
                     trigger="webhook",
                     deployment_id=deployment_id,
                 )
+            case "pending_approval":
+                assert verdict.commit is not None
+                await self.previews.hold(actor, app, hook, verdict.commit)
             case "close_preview":
                 assert hook.pr_number is not None
                 name = preview_name(app.name, hook.pr_number)
                 if (await self.apps.lookup.by_name(name)).exists:
                     await self.apps.handle(actor, ClosePreview(name=name))
 
-    async def _open_preview(self, actor: Actor, parent: AppState, name: str, hook: Hook) -> None:
-        if (await self.apps.lookup.by_name(name)).exists:
-            return
-        plain = open_app(self.box, parent)  # sealed again under the preview's own name
-        command = OpenPreview(
-            name=name,
-            preview_of=parent.name,
-            pr_number=hook.pr_number or 0,
-            branch=hook.pr_source_branch or parent.branch,
-            env=dict(plain.env),
-            git_token=plain.git_token,
-            deploy_key=plain.deploy_key,
-        )
-        await self.apps.open_preview(actor, command)
-
-    async def _claim(self, record: WebhookReceived) -> bool:
-        """Record the delivery under its id; False when that id was recorded before."""
-        stream = _stream(record)
+    async def _claim(self, stream: str, record: WebhookReceived) -> str | None:
+        """Record the delivery as the first of its body (None), or say why it is a replay:
+        its body came before, or its delivery id did before body claims existed (an older
+        log, whose deliveries claimed `hook-<provider>-<delivery id>`)."""
+        delivery = record.delivery_id
+        same_id = f"delivery {delivery} was received before: not acted on again"
+        legacy = f"hook-{record.provider}-{delivery}"
+        if delivery and not delivery.startswith("sha256-") and await self.store.read_stream(legacy):
+            return same_id
         try:
             recorded = await self.store.append(stream, NO_STREAM, [record], _meta(record))
         except ConcurrencyError:
-            return False
+            first = (await self.store.read_stream(stream))[0].event
+            before = first.delivery_id if isinstance(first, WebhookReceived) else None
+            if before is not None and before == delivery:
+                return same_id
+            under = f" as delivery {before}" if before else ""
+            return (
+                f"this body was received before{under}: a signed body is acted on once,"
+                " whatever its delivery id"
+            )
         await self._seen(recorded[-1].position)
-        return True
+        return None
 
     async def _seen(self, position: int) -> None:
         """Read-your-writes: the deliveries view shows a delivery once it is answered."""
         if self.runner is not None:
             await self.runner.wait_until(position)
 
-    async def _replayed(self, record: WebhookReceived) -> Outcome:
+    async def _replayed(self, stream: str, record: WebhookReceived, reason: str) -> Outcome:
         replay = msgspec.structs.replace(
-            record,
-            decision="replayed",
-            reason=f"delivery {record.delivery_id} was received before: not acted on again",
-            deployment_id=None,
+            record, decision="replayed", reason=reason, deployment_id=None
         )
-        recorded = await self.store.append(_stream(record), ANY_VERSION, [replay], _meta(replay))
+        recorded = await self.store.append(stream, ANY_VERSION, [replay], _meta(replay))
         await self._seen(recorded[-1].position)
-        return Outcome(status=200, decision="replayed", reason=replay.reason, app=record.app)
+        return Outcome(status=200, decision="replayed", reason=reason, app=record.app)
 
     async def _refuse(
         self,
@@ -247,7 +240,7 @@ class WebhookService:
             refused = msgspec.structs.replace(
                 record, signature=signature, decision="refused", reason=reason
             )
-            # a refused delivery claims nothing: its id may be forged
+            # a refused delivery claims nothing: its body and id may be anyone's
             stream = f"hook-refused-{record.provider}"
             recorded = await self.store.append(stream, ANY_VERSION, [refused], _meta(refused))
             await self._seen(recorded[-1].position)
@@ -269,9 +262,12 @@ def _with_hook(record: WebhookReceived, hook: Hook, verdict: Verdict) -> Webhook
     )
 
 
-def _stream(record: WebhookReceived) -> str:
-    # no delivery id (some senders, hand-made requests): nothing to replay against
-    return f"hook-{record.provider}-{record.delivery_id or uuid.uuid4()}"
+def _claim_stream(provider: str, app_id: str, body: bytes) -> str:
+    """The stream a body claims: the app (by id) is in the digest so that one repository's
+    delivery to two apps (staging and production) is acted on by each, and a later app of the
+    same name is another app."""
+    digest = hashlib.sha256(app_id.encode() + b"\0" + body).hexdigest()
+    return f"hook-{provider}-sha256-{digest}"
 
 
 def _meta(record: WebhookReceived) -> EventMeta:

@@ -27,6 +27,7 @@ from rivetr.web.api.audit import AuditController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
+from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
@@ -79,6 +80,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         path="/api/v1",
         route_handlers=[
             AppsController,
+            PreviewsController,
             DeploymentsController,
             AuditController,
             event_stream,

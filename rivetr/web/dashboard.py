@@ -173,6 +173,7 @@ class DashboardController(Controller):
                 "runtime_after": output[-1].at if output else None,
                 "runtime_problem": problem,
                 "deliveries": await services.read.deliveries(app.id, limit=20),
+                "pending_previews": await services.read.pending_previews(app.id),
                 "certificates": await services.read.certificates(app.id),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?app={name}&after={head}",

@@ -20,6 +20,7 @@ from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
 from rivetr.web.ansi import to_html
 from rivetr.web.api.deployments import readable_deployment
+from rivetr.web.api.previews import ApprovalAsked, number_in
 from rivetr.web.auth import tokens_match
 from rivetr.web.dashboard import csrf_of, signed_in
 
@@ -29,6 +30,7 @@ LOG_LINES_SHOWN = 500
 class ActionForm(msgspec.Struct):
     csrf_token: str = ""
     to: str = ""  # for a rollback: the release to go back to
+    commit: str = ""  # for an approval: the head commit approved
 
 
 async def _form_sender(
@@ -148,6 +150,31 @@ class DashboardActions(Controller):
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await self._act(request, services, data, name, rollback=True)
+
+    @post("/apps/{name:str}/previews/{pr:str}/approve")
+    async def approve_preview(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        pr: FromPath[str],
+        services: NamedDependency[Services],
+        data: URLEncodedBody[ActionForm],
+    ) -> Response[Any]:
+        """The app page's Approve button on a fork's pull request: deploys that head."""
+        actor = await _form_sender(request, services, data.csrf_token)
+        if not isinstance(actor, Actor):
+            return actor
+        try:
+            fields = {"app": name, "pr_number": number_in(pr), "commit": data.commit}
+            asked = msgspec.convert(fields, ApprovalAsked)
+            deployment_id = await services.previews.approve(
+                actor, asked.app, asked.pr_number, asked.commit, trigger="dashboard"
+            )
+        except msgspec.ValidationError as exc:
+            return _not_found(services, f"Nothing was approved: {exc}", 400)
+        except DomainError as exc:
+            return _not_found(services, f"Nothing was approved: {exc}", exc.status)
+        return Redirect(f"/deployments/{deployment_id}")
 
     async def _act(
         self,

@@ -1,13 +1,18 @@
 """POST /webhooks/{provider}/{app}: where git hosts deliver pushes and pull requests.
 
-Limits are checked before the body is read in full: an unknown provider is 404, a body over
-5 MB is 413 (from Content-Length, or as soon as the stream passes it), anything but JSON is
-415. The signature is then checked on the raw bytes, and only a signed body is parsed."""
+What the headers say comes before the body: an unknown provider is 404, a declared body over
+5 MB is 413, anything but JSON is 415. Then the app and the signature header are looked at
+(`WebhookService.admit`): a delivery that cannot be authentic has at most 64 KB of its body
+read (and dropped) before it is refused; one that may be has all of it read, up to 5 MB,
+within a budget of bytes shared by every delivery not yet verified (503 beyond it) and a
+deadline (408). The signature is then checked on the raw bytes, and only a signed body is
+parsed."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
@@ -17,10 +22,16 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
+from rivetr.service.webhook_admission import (
+    BODY_DEADLINE_S,
+    MAX_BODY,
+    RETRY_AFTER_S,
+    SMALL_BODY,
+    Admission,
+    reservation,
+)
 from rivetr.web.openapi import problems
 from rivetr.web.problems import problem_response
-
-MAX_BODY = 5 * 1024 * 1024
 
 
 class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -61,14 +72,33 @@ async def receive_webhook(
             "Unsupported Media Type",
             "send the payload as application/json (in GitHub: Content type application/json)",
         )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return _too_large(request)
     headers = {key.lower(): value for key, value in request.headers.items()}
-    remote = request.client.host if request.client else None
-    outcome = await services.webhooks.receive(provider, app, headers, bytes(body), remote)
+    hooks = services.webhooks
+    admission = await hooks.admit(provider, app, headers)
+    size = reservation(int(declared) if declared is not None else None, admission.body_limit)
+    with hooks.bodies.hold(size) as held:
+        if not held:
+            return problem_response(
+                request,
+                503,
+                "Service Unavailable",
+                "too many webhook deliveries are being checked at once: retry shortly",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+        body: bytes | None = b""
+        with anyio.move_on_after(BODY_DEADLINE_S) as deadline:
+            body = await _read(request, admission)
+        if deadline.cancelled_caught:
+            return problem_response(
+                request,
+                408,
+                "Request Timeout",
+                f"the body did not arrive within {BODY_DEADLINE_S:g} s",
+            )
+        if body is None:
+            return _too_large(request)
+        remote = request.client.host if request.client else None
+        outcome = await hooks.receive(admission, body, remote)
     answer = Answer(
         decision=outcome.decision, reason=outcome.reason, deployment_id=outcome.deployment_id
     )
@@ -77,6 +107,25 @@ async def receive_webhook(
         title = titles.get(outcome.status, "Refused")
         return problem_response(request, outcome.status, title, outcome.reason)
     return Response(answer, status_code=outcome.status)
+
+
+async def _read(request: Request[Any, Any, Any], admission: Admission) -> bytes | None:
+    """The body of a delivery that may be authentic (None: it passed 5 MB). Of one that
+    cannot be, at most SMALL_BODY is read and nothing kept: its headers decide its refusal,
+    and reading a little lets a host that sent a small body see that answer."""
+    if not admission.plausible:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen >= SMALL_BODY:
+                break
+        return b""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
 
 
 def _too_large(request: Request[Any, Any, Any]) -> Response[Any]:

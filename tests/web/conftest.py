@@ -117,3 +117,24 @@ def session_headers(
         return {"X-CSRF-Token": csrf_token(secret)}
 
     return sign_in
+
+
+@pytest.fixture
+def webhooks(vectors_dir: Path) -> Path:
+    return vectors_dir / "webhooks"
+
+
+@pytest.fixture
+def secret(client: TestClient[Any], auth: dict[str, str]) -> str:
+    """The app `web` (branch master, as the payloads push), its webhook on."""
+    made = client.post(
+        "/api/v1/apps",
+        json={"name": "web", "git_url": "https://git.example.com/web.git", "branch": "master"},
+        headers=auth,
+    )
+    assert made.status_code == 201
+    enabled = client.post("/api/v1/apps/web/webhook", headers=auth)
+    assert enabled.status_code == 201, enabled.text
+    body = enabled.json()
+    assert body["urls"]["github"].endswith("/webhooks/github/web")
+    return str(body["secret"])

@@ -163,6 +163,14 @@ ROUTES: dict[str, Route] = {
         ("acme", P.DEPLOY),
         202,
     ),
+    # authorised, then refused by the domain: `web` takes no pull requests from forks
+    "approve a fork's head": (
+        "POST /api/v1/apps/{name}/previews/{pr}/approve",
+        "/api/v1/apps/web/previews/1/approve",
+        {"commit": "ab" * 20},
+        ("acme", P.EDIT_APPS),
+        422,
+    ),
     # authorised, then refused by the domain: a live release is replaced, not cancelled
     "cancel": (
         "POST /api/v1/deployments/{deployment_id}/cancel",

@@ -17,6 +17,7 @@ __all__ = [
     "MalformedPayload",
     "Provider",
     "SignatureCheck",
+    "check_headers",
     "delivery_id",
     "event_name",
     "parse",
@@ -30,6 +31,7 @@ class _ProviderModule(Protocol):
     def event_name(self, headers: Mapping[str, str]) -> str | None: ...
     def delivery_id(self, headers: Mapping[str, str]) -> str | None: ...
     def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> SignatureCheck: ...
+    def check_headers(self, headers: Mapping[str, str], secret: str) -> SignatureCheck | None: ...
     def parse(self, headers: Mapping[str, str], body: bytes) -> Hook: ...
 
 
@@ -64,6 +66,15 @@ def verify(
     """Whether the delivery is authenticated by `secret`: "valid", "invalid" (present but
     wrong or malformed) or "missing" (the provider's header is absent). Never raises."""
     return _module(provider).verify(headers, body, secret)
+
+
+def check_headers(
+    provider: Provider, headers: Mapping[str, str], secret: str
+) -> SignatureCheck | None:
+    """What `verify` will say, when the headers alone decide it ("missing", "invalid"; for
+    GitLab's token also "valid"); None when they are in the provider's shape and only the
+    body can tell. A delivery that cannot be authentic is refused before its body is read."""
+    return _module(provider).check_headers(headers, secret)
 
 
 def parse(provider: Provider, headers: Mapping[str, str], body: bytes) -> Hook:

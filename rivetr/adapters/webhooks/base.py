@@ -10,7 +10,7 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
-from rivetr.domain.settings import Branch, PrNumber, whole
+from rivetr.domain.settings import Branch, CommitId, GitUrl, PrNumber
 
 Provider = Literal["github", "gitlab", "gitea", "bitbucket"]
 PROVIDERS: tuple[Provider, ...] = ("github", "gitlab", "gitea", "bitbucket")
@@ -28,9 +28,8 @@ class MalformedPayload(ValueError):
     """The body is not JSON, or not the shape its event type promises."""
 
 
-# a commit id in hex: SHA-1 or SHA-256, or abbreviated (Bitbucket's pull requests name 12 digits)
-CommitSha = Annotated[str, msgspec.Meta(pattern=whole(r"[0-9a-f]{4,64}"))]
 RefName = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Word = Annotated[str, msgspec.Meta(max_length=64)]  # an action's name, as the provider spells it
 
 
 class Hook(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,13 +43,13 @@ class Hook(msgspec.Struct, frozen=True, kw_only=True):
     kind: HookKind
     # go-scm's vocabulary: created / deleted for a ref; opened / synchronized / updated /
     # closed / merged / reopened for a pull request; None for an ordinary push
-    action: str | None = None
+    action: Word | None = None
     ref: RefName | None = None  # full: refs/heads/main, refs/tags/v1
     branch: Branch | None = None
     tag: RefName | None = None
-    before: CommitSha | None = None
-    after: CommitSha | None = None
-    commit_sha: CommitSha | None = None  # the commit to deploy (a push's head, a PR's head)
+    before: CommitId | None = None
+    after: CommitId | None = None
+    commit_sha: CommitId | None = None  # the commit to deploy (a push's head, a PR's head)
     commit_message: str | None = None  # of that commit, where the payload carries it
     # files added, modified or removed by the push's commits; None when the payload does not
     # list them (then watch paths cannot be checked)
@@ -59,6 +58,10 @@ class Hook(msgspec.Struct, frozen=True, kw_only=True):
     pr_source_branch: Branch | None = None
     pr_target_branch: Branch | None = None
     pr_merged: bool = False
+    # whether the pull request's head lives in another repository than its base (a fork);
+    # None when the payload does not say, which is treated as a fork
+    pr_from_fork: bool | None = None
+    pr_source_url: GitUrl | None = None  # where the head lives: its repository's clone URL
     repo_url: str | None = None  # https clone URL
 
 
@@ -145,6 +148,18 @@ def files_changed(
         for group in groups:
             paths.update(group or ())
     return tuple(sorted(paths))
+
+
+def from_fork(*pairs: tuple[object, object]) -> bool | None:
+    """Whether a pull request's head lives in another repository than its base, judged by the
+    first (head, base) pair of identifiers (an id, then a full name) the payload gives on both
+    sides; None when it gives none, for the caller to treat as a fork."""
+    for head, base in pairs:
+        if head is not None and base is not None:
+            if isinstance(head, str) and isinstance(base, str):
+                return head.lower() != base.lower()
+            return head != base
+    return None
 
 
 def message_of(commits: Sequence[PushedCommit] | None, *shas: str | None) -> str | None:

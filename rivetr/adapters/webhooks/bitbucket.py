@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import msgspec
 
 from rivetr.adapters.webhooks import signatures
-from rivetr.adapters.webhooks.base import Hook, MalformedPayload, decode
+from rivetr.adapters.webhooks.base import Hook, MalformedPayload, decode, from_fork
 from rivetr.adapters.webhooks.github import other_hook
 
 PR_EVENTS = {
@@ -54,6 +54,8 @@ class _Links(msgspec.Struct):
 
 class _Repository(msgspec.Struct):
     links: _Links | None = None
+    uuid: str | None = None
+    full_name: str | None = None
 
 
 class PushPayload(msgspec.Struct):
@@ -68,6 +70,7 @@ class _Name(msgspec.Struct):
 class _Endpoint(msgspec.Struct):
     branch: _Name | None = None
     commit: _Target | None = None  # a 12-character abbreviated hash in real payloads
+    repository: _Repository | None = None
 
 
 class _PullRequest(msgspec.Struct):
@@ -131,6 +134,7 @@ def _pull_request(event: str, action: str, body: bytes) -> Hook:
     pr = payload.pullrequest
     source = pr.source or _Endpoint()
     target = pr.destination or _Endpoint()
+    head, base = source.repository or _Repository(), target.repository or _Repository()
     return Hook(
         provider="bitbucket",
         event=event,
@@ -142,6 +146,8 @@ def _pull_request(event: str, action: str, body: bytes) -> Hook:
         pr_source_branch=source.branch.name if source.branch else None,
         pr_target_branch=target.branch.name if target.branch else None,
         pr_merged=action == "merged" or pr.state == "MERGED",
+        pr_from_fork=from_fork((head.uuid, base.uuid), (head.full_name, base.full_name)),
+        pr_source_url=_clone_url(source.repository),
         repo_url=_clone_url(payload.repository),
     )
 
@@ -157,6 +163,10 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     value = headers.get("x-hub-signature")
     return signatures.check_hmac_sha256(value, secret, body, prefix="sha256=")
+
+
+def check_headers(headers: Mapping[str, str], secret: str) -> signatures.SignatureCheck | None:
+    return signatures.hmac_sha256_shape(headers.get("x-hub-signature"), secret, prefix="sha256=")
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> Hook:

@@ -39,17 +39,27 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
     return _first(headers, _DELIVERY_HEADERS)
 
 
+# the headers that carry the same HMAC, each with the prefix before its hex
+_SIGNATURE_HEADERS = (
+    ("x-gitea-signature", ""),
+    ("x-forgejo-signature", ""),
+    ("x-hub-signature-256", "sha256="),
+)
+
+
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     # Gitea puts the same HMAC in several headers; each one present must hold, so a forged
     # header cannot hide behind a genuine one
     return signatures.all_of(
-        (
-            signatures.check_hmac_sha256(headers.get("x-gitea-signature"), secret, body),
-            signatures.check_hmac_sha256(headers.get("x-forgejo-signature"), secret, body),
-            signatures.check_hmac_sha256(
-                headers.get("x-hub-signature-256"), secret, body, prefix="sha256="
-            ),
-        )
+        signatures.check_hmac_sha256(headers.get(name), secret, body, prefix=prefix)
+        for name, prefix in _SIGNATURE_HEADERS
+    )
+
+
+def check_headers(headers: Mapping[str, str], secret: str) -> signatures.SignatureCheck | None:
+    return signatures.shape_of_all(
+        signatures.hmac_sha256_shape(headers.get(name), secret, prefix=prefix)
+        for name, prefix in _SIGNATURE_HEADERS
     )
 
 

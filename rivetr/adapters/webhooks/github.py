@@ -19,6 +19,7 @@ from rivetr.adapters.webhooks.base import (
     PushedCommit,
     decode,
     files_changed,
+    from_fork,
     is_zero_sha,
     message_of,
     ref_names,
@@ -36,6 +37,8 @@ PR_ACTIONS = {
 
 class Repository(msgspec.Struct):
     clone_url: str | None = None
+    id: int | None = None
+    full_name: str | None = None
 
 
 class PushPayload(msgspec.Struct):
@@ -63,6 +66,7 @@ class RefPayload(msgspec.Struct):
 class Branch(msgspec.Struct):
     ref: str | None = None
     sha: str | None = None
+    repo: Repository | None = None  # null on GitHub once a fork is deleted
 
 
 class PullRequest(msgspec.Struct):
@@ -155,6 +159,7 @@ def pull_request_hook(provider: Provider, event: str, body: bytes) -> Hook:
     number = pr.number if pr.number is not None else payload.number
     head = pr.head or Branch()
     base = pr.base or Branch()
+    head_repo, base_repo = head.repo or Repository(), base.repo or Repository()
     return Hook(
         provider=provider,
         event=event,
@@ -169,6 +174,10 @@ def pull_request_hook(provider: Provider, event: str, body: bytes) -> Hook:
         pr_source_branch=head.ref,
         pr_target_branch=base.ref,
         pr_merged=merged,
+        pr_from_fork=from_fork(
+            (head_repo.id, base_repo.id), (head_repo.full_name, base_repo.full_name)
+        ),
+        pr_source_url=head_repo.clone_url,
         repo_url=_clone_url(payload.repository),
     )
 
@@ -194,6 +203,12 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.S
     # and accepting it as a fallback would let a downgraded signature through
     value = headers.get("x-hub-signature-256")
     return signatures.check_hmac_sha256(value, secret, body, prefix="sha256=")
+
+
+def check_headers(headers: Mapping[str, str], secret: str) -> signatures.SignatureCheck | None:
+    return signatures.hmac_sha256_shape(
+        headers.get("x-hub-signature-256"), secret, prefix="sha256="
+    )
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> Hook:

@@ -14,6 +14,7 @@ from rivetr.adapters.webhooks.base import (
     PushedCommit,
     decode,
     files_changed,
+    from_fork,
     is_zero_sha,
     message_of,
     ref_names,
@@ -35,6 +36,7 @@ class _ObjectKind(msgspec.Struct):
 
 class _Project(msgspec.Struct):
     git_http_url: str | None = None
+    path_with_namespace: str | None = None
 
 
 class PushPayload(msgspec.Struct):
@@ -63,6 +65,10 @@ class _Attributes(msgspec.Struct):
     target_branch: str | None = None
     oldrev: str | None = None  # only when the update pushed code
     last_commit: _LastCommit | None = None
+    source_project_id: int | None = None  # where the head lives...
+    target_project_id: int | None = None  # ...and where it would merge
+    source: _Project | None = None
+    target: _Project | None = None
 
 
 class MergeRequestPayload(msgspec.Struct):
@@ -115,6 +121,7 @@ def _merge_request(event: str, body: bytes) -> Hook:
     attributes = payload.object_attributes
     last = attributes.last_commit or _LastCommit()
     number = attributes.iid
+    source, target = attributes.source or _Project(), attributes.target or _Project()
     return Hook(
         provider="gitlab",
         event=event,
@@ -127,6 +134,11 @@ def _merge_request(event: str, body: bytes) -> Hook:
         pr_source_branch=attributes.source_branch,
         pr_target_branch=attributes.target_branch,
         pr_merged=attributes.action == "merge" or attributes.state == "merged",
+        pr_from_fork=from_fork(
+            (attributes.source_project_id, attributes.target_project_id),
+            (source.path_with_namespace, target.path_with_namespace),
+        ),
+        pr_source_url=source.git_http_url,
         repo_url=_clone_url(payload.project),
     )
 
@@ -142,6 +154,10 @@ def delivery_id(headers: Mapping[str, str]) -> str | None:
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> signatures.SignatureCheck:
     return signatures.check_token(headers.get("x-gitlab-token"), secret)
+
+
+def check_headers(headers: Mapping[str, str], secret: str) -> signatures.SignatureCheck | None:
+    return verify(headers, b"", secret)  # the token is the whole check: no body needed
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> Hook:

@@ -33,6 +33,20 @@ def hmac_sha256_hex(secret: str, body: bytes) -> str:
     return hmac_sha256(secret, body).hex()
 
 
+def hmac_sha256_shape(value: str | None, secret: str, *, prefix: str = "") -> SignatureCheck | None:
+    """What a `<prefix><hex HMAC-SHA256>` header says before the body is read: "missing" or
+    "invalid" when the header alone decides (absent; wrong prefix, not 64 hex digits; or no
+    secret to check it with), None when it is well formed and only the body can tell."""
+    if value is None:
+        return "missing"
+    value = value.strip()
+    if not secret or not value.startswith(prefix):
+        return "invalid"
+    if _SHA256_HEX.fullmatch(value.removeprefix(prefix)) is None:
+        return "invalid"
+    return None
+
+
 def check_hmac_sha256(
     value: str | None, secret: str, body: bytes, *, prefix: str = ""
 ) -> SignatureCheck:
@@ -41,16 +55,12 @@ def check_hmac_sha256(
     Hex is compared as bytes, so upper-case hex is as good as lower-case. An empty secret
     verifies nothing: it means no secret is configured, and an HMAC keyed with nothing is one
     anybody can compute."""
-    if value is None:
-        return "missing"
-    value = value.strip()
-    if not secret or not value.startswith(prefix):
-        return "invalid"
-    given = value.removeprefix(prefix)
-    if _SHA256_HEX.fullmatch(given) is None:
-        return "invalid"
-    expected = hmac_sha256(secret, body)
-    return "valid" if hmac.compare_digest(bytes.fromhex(given), expected) else "invalid"
+    shape = hmac_sha256_shape(value, secret, prefix=prefix)
+    if shape is not None:
+        return shape
+    assert value is not None  # a missing header has its shape: "missing"
+    given = bytes.fromhex(value.strip().removeprefix(prefix))
+    return "valid" if hmac.compare_digest(given, hmac_sha256(secret, body)) else "invalid"
 
 
 def check_token(value: str | None, secret: str) -> SignatureCheck:
@@ -60,6 +70,15 @@ def check_token(value: str | None, secret: str) -> SignatureCheck:
     if not secret or not value:
         return "invalid"
     return "valid" if hmac.compare_digest(_utf8(value), _utf8(secret)) else "invalid"
+
+
+def shape_of_all(shapes: Iterable[SignatureCheck | None]) -> SignatureCheck | None:
+    """`all_of` before the body is read: "invalid" when one header present is malformed,
+    "missing" when none is present, else None (the body decides)."""
+    found = list(shapes)
+    if "invalid" in found:
+        return "invalid"
+    return "missing" if all(shape == "missing" for shape in found) else None
 
 
 def all_of(verdicts: Iterable[SignatureCheck]) -> SignatureCheck:

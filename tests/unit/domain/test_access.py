@@ -24,7 +24,9 @@ from rivetr.domain.access import (
 )
 from rivetr.domain.commands import (
     AddMember,
+    ApprovePreview,
     AssignTokenOwner,
+    AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
     ChangeMemberRole,
@@ -91,6 +93,10 @@ ONE_OF_EACH: list[Command] = [
     DisableWebhook(name="web"),
     OpenPreview(name="web-pr-1", preview_of="web", pr_number=1, branch="feature"),
     ClosePreview(name="web-pr-1"),
+    AwaitPreviewApproval(
+        name="web-pr-1", preview_of="web", parent_id="w1", pr_number=1, commit="ab" * 20
+    ),
+    ApprovePreview(name="web-pr-1", preview_of="web", pr_number=1, commit="ab" * 20),
     InstallCertificate(
         app="web",
         domain="web.example.com",
@@ -142,6 +148,8 @@ DEV_WORK = {
     "CreateToken:deploy",
     "OpenPreview",
     "ClosePreview",
+    "AwaitPreviewApproval",
+    "ApprovePreview",
 }
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp", "ResealTotp"}
@@ -333,7 +341,13 @@ def test_a_webhook_may_deploy_and_preview_but_not_manage_apps() -> None:
     hook = webhook_actor("github")
     authorize_command(hook, RequestDeployment(deployment_id="d", app="web"), TARGET)
     authorize_command(hook, ClosePreview(name="web-pr-1"), TARGET)
-    for command in (DeleteApp(name="web"), SetWebhookSecret(name="web", secret="x")):
+    held = AwaitPreviewApproval(
+        name="web-pr-1", preview_of="web", parent_id="w1", pr_number=1, commit="ab" * 20
+    )
+    authorize_command(hook, held, TARGET)
+    # approving a fork's head hands it the app's secrets: a developer's doing, never a hook's
+    approval = ApprovePreview(name="web-pr-1", preview_of="web", pr_number=1, commit="ab" * 20)
+    for command in (DeleteApp(name="web"), SetWebhookSecret(name="web", secret="x"), approval):
         with pytest.raises(Forbidden):
             authorize_command(hook, command, TARGET)
     assert (hook.label, hook.source) == ("webhook:github", "webhook:github")

@@ -47,6 +47,8 @@ from rivetr.domain.events import (
     NameReleased,
     OrphanContainerRemoved,
     OwnershipTransferred,
+    PreviewApproved,
+    PreviewAwaitingApproval,
     RecoveryCodeUsed,
     ReleaseRestarted,
     ReleaseRestartFailed,
@@ -114,6 +116,10 @@ ONE_OF_EACH: list[Event] = [
     DomainsClaimed(resource_id="k3j9x2m4q8w7", team="acme", domains=["web.example.com"]),
     DomainsReleased(resource_id="k3j9x2m4q8w7", domains=["web.example.com"]),
     LegacyClaimsAdopted(apps=3),
+    PreviewAwaitingApproval(
+        name="web-pr-7", preview_of="web", parent_id="w1", pr_number=7, commit="ab" * 20
+    ),
+    PreviewApproved(name="web-pr-7", preview_of="web", pr_number=7, commit="ab" * 20),
     CertificateInstalled(
         domain="web.example.com",
         app="web",

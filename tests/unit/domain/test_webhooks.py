@@ -26,6 +26,7 @@ class Facts(msgspec.Struct, frozen=True, kw_only=True):
     changed_files: tuple[str, ...] | None = ("src/app.py",)
     pr_number: int | None = None
     pr_target_branch: str | None = None
+    pr_from_fork: bool | None = False
 
 
 APP = AppState(app_id="a1", name="web", exists=True, branch="main", webhook_secret="rvs1:k:x")
@@ -90,7 +91,7 @@ def test_refusals_before_parsing() -> None:
     assert "does not match" in refusal("invalid").reason  # type: ignore[union-attr]
 
 
-def pr(action: str, target: str = "main") -> Facts:
+def pr(action: str, target: str = "main", fork: bool | None = False) -> Facts:
     return Facts(
         kind="pull_request",
         event="pull_request",
@@ -98,7 +99,32 @@ def pr(action: str, target: str = "main") -> Facts:
         branch=None,
         pr_number=7,
         pr_target_branch=target,
+        pr_from_fork=fork,
     )
+
+
+@pytest.mark.parametrize(
+    ("fork", "reason"),
+    [
+        (True, "pull request #7 comes from a fork; this app does not deploy forks"),
+        # the payload does not say where the head lives: it may be a fork's, so it is one
+        (None, "pull request #7 may come from a fork; this app does not deploy forks"),
+    ],
+)
+def test_a_forks_pull_request_is_ignored_unless_the_app_takes_forks(
+    fork: bool | None, reason: str
+) -> None:
+    app = msgspec.structs.replace(APP, previews=True)
+    forks_too = msgspec.structs.replace(app, previews_from_forks=True)
+
+    assert judge(app, pr("opened", fork=fork)) == judge(app, pr("synchronized", fork=fork))
+    ignored = judge(app, pr("opened", fork=fork))
+    assert (ignored.decision, ignored.reason, ignored.commit) == ("ignored", reason, None)
+    assert judge(app, pr("opened", fork=False)).decision == "preview"
+    # forks on: the same preview decision as for a branch (the approval is decided later)
+    assert judge(forks_too, pr("opened", fork=fork)).decision == "preview"
+    # and a fork's preview closes with its pull request whatever the setting says now
+    assert judge(app, pr("closed", fork=fork)).decision == "close_preview"
 
 
 def test_pull_requests_open_and_close_previews_only_when_previews_are_on() -> None:
