@@ -32,7 +32,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta
+import msgspec
+
+from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, StreamAppend
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.eventstore.writer import AppendRequest, BatchWriter
 from rivetr.domain.events import (
@@ -61,8 +63,9 @@ BRANCHES = ["main", "develop", "release", "staging"]
 # --- generating the log ----------------------------------------------------------------------
 
 
-def created(name: str, rng: random.Random) -> AppCreated:
+def created(app_id: str, name: str, rng: random.Random) -> AppCreated:
     return AppCreated(
+        app_id=app_id,
         name=name,
         git_url=f"https://git.example.com/team/{name}.git",
         branch=rng.choice(BRANCHES),
@@ -103,17 +106,21 @@ def env_change(name: str, rng: random.Random) -> AppEnvChanged:
     )
 
 
-def generate_events(total: int, apps: int, seed: int) -> Iterator[tuple[str, Event]]:
-    """(stream_id, event) pairs: the apps created, then a seeded mix of changes."""
+def generate_events(total: int, apps: int, seed: int) -> Iterator[tuple[str, Event, str | None]]:
+    """(stream_id, event, the app id it concerns) triples: the apps created, then a seeded mix
+    of changes. An app deleted and created again is a new app, with an id of its own, as
+    Rivetr records them."""
     rng = random.Random(seed)
     names = [f"app{i:05d}" for i in range(apps)]
     alive = dict.fromkeys(names, True)
+    ids = {name: f"{index:012d}" for index, name in enumerate(names)}
+    minted = len(names)
     tokens: list[str] = []
     emitted = 0
     for name in names:
         if emitted >= total:
             return
-        yield f"app-{name}", created(name, rng)
+        yield f"app-{ids[name]}", created(ids[name], name, rng), ids[name]
         emitted += 1
     while emitted < total:
         roll = rng.random()
@@ -126,31 +133,32 @@ def generate_events(total: int, apps: int, seed: int) -> Iterator[tuple[str, Eve
                 secret_hash=f"{rng.getrandbits(256):064x}",
                 scope=rng.choice(["read", "deploy", "admin"]),
             )
-            yield f"token-{token_id}", event
+            yield f"token-{token_id}", event, None
         elif roll < 0.00055 and tokens:
             token_id = tokens.pop(rng.randrange(len(tokens)))
-            yield f"token-{token_id}", TokenRevoked(token_id=token_id)
+            yield f"token-{token_id}", TokenRevoked(token_id=token_id), None
         elif roll < 0.0006:
-            yield (
-                "engine",
-                (
-                    EngineLost(reason="connection refused")
-                    if rng.random() < 0.5
-                    else EngineConnected(kind="docker", version="27.0", url="unix:///docker.sock")
-                ),
+            lost_or_back: Event = (
+                EngineLost(reason="connection refused")
+                if rng.random() < 0.5
+                else EngineConnected(kind="docker", version="27.0", url="unix:///docker.sock")
             )
+            yield "engine", lost_or_back, None
         else:
             name = names[rng.randrange(apps)]
-            if not alive[name]:  # a deleted app comes back the next time it is picked
+            app_id = ids[name]
+            if not alive[name]:  # a deleted app's name is taken again the next time it is picked
                 alive[name] = True
-                yield f"app-{name}", created(name, rng)
+                ids[name] = app_id = f"{minted:012d}"
+                minted += 1
+                yield f"app-{app_id}", created(app_id, name, rng), app_id
             elif roll < 0.006:
                 alive[name] = False
-                yield f"app-{name}", AppDeleted(name=name)
+                yield f"app-{app_id}", AppDeleted(name=name), app_id
             elif roll < 0.65:
-                yield f"app-{name}", settings_change(name, rng)
+                yield f"app-{app_id}", settings_change(name, rng), app_id
             else:
-                yield f"app-{name}", env_change(name, rng)
+                yield f"app-{app_id}", env_change(name, rng), app_id
         emitted += 1
 
 
@@ -169,9 +177,10 @@ def generate_log(path: Path, total: int, apps: int, batch: int, seed: int) -> fl
         requests.clear()
 
     try:
-        for i, (stream_id, event) in enumerate(generate_events(total, apps, seed)):
+        for i, (stream_id, event, app_id) in enumerate(generate_events(total, apps, seed)):
             version = versions.get(stream_id, 0)
-            requests.append(AppendRequest(stream_id, version, [event], metas[i % len(metas)]))
+            meta = msgspec.structs.replace(metas[i % len(metas)], resource=app_id)
+            requests.append(AppendRequest([StreamAppend(stream_id, version, [event])], meta))
             versions[stream_id] = version + 1
             if len(requests) >= batch:
                 flush()

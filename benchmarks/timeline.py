@@ -28,12 +28,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import msgspec
 from idle import served
 from rebuild import generate_events
 
-from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta
+from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, StreamAppend
 from rivetr.adapters.eventstore.writer import AppendRequest, BatchWriter
 from rivetr.domain.events import (
+    AppCreated,
     BuildStarted,
     ContainerStarted,
     DeploymentHealthy,
@@ -52,11 +54,11 @@ from rivetr.projections.runner import ProjectionRunner
 APP = "app00001"
 
 
-def deployment_steps(n: int, previous: str | None) -> list[tuple[str, Event]]:
+def deployment_steps(n: int, previous: str | None, app_id: str) -> list[tuple[str, Event]]:
     d = f"dep{n:06d}"
     stream = f"deployment-{d}"
     steps: list[tuple[str, Event]] = [
-        (stream, DeploymentRequested(deployment_id=d, app=APP, branch="main")),
+        (stream, DeploymentRequested(deployment_id=d, app=APP, app_id=app_id, branch="main")),
         (
             stream,
             SourceFetched(
@@ -101,15 +103,19 @@ def deployment_steps(n: int, previous: str | None) -> list[tuple[str, Event]]:
     return steps
 
 
-def all_events(total: int, deployments: int) -> Iterator[tuple[str, Event]]:
-    """The app mix, with a deployment's steps every so often."""
+def all_events(total: int, deployments: int) -> Iterator[tuple[str, Event, str | None]]:
+    """The app mix, with a deployment of APP (as it is at that point) every so often."""
     every = max(total // max(deployments, 1), 1)
     previous: str | None = None
     made = 0
-    for i, pair in enumerate(generate_events(total, 2000, seed=7)):
-        yield pair
-        if i % every == every - 1 and made < deployments:
-            yield from deployment_steps(made, previous)
+    app_id = ""
+    for i, (stream_id, event, resource) in enumerate(generate_events(total, 2000, seed=7)):
+        yield stream_id, event, resource
+        if isinstance(event, AppCreated) and event.name == APP:
+            app_id, previous = event.app_id, None  # a new app of that name starts afresh
+        if i % every == every - 1 and made < deployments and app_id:
+            for step in deployment_steps(made, previous, app_id):
+                yield (*step, app_id)
             previous, made = f"dep{made:06d}", made + 1
 
 
@@ -120,9 +126,10 @@ def generate(events_db: Path, total: int, deployments: int) -> float:
     batch: list[AppendRequest] = []
     meta = EventMeta(actor="token:ci", team="default")
     try:
-        for stream_id, event in all_events(total, deployments):
+        for stream_id, event, resource in all_events(total, deployments):
             version = versions.get(stream_id, 0)
-            batch.append(AppendRequest(stream_id, version, [event], meta))
+            part = StreamAppend(stream_id, version, [event])
+            batch.append(AppendRequest([part], msgspec.structs.replace(meta, resource=resource)))
             versions[stream_id] = version + 1
             if len(batch) >= 2000:
                 for result in writer.commit_batch(batch):

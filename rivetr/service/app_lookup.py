@@ -33,13 +33,18 @@ class AppLookup:
         return application.fold(app_id, [recorded.event for recorded in history])
 
     async def by_name(self, name: str) -> AppState:
-        """The live app named `name`, or a state that does not exist (with that name)."""
+        """The live app named `name`, or a state that does not exist (with that name).
+
+        The read model answers which app has the name (commands wait for it, so it knows
+        what this process made); the claims are read only when its answer turns out stale,
+        never for a name it does not know, so a flood of made-up names costs a lookup each."""
         if self.read is not None:
             hinted = await self.read.app_id_named(name)
-            if hinted is not None:
-                app = await self.by_id(hinted)
-                if app.exists and app.name == name:
-                    return app
+            if hinted is None:
+                return application.initial_state("", name)
+            app = await self.by_id(hinted)
+            if app.exists and app.name == name:
+                return app
         history = await self.store.read_stream(claims.STREAM)
         holder = claims.fold(recorded.event for recorded in history).names.get(name)
         if holder is not None:

@@ -21,6 +21,7 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ClosePreview,
     CreateApp,
+    DeleteApp,
     OpenPreview,
     SetWebhookSecret,
 )
@@ -125,8 +126,19 @@ class AppService:
     async def _change(
         self, actor: Actor, app: AppState, command: Any, correlation_id: str | None
     ) -> list[RecordedEvent]:
-        await self.adopt()
         stream = application.stream_id(app.app_id)
+        sealed = seal_command(self.secrets, app.app_id, command)
+        if not _may_claim(command):  # most changes leave the claims alone: one stream
+            return await self.handler.execute(
+                actor,
+                sealed,
+                stream_id=stream,
+                fold=partial(application.fold, app.app_id),
+                decide=application.decide,
+                correlation_id=correlation_id,
+                resource=app.app_id,
+            )
+        await self.adopt()
 
         def together(states: list[Any], c: Any) -> list[tuple[str, list[Event]]]:
             state, held = states
@@ -136,7 +148,7 @@ class AppService:
         try:
             return await self.handler.execute_together(
                 actor,
-                seal_command(self.secrets, app.app_id, command),
+                sealed,
                 reads=[
                     (stream, partial(application.fold, app.app_id)),
                     (claims.STREAM, claims.fold),
@@ -184,6 +196,13 @@ class AppService:
             resealed = SetWebhookSecret(name=name, secret=webhook_secret, reseal=True)
             appended += len(await self.handle(actor, resealed))
         return appended
+
+
+def _may_claim(command: object) -> bool:
+    """Whether a change of an existing app can touch the claims: deleting it, or its domains."""
+    if isinstance(command, DeleteApp | ClosePreview):
+        return True
+    return isinstance(command, ChangeAppSettings) and command.domains is not msgspec.UNSET
 
 
 def _claims_for(held: ClaimsState, state: AppState, events: Sequence[Event]) -> list[Event]:

@@ -81,6 +81,8 @@ def integer_query_parameters(app: Any) -> list[tuple[str, str]]:
             continue
         for handler in route.route_handlers:
             for name, field in handler.parsed_fn_signature.parameters.items():
+                if "{" + name + ":" in route.path:
+                    continue  # a path parameter: a huge one is no route
                 types = [field, *field.inner_types] if field.is_optional else [field]
                 if any(t.is_subclass_of(int) and not t.is_subclass_of(bool) for t in types):
                     query = getattr(field.kwarg_definition, "query", None) or name

@@ -227,7 +227,7 @@ def test_who_may_approve_and_what_cannot_be_approved(
         ("/api/v1/apps/web/previews/3/approve", 422),  # no such pull request
         ("/api/v1/apps/web/previews/0/approve", 400),
         ("/api/v1/apps/web/previews/99999999999999999999/approve", 400),
-        ("/api/v1/apps/web/previews/x/approve", 400),
+        ("/api/v1/apps/web/previews/x/approve", 404),  # no pull request has such a number
         ("/api/v1/apps/nope/previews/2/approve", 404),
     ]:
         response = client.post(path, json=body, headers=auth)

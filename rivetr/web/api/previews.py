@@ -58,20 +58,18 @@ class PreviewsController(Controller):
         app = await readable_app(services, actor, name)
         return await services.read.pending_previews(app.id)
 
-    @post("/{pr:str}/approve", status_code=HTTP_202_ACCEPTED)
+    @post("/{pr:int}/approve", status_code=HTTP_202_ACCEPTED)
     async def approve(
         self,
         name: FromPath[AppName],
-        pr: FromPath[str],
+        pr: FromPath[PrNumber],
         data: JSONBody[Approval],
         services: NamedDependency[Services],
         actor: NamedDependency[Actor],
     ) -> Approved:
         """Approve the pull request's head commit (developers and above): its preview gets the
         app's secrets and deploys exactly that commit. A newer head awaits its own approval."""
-        asked: ApprovalAsked = _command(
-            ApprovalAsked, app=name, pr_number=number_in(pr), commit=data.commit
-        )
+        asked: ApprovalAsked = _command(ApprovalAsked, app=name, pr_number=pr, commit=data.commit)
         deployment_id = await services.previews.approve(
             actor, asked.app, asked.pr_number, asked.commit
         )
