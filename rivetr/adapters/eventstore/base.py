@@ -48,6 +48,12 @@ class StreamAppend(msgspec.Struct, frozen=True):
     events: Sequence[Event]
 
 
+def check_appends(appends: Sequence[StreamAppend]) -> None:
+    """What every store refuses before looking at versions: an append of nothing."""
+    if not appends or not all(part.events for part in appends):
+        raise ValueError("append needs at least one event for each stream")
+
+
 class LoggedEvent(msgspec.Struct, frozen=True):
     """An event as projections see it: its place in the log, its metadata and its body.
 

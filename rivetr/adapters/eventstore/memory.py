@@ -15,6 +15,7 @@ from rivetr.adapters.eventstore.base import (
     LoggedEvent,
     RecordedEvent,
     StreamAppend,
+    check_appends,
 )
 from rivetr.adapters.eventstore.chain import chain_encoded, chain_event
 from rivetr.adapters.eventstore.following import HeadSignal, follow
@@ -42,8 +43,7 @@ class InMemoryEventStore:
     async def append_together(
         self, appends: Sequence[StreamAppend], meta: EventMeta
     ) -> list[RecordedEvent]:
-        if not appends or not all(part.events for part in appends):
-            raise ValueError("append needs at least one event for each stream")
+        check_appends(appends)
         for part in appends:
             version = self._versions.get(part.stream_id, 0)
             if part.expected_version is not None and part.expected_version != version:

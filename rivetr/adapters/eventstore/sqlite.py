@@ -16,6 +16,7 @@ from rivetr.adapters.eventstore.base import (
     LoggedEvent,
     RecordedEvent,
     StreamAppend,
+    check_appends,
 )
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
@@ -75,8 +76,7 @@ class SqliteEventStore:
     async def append_together(
         self, appends: Sequence[StreamAppend], meta: EventMeta
     ) -> list[RecordedEvent]:
-        if not appends or not all(part.events for part in appends):
-            raise ValueError("append needs at least one event for each stream")
+        check_appends(appends)
         if self._closed:  # queued behind the stop marker, it would wait forever
             raise RuntimeError("the event store is closed")
         if self._writer_task is None:
