@@ -4,6 +4,7 @@ Each log is copied first: opening it migrates the file, as it would a user's."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.secrets import open_app
 from rivetr.web.app import create_app
+from tests.fixtures.answers import answers_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -194,3 +196,36 @@ def test_apps_of_a_v1_log_get_ids_and_a_reused_name_keeps_each_apps_history_apar
         assert then.status_code == 200, then.text
         assert (then.json()["id"], then.json()["team"]) == ("shop.82", "acme")
         assert client.get("/api/v1/apps/web/deployments").json()  # the default team's web
+
+
+# --- v2: written at ce3bc45, the last commit before issue 15's reshaping ------------------------
+
+
+def test_a_v2_log_verifies_and_rebuilds_with_nothing_set_aside(tmp_path: Path) -> None:
+    data = copy_of("v2", tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "rivetr.cli", "projections", "rebuild", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"RIVETR_SECRET_KEY": (data / "secrets.key").read_text().strip(), "PATH": "/usr/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    verified = subprocess.run(
+        [sys.executable, "-m", "rivetr.cli", "audit", "verify", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "hash chain intact" in verified.stdout
+
+
+def test_a_v2_log_gives_the_same_answers_it_gave_when_it_was_written() -> None:
+    recorded = json.loads((FIXTURES / "v2" / "answers.json").read_text())
+
+    assert answers_of("v2") == recorded
+    statuses = {
+        d["status"] for d in recorded["/api/v1/apps/web/deployments"]
+    }  # what the fixture holds
+    assert {"live", "failed", "rolled_back", "retired"} <= statuses
