@@ -28,26 +28,26 @@ from rivetr.domain.access import Actor
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.apps import AppService
-from rivetr.service.authority import Authority
-from rivetr.service.certificates import CertificateService
-from rivetr.service.deployer import Deployer
-from rivetr.service.deployments import DeploymentService
-from rivetr.service.handler import CommandHandler
-from rivetr.service.hub import EventHub
-from rivetr.service.pipeline import DeployPipeline
-from rivetr.service.previews import PreviewService
-from rivetr.service.reconciler import fail_interrupted, reconcile_engine
-from rivetr.service.renewal import Renewer
-from rivetr.service.resources import ResourceSampler
-from rivetr.service.router import Router
-from rivetr.service.runtime_logs import RuntimeLogs
-from rivetr.service.steps import StepRecorder
-from rivetr.service.teams import TeamService
-from rivetr.service.tokens import TokenService
-from rivetr.service.users import UserService
-from rivetr.service.webhooks import WebhookService
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.apps import AppService
+from rivetr.service.commands.authority import Authority
+from rivetr.service.commands.certificates import CertificateService
+from rivetr.service.commands.deployments import DeploymentService
+from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.previews import PreviewService
+from rivetr.service.commands.teams import TeamService
+from rivetr.service.commands.tokens import TokenService
+from rivetr.service.commands.users import UserService
+from rivetr.service.commands.webhooks import WebhookService
+from rivetr.service.queries.runtime_logs import RuntimeLogs
+from rivetr.service.reactors.deployer import Deployer
+from rivetr.service.reactors.hub import EventHub
+from rivetr.service.reactors.pipeline import DeployPipeline
+from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
+from rivetr.service.reactors.renewal import Renewer
+from rivetr.service.reactors.resources import ResourceSampler
+from rivetr.service.reactors.route_keeper import RouteKeeper
+from rivetr.service.reactors.steps import StepRecorder
 
 log = logging.getLogger(__name__)
 _RESTART_DELAY_S = 5
@@ -116,7 +116,7 @@ class Services:
             ),
         )
         self.renewer = Renewer(store, runner, read, self.certificates)
-        self.router = Router(store, runner, read, self.proxy)
+        self.routes = RouteKeeper(store, runner, read, self.proxy)
         self.hub = EventHub(store, read)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
         self.runtime_logs = RuntimeLogs(
@@ -200,7 +200,7 @@ class Services:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             if listening is not None:
-                group.start_soon(_supervised, "router", partial(self.router.run, start))
+                group.start_soon(_supervised, "route keeper", partial(self.routes.run, start))
                 if self.settings.acme_auto:
                     group.start_soon(_supervised, "renewer", partial(self.renewer.run, start))
             try:

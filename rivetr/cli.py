@@ -302,7 +302,7 @@ async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if args.app:
         from rivetr.bootstrap import opened
-        from rivetr.service.hub import AppResolver
+        from rivetr.service.reactors.hub import AppResolver
 
         async with opened(settings) as services:
             resolver = AppResolver(services.read)
@@ -447,7 +447,7 @@ async def _follow(services: Any, deployment_id: str) -> int:
 async def _logs(settings: Settings, args: argparse.Namespace) -> int:
     from rivetr.adapters.runtime.base import ContainerError
     from rivetr.bootstrap import opened
-    from rivetr.service.runtime_logs import NoLiveContainer, RuntimeLogs
+    from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 
     if args.tail < 0:
         print("rivetr: --tail must be 0 or more", file=sys.stderr)

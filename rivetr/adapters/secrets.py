@@ -7,7 +7,7 @@ append nothing) without ever holding the plaintext. Each value is bound to its p
 e.g. `app:k3j9x2m4q8w7:env:DATABASE_URL`: the resource's id and the field) as associated data: a
 sealed value moved to another app, field or variable does not open. `rvs1:` values were sealed
 before apps had ids, bound to the app's name; they still open, where the caller says the name
-is the right place (service/secrets.py).
+is the right place (service/commands/secrets.py).
 
 Keys live in `<data dir>/secrets.key` (0600, made on first use), one base64 key per line, the
 newest first; `RIVETR_SECRET_KEY` (a base64 64-byte key) replaces the file. Values stored before

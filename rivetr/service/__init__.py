@@ -1,2 +1,2 @@
-"""The application service: authorise a command, decide it against the log, append, and wait
-for the read model, in one place for every command."""
+"""The application services: commands (authorise, decide against the log, append, wait for the
+read model), reactors that follow the log and act on the world, and the queries the web asks."""

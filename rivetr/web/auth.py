@@ -18,7 +18,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from rivetr.domain.access import Actor
 from rivetr.domain.tokens import TokenRefused
-from rivetr.service.users import csrf_token
+from rivetr.service.commands.users import csrf_token
 
 SESSION_COOKIE = "rivetr_session"
 TOKEN_COOKIE = "rivetr_token"  # the dashboard signed in with an API token

@@ -32,9 +32,9 @@ from rivetr.domain.events import EVENT_TYPES
 from rivetr.domain.users import SecondFactorNeeded
 from rivetr.projections.timeline import timeline
 from rivetr.projections.views import AuditQuery
-from rivetr.service.runtime_logs import NoLiveContainer
-from rivetr.service.sign_in_limits import SignInRefused
-from rivetr.service.users import csrf_token
+from rivetr.service.commands.sign_in_limits import SignInRefused
+from rivetr.service.commands.users import csrf_token
+from rivetr.service.queries.runtime_logs import NoLiveContainer
 from rivetr.web.ansi import to_html
 from rivetr.web.api.history import readable_app_then
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie, tokens_match
@@ -449,7 +449,7 @@ async def _invitation_page(
 
 
 async def _app_then_page(services: Services, actor: Actor, name: str, at: str) -> Template:
-    """The app page as of a point in time: answered from the log (service/history.py)."""
+    """The app page as of a point in time: answered from the log (service/queries/history.py)."""
     try:
         then = await readable_app_then(services, actor, name, at)
     except HTTPException as exc:

@@ -19,7 +19,7 @@ from typing import Any
 
 from litestar.types import HTTPResponseBodyEvent, Receive, Scope, Send
 
-from rivetr.service.hub import Delivery, EventHub, StreamFilter, Subscription
+from rivetr.service.reactors.hub import Delivery, EventHub, StreamFilter, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.bootstrap import Services
-from rivetr.service.webhook_admission import (
+from rivetr.service.commands.webhook_admission import (
     BODY_DEADLINE_S,
     MAX_BODY,
     RETRY_AFTER_S,

@@ -16,7 +16,7 @@ from tests.e2e.conftest import Server, run_cli
 pytestmark = pytest.mark.e2e
 
 NO_ENGINE = {"RIVETR_ENGINE": "none"}
-LIMIT = 10  # sign-in attempts a minute from one address (service/users.py)
+LIMIT = 10  # sign-in attempts a minute from one address (service/commands/users.py)
 _TRIES = itertools.count()
 
 

@@ -22,9 +22,9 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import HealthCheckInput, ResourcesInput
-from rivetr.service.pipeline import container_name
-from rivetr.service.pruning import prune_images
-from rivetr.service.reconciler import restart_dead_releases
+from rivetr.service.reactors.pipeline import container_name
+from rivetr.service.reactors.pruning import prune_images
+from rivetr.service.reactors.reconciler import restart_dead_releases
 from tests.engine import connect_real_engine
 from tests.integration.deploy_helpers import (
     ALWAYS_UP,
@@ -476,7 +476,7 @@ async def test_deploying_and_rolling_back_20_times_under_load_loses_no_request(
     await services.apps.handle(SYSTEM, ChangeAppSettings(name=name, domains=[domain]))
     await deploy(services, name, "live")
     await services.runner.wait_until(await services.store.head())
-    await services.router.refresh()
+    await services.routes.refresh()
     stop = tmp_path / "stop"
     port = str(services.settings.proxy_http_port)
     async with await anyio.open_process(

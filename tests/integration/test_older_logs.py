@@ -21,7 +21,7 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.service.secrets import open_app
+from rivetr.service.commands.secrets import open_app
 from rivetr.web.app import create_app
 from tests.fixtures.answers import answers_of
 

@@ -12,7 +12,7 @@ from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
-from rivetr.service.hub import EventHub
+from rivetr.service.reactors.hub import EventHub
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The layering DESIGN.md asks for, checked on the imports themselves: the domain is pure and
-knows nothing of storage, engines or HTTP; projections know nothing of the web."""
+knows nothing of storage, engines or HTTP; projections know nothing of the web; adapters know
+no service, projection or page; services know nothing of HTTP."""
 
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ FORBIDDEN = {
         "subprocess",
     },
     "projections": {"rivetr.web", "rivetr.service", "rivetr.bootstrap", "rivetr.cli", "litestar"},
+    # Ports to the world: they append events and answer calls, they never decide or read views.
+    "adapters": {
+        "rivetr.service",
+        "rivetr.projections",
+        "rivetr.web",
+        "rivetr.bootstrap",
+        "rivetr.cli",
+    },
+    "service": {"rivetr.web", "rivetr.cli", "litestar"},
 }
 
 

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
-from rivetr.service.users import csrf_token
+from rivetr.service.commands.users import csrf_token
 from rivetr.web.app import create_app
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain.events import TokenCreated
-from rivetr.service.tokens import hash_secret
+from rivetr.service.commands.tokens import hash_secret
 
 
 def test_a_user_mints_a_token_that_is_theirs_shown_once_and_revocable(

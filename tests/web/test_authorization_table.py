@@ -46,8 +46,8 @@ from rivetr.domain.events import (
     TrafficSwitched,
     UserCreated,
 )
-from rivetr.service.tokens import TOKEN_PREFIX, hash_secret
-from rivetr.service.users import SESSION_PREFIX, csrf_token
+from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
+from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from rivetr.web.app import create_app
 from rivetr.web.openapi import document
 from tests.web.conftest import join_team

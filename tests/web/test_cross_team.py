@@ -14,7 +14,7 @@ import pytest
 
 from rivetr.adapters.eventstore.export import read_jsonl_export
 from rivetr.adapters.secrets import SecretError
-from rivetr.service.secrets import open_app
+from rivetr.service.commands.secrets import open_app
 from tests.web.test_api_deployments import settled
 
 STRIPE = "sk_live_acme_only"

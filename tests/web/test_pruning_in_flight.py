@@ -12,7 +12,7 @@ from rivetr.domain.events import (
     DeploymentRequested,
     SourceFetched,
 )
-from rivetr.service.pruning import prune_images
+from rivetr.service.reactors.pruning import prune_images
 
 
 async def scenario(services, tmp_path) -> tuple[list[str], list[str]]:

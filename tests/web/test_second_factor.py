@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rivetr.domain.access import SYSTEM, user_actor
-from rivetr.service import second_factor
+from rivetr.service.commands import second_factor
 from tests.web.conftest import PASSWORD
 
 

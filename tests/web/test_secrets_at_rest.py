@@ -4,7 +4,7 @@ only where they are used."""
 from __future__ import annotations
 
 from rivetr.domain.access import SYSTEM
-from rivetr.service.secrets import open_app, open_webhook_secret
+from rivetr.service.commands.secrets import open_app, open_webhook_secret
 
 SECRET = "postgres://web:hunter2-db-pass@db/web"
 TOKEN = "ghp_sealedtoken0123456789"

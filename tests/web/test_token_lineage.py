@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.events import Event, MemberAdded, MemberRemoved, TokenCreated
-from rivetr.service.tokens import TOKEN_PREFIX, hash_secret
+from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 
 
 def bearer(secret: str) -> dict[str, str]:

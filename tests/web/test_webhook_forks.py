@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
-from rivetr.service.secrets import open_app
+from rivetr.service.commands.secrets import open_app
 from rivetr.web.app import create_app
 from tests.web.test_webhooks import deployments, signed
 

@@ -16,7 +16,7 @@ import pytest
 
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain.events import WebhookReceived
-from rivetr.service.webhook_admission import MAX_BODY, SMALL_BODY, UNVERIFIED_BYTES
+from rivetr.service.commands.webhook_admission import MAX_BODY, SMALL_BODY, UNVERIFIED_BYTES
 from tests.web.test_webhooks import PUSHES, deployments, signed
 
 CHUNK = 16 * 1024

@@ -18,7 +18,7 @@ from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.users import SESSION_LIFETIME, normalise_email
 from rivetr.projections.views import SessionListing
-from rivetr.service.users import csrf_token
+from rivetr.service.commands.users import csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 from rivetr.web.openapi import problems
 

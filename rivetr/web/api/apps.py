@@ -19,7 +19,7 @@ from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.settings import AppName
 from rivetr.projections.views import AppView, CertificateView, DeliveryView
-from rivetr.service.resources import Sample
+from rivetr.service.reactors.resources import Sample
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
 AppSettingsPatch = msgspec.defstruct(

@@ -17,7 +17,7 @@ from rivetr.adapters.eventstore.export import export_lines, recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.projections.views import AuditEntry, AuditQuery
-from rivetr.service.hub import AppResolver, StreamFilter
+from rivetr.service.reactors.hub import AppResolver, StreamFilter
 from rivetr.web.api.apps import readable_app
 from rivetr.web.openapi import MEDIA_TYPES
 from rivetr.web.params import bounded

@@ -12,7 +12,7 @@ from litestar.types import ASGIApp
 
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
-from rivetr.service.hub import QUEUE_LIMIT, StreamFilter
+from rivetr.service.reactors.hub import QUEUE_LIMIT, StreamFilter
 from rivetr.web.api.apps import readable_app
 from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id

@@ -13,7 +13,7 @@ from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.settings import AppName
-from rivetr.service.history import AppThen, app_at
+from rivetr.service.queries.history import AppThen, app_at
 
 
 async def readable_app_then(services: Services, actor: Actor, name: str, at: str) -> AppThen:

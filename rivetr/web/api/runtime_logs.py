@@ -18,7 +18,7 @@ from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogL
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.domain.settings import AppName
-from rivetr.service.runtime_logs import NoLiveContainer
+from rivetr.service.queries.runtime_logs import NoLiveContainer
 from rivetr.web.api.apps import readable_app
 from rivetr.web.heartbeats import with_heartbeats
 from rivetr.web.openapi import problems

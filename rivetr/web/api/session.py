@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from rivetr.bootstrap import Services
 from rivetr.domain.users import SESSION_LIFETIME
-from rivetr.service.users import csrf_token
+from rivetr.service.commands.users import csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 from rivetr.web.openapi import problems
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rivetr.service.sign_in_limits import AddressThrottle, SignInRefused
+from rivetr.service.commands.sign_in_limits import AddressThrottle, SignInRefused
 
 
 class Clock:

@@ -18,7 +18,7 @@ from rivetr.domain.events import (
     DeploymentRequested,
     WebhookDisabled,
 )
-from rivetr.service.hub import Delivery, EventHub, StreamFilter
+from rivetr.service.reactors.hub import Delivery, EventHub, StreamFilter
 
 pytestmark = pytest.mark.anyio
 

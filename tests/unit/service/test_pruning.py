@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rivetr.projections.views import DeploymentView
-from rivetr.service.pruning import images_to_keep
+from rivetr.service.reactors.pruning import images_to_keep
 
 
 def deployment(n: int, status: str, image: str | None = "same") -> DeploymentView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rivetr.domain.application import AppState
 from rivetr.domain.settings import HealthCheck, Resources
-from rivetr.service.pipeline import release_spec
+from rivetr.service.reactors.pipeline import release_spec
 
 
 def test_a_release_runs_with_the_apps_limits_env_ports_and_labels() -> None:

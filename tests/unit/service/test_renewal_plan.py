@@ -10,7 +10,7 @@ import pytest
 
 from rivetr.domain.renewal import BACKOFF, advised_renewal, renewal_due, retry_after
 from rivetr.projections.views import CertificateView
-from rivetr.service.renewal import plan_one, spread_of
+from rivetr.service.reactors.renewal import plan_one, spread_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from rivetr.service.hub import EventHub, StreamFilter
+from rivetr.service.reactors.hub import EventHub, StreamFilter
 from rivetr.web.pushed_stream import KEEP_ALIVE, PushedEventStream
 from tests.unit.service.test_hub import append
 

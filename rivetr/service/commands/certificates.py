@@ -23,8 +23,8 @@ from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateFailed, CertificateRenewalAdvised, CertificateSource
 from rivetr.domain.renewal import advised_renewal
 from rivetr.projections.views import CertificateView
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.handler import CommandHandler
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.handler import CommandHandler
 
 log = logging.getLogger(__name__)
 NO_ARI_RECHECK = timedelta(days=1)  # a CA without renewal information may start offering it

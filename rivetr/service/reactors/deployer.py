@@ -22,10 +22,10 @@ from rivetr.domain.events import (
     DeploymentRetired,
 )
 from rivetr.projections.views import ReadModel
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.pipeline import DeployPipeline
-from rivetr.service.pruning import prune_images
-from rivetr.service.steps import StepRecorder
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.reactors.pipeline import DeployPipeline
+from rivetr.service.reactors.pruning import prune_images
+from rivetr.service.reactors.steps import StepRecorder
 
 log = logging.getLogger(__name__)
 

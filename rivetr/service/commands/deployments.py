@@ -13,8 +13,8 @@ from rivetr.domain.deployment import SERVED, DeploymentState
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentTrigger, Event
 from rivetr.projections.views import DeploymentView, ReadModel
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.handler import CommandHandler
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.handler import CommandHandler
 
 # statuses of a deployment whose image was good enough to serve traffic
 

@@ -43,7 +43,7 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import NotFound
 from rivetr.domain.teams import ROOT_TEAM
-from rivetr.service.app_lookup import AppLookup
+from rivetr.service.commands.app_lookup import AppLookup
 
 
 class Authority:

@@ -23,7 +23,7 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import BuildSettings
-from rivetr.service.app_lookup import is_legacy
+from rivetr.service.commands.app_lookup import is_legacy
 
 C = TypeVar("C")
 

@@ -15,7 +15,7 @@ from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import AppCreated, Event, NameClaimed
 from rivetr.projections.views import ReadModel
-from rivetr.service.app_lookup import is_legacy
+from rivetr.service.commands.app_lookup import is_legacy
 
 
 class DeploymentThen(msgspec.Struct, frozen=True, kw_only=True):

@@ -47,10 +47,10 @@ from rivetr.domain.events import (
     TrafficSwitched,
 )
 from rivetr.projections.views import ReadModel, ReleaseView
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.pruning import app_label
-from rivetr.service.secrets import open_app
-from rivetr.service.steps import StepRecorder
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.secrets import open_app
+from rivetr.service.reactors.pruning import app_label
+from rivetr.service.reactors.steps import StepRecorder
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from rivetr.service.tokens import hash_secret
+from rivetr.service.commands.tokens import hash_secret
 
 STEP_S = 30
 RECOVERY_CODES = 10

@@ -27,11 +27,11 @@ from rivetr.domain.commands import ClosePreview, DisableWebhook, SetWebhookSecre
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import WebhookReceived
 from rivetr.domain.webhooks import Signature, Verdict, judge, refusal
-from rivetr.service.apps import AppService
-from rivetr.service.deployments import DeploymentService, new_deployment_id
-from rivetr.service.previews import PreviewService
-from rivetr.service.secrets import open_webhook_secret
-from rivetr.service.webhook_admission import (
+from rivetr.service.commands.apps import AppService
+from rivetr.service.commands.deployments import DeploymentService, new_deployment_id
+from rivetr.service.commands.previews import PreviewService
+from rivetr.service.commands.secrets import open_webhook_secret
+from rivetr.service.commands.webhook_admission import (
     REFUSALS_PER_MINUTE,
     Admission,
     BodyBudget,

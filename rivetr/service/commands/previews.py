@@ -18,9 +18,9 @@ from rivetr.domain.errors import NotFound
 from rivetr.domain.events import DeploymentTrigger
 from rivetr.domain.previews import PreviewGate
 from rivetr.domain.webhooks import Verdict
-from rivetr.service.apps import AppService
-from rivetr.service.deployments import DeploymentService
-from rivetr.service.secrets import open_app, seal_command
+from rivetr.service.commands.apps import AppService
+from rivetr.service.commands.deployments import DeploymentService
+from rivetr.service.commands.secrets import open_app, seal_command
 
 
 def from_fork(hook: Hook) -> bool:

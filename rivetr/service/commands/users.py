@@ -36,10 +36,10 @@ from rivetr.domain.events import (
 from rivetr.domain.users import EndSession, SignIn
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import InvitationView, ReadModel
-from rivetr.service import second_factor
-from rivetr.service.handler import CommandHandler
-from rivetr.service.sign_in_limits import AddressThrottle, SignInRefused, UnknownAddresses
-from rivetr.service.tokens import hash_secret  # a session secret is as random as a token's
+from rivetr.service.commands import second_factor
+from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.sign_in_limits import AddressThrottle, SignInRefused, UnknownAddresses
+from rivetr.service.commands.tokens import hash_secret  # a session secret is as random as a token's
 
 SESSION_PREFIX = "rvs_"
 MIN_PASSWORD = 12

@@ -18,7 +18,7 @@ from rivetr.domain.events import TokenScope
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import ReadModel
-from rivetr.service.handler import CommandHandler
+from rivetr.service.commands.handler import CommandHandler
 
 TOKEN_PREFIX = "rvt_"
 

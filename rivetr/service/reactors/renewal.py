@@ -25,7 +25,7 @@ from rivetr.domain.renewal import renewal_due, retry_after
 from rivetr.domain.settings import host_of
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.views import CertificateView, ReadModel
-from rivetr.service.certificates import CertificateService
+from rivetr.service.commands.certificates import CertificateService
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from rivetr.domain.errors import AlreadyExists, NotFound
 from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
 from rivetr.domain.repository import RepositoryRefused
 from rivetr.domain.settings import BuildSettingsInput
-from rivetr.service.adoption import adopt_legacy_claims
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.handler import CommandHandler
-from rivetr.service.secrets import open_app, open_webhook_secret, seal_command
+from rivetr.service.commands.adoption import adopt_legacy_claims
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.secrets import open_app, open_webhook_secret, seal_command
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 

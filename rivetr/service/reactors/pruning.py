@@ -21,7 +21,7 @@ from rivetr.domain.application import AppState
 from rivetr.domain.deployment import IN_FLIGHT, SERVED
 from rivetr.domain.events import ImagePruned
 from rivetr.projections.views import DeploymentView, ReadModel
-from rivetr.service.app_lookup import is_legacy
+from rivetr.service.commands.app_lookup import is_legacy
 
 log = logging.getLogger(__name__)
 

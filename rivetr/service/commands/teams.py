@@ -32,8 +32,8 @@ from rivetr.domain.events import UserRole
 from rivetr.domain.teams import AcceptInvitation
 from rivetr.domain.users import normalise_email
 from rivetr.projections.views import InvitationView, ReadModel
-from rivetr.service.handler import CommandHandler
-from rivetr.service.tokens import hash_secret
+from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.tokens import hash_secret
 
 INVITATION_PREFIX = "rvi_"
 INVITATION_LIFETIME = timedelta(days=7)

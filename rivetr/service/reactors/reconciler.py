@@ -33,11 +33,11 @@ from rivetr.domain.events import (
     RolledBack,
 )
 from rivetr.projections.views import ReadModel, ReleaseView
-from rivetr.service.app_lookup import AppLookup
-from rivetr.service.deployer import Deployer
-from rivetr.service.pipeline import release_spec
-from rivetr.service.secrets import open_app
-from rivetr.service.steps import StepRecorder
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.secrets import open_app
+from rivetr.service.reactors.deployer import Deployer
+from rivetr.service.reactors.pipeline import release_spec
+from rivetr.service.reactors.steps import StepRecorder
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The router: keeps the proxy's route table equal to what the log says is live.
+"""The route keeper: keeps the proxy's route table equal to what the log says is live.
 
 Each app's domains point at its live release's host port. The table is rebuilt from the read
 model whenever an event that can move traffic is recorded (a switch, a rollback, a restart, a
@@ -44,7 +44,7 @@ async def route_table(read: ReadModel) -> dict[str, Upstream]:
     return routes
 
 
-class Router:
+class RouteKeeper:
     def __init__(
         self, store: EventStore, runner: ProjectionRunner, read: ReadModel, proxy: ProxyServer
     ) -> None:

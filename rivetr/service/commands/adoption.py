@@ -19,7 +19,7 @@ from rivetr.domain import application, claims
 from rivetr.domain.application import AppState
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.events import AppCreated, AppSettingsChanged
-from rivetr.service.app_lookup import is_legacy
+from rivetr.service.commands.app_lookup import is_legacy
 
 log = logging.getLogger(__name__)
 _PAGE = 5000
