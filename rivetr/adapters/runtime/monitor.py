@@ -12,6 +12,7 @@ import logging
 from typing import Literal
 
 from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, EventStore
+from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.adapters.runtime.base import ContainerRuntime, EngineInfo, EngineUnavailable
 from rivetr.domain.events import EngineConnected, EngineLost, Event
 
@@ -97,16 +98,18 @@ class EngineMonitor:
 
     async def _record(self, event: Event) -> None:
         """Append `event` unless the stream already ends with the same fact."""
-        for _ in range(3):  # another Rivetr process may record at the same moment
+
+        async def attempt() -> None:
             history = await self.store.read_stream(STREAM)
             if history and history[-1].event == event:
                 return
             expected = history[-1].version if history else 0
-            try:
-                await self.store.append(STREAM, expected, [event], _META)
-                return
-            except ConcurrencyError:
-                continue
+            await self.store.append(STREAM, expected, [event], _META)
+
+        try:  # another Rivetr process may record at the same moment: decided again
+            await retry_on_conflict(attempt)
+        except ConcurrencyError:
+            log.warning("the engine's state was not recorded: the log kept moving on")
 
     async def close(self) -> None:
         if self.runtime is not None:

@@ -15,6 +15,7 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.policy import RepositoryPolicy
 from rivetr.domain import application, claims
 from rivetr.domain.access import Actor, Permission, authorize_command, home_team
+from rivetr.domain.aggregates import APPS, CLAIMS
 from rivetr.domain.application import AppState
 from rivetr.domain.claims import ClaimsState, DomainTaken
 from rivetr.domain.commands import (
@@ -115,7 +116,7 @@ class AppService:
             return await self.handler.execute_together(
                 actor,
                 seal_command(self.secrets, app_id, command),
-                reads=[(stream, partial(application.fold, app_id)), (claims.STREAM, claims.fold)],
+                reads=[APPS.at(app_id), CLAIMS.at()],
                 decide=together,
                 correlation_id=correlation_id,
                 resource=app_id,
@@ -132,9 +133,8 @@ class AppService:
             return await self.handler.execute(
                 actor,
                 sealed,
-                stream_id=stream,
-                fold=partial(application.fold, app.app_id),
-                decide=application.decide,
+                APPS,
+                app.app_id,
                 correlation_id=correlation_id,
                 resource=app.app_id,
             )
@@ -149,10 +149,7 @@ class AppService:
             return await self.handler.execute_together(
                 actor,
                 sealed,
-                reads=[
-                    (stream, partial(application.fold, app.app_id)),
-                    (claims.STREAM, claims.fold),
-                ],
+                reads=[APPS.at(app.app_id), CLAIMS.at()],
                 decide=together,
                 correlation_id=correlation_id,
                 resource=app.app_id,

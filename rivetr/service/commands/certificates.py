@@ -17,6 +17,7 @@ from rivetr.adapters.certs import CertificateError, CertificateInfo, Certificate
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain import certificates
 from rivetr.domain.access import Actor
+from rivetr.domain.aggregates import CERTIFICATES
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
@@ -178,8 +179,8 @@ class CertificateService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=certificates.stream_id(domain),
-            fold=lambda history: None,
+            CERTIFICATES,
+            domain,
             decide=partial(certificates.decide_install, state),
             resource=state.app_id or None,
         )

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.domain import application, deployment, previews
 from rivetr.domain.access import Actor
+from rivetr.domain.aggregates import DEPLOYMENTS
 from rivetr.domain.commands import CancelDeployment, RequestDeployment
 from rivetr.domain.deployment import SERVED, DeploymentState
 from rivetr.domain.errors import InvalidCommand, NotFound
@@ -63,8 +63,8 @@ class DeploymentService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=deployment.stream_id(command.deployment_id),
-            fold=partial(deployment.fold, command.deployment_id),
+            DEPLOYMENTS,
+            command.deployment_id,
             decide=decide,
             resource=app_state.app_id or None,
         )
@@ -80,8 +80,8 @@ class DeploymentService:
         return await self.handler.execute(
             actor,
             CancelDeployment(deployment_id=deployment_id, reason=reason),
-            stream_id=stream,
-            fold=partial(deployment.fold, deployment_id),
+            DEPLOYMENTS,
+            deployment_id,
             decide=deployment.decide_cancel,
             resource=app.app_id or None,
         )

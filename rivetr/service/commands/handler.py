@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from rivetr.adapters.eventstore.base import (
-    ConcurrencyError,
-    EventMeta,
-    EventStore,
-    RecordedEvent,
-    StreamAppend,
-)
+from rivetr.adapters.eventstore.base import EventMeta, EventStore, RecordedEvent, StreamAppend
+from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.domain.access import Actor, Target, authorize_command
+from rivetr.domain.aggregates import Aggregate, Decide, Stream
 from rivetr.domain.commands import Command
 from rivetr.domain.events import Event
 from rivetr.projections.runner import ProjectionRunner
 
-Fold = Callable[[Iterable[Event]], Any]
-Decide = Callable[[Any, Any], list[Event]]
+S = TypeVar("S")
+C = TypeVar("C")
 Resolve = Callable[[Command], Awaitable[Target]]
 # A decision over several streams: given each stream's folded state (in the order read), the
 # events to append to each stream (any of those read), all recorded together or none.
@@ -28,9 +24,6 @@ DecideTogether = Callable[[list[Any], Any], list[tuple[str, list[Event]]]]
 
 async def no_target(command: Command) -> Target:
     return Target()
-
-
-_RETRIES = 5
 
 
 class CommandHandler:
@@ -44,24 +37,22 @@ class CommandHandler:
     async def execute(
         self,
         actor: Actor,
-        command: Command,
+        command: C,
+        aggregate: Aggregate[S, C],
+        key: str,
         *,
-        stream_id: str,
-        fold: Fold,
-        decide: Decide,
+        decide: Decide[S, C] | None = None,
         correlation_id: str | None = None,
         resource: str | None = None,
     ) -> list[RecordedEvent]:
-        """Run `command` against the stream and return the events it recorded (maybe none).
-
-        A concurrent writer to the same stream makes the append fail; the command is then decided
-        again against the newer state, since deciding is pure and cheap.
-        """
+        """Run `command` against the aggregate's stream for `key`, decided by `decide` (else the
+        aggregate's own decision), and return the events it recorded (maybe none)."""
+        stream = aggregate.at(key)
         return await self.execute_together(
             actor,
             command,
-            reads=[(stream_id, fold)],
-            decide=lambda states, c: [(stream_id, decide(states[0], c))],
+            reads=[stream],
+            decide=_alone(stream, _decision(aggregate, decide)),
             correlation_id=correlation_id,
             resource=resource,
         )
@@ -69,9 +60,9 @@ class CommandHandler:
     async def execute_together(
         self,
         actor: Actor,
-        command: Command,
+        command: Any,
         *,
-        reads: Sequence[tuple[str, Fold]],
+        reads: Sequence[Stream[Any]],
         decide: DecideTogether,
         correlation_id: str | None = None,
         resource: str | None = None,
@@ -89,34 +80,38 @@ class CommandHandler:
         return await self.decide_together(command, reads=reads, decide=decide, meta=meta)
 
     async def decide_and_append(
-        self, command: Any, *, stream_id: str, fold: Fold, decide: Decide, meta: EventMeta
+        self,
+        command: C,
+        aggregate: Aggregate[S, C],
+        key: str,
+        *,
+        meta: EventMeta,
+        decide: Decide[S, C] | None = None,
     ) -> list[RecordedEvent]:
         """Read the stream, fold, decide, append at the version read, then wait for the read
-        model; decided again when a concurrent writer moved the stream on. For commands whose
-        authority is not an actor's permission (a sign-out by its cookie, an invitation by its
-        link), this is the path without `authorize_command`: the caller has checked it."""
+        model. For commands whose authority is not an actor's permission (a sign-out by its
+        cookie, an invitation by its link), this is the path without `authorize_command`: the
+        caller has checked it."""
+        stream = aggregate.at(key)
         return await self.decide_together(
-            command,
-            reads=[(stream_id, fold)],
-            decide=lambda states, c: [(stream_id, decide(states[0], c))],
-            meta=meta,
+            command, reads=[stream], decide=_alone(stream, _decision(aggregate, decide)), meta=meta
         )
 
     async def decide_together(
         self,
         command: Any,
         *,
-        reads: Sequence[tuple[str, Fold]],
+        reads: Sequence[Stream[Any]],
         decide: DecideTogether,
         meta: EventMeta,
     ) -> list[RecordedEvent]:
-        for attempt in range(_RETRIES):
+        async def attempt() -> list[RecordedEvent]:
             versions: dict[str, int] = {}
             states = []
-            for stream_id, fold in reads:
-                history = await self.store.read_stream(stream_id)
-                versions[stream_id] = history[-1].version if history else 0
-                states.append(fold(recorded.event for recorded in history))
+            for stream in reads:
+                history = await self.store.read_stream(stream.stream_id)
+                versions[stream.stream_id] = history[-1].version if history else 0
+                states.append(stream.fold(recorded.event for recorded in history))
             appends = [
                 StreamAppend(stream_id, versions[stream_id], events)
                 for stream_id, events in decide(states, command)
@@ -124,13 +119,20 @@ class CommandHandler:
             ]
             if not appends:
                 return []
-            try:
-                recorded = await self.store.append_together(appends, meta)
-            except ConcurrencyError:
-                if attempt == _RETRIES - 1:
-                    raise
-                continue
-            if self.runner is not None:
-                await self.runner.wait_until(recorded[-1].position)
-            return recorded
-        raise AssertionError("unreachable")
+            return await self.store.append_together(appends, meta)
+
+        recorded = await retry_on_conflict(attempt)
+        if recorded and self.runner is not None:
+            await self.runner.wait_until(recorded[-1].position)
+        return recorded
+
+
+def _decision(aggregate: Aggregate[S, C], decide: Decide[S, C] | None) -> Decide[S, C]:
+    chosen = decide or aggregate.decide
+    if chosen is None:
+        raise TypeError(f"a {aggregate.name} command must name its decision")
+    return chosen
+
+
+def _alone(stream: Stream[S], decide: Decide[S, C]) -> DecideTogether:
+    return lambda states, command: [(stream.stream_id, decide(states[0], command))]

@@ -12,6 +12,7 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.webhooks.base import Hook
 from rivetr.domain import application, previews
 from rivetr.domain.access import Actor
+from rivetr.domain.aggregates import PREVIEWS
 from rivetr.domain.application import AppState, preview_name
 from rivetr.domain.commands import ApprovePreview, AwaitPreviewApproval, OpenPreview
 from rivetr.domain.errors import NotFound
@@ -86,8 +87,8 @@ class PreviewService:
         await self.apps.handler.execute(
             actor,
             command,
-            stream_id=application.stream_id(preview.app_id),
-            fold=partial(previews.fold, preview.app_id),
+            PREVIEWS,
+            preview.app_id,
             decide=previews.decide_await,
             resource=preview.app_id,
         )
@@ -125,8 +126,8 @@ class PreviewService:
         await self.apps.handler.execute(
             actor,
             seal_command(self.box, preview.app_id, command),
-            stream_id=application.stream_id(preview.app_id),
-            fold=partial(previews.fold, preview.app_id),
+            PREVIEWS,
+            preview.app_id,
             decide=partial(previews.decide_approval, parent),
             resource=preview.app_id or None,
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
 import msgspec
@@ -15,6 +14,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import teams
 from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.domain.aggregates import TEAMS
 from rivetr.domain.commands import (
     AddMember,
     ChangeMemberRole,
@@ -54,9 +54,8 @@ class TeamService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=teams.stream_id(command.team),
-            fold=partial(teams.fold, command.team),
-            decide=teams.decide,
+            TEAMS,
+            command.team,
         )
 
     async def create(self, actor: Actor, team: str, name: str, owner: str | None = None) -> None:
@@ -138,8 +137,8 @@ class TeamService:
         )
         await self.handler.decide_and_append(
             command,
-            stream_id=teams.stream_id(view.team),
-            fold=partial(teams.fold, view.team),
+            TEAMS,
+            view.team,
             decide=teams.decide_accept,
             meta=EventMeta(actor=actor.label, team=view.team, source="invitation"),
         )

@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain import tokens
 from rivetr.domain.access import SCOPE_NEEDS, Actor, authorize_account, home_team, token_actor
+from rivetr.domain.aggregates import TOKENS
 from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
@@ -96,9 +96,8 @@ class TokenService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=tokens.stream_id(command.token_id),
-            fold=partial(tokens.fold, command.token_id),
-            decide=tokens.decide,
+            TOKENS,
+            command.token_id,
         )
 
     async def authenticate(self, presented: str) -> Actor | None:

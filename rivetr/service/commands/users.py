@@ -12,10 +12,12 @@ from typing import Any
 import msgspec
 
 from rivetr.adapters.eventstore.base import ANY_VERSION, ConcurrencyError, EventMeta, EventStore
+from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.adapters.passwords import hash_password, verify_password
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain import users
 from rivetr.domain.access import Actor, user_actor
+from rivetr.domain.aggregates import USERS
 from rivetr.domain.commands import (
     ConfirmTotp,
     CreateUser,
@@ -109,8 +111,8 @@ class UserService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=users.stream_id(user_id),
-            fold=lambda history: users.fold(user_id, history),
+            USERS,
+            user_id,
             decide=users.decide_create,
         )
         return user_id
@@ -126,8 +128,8 @@ class UserService:
         command = CreateUser(email=invitation.email, password_hash=await hash_password(password))
         await self.handler.decide_and_append(
             command,
-            stream_id=users.stream_id(user_id),
-            fold=lambda history: users.fold(user_id, history),
+            USERS,
+            user_id,
             decide=users.decide_create,
             meta=EventMeta(actor=f"user:{user_id}", team=invitation.team, source="invitation"),
         )
@@ -154,7 +156,8 @@ class UserService:
         stream = users.stream_id(user_id)
         secret = SESSION_PREFIX + secrets.token_urlsafe(32)
         meta = EventMeta(actor=f"user:{user_id}", source="sign-in")
-        for _ in range(3):  # a concurrent sign-in moved the stream on: decide again
+
+        async def attempt() -> tuple[str, SessionStarted]:
             history = await self.store.read_stream(stream)
             state = users.fold(user_id, [e.event for e in history])
             matched = await verify_password(state.password_hash or None, password)
@@ -170,10 +173,7 @@ class UserService:
             if not state.exists:
                 raise await self._refuse_unknown(command, meta)
             events = users.decide_sign_in(state, command)
-            try:
-                recorded = await self.store.append(stream, len(history), events, meta)
-            except ConcurrencyError:
-                continue
+            recorded = await self.store.append(stream, len(history), events, meta)
             await self.runner.wait_until(recorded[-1].position)
             outcome = events[-1]
             if isinstance(outcome, SessionStarted):
@@ -181,7 +181,11 @@ class UserService:
             if isinstance(outcome, RecoveryCodeUsed):
                 return secret, next(e for e in events if isinstance(e, SessionStarted))
             raise _refusal(outcome, state)
-        raise SignInRefused("too many concurrent sign-ins; try again")
+
+        try:  # a concurrent sign-in moved the stream on: decided again, a few times
+            return await retry_on_conflict(attempt, attempts=3)  # each one verifies a hash
+        except ConcurrencyError:
+            raise SignInRefused("too many concurrent sign-ins; try again") from None
 
     async def _refuse_unknown(self, attempt: SignIn, meta: EventMeta) -> SignInRefused:
         """Record an attempt on an address with no account, and refuse it as an account's
@@ -255,8 +259,8 @@ class UserService:
         await self.handler.execute(
             actor,
             command,
-            stream_id=users.stream_id(command.user_id),
-            fold=lambda history: users.fold(command.user_id, history),
+            USERS,
+            command.user_id,
             decide=users.decide_totp,
         )
 
@@ -270,8 +274,8 @@ class UserService:
         await self.handler.execute(
             actor,
             RevokeSession(user_id=user_id, session_id=session_id),
-            stream_id=users.stream_id(user_id),
-            fold=lambda history: users.fold(user_id, history),
+            USERS,
+            user_id,
             decide=users.decide_revoke,
         )
 
@@ -292,8 +296,8 @@ class UserService:
             return
         await self.handler.decide_and_append(
             EndSession(email=view.user_id, session_id=view.session_id),
-            stream_id=users.stream_id(view.user_id),
-            fold=lambda history: users.fold(view.user_id, history),
+            USERS,
+            view.user_id,
             decide=users.decide_end_session,
             meta=EventMeta(actor=f"user:{view.user_id}", source="session"),
         )

@@ -1,0 +1,92 @@
+"""One descriptor per aggregate: how a key names its stream, how that stream's history folds to
+the state a decision is made on, and the decision its commands usually take. A service names an
+aggregate and a key; the command handler reads, folds, decides and appends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Generic, TypeVar
+
+from rivetr.domain import (
+    application,
+    certificates,
+    claims,
+    deployment,
+    previews,
+    teams,
+    tokens,
+    users,
+)
+from rivetr.domain.events import Event
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+Decide = Callable[[S, C], list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stream(Generic[S]):
+    """One aggregate's stream, ready to be read: its id and the fold of its history."""
+
+    stream_id: str
+    fold: Callable[[Iterable[Event]], S]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate(Generic[S, C]):
+    name: str
+    stream_id: Callable[[str], str]
+    fold: Callable[[str, Iterable[Event]], S]
+    # None where each command names its own decision (a sign-in and a session's end share nothing)
+    decide: Decide[S, C] | None = None
+
+    def at(self, key: str = "") -> Stream[S]:
+        return Stream(self.stream_id(key), partial(self.fold, key))
+
+
+def _claims_stream(_: str) -> str:
+    return claims.STREAM
+
+
+def _fold_claims(_: str, events: Iterable[Event]) -> claims.ClaimsState:
+    return claims.fold(events)
+
+
+def _nothing(_: str, events: Iterable[Event]) -> None:
+    """Certificates are decided on their app's state, not on their own history."""
+    return None
+
+
+APPS: Aggregate[application.AppState, Any] = Aggregate(
+    "app", application.stream_id, application.fold, application.decide
+)
+# A preview is an app: the same stream, folded with the gate a fork's head waits at.
+PREVIEWS: Aggregate[tuple[application.AppState, previews.PreviewGate], Any] = Aggregate(
+    "preview", application.stream_id, previews.fold
+)
+CLAIMS: Aggregate[claims.ClaimsState, Any] = Aggregate("claims", _claims_stream, _fold_claims)
+DEPLOYMENTS: Aggregate[deployment.DeploymentState, Any] = Aggregate(
+    "deployment", deployment.stream_id, deployment.fold
+)
+TEAMS: Aggregate[teams.TeamState, Any] = Aggregate(
+    "team", teams.stream_id, teams.fold, teams.decide
+)
+TOKENS: Aggregate[tokens.TokenState, Any] = Aggregate(
+    "token", tokens.stream_id, tokens.fold, tokens.decide
+)
+USERS: Aggregate[users.UserState, Any] = Aggregate("user", users.stream_id, users.fold)
+CERTIFICATES: Aggregate[None, Any] = Aggregate("certificate", certificates.stream_id, _nothing)
+
+ALL: tuple[Aggregate[Any, Any], ...] = (
+    APPS,
+    PREVIEWS,
+    CLAIMS,
+    DEPLOYMENTS,
+    TEAMS,
+    TOKENS,
+    USERS,
+    CERTIFICATES,
+)
