@@ -113,7 +113,7 @@ class WebhookService:
         if not app.exists:
             # one budget for every unknown name: made-up names must not each get their own
             return await self._refuse(
-                record, 404, "no such application", "no secret", budget=UNKNOWN_APPS
+                app, record, 404, "no such application", "no secret", budget=UNKNOWN_APPS
             )
         signature = admission.signature
         if signature is None:
@@ -124,22 +124,22 @@ class WebhookService:
         refused = refusal(signature)
         if refused is not None:
             status = 403 if signature == "no secret" else 401
-            return await self._refuse(record, status, refused.reason, signature)
+            return await self._refuse(app, record, status, refused.reason, signature)
         record = msgspec.structs.replace(record, signature="valid")
         if admission.problem is not None:
-            return await self._refuse(record, 400, admission.problem, "valid")
+            return await self._refuse(app, record, 400, admission.problem, "valid")
         try:
             hook = webhooks.parse(admission.provider, admission.headers, body)
         except MalformedPayload as exc:
-            return await self._refuse(record, 400, f"malformed payload: {exc}", "valid")
+            return await self._refuse(app, record, 400, f"malformed payload: {exc}", "valid")
         verdict = await self.previews.gate(app, hook, judge(app, hook))
         record = _with_hook(record, hook, verdict)
         if verdict.decision in ("deploy", "preview"):
             record = msgspec.structs.replace(record, deployment_id=new_deployment_id())
         claim = _claim_stream(admission.provider, app.app_id, body)
-        replayed = await self._claim(claim, record)
+        replayed = await self._claim(claim, record, app.team)
         if replayed is not None:
-            return await self._replayed(claim, record, replayed)
+            return await self._replayed(claim, record, replayed, app.team)
         try:
             await self._act(admission.provider, app, hook, verdict, record.deployment_id)
         except DomainError as exc:
@@ -191,7 +191,7 @@ class WebhookService:
                 if (await self.apps.lookup.by_name(name)).exists:
                     await self.apps.handle(actor, ClosePreview(name=name))
 
-    async def _claim(self, stream: str, record: WebhookReceived) -> str | None:
+    async def _claim(self, stream: str, record: WebhookReceived, team: str) -> str | None:
         """Record the delivery as the first of its body (None), or say why it is a replay:
         its body came before, or its delivery id did before body claims existed (an older
         log, whose deliveries claimed `hook-<provider>-<delivery id>`)."""
@@ -201,7 +201,7 @@ class WebhookService:
         if delivery and not delivery.startswith("sha256-") and await self.store.read_stream(legacy):
             return same_id
         try:
-            recorded = await self.store.append(stream, NO_STREAM, [record], _meta(record))
+            recorded = await self.store.append(stream, NO_STREAM, [record], _meta(record, team))
         except ConcurrencyError:
             first = (await self.store.read_stream(stream))[0].event
             before = first.delivery_id if isinstance(first, WebhookReceived) else None
@@ -220,16 +220,19 @@ class WebhookService:
         if self.runner is not None:
             await self.runner.wait_until(position)
 
-    async def _replayed(self, stream: str, record: WebhookReceived, reason: str) -> Outcome:
+    async def _replayed(
+        self, stream: str, record: WebhookReceived, reason: str, team: str
+    ) -> Outcome:
         replay = msgspec.structs.replace(
             record, decision="replayed", reason=reason, deployment_id=None
         )
-        recorded = await self.store.append(stream, ANY_VERSION, [replay], _meta(replay))
+        recorded = await self.store.append(stream, ANY_VERSION, [replay], _meta(replay, team))
         await self._seen(recorded[-1].position)
         return Outcome(status=200, decision="replayed", reason=reason, app=record.app)
 
     async def _refuse(
         self,
+        admitted: AppState,
         record: WebhookReceived,
         status: int,
         reason: str,
@@ -242,7 +245,9 @@ class WebhookService:
             )
             # a refused delivery claims nothing: its body and id may be anyone's
             stream = f"hook-refused-{record.provider}"
-            recorded = await self.store.append(stream, ANY_VERSION, [refused], _meta(refused))
+            recorded = await self.store.append(
+                stream, ANY_VERSION, [refused], _meta(refused, admitted.team or None)
+            )
             await self._seen(recorded[-1].position)
         else:
             wait = math.ceil(60 / REFUSALS_PER_MINUTE)
@@ -270,10 +275,13 @@ def _claim_stream(provider: str, app_id: str, body: bytes) -> str:
     return f"hook-{provider}-sha256-{digest}"
 
 
-def _meta(record: WebhookReceived) -> EventMeta:
+def _meta(record: WebhookReceived, team: str | None) -> EventMeta:
+    """A delivery records the app it was addressed to and that app's team, like any event of
+    the app, so every reader finds both in the metadata."""
     return EventMeta(
         actor=f"webhook:{record.provider}",
         correlation_id=record.deployment_id,
         source=f"webhook:{record.provider}",
+        team=team,
         resource=record.app_id,
     )

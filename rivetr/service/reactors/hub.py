@@ -105,36 +105,22 @@ class Subscription:
 
 
 class AppResolver:
-    """Which app (by id) an event concerns, and the team it belongs to: recorded with the event;
-    for an event of an older log that did not record them, as the audit view derived them in
-    log order (`projections/legacy.py`), never from the name's owner today."""
+    """Which app (by id) an event concerns, and the team it belongs to: as recorded with the
+    event when it was appended; for an event of an older log that did not record them, as the
+    audit view derived them in log order (`projections/legacy.py`, the one place that
+    derivation lives), never from the name's owner today."""
 
     def __init__(self, read: ReadModel) -> None:
         self.read = read
-        self._teams: dict[str, str | None] = {}
-
-    async def team_of(self, app_id: str) -> str | None:
-        """The team owning the app (for events recorded without one)."""
-        if app_id not in self._teams:
-            if len(self._teams) > 10_000:
-                self._teams.clear()
-            self._teams[app_id] = await self.read.team_of_app(app_id)
-        return self._teams[app_id]
 
     async def app_and_team(self, event: RecordedEvent) -> tuple[str | None, str | None]:
         app_id, team = event.resource, event.team
-        if app_id is None and (team is None or _may_name_an_app(event)):
-            entry = await self.read.audit_entry(event.position)
-            if entry is not None:
-                return entry.app_id, entry.team
-        if team is None and app_id is not None:
-            team = await self.team_of(app_id)
-        return app_id, team
-
-
-def _may_name_an_app(event: RecordedEvent) -> bool:
-    stream = event.stream_id
-    return stream.startswith(("app-", "deployment-")) or b'"app":' in event.data
+        if app_id is not None and team is not None:
+            return app_id, team
+        entry = await self.read.audit_entry(event.position)
+        if entry is None:  # the audit view has not reached it yet: what the event says
+            return app_id, team
+        return entry.app_id, entry.team
 
 
 class EventHub:
