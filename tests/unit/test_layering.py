@@ -65,3 +65,20 @@ def test_layer_imports_nothing_it_must_not_know(layer: str) -> None:
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN[layer])
     ]
     assert not offences, "\n".join(offences)
+
+
+def test_no_module_imports_one_that_imports_it() -> None:
+    """Import circles (the proxy's client and server once were one) make a part impossible to
+    read, test or replace alone; a Protocol in the importing module breaks them."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        module = module.removesuffix(".__init__")
+        graph[module] = {name for name in imported_modules(path) if name.startswith("rivetr.")}
+    circles = sorted(
+        f"{a} <-> {b}"
+        for a, names in graph.items()
+        for b in names
+        if a < b and a in graph.get(b, ())
+    )
+    assert not circles, "\n".join(circles)

@@ -21,7 +21,7 @@ import html
 import logging
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httptools
 
@@ -37,12 +37,9 @@ from rivetr.adapters.proxy.http import (
     page,
     response_head,
 )
-from rivetr.adapters.proxy.limits import address_key
+from rivetr.adapters.proxy.limits import Admission, ProxyLimits, address_key
 from rivetr.adapters.proxy.routes import Upstream
-from rivetr.adapters.proxy.upstream import UpstreamConnection
-
-if TYPE_CHECKING:
-    from rivetr.adapters.proxy.server import ProxyServer
+from rivetr.adapters.proxy.upstream import Pool, UpstreamConnection
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +92,19 @@ class Request:
         self.head = b""  # the head to send upstream
 
 
+class Dispatcher(Protocol):
+    """What a client connection needs of the proxy that accepted it (`server.ProxyServer`):
+    the admission it counts against, the pool of upstream connections, and where a request
+    goes. Named here so that the connection does not import the server that imports it."""
+
+    limits: ProxyLimits
+    admission: Admission
+    pool: Pool
+    in_flight: int
+
+    def route(self, request: Request, scheme: str) -> None: ...
+
+
 class ClientConnection(asyncio.Protocol):
     # one per open connection, up to proxy_max_connections of them: no __dict__ each
     __slots__ = (
@@ -135,7 +145,7 @@ class ClientConnection(asyncio.Protocol):
         "watch",
     )
 
-    def __init__(self, proxy: ProxyServer, scheme: str) -> None:
+    def __init__(self, proxy: Dispatcher, scheme: str) -> None:
         self.proxy = proxy
         self.scheme = scheme
         self.transport: Any = None
