@@ -117,7 +117,7 @@ class Services:
         )
         self.renewer = Renewer(store, runner, read, self.certificates)
         self.routes = RouteKeeper(store, runner, read, self.proxy)
-        self.hub = EventHub(store, read)
+        self.hub = EventHub(store)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
         self.runtime_logs = RuntimeLogs(
             read, lambda: self.engine.runtime, lambda: self.engine.problem

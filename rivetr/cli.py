@@ -15,7 +15,7 @@ from rivetr import __version__
 from rivetr.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from rivetr.adapters.eventstore.base import RecordedEvent
+    from rivetr.adapters.eventstore.base import LoggedEvent
 
 log = logging.getLogger("rivetr")
 
@@ -302,18 +302,15 @@ async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if args.app:
         from rivetr.bootstrap import opened
-        from rivetr.service.reactors.hub import AppResolver
 
         async with opened(settings) as services:
-            resolver = AppResolver(services.read)
             named = await services.read.get_app(args.app)
             if named is None:
                 print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
                 return 1
 
-            async def about_app(event: RecordedEvent) -> bool:
-                app_id, _ = await resolver.app_and_team(event)
-                return app_id == named.id
+            def about_app(event: LoggedEvent) -> bool:
+                return event.resource == named.id
 
             await write_export(
                 services.store, sys.stdout, args.format, args.after,

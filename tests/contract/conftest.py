@@ -1,4 +1,5 @@
-"""The runtimes the contract suite runs against: the in-memory twin and the real engine."""
+"""What the contract suites run against: each event store, and each runtime (the in-memory
+twin and the real engines)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.runtime.base import MANAGED_LABEL, ContainerRuntime, ContainerSpec
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
 from rivetr.adapters.runtime.fake import FakeRuntime
@@ -116,3 +120,21 @@ async def _engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
     finally:
         await remove_test_leftovers(runtime, engine.run_id, engine.images)
         await runtime.close()
+
+
+# Long enough that a subscriber woken in time was woken by the commit, not by polling.
+SLOW_POLL = 30.0
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+async def store(
+    request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path
+) -> AsyncIterator[EventStore]:
+    """Each event store, for the suites every store must pass."""
+    backend: EventStore
+    if request.param == "sqlite":
+        backend = await SqliteEventStore.open(tmp_path / "events.db", poll_interval=SLOW_POLL)
+    else:
+        backend = InMemoryEventStore()
+    yield backend
+    await backend.close()

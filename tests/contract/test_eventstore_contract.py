@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import itertools
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -25,28 +24,14 @@ from rivetr.adapters.eventstore import (
     StreamAppend,
 )
 from rivetr.adapters.eventstore.chain import ChainBroken, verify_chain
-from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.domain.codec import InvalidEvent
 from rivetr.domain.events import AppCreated, AppDeleted, AppEnvChanged, EngineLost, Event
+from tests.contract.conftest import SLOW_POLL
 
 pytestmark = pytest.mark.anyio
 
 META = EventMeta(actor="test:contract")
-# Long enough that a subscriber woken in time was woken by the commit, not by polling.
-SLOW_POLL = 30.0
 WAIT = 5.0  # how long a test waits for something that should happen at once
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-async def store(request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path):
-    backend: EventStore
-    if request.param == "sqlite":
-        backend = await SqliteEventStore.open(tmp_path / "events.db", poll_interval=SLOW_POLL)
-    else:
-        backend = InMemoryEventStore()
-    yield backend
-    await backend.close()
 
 
 def lost(n: int) -> EngineLost:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO, Literal
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import GENESIS_HASH, EventStore, RecordedEvent
+from rivetr.adapters.eventstore.base import GENESIS_HASH, EventStore, LoggedEvent, RecordedEvent
 from rivetr.adapters.eventstore.chain import verify_chain
 
 FIELDS = RecordedEvent.__struct_fields__
@@ -63,7 +63,9 @@ async def verify_store(store: EventStore) -> int:
     return count
 
 
-Keep = Callable[[RecordedEvent], Awaitable[bool]]
+# judged on the event as readers see it (its app and team filled in for an older log's,
+# eventstore/legacy.py); the line exported is the event as stored, which the chain covers
+Keep = Callable[[LoggedEvent], bool]
 
 
 async def export_lines(
@@ -80,12 +82,13 @@ async def export_lines(
     if fmt == "csv":
         yield _csv_line(FIELDS)
     async for batch in store_pages(store, after):
-        for event in batch:
+        filled = await _as_read(store, batch) if keep is not None else batch
+        for event, seen in zip(batch, filled, strict=True):
             if since is not None and event.recorded_at < since:
                 continue
             if until is not None and event.recorded_at >= until:
                 continue
-            if keep is not None and not await keep(event):
+            if keep is not None and not keep(seen):
                 continue
             if fmt == "csv":
                 yield _csv_line(
@@ -93,6 +96,11 @@ async def export_lines(
                 )
             else:
                 yield _jsonl_line(event)
+
+
+async def _as_read(store: EventStore, batch: list[RecordedEvent]) -> Sequence[LoggedEvent]:
+    """The same positions as readers get them (positions have no gaps)."""
+    return await store.read_logged(after=batch[0].position - 1, limit=len(batch))
 
 
 async def write_export(

@@ -19,6 +19,7 @@ from rivetr.adapters.eventstore.base import (
 )
 from rivetr.adapters.eventstore.chain import chain_encoded, chain_event
 from rivetr.adapters.eventstore.following import HeadSignal, follow
+from rivetr.adapters.eventstore.legacy import LEARNS_FROM, LegacyConcerns
 from rivetr.domain.events import Event
 
 
@@ -27,6 +28,7 @@ class InMemoryEventStore:
         self._events: list[RecordedEvent] = []
         self._versions: dict[str, int] = {}
         self._signal = HeadSignal(self._read_head, poll_interval=3600)
+        self._concerns = LegacyConcerns(self._learn)
 
     async def _read_head(self) -> int:
         return len(self._events)
@@ -88,7 +90,10 @@ class InMemoryEventStore:
         return self._events[after : after + limit]
 
     async def read_logged(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
-        return list(await self.read_all(after, limit))
+        return await self._concerns.fill(await self.read_all(after, limit), after)
+
+    async def _learn(self, after: int, upto: int) -> list[LoggedEvent]:
+        return [e for e in self._events[after:upto] if e.type in LEARNS_FROM]
 
     async def head(self) -> int:
         return len(self._events)

@@ -19,6 +19,7 @@ from rivetr.adapters.eventstore.base import (
     check_appends,
 )
 from rivetr.adapters.eventstore.following import HeadSignal, follow
+from rivetr.adapters.eventstore.legacy import LEARNS_FROM, LegacyConcerns
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
 from rivetr.adapters.private_files import private_sqlite
 from rivetr.domain.events import Event
@@ -47,6 +48,7 @@ class SqliteEventStore:
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
         self._signal = HeadSignal(self._read_head, poll_interval)
+        self._concerns = LegacyConcerns(self._learn)
 
     @classmethod
     async def open(cls, path: Path, poll_interval: float = 1.0) -> SqliteEventStore:
@@ -140,6 +142,14 @@ class SqliteEventStore:
         rows = await self._select(
             f"SELECT {_LOGGED} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (after, limit),
+        )
+        return await self._concerns.fill([LoggedEvent(*row) for row in rows], after)
+
+    async def _learn(self, after: int, upto: int) -> list[LoggedEvent]:
+        rows = await self._select(
+            f"SELECT {_LOGGED} FROM events WHERE position > ? AND position <= ?"
+            f" AND type IN {LEARNS_FROM} ORDER BY position",
+            (after, upto),
         )
         return [LoggedEvent(*row) for row in rows]
 

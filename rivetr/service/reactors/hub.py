@@ -19,9 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.secrets import is_sealed
-from rivetr.projections.views import ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -104,29 +103,9 @@ class Subscription:
         self.sink = sink
 
 
-class AppResolver:
-    """Which app (by id) an event concerns, and the team it belongs to: as recorded with the
-    event when it was appended; for an event of an older log that did not record them, as the
-    audit view derived them in log order (`projections/legacy.py`, the one place that
-    derivation lives), never from the name's owner today."""
-
-    def __init__(self, read: ReadModel) -> None:
-        self.read = read
-
-    async def app_and_team(self, event: RecordedEvent) -> tuple[str | None, str | None]:
-        app_id, team = event.resource, event.team
-        if app_id is not None and team is not None:
-            return app_id, team
-        entry = await self.read.audit_entry(event.position)
-        if entry is None:  # the audit view has not reached it yet: what the event says
-            return app_id, team
-        return entry.app_id, entry.team
-
-
 class EventHub:
-    def __init__(self, store: EventStore, read: ReadModel) -> None:
+    def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.apps = AppResolver(read)
         self.position = 0  # the last position handed to the subscriptions
         self.subscriptions: set[Subscription] = set()
         self._readers = asyncio.Event()  # set while someone is subscribed
@@ -141,20 +120,14 @@ class EventHub:
                 self._readers.clear()
                 await self._readers.wait()
             while self.subscriptions:
-                batch = await self.store.read_all(after=self.position, limit=PAGE)
+                batch = await self.store.read_logged(after=self.position, limit=PAGE)
                 for recorded in batch:
-                    delivery = await self.deliver(recorded)
+                    delivery = deliver(recorded)
                     self.position = recorded.position
                     for subscription in list(self.subscriptions):
                         subscription.offer(delivery)
                 if len(batch) < PAGE:  # (a timeout, to notice the last reader leaving)
                     await self.store.wait_for_new(self.position, timeout=IDLE_CHECK_S)
-
-    async def deliver(self, recorded: RecordedEvent) -> Delivery:
-        app, team = await self.apps.app_and_team(recorded)
-        json = _event_json(recorded, app)
-        sse = b"id: %d\nevent: %s\ndata: %s\n\n" % (recorded.position, recorded.type.encode(), json)
-        return Delivery(recorded.position, recorded.type, recorded.stream_id, team, app, json, sse)
 
     async def subscribe(
         self, wanted: StreamFilter, after: int | None, *, limit: int = QUEUE_LIMIT
@@ -170,7 +143,7 @@ class EventHub:
         published by then; what follows reaches the subscription from the hub."""
         wanted = subscription.wanted
         while True:  # the history, with no queue to overflow
-            batch = await self.store.read_all(after=subscription.last, limit=PAGE)
+            batch = await self.store.read_logged(after=subscription.last, limit=PAGE)
             for delivery in await self._wanted(batch, wanted):
                 yield delivery
             if batch:
@@ -185,7 +158,7 @@ class EventHub:
         self._readers.set()
         registered_at = self.position  # from here on the hub hands events to the subscription
         while subscription.last < registered_at:  # what the hub published meanwhile
-            batch = await self.store.read_all(after=subscription.last, limit=PAGE)
+            batch = await self.store.read_logged(after=subscription.last, limit=PAGE)
             batch = [r for r in batch if r.position <= registered_at]
             if not batch:
                 break
@@ -196,15 +169,25 @@ class EventHub:
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
 
-    async def _wanted(self, batch: Iterable[RecordedEvent], wanted: StreamFilter) -> list[Delivery]:
+    async def _wanted(self, batch: Iterable[LoggedEvent], wanted: StreamFilter) -> list[Delivery]:
         found = []
-        for recorded in batch:
-            if recorded.team is not None and not wanted.sees_team(recorded.team):
-                continue  # before resolving its app: the cheap test first
-            delivery = await self.deliver(recorded)
+        for logged in batch:
+            if logged.team is not None and not wanted.sees_team(logged.team):
+                continue  # before encoding it: the cheap test first
+            delivery = deliver(logged)
             if wanted.accepts(delivery):
                 found.append(delivery)
         return found
+
+
+def deliver(logged: LoggedEvent) -> Delivery:
+    """The event as readers get it, with the app and team it concerns as the store read them
+    (recorded with it, or for an event of an older log, filled in: eventstore/legacy.py)."""
+    json = _event_json(logged)
+    sse = b"id: %d\nevent: %s\ndata: %s\n\n" % (logged.position, logged.type.encode(), json)
+    return Delivery(
+        logged.position, logged.type, logged.stream_id, logged.team, logged.resource, json, sse
+    )
 
 
 def _type_matches(event_type: str, wanted: str) -> bool:
@@ -229,7 +212,7 @@ class _Message(msgspec.Struct, kw_only=True):
 _encode = msgspec.json.Encoder().encode
 
 
-def _event_json(recorded: RecordedEvent, app: str | None) -> bytes:
+def _event_json(recorded: LoggedEvent) -> bytes:
     data = recorded.data
     if any(prefix in data for prefix in SEALED_PREFIXES):
         data = _encode(_redact(msgspec.json.decode(data)))
@@ -243,7 +226,7 @@ def _event_json(recorded: RecordedEvent, app: str | None) -> bytes:
             actor=recorded.actor,
             team=recorded.team,
             source=recorded.source,
-            app=app,
+            app=recorded.resource,
             data=msgspec.Raw(data),
         )
     )

@@ -12,12 +12,12 @@ from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.adapters.eventstore.export import export_lines, recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.projections.views import AuditEntry, AuditQuery
-from rivetr.service.reactors.hub import AppResolver, StreamFilter
+from rivetr.service.reactors.hub import StreamFilter
 from rivetr.web.api.apps import readable_app
 from rivetr.web.openapi import MEDIA_TYPES
 from rivetr.web.params import bounded
@@ -97,14 +97,12 @@ class AuditController(Controller):
         by someone who reads only some teams, skips positions: verify it with `--filtered`."""
         teams = _readable_teams(actor)
         app_id = (await readable_app(services, actor, app)).id if app is not None else None
-        resolver = AppResolver(services.read)
         instance = actor.reads_instance_events()
 
         readable = StreamFilter(teams=teams, instance=instance)
 
-        async def keep(event: RecordedEvent) -> bool:
-            event_app, team = await resolver.app_and_team(event)
-            return readable.sees_team(team) and (app_id is None or event_app == app_id)
+        def keep(event: LoggedEvent) -> bool:
+            return readable.sees_team(event.team) and (app_id is None or event.resource == app_id)
 
         filtered = app is not None or teams is not None
         lines = export_lines(
