@@ -19,11 +19,17 @@ class FakeProber:
         self.clock = clock or FakeClock()
         self.probed: list[int] = []  # every port probed, in order
         self._answers: dict[int, list[int | None]] = {}
+        self._otherwise: list[int | None] = [REFUSED]
 
     def answer(self, port: int, *statuses: int | None) -> None:
         """Make `port` answer `statuses` to its next probes, in order, the last one for good
-        (`REFUSED`: nothing listens). An unscripted port refuses connections."""
+        (`REFUSED`: nothing listens)."""
         self._answers[port] = list(statuses)
+
+    def otherwise(self, *statuses: int | None) -> None:
+        """What each port not scripted yet answers from its first probe on, as `answer` says
+        (a port probed before keeps its own script). At first: `REFUSED`."""
+        self._otherwise = list(statuses)
 
     async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
         return await self._probe(
@@ -53,7 +59,7 @@ class FakeProber:
         self, host: str, port: int, path: str, *, expected_status: int, timeout_s: float
     ) -> ProbeAnswer:
         self.probed.append(port)
-        script = self._answers.get(port, [REFUSED])
+        script = self._answers.setdefault(port, list(self._otherwise))
         status = script.pop(0) if len(script) > 1 else script[0]
         if status is None:
             return False, None, "connection refused"
