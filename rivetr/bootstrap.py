@@ -15,13 +15,22 @@ from functools import partial
 import anyio
 
 from rivetr.adapters.acme import AcmeAccount
+from rivetr.adapters.builders.base import ImageBuilder
+from rivetr.adapters.builders.build import RuntimeBuilder
 from rivetr.adapters.certs import CertificateStore
+from rivetr.adapters.clock import Clock, SystemClock
+from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.adapters.health.base import HealthProber
+from rivetr.adapters.health.probe import HttpProber
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
 from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
+from rivetr.adapters.runtime.base import ContainerRuntime
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.base import SourceFetcher
+from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
@@ -54,15 +63,26 @@ _RESTART_DELAY_S = 5
 
 
 class Services:
-    """Everything a request handler or a CLI command needs, opened on one data directory."""
+    """Everything a request handler or a CLI command needs, opened on one data directory.
+
+    Built from the ports it is handed; each one not handed is the real one: the container
+    engine found from the settings (`runtime`), git (`source`), the builders here (`builder`),
+    HTTP probes on loopback (`prober`) and the system's clock (`clock`).
+    """
 
     def __init__(
         self,
         settings: Settings,
-        store: SqliteEventStore,
+        store: EventStore,
         runner: ProjectionRunner,
         read: ReadModel,
         resolver: NameResolver | None = None,
+        *,
+        runtime: ContainerRuntime | None = None,
+        source: SourceFetcher | None = None,
+        builder: ImageBuilder | None = None,
+        prober: HealthProber | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -82,7 +102,11 @@ class Services:
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
         self.engine = EngineMonitor(
-            store, settings.engine, settings.engine_url, settings.engine_retry_max_s
+            store,
+            settings.engine,
+            settings.engine_url,
+            settings.engine_retry_max_s,
+            runtime=runtime,
         )
         self.deployments = DeploymentService(handler, read, self.lookup)
         self.previews = PreviewService(self.apps, self.deployments, self.secrets)
@@ -123,27 +147,24 @@ class Services:
             read, lambda: self.engine.runtime, lambda: self.engine.problem
         )
         self.recorder = StepRecorder(store)
-        self.deployer = Deployer(
-            store,
+        self.clock = clock or SystemClock()
+        self.prober = prober or HttpProber(self.clock)
+        pipeline = DeployPipeline(
             self.recorder,
             read,
-            lambda: self.engine.runtime,
+            self.lookup,
+            runtime=lambda: self.engine.runtime,
+            source=source or GitSource(self.repositories),
+            builder=builder or RuntimeBuilder(),
+            prober=self.prober,
+            clock=self.clock,
             logs=self.logs,
             secrets=self.secrets,
-            images_kept=settings.images_kept,
-        )
-        self.deployer.lookup = self.lookup
-        self.deployer.pipeline = DeployPipeline(
-            self.recorder,
-            read,
-            lambda: self.engine.runtime,
-            self.logs,
-            settings.data_path / "work",
-            self.secrets,
-            self.lookup,
-            self.repositories,
+            work_root=settings.data_path / "work",
             drain_s=settings.drain_s,
-            on_superseded=self.deployer.schedule_retire,
+        )
+        self.deployer = Deployer(
+            store, pipeline, clock=self.clock, images_kept=settings.images_kept
         )
 
     async def offer_setup(self) -> str | None:
@@ -168,9 +189,19 @@ class Services:
         return user_id, role, adopted
 
     @classmethod
-    async def open(cls, settings: Settings, *, resolver: NameResolver | None = None) -> Services:
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        resolver: NameResolver | None = None,
+        runtime: ContainerRuntime | None = None,
+        source: SourceFetcher | None = None,
+        builder: ImageBuilder | None = None,
+        prober: HealthProber | None = None,
+        clock: Clock | None = None,
+    ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
-        name look-ups (the system's resolver when None)."""
+        name look-ups (the system's resolver when None); the other ports go to `Services`."""
         data = settings.data_path
         if not data.exists():  # one given that exists may be shared: its mode is the owner's
             private_dir(data)
@@ -181,7 +212,18 @@ class Services:
         await runner.open()
         await runner.catch_up()
         read = await ReadModel.open(data / "read.db")
-        return cls(settings, store, runner, read, resolver)
+        return cls(
+            settings,
+            store,
+            runner,
+            read,
+            resolver,
+            runtime=runtime,
+            source=source,
+            builder=builder,
+            prober=prober,
+            clock=clock,
+        )
 
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
@@ -237,6 +279,8 @@ class Services:
 
     async def _reconcile_when_engine_ready(self) -> None:
         await self.engine.ready.wait()
+        # it decides from the read model: that must include what fail_interrupted recorded
+        await self.runner.wait_until(await self.store.head())
         runtime = self.engine.runtime
         if runtime is not None:
             await reconcile_engine(self.read, self.recorder, runtime, self.deployer)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +59,17 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     await read_json_body(request)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Litestar:
-    """Build the web app. With `services` given (tests), the caller owns opening and closing."""
+def create_app(
+    settings: Settings,
+    services: Services | None = None,
+    open_services: Callable[[Settings], Awaitable[Services]] = Services.open,
+) -> Litestar:
+    """Build the web app. With `services` given (tests), the caller owns opening and closing;
+    else `open_services` opens them (tests hand it the ports they want)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        opened = services or await Services.open(settings)
+        opened = services or await open_services(settings)
         app.state.services = opened
         code = await opened.offer_setup()
         if code is not None:

@@ -94,7 +94,7 @@ REAL_ENGINES = [
 async def engine(
     request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path
 ) -> AsyncIterator[Engine]:
-    async for opened in _engine(request.param, tmp_path):
+    async for opened in open_engine(request.param, tmp_path):
         yield opened
 
 
@@ -103,11 +103,12 @@ async def real_engine(
     request: pytest.FixtureRequest, anyio_backend: str, tmp_path: Path
 ) -> AsyncIterator[Engine]:
     """For what the in-memory twin cannot show, such as a build that takes time."""
-    async for opened in _engine(request.param, tmp_path):
+    async for opened in open_engine(request.param, tmp_path):
         yield opened
 
 
-async def _engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
+async def open_engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
+    """The runtime `kind` ("fake", "docker", "podman") with the busybox image, cleaned up after."""
     if kind == "fake":
         runtime: ContainerRuntime = FakeRuntime()
         await runtime.import_image(b"a root fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])

@@ -23,7 +23,7 @@ from rivetr.adapters.runtime.base import (
     log_time_ns,
 )
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
-from tests.contract.conftest import Engine
+from tests.contract.conftest import WEB_DOCKERFILE, Engine
 from tests.engine import TEST_RUN_LABEL
 
 pytestmark = pytest.mark.anyio
@@ -56,6 +56,16 @@ async def test_build_returns_the_image_id(engine: Engine) -> None:
 
     assert image_id.startswith("sha256:")
     assert len(image_id) == len("sha256:") + 64
+
+
+async def test_an_image_id_names_the_image_as_its_tag_does(engine: Engine) -> None:
+    tag = engine.image_tag("web")
+    context = engine.context(WEB_DOCKERFILE, **{"index.html": "hi\n"})
+    image_id = await engine.runtime.build_image(context, tag)
+
+    assert await engine.runtime.image_exists(image_id)
+    started = await engine.runtime.run_container(engine.spec(image_id))
+    assert started.state == "running"
 
 
 async def test_a_failing_step_raises_build_failed_with_the_output_so_far(engine: Engine) -> None:

@@ -255,7 +255,7 @@ async def test_a_live_release_whose_container_died_is_started_again(services, ap
         await runtime.stop_container(container_name(name, v1), timeout_s=1)
 
     assert await restart_dead_releases(
-        services.read, services.recorder, runtime, services.secrets
+        services.read, services.recorder, runtime, services.secrets, services.prober
     ) == [v1]
 
     last = (await services.store.read_stream(f"deployment-{v1}"))[-1]
@@ -273,7 +273,9 @@ async def test_a_live_release_whose_container_died_is_started_again(services, ap
         assert new_port != old_port
     # nothing left to restart: a second pass does nothing
     assert (
-        await restart_dead_releases(services.read, services.recorder, runtime, services.secrets)
+        await restart_dead_releases(
+            services.read, services.recorder, runtime, services.secrets, services.prober
+        )
         == []
     )
 
@@ -287,7 +289,7 @@ async def test_a_dead_release_whose_image_is_gone_is_recorded_as_failed_to_resta
     await runtime.remove_image(view.image)
 
     assert await restart_dead_releases(
-        services.read, services.recorder, runtime, services.secrets
+        services.read, services.recorder, runtime, services.secrets, services.prober
     ) == [v1]
 
     last = (await services.store.read_stream(f"deployment-{v1}"))[-1]

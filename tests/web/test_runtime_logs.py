@@ -6,34 +6,54 @@ browser test)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.runtime.base import ContainerSpec
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.fake import FakeRuntime
+from rivetr.bootstrap import Services
+from rivetr.config import Settings
 from rivetr.domain.events import (
     ContainerStarted,
     DeploymentHealthy,
     DeploymentRequested,
     TrafficSwitched,
 )
+from rivetr.web.app import create_app
 from tests.web.test_api_deployments import sse
 from tests.web.test_dashboard import form_login
 
 RED = "\x1b[31mred\x1b[0m"
 
 
-async def live_web(services) -> FakeRuntime:
-    """`web` with a live release whose container (in a fake engine) wrote three lines."""
-    runtime = FakeRuntime()
+@pytest.fixture
+def engine() -> FakeRuntime:
+    return FakeRuntime()
+
+
+@pytest.fixture
+def client(tmp_path: Path, engine: FakeRuntime) -> Iterator[TestClient[Any]]:
+    """The app of tests/web/conftest.py, on `engine` as its container engine."""
+    settings = Settings(data_dir=str(tmp_path / "data"), engine="none", proxy_enabled=False)
+    app = create_app(settings, open_services=partial(Services.open, runtime=engine))
+    with TestClient(app) as client:
+        yield client
+
+
+async def live_web(services, runtime: FakeRuntime) -> FakeRuntime:
+    """`web` with a live release whose container (in the fake engine) wrote three lines."""
+    await services.engine.ready.wait()
     await runtime.import_image(b"fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
     started = await runtime.run_container(ContainerSpec(name="rivetr-web-d1", image=BUSYBOX_IMAGE))
     runtime.append_log(started.id, "listening on :3000\n")
     runtime.append_log(started.id, f"GET /\n{RED}\n")
-    services.engine.runtime = runtime
     web = await services.lookup.by_name("web")
     history = [
         DeploymentRequested(
@@ -57,9 +77,9 @@ async def live_web(services) -> FakeRuntime:
 
 
 @pytest.fixture
-def runtime(client, auth, call, services) -> FakeRuntime:
+def runtime(client, auth, call, services, engine) -> FakeRuntime:
     assert client.post("/api/v1/apps", json={"name": "web"}, headers=auth).status_code == 201
-    return call(live_web, services)
+    return call(live_web, services, engine)
 
 
 def test_the_last_lines_and_the_lines_after_one(client, auth, runtime) -> None:
@@ -92,7 +112,7 @@ def test_the_stream_gives_ids_to_resume_from_and_ends_when_the_container_stops(
     ]
 
 
-def test_refusals_say_why(client, auth, services, runtime) -> None:
+def test_refusals_say_why(client, auth, call, services, runtime) -> None:
     bad = client.get("/api/v1/apps/web/logs", params={"after": "yesterday"}, headers=auth)
     assert bad.status_code == 400
     assert "RFC 3339" in bad.json()["detail"]
@@ -104,7 +124,8 @@ def test_refusals_say_why(client, auth, services, runtime) -> None:
     assert idle.status_code == 404
     assert "no running release" in idle.json()["detail"]
 
-    services.engine.runtime = None
+    runtime.available = False  # the engine goes away, and the monitor notices
+    call(services.engine.check)
     gone = client.get("/api/v1/apps/web/logs", headers=auth)
     assert gone.status_code == 503
     assert "engine" in gone.json()["detail"]

@@ -47,3 +47,37 @@ async def build_image(
             )
         image = await build_with_cli(builder, app, tag, on_output, dict(settings.build_args))
     return builder, image
+
+
+class RuntimeBuilder:
+    """The builder port over the builders here: a Dockerfile or a static site built by the
+    container engine, or an external CLI (Railpack, Nixpacks, `pack`) when one is installed."""
+
+    def __init__(self, which: Which = shutil.which) -> None:
+        self.which = which
+
+    def plan(self, source: Path, settings: BuildSettings) -> str:
+        return detect_build_type(source, settings, which=self.which)[0]
+
+    async def build(
+        self,
+        runtime: ContainerRuntime,
+        source: Path,
+        settings: BuildSettings,
+        *,
+        port: int,
+        tag: str,
+        labels: dict[str, str],
+        on_output: Callable[[str], None],
+    ) -> str:
+        _, image = await build_image(
+            runtime,
+            source,
+            settings,
+            port=port,
+            tag=tag,
+            labels=labels,
+            on_output=on_output,
+            which=self.which,
+        )
+        return image

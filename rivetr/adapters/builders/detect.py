@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from rivetr.adapters.builders.base import BuildPlanError as BuildPlanError
 from rivetr.domain.settings import BuildSettings
 
 Which = Callable[[str], str | None]
@@ -22,10 +23,6 @@ TOOLS = {"railpack": "railpack", "nixpacks": "nixpacks", "buildpacks": "pack"}
 _PYTHON_MAIN = ("main.py", "app.py", "start.py", "bot.py", "hello.py", "server.py")
 _STATIC_ROOT = re.compile(r"^root\s*:\s*(.*?)\s*(?:\s#.*)?$")
 _DENO_IMPORT = re.compile(r"""import .+ from ["'`]https://deno\.land/[^"'`]+\.(?:ts|js|tsx|jsx)""")
-
-
-class BuildPlanError(Exception):
-    """No builder can build this checkout here; the message says what to install or add."""
 
 
 def contained(root: Path, relative: str) -> Path | None:

@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from rivetr.adapters.builders.detect import TOOLS, BuildPlanError
+from rivetr.adapters.builders.base import BuildPlanError
+from rivetr.adapters.builders.detect import TOOLS
 from rivetr.adapters.processes import process_group
 from rivetr.adapters.runtime.base import BuildFailed
 

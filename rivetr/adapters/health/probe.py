@@ -11,29 +11,22 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 from urllib.parse import quote
 
-import msgspec
-
+from rivetr.adapters.clock import Clock, SystemClock
+from rivetr.adapters.health.base import EXITED as EXITED
+from rivetr.adapters.health.base import ProbeAnswer
+from rivetr.adapters.health.base import ProbeResult as ProbeResult
 from rivetr.domain.settings import HealthCheck
 
 USER_AGENT = "rivetr-health/1"
-EXITED = "the container exited during the health check"
 
 _STATUS_LINE = re.compile(rb"HTTP/\d\.\d (\d{3})(?:[ \t][^\r\n]*)?\r?\n")
 _STATUS_LINE_MAX = 8192
 # every printable ASCII character passes as is; spaces, controls and non-ASCII are %-encoded,
 # so no path can break the request line
 _PATH_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
-
-
-class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
-    attempt: int
-    ok: bool
-    status: int | None
-    error: str | None  # short and readable: "connection refused", "expected 200, got 503"
-    duration_ms: float
-    at: float  # seconds since the health check started, on its monotonic clock
 
 
 async def probe_once(
@@ -44,7 +37,7 @@ async def probe_once(
     expected_status: int,
     timeout_s: float,
     host_header: str | None = None,
-) -> tuple[bool, int | None, str | None]:
+) -> ProbeAnswer:
     """Send one GET to `host:port` and compare the answer's status with `expected_status`.
 
     Args:
@@ -100,6 +93,12 @@ async def probe_once(
     return True, status, None
 
 
+class Probe(Protocol):
+    async def __call__(
+        self, host: str, port: int, path: str, *, expected_status: int, timeout_s: float
+    ) -> ProbeAnswer: ...
+
+
 async def wait_until_healthy(
     host: str,
     port: int,
@@ -108,6 +107,8 @@ async def wait_until_healthy(
     on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
     is_running: Callable[[], Awaitable[bool]] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    probe: Probe = probe_once,
 ) -> tuple[bool, str]:
     """Probe `host:port` as `check` says until one probe succeeds or the boot deadline passes.
 
@@ -128,6 +129,8 @@ async def wait_until_healthy(
         on_probe: Awaited with every probe's result, in order.
         is_running: Asked before every probe; when it answers False the wait stops at once.
         clock: Monotonic seconds; every timing here is measured with it.
+        sleep: Waits between probes, on the same clock.
+        probe: Makes one probe (`probe_once`, or a twin's answer).
 
     Returns:
         (healthy, a one-line summary fit for a deployment log).
@@ -139,7 +142,7 @@ async def wait_until_healthy(
     while (now := clock()) < first_probe_at:
         if is_running is not None and not await is_running():
             return False, EXITED
-        await asyncio.sleep(min(check.interval_s, first_probe_at - now))
+        await sleep(min(check.interval_s, first_probe_at - now))
 
     attempt = 0
     while True:
@@ -148,7 +151,7 @@ async def wait_until_healthy(
         attempt += 1
         began = clock()
         remaining = deadline - began
-        ok, status, error = await probe_once(
+        ok, status, error = await probe(
             host,
             port,
             check.path,
@@ -172,7 +175,42 @@ async def wait_until_healthy(
         next_at = began + check.interval_s
         if max(next_at, clock()) >= deadline:
             return False, f"not healthy within {check.boot_deadline_s:g} s: last probe: {error}"
-        await asyncio.sleep(max(0.0, next_at - clock()))
+        await sleep(max(0.0, next_at - clock()))
+
+
+class HttpProber:
+    """The health port over real HTTP to 127.0.0.1, timed by `clock`."""
+
+    def __init__(self, clock: Clock | None = None, host: str = "127.0.0.1") -> None:
+        self.clock = clock or SystemClock()
+        self.host = host
+
+    async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
+        return await probe_once(
+            self.host,
+            port,
+            check.path,
+            expected_status=check.expected_status,
+            timeout_s=check.timeout_s,
+        )
+
+    async def wait_until_healthy(
+        self,
+        port: int,
+        check: HealthCheck,
+        *,
+        on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
+        is_running: Callable[[], Awaitable[bool]] | None = None,
+    ) -> tuple[bool, str]:
+        return await wait_until_healthy(
+            self.host,
+            port,
+            check,
+            on_probe=on_probe,
+            is_running=is_running,
+            clock=self.clock.monotonic,
+            sleep=self.clock.sleep,
+        )
 
 
 def _authority(host: str, port: int) -> str:

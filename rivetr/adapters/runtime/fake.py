@@ -164,7 +164,7 @@ class FakeRuntime:
 
     async def image_exists(self, ref: str) -> bool:
         self._check()
-        return ref in self.images
+        return self._image(ref) is not None
 
     async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:
         self._check()
@@ -191,7 +191,8 @@ class FakeRuntime:
 
     async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
         self._check()
-        if spec.image not in self.images:
+        image_id = self._image(spec.image)
+        if image_id is None:
             raise ContainerError(f"image {spec.image!r} not found: build it first")
         if any(c.spec.name == spec.name for c in self._containers.values()):
             raise ContainerError(f"run {spec.name}: Conflict. The name is already in use")
@@ -204,7 +205,6 @@ class FakeRuntime:
             if wanted is not None and wanted in taken:
                 raise ContainerError(f"run {spec.name}: port 127.0.0.1:{wanted} already in use")
             host_ports[port] = wanted if wanted is not None else next(self._free_ports)
-        image_id = self.images[spec.image]
         container = _Container(
             id=_image_id(f"container {next(self._ids)}")[7:],
             spec=spec,
@@ -299,6 +299,10 @@ class FakeRuntime:
     def _check(self) -> None:
         if not self.available:
             raise EngineUnavailable("fake engine switched off (FakeRuntime.available = False)")
+
+    def _image(self, ref: str) -> str | None:
+        """The id of the image `ref` names: a tag, or (as the engine takes it) an image id."""
+        return self.images.get(ref) or (ref if ref in self.images.values() else None)
 
     def _find(self, name_or_id: str) -> _Container | None:
         for container in self._containers.values():

@@ -30,8 +30,11 @@ class EngineMonitor:
         url: str | None,
         retry_max_s: float = 60.0,
         check_every_s: float = 30.0,
+        runtime: ContainerRuntime | None = None,
     ) -> None:
         self.store = store
+        # a runtime handed in (a twin, in tests) is the engine, whatever `engine` says
+        self.given = runtime
         self.engine = engine
         self.url = url
         self.retry_max_s = retry_max_s
@@ -40,7 +43,7 @@ class EngineMonitor:
         self.info: EngineInfo | None = None
         self.problem: str | None = (
             "container engine disabled by configuration (engine = none)"
-            if engine == "none"
+            if engine == "none" and runtime is None
             else "not checked yet"
         )
         self.ready = asyncio.Event()
@@ -52,7 +55,7 @@ class EngineMonitor:
         return f"unavailable: {self.problem}"
 
     async def run(self) -> None:
-        if self.engine == "none":
+        if self.engine == "none" and self.given is None:
             return
         delay = 1.0
         while True:
@@ -64,14 +67,14 @@ class EngineMonitor:
                     delay = min(delay * 2, self.retry_max_s)
                     continue
             await asyncio.sleep(self.check_every_s)
-            await self._check()
+            await self.check()
 
     async def _connect(self) -> bool:
         # imported here so a service with no engine never loads the docker SDK
         from rivetr.adapters.runtime.detect import connect_runtime
 
         try:
-            runtime = await connect_runtime(self.engine, self.url)  # type: ignore[arg-type]
+            runtime = self.given or await connect_runtime(self.engine, self.url)  # type: ignore[arg-type]
             info = await runtime.ping()
         except EngineUnavailable as exc:
             if self.problem != str(exc):
@@ -85,13 +88,16 @@ class EngineMonitor:
         self.ready.set()
         return True
 
-    async def _check(self) -> None:
-        assert self.runtime is not None
+    async def check(self) -> None:
+        """Ping the engine now; if it is gone, let go of it (and record so) until it is back."""
+        if self.runtime is None:
+            return
         try:
             await self.runtime.ping()
         except EngineUnavailable as exc:
             log.warning("container engine lost: %s", exc)
-            await self.runtime.close()
+            if self.runtime is not self.given:  # one handed in is pinged again, not remade
+                await self.runtime.close()
             self.runtime, self.info, self.problem = None, None, str(exc)
             self.ready.clear()
             await self._record(EngineLost(reason=str(exc)))

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 import anyio
 import anyio.to_thread
-import msgspec
 
+from rivetr.adapters.source.base import Checkout as Checkout
+from rivetr.adapters.source.base import SourceError as SourceError
 from rivetr.adapters.source.failures import NOT_SERVED, explain, matches
 from rivetr.adapters.source.gitcli import (
     GitFailed,
@@ -39,20 +40,33 @@ _MESSAGE_MAX = 200
 _STALL_S = 30
 
 
-class SourceError(Exception):
-    """The source could not be fetched; the message says why, `log` holds git's stderr."""
+class GitSource:
+    """The source port over git, within the instance's repository policy."""
 
-    def __init__(self, message: str, log: str = "") -> None:
-        super().__init__(message)
-        self.log = log
+    def __init__(self, policy: RepositoryPolicy) -> None:
+        self.policy = policy
 
-
-class Checkout(msgspec.Struct, frozen=True, kw_only=True):
-    path: Path  # the work tree; its .git stays, builders ignore it
-    commit_sha: str
-    commit_message: str  # the subject line, at most 200 characters
-    author: str  # "Name <email>"
-    committed_at: str  # ISO 8601, with the committer's offset
+    async def fetch(
+        self,
+        url: str,
+        *,
+        branch: str,
+        commit: str | None,
+        dest: Path,
+        deploy_key: str | None = None,
+        token: str | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> Checkout:
+        return await fetch_source(
+            url,
+            policy=self.policy,
+            branch=branch,
+            commit=commit,
+            dest=dest,
+            deploy_key=deploy_key,
+            token=token,
+            on_output=on_output,
+        )
 
 
 async def fetch_source(

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
@@ -38,23 +39,21 @@ class Deployer:
     def __init__(
         self,
         store: EventStore,
-        recorder: StepRecorder,
-        read: ReadModel,
-        runtime: Callable[[], ContainerRuntime | None],
+        pipeline: DeployPipeline,
         *,
-        logs: LogStore | None = None,
-        secrets: SecretBox | None = None,
+        clock: Clock,
         images_kept: int = 5,
     ) -> None:
         self.store = store
-        self.logs = logs
-        self.secrets = secrets
+        self.pipeline = pipeline
+        self.recorder: StepRecorder = pipeline.recorder
+        self.read: ReadModel = pipeline.read
+        self.lookup: AppLookup = pipeline.lookup
+        self.runtime: Callable[[], ContainerRuntime | None] = pipeline.runtime
+        self.logs: LogStore = pipeline.logs
+        self.secrets: SecretBox = pipeline.secrets
+        self.clock = clock
         self.images_kept = images_kept
-        self.recorder = recorder
-        self.read = read
-        self.runtime = runtime
-        self.pipeline: DeployPipeline | None = None  # set by the composition root
-        self.lookup: AppLookup | None = None  # set by the composition root
         # app id -> (the deployment in flight, its task)
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -77,7 +76,6 @@ class Deployer:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _start(self, request: DeploymentRequested, app_id: str) -> None:
-        assert self.pipeline is not None
         current = self._running.get(app_id)
         if current is not None and not current[1].done():
             older_id, task = current
@@ -97,14 +95,15 @@ class Deployer:
         self._running[app_id] = (request.deployment_id, task)
 
     async def _deploy(self, deployment_id: str) -> None:
-        assert self.pipeline is not None
-        await self.pipeline.run(deployment_id)
+        superseded = await self.pipeline.run(deployment_id)
+        if superseded is not None:
+            await self.schedule_retire(superseded.deployment_id, superseded.drain_s)
         await self.prune(await self.recorder.state(deployment_id))
 
     async def prune(self, deployment: DeploymentState) -> None:
         """Remove the images of the deployment's app beyond the releases kept for rollback."""
         runtime = self.runtime()
-        if runtime is None or self.lookup is None:
+        if runtime is None:
             return
         app = await self.lookup.of_deployment(deployment)
         if not app.app_id:
@@ -171,7 +170,7 @@ class Deployer:
         self.spawn(self.retire(deployment_id, drain_s))
 
     async def retire(self, deployment_id: str, drain_s: float) -> None:
-        await asyncio.sleep(drain_s)
+        await self.clock.sleep(drain_s)
         retired = await self._retire(deployment_id, ("superseded",))
         if retired is not None:
             await self.prune(retired)
@@ -183,9 +182,8 @@ class Deployer:
         container is about to go, its log must not), then remove it."""
         try:
             await runtime.stop_container(name, timeout_s=_STOP_TIMEOUT_S)
-            if self.logs is not None:
-                output = await runtime.container_logs(name, tail=KEPT_OUTPUT_LINES)
-                self.logs.append(app, deployment_id, "app", output)
+            output = await runtime.container_logs(name, tail=KEPT_OUTPUT_LINES)
+            self.logs.append(app, deployment_id, "app", output)
             await runtime.remove_container(name, force=True)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not retire container %s: %s", name, exc)

@@ -9,13 +9,12 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-from rivetr.adapters.builders.build import build_image
-from rivetr.adapters.builders.detect import BuildPlanError, detect_build_type
-from rivetr.adapters.health.probe import ProbeResult, probe_once, wait_until_healthy
+from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
+from rivetr.adapters.clock import Clock
+from rivetr.adapters.health.base import HealthProber, ProbeResult
 from rivetr.adapters.logs import DeploymentLog, LogStore
 from rivetr.adapters.runtime.base import (
     APP_LABEL,
@@ -28,8 +27,7 @@ from rivetr.adapters.runtime.base import (
     EngineUnavailable,
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
-from rivetr.adapters.source.git import SourceError, fetch_source
-from rivetr.adapters.source.policy import RepositoryPolicy
+from rivetr.adapters.source.base import SourceError, SourceFetcher
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
@@ -86,40 +84,46 @@ def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec
     )
 
 
-def _ms(started: float) -> float:
-    return round((time.monotonic() - started) * 1000, 1)
-
-
 class DeployPipeline:
+    """The steps of a deployment, over the ports it is handed: where the code comes from
+    (`source`), how it becomes an image (`builder`), the engine that runs it (`runtime`, asked
+    at each run: it may come and go), how its health is judged (`prober`) and time (`clock`)."""
+
     def __init__(
         self,
         recorder: StepRecorder,
         read: ReadModel,
-        runtime: Callable[[], ContainerRuntime | None],
-        logs: LogStore,
-        work_root: Path,
-        secrets: SecretBox,
         lookup: AppLookup,
-        repositories: RepositoryPolicy,
         *,
+        runtime: Callable[[], ContainerRuntime | None],
+        source: SourceFetcher,
+        builder: ImageBuilder,
+        prober: HealthProber,
+        clock: Clock,
+        logs: LogStore,
+        secrets: SecretBox,
+        work_root: Path,
         drain_s: float,
-        on_superseded: Callable[[str, float], Awaitable[None]],
     ) -> None:
         self.recorder = recorder
         self.read = read
-        self.runtime = runtime
-        self.logs = logs
-        self.work_root = work_root
-        self.secrets = secrets
         self.lookup = lookup
-        self.repositories = repositories
+        self.runtime = runtime
+        self.source = source
+        self.builder = builder
+        self.prober = prober
+        self.clock = clock
+        self.logs = logs
+        self.secrets = secrets
+        self.work_root = work_root
         self.drain_s = drain_s
-        self.on_superseded = on_superseded
 
-    async def run(self, deployment_id: str) -> None:
+    async def run(self, deployment_id: str) -> DeploymentSuperseded | None:
+        """Take the requested deployment through its steps; return what it recorded for the
+        release it replaced, if it went live over one (that release is to be drained)."""
         state = await self.recorder.state(deployment_id)
         if state.status != "requested":
-            return  # already handled: idempotent
+            return None  # already handled: idempotent
         app = await self.lookup.of_deployment(state)
         try:
             app = open_app(self.secrets, app)
@@ -128,13 +132,17 @@ class DeployPipeline:
                 deployment_id,
                 DeploymentFailed(deployment_id=deployment_id, step="source", reason=str(exc)),
             )
-            return
+            return None
         run = _Run(self, state, app, self.logs.open(state.app, deployment_id))
         try:
             await run.execute()
         finally:
             run.log.close()
             shutil.rmtree(self.work_root / deployment_id, ignore_errors=True)
+        return run.superseded
+
+    def ms_since(self, started: float) -> float:
+        return round((self.clock.monotonic() - started) * 1000, 1)
 
 
 class _Run:
@@ -143,7 +151,7 @@ class _Run:
     def __init__(
         self, pipeline: DeployPipeline, state: DeploymentState, app: AppState, log: DeploymentLog
     ) -> None:
-        self.p = pipeline
+        self.pipeline = pipeline
         self.id = state.deployment_id
         self.state = state
         self.app = app
@@ -151,9 +159,10 @@ class _Run:
         self.step = "start"
         self.container: str | None = None
         self.runtime: ContainerRuntime | None = None
+        self.superseded: DeploymentSuperseded | None = None
 
     async def record(self, event: Event) -> None:
-        await self.p.recorder.record(self.id, event)
+        await self.pipeline.recorder.record(self.id, event)
 
     async def execute(self) -> None:
         try:
@@ -184,7 +193,7 @@ class _Run:
 
     async def _steps(self) -> None:
         self.step = "engine"
-        runtime = self.p.runtime()
+        runtime = self.pipeline.runtime()
         if runtime is None:
             raise StepFailed("the container engine is unavailable; see /api/v1/health")
         self.runtime = runtime
@@ -200,14 +209,13 @@ class _Run:
 
     async def _fetch_and_build(self, runtime: ContainerRuntime) -> str:
         self.step = "source"
-        started = time.monotonic()
+        started = self.pipeline.clock.monotonic()
         assert self.app.git_url is not None
-        checkout = await fetch_source(
+        checkout = await self.pipeline.source.fetch(
             self.app.git_url,
-            policy=self.p.repositories,
             branch=self.state.branch,
             commit=self.state.commit,
-            dest=self.p.work_root / self.id / "source",
+            dest=self.pipeline.work_root / self.id / "source",
             deploy_key=self.app.deploy_key,
             token=self.app.git_token,
             on_output=self.log.writer("git"),
@@ -217,14 +225,14 @@ class _Run:
                 deployment_id=self.id,
                 commit_sha=checkout.commit_sha,
                 commit_message=checkout.commit_message,
-                duration_ms=_ms(started),
+                duration_ms=self.pipeline.ms_since(started),
             )
         )
         self.step = "build"
-        builder, _ = detect_build_type(checkout.path, self.app.build)
+        builder = self.pipeline.builder.plan(checkout.path, self.app.build)
         await self.record(BuildStarted(deployment_id=self.id, builder=builder))
-        started = time.monotonic()
-        _, image = await build_image(
+        started = self.pipeline.clock.monotonic()
+        image = await self.pipeline.builder.build(
             runtime,
             checkout.path,
             self.app.build,
@@ -233,7 +241,11 @@ class _Run:
             labels=self._labels(),
             on_output=self.log.writer("build"),
         )
-        await self.record(ImageBuilt(deployment_id=self.id, image=image, duration_ms=_ms(started)))
+        await self.record(
+            ImageBuilt(
+                deployment_id=self.id, image=image, duration_ms=self.pipeline.ms_since(started)
+            )
+        )
         return image
 
     def _labels(self) -> dict[str, str]:
@@ -241,7 +253,7 @@ class _Run:
 
     async def _start(self, runtime: ContainerRuntime, image: str) -> tuple[int, int]:
         self.step = "start"
-        started = time.monotonic()
+        started = self.pipeline.clock.monotonic()
         health_port = self.app.health.port or self.app.port
         spec = release_spec(self.app, self.id, image)
         name = spec.name
@@ -255,14 +267,14 @@ class _Run:
                 container_name=name,
                 image=image,
                 host_port=host_port,
-                duration_ms=_ms(started),
+                duration_ms=self.pipeline.ms_since(started),
             )
         )
         return host_port, info.host_ports[health_port]
 
     async def _check_health(self, runtime: ContainerRuntime, health_port: int) -> None:
         self.step = "health"
-        started = time.monotonic()
+        started = self.pipeline.clock.monotonic()
         probes = 0
 
         async def on_probe(result: ProbeResult) -> None:
@@ -285,8 +297,8 @@ class _Run:
             info = await runtime.inspect_container(self.container)
             return info is not None and info.state == "running"
 
-        healthy, reason = await wait_until_healthy(
-            "127.0.0.1", health_port, self.app.health, on_probe=on_probe, is_running=is_running
+        healthy, reason = await self.pipeline.prober.wait_until_healthy(
+            health_port, self.app.health, on_probe=on_probe, is_running=is_running
         )
         if not healthy:
             assert self.container is not None
@@ -295,12 +307,14 @@ class _Run:
                 self.log.write("app", line)
             raise StepFailed(reason, output.splitlines())
         await self.record(
-            DeploymentHealthy(deployment_id=self.id, probes=probes, duration_ms=_ms(started))
+            DeploymentHealthy(
+                deployment_id=self.id, probes=probes, duration_ms=self.pipeline.ms_since(started)
+            )
         )
 
     async def _switch(self, host_port: int, health_port: int) -> None:
         self.step = "switch"
-        previous = await self.p.read.live_release(self.app.app_id)
+        previous = await self.pipeline.read.live_release(self.app.app_id)
         previous_id = previous.deployment_id if previous else None
         await self.record(
             TrafficSwitched(
@@ -311,28 +325,19 @@ class _Run:
             )
         )
         self.log.write("rivetr", f"live on 127.0.0.1:{host_port}")
-        health = self.app.health
-        ok, _, error = await probe_once(
-            "127.0.0.1",
-            health_port,
-            health.path,
-            expected_status=health.expected_status,
-            timeout_s=health.timeout_s,
-        )
+        ok, _, error = await self.pipeline.prober.probe(health_port, self.app.health)
         if not ok:
             await self._roll_back(previous, f"failed its check right after the switch: {error}")
             return
         self.container = None  # it is the live release now: failures no longer remove it
         if previous is not None:
-            await self.p.recorder.record(
-                previous.deployment_id,
-                DeploymentSuperseded(
-                    deployment_id=previous.deployment_id,
-                    by_deployment_id=self.id,
-                    drain_s=self.p.drain_s,
-                ),
+            superseded = DeploymentSuperseded(
+                deployment_id=previous.deployment_id,
+                by_deployment_id=self.id,
+                drain_s=self.pipeline.drain_s,
             )
-            await self.p.on_superseded(previous.deployment_id, self.p.drain_s)
+            await self.pipeline.recorder.record(previous.deployment_id, superseded)
+            self.superseded = superseded
 
     async def _roll_back(self, previous: ReleaseView | None, reason: str) -> None:
         self.step = "rollback"

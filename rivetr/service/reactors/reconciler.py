@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 from rivetr.adapters.eventstore.base import EventMeta
-from rivetr.adapters.health.probe import wait_until_healthy
+from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.runtime.base import (
     DEPLOYMENT_LABEL,
     MANAGED_LABEL,
@@ -83,6 +83,7 @@ async def reconcile_engine(
 ) -> list[str]:
     """Supersede stray live releases, retire superseded ones, remove orphan containers.
     Returns the names of the containers removed as orphans."""
+    draining = [d.id for d in await read.deployments_with_status(["superseded"])]
     for live in await read.deployments_with_status(["live"]):
         release = await read.live_release(live.app_id)
         if release is not None and release.deployment_id != live.id:
@@ -93,10 +94,10 @@ async def reconcile_engine(
                         deployment_id=live.id, by_deployment_id=release.deployment_id, drain_s=0
                     ),
                 )
-    for draining in await read.deployments_with_status(["superseded"]):
-        await deployer.schedule_retire(draining.id, 0)
-    if deployer.secrets is not None:
-        await restart_dead_releases(read, recorder, runtime, deployer.secrets)
+                draining.append(live.id)  # the read model may not show it superseded yet
+    for deployment_id in draining:
+        await deployer.schedule_retire(deployment_id, 0)
+    await restart_dead_releases(read, recorder, runtime, deployer.secrets, deployer.pipeline.prober)
 
     # in-flight ones belong to pipelines of this process (the interrupted ones were failed first)
     keep = {d.id for d in await read.deployments_with_status(["live", "superseded", *IN_FLIGHT])}
@@ -121,7 +122,11 @@ async def reconcile_engine(
 
 
 async def restart_dead_releases(
-    read: ReadModel, recorder: StepRecorder, runtime: ContainerRuntime, secrets: SecretBox
+    read: ReadModel,
+    recorder: StepRecorder,
+    runtime: ContainerRuntime,
+    secrets: SecretBox,
+    prober: HealthProber,
 ) -> list[str]:
     """Start again, from the image it was deployed with, each live release whose container is
     gone or stopped (a host reboot, a `docker rm`, an engine reset); the new container gets a new
@@ -136,7 +141,7 @@ async def restart_dead_releases(
             dead.append((release, "its container was gone"))
         elif info.state not in _ALIVE:
             dead.append((release, f"its container was {info.state}"))
-    await asyncio.gather(*(_restart(recorder, runtime, secrets, r, why) for r, why in dead))
+    await asyncio.gather(*(_restart(recorder, runtime, secrets, prober, r, why) for r, why in dead))
     return [release.deployment_id for release, _ in dead]
 
 
@@ -144,6 +149,7 @@ async def _restart(
     recorder: StepRecorder,
     runtime: ContainerRuntime,
     secrets: SecretBox,
+    prober: HealthProber,
     release: ReleaseView,
     reason: str,
 ) -> None:
@@ -166,7 +172,7 @@ async def _restart(
         )
     else:
         health_port = info.host_ports[app.health.port or app.port]
-        healthy, _ = await wait_until_healthy("127.0.0.1", health_port, app.health)
+        healthy, _ = await prober.wait_until_healthy(health_port, app.health)
         outcome = ReleaseRestarted(
             deployment_id=release.deployment_id,
             app=release.app,

@@ -9,6 +9,7 @@ from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, EventSt
 from rivetr.domain import deployment
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import Event
+from rivetr.service.commands.handler import _RETRIES as RETRIES
 
 ACTOR = "system:deployer"
 
@@ -26,10 +27,12 @@ class StepRecorder:
 
         Raises:
             IllegalTransition: the deployment is not in a state that accepts this step.
+            ConcurrencyError: other writers moved the stream on at each of RETRIES attempts
+                (as a command gives up, rather than spin).
         """
         stream = deployment.stream_id(deployment_id)
         fold = partial(deployment.fold, deployment_id)
-        while True:
+        for attempt in range(RETRIES):
             history = await self.store.read_stream(stream)
             accepted = deployment.advance(fold([e.event for e in history]), event)
             expected = history[-1].version if history else 0
@@ -46,4 +49,7 @@ class StepRecorder:
             try:
                 return await self.store.append(stream, expected, accepted, meta)
             except ConcurrencyError:
+                if attempt == RETRIES - 1:
+                    raise
                 continue  # someone (a cancel) wrote in between: decide again
+        raise AssertionError("unreachable")

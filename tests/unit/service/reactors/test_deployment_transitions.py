@@ -1,0 +1,290 @@
+"""Every transition of a deployment, decided by the pipeline, the deployer and the reconciler
+on in-memory twins of every port: live, superseded and retired; failed at each step; cancelled
+or superseded at each step; rolled back after the switch; and recovered after a crash at each
+step by a new service on the same log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.events import (
+    DeploymentCancelled,
+    DeploymentFailed,
+    OrphanContainerRemoved,
+    ReleaseRestarted,
+    RolledBack,
+)
+from tests.unit.service.reactors.house import (
+    DRAIN_S,
+    House,
+    create_app,
+    settled,
+    types,
+    until,
+)
+
+pytestmark = pytest.mark.anyio
+
+REQUESTED_TO_LIVE = [
+    "deployment.requested",
+    "deployment.source_fetched",
+    "deployment.build_started",
+    "deployment.image_built",
+    "deployment.container_started",
+    "deployment.health_probed",
+    "deployment.healthy",
+    "deployment.traffic_switched",
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def house(tmp_path: Path) -> House:
+    return House(tmp_path / "data")
+
+
+async def deploy(house: House, services, expect: str = "live") -> str:  # type: ignore[no-untyped-def]
+    deployment_id = await services.deployments.request(SYSTEM, "web")
+    state = await until(services, deployment_id, {expect, "failed", "rolled_back", "cancelled"})
+    assert state.status == expect, await services.read.get_deployment(deployment_id)
+    return deployment_id
+
+
+def containers(house: House) -> set[str]:
+    return {c.spec.name for c in house.runtime._containers.values() if c.state == "running"}
+
+
+async def test_a_deployment_goes_live_through_every_step(house: House) -> None:
+    sha = house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+
+        live = await deploy(house, services)
+
+        assert await types(services, live) == REQUESTED_TO_LIVE
+        state = await services.recorder.state(live)
+        assert state.commit_sha == sha
+        assert containers(house) == {f"rivetr-web-{live}"}
+        release = await services.read.live_release(state.app_id)
+        assert release is not None
+        assert release.deployment_id == live
+        assert house.builder.built == [f"rivetr/web:{live}"]
+
+
+async def test_a_new_release_supersedes_the_live_one_which_is_drained_then_retired(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.commit("v2")
+
+        v2 = await deploy(house, services)
+
+        old = await until(services, v1, {"retired"})
+        assert old.status == "retired"
+        assert DRAIN_S in house.clock.slept
+        assert containers(house) == {f"rivetr-web-{v2}"}
+        assert (await services.recorder.state(v2)).status == "live"
+
+
+@pytest.mark.parametrize("step", ["source", "build", "start", "health"])
+async def test_a_failure_at_a_step_fails_the_deployment_and_the_old_release_serves_on(
+    house: House, step: str
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.commit("v2")
+        if step == "source":
+            house.source.fail_next("branch 'main' not found in the repository")
+        elif step == "build":
+            house.builder.fail_next("returned a non-zero code: 3", ["about to fail"])
+        elif step == "start":
+            house.runtime.fail_next_start("port is already allocated")
+        else:
+            house.prober.otherwise(503)
+
+        v2 = await deploy(house, services, expect="failed")
+
+        failed = await services.read.get_deployment(v2)
+        assert failed is not None
+        assert (failed.failed_step, failed.status) == (step, "failed")
+        assert containers(house) == {f"rivetr-web-{v1}"}
+        assert (await services.recorder.state(v1)).status == "live"
+        last = (await services.store.read_stream(f"deployment-{v2}"))[-1].event
+        assert isinstance(last, DeploymentFailed)
+        if step == "build":
+            assert "about to fail" in last.log_tail
+        if step == "health":
+            assert (failed.failure_reason or "").startswith("not healthy within 5 s")
+
+
+@pytest.mark.parametrize("step", ["source", "build", "start", "health"])
+async def test_a_cancel_at_a_step_stops_there_and_removes_what_it_started(
+    house: House, step: str
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.gates.hold(step)
+        v2 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached(step)
+
+        await services.deployments.cancel(SYSTEM, v2)
+
+        assert (await until(services, v2, {"cancelled"})).status == "cancelled"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v1}"})
+        assert (await services.recorder.state(v1)).status == "live"
+
+
+async def test_a_newer_request_supersedes_the_one_in_flight(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.gates.hold("build")
+        v2 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached("build")
+        house.gates.release("build")  # the newer one builds straight through
+
+        v3 = await deploy(house, services)
+
+        cancelled = (await services.store.read_stream(f"deployment-{v2}"))[-1].event
+        assert isinstance(cancelled, DeploymentCancelled)
+        assert cancelled.superseded_by == v3
+        assert (await until(services, v1, {"retired"})).status == "retired"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v3}"})
+
+
+async def test_a_failure_right_after_the_switch_rolls_back_to_the_previous_release(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.prober.otherwise(200, 500)  # healthy at boot, failing once live
+
+        v2 = await deploy(house, services, expect="rolled_back")
+
+        assert (await types(services, v2))[-3:] == [
+            "deployment.traffic_switched",
+            "deployment.rollback_started",
+            "deployment.rolled_back",
+        ]
+        rolled = (await services.store.read_stream(f"deployment-{v2}"))[-1].event
+        assert isinstance(rolled, RolledBack)
+        assert rolled.to_deployment_id == v1
+        assert (await services.recorder.state(v1)).status == "live"
+        release = await services.read.live_release((await services.recorder.state(v1)).app_id)
+        assert release is not None
+        assert release.deployment_id == v1
+        assert containers(house) == {f"rivetr-web-{v1}"}
+
+
+async def test_a_failure_after_the_first_switch_rolls_back_to_nothing(house: House) -> None:
+    house.commit("v1")
+    house.prober.otherwise(200, 500)
+    async with house.running() as services:
+        await create_app(services)
+
+        v1 = await deploy(house, services, expect="rolled_back")
+
+        rolled = (await services.store.read_stream(f"deployment-{v1}"))[-1].event
+        assert isinstance(rolled, RolledBack)
+        assert rolled.to_deployment_id is None
+        assert containers(house) == set()
+
+
+async def crash_at(house: House, step: str) -> tuple[str, str]:
+    """Deploy v1, then v2 up to `step`, and stop the service there as a kill would: the engine
+    unreachable meanwhile, so nothing is cleaned up on the way out. Returns (v1, v2)."""
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.commit("v2")
+        house.gates.hold(step)
+        v2 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached(step)
+        house.runtime.available = False
+    house.runtime.available = True
+    house.gates = type(house.gates)()  # the new service is held nowhere
+    house.source.gates = house.builder.gates = house.runtime.gates = house.gates
+    house.prober.gates = house.clock.gates = house.gates
+    return v1, v2
+
+
+@pytest.mark.parametrize("step", ["source", "build", "start", "health"])
+async def test_after_a_crash_at_a_step_the_deployment_is_failed_and_its_container_removed(
+    house: House, step: str
+) -> None:
+    v1, v2 = await crash_at(house, step)
+
+    async with house.running() as services:
+        state = await until(services, v2, {"failed"})
+        assert state.status == "failed"
+        view = await services.read.get_deployment(v2)
+        assert view is not None
+        assert (view.failure_reason or "").startswith("interrupted: Rivetr stopped while")
+        await settled(lambda: containers(house) == {f"rivetr-web-{v1}"})
+        assert (await services.recorder.state(v1)).status == "live"
+        orphans = [e.event for e in await services.store.read_stream("engine")]
+        removed = [e for e in orphans if isinstance(e, OrphanContainerRemoved)]
+        assert [e.deployment_id for e in removed] == ([v2] if step == "health" else [])
+
+
+async def test_after_a_crash_at_the_switch_the_older_release_is_superseded_and_retired(
+    house: House,
+) -> None:
+    v1, v2 = await crash_at(house, "switch")
+
+    async with house.running() as services:
+        assert (await until(services, v1, {"retired"})).status == "retired"
+        assert (await services.recorder.state(v2)).status == "live"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v2}"})
+
+
+async def test_after_a_crash_during_the_drain_the_superseded_release_is_retired(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.gates.hold("drain")
+        house.commit("v2")
+        v2 = await deploy(house, services)
+        await house.gates.wait_reached("drain")
+        assert (await services.recorder.state(v1)).status == "superseded"
+
+    async with house.running() as services:
+        assert (await until(services, v1, {"retired"})).status == "retired"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v2}"})
+
+
+async def test_a_live_release_whose_container_died_is_started_again(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+    await house.runtime.remove_container(f"rivetr-web-{v1}", force=True)
+
+    async with house.running() as services:
+        await settled(lambda: containers(house) == {f"rivetr-web-{v1}"})
+        await settled(lambda: house.store._events[-1].type == "deployment.restarted")
+        restarted = (await services.store.read_stream(f"deployment-{v1}"))[-1].event
+        assert isinstance(restarted, ReleaseRestarted)
+        assert restarted.healthy
+        assert restarted.reason == "its container was gone"
