@@ -3,13 +3,12 @@ so a step that arrives after a cancel or a supersede is refused rather than reco
 
 from __future__ import annotations
 
-from functools import partial
-
-from rivetr.adapters.eventstore.base import ConcurrencyError, EventMeta, EventStore, RecordedEvent
+from rivetr.adapters.eventstore.base import EventMeta, EventStore, RecordedEvent
+from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.domain import deployment
+from rivetr.domain.aggregates import DEPLOYMENTS
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import Event
-from rivetr.service.commands.handler import _RETRIES as RETRIES
 
 ACTOR = "system:deployer"
 
@@ -27,14 +26,13 @@ class StepRecorder:
 
         Raises:
             IllegalTransition: the deployment is not in a state that accepts this step.
-            ConcurrencyError: other writers moved the stream on at each of RETRIES attempts
-                (as a command gives up, rather than spin).
+            ConcurrencyError: other writers moved the stream on at each attempt (`retry.py`).
         """
-        stream = deployment.stream_id(deployment_id)
-        fold = partial(deployment.fold, deployment_id)
-        for attempt in range(RETRIES):
-            history = await self.store.read_stream(stream)
-            accepted = deployment.advance(fold([e.event for e in history]), event)
+        stream = DEPLOYMENTS.at(deployment_id)
+
+        async def attempt() -> list[RecordedEvent]:
+            history = await self.store.read_stream(stream.stream_id)
+            accepted = deployment.advance(stream.fold(e.event for e in history), event)
             expected = history[-1].version if history else 0
             # the team and app the deployment was requested in (its first event's), so that
             # the steps are visible to that team's members like the request itself
@@ -46,10 +44,7 @@ class StepRecorder:
                 source="system",
                 resource=first.resource if first else None,
             )
-            try:
-                return await self.store.append(stream, expected, accepted, meta)
-            except ConcurrencyError:
-                if attempt == RETRIES - 1:
-                    raise
-                continue  # someone (a cancel) wrote in between: decide again
-        raise AssertionError("unreachable")
+            return await self.store.append(stream.stream_id, expected, accepted, meta)
+
+        # someone (a cancel) wrote in between: decided again, as a command is, never spinning
+        return await retry_on_conflict(attempt)

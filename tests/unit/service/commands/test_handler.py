@@ -17,13 +17,15 @@ from rivetr.adapters.eventstore.base import (
     StreamAppend,
 )
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.retry import ATTEMPTS
 from rivetr.domain.access import SYSTEM, Actor
+from rivetr.domain.aggregates import Aggregate
 from rivetr.domain.commands import CancelDeployment
 from rivetr.domain.errors import Forbidden
 from rivetr.domain.events import EngineLost, Event
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.service.commands.handler import _RETRIES, CommandHandler
+from rivetr.service.commands.handler import CommandHandler
 
 pytestmark = pytest.mark.anyio
 
@@ -64,11 +66,17 @@ def decide(seen: int, command: CancelDeployment) -> list[Event]:
     return [EngineLost(reason=f"decided after {seen} events")]
 
 
+# an aggregate of one stream whose state is how many events it holds
+COUNTER: Aggregate[int, CancelDeployment] = Aggregate(
+    "counter", lambda _: STREAM, lambda _, events: count(events), decide
+)
+
+
 async def test_a_command_that_lost_a_race_is_decided_again_on_the_newer_state() -> None:
     store = RacedStore(races=2)
     handler = CommandHandler(store, None)
 
-    recorded = await handler.execute(SYSTEM, COMMAND, stream_id=STREAM, fold=count, decide=decide)
+    recorded = await handler.execute(SYSTEM, COMMAND, COUNTER, "")
 
     assert store.attempts == 3
     assert [r.event for r in recorded] == [EngineLost(reason="decided after 2 events")]
@@ -79,8 +87,8 @@ async def test_a_command_that_always_loses_gives_up_with_the_concurrency_error()
     handler = CommandHandler(store, None)
 
     with pytest.raises(ConcurrencyError):
-        await handler.execute(SYSTEM, COMMAND, stream_id=STREAM, fold=count, decide=decide)
-    assert store.attempts == _RETRIES
+        await handler.execute(SYSTEM, COMMAND, COUNTER, "")
+    assert store.attempts == ATTEMPTS
 
 
 async def test_an_actor_without_the_permission_is_refused_before_anything_is_recorded() -> None:
@@ -88,7 +96,7 @@ async def test_an_actor_without_the_permission_is_refused_before_anything_is_rec
     handler = CommandHandler(store, None)
 
     with pytest.raises(Forbidden):
-        await handler.execute(STRANGER, COMMAND, stream_id=STREAM, fold=count, decide=decide)
+        await handler.execute(STRANGER, COMMAND, COUNTER, "")
     assert store.attempts == 0
     assert await store.head() == 0
 
@@ -110,6 +118,6 @@ async def test_a_command_returns_once_the_read_model_has_what_it_recorded(
 ) -> None:
     handler = CommandHandler(runner.store, runner)
 
-    recorded = await handler.execute(SYSTEM, COMMAND, stream_id=STREAM, fold=count, decide=decide)
+    recorded = await handler.execute(SYSTEM, COMMAND, COUNTER, "")
 
     assert runner.position >= recorded[-1].position

@@ -14,13 +14,13 @@ from rivetr.adapters.eventstore.base import (
     StreamAppend,
 )
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.retry import ATTEMPTS
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.events import (
     DeploymentCancelled,
     DeploymentRequested,
     SourceFetched,
 )
-from rivetr.service.commands.handler import _RETRIES
 from rivetr.service.reactors.steps import ACTOR, StepRecorder
 
 pytestmark = pytest.mark.anyio
@@ -97,4 +97,4 @@ async def test_a_step_that_always_loses_gives_up_with_the_concurrency_error() ->
 
     with pytest.raises(ConcurrencyError):
         await StepRecorder(store).record("d1", FETCHED)
-    assert store.attempts == _RETRIES
+    assert store.attempts == ATTEMPTS
