@@ -25,9 +25,8 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
-from rivetr.projections.registry import all_projections
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.authority import Authority
@@ -69,7 +68,7 @@ class Services:
         self.runner = runner
         self.read = read
         self.setup_code: str | None = None  # see offer_setup
-        self.lookup = AppLookup(store, read)
+        self.lookup = AppLookup(store, read.apps)
         handler = CommandHandler(store, runner, Authority(store, self.lookup).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
         self.repositories = RepositoryPolicy(
@@ -149,7 +148,7 @@ class Services:
     async def offer_setup(self) -> str | None:
         """On a first run (no account yet), the one-time code the dashboard's setup page asks
         for: only whoever can read the service's log can claim the instance."""
-        if await self.read.list_users():
+        if await self.read.users.every():
             self.setup_code = None  # made meanwhile, perhaps by the CLI: the page closes
         elif self.setup_code is None:
             self.setup_code = secrets.token_urlsafe(12)
@@ -161,7 +160,7 @@ class Services:
         """An account at the head of the default team: its owner the first time (taking the
         tokens minted before any account), an admin after. Returns (user id, role, the ids of
         the tokens it took)."""
-        first = not await self.read.list_users()
+        first = not await self.read.users.every()
         user_id = await self.users.create(actor, email, password, "owner")
         role = await self.teams.make_instance_admin(actor, user_id)
         adopted = await self.tokens.adopt_ownerless(actor, user_id) if first else []

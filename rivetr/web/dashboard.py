@@ -30,8 +30,8 @@ from rivetr.domain.deployment import SERVED
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.domain.users import SecondFactorNeeded
+from rivetr.projections.audit import AuditQuery
 from rivetr.projections.timeline import timeline
-from rivetr.projections.views import AuditQuery
 from rivetr.service.commands.sign_in_limits import SignInRefused
 from rivetr.service.commands.users import csrf_token
 from rivetr.service.queries.runtime_logs import NoLiveContainer
@@ -110,10 +110,10 @@ class DashboardController(Controller):
             context={
                 "actor": actor,
                 "engine": services.engine,
-                "apps": await services.read.list_apps(actor.readable_teams()),
-                "live": await services.read.live_deployments(),
-                "latest": await services.read.latest_deployments(),
-                "activity": await services.read.recent_audit(20, actor.readable_teams()),
+                "apps": await services.read.apps.every(actor.readable_teams()),
+                "live": await services.read.deployments.live(),
+                "latest": await services.read.deployments.latest(),
+                "activity": await services.read.audit.recent(20, actor.readable_teams()),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?after={await services.store.head()}",
                 "event_types": sorted(EVENT_TYPES),
@@ -134,7 +134,7 @@ class DashboardController(Controller):
         at = request.query_params.get("at", "").strip()
         if at:
             return await _app_then_page(services, actor, name, at)
-        app = await services.read.get_app(name)
+        app = await services.read.apps.named(name)
         if app is None or not actor.can(Permission.READ, app.team):
             return Template(
                 "error.html",
@@ -143,10 +143,12 @@ class DashboardController(Controller):
             )
         head = await services.store.head()
         older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
-        shown = await services.read.list_deployments(
+        shown = await services.read.deployments.of_app(
             app.id, limit=DEPLOYMENTS_SHOWN + 1, offset=older
         )
-        steps = await services.read.timeline(app.id, deployments=DEPLOYMENTS_SHOWN, offset=older)
+        steps = await services.read.deployments.timeline(
+            app.id, deployments=DEPLOYMENTS_SHOWN, offset=older
+        )
         samples = services.resources.of(app.id)
         output: list[LogLine] = []
         problem: str | None = None
@@ -168,13 +170,13 @@ class DashboardController(Controller):
                 "memory": sparkline([s.memory_mb for s in samples], floor=16.0),
                 "sampled": samples[-1] if samples else None,
                 "refresh_s": services.settings.resources_interval_s,
-                "release": await services.read.live_release(app.id),
+                "release": await services.read.deployments.release(app.id),
                 "runtime_log": [to_html(line.text) for line in output],
                 "runtime_after": output[-1].at if output else None,
                 "runtime_problem": problem,
-                "deliveries": await services.read.deliveries(app.id, limit=20),
-                "pending_previews": await services.read.pending_previews(app.id),
-                "certificates": await services.read.certificates(app.id),
+                "deliveries": await services.read.webhooks.deliveries(app.id, limit=20),
+                "pending_previews": await services.read.webhooks.pending_previews(app.id),
+                "certificates": await services.read.certificates.of_app(app.id),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?app={name}&after={head}",
                 "event_types": sorted(EVENT_TYPES),
@@ -198,7 +200,7 @@ class DashboardController(Controller):
             until = recorded_form(wanted["to"]) if wanted["to"] else None
         except ValueError as exc:
             problem, since, until = str(exc), None, None
-        named = await services.read.get_app(wanted["app"]) if wanted["app"] else None
+        named = await services.read.apps.named(wanted["app"]) if wanted["app"] else None
         query = AuditQuery(
             actor=wanted["actor"] or None,
             # the app that has the name now (one of another team shows nothing: entries are
@@ -212,7 +214,7 @@ class DashboardController(Controller):
             instance=actor.reads_instance_events(),
             limit=AUDIT_PAGE,
         )
-        entries = await services.read.audit(query)
+        entries = await services.read.audit.search(query)
         filters = {k: v for k, v in wanted.items() if v}
         older = (
             urlencode({**filters, "before": entries[-1].position})

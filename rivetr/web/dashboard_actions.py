@@ -84,8 +84,8 @@ class DashboardActions(Controller):
         found = await readable_deployment(services, actor, deployment_id)
         if found is None:
             return _not_found(services, f"No deployment {deployment_id!r}.")
-        app = await services.read.get_app_by_id(found.app_id) if found.app_id else None
-        steps = await services.read.steps(deployment_id)
+        app = await services.read.apps.by_id(found.app_id) if found.app_id else None
+        steps = await services.read.deployments.steps(deployment_id)
         log, count = services.logs.tail_counted(found.app, deployment_id, LOG_LINES_SHOWN)
         return Template(
             "deployment.html",

@@ -9,9 +9,8 @@ import anyio
 import pytest
 
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.projections.registry import all_projections
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 from rivetr.service.reactors.hub import EventHub
 
 

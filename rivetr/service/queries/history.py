@@ -14,7 +14,7 @@ from rivetr.domain.application import AppState
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import AppCreated, Event, NameClaimed
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import is_legacy
 
 
@@ -53,7 +53,7 @@ async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppT
     stream = await store.read_stream(application.stream_id(app_id))
     state = application.fold(app_id, _until(stream, at))
     then: list[DeploymentThen] = []
-    for listed in await read.list_deployments(app_id, limit=10_000):
+    for listed in await read.deployments.of_app(app_id, limit=10_000):
         if listed.requested_at > at:
             continue
         events = _until(await store.read_stream(deployment.stream_id(listed.id)), at)

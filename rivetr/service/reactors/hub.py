@@ -21,7 +21,7 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import is_sealed
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,13 @@ class AppResolver:
         if app_id not in self._teams:
             if len(self._teams) > 10_000:
                 self._teams.clear()
-            self._teams[app_id] = await self.read.team_of_app(app_id)
+            self._teams[app_id] = await self.read.audit.team_of_app(app_id)
         return self._teams[app_id]
 
     async def app_and_team(self, event: RecordedEvent) -> tuple[str | None, str | None]:
         app_id, team = event.resource, event.team
         if app_id is None and (team is None or _may_name_an_app(event)):
-            entry = await self.read.audit_entry(event.position)
+            entry = await self.read.audit.at(event.position)
             if entry is not None:
                 return entry.app_id, entry.team
         if team is None and app_id is not None:

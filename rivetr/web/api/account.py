@@ -17,7 +17,7 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.users import SESSION_LIFETIME, normalise_email
-from rivetr.projections.views import SessionListing
+from rivetr.projections.users import SessionListing
 from rivetr.service.commands.users import csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 from rivetr.web.openapi import problems
@@ -65,10 +65,10 @@ class AccountController(Controller):
         """One's own open sessions; an instance admin sees everyone's."""
         authorize_account(actor, "list sessions")
         if actor.can(Permission.MANAGE_MEMBERS, ROOT_TEAM):
-            return await services.read.list_sessions()
+            return await services.read.users.sessions()
         if actor.user is None:
             return []
-        return await services.read.list_sessions(actor.user)
+        return await services.read.users.sessions(actor.user)
 
     @delete("/sessions/{session_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke_session(
@@ -78,7 +78,7 @@ class AccountController(Controller):
         actor: NamedDependency[Actor],
     ) -> None:
         authorize_account(actor, "end sessions")  # before a lookup tells which ids exist
-        found = [s for s in await services.read.list_sessions() if s.session_id == session_id]
+        found = [s for s in await services.read.users.sessions() if s.session_id == session_id]
         if not found:
             raise NotFoundException(f"no open session {session_id!r}")
         await services.users.revoke_session(actor, found[0].user_id, session_id)

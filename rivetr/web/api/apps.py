@@ -18,7 +18,9 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.settings import AppName
-from rivetr.projections.views import AppView, CertificateView, DeliveryView
+from rivetr.projections.apps import AppView
+from rivetr.projections.certificates import CertificateView
+from rivetr.projections.webhooks import DeliveryView
 from rivetr.service.reactors.resources import Sample
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
@@ -67,7 +69,7 @@ class AppsController(Controller):
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[AppView]:
         teams = actor.readable_teams()
-        return await services.read.list_apps(teams)
+        return await services.read.apps.every(teams)
 
     @get("/{name:str}")
     async def get_app(
@@ -124,7 +126,7 @@ class AppsController(Controller):
     ) -> list[DeliveryView]:
         """The app's latest deliveries, newest first, each with its decision and reason."""
         app = await readable_app(services, actor, name)
-        return await services.read.deliveries(app.id)
+        return await services.read.webhooks.deliveries(app.id)
 
     @put("/{name:str}/certificates/{domain:str}", status_code=HTTP_201_CREATED)
     async def upload_certificate(
@@ -175,7 +177,7 @@ class AppsController(Controller):
         actor: NamedDependency[Actor],
     ) -> list[CertificateView]:
         app = await readable_app(services, actor, name)
-        return await services.read.certificates(app.id)
+        return await services.read.certificates.of_app(app.id)
 
     @delete("/{name:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_app(
@@ -202,7 +204,7 @@ def _command(kind: type[Any], **fields: Any) -> Any:
 
 async def _may_manage(services: Services, actor: Actor, name: str) -> None:
     """Refuse (403) before work the command itself would authorise only at its end."""
-    app = await services.read.get_app(name)
+    app = await services.read.apps.named(name)
     if app is None:
         raise NotFoundException(f"no application named {name!r}")
     authorize(actor, Permission.MANAGE_APPS, app.team)
@@ -211,7 +213,7 @@ async def _may_manage(services: Services, actor: Actor, name: str) -> None:
 async def readable_app(services: Services, actor: Actor, name: str) -> AppView:
     """The app, if it exists and the actor may see it: another team's app is as absent as one
     that does not exist, so names do not leak across teams."""
-    view = await services.read.get_app(name)
+    view = await services.read.apps.named(name)
     if view is None or not actor.can(Permission.READ, view.team):
         raise NotFoundException(f"no application named {name!r}")
     return view

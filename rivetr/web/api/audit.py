@@ -16,7 +16,7 @@ from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.eventstore.export import export_lines, recorded_form
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
-from rivetr.projections.views import AuditEntry, AuditQuery
+from rivetr.projections.audit import AuditEntry, AuditQuery
 from rivetr.service.reactors.hub import AppResolver, StreamFilter
 from rivetr.web.api.apps import readable_app
 from rivetr.web.openapi import MEDIA_TYPES
@@ -80,7 +80,7 @@ class AuditController(Controller):
             instance=actor.reads_instance_events(),
             limit=limit,
         )
-        return await services.read.audit(query)
+        return await services.read.audit.search(query)
 
     @get("/export", opt={MEDIA_TYPES: tuple(EXPORT_MEDIA.values())})
     async def export(

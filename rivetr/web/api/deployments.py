@@ -20,7 +20,7 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.domain.deployment import TERMINAL
 from rivetr.domain.settings import AppName, whole
-from rivetr.projections.views import DeploymentView, StepView
+from rivetr.projections.deployments import DeploymentView, StepView
 from rivetr.web.api.apps import readable_app
 from rivetr.web.params import bounded, last_event_id
 
@@ -90,7 +90,7 @@ class DeploymentsController(Controller):
     ) -> list[DeploymentView]:
         """The app's deployments, newest first."""
         app = await readable_app(services, actor, name)
-        return await services.read.list_deployments(app.id, limit=limit, offset=offset)
+        return await services.read.deployments.of_app(app.id, limit=limit, offset=offset)
 
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
     async def rollback(
@@ -100,7 +100,7 @@ class DeploymentsController(Controller):
         actor: NamedDependency[Actor],
         data: JSONBody[RollbackRequest | None] = None,
     ) -> Response[Accepted]:
-        app = await services.read.get_app(name)
+        app = await services.read.apps.named(name)
         if app is None:
             raise NotFoundException(f"no application named {name!r}")
         authorize(actor, Permission.DEPLOY, app.team)  # before the target search says anything
@@ -115,10 +115,10 @@ class DeploymentsController(Controller):
         actor: NamedDependency[Actor],
     ) -> DeploymentDetail:
         found = await _find(services, actor, deployment_id)
-        release = await services.read.live_release(found.app_id)
+        release = await services.read.deployments.release(found.app_id)
         return DeploymentDetail(
             deployment=found,
-            steps=await services.read.steps(deployment_id),
+            steps=await services.read.deployments.steps(deployment_id),
             live=release is not None and release.deployment_id == deployment_id,
             log_tail=services.logs.tail(found.app, deployment_id, 100),
         )
@@ -184,7 +184,7 @@ class DeploymentsController(Controller):
                 if lines:
                     quiet = 0.0
                     continue
-                now = await services.read.get_deployment(deployment_id)
+                now = await services.read.deployments.by_id(deployment_id)
                 if now is None or now.status in TERMINAL:
                     yield ServerSentEventMessage(data=now.status if now else "gone", event="end")
                     return
@@ -210,10 +210,10 @@ async def readable_deployment(
     """The deployment, if the actor may read the team of its own app (the team it was
     requested in): never by the team that holds the app's name now. A deleted app's
     deployments stay readable to that team."""
-    found = await services.read.get_deployment(deployment_id)
+    found = await services.read.deployments.by_id(deployment_id)
     if found is None:
         return None
     team = found.team
     if team is None and found.app_id is not None:
-        team = await services.read.team_of_app(found.app_id)
+        team = await services.read.audit.team_of_app(found.app_id)
     return found if actor.can(Permission.READ, team) else None

@@ -14,7 +14,7 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.domain.application import preview_name
 from rivetr.domain.settings import AppName, CommitId, PrNumber
-from rivetr.projections.views import ForkPreviewView
+from rivetr.projections.webhooks import ForkPreviewView
 from rivetr.web.api.apps import _command, readable_app
 
 
@@ -56,7 +56,7 @@ class PreviewsController(Controller):
     ) -> list[ForkPreviewView]:
         """Pull requests from forks whose head commit awaits approval, by number."""
         app = await readable_app(services, actor, name)
-        return await services.read.pending_previews(app.id)
+        return await services.read.webhooks.pending_previews(app.id)
 
     @post("/{pr:int}/approve", status_code=HTTP_202_ACCEPTED)
     async def approve(

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import Email, InvitableRole, TeamSlug
-from rivetr.projections.views import InvitationView, MemberView, TeamView
+from rivetr.projections.teams import InvitationView, MemberView, TeamView
 
 
 class NewTeam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -70,7 +70,7 @@ class TeamsController(Controller):
     async def list_teams(
         self, services: NamedDependency[Services], actor: NamedDependency[Actor]
     ) -> list[TeamView]:
-        return await services.read.list_teams(actor.readable_teams())
+        return await services.read.teams.every(actor.readable_teams())
 
     @get("/{team:str}")
     async def get_team(
@@ -152,12 +152,12 @@ class TeamsController(Controller):
 
 async def _detail(services: Services, actor: Actor, team: str) -> TeamDetail:
     """A team its members (and whoever reads every team) may see; to anyone else it is absent."""
-    found = await services.read.list_teams([team])
+    found = await services.read.teams.every([team])
     if not found or not actor.can(Permission.READ, team):
         raise NotFoundException(f"no team {team!r}")
     manages = actor.can(Permission.MANAGE_MEMBERS, team)
     return TeamDetail(
         team=found[0],
-        members=await services.read.team_members(team),
-        invitations=await services.read.invitations_of(team) if manages else [],
+        members=await services.read.teams.members(team),
+        invitations=await services.read.teams.invitations(team) if manages else [],
     )

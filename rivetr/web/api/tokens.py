@@ -17,7 +17,7 @@ from rivetr.domain.access import Actor, Permission, authorize_account
 from rivetr.domain.commands import TeamSlug
 from rivetr.domain.events import TokenScope
 from rivetr.domain.teams import ROOT_TEAM
-from rivetr.projections.views import TokenView
+from rivetr.projections.tokens import TokenView
 
 
 class MintRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -50,7 +50,7 @@ class TokensController(Controller):
         token_id, secret = await services.tokens.create(
             actor, data.name, data.scope, data.expires_in_days, data.team
         )
-        view = next(t for t in await services.read.list_tokens() if t.token_id == token_id)
+        view = next(t for t in await services.read.tokens.every() if t.token_id == token_id)
         return Minted(
             token_id=token_id,
             token=secret,
@@ -68,7 +68,7 @@ class TokensController(Controller):
         authorize_account(actor, "list tokens")
         return [
             token
-            for token in await services.read.list_tokens()
+            for token in await services.read.tokens.every()
             if (actor.user is not None and token.owner == actor.user)
             or actor.can(Permission.MANAGE_MEMBERS, token.team or ROOT_TEAM)
         ]
