@@ -259,7 +259,9 @@ async def _users_create_admin(settings: Settings, args: argparse.Namespace) -> i
         return 1
     async with opened(settings) as services:
         try:
-            user_id, role, adopted = await services.create_admin(cli_actor(), args.email, password)
+            user_id, role, adopted = await services.setup.create_admin(
+                cli_actor(), args.email, password
+            )
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

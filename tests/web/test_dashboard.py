@@ -130,7 +130,7 @@ def test_a_sign_in_form_the_browser_says_came_from_another_site_is_refused(clien
 def test_the_first_account_is_made_on_the_setup_page_with_the_logged_code(
     client, call, services, auth
 ):
-    code = services.setup_code
+    code = services.setup.code
     assert code  # offered at start, since no account exists
     assert "make the first account" in client.get("/login").text
     token = form_token(client, "/setup")
