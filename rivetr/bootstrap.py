@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
@@ -33,22 +32,29 @@ from rivetr.adapters.source.base import SourceFetcher
 from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.config import Settings
-from rivetr.domain.access import Actor
-from rivetr.projections.registry import all_projections
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.authority import Authority
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.joining import InvitationJoining
 from rivetr.service.commands.previews import PreviewService
+from rivetr.service.commands.setup import SetupService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
 from rivetr.service.commands.webhooks import WebhookService
+from rivetr.service.queries.accounts import AccountReads
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.audit import AuditReads
+from rivetr.service.queries.deployments import DeploymentReads
+from rivetr.service.queries.health import HealthReads
+from rivetr.service.queries.history import HistoryReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
+from rivetr.service.queries.teams import TeamReads
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.pipeline import DeployPipeline
@@ -88,8 +94,7 @@ class Services:
         self.store = store
         self.runner = runner
         self.read = read
-        self.setup_code: str | None = None  # see offer_setup
-        self.lookup = AppLookup(store, read)
+        self.lookup = AppLookup(store, read.apps)
         handler = CommandHandler(store, runner, Authority(store, self.lookup).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
         self.repositories = RepositoryPolicy(
@@ -101,6 +106,8 @@ class Services:
         self.tokens = TokenService(handler, read, store, runner)
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
+        self.setup = SetupService(read, self.users, self.teams, self.tokens)
+        self.joining = InvitationJoining(self.users, self.teams)
         self.engine = EngineMonitor(
             store,
             settings.engine,
@@ -113,6 +120,11 @@ class Services:
         self.webhooks = WebhookService(self.apps, self.deployments, self.previews, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
+        self.app_reads = AppReads(read)
+        self.deployment_reads = DeploymentReads(read, self.app_reads, self.logs)
+        self.team_reads = TeamReads(read)
+        self.account_reads = AccountReads(read)
+        self.audit_reads = AuditReads(read, store, self.app_reads)
         account = AcmeAccount(
             settings.acme_directory_url,
             settings.data_path / "certs" / "acme-account.key",
@@ -139,6 +151,8 @@ class Services:
                 max_connections_per_ip=settings.proxy_max_connections_per_ip,
             ),
         )
+        self.history = HistoryReads(store, read)
+        self.health_reads = HealthReads(store, runner, self.engine)
         self.renewer = Renewer(store, runner, read, self.certificates)
         self.routes = RouteKeeper(store, runner, read, self.proxy)
         self.hub = EventHub(store)
@@ -166,27 +180,6 @@ class Services:
         self.deployer = Deployer(
             store, pipeline, clock=self.clock, images_kept=settings.images_kept
         )
-
-    async def offer_setup(self) -> str | None:
-        """On a first run (no account yet), the one-time code the dashboard's setup page asks
-        for: only whoever can read the service's log can claim the instance."""
-        if await self.read.list_users():
-            self.setup_code = None  # made meanwhile, perhaps by the CLI: the page closes
-        elif self.setup_code is None:
-            self.setup_code = secrets.token_urlsafe(12)
-        return self.setup_code
-
-    async def create_admin(
-        self, actor: Actor, email: str, password: str
-    ) -> tuple[str, str, list[str]]:
-        """An account at the head of the default team: its owner the first time (taking the
-        tokens minted before any account), an admin after. Returns (user id, role, the ids of
-        the tokens it took)."""
-        first = not await self.read.list_users()
-        user_id = await self.users.create(actor, email, password, "owner")
-        role = await self.teams.make_instance_admin(actor, user_id)
-        adopted = await self.tokens.adopt_ownerless(actor, user_id) if first else []
-        return user_id, role, adopted
 
     @classmethod
     async def open(

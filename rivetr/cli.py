@@ -215,7 +215,7 @@ async def _tokens_list(settings: Settings, _: argparse.Namespace) -> int:
     from rivetr.bootstrap import opened
 
     async with opened(settings) as services:
-        for token in await services.read.list_tokens():
+        for token in await services.read.tokens.every():
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
             if token.expires_at and not token.revoked_at:
                 state += f" until {token.expires_at}"
@@ -259,7 +259,9 @@ async def _users_create_admin(settings: Settings, args: argparse.Namespace) -> i
         return 1
     async with opened(settings) as services:
         try:
-            user_id, role, adopted = await services.create_admin(cli_actor(), args.email, password)
+            user_id, role, adopted = await services.setup.create_admin(
+                cli_actor(), args.email, password
+            )
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
@@ -277,10 +279,10 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
         try:
             new_key = services.secrets.rotate()
             appended = 0
-            apps = await services.read.list_apps()
+            apps = await services.read.apps.every()
             for app in apps:
                 appended += await services.apps.reseal(cli_actor(), app.name)
-            for user in await services.read.list_users():  # their second factors' seeds
+            for user in await services.read.users.every():  # their second factors' seeds
                 appended += await services.users.reseal_totp(cli_actor(), user.user_id)
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
@@ -304,7 +306,7 @@ async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
         from rivetr.bootstrap import opened
 
         async with opened(settings) as services:
-            named = await services.read.get_app(args.app)
+            named = await services.read.apps.named(args.app)
             if named is None:
                 print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
                 return 1
@@ -450,7 +452,7 @@ async def _logs(settings: Settings, args: argparse.Namespace) -> int:
         print("rivetr: --tail must be 0 or more", file=sys.stderr)
         return 2
     async with opened(settings) as services:
-        app = await services.read.get_app(args.app)
+        app = await services.read.apps.named(args.app)
         if app is None:
             print(f"rivetr: no application named {args.app!r}", file=sys.stderr)
             return 1

@@ -1,10 +1,10 @@
 """The apps view: every live application, by its id, with its current settings (env values and
-build arguments never stored, only their names)."""
+build arguments never stored, only their names), and the queries that read it."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -20,7 +20,9 @@ from rivetr.domain.events import (
     WebhookDisabled,
     WebhookSecretSet,
 )
-from rivetr.domain.settings import BuildSettings
+from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.projections.base import tags
+from rivetr.projections.reading import Queries, columns, marks
 
 _json = msgspec.json.encode
 UNSET = msgspec.UNSET
@@ -85,16 +87,14 @@ class AppsProjection:
     # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
     # build arguments by name only; v6: previews_from_forks
     version = 6
-    handles: frozenset[str] | None = frozenset(
-        {
-            "app.created",
-            "app.settings_changed",
-            "app.env_changed",
-            "app.git_credentials_changed",
-            "app.deleted",
-            "app.webhook_secret_set",
-            "app.webhook_disabled",
-        }
+    handles: frozenset[str] | None = tags(
+        AppCreated,
+        AppSettingsChanged,
+        AppEnvChanged,
+        AppGitCredentialsChanged,
+        AppDeleted,
+        WebhookSecretSet,
+        WebhookDisabled,
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -283,3 +283,60 @@ def _stored_rows(
         }
         for app_id in chunk:
             yield app_id, found.get(app_id)
+
+
+class AppView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str  # its own, never shared with a later app of the same name
+    name: str
+    git_url: str | None
+    branch: str
+    build: BuildSettings  # build_args empty here: see `build_args`
+    port: int
+    domains: list[str]
+    health: HealthCheck
+    resources: Resources
+    env: list[str]  # names only: values are write-only through the API
+    git_auth: list[str]  # "deploy_key", "token": which credentials are set, never their values
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+    team: str
+    watch_paths: list[str]  # globs: a webhook push deploys only if a changed file matches
+    previews: bool  # pull requests deploy as preview apps
+    previews_from_forks: bool  # those from forks too: without secrets, each head once approved
+    webhook: bool  # a webhook secret is set (never shown after it is made)
+    preview_of: str | None  # a preview app: its parent...
+    pr_number: int | None  # ...and pull request
+    build_args: list[str]  # names only: values are write-only, like env values
+
+
+_APP = f"SELECT {columns(AppView, env='env_names')} FROM apps"
+
+
+class AppQueries(Queries):
+    async def every(self, teams: Iterable[str] | None = None) -> list[AppView]:
+        """Every app, or only those of `teams`."""
+        if teams is None:
+            return await self._rows(AppView, f"{_APP} ORDER BY name")
+        wanted = sorted(teams)
+        return await self._rows(
+            AppView, f"{_APP} WHERE team IN ({marks(wanted)}) ORDER BY name", wanted
+        )
+
+    async def count_in(self, team: str) -> int:
+        [row] = await self._values("SELECT COUNT(*) FROM apps WHERE team = ?", (team,))
+        return int(row[0])
+
+    async def named(self, name: str) -> AppView | None:
+        """The live app named `name`."""
+        return await self._row(
+            AppView, f"{_APP} WHERE name = ? ORDER BY created_at DESC LIMIT 1", (name,)
+        )
+
+    async def by_id(self, app_id: str) -> AppView | None:
+        return await self._row(AppView, f"{_APP} WHERE id = ?", (app_id,))
+
+    async def id_named(self, name: str) -> str | None:
+        app = await self.named(name)
+        return app.id if app is not None else None

@@ -1,14 +1,21 @@
 """The audit view: who did what, when, to which stream and app (by id, with the name it had), for
-every event in the log."""
+every event in the log; and the queries that read it."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
+from rivetr.domain.events import AppCreated
+from rivetr.projections.base import tag
 from rivetr.projections.legacy import LegacyApps
+from rivetr.projections.reading import Queries, columns, marks
+
+_APP_CREATED = tag(AppCreated)
 
 
 class AuditProjection:
@@ -73,7 +80,7 @@ class AuditProjection:
         for event in events:
             app_id = self.legacy.app_of(conn, event)
             self.legacy.observe(conn, event)
-            if event.type == "app.created" and app_id is not None:
+            if event.type == _APP_CREATED and app_id is not None:
                 apps[app_id] = _created(event)
                 conn.execute(
                     "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?)", (app_id, *apps[app_id])
@@ -103,3 +110,81 @@ def _created(event: LoggedEvent) -> tuple[str | None, str | None]:
     except UnreadableEvent:
         return None, None  # the audit lists it all the same, with its stream and metadata
     return getattr(body, "name", None), getattr(body, "team", None)
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    recorded_at: str
+    actor: str
+    type: str
+    stream_id: str
+    app: str | None  # the name its app had
+    app_id: str | None
+    correlation_id: str | None
+    team: str | None
+    source: str | None
+
+
+class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which audit entries to read, newest first; every filter None takes all."""
+
+    actor: str | None = None
+    app_id: str | None = None
+    type: str | None = None  # an event type, or a prefix ending in '*'
+    since: str | None = None  # recorded at or after (as recorded_at is written)
+    until: str | None = None  # recorded before
+    before: int | None = None  # positions below this one: the next page
+    teams: frozenset[str] | None = None  # None: every team's, and entries of no team
+    instance: bool = False  # with `teams`: the entries of no team too
+    limit: int = 50
+
+
+_ENTRY = f"SELECT {columns(AuditEntry)} FROM audit"
+
+
+class AuditQueries(Queries):
+    async def recent(self, limit: int = 50, teams: Iterable[str] | None = None) -> list[AuditEntry]:
+        """The newest entries; with `teams`, only those recorded in one of them."""
+        return await self.search(
+            AuditQuery(limit=limit, teams=None if teams is None else frozenset(teams))
+        )
+
+    async def search(self, query: AuditQuery) -> list[AuditEntry]:
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (("actor", query.actor), ("app_id", query.app_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.type is not None:
+            if query.type.endswith("*"):
+                clauses.append("substr(type, 1, ?) = ?")
+                params += [len(query.type) - 1, query.type[:-1]]
+            else:
+                clauses.append("type = ?")
+                params.append(query.type)
+        for clause, bound in (
+            ("recorded_at >= ?", query.since),
+            ("recorded_at < ?", query.until),
+            ("position < ?", query.before),
+        ):
+            if bound is not None:
+                clauses.append(clause)
+                params.append(bound)
+        if query.teams is not None:
+            wanted = sorted(query.teams)
+            either = " OR team IS NULL" if query.instance else ""
+            clauses.append(f"(team IN ({marks(wanted)}){either})")
+            params += wanted
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return await self._rows(
+            AuditEntry, f"{_ENTRY}{where} ORDER BY position DESC LIMIT ?", [*params, query.limit]
+        )
+
+    async def at(self, position: int) -> AuditEntry | None:
+        return await self._row(AuditEntry, f"{_ENTRY} WHERE position = ?", (position,))
+
+    async def team_of_app(self, app_id: str) -> str | None:
+        """The team an app was created in (deleted since or not)."""
+        rows = await self._values("SELECT team FROM audit_apps WHERE app_id = ?", (app_id,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None

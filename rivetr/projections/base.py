@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rivetr.adapters.eventstore.base import LoggedEvent
+from rivetr.domain.events import EVENT_TYPES, Event
 
 
 class Projection(Protocol):
@@ -40,6 +41,25 @@ class BatchProjection(Projection, Protocol):
         """Write what `events` mean: the tables must end up exactly as `apply` on each event,
         in turn, would leave them (e.g. the same rows, written with one executemany)."""
         ...
+
+
+def tags(*kinds: type[Event]) -> frozenset[str]:
+    """The types of the event classes `kinds`: a projection's `handles` are built from its
+    classes, so that a misspelt one fails at import instead of being silently never applied.
+    A class the log cannot hold (the base `Event`, one left out of `AnyEvent`) is refused."""
+    found = {kind.__struct_config__.tag: kind for kind in kinds}
+    strays = [
+        kind.__name__ for name, kind in found.items() if EVENT_TYPES.get(str(name)) is not kind
+    ]
+    if strays:
+        raise TypeError(f"not event types of the log: {', '.join(strays)}")
+    return frozenset(str(name) for name in found)
+
+
+def tag(kind: type[Event]) -> str:
+    """The type of the event class `kind`, to compare with `LoggedEvent.type`."""
+    (found,) = tags(kind)
+    return found
 
 
 def reader_indexes(projection: Projection) -> tuple[str, ...]:

@@ -1,9 +1,11 @@
 """The certificates view: which certificate serves each domain, until when, and the last
-failure to get one."""
+failure to get one; and the queries that read it."""
 
 from __future__ import annotations
 
 import sqlite3
+
+import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
@@ -11,7 +13,9 @@ from rivetr.domain.events import (
     CertificateInstalled,
     CertificateRenewalAdvised,
 )
-from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
+from rivetr.projections.base import tags
+from rivetr.projections.legacy import APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.reading import Queries, columns
 
 
 class CertificatesProjection:
@@ -19,8 +23,7 @@ class CertificatesProjection:
     # v2: failures (in a row, since the last installation); v3: the CA's advice; v4: the app's id
     version = 4
     handles: frozenset[str] | None = (
-        frozenset({"certificate.installed", "certificate.failed", "certificate.renewal_advised"})
-        | LEARNS_FROM
+        tags(CertificateInstalled, CertificateFailed, CertificateRenewalAdvised) | LEARNS_FROM
     )
 
     def __init__(self) -> None:
@@ -54,7 +57,7 @@ class CertificatesProjection:
         app_id = self.legacy.app_of(conn, event)
         if event.type in LEARNS_FROM:
             self.legacy.observe(conn, event)
-            if event.type == "app.deleted":
+            if event.type == APP_DELETED:
                 conn.execute("DELETE FROM certificates WHERE app_id = ?", (app_id,))
             return
         body = event.event
@@ -91,3 +94,32 @@ class CertificatesProjection:
                     "UPDATE certificates SET renew_at = ? WHERE domain = ? AND fingerprint = ?",
                     (body.renew_at, body.domain, body.fingerprint),
                 )
+
+
+class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
+    domain: str
+    app: str
+    app_id: str | None
+    source: str | None  # uploaded, acme; None: none installed yet (see last_error)
+    not_before: str | None
+    not_after: str | None
+    issuer: str | None
+    fingerprint: str | None
+    installed_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    failures: int  # failed orders in a row since the last installation
+    renew_at: str | None = None  # when the CA advises renewing it (ACME ARI), if it does
+
+
+_CERTIFICATE = f"SELECT {columns(CertificateView)} FROM certificates"
+
+
+class CertificateQueries(Queries):
+    async def every(self) -> list[CertificateView]:
+        return await self._rows(CertificateView, f"{_CERTIFICATE} ORDER BY domain")
+
+    async def of_app(self, app_id: str) -> list[CertificateView]:
+        return await self._rows(
+            CertificateView, f"{_CERTIFICATE} WHERE app_id = ? ORDER BY domain", (app_id,)
+        )

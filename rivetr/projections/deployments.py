@@ -1,26 +1,37 @@
 """The deployments view: each deployment's state and steps, and each app's live release (the
-route table the proxy will serve), all by the app's id."""
+route table the proxy will serve), all by the app's id; and the queries that read them."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.deployment import TERMINAL, TRANSITIONS
 from rivetr.domain.events import (
+    BuildStarted,
     ContainerStarted,
     DeploymentCancelled,
     DeploymentFailed,
+    DeploymentHealthy,
     DeploymentRequested,
+    DeploymentRetired,
+    DeploymentSuperseded,
+    HealthProbed,
     ImageBuilt,
     ReleaseRestarted,
+    ReleaseRestartFailed,
+    RollbackStarted,
     RolledBack,
     SourceFetched,
     TrafficSwitched,
 )
-from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
+from rivetr.projections.base import tags
+from rivetr.projections.legacy import APP_CREATED, APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.reading import Queries, columns, marks, row_as
 
 # a releases row made from the deployments row that goes live (the time comes first, as ?)
 _RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
@@ -29,9 +40,25 @@ _RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?
 class DeploymentsProjection:
     name = "deployments"
     version = 2  # v2: by app id, with the team it was requested in
-    handles: frozenset[str] | None = frozenset(
-        {tag for steps in TRANSITIONS.values() for tag in steps}
-        | {"deployment.requested", "app.deleted"}
+    handles: frozenset[str] | None = (
+        tags(
+            DeploymentRequested,
+            SourceFetched,
+            BuildStarted,
+            ImageBuilt,
+            ContainerStarted,
+            HealthProbed,
+            DeploymentHealthy,
+            TrafficSwitched,
+            DeploymentSuperseded,
+            DeploymentRetired,
+            ReleaseRestarted,
+            ReleaseRestartFailed,
+            DeploymentFailed,
+            RollbackStarted,
+            RolledBack,
+            DeploymentCancelled,
+        )
         | LEARNS_FROM
     )
 
@@ -99,10 +126,10 @@ class DeploymentsProjection:
         self.legacy.drop(conn)
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
-        if event.type == "app.created":
+        if event.type == APP_CREATED:
             self.legacy.observe(conn, event)
             return
-        if event.type == "app.deleted":
+        if event.type == APP_DELETED:
             app_id = self.legacy.app_of(conn, event)
             self.legacy.observe(conn, event)
             conn.execute("DELETE FROM releases WHERE app_id = ?", (app_id,))
@@ -205,7 +232,119 @@ class DeploymentsProjection:
         )
 
 
-def decode_detail(detail: bytes) -> dict[str, object]:
-    value = msgspec.json.decode(detail)
-    assert isinstance(value, dict)
-    return value
+class DeploymentView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    app: str  # its app's name
+    app_id: str | None  # None: an app of an older log this Rivetr cannot read
+    team: str | None  # the team it was requested in
+    status: str
+    trigger: str
+    branch: str
+    commit: str | None
+    commit_sha: str | None
+    commit_message: str | None
+    image: str | None
+    container_name: str | None
+    host_port: int | None
+    rollback_of: str | None
+    failed_step: str | None
+    failure_reason: str | None
+    requested_at: str
+    requested_by: str
+    updated_at: str
+    finished_at: str | None
+
+
+class StepView(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    type: str
+    recorded_at: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class ReleaseView(msgspec.Struct, frozen=True, kw_only=True):
+    app_id: str
+    app: str  # its name
+    deployment_id: str
+    image: str | None
+    container_name: str | None
+    host_port: int | None
+    since: str
+
+
+_DEPLOYMENT = f"SELECT {columns(DeploymentView, commit='commit_ref')} FROM deployments"
+_STEPS = f"SELECT {columns(StepView)} FROM deployment_steps"
+_RELEASE = f"SELECT {columns(ReleaseView)} FROM releases"
+
+
+class DeploymentQueries(Queries):
+    async def by_id(self, deployment_id: str) -> DeploymentView | None:
+        return await self._row(DeploymentView, f"{_DEPLOYMENT} WHERE id = ?", (deployment_id,))
+
+    async def of_app(self, app_id: str, limit: int = 50, offset: int = 0) -> list[DeploymentView]:
+        """The app's deployments, newest first: `limit` of them after skipping `offset`."""
+        return await self._rows(
+            DeploymentView,
+            f"{_DEPLOYMENT} WHERE app_id = ? ORDER BY position DESC LIMIT ? OFFSET ?",
+            (app_id, limit, offset),
+        )
+
+    async def with_status(self, statuses: Iterable[str]) -> list[DeploymentView]:
+        wanted = list(statuses)
+        return await self._rows(
+            DeploymentView,
+            f"{_DEPLOYMENT} WHERE status IN ({marks(wanted)}) ORDER BY position",
+            wanted,
+        )
+
+    async def latest(self) -> dict[str, DeploymentView]:
+        """Each app's newest deployment, by app id: the apps list's "last deploy" column."""
+        return _by_app(
+            await self._rows(
+                DeploymentView,
+                f"{_DEPLOYMENT} WHERE position IN (SELECT MAX(position) FROM deployments"
+                " WHERE app_id IS NOT NULL GROUP BY app_id)",
+            )
+        )
+
+    async def live(self) -> dict[str, DeploymentView]:
+        """The deployment each app's live release came from, by app id."""
+        return _by_app(
+            await self._rows(
+                DeploymentView,
+                f"{_DEPLOYMENT} WHERE id IN (SELECT deployment_id FROM releases)",
+            )
+        )
+
+    async def steps(self, deployment_id: str) -> list[StepView]:
+        return await self._rows(
+            StepView, f"{_STEPS} WHERE deployment_id = ? ORDER BY position", (deployment_id,)
+        )
+
+    async def timeline(
+        self, app_id: str, deployments: int = 20, offset: int = 0
+    ) -> dict[str, list[StepView]]:
+        """Every step of the app's newest `deployments` (after skipping `offset`), per
+        deployment, oldest step first."""
+        rows = await self._values(
+            f"SELECT deployment_id, {columns(StepView)} FROM deployment_steps WHERE"
+            " deployment_id IN (SELECT id FROM deployments WHERE app_id = ?"
+            " ORDER BY position DESC LIMIT ? OFFSET ?) ORDER BY position",
+            (app_id, deployments, offset),
+        )
+        found: dict[str, list[StepView]] = {}
+        for row in rows:
+            found.setdefault(row["deployment_id"], []).append(row_as(StepView, row))
+        return found
+
+    async def releases(self) -> list[ReleaseView]:
+        """Every app's live release: the route table."""
+        return await self._rows(ReleaseView, f"{_RELEASE} ORDER BY app")
+
+    async def release(self, app_id: str | None) -> ReleaseView | None:
+        return await self._row(ReleaseView, f"{_RELEASE} WHERE app_id = ?", (app_id,))
+
+
+def _by_app(found: list[DeploymentView]) -> dict[str, DeploymentView]:
+    return {view.app_id: view for view in found if view.app_id}

@@ -14,10 +14,16 @@ import sqlite3
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
-from rivetr.domain.events import AppCreated, DeploymentRequested
+from rivetr.domain.events import AppCreated, AppDeleted, DeploymentRequested
+from rivetr.projections.base import tag, tags
 
 # the event types `observe` learns from: a projection using this adds them to its `handles`
-LEARNS_FROM = frozenset({"app.created", "app.deleted", "deployment.requested"})
+LEARNS_FROM = tags(AppCreated, AppDeleted, DeploymentRequested)
+APP_CREATED, APP_DELETED, DEPLOYMENT_REQUESTED = (
+    tag(AppCreated),
+    tag(AppDeleted),
+    tag(DeploymentRequested),
+)
 
 
 class LegacyApps:
@@ -41,7 +47,7 @@ class LegacyApps:
         belongs to from now on. Call it after `app_of` for the same event."""
         if event.resource is not None or event.type not in LEARNS_FROM:
             return
-        if event.type == "app.deleted":  # the name is free: later mentions of it mean no app
+        if event.type == APP_DELETED:  # the name is free: later mentions of it mean no app
             conn.execute(f"DELETE FROM {self.streams} WHERE stream_id = ?", (event.stream_id,))
             return
         try:
@@ -67,7 +73,7 @@ class LegacyApps:
         if event.resource is not None:
             return event.resource
         stream = event.stream_id
-        if event.type in ("app.created", "deployment.requested"):
+        if event.type in (APP_CREATED, DEPLOYMENT_REQUESTED):
             try:
                 body = event.event
             except UnreadableEvent:

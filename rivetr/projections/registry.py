@@ -1,16 +1,22 @@
-"""The projections the service runs, in one list."""
+"""The projections the service runs, in one list, and the read model: one connection to read.db
+and each projection's queries on it. A new projection is its module and a line in each here."""
 
 from __future__ import annotations
 
-from rivetr.projections.apps import AppsProjection
-from rivetr.projections.audit import AuditProjection
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from rivetr.projections.apps import AppQueries, AppsProjection
+from rivetr.projections.audit import AuditProjection, AuditQueries
 from rivetr.projections.base import Projection
-from rivetr.projections.certificates import CertificatesProjection
-from rivetr.projections.deployments import DeploymentsProjection
-from rivetr.projections.teams import TeamsProjection
-from rivetr.projections.tokens import TokensProjection
-from rivetr.projections.users import UsersProjection
-from rivetr.projections.webhooks import WebhooksProjection
+from rivetr.projections.certificates import CertificateQueries, CertificatesProjection
+from rivetr.projections.deployments import DeploymentQueries, DeploymentsProjection
+from rivetr.projections.teams import TeamQueries, TeamsProjection
+from rivetr.projections.tokens import TokenQueries, TokensProjection
+from rivetr.projections.users import UserQueries, UsersProjection
+from rivetr.projections.webhooks import WebhookQueries, WebhooksProjection
 
 
 def all_projections() -> list[Projection]:
@@ -24,3 +30,27 @@ def all_projections() -> list[Projection]:
         WebhooksProjection(),
         CertificatesProjection(),
     ]
+
+
+class ReadModel:
+    """read.db on a connection of its own (WAL lets reads run beside the runner's writes), rows
+    by column name, and each projection's queries on it: `read.apps.named("shop")`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        self._conn = conn
+        self.apps = AppQueries(conn)
+        self.tokens = TokenQueries(conn)
+        self.audit = AuditQueries(conn)
+        self.deployments = DeploymentQueries(conn)
+        self.users = UserQueries(conn)
+        self.teams = TeamQueries(conn)
+        self.webhooks = WebhookQueries(conn)
+        self.certificates = CertificateQueries(conn)
+
+    @classmethod
+    async def open(cls, path: Path | str) -> ReadModel:
+        return cls(await aiosqlite.connect(path))
+
+    async def close(self) -> None:
+        await self._conn.close()

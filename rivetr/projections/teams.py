@@ -1,11 +1,14 @@
 """The teams view: teams, who belongs to each in which role, and the invitations sent.
 
 Requests are authorised from here: a session's or a token's permissions are those of its user's
-role in the team concerned, as this view says it is now."""
+role in the team concerned, as this view says it is now (`TeamQueries.memberships_of`)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+
+import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
@@ -19,23 +22,23 @@ from rivetr.domain.events import (
     TeamCreated,
     TeamDeleted,
 )
+from rivetr.projections.base import tags
+from rivetr.projections.reading import Queries, columns
 
 
 class TeamsProjection:
     name = "teams"
     version = 1
-    handles: frozenset[str] | None = frozenset(
-        {
-            "team.created",
-            "team.member_added",
-            "team.member_role_changed",
-            "team.member_removed",
-            "team.ownership_transferred",
-            "team.deleted",
-            "team.invitation_created",
-            "team.invitation_accepted",
-            "team.invitation_revoked",
-        }
+    handles: frozenset[str] | None = tags(
+        TeamCreated,
+        MemberAdded,
+        MemberRoleChanged,
+        MemberRemoved,
+        OwnershipTransferred,
+        TeamDeleted,
+        InvitationCreated,
+        InvitationAccepted,
+        InvitationRevoked,
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -139,3 +142,65 @@ class TeamsProjection:
                     "UPDATE invitations SET status = ?, closed_at = ? WHERE invitation_id = ?",
                     (status, at, body.invitation_id),
                 )
+
+
+class TeamView(msgspec.Struct, frozen=True, kw_only=True):
+    team: str
+    name: str
+    owner: str
+    created_at: str
+    created_by: str
+
+
+class MemberView(msgspec.Struct, frozen=True, kw_only=True):
+    team: str
+    user_id: str
+    role: str
+    since: str
+
+
+class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
+    invitation_id: str
+    team: str
+    email: str
+    role: str
+    expires_at: str
+    created_at: str
+    created_by: str
+    status: str  # open, accepted, revoked
+    closed_at: str | None
+
+
+_INVITATION = f"SELECT {columns(InvitationView)} FROM invitations"
+
+
+class TeamQueries(Queries):
+    async def every(self, teams: Iterable[str] | None = None) -> list[TeamView]:
+        """Every team, or only those of `teams`."""
+        found = await self._rows(TeamView, f"SELECT {columns(TeamView)} FROM teams ORDER BY team")
+        if teams is None:
+            return found
+        wanted = set(teams)
+        return [t for t in found if t.team in wanted]
+
+    async def members(self, team: str) -> list[MemberView]:
+        return await self._rows(
+            MemberView,
+            f"SELECT {columns(MemberView)} FROM members WHERE team = ? ORDER BY user_id",
+            (team,),
+        )
+
+    async def memberships_of(self, user_id: str) -> dict[str, str]:
+        """team -> the user's role in it."""
+        rows = await self._values("SELECT team, role FROM members WHERE user_id = ?", (user_id,))
+        return {row["team"]: row["role"] for row in rows}
+
+    async def invitations(self, team: str) -> list[InvitationView]:
+        return await self._rows(
+            InvitationView, f"{_INVITATION} WHERE team = ? ORDER BY created_at", (team,)
+        )
+
+    async def invitation_by_hash(self, secret_hash: str) -> InvitationView | None:
+        return await self._row(
+            InvitationView, f"{_INVITATION} WHERE secret_hash = ?", (secret_hash,)
+        )

@@ -8,13 +8,25 @@ from typing import Literal
 
 import msgspec
 
-from rivetr.projections.views import StepView
+from rivetr.domain.events import (
+    DeploymentCancelled,
+    DeploymentFailed,
+    HealthProbed,
+    ReleaseRestarted,
+    ReleaseRestartFailed,
+    RollbackStarted,
+    RolledBack,
+    TrafficSwitched,
+)
+from rivetr.projections.base import tag, tags
+from rivetr.projections.deployments import StepView
 
 Mark = Literal["ok", "bad", "rollback", "live"]
 
-_BAD = frozenset({"deployment.failed", "deployment.restart_failed", "deployment.cancelled"})
-_ROLLBACK = frozenset({"deployment.rollback_started", "deployment.rolled_back"})
-_LIVE = frozenset({"deployment.traffic_switched", "deployment.restarted"})
+_BAD = tags(DeploymentFailed, ReleaseRestartFailed, DeploymentCancelled)
+_ROLLBACK = tags(RollbackStarted, RolledBack)
+_LIVE = tags(TrafficSwitched, ReleaseRestarted)
+_PROBED = tag(HealthProbed)
 
 
 class TimelineStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,7 +55,7 @@ def timeline(steps: Sequence[StepView]) -> list[TimelineStep]:
 
 
 def _mark(step: StepView) -> Mark:
-    if step.type in _BAD or (step.type == "deployment.health_probed" and not step.detail.get("ok")):
+    if step.type in _BAD or (step.type == _PROBED and not step.detail.get("ok")):
         return "bad"
     if step.type in _ROLLBACK:
         return "rollback"

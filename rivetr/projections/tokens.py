@@ -1,12 +1,12 @@
 """The tokens view: API tokens by the hash of their secret, for authenticating requests, with
 what each one's standing depends on: the token that minted it, and whether the membership it
-was minted under has ended."""
+was minted under has ended; and the queries that read them."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from typing import Any
+
+import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
@@ -18,6 +18,8 @@ from rivetr.domain.events import (
 )
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import TokenLink
+from rivetr.projections.base import tags
+from rivetr.projections.reading import Queries, columns
 
 # Far beyond any real lineage; a longer one is cut here and then refused as of unknown descent.
 CHAIN_LIMIT = 64
@@ -30,37 +32,18 @@ WITH RECURSIVE chain(depth, token_id) AS (
     SELECT chain.depth + 1, tokens.parent_token_id FROM chain JOIN tokens USING (token_id)
     WHERE tokens.parent_token_id IS NOT NULL AND chain.depth < {CHAIN_LIMIT}
 )
-SELECT tokens.token_id, parent_token_id, revoked_at IS NOT NULL, expires_at,
-    membership_ended_at IS NOT NULL
+SELECT tokens.token_id, parent_token_id, revoked_at IS NOT NULL AS revoked, expires_at,
+    membership_ended_at IS NOT NULL AS membership_ended
 FROM chain JOIN tokens USING (token_id) ORDER BY depth
 """
-
-
-def chain_links(rows: Iterable[Any]) -> list[TokenLink]:
-    return [
-        TokenLink(
-            token_id=token_id,
-            parent_token_id=parent,
-            revoked=bool(revoked),
-            expires_at=expires_at,
-            membership_ended=bool(ended),
-        )
-        for token_id, parent, revoked, expires_at, ended in rows
-    ]
 
 
 class TokensProjection:
     name = "tokens"
     # v2: owner, expires_at; v3: team; v4: parent_token_id, membership_ended_at
     version = 4
-    handles: frozenset[str] | None = frozenset(
-        {
-            "token.created",
-            "token.revoked",
-            "token.owner_assigned",
-            "team.member_removed",
-            "team.deleted",
-        }
+    handles: frozenset[str] | None = tags(
+        TokenCreated, TokenRevoked, TokenOwnerAssigned, MemberRemoved, TeamDeleted
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -128,3 +111,31 @@ class TokensProjection:
                     " AND membership_ended_at IS NULL",
                     (at, body.team),
                 )
+
+
+class TokenView(msgspec.Struct, frozen=True, kw_only=True):
+    token_id: str
+    name: str
+    scope: str
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+    owner: str | None
+    expires_at: str | None
+    team: str | None
+    parent_token_id: str | None  # the token that minted it; it stops working with that one
+
+
+_TOKEN = f"SELECT {columns(TokenView)} FROM tokens"
+
+
+class TokenQueries(Queries):
+    async def every(self) -> list[TokenView]:
+        return await self._rows(TokenView, f"{_TOKEN} ORDER BY created_at")
+
+    async def by_hash(self, secret_hash: str) -> TokenView | None:
+        return await self._row(TokenView, f"{_TOKEN} WHERE secret_hash = ?", (secret_hash,))
+
+    async def chain(self, token_id: str) -> list[TokenLink]:
+        """The token and each one it descends from, nearest first."""
+        return await self._rows(TokenLink, CHAIN_QUERY, (token_id,))

@@ -1,15 +1,23 @@
 """The webhook deliveries view: every delivery an app received and what was decided, newest
 first, to answer "why didn't my push deploy?"; and the previews of pull requests from forks
-with the head commit each awaits approval for."""
+with the head commit each awaits approval for; and the queries that read them."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
+import msgspec
+
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.events import PreviewApproved, PreviewAwaitingApproval, WebhookReceived
-from rivetr.projections.legacy import LEARNS_FROM, LegacyApps
+from rivetr.domain.events import (
+    PreviewApproved,
+    PreviewAwaitingApproval,
+    WebhookReceived,
+)
+from rivetr.projections.base import tags
+from rivetr.projections.legacy import APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.reading import Queries, columns
 
 COLUMNS = (
     "position",
@@ -35,8 +43,7 @@ class WebhooksProjection:
     name = "webhooks"
     version = 3  # v2: the app's id; v3: fork_previews
     handles: frozenset[str] | None = (
-        frozenset({"webhook.received", "app.preview_awaiting_approval", "app.preview_approved"})
-        | LEARNS_FROM
+        tags(WebhookReceived, PreviewAwaitingApproval, PreviewApproved) | LEARNS_FROM
     )
 
     def __init__(self) -> None:
@@ -94,7 +101,7 @@ class WebhooksProjection:
         rows = []
         for event in events:
             if event.type in LEARNS_FROM:
-                if event.type == "app.deleted":
+                if event.type == APP_DELETED:
                     # a fork's preview awaits nothing once deleted
                     conn.execute(
                         "DELETE FROM fork_previews WHERE preview_id = ?",
@@ -155,4 +162,51 @@ def _apply_preview(conn: sqlite3.Connection, event: LoggedEvent) -> None:
             "UPDATE fork_previews SET approved_by = ?, approved_at = ?"
             " WHERE preview_id = ? AND commit_sha = ?",
             (event.actor, event.recorded_at, event.resource, body.commit),
+        )
+
+
+class DeliveryView(msgspec.Struct, frozen=True, kw_only=True):
+    position: int
+    app: str  # the name it was sent to
+    app_id: str | None  # the app that name was then (None: none)
+    received_at: str
+    provider: str
+    event: str | None
+    delivery_id: str | None
+    signature: str  # valid, invalid, missing, no secret
+    decision: str  # deploy, preview, close_preview, ignored, refused, replayed
+    reason: str
+    ref: str | None
+    commit_sha: str | None
+    pr_number: int | None
+    action: str | None
+    deployment_id: str | None
+    remote: str | None
+
+
+class ForkPreviewView(msgspec.Struct, frozen=True, kw_only=True):
+    """A preview of a pull request from a fork, and the head commit it awaits approval for."""
+
+    preview: str  # the preview app
+    pr_number: int
+    commit_sha: str  # the head to review; approving it deploys it with the app's secrets
+    since: str  # when that head arrived
+
+
+class WebhookQueries(Queries):
+    async def deliveries(self, app_id: str, limit: int = 50) -> list[DeliveryView]:
+        return await self._rows(
+            DeliveryView,
+            f"SELECT {columns(DeliveryView)} FROM webhook_deliveries"
+            " WHERE app_id = ? ORDER BY position DESC LIMIT ?",
+            (app_id, limit),
+        )
+
+    async def pending_previews(self, app_id: str) -> list[ForkPreviewView]:
+        """The app's previews of pull requests from forks whose head awaits approval."""
+        return await self._rows(
+            ForkPreviewView,
+            f"SELECT {columns(ForkPreviewView)} FROM fork_previews"
+            " WHERE parent_id = ? AND approved_at IS NULL ORDER BY pr_number",
+            (app_id,),
         )

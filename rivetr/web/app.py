@@ -34,22 +34,22 @@ from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
-from rivetr.web.dashboard import DashboardController
-from rivetr.web.dashboard_actions import DashboardActions
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.openapi import render_plugins
 from rivetr.web.options import every_method_allowed
+from rivetr.web.pages.actions import Actions
+from rivetr.web.pages.apps import AppPages
+from rivetr.web.pages.audit import AuditPage
+from rivetr.web.pages.deployment import DeploymentPage
+from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
+from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
+from rivetr.web.providers import service_providers
 from rivetr.web.webhooks import receive_webhook
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
-
-
-def provide_services(state: State) -> Services:
-    services: Services = state.services
-    return services
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
@@ -71,7 +71,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = services or await open_services(settings)
         app.state.services = opened
-        code = await opened.offer_setup()
+        code = await opened.setup.offer()
         if code is not None:
             log.warning("no account yet: open /setup on the dashboard and give the code %s", code)
         try:
@@ -104,9 +104,16 @@ def create_app(
         dependencies={"actor": Provide(provide_actor)},
         before_request=check_request,
     )
+    # the dashboard: its pages take the `actor` of the one signed-in guard (sign-in aside)
+    pages = Router(
+        path="/",
+        route_handlers=[SignInPages, AppPages, DeploymentPage, AuditPage, Actions],
+        dependencies=GUARD,
+        exception_handlers=GUARD_HANDLERS,
+    )
     return Litestar(
-        route_handlers=[api, DashboardController, DashboardActions, receive_webhook],
-        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        route_handlers=[api, pages, receive_webhook],
+        dependencies=service_providers(),
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

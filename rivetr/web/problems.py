@@ -9,8 +9,8 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
-from rivetr.adapters.eventstore.base import ConcurrencyError
 from rivetr.domain.errors import DomainError
+from rivetr.service.errors import ConcurrencyError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

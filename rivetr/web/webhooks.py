@@ -21,7 +21,6 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from rivetr.adapters.webhooks.base import PROVIDERS
-from rivetr.bootstrap import Services
 from rivetr.service.commands.webhook_admission import (
     BODY_DEADLINE_S,
     MAX_BODY,
@@ -30,6 +29,7 @@ from rivetr.service.commands.webhook_admission import (
     Admission,
     reservation,
 )
+from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.openapi import problems
 from rivetr.web.problems import problem_response
 
@@ -56,7 +56,7 @@ async def receive_webhook(
     request: Request[Any, Any, Any],
     provider: FromPath[str],
     app: FromPath[str],
-    services: NamedDependency[Services],
+    webhooks: NamedDependency[WebhookService],
 ) -> Response[Any]:
     if provider not in PROVIDERS:
         known = ", ".join(PROVIDERS)
@@ -73,7 +73,7 @@ async def receive_webhook(
             "send the payload as application/json (in GitHub: Content type application/json)",
         )
     headers = {key.lower(): value for key, value in request.headers.items()}
-    hooks = services.webhooks
+    hooks = webhooks
     admission = await hooks.admit(provider, app, headers)
     size = reservation(int(declared) if declared is not None else None, admission.body_limit)
     with hooks.bodies.hold(size) as held:

@@ -165,7 +165,7 @@ async def test_a_certificate_is_issued_over_http_01_and_serves_https(services, p
     account_key = Path(services.settings.data_dir) / "certs" / "acme-account.key"
     assert oct(account_key.stat().st_mode & 0o777) == "0o600"
     assert services.certificates.challenges == {}  # withdrawn once the order is done
-    [view] = await services.read.certificates((await services.lookup.by_name("shop")).app_id)
+    [view] = await services.read.certificates.of_app((await services.lookup.by_name("shop")).app_id)
     assert (view.source, view.not_after, view.last_error) == ("acme", info.not_after, None)
 
     # renewal information (ARI): Debian's Pebble (2.4) offers none, so none is recorded, the
@@ -206,7 +206,7 @@ async def test_a_failed_validation_is_recorded_with_the_cas_detail_and_http_keep
     )
     plain = await anyio.to_thread.run_sync(http_get, pebble.http_port, "broken.test")
     assert plain.startswith(b"HTTP/1.1 200")  # no certificate: no redirect, the app still serves
-    [view] = await services.read.certificates((await services.lookup.by_name("shop")).app_id)
+    [view] = await services.read.certificates.of_app((await services.lookup.by_name("shop")).app_id)
     assert view.source is None
     assert view.last_error == failed.event.detail
     backend.shutdown()

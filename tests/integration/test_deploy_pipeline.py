@@ -77,10 +77,10 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
 async def _remove_app_containers(services: Services) -> None:
     runtime = services.engine.runtime
     assert runtime is not None
-    for app in await services.read.list_apps():
+    for app in await services.read.apps.every():
         for container in await runtime.list_containers({"rivetr.app": app.id}):
             await runtime.remove_container(container.name, force=True)
-        for deployment in await services.read.list_deployments(app.id):
+        for deployment in await services.read.deployments.of_app(app.id):
             if deployment.image:
                 await runtime.remove_image(deployment.image)
 
@@ -105,7 +105,7 @@ async def _create_app(
 async def deploy(services: Services, name: str, expect: str) -> str:
     deployment_id = await services.deployments.request(SYSTEM, name)
     state = await wait_for_status(services, deployment_id, {expect})
-    assert state.status == expect, await services.read.get_deployment(deployment_id)
+    assert state.status == expect, await services.read.deployments.by_id(deployment_id)
     return deployment_id
 
 
@@ -115,7 +115,7 @@ async def app_id(services: Services, name: str) -> str:
 
 async def live_port(services: Services, name: str) -> int:
     await services.runner.wait_until(await services.store.head())
-    release = await services.read.live_release(await app_id(services, name))
+    release = await services.read.deployments.release(await app_id(services, name))
     assert release is not None
     assert release.host_port is not None
     return release.host_port
@@ -135,7 +135,7 @@ async def test_first_deploy_goes_live_with_every_step_recorded(services, app):
     ]
     assert "deployment.health_probed" in types
     assert types[-2:] == ["deployment.healthy", "deployment.traffic_switched"]
-    view = await services.read.get_deployment(v1)
+    view = await services.read.deployments.by_id(v1)
     assert view.commit_message == "v1"
     assert view.commit_sha == repo._git("rev-parse", "HEAD")
 
@@ -149,7 +149,7 @@ async def test_failing_health_check_keeps_the_old_release_serving(services, app)
     v2 = await deploy(services, name, "failed")
     assert await get_text(port) == "v1"
     assert await live_port(services, name) == port
-    view = await services.read.get_deployment(v2)
+    view = await services.read.deployments.by_id(v2)
     assert view.failed_step == "health"
     probes = [
         e.event
@@ -169,7 +169,7 @@ async def test_broken_dockerfile_keeps_the_old_release_serving(services, app):
     repo.commit("v2 cannot build", dockerfile=BROKEN)
 
     v2 = await deploy(services, name, "failed")
-    view = await services.read.get_deployment(v2)
+    view = await services.read.deployments.by_id(v2)
     assert view.failed_step == "build"
     assert await get_text(port) == "v1"
     log = services.logs.read(name, v2)
@@ -193,7 +193,9 @@ async def test_good_deploy_replaces_the_old_release_which_is_then_retired(servic
     assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
     with pytest.raises(httpx.TransportError):
         await get_text(old_port)
-    assert (await services.read.live_release(await app_id(services, name))).deployment_id == v2
+    assert (
+        await services.read.deployments.release(await app_id(services, name))
+    ).deployment_id == v2
 
 
 async def test_manual_rollback_redeploys_the_old_image_without_building(services, app):
@@ -210,7 +212,7 @@ async def test_manual_rollback_redeploys_the_old_image_without_building(services
     types = await step_types(services, back)
     assert "deployment.build_started" not in types
     assert "deployment.source_fetched" not in types
-    view = await services.read.get_deployment(back)
+    view = await services.read.deployments.by_id(back)
     assert view.rollback_of == v1
     assert view.trigger == "rollback"
 
@@ -235,7 +237,9 @@ async def test_a_release_failing_right_after_the_switch_is_rolled_back_automatic
         "deployment.rollback_started",
         "deployment.rolled_back",
     ]
-    assert (await services.read.live_release(await app_id(services, name))).deployment_id == v1
+    assert (
+        await services.read.deployments.release(await app_id(services, name))
+    ).deployment_id == v1
     assert await live_port(services, name) == port
     assert await get_text(port) == "v1"
     assert await services.engine.runtime.inspect_container(container_name(name, v2)) is None
@@ -285,7 +289,7 @@ async def test_a_dead_release_whose_image_is_gone_is_recorded_as_failed_to_resta
     v1 = await deploy(services, name, "live")
     runtime = services.engine.runtime
     await runtime.remove_container(container_name(name, v1), force=True)
-    view = await services.read.get_deployment(v1)
+    view = await services.read.deployments.by_id(v1)
     await runtime.remove_image(view.image)
 
     assert await restart_dead_releases(
@@ -377,15 +381,15 @@ async def test_a_private_repository_deploys_with_the_apps_token_which_stays_secr
             SYSTEM, CreateApp(name=name, git_url=url, port=8080, health=FAST_HEALTH)
         )
         refused = await deploy(services, name, "failed")
-        assert "access denied" in (await services.read.get_deployment(refused)).failure_reason
+        assert "access denied" in (await services.read.deployments.by_id(refused)).failure_reason
         await services.apps.handle(SYSTEM, ChangeAppSettings(name=name, git_token=token))
 
         v1 = await deploy(services, name, "live")
 
     assert await get_text(await live_port(services, name)) == "private v1"
-    assert (await services.read.get_app(name)).git_auth == ["token"]
+    assert (await services.read.apps.named(name)).git_auth == ["token"]
     assert token not in services.logs.read(name, v1)
-    steps = await services.read.steps(v1)
+    steps = await services.read.deployments.steps(v1)
     assert token not in str([step.detail for step in steps])
 
 
@@ -512,7 +516,7 @@ async def test_the_live_containers_cpu_and_memory_are_sampled_into_a_bounded_rin
     key = await app_id(services, name)
     samples = sampler.of(key)
     assert len(samples) == 3  # the ring keeps the newest `keep`
-    release = await services.read.live_release(key)
+    release = await services.read.deployments.release(key)
     assert {s.deployment_id for s in samples} == {release.deployment_id}
     assert all(0 < s.memory_mb < 256 for s in samples)
     assert all(s.cpu_percent >= 0 for s in samples)

@@ -324,7 +324,7 @@ async def test_a_deployment_fails_at_its_source_step_when_its_host_now_resolves_
             dns.answer("repo.test", ["127.0.0.1"])
             deployment_id = await services.deployments.request(SYSTEM, "web")
             await wait_for_status(services, deployment_id, {"failed"})
-            failed = await services.read.get_deployment(deployment_id)
+            failed = await services.read.deployments.by_id(deployment_id)
     finally:
         await services.close()
 

@@ -85,7 +85,7 @@ async def test_an_uploaded_certificate_serves_https_by_sni_and_http_redirects(se
     recorded = [e for e in await services.store.read_all() if e.type == "certificate.installed"]
     assert recorded[0].event.fingerprint == info.fingerprint
     assert key.decode() not in str(await services.store.read_all())
-    [view] = await services.read.certificates((await services.lookup.by_name("shop")).app_id)
+    [view] = await services.read.certificates.of_app((await services.lookup.by_name("shop")).app_id)
     assert (view.domain, view.source, view.not_after) == ("shop.test", "uploaded", info.not_after)
     backend.shutdown()
 

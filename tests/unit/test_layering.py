@@ -1,6 +1,7 @@
 """The layering DESIGN.md asks for, checked on the imports themselves: the domain is pure and
 knows nothing of storage, engines or HTTP; projections know nothing of the web; adapters know
-no service, projection or page; services know nothing of HTTP."""
+no service, projection or page; services know nothing of HTTP; the web reaches the event store
+only through services."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ FORBIDDEN = {
         "rivetr.cli",
     },
     "service": {"rivetr.web", "rivetr.cli", "litestar"},
+    # Controllers and pages call services: the event store (and the read model's tables) only
+    # through them. The runtime's types, the certificate store's answer and the webhook
+    # providers' names are still imported from adapters.
+    "web": {"rivetr.adapters.eventstore", "rivetr.projections.registry", "sqlite3", "aiosqlite"},
 }
 
 
@@ -82,3 +87,14 @@ def test_no_module_imports_one_that_imports_it() -> None:
         if a < b and a in graph.get(b, ())
     )
     assert not circles, "\n".join(circles)
+
+
+def test_controllers_and_pages_name_the_services_they_need_not_the_composition_root() -> None:
+    """Only `create_app` opens the services; a controller or page depends on the one it needs
+    (web/providers.py), never on the whole of `bootstrap.Services`."""
+    offences = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in sorted((PACKAGE / "web").rglob("*.py"))
+        if path.name != "app.py" and "rivetr.bootstrap" in imported_modules(path)
+    ]
+    assert not offences, "\n".join(offences)

@@ -72,7 +72,7 @@ async def join_team(
 ) -> None:
     """Put `user_id` in `team` with `role`, creating the team (founded by another account, made
     by `make_user`) if need be."""
-    if not await services.read.list_teams([team]):
+    if not await services.read.teams.every([team]):
         founder = await make_user(f"founder@{team}.test")
         await services.teams.create(SYSTEM, team, team.title(), owner=founder)
     if role == "owner":

@@ -158,7 +158,7 @@ def test_health_is_open_and_reports_the_engine(client):
 def test_revoked_token_is_refused(client, mint, call, services):
     headers = mint(name="short-lived")
     assert client.get("/api/v1/apps", headers=headers).status_code == 200
-    token = next(t for t in call(services.read.list_tokens) if t.name == "short-lived")
+    token = next(t for t in call(services.read.tokens.every) if t.name == "short-lived")
     call(services.tokens.revoke, SYSTEM, token.token_id)
     assert (client.get("/api/v1/apps", headers=headers)).status_code == 401
 

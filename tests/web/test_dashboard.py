@@ -130,7 +130,7 @@ def test_a_sign_in_form_the_browser_says_came_from_another_site_is_refused(clien
 def test_the_first_account_is_made_on_the_setup_page_with_the_logged_code(
     client, call, services, auth
 ):
-    code = services.setup_code
+    code = services.setup.code
     assert code  # offered at start, since no account exists
     assert "make the first account" in client.get("/login").text
     token = form_token(client, "/setup")
@@ -143,20 +143,20 @@ def test_the_first_account_is_made_on_the_setup_page_with_the_logged_code(
 
     wrong = client.post("/setup", data={**form, "code": "guess"}, follow_redirects=False)
     assert wrong.status_code == 403
-    assert call(services.read.list_users) == []
+    assert call(services.read.users.every) == []
     made = client.post("/setup", data={**form, "code": code}, follow_redirects=False)
 
     assert made.status_code == 302, made.text
     assert "signed in as user:ann@example.com" in client.get("/").text
-    assert [t.team for t in call(services.read.list_teams)] == ["default"]
-    assert [t.owner for t in call(services.read.list_tokens)] == ["ann@example.com"]  # adopted
+    assert [t.team for t in call(services.read.teams.every)] == ["default"]
+    assert [t.owner for t in call(services.read.tokens.every)] == ["ann@example.com"]  # adopted
     created = [e for e in call(services.store.read_all) if e.type == "team.created"]
     assert (created[0].actor, created[0].source) == ("system:setup", "setup")
     again = client.get("/setup", follow_redirects=False)
     assert again.headers["location"] == "/login"
     late = client.post("/setup", data={**form, "code": code}, follow_redirects=False)
     assert late.headers["location"] == "/login"
-    assert len(call(services.read.list_users)) == 1
+    assert len(call(services.read.users.every)) == 1
 
 
 def test_the_setup_page_closes_once_an_account_exists_however_it_was_made(client, member):

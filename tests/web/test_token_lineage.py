@@ -184,7 +184,7 @@ def test_tokens_from_an_older_log_work_unless_their_owner_was_removed_since(
         return client.get("/api/v1/apps", headers=headers).status_code
 
     assert [status(t) for t in ("kept", "cli", "back")] == [200, 200, 401]
-    kept = next(t for t in call(services.read.list_tokens) if t.token_id == "kept")
+    kept = next(t for t in call(services.read.tokens.every) if t.token_id == "kept")
     assert (kept.parent_token_id, kept.team) == (None, None)
 
 

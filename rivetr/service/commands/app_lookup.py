@@ -13,9 +13,9 @@ from rivetr.domain.deployment import DeploymentState
 
 
 class AppsByName(Protocol):
-    """The read model's part the lookup uses (a hint, never trusted alone)."""
+    """The apps view's query the lookup uses (a hint, never trusted alone)."""
 
-    async def app_id_named(self, name: str) -> str | None: ...
+    async def id_named(self, name: str) -> str | None: ...
 
 
 def is_legacy(app_id: str) -> bool:
@@ -39,7 +39,7 @@ class AppLookup:
         what this process made); the claims are read only when its answer turns out stale,
         never for a name it does not know, so a flood of made-up names costs a lookup each."""
         if self.read is not None:
-            hinted = await self.read.app_id_named(name)
+            hinted = await self.read.id_named(name)
             if hinted is None:
                 return application.initial_state("", name)
             app = await self.by_id(hinted)

@@ -23,7 +23,7 @@ from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateFailed, CertificateRenewalAdvised, CertificateSource
 from rivetr.domain.renewal import advised_renewal
-from rivetr.projections.views import CertificateView
+from rivetr.projections.certificates import CertificateView
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import CommandHandler
 

@@ -12,7 +12,8 @@ from rivetr.domain.commands import CancelDeployment, RequestDeployment
 from rivetr.domain.deployment import SERVED, DeploymentState
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentTrigger, Event
-from rivetr.projections.views import DeploymentView, ReadModel
+from rivetr.projections.deployments import DeploymentView
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import CommandHandler
 
@@ -109,7 +110,7 @@ class DeploymentService:
         """`to`, or the release before the live one, of this very app (never of an earlier app
         that had its name)."""
         if to is not None:
-            target = await self.read.get_deployment(to)
+            target = await self.read.deployments.by_id(to)
             if target is None or target.app_id != app_id:
                 raise NotFound(f"no deployment {to!r} of application {app!r}")
             if target.image is None or target.status not in SERVED:
@@ -118,8 +119,8 @@ class DeploymentService:
                     " that did"
                 )
             return target
-        live = await self.read.live_release(app_id)
-        for candidate in await self.read.list_deployments(app_id, limit=200):
+        live = await self.read.deployments.release(app_id)
+        for candidate in await self.read.deployments.of_app(app_id, limit=200):
             served = candidate.status in SERVED and candidate.image is not None
             if served and (live is None or candidate.image != live.image):
                 return candidate

@@ -31,7 +31,8 @@ from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import UserRole
 from rivetr.domain.teams import AcceptInvitation
 from rivetr.domain.users import normalise_email
-from rivetr.projections.views import InvitationView, ReadModel
+from rivetr.projections.registry import ReadModel
+from rivetr.projections.teams import InvitationView
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.tokens import hash_secret
 
@@ -71,7 +72,7 @@ class TeamService:
     async def make_instance_admin(self, actor: Actor, user_id: str) -> UserRole:
         """Put `user_id` at the head of the default team: its owner when it has none yet (the
         first admin), else an admin. Returns the role given."""
-        if not await self.read.list_teams([teams.ROOT_TEAM]):
+        if not await self.read.teams.every([teams.ROOT_TEAM]):
             await self.create(actor, teams.ROOT_TEAM, "Default", owner=user_id)
             return "owner"
         await self.add_member(actor, teams.ROOT_TEAM, user_id, "admin")
@@ -109,7 +110,7 @@ class TeamService:
         await self.run(actor, _convert(TransferOwnership, team=team, to_user=to_user))
 
     async def delete(self, actor: Actor, team: str) -> None:
-        apps_left = await self.read.count_apps(team)
+        apps_left = await self.read.apps.count_in(team)
         await self.run(actor, _convert(DeleteTeam, team=team, apps_left=apps_left))
 
     async def invitation(self, secret: str) -> InvitationView:
@@ -120,7 +121,7 @@ class TeamService:
         """
         view = None
         if secret.startswith(INVITATION_PREFIX):
-            view = await self.read.invitation_by_hash(hash_secret(secret))
+            view = await self.read.teams.invitation_by_hash(hash_secret(secret))
         if view is None or view.status != "open":
             raise NotFound("this invitation link has been used, revoked or never existed")
         if datetime.fromisoformat(view.expires_at) <= datetime.now(UTC):

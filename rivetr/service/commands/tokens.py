@@ -16,8 +16,8 @@ from rivetr.domain.commands import AssignTokenOwner, CreateToken, RevokeToken
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.events import TokenScope
 from rivetr.domain.teams import ROOT_TEAM
+from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 from rivetr.service.commands.handler import CommandHandler
 
 TOKEN_PREFIX = "rvt_"
@@ -85,7 +85,7 @@ class TokenService:
         `owner`, in the default team; return their ids."""
         assert self.read is not None
         adopted = []
-        for view in await self.read.list_tokens():
+        for view in await self.read.tokens.every():
             if view.owner is None and view.revoked_at is None:
                 command = AssignTokenOwner(token_id=view.token_id, owner=owner, team=ROOT_TEAM)
                 await self._run(actor, command)
@@ -120,22 +120,22 @@ class TokenService:
         if not presented.startswith(TOKEN_PREFIX) or self.read is None:
             raise tokens.TokenRefused("unknown token")
         digest = hash_secret(presented)
-        view = await self.read.token_by_hash(digest)
+        view = await self.read.tokens.by_hash(digest)
         if view is None and self.runner is not None:
             head = await self.store.head()
             if head > self.runner.position:
                 await self.runner.wait_until(head, timeout=3.0)
             # looked up again even when the runner is level now: it may have got there since
-            view = await self.read.token_by_hash(digest)
+            view = await self.read.tokens.by_hash(digest)
         # The lookup is by the SHA-256 of the secret: timing reveals nothing an attacker can
         # steer towards a real token, so no constant-time compare is needed here.
         if view is None:
             raise tokens.TokenRefused("unknown token")
-        chain = await self.read.token_chain(view.token_id)
+        chain = await self.read.tokens.chain(view.token_id)
         reason = tokens.refusal(chain, datetime.now(UTC))
         if reason is not None:
             raise tokens.TokenRefused(reason)
-        memberships = await self.read.memberships_of(view.owner) if view.owner else {}
+        memberships = await self.read.teams.memberships_of(view.owner) if view.owner else {}
         expires_at = tokens.effective_expiry(chain)
         return token_actor(
             view.token_id, view.name, view.scope, view.owner, view.team, memberships, expires_at

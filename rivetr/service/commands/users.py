@@ -36,8 +36,9 @@ from rivetr.domain.events import (
     UserRole,
 )
 from rivetr.domain.users import EndSession, SignIn
+from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import InvitationView, ReadModel
+from rivetr.projections.teams import InvitationView
 from rivetr.service.commands import second_factor
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.sign_in_limits import AddressThrottle, SignInRefused, UnknownAddresses
@@ -283,15 +284,15 @@ class UserService:
         """The user a session cookie stands for, or None (unknown, ended or expired)."""
         if not secret.startswith(SESSION_PREFIX):
             return None
-        view = await self.read.session_by_hash(hash_secret(secret))
+        view = await self.read.users.session_by_hash(hash_secret(secret))
         if view is None or view.ended_at is not None:
             return None
         if datetime.fromisoformat(view.expires_at) <= datetime.now(UTC):
             return None
-        return user_actor(view.user_id, await self.read.memberships_of(view.user_id))
+        return user_actor(view.user_id, await self.read.teams.memberships_of(view.user_id))
 
     async def sign_out(self, secret: str) -> None:
-        view = await self.read.session_by_hash(hash_secret(secret))
+        view = await self.read.users.session_by_hash(hash_secret(secret))
         if view is None:
             return
         await self.handler.decide_and_append(

@@ -9,13 +9,16 @@ from __future__ import annotations
 import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
+from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.domain import application, claims, deployment
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.application import AppState
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import AppCreated, Event, NameClaimed
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import is_legacy
+from rivetr.service.queries.refusals import Absent, BadQuery
 
 
 class DeploymentThen(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +48,25 @@ class AppThen(msgspec.Struct, frozen=True, kw_only=True):
     deployments: list[DeploymentThen]  # newest first, each as it stood then
 
 
+class HistoryReads:
+    def __init__(self, store: EventStore, read: ReadModel) -> None:
+        self.store = store
+        self.read = read
+
+    async def app_then(self, actor: Actor, name: str, at: str) -> AppThen:
+        """The app that had the name at `at`, as it was then, if the actor may read its team:
+        the app's own, never that of whoever holds the name now (a deleted app's history stays
+        readable to whoever could read it, and to nobody else)."""
+        try:
+            moment = recorded_form(at)
+        except ValueError as exc:
+            raise BadQuery(str(exc)) from None
+        then = await app_at(self.store, self.read, name, moment)
+        if not then.id or not actor.can(Permission.READ, then.team):
+            raise Absent(f"no application named {name!r} at {at}")
+        return then
+
+
 async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppThen:
     """`at` in the log's own form (see export.recorded_form)."""
     app_id = await _holder_at(store, name, at)
@@ -53,7 +75,7 @@ async def app_at(store: EventStore, read: ReadModel, name: str, at: str) -> AppT
     stream = await store.read_stream(application.stream_id(app_id))
     state = application.fold(app_id, _until(stream, at))
     then: list[DeploymentThen] = []
-    for listed in await read.list_deployments(app_id, limit=10_000):
+    for listed in await read.deployments.of_app(app_id, limit=10_000):
         if listed.requested_at > at:
             continue
         events = _until(await store.read_stream(deployment.stream_id(listed.id)), at)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 from rivetr.adapters.runtime.base import ContainerRuntime, EngineUnavailable, LogLine, log_time_ns
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 
 # a float of Unix seconds keeps about a microsecond: ask the engine from a little earlier and
 # drop, by the exact timestamp, what is not after the line asked for
@@ -51,7 +51,7 @@ class RuntimeLogs:
         The lines raise ContainerError if the engine no longer has the container.
         """
         floor = log_time_ns(after) if after is not None else None
-        release = await self.read.live_release(app_id)
+        release = await self.read.deployments.release(app_id)
         if release is None or release.container_name is None:
             raise NoLiveContainer(f"{name or app_id} has no running release")
         runtime = self.runtime()

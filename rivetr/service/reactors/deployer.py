@@ -22,7 +22,7 @@ from rivetr.domain.events import (
     DeploymentRequested,
     DeploymentRetired,
 )
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.pruning import prune_images
@@ -131,7 +131,7 @@ class Deployer:
                     DeploymentCancelled(deployment_id=deployment_id, reason=_APP_DELETED),
                 )
             await _cancel(task)
-        for release in await self.read.deployments_with_status(["live", "superseded"]):
+        for release in await self.read.deployments.with_status(["live", "superseded"]):
             if release.app_id == app_id:
                 self.spawn(self._retire_now(release.id))
 

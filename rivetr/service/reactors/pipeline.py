@@ -44,7 +44,8 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
-from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.projections.deployments import ReleaseView
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
 from rivetr.service.reactors.pruning import app_label
@@ -314,7 +315,7 @@ class _Run:
 
     async def _switch(self, host_port: int, health_port: int) -> None:
         self.step = "switch"
-        previous = await self.pipeline.read.live_release(self.app.app_id)
+        previous = await self.pipeline.read.deployments.release(self.app.app_id)
         previous_id = previous.deployment_id if previous else None
         await self.record(
             TrafficSwitched(

@@ -20,7 +20,8 @@ from rivetr.adapters.runtime.base import (
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import IN_FLIGHT, SERVED
 from rivetr.domain.events import ImagePruned
-from rivetr.projections.views import DeploymentView, ReadModel
+from rivetr.projections.deployments import DeploymentView
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import is_legacy
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def prune_images(
     read: ReadModel, runtime: ContainerRuntime, store: EventStore, app: AppState, keep: int
 ) -> list[str]:
     """Remove `app`'s images that `images_to_keep` does not name; return the tags removed."""
-    deployments = await read.list_deployments(app.app_id, limit=1_000_000)
+    deployments = await read.deployments.of_app(app.app_id, limit=1_000_000)
     wanted = images_to_keep(deployments, keep)
     # an in-flight build's image exists a moment before its image_built event names it
     building = {d.id for d in deployments if d.status in IN_FLIGHT}

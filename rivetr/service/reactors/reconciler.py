@@ -32,7 +32,8 @@ from rivetr.domain.events import (
     ReleaseRestartFailed,
     RolledBack,
 )
-from rivetr.projections.views import ReadModel, ReleaseView
+from rivetr.projections.deployments import ReleaseView
+from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
 from rivetr.service.reactors.deployer import Deployer
@@ -49,7 +50,7 @@ _ALIVE = frozenset({"running", "restarting", "paused"})
 async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]:
     """Fail every deployment the last run left in flight; needs no engine. Returns their ids."""
     failed = []
-    for stuck in await read.deployments_with_status(IN_FLIGHT):
+    for stuck in await read.deployments.with_status(IN_FLIGHT):
         with contextlib.suppress(IllegalTransition):
             await recorder.record(
                 stuck.id,
@@ -61,8 +62,8 @@ async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]
                 ),
             )
             failed.append(stuck.id)
-    for stuck in await read.deployments_with_status(["rolling_back"]):
-        live = await read.live_release(stuck.app_id)
+    for stuck in await read.deployments.with_status(["rolling_back"]):
+        live = await read.deployments.release(stuck.app_id)
         with contextlib.suppress(IllegalTransition):
             await recorder.record(
                 stuck.id,
@@ -83,9 +84,9 @@ async def reconcile_engine(
 ) -> list[str]:
     """Supersede stray live releases, retire superseded ones, remove orphan containers.
     Returns the names of the containers removed as orphans."""
-    draining = [d.id for d in await read.deployments_with_status(["superseded"])]
-    for live in await read.deployments_with_status(["live"]):
-        release = await read.live_release(live.app_id)
+    draining = [d.id for d in await read.deployments.with_status(["superseded"])]
+    for live in await read.deployments.with_status(["live"]):
+        release = await read.deployments.release(live.app_id)
         if release is not None and release.deployment_id != live.id:
             with contextlib.suppress(IllegalTransition):
                 await recorder.record(
@@ -100,7 +101,7 @@ async def reconcile_engine(
     await restart_dead_releases(read, recorder, runtime, deployer.secrets, deployer.pipeline.prober)
 
     # in-flight ones belong to pipelines of this process (the interrupted ones were failed first)
-    keep = {d.id for d in await read.deployments_with_status(["live", "superseded", *IN_FLIGHT])}
+    keep = {d.id for d in await read.deployments.with_status(["live", "superseded", *IN_FLIGHT])}
     removed = []
     for container in await runtime.list_containers({MANAGED_LABEL: "true"}):
         owner = container.labels.get(DEPLOYMENT_LABEL)
@@ -132,8 +133,8 @@ async def restart_dead_releases(
     gone or stopped (a host reboot, a `docker rm`, an engine reset); the new container gets a new
     host port, which the event carries to the route table. Returns the deployment ids handled."""
     dead = []
-    for live in await read.deployments_with_status(["live"]):
-        release = await read.live_release(live.app_id)
+    for live in await read.deployments.with_status(["live"]):
+        release = await read.deployments.release(live.app_id)
         if release is None or release.deployment_id != live.id or not release.container_name:
             continue
         info = await runtime.inspect_container(release.container_name)

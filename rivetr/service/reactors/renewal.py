@@ -23,8 +23,9 @@ from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError
 from rivetr.domain.renewal import renewal_due, retry_after
 from rivetr.domain.settings import host_of
+from rivetr.projections.certificates import CertificateView
+from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import CertificateView, ReadModel
 from rivetr.service.commands.certificates import CertificateService
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,9 @@ class Renewer:
 
     async def plan(self) -> list[Due]:
         """Every domain that should have an ACME certificate, with when to order it next."""
-        certs = {c.domain: c for c in await self.read.certificates()}
+        certs = {c.domain: c for c in await self.read.certificates.every()}
         plan = []
-        for app in await self.read.list_apps():
+        for app in await self.read.apps.every():
             for domain in sorted({host_of(d) for d in app.domains}):
                 if domain.startswith("*."):
                     continue  # a wildcard needs DNS-01: upload one
@@ -136,7 +137,7 @@ class Renewer:
             return
         now = self.clock()
         asked: dict[tuple[str, str], datetime] = {}
-        for cert in await self.read.certificates():
+        for cert in await self.read.certificates.every():
             if cert.source != "acme" or cert.fingerprint is None or cert.not_after is None:
                 continue
             key = (cert.domain, cert.fingerprint)

@@ -15,7 +15,7 @@ import msgspec
 
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
 from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.projections.views import ReadModel
+from rivetr.projections.registry import ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ResourceSampler:
         runtime = self.engine.runtime
         if runtime is None:
             return
-        live = {r.app_id: r for r in await self.read.live_releases() if r.container_name}
+        live = {r.app_id: r for r in await self.read.deployments.releases() if r.container_name}
         for app in [a for a in self.samples if a not in live]:
             del self.samples[app]  # deleted, or nothing live: its chart goes
             self._last.pop(app, None)

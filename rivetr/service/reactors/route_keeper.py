@@ -11,8 +11,8 @@ import logging
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.proxy import ProxyServer, Upstream
+from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ UPSTREAM_HOST = "127.0.0.1"  # releases publish their port on loopback only
 
 async def route_table(read: ReadModel) -> dict[str, Upstream]:
     routes: dict[str, Upstream] = {}
-    for app in await read.list_apps():
+    for app in await read.apps.every():
         if not app.domains:
             continue
-        release = await read.live_release(app.id)
+        release = await read.deployments.release(app.id)
         if release is None or release.host_port is None:
             continue
         upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission, authorize_account
-from rivetr.domain.teams import ROOT_TEAM
+from rivetr.domain.access import Actor, authorize_account
 from rivetr.domain.users import SESSION_LIFETIME, normalise_email
-from rivetr.projections.views import SessionListing
-from rivetr.service.commands.users import csrf_token
+from rivetr.projections.users import SessionListing
+from rivetr.service.commands.joining import InvitationJoining, PasswordNeeded, SignInFirst
+from rivetr.service.commands.users import UserService, csrf_token
+from rivetr.service.queries.accounts import AccountReads
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 from rivetr.web.openapi import problems
 
@@ -60,70 +60,63 @@ class AccountController(Controller):
 
     @get("/sessions")
     async def list_sessions(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+        self, account_reads: NamedDependency[AccountReads], actor: NamedDependency[Actor]
     ) -> list[SessionListing]:
         """One's own open sessions; an instance admin sees everyone's."""
-        authorize_account(actor, "list sessions")
-        if actor.can(Permission.MANAGE_MEMBERS, ROOT_TEAM):
-            return await services.read.list_sessions()
-        if actor.user is None:
-            return []
-        return await services.read.list_sessions(actor.user)
+        return await account_reads.sessions(actor)
 
     @delete("/sessions/{session_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke_session(
         self,
         session_id: FromPath[str],
-        services: NamedDependency[Services],
+        users: NamedDependency[UserService],
+        account_reads: NamedDependency[AccountReads],
         actor: NamedDependency[Actor],
     ) -> None:
-        authorize_account(actor, "end sessions")  # before a lookup tells which ids exist
-        found = [s for s in await services.read.list_sessions() if s.session_id == session_id]
-        if not found:
-            raise NotFoundException(f"no open session {session_id!r}")
-        await services.users.revoke_session(actor, found[0].user_id, session_id)
+        found = await account_reads.session(actor, session_id)
+        await users.revoke_session(actor, found.user_id, session_id)
 
     @post("/account/totp", status_code=HTTP_200_OK)
     async def enroll_totp(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+        self, users: NamedDependency[UserService], actor: NamedDependency[Actor]
     ) -> TotpSetup:
         authorize_account(actor, "second factor")
-        secret, uri = await services.users.enroll_totp(actor)
+        secret, uri = await users.enroll_totp(actor)
         return TotpSetup(secret=secret, otpauth_uri=uri)
 
     @post("/account/totp/confirm", status_code=HTTP_200_OK)
     async def confirm_totp(
         self,
         data: JSONBody[CodeBody],
-        services: NamedDependency[Services],
+        users: NamedDependency[UserService],
         actor: NamedDependency[Actor],
     ) -> RecoveryCodes:
         authorize_account(actor, "second factor")
-        return RecoveryCodes(recovery_codes=await services.users.confirm_totp(actor, data.code))
+        return RecoveryCodes(recovery_codes=await users.confirm_totp(actor, data.code))
 
     @post("/account/totp/disable", status_code=HTTP_204_NO_CONTENT)
     async def disable_own_totp(
         self,
         data: JSONBody[CodeOptional],
-        services: NamedDependency[Services],
+        users: NamedDependency[UserService],
         actor: NamedDependency[Actor],
     ) -> None:
         authorize_account(actor, "second factor")  # before the code is looked at
         if actor.user is None:
             raise NotAuthorizedException("a second factor belongs to a user: sign in first")
-        await services.users.disable_totp(actor, actor.user, data.code)
+        await users.disable_totp(actor, actor.user, data.code)
 
     @post("/users/{user_id:str}/totp/disable", status_code=HTTP_204_NO_CONTENT)
     async def disable_totp(
         self,
         user_id: FromPath[str],
-        services: NamedDependency[Services],
+        users: NamedDependency[UserService],
         actor: NamedDependency[Actor],
     ) -> None:
         """An instance admin turning off the second factor of a user who lost their device."""
         if normalise_email(user_id) == actor.user:  # one's own, by this route too
             authorize_account(actor, "second factor")
-        await services.users.disable_totp(actor, user_id)
+        await users.disable_totp(actor, user_id)
 
 
 @post(
@@ -135,41 +128,36 @@ class AccountController(Controller):
 )
 async def accept_invitation(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    users: NamedDependency[UserService],
+    joining: NamedDependency[InvitationJoining],
     data: JSONBody[AcceptRequest],
 ) -> Response[Joined]:
     """Join a team by its one-time link's secret: signed in as the invited address, or, when
     no account exists for it yet, with a password for the new account (which is signed in)."""
-    invitation = await services.teams.invitation(data.secret)
+    await joining.invitation(data.secret)  # a link that opens nothing says so first
     session = request.cookies.get(SESSION_COOKIE)
-    actor = await services.users.authenticate(session) if session else None
-    new_secret = None
+    actor = await users.authenticate(session) if session else None
     if actor is not None and actor.user is not None:
         assert session is not None
         require_csrf_token(request, session)
-        user_id = actor.user
-    elif await services.users.exists(invitation.email):
+    remote = request.client.host if request.client else None
+    try:
+        joined = await joining.join(data.secret, actor, data.password or None, remote)
+    except SignInFirst as refused:
         raise NotAuthorizedException(
-            f"{invitation.email} has an account: sign in, then open the link again"
-        )
-    else:
-        if not data.password:
-            raise NotAuthorizedException("choose a password for the new account")
-        user_id = await services.users.register(invitation.email, data.password, invitation)
-        remote = request.client.host if request.client else None
-        new_secret, _ = await services.users.sign_in(invitation.email, data.password, remote)
-        actor = await services.users.authenticate(new_secret)
-    assert actor is not None
-    await services.teams.accept(data.secret, user_id, actor)
+            f"{refused.email} has an account: sign in, then open the link again"
+        ) from None
+    except PasswordNeeded as refused:
+        raise NotAuthorizedException(str(refused)) from None
     response = Response(
         Joined(
-            team=invitation.team,
-            role=invitation.role,
-            user=user_id,
-            csrf_token=csrf_token(new_secret) if new_secret else None,
+            team=joined.invitation.team,
+            role=joined.invitation.role,
+            user=joined.user_id,
+            csrf_token=csrf_token(joined.session) if joined.session else None,
         )
     )
-    if new_secret is not None:
+    if joined.session is not None:
         lifetime = int(SESSION_LIFETIME.total_seconds())
-        set_private_cookie(response, request, SESSION_COOKIE, new_secret, max_age=lifetime)
+        set_private_cookie(response, request, SESSION_COOKIE, joined.session, max_age=lifetime)
     return response

@@ -8,17 +8,12 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
-from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.adapters.eventstore.export import export_lines, recorded_form
-from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
-from rivetr.projections.views import AuditEntry, AuditQuery
-from rivetr.service.reactors.hub import StreamFilter
-from rivetr.web.api.apps import readable_app
+from rivetr.projections.audit import AuditEntry
+from rivetr.service.queries.audit import AuditFilter, AuditReads
 from rivetr.web.openapi import MEDIA_TYPES
 from rivetr.web.params import bounded
 
@@ -35,20 +30,6 @@ Until = Annotated[
 EXPORT_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
-def _time(value: str | None) -> str | None:
-    try:
-        return recorded_form(value) if value is not None else None
-    except ValueError as exc:
-        raise ClientException(str(exc)) from None
-
-
-def _readable_teams(actor: Actor) -> frozenset[str] | None:
-    teams = actor.readable_teams()
-    if teams is not None and not teams:
-        raise PermissionDeniedException("reading the audit history needs the read permission")
-    return teams
-
-
 class AuditController(Controller):
     path = "/audit"
     tags = ["audit"]
@@ -56,7 +37,7 @@ class AuditController(Controller):
     @get("/")
     async def entries(
         self,
-        services: NamedDependency[Services],
+        audit_reads: NamedDependency[AuditReads],
         actor: NamedDependency[Actor],
         since: Since = None,
         until: Until = None,
@@ -67,25 +48,21 @@ class AuditController(Controller):
         limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
     ) -> list[AuditEntry]:
         """Newest first; pass the last entry's position as `before` for the next page."""
-        teams = _readable_teams(actor)
-        app_id = (await readable_app(services, actor, app)).id if app is not None else None
-        query = AuditQuery(
+        wanted = AuditFilter(
             actor=by,
-            app_id=app_id,
+            app=app,
             type=event_type,
-            since=_time(since),
-            until=_time(until),
+            since=since,
+            until=until,
             before=before,
-            teams=teams,
-            instance=actor.reads_instance_events(),
             limit=limit,
         )
-        return await services.read.audit(query)
+        return await audit_reads.entries(await audit_reads.query(actor, wanted))
 
     @get("/export", opt={MEDIA_TYPES: tuple(EXPORT_MEDIA.values())})
     async def export(
         self,
-        services: NamedDependency[Services],
+        audit_reads: NamedDependency[AuditReads],
         actor: NamedDependency[Actor],
         since: Since = None,
         until: Until = None,
@@ -95,23 +72,7 @@ class AuditController(Controller):
         """The events, oldest first, each with its hash-chain fields (`prev_hash`, `hash`),
         streamed. A time range is contiguous and verifies as a chain; an export for one app, or
         by someone who reads only some teams, skips positions: verify it with `--filtered`."""
-        teams = _readable_teams(actor)
-        app_id = (await readable_app(services, actor, app)).id if app is not None else None
-        instance = actor.reads_instance_events()
-
-        readable = StreamFilter(teams=teams, instance=instance)
-
-        def keep(event: LoggedEvent) -> bool:
-            return readable.sees_team(event.team) and (app_id is None or event.resource == app_id)
-
-        filtered = app is not None or teams is not None
-        lines = export_lines(
-            services.store,
-            format,
-            since=_time(since),
-            until=_time(until),
-            keep=keep if filtered else None,
-        )
+        lines = await audit_reads.export(actor, format, since=since, until=until, app=app)
 
         async def body() -> AsyncIterator[bytes]:
             async for line in lines:

@@ -6,22 +6,22 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
-import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission, authorize
+from rivetr.config import Settings
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.deployment import TERMINAL
 from rivetr.domain.settings import AppName, whole
-from rivetr.projections.views import DeploymentView, StepView
-from rivetr.web.api.apps import readable_app
+from rivetr.projections.deployments import DeploymentView, StepView
+from rivetr.service.commands.deployments import DeploymentService
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.web.params import bounded, last_event_id
 
 LOG_POLL_S = 0.5  # how often a follower looks for new lines while its deployment runs
@@ -71,84 +71,83 @@ class DeploymentsController(Controller):
     async def deploy(
         self,
         name: FromPath[AppName],
-        services: NamedDependency[Services],
+        deployments: NamedDependency[DeploymentService],
         actor: NamedDependency[Actor],
         data: JSONBody[DeployRequest | None] = None,
     ) -> Response[Accepted]:
         commit = data.commit if data else None
-        deployment_id = await services.deployments.request(actor, name, commit=commit)
+        deployment_id = await deployments.request(actor, name, commit=commit)
         return _accepted(deployment_id)
 
     @get("/apps/{name:str}/deployments")
     async def list_deployments(
         self,
         name: FromPath[AppName],
-        services: NamedDependency[Services],
+        deployment_reads: NamedDependency[DeploymentReads],
         actor: NamedDependency[Actor],
         limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
         offset: Annotated[int, bounded("after skipping this many")] = 0,
     ) -> list[DeploymentView]:
         """The app's deployments, newest first."""
-        app = await readable_app(services, actor, name)
-        return await services.read.list_deployments(app.id, limit=limit, offset=offset)
+        return await deployment_reads.of_app(actor, name, limit=limit, offset=offset)
 
     @post("/apps/{name:str}/rollback", status_code=HTTP_202_ACCEPTED)
     async def rollback(
         self,
         name: FromPath[AppName],
-        services: NamedDependency[Services],
+        deployments: NamedDependency[DeploymentService],
+        app_reads: NamedDependency[AppReads],
         actor: NamedDependency[Actor],
         data: JSONBody[RollbackRequest | None] = None,
     ) -> Response[Accepted]:
-        app = await services.read.get_app(name)
-        if app is None:
-            raise NotFoundException(f"no application named {name!r}")
-        authorize(actor, Permission.DEPLOY, app.team)  # before the target search says anything
-        deployment_id = await services.deployments.rollback(actor, name, data.to if data else None)
+        # before the target search says anything
+        await app_reads.allowed(actor, name, Permission.DEPLOY)
+        deployment_id = await deployments.rollback(actor, name, data.to if data else None)
         return _accepted(deployment_id)
 
     @get("/deployments/{deployment_id:str}")
     async def get_deployment(
         self,
         deployment_id: FromPath[str],
-        services: NamedDependency[Services],
+        deployment_reads: NamedDependency[DeploymentReads],
         actor: NamedDependency[Actor],
     ) -> DeploymentDetail:
-        found = await _find(services, actor, deployment_id)
-        release = await services.read.live_release(found.app_id)
+        found = await deployment_reads.readable(actor, deployment_id)
+        release = await deployment_reads.release(found.app_id)
         return DeploymentDetail(
             deployment=found,
-            steps=await services.read.steps(deployment_id),
+            steps=await deployment_reads.steps(found),
             live=release is not None and release.deployment_id == deployment_id,
-            log_tail=services.logs.tail(found.app, deployment_id, 100),
+            log_tail=deployment_reads.log_tail(found, 100),
         )
 
     @post("/deployments/{deployment_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
     async def cancel(
         self,
         deployment_id: FromPath[str],
-        services: NamedDependency[Services],
+        deployments: NamedDependency[DeploymentService],
+        deployment_reads: NamedDependency[DeploymentReads],
         actor: NamedDependency[Actor],
     ) -> DeploymentView:
-        await services.deployments.cancel(actor, deployment_id)
-        return await _find(services, actor, deployment_id)
+        await deployments.cancel(actor, deployment_id)
+        return await deployment_reads.readable(actor, deployment_id)
 
     @get("/deployments/{deployment_id:str}/logs", media_type="text/plain")
     async def logs(
         self,
         deployment_id: FromPath[str],
-        services: NamedDependency[Services],
+        deployment_reads: NamedDependency[DeploymentReads],
         actor: NamedDependency[Actor],
     ) -> str:
-        found = await _find(services, actor, deployment_id)
-        return services.logs.read(found.app, deployment_id) or ""
+        return deployment_reads.log(await deployment_reads.readable(actor, deployment_id))
 
     @get("/deployments/{deployment_id:str}/logs/stream")
     async def logs_stream(
         self,
         request: Request[Any, Any, Any],
         deployment_id: FromPath[str],
-        services: NamedDependency[Services],
+        deployment_reads: NamedDependency[DeploymentReads],
+        settings: NamedDependency[Settings],
         actor: NamedDependency[Actor],
         start: FromQuery[Literal["start", "end"]] = "start",
         after: Annotated[int | None, bounded("after this line")] = None,
@@ -157,8 +156,7 @@ class DeploymentsController(Controller):
         its line number, `data` {"line", "source", "text"}), from the first line or only what
         comes next (`start=end`), live while the deployment runs; a last `end` event once it
         has finished. `Last-Event-ID` resumes after that line."""
-        found = await _find(services, actor, deployment_id)
-        app, logs = found.app, services.logs
+        found = await deployment_reads.readable(actor, deployment_id)
         resume = last_event_id(request, "a line number")
         if resume is not None:
             skip: int | None = resume
@@ -166,16 +164,14 @@ class DeploymentsController(Controller):
             skip = after
         else:
             skip = None if start == "end" else 0
-        line, offset = await anyio.to_thread.run_sync(logs.skip_lines, app, deployment_id, skip)
-        heartbeat = services.settings.sse_heartbeat_s
+        line, offset = await deployment_reads.log_lines_skipped(found, skip)
+        heartbeat = settings.sse_heartbeat_s
 
         async def messages() -> AsyncIterator[ServerSentEventMessage]:
             nonlocal line, offset
             quiet = 0.0
             while True:
-                lines, offset = await anyio.to_thread.run_sync(
-                    logs.read_from, app, deployment_id, offset
-                )
+                lines, offset = await deployment_reads.log_from(found, offset)
                 for text in lines:
                     line += 1
                     source, _, rest = text.partition("| ")
@@ -184,9 +180,9 @@ class DeploymentsController(Controller):
                 if lines:
                     quiet = 0.0
                     continue
-                now = await services.read.get_deployment(deployment_id)
-                if now is None or now.status in TERMINAL:
-                    yield ServerSentEventMessage(data=now.status if now else "gone", event="end")
+                now = await deployment_reads.status(deployment_id)
+                if now is None or now in TERMINAL:
+                    yield ServerSentEventMessage(data=now or "gone", event="end")
                     return
                 await anyio.sleep(LOG_POLL_S)
                 quiet += LOG_POLL_S
@@ -195,25 +191,3 @@ class DeploymentsController(Controller):
                     yield ServerSentEventMessage(comment="keep-alive")
 
         return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
-
-
-async def _find(services: Services, actor: Actor, deployment_id: str) -> DeploymentView:
-    found = await readable_deployment(services, actor, deployment_id)
-    if found is None:
-        raise NotFoundException(f"no deployment {deployment_id!r}")
-    return found
-
-
-async def readable_deployment(
-    services: Services, actor: Actor, deployment_id: str
-) -> DeploymentView | None:
-    """The deployment, if the actor may read the team of its own app (the team it was
-    requested in): never by the team that holds the app's name now. A deleted app's
-    deployments stay readable to that team."""
-    found = await services.read.get_deployment(deployment_id)
-    if found is None:
-        return None
-    team = found.team
-    if team is None and found.app_id is not None:
-        team = await services.read.team_of_app(found.app_id)
-    return found if actor.can(Permission.READ, team) else None

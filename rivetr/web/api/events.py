@@ -6,14 +6,15 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException, PermissionDeniedException
+from litestar.exceptions import ClientException
 from litestar.params import FromQuery, QueryParameter
 from litestar.types import ASGIApp
 
-from rivetr.bootstrap import Services
+from rivetr.config import Settings
 from rivetr.domain.access import Actor
-from rivetr.service.reactors.hub import QUEUE_LIMIT, StreamFilter
-from rivetr.web.api.apps import readable_app
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.audit import AuditReads, readable_teams
+from rivetr.service.reactors.hub import QUEUE_LIMIT, EventHub, StreamFilter
 from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id
 from rivetr.web.pushed_stream import PushedEventStream
@@ -22,7 +23,10 @@ from rivetr.web.pushed_stream import PushedEventStream
 @get("/events/stream", tags=["events"], media_type=EVENT_STREAM)
 async def event_stream(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    app_reads: NamedDependency[AppReads],
+    audit_reads: NamedDependency[AuditReads],
+    hub: NamedDependency[EventHub],
+    settings: NamedDependency[Settings],
     actor: NamedDependency[Actor],
     app: FromQuery[str | None] = None,
     stream: FromQuery[str | None] = None,
@@ -41,10 +45,8 @@ async def event_stream(
     (sealed values shown as "sealed"). A reconnecting client's `Last-Event-ID` resumes right
     after it, with no gap and no duplicate. A comment every `sse_heartbeat_s` keeps idle
     connections open; a client more than 1,000 events behind is disconnected, and resumes."""
-    teams = actor.readable_teams()
-    if teams is not None and not teams:
-        raise PermissionDeniedException("reading events needs the read permission in a team")
-    app_id = (await readable_app(services, actor, app)).id if app is not None else None
+    teams = readable_teams(actor, "reading events needs the read permission in a team")
+    app_id = (await app_reads.readable(actor, app)).id if app is not None else None
     wanted = StreamFilter(
         app=app_id,
         stream=stream,
@@ -54,14 +56,14 @@ async def event_stream(
     )
     resume = last_event_id(request, "a log position")
     after = resume if resume is not None else after
-    head = await services.store.head()
+    head = await audit_reads.head()
     if after is not None and after > head:
         # a reader "after" the end would wait there, and take the idle hub's place with it
         raise ClientException(f"the log ends at position {head}: there is no {after} yet")
     return PushedEventStream(
-        services.hub,
+        hub,
         wanted,
         after,
-        heartbeat_s=services.settings.sse_heartbeat_s,
+        heartbeat_s=settings.sse_heartbeat_s,
         limit=QUEUE_LIMIT,
     )

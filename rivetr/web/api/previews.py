@@ -10,12 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor
 from rivetr.domain.application import preview_name
 from rivetr.domain.settings import AppName, CommitId, PrNumber
-from rivetr.projections.views import ForkPreviewView
-from rivetr.web.api.apps import _command, readable_app
+from rivetr.projections.webhooks import ForkPreviewView
+from rivetr.service.commands.previews import PreviewService
+from rivetr.service.queries.apps import AppReads
+from rivetr.web.api.apps import _command
 
 
 class Approval(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -51,12 +52,11 @@ class PreviewsController(Controller):
     async def pending(
         self,
         name: FromPath[AppName],
-        services: NamedDependency[Services],
+        app_reads: NamedDependency[AppReads],
         actor: NamedDependency[Actor],
     ) -> list[ForkPreviewView]:
         """Pull requests from forks whose head commit awaits approval, by number."""
-        app = await readable_app(services, actor, name)
-        return await services.read.pending_previews(app.id)
+        return await app_reads.pending_previews(actor, name)
 
     @post("/{pr:int}/approve", status_code=HTTP_202_ACCEPTED)
     async def approve(
@@ -64,15 +64,13 @@ class PreviewsController(Controller):
         name: FromPath[AppName],
         pr: FromPath[PrNumber],
         data: JSONBody[Approval],
-        services: NamedDependency[Services],
+        previews: NamedDependency[PreviewService],
         actor: NamedDependency[Actor],
     ) -> Approved:
         """Approve the pull request's head commit (developers and above): its preview gets the
         app's secrets and deploys exactly that commit. A newer head awaits its own approval."""
         asked: ApprovalAsked = _command(ApprovalAsked, app=name, pr_number=pr, commit=data.commit)
-        deployment_id = await services.previews.approve(
-            actor, asked.app, asked.pr_number, asked.commit
-        )
+        deployment_id = await previews.approve(actor, asked.app, asked.pr_number, asked.commit)
         return Approved(
             preview=preview_name(asked.app, asked.pr_number),
             commit=asked.commit,

@@ -15,11 +15,11 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
-from rivetr.bootstrap import Services
+from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.domain.settings import AppName
-from rivetr.service.queries.runtime_logs import NoLiveContainer
-from rivetr.web.api.apps import readable_app
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 from rivetr.web.heartbeats import with_heartbeats
 from rivetr.web.openapi import problems
 
@@ -36,14 +36,15 @@ After = Annotated[
 @get("/apps/{name:str}/logs", tags=["apps"], responses=problems(503))  # no engine
 async def runtime_log(
     name: FromPath[AppName],
-    services: NamedDependency[Services],
+    app_reads: NamedDependency[AppReads],
+    runtime_logs: NamedDependency[RuntimeLogs],
     actor: NamedDependency[Actor],
     tail: FromQuery[Tail] = 100,
     after: After = None,
 ) -> list[LogLine]:
     """The live container's stdout and stderr, interleaved, each line with the engine's time
     for it (`at`): the last `tail` lines, or every line after `after`."""
-    lines = await _open(services, actor, name, tail=tail, after=after, follow=False)
+    lines = await _open(app_reads, runtime_logs, actor, name, tail=tail, after=after, follow=False)
     try:
         return [line async for line in lines]
     except ContainerError as exc:
@@ -54,7 +55,9 @@ async def runtime_log(
 async def runtime_log_stream(
     request: Request[Any, Any, Any],
     name: FromPath[AppName],
-    services: NamedDependency[Services],
+    app_reads: NamedDependency[AppReads],
+    runtime_logs: NamedDependency[RuntimeLogs],
+    settings: NamedDependency[Settings],
     actor: NamedDependency[Actor],
     tail: FromQuery[Tail] = 100,
     after: After = None,
@@ -65,8 +68,8 @@ async def runtime_log_stream(
     the container stopped: a new release runs in a new container, so reconnect to follow
     it."""
     after = request.headers.get("last-event-id") or after
-    lines = await _open(services, actor, name, tail=tail, after=after, follow=True)
-    heartbeat = services.settings.sse_heartbeat_s
+    lines = await _open(app_reads, runtime_logs, actor, name, tail=tail, after=after, follow=True)
+    heartbeat = settings.sse_heartbeat_s
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
         try:
@@ -84,13 +87,18 @@ async def runtime_log_stream(
 
 
 async def _open(
-    services: Services, actor: Actor, name: str, *, tail: int, after: str | None, follow: bool
+    app_reads: AppReads,
+    runtime_logs: RuntimeLogs,
+    actor: Actor,
+    name: str,
+    *,
+    tail: int,
+    after: str | None,
+    follow: bool,
 ) -> AsyncIterator[LogLine]:
-    app = await readable_app(services, actor, name)
+    app = await app_reads.readable(actor, name)
     try:
-        return await services.runtime_logs.lines(
-            app.id, tail=tail, after=after, follow=follow, name=name
-        )
+        return await runtime_logs.lines(app.id, tail=tail, after=after, follow=follow, name=name)
     except NoLiveContainer as exc:
         raise NotFoundException(str(exc)) from exc
     except EngineUnavailable as exc:

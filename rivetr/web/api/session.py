@@ -12,9 +12,8 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from rivetr.bootstrap import Services
 from rivetr.domain.users import SESSION_LIFETIME
-from rivetr.service.commands.users import csrf_token
+from rivetr.service.commands.users import UserService, csrf_token
 from rivetr.web.auth import SESSION_COOKIE, require_csrf_token, set_private_cookie
 from rivetr.web.openapi import problems
 
@@ -40,11 +39,11 @@ class SignedIn(msgspec.Struct, kw_only=True):
 )
 async def sign_in(
     request: Request[Any, Any, Any],
-    services: NamedDependency[Services],
+    users: NamedDependency[UserService],
     data: JSONBody[SignInRequest],
 ) -> Response[SignedIn]:
     remote = request.client.host if request.client else None
-    secret, session = await services.users.sign_in(data.email, data.password, remote, data.code)
+    secret, session = await users.sign_in(data.email, data.password, remote, data.code)
     response = Response(
         SignedIn(user=session.user_id, expires_at=session.expires_at, csrf_token=csrf_token(secret))
     )
@@ -61,12 +60,12 @@ async def sign_in(
     responses=problems(403),  # a session's sign-out without its CSRF token
 )
 async def sign_out(
-    request: Request[Any, Any, Any], services: NamedDependency[Services]
+    request: Request[Any, Any, Any], users: NamedDependency[UserService]
 ) -> Response[None]:
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         require_csrf_token(request, secret)  # else any site could sign a visitor out
-        await services.users.sign_out(secret)
+        await users.sign_out(secret)
     response = Response(None, status_code=HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

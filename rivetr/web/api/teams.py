@@ -8,26 +8,20 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from rivetr.bootstrap import Services
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import Email, InvitableRole, TeamSlug
-from rivetr.projections.views import InvitationView, MemberView, TeamView
+from rivetr.projections.teams import TeamView
+from rivetr.service.commands.teams import TeamService
+from rivetr.service.queries.teams import TeamDetail, TeamReads
 
 
 class NewTeam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     team: TeamSlug
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     owner: str | None = None  # for callers that are not a user (the CLI's tokens)
-
-
-class TeamDetail(msgspec.Struct, kw_only=True):
-    team: TeamView
-    members: list[MemberView]
-    invitations: list[InvitationView]  # only for those who manage members; never the secrets
 
 
 class NewInvitation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -57,49 +51,51 @@ class TeamsController(Controller):
     async def create_team(
         self,
         data: JSONBody[NewTeam],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
+        team_reads: NamedDependency[TeamReads],
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
-        await services.teams.create(actor, data.team, data.name, data.owner)
+        await teams.create(actor, data.team, data.name, data.owner)
         owner = msgspec.structs.replace(
             actor, teams={**actor.teams, data.team: frozenset(Permission)}
         )
-        return await _detail(services, owner, data.team)  # the request's actor predates the team
+        return await team_reads.detail(owner, data.team)  # the request's actor predates the team
 
     @get("/")
     async def list_teams(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+        self, team_reads: NamedDependency[TeamReads], actor: NamedDependency[Actor]
     ) -> list[TeamView]:
-        return await services.read.list_teams(actor.readable_teams())
+        return await team_reads.visible(actor)
 
     @get("/{team:str}")
     async def get_team(
         self,
         team: FromPath[TeamSlug],
-        services: NamedDependency[Services],
+        team_reads: NamedDependency[TeamReads],
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
-        return await _detail(services, actor, team)
+        return await team_reads.detail(actor, team)
 
     @delete("/{team:str}", status_code=HTTP_204_NO_CONTENT)
     async def delete_team(
         self,
         team: FromPath[TeamSlug],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
         actor: NamedDependency[Actor],
     ) -> None:
-        await services.teams.delete(actor, team)
+        await teams.delete(actor, team)
 
     @post("/{team:str}/transfer", status_code=HTTP_200_OK)
     async def transfer(
         self,
         team: FromPath[TeamSlug],
         data: JSONBody[Transfer],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
+        team_reads: NamedDependency[TeamReads],
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
-        await services.teams.transfer(actor, team, data.to_user)
-        return await _detail(services, actor, team)
+        await teams.transfer(actor, team, data.to_user)
+        return await team_reads.detail(actor, team)
 
     @patch("/{team:str}/members/{user_id:str}")
     async def change_role(
@@ -107,21 +103,22 @@ class TeamsController(Controller):
         team: FromPath[TeamSlug],
         user_id: FromPath[str],
         data: JSONBody[RoleChange],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
+        team_reads: NamedDependency[TeamReads],
         actor: NamedDependency[Actor],
     ) -> TeamDetail:
-        await services.teams.change_role(actor, team, user_id, data.role)
-        return await _detail(services, actor, team)
+        await teams.change_role(actor, team, user_id, data.role)
+        return await team_reads.detail(actor, team)
 
     @delete("/{team:str}/members/{user_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(
         self,
         team: FromPath[TeamSlug],
         user_id: FromPath[str],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
         actor: NamedDependency[Actor],
     ) -> None:
-        await services.teams.remove_member(actor, team, user_id)
+        await teams.remove_member(actor, team, user_id)
 
     @post("/{team:str}/invitations", status_code=HTTP_201_CREATED)
     async def invite(
@@ -129,10 +126,10 @@ class TeamsController(Controller):
         request: Request[Any, Any, Any],
         team: FromPath[TeamSlug],
         data: JSONBody[NewInvitation],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
         actor: NamedDependency[Actor],
     ) -> InvitationLink:
-        invited = await services.teams.invite(actor, team, data.email, data.role)
+        invited = await teams.invite(actor, team, data.email, data.role)
         return InvitationLink(
             invitation_id=invited.invitation_id,
             link=str(request.url_for("accept_page", secret=invited.secret)),
@@ -144,20 +141,7 @@ class TeamsController(Controller):
         self,
         team: FromPath[TeamSlug],
         invitation_id: FromPath[str],
-        services: NamedDependency[Services],
+        teams: NamedDependency[TeamService],
         actor: NamedDependency[Actor],
     ) -> None:
-        await services.teams.revoke_invitation(actor, team, invitation_id)
-
-
-async def _detail(services: Services, actor: Actor, team: str) -> TeamDetail:
-    """A team its members (and whoever reads every team) may see; to anyone else it is absent."""
-    found = await services.read.list_teams([team])
-    if not found or not actor.can(Permission.READ, team):
-        raise NotFoundException(f"no team {team!r}")
-    manages = actor.can(Permission.MANAGE_MEMBERS, team)
-    return TeamDetail(
-        team=found[0],
-        members=await services.read.team_members(team),
-        invitations=await services.read.invitations_of(team) if manages else [],
-    )
+        await teams.revoke_invitation(actor, team, invitation_id)

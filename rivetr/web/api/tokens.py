@@ -12,12 +12,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from rivetr.bootstrap import Services
-from rivetr.domain.access import Actor, Permission, authorize_account
+from rivetr.domain.access import Actor
 from rivetr.domain.commands import TeamSlug
 from rivetr.domain.events import TokenScope
-from rivetr.domain.teams import ROOT_TEAM
-from rivetr.projections.views import TokenView
+from rivetr.projections.tokens import TokenView
+from rivetr.service.commands.tokens import TokenService
+from rivetr.service.queries.accounts import AccountReads
 
 
 class MintRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -43,14 +43,15 @@ class TokensController(Controller):
     @post("/", status_code=HTTP_201_CREATED)
     async def mint(
         self,
-        services: NamedDependency[Services],
+        tokens: NamedDependency[TokenService],
+        account_reads: NamedDependency[AccountReads],
         actor: NamedDependency[Actor],
         data: JSONBody[MintRequest],
     ) -> Minted:
-        token_id, secret = await services.tokens.create(
+        token_id, secret = await tokens.create(
             actor, data.name, data.scope, data.expires_in_days, data.team
         )
-        view = next(t for t in await services.read.list_tokens() if t.token_id == token_id)
+        view = await account_reads.minted(token_id)
         return Minted(
             token_id=token_id,
             token=secret,
@@ -62,22 +63,16 @@ class TokensController(Controller):
 
     @get("/")
     async def list_tokens(
-        self, services: NamedDependency[Services], actor: NamedDependency[Actor]
+        self, account_reads: NamedDependency[AccountReads], actor: NamedDependency[Actor]
     ) -> list[TokenView]:
         """One's own tokens, and those of the teams one manages the members of."""
-        authorize_account(actor, "list tokens")
-        return [
-            token
-            for token in await services.read.list_tokens()
-            if (actor.user is not None and token.owner == actor.user)
-            or actor.can(Permission.MANAGE_MEMBERS, token.team or ROOT_TEAM)
-        ]
+        return await account_reads.tokens(actor)
 
     @delete("/{token_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def revoke(
         self,
         token_id: FromPath[str],
-        services: NamedDependency[Services],
+        tokens: NamedDependency[TokenService],
         actor: NamedDependency[Actor],
     ) -> None:
-        await services.tokens.revoke(actor, token_id)
+        await tokens.revoke(actor, token_id)

@@ -26,9 +26,9 @@ from rivetr.domain.settings import (
     HealthCheck,
     HealthCheckInput,
 )
-from rivetr.projections.registry import all_projections
+from rivetr.projections.apps import AppView
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import AppView, ReadModel
 
 pytestmark = pytest.mark.anyio
 
@@ -109,9 +109,9 @@ async def test_apps_show_settings_decoded_and_env_names_without_values(
     )
     await log.catch_up()
 
-    apps = await model.list_apps()
+    apps = await model.apps.every()
     assert [a.name for a in apps] == ["api", "web"]
-    web = await model.get_app("web")
+    web = await model.apps.named("web")
     assert web == apps[1]
     assert isinstance(web, AppView)
     assert web.env == ["DATABASE_URL", "DEBUG"]
@@ -123,7 +123,7 @@ async def test_apps_show_settings_decoded_and_env_names_without_values(
     assert web.version == 3  # created, settings changed, env changed
     assert web.updated_at >= web.created_at
 
-    api = await model.get_app("api")
+    api = await model.apps.named("api")
     assert api is not None
     assert (api.env, api.domains, api.port, api.created_by) == ([], [], 8080, "bob")
     assert api.build == BuildSettings()
@@ -147,14 +147,14 @@ async def test_a_deleted_app_disappears_from_the_views(model: ReadModel, log: Lo
     await create_web(log)
     await log.app(CreateApp(name="api"))
     await log.catch_up()
-    assert await model.get_app("web") is not None
+    assert await model.apps.named("web") is not None
 
     await log.app(DeleteApp(name="web"))
     await log.catch_up()
 
-    assert await model.get_app("web") is None
-    assert [a.name for a in await model.list_apps()] == ["api"]
-    assert await model.get_app("never-made") is None
+    assert await model.apps.named("web") is None
+    assert [a.name for a in await model.apps.every()] == ["api"]
+    assert await model.apps.named("never-made") is None
 
 
 async def test_token_by_hash_finds_a_created_token_and_shows_its_revocation(
@@ -163,21 +163,21 @@ async def test_token_by_hash_finds_a_created_token_and_shows_its_revocation(
     await log.token(CreateToken(token_id="t1", name="ci", secret_hash=TOKEN_HASH, scope="deploy"))
     await log.catch_up()
 
-    token = await model.token_by_hash(TOKEN_HASH)
+    token = await model.tokens.by_hash(TOKEN_HASH)
     assert token is not None
     assert (token.token_id, token.name, token.scope) == ("t1", "ci", "deploy")
     assert token.created_by == "admin"
     assert token.revoked_at is None
-    assert await model.token_by_hash("0" * 64) is None
+    assert await model.tokens.by_hash("0" * 64) is None
 
     await log.token(RevokeToken(token_id="t1"), actor="alice")
     await log.catch_up()
 
-    revoked = await model.token_by_hash(TOKEN_HASH)
+    revoked = await model.tokens.by_hash(TOKEN_HASH)
     assert revoked is not None
     assert revoked.revoked_at is not None
     assert revoked.revoked_at >= revoked.created_at
-    assert [t.token_id for t in await model.list_tokens()] == ["t1"]
+    assert [t.token_id for t in await model.tokens.every()] == ["t1"]
 
 
 async def test_recent_audit_lists_newest_first_with_actor_and_app(
@@ -189,7 +189,7 @@ async def test_recent_audit_lists_newest_first_with_actor_and_app(
     await log.app(DeleteApp(name="web"), actor="dave")
     await log.catch_up()
 
-    entries = await model.recent_audit()
+    entries = await model.audit.recent()
     assert [(e.position, e.actor, e.type, e.app) for e in entries] == [
         (4, "dave", "app.deleted", "web"),
         (3, "carol", "app.settings_changed", "web"),
@@ -197,4 +197,4 @@ async def test_recent_audit_lists_newest_first_with_actor_and_app(
         (1, "alice", "app.created", "web"),
     ]
     assert entries[2].stream_id == "token-t1"
-    assert [e.position for e in await model.recent_audit(limit=2)] == [4, 3]
+    assert [e.position for e in await model.audit.recent(limit=2)] == [4, 3]

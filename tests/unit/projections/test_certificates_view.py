@@ -11,9 +11,8 @@ import pytest
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.domain.events import CertificateInstalled, CertificateRenewalAdvised, Event
-from rivetr.projections.registry import all_projections
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +62,7 @@ async def renew_at(
     await runner.catch_up()
     model = await ReadModel.open(path)
     try:
-        [view] = await model.certificates("shop1")
+        [view] = await model.certificates.of_app("shop1")
         return view.renew_at
     finally:
         await model.close()

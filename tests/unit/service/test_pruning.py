@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rivetr.projections.views import DeploymentView
+from rivetr.projections.deployments import DeploymentView
 from rivetr.service.reactors.pruning import images_to_keep
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rivetr.domain.renewal import BACKOFF, advised_renewal, renewal_due, retry_after
-from rivetr.projections.views import CertificateView
+from rivetr.projections.certificates import CertificateView
 from rivetr.service.reactors.renewal import plan_one, spread_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

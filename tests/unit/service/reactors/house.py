@@ -29,9 +29,8 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.settings import BuildSettings, HealthCheck, HealthCheckInput
-from rivetr.projections.registry import all_projections
+from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.projections.views import ReadModel
 
 URL = "https://git.example.com/web.git"
 DOCKERFILE = f"FROM {BUSYBOX_IMAGE}\nCOPY index.html /www/index.html\n"

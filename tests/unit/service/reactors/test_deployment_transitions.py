@@ -53,7 +53,7 @@ def house(tmp_path: Path) -> House:
 async def deploy(house: House, services, expect: str = "live") -> str:  # type: ignore[no-untyped-def]
     deployment_id = await services.deployments.request(SYSTEM, "web")
     state = await until(services, deployment_id, {expect, "failed", "rolled_back", "cancelled"})
-    assert state.status == expect, await services.read.get_deployment(deployment_id)
+    assert state.status == expect, await services.read.deployments.by_id(deployment_id)
     return deployment_id
 
 
@@ -72,7 +72,7 @@ async def test_a_deployment_goes_live_through_every_step(house: House) -> None:
         state = await services.recorder.state(live)
         assert state.commit_sha == sha
         assert containers(house) == {f"rivetr-web-{live}"}
-        release = await services.read.live_release(state.app_id)
+        release = await services.read.deployments.release(state.app_id)
         assert release is not None
         assert release.deployment_id == live
         assert house.builder.built == [f"rivetr/web:{live}"]
@@ -116,7 +116,7 @@ async def test_a_failure_at_a_step_fails_the_deployment_and_the_old_release_serv
 
         v2 = await deploy(house, services, expect="failed")
 
-        failed = await services.read.get_deployment(v2)
+        failed = await services.read.deployments.by_id(v2)
         assert failed is not None
         assert (failed.failed_step, failed.status) == (step, "failed")
         assert containers(house) == {f"rivetr-web-{v1}"}
@@ -156,9 +156,11 @@ async def test_a_newer_request_supersedes_the_one_in_flight(house: House) -> Non
         house.gates.hold("build")
         v2 = await services.deployments.request(SYSTEM, "web")
         await house.gates.wait_reached("build")
-        house.gates.release("build")  # the newer one builds straight through
 
-        v3 = await deploy(house, services)
+        v3 = await services.deployments.request(SYSTEM, "web")  # while v2 is held mid-build
+        assert (await until(services, v2, {"cancelled"})).status == "cancelled"
+        house.gates.release("build")  # only now: v2 must not finish first
+        assert (await until(services, v3, {"live", "failed", "rolled_back"})).status == "live"
 
         cancelled = (await services.store.read_stream(f"deployment-{v2}"))[-1].event
         assert isinstance(cancelled, DeploymentCancelled)
@@ -187,7 +189,9 @@ async def test_a_failure_right_after_the_switch_rolls_back_to_the_previous_relea
         assert isinstance(rolled, RolledBack)
         assert rolled.to_deployment_id == v1
         assert (await services.recorder.state(v1)).status == "live"
-        release = await services.read.live_release((await services.recorder.state(v1)).app_id)
+        release = await services.read.deployments.release(
+            (await services.recorder.state(v1)).app_id
+        )
         assert release is not None
         assert release.deployment_id == v1
         assert containers(house) == {f"rivetr-web-{v1}"}
@@ -235,7 +239,7 @@ async def test_after_a_crash_at_a_step_the_deployment_is_failed_and_its_containe
     async with house.running() as services:
         state = await until(services, v2, {"failed"})
         assert state.status == "failed"
-        view = await services.read.get_deployment(v2)
+        view = await services.read.deployments.by_id(v2)
         assert view is not None
         assert (view.failure_reason or "").startswith("interrupted: Rivetr stopped while")
         await settled(lambda: containers(house) == {f"rivetr-web-{v1}"})

@@ -15,6 +15,9 @@ import pytest
 from rivetr.adapters.health.probe import EXITED, ProbeResult, probe_once, wait_until_healthy
 from rivetr.domain.settings import HealthCheck
 
+# real servers on real sockets, waited for in real time: the adapter against the real thing
+pytestmark = pytest.mark.integration
+
 Handler = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 

@@ -1,0 +1,130 @@
+"""Reading the audit history as an actor may: the entries of the teams it reads (and the
+instance's, for those who read those), filtered, paged; and the log exported with its hash
+chain, filtered the same way."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Literal
+
+import msgspec
+
+from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
+from rivetr.adapters.eventstore.export import export_lines, recorded_form
+from rivetr.domain.access import Actor
+from rivetr.domain.errors import Forbidden
+from rivetr.projections.audit import AuditEntry, AuditQuery
+from rivetr.projections.registry import ReadModel
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.refusals import BadQuery
+from rivetr.service.reactors.hub import StreamFilter
+
+
+class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """What an actor asks of the history; times as given (ISO 8601, UTC if bare)."""
+
+    actor: str | None = None
+    app: str | None = None  # the name an app has now
+    type: str | None = None
+    since: str | None = None
+    until: str | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+def log_time(value: str | None) -> str | None:
+    """A time as the log records it, or a refusal naming what is wrong with it."""
+    try:
+        return recorded_form(value) if value is not None else None
+    except ValueError as exc:
+        raise BadQuery(str(exc)) from None
+
+
+def readable_teams(actor: Actor, refusal: str) -> frozenset[str] | None:
+    """The teams whose events the actor reads (None: all); refused, saying `refusal`, when
+    none."""
+    teams = actor.readable_teams()
+    if teams is not None and not teams:
+        raise Forbidden(refusal)
+    return teams
+
+
+_NO_READING = "reading the audit history needs the read permission"
+
+
+class AuditReads:
+    def __init__(self, read: ReadModel, store: EventStore, apps: AppReads) -> None:
+        self.read = read
+        self.store = store
+        self.apps = apps
+
+    async def query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
+        """The query that answers `wanted` within what the actor may read."""
+        teams = readable_teams(actor, _NO_READING)
+        app_id = (await self.apps.readable(actor, wanted.app)).id if wanted.app else None
+        return AuditQuery(
+            actor=wanted.actor,
+            app_id=app_id,
+            type=wanted.type,
+            since=log_time(wanted.since),
+            until=log_time(wanted.until),
+            before=wanted.before,
+            teams=teams,
+            instance=actor.reads_instance_events(),
+            limit=wanted.limit,
+        )
+
+    async def entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """The entries of a query `query` made (newest first)."""
+        return await self.read.audit.search(query)
+
+    async def export(
+        self,
+        actor: Actor,
+        fmt: Literal["jsonl", "csv"],
+        *,
+        since: str | None,
+        until: str | None,
+        app: str | None,
+    ) -> AsyncIterator[str]:
+        """The events, oldest first, with their hash-chain fields, that the actor may read."""
+        teams = readable_teams(actor, _NO_READING)
+        app_id = (await self.apps.readable(actor, app)).id if app is not None else None
+        readable = StreamFilter(teams=teams, instance=actor.reads_instance_events())
+
+        def keep(event: LoggedEvent) -> bool:
+            return readable.sees_team(event.team) and (app_id is None or event.resource == app_id)
+
+        filtered = app is not None or teams is not None
+        return export_lines(
+            self.store,
+            fmt,
+            since=log_time(since),
+            until=log_time(until),
+            keep=keep if filtered else None,
+        )
+
+    async def page_query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
+        """As `query`, for the dashboard's page, which refuses nothing: an app unknown, or of
+        a team the actor does not read, shows no entries (they are filtered by the teams the
+        reader may see); times are already in the log's form."""
+        named = await self.read.apps.named(wanted.app) if wanted.app else None
+        return AuditQuery(
+            actor=wanted.actor,
+            app_id=(named.id if named else "-") if wanted.app else None,
+            type=wanted.type,
+            since=wanted.since,
+            until=wanted.until,
+            before=wanted.before,
+            teams=actor.readable_teams(),
+            instance=actor.reads_instance_events(),
+            limit=wanted.limit,
+        )
+
+    async def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
+        """The newest entries of the teams the actor reads: the home page's activity."""
+        return await self.read.audit.recent(limit, actor.readable_teams())
+
+    async def head(self) -> int:
+        """The log's last position: where a page rendered now follows it from."""
+        return await self.store.head()

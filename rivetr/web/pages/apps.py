@@ -1,0 +1,153 @@
+"""The dashboard's apps: the home page (every app the reader sees, with its live and latest
+deployment, and recent activity) and one app's page (settings, deployments as timelines,
+resources, output, webhook deliveries, certificates), now or as it was at a point in time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
+from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.config import Settings
+from rivetr.domain.access import Actor
+from rivetr.domain.deployment import SERVED
+from rivetr.domain.errors import DomainError
+from rivetr.domain.events import EVENT_TYPES
+from rivetr.projections.timeline import timeline
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.audit import AuditReads
+from rivetr.service.queries.deployments import DeploymentReads
+from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.refusals import Absent
+from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
+from rivetr.service.reactors.resources import ResourceSampler
+from rivetr.web.ansi import to_html
+from rivetr.web.charts import sparkline
+from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.params import whole_number
+
+DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
+RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
+
+
+class AppPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/")
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        app_reads: NamedDependency[AppReads],
+        deployment_reads: NamedDependency[DeploymentReads],
+        audit_reads: NamedDependency[AuditReads],
+        engine: NamedDependency[EngineMonitor],
+    ) -> Template:
+        latest, live = await deployment_reads.latest_and_live()
+        return Template(
+            "index.html",
+            context={
+                "actor": actor,
+                "engine": engine,
+                "apps": await app_reads.visible(actor),
+                "live": live,
+                "latest": latest,
+                "activity": await audit_reads.recent(actor, 20),
+                "csrf_token": csrf_of(request),
+                "live_url": f"/api/v1/events/stream?after={await audit_reads.head()}",
+                "event_types": sorted(EVENT_TYPES),
+            },
+        )
+
+    @get("/apps/{name:str}")
+    async def app_page(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        actor: NamedDependency[Actor],
+        app_reads: NamedDependency[AppReads],
+        deployment_reads: NamedDependency[DeploymentReads],
+        audit_reads: NamedDependency[AuditReads],
+        history: NamedDependency[HistoryReads],
+        resources: NamedDependency[ResourceSampler],
+        runtime_logs: NamedDependency[RuntimeLogs],
+        settings: NamedDependency[Settings],
+        engine: NamedDependency[EngineMonitor],
+    ) -> Template:
+        """One app: its settings, deployments and webhook deliveries with their decisions."""
+        at = request.query_params.get("at", "").strip()
+        if at:
+            return await _app_then_page(history, engine, actor, name, at)
+        try:
+            app = await app_reads.readable(actor, name)
+        except Absent:
+            return error_page(engine, f"No application named {name!r}.")
+        head = await audit_reads.head()
+        older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
+        shown = await deployment_reads.listed(app, limit=DEPLOYMENTS_SHOWN + 1, offset=older)
+        steps = await deployment_reads.timeline(app.id, DEPLOYMENTS_SHOWN, offset=older)
+        samples = resources.of(app.id)
+        output: list[LogLine] = []
+        problem: str | None = None
+        if not request.headers.get("x-rivetr-refresh"):  # a live refresh: it follows by itself
+            output, problem = await _runtime_output(runtime_logs, app.id)
+        return Template(
+            "app.html",
+            context={
+                "actor": actor,
+                "engine": engine,
+                "app": app,
+                "deployments": shown[:DEPLOYMENTS_SHOWN],
+                "older": older,
+                "has_older": len(shown) > DEPLOYMENTS_SHOWN,
+                "page_size": DEPLOYMENTS_SHOWN,
+                "timelines": {d: timeline(s) for d, s in steps.items()},
+                "served": SERVED,
+                "cpu": sparkline([s.cpu_percent for s in samples], floor=5.0),
+                "memory": sparkline([s.memory_mb for s in samples], floor=16.0),
+                "sampled": samples[-1] if samples else None,
+                "refresh_s": settings.resources_interval_s,
+                "release": await deployment_reads.release(app.id),
+                "runtime_log": [to_html(line.text) for line in output],
+                "runtime_after": output[-1].at if output else None,
+                "runtime_problem": problem,
+                "deliveries": await app_reads.deliveries_of(app, limit=20),
+                "pending_previews": await app_reads.pending_previews_of(app),
+                "certificates": await app_reads.certificates_of(app),
+                "csrf_token": csrf_of(request),
+                "live_url": f"/api/v1/events/stream?app={name}&after={head}",
+                "event_types": sorted(EVENT_TYPES),
+            },
+        )
+
+
+async def _app_then_page(
+    history: HistoryReads, engine: EngineMonitor, actor: Actor, name: str, at: str
+) -> Template:
+    """The app page as of a point in time: answered from the log (service/queries/history.py)."""
+    try:
+        then = await history.app_then(actor, name, at)
+    except DomainError as exc:
+        return error_page(engine, str(exc), exc.status)
+    return Template(
+        "app_at.html", context={"actor": actor, "engine": engine, "then": then, "asked": at}
+    )
+
+
+async def _runtime_output(logs: RuntimeLogs, app_id: str) -> tuple[list[LogLine], str | None]:
+    """The live container's last lines for the page, or why there are none."""
+    try:
+        lines = await logs.lines(app_id, tail=RUNTIME_LINES_SHOWN)
+        return [line async for line in lines], None
+    except NoLiveContainer:
+        return [], "No release is running."
+    except EngineUnavailable as exc:
+        return [], f"The container engine is unavailable: {exc}"
+    except ContainerError as exc:
+        return [], f"The engine no longer has the container: {exc}"

@@ -1,0 +1,58 @@
+"""The dashboard's one signed-in guard: the `actor` of every page that needs an account, taken
+from the session cookie or the token cookie; whoever has neither is sent to the sign-in page.
+Also what every page shares: the CSRF token its forms carry, and the error page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.di import NamedDependency, Provide
+from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
+
+from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.domain.access import Actor
+from rivetr.service.commands.tokens import TokenService
+from rivetr.service.commands.users import UserService, csrf_token
+from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE
+
+
+class NotSignedIn(Exception):
+    """A page that needs an account was asked for by nobody signed in."""
+
+
+async def signed_in(
+    request: Request[Any, Any, Any],
+    users: NamedDependency[UserService],
+    tokens: NamedDependency[TokenService],
+) -> Actor:
+    session = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(TOKEN_COOKIE)
+    actor = await users.authenticate(session) if session else None
+    if actor is None and token:  # an ended session does not hide a valid token
+        actor = await tokens.authenticate(token)
+    if actor is None:
+        raise NotSignedIn
+    return actor
+
+
+def to_sign_in(request: Request[Any, Any, Any], exc: NotSignedIn) -> Response[Any]:
+    return Redirect("/login")
+
+
+GUARD = {"actor": Provide(signed_in)}
+GUARD_HANDLERS: ExceptionHandlersMap = {NotSignedIn: to_sign_in}
+
+
+def csrf_of(request: Request[Any, Any, Any]) -> str | None:
+    """The CSRF token the page's forms carry: derived from the session's secret, or from the
+    token the dashboard was signed in with."""
+    secret = request.cookies.get(SESSION_COOKIE) or request.cookies.get(TOKEN_COOKIE)
+    return csrf_token(secret) if secret else None
+
+
+def error_page(engine: EngineMonitor, message: str, status: int = 404) -> Template:
+    return Template(
+        "error.html", context={"engine": engine, "message": message}, status_code=status
+    )
