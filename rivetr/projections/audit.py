@@ -11,8 +11,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.events import AppCreated
-from rivetr.projections.base import tag
-from rivetr.projections.legacy import LegacyApps
+from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
 _APP_CREATED = tag(AppCreated)
@@ -21,14 +20,12 @@ _APP_CREATED = tag(AppCreated)
 class AuditProjection:
     name = "audit"
     # v2: team, source; v3: the app of deployment, certificate and webhook events; v4: the
-    # app by id (the resource recorded with the event), and its name
-    version = 4
+    # app by id (the resource recorded with the event), and its name; v5: the app and team as
+    # the store reads them (filled in for an older log's events)
+    version = 5
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time")
-
-    def __init__(self) -> None:
-        self.legacy = LegacyApps("audit")
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -45,12 +42,10 @@ class AuditProjection:
                 source TEXT
             )"""
         )
-        # each app's name and team, from its creation: an entry shows the name its app had,
-        # and one recorded without a team (deployment steps of older logs) gets its app's
+        # each app's name and team, from its creation: an entry shows the name its app had
         conn.execute(
             "CREATE TABLE IF NOT EXISTS audit_apps (app_id TEXT PRIMARY KEY, name TEXT, team TEXT)"
         )
-        self.legacy.create(conn)
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, position)")
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_app ON audit (app_id, position)")
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_time ON audit (recorded_at)")
@@ -58,34 +53,34 @@ class AuditProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS audit")
         conn.execute("DROP TABLE IF EXISTS audit_apps")
-        self.legacy.drop(conn)
+        drop_legacy_tables(conn, "audit")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
 
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
-        apps: dict[str, tuple[str | None, str | None]] = {}  # id -> (name, team)
+        apps: dict[str, str | None] = {}  # id -> name
 
-        def app_named(app_id: str | None) -> tuple[str | None, str | None]:
+        def app_named(app_id: str | None) -> str | None:
             if app_id is None:
-                return None, None
+                return None
             if app_id not in apps:
                 row = conn.execute(
-                    "SELECT name, team FROM audit_apps WHERE app_id = ?", (app_id,)
+                    "SELECT name FROM audit_apps WHERE app_id = ?", (app_id,)
                 ).fetchone()
-                apps[app_id] = (row[0], row[1]) if row else (None, None)
+                apps[app_id] = row[0] if row else None
             return apps[app_id]
 
         rows = []
         for event in events:
-            app_id = self.legacy.app_of(conn, event)
-            self.legacy.observe(conn, event)
+            app_id = event.resource
             if event.type == _APP_CREATED and app_id is not None:
-                apps[app_id] = _created(event)
+                name, team = _created(event)
+                apps[app_id] = name
                 conn.execute(
-                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?)", (app_id, *apps[app_id])
+                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?)", (app_id, name, team)
                 )
-            name, team = app_named(app_id)
+            name = app_named(app_id)
             rows.append(
                 (
                     event.position,
@@ -96,7 +91,7 @@ class AuditProjection:
                     name,
                     app_id,
                     event.correlation_id,
-                    event.team or team,
+                    event.team,
                     event.source,
                 )
             )

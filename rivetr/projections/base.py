@@ -68,3 +68,10 @@ def reader_indexes(projection: Projection) -> tuple[str, ...]:
     (which must re-create them if missing) so they are built once, sorted, instead of being
     updated row by row; an interrupted rebuild gets them back from `create` at the next open."""
     return tuple(getattr(projection, "reader_indexes", ()))
+
+
+def drop_legacy_tables(conn: sqlite3.Connection, prefix: str) -> None:
+    """Drop the two tables a projection kept, before the store filled in an older event's app
+    (adapters/eventstore/legacy.py), to find it itself; a read model built then still has them."""
+    for table in ("legacy_app_streams", "legacy_deployments"):
+        conn.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")

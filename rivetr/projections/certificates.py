@@ -9,28 +9,26 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
+    AppDeleted,
     CertificateFailed,
     CertificateInstalled,
     CertificateRenewalAdvised,
 )
-from rivetr.projections.base import tags
-from rivetr.projections.legacy import APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns
+
+_APP_DELETED = tag(AppDeleted)
 
 
 class CertificatesProjection:
     name = "certificates"
     # v2: failures (in a row, since the last installation); v3: the CA's advice; v4: the app's id
-    version = 4
-    handles: frozenset[str] | None = (
-        tags(CertificateInstalled, CertificateFailed, CertificateRenewalAdvised) | LEARNS_FROM
+    version = 5  # v5: the app as the store reads it (filled in for older events)
+    handles: frozenset[str] | None = tags(
+        CertificateInstalled, CertificateFailed, CertificateRenewalAdvised, AppDeleted
     )
 
-    def __init__(self) -> None:
-        self.legacy = LegacyApps("certificates")
-
     def create(self, conn: sqlite3.Connection) -> None:
-        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS certificates (
                 domain TEXT PRIMARY KEY,
@@ -51,14 +49,12 @@ class CertificatesProjection:
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS certificates")
-        self.legacy.drop(conn)
+        drop_legacy_tables(conn, "certificates")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
-        app_id = self.legacy.app_of(conn, event)
-        if event.type in LEARNS_FROM:
-            self.legacy.observe(conn, event)
-            if event.type == APP_DELETED:
-                conn.execute("DELETE FROM certificates WHERE app_id = ?", (app_id,))
+        app_id = event.resource
+        if event.type == _APP_DELETED:
+            conn.execute("DELETE FROM certificates WHERE app_id = ?", (app_id,))
             return
         body = event.event
         match body:

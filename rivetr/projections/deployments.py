@@ -12,6 +12,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.deployment import TERMINAL, TRANSITIONS
 from rivetr.domain.events import (
+    AppDeleted,
     BuildStarted,
     ContainerStarted,
     DeploymentCancelled,
@@ -29,44 +30,38 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
-from rivetr.projections.base import tags
-from rivetr.projections.legacy import APP_CREATED, APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns, marks, row_as
 
 # a releases row made from the deployments row that goes live (the time comes first, as ?)
 _RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
+_APP_DELETED = tag(AppDeleted)
 
 
 class DeploymentsProjection:
     name = "deployments"
-    version = 2  # v2: by app id, with the team it was requested in
-    handles: frozenset[str] | None = (
-        tags(
-            DeploymentRequested,
-            SourceFetched,
-            BuildStarted,
-            ImageBuilt,
-            ContainerStarted,
-            HealthProbed,
-            DeploymentHealthy,
-            TrafficSwitched,
-            DeploymentSuperseded,
-            DeploymentRetired,
-            ReleaseRestarted,
-            ReleaseRestartFailed,
-            DeploymentFailed,
-            RollbackStarted,
-            RolledBack,
-            DeploymentCancelled,
-        )
-        | LEARNS_FROM
+    version = 3  # v2: by app id, with the team it was requested in; v3: the app as read
+    handles: frozenset[str] | None = tags(
+        DeploymentRequested,
+        SourceFetched,
+        BuildStarted,
+        ImageBuilt,
+        ContainerStarted,
+        HealthProbed,
+        DeploymentHealthy,
+        TrafficSwitched,
+        DeploymentSuperseded,
+        DeploymentRetired,
+        ReleaseRestarted,
+        ReleaseRestartFailed,
+        DeploymentFailed,
+        RollbackStarted,
+        RolledBack,
+        DeploymentCancelled,
+        AppDeleted,
     )
 
-    def __init__(self) -> None:
-        self.legacy = LegacyApps("deployments")
-
     def create(self, conn: sqlite3.Connection) -> None:
-        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS deployments (
                 id TEXT PRIMARY KEY,
@@ -123,21 +118,15 @@ class DeploymentsProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         for table in ("deployments", "deployment_steps", "releases"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
-        self.legacy.drop(conn)
+        drop_legacy_tables(conn, "deployments")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
-        if event.type == APP_CREATED:
-            self.legacy.observe(conn, event)
-            return
-        if event.type == APP_DELETED:
-            app_id = self.legacy.app_of(conn, event)
-            self.legacy.observe(conn, event)
-            conn.execute("DELETE FROM releases WHERE app_id = ?", (app_id,))
+        if event.type == _APP_DELETED:
+            conn.execute("DELETE FROM releases WHERE app_id = ?", (event.resource,))
             return
         body = event.event
         if isinstance(body, DeploymentRequested):
-            app_id = self.legacy.app_of(conn, event) or body.app_id
-            self.legacy.observe(conn, event)
+            app_id = event.resource or body.app_id
             conn.execute(
                 "INSERT OR REPLACE INTO deployments (id, app, app_id, team, status, trigger,"
                 " branch, commit_ref, image, rollback_of, requested_at, requested_by,"

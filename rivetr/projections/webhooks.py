@@ -11,13 +11,15 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
+    AppDeleted,
     PreviewApproved,
     PreviewAwaitingApproval,
     WebhookReceived,
 )
-from rivetr.projections.base import tags
-from rivetr.projections.legacy import APP_DELETED, LEARNS_FROM, LegacyApps
+from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns
+
+_APP_DELETED = tag(AppDeleted)
 
 COLUMNS = (
     "position",
@@ -41,16 +43,12 @@ COLUMNS = (
 
 class WebhooksProjection:
     name = "webhooks"
-    version = 3  # v2: the app's id; v3: fork_previews
-    handles: frozenset[str] | None = (
-        tags(WebhookReceived, PreviewAwaitingApproval, PreviewApproved) | LEARNS_FROM
+    version = 4  # v2: the app's id; v3: fork_previews; v4: the app as the store reads it
+    handles: frozenset[str] | None = tags(
+        WebhookReceived, PreviewAwaitingApproval, PreviewApproved, AppDeleted
     )
 
-    def __init__(self) -> None:
-        self.legacy = LegacyApps("webhooks")
-
     def create(self, conn: sqlite3.Connection) -> None:
-        self.legacy.create(conn)
         conn.execute(
             """CREATE TABLE IF NOT EXISTS webhook_deliveries (
                 position INTEGER PRIMARY KEY,
@@ -92,7 +90,7 @@ class WebhooksProjection:
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS webhook_deliveries")
         conn.execute("DROP TABLE IF EXISTS fork_previews")
-        self.legacy.drop(conn)
+        drop_legacy_tables(conn, "webhooks")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
@@ -100,14 +98,8 @@ class WebhooksProjection:
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
         rows = []
         for event in events:
-            if event.type in LEARNS_FROM:
-                if event.type == APP_DELETED:
-                    # a fork's preview awaits nothing once deleted
-                    conn.execute(
-                        "DELETE FROM fork_previews WHERE preview_id = ?",
-                        (self.legacy.app_of(conn, event),),
-                    )
-                self.legacy.observe(conn, event)
+            if event.type == _APP_DELETED:  # a fork's preview awaits nothing once deleted
+                conn.execute("DELETE FROM fork_previews WHERE preview_id = ?", (event.resource,))
                 continue
             body = event.event
             if isinstance(body, WebhookReceived):
@@ -115,7 +107,7 @@ class WebhooksProjection:
                     (
                         event.position,
                         body.app,
-                        self.legacy.app_of(conn, event),
+                        event.resource,
                         event.recorded_at,
                         body.provider,
                         body.event,
