@@ -94,6 +94,7 @@ class Services:
         self.store = store
         self.runner = runner
         self.read = read
+        self.clock = clock or SystemClock()
         self.lookup = AppLookup(store, read.apps)
         handler = CommandHandler(store, runner, Authority(store, self.lookup).target)
         self.secrets = SecretBox(settings.data_path / "secrets.key", settings.secret_key)
@@ -153,7 +154,7 @@ class Services:
         )
         self.history = HistoryReads(store, read)
         self.health_reads = HealthReads(store, runner, self.engine)
-        self.renewer = Renewer(store, runner, read, self.certificates)
+        self.renewer = Renewer(store, runner, read, self.certificates, self.clock)
         self.routes = RouteKeeper(store, runner, read, self.proxy)
         self.hub = EventHub(store)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)
@@ -161,7 +162,6 @@ class Services:
             read, lambda: self.engine.runtime, lambda: self.engine.problem
         )
         self.recorder = StepRecorder(store)
-        self.clock = clock or SystemClock()
         self.prober = prober or HttpProber(self.clock)
         pipeline = DeployPipeline(
             self.recorder,

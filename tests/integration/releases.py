@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
@@ -25,8 +26,11 @@ from tests.net import free_port
 
 
 @contextlib.asynccontextmanager
-async def running_services(data: Path, **settings: Any) -> AsyncIterator[Services]:
-    """The service without a container engine, its proxy on free loopback ports."""
+async def running_services(
+    data: Path, clock: Clock | None = None, **settings: Any
+) -> AsyncIterator[Services]:
+    """The service without a container engine, its proxy on free loopback ports; on `clock`
+    when given, else the system's."""
     values: dict[str, Any] = {
         "data_dir": str(data),
         "engine": "none",
@@ -36,7 +40,7 @@ async def running_services(data: Path, **settings: Any) -> AsyncIterator[Service
         "acme_auto": False,
         **settings,
     }
-    opened = await Services.open(Settings(**values))
+    opened = await Services.open(Settings(**values), clock=clock)
     try:
         async with opened.background():
             yield opened

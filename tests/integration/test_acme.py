@@ -24,6 +24,7 @@ from acme.client import _renewal_info_path_component
 from cryptography import x509
 
 from rivetr.adapters.acme import ari_cert_id
+from rivetr.adapters.clock import SystemClock
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.errors import InvalidCommand
@@ -181,7 +182,7 @@ async def test_a_certificate_is_issued_over_http_01_and_serves_https(services, p
     await services.renewer.ask_advice()
     [(key, ask_at)] = services.renewer._ask_at.items()
     assert key == ("shop.test", info.fingerprint)
-    assert ask_at - services.renewer.clock() > timedelta(hours=23)
+    assert ask_at - services.clock.now() > timedelta(hours=23)
     types = {e.type for e in await services.store.read_all()}
     assert "certificate.renewal_advised" not in types
     backend.shutdown()
@@ -231,8 +232,10 @@ async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third
     tmp_path, pebble
 ):
     backend, port = start_backend("shop")
+    clock = AheadClock()
     async with running_services(
         tmp_path / "data",
+        clock,
         proxy_http_port=pebble.http_port,
         acme_directory_url=pebble.directory,
         acme_ca_bundle=pebble.ca_file,
@@ -244,8 +247,7 @@ async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third
         lifetime = datetime.fromisoformat(first.not_after) - datetime.fromisoformat(
             first.not_before
         )
-        real = services.renewer.clock
-        services.renewer.clock = lambda: real() + lifetime * 0.72  # past the renewal window
+        clock.ahead = lifetime * 0.72  # past the renewal window
         services.renewer._wake.set()
         second = await installed(services, count=2)
 
@@ -258,6 +260,17 @@ async def installed(services: Services, count: int) -> CertificateInstalled:
     found = await recorded(services, "certificate.installed", count)
     assert isinstance(found, CertificateInstalled)
     return found
+
+
+class AheadClock(SystemClock):
+    """The system's clock, its time of day moved on by `ahead`: the renewer's view of a later
+    day, while timeouts and the CA keep real time."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta()
+
+    def now(self) -> datetime:
+        return super().now() + self.ahead
 
 
 async def recorded(services: Services, type_: str, count: int) -> object:
@@ -273,8 +286,10 @@ async def recorded(services: Services, type_: str, count: int) -> object:
 async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, pebble):
     backend, port = start_backend("shop")
     pebble.resolve("retry.test", "127.0.0.2")  # the first order fails validation
+    clock = AheadClock()
     async with running_services(
         tmp_path / "data",
+        clock,
         proxy_http_port=pebble.http_port,
         acme_directory_url=pebble.directory,
         acme_staging_directory_url=pebble.directory,  # Pebble plays both parts here
@@ -287,8 +302,7 @@ async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, peb
         assert not staging_key.exists()  # a first order goes straight to the real CA
 
         pebble.resolve("retry.test", None)  # fixed: the name points here again
-        real = services.renewer.clock
-        services.renewer.clock = lambda: real() + timedelta(minutes=2)  # past the 1 min pause
+        clock.ahead = timedelta(minutes=2)  # past the 1 min pause
         services.renewer._wake.set()
         await installed(services, count=1)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import anyio
 import msgspec
 
+from rivetr.adapters.clock import Clock, SystemClock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError
@@ -91,13 +91,13 @@ class Renewer:
         runner: ProjectionRunner,
         read: ReadModel,
         certificates: CertificateService,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.runner = runner
         self.read = read
         self.certificates = certificates
-        self.clock = clock
+        self.clock = clock or SystemClock()
         self._wake = anyio.Event()
         self._ask_at: dict[tuple[str, str], datetime] = {}  # (domain, fingerprint) -> next ARI
 
@@ -119,13 +119,14 @@ class Renewer:
             group.start_soon(self._watch, after)
             while True:
                 plan = await self.plan()
-                now = self.clock()
+                now = self.clock.now()
                 for due in (d for d in plan if d.at <= now):
                     await self.order(due)
                 await self.ask_advice()
                 plan = await self.plan()
-                later = [d.at for d in plan if d.at > self.clock()] + list(self._ask_at.values())
-                wait = min(((at - self.clock()).total_seconds() for at in later), default=IDLE_S)
+                now = self.clock.now()
+                later = [d.at for d in plan if d.at > now] + list(self._ask_at.values())
+                wait = min(((at - now).total_seconds() for at in later), default=IDLE_S)
                 with anyio.move_on_after(max(1.0, min(wait, IDLE_S))):
                     await self._wake.wait()
                 self._wake = anyio.Event()
@@ -135,7 +136,7 @@ class Renewer:
         (a new one: at once), or whose time to ask again has come."""
         if self.certificates.account is None:
             return
-        now = self.clock()
+        now = self.clock.now()
         asked: dict[tuple[str, str], datetime] = {}
         for cert in await self.read.certificates.every():
             if cert.source != "acme" or cert.fingerprint is None or cert.not_after is None:
