@@ -11,8 +11,8 @@ For each writer count W (default 1, 10, 100), on a fresh events.db:
 Raw runs use the project's migration and the store's pragmas (WAL, synchronous=NORMAL). Each
 figure is the median of --repeat runs, each on a fresh database. Goal: store >= 0.5 x raw.
 
-    /work/venv/bin/python benchmarks/append.py
-    /work/venv/bin/python benchmarks/append.py --events 50000 --writers 1 10 100 --repeat 5
+    python benchmarks/append.py
+    python benchmarks/append.py --events 50000 --writers 1 10 100 --repeat 5
 """
 
 from __future__ import annotations

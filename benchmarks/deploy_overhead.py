@@ -15,8 +15,8 @@ the runtime the engine's own time in `build_image` and `run_container`. It print
 
 Goal: overhead <= 150 ms.
 
-    /work/venv/bin/python benchmarks/deploy_overhead.py
-    /work/venv/bin/python benchmarks/deploy_overhead.py --deploys 20
+    python benchmarks/deploy_overhead.py
+    python benchmarks/deploy_overhead.py --deploys 20
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ alone and measures, from /proc/<pid>:
 
 Goals: RSS <= 55 MB, CPU < 0.1 %.
 
-    /work/venv/bin/python benchmarks/idle.py                  # engine auto-detected
-    /work/venv/bin/python benchmarks/idle.py --engine none    # without a container engine
-    /work/venv/bin/python benchmarks/idle.py --imports        # also: RSS after each big import
+    python benchmarks/idle.py                  # engine auto-detected
+    python benchmarks/idle.py --engine none    # without a container engine
+    python benchmarks/idle.py --imports        # also: RSS after each big import
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ threads, `--connections` keep-alive connections, `--seconds` per run, after a 3 
 req/s and p99 latency.
 
     apt-get install -y nginx wrk
-    /work/venv/bin/python benchmarks/proxy.py [--connections 64] [--seconds 15] [--uvloop]
+    python benchmarks/proxy.py [--connections 64] [--seconds 15] [--uvloop]
 """
 
 from __future__ import annotations

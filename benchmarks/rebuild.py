@@ -14,9 +14,9 @@ fast the CPU ran meanwhile.
 
 Goal: rebuild >= 50,000 events/s.
 
-    /work/venv/bin/python benchmarks/rebuild.py
-    /work/venv/bin/python benchmarks/rebuild.py --events 200000 --per-projection
-    /work/venv/bin/python benchmarks/rebuild.py --keep /tmp/log   # reuse a generated log
+    python benchmarks/rebuild.py
+    python benchmarks/rebuild.py --events 200000 --per-projection
+    python benchmarks/rebuild.py --keep /tmp/log   # reuse a generated log
 """
 
 from __future__ import annotations

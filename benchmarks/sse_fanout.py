@@ -9,7 +9,7 @@ subscriber minus the time the event was recorded (its `recorded_at`, the same ma
 so it is the fan-out alone, not the API call that made the event. p50, p99 and the worst are
 over every (subscriber, event) pair; a missing delivery is counted and reported.
 
-    /work/venv/bin/python benchmarks/sse_fanout.py [--subscribers 1000] [--events 20]
+    python benchmarks/sse_fanout.py [--subscribers 1000] [--events 20]
 """
 
 from __future__ import annotations

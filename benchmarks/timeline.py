@@ -10,7 +10,7 @@ page is fetched --requests times in a row, after a warm-up; p50 and p99 of the f
 
 Goal (issue 7): the timeline page's p99 < 50 ms with a 1M-event log.
 
-    /work/venv/bin/python benchmarks/timeline.py [--events 1000000] [--requests 200]
+    python benchmarks/timeline.py [--events 1000000] [--requests 200]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and its own HMAC-SHA256 signature computed over its body. The pushes go to a bra
 does not deploy, so each one is the whole ingestion path — the signature check on the raw body,
 parsing, deciding, and the `webhook.received` event appended to the log — without a deploy.
 
-    /work/venv/bin/python benchmarks/webhooks.py [--requests 5000] [--clients 16]
+    python benchmarks/webhooks.py [--requests 5000] [--clients 16]
 """
 
 from __future__ import annotations
