@@ -72,7 +72,7 @@ class LoggedEvent(msgspec.Struct, frozen=True):
     correlation_id: str | None
     team: str | None
     source: str | None
-    resource: str | None  # an app's id; None for events of no resource, and older ones
+    resource: str | None  # an app's id; None for events of no app (see read_logged)
 
     @property
     def event(self) -> AnyEvent:
@@ -148,8 +148,9 @@ class EventStore(Protocol):
         ...
 
     async def read_logged(self, after: int = 0, limit: int = 1000) -> Sequence[LoggedEvent]:
-        """As `read_all`, without the chain fields: a third cheaper to read, for projections,
-        which replay the whole log on a rebuild."""
+        """As `read_all`, without the chain fields (a third cheaper to read, for projections,
+        which replay the whole log on a rebuild), and with each event's app and team as it
+        concerned them: recorded with it, or for an older event, filled in (`legacy.py`)."""
         ...
 
     async def head(self) -> int:
