@@ -179,7 +179,9 @@ def generate_log(path: Path, total: int, apps: int, batch: int, seed: int) -> fl
     try:
         for i, (stream_id, event, app_id) in enumerate(generate_events(total, apps, seed)):
             version = versions.get(stream_id, 0)
-            meta = msgspec.structs.replace(metas[i % len(metas)], resource=app_id)
+            # an app's event records its app and team, as the command handler records them
+            team = "default" if app_id is not None else None
+            meta = msgspec.structs.replace(metas[i % len(metas)], resource=app_id, team=team)
             requests.append(AppendRequest([StreamAppend(stream_id, version, [event])], meta))
             versions[stream_id] = version + 1
             if len(requests) >= batch:
