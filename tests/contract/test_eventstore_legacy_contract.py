@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import anyio
 import pytest
 
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta, EventStore, LoggedEvent
@@ -69,6 +70,24 @@ async def test_the_answer_does_not_depend_on_the_order_of_reading(store: EventSt
     later = await store.read_logged(after=5, limit=3)  # first, before anything was learnt
     earlier = await store.read_logged(after=0, limit=5)
     assert concerns([*earlier, *later]) == EXPECTED
+
+
+async def test_readers_at_once_learn_each_fact_once(store: EventStore) -> None:
+    """The runner, the event hub and an export may read at the same moment, from different
+    places: what one learns while another waits on its read must not be learnt twice."""
+    await older_log(store)
+    results: dict[int, Sequence[LoggedEvent]] = {}
+
+    async def read(after: int, limit: int) -> None:
+        results[after] = await store.read_logged(after=after, limit=limit)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read, 5, 3)
+        group.start_soon(read, 0, 5)
+        group.start_soon(read, 2, 6)
+    assert concerns([*results[0], *results[5]]) == EXPECTED
+    assert concerns(results[2]) == EXPECTED[2:]
+    assert concerns(await store.read_logged()) == EXPECTED
 
 
 async def test_the_log_is_read_as_stored_where_the_chain_is_checked(store: EventStore) -> None:

@@ -58,9 +58,12 @@ class LegacyConcerns:
         if not any(e.team is None or e.resource is None for e in events):
             return list(events)
         if self._upto < upto:
-            for event in await self._learn(self._upto, upto):
-                self._observe(event)
-            self._upto = upto
+            learnt = await self._learn(self._upto, upto)
+            # another reader may have learnt part of it meanwhile: each fact once, in order
+            for event in learnt:
+                if event.position > self._upto:
+                    self._observe(event)
+            self._upto = max(self._upto, upto)
         return [self._filled(e) if e.team is None or e.resource is None else e for e in events]
 
     def _observe(self, event: LoggedEvent) -> None:
