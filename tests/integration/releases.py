@@ -12,6 +12,7 @@ import anyio
 
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.adapters.proxy import Upstream
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
@@ -51,6 +52,12 @@ async def running_services(
 async def serving(services: Services, app: str, domains: list[str], port: int) -> None:
     """Create `app` with `domains`, live on `port`, and wait until the proxy routes it."""
     await services.apps.handle(SYSTEM, CreateApp(name=app, domains=domains))
+    await going_live(services, app, domains, port)
+
+
+async def going_live(services: Services, app: str, domains: list[str], port: int) -> None:
+    """Record a release of the existing `app` live on `port`, and wait until the proxy routes
+    its domains to it."""
     state = await services.lookup.by_name(app)
     history = [
         DeploymentRequested(
@@ -71,5 +78,6 @@ async def serving(services: Services, app: str, domains: list[str], port: int) -
     await services.store.append("deployment-d1", 0, history, meta)
     with anyio.fail_after(10):
         # the router follows the log on its own task: poll its table, briefly
-        while services.proxy.routes.lookup(domains[0]) is None:  # noqa: ASYNC110
+        # (until then, the app's domain answers that it has no running release)
+        while not isinstance(services.proxy.routes.lookup(domains[0]), Upstream):  # noqa: ASYNC110
             await anyio.sleep(0.05)

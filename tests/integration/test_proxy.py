@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from rivetr.adapters.proxy import ProxyServer, RouteTable, Upstream
+from rivetr.adapters.proxy import Parked, ProxyServer, RouteTable, Upstream
 from tests.net import free_port
 
 pytestmark = pytest.mark.integration
@@ -182,6 +182,7 @@ def setup() -> Iterator[dict[str, object]]:
             "odd.test": Upstream("odd", "127.0.0.1", odd_port, "d-odd"),
             "blue.test/api": Upstream("api", "127.0.0.1", green_port, "d-api"),
             "down.test": Upstream("broken", "127.0.0.1", free_port(), "d-down"),
+            "new.test": Parked("fresh"),
         }
     )
     proxy = ProxyServer(routes, challenge={"tok": "tok.key-auth"}.get)
@@ -231,6 +232,16 @@ def test_an_unknown_host_gets_a_404_page_and_a_dead_upstream_a_502_naming_the_ap
     assert down.status_code == 502
     assert "broken" in down.text
     assert took < 2  # refused at once, never a hang
+
+
+def test_a_known_app_with_no_running_release_gets_a_503_saying_so(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        parked = client.get("/", headers={"Host": "new.test"})
+        again = client.get("/x", headers={"Host": "new.test"})  # the connection stays usable
+
+    assert parked.status_code == again.status_code == 503
+    assert "fresh</b> has no running release" in parked.text
+    assert "No application on this server" not in parked.text
 
 
 def test_bodies_stream_both_ways_intact(setup):

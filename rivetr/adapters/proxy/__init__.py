@@ -1,7 +1,7 @@
 """The built-in reverse proxy: host (and path prefix) routing to each app's live release."""
 
 from rivetr.adapters.proxy.limits import ProxyLimits
-from rivetr.adapters.proxy.routes import RouteTable, Upstream
+from rivetr.adapters.proxy.routes import Parked, Route, RouteTable, Upstream
 from rivetr.adapters.proxy.server import ProxyServer
 
-__all__ = ["ProxyLimits", "ProxyServer", "RouteTable", "Upstream"]
+__all__ = ["Parked", "ProxyLimits", "ProxyServer", "Route", "RouteTable", "Upstream"]

@@ -14,19 +14,27 @@ class Upstream(msgspec.Struct, frozen=True):
     deployment_id: str
 
 
-# hostname -> (path prefix, upstream), the longest prefix first
-Routes = dict[str, list[tuple[bytes, Upstream]]]
+class Parked(msgspec.Struct, frozen=True):
+    """A domain of a known app that has no running release (never deployed, or none live
+    now): answered here with a 503 that says so, not taken for a host nobody configured."""
+
+    app: str
+
+
+Route = Upstream | Parked
+# hostname -> (path prefix, route), the longest prefix first
+Routes = dict[str, list[tuple[bytes, Route]]]
 
 
 class RouteTable:
     """Keys are `host` or `host/path/prefix`, `*.` wildcards one label deep. `replace` swaps the
     whole table at once, so a lookup sees either the old table or the new one."""
 
-    def __init__(self, routes: Mapping[str, Upstream] | None = None) -> None:
+    def __init__(self, routes: Mapping[str, Route] | None = None) -> None:
         self._routes: Routes = {}
         self.replace(routes or {})
 
-    def replace(self, routes: Mapping[str, Upstream]) -> None:
+    def replace(self, routes: Mapping[str, Route]) -> None:
         table: Routes = {}
         for key, upstream in routes.items():
             host, slash, prefix = key.partition("/")
@@ -36,7 +44,7 @@ class RouteTable:
             prefixes.sort(key=lambda entry: len(entry[0]), reverse=True)
         self._routes = table
 
-    def lookup(self, host: str, path: bytes = b"/") -> Upstream | None:
+    def lookup(self, host: str, path: bytes = b"/") -> Route | None:
         name = hostname(host)
         routes = self._routes  # one read: the table may be swapped meanwhile
         prefixes = routes.get(name)
@@ -50,7 +58,12 @@ class RouteTable:
         return None
 
     def addresses(self) -> set[tuple[str, int]]:
-        return {(u.host, u.port) for entries in self._routes.values() for _, u in entries}
+        return {
+            (route.host, route.port)
+            for entries in self._routes.values()
+            for _, route in entries
+            if isinstance(route, Upstream)
+        }
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._routes.values())

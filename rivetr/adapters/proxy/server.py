@@ -20,7 +20,7 @@ from collections.abc import Callable
 from rivetr.adapters.proxy.client import ClientConnection, Request
 from rivetr.adapters.proxy.http import answer, page, redirect
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits
-from rivetr.adapters.proxy.routes import RouteTable, hostname
+from rivetr.adapters.proxy.routes import Parked, RouteTable, hostname
 from rivetr.adapters.proxy.upstream import Pool
 
 CHALLENGE_PREFIX = b"/.well-known/acme-challenge/"
@@ -75,7 +75,17 @@ class ProxyServer:
             location = b"https://" + request.host.encode("latin-1") + request.url
             request.answer = redirect(location, keep=keep)
             return
-        request.upstream = self.routes.lookup(request.host, request.url)
+        route = self.routes.lookup(request.host, request.url)
+        if isinstance(route, Parked):
+            request.answer = page(
+                503,
+                "No running release",
+                f"<b>{html.escape(route.app)}</b> has no running release: the site comes up once"
+                " a deployment of it goes live.",
+                keep=keep,
+            )
+            return
+        request.upstream = route
         if request.upstream is None:
             name = html.escape(request.host or "(none)")
             request.answer = page(

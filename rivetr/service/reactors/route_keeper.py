@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.adapters.proxy import ProxyServer, Upstream
+from rivetr.adapters.proxy import Parked, ProxyServer, Route, Upstream
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
 
@@ -30,15 +30,18 @@ ROUTING_EVENTS = frozenset(
 UPSTREAM_HOST = "127.0.0.1"  # releases publish their port on loopback only
 
 
-async def route_table(read: ReadModel) -> dict[str, Upstream]:
-    routes: dict[str, Upstream] = {}
+async def route_table(read: ReadModel) -> dict[str, Route]:
+    """Each app's domains to its live release, or, while it has none, to a page saying so."""
+    routes: dict[str, Route] = {}
     for app in await read.apps.every():
         if not app.domains:
             continue
         release = await read.deployments.release(app.id)
+        upstream: Route
         if release is None or release.host_port is None:
-            continue
-        upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)
+            upstream = Parked(app.name)
+        else:
+            upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)
         for domain in app.domains:
             routes[domain] = upstream
     return routes
