@@ -154,7 +154,9 @@ class Services:
         )
         self.history = HistoryReads(store, read)
         self.health_reads = HealthReads(store, runner, self.engine)
-        self.renewer = Renewer(store, runner, read, self.certificates, self.clock)
+        self.renewer = Renewer(
+            store, runner, read, self.certificates, self.clock, any_name=settings.acme_any_name
+        )
         self.routes = RouteKeeper(store, runner, read, self.proxy)
         self.hub = EventHub(store)
         self.resources = ResourceSampler(self.engine, read, settings.resources_interval_s)

@@ -62,6 +62,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     acme_ca_bundle: str | None = None  # a CA file to trust the ACME server with (a test CA)
     # order and renew certificates for every app domain by itself (with the proxy running)
     acme_auto: bool = True
+    # also order for names no public CA certifies (.test, .local, .internal, localhost, bare
+    # addresses): for a private ACME CA (a test's Pebble, an internal step-ca)
+    acme_any_name: bool = False
     # after a failure, rehearse on this directory (Let's Encrypt's staging) before trying the
     # real one again, so that retries do not spend the real CA's rate limits
     acme_staging_directory_url: str | None = None

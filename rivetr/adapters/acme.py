@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -22,7 +23,36 @@ ARI_RETRY_AFTER = timedelta(hours=6)  # when the CA does not say when to ask aga
 
 
 class AcmeError(Exception):
-    """The order failed; the message carries the CA's own error type and detail."""
+    """The order failed; the message says why in a sentence (the CA's own error type and detail
+    when it answered), and `technical` holds what a library said, for whoever digs further."""
+
+    def __init__(self, message: str, technical: str | None = None) -> None:
+        super().__init__(message)
+        self.technical = technical
+
+
+# what a connection's failure says, read as the reason a user can act on
+_UNREACHABLE_BECAUSE = (
+    (
+        ("NameResolutionError", "Name or service not known", "name resolution"),
+        "its name does not resolve from this host (no DNS, or no way out to the internet?)",
+    ),
+    (("CERTIFICATE_VERIFY_FAILED",), "its TLS certificate is not trusted here (acme_ca_bundle?)"),
+    (("Connection refused", "ConnectionRefused"), "it refused the connection"),
+    (("timed out", "Timeout"), "it did not answer in time"),
+)
+
+
+def unreachable(url: str, exc: BaseException) -> AcmeError:
+    """The CA at `url` could not be reached: one sentence saying why, the library's words kept
+    as the technical detail."""
+    technical = str(exc) or type(exc).__name__
+    host = urlsplit(url).hostname or url
+    reason = next(
+        (why for marks, why in _UNREACHABLE_BECAUSE if any(m in technical for m in marks)),
+        "the connection failed",
+    )
+    return AcmeError(f"the certificate authority at {host} cannot be reached: {reason}", technical)
 
 
 class Issued(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +142,7 @@ class AcmeAccount:
         except errors.Error as exc:
             raise AcmeError(str(exc) or type(exc).__name__) from None
         except OSError as exc:  # the directory cannot be reached (requests' errors are OSErrors)
-            raise AcmeError(f"cannot reach {self.directory_url}: {exc}") from None
+            raise unreachable(self.directory_url, exc) from None
         finally:
             for token in tokens:
                 withdraw(token)
@@ -137,7 +167,7 @@ class AcmeAccount:
             response = net.get(f"{base}/{ari_cert_id(chain_pem)}", content_type="application/json")
             window = messages.RenewalInfo.from_json(response.json()).suggested_window
         except OSError as exc:
-            raise AcmeError(f"cannot reach {self.directory_url}: {exc}") from None
+            raise unreachable(self.directory_url, exc) from None
         except Exception as exc:  # the acme package's and josepy's errors have no common base
             raise AcmeError(f"renewal information: {exc}") from None
         return RenewalWindow(

@@ -177,7 +177,8 @@ class CertificateFailed(Event, frozen=True, kw_only=True, tag="certificate.faile
     domain: str
     app: str
     source: CertificateSource
-    detail: str  # the reason, or the CA's error detail
+    detail: str  # the reason, in a sentence, or the CA's error detail
+    technical: str | None = None  # what a library said, shown folded away (older events: none)
 
 
 class CertificateRenewalAdvised(

@@ -5,6 +5,7 @@ growing pause."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 
 # pauses after 1, 2, 3, 4+ failures in a row
@@ -15,6 +16,37 @@ BACKOFF = (
     timedelta(days=1),
 )
 SPREAD = 0.05  # of the lifetime: renewals are spread over this much after the due time
+
+
+# names no public CA certifies: special-use (RFC 2606, 6761, 6762, 8375, 9476), ICANN's private
+# `.internal`, and the ones home and office networks use without a delegation
+PRIVATE_SUFFIXES = (
+    "test",
+    "example",
+    "invalid",
+    "localhost",
+    "local",
+    "internal",
+    "alt",
+    "home.arpa",
+    "lan",
+    "home",
+    "corp",
+)
+
+
+def publicly_certifiable(host: str) -> bool:
+    """Whether a public CA could certify `host`: a dotted name outside the private suffixes,
+    not an address (Let's Encrypt orders no IP certificates by HTTP-01 here)."""
+    name = host.lower().rstrip(".")
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return False
+    except ValueError:
+        pass
+    if "." not in name:  # one label: localhost, or an intranet's short name
+        return False
+    return not any(name == s or name.endswith("." + s) for s in PRIVATE_SUFFIXES)
 
 
 def renewal_due(not_before: datetime, not_after: datetime, spread: float) -> datetime:

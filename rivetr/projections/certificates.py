@@ -23,7 +23,7 @@ _APP_DELETED = tag(AppDeleted)
 class CertificatesProjection:
     name = "certificates"
     # v2: failures (in a row, since the last installation); v3: the CA's advice; v4: the app's id
-    version = 5  # v5: the app as the store reads it (filled in for older events)
+    version = 6  # v5: the app as the store reads it; v6: a failure's technical detail
     handles: frozenset[str] | None = tags(
         CertificateInstalled, CertificateFailed, CertificateRenewalAdvised, AppDeleted
     )
@@ -43,7 +43,8 @@ class CertificatesProjection:
                 last_error TEXT,
                 last_error_at TEXT,
                 failures INTEGER NOT NULL DEFAULT 0,
-                renew_at TEXT
+                renew_at TEXT,
+                last_error_technical TEXT
             )"""
         )
 
@@ -61,7 +62,7 @@ class CertificatesProjection:
             case CertificateInstalled():
                 conn.execute(
                     "INSERT OR REPLACE INTO certificates"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, NULL, NULL)",
                     (
                         body.domain,
                         body.app,
@@ -77,12 +78,21 @@ class CertificatesProjection:
             case CertificateFailed():
                 conn.execute(
                     "INSERT INTO certificates"
-                    " (domain, app, app_id, last_error, last_error_at, failures)"
-                    " VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (domain) DO UPDATE SET"
+                    " (domain, app, app_id, last_error, last_error_at, failures,"
+                    " last_error_technical)"
+                    " VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT (domain) DO UPDATE SET"
                     " app = excluded.app, app_id = excluded.app_id,"
                     " last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+                    " last_error_technical = excluded.last_error_technical,"
                     " failures = failures + 1",
-                    (body.domain, body.app, app_id, body.detail, event.recorded_at),
+                    (
+                        body.domain,
+                        body.app,
+                        app_id,
+                        body.detail,
+                        event.recorded_at,
+                        body.technical,
+                    ),
                 )
             case CertificateRenewalAdvised():
                 # advice for a certificate since replaced says nothing about the new one
@@ -106,6 +116,7 @@ class CertificateView(msgspec.Struct, frozen=True, kw_only=True):
     last_error_at: str | None
     failures: int  # failed orders in a row since the last installation
     renew_at: str | None = None  # when the CA advises renewing it (ACME ARI), if it does
+    last_error_technical: str | None = None  # what a library said of the last failure
 
 
 _CERTIFICATE = f"SELECT {columns(CertificateView)} FROM certificates"

@@ -23,7 +23,7 @@ import pytest
 from acme.client import _renewal_info_path_component
 from cryptography import x509
 
-from rivetr.adapters.acme import ari_cert_id
+from rivetr.adapters.acme import AcmeAccount, AcmeError, ari_cert_id
 from rivetr.adapters.clock import SystemClock
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
@@ -240,6 +240,7 @@ async def test_the_renewer_orders_a_new_domain_by_itself_and_renews_when_a_third
         acme_directory_url=pebble.directory,
         acme_ca_bundle=pebble.ca_file,
         acme_auto=True,
+        acme_any_name=True,  # Pebble, a private CA: it certifies .test names
     ) as services:
         await serving(services, "shop", ["auto.test"], port)
 
@@ -295,6 +296,7 @@ async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, peb
         acme_staging_directory_url=pebble.directory,  # Pebble plays both parts here
         acme_ca_bundle=pebble.ca_file,
         acme_auto=True,
+        acme_any_name=True,  # Pebble, a private CA: it certifies .test names
     ) as services:
         await serving(services, "shop", ["retry.test"], port)
         await recorded(services, "certificate.failed", 1)
@@ -308,3 +310,27 @@ async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, peb
 
     assert staging_key.exists()  # the retry was rehearsed on staging first
     backend.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("directory", "because"),
+    [
+        ("https://acme.invalid/directory", "its name does not resolve from this host (no DNS, or"),
+        (f"https://127.0.0.1:{free_port()}/directory", "it refused the connection"),
+    ],
+    ids=["no-dns", "refused"],
+)
+def test_an_unreachable_ca_is_explained_in_a_sentence_with_the_detail_kept_apart(
+    tmp_path, directory, because
+):
+    account = AcmeAccount(directory, tmp_path / "account.key")
+
+    with pytest.raises(AcmeError) as failed:
+        account.order("shop.example.com", lambda token, key: None, lambda token: None)
+
+    host = directory.split("/")[2].split(":")[0]
+    assert str(failed.value).startswith(
+        f"the certificate authority at {host} cannot be reached: {because}"
+    )
+    assert failed.value.technical  # the library's own words, for the folded-away detail
+    assert failed.value.technical not in str(failed.value)

@@ -23,7 +23,7 @@ from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.secrets import open_app
 from rivetr.web.app import create_app
-from tests.fixtures.answers import answers_of
+from tests.fixtures.answers import answers_of, still_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -224,7 +224,7 @@ def test_a_v2_log_verifies_and_rebuilds_with_nothing_set_aside(tmp_path: Path) -
 def test_a_v2_log_gives_the_same_answers_it_gave_when_it_was_written() -> None:
     recorded = json.loads((FIXTURES / "v2" / "answers.json").read_text())
 
-    assert answers_of("v2") == recorded
+    assert still_answers(answers_of("v2"), recorded) == []
     statuses = {
         d["status"] for d in recorded["/api/v1/apps/web/deployments"]
     }  # what the fixture holds

@@ -83,7 +83,10 @@ class CertificateService:
             info = inspect(domain, issued.chain_pem, issued.key_pem)
         except (AcmeError, CertificateError) as exc:
             detail = stage + str(exc) + (f" ({elsewhere})" if elsewhere else "")
-            failed = CertificateFailed(domain=domain, app=app, source="acme", detail=detail)
+            technical = exc.technical if isinstance(exc, AcmeError) else None
+            failed = CertificateFailed(
+                domain=domain, app=app, source="acme", detail=detail, technical=technical
+            )
             await self._record(actor, state, domain, failed)
             raise InvalidCommand(f"no certificate for {domain}: {detail}") from None
         await self._install(actor, app, domain, info, "acme")

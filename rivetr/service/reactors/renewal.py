@@ -21,7 +21,7 @@ from rivetr.adapters.clock import Clock, SystemClock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError
-from rivetr.domain.renewal import renewal_due, retry_after
+from rivetr.domain.renewal import publicly_certifiable, renewal_due, retry_after
 from rivetr.domain.settings import host_of
 from rivetr.projections.certificates import CertificateView
 from rivetr.projections.registry import ReadModel
@@ -92,12 +92,15 @@ class Renewer:
         read: ReadModel,
         certificates: CertificateService,
         clock: Clock | None = None,
+        *,
+        any_name: bool = False,
     ) -> None:
         self.store = store
         self.runner = runner
         self.read = read
         self.certificates = certificates
         self.clock = clock or SystemClock()
+        self.any_name = any_name  # order for private names too (a private CA)
         self._wake = anyio.Event()
         self._ask_at: dict[tuple[str, str], datetime] = {}  # (domain, fingerprint) -> next ARI
 
@@ -109,6 +112,8 @@ class Renewer:
             for domain in sorted({host_of(d) for d in app.domains}):
                 if domain.startswith("*."):
                     continue  # a wildcard needs DNS-01: upload one
+                if not (self.any_name or publicly_certifiable(domain)):
+                    continue  # no public CA would: an order could only fail, forever
                 due = plan_one(app.name, domain, certs.get(domain))
                 if due is not None:
                     plan.append(due)
