@@ -139,7 +139,8 @@ def test_the_audit_page_filters_pages_and_links_its_export(client, auth, history
     assert page.text.count('<tr data-position="') >= 2
     assert "app.created" not in page.text
     assert "deployment.build_started" in page.text
-    assert 'href="/api/v1/audit/export?app=web"' in page.text
+    # what is shown is what is exported: the type filter too
+    assert 'href="/api/v1/audit/export?app=web&amp;type=deployment.%2A"' in page.text
     assert "EventSource" not in page.text  # a filtered page is not live
 
     unfiltered = client.get("/audit")
@@ -182,3 +183,27 @@ def test_a_team_member_reads_and_exports_only_their_teams(
     assert {e.team for e in exported} == {"acme"}
     assert verify_export(exported, filtered=True).count == len(exported)
     assert client.get("/api/v1/audit", params={"app": "other"}).status_code == 404
+
+
+def test_the_export_takes_the_same_actor_and_type_filters_as_the_history(
+    client, auth, history
+) -> None:
+    by_type = client.get("/api/v1/audit/export", params={"type": "deployment.*"}, headers=auth)
+    by_actor = client.get("/api/v1/audit/export", params={"actor": "user:ann"}, headers=auth)
+
+    typed = list(read_jsonl_export(lines(by_type)))
+    acted = list(read_jsonl_export(lines(by_actor)))
+    assert typed
+    assert {e.type.split(".")[0] for e in typed} == {"deployment"}
+    assert [e.type for e in acted][:2] == ["deployment.requested", "deployment.build_started"]
+    assert {e.actor for e in acted} == {"user:ann"}
+    assert verify_export(typed, filtered=True).count == len(typed)  # each checks by its hash
+
+
+def test_the_audit_pages_export_links_carry_its_filters(client, auth, history) -> None:
+    sign_in_with_token(client, auth)
+    page = client.get("/audit", params={"type": "deployment.*", "actor": "user:ann"}).text
+
+    link = page.split('id="export-jsonl" href="', 1)[1].split('"', 1)[0]
+    assert "type=deployment.%2A" in link
+    assert "actor=user%3Aann" in link

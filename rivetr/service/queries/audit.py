@@ -82,25 +82,33 @@ class AuditReads:
         self,
         actor: Actor,
         fmt: Literal["jsonl", "csv"],
-        *,
-        since: str | None,
-        until: str | None,
-        app: str | None,
+        wanted: AuditFilter,
     ) -> AsyncIterator[str]:
-        """The events, oldest first, with their hash-chain fields, that the actor may read."""
+        """The events, oldest first, with their hash-chain fields, that the actor may read and
+        `wanted` takes (its app, actor, type and times, as the history filters them)."""
         teams = readable_teams(actor, _NO_READING)
+        app = wanted.app
         app_id = (await self.apps.readable(actor, app)).id if app is not None else None
-        readable = StreamFilter(teams=teams, instance=actor.reads_instance_events())
+        readable = StreamFilter(
+            teams=teams,
+            instance=actor.reads_instance_events(),
+            types=(wanted.type,) if wanted.type else (),
+        )
 
         def keep(event: LoggedEvent) -> bool:
-            return readable.sees_team(event.team) and (app_id is None or event.resource == app_id)
+            return (
+                readable.sees_team(event.team)
+                and (app_id is None or event.resource == app_id)
+                and (wanted.actor is None or event.actor == wanted.actor)
+                and readable.takes_type(event.type)
+            )
 
-        filtered = app is not None or teams is not None
+        filtered = app is not None or teams is not None or wanted.actor or wanted.type
         return export_lines(
             self.store,
             fmt,
-            since=log_time(since),
-            until=log_time(until),
+            since=log_time(wanted.since),
+            until=log_time(wanted.until),
             keep=keep if filtered else None,
         )
 

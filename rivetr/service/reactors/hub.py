@@ -60,7 +60,10 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
             return False
         if self.stream is not None and delivery.stream_id != self.stream:
             return False
-        return not self.types or any(_type_matches(delivery.type, t) for t in self.types)
+        return self.takes_type(delivery.type)
+
+    def takes_type(self, event_type: str) -> bool:
+        return not self.types or any(_type_matches(event_type, t) for t in self.types)
 
     def sees_team(self, team: str | None) -> bool:
         if self.teams is None:

@@ -67,12 +67,18 @@ class AuditController(Controller):
         since: Since = None,
         until: Until = None,
         app: FromQuery[str | None] = None,
+        by: Annotated[str | None, QueryParameter(name="actor", description="e.g. user:ann")] = None,
+        event_type: Annotated[
+            str | None, QueryParameter(name="type", description="a type, or a prefix and *")
+        ] = None,
         format: FromQuery[Literal["jsonl", "csv"]] = "jsonl",
     ) -> Stream:
         """The events, oldest first, each with its hash-chain fields (`prev_hash`, `hash`),
-        streamed. A time range is contiguous and verifies as a chain; an export for one app, or
-        by someone who reads only some teams, skips positions: verify it with `--filtered`."""
-        lines = await audit_reads.export(actor, format, since=since, until=until, app=app)
+        streamed, filtered as the history is. A time range is contiguous and verifies as a
+        chain; an export for one app, actor or type, or by someone who reads only some teams,
+        skips positions: verify it with `--filtered`."""
+        wanted = AuditFilter(actor=by, app=app, type=event_type, since=since, until=until)
+        lines = await audit_reads.export(actor, format, wanted)
 
         async def body() -> AsyncIterator[bytes]:
             async for line in lines:

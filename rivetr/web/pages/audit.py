@@ -61,7 +61,7 @@ class AuditPage(Controller):
             if len(entries) == AUDIT_PAGE
             else None
         )
-        exported = {k: v for k, v in filters.items() if k in ("app", "from", "to")}
+        exported = {k: v for k, v in filters.items() if k in ("actor", "app", "type", "from", "to")}
         return Template(
             "audit.html",
             context={
