@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rivetr import __version__
-from rivetr.config import ConfigError, Settings, load_settings
+from rivetr.config import ConfigError, Settings, load_settings, source_of
 
 if TYPE_CHECKING:
     from rivetr.adapters.eventstore.base import LoggedEvent
@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if getattr(args, "needs_data", False) and _no_data_dir(settings, args):
+        return 2
     try:
         result: int = args.run(settings, args)
         return result
@@ -73,10 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--team", help="act in this team only (default: every team)")
     create.set_defaults(run=_async(_tokens_create))
     listing = tokens.add_parser("list", parents=[common], help="list tokens (never secrets)")
-    listing.set_defaults(run=_async(_tokens_list))
+    listing.set_defaults(run=_async(_tokens_list), needs_data=True)
     revoke = tokens.add_parser("revoke", parents=[common], help="revoke a token by id")
     revoke.add_argument("token_id")
-    revoke.set_defaults(run=_async(_tokens_revoke))
+    revoke.set_defaults(run=_async(_tokens_revoke), needs_data=True)
 
     events = sub.add_parser("events", help="the event log").add_subparsers(metavar="ACTION")
     export = events.add_parser("export", parents=[common], help="write the log to stdout")
@@ -85,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="since", help="recorded at or after (ISO 8601, UTC)")
     export.add_argument("--to", dest="until", help="recorded before (ISO 8601, UTC)")
     export.add_argument("--app", help="only the events about this app (verify with --filtered)")
-    export.set_defaults(run=_async(_events_export))
+    export.set_defaults(run=_async(_events_export), needs_data=True)
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(metavar="ACTION")
     verify = audit.add_parser("verify", parents=[common], help="check the log's hash chain")
@@ -100,14 +102,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild = projections.add_parser("rebuild", parents=[common], help="drop and replay")
     rebuild.add_argument("name", nargs="*", help="projections to rebuild (default: all)")
-    rebuild.set_defaults(run=_async(_projections_rebuild))
+    rebuild.set_defaults(run=_async(_projections_rebuild), needs_data=True)
 
     deploy = sub.add_parser("deploy", parents=[common], help="deploy an application")
     deploy.set_defaults(command="deploy")
     deploy.add_argument("app")
     deploy.add_argument("--commit", help="a commit SHA (default: the branch head)")
     deploy.add_argument("--wait", action="store_true", help="follow the steps until it ends")
-    deploy.set_defaults(run=_async(_deploy))
+    deploy.set_defaults(run=_async(_deploy), needs_data=True)
     rollback = sub.add_parser(
         "rollback", parents=[common], help="redeploy an earlier release's image"
     )
@@ -115,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("app")
     rollback.add_argument("--to", help="deployment id (default: the release before the live one)")
     rollback.add_argument("--wait", action="store_true", help="follow the steps until it ends")
-    rollback.set_defaults(run=_async(_deploy))
+    rollback.set_defaults(run=_async(_deploy), needs_data=True)
 
     logs = sub.add_parser(
         "logs", parents=[common], help="what an app's running container writes (the engine's)"
@@ -125,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="then follow new lines")
     logs.add_argument("--after", help="only the lines after this time (a line's timestamp)")
     logs.add_argument("-t", "--timestamps", action="store_true", help="show each line's time")
-    logs.set_defaults(run=_async(_logs))
+    logs.set_defaults(run=_async(_logs), needs_data=True)
 
     users = sub.add_parser("users", help="accounts").add_subparsers(metavar="ACTION")
     admin = users.add_parser(
@@ -142,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     rotate = secrets.add_parser(
         "rotate", parents=[common], help="make a new key and seal every app's secrets with it"
     )
-    rotate.set_defaults(run=_async(_secrets_rotate))
+    rotate.set_defaults(run=_async(_secrets_rotate), needs_data=True)
 
     images = sub.add_parser("images", help="base images").add_subparsers(metavar="ACTION")
     busybox = images.add_parser(
@@ -319,9 +321,7 @@ async def _events_export(settings: Settings, args: argparse.Namespace) -> int:
                 since=since, until=until, keep=about_app,
             )  # fmt: skip
         return 0
-    store = await _open_existing_store(settings)
-    if store is None:
-        return 1
+    store = await _open_store(settings)
     try:
         await write_export(store, sys.stdout, args.format, args.after, since=since, until=until)
     finally:
@@ -355,9 +355,9 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
                 return 0
             count = report.count
         else:
-            store = await _open_existing_store(settings)
-            if store is None:
-                return 1
+            if _no_data_dir(settings, args):
+                return 2
+            store = await _open_store(settings)
             try:
                 count = await verify_store(store)
             finally:
@@ -427,20 +427,39 @@ async def _deploy(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _follow(services: Any, deployment_id: str) -> int:
-    """Print the deployment's steps as the service records them, until it goes live or ends."""
+    """Print the deployment's steps from the log, in order, through the one that ends the wait:
+    0 when it went live, 1 when it failed or was cancelled.
+
+    The state is folded from the very events printed, never read afresh: the log may already
+    be further on than the subscription, and the steps in between must be printed too."""
     from rivetr.domain import deployment
 
     stream = deployment.stream_id(deployment_id)
-    async for recorded in services.store.subscribe(0):
+    requested = (await services.store.read_stream(stream))[0]
+    state = deployment.DeploymentState(deployment_id=deployment_id)
+    async for recorded in services.store.subscribe(requested.position - 1):
         if recorded.stream_id != stream:
             continue
-        print(f"{recorded.recorded_at[11:19]} {recorded.type}", file=sys.stderr)
-        state = await services.recorder.state(deployment_id)
-        if state.status == "live":
-            return 0
-        if state.finished:
-            return 0 if state.status == "retired" else 1
+        state = deployment.evolve(state, recorded.event)
+        print(_step(recorded), file=sys.stderr, flush=True)
+        if state.status == "live" or state.finished:
+            return 0 if state.status in ("live", "retired") else 1
     return 1
+
+
+def _step(recorded: LoggedEvent) -> str:
+    """One line for a deployment's step: its time and type, and why, when it says."""
+    from rivetr.domain.events import DeploymentCancelled, DeploymentFailed, HealthProbed
+
+    line = f"{recorded.recorded_at[11:19]} {recorded.type}"
+    match recorded.event:
+        case DeploymentFailed(step=step, reason=reason):
+            return f"{line}: {step}: {reason}"
+        case DeploymentCancelled(reason=reason):
+            return f"{line}: {reason}"
+        case HealthProbed(ok=False, status=status, error=error):
+            return f"{line}: {error or f'HTTP {status}'}"
+    return line
 
 
 async def _logs(settings: Settings, args: argparse.Namespace) -> int:
@@ -506,14 +525,33 @@ async def _connect_engine(settings: Settings) -> Any:
         return None
 
 
-async def _open_existing_store(settings: Settings) -> Any:
+async def _open_store(settings: Settings) -> Any:
+    """The log of a data directory known to exist (`_no_data_dir`), never creating one."""
     from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 
-    path = settings.data_path / "events.db"
-    if not path.exists():
-        print(f"rivetr: no event log at {path} (wrong --data-dir?)", file=sys.stderr)
-        return None
-    return await SqliteEventStore.open(path)
+    return await SqliteEventStore.open(settings.data_path / "events.db")
+
+
+def _no_data_dir(settings: Settings, args: argparse.Namespace) -> bool:
+    """Whether the data directory holds no log (having said where it looked, and how to point
+    at the right one): commands about existing data must not start an empty one."""
+    data = settings.data_path.resolve()
+    if (data / "events.db").is_file():
+        return False
+    try:
+        config = Path(args.config) if args.config else None
+        origin = source_of("data_dir", config, overrides={"data_dir": args.data_dir})
+    except ConfigError:  # load_settings read it a moment ago: it changed since
+        origin = None
+    given = f"from {origin}" if origin else "the default: no --data-dir, RIVETR_DATA or rivetr.toml"
+    found = "holds no events.db" if data.is_dir() else "does not exist"
+    print(
+        f"rivetr: the data directory {data} ({given}) {found}; run the command where"
+        " `rivetr serve` runs, or name its data directory with --data-dir PATH or"
+        " RIVETR_DATA=PATH",
+        file=sys.stderr,
+    )
+    return True
 
 
 if __name__ == "__main__":

@@ -107,6 +107,45 @@ def load_settings(
     Raises:
         ConfigError: naming the first bad key and its source.
     """
+    values, sources = _gather(config_file, environ, overrides)
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = re.search(r"at `\$\.(\w+)`", message)
+        key = match.group(1) if match else "?"
+        reason = re.sub(r" - at `\$[^`]*`", "", message)
+        reason = "not a base64 64-byte key" if key in _SECRET_KEYS else reason
+        raise _bad_value(key, reason, values, sources) from None
+    for entry in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 is refused
+        except ValueError as exc:
+            raise _bad_value("trusted_proxies", str(exc), values, sources) from None
+    return settings
+
+
+def source_of(
+    key: str,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Where load_settings takes `key` from ("command line", "environment variable RIVETR_DATA",
+    a config file's path), or None for the default.
+
+    Raises:
+        ConfigError: the config file cannot be read.
+    """
+    return _gather(config_file, environ, overrides)[1].get(key)
+
+
+def _gather(
+    config_file: Path | None,
+    environ: Mapping[str, str] | None,
+    overrides: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every source's raw values, later ones winning, and where each value came from."""
     environ = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     values: dict[str, Any] = {}
@@ -135,22 +174,7 @@ def load_settings(
         values[key], sources[key] = given, f"environment variable {name}"
     for key, value in overrides.items():
         values[key], sources[key] = value, "command line"
-
-    try:
-        settings = msgspec.convert(values, Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = re.search(r"at `\$\.(\w+)`", message)
-        key = match.group(1) if match else "?"
-        reason = re.sub(r" - at `\$[^`]*`", "", message)
-        reason = "not a base64 64-byte key" if key in _SECRET_KEYS else reason
-        raise _bad_value(key, reason, values, sources) from None
-    for entry in settings.trusted_proxies:
-        try:
-            ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 is refused
-        except ValueError as exc:
-            raise _bad_value("trusted_proxies", str(exc), values, sources) from None
-    return settings
+    return values, sources
 
 
 def _bad_value(
