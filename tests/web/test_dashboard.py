@@ -165,3 +165,16 @@ def test_the_setup_page_closes_once_an_account_exists_however_it_was_made(client
 
     assert client.get("/setup", follow_redirects=False).headers["location"] == "/login"
     assert "make the first account" not in client.get("/login").text
+
+
+def test_every_page_has_the_site_navigation_with_its_own_section_marked(client, auth):
+    client.cookies.set("rivetr_token", auth["Authorization"].removeprefix("Bearer "))
+    home, audit = client.get("/").text, client.get("/audit").text
+    client.cookies.clear()
+    login = client.get("/login").text
+
+    assert '<a href="/" aria-current="page">Apps</a>' in home
+    assert '<a href="/audit">Audit</a>' in home
+    assert '<a href="/audit" aria-current="page">Audit</a>' in audit
+    assert 'rel="icon"' in home
+    assert "Main" not in login  # nobody signed in: nowhere to go yet
