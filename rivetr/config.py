@@ -26,6 +26,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
     engine: Literal["auto", "docker", "podman", "none"] = "auto"
     engine_url: str | None = None
+    # where git hosts and browsers reach this Rivetr (https://deploy.example.com): the webhook
+    # URLs it hands out are built on it; unset, on the address the request came to
+    public_url: (
+        Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")] | None
+    ) = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # how often a waiting subscriber looks for appends made by another process (the CLI)
     poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0

@@ -279,3 +279,11 @@ def test_local_git_directories_come_as_a_toml_list_or_separated_like_path(workdi
     assert Settings().git_local_dirs == []
     assert Settings().git_allow_private is False
     assert "git_local_dirs" in config_error(environ={}, overrides={"git_local_dirs": "/srv"})
+
+
+def test_the_public_url_is_an_http_address_or_nothing() -> None:
+    given = load_settings(environ={"RIVETR_PUBLIC_URL": "https://deploy.example.com/rivetr"})
+    assert given.public_url == "https://deploy.example.com/rivetr"
+    assert load_settings(environ={}).public_url is None
+    for wrong in ("deploy.example.com", "ftp://deploy.example.com", "https://a@b.example"):
+        assert "public_url" in config_error(environ={"RIVETR_PUBLIC_URL": wrong})

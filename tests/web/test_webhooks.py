@@ -11,6 +11,11 @@ import re
 import uuid
 
 import pytest
+from litestar.testing import TestClient
+
+from rivetr.config import Settings
+from rivetr.domain.access import SYSTEM
+from rivetr.web.app import create_app
 
 PUSHES = {  # provider -> (payload, event header, the commit it should deploy)
     "github": ("github/go-scm/push.json", "push", "199eddf46df50de8d02e99bf1c5fdb4101338224"),
@@ -356,3 +361,33 @@ def test_a_push_naming_no_commit_id_is_refused(client, secret, webhooks):
 
     assert response.status_code == 400
     assert "after" in response.json()["detail"]
+
+
+def test_webhook_urls_are_built_on_the_public_url_when_one_is_set(tmp_path) -> None:
+    settings = Settings(
+        data_dir=str(tmp_path / "data"),
+        engine="none",
+        proxy_enabled=False,
+        public_url="https://deploy.example.com/",
+    )
+    with TestClient(create_app(settings)) as client:
+        _, token = client.blocking_portal.call(
+            client.app.state.services.tokens.create, SYSTEM, "t", "admin"
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        assert client.post("/api/v1/apps", json={"name": "web"}, headers=auth).status_code == 201
+        body = client.post("/api/v1/apps/web/webhook", headers=auth).json()
+
+    assert body["urls"]["github"] == "https://deploy.example.com/webhooks/github/web"
+    assert body["urls"]["gitlab"] == "https://deploy.example.com/webhooks/gitlab/web"
+    assert body["note"] is None
+
+
+def test_webhook_urls_on_a_loopback_address_come_with_a_note_saying_so(client, auth) -> None:
+    assert client.post("/api/v1/apps", json={"name": "web"}, headers=auth).status_code == 201
+    body = client.post(
+        "/api/v1/apps/web/webhook", headers={**auth, "Host": "127.0.0.1:8080"}
+    ).json()
+
+    assert body["urls"]["github"] == "http://127.0.0.1:8080/webhooks/github/web"
+    assert "set public_url" in body["note"]
