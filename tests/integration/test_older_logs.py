@@ -85,17 +85,22 @@ async def test_rebuilding_a_v1_log_sets_aside_only_the_streams_it_cannot_read(
         await store.close()
 
 
-def test_projections_rebuild_on_a_v1_log_exits_1_naming_what_it_could_not_apply(
-    tmp_path: Path,
-) -> None:
-    data = copy_of("v1", tmp_path)
-    done = subprocess.run(
+def rebuild_projections(data: Path) -> subprocess.CompletedProcess[str]:
+    """`rivetr projections rebuild` on a fixture's copy, with its key and nothing else."""
+    return subprocess.run(
         [sys.executable, "-m", "rivetr.cli", "projections", "rebuild", "--data-dir", str(data)],
         capture_output=True,
         text=True,
         timeout=120,
         env={"RIVETR_SECRET_KEY": (data / "secrets.key").read_text().strip(), "PATH": "/usr/bin"},
     )
+
+
+def test_projections_rebuild_on_a_v1_log_exits_1_naming_what_it_could_not_apply(
+    tmp_path: Path,
+) -> None:
+    data = copy_of("v1", tmp_path)
+    done = rebuild_projections(data)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "could not apply event 96 (webhook.received on hook-github-d-pr-huge)" in done.stderr
     assert "could not apply event 97 (app.created on app-web-pr-9223372036854775808)" in (
@@ -203,13 +208,7 @@ def test_apps_of_a_v1_log_get_ids_and_a_reused_name_keeps_each_apps_history_apar
 
 def test_a_v2_log_verifies_and_rebuilds_with_nothing_set_aside(tmp_path: Path) -> None:
     data = copy_of("v2", tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "rivetr.cli", "projections", "rebuild", "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"RIVETR_SECRET_KEY": (data / "secrets.key").read_text().strip(), "PATH": "/usr/bin"},
-    )
+    done = rebuild_projections(data)
     assert done.returncode == 0, done.stdout + done.stderr
     verified = subprocess.run(
         [sys.executable, "-m", "rivetr.cli", "audit", "verify", "--data-dir", str(data)],
