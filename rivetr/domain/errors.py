@@ -2,10 +2,15 @@
 
 
 class DomainError(Exception):
-    """A command was refused by the rules of the domain."""
+    """A command was refused by the rules of the domain; `field` names the command's field at
+    fault, when one is (a form shows the message beside it)."""
 
     title = "Command refused"
     status = 409
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 class NotFound(DomainError):

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
@@ -21,8 +21,8 @@ from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.web.api.previews import ApprovalAsked, number_in
-from rivetr.web.auth import tokens_match
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.forms import stale
+from rivetr.web.pages.guard import error_page
 
 
 class ActionForm(msgspec.Struct):
@@ -41,16 +41,6 @@ class AppForm(msgspec.Struct):
     health_path: str = "/"
 
 
-def _stale(
-    request: Request[Any, Any, Any], presented: str, engine: EngineMonitor
-) -> Template | None:
-    """The answer to a form without the page's CSRF token, or None when it has it."""
-    expected = csrf_of(request)
-    if expected is None or not tokens_match(presented, expected):
-        return error_page(engine, "This form has expired: load the page again.", 403)
-    return None
-
-
 class Actions(Controller):
     path = "/"
     include_in_schema = False
@@ -65,7 +55,7 @@ class Actions(Controller):
         data: URLEncodedBody[AppForm],
     ) -> Response[Any]:
         """The home page's form: an app from a repository, its port and domains."""
-        if (refused := _stale(request, data.csrf_token, engine)) is not None:
+        if (refused := stale(request, data.csrf_token, engine)) is not None:
             return refused
         fields: dict[str, Any] = {
             "name": data.name.strip(),
@@ -122,7 +112,7 @@ class Actions(Controller):
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """The app page's Approve button on a fork's pull request: deploys that head."""
-        if (refused := _stale(request, data.csrf_token, engine)) is not None:
+        if (refused := stale(request, data.csrf_token, engine)) is not None:
             return refused
         try:
             fields = {"app": name, "pr_number": number_in(pr), "commit": data.commit}
@@ -144,7 +134,7 @@ async def _started(
     start: Callable[[], Awaitable[str]],
 ) -> Response[Any]:
     """A deploy or roll-back button: the deployment it started, or why none."""
-    if (refused := _stale(request, data.csrf_token, engine)) is not None:
+    if (refused := stale(request, data.csrf_token, engine)) is not None:
         return refused
     try:
         deployment_id = await start()
