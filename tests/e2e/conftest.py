@@ -113,3 +113,9 @@ def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
     yield Tracked
     for server in started:
         server.stop(kill=True)
+
+
+# the Chromium tests' fixtures, shared by every browser test of this folder
+from tests.e2e.browser import axe_script, browser  # noqa: E402
+
+__all__ = ["axe_script", "browser", "create_admin", "rivetr_command", "run_cli", "server_factory"]

@@ -6,59 +6,24 @@ under test-artifacts/screenshots (RIVETR_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
 from rivetr.adapters.eventstore.chain import verify_export
 from rivetr.adapters.eventstore.export import read_jsonl_export
+from tests.e2e.browser import shot
 from tests.e2e.conftest import rivetr_command, run_cli
 from tests.integration.deploy_helpers import AppRepo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.docker, pytest.mark.integration]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
-ARTIFACTS = Path(
-    os.environ.get("RIVETR_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
-)
 LIVE_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: apt-get install -y chromium (tests/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield launched
-        launched.close()
-
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = ARTIFACTS / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def wait_live(page) -> None:  # type: ignore[no-untyped-def]
