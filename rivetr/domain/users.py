@@ -148,7 +148,7 @@ def fold(user_id: str, events: Iterable[Event]) -> UserState:
 
 def decide_create(state: UserState, command: CreateUser) -> list[Event]:
     if state.exists:
-        raise AlreadyExists(f"a user {command.email!r} already exists")
+        raise AlreadyExists(f"a user {command.email!r} already exists", field="email")
     if not command.password_hash.startswith("$argon2"):
         raise InvalidCommand("a password must be stored as an argon2 hash")
     return [
@@ -258,7 +258,9 @@ def decide_totp(state: UserState, command: TotpCommand) -> list[Event]:
             if state.totp_secret is None or state.totp_enabled:
                 raise InvalidCommand("there is no second factor waiting to be confirmed")
             if command.totp_step is None:
-                raise InvalidCommand("that code does not match: check the device's clock")
+                raise InvalidCommand(
+                    "that code does not match: check the device's clock", field="code"
+                )
             return [TotpEnabled(user_id=state.user_id, recovery_hashes=command.recovery_hashes)]
         case DisableTotp():
             if state.totp_secret is None:

@@ -100,7 +100,9 @@ class UserService:
 
     async def create(self, actor: Actor, email: str, password: str, role: UserRole) -> str:
         if len(password) < MIN_PASSWORD:
-            raise InvalidCommand(f"a password needs at least {MIN_PASSWORD} characters")
+            raise InvalidCommand(
+                f"a password needs at least {MIN_PASSWORD} characters", field="password"
+            )
         user_id = users.normalise_email(email)
         try:
             command = msgspec.convert(
@@ -108,7 +110,9 @@ class UserService:
                 CreateUser,
             )
         except msgspec.ValidationError as exc:
-            raise InvalidCommand(f"{email!r} is not an e-mail address ({exc})") from None
+            raise InvalidCommand(
+                f"{email!r} is not an e-mail address ({exc})", field="email"
+            ) from None
         await self.handler.execute(
             actor,
             command,
@@ -124,7 +128,9 @@ class UserService:
         if users.normalise_email(email) != users.normalise_email(invitation.email):
             raise InvalidCommand(f"this invitation is for {invitation.email}")
         if len(password) < MIN_PASSWORD:
-            raise InvalidCommand(f"a password needs at least {MIN_PASSWORD} characters")
+            raise InvalidCommand(
+                f"a password needs at least {MIN_PASSWORD} characters", field="password"
+            )
         user_id = users.normalise_email(email)
         command = CreateUser(email=invitation.email, password_hash=await hash_password(password))
         await self.handler.decide_and_append(

@@ -30,6 +30,7 @@ from rivetr.service.commands.sign_in_limits import SignInRefused
 from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService, csrf_token
 from rivetr.web.auth import SESSION_COOKIE, TOKEN_COOKIE, set_private_cookie, tokens_match
+from rivetr.web.pages.forms import FieldProblems, problems_of
 
 FORM_COOKIE = "rivetr_form"  # the nonce the token of the forms shown before a session signs
 SETUP_ACTOR = Actor(
@@ -75,7 +76,7 @@ class SignInPages(Controller):
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
         await setup.offer()  # is there still no account?
-        return _login_page(request, engine, setup, None, 200)
+        return _login_page(request, engine, setup, {}, 200)
 
     @post("/login")
     async def login(
@@ -88,7 +89,7 @@ class SignInPages(Controller):
         data: URLEncodedBody[LoginForm],
     ) -> Response[Any]:
         if not _form_token_matches(request, data.form_token):
-            return _login_page(request, engine, setup, _STALE_FORM, 403)
+            return _login_page(request, engine, setup, {"": _STALE_FORM}, 403)
         response = Redirect("/")
         if data.email:
             remote = request.client.host if request.client else None
@@ -96,15 +97,19 @@ class SignInPages(Controller):
             try:
                 secret, _ = await users.sign_in(data.email, data.password, remote, code)
             except SecondFactorNeeded as needed:
-                return _login_page(request, engine, setup, str(needed), 401, email=data.email)
+                asked = {"code": str(needed)}
+                return _login_page(request, engine, setup, asked, 401, email=data.email)
             except SignInRefused as refused:
-                return _login_page(request, engine, setup, str(refused), refused.status)
+                return _login_page(
+                    request, engine, setup, {"": str(refused)}, refused.status, email=data.email
+                )
             set_private_cookie(response, request, SESSION_COOKIE, secret)
             response.delete_cookie(TOKEN_COOKIE, path="/")
             return response
         actor = await tokens.authenticate(data.token.strip())
         if actor is None:
-            return _login_page(request, engine, setup, "That token is unknown or revoked.", 401)
+            unknown = {"token": "That token is unknown or revoked."}
+            return _login_page(request, engine, setup, unknown, 401)
         set_private_cookie(response, request, TOKEN_COOKIE, data.token.strip())
         return response
 
@@ -139,7 +144,7 @@ class SignInPages(Controller):
         """The first account, made in the browser with the code the service logged."""
         if await setup.offer() is None:
             return Redirect("/login")
-        return _setup_page(request, engine, None, 200)
+        return _setup_page(request, engine, {}, 200)
 
     @post("/setup")
     async def make_first_account(
@@ -153,18 +158,20 @@ class SignInPages(Controller):
         code = await setup.offer()
         if code is None:
             return Redirect("/login")
+        email = data.email.strip()
         if not _form_token_matches(request, data.form_token):
-            return _setup_page(request, engine, _STALE_FORM, 403)
+            return _setup_page(request, engine, {"": _STALE_FORM}, 403, email)
         if not tokens_match(data.code.strip(), code):
-            return _setup_page(request, engine, "That is not the setup code in the log.", 403)
+            refused = {"code": "That is not the setup code in the log."}
+            return _setup_page(request, engine, refused, 403, email)
         if data.password != data.again:
-            return _setup_page(request, engine, "The two passwords differ.", 422)
+            return _setup_page(request, engine, {"again": "The two passwords differ."}, 422, email)
         try:
             user_id, _, _ = await setup.create_admin(SETUP_ACTOR, data.email, data.password)
             remote = request.client.host if request.client else None
             session, _ = await users.sign_in(user_id, data.password, remote)
         except DomainError as refused:
-            return _setup_page(request, engine, str(refused), refused.status)
+            return _setup_page(request, engine, problems_of(refused), refused.status, email)
         setup.close()
         response = Redirect("/")
         set_private_cookie(response, request, SESSION_COOKIE, session)
@@ -179,7 +186,7 @@ class SignInPages(Controller):
         joining: NamedDependency[InvitationJoining],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await _invitation_page(request, users, joining, engine, secret, None, 200)
+        return await _invitation_page(request, users, joining, engine, secret, {}, 200)
 
     @post("/invite/{secret:str}")
     async def accept_invitation(
@@ -193,7 +200,8 @@ class SignInPages(Controller):
     ) -> Response[Any]:
         """Join with the signed-in account, or open the invited address's account."""
         if not _form_token_matches(request, data.form_token):
-            return await _invitation_page(request, users, joining, engine, secret, _STALE_FORM, 403)
+            stale_form = {"": _STALE_FORM}
+            return await _invitation_page(request, users, joining, engine, secret, stale_form, 403)
         session = request.cookies.get(SESSION_COOKIE)
         remote = request.client.host if request.client else None
         try:
@@ -204,7 +212,7 @@ class SignInPages(Controller):
                 raise InvalidCommand(f"{refused.email} has an account: sign in first") from None
         except DomainError as refused:
             return await _invitation_page(
-                request, users, joining, engine, secret, str(refused), refused.status
+                request, users, joining, engine, secret, problems_of(refused), refused.status
             )
         response = Redirect("/")
         if joined.session is not None:
@@ -239,9 +247,13 @@ def _with_form_token(request: Request[Any, Any, Any], template: Template) -> Tem
 
 
 def _setup_page(
-    request: Request[Any, Any, Any], engine: EngineMonitor, error: str | None, status: int
+    request: Request[Any, Any, Any],
+    engine: EngineMonitor,
+    problems: FieldProblems,
+    status: int,
+    email: str = "",
 ) -> Template:
-    context = {"engine": engine, "error": error}
+    context = {"engine": engine, "problems": problems, "email": email}
     return _with_form_token(request, Template("setup.html", context=context, status_code=status))
 
 
@@ -249,13 +261,13 @@ def _login_page(
     request: Request[Any, Any, Any],
     engine: EngineMonitor,
     setup: SetupService,
-    error: str | None,
+    problems: FieldProblems,
     status: int,
     email: str = "",
 ) -> Template:
     context = {
         "engine": engine,
-        "error": error,
+        "problems": problems,
         "email": email,
         "ask_code": bool(email),
         "setup": setup.code is not None,
@@ -269,7 +281,7 @@ async def _invitation_page(
     joining: InvitationJoining,
     engine: EngineMonitor,
     secret: str,
-    error: str | None,
+    problems: FieldProblems,
     status: int,
 ) -> Template:
     session = request.cookies.get(SESSION_COOKIE)
@@ -280,10 +292,11 @@ async def _invitation_page(
         invitation = await joining.invitation(secret)
         has_account = await users.exists(invitation.email)
     except DomainError as refused:
-        error, status = error or str(refused), status if error else refused.status
+        if not problems:
+            problems, status = {"": str(refused)}, refused.status
     context = {
         "engine": engine,
-        "error": error,
+        "problems": problems,
         "invitation": invitation,
         "actor": actor,
         "has_account": has_account,
