@@ -116,7 +116,8 @@ def health_failure(
         if last.status is None:
             got = f"got no HTTP answer within {deadline}: {answer}"
         else:
-            got = f"answered {answer} (expected {check.expected_status}) until its {deadline} deadline"
+            expected = check.expected_status
+            got = f"answered {answer} (expected {expected}) until its {deadline} deadline"
     sentence = f"{asked} {got}"
     if mismatch is not None:
         return f"{mismatch}, so {sentence}; set the app's port to the one the image listens on"

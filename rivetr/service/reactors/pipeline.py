@@ -331,7 +331,6 @@ class _Run:
             told.end()
         if not healthy:
             assert self.container is not None
-            self.log.write("health", summary)
             output = await runtime.container_logs(self.container, tail=100)
             for line in output.splitlines():
                 self.log.write("app", line)

@@ -5,8 +5,6 @@ step by a new service on the same log."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rivetr.domain.access import SYSTEM
@@ -38,16 +36,6 @@ REQUESTED_TO_LIVE = [
     "deployment.healthy",
     "deployment.traffic_switched",
 ]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def house(tmp_path: Path) -> House:
-    return House(tmp_path / "data")
 
 
 async def deploy(house: House, services, expect: str = "live") -> str:  # type: ignore[no-untyped-def]
