@@ -9,7 +9,7 @@ import pytest
 from rivetr.adapters.health.fake import REFUSED
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.commands import CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.domain.events import HealthProbed, ImageBuilt
 from rivetr.domain.settings import HealthCheckInput
 from tests.unit.service.reactors.house import URL, House, until
@@ -82,3 +82,28 @@ async def test_a_dockerfile_typo_names_the_line_and_the_instruction(house: House
         "line 3 of Dockerfile has an unknown instruction RUNN: `RUNN echo hi`; did you mean RUN?"
     )
     assert "dockerfile parse error line 3: unknown instruction: RUNN" in log  # the engine's words
+
+
+async def test_the_app_warns_when_its_port_is_changed_to_one_its_image_does_not_listen_on(
+    house: House,
+) -> None:
+    house.source.commit(URL, {"Dockerfile": LISTENS_ON_8080, "index.html": "hi"}, "v1")
+    async with house.running() as services:
+        await services.apps.handle(SYSTEM, CreateApp(name="web", git_url=URL, port=8080))
+        fresh = await services.read.apps.named("web")
+        assert fresh is not None
+        assert fresh.port_warning is None  # no image yet: nothing to compare with
+        deployment_id = await services.deployments.request(SYSTEM, "web")
+        assert (await until(services, deployment_id, {"live", "failed"})).status == "live"
+
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", port=3000))
+        await services.runner.wait_until(await services.store.head())
+        changed = await services.read.apps.named("web")
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", port=8080))
+        await services.runner.wait_until(await services.store.head())
+        back = await services.read.apps.named("web")
+
+    assert changed is not None
+    assert changed.port_warning == "the image listens on 8080; the app is set to 3000"
+    assert back is not None
+    assert back.port_warning is None
