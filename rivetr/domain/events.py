@@ -420,6 +420,10 @@ class ImageBuilt(Event, frozen=True, kw_only=True, tag="deployment.image_built")
     deployment_id: str
     image: str
     duration_ms: float
+    # the TCP ports the image declares (EXPOSE), and the port the app was set to then: older
+    # events, and engines that would not say, carry None (unknown, never "none exposed")
+    exposed_ports: list[Port] | None = None
+    port: Port | None = None
 
 
 class ContainerStarted(Event, frozen=True, kw_only=True, tag="deployment.container_started"):
@@ -438,6 +442,7 @@ class HealthProbed(Event, frozen=True, kw_only=True, tag="deployment.health_prob
     status: StatusCode | None = None
     error: str | None = None
     duration_ms: float
+    url: str | None = None  # what was asked (GET <url>); older events: not recorded
 
 
 class DeploymentHealthy(Event, frozen=True, kw_only=True, tag="deployment.healthy"):

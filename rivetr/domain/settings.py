@@ -107,6 +107,19 @@ class HealthCheck(msgspec.Struct, frozen=True, kw_only=True):
     timeout_s: Seconds = 5.0
     boot_deadline_s: Seconds = 30.0
     start_period_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 0.0
+    # the same 4xx (but 408 and 429) this many times in a row fails the check at once: the app
+    # is up and refuses the request, and waiting will not change that
+    give_up_after_4xx: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=1000,
+            description=(
+                "the health check fails at once when the same 4xx answer (other than 408 and"
+                " 429) comes back this many times in a row"
+            ),
+        ),
+    ] = 3
 
 
 class Resources(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,9 +17,11 @@ from rivetr.domain.events import (
     AppEnvChanged,
     AppGitCredentialsChanged,
     AppSettingsChanged,
+    ImageBuilt,
     WebhookDisabled,
     WebhookSecretSet,
 )
+from rivetr.domain.health import port_mismatch
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.projections.base import tags
 from rivetr.projections.reading import Queries, columns, marks
@@ -52,6 +54,8 @@ _COLUMNS = (
     "pr_number",
     "build_args",
     "previews_from_forks",
+    "image_ports",
+    "port_warning",
 )
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id = ?"
@@ -62,6 +66,9 @@ _INSERT = (
 _ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK, _BUILD, _BUILD_ARGS = (
     _COLUMNS.index(c)
     for c in ("env_names", "git_auth", "updated_at", "version", "webhook", "build", "build_args")
+)
+_PORT, _IMAGE_PORTS, _PORT_WARNING = (
+    _COLUMNS.index(c) for c in ("port", "image_ports", "port_warning")
 )
 _AS_JSON = ("build", "domains", "health", "resources", "watch_paths")
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
@@ -85,9 +92,11 @@ _SETTINGS = [
 class AppsProjection:
     name = "apps"
     # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
-    # build arguments by name only; v6: previews_from_forks
-    version = 6
+    # build arguments by name only; v6: previews_from_forks; v7: the ports of the last image
+    # built, and the warning when the app's port is not among them
+    version = 7
     handles: frozenset[str] | None = tags(
+        ImageBuilt,
         AppCreated,
         AppSettingsChanged,
         AppEnvChanged,
@@ -123,7 +132,9 @@ class AppsProjection:
                 preview_of TEXT,
                 pr_number INTEGER,
                 build_args TEXT NOT NULL,
-                previews_from_forks INTEGER NOT NULL
+                previews_from_forks INTEGER NOT NULL,
+                image_ports TEXT,
+                port_warning TEXT
             )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name)")
@@ -222,7 +233,13 @@ class AppsProjection:
                     body.pr_number,
                     _json(sorted(body.build.build_args)),
                     body.previews_from_forks,
+                    None,
+                    None,
                 ]
+            elif isinstance(body, ImageBuilt):
+                # a fact about the app's image, not a change of its settings: no new version
+                if body.exposed_ports is not None and (row := row_of(app_of(event))) is not None:
+                    row[_IMAGE_PORTS] = _json(body.exposed_ports)
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(app_of(event))) is not None:
                     row[_GIT_AUTH] = _json(git_auth(body.token, body.deploy_key))
@@ -244,6 +261,11 @@ class AppsProjection:
             row = rows[app_id]
             assert row is not None
             row[_ENV_NAMES] = _json(sorted(names))
+        for row in rows.values():
+            if row is not None:
+                ports = row[_IMAGE_PORTS]
+                exposed = msgspec.json.decode(ports, type=list[int]) if ports else None
+                row[_PORT_WARNING] = port_mismatch(exposed, row[_PORT])
         updates, inserts, deletes = [], [], []
         for app_id, row in rows.items():
             if row is None:
@@ -309,6 +331,9 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     preview_of: str | None  # a preview app: its parent...
     pr_number: int | None  # ...and pull request
     build_args: list[str]  # names only: values are write-only, like env values
+    # the app's port is not one its last built image listens on: "the image listens on 8080;
+    # the app is set to 3000" (None: it is, or no image said)
+    port_warning: str | None = None
 
 
 _APP = f"SELECT {columns(AppView, env='env_names')} FROM apps"

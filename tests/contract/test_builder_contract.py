@@ -44,7 +44,11 @@ class Builds:
 
 
 @pytest.fixture(
-    params=["fake", pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker])]
+    params=[
+        "fake",
+        pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker]),
+        pytest.param("podman", marks=[pytest.mark.integration, pytest.mark.podman]),
+    ]
 )
 async def builds(
     request: pytest.FixtureRequest, anyio_backend: str, tmp_path
@@ -91,3 +95,27 @@ async def test_a_checkout_with_nothing_to_build_has_no_plan(builds: Builds) -> N
 
     with pytest.raises(BuildPlanError, match="add a Dockerfile"):
         builds.builder.plan(empty, AUTO)
+
+
+async def test_an_unknown_instruction_is_named_with_its_line_the_engines_words_kept(
+    builds: Builds,
+) -> None:
+    typo = f"FROM {BUSYBOX_IMAGE}\n# a comment\nLABEL a=b \\\n  c=d\nRUNN echo hi\n"
+    lines: list[str] = []
+
+    with pytest.raises(BuildFailed) as failure:
+        await builds.builder.build(
+            builds.engine.runtime,
+            builds.engine.context(typo),
+            AUTO,
+            port=8080,
+            tag=builds.engine.image_tag("typo"),
+            labels={},
+            on_output=lines.append,
+        )
+
+    assert str(failure.value) == (
+        "line 5 of Dockerfile has an unknown instruction RUNN: `RUNN echo hi`; did you mean RUN?"
+    )
+    assert any("unknown instruction" in line.lower() for line in lines)
+    assert "RUNN" in failure.value.log

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import msgspec
 import pytest
 
 from rivetr.adapters.health.base import EXITED, HealthProber, ProbeResult
@@ -107,6 +108,34 @@ async def test_an_unhealthy_port_fails_at_the_deadline_with_the_last_answer(port
     assert len(seen) > 1
     assert [r.attempt for r in seen] == list(range(1, len(seen) + 1))
     assert all(r.at < QUICK.boot_deadline_s for r in seen)
+
+
+@pytest.mark.parametrize("status", [404, 401])
+async def test_the_same_4xx_three_times_in_a_row_gives_up_before_the_deadline(
+    ports: Ports, status: int
+) -> None:
+    port = await ports.serving(503, status)
+    seen: list[ProbeResult] = []
+
+    async def on_probe(result: ProbeResult) -> None:
+        seen.append(result)
+
+    patient = msgspec.structs.replace(QUICK, boot_deadline_s=30)
+    healthy, summary = await ports.prober.wait_until_healthy(port, patient, on_probe=on_probe)
+
+    assert not healthy
+    assert [r.status for r in seen] == [503, status, status, status]
+    assert summary.startswith(f"gave up after 4 probes: {status} ")
+    assert all(r.url == f"http://127.0.0.1:{port}/up" for r in seen)
+
+
+async def test_a_429_is_waited_out_like_a_5xx(ports: Ports) -> None:
+    port = await ports.serving(429)
+
+    healthy, summary = await ports.prober.wait_until_healthy(port, QUICK)
+
+    assert not healthy
+    assert summary.startswith("not healthy within 0.3 s")
 
 
 async def test_a_container_that_exited_stops_the_wait_at_once(ports: Ports) -> None:

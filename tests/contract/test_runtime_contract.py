@@ -86,7 +86,7 @@ async def test_a_failing_step_raises_build_failed_with_the_output_so_far(engine:
 async def test_an_unknown_instruction_raises_build_failed(engine: Engine) -> None:
     context = engine.context(f"FROM {BUSYBOX_IMAGE}\nFROBNICATE everything\n")
 
-    with pytest.raises(BuildFailed, match=r"(?i)unknown instruction"):
+    with pytest.raises(BuildFailed, match=r"(?i)unknown instruction.*FROBNICATE"):
         await engine.runtime.build_image(context, engine.image_tag("broken"))
 
 
@@ -102,6 +102,26 @@ async def test_a_missing_dockerfile_raises_build_failed(engine: Engine) -> None:
 
     with pytest.raises(BuildFailed):
         await engine.runtime.build_image(context, engine.image_tag("x"), dockerfile="Nope")
+
+
+async def test_image_ports_are_the_tcp_ports_the_image_exposes(engine: Engine) -> None:
+    tag = engine.image_tag("ports")
+    dockerfile = f"FROM {BUSYBOX_IMAGE}\nEXPOSE 9090 8080/tcp\nEXPOSE 5353/udp\n"
+    await engine.runtime.build_image(engine.context(dockerfile), tag)
+
+    assert await engine.runtime.image_ports(tag) == [8080, 9090]
+
+
+async def test_an_image_exposing_nothing_has_no_ports(engine: Engine) -> None:
+    tag = engine.image_tag("quiet")
+    await engine.runtime.build_image(engine.context(f"FROM {BUSYBOX_IMAGE}\nLABEL a=b\n"), tag)
+
+    assert await engine.runtime.image_ports(tag) == []
+
+
+async def test_the_ports_of_a_missing_image_raise_container_error(engine: Engine) -> None:
+    with pytest.raises(ContainerError):
+        await engine.runtime.image_ports(f"rivetr-test/{engine.name('absent')}:latest")
 
 
 async def test_import_image_makes_an_image_from_a_root_fs_tarball(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rivetr.adapters.builders.detect import contained
+from rivetr.adapters.builders.dockerfile_errors import explained
 from rivetr.adapters.runtime.base import BuildFailed, ContainerRuntime
 from rivetr.domain.settings import BuildSettings
 
@@ -38,13 +39,18 @@ def dockerfile_paths(source: Path, settings: BuildSettings) -> tuple[Path, str]:
             "give a path inside it, relative to the build context"
         )
     if not dockerfile.is_file():
-        shown = os.path.normpath(os.path.join(settings.context, settings.dockerfile))
         raise BuildFailed(
-            f"Dockerfile not found at {shown} in the repository: add it, or set build.dockerfile"
+            f"Dockerfile not found at {shown_path(settings)} in the repository: add it, or set"
+            " build.dockerfile"
         )
     # The engine takes the Dockerfile relative to the context; one beside it (../Dockerfile,
     # still in the repository) is fine: the Docker SDK sends it along with the context.
     return context, os.path.relpath(dockerfile, context)
+
+
+def shown_path(settings: BuildSettings) -> str:
+    """The Dockerfile's path in the repository, as a user would write it."""
+    return os.path.normpath(os.path.join(settings.context, settings.dockerfile))
 
 
 async def build_dockerfile(
@@ -57,12 +63,15 @@ async def build_dockerfile(
 ) -> str:
     """Build the checkout at `source` with its Dockerfile into `tag`; return the image id."""
     context, dockerfile = dockerfile_paths(source, settings)
-    return await runtime.build_image(
-        context,
-        tag,
-        dockerfile=dockerfile,
-        build_args=dict(settings.build_args),
-        target=settings.target,
-        labels=labels,
-        on_output=on_output,
-    )
+    try:
+        return await runtime.build_image(
+            context,
+            tag,
+            dockerfile=dockerfile,
+            build_args=dict(settings.build_args),
+            target=settings.target,
+            labels=labels,
+            on_output=on_output,
+        )
+    except BuildFailed as exc:
+        raise explained(exc, context / dockerfile, shown_path(settings), on_output) from exc

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rivetr.adapters.builders.base import BuildPlanError
+from rivetr.adapters.builders.dockerfile_errors import explained
 from rivetr.adapters.runtime.base import BuildFailed, ContainerRuntime
 from rivetr.domain.settings import BuildSettings
 
@@ -50,12 +51,16 @@ class FakeBuilder:
             for line in output:
                 on_output(line)
             raise BuildFailed(message, "\n".join(output))
-        return await runtime.build_image(
-            source / settings.context,
-            tag,
-            dockerfile=settings.dockerfile,
-            build_args=dict(settings.build_args),
-            target=settings.target,
-            labels=labels,
-            on_output=on_output,
-        )
+        context = source / settings.context
+        try:
+            return await runtime.build_image(
+                context,
+                tag,
+                dockerfile=settings.dockerfile,
+                build_args=dict(settings.build_args),
+                target=settings.target,
+                labels=labels,
+                on_output=on_output,
+            )
+        except BuildFailed as exc:
+            raise explained(exc, context / settings.dockerfile, "Dockerfile", on_output) from exc

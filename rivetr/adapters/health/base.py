@@ -22,6 +22,7 @@ class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None  # short and readable: "connection refused", "expected 200, got 503"
     duration_ms: float
     at: float  # seconds since the health check started, on its monotonic clock
+    url: str | None = None  # what was asked: GET <url>
 
 
 class HealthProber(Protocol):
@@ -40,7 +41,8 @@ class HealthProber(Protocol):
         on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
         is_running: Callable[[], Awaitable[bool]] | None = None,
     ) -> tuple[bool, str]:
-        """Probe `port` as `check` says until one probe succeeds or the boot deadline passes.
+        """Probe `port` as `check` says until one probe succeeds, the boot deadline passes or
+        the same answer that waiting cannot change came `check.give_up_after_4xx` times.
 
         Args:
             port: The host port the health-check port is published on.

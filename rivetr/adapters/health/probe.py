@@ -18,6 +18,7 @@ from rivetr.adapters.clock import Clock, SystemClock
 from rivetr.adapters.health.base import EXITED as EXITED
 from rivetr.adapters.health.base import ProbeAnswer
 from rivetr.adapters.health.base import ProbeResult as ProbeResult
+from rivetr.domain.health import answer_text, gives_up
 from rivetr.domain.settings import HealthCheck
 
 USER_AGENT = "rivetr-health/1"
@@ -110,7 +111,10 @@ async def wait_until_healthy(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     probe: Probe = probe_once,
 ) -> tuple[bool, str]:
-    """Probe `host:port` as `check` says until one probe succeeds or the boot deadline passes.
+    """Probe `host:port` as `check` says until one probe succeeds, the boot deadline passes,
+    or `check.give_up_after_4xx` answers in a row are the same 4xx that waiting cannot change
+    (`rivetr.domain.health.gives_up`): an app that is up and refuses the path will go on
+    refusing it.
 
     `port` is always the port connected to and `check.port` is ignored here: the check names a
     port inside the container, and mapping it (or the app's own port when it is None) to the
@@ -145,6 +149,8 @@ async def wait_until_healthy(
         await sleep(min(check.interval_s, first_probe_at - now))
 
     attempt = 0
+    statuses: list[int | None] = []
+    url = f"http://{_authority(host or '127.0.0.1', port)}{check.path}"
     while True:
         if is_running is not None and not await is_running():
             return False, EXITED
@@ -166,12 +172,19 @@ async def wait_until_healthy(
             error=error,
             duration_ms=(ended - began) * 1000,
             at=began - started,
+            url=url,
         )
         if on_probe is not None:
             await on_probe(result)
         if ok:
             probes = "probe" if attempt == 1 else "probes"
             return True, f"healthy after {attempt} {probes} in {ended - started:.1f} s"
+        statuses.append(status)
+        if gives_up(statuses, check):
+            return False, (
+                f"gave up after {attempt} probes: {answer_text(status, error)}"
+                f" {check.give_up_after_4xx} times in a row will not change by waiting"
+            )
         next_at = began + check.interval_s
         if max(next_at, clock()) >= deadline:
             return False, f"not healthy within {check.boot_deadline_s:g} s: last probe: {error}"

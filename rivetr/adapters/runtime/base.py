@@ -128,6 +128,14 @@ class ContainerRuntime(Protocol):
 
     async def image_exists(self, ref: str) -> bool: ...
 
+    async def image_ports(self, ref: str) -> list[int]:
+        """The TCP ports image `ref` declares (its EXPOSE lines), sorted; [] when none.
+
+        Raises:
+            ContainerError: no such image.
+        """
+        ...
+
     async def remove_image(self, ref: str) -> None: ...
 
     async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:

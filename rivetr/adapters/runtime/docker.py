@@ -39,6 +39,7 @@ from rivetr.adapters.runtime.docker_answers import (
     BuildLines,
     container_info,
     engine_kind,
+    exposed_tcp_ports,
     image_info,
     split_ref,
 )
@@ -182,6 +183,16 @@ class DockerRuntime:
             return True
 
         return await self._run(f"inspect image {ref}", exists)
+
+    async def image_ports(self, ref: str) -> list[int]:
+        def ports(client: docker.DockerClient) -> list[int]:
+            try:
+                config = client.api.inspect_image(ref).get("Config") or {}
+            except docker.errors.NotFound as exc:
+                raise ContainerError(f"image {ref!r} not found") from exc
+            return exposed_tcp_ports(config.get("ExposedPorts"))
+
+        return await self._run(f"inspect image {ref}", ports)
 
     async def remove_image(self, ref: str) -> None:
         """Remove `ref`; a missing image is already removed. In use → ContainerError."""

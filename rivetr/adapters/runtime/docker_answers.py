@@ -74,6 +74,17 @@ def container_info(attrs: dict[str, Any]) -> ContainerInfo:
     )
 
 
+def exposed_tcp_ports(exposed: dict[str, Any] | None) -> list[int]:
+    """An image's `Config.ExposedPorts` (`{"8080/tcp": {}}`; null when none) as its TCP ports,
+    sorted: Docker and Podman say it alike."""
+    found = set()
+    for key in exposed or {}:
+        port, _, protocol = str(key).partition("/")
+        if protocol in ("", "tcp") and port.isdigit():
+            found.add(int(port))
+    return sorted(found)
+
+
 def image_info(summary: dict[str, Any]) -> ImageInfo:
     """An entry of the engine's image list (`GET /images/json`) as the port's `ImageInfo`."""
     tags = [short_ref(t) for t in summary.get("RepoTags") or [] if t != "<none>:<none>"]

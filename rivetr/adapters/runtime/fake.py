@@ -63,6 +63,7 @@ class FakeRuntime:
         self.imported: list[str] = []
         self.images: dict[str, str] = {}  # ref -> image id
         self._image_labels: dict[str, dict[str, str]] = {}  # image id -> labels
+        self._image_ports: dict[str, list[int]] = {}  # image id -> the TCP ports it exposes
         self._containers: dict[str, _Container] = {}  # id -> container
         self._build_failure: tuple[str, list[str]] | None = None
         self._start_failure: str | None = None
@@ -132,11 +133,13 @@ class FakeRuntime:
             raise fail(f"Cannot locate specified Dockerfile: {dockerfile}")
         text = await path.read_text()
         steps = _instructions(text)
-        for instruction, _ in steps:
+        for number, instruction, _ in steps:
             if instruction not in _INSTRUCTIONS:
-                raise fail(f"dockerfile parse error: unknown instruction: {instruction}")
+                raise fail(
+                    f"dockerfile parse error line {number}: unknown instruction: {instruction}"
+                )
         stages = {"scratch"}
-        for number, (instruction, argument) in enumerate(steps, start=1):
+        for number, (_, instruction, argument) in enumerate(steps, start=1):
             say(f"Step {number}/{len(steps)} : {instruction} {argument}")
             if instruction == "FROM":
                 base, *alias = argument.split()
@@ -154,6 +157,7 @@ class FakeRuntime:
         say(f"Successfully tagged {tag}")
         self.images[tag] = image_id
         self._image_labels[image_id] = dict(labels or {})
+        self._image_ports[image_id] = _exposed(steps)
         return image_id
 
     async def import_image(self, tarball: bytes, ref: str, *, cmd: list[str]) -> str:
@@ -165,6 +169,13 @@ class FakeRuntime:
     async def image_exists(self, ref: str) -> bool:
         self._check()
         return self._image(ref) is not None
+
+    async def image_ports(self, ref: str) -> list[int]:
+        self._check()
+        image_id = self._image(ref)
+        if image_id is None:
+            raise ContainerError(f"image {ref!r} not found")
+        return list(self._image_ports.get(image_id, []))
 
     async def list_images(self, labels: dict[str, str]) -> list[ImageInfo]:
         self._check()
@@ -355,24 +366,40 @@ class _Container:
         )
 
 
-def _instructions(dockerfile: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, argument) pairs; comments, blank lines and `\\` continuations handled."""
-    steps: list[tuple[str, str]] = []
-    pending = ""
-    for raw in dockerfile.splitlines():
+def _instructions(dockerfile: str) -> list[tuple[int, str, str]]:
+    """(line, INSTRUCTION, argument) triples, the line where each starts; comments, blank lines
+    and `\\` continuations handled."""
+    steps: list[tuple[int, str, str]] = []
+    pending, starts = "", 0
+    for number, raw in enumerate(dockerfile.splitlines(), start=1):
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
             continue
+        starts = starts or number
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
         line, pending = pending + line, ""
         instruction, _, argument = line.partition(" ")
-        steps.append((instruction.upper(), argument.strip()))
+        steps.append((starts, instruction.upper(), argument.strip()))
+        starts = 0
     if pending:
         instruction, _, argument = pending.strip().partition(" ")
-        steps.append((instruction.upper(), argument.strip()))
+        steps.append((starts, instruction.upper(), argument.strip()))
     return steps
+
+
+def _exposed(steps: list[tuple[int, str, str]]) -> list[int]:
+    """The TCP ports the last stage's EXPOSE lines declare."""
+    last_from = max((i for i, step in enumerate(steps) if step[1] == "FROM"), default=0)
+    ports = set()
+    for _, instruction, argument in steps[last_from:]:
+        if instruction == "EXPOSE":
+            for word in argument.split():
+                port, _, protocol = word.partition("/")
+                if port.isdigit() and protocol in ("", "tcp"):
+                    ports.add(int(port))
+    return sorted(ports)
 
 
 def _image_id(seed: str) -> str:

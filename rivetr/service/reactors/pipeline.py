@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
 from rivetr.adapters.clock import Clock
-from rivetr.adapters.health.base import HealthProber, ProbeResult
+from rivetr.adapters.health.base import EXITED, HealthProber, ProbeResult
 from rivetr.adapters.logs import DeploymentLog, LogStore
 from rivetr.adapters.runtime.base import (
     APP_LABEL,
@@ -44,10 +44,12 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
+from rivetr.domain.health import health_failure, port_mismatch
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
+from rivetr.service.reactors.probe_log import ProbeLog
 from rivetr.service.reactors.pruning import app_label
 from rivetr.service.reactors.steps import StepRecorder
 
@@ -161,6 +163,7 @@ class _Run:
         self.container: str | None = None
         self.runtime: ContainerRuntime | None = None
         self.superseded: DeploymentSuperseded | None = None
+        self.mismatch: str | None = None  # the image does not listen on the app's port
 
     async def record(self, event: Event) -> None:
         await self.pipeline.recorder.record(self.id, event)
@@ -204,6 +207,8 @@ class _Run:
         elif not await runtime.image_exists(image):
             self.step = "start"
             raise StepFailed(f"image {image} is no longer on this host; deploy from source")
+        else:
+            await self._exposed_ports(runtime, image)
         host_port, health_port = await self._start(runtime, image)
         await self._check_health(runtime, health_port)
         await self._switch(host_port, health_port)
@@ -242,12 +247,30 @@ class _Run:
             labels=self._labels(),
             on_output=self.log.writer("build"),
         )
+        exposed = await self._exposed_ports(runtime, image)
         await self.record(
             ImageBuilt(
-                deployment_id=self.id, image=image, duration_ms=self.pipeline.ms_since(started)
+                deployment_id=self.id,
+                image=image,
+                duration_ms=self.pipeline.ms_since(started),
+                exposed_ports=exposed,
+                port=self.app.port,
             )
         )
         return image
+
+    async def _exposed_ports(self, runtime: ContainerRuntime, image: str) -> list[int] | None:
+        """The ports `image` declares (None when the engine would not say), and a line in the
+        log when the app's port is not one of them: the likeliest reason a check fails."""
+        try:
+            exposed = await runtime.image_ports(image)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not read the exposed ports of %s: %s", image, exc)
+            return None
+        self.mismatch = port_mismatch(exposed, self.app.port)
+        if self.mismatch is not None:
+            self.log.write("rivetr", f"warning: {self.mismatch}")
+        return exposed
 
     def _labels(self) -> dict[str, str]:
         return release_labels(self.app, self.id)
@@ -277,11 +300,12 @@ class _Run:
         self.step = "health"
         started = self.pipeline.clock.monotonic()
         probes = 0
+        told = ProbeLog(lambda line: self.log.write("health", line), self.app.health)
 
         async def on_probe(result: ProbeResult) -> None:
             nonlocal probes
             probes = result.attempt
-            self.log.write("health", f"probe {result.attempt}: {result.error or result.status}")
+            told.probe(result)
             await self.record(
                 HealthProbed(
                     deployment_id=self.id,
@@ -290,6 +314,7 @@ class _Run:
                     status=result.status,
                     error=result.error,
                     duration_ms=result.duration_ms,
+                    url=result.url,
                 )
             )
 
@@ -298,15 +323,22 @@ class _Run:
             info = await runtime.inspect_container(self.container)
             return info is not None and info.state == "running"
 
-        healthy, reason = await self.pipeline.prober.wait_until_healthy(
-            health_port, self.app.health, on_probe=on_probe, is_running=is_running
-        )
+        try:
+            healthy, summary = await self.pipeline.prober.wait_until_healthy(
+                health_port, self.app.health, on_probe=on_probe, is_running=is_running
+            )
+        finally:
+            told.end()
         if not healthy:
             assert self.container is not None
             output = await runtime.container_logs(self.container, tail=100)
             for line in output.splitlines():
                 self.log.write("app", line)
-            raise StepFailed(reason, output.splitlines())
+            port = self.app.health.port or self.app.port
+            last = told.last(exited=summary == EXITED)
+            raise StepFailed(
+                health_failure(self.app.health, port, last, self.mismatch), output.splitlines()
+            )
         await self.record(
             DeploymentHealthy(
                 deployment_id=self.id, probes=probes, duration_ms=self.pipeline.ms_since(started)

@@ -6,6 +6,7 @@ those cost their own stream in the views that failed on them, recorded, and noth
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -67,8 +68,10 @@ from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
 from rivetr.projections.apps import _COLUMNS as APPS_COLUMNS
+from rivetr.projections.deployments import StepView
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
+from rivetr.projections.timeline import timeline
 
 APP_NAMES = ["web", "api", "worker"]
 TOKEN_IDS = ["t1", "t2", "t3"]
@@ -223,7 +226,11 @@ def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
         ),
         "deployment.build_started": lambda: BuildStarted(deployment_id=d, builder="dockerfile"),
         "deployment.image_built": lambda: ImageBuilt(
-            deployment_id=d, image=f"rivetr/{app}:{d}", duration_ms=2
+            deployment_id=d,
+            image=f"rivetr/{app}:{d}",
+            duration_ms=2,
+            exposed_ports=[None, [], [8080], [3000, 8080]][n % 4],
+            port=None if n % 5 == 0 else 8080 + n % 2,
         ),
         "deployment.container_started": lambda: ContainerStarted(
             deployment_id=d,
@@ -234,7 +241,14 @@ def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
             duration_ms=3,
         ),
         "deployment.health_probed": lambda: HealthProbed(
-            deployment_id=d, attempt=n, ok=n % 2 == 0, duration_ms=1
+            deployment_id=d,
+            attempt=n,
+            ok=n % 16 == 15,
+            # answers alike for a few n in a row, so that runs of them are generated
+            status=None if n % 16 == 15 else [None, 404, 503][n // 4 % 3],
+            error=None if n % 16 == 15 or n // 4 % 3 else "connection refused",
+            duration_ms=1,
+            url=None if n // 8 % 4 == 3 else f"http://127.0.0.1:{30000 + n // 8 % 2}/",
         ),
         "deployment.healthy": lambda: DeploymentHealthy(deployment_id=d, probes=n, duration_ms=1),
         "deployment.traffic_switched": lambda: TrafficSwitched(
@@ -569,6 +583,26 @@ def assert_deployments_agree_with_the_domain(
     assert {row[2] for row in tables["releases"]} <= set(started)
 
 
+def assert_timelines_tell_every_step(tables: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Each deployment's timeline stands for every one of its steps, in order, and a row of
+    several steps is only ever of probes that got the same answer."""
+    steps: dict[str, list[StepView]] = {}
+    for position, deployment_id, type_, at, actor, detail in sorted(tables["deployment_steps"]):
+        view = StepView(
+            position=position, type=type_, recorded_at=at, actor=actor, detail=json.loads(detail)
+        )
+        steps.setdefault(deployment_id, []).append(view)
+    for told in steps.values():
+        rows = timeline(told)
+        assert sum(row.count for row in rows) == len(told)
+        assert [row.step.position for row in rows] == sorted(row.step.position for row in rows)
+        for row in rows:
+            if row.count > 1:
+                hypothesis.event("identical probes told as one row")
+                assert row.label == "health_probed"
+                assert "(same as above)" in (row.text or "")
+
+
 async def check_history(directory: Path, history: list[tuple[Any, str, int]]) -> None:
     store = InMemoryEventStore()
     incremental = ProjectionRunner(store, directory / "incremental.db", all_projections())
@@ -598,6 +632,7 @@ async def check_history(directory: Path, history: list[tuple[Any, str, int]]) ->
         assert_tokens_agree_with_the_domain(built_as_it_came, folded)
         assert_deployments_agree_with_the_domain(built_as_it_came, folded)
         assert_teams_agree_with_the_domain(built_as_it_came, folded)
+        assert_timelines_tell_every_step(built_as_it_came)
         for state in folded.deployments.values():
             hypothesis.event(f"a deployment ended {state.status}")  # --hypothesis-show-statistics
 
