@@ -11,14 +11,23 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
-from litestar.static_files import create_static_files_router
+from litestar.params import FromPath
+from litestar.response import File
 
 from rivetr.web.openapi import document
 
 ASSETS = "/schema/assets"
 DOCUMENT = "/schema/openapi.json"
+# the files the page loads, and only those (the package ships an editor too)
+ASSET_TYPES = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+}
 
 
 def assets_directory() -> Path:
@@ -30,10 +39,16 @@ def assets_directory() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
-def schema_assets() -> Router:
-    """Swagger UI's scripts, style and icon, as static files of the app itself."""
-    return create_static_files_router(
-        path=ASSETS, directories=[assets_directory()], include_in_schema=False
+@get(f"{ASSETS}/{{name:str}}", include_in_schema=False, sync_to_thread=False)
+def schema_asset(name: FromPath[str]) -> File:
+    """One of Swagger UI's files, as the app's own."""
+    if name not in ASSET_TYPES:
+        raise NotFoundException(f"no file {name!r} here")
+    return File(
+        assets_directory() / name,
+        media_type=ASSET_TYPES[name],
+        content_disposition_type="inline",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
@@ -93,4 +108,4 @@ def render_plugins() -> list[OpenAPIRenderPlugin]:
     return [SwaggerPage(path="/"), DescribedJson()]
 
 
-__all__ = ["ASSETS", "render_plugins", "schema_assets"]
+__all__ = ["ASSETS", "render_plugins", "schema_asset"]

@@ -122,4 +122,5 @@ def test_the_docs_page_loads_only_its_own_assets_and_they_are_served(client):
         assert served.headers["content-type"].split(";")[0] in (kind, "application/javascript")
         assert len(served.content) > 100
     assert "SwaggerUIBundle" in client.get("/schema/assets/swagger-ui-bundle.js").text
+    assert client.get("/schema/assets/swagger-editor-bundle.js").status_code == 404  # only these
     assert client.get("/schema/openapi.json").json()["openapi"].startswith("3.1")
