@@ -83,6 +83,7 @@ def test_the_audit_page_is_a_labelled_form_with_an_empty_state(client, auth, his
     problem = bad.split('id="f-from-problem"', 1)[1].split("</span>", 1)[0]
     assert "is not an ISO 8601 time" in problem
     assert 'value="last tuesday"' in bad
+    assert 'id="export-jsonl" href="/api/v1/audit/export?"' in bad  # no time it could not read
 
 
 def test_a_bad_time_is_said_beside_the_field_with_the_form_kept_and_the_way_back(

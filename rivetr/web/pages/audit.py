@@ -22,6 +22,7 @@ from rivetr.web.pages.guard import error_page
 from rivetr.web.params import whole_number
 
 AUDIT_PAGE = 50
+AUDIT_FILTERS = ("actor", "app", "type", "from", "to")
 
 
 class AuditPage(Controller):
@@ -37,7 +38,7 @@ class AuditPage(Controller):
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
         params = request.query_params
-        wanted = {k: params.get(k, "").strip() for k in ("actor", "app", "type", "from", "to")}
+        wanted = {k: params.get(k, "").strip() for k in AUDIT_FILTERS}
         problems: dict[str, str] = {}
         times: dict[str, str | None] = {}
         for name in ("from", "to"):
@@ -67,7 +68,8 @@ class AuditPage(Controller):
             if len(entries) == AUDIT_PAGE
             else None
         )
-        exported = {k: v for k, v in filters.items() if k in ("actor", "app", "type", "from", "to")}
+        # what is shown is what is exported: a time the page could not read bounds neither
+        exported = {k: v for k, v in filters.items() if k in AUDIT_FILTERS and k not in problems}
         return Template(
             "audit.html",
             context={
