@@ -16,6 +16,7 @@ from rivetr.config import ConfigError, Settings, load_settings, source_of
 
 if TYPE_CHECKING:
     from rivetr.adapters.eventstore.base import LoggedEvent
+    from rivetr.adapters.eventstore.chain import ChainReport
 
 log = logging.getLogger("rivetr")
 
@@ -338,6 +339,28 @@ def _utc(value: str | None) -> str | None:
     return recorded_form(value)
 
 
+def _export_verdict(report: ChainReport) -> str:
+    """What a verified export proves, and what it cannot: links across a filter's gaps, and
+    the content of lines whose password hash was redacted."""
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    if report.gaps:
+        verdict = (
+            f"ok: {report.count} events, each matching its hash; the links hold"
+            f" except across the {plural(report.gaps, 'gap')} the filter left"
+        )
+    else:
+        verdict = f"ok: {report.count} events, hash chain intact"
+    if report.redacted:
+        verdict += (
+            f"; {plural(report.redacted, 'line')} had a password hash redacted by the server:"
+            " their place in the chain is checked, their content is not proven"
+        )
+    return verdict
+
+
 async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from rivetr.adapters.eventstore.chain import ChainBroken, verify_export
     from rivetr.adapters.eventstore.export import read_jsonl_export, verify_store
@@ -346,14 +369,8 @@ async def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         if args.file:
             with open(args.file, "rb") as file:
                 report = verify_export(read_jsonl_export(file), filtered=args.filtered)
-            if report.gaps:
-                print(
-                    f"ok: {report.count} events, each matching its hash; the links hold"
-                    f" except across the {report.gaps} gap{'s' if report.gaps != 1 else ''}"
-                    " the filter left"
-                )
-                return 0
-            count = report.count
+            print(_export_verdict(report))
+            return 0
         else:
             if _no_data_dir(settings, args):
                 return 2

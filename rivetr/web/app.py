@@ -35,7 +35,6 @@ from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
-from rivetr.web.openapi import render_plugins
 from rivetr.web.options import every_method_allowed
 from rivetr.web.pages.actions import Actions
 from rivetr.web.pages.apps import AppPages
@@ -46,6 +45,7 @@ from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
+from rivetr.web.schema_pages import render_plugins, schema_asset
 from rivetr.web.webhooks import receive_webhook
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,7 +112,7 @@ def create_app(
         exception_handlers=GUARD_HANDLERS,
     )
     return Litestar(
-        route_handlers=[api, pages, receive_webhook],
+        route_handlers=[api, pages, receive_webhook, schema_asset],
         dependencies=service_providers(),
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

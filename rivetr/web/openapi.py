@@ -11,11 +11,10 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.params import ParameterKwarg
 from litestar.response import Response, ServerSentEvent, Stream
 from litestar.routes import HTTPRoute
@@ -198,31 +197,4 @@ def _reason(status: int) -> str:
         return "Error"
 
 
-class _Described:
-    """A render plugin handed the corrected document, made once per app, when first asked
-    for: the tests make an app per test, and most never read it."""
-
-    def described(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        app = request.app
-        cached = app.state.get("openapi_document")
-        if cached is None:
-            cached = app.state["openapi_document"] = document(app)
-        return typing.cast(dict[str, Any], cached)
-
-
-class DescribedJson(_Described, JsonRenderPlugin):
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, self.described(request))
-
-
-class DescribedRedoc(_Described, RedocRenderPlugin):
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, self.described(request))
-
-
-def render_plugins() -> list[JsonRenderPlugin | RedocRenderPlugin]:
-    """The pages of /schema: a browsable one at /schema, the JSON at /schema/openapi.json."""
-    return [DescribedRedoc(path="/"), DescribedJson()]
-
-
-__all__ = ["EVENT_STREAM", "MEDIA_TYPES", "document", "operations", "problems", "render_plugins"]
+__all__ = ["EVENT_STREAM", "MEDIA_TYPES", "document", "operations", "problems"]

@@ -3,6 +3,7 @@ tries at length against the running service (tests/e2e/test_schemathesis.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,3 +103,24 @@ def test_a_body_is_read_as_strictly_as_the_schema_says(client, auth):
 def test_options_lists_every_method_of_the_path(client):
     assert client.options("/api/v1/apps/web").headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
     assert client.options("/api/v1/apps").headers["allow"] == "GET, OPTIONS, POST"
+
+
+def test_the_docs_page_loads_only_its_own_assets_and_they_are_served(client):
+    page = client.get("/schema")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    linked = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert linked
+    assert all(url.startswith("/schema/") for url in linked), linked
+    assert "//" not in "".join(re.findall(r'url: "([^"]+)"', page.text))
+    assert "http" not in page.text.replace("http-equiv", "")  # no other site, by any URL
+    kinds = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+    for url in linked:
+        served = client.get(url)
+        assert served.status_code == 200, url
+        kind = next(k for suffix, k in kinds.items() if url.endswith(suffix))
+        assert served.headers["content-type"].split(";")[0] in (kind, "application/javascript")
+        assert len(served.content) > 100
+    assert "SwaggerUIBundle" in client.get("/schema/assets/swagger-ui-bundle.js").text
+    assert client.get("/schema/assets/swagger-editor-bundle.js").status_code == 404  # only these
+    assert client.get("/schema/openapi.json").json()["openapi"].startswith("3.1")

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 import msgspec
 
 from rivetr.adapters.eventstore.base import GENESIS_HASH, EventMeta, RecordedEvent
+from rivetr.adapters.eventstore.redaction import Redacted, refusal
 from rivetr.domain import codec
 from rivetr.domain.events import Event
 
@@ -175,6 +176,9 @@ def verify_chain(
 class ChainReport(msgspec.Struct, frozen=True):
     count: int
     gaps: int  # places where positions skip (a filtered export): links there cannot be checked
+    # lines whose password hash the export replaced: their place in the chain is checked (the
+    # hash they carry links to their neighbours'), their content is not proven
+    redacted: int = 0
 
 
 def verify_export(events: Iterable[RecordedEvent], *, filtered: bool = False) -> ChainReport:
@@ -184,15 +188,23 @@ def verify_export(events: Iterable[RecordedEvent], *, filtered: bool = False) ->
     tampering looks like; only a `filtered` one (by app or team) may skip positions, and then
     each contiguous run is checked and the gaps are counted.
 
+    A line the export redacted (`Redacted`: a password hash replaced) cannot have its hash
+    recomputed: it must be a redaction the server makes (only password hashes, of the events
+    that carry them), and its carried hashes must link to its neighbours'.
+
     Raises:
         ChainBroken: naming the first position whose hash, link or order is wrong.
     """
     previous: RecordedEvent | None = None
-    count = gaps = 0
+    count = gaps = redacted = 0
     for event in events:
         if previous is not None and event.position <= previous.position:
             raise ChainBroken(event.position, f"out of order after {previous.position}")
-        if expected_hash(event) != event.hash:
+        if isinstance(event, Redacted):
+            if (refused := refusal(event)) is not None:
+                raise ChainBroken(event.position, refused)
+            redacted += 1
+        elif expected_hash(event) != event.hash:
             raise ChainBroken(event.position, "hash does not match the event's content")
         if event.position == 1 and event.prev_hash != GENESIS_HASH:
             raise ChainBroken(1, "the first event does not start the chain")
@@ -208,4 +220,4 @@ def verify_export(events: Iterable[RecordedEvent], *, filtered: bool = False) ->
                 )
         previous = event
         count += 1
-    return ChainReport(count, gaps)
+    return ChainReport(count, gaps, redacted)

@@ -1,5 +1,6 @@
 """Exporting the log (JSONL or CSV) with every chain field, and reading a JSONL export back so
-it can be verified offline."""
+it can be verified offline. Password hashes never leave: an export replaces them and says so on
+the line (`redaction.py`)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import GENESIS_HASH, EventStore, LoggedEvent, RecordedEvent
 from rivetr.adapters.eventstore.chain import verify_chain
+from rivetr.adapters.eventstore.redaction import Redacted, redact
 
 FIELDS = RecordedEvent.__struct_fields__
+CSV_FIELDS = (*FIELDS, "redacted")
 
 
 class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One line of a JSONL export. `data` is the stored JSON embedded verbatim (msgspec.Raw), so
-    the exact bytes the hash covers survive the round trip."""
+    the exact bytes the hash covers survive the round trip; unless the line is `redacted`
+    (present only then): those fields of `data` were replaced, and `hash` is the stored
+    event's, carried."""
 
     position: int
     stream_id: str
@@ -37,6 +42,7 @@ class ExportedEvent(msgspec.Struct, frozen=True, kw_only=True):
     team: str | None = None  # absent from exports made before these fields existed
     source: str | None = None
     resource: str | None = None
+    redacted: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 _encoder = msgspec.json.Encoder()
@@ -80,7 +86,7 @@ async def export_lines(
     """The log as export lines, page by page (constant memory): every event after `after`
     recorded in [`since`, `until`) (ISO 8601 UTC, compared as recorded) that `keep` keeps."""
     if fmt == "csv":
-        yield _csv_line(FIELDS)
+        yield _csv_line(CSV_FIELDS)
     async for batch in store_pages(store, after):
         filled = await _as_read(store, batch) if keep is not None else batch
         for event, seen in zip(batch, filled, strict=True):
@@ -91,9 +97,9 @@ async def export_lines(
             if keep is not None and not keep(seen):
                 continue
             if fmt == "csv":
-                yield _csv_line(
-                    [event.data.decode() if f == "data" else getattr(event, f) for f in FIELDS]
-                )
+                data, redacted = redact(event.data)
+                values = [data.decode() if f == "data" else getattr(event, f) for f in FIELDS]
+                yield _csv_line([*values, ",".join(redacted)])
             else:
                 yield _jsonl_line(event)
 
@@ -145,12 +151,15 @@ def _csv_line(row: Iterable[object]) -> str:
 
 def _jsonl_line(event: RecordedEvent) -> str:
     fields = msgspec.structs.asdict(event)
-    fields["data"] = msgspec.Raw(event.data)
+    data, redacted = redact(event.data)
+    fields["data"] = msgspec.Raw(data)
+    if redacted:
+        fields["redacted"] = list(redacted)
     return _encoder.encode(ExportedEvent(**fields)).decode() + "\n"
 
 
 def read_jsonl_export(lines: Iterable[bytes]) -> Iterator[RecordedEvent]:
-    """Parse a JSONL export back into recorded events.
+    """Parse a JSONL export back into recorded events (`Redacted` for a redacted line).
 
     Raises:
         ValueError: naming the first line that is not an exported event.
@@ -164,4 +173,8 @@ def read_jsonl_export(lines: Iterable[bytes]) -> Iterator[RecordedEvent]:
             raise ValueError(f"line {number} is not an exported event: {exc}") from None
         fields = msgspec.structs.asdict(row)
         fields["data"] = bytes(row.data)
-        yield RecordedEvent(**fields)
+        redacted = fields.pop("redacted")
+        if redacted is msgspec.UNSET:
+            yield RecordedEvent(**fields)
+        else:
+            yield Redacted(**fields, redacted=tuple(redacted))

@@ -1,22 +1,23 @@
 """Reading the audit history as an actor may: the entries of the teams it reads (and the
-instance's, for those who read those), filtered, paged; and the log exported with its hash
-chain, filtered the same way."""
+instance's, for those who read those), filtered, paged; one event whole; and the log exported
+with its hash chain, filtered the same way."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
+from rivetr.adapters.eventstore.base import EventStore, LoggedEvent, RecordedEvent
 from rivetr.adapters.eventstore.export import export_lines, recorded_form
+from rivetr.adapters.eventstore.redaction import shown
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import Forbidden
 from rivetr.projections.audit import AuditEntry, AuditQuery
 from rivetr.projections.registry import ReadModel
 from rivetr.service.queries.apps import AppReads
-from rivetr.service.queries.refusals import BadQuery
+from rivetr.service.queries.refusals import Absent, BadQuery
 from rivetr.service.reactors.hub import StreamFilter
 
 
@@ -50,6 +51,38 @@ def readable_teams(actor: Actor, refusal: str) -> frozenset[str] | None:
 
 
 _NO_READING = "reading the audit history needs the read permission"
+
+
+class AuditedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One event whole: its audit entry (its app and team as readers see them), every stored
+    field, and its body as a person is shown it (password hashes redacted, sealed values as
+    `sealed`, never opened)."""
+
+    entry: AuditEntry
+    stored: RecordedEvent
+    body: Any
+
+    def metadata(self) -> dict[str, object]:
+        """Everything recorded about the event but its body."""
+        stored, entry = self.stored, self.entry
+        return {
+            "position": stored.position,
+            "recorded_at": stored.recorded_at,
+            "type": stored.type,
+            "schema_version": stored.schema_version,
+            "stream_id": stored.stream_id,
+            "version": stored.version,
+            "actor": stored.actor,
+            "source": stored.source,
+            "team": entry.team,
+            "app": entry.app,
+            "app_id": entry.app_id,
+            "event_id": stored.event_id,
+            "correlation_id": stored.correlation_id,
+            "causation_id": stored.causation_id,
+            "prev_hash": stored.prev_hash,
+            "hash": stored.hash,
+        }
 
 
 class AuditReads:
@@ -111,6 +144,23 @@ class AuditReads:
             until=log_time(wanted.until),
             keep=keep if filtered else None,
         )
+
+    async def event(self, actor: Actor, position: int) -> AuditedEvent:
+        """The event at `position`, if the actor reads its team (or the instance's events, for
+        one of no team), as the history shows its entry.
+
+        Raises:
+            Absent: no such event, or one the actor may not read (the same answer).
+        """
+        entry = await self.read.audit.at(position)
+        teams = actor.readable_teams()
+        if entry is not None and teams is not None:
+            readable = entry.team in teams if entry.team else actor.reads_instance_events()
+            entry = entry if readable else None
+        stored = await self.store.read_all(after=position - 1, limit=1) if entry else []
+        if entry is None or not stored:
+            raise Absent(f"No event at position {position} that you may read.")
+        return AuditedEvent(entry=entry, stored=stored[0], body=shown(stored[0].data))
 
     async def page_query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
         """As `query`, for the dashboard's page, which refuses nothing: an app unknown, or of

@@ -20,15 +20,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
-from rivetr.adapters.secrets import is_sealed
+from rivetr.adapters.eventstore.redaction import shown_json
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # events a reader may fall behind before it is cut off
 IDLE_CHECK_S = 5.0  # with no new event, how often the hub checks whether anyone still reads
 PAGE = 500
-# values sealed at rest (adapters/secrets.py: rvs2, or rvs1 before ids): never streamed, even sealed
-SEALED_PREFIXES = (b'"rvs1:', b'"rvs2:')
 
 
 class Delivery(msgspec.Struct, frozen=True):
@@ -216,9 +214,8 @@ _encode = msgspec.json.Encoder().encode
 
 
 def _event_json(recorded: LoggedEvent) -> bytes:
-    data = recorded.data
-    if any(prefix in data for prefix in SEALED_PREFIXES):
-        data = _encode(_redact(msgspec.json.decode(data)))
+    # sealed values are never streamed, even sealed; nor are password hashes
+    data = shown_json(recorded.data)
     return _encode(
         _Message(
             position=recorded.position,
@@ -233,14 +230,3 @@ def _event_json(recorded: LoggedEvent) -> bytes:
             data=msgspec.Raw(data),
         )
     )
-
-
-def _redact(value: object) -> object:
-    """Sealed values (env values, git credentials, webhook secrets, TOTP seeds) as `sealed`."""
-    if isinstance(value, str):
-        return "sealed" if is_sealed(value) else value
-    if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v) for v in value]
-    return value

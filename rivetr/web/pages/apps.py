@@ -16,7 +16,6 @@ from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.domain.deployment import SERVED
-from rivetr.domain.errors import DomainError
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
 from rivetr.service.queries.apps import AppReads
@@ -29,6 +28,7 @@ from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.web.ansi import to_html
 from rivetr.web.charts import sparkline
 from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.history import app_then_page
 from rivetr.web.params import whole_number
 
 DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
@@ -83,7 +83,7 @@ class AppPages(Controller):
         """One app: its settings, deployments and webhook deliveries with their decisions."""
         at = request.query_params.get("at", "").strip()
         if at:
-            return await _app_then_page(history, engine, actor, name, at)
+            return await app_then_page(history, app_reads, engine, actor, name, at)
         try:
             app = await app_reads.readable(actor, name)
         except Absent:
@@ -125,19 +125,6 @@ class AppPages(Controller):
                 "event_types": sorted(EVENT_TYPES),
             },
         )
-
-
-async def _app_then_page(
-    history: HistoryReads, engine: EngineMonitor, actor: Actor, name: str, at: str
-) -> Template:
-    """The app page as of a point in time: answered from the log (service/queries/history.py)."""
-    try:
-        then = await history.app_then(actor, name, at)
-    except DomainError as exc:
-        return error_page(engine, str(exc), exc.status)
-    return Template(
-        "app_at.html", context={"actor": actor, "engine": engine, "then": then, "asked": at}
-    )
 
 
 async def _runtime_output(logs: RuntimeLogs, app_id: str) -> tuple[list[LogLine], str | None]:

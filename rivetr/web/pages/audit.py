@@ -1,23 +1,28 @@
 """The dashboard's audit history: who did what, filterable by actor, app, event type and time,
-paged, exportable; the unfiltered first page takes new entries live over the event stream."""
+paged, exportable; the unfiltered first page takes new entries live over the event stream. Each
+entry opens to its event whole."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.service.queries.audit import AuditFilter, AuditReads, log_time
-from rivetr.service.queries.refusals import BadQuery
+from rivetr.service.queries.refusals import Absent, BadQuery
+from rivetr.web.pages.guard import error_page
 from rivetr.web.params import whole_number
 
 AUDIT_PAGE = 50
+AUDIT_FILTERS = ("actor", "app", "type", "from", "to")
 
 
 class AuditPage(Controller):
@@ -33,13 +38,15 @@ class AuditPage(Controller):
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
         params = request.query_params
-        wanted = {k: params.get(k, "").strip() for k in ("actor", "app", "type", "from", "to")}
-        problem = None
-        try:
-            since = log_time(wanted["from"] or None)
-            until = log_time(wanted["to"] or None)
-        except BadQuery as exc:
-            problem, since, until = str(exc), None, None
+        wanted = {k: params.get(k, "").strip() for k in AUDIT_FILTERS}
+        problems: dict[str, str] = {}
+        times: dict[str, str | None] = {}
+        for name in ("from", "to"):
+            try:
+                times[name] = log_time(wanted[name] or None)
+            except BadQuery as exc:
+                problems[name], times[name] = str(exc), None
+        since, until = times["from"], times["to"]
         query = await audit_reads.page_query(
             actor,
             AuditFilter(
@@ -61,7 +68,8 @@ class AuditPage(Controller):
             if len(entries) == AUDIT_PAGE
             else None
         )
-        exported = {k: v for k, v in filters.items() if k in ("actor", "app", "type", "from", "to")}
+        # what is shown is what is exported: a time the page could not read bounds neither
+        exported = {k: v for k, v in filters.items() if k in AUDIT_FILTERS and k not in problems}
         return Template(
             "audit.html",
             context={
@@ -70,10 +78,39 @@ class AuditPage(Controller):
                 "entries": entries,
                 "query": query,
                 "raw": {"since": wanted["from"], "until": wanted["to"]},
-                "problem": problem,
+                "problems": problems,
+                "filtered": bool(filters),
+                "event_families": sorted({kind.split(".")[0] for kind in EVENT_TYPES}),
                 "older": older,
                 "export_query": urlencode(exported),
                 "live": not filters and query.before is None,
                 "event_types": sorted(EVENT_TYPES),
             },
         )
+
+    @get("/audit/events/{position:int}")
+    async def event_page(
+        self,
+        position: FromPath[int],
+        actor: NamedDependency[Actor],
+        audit_reads: NamedDependency[AuditReads],
+        engine: NamedDependency[EngineMonitor],
+    ) -> Template:
+        try:
+            event = await audit_reads.event(actor, position)
+        except Absent as exc:
+            return error_page(engine, str(exc), exc.status)
+        return Template(
+            "audit_event.html",
+            context={
+                "actor": actor,
+                "engine": engine,
+                "entry": event.entry,
+                "metadata": _pretty(event.metadata()),
+                "body": _pretty(event.body),
+            },
+        )
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)

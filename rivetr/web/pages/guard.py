@@ -54,5 +54,7 @@ def csrf_of(request: Request[Any, Any, Any]) -> str | None:
 
 def error_page(engine: EngineMonitor, message: str, status: int = 404) -> Template:
     return Template(
-        "error.html", context={"engine": engine, "message": message}, status_code=status
+        "error.html",
+        context={"engine": engine, "message": message, "status": status},
+        status_code=status,
     )
