@@ -234,3 +234,41 @@ def test_deleting_needs_the_name_typed_again(client, shop, call, services):
     home = client.get("/?deleted=shop").text
     assert 'id="banner"' in home
     assert "shop was deleted" in home
+
+
+def test_a_developer_edits_but_only_app_managers_move_domains_as_the_api_says(
+    client, shop, member, session_headers, call, services
+):
+    member("dev@example.com", "developer")
+    headers = session_headers("dev@example.com")
+    page = client.get("/apps/shop/settings").text
+    form = {
+        k: v for k, v in EVERYTHING.items() if k not in ("name", "git_token", "env", "build_args")
+    }
+    form["csrf_token"] = csrf_of(page)
+    assert form["csrf_token"] == headers["X-CSRF-Token"]
+    moved = client.post("/apps/shop/settings", data={**form, "domains": "elsewhere.test"})
+    api = client.patch("/api/v1/apps/shop", json={"domains": ["elsewhere.test"]}, headers=headers)
+    assert moved.status_code == api.status_code == 403
+    assert "manage_apps" in moved.text
+    assert value_of(moved.text, "domains") == "elsewhere.test"  # as typed
+    assert not events(call, services, "app.settings_changed")
+
+    ported = client.post(
+        "/apps/shop/settings", data={**form, "port": "9200"}, follow_redirects=False
+    )
+    assert ported.status_code in (302, 303)
+    [change] = events(call, services, "app.settings_changed")
+    assert change.port == 9200
+
+
+def test_a_repository_this_instance_does_not_fetch_from_is_refused_beside_git_url(
+    client, csrf, log_types
+):
+    before = log_types()
+    form = {"csrf_token": csrf, "name": "web", "git_url": "file:///etc"}
+    refused = client.post("/apps", data=form)
+    assert refused.status_code == 422
+    assert problem_beside(refused.text, "git_url").startswith("git_url: ")
+    assert value_of(refused.text, "git_url") == "file:///etc"
+    assert log_types() == before

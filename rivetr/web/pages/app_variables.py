@@ -20,7 +20,7 @@ from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.web.pages.app_found import app_or_refusal
-from rivetr.web.pages.env_text import parse_env
+from rivetr.web.pages.env_text import check_name, parse_env
 from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
 from rivetr.web.pages.guard import csrf_of
 
@@ -63,10 +63,9 @@ class AppVariables(Controller):
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         """Set one variable, or replace its value."""
-        variable = data.name.strip()
 
         def changes() -> dict[str, str | None]:
-            return {variable: data.value}
+            return {check_name(data.name.strip(), "name"): data.value}
 
         return await _changed(request, actor, apps, app_reads, engine, name, data, changes)
 

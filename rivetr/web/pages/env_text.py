@@ -14,6 +14,18 @@ from rivetr.domain.errors import InvalidCommand
 
 # as EnvName in domain/settings.py: what a container's environment takes
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,255}")
+_RULE = "letters, digits and _, not starting with a digit"
+
+
+def check_name(name: str, field: str) -> str:
+    """`name`, if an environment takes it as a variable's name.
+
+    Raises:
+        InvalidCommand: naming `field`, and what a name may hold.
+    """
+    if not _NAME.fullmatch(name):
+        raise InvalidCommand(f"{name!r} is not a variable name: {_RULE}", field=field)
+    return name
 
 
 def parse_env(text: str, field: str) -> dict[str, str]:
@@ -37,8 +49,7 @@ def parse_env(text: str, field: str) -> dict[str, str]:
             continue  # a comment or a blank line
         if not _NAME.fullmatch(binding.key):
             raise InvalidCommand(
-                f"line {line}: {binding.key!r} is not a variable name (letters, digits and _,"
-                " not starting with a digit)",
+                f"line {line}: {binding.key!r} is not a variable name ({_RULE})",
                 field=field,
             )
         if binding.value is None:
