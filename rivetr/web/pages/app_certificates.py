@@ -43,6 +43,8 @@ class AppCertificates(Controller):
         if isinstance(app, Template):
             return app
         done = request.query_params.get("installed", "")
+        if done not in {host_of(d) for d in app.domains}:  # the redirect's, nothing else
+            done = ""
         return await _page(request, actor, engine, app_reads, app, {}, {}, done)
 
     @post("/apps/{name:str}/certificates/upload")

@@ -4,6 +4,7 @@ ChangeAppSettings of `env` through the application service, as the API's PATCH i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -23,6 +24,8 @@ from rivetr.web.pages.app_found import app_or_refusal
 from rivetr.web.pages.env_text import check_name, parse_env
 from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
 from rivetr.web.pages.guard import csrf_of
+
+_NAMES = re.compile(r"[A-Za-z0-9_, ]{0,4096}")
 
 
 class VariableForm(msgspec.Struct):
@@ -49,6 +52,8 @@ class AppVariables(Controller):
         if isinstance(app, Template):
             return app
         done = request.query_params.get("done", "")
+        if not _NAMES.fullmatch(done):  # the redirect's list of names, nothing else
+            done = ""
         return _page(request, actor, engine, app, {}, {}, done)
 
     @post("/apps/{name:str}/variables")

@@ -4,6 +4,7 @@ resources, output, webhook deliveries, certificates), now or as it was at a poin
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -32,6 +33,7 @@ from rivetr.web.pages.guard import csrf_of, error_page
 from rivetr.web.pages.visit import visit_links
 from rivetr.web.params import whole_number
 
+_APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
 RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
 
@@ -54,7 +56,7 @@ class AppPages(Controller):
         reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
         context = await reads.context(request, actor, engine)
         deleted = request.query_params.get("deleted", "")
-        if deleted:
+        if _APP_NAME.fullmatch(deleted):  # the redirect's; nothing else is said in our name
             context["banner"] = f"The application {deleted} was deleted, with its history kept."
         return Template("index.html", context=context)
 
