@@ -36,7 +36,11 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.options import every_method_allowed
-from rivetr.web.pages.actions import Actions
+from rivetr.web.pages.app_certificates import AppCertificates
+from rivetr.web.pages.app_deploys import AppDeploys
+from rivetr.web.pages.app_forms import AppForms
+from rivetr.web.pages.app_variables import AppVariables
+from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
@@ -107,7 +111,17 @@ def create_app(
     # the dashboard: its pages take the `actor` of the one signed-in guard (sign-in aside)
     pages = Router(
         path="/",
-        route_handlers=[SignInPages, AppPages, DeploymentPage, AuditPage, Actions],
+        route_handlers=[
+            SignInPages,
+            AppPages,
+            DeploymentPage,
+            AuditPage,
+            AppForms,
+            AppDeploys,
+            AppVariables,
+            AppWebhook,
+            AppCertificates,
+        ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
     )

@@ -62,7 +62,7 @@ def test_the_deployment_page_shows_its_steps_and_coloured_log_and_follows_on(
     time.sleep(0.05)
     page = client.get(f"/deployments/{deployment_id}")
     assert page.status_code == 200
-    assert '<strong id="status" class="status-failed">failed</strong>' in page.text
+    assert '<span id="status" class="badge failed">failed</span>' in page.text
     assert '<span class="ansi-fg-red">red</span> &lt;script&gt;' in page.text
     lines = int(re.search(r'data-lines="(\d+)"', page.text).group(1))
     assert lines >= 1
@@ -113,7 +113,7 @@ def test_an_app_is_created_from_the_home_pages_form(client, auth, signed_in) -> 
     assert "already exists" in again.text
     bad = client.post("/apps", data={**form, "name": "Bad Name"}, follow_redirects=False)
     assert bad.status_code == 422
-    assert "was not created" in bad.text
+    assert 'id="f-name-problem"' in bad.text
 
 
 def test_the_apps_list_shows_each_apps_last_deploy_and_the_app_page_its_certificates(
@@ -124,7 +124,7 @@ def test_the_apps_list_shows_each_apps_last_deploy_and_the_app_page_its_certific
     ]
     settled(client, auth, deployment_id)
     home = client.get("/").text
-    link = f'<a href="/deployments/{deployment_id}" class="status-failed mark-bad">failed</a>'
+    link = f'<a href="/deployments/{deployment_id}" class="badge failed">failed</a>'
     assert link in home
     assert "not running" in home
     page = client.get("/apps/web").text

@@ -86,7 +86,7 @@ class AppService:
         try:
             await self.repositories.vet(url, must_resolve=False)
         except RepositoryRefused as exc:
-            raise RepositoryRefused(f"git_url: {exc}") from None
+            raise RepositoryRefused(f"git_url: {exc}", field="git_url") from None
 
     async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
         """Create a pull request's preview app from its parent's settings."""

@@ -91,8 +91,15 @@ class DeploymentService:
     def store(self) -> EventStore:
         return self.handler.store
 
-    async def rollback(self, actor: Actor, app: str, to: str | None = None) -> str:
-        """Redeploy the image of `to`, or of the release before the live one, without building."""
+    async def rollback(
+        self,
+        actor: Actor,
+        app: str,
+        to: str | None = None,
+        trigger: DeploymentTrigger = "rollback",
+    ) -> str:
+        """Redeploy the image of `to`, or of the release before the live one, without building.
+        `rollback_of` marks it a rollback whatever `trigger` says it came from."""
         state = await self.lookup.by_name(app)
         if not state.exists:
             raise NotFound(f"no application named {app!r}")
@@ -101,7 +108,7 @@ class DeploymentService:
             actor,
             app,
             commit=target.commit_sha,
-            trigger="rollback",
+            trigger=trigger,
             image=target.image,
             rollback_of=target.id,
         )

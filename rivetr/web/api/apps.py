@@ -3,7 +3,6 @@ queries (which authorise them); every change is a command through the applicatio
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any
 
 import msgspec
@@ -14,7 +13,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.adapters.certs import CertificateInfo
-from rivetr.adapters.webhooks.base import PROVIDERS
 from rivetr.config import Settings
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
@@ -27,6 +25,7 @@ from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.reactors.resources import ResourceSampler, Sample
+from rivetr.web.webhook_setup import WebhookSetup, webhook_setup
 
 # The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
 AppSettingsPatch = msgspec.defstruct(
@@ -45,13 +44,6 @@ AppSettingsPatch = msgspec.defstruct(
 class CertificateUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]  # leaf first
     private_key: Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]
-
-
-class WebhookSetup(msgspec.Struct, kw_only=True):
-    secret: str  # shown this once: give it to the git host as the webhook's secret
-    urls: dict[str, str]  # provider -> the payload URL to give it
-    # why the URLs may not reach a git host, when they are built on a loopback address
-    note: str | None = None
 
 
 class AppsController(Controller):
@@ -111,19 +103,7 @@ class AppsController(Controller):
     ) -> WebhookSetup:
         """Turn the app's webhook on, or rotate its secret: the secret is answered this once.
         The URLs are built on the `public_url` setting, else on the address asked."""
-        secret = await webhooks.enable(actor, name)
-        base = (settings.public_url or str(request.base_url)).rstrip("/")
-        note = None
-        if settings.public_url is None and _loopback(request.url.hostname):
-            note = (
-                f"these URLs use {base}, which no git host can reach: set public_url to the"
-                " address this Rivetr is reached at from outside"
-            )
-        return WebhookSetup(
-            secret=secret,
-            urls={provider: f"{base}/webhooks/{provider}/{name}" for provider in PROVIDERS},
-            note=note,
-        )
+        return webhook_setup(settings, request, name, await webhooks.enable(actor, name))
 
     @delete("/{name:str}/webhook", status_code=HTTP_204_NO_CONTENT)
     async def disable_webhook(
@@ -218,13 +198,3 @@ def _command(kind: type[Any], **fields: Any) -> Any:
         message, _, where = str(exc).partition(" - at `$.")
         error = {"message": message, "key": where.rstrip("`") or None}
         raise ValidationException(extra=[error]) from None
-
-
-def _loopback(host: str | None) -> bool:
-    """Whether `host` names this machine only (so a git host could never deliver to it)."""
-    if host is None or host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

@@ -4,6 +4,7 @@ resources, output, webhook deliveries, certificates), now or as it was at a poin
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -14,7 +15,7 @@ from litestar.response import Template
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable, LogLine
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.config import Settings
-from rivetr.domain.access import Actor
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.deployment import SERVED
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
@@ -29,8 +30,10 @@ from rivetr.web.ansi import to_html
 from rivetr.web.charts import sparkline
 from rivetr.web.pages.guard import csrf_of, error_page
 from rivetr.web.pages.history import app_then_page
+from rivetr.web.pages.visit import visit_links
 from rivetr.web.params import whole_number
 
+_APP_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 DEPLOYMENTS_SHOWN = 20  # per page of an app's deployments
 RUNTIME_LINES_SHOWN = 200  # of the live container's output, on its app's page
 
@@ -47,23 +50,15 @@ class AppPages(Controller):
         app_reads: NamedDependency[AppReads],
         deployment_reads: NamedDependency[DeploymentReads],
         audit_reads: NamedDependency[AuditReads],
+        settings: NamedDependency[Settings],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        latest, live = await deployment_reads.latest_and_live()
-        return Template(
-            "index.html",
-            context={
-                "actor": actor,
-                "engine": engine,
-                "apps": await app_reads.visible(actor),
-                "live": live,
-                "latest": latest,
-                "activity": await audit_reads.recent(actor, 20),
-                "csrf_token": csrf_of(request),
-                "live_url": f"/api/v1/events/stream?after={await audit_reads.head()}",
-                "event_types": sorted(EVENT_TYPES),
-            },
-        )
+        reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
+        context = await reads.context(request, actor, engine)
+        deleted = request.query_params.get("deleted", "")
+        if _APP_NAME.fullmatch(deleted):  # the redirect's; nothing else is said in our name
+            context["banner"] = f"The application {deleted} was deleted, with its history kept."
+        return Template("index.html", context=context)
 
     @get("/apps/{name:str}")
     async def app_page(
@@ -93,6 +88,7 @@ class AppPages(Controller):
         shown = await deployment_reads.listed(app, limit=DEPLOYMENTS_SHOWN + 1, offset=older)
         steps = await deployment_reads.timeline(app.id, DEPLOYMENTS_SHOWN, offset=older)
         samples = resources.of(app.id)
+        certificates = await app_reads.certificates_of(app)
         output: list[LogLine] = []
         problem: str | None = None
         if not request.headers.get("x-rivetr-refresh"):  # a live refresh: it follows by itself
@@ -119,12 +115,62 @@ class AppPages(Controller):
                 "runtime_problem": problem,
                 "deliveries": await app_reads.deliveries_of(app, limit=20),
                 "pending_previews": await app_reads.pending_previews_of(app),
-                "certificates": await app_reads.certificates_of(app),
+                "certificates": certificates,
+                "visits": visit_links(app.domains, certificates, settings),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?app={name}&after={head}",
                 "event_types": sorted(EVENT_TYPES),
             },
         )
+
+
+class HomeReads:
+    """What the home page shows: also the page a refused create form is shown on again."""
+
+    def __init__(
+        self,
+        app_reads: AppReads,
+        deployment_reads: DeploymentReads,
+        audit_reads: AuditReads,
+        settings: Settings,
+    ) -> None:
+        self.app_reads = app_reads
+        self.deployment_reads = deployment_reads
+        self.audit_reads = audit_reads
+        self.settings = settings
+
+    async def context(
+        self, request: Request[Any, Any, Any], actor: Actor, engine: EngineMonitor
+    ) -> dict[str, Any]:
+        latest, live = await self.deployment_reads.latest_and_live()
+        apps = await self.app_reads.visible(actor)
+        visits = {
+            app.id: visit_links(
+                app.domains, await self.app_reads.certificates_of(app), self.settings
+            )
+            for app in apps
+            if app.domains
+        }
+        return {
+            "actor": actor,
+            "engine": engine,
+            "apps": apps,
+            "live": live,
+            "latest": latest,
+            "visits": visits,
+            "activity": await self.audit_reads.recent(actor, 20),
+            "csrf_token": csrf_of(request),
+            "teams": creating_teams(actor),
+            "form": {},
+            "problems": {},
+            "live_url": f"/api/v1/events/stream?after={await self.audit_reads.head()}",
+            "event_types": sorted(EVENT_TYPES),
+        }
+
+
+def creating_teams(actor: Actor) -> list[tuple[str, str]]:
+    """The teams the actor may create an app in, as a select's options."""
+    return [(t, t) for t in sorted(actor.teams) if actor.can(Permission.MANAGE_APPS, t)]
 
 
 async def _runtime_output(logs: RuntimeLogs, app_id: str) -> tuple[list[LogLine], str | None]:

@@ -16,7 +16,7 @@ from rivetr.web.auth import tokens_match
 from rivetr.web.pages.guard import csrf_of, error_page
 
 FieldProblems = dict[str, str]
-_PATH = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_PATH = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
 def stale(
@@ -32,18 +32,23 @@ def stale(
 def problems_of(exc: Exception, fields: dict[str, str] | None = None) -> FieldProblems:
     """The refusal as problems by field. A msgspec refusal names its field (`$.port`); a
     domain refusal may name one (`DomainError(..., field="port")`). `fields` maps a command's
-    field to the form's input where they differ (`health` -> `health_path`)."""
+    field to the form's input where they differ (`health` -> `health_path`); a nested field
+    not mapped is the input named by its path (`health.timeout_s` -> `health_timeout_s`)."""
     fields = fields or {}
     if isinstance(exc, msgspec.ValidationError):
         message = str(exc)
         match = _PATH.search(message)
         if match:
-            key = match.group(1)
-            return {fields.get(key, key): message[: match.start()]}
+            return {_input_of(match.group(1), fields): message[: match.start()]}
         return {"": message}
     if isinstance(exc, DomainError) and exc.field:
-        return {fields.get(exc.field, exc.field): str(exc)}
+        return {_input_of(exc.field, fields): str(exc)}
     return {"": str(exc)}
+
+
+def _input_of(path: str, fields: dict[str, str]) -> str:
+    top = path.partition(".")[0]
+    return fields.get(path) or fields.get(top) or path.replace(".", "_")
 
 
 def status_of(exc: Exception) -> int:

@@ -35,3 +35,9 @@ def test_a_refusal_naming_no_field_is_the_forms() -> None:
     refused = AlreadyExists("an application named 'web' already exists")
     assert problems_of(refused) == {"": "an application named 'web' already exists"}
     assert status_of(refused) == 409
+
+
+def test_a_nested_field_lands_on_the_input_named_by_its_path() -> None:
+    with pytest.raises(msgspec.ValidationError) as refused:
+        msgspec.convert({"name": "web", "health": {"timeout_s": 0}}, CreateApp)
+    assert list(problems_of(refused.value)) == ["health_timeout_s"]

@@ -1,6 +1,6 @@
-"""The dashboard's buttons: creating an app, deploying, rolling back and approving a fork's
-pull request. Each is a form carrying the page's CSRF token, and goes through the same
-services (and so the same authorisation) as the API."""
+"""The dashboard's deployment buttons: deploy, roll back and approve a fork's pull request.
+Each is a form carrying the page's CSRF token, goes through the same services (and so the
+same authorisation) as the API, and is recorded with the trigger "dashboard"."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from litestar.response import Redirect
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
-from rivetr.domain.commands import CreateApp
 from rivetr.domain.errors import DomainError
-from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.web.api.previews import ApprovalAsked, number_in
@@ -31,48 +29,9 @@ class ActionForm(msgspec.Struct):
     commit: str = ""  # for an approval: the head commit approved
 
 
-class AppForm(msgspec.Struct):
-    csrf_token: str = ""
-    name: str = ""
-    git_url: str = ""
-    branch: str = "main"
-    port: str = "3000"
-    domains: str = ""  # comma- or space-separated
-    health_path: str = "/"
-
-
-class Actions(Controller):
+class AppDeploys(Controller):
     path = "/"
     include_in_schema = False
-
-    @post("/apps")
-    async def create_app(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        apps: NamedDependency[AppService],
-        engine: NamedDependency[EngineMonitor],
-        data: URLEncodedBody[AppForm],
-    ) -> Response[Any]:
-        """The home page's form: an app from a repository, its port and domains."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        fields: dict[str, Any] = {
-            "name": data.name.strip(),
-            "git_url": data.git_url.strip() or None,
-            "branch": data.branch.strip() or "main",
-            "domains": data.domains.replace(",", " ").split(),
-            "health": {"path": data.health_path.strip() or "/"},
-        }
-        try:
-            fields["port"] = int(data.port)
-            command = msgspec.convert(fields, CreateApp)
-            await apps.handle(actor, command)
-        except (ValueError, msgspec.ValidationError) as exc:
-            return error_page(engine, f"The app was not created: {exc}", 422)
-        except DomainError as exc:
-            return error_page(engine, f"The app was not created: {exc}", exc.status)
-        return Redirect(f"/apps/{command.name}")
 
     @post("/apps/{name:str}/deploy")
     async def deploy(
@@ -84,7 +43,9 @@ class Actions(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
-        return await _started(request, engine, data, lambda: deployments.request(actor, name))
+        return await _started(
+            request, engine, data, lambda: deployments.request(actor, name, trigger="dashboard")
+        )
 
     @post("/apps/{name:str}/rollback")
     async def rollback(
@@ -97,7 +58,10 @@ class Actions(Controller):
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await _started(
-            request, engine, data, lambda: deployments.rollback(actor, name, data.to or None)
+            request,
+            engine,
+            data,
+            lambda: deployments.rollback(actor, name, data.to or None, trigger="dashboard"),
         )
 
     @post("/apps/{name:str}/previews/{pr:str}/approve")

@@ -1,0 +1,172 @@
+"""The dashboard's forms about one app's settings: create it (the home page's form), change any
+of its settings (`/apps/{name}/settings`, sending only what changed) and delete it. Each goes
+through the application service, as the API does; a refusal shows the form again as typed,
+with the problem beside its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.config import Settings
+from rivetr.domain.access import Actor, Permission
+from rivetr.domain.commands import DeleteApp
+from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.projections.apps import AppView
+from rivetr.service.commands.apps import AppService
+from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.audit import AuditReads
+from rivetr.service.queries.deployments import DeploymentReads
+from rivetr.web.pages.app_found import app_or_refusal
+from rivetr.web.pages.app_settings_form import (
+    AppSettingsForm,
+    change_command,
+    create_command,
+    shown,
+)
+from rivetr.web.pages.apps import HomeReads
+from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
+from rivetr.web.pages.guard import csrf_of
+
+
+class DeleteForm(msgspec.Struct):
+    csrf_token: str = ""
+    confirm: str = ""  # the app's name, typed again
+
+
+class AppForms(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @post("/apps")
+    async def create_app(
+        self,
+        request: Request[Any, Any, Any],
+        actor: NamedDependency[Actor],
+        apps: NamedDependency[AppService],
+        app_reads: NamedDependency[AppReads],
+        deployment_reads: NamedDependency[DeploymentReads],
+        audit_reads: NamedDependency[AuditReads],
+        settings: NamedDependency[Settings],
+        engine: NamedDependency[EngineMonitor],
+        data: URLEncodedBody[AppSettingsForm],
+    ) -> Response[Any]:
+        """The home page's form: an app with every setting the API takes."""
+        if (refused := stale(request, data.csrf_token, engine)) is not None:
+            return refused
+        try:
+            command = create_command(data)
+            await apps.handle(actor, command)
+        except (msgspec.ValidationError, DomainError) as exc:
+            reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
+            context = await reads.context(request, actor, engine)
+            context.update(form=shown(None, data), problems=_problems(exc))
+            return Template("index.html", context=context, status_code=status_of(exc))
+        return Redirect(f"/apps/{command.name}")
+
+    @get("/apps/{name:str}/settings")
+    async def settings_page(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        actor: NamedDependency[Actor],
+        app_reads: NamedDependency[AppReads],
+        engine: NamedDependency[EngineMonitor],
+    ) -> Template:
+        app = await app_or_refusal(app_reads, engine, actor, name)
+        if isinstance(app, Template):
+            return app
+        changed = "changed" in request.query_params
+        return _settings_page(request, actor, engine, app, shown(app), {}, changed=changed)
+
+    @post("/apps/{name:str}/settings")
+    async def change_settings(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        actor: NamedDependency[Actor],
+        apps: NamedDependency[AppService],
+        app_reads: NamedDependency[AppReads],
+        engine: NamedDependency[EngineMonitor],
+        data: URLEncodedBody[AppSettingsForm],
+    ) -> Response[Any]:
+        """Change what the form changes, nothing else. Who may not even edit is refused
+        first (the service then checks what this very change needs)."""
+        if (refused := stale(request, data.csrf_token, engine)) is not None:
+            return refused
+        app = await app_or_refusal(app_reads, engine, actor, name, Permission.EDIT_APPS)
+        if isinstance(app, Template):
+            return app
+        try:
+            await apps.handle(actor, change_command(app, data))
+        except (msgspec.ValidationError, DomainError) as exc:
+            problems = _problems(exc)
+            page = _settings_page(request, actor, engine, app, shown(app, data), problems)
+            page.status_code = status_of(exc)
+            return page
+        return Redirect(f"/apps/{name}/settings?changed")
+
+    @post("/apps/{name:str}/delete")
+    async def delete_app(
+        self,
+        request: Request[Any, Any, Any],
+        name: FromPath[str],
+        actor: NamedDependency[Actor],
+        apps: NamedDependency[AppService],
+        app_reads: NamedDependency[AppReads],
+        engine: NamedDependency[EngineMonitor],
+        data: URLEncodedBody[DeleteForm],
+    ) -> Response[Any]:
+        """The danger zone: only when the app's name is typed again."""
+        if (refused := stale(request, data.csrf_token, engine)) is not None:
+            return refused
+        app = await app_or_refusal(app_reads, engine, actor, name, Permission.MANAGE_APPS)
+        if isinstance(app, Template):
+            return app
+        try:
+            if data.confirm.strip() != app.name:
+                raise InvalidCommand(
+                    f"type {app.name} to confirm: nothing was deleted", field="confirm"
+                )
+            await apps.handle(actor, DeleteApp(name=app.name))
+        except DomainError as exc:
+            problems = {"confirm": str(exc)}
+            page = _settings_page(request, actor, engine, app, shown(app), problems)
+            page.status_code = status_of(exc)
+            return page
+        return Redirect(f"/?deleted={app.name}")
+
+
+def _problems(exc: Exception) -> FieldProblems:
+    # a credential or list refused by msgspec is named by the command's field, as the form's
+    return problems_of(exc, {"build.build_args": "build_args"})
+
+
+def _settings_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    engine: EngineMonitor,
+    app: AppView,
+    values: dict[str, str],
+    problems: FieldProblems,
+    *,
+    changed: bool = False,
+) -> Template:
+    return Template(
+        "app_settings.html",
+        context={
+            "actor": actor,
+            "engine": engine,
+            "app": app,
+            "form": values,
+            "problems": problems,
+            "changed": changed,
+            "csrf_token": csrf_of(request),
+        },
+    )

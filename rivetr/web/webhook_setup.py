@@ -1,0 +1,49 @@
+"""What turning an app's webhook on answers, to the API and the dashboard alike: the secret
+(shown once), the payload URL for each git host, built on the `public_url` setting, and a
+note when those URLs point at an address no git host can reach."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from rivetr.adapters.webhooks.base import PROVIDERS
+from rivetr.config import Settings
+
+
+class WebhookSetup(msgspec.Struct, kw_only=True):
+    secret: str  # shown this once: give it to the git host as the webhook's secret
+    urls: dict[str, str]  # provider -> the payload URL to give it
+    # why the URLs may not reach a git host, when they are built on a loopback address
+    note: str | None = None
+
+
+def webhook_setup(
+    settings: Settings, request: Request[Any, Any, Any], app: str, secret: str
+) -> WebhookSetup:
+    """The URLs are built on the `public_url` setting, else on the address asked."""
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    note = None
+    if settings.public_url is None and _loopback(request.url.hostname):
+        note = (
+            f"these URLs use {base}, which no git host can reach: set public_url to the"
+            " address this Rivetr is reached at from outside"
+        )
+    return WebhookSetup(
+        secret=secret,
+        urls={provider: f"{base}/webhooks/{provider}/{app}" for provider in PROVIDERS},
+        note=note,
+    )
+
+
+def _loopback(host: str | None) -> bool:
+    """Whether `host` names this machine only (so a git host could never deliver to it)."""
+    if host is None or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
