@@ -37,6 +37,7 @@ EVERYTHING = {
     "health_timeout_s": "2",
     "health_boot_deadline_s": "60",
     "health_start_period_s": "3",
+    "health_give_up_after_4xx": "5",
     "resources_memory_mb": "256",
     "resources_cpus": "0.5",
     "watch_paths": "src/** package.json",
@@ -71,7 +72,7 @@ def test_the_create_form_takes_every_setting_the_api_takes(client, auth, csrf, c
         2,
         60,
     )
-    assert made.health.start_period_s == 3
+    assert (made.health.start_period_s, made.health.give_up_after_4xx) == (3, 5)
     assert (made.resources.memory_mb, made.resources.cpus) == (256, 0.5)
     assert (made.watch_paths, made.previews, made.previews_from_forks) == (
         ["src/**", "package.json"],
@@ -167,6 +168,7 @@ def test_the_settings_page_sends_only_what_changed(client, shop, call, services)
     [change] = events(call, services, "app.settings_changed")
     assert change.port == 9100
     assert change.health.path == "/ready"
+    assert change.health.give_up_after_4xx == 5  # kept: the whole check is sent, as it was
     assert change.build is msgspec.UNSET  # the build, untouched, is not sent
     assert change.domains is msgspec.UNSET
     assert len(events(call, services, "app.git_credentials_changed")) == 1  # the creation's
@@ -272,3 +274,18 @@ def test_a_repository_this_instance_does_not_fetch_from_is_refused_beside_git_ur
     assert problem_beside(refused.text, "git_url").startswith("git_url: ")
     assert value_of(refused.text, "git_url") == "file:///etc"
     assert log_types() == before
+
+
+def test_a_settings_form_that_leaves_the_health_check_alone_does_not_send_it(
+    client, shop, call, services
+):
+    """Every health field is on the form, so saving something else never resets one of them
+    (the give-up count included) to its default."""
+    form = {
+        k: v for k, v in EVERYTHING.items() if k not in ("name", "git_token", "env", "build_args")
+    }
+    changed = client.post("/apps/shop/settings", data={**form, "csrf_token": shop, "port": "9200"})
+    assert changed.status_code == 200, changed.text
+    [change] = events(call, services, "app.settings_changed")
+    assert change.port == 9200
+    assert change.health is msgspec.UNSET

@@ -43,6 +43,7 @@ class AppSettingsForm(msgspec.Struct, kw_only=True):
     health_timeout_s: str = ""
     health_boot_deadline_s: str = ""
     health_start_period_s: str = ""
+    health_give_up_after_4xx: str = ""
     resources_memory_mb: str = ""
     resources_cpus: str = ""
     watch_paths: str = ""
@@ -157,6 +158,12 @@ def _settings(form: AppSettingsForm) -> dict[str, Any]:
             ),
             "start_period_s": _number(
                 form.health_start_period_s, "health_start_period_s", float, health.start_period_s
+            ),
+            "give_up_after_4xx": _number(
+                form.health_give_up_after_4xx,
+                "health_give_up_after_4xx",
+                int,
+                health.give_up_after_4xx,
             ),
         },
         "resources": {
