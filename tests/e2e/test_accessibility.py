@@ -20,7 +20,13 @@ PASSWORD = "correct horse battery staple"
 SIGNED_IN_PAGES = [
     ("/", "home", "#new-app > summary"),
     ("/apps/hello", "app", "#deploy"),
+    ("/apps/hello/settings", "app-settings", "#save-settings"),
+    ("/apps/hello/variables", "app-variables", "#set-variable"),
+    ("/apps/hello/certificates", "app-certificates", "#upload-certificate"),
+    ("/apps/hello?at=yesterday-ish", "app-then-unreadable", "#at-form button[type=submit]"),
     ("/audit", "audit", "#filters button[type=submit]"),
+    ("/audit/events/1", "audit-event", "#back-to-audit"),
+    ("/deployments/no-such-one", "error", "#error-home"),
 ]
 
 
@@ -41,6 +47,7 @@ def test_the_pages_pass_axe_and_the_keyboard_reaches_their_actions(
 
     page.fill("#new-app-form input[name=name]", "hello")
     page.fill("#new-app-form input[name=git_url]", str(tmp_path / "no-repository-here"))
+    page.fill("#new-app-form input[name=domains]", "hello.test")
     page.click("#new-app-form button[type=submit]")
     page.wait_for_url(f"{server.url}/apps/hello")
     page.click("#deploy")  # no repository there: it fails at once, a failed deployment's page

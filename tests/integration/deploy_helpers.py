@@ -31,6 +31,17 @@ SERVING = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
 CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
 """
+# an image that says (EXPOSE) and does listen on 8080, for an app set to another port
+LISTENS_ON_8080 = """FROM rivetr/busybox:latest
+COPY index.html /www/index.html
+EXPOSE 8080
+CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
+"""
+# a Dockerfile with a typo on its line 3
+TYPO = """FROM rivetr/busybox:latest
+COPY index.html /www/index.html
+RUNN echo hi
+"""
 NOT_LISTENING = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
 CMD ["sleep", "3600"]

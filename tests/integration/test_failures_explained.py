@@ -16,20 +16,16 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.events import HealthProbed, ImageBuilt
 from rivetr.domain.settings import HealthCheckInput
-from tests.integration.deploy_helpers import SERVING, AppRepo, wait_for_status
+from tests.integration.deploy_helpers import (
+    LISTENS_ON_8080,
+    SERVING,
+    TYPO,
+    AppRepo,
+    wait_for_status,
+)
 from tests.integration.test_deploy_pipeline import services  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
-
-LISTENS_ON_8080 = """FROM rivetr/busybox:latest
-COPY index.html /www/index.html
-EXPOSE 8080
-CMD ["httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
-"""
-TYPO = """FROM rivetr/busybox:latest
-COPY index.html /www/index.html
-RUNN echo hi
-"""
 
 
 async def failed(  # type: ignore[no-untyped-def]
