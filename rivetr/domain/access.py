@@ -280,7 +280,9 @@ def home_team(actor: Actor, needed: Permission) -> str:
         return able[0]
     if not able:
         raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission in every team")
-    raise InvalidCommand(f"say which team: {actor.label} can act in {', '.join(able)}")
+    raise InvalidCommand(
+        f"say which team: {actor.label} can act in {', '.join(able)}", field="team"
+    )
 
 
 def user_actor(user_id: str, memberships: Mapping[str, str], source: str = "session") -> Actor:

@@ -258,7 +258,9 @@ def decide_totp(state: UserState, command: TotpCommand) -> list[Event]:
             if state.totp_secret is None or state.totp_enabled:
                 raise InvalidCommand("there is no second factor waiting to be confirmed")
             if command.totp_step is None:
-                raise InvalidCommand("that code does not match: check the device's clock")
+                raise InvalidCommand(
+                    "that code does not match: check the device's clock", field="code"
+                )
             return [TotpEnabled(user_id=state.user_id, recovery_hashes=command.recovery_hashes)]
         case DisableTotp():
             if state.totp_secret is None:

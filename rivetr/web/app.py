@@ -43,6 +43,8 @@ from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.sign_in import SignInPages
+from rivetr.web.pages.team_actions import TeamActions
+from rivetr.web.pages.teams import TeamPages
 from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
@@ -107,7 +109,15 @@ def create_app(
     # the dashboard: its pages take the `actor` of the one signed-in guard (sign-in aside)
     pages = Router(
         path="/",
-        route_handlers=[SignInPages, AppPages, DeploymentPage, AuditPage, Actions],
+        route_handlers=[
+            SignInPages,
+            AppPages,
+            DeploymentPage,
+            AuditPage,
+            Actions,
+            TeamPages,
+            TeamActions,
+        ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
     )

@@ -8,6 +8,7 @@ from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.tokens import TokenView
 from rivetr.projections.users import SessionListing
+from rivetr.service.commands.tokens import hash_secret
 from rivetr.service.queries.refusals import Absent
 
 
@@ -37,6 +38,11 @@ class AccountReads:
         if actor.user is None:
             return []
         return await self.read.users.sessions(actor.user)
+
+    async def current_session(self, secret: str) -> str | None:
+        """The id of the session a cookie's secret stands for (to mark it among the others)."""
+        found = await self.read.users.session_by_hash(hash_secret(secret))
+        return found.session_id if found is not None else None
 
     async def session(self, actor: Actor, session_id: str) -> SessionListing:
         """An open session, to end it (the command then says whether the actor may)."""
