@@ -45,6 +45,7 @@ from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
+from rivetr.web.pages.tokens import TokenPages
 from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
@@ -117,6 +118,7 @@ def create_app(
             Actions,
             TeamPages,
             TeamActions,
+            TokenPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
