@@ -37,6 +37,7 @@ from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.openapi import render_plugins
 from rivetr.web.options import every_method_allowed
+from rivetr.web.pages.account import AccountPages
 from rivetr.web.pages.actions import Actions
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
@@ -119,6 +120,7 @@ def create_app(
             TeamPages,
             TeamActions,
             TokenPages,
+            AccountPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
