@@ -43,6 +43,7 @@ from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
+from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -121,6 +122,7 @@ def create_app(
             TeamActions,
             TokenPages,
             AccountPages,
+            SettingsPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

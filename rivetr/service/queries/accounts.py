@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from rivetr.domain.access import Actor, Permission, authorize_account
+from rivetr.domain.errors import Forbidden
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.tokens import TokenView
-from rivetr.projections.users import SessionListing
+from rivetr.projections.users import SessionListing, UserView
 from rivetr.service.commands.tokens import hash_secret
 from rivetr.service.queries.refusals import Absent
 
@@ -25,6 +26,12 @@ class AccountReads:
             if (actor.user is not None and token.owner == actor.user)
             or actor.can(Permission.MANAGE_MEMBERS, token.team or ROOT_TEAM)
         ]
+
+    async def users(self, actor: Actor) -> list[UserView]:
+        """Every account, for an instance admin."""
+        if not actor.administers_instance():
+            raise Forbidden(f"{actor.label} does not administer this instance")
+        return await self.read.users.every()
 
     async def minted(self, token_id: str) -> TokenView:
         """A token the actor has just minted."""

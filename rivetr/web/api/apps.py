@@ -15,7 +15,6 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.adapters.certs import CertificateInfo
 from rivetr.adapters.webhooks.base import PROVIDERS
-from rivetr.config import Settings
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.settings import AppName
@@ -24,6 +23,7 @@ from rivetr.projections.certificates import CertificateView
 from rivetr.projections.webhooks import DeliveryView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.certificates import CertificateService
+from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.reactors.resources import ResourceSampler, Sample
@@ -107,14 +107,16 @@ class AppsController(Controller):
         name: FromPath[AppName],
         webhooks: NamedDependency[WebhookService],
         actor: NamedDependency[Actor],
-        settings: NamedDependency[Settings],
+        instance_settings: NamedDependency[InstanceSettings],
     ) -> WebhookSetup:
         """Turn the app's webhook on, or rotate its secret: the secret is answered this once.
-        The URLs are built on the `public_url` setting, else on the address asked."""
+        The URLs are built on the `public_url` setting as it is now (changed from the
+        dashboard, or the config's), else on the address asked."""
         secret = await webhooks.enable(actor, name)
-        base = (settings.public_url or str(request.base_url)).rstrip("/")
+        public_url = await instance_settings.public_url()
+        base = (public_url or str(request.base_url)).rstrip("/")
         note = None
-        if settings.public_url is None and _loopback(request.url.hostname):
+        if public_url is None and _loopback(request.url.hostname):
             note = (
                 f"these URLs use {base}, which no git host can reach: set public_url to the"
                 " address this Rivetr is reached at from outside"
