@@ -27,7 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings(Path(args.config) if args.config else None, _overrides(args))
+        settings = load_settings(
+            Path(args.config) if args.config else None, overrides=_overrides(args)
+        )
     except ConfigError as exc:
         print(f"rivetr: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor, authorize_account
 from rivetr.domain.errors import DomainError
+from rivetr.projections.users import SessionListing
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.web.api.account import CodeBody
@@ -169,7 +170,7 @@ async def _current(request: Request[Any, Any, Any], account_reads: AccountReads)
     return await account_reads.current_session(secret) if secret else None
 
 
-async def _own_sessions(actor: Actor, account_reads: AccountReads) -> list[Any]:
+async def _own_sessions(actor: Actor, account_reads: AccountReads) -> list[SessionListing]:
     """One's own sessions (an instance admin's listing has everyone's: theirs are elsewhere)."""
     return [s for s in await account_reads.sessions(actor) if s.user_id == actor.user]
 
