@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 
 import anyio
@@ -40,6 +40,7 @@ from rivetr.service.commands.authority import Authority
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.joining import InvitationJoining
 from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.setup import SetupService
@@ -89,6 +90,7 @@ class Services:
         builder: ImageBuilder | None = None,
         prober: HealthProber | None = None,
         clock: Clock | None = None,
+        origins: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -153,6 +155,8 @@ class Services:
             ),
         )
         self.history = HistoryReads(store, read)
+        # where each setting came from at start (config.origins): none given, all defaults
+        self.instance_settings = InstanceSettings(handler, read, settings, origins or {})
         self.health_reads = HealthReads(store, runner, self.engine)
         self.renewer = Renewer(
             store, runner, read, self.certificates, self.clock, any_name=settings.acme_any_name
@@ -194,6 +198,7 @@ class Services:
         builder: ImageBuilder | None = None,
         prober: HealthProber | None = None,
         clock: Clock | None = None,
+        origins: Mapping[str, str] | None = None,
     ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
         name look-ups (the system's resolver when None); the other ports go to `Services`."""
@@ -218,6 +223,7 @@ class Services:
             builder=builder,
             prober=prober,
             clock=clock,
+            origins=origins,
         )
 
     @contextlib.asynccontextmanager

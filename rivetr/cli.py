@@ -29,12 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(
-            Path(args.config) if args.config else None,
-            overrides={
-                "data_dir": args.data_dir,
-                "host": getattr(args, "host", None),
-                "port": getattr(args, "port", None),
-            },
+            Path(args.config) if args.config else None, overrides=_overrides(args)
         )
     except ConfigError as exc:
         print(f"rivetr: {exc}", file=sys.stderr)
@@ -49,6 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except KeyboardInterrupt:
         return 130
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as command-line flags."""
+    return {
+        "data_dir": args.data_dir,
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,9 +177,16 @@ def cli_actor() -> Any:
     return Actor(kind="cli", id=user, name=user, permissions=frozenset(Permission), source="cli")
 
 
-def _serve(settings: Settings, _: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from rivetr.bootstrap import Services
+    from rivetr.config import origins
     from rivetr.web.app import create_app
     from rivetr.web.server import serve
+
+    # where each setting came from, for the settings page (and which ones the log may change)
+    found = origins(Path(args.config) if args.config else None, overrides=_overrides(args))
 
     log.info(
         "rivetr %s on http://%s:%d, data in %s",
@@ -185,7 +196,7 @@ def _serve(settings: Settings, _: argparse.Namespace) -> int:
         settings.data_path.resolve(),
     )
     serve(
-        create_app(settings),
+        create_app(settings, open_services=partial(Services.open, origins=found)),
         settings.host,
         settings.port,
         settings.log_level,

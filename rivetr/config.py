@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from rivetr.domain.instance import PublicUrl
 from rivetr.domain.settings import whole
 
 
@@ -28,9 +29,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     engine_url: str | None = None
     # where git hosts and browsers reach this Rivetr (https://deploy.example.com): the webhook
     # URLs it hands out are built on it; unset, on the address the request came to
-    public_url: (
-        Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")] | None
-    ) = None
+    # (it may be changed from the dashboard too: rivetr/domain/instance.py)
+    public_url: PublicUrl | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # how often a waiting subscriber looks for appends made by another process (the CLI)
     poll_interval_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
@@ -91,7 +91,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 _FIELDS = set(Settings.__struct_fields__)
-_SECRET_KEYS = {"secret_key"}  # never echoed back in an error
+SECRET_KEYS = frozenset({"secret_key"})  # never echoed back in an error, nor shown
 _LIST_KEYS = {"trusted_proxies"}  # comma-separated in an environment variable
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
@@ -120,7 +120,7 @@ def load_settings(
         match = re.search(r"at `\$\.(\w+)`", message)
         key = match.group(1) if match else "?"
         reason = re.sub(r" - at `\$[^`]*`", "", message)
-        reason = "not a base64 64-byte key" if key in _SECRET_KEYS else reason
+        reason = "not a base64 64-byte key" if key in SECRET_KEYS else reason
         raise _bad_value(key, reason, values, sources) from None
     for entry in settings.trusted_proxies:
         try:
@@ -143,6 +143,19 @@ def source_of(
         ConfigError: the config file cannot be read.
     """
     return _gather(config_file, environ, overrides)[1].get(key)
+
+
+def origins(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Where load_settings takes each key not left at its default from (as `source_of`).
+
+    Raises:
+        ConfigError: the config file cannot be read.
+    """
+    return _gather(config_file, environ, overrides)[1]
 
 
 def _gather(
@@ -185,7 +198,7 @@ def _gather(
 def _bad_value(
     key: str, reason: str, values: Mapping[str, Any], sources: Mapping[str, str]
 ) -> ConfigError:
-    given = f" {values[key]!r}" if key in values and key not in _SECRET_KEYS else ""
+    given = f" {values[key]!r}" if key in values and key not in SECRET_KEYS else ""
     return ConfigError(
         f"bad config value{given} for {key!r} (from {sources.get(key, 'defaults')}): {reason}"
     )

@@ -21,6 +21,7 @@ from rivetr.domain.commands import (
     AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
+    ChangeInstanceSettings,
     ChangeMemberRole,
     ClosePreview,
     Command,
@@ -126,6 +127,11 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
             return None
         return frozenset(t for t, held in self.teams.items() if Permission.READ in held)
 
+    def administers_instance(self) -> bool:
+        """Whether the actor administers the instance (its settings, every user): the default
+        team's admins and owner, and the CLI and system, which act everywhere."""
+        return self.can(Permission.MANAGE_MEMBERS, ROOT_TEAM)
+
     def reads_instance_events(self) -> bool:
         """Whether the actor may read the events of no team (sign-ins, the engine, users):
         the instance's administrators, the default team's admins and owner, may."""
@@ -193,6 +199,7 @@ def required_permission(command: Command) -> Permission:
             | RevokeInvitation()
             | ChangeMemberRole()
             | RemoveMember()
+            | ChangeInstanceSettings()  # with the default team as target: an instance admin's
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -280,7 +287,9 @@ def home_team(actor: Actor, needed: Permission) -> str:
         return able[0]
     if not able:
         raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission in every team")
-    raise InvalidCommand(f"say which team: {actor.label} can act in {', '.join(able)}")
+    raise InvalidCommand(
+        f"say which team: {actor.label} can act in {', '.join(able)}", field="team"
+    )
 
 
 def user_actor(user_id: str, memberships: Mapping[str, str], source: str = "session") -> Actor:

@@ -14,6 +14,7 @@ from rivetr.domain import (
     certificates,
     claims,
     deployment,
+    instance,
     previews,
     teams,
     tokens,
@@ -79,6 +80,10 @@ TOKENS: Aggregate[tokens.TokenState, Any] = Aggregate(
 )
 USERS: Aggregate[users.UserState, Any] = Aggregate("user", users.stream_id, users.fold)
 CERTIFICATES: Aggregate[None, Any] = Aggregate("certificate", certificates.stream_id, _nothing)
+# the instance's settings changed while it runs: one stream, whatever the key
+INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
+    "instance", instance.stream_id, instance.fold, instance.decide
+)
 
 ALL: tuple[Aggregate[Any, Any], ...] = (
     APPS,
@@ -89,4 +94,5 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     TOKENS,
     USERS,
     CERTIFICATES,
+    INSTANCE,
 )

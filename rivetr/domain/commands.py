@@ -284,6 +284,16 @@ class ClosePreview(Command, frozen=True, kw_only=True):
     name: AppName
 
 
+class ChangeInstanceSettings(Command, frozen=True, kw_only=True):
+    """Change settings that take effect without a restart (an instance admin's doing); None
+    gives a setting back to the config file or the default."""
+
+    changes: dict[str, str | None]
+    # setting -> where it is pinned (an environment variable, the command line), as the
+    # service found it at start: such a setting cannot be changed from here
+    pinned: dict[str, str] = msgspec.field(default_factory=dict)
+
+
 class InstallCertificate(Command, frozen=True, kw_only=True):
     """Serve `domain` with a certificate the service has checked (its facts, not its key)."""
 

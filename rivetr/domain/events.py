@@ -526,6 +526,17 @@ class DeploymentCancelled(Event, frozen=True, kw_only=True, tag="deployment.canc
     superseded_by: str | None = None
 
 
+# --- the instance (stream "instance-settings") ------------------------------------------------
+
+
+class InstanceSettingsChanged(Event, frozen=True, kw_only=True, tag="instance.settings_changed"):
+    """Instance settings changed while it runs (from the dashboard): each value wins over the
+    config file's and the default; an environment variable, when set, wins over it. A value of
+    None gives the setting back to the config file (or the default)."""
+
+    changes: dict[str, str | None]
+
+
 # --- the container engine (stream "engine") -----------------------------------------------------
 
 
@@ -595,6 +606,7 @@ AnyEvent = (
     | InvitationCreated
     | InvitationAccepted
     | InvitationRevoked
+    | InstanceSettingsChanged
     | EngineConnected
     | EngineLost
     | OrphanContainerRemoved

@@ -119,9 +119,9 @@ def decide(state: TeamState, command: TeamCommand) -> list[Event]:
     """Raises NotFound, AlreadyExists or InvalidCommand when the command does not fit."""
     if isinstance(command, CreateTeam):
         if state.exists:
-            raise AlreadyExists(f"a team {command.team!r} already exists")
+            raise AlreadyExists(f"a team {command.team!r} already exists", field="team")
         if not command.name.strip():
-            raise InvalidCommand("a team needs a name")
+            raise InvalidCommand("a team needs a name", field="name")
         return [TeamCreated(team=command.team, name=command.name.strip(), owner=command.owner)]
     if not state.exists:
         raise NotFound(f"no team {command.team!r}")
@@ -138,7 +138,9 @@ def decide(state: TeamState, command: TeamCommand) -> list[Event]:
             if command.invitation_id in state.invitations:
                 raise AlreadyExists(f"invitation {command.invitation_id} already exists")
             if command.email.strip().lower() in state.members:
-                raise AlreadyExists(f"{command.email} is already a member of {state.team!r}")
+                raise AlreadyExists(
+                    f"{command.email} is already a member of {state.team!r}", field="email"
+                )
             return [
                 InvitationCreated(
                     team=state.team,
@@ -166,7 +168,9 @@ def decide(state: TeamState, command: TeamCommand) -> list[Event]:
             return [MemberRemoved(team=state.team, user_id=command.user_id)]
         case TransferOwnership():
             if command.to_user not in state.members:
-                raise InvalidCommand(f"{command.to_user} is not a member of {state.team!r}")
+                raise InvalidCommand(
+                    f"{command.to_user} is not a member of {state.team!r}", field="to_user"
+                )
             if command.to_user == state.owner:
                 return []
             assert state.owner is not None

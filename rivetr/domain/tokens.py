@@ -64,7 +64,7 @@ def decide(state: TokenState, command: TokenCommand) -> list[Event]:
             if state.exists:
                 raise AlreadyExists(f"token {command.token_id} already exists")
             if not command.name.strip():
-                raise InvalidCommand("a token needs a name")
+                raise InvalidCommand("a token needs a name", field="name")
             return [
                 TokenCreated(
                     token_id=command.token_id,

@@ -13,6 +13,10 @@ from rivetr.projections.audit import AuditProjection, AuditQueries
 from rivetr.projections.base import Projection
 from rivetr.projections.certificates import CertificateQueries, CertificatesProjection
 from rivetr.projections.deployments import DeploymentQueries, DeploymentsProjection
+from rivetr.projections.instance_settings import (
+    InstanceSettingQueries,
+    InstanceSettingsProjection,
+)
 from rivetr.projections.teams import TeamQueries, TeamsProjection
 from rivetr.projections.tokens import TokenQueries, TokensProjection
 from rivetr.projections.users import UserQueries, UsersProjection
@@ -29,6 +33,7 @@ def all_projections() -> list[Projection]:
         TeamsProjection(),
         WebhooksProjection(),
         CertificatesProjection(),
+        InstanceSettingsProjection(),
     ]
 
 
@@ -47,6 +52,7 @@ class ReadModel:
         self.teams = TeamQueries(conn)
         self.webhooks = WebhookQueries(conn)
         self.certificates = CertificateQueries(conn)
+        self.instance_settings = InstanceSettingQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

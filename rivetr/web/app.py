@@ -36,6 +36,7 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.options import every_method_allowed
+from rivetr.web.pages.account import AccountPages
 from rivetr.web.pages.app_certificates import AppCertificates
 from rivetr.web.pages.app_deploys import AppDeploys
 from rivetr.web.pages.app_forms import AppForms
@@ -45,7 +46,11 @@ from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
+from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.sign_in import SignInPages
+from rivetr.web.pages.team_actions import TeamActions
+from rivetr.web.pages.teams import TeamPages
+from rivetr.web.pages.tokens import TokenPages
 from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
@@ -121,6 +126,11 @@ def create_app(
             AppVariables,
             AppWebhook,
             AppCertificates,
+            TeamPages,
+            TeamActions,
+            TokenPages,
+            AccountPages,
+            SettingsPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -21,6 +21,7 @@ PROVIDED = (
     "health_reads",
     "joining",
     "history",
+    "instance_settings",
     "hub",
     "previews",
     "resources",

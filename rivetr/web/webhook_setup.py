@@ -11,7 +11,6 @@ import msgspec
 from litestar import Request
 
 from rivetr.adapters.webhooks.base import PROVIDERS
-from rivetr.config import Settings
 
 
 class WebhookSetup(msgspec.Struct, kw_only=True):
@@ -22,12 +21,12 @@ class WebhookSetup(msgspec.Struct, kw_only=True):
 
 
 def webhook_setup(
-    settings: Settings, request: Request[Any, Any, Any], app: str, secret: str
+    public_url: str | None, request: Request[Any, Any, Any], app: str, secret: str
 ) -> WebhookSetup:
-    """The URLs are built on the `public_url` setting, else on the address asked."""
-    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    """The URLs are built on `public_url` (the setting as it is now), else on the address asked."""
+    base = (public_url or str(request.base_url)).rstrip("/")
     note = None
-    if settings.public_url is None and _loopback(request.url.hostname):
+    if public_url is None and _loopback(request.url.hostname):
         note = (
             f"these URLs use {base}, which no git host can reach: set public_url to the"
             " address this Rivetr is reached at from outside"

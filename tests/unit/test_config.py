@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rivetr.adapters.proxy import ProxyLimits
-from rivetr.config import ConfigError, Settings, load_settings
+from rivetr.config import ConfigError, Settings, load_settings, origins
 
 
 @pytest.fixture(autouse=True)
@@ -287,3 +287,15 @@ def test_the_public_url_is_an_http_address_or_nothing() -> None:
     assert load_settings(environ={}).public_url is None
     for wrong in ("deploy.example.com", "ftp://deploy.example.com", "https://a@b.example"):
         assert "public_url" in config_error(environ={"RIVETR_PUBLIC_URL": wrong})
+
+
+def test_origins_name_where_each_setting_not_at_its_default_came_from(tmp_path: Path) -> None:
+    config = write(tmp_path / "rivetr.toml", 'public_url = "https://file.example"\ndrain_s = 5\n')
+    found = origins(
+        config, environ={"RIVETR_PUBLIC_URL": "https://env.example"}, overrides={"port": 9000}
+    )
+    assert found == {
+        "public_url": "environment variable RIVETR_PUBLIC_URL",
+        "drain_s": str(config),
+        "port": "command line",
+    }

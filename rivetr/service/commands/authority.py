@@ -16,6 +16,7 @@ from rivetr.domain.commands import (
     AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
+    ChangeInstanceSettings,
     ChangeMemberRole,
     ClosePreview,
     Command,
@@ -86,7 +87,7 @@ class Authority:
                 if not token.exists:
                     raise NotFound(f"no token with id {command.token_id!r}")
                 return Target(team=token.team, owner=token.owner)
-            case AssignTokenOwner() | CreateUser():
+            case AssignTokenOwner() | CreateUser() | ChangeInstanceSettings():
                 return Target(team=ROOT_TEAM)
             case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():
                 return Target(team=ROOT_TEAM, owner=command.user_id)

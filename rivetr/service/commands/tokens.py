@@ -59,7 +59,9 @@ class TokenService:
         requested = None
         if expires_in_days is not None:
             if expires_in_days < 1:
-                raise InvalidCommand("a token's expiry is at least one day away")
+                raise InvalidCommand(
+                    "a token's expiry is at least one day away", field="expires_in_days"
+                )
             requested = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat()
         by_token = actor.kind == "token"
         if team is None and (actor.user is not None or actor.team is not None):

@@ -248,7 +248,9 @@ class UserService:
                 or fields.get("recovery_hash") in state.recovery_hashes
             )
             if state.totp_enabled and not valid:
-                raise InvalidCommand("turning the second factor off needs a current code")
+                raise InvalidCommand(
+                    "turning the second factor off needs a current code", field="code"
+                )
         await self._totp(actor, DisableTotp(user_id=user_id))
 
     async def reseal_totp(self, actor: Actor, user_id: str) -> int:
@@ -261,6 +263,13 @@ class UserService:
         secret = self.secrets.seal(context, self.secrets.open(context, state.totp_secret))
         await self._totp(actor, ResealTotp(user_id=user_id, secret=secret))
         return 0 if secret == state.totp_secret else 1
+
+    async def second_factor(self, user_id: str) -> str:
+        """Where a user's second factor stands: "on", "pending" (set up, not confirmed) or "off"."""
+        state = await self._state(users.normalise_email(user_id))
+        if state.totp_enabled:
+            return "on"
+        return "pending" if state.totp_secret is not None else "off"
 
     async def _totp(self, actor: Actor, command: users.TotpCommand) -> None:
         await self.handler.execute(

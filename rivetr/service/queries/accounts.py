@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from rivetr.domain.access import Actor, Permission, authorize_account
+from rivetr.domain.errors import Forbidden
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.tokens import TokenView
-from rivetr.projections.users import SessionListing
+from rivetr.projections.users import SessionListing, UserView
+from rivetr.service.commands.tokens import hash_secret
 from rivetr.service.queries.refusals import Absent
 
 
@@ -25,6 +27,12 @@ class AccountReads:
             or actor.can(Permission.MANAGE_MEMBERS, token.team or ROOT_TEAM)
         ]
 
+    async def users(self, actor: Actor) -> list[UserView]:
+        """Every account, for an instance admin."""
+        if not actor.administers_instance():
+            raise Forbidden(f"{actor.label} does not administer this instance")
+        return await self.read.users.every()
+
     async def minted(self, token_id: str) -> TokenView:
         """A token the actor has just minted."""
         return next(t for t in await self.read.tokens.every() if t.token_id == token_id)
@@ -37,6 +45,11 @@ class AccountReads:
         if actor.user is None:
             return []
         return await self.read.users.sessions(actor.user)
+
+    async def current_session(self, secret: str) -> str | None:
+        """The id of the session a cookie's secret stands for (to mark it among the others)."""
+        found = await self.read.users.session_by_hash(hash_secret(secret))
+        return found.session_id if found is not None else None
 
     async def session(self, actor: Actor, session_id: str) -> SessionListing:
         """An open session, to end it (the command then says whether the actor may)."""

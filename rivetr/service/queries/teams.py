@@ -24,6 +24,10 @@ class TeamReads:
     async def visible(self, actor: Actor) -> list[TeamView]:
         return await self.read.teams.every(actor.readable_teams())
 
+    async def roles(self, actor: Actor) -> dict[str, str]:
+        """team -> the actor's user's role in it (none for an actor that is not a user's)."""
+        return await self.read.teams.memberships_of(actor.user) if actor.user else {}
+
     async def detail(self, actor: Actor, team: str) -> TeamDetail:
         """A team its members may see; to anyone else it is absent."""
         found = await self.read.teams.every([team])

@@ -13,7 +13,6 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.adapters.certs import CertificateInfo
-from rivetr.config import Settings
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import ChangeAppSettings, CreateApp, DeleteApp
 from rivetr.domain.settings import AppName
@@ -22,6 +21,7 @@ from rivetr.projections.certificates import CertificateView
 from rivetr.projections.webhooks import DeliveryView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.certificates import CertificateService
+from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.reactors.resources import ResourceSampler, Sample
@@ -99,11 +99,13 @@ class AppsController(Controller):
         name: FromPath[AppName],
         webhooks: NamedDependency[WebhookService],
         actor: NamedDependency[Actor],
-        settings: NamedDependency[Settings],
+        instance_settings: NamedDependency[InstanceSettings],
     ) -> WebhookSetup:
         """Turn the app's webhook on, or rotate its secret: the secret is answered this once.
-        The URLs are built on the `public_url` setting, else on the address asked."""
-        return webhook_setup(settings, request, name, await webhooks.enable(actor, name))
+        The URLs are built on the `public_url` setting as it is now (changed from the
+        dashboard, or the config's), else on the address asked."""
+        secret = await webhooks.enable(actor, name)
+        return webhook_setup(await instance_settings.public_url(), request, name, secret)
 
     @delete("/{name:str}/webhook", status_code=HTTP_204_NO_CONTENT)
     async def disable_webhook(

@@ -12,9 +12,9 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
+from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.pages.app_deploys import ActionForm
 from rivetr.web.pages.forms import stale
@@ -51,7 +51,7 @@ class AppWebhook(Controller):
         name: FromPath[str],
         actor: NamedDependency[Actor],
         webhooks: NamedDependency[WebhookService],
-        settings: NamedDependency[Settings],
+        instance_settings: NamedDependency[InstanceSettings],
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
@@ -59,7 +59,8 @@ class AppWebhook(Controller):
         if (refused := stale(request, data.csrf_token, engine)) is not None:
             return refused
         try:
-            setup = webhook_setup(settings, request, name, await webhooks.enable(actor, name))
+            secret = await webhooks.enable(actor, name)
+            setup = webhook_setup(await instance_settings.public_url(), request, name, secret)
         except DomainError as exc:
             return error_page(engine, f"The webhook was not turned on: {exc}", exc.status)
         hosts = [

@@ -29,6 +29,7 @@ from rivetr.domain.commands import (
     AwaitPreviewApproval,
     CancelDeployment,
     ChangeAppSettings,
+    ChangeInstanceSettings,
     ChangeMemberRole,
     ClosePreview,
     Command,
@@ -106,6 +107,7 @@ ONE_OF_EACH: list[Command] = [
         serial="1f",
         fingerprint="ab" * 32,
     ),
+    ChangeInstanceSettings(changes={"public_url": "https://deploy.example.com"}),
 ]
 
 
@@ -152,7 +154,14 @@ DEV_WORK = {
     "ApprovePreview",
 }
 # instance-level commands: the default team's admins, not team "a"'s
-INSTANCE = {"CreateUser", "AssignTokenOwner", "RevokeSession", "DisableTotp", "ResealTotp"}
+INSTANCE = {
+    "CreateUser",
+    "AssignTokenOwner",
+    "RevokeSession",
+    "DisableTotp",
+    "ResealTotp",
+    "ChangeInstanceSettings",
+}
 ALLOWED = {
     "viewer": set(),  # a viewer mints no token
     "developer": DEV_WORK,

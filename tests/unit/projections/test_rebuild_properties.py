@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.domain import application, deployment, teams, tokens
+from rivetr.domain import application, deployment, instance, teams, tokens
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import (
     AddMember,
     ChangeAppSettings,
+    ChangeInstanceSettings,
     ChangeMemberRole,
     CreateApp,
     CreateTeam,
@@ -64,6 +65,7 @@ from rivetr.domain.events import (
     SourceFetched,
     TrafficSwitched,
 )
+from rivetr.domain.instance import InstanceSettingsState
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
@@ -89,6 +91,7 @@ TABLES = [
     "deployments",
     "deployment_steps",
     "releases",
+    "instance_settings",
     "projection_checkpoints",
     "projection_failures",
 ]
@@ -317,6 +320,17 @@ deployment_steps = st.builds(
     n=st.integers(min_value=0, max_value=50),
 )
 
+# changes to the instance's settings, some refused (a setting read at start, a malformed URL)
+instance_changes = st.builds(
+    ChangeInstanceSettings,
+    changes=st.dictionaries(
+        st.sampled_from(["public_url", "public_url", "drain_s"]),
+        st.none() | st.sampled_from(["https://a.example", "http://10.0.0.1:8080", "not a url"]),
+        min_size=1,
+        max_size=2,
+    ),
+)
+
 engine_events = st.builds(
     EngineConnected,
     kind=st.sampled_from(["docker", "podman"]),
@@ -345,6 +359,7 @@ steps = st.lists(
             st.sampled_from(TEAM_NAMES).flatmap(team_commands),
             st.sampled_from(TEAM_NAMES).flatmap(team_commands),
             engine_events,
+            instance_changes,
             *[deployment_steps] * 3,
             st.just(Poison("worker")),  # web and api stay readable
         ),
@@ -361,6 +376,7 @@ class Folded(msgspec.Struct):
     tokens: dict[str, TokenState]
     deployments: dict[str, DeploymentState]
     teams: dict[str, TeamState]
+    instance: InstanceSettingsState = msgspec.field(default_factory=InstanceSettingsState)
     unreadable: set[str] = msgspec.field(default_factory=set)  # app streams holding a poison
 
 
@@ -423,6 +439,16 @@ async def play(
             encoded = ("app.settings_changed", 1, body)
             await store.append_encoded(application.stream_id(step.name), encoded, meta)
             folded.unreadable.add(step.name)
+        elif isinstance(step, ChangeInstanceSettings):
+            try:
+                events = instance.decide(folded.instance, step)
+            except DomainError:
+                continue
+            if not events:
+                continue
+            await store.append(instance.STREAM, None, events, meta)
+            for event in events:
+                folded.instance = instance.evolve(folded.instance, event)
         elif isinstance(step, DeploymentStep):
             state = folded.deployments[step.deployment_id]
             try:
@@ -633,6 +659,9 @@ async def check_history(directory: Path, history: list[tuple[Any, str, int]]) ->
         assert_deployments_agree_with_the_domain(built_as_it_came, folded)
         assert_teams_agree_with_the_domain(built_as_it_came, folded)
         assert_timelines_tell_every_step(built_as_it_came)
+        assert {row[0]: row[1] for row in built_as_it_came["instance_settings"]} == dict(
+            folded.instance.values
+        )
         for state in folded.deployments.values():
             hypothesis.event(f"a deployment ended {state.status}")  # --hypothesis-show-statistics
 
