@@ -121,6 +121,22 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
     assert deploy(page, url, "web") == "live"
     assert httpx.get(server.proxy_url, headers={"Host": "web.test"}, timeout=10).text == "hello v2"
 
+    # a slow build, cancelled from its page while it runs: the live release stays
+    repo.commit("slow", dockerfile=SERVING.replace("CMD", "RUN sleep 60\nCMD"), body="slow")
+    page.goto(f"{url}/apps/web")
+    page.click("#deploy")
+    page.wait_for_url(f"{url}/deployments/*")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.trim() === 'building'", timeout=30_000
+    )
+    page.click("#cancel-deployment")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.trim() === 'cancelled'",
+        timeout=SETTLED_MS,
+    )
+    shot(page, "deployment-cancelled")
+    assert httpx.get(server.proxy_url, headers={"Host": "web.test"}, timeout=10).text == "hello v2"
+
     page.goto(f"{url}/apps/web/variables")
     page.fill("#paste-form textarea", "DATABASE_URL=postgres://db/web\nSECRET_KEY=s3cr3t-value\n")
     page.click("#paste-variables")

@@ -97,6 +97,24 @@ def test_after_a_failure_the_pages_offer_change_settings_beside_deploy_again(
     assert 'class="badge failed">failed</a>' in home  # the app's last deploy, on the home list
 
 
+def test_an_ended_deployment_offers_no_cancel_and_refuses_one_as_the_api_does(
+    client, auth, csrf, call, services
+) -> None:
+    """Cancelling one in flight is driven in Chromium against a real build
+    (tests/e2e/test_journey_apps.py); here, the refusals."""
+    deployment_id = client.post("/api/v1/apps/web/deployments", headers=auth).json()[
+        "deployment_id"
+    ]
+    settled(client, auth, deployment_id)  # fails: no engine
+    assert 'id="cancel-deployment"' not in client.get(f"/deployments/{deployment_id}").text
+    stale = client.post(f"/deployments/{deployment_id}/cancel", data={}, follow_redirects=False)
+    assert stale.status_code == 403
+    late = client.post(f"/deployments/{deployment_id}/cancel", data={"csrf_token": csrf})
+    assert late.status_code == 422
+    assert "already ended: failed" in late.text
+    assert events(call, services, "deployment.cancelled") == []
+
+
 def test_empty_output_and_log_boxes_say_so(client, auth, csrf) -> None:
     page = client.get("/apps/web").text
     assert 'data-empty="No output yet: the container has written nothing."></pre>' in page

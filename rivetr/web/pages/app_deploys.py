@@ -1,4 +1,5 @@
-"""The dashboard's deployment buttons: deploy, roll back and approve a fork's pull request.
+"""The dashboard's deployment buttons: deploy, roll back, cancel one in flight and approve a
+fork's pull request.
 Each is a form carrying the page's CSRF token, goes through the same services (and so the
 same authorisation) as the API, and is recorded with the trigger "dashboard"."""
 
@@ -63,6 +64,24 @@ class AppDeploys(Controller):
             data,
             lambda: deployments.rollback(actor, name, data.to or None, trigger="dashboard"),
         )
+
+    @post("/deployments/{deployment_id:str}/cancel")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        deployment_id: FromPath[str],
+        actor: NamedDependency[Actor],
+        deployments: NamedDependency[DeploymentService],
+        engine: NamedDependency[EngineMonitor],
+        data: URLEncodedBody[ActionForm],
+    ) -> Response[Any]:
+        """The deployment page's Cancel button, while the deployment is in flight."""
+
+        async def cancelled() -> str:
+            await deployments.cancel(actor, deployment_id, "cancelled from the dashboard")
+            return deployment_id
+
+        return await _started(request, engine, data, cancelled)
 
     @post("/apps/{name:str}/previews/{pr:str}/approve")
     async def approve_preview(

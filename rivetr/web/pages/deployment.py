@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
+from rivetr.domain.deployment import IN_FLIGHT
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.projections.timeline import timeline
 from rivetr.service.queries.apps import AppReads
@@ -49,6 +50,7 @@ class DeploymentPage(Controller):
                 "actor": actor,
                 "engine": engine,
                 "deployment": found,
+                "in_flight": IN_FLIGHT,
                 "app": app,
                 "steps": timeline(steps),
                 "log": [to_html(line) for line in log],
