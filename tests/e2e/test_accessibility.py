@@ -25,6 +25,11 @@ SIGNED_IN_PAGES = [
     ("/apps/hello/certificates", "app-certificates", "#upload-certificate"),
     ("/apps/hello?at=yesterday-ish", "app-then-unreadable", "#at-form button[type=submit]"),
     ("/audit", "audit", "#filters button[type=submit]"),
+    ("/teams", "teams", "#create-team-button"),
+    ("/teams/default", "team-default", "#invite-button"),
+    ("/tokens", "tokens-empty", "#mint-button"),
+    ("/account", "account", "#totp-enroll-button"),
+    ("/settings", "settings-page", "#settings-button"),
     ("/audit/events/1", "audit-event", "#back-to-audit"),
     ("/deployments/no-such-one", "error", "#error-home"),
 ]
