@@ -56,6 +56,29 @@ def shot(page: Any, name: str) -> Path:
     return path
 
 
+def readme_shot(page: Any, name: str, machine_path: Path) -> None:
+    """A screenshot of what is on screen, for the README: saved with the artifacts and, when
+    RIVETR_README_SCREENSHOTS names a folder (docs/screenshots), there too. The test's own
+    temporary folder is shown as ~/src, so no path of the machine that ran it is published."""
+    page.evaluate(
+        """prefix => {
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                if (node.nodeValue.includes(prefix)) {
+                    node.nodeValue = node.nodeValue.split(prefix).join("~/src");
+                }
+            }
+        }""",
+        str(machine_path),
+    )
+    folders = [ARTIFACTS / "readme"]
+    if os.environ.get("RIVETR_README_SCREENSHOTS"):
+        folders.append(Path(os.environ["RIVETR_README_SCREENSHOTS"]))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"))
+
+
 def sign_in(page: Any, url: str, email: str, password: str) -> None:
     page.goto(f"{url}/login")
     page.fill("#password-login input[name=email]", email)

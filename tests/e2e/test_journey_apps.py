@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.browser import assert_accessible, shot
+from tests.e2e.browser import assert_accessible, readme_shot, shot
 from tests.e2e.conftest import run_cli
 from tests.integration.deploy_helpers import LISTENS_ON_8080, SERVING, TYPO, AppRepo
 
@@ -88,6 +88,7 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
     assert deploy(page, url, "web") == "failed"
     said = page.inner_text("#summary-region")
     assert "the image listens on 8080; the app is set to 3000" in said
+    readme_shot(page, "failure-explained", tmp_path)
     assert_accessible(page, axe_script, "mistake-wrong-port")
     page.goto(f"{url}/apps/web")
     assert "the image listens on 8080" in page.inner_text("#port-warning")
@@ -120,6 +121,10 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
     repo.commit("v2", dockerfile=SERVING, body="hello v2")
     assert deploy(page, url, "web") == "live"
     assert httpx.get(server.proxy_url, headers={"Host": "web.test"}, timeout=10).text == "hello v2"
+    page.goto(f"{url}/apps/web")
+    readme_shot(page, "app", tmp_path)
+    page.goto(f"{url}/")
+    readme_shot(page, "home", tmp_path)
 
     # a slow build, cancelled from its page while it runs: the live release stays
     repo.commit("slow", dockerfile=SERVING.replace("CMD", "RUN sleep 60\nCMD"), body="slow")
@@ -137,6 +142,10 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
     shot(page, "deployment-cancelled")
     assert httpx.get(server.proxy_url, headers={"Host": "web.test"}, timeout=10).text == "hello v2"
 
+    page.goto(f"{url}/apps/web/settings")
+    readme_shot(page, "settings", tmp_path)
+    page.goto(f"{url}/audit")
+    readme_shot(page, "audit", tmp_path)
     page.goto(f"{url}/apps/web/variables")
     page.fill("#paste-form textarea", "DATABASE_URL=postgres://db/web\nSECRET_KEY=s3cr3t-value\n")
     page.click("#paste-variables")

@@ -13,7 +13,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.e2e.browser import assert_accessible, sign_in
+from tests.e2e.browser import assert_accessible, readme_shot, sign_in
 from tests.e2e.conftest import create_admin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.integration]
@@ -81,6 +81,7 @@ def test_teams_tokens_two_factor_and_settings_from_the_dashboard(
     assert ann.locator("#totp-setup svg").count() == 1  # the QR code, drawn inline
     seed = ann.inner_text("#totp-secret").strip()
     assert_accessible(ann, axe_script, "account-second-factor")
+    readme_shot(ann, "second-factor", tmp_path)
     ann.fill("#totp-confirm [name=code]", pyotp.TOTP(seed).now())
     ann.click("#totp-confirm-button")
     recovery = ann.inner_text("#recovery-codes-list").split()
