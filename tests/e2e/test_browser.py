@@ -139,7 +139,23 @@ def test_sign_in_create_deploy_watch_roll_back_and_export(
     page.click("#at-form button[type=submit]")
     assert page.inner_text("#live-then").startswith(second)
     shot(page, "app-then")
+    page.fill("#at-form input[name=at]", "noonish")  # a time it cannot read: said beside it
+    page.click("#at-form button[type=submit]")
+    assert "could not read 'noonish' as a time" in page.inner_text("#f-at-problem")
+    assert page.input_value("#at-form input[name=at]") == "noonish"
+    shot(page, "app-then-unreadable")
+    page.click("#back-to-now")  # and a way back
+    page.wait_for_url(f"{server.url}/apps/hello")
 
+    page.goto(f"{server.url}/audit")
+    page.fill("#filters input[name=type]", "deployment.traffic_switched")
+    page.click("#filters button[type=submit]")
+    switched = page.locator("#audit tbody tr")
+    assert switched.count() == 3  # v1, v2, and the rollback to v1
+    switched.first.locator("a").first.click()  # an entry opens to its whole event
+    page.wait_for_url(f"{server.url}/audit/events/*")
+    assert '"host_port"' in page.inner_text("#event-data")
+    shot(page, "audit-event")
     page.goto(f"{server.url}/audit")
     shot(page, "audit")
     with page.expect_download() as download:
