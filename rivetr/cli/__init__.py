@@ -580,7 +580,3 @@ def _no_data_dir(settings: Settings, args: argparse.Namespace) -> bool:
         file=sys.stderr,
     )
     return True
-
-
-if __name__ == "__main__":
-    sys.exit(main())
