@@ -1,0 +1,45 @@
+"""`rivetr secrets rotate`: a new sealing key, and every app's secrets and every second factor's
+seed sealed again with it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rivetr.cli.shared import cli_actor, run_async
+from rivetr.config import Settings
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    secrets = sub.add_parser("secrets", help="the key sealing secrets").add_subparsers(
+        metavar="ACTION"
+    )
+    rotate = secrets.add_parser(
+        "rotate", parents=[common], help="make a new key and seal every app's secrets with it"
+    )
+    rotate.set_defaults(run=run_async(_secrets_rotate), needs_data=True)
+
+
+async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
+    from rivetr.adapters.secrets import SecretError
+    from rivetr.bootstrap import opened
+
+    async with opened(settings) as services:
+        try:
+            new_key = services.secrets.rotate()
+            appended = 0
+            apps = await services.read.apps.every()
+            for app in apps:
+                appended += await services.apps.reseal(cli_actor(), app.name)
+            for user in await services.read.users.every():  # their second factors' seeds
+                appended += await services.users.reseal_totp(cli_actor(), user.user_id)
+        except SecretError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+    print(
+        f"new key {new_key}: sealed the secrets of {len(apps)} application(s) again"
+        f" ({appended} event(s)); older keys stay in secrets.key to read the history"
+    )
+    return 0
