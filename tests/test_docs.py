@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rivetr.cli import parser
+from rivetr import cli
 from rivetr.config import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -22,7 +22,7 @@ def command_paths(parser: argparse.ArgumentParser, prefix: str = "rivetr") -> li
 
 
 def test_every_cli_command_is_in_the_readme() -> None:
-    missing = [path for path in command_paths(parser()) if f"`{path}" not in README]
+    missing = [path for path in command_paths(cli.parser()) if f"`{path}" not in README]
     assert not missing, f"README lacks: {missing}"
 
 

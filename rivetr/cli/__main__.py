@@ -1,4 +1,5 @@
-"""`python -m rivetr.cli`: the `rivetr` command, for a checkout that is not installed."""
+"""`python -m rivetr.cli`: the same command as the installed `rivetr` script, run from the
+interpreter at hand (as the end-to-end tests and benchmarks do)."""
 
 import sys
 
