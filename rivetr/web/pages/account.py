@@ -14,14 +14,13 @@ from litestar.response import Redirect, Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor, authorize_account
-from rivetr.domain.errors import DomainError
 from rivetr.projections.users import SessionListing
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.web.api.account import CodeBody
 from rivetr.web.auth import SESSION_COOKIE
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of
+from rivetr.web.pages.forms import FieldProblems, Refused, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 from rivetr.web.qr import qr_svg
 
 
@@ -54,7 +53,7 @@ class AccountPages(Controller):
         account_reads: NamedDependency[AccountReads],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await _account_page(request, actor, users, account_reads, engine)
+        return await AccountPage(Layout(request, actor, engine), users, account_reads).shown()
 
     @post("/sessions/{session_id:str}/end")
     async def end_session(
@@ -67,15 +66,16 @@ class AccountPages(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[AccountForm],
     ) -> Response[Any]:
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
+        page = AccountPage(Layout(request, actor, engine), users, account_reads)
+
+        async def end() -> Response[Any]:
             found = await account_reads.session(actor, session_id)
             await users.revoke_session(actor, found.user_id, session_id)
-        except DomainError as exc:
-            shown = Shown(form="sessions", problems={"": str(exc)}, status=status_of(exc))
-            return await _account_page(request, actor, users, account_reads, engine, shown)
-        return Redirect("/account")
+            return Redirect("/account")
+
+        return await submitted(
+            page.layout, data.csrf_token, end, page.refused("sessions", whole=True)
+        )
 
     @post("/sessions/end-others")
     async def end_other_sessions(
@@ -88,17 +88,18 @@ class AccountPages(Controller):
         data: URLEncodedBody[AccountForm],
     ) -> Response[Any]:
         """Sign out everywhere else: each of one's other sessions ended, as one by one."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        current = await _current(request, account_reads)
-        try:
-            for session in await _own_sessions(actor, account_reads):
+        page = AccountPage(Layout(request, actor, engine), users, account_reads)
+
+        async def end_others() -> Response[Any]:
+            current = await page.current()
+            for session in await page.own_sessions():
                 if session.session_id != current:
                     await users.revoke_session(actor, session.user_id, session.session_id)
-        except DomainError as exc:
-            shown = Shown(form="sessions", problems={"": str(exc)}, status=status_of(exc))
-            return await _account_page(request, actor, users, account_reads, engine, shown)
-        return Redirect("/account")
+            return Redirect("/account")
+
+        return await submitted(
+            page.layout, data.csrf_token, end_others, page.refused("sessions", whole=True)
+        )
 
     @post("/totp")
     async def enroll_totp(
@@ -111,14 +112,13 @@ class AccountPages(Controller):
         data: URLEncodedBody[AccountForm],
     ) -> Response[Any]:
         """Start (or start again) setting up a second factor: the page shows its QR code."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
+        page = AccountPage(Layout(request, actor, engine), users, account_reads)
+
+        async def enroll() -> Response[Any]:
             authorize_account(actor, "second factor")
-            shown = Shown(setup=await users.enroll_totp(actor))
-        except DomainError as exc:
-            shown = Shown(form="totp", problems=problems_of(exc), status=status_of(exc))
-        return await _account_page(request, actor, users, account_reads, engine, shown)
+            return await page.shown(Shown(setup=await users.enroll_totp(actor)))
+
+        return await submitted(page.layout, data.csrf_token, enroll, page.refused("totp"))
 
     @post("/totp/confirm")
     async def confirm_totp(
@@ -131,15 +131,16 @@ class AccountPages(Controller):
         data: URLEncodedBody[AccountForm],
     ) -> Response[Any]:
         """A code from the device turns the second factor on: the recovery codes, this once."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
+        page = AccountPage(Layout(request, actor, engine), users, account_reads)
+
+        async def confirm() -> Response[Any]:
             authorize_account(actor, "second factor")
             asked = msgspec.convert({"code": data.code.strip()}, CodeBody)
-            shown = Shown(recovery_codes=await users.confirm_totp(actor, asked.code))
-        except (msgspec.ValidationError, DomainError) as exc:
-            shown = Shown(form="confirm", problems=problems_of(exc), status=status_of(exc))
-        return await _account_page(request, actor, users, account_reads, engine, shown)
+            return await page.shown(
+                Shown(recovery_codes=await users.confirm_totp(actor, asked.code))
+            )
+
+        return await submitted(page.layout, data.csrf_token, confirm, page.refused("confirm"))
 
     @post("/totp/disable")
     async def disable_totp(
@@ -152,49 +153,60 @@ class AccountPages(Controller):
         data: URLEncodedBody[AccountForm],
     ) -> Response[Any]:
         """Turn one's second factor off with a current code (or a recovery code)."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
+        page = AccountPage(Layout(request, actor, engine), users, account_reads)
+
+        async def disable() -> Response[Any]:
             authorize_account(actor, "second factor")
             asked = msgspec.convert({"code": data.code.strip()}, CodeBody)
             assert actor.user is not None  # a session's actor is a user's
             await users.disable_totp(actor, actor.user, asked.code)
-        except (msgspec.ValidationError, DomainError) as exc:
-            shown = Shown(form="disable", problems=problems_of(exc), status=status_of(exc))
-            return await _account_page(request, actor, users, account_reads, engine, shown)
-        return Redirect("/account")
+            return Redirect("/account")
+
+        return await submitted(page.layout, data.csrf_token, disable, page.refused("disable"))
 
 
-async def _current(request: Request[Any, Any, Any], account_reads: AccountReads) -> str | None:
-    secret = request.cookies.get(SESSION_COOKIE)
-    return await account_reads.current_session(secret) if secret else None
+class AccountPage:
+    """The account page of the reader signed in, as it is or with what a form made of it."""
 
+    def __init__(self, layout: Layout, users: UserService, account_reads: AccountReads) -> None:
+        self.layout = layout
+        self.users = users
+        self.account_reads = account_reads
 
-async def _own_sessions(actor: Actor, account_reads: AccountReads) -> list[SessionListing]:
-    """One's own sessions (an instance admin's listing has everyone's: theirs are elsewhere)."""
-    return [s for s in await account_reads.sessions(actor) if s.user_id == actor.user]
+    async def current(self) -> str | None:
+        """The session this page is read in, if by one (not by a token)."""
+        secret = self.layout.request.cookies.get(SESSION_COOKIE)
+        return await self.account_reads.current_session(secret) if secret else None
 
+    async def own_sessions(self) -> list[SessionListing]:
+        """One's own sessions (an instance admin's listing has everyone's: theirs are elsewhere)."""
+        actor = self.layout.actor
+        return [s for s in await self.account_reads.sessions(actor) if s.user_id == actor.user]
 
-async def _account_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    users: UserService,
-    account_reads: AccountReads,
-    engine: EngineMonitor,
-    shown: Shown | None = None,
-) -> Template:
-    shown = shown or Shown()
-    person = actor.kind == "user" and actor.user is not None
-    setup = shown.setup
-    context = {
-        "actor": actor,
-        "engine": engine,
-        "csrf_token": csrf_of(request),
-        "person": person,
-        "sessions": await _own_sessions(actor, account_reads) if person else [],
-        "current": await _current(request, account_reads),
-        "second_factor": await users.second_factor(actor.user) if person and actor.user else "",
-        "shown": shown,
-        "qr": qr_svg(setup[1], "QR code of the authenticator set-up", "totp-qr") if setup else "",
-    }
-    return Template("account.html", context=context, status_code=shown.status)
+    async def shown(self, shown: Shown | None = None) -> Template:
+        """The page, with what a form made of it (`shown`), if anything."""
+        shown = shown or Shown()
+        actor = self.layout.actor
+        person = actor.kind == "user" and actor.user is not None
+        setup = shown.setup
+        factor = await self.users.second_factor(actor.user) if person and actor.user else ""
+        return self.layout.page(
+            "account.html",
+            shown.status,
+            person=person,
+            sessions=await self.own_sessions() if person else [],
+            current=await self.current(),
+            second_factor=factor,
+            shown=shown,
+            qr=qr_svg(setup[1], "QR code of the authenticator set-up", "totp-qr") if setup else "",
+        )
+
+    def refused(self, form: str, *, whole: bool = False) -> Refused:
+        """The page again with the refusal beside `form`'s field, or above it when `whole` (a
+        button's, which has no field to show it beside)."""
+
+        async def again(exc: Exception) -> Response[Any]:
+            problems = {"": str(exc)} if whole else problems_of(exc)
+            return await self.shown(Shown(form=form, problems=problems, status=status_of(exc)))
+
+        return again

@@ -19,8 +19,8 @@ from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of
+from rivetr.web.pages.forms import FieldProblems, Refused, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 
 class SettingsForm(msgspec.Struct):
@@ -29,6 +29,9 @@ class SettingsForm(msgspec.Struct):
 
 
 class Shown(msgspec.Struct, kw_only=True):
+    """What the settings page shows besides the settings: a form refused (its name, its
+    problems and what was typed)."""
+
     form: str = ""
     problems: FieldProblems = msgspec.field(default_factory=dict)
     typed: dict[str, str] = msgspec.field(default_factory=dict)
@@ -49,7 +52,8 @@ class SettingsPages(Controller):
         users: NamedDependency[UserService],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await _settings_page(request, actor, instance_settings, account_reads, users, engine)
+        layout = Layout(request, actor, engine)
+        return await SettingsPage(layout, instance_settings, account_reads, users).shown()
 
     @post("/")
     async def change_settings(
@@ -63,19 +67,16 @@ class SettingsPages(Controller):
         data: URLEncodedBody[SettingsForm],
     ) -> Response[Any]:
         """Change `public_url` (empty: back to the config file's value or the default)."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
+        page = SettingsPage(Layout(request, actor, engine), instance_settings, account_reads, users)
         typed = {"public_url": data.public_url.strip()}
-        try:
+
+        async def change() -> Response[Any]:
             await instance_settings.change(actor, {"public_url": typed["public_url"] or None})
-        except DomainError as exc:
-            shown = Shown(
-                form="settings", problems=problems_of(exc), typed=typed, status=status_of(exc)
-            )
-            return await _settings_page(
-                request, actor, instance_settings, account_reads, users, engine, shown
-            )
-        return Redirect("/settings")
+            return Redirect("/settings")
+
+        return await submitted(
+            page.layout, data.csrf_token, change, page.refused("settings", typed)
+        )
 
     @post("/users/{user_id:str}/totp/disable")
     async def disable_totp(
@@ -90,41 +91,63 @@ class SettingsPages(Controller):
         data: URLEncodedBody[SettingsForm],
     ) -> Response[Any]:
         """Turn off the second factor of a user who lost their device."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
+        page = SettingsPage(Layout(request, actor, engine), instance_settings, account_reads, users)
+
+        async def disable() -> Response[Any]:
             await users.disable_totp(actor, user_id)
+            return Redirect("/settings")
+
+        return await submitted(
+            page.layout, data.csrf_token, disable, page.refused("users", whole=True)
+        )
+
+
+class SettingsPage:
+    """The settings page, as it is or with what a form made of it."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        instance_settings: InstanceSettings,
+        account_reads: AccountReads,
+        users: UserService,
+    ) -> None:
+        self.layout = layout
+        self.instance_settings = instance_settings
+        self.account_reads = account_reads
+        self.users = users
+
+    async def shown(self, shown: Shown | None = None) -> Template:
+        """The page, with a refused form (`shown`), if any; to whoever is not an instance
+        administrator, the refusal alone (403)."""
+        shown = shown or Shown()
+        actor = self.layout.actor
+        try:
+            settings = await self.instance_settings.effective(actor)
+            accounts = await self.account_reads.users(actor)
         except DomainError as exc:
-            shown = Shown(form="users", problems={"": str(exc)}, status=status_of(exc))
-            return await _settings_page(
-                request, actor, instance_settings, account_reads, users, engine, shown
-            )
-        return Redirect("/settings")
+            # the refusal of what was asked, if something was, else of seeing the page
+            refused = shown.problems.get("") or str(exc)
+            return self.layout.page("settings.html", HTTP_403_FORBIDDEN, refused=refused)
+        factors = {u.user_id: await self.users.second_factor(u.user_id) for u in accounts}
+        return self.layout.page(
+            "settings.html",
+            shown.status,
+            settings=settings,
+            users=accounts,
+            factors=factors,
+            shown=shown,
+        )
 
+    def refused(
+        self, form: str, typed: dict[str, str] | None = None, *, whole: bool = False
+    ) -> Refused:
+        """The page again with the refusal beside `form`'s field, or above it when `whole` (a
+        button's, which has no field to show it beside)."""
 
-async def _settings_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    instance_settings: InstanceSettings,
-    account_reads: AccountReads,
-    users: UserService,
-    engine: EngineMonitor,
-    shown: Shown | None = None,
-) -> Template:
-    shown = shown or Shown()
-    context: dict[str, Any] = {"actor": actor, "engine": engine, "csrf_token": csrf_of(request)}
-    try:
-        settings = await instance_settings.effective(actor)
-        accounts = await account_reads.users(actor)
-    except DomainError as exc:
-        # the refusal of what was asked, if something was, else of seeing the page
-        context["refused"] = shown.problems.get("") or str(exc)
-        return Template("settings.html", context=context, status_code=HTTP_403_FORBIDDEN)
-    factors = {u.user_id: await users.second_factor(u.user_id) for u in accounts}
-    context |= {
-        "settings": settings,
-        "users": accounts,
-        "factors": factors,
-        "shown": shown,
-    }
-    return Template("settings.html", context=context, status_code=shown.status)
+        async def again(exc: Exception) -> Response[Any]:
+            problems = {"": str(exc)} if whole else problems_of(exc)
+            shown = Shown(form=form, problems=problems, typed=typed or {}, status=status_of(exc))
+            return await self.shown(shown)
+
+        return again

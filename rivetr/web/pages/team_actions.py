@@ -5,8 +5,6 @@ events as the API; a refusal shows the team page again with the problem beside i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import msgspec
@@ -18,12 +16,13 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
-from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.errors import InvalidCommand
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamReads
 from rivetr.web.api.teams import NewInvitation, RoleChange, Transfer
-from rivetr.web.pages.forms import stale
-from rivetr.web.pages.teams import Shown, refused, team_page
+from rivetr.web.pages.forms import Act, submitted
+from rivetr.web.pages.guard import Layout
+from rivetr.web.pages.teams import Shown, team_page, team_refused
 
 
 class MemberForm(msgspec.Struct):
@@ -32,9 +31,6 @@ class MemberForm(msgspec.Struct):
     email: str = ""
     to_user: str = ""
     confirm: str = ""
-
-
-Change = Callable[[], Awaitable[None]]
 
 
 class TeamActions(Controller):
@@ -53,11 +49,13 @@ class TeamActions(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        async def change() -> None:
+        async def change() -> Response[Any]:
             asked = msgspec.convert({"role": data.role}, RoleChange)
             await teams.change_role(actor, team, user_id, asked.role)
+            return Redirect(f"/teams/{team}")
 
-        return await _changed(request, actor, team_reads, engine, team, data, "members", change)
+        page = TeamPageForm(Layout(request, actor, engine), team_reads, team, data)
+        return await page.submitted("members", change)
 
     @post("/members/{user_id:str}/remove")
     async def remove_member(
@@ -71,8 +69,12 @@ class TeamActions(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        change = partial(teams.remove_member, actor, team, user_id)
-        return await _changed(request, actor, team_reads, engine, team, data, "members", change)
+        async def remove() -> Response[Any]:
+            await teams.remove_member(actor, team, user_id)
+            return Redirect(f"/teams/{team}")
+
+        page = TeamPageForm(Layout(request, actor, engine), team_reads, team, data)
+        return await page.submitted("members", remove)
 
     @post("/invitations")
     async def invite(
@@ -87,21 +89,21 @@ class TeamActions(Controller):
     ) -> Response[Any]:
         """Invite by e-mail: the page answers with the link, this once (no redirect, so that
         reloading never shows it again: only its hash is kept)."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
+        layout = Layout(request, actor, engine)
         typed = {"email": data.email.strip(), "role": data.role}
-        try:
+
+        async def invite() -> Response[Any]:
             asked = msgspec.convert(typed, NewInvitation)
             invited = await teams.invite(actor, team, asked.email, asked.role)
-        except (msgspec.ValidationError, DomainError) as exc:
-            shown = refused("invite", exc, typed)
-            return await team_page(request, actor, team_reads, engine, team, shown)
-        link = str(request.url_for("accept_page", secret=invited.secret))
-        shown = Shown(
-            invited={"email": asked.email, "link": link, "expires_at": invited.expires_at},
-            status=HTTP_201_CREATED,
-        )
-        return await team_page(request, actor, team_reads, engine, team, shown)
+            link = str(request.url_for("accept_page", secret=invited.secret))
+            shown = Shown(
+                invited={"email": asked.email, "link": link, "expires_at": invited.expires_at},
+                status=HTTP_201_CREATED,
+            )
+            return await team_page(layout, team_reads, team, shown)
+
+        refused = team_refused(layout, team_reads, team, "invite", typed)
+        return await submitted(layout, data.csrf_token, invite, refused)
 
     @post("/invitations/{invitation_id:str}/revoke")
     async def revoke_invitation(
@@ -115,8 +117,12 @@ class TeamActions(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        change = partial(teams.revoke_invitation, actor, team, invitation_id)
-        return await _changed(request, actor, team_reads, engine, team, data, "invitations", change)
+        async def revoke() -> Response[Any]:
+            await teams.revoke_invitation(actor, team, invitation_id)
+            return Redirect(f"/teams/{team}")
+
+        page = TeamPageForm(Layout(request, actor, engine), team_reads, team, data)
+        return await page.submitted("invitations", revoke)
 
     @post("/transfer")
     async def transfer(
@@ -129,11 +135,13 @@ class TeamActions(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        async def change() -> None:
+        async def transfer() -> Response[Any]:
             asked = msgspec.convert({"to_user": data.to_user}, Transfer)
             await teams.transfer(actor, team, asked.to_user)
+            return Redirect(f"/teams/{team}")
 
-        return await _changed(request, actor, team_reads, engine, team, data, "transfer", change)
+        page = TeamPageForm(Layout(request, actor, engine), team_reads, team, data)
+        return await page.submitted("transfer", transfer)
 
     @post("/delete")
     async def delete_team(
@@ -148,32 +156,28 @@ class TeamActions(Controller):
     ) -> Response[Any]:
         """Deleting needs the team's name typed again: a slip of the mouse deletes nothing."""
 
-        async def change() -> None:
+        async def delete() -> Response[Any]:
             if data.confirm.strip() != team:
                 raise InvalidCommand(f"type the team's name, {team}, to delete it", field="confirm")
             await teams.delete(actor, team)
+            return Redirect("/teams")
 
-        answer = await _changed(request, actor, team_reads, engine, team, data, "delete", change)
-        return Redirect("/teams") if isinstance(answer, Redirect) else answer
+        page = TeamPageForm(Layout(request, actor, engine), team_reads, team, data)
+        return await page.submitted("delete", delete)
 
 
-async def _changed(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    team_reads: TeamReads,
-    engine: EngineMonitor,
-    team: str,
-    data: MemberForm,
-    form: str,
-    change: Change,
-) -> Response[Any]:
-    """Run one of the team page's changes: back to the page, or the page with its refusal."""
-    if (expired := stale(request, data.csrf_token, engine)) is not None:
-        return expired
-    try:
-        await change()
-    except (msgspec.ValidationError, DomainError) as exc:
-        typed = {"to_user": data.to_user, "confirm": data.confirm}
-        shown = refused(form, exc, typed)
-        return await team_page(request, actor, team_reads, engine, team, shown)
-    return Redirect(f"/teams/{team}")
+class TeamPageForm:
+    """One of the team page's forms sent: the page again with its refusal, if refused."""
+
+    def __init__(self, layout: Layout, team_reads: TeamReads, team: str, data: MemberForm) -> None:
+        self.layout = layout
+        self.team_reads = team_reads
+        self.team = team
+        self.data = data
+
+    async def submitted(self, form: str, act: Act) -> Response[Any]:
+        """What `act` answers (back to the page, or the teams once deleted), or the page with
+        the refusal beside `form`, and what was typed in the fields a refusal shows again."""
+        typed = {"to_user": self.data.to_user, "confirm": self.data.confirm}
+        refused = team_refused(self.layout, self.team_reads, self.team, form, typed)
+        return await submitted(self.layout, self.data.csrf_token, act, refused)

@@ -15,13 +15,12 @@ from litestar.response import Redirect, Template
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import TeamSlug
-from rivetr.domain.errors import DomainError
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.teams import TeamReads
 from rivetr.web.api.teams import NewTeam
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.forms import FieldProblems, Refused, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 ROLES = [("viewer", "Viewer"), ("developer", "Developer"), ("admin", "Admin")]
 
@@ -44,7 +43,7 @@ class TeamPages(Controller):
         team_reads: NamedDependency[TeamReads],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await _teams_page(request, actor, team_reads, engine)
+        return await _teams_page(Layout(request, actor, engine), team_reads)
 
     @post("/")
     async def create_team(
@@ -56,17 +55,18 @@ class TeamPages(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[TeamForm],
     ) -> Response[Any]:
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
+        layout = Layout(request, actor, engine)
         typed = {"team": data.team.strip(), "name": data.name.strip()}
-        try:
+
+        async def create() -> Response[Any]:
             asked = msgspec.convert(typed, NewTeam)
             await teams.create(actor, asked.team, asked.name)
-        except (msgspec.ValidationError, DomainError) as exc:
-            return await _teams_page(
-                request, actor, team_reads, engine, problems_of(exc), typed, status_of(exc)
-            )
-        return Redirect(f"/teams/{asked.team}")
+            return Redirect(f"/teams/{asked.team}")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await _teams_page(layout, team_reads, problems_of(exc), typed, status_of(exc))
+
+        return await submitted(layout, data.csrf_token, create, refused)
 
     @get("/{team:str}")
     async def team_page(
@@ -77,29 +77,26 @@ class TeamPages(Controller):
         team_reads: NamedDependency[TeamReads],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await team_page(request, actor, team_reads, engine, team)
+        return await team_page(Layout(request, actor, engine), team_reads, team)
 
 
 async def _teams_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
+    layout: Layout,
     team_reads: TeamReads,
-    engine: EngineMonitor,
     problems: FieldProblems | None = None,
     typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    context = {
-        "actor": actor,
-        "engine": engine,
-        "csrf_token": csrf_of(request),
-        "teams": await team_reads.visible(actor),
-        "roles": await team_reads.roles(actor),
-        "can_create": actor.user is not None,  # a team is owned by the user who creates it
-        "problems": problems or {},
-        "typed": typed or {},
-    }
-    return Template("teams.html", context=context, status_code=status)
+    actor = layout.actor
+    return layout.page(
+        "teams.html",
+        status,
+        teams=await team_reads.visible(actor),
+        roles=await team_reads.roles(actor),
+        can_create=actor.user is not None,  # a team is owned by the user who creates it
+        problems=problems or {},
+        typed=typed or {},
+    )
 
 
 class Shown(msgspec.Struct, kw_only=True):
@@ -114,38 +111,41 @@ class Shown(msgspec.Struct, kw_only=True):
 
 
 async def team_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    team_reads: TeamReads,
-    engine: EngineMonitor,
-    team: str,
-    shown: Shown | None = None,
+    layout: Layout, team_reads: TeamReads, team: str, shown: Shown | None = None
 ) -> Template:
+    """A team's page, with what a form made of it (`shown`), if anything."""
     shown = shown or Shown()
+    actor = layout.actor
     try:
         slug = msgspec.convert(team, TeamSlug)
         detail = await team_reads.detail(actor, slug)
     except (msgspec.ValidationError, Absent):
-        return error_page(engine, f"No team named {team!r}.")
+        return layout.error(f"No team named {team!r}.")
     owner = detail.team.owner
-    context = {
-        "actor": actor,
-        "engine": engine,
-        "csrf_token": csrf_of(request),
-        "detail": detail,
-        "manages": actor.can(Permission.MANAGE_MEMBERS, slug),
-        "owns": actor.can(Permission.OWN_TEAM, slug),
-        "roles": ROLES,
-        "heirs": [(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
-        "open_invitations": [i for i in detail.invitations if i.status == "open"],
-        "shown": shown,
-    }
-    return Template("team.html", context=context, status_code=shown.status)
+    return layout.page(
+        "team.html",
+        shown.status,
+        detail=detail,
+        manages=actor.can(Permission.MANAGE_MEMBERS, slug),
+        owns=actor.can(Permission.OWN_TEAM, slug),
+        roles=ROLES,
+        heirs=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
+        open_invitations=[i for i in detail.invitations if i.status == "open"],
+        shown=shown,
+    )
 
 
-def refused(form: str, exc: Exception, typed: dict[str, str] | None = None) -> Shown:
-    """A team page form refused by the server: its problems beside its fields."""
-    return Shown(form=form, problems=problems_of(exc), typed=typed or {}, status=status_of(exc))
+def team_refused(
+    layout: Layout, team_reads: TeamReads, team: str, form: str, typed: dict[str, str]
+) -> Refused:
+    """A team page's `form` refused by the server: the page again, with its problems beside
+    its fields and what was `typed`."""
+
+    async def again(exc: Exception) -> Response[Any]:
+        shown = Shown(form=form, problems=problems_of(exc), typed=typed, status=status_of(exc))
+        return await team_page(layout, team_reads, team, shown)
+
+    return again
 
 
-__all__ = ["ROLES", "Shown", "TeamPages", "refused", "team_page"]
+__all__ = ["ROLES", "Shown", "TeamPages", "team_page", "team_refused"]
