@@ -9,16 +9,15 @@ from typing import Any
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.domain.access import Actor
-from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.pages.app_deploys import ActionForm
-from rivetr.web.pages.forms import stale
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.forms import on_error_page, submitted
+from rivetr.web.pages.guard import Layout
 from rivetr.web.webhook_setup import webhook_setup
 
 # Where each git host takes the URL and the secret, in one line a person can follow.
@@ -56,29 +55,21 @@ class AppWebhook(Controller):
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """Turn the webhook on, or rotate its secret: the page shows the new secret once."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
+        layout = Layout(request, actor, engine)
+
+        async def enable() -> Response[Any]:
             secret = await webhooks.enable(actor, name)
             setup = webhook_setup(await instance_settings.public_url(), request, name, secret)
-        except DomainError as exc:
-            return error_page(engine, f"The webhook was not turned on: {exc}", exc.status)
-        hosts = [
-            (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
-            for p, url in setup.urls.items()
-        ]
-        return Template(
-            "app_webhook.html",
-            context={
-                "actor": actor,
-                "engine": engine,
-                "app_name": name,
-                "setup": setup,
-                "hosts": hosts,
-                "csrf_token": csrf_of(request),
-            },
-            headers={"Cache-Control": "no-store"},  # the secret: never from a cache
-        )
+            hosts = [
+                (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
+                for p, url in setup.urls.items()
+            ]
+            page = layout.page("app_webhook.html", app_name=name, setup=setup, hosts=hosts)
+            page.headers["Cache-Control"] = "no-store"  # the secret: never from a cache
+            return page
+
+        said = "The webhook was not turned on: "
+        return await submitted(layout, data.csrf_token, enable, on_error_page(layout, said))
 
     @post("/apps/{name:str}/webhook/off")
     async def disable(
@@ -90,10 +81,11 @@ class AppWebhook(Controller):
         engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
+        layout = Layout(request, actor, engine)
+
+        async def disable() -> Response[Any]:
             await webhooks.disable(actor, name)
-        except DomainError as exc:
-            return error_page(engine, f"The webhook was not turned off: {exc}", exc.status)
-        return Redirect(f"/apps/{name}/settings#webhook")
+            return Redirect(f"/apps/{name}/settings#webhook")
+
+        said = "The webhook was not turned off: "
+        return await submitted(layout, data.csrf_token, disable, on_error_page(layout, said))

@@ -55,6 +55,15 @@ async def attempted(act: Act, refused: Refused) -> Response[Any]:
         return await refused(exc)
 
 
+def on_error_page(layout: Layout, said: str = "") -> Refused:
+    """A button's refusal, which has no form to show again: the error page, `said` first."""
+
+    async def error(exc: Exception) -> Response[Any]:
+        return layout.error(f"{said}{exc}", status_of(exc))
+
+    return error
+
+
 def problems_of(exc: Exception, fields: dict[str, str] | None = None) -> FieldProblems:
     """The refusal as problems by field. A msgspec refusal names its field (`$.port`); a
     domain refusal may name one (`DomainError(..., field="port")`). `fields` maps a command's
@@ -87,6 +96,7 @@ __all__ = [
     "FieldProblems",
     "Refused",
     "attempted",
+    "on_error_page",
     "problems_of",
     "stale",
     "status_of",
