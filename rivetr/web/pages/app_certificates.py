@@ -7,20 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.settings import host_of
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.queries.apps import AppReads
-from rivetr.web.pages.app_found import app_of_form, app_or_refusal
+from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
 from rivetr.web.pages.guard import Layout
 
@@ -34,34 +33,28 @@ class AppCertificates(Controller):
     @get("/apps/{name:str}/certificates")
     async def page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        app = await app_or_refusal(app_reads, engine, actor, name, request=request)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        done = request.query_params.get("installed", "")
+        done = layout.request.query_params.get("installed", "")
         if done not in {host_of(d) for d in app.domains}:  # the redirect's, nothing else
             done = ""
-        page = CertificatesPage(Layout(request, actor, engine), app_reads, app)
-        return await page.shown(installed=done)
+        return await CertificatesPage(layout, app_reads, app).shown(installed=done)
 
     @post("/apps/{name:str}/certificates/upload")
     async def upload(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
         certificates: NamedDependency[CertificateService],
-        engine: NamedDependency[EngineMonitor],
     ) -> Response[Any]:
         """Serve a domain with the certificate given: pasted, or as files (multipart)."""
-        form = await request.form()
-        layout = Layout(request, actor, engine)
+        form = await layout.request.form()
         presented = _text(form.get("csrf_token"))
         app = await app_of_form(layout, presented, app_reads, name, Permission.MANAGE_APPS)
         if not isinstance(app, AppView):
@@ -77,7 +70,7 @@ class AppCertificates(Controller):
                     raise InvalidCommand("paste it in PEM, or choose its file", field=field)
                 if len(value) > PEM_LIMIT:
                     raise InvalidCommand(f"longer than {PEM_LIMIT} characters", field=field)
-            await certificates.upload(actor, name, domain, chain.encode(), key.encode())
+            await certificates.upload(layout.actor, name, domain, chain.encode(), key.encode())
             return Redirect(f"/apps/{name}/certificates?installed={domain}")
 
         async def refused(exc: Exception) -> Response[Any]:
@@ -92,16 +85,13 @@ class AppCertificates(Controller):
     @post("/apps/{name:str}/certificates/acme")
     async def order(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
         certificates: NamedDependency[CertificateService],
-        engine: NamedDependency[EngineMonitor],
     ) -> Response[Any]:
         """Order (or renew) a domain's certificate from the ACME CA, as the API's POST does."""
-        form = await request.form()
-        layout = Layout(request, actor, engine)
+        form = await layout.request.form()
         presented = _text(form.get("csrf_token"))
         # refused before any work with the CA
         app = await app_of_form(layout, presented, app_reads, name, Permission.MANAGE_APPS)
@@ -111,7 +101,7 @@ class AppCertificates(Controller):
         page = CertificatesPage(layout, app_reads, app)
 
         async def order() -> Response[Any]:
-            await certificates.issue(actor, name, domain)
+            await certificates.issue(layout.actor, name, domain)
             return Redirect(f"/apps/{name}/certificates?installed={domain}")
 
         async def refused(exc: Exception) -> Response[Any]:

@@ -9,13 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.web.api.previews import ApprovalAsked, number_in
@@ -36,72 +34,61 @@ class AppDeploys(Controller):
     @post("/apps/{name:str}/deploy")
     async def deploy(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await _started(
-            Layout(request, actor, engine),
-            data,
-            lambda: deployments.request(actor, name, trigger="dashboard"),
+            layout, data, lambda: deployments.request(layout.actor, name, trigger="dashboard")
         )
 
     @post("/apps/{name:str}/rollback")
     async def rollback(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await _started(
-            Layout(request, actor, engine),
+            layout,
             data,
-            lambda: deployments.rollback(actor, name, data.to or None, trigger="dashboard"),
+            lambda: deployments.rollback(layout.actor, name, data.to or None, trigger="dashboard"),
         )
 
     @post("/deployments/{deployment_id:str}/cancel")
     async def cancel(
         self,
-        request: Request[Any, Any, Any],
         deployment_id: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """The deployment page's Cancel button, while the deployment is in flight."""
 
         async def cancelled() -> str:
-            await deployments.cancel(actor, deployment_id, "cancelled from the dashboard")
+            await deployments.cancel(layout.actor, deployment_id, "cancelled from the dashboard")
             return deployment_id
 
-        return await _started(Layout(request, actor, engine), data, cancelled)
+        return await _started(layout, data, cancelled)
 
     @post("/apps/{name:str}/previews/{pr:str}/approve")
     async def approve_preview(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
         pr: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         previews: NamedDependency[PreviewService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """The app page's Approve button on a fork's pull request: deploys that head."""
-        layout = Layout(request, actor, engine)
 
         async def approve() -> Response[Any]:
             fields = {"app": name, "pr_number": number_in(pr), "commit": data.commit}
             asked = msgspec.convert(fields, ApprovalAsked)
             deployment_id = await previews.approve(
-                actor, asked.app, asked.pr_number, asked.commit, trigger="dashboard"
+                layout.actor, asked.app, asked.pr_number, asked.commit, trigger="dashboard"
             )
             return Redirect(f"/deployments/{deployment_id}")
 

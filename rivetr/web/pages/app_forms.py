@@ -8,14 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.config import Settings
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import DeleteApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
@@ -23,7 +22,7 @@ from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
-from rivetr.web.pages.app_found import app_of_form, app_or_refusal
+from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.app_settings_form import (
     AppSettingsForm,
     change_command,
@@ -47,67 +46,59 @@ class AppForms(Controller):
     @post("/apps")
     async def create_app(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
         deployment_reads: NamedDependency[DeploymentReads],
         audit_reads: NamedDependency[AuditReads],
         settings: NamedDependency[Settings],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
         """The home page's form: an app with every setting the API takes."""
 
         async def create() -> Response[Any]:
             command = create_command(data)
-            await apps.handle(actor, command)
+            await apps.handle(layout.actor, command)
             return Redirect(f"/apps/{command.name}")
 
         async def refused(exc: Exception) -> Response[Any]:
             reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
-            context = await reads.context(request, actor, engine)
+            context = await reads.context(layout.request, layout.actor, layout.engine)
             context.update(form=shown(None, data), problems=_problems(exc))
             return Template("index.html", context=context, status_code=status_of(exc))
 
-        return await submitted(Layout(request, actor, engine), data.csrf_token, create, refused)
+        return await submitted(layout, data.csrf_token, create, refused)
 
     @get("/apps/{name:str}/settings")
     async def settings_page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        layout = Layout(request, actor, engine)
-        app = await app_or_refusal(app_reads, engine, actor, name, request=request)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        changed = "changed" in request.query_params
+        changed = "changed" in layout.request.query_params
         return _settings_page(layout, app, shown(app), {}, changed=changed)
 
     @post("/apps/{name:str}/settings")
     async def change_settings(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
         """Change what the form changes, nothing else. Who may not even edit is refused
         first (the service then checks what this very change needs)."""
-        layout = Layout(request, actor, engine)
         app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.EDIT_APPS)
         if not isinstance(app, AppView):
             return app
 
         async def change() -> Response[Any]:
-            await apps.handle(actor, change_command(app, data))
+            await apps.handle(layout.actor, change_command(app, data))
             return Redirect(f"/apps/{name}/settings?changed")
 
         async def refused(exc: Exception) -> Response[Any]:
@@ -119,16 +110,13 @@ class AppForms(Controller):
     @post("/apps/{name:str}/delete")
     async def delete_app(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[DeleteForm],
     ) -> Response[Any]:
         """The danger zone: only when the app's name is typed again."""
-        layout = Layout(request, actor, engine)
         app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.MANAGE_APPS)
         if not isinstance(app, AppView):
             return app
@@ -138,7 +126,7 @@ class AppForms(Controller):
                 raise InvalidCommand(
                     f"type {app.name} to confirm: nothing was deleted", field="confirm"
                 )
-            await apps.handle(actor, DeleteApp(name=app.name))
+            await apps.handle(layout.actor, DeleteApp(name=app.name))
             return Redirect(f"/?deleted={app.name}")
 
         async def refused(exc: Exception) -> Response[Any]:

@@ -41,6 +41,14 @@ async def app_or_refusal(
     return error_page(engine, message, status, actor=actor, request=request)
 
 
+async def app_for(
+    layout: Layout, app_reads: AppReads, name: str, permission: Permission | None = None
+) -> AppView | Template:
+    """The app named `name` for a signed-in page, else its error page (with the nav)."""
+    actor, engine = layout.actor, layout.engine
+    return await app_or_refusal(app_reads, engine, actor, name, permission, request=layout.request)
+
+
 async def app_of_form(
     layout: Layout, presented: str, app_reads: AppReads, name: str, permission: Permission
 ) -> AppView | Response[Any]:
@@ -48,5 +56,4 @@ async def app_of_form(
     (`presented` is not the page's CSRF token) or why the reader may not change that app."""
     if (expired := stale(layout.request, presented, layout.engine, layout.actor)) is not None:
         return expired
-    actor, engine = layout.actor, layout.engine
-    return await app_or_refusal(app_reads, engine, actor, name, permission, request=layout.request)
+    return await app_for(layout, app_reads, name, permission)

@@ -9,19 +9,18 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import ChangeAppSettings
 from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
-from rivetr.web.pages.app_found import app_of_form, app_or_refusal
+from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.env_text import check_name, parse_env
 from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
 from rivetr.web.pages.guard import Layout
@@ -43,29 +42,25 @@ class AppVariables(Controller):
     @get("/apps/{name:str}/variables")
     async def page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        app = await app_or_refusal(app_reads, engine, actor, name, request=request)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        done = request.query_params.get("done", "")
+        done = layout.request.query_params.get("done", "")
         if not _NAMES.fullmatch(done):  # the redirect's list of names, nothing else
             done = ""
-        return _page(Layout(request, actor, engine), app, {}, {}, done=done)
+        return _page(layout, app, {}, {}, done=done)
 
     @post("/apps/{name:str}/variables")
     async def set_one(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         """Set one variable, or replace its value."""
@@ -73,35 +68,29 @@ class AppVariables(Controller):
         def changes() -> dict[str, str | None]:
             return {check_name(data.name.strip(), "name"): data.value}
 
-        layout = Layout(request, actor, engine)
         return await _changed(layout, apps, app_reads, name, data, changes)
 
     @post("/apps/{name:str}/variables/remove")
     async def remove_one(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         def changes() -> dict[str, str | None]:
             return {data.name.strip(): None}
 
-        layout = Layout(request, actor, engine)
         return await _changed(layout, apps, app_reads, name, data, changes)
 
     @post("/apps/{name:str}/variables/paste")
     async def paste(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         """Set every variable of a pasted `.env` file; the others stay as they are."""
@@ -112,7 +101,6 @@ class AppVariables(Controller):
                 raise InvalidCommand("no NAME=value line to set", field="text")
             return dict(parsed)
 
-        layout = Layout(request, actor, engine)
         return await _changed(layout, apps, app_reads, name, data, changes)
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.pages.app_deploys import ActionForm
@@ -46,20 +44,18 @@ class AppWebhook(Controller):
     @post("/apps/{name:str}/webhook")
     async def enable(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         webhooks: NamedDependency[WebhookService],
         instance_settings: NamedDependency[InstanceSettings],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """Turn the webhook on, or rotate its secret: the page shows the new secret once."""
-        layout = Layout(request, actor, engine)
 
         async def enable() -> Response[Any]:
-            secret = await webhooks.enable(actor, name)
-            setup = webhook_setup(await instance_settings.public_url(), request, name, secret)
+            secret = await webhooks.enable(layout.actor, name)
+            public_url = await instance_settings.public_url()
+            setup = webhook_setup(public_url, layout.request, name, secret)
             hosts = [
                 (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
                 for p, url in setup.urls.items()
@@ -74,17 +70,13 @@ class AppWebhook(Controller):
     @post("/apps/{name:str}/webhook/off")
     async def disable(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         webhooks: NamedDependency[WebhookService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
-        layout = Layout(request, actor, engine)
-
         async def disable() -> Response[Any]:
-            await webhooks.disable(actor, name)
+            await webhooks.disable(layout.actor, name)
             return Redirect(f"/apps/{name}/settings#webhook")
 
         said = "The webhook was not turned off: "

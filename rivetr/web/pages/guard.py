@@ -42,7 +42,15 @@ def to_sign_in(request: Request[Any, Any, Any], exc: NotSignedIn) -> Response[An
     return Redirect("/login")
 
 
-GUARD = {"actor": Provide(signed_in)}
+def layout_of(
+    request: Request[Any, Any, Any],
+    actor: NamedDependency[Actor],
+    engine: NamedDependency[EngineMonitor],
+) -> Layout:
+    return Layout(request, actor, engine)
+
+
+GUARD = {"actor": Provide(signed_in), "layout": Provide(layout_of, sync_to_thread=False)}
 GUARD_HANDLERS: ExceptionHandlersMap = {NotSignedIn: to_sign_in}
 
 

@@ -4,22 +4,21 @@ restart, and the users, whose second factor an admin may turn off. Anyone else g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
-from rivetr.web.pages.forms import FieldProblems, Refused, problems_of, status_of, submitted
+from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
 
@@ -38,84 +37,14 @@ class Shown(msgspec.Struct, kw_only=True):
     status: int = 200
 
 
-class SettingsPages(Controller):
-    path = "/settings"
-    include_in_schema = False
-
-    @get("/")
-    async def settings_page(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
-        users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
-    ) -> Template:
-        layout = Layout(request, actor, engine)
-        return await SettingsPage(layout, instance_settings, account_reads, users).shown()
-
-    @post("/")
-    async def change_settings(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
-        users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
-        data: URLEncodedBody[SettingsForm],
-    ) -> Response[Any]:
-        """Change `public_url` (empty: back to the config file's value or the default)."""
-        page = SettingsPage(Layout(request, actor, engine), instance_settings, account_reads, users)
-        typed = {"public_url": data.public_url.strip()}
-
-        async def change() -> Response[Any]:
-            await instance_settings.change(actor, {"public_url": typed["public_url"] or None})
-            return Redirect("/settings")
-
-        return await submitted(
-            page.layout, data.csrf_token, change, page.refused("settings", typed)
-        )
-
-    @post("/users/{user_id:str}/totp/disable")
-    async def disable_totp(
-        self,
-        request: Request[Any, Any, Any],
-        user_id: FromPath[str],
-        actor: NamedDependency[Actor],
-        instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
-        users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
-        data: URLEncodedBody[SettingsForm],
-    ) -> Response[Any]:
-        """Turn off the second factor of a user who lost their device."""
-        page = SettingsPage(Layout(request, actor, engine), instance_settings, account_reads, users)
-
-        async def disable() -> Response[Any]:
-            await users.disable_totp(actor, user_id)
-            return Redirect("/settings")
-
-        return await submitted(
-            page.layout, data.csrf_token, disable, page.refused("users", whole=True)
-        )
-
-
+@dataclass(frozen=True)
 class SettingsPage:
     """The settings page, as it is or with what a form made of it."""
 
-    def __init__(
-        self,
-        layout: Layout,
-        instance_settings: InstanceSettings,
-        account_reads: AccountReads,
-        users: UserService,
-    ) -> None:
-        self.layout = layout
-        self.instance_settings = instance_settings
-        self.account_reads = account_reads
-        self.users = users
+    layout: Layout
+    instance_settings: InstanceSettings
+    account_reads: AccountReads
+    users: UserService
 
     async def shown(self, shown: Shown | None = None) -> Template:
         """The page, with a refused form (`shown`), if any; to whoever is not an instance
@@ -139,15 +68,73 @@ class SettingsPage:
             shown=shown,
         )
 
-    def refused(
-        self, form: str, typed: dict[str, str] | None = None, *, whole: bool = False
-    ) -> Refused:
-        """The page again with the refusal beside `form`'s field, or above it when `whole` (a
-        button's, which has no field to show it beside)."""
+    async def submitted(
+        self,
+        data: SettingsForm,
+        act: Act,
+        form: str,
+        typed: dict[str, str] | None = None,
+        *,
+        whole: bool = False,
+    ) -> Response[Any]:
+        """What `act` answers, or the page again with the refusal beside `form`'s field (or
+        above it when `whole`: a button's, which has no field) and what was `typed`."""
 
-        async def again(exc: Exception) -> Response[Any]:
+        async def refused(exc: Exception) -> Response[Any]:
             problems = {"": str(exc)} if whole else problems_of(exc)
             shown = Shown(form=form, problems=problems, typed=typed or {}, status=status_of(exc))
             return await self.shown(shown)
 
-        return again
+        return await submitted(self.layout, data.csrf_token, act, refused)
+
+
+def provide_settings_page(
+    layout: NamedDependency[Layout],
+    instance_settings: NamedDependency[InstanceSettings],
+    account_reads: NamedDependency[AccountReads],
+    users: NamedDependency[UserService],
+) -> SettingsPage:
+    return SettingsPage(layout, instance_settings, account_reads, users)
+
+
+class SettingsPages(Controller):
+    path = "/settings"
+    include_in_schema = False
+    dependencies = {"page": Provide(provide_settings_page, sync_to_thread=False)}
+
+    @get("/")
+    async def settings_page(self, page: NamedDependency[SettingsPage]) -> Template:
+        return await page.shown()
+
+    @post("/")
+    async def change_settings(
+        self,
+        instance_settings: NamedDependency[InstanceSettings],
+        page: NamedDependency[SettingsPage],
+        data: URLEncodedBody[SettingsForm],
+    ) -> Response[Any]:
+        """Change `public_url` (empty: back to the config file's value or the default)."""
+        typed = {"public_url": data.public_url.strip()}
+
+        async def change() -> Response[Any]:
+            changes = {"public_url": typed["public_url"] or None}
+            await instance_settings.change(page.layout.actor, changes)
+            return Redirect("/settings")
+
+        return await page.submitted(data, change, "settings", typed)
+
+    @post("/users/{user_id:str}/totp/disable")
+    async def disable_totp(
+        self,
+        user_id: FromPath[str],
+        users: NamedDependency[UserService],
+        page: NamedDependency[SettingsPage],
+        data: URLEncodedBody[SettingsForm],
+    ) -> Response[Any]:
+        """Turn off the second factor of a user who lost their device."""
+
+        async def disable() -> Response[Any]:
+            await users.disable_totp(page.layout.actor, user_id)
+            return Redirect("/settings")
+
+        return await page.submitted(data, disable, "users", whole=True)

@@ -4,22 +4,22 @@ changes are forms in `team_actions.py`; both go through the team service, as the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import TeamSlug
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.teams import TeamReads
 from rivetr.web.api.teams import NewTeam
-from rivetr.web.pages.forms import FieldProblems, Refused, problems_of, status_of, submitted
+from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
 ROLES = [("viewer", "Viewer"), ("developer", "Developer"), ("admin", "Admin")]
@@ -37,30 +37,23 @@ class TeamPages(Controller):
 
     @get("/")
     async def teams_page(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        self, layout: NamedDependency[Layout], team_reads: NamedDependency[TeamReads]
     ) -> Template:
-        return await _teams_page(Layout(request, actor, engine), team_reads)
+        return await _teams_page(layout, team_reads)
 
     @post("/")
     async def create_team(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         teams: NamedDependency[TeamService],
         team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[TeamForm],
     ) -> Response[Any]:
-        layout = Layout(request, actor, engine)
         typed = {"team": data.team.strip(), "name": data.name.strip()}
 
         async def create() -> Response[Any]:
             asked = msgspec.convert(typed, NewTeam)
-            await teams.create(actor, asked.team, asked.name)
+            await teams.create(layout.actor, asked.team, asked.name)
             return Redirect(f"/teams/{asked.team}")
 
         async def refused(exc: Exception) -> Response[Any]:
@@ -71,13 +64,11 @@ class TeamPages(Controller):
     @get("/{team:str}")
     async def team_page(
         self,
-        request: Request[Any, Any, Any],
         team: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await team_page(Layout(request, actor, engine), team_reads, team)
+        return await TeamPage(layout, team_reads, team).shown()
 
 
 async def _teams_page(
@@ -110,42 +101,47 @@ class Shown(msgspec.Struct, kw_only=True):
     status: int = 200
 
 
-async def team_page(
-    layout: Layout, team_reads: TeamReads, team: str, shown: Shown | None = None
-) -> Template:
-    """A team's page, with what a form made of it (`shown`), if anything."""
-    shown = shown or Shown()
-    actor = layout.actor
-    try:
-        slug = msgspec.convert(team, TeamSlug)
-        detail = await team_reads.detail(actor, slug)
-    except (msgspec.ValidationError, Absent):
-        return layout.error(f"No team named {team!r}.")
-    owner = detail.team.owner
-    return layout.page(
-        "team.html",
-        shown.status,
-        detail=detail,
-        manages=actor.can(Permission.MANAGE_MEMBERS, slug),
-        owns=actor.can(Permission.OWN_TEAM, slug),
-        roles=ROLES,
-        heirs=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
-        open_invitations=[i for i in detail.invitations if i.status == "open"],
-        shown=shown,
-    )
+@dataclass(frozen=True)
+class TeamPage:
+    """A team's page, as it is or with what a form made of it."""
+
+    layout: Layout
+    team_reads: TeamReads
+    team: str
+
+    async def shown(self, shown: Shown | None = None) -> Template:
+        """The page, with what a form made of it (`shown`), if anything."""
+        shown = shown or Shown()
+        layout, actor, team = self.layout, self.layout.actor, self.team
+        try:
+            slug = msgspec.convert(team, TeamSlug)
+            detail = await self.team_reads.detail(actor, slug)
+        except (msgspec.ValidationError, Absent):
+            return layout.error(f"No team named {team!r}.")
+        owner = detail.team.owner
+        return layout.page(
+            "team.html",
+            shown.status,
+            detail=detail,
+            manages=actor.can(Permission.MANAGE_MEMBERS, slug),
+            owns=actor.can(Permission.OWN_TEAM, slug),
+            roles=ROLES,
+            heirs=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
+            open_invitations=[i for i in detail.invitations if i.status == "open"],
+            shown=shown,
+        )
+
+    async def submitted(
+        self, presented: str, act: Act, form: str, typed: dict[str, str]
+    ) -> Response[Any]:
+        """What `act` answers, or the page again with the refusal beside `form`'s fields and
+        what was `typed`."""
+
+        async def refused(exc: Exception) -> Response[Any]:
+            problems, status = problems_of(exc), status_of(exc)
+            return await self.shown(Shown(form=form, problems=problems, typed=typed, status=status))
+
+        return await submitted(self.layout, presented, act, refused)
 
 
-def team_refused(
-    layout: Layout, team_reads: TeamReads, team: str, form: str, typed: dict[str, str]
-) -> Refused:
-    """A team page's `form` refused by the server: the page again, with its problems beside
-    its fields and what was `typed`."""
-
-    async def again(exc: Exception) -> Response[Any]:
-        shown = Shown(form=form, problems=problems_of(exc), typed=typed, status=status_of(exc))
-        return await team_page(layout, team_reads, team, shown)
-
-    return again
-
-
-__all__ = ["ROLES", "Shown", "TeamPages", "team_page", "team_refused"]
+__all__ = ["ROLES", "Shown", "TeamPage", "TeamPages"]

@@ -4,18 +4,17 @@ through the token service, so the API's authorisation and events."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
 from rivetr.projections.tokens import TokenView
 from rivetr.service.commands.tokens import TokenService
@@ -40,88 +39,13 @@ class TokenForm(msgspec.Struct):
     team: str = ""
 
 
-class TokenPages(Controller):
-    path = "/tokens"
-    include_in_schema = False
-
-    @get("/")
-    async def tokens_page(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        account_reads: NamedDependency[AccountReads],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
-    ) -> Response[Any]:
-        return await TokensPage(Layout(request, actor, engine), account_reads, team_reads).shown()
-
-    @post("/")
-    async def mint(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        tokens: NamedDependency[TokenService],
-        account_reads: NamedDependency[AccountReads],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
-        data: URLEncodedBody[TokenForm],
-    ) -> Response[Any]:
-        """Mint a token: the page answers with its secret, this once (no redirect, so that a
-        reload never shows it again: only its hash is kept)."""
-        page = TokensPage(Layout(request, actor, engine), account_reads, team_reads)
-        typed = msgspec.structs.asdict(data)
-        del typed["csrf_token"]
-        fields: dict[str, Any] = {
-            "name": data.name.strip(),
-            "scope": data.scope,
-            "expires_in_days": data.expires_in_days.strip() or None,
-            "team": data.team or None,
-        }
-
-        async def mint() -> Response[Any]:
-            asked = msgspec.convert(fields, MintRequest, strict=False)  # days come as text
-            token_id, secret = await tokens.create(
-                actor, asked.name, asked.scope, asked.expires_in_days, asked.team
-            )
-            minted = await account_reads.minted(token_id)
-            return await page.shown(minted=(minted, secret), status=HTTP_201_CREATED)
-
-        async def refused(exc: Exception) -> Response[Any]:
-            return await page.shown(problems_of(exc), typed, status=status_of(exc))
-
-        return await submitted(page.layout, data.csrf_token, mint, refused)
-
-    @post("/{token_id:str}/revoke")
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        token_id: FromPath[str],
-        actor: NamedDependency[Actor],
-        tokens: NamedDependency[TokenService],
-        account_reads: NamedDependency[AccountReads],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
-        data: URLEncodedBody[TokenForm],
-    ) -> Response[Any]:
-        page = TokensPage(Layout(request, actor, engine), account_reads, team_reads)
-
-        async def revoke() -> Response[Any]:
-            await tokens.revoke(actor, token_id)
-            return Redirect("/tokens")
-
-        async def refused(exc: Exception) -> Response[Any]:
-            return await page.shown({"revoke": str(exc)}, status=status_of(exc))
-
-        return await submitted(page.layout, data.csrf_token, revoke, refused)
-
-
+@dataclass(frozen=True)
 class TokensPage:
     """The tokens page of the reader signed in, as it is or with what a form made of it."""
 
-    def __init__(self, layout: Layout, account_reads: AccountReads, team_reads: TeamReads) -> None:
-        self.layout = layout
-        self.account_reads = account_reads
-        self.team_reads = team_reads
+    layout: Layout
+    account_reads: AccountReads
+    team_reads: TeamReads
 
     async def shown(
         self,
@@ -150,6 +74,72 @@ class TokensPage:
             typed=typed or {},
             minted=minted,
         )
+
+
+def provide_tokens_page(
+    layout: NamedDependency[Layout],
+    account_reads: NamedDependency[AccountReads],
+    team_reads: NamedDependency[TeamReads],
+) -> TokensPage:
+    return TokensPage(layout, account_reads, team_reads)
+
+
+class TokenPages(Controller):
+    path = "/tokens"
+    include_in_schema = False
+    dependencies = {"page": Provide(provide_tokens_page, sync_to_thread=False)}
+
+    @get("/")
+    async def tokens_page(self, page: NamedDependency[TokensPage]) -> Response[Any]:
+        return await page.shown()
+
+    @post("/")
+    async def mint(
+        self,
+        tokens: NamedDependency[TokenService],
+        page: NamedDependency[TokensPage],
+        data: URLEncodedBody[TokenForm],
+    ) -> Response[Any]:
+        """Mint a token: the page answers with its secret, this once (no redirect, so that a
+        reload never shows it again: only its hash is kept)."""
+        typed = msgspec.structs.asdict(data)
+        del typed["csrf_token"]
+        fields: dict[str, Any] = {
+            "name": data.name.strip(),
+            "scope": data.scope,
+            "expires_in_days": data.expires_in_days.strip() or None,
+            "team": data.team or None,
+        }
+
+        async def mint() -> Response[Any]:
+            asked = msgspec.convert(fields, MintRequest, strict=False)  # days come as text
+            token_id, secret = await tokens.create(
+                page.layout.actor, asked.name, asked.scope, asked.expires_in_days, asked.team
+            )
+            minted = await page.account_reads.minted(token_id)
+            return await page.shown(minted=(minted, secret), status=HTTP_201_CREATED)
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.shown(problems_of(exc), typed, status=status_of(exc))
+
+        return await submitted(page.layout, data.csrf_token, mint, refused)
+
+    @post("/{token_id:str}/revoke")
+    async def revoke(
+        self,
+        token_id: FromPath[str],
+        tokens: NamedDependency[TokenService],
+        page: NamedDependency[TokensPage],
+        data: URLEncodedBody[TokenForm],
+    ) -> Response[Any]:
+        async def revoke() -> Response[Any]:
+            await tokens.revoke(page.layout.actor, token_id)
+            return Redirect("/tokens")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.shown({"revoke": str(exc)}, status=status_of(exc))
+
+        return await submitted(page.layout, data.csrf_token, revoke, refused)
 
 
 def _standing(token: TokenView, now: str) -> str:
