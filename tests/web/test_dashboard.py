@@ -178,3 +178,19 @@ def test_every_page_has_the_site_navigation_with_its_own_section_marked(client, 
     assert '<a href="/audit" aria-current="page">Audit</a>' in audit
     assert 'rel="icon"' in home
     assert "Main" not in login  # nobody signed in: nowhere to go yet
+
+
+def test_a_signed_in_error_page_has_the_navigation_to_go_on_from(client, owner, session_headers):
+    csrf = session_headers("ann@example.com")["X-CSRF-Token"]
+    missing = client.get("/apps/nope")
+    expired = client.post("/apps/nope/deploy", data={"csrf_token": "stale"})
+    unknown_team = client.get("/teams/nope")
+
+    assert missing.status_code == 404
+    assert "No application named &#39;nope&#39;." in missing.text
+    for page in (missing, expired, unknown_team):
+        assert '<nav aria-label="Main">' in page.text
+        assert "signed in as user:ann@example.com" in page.text
+        assert f'name="csrf_token" value="{csrf}"' in page.text  # Sign out works from there
+    assert expired.status_code == 403
+    assert unknown_team.status_code == 404

@@ -4,24 +4,24 @@ PUT and POST do. The private key is never shown back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.errors import DomainError, InvalidCommand
 from rivetr.domain.settings import host_of
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.queries.apps import AppReads
-from rivetr.web.pages.app_found import app_or_refusal
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.app_found import app_for, app_of_form
+from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
+from rivetr.web.pages.guard import Layout
 
 PEM_LIMIT = 65536  # as the API's CertificateUpload
 
@@ -33,113 +33,115 @@ class AppCertificates(Controller):
     @get("/apps/{name:str}/certificates")
     async def page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        app = await app_or_refusal(app_reads, engine, actor, name)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        done = request.query_params.get("installed", "")
+        done = layout.request.query_params.get("installed", "")
         if done not in {host_of(d) for d in app.domains}:  # the redirect's, nothing else
             done = ""
-        return await _page(request, actor, engine, app_reads, app, {}, {}, done)
+        return await CertificatesPage(layout, app_reads, app).shown(installed=done)
 
     @post("/apps/{name:str}/certificates/upload")
     async def upload(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
         certificates: NamedDependency[CertificateService],
-        engine: NamedDependency[EngineMonitor],
     ) -> Response[Any]:
         """Serve a domain with the certificate given: pasted, or as files (multipart)."""
-        form = await request.form()
-        if (refused := stale(request, _text(form.get("csrf_token")), engine)) is not None:
-            return refused
+        form = await layout.request.form()
+        presented = _text(form.get("csrf_token"))
+        app = await app_of_form(layout, presented, app_reads, name, Permission.MANAGE_APPS)
+        if not isinstance(app, AppView):
+            return app
         domain = _text(form.get("domain")).strip()
         chain = await _pem(form, "certificate")
         key = await _pem(form, "private_key")
-        app = await app_or_refusal(app_reads, engine, actor, name, Permission.MANAGE_APPS)
-        if isinstance(app, Template):
-            return app
-        try:
+        page = CertificatesPage(layout, app_reads, app)
+
+        async def upload() -> Response[Any]:
             for field, value in (("certificate", chain), ("private_key", key)):
                 if not value.strip():
                     raise InvalidCommand("paste it in PEM, or choose its file", field=field)
                 if len(value) > PEM_LIMIT:
                     raise InvalidCommand(f"longer than {PEM_LIMIT} characters", field=field)
-            await certificates.upload(actor, name, domain, chain.encode(), key.encode())
-        except DomainError as exc:
+            await certificates.upload(layout.actor, name, domain, chain.encode(), key.encode())
+            return Redirect(f"/apps/{name}/certificates?installed={domain}")
+
+        async def refused(exc: Exception) -> Response[Any]:
             # the certificate's own refusals ("does not cover ...") are about the certificate
-            problems = problems_of(exc) if exc.field else {"certificate": str(exc)}
+            named = isinstance(exc, DomainError) and exc.field
+            problems = problems_of(exc) if named else {"certificate": str(exc)}
             typed = {"domain": domain, "certificate": chain}  # never the key
-            page = await _page(request, actor, engine, app_reads, app, typed, problems)
-            page.status_code = status_of(exc)
-            return page
-        return Redirect(f"/apps/{name}/certificates?installed={domain}")
+            return await page.shown(typed, problems, status_of(exc))
+
+        return await attempted(upload, refused)
 
     @post("/apps/{name:str}/certificates/acme")
     async def order(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
         certificates: NamedDependency[CertificateService],
-        engine: NamedDependency[EngineMonitor],
     ) -> Response[Any]:
         """Order (or renew) a domain's certificate from the ACME CA, as the API's POST does."""
-        form = await request.form()
-        if (refused := stale(request, _text(form.get("csrf_token")), engine)) is not None:
-            return refused
-        domain = _text(form.get("domain")).strip()
-        app = await app_or_refusal(
-            app_reads, engine, actor, name, Permission.MANAGE_APPS
-        )  # before any work with the CA
-        if isinstance(app, Template):
+        form = await layout.request.form()
+        presented = _text(form.get("csrf_token"))
+        # refused before any work with the CA
+        app = await app_of_form(layout, presented, app_reads, name, Permission.MANAGE_APPS)
+        if not isinstance(app, AppView):
             return app
-        try:
-            await certificates.issue(actor, name, domain)
-        except DomainError as exc:
+        domain = _text(form.get("domain")).strip()
+        page = CertificatesPage(layout, app_reads, app)
+
+        async def order() -> Response[Any]:
+            await certificates.issue(layout.actor, name, domain)
+            return Redirect(f"/apps/{name}/certificates?installed={domain}")
+
+        async def refused(exc: Exception) -> Response[Any]:
             if not isinstance(exc, InvalidCommand):  # not allowed: nothing to show a form for
-                return error_page(engine, f"No certificate was ordered: {exc}", exc.status)
-            problems = {"order": str(exc)}
-            page = await _page(request, actor, engine, app_reads, app, {}, problems)
-            page.status_code = status_of(exc)
-            return page
-        return Redirect(f"/apps/{name}/certificates?installed={domain}")
+                return layout.error(f"No certificate was ordered: {exc}", status_of(exc))
+            return await page.shown({}, {"order": str(exc)}, status_of(exc))
+
+        return await attempted(order, refused)
 
 
-async def _page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    engine: EngineMonitor,
-    app_reads: AppReads,
-    app: AppView,
-    typed: dict[str, str],
-    problems: FieldProblems,
-    installed: str = "",
-) -> Template:
-    hosts = list(dict.fromkeys(host_of(d) for d in app.domains if not d.startswith("*.")))
-    return Template(
-        "app_certificates.html",
-        context={
-            "actor": actor,
-            "engine": engine,
-            "app": app,
-            "certificates": await app_reads.certificates_of(app),
-            "hosts": [(h, h) for h in hosts],
-            "form": typed,
-            "problems": problems,
-            "installed": installed,
-            "csrf_token": csrf_of(request),
-        },
-    )
+@dataclass(frozen=True)
+class CertificatesPage:
+    """An app's certificates page, as it is or with a form refused."""
+
+    layout: Layout
+    app_reads: AppReads
+    app: AppView
+
+    async def shown(
+        self,
+        typed: dict[str, str] | None = None,
+        problems: FieldProblems | None = None,
+        status: int = 200,
+        *,
+        installed: str = "",
+    ) -> Template:
+        """The page, with what was `typed` in a refused form and its `problems`, or the domain
+        a certificate was just `installed` for."""
+        app = self.app
+        hosts = list(dict.fromkeys(host_of(d) for d in app.domains if not d.startswith("*.")))
+        return self.layout.page(
+            "app_certificates.html",
+            status,
+            app=app,
+            certificates=await self.app_reads.certificates_of(app),
+            hosts=[(h, h) for h in hosts],
+            form=typed or {},
+            problems=problems or {},
+            installed=installed,
+        )
 
 
 def _text(value: Any) -> str:

@@ -9,19 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
-from rivetr.domain.errors import DomainError
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.web.api.previews import ApprovalAsked, number_in
-from rivetr.web.pages.forms import stale
-from rivetr.web.pages.guard import error_page
+from rivetr.web.pages.forms import on_error_page, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 
 class ActionForm(msgspec.Struct):
@@ -37,90 +34,79 @@ class AppDeploys(Controller):
     @post("/apps/{name:str}/deploy")
     async def deploy(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await _started(
-            request, engine, data, lambda: deployments.request(actor, name, trigger="dashboard")
+            layout, data, lambda: deployments.request(layout.actor, name, trigger="dashboard")
         )
 
     @post("/apps/{name:str}/rollback")
     async def rollback(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         return await _started(
-            request,
-            engine,
+            layout,
             data,
-            lambda: deployments.rollback(actor, name, data.to or None, trigger="dashboard"),
+            lambda: deployments.rollback(layout.actor, name, data.to or None, trigger="dashboard"),
         )
 
     @post("/deployments/{deployment_id:str}/cancel")
     async def cancel(
         self,
-        request: Request[Any, Any, Any],
         deployment_id: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         deployments: NamedDependency[DeploymentService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """The deployment page's Cancel button, while the deployment is in flight."""
 
         async def cancelled() -> str:
-            await deployments.cancel(actor, deployment_id, "cancelled from the dashboard")
+            await deployments.cancel(layout.actor, deployment_id, "cancelled from the dashboard")
             return deployment_id
 
-        return await _started(request, engine, data, cancelled)
+        return await _started(layout, data, cancelled)
 
     @post("/apps/{name:str}/previews/{pr:str}/approve")
     async def approve_preview(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
         pr: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         previews: NamedDependency[PreviewService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """The app page's Approve button on a fork's pull request: deploys that head."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
+
+        async def approve() -> Response[Any]:
             fields = {"app": name, "pr_number": number_in(pr), "commit": data.commit}
             asked = msgspec.convert(fields, ApprovalAsked)
             deployment_id = await previews.approve(
-                actor, asked.app, asked.pr_number, asked.commit, trigger="dashboard"
+                layout.actor, asked.app, asked.pr_number, asked.commit, trigger="dashboard"
             )
-        except msgspec.ValidationError as exc:
-            return error_page(engine, f"Nothing was approved: {exc}", 400)
-        except DomainError as exc:
-            return error_page(engine, f"Nothing was approved: {exc}", exc.status)
-        return Redirect(f"/deployments/{deployment_id}")
+            return Redirect(f"/deployments/{deployment_id}")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            # a path or commit no button sends: a bad request, not a form to fix
+            status = 400 if isinstance(exc, msgspec.ValidationError) else status_of(exc)
+            return layout.error(f"Nothing was approved: {exc}", status)
+
+        return await submitted(layout, data.csrf_token, approve, refused)
 
 
 async def _started(
-    request: Request[Any, Any, Any],
-    engine: EngineMonitor,
-    data: ActionForm,
-    start: Callable[[], Awaitable[str]],
+    layout: Layout, data: ActionForm, start: Callable[[], Awaitable[str]]
 ) -> Response[Any]:
-    """A deploy or roll-back button: the deployment it started, or why none."""
-    if (refused := stale(request, data.csrf_token, engine)) is not None:
-        return refused
-    try:
-        deployment_id = await start()
-    except DomainError as exc:
-        return error_page(engine, str(exc), exc.status)
-    return Redirect(f"/deployments/{deployment_id}")
+    """A deploy, roll-back or cancel button: the page of the deployment it is about, or why
+    not."""
+
+    async def started() -> Response[Any]:
+        return Redirect(f"/deployments/{await start()}")
+
+    return await submitted(layout, data.csrf_token, started, on_error_page(layout))

@@ -8,22 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.config import Settings
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import DeleteApp
-from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
-from rivetr.web.pages.app_found import app_or_refusal
+from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.app_settings_form import (
     AppSettingsForm,
     change_command,
@@ -31,8 +30,8 @@ from rivetr.web.pages.app_settings_form import (
     shown,
 )
 from rivetr.web.pages.apps import HomeReads
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of
+from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 
 class DeleteForm(msgspec.Struct):
@@ -47,100 +46,94 @@ class AppForms(Controller):
     @post("/apps")
     async def create_app(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
         deployment_reads: NamedDependency[DeploymentReads],
         audit_reads: NamedDependency[AuditReads],
         settings: NamedDependency[Settings],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
         """The home page's form: an app with every setting the API takes."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
+
+        async def create() -> Response[Any]:
             command = create_command(data)
-            await apps.handle(actor, command)
-        except (msgspec.ValidationError, DomainError) as exc:
+            await apps.handle(layout.actor, command)
+            return Redirect(f"/apps/{command.name}")
+
+        async def refused(exc: Exception) -> Response[Any]:
             reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
-            context = await reads.context(request, actor, engine)
+            context = await reads.context(layout.request, layout.actor, layout.engine)
             context.update(form=shown(None, data), problems=_problems(exc))
             return Template("index.html", context=context, status_code=status_of(exc))
-        return Redirect(f"/apps/{command.name}")
+
+        return await submitted(layout, data.csrf_token, create, refused)
 
     @get("/apps/{name:str}/settings")
     async def settings_page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        app = await app_or_refusal(app_reads, engine, actor, name)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        changed = "changed" in request.query_params
-        return _settings_page(request, actor, engine, app, shown(app), {}, changed=changed)
+        changed = "changed" in layout.request.query_params
+        return _settings_page(layout, app, shown(app), {}, changed=changed)
 
     @post("/apps/{name:str}/settings")
     async def change_settings(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
         """Change what the form changes, nothing else. Who may not even edit is refused
         first (the service then checks what this very change needs)."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        app = await app_or_refusal(app_reads, engine, actor, name, Permission.EDIT_APPS)
-        if isinstance(app, Template):
+        app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.EDIT_APPS)
+        if not isinstance(app, AppView):
             return app
-        try:
-            await apps.handle(actor, change_command(app, data))
-        except (msgspec.ValidationError, DomainError) as exc:
+
+        async def change() -> Response[Any]:
+            await apps.handle(layout.actor, change_command(app, data))
+            return Redirect(f"/apps/{name}/settings?changed")
+
+        async def refused(exc: Exception) -> Response[Any]:
             problems = _problems(exc)
-            page = _settings_page(request, actor, engine, app, shown(app, data), problems)
-            page.status_code = status_of(exc)
-            return page
-        return Redirect(f"/apps/{name}/settings?changed")
+            return _settings_page(layout, app, shown(app, data), problems, status_of(exc))
+
+        return await attempted(change, refused)
 
     @post("/apps/{name:str}/delete")
     async def delete_app(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[DeleteForm],
     ) -> Response[Any]:
         """The danger zone: only when the app's name is typed again."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        app = await app_or_refusal(app_reads, engine, actor, name, Permission.MANAGE_APPS)
-        if isinstance(app, Template):
+        app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.MANAGE_APPS)
+        if not isinstance(app, AppView):
             return app
-        try:
+
+        async def delete() -> Response[Any]:
             if data.confirm.strip() != app.name:
                 raise InvalidCommand(
                     f"type {app.name} to confirm: nothing was deleted", field="confirm"
                 )
-            await apps.handle(actor, DeleteApp(name=app.name))
-        except DomainError as exc:
+            await apps.handle(layout.actor, DeleteApp(name=app.name))
+            return Redirect(f"/?deleted={app.name}")
+
+        async def refused(exc: Exception) -> Response[Any]:
             problems = {"confirm": str(exc)}
-            page = _settings_page(request, actor, engine, app, shown(app), problems)
-            page.status_code = status_of(exc)
-            return page
-        return Redirect(f"/?deleted={app.name}")
+            return _settings_page(layout, app, shown(app), problems, status_of(exc))
+
+        return await attempted(delete, refused)
 
 
 def _problems(exc: Exception) -> FieldProblems:
@@ -149,24 +142,14 @@ def _problems(exc: Exception) -> FieldProblems:
 
 
 def _settings_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    engine: EngineMonitor,
+    layout: Layout,
     app: AppView,
     values: dict[str, str],
     problems: FieldProblems,
+    status: int = 200,
     *,
     changed: bool = False,
 ) -> Template:
-    return Template(
-        "app_settings.html",
-        context={
-            "actor": actor,
-            "engine": engine,
-            "app": app,
-            "form": values,
-            "problems": problems,
-            "changed": changed,
-            "csrf_token": csrf_of(request),
-        },
+    return layout.page(
+        "app_settings.html", status, app=app, form=values, problems=problems, changed=changed
     )

@@ -5,25 +5,25 @@ ChangeAppSettings of `env` through the application service, as the API's PATCH i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import ChangeAppSettings
-from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
-from rivetr.web.pages.app_found import app_or_refusal
+from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.env_text import check_name, parse_env
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of
+from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
+from rivetr.web.pages.guard import Layout
 
 _NAMES = re.compile(r"[A-Za-z0-9_, ]{0,4096}")
 
@@ -42,29 +42,25 @@ class AppVariables(Controller):
     @get("/apps/{name:str}/variables")
     async def page(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        app = await app_or_refusal(app_reads, engine, actor, name)
+        app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        done = request.query_params.get("done", "")
+        done = layout.request.query_params.get("done", "")
         if not _NAMES.fullmatch(done):  # the redirect's list of names, nothing else
             done = ""
-        return _page(request, actor, engine, app, {}, {}, done)
+        return _page(layout, app, {}, {}, done=done)
 
     @post("/apps/{name:str}/variables")
     async def set_one(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         """Set one variable, or replace its value."""
@@ -72,33 +68,29 @@ class AppVariables(Controller):
         def changes() -> dict[str, str | None]:
             return {check_name(data.name.strip(), "name"): data.value}
 
-        return await _changed(request, actor, apps, app_reads, engine, name, data, changes)
+        return await _changed(layout, apps, app_reads, name, data, changes)
 
     @post("/apps/{name:str}/variables/remove")
     async def remove_one(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         def changes() -> dict[str, str | None]:
             return {data.name.strip(): None}
 
-        return await _changed(request, actor, apps, app_reads, engine, name, data, changes)
+        return await _changed(layout, apps, app_reads, name, data, changes)
 
     @post("/apps/{name:str}/variables/paste")
     async def paste(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
         """Set every variable of a pasted `.env` file; the others stay as they are."""
@@ -109,56 +101,47 @@ class AppVariables(Controller):
                 raise InvalidCommand("no NAME=value line to set", field="text")
             return dict(parsed)
 
-        return await _changed(request, actor, apps, app_reads, engine, name, data, changes)
+        return await _changed(layout, apps, app_reads, name, data, changes)
 
 
 async def _changed(
-    request: Request[Any, Any, Any],
-    actor: Actor,
+    layout: Layout,
     apps: AppService,
     app_reads: AppReads,
-    engine: EngineMonitor,
     name: str,
     data: VariableForm,
-    changes: Any,
+    changes: Callable[[], dict[str, str | None]],
 ) -> Response[Any]:
-    if (refused := stale(request, data.csrf_token, engine)) is not None:
-        return refused
-    app = await app_or_refusal(app_reads, engine, actor, name, Permission.EDIT_APPS)
-    if isinstance(app, Template):
+    """Make the `changes` to the app's variables: back to the page saying which, or the page
+    with the refusal beside its field (and the name typed, never a value)."""
+    app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.EDIT_APPS)
+    if not isinstance(app, AppView):
         return app
-    try:
+
+    async def change() -> Response[Any]:
         env = changes()
         command = msgspec.convert({"name": app.name, "env": env}, ChangeAppSettings)
-        await apps.handle(actor, command)
-    except (msgspec.ValidationError, DomainError) as exc:
+        await apps.handle(layout.actor, command)
+        return Redirect(f"/apps/{name}/variables?done={', '.join(sorted(env))}")
+
+    async def refused(exc: Exception) -> Response[Any]:
         # the name is at fault when msgspec refuses a key of `env`
         problems = problems_of(exc, {"env": "name"})
-        page = _page(request, actor, engine, app, {"name": data.name}, problems)
-        page.status_code = status_of(exc)
-        return page
-    done = ", ".join(sorted(env))
-    return Redirect(f"/apps/{name}/variables?done={done}")
+        return _page(layout, app, {"name": data.name}, problems, status_of(exc))
+
+    return await attempted(change, refused)
 
 
 def _page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    engine: EngineMonitor,
+    layout: Layout,
     app: AppView,
     typed: dict[str, str],
     problems: FieldProblems,
+    status: int = 200,
+    *,
     done: str = "",
 ) -> Template:
-    return Template(
-        "app_variables.html",
-        context={
-            "actor": actor,
-            "engine": engine,
-            "app": app,
-            "form": typed,  # the name typed; never a value
-            "problems": problems,
-            "done": done,
-            "csrf_token": csrf_of(request),
-        },
+    # the form shows the name typed; never a value
+    return layout.page(
+        "app_variables.html", status, app=app, form=typed, problems=problems, done=done
     )

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
-from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.pages.app_deploys import ActionForm
-from rivetr.web.pages.forms import stale
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.forms import on_error_page, submitted
+from rivetr.web.pages.guard import Layout
 from rivetr.web.webhook_setup import webhook_setup
 
 # Where each git host takes the URL and the secret, in one line a person can follow.
@@ -47,53 +44,40 @@ class AppWebhook(Controller):
     @post("/apps/{name:str}/webhook")
     async def enable(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         webhooks: NamedDependency[WebhookService],
         instance_settings: NamedDependency[InstanceSettings],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
         """Turn the webhook on, or rotate its secret: the page shows the new secret once."""
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
-            secret = await webhooks.enable(actor, name)
-            setup = webhook_setup(await instance_settings.public_url(), request, name, secret)
-        except DomainError as exc:
-            return error_page(engine, f"The webhook was not turned on: {exc}", exc.status)
-        hosts = [
-            (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
-            for p, url in setup.urls.items()
-        ]
-        return Template(
-            "app_webhook.html",
-            context={
-                "actor": actor,
-                "engine": engine,
-                "app_name": name,
-                "setup": setup,
-                "hosts": hosts,
-                "csrf_token": csrf_of(request),
-            },
-            headers={"Cache-Control": "no-store"},  # the secret: never from a cache
-        )
+
+        async def enable() -> Response[Any]:
+            secret = await webhooks.enable(layout.actor, name)
+            public_url = await instance_settings.public_url()
+            setup = webhook_setup(public_url, layout.request, name, secret)
+            hosts = [
+                (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
+                for p, url in setup.urls.items()
+            ]
+            page = layout.page("app_webhook.html", app_name=name, setup=setup, hosts=hosts)
+            page.headers["Cache-Control"] = "no-store"  # the secret: never from a cache
+            return page
+
+        said = "The webhook was not turned on: "
+        return await submitted(layout, data.csrf_token, enable, on_error_page(layout, said))
 
     @post("/apps/{name:str}/webhook/off")
     async def disable(
         self,
-        request: Request[Any, Any, Any],
         name: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         webhooks: NamedDependency[WebhookService],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[ActionForm],
     ) -> Response[Any]:
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
-        try:
-            await webhooks.disable(actor, name)
-        except DomainError as exc:
-            return error_page(engine, f"The webhook was not turned off: {exc}", exc.status)
-        return Redirect(f"/apps/{name}/settings#webhook")
+        async def disable() -> Response[Any]:
+            await webhooks.disable(layout.actor, name)
+            return Redirect(f"/apps/{name}/settings#webhook")
+
+        said = "The webhook was not turned off: "
+        return await submitted(layout, data.csrf_token, disable, on_error_page(layout, said))

@@ -28,7 +28,7 @@ from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.web.ansi import to_html
 from rivetr.web.charts import sparkline
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.guard import Layout, csrf_of
 from rivetr.web.pages.history import app_then_page
 from rivetr.web.pages.visit import visit_links
 from rivetr.web.params import whole_number
@@ -76,13 +76,14 @@ class AppPages(Controller):
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
         """One app: its settings, deployments and webhook deliveries with their decisions."""
+        layout = Layout(request, actor, engine)
         at = request.query_params.get("at", "").strip()
         if at:
-            return await app_then_page(history, app_reads, engine, actor, name, at)
+            return await app_then_page(history, app_reads, layout, name, at)
         try:
             app = await app_reads.readable(actor, name)
         except Absent:
-            return error_page(engine, f"No application named {name!r}.")
+            return layout.error(f"No application named {name!r}.")
         head = await audit_reads.head()
         older = whole_number(request.query_params.get("older")) or 0  # skipped: a later page
         shown = await deployment_reads.listed(app, limit=DEPLOYMENTS_SHOWN + 1, offset=older)

@@ -91,6 +91,7 @@ class AuditPage(Controller):
     @get("/audit/events/{position:int}")
     async def event_page(
         self,
+        request: Request[Any, Any, Any],
         position: FromPath[int],
         actor: NamedDependency[Actor],
         audit_reads: NamedDependency[AuditReads],
@@ -99,7 +100,7 @@ class AuditPage(Controller):
         try:
             event = await audit_reads.event(actor, position)
         except Absent as exc:
-            return error_page(engine, str(exc), exc.status)
+            return error_page(engine, str(exc), exc.status, actor=actor, request=request)
         return Template(
             "audit_event.html",
             context={

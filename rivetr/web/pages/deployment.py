@@ -39,7 +39,8 @@ class DeploymentPage(Controller):
     ) -> Template:
         found = await deployment_reads.find(actor, deployment_id)
         if found is None:
-            return error_page(engine, f"No deployment {deployment_id!r}.")
+            message = f"No deployment {deployment_id!r}."
+            return error_page(engine, message, actor=actor, request=request)
         app = await app_reads.by_id(found.app_id) if found.app_id else None
         steps = await deployment_reads.steps(found)
         log, count = deployment_reads.log_tail_counted(found, LOG_LINES_SHOWN)

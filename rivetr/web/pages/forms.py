@@ -1,32 +1,67 @@
-"""What every dashboard form shares: the CSRF check, and the server's refusal turned into
-problems keyed by field (`""` for the whole form) that `_forms.html` shows beside each field."""
+"""What every dashboard form shares: the CSRF check, the service call tried with its refusal
+answered, and the refusal turned into problems keyed by field (`""` for the whole form) that
+`_forms.html` shows beside each field."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar import Request
+from litestar import Request, Response
 from litestar.response import Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
+from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
 from rivetr.web.auth import tokens_match
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.guard import Layout, csrf_of, error_page
 
 FieldProblems = dict[str, str]
+Act = Callable[[], Awaitable[Response[Any]]]
+Refused = Callable[[Exception], Awaitable[Response[Any]]]
 _PATH = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
 def stale(
-    request: Request[Any, Any, Any], presented: str, engine: EngineMonitor
+    request: Request[Any, Any, Any],
+    presented: str,
+    engine: EngineMonitor,
+    actor: Actor | None = None,
 ) -> Template | None:
     """The answer to a form without the page's CSRF token, or None when it has it."""
     expected = csrf_of(request)
     if expected is None or not tokens_match(presented, expected):
-        return error_page(engine, "This form has expired: load the page again.", 403)
+        message = "This form has expired: load the page again."
+        return error_page(engine, message, 403, actor=actor, request=request)
     return None
+
+
+async def submitted(layout: Layout, presented: str, act: Act, refused: Refused) -> Response[Any]:
+    """A signed-in page's form: without the page's CSRF token (`presented`), the page saying it
+    expired; else what `act` answers (a redirect, or the page with what it made), or, when the
+    service or the decoding of what was typed refuses, what `refused` makes of the refusal."""
+    expired = stale(layout.request, presented, layout.engine, layout.actor)
+    return expired if expired is not None else await attempted(act, refused)
+
+
+async def attempted(act: Act, refused: Refused) -> Response[Any]:
+    """What `act` answers, or what `refused` makes of a DomainError or msgspec.ValidationError
+    (each service translates its own decoding's, so nothing else is a refusal to show)."""
+    try:
+        return await act()
+    except (msgspec.ValidationError, DomainError) as exc:
+        return await refused(exc)
+
+
+def on_error_page(layout: Layout, said: str = "") -> Refused:
+    """A button's refusal, which has no form to show again: the error page, `said` first."""
+
+    async def error(exc: Exception) -> Response[Any]:
+        return layout.error(f"{said}{exc}", status_of(exc))
+
+    return error
 
 
 def problems_of(exc: Exception, fields: dict[str, str] | None = None) -> FieldProblems:
@@ -56,4 +91,14 @@ def status_of(exc: Exception) -> int:
     return exc.status if isinstance(exc, DomainError) else 422
 
 
-__all__ = ["FieldProblems", "problems_of", "stale", "status_of"]
+__all__ = [
+    "Act",
+    "FieldProblems",
+    "Refused",
+    "attempted",
+    "on_error_page",
+    "problems_of",
+    "stale",
+    "status_of",
+    "submitted",
+]

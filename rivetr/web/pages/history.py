@@ -13,20 +13,16 @@ from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import log_time
 from rivetr.service.queries.history import AppThen, HistoryReads
 from rivetr.service.queries.refusals import Absent, BadQuery
-from rivetr.web.pages.guard import error_page
+from rivetr.web.pages.guard import Layout
 
 EXAMPLE = "2026-11-27T09:30Z"
 
 
 async def app_then_page(
-    history: HistoryReads,
-    app_reads: AppReads,
-    engine: EngineMonitor,
-    actor: Actor,
-    name: str,
-    at: str,
+    history: HistoryReads, app_reads: AppReads, layout: Layout, name: str, at: str
 ) -> Template:
     """The app named `name` as it was at `at` (service/queries/history.py)."""
+    actor, engine = layout.actor, layout.engine
     try:
         then = await history.app_then(actor, name, at)
     except BadQuery:
@@ -36,7 +32,7 @@ async def app_then_page(
         try:
             now = await app_reads.readable(actor, name)
         except Absent:
-            return error_page(engine, f"No application named {name!r}.")
+            return layout.error(f"No application named {name!r}.")
         moment = log_time(at) or ""
         if now.created_at <= moment:  # the name was another team's app's then: say no more
             return _asked_again(actor, engine, name, at, f"no application named {name!r} then")
@@ -46,7 +42,7 @@ async def app_then_page(
         )
         return _asked_again(actor, engine, name, at, problem, status=404)
     except DomainError as exc:
-        return error_page(engine, str(exc), exc.status)
+        return layout.error(str(exc), exc.status)
     return _page(actor, engine, then.name, at, then)
 
 

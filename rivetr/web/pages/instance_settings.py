@@ -4,23 +4,22 @@ restart, and the users, whose second factor an admin may turn off. Anyone else g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_403_FORBIDDEN
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of
+from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 
 class SettingsForm(msgspec.Struct):
@@ -29,102 +28,113 @@ class SettingsForm(msgspec.Struct):
 
 
 class Shown(msgspec.Struct, kw_only=True):
+    """What the settings page shows besides the settings: a form refused (its name, its
+    problems and what was typed)."""
+
     form: str = ""
     problems: FieldProblems = msgspec.field(default_factory=dict)
     typed: dict[str, str] = msgspec.field(default_factory=dict)
     status: int = 200
 
 
+@dataclass(frozen=True)
+class SettingsPage:
+    """The settings page, as it is or with what a form made of it."""
+
+    layout: Layout
+    instance_settings: InstanceSettings
+    account_reads: AccountReads
+    users: UserService
+
+    async def shown(self, shown: Shown | None = None) -> Template:
+        """The page, with a refused form (`shown`), if any; to whoever is not an instance
+        administrator, the refusal alone (403)."""
+        shown = shown or Shown()
+        actor = self.layout.actor
+        try:
+            settings = await self.instance_settings.effective(actor)
+            accounts = await self.account_reads.users(actor)
+        except DomainError as exc:
+            # the refusal of what was asked, if something was, else of seeing the page
+            refused = shown.problems.get("") or str(exc)
+            return self.layout.page("settings.html", HTTP_403_FORBIDDEN, refused=refused)
+        factors = {u.user_id: await self.users.second_factor(u.user_id) for u in accounts}
+        return self.layout.page(
+            "settings.html",
+            shown.status,
+            settings=settings,
+            users=accounts,
+            factors=factors,
+            shown=shown,
+        )
+
+    async def submitted(
+        self,
+        data: SettingsForm,
+        act: Act,
+        form: str,
+        typed: dict[str, str] | None = None,
+        *,
+        whole: bool = False,
+    ) -> Response[Any]:
+        """What `act` answers, or the page again with the refusal beside `form`'s field (or
+        above it when `whole`: a button's, which has no field) and what was `typed`."""
+
+        async def refused(exc: Exception) -> Response[Any]:
+            problems = {"": str(exc)} if whole else problems_of(exc)
+            shown = Shown(form=form, problems=problems, typed=typed or {}, status=status_of(exc))
+            return await self.shown(shown)
+
+        return await submitted(self.layout, data.csrf_token, act, refused)
+
+
+def provide_settings_page(
+    layout: NamedDependency[Layout],
+    instance_settings: NamedDependency[InstanceSettings],
+    account_reads: NamedDependency[AccountReads],
+    users: NamedDependency[UserService],
+) -> SettingsPage:
+    return SettingsPage(layout, instance_settings, account_reads, users)
+
+
 class SettingsPages(Controller):
     path = "/settings"
     include_in_schema = False
+    dependencies = {"page": Provide(provide_settings_page, sync_to_thread=False)}
 
     @get("/")
-    async def settings_page(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
-        users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
-    ) -> Template:
-        return await _settings_page(request, actor, instance_settings, account_reads, users, engine)
+    async def settings_page(self, page: NamedDependency[SettingsPage]) -> Template:
+        return await page.shown()
 
     @post("/")
     async def change_settings(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
         instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
-        users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[SettingsPage],
         data: URLEncodedBody[SettingsForm],
     ) -> Response[Any]:
         """Change `public_url` (empty: back to the config file's value or the default)."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
         typed = {"public_url": data.public_url.strip()}
-        try:
-            await instance_settings.change(actor, {"public_url": typed["public_url"] or None})
-        except DomainError as exc:
-            shown = Shown(
-                form="settings", problems=problems_of(exc), typed=typed, status=status_of(exc)
-            )
-            return await _settings_page(
-                request, actor, instance_settings, account_reads, users, engine, shown
-            )
-        return Redirect("/settings")
+
+        async def change() -> Response[Any]:
+            changes = {"public_url": typed["public_url"] or None}
+            await instance_settings.change(page.layout.actor, changes)
+            return Redirect("/settings")
+
+        return await page.submitted(data, change, "settings", typed)
 
     @post("/users/{user_id:str}/totp/disable")
     async def disable_totp(
         self,
-        request: Request[Any, Any, Any],
         user_id: FromPath[str],
-        actor: NamedDependency[Actor],
-        instance_settings: NamedDependency[InstanceSettings],
-        account_reads: NamedDependency[AccountReads],
         users: NamedDependency[UserService],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[SettingsPage],
         data: URLEncodedBody[SettingsForm],
     ) -> Response[Any]:
         """Turn off the second factor of a user who lost their device."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
-        try:
-            await users.disable_totp(actor, user_id)
-        except DomainError as exc:
-            shown = Shown(form="users", problems={"": str(exc)}, status=status_of(exc))
-            return await _settings_page(
-                request, actor, instance_settings, account_reads, users, engine, shown
-            )
-        return Redirect("/settings")
 
+        async def disable() -> Response[Any]:
+            await users.disable_totp(page.layout.actor, user_id)
+            return Redirect("/settings")
 
-async def _settings_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    instance_settings: InstanceSettings,
-    account_reads: AccountReads,
-    users: UserService,
-    engine: EngineMonitor,
-    shown: Shown | None = None,
-) -> Template:
-    shown = shown or Shown()
-    context: dict[str, Any] = {"actor": actor, "engine": engine, "csrf_token": csrf_of(request)}
-    try:
-        settings = await instance_settings.effective(actor)
-        accounts = await account_reads.users(actor)
-    except DomainError as exc:
-        # the refusal of what was asked, if something was, else of seeing the page
-        context["refused"] = shown.problems.get("") or str(exc)
-        return Template("settings.html", context=context, status_code=HTTP_403_FORBIDDEN)
-    factors = {u.user_id: await users.second_factor(u.user_id) for u in accounts}
-    context |= {
-        "settings": settings,
-        "users": accounts,
-        "factors": factors,
-        "shown": shown,
-    }
-    return Template("settings.html", context=context, status_code=shown.status)
+        return await page.submitted(data, disable, "users", whole=True)

@@ -5,25 +5,22 @@ events as the API; a refusal shows the team page again with the problem beside i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
-from litestar.di import NamedDependency
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
-from rivetr.domain.errors import DomainError, InvalidCommand
+from rivetr.domain.errors import InvalidCommand
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamReads
 from rivetr.web.api.teams import NewInvitation, RoleChange, Transfer
-from rivetr.web.pages.forms import stale
-from rivetr.web.pages.teams import Shown, refused, team_page
+from rivetr.web.pages.forms import Act
+from rivetr.web.pages.guard import Layout
+from rivetr.web.pages.teams import Shown, TeamPage
 
 
 class MemberForm(msgspec.Struct):
@@ -34,146 +31,118 @@ class MemberForm(msgspec.Struct):
     confirm: str = ""
 
 
-Change = Callable[[], Awaitable[None]]
+def provide_team_page(
+    layout: NamedDependency[Layout], team_reads: NamedDependency[TeamReads], team: FromPath[str]
+) -> TeamPage:
+    return TeamPage(layout, team_reads, team)
 
 
 class TeamActions(Controller):
     path = "/teams/{team:str}"
     include_in_schema = False
+    dependencies = {"page": Provide(provide_team_page, sync_to_thread=False)}
 
     @post("/members/{user_id:str}/role")
     async def change_role(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
         user_id: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        async def change() -> None:
+        async def change() -> Response[Any]:
             asked = msgspec.convert({"role": data.role}, RoleChange)
-            await teams.change_role(actor, team, user_id, asked.role)
+            await teams.change_role(page.layout.actor, page.team, user_id, asked.role)
+            return Redirect(f"/teams/{page.team}")
 
-        return await _changed(request, actor, team_reads, engine, team, data, "members", change)
+        return await _submitted(page, data, change, "members")
 
     @post("/members/{user_id:str}/remove")
     async def remove_member(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
         user_id: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        change = partial(teams.remove_member, actor, team, user_id)
-        return await _changed(request, actor, team_reads, engine, team, data, "members", change)
+        async def remove() -> Response[Any]:
+            await teams.remove_member(page.layout.actor, page.team, user_id)
+            return Redirect(f"/teams/{page.team}")
+
+        return await _submitted(page, data, remove, "members")
 
     @post("/invitations")
     async def invite(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
         """Invite by e-mail: the page answers with the link, this once (no redirect, so that
         reloading never shows it again: only its hash is kept)."""
-        if (expired := stale(request, data.csrf_token, engine)) is not None:
-            return expired
         typed = {"email": data.email.strip(), "role": data.role}
-        try:
+
+        async def invite() -> Response[Any]:
             asked = msgspec.convert(typed, NewInvitation)
-            invited = await teams.invite(actor, team, asked.email, asked.role)
-        except (msgspec.ValidationError, DomainError) as exc:
-            shown = refused("invite", exc, typed)
-            return await team_page(request, actor, team_reads, engine, team, shown)
-        link = str(request.url_for("accept_page", secret=invited.secret))
-        shown = Shown(
-            invited={"email": asked.email, "link": link, "expires_at": invited.expires_at},
-            status=HTTP_201_CREATED,
-        )
-        return await team_page(request, actor, team_reads, engine, team, shown)
+            invited = await teams.invite(page.layout.actor, page.team, asked.email, asked.role)
+            link = str(page.layout.request.url_for("accept_page", secret=invited.secret))
+            shown = Shown(
+                invited={"email": asked.email, "link": link, "expires_at": invited.expires_at},
+                status=HTTP_201_CREATED,
+            )
+            return await page.shown(shown)
+
+        return await page.submitted(data.csrf_token, invite, "invite", typed)
 
     @post("/invitations/{invitation_id:str}/revoke")
     async def revoke_invitation(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
         invitation_id: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        change = partial(teams.revoke_invitation, actor, team, invitation_id)
-        return await _changed(request, actor, team_reads, engine, team, data, "invitations", change)
+        async def revoke() -> Response[Any]:
+            await teams.revoke_invitation(page.layout.actor, page.team, invitation_id)
+            return Redirect(f"/teams/{page.team}")
+
+        return await _submitted(page, data, revoke, "invitations")
 
     @post("/transfer")
     async def transfer(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
-        async def change() -> None:
+        async def transfer() -> Response[Any]:
             asked = msgspec.convert({"to_user": data.to_user}, Transfer)
-            await teams.transfer(actor, team, asked.to_user)
+            await teams.transfer(page.layout.actor, page.team, asked.to_user)
+            return Redirect(f"/teams/{page.team}")
 
-        return await _changed(request, actor, team_reads, engine, team, data, "transfer", change)
+        return await _submitted(page, data, transfer, "transfer")
 
     @post("/delete")
     async def delete_team(
         self,
-        request: Request[Any, Any, Any],
-        team: FromPath[str],
-        actor: NamedDependency[Actor],
         teams: NamedDependency[TeamService],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        page: NamedDependency[TeamPage],
         data: URLEncodedBody[MemberForm],
     ) -> Response[Any]:
         """Deleting needs the team's name typed again: a slip of the mouse deletes nothing."""
+        team = page.team
 
-        async def change() -> None:
+        async def delete() -> Response[Any]:
             if data.confirm.strip() != team:
                 raise InvalidCommand(f"type the team's name, {team}, to delete it", field="confirm")
-            await teams.delete(actor, team)
+            await teams.delete(page.layout.actor, team)
+            return Redirect("/teams")
 
-        answer = await _changed(request, actor, team_reads, engine, team, data, "delete", change)
-        return Redirect("/teams") if isinstance(answer, Redirect) else answer
+        return await _submitted(page, data, delete, "delete")
 
 
-async def _changed(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    team_reads: TeamReads,
-    engine: EngineMonitor,
-    team: str,
-    data: MemberForm,
-    form: str,
-    change: Change,
-) -> Response[Any]:
-    """Run one of the team page's changes: back to the page, or the page with its refusal."""
-    if (expired := stale(request, data.csrf_token, engine)) is not None:
-        return expired
-    try:
-        await change()
-    except (msgspec.ValidationError, DomainError) as exc:
-        typed = {"to_user": data.to_user, "confirm": data.confirm}
-        shown = refused(form, exc, typed)
-        return await team_page(request, actor, team_reads, engine, team, shown)
-    return Redirect(f"/teams/{team}")
+async def _submitted(page: TeamPage, data: MemberForm, act: Act, form: str) -> Response[Any]:
+    """A member, invitation, hand-over or delete form: what `act` answers, or the team page
+    with the refusal beside `form`, and what was typed in its fields shown again."""
+    typed = {"to_user": data.to_user, "confirm": data.confirm}
+    return await page.submitted(data.csrf_token, act, form, typed)

@@ -4,24 +4,23 @@ changes are forms in `team_actions.py`; both go through the team service, as the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Permission
 from rivetr.domain.commands import TeamSlug
-from rivetr.domain.errors import DomainError
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.teams import TeamReads
 from rivetr.web.api.teams import NewTeam
-from rivetr.web.pages.forms import FieldProblems, problems_of, stale, status_of
-from rivetr.web.pages.guard import csrf_of, error_page
+from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
+from rivetr.web.pages.guard import Layout
 
 ROLES = [("viewer", "Viewer"), ("developer", "Developer"), ("admin", "Admin")]
 
@@ -38,68 +37,57 @@ class TeamPages(Controller):
 
     @get("/")
     async def teams_page(
-        self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
-        team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
+        self, layout: NamedDependency[Layout], team_reads: NamedDependency[TeamReads]
     ) -> Template:
-        return await _teams_page(request, actor, team_reads, engine)
+        return await _teams_page(layout, team_reads)
 
     @post("/")
     async def create_team(
         self,
-        request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         teams: NamedDependency[TeamService],
         team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
         data: URLEncodedBody[TeamForm],
     ) -> Response[Any]:
-        if (refused := stale(request, data.csrf_token, engine)) is not None:
-            return refused
         typed = {"team": data.team.strip(), "name": data.name.strip()}
-        try:
+
+        async def create() -> Response[Any]:
             asked = msgspec.convert(typed, NewTeam)
-            await teams.create(actor, asked.team, asked.name)
-        except (msgspec.ValidationError, DomainError) as exc:
-            return await _teams_page(
-                request, actor, team_reads, engine, problems_of(exc), typed, status_of(exc)
-            )
-        return Redirect(f"/teams/{asked.team}")
+            await teams.create(layout.actor, asked.team, asked.name)
+            return Redirect(f"/teams/{asked.team}")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await _teams_page(layout, team_reads, problems_of(exc), typed, status_of(exc))
+
+        return await submitted(layout, data.csrf_token, create, refused)
 
     @get("/{team:str}")
     async def team_page(
         self,
-        request: Request[Any, Any, Any],
         team: FromPath[str],
-        actor: NamedDependency[Actor],
+        layout: NamedDependency[Layout],
         team_reads: NamedDependency[TeamReads],
-        engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        return await team_page(request, actor, team_reads, engine, team)
+        return await TeamPage(layout, team_reads, team).shown()
 
 
 async def _teams_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
+    layout: Layout,
     team_reads: TeamReads,
-    engine: EngineMonitor,
     problems: FieldProblems | None = None,
     typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    context = {
-        "actor": actor,
-        "engine": engine,
-        "csrf_token": csrf_of(request),
-        "teams": await team_reads.visible(actor),
-        "roles": await team_reads.roles(actor),
-        "can_create": actor.user is not None,  # a team is owned by the user who creates it
-        "problems": problems or {},
-        "typed": typed or {},
-    }
-    return Template("teams.html", context=context, status_code=status)
+    actor = layout.actor
+    return layout.page(
+        "teams.html",
+        status,
+        teams=await team_reads.visible(actor),
+        roles=await team_reads.roles(actor),
+        can_create=actor.user is not None,  # a team is owned by the user who creates it
+        problems=problems or {},
+        typed=typed or {},
+    )
 
 
 class Shown(msgspec.Struct, kw_only=True):
@@ -113,39 +101,47 @@ class Shown(msgspec.Struct, kw_only=True):
     status: int = 200
 
 
-async def team_page(
-    request: Request[Any, Any, Any],
-    actor: Actor,
-    team_reads: TeamReads,
-    engine: EngineMonitor,
-    team: str,
-    shown: Shown | None = None,
-) -> Template:
-    shown = shown or Shown()
-    try:
-        slug = msgspec.convert(team, TeamSlug)
-        detail = await team_reads.detail(actor, slug)
-    except (msgspec.ValidationError, Absent):
-        return error_page(engine, f"No team named {team!r}.")
-    owner = detail.team.owner
-    context = {
-        "actor": actor,
-        "engine": engine,
-        "csrf_token": csrf_of(request),
-        "detail": detail,
-        "manages": actor.can(Permission.MANAGE_MEMBERS, slug),
-        "owns": actor.can(Permission.OWN_TEAM, slug),
-        "roles": ROLES,
-        "heirs": [(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
-        "open_invitations": [i for i in detail.invitations if i.status == "open"],
-        "shown": shown,
-    }
-    return Template("team.html", context=context, status_code=shown.status)
+@dataclass(frozen=True)
+class TeamPage:
+    """A team's page, as it is or with what a form made of it."""
+
+    layout: Layout
+    team_reads: TeamReads
+    team: str
+
+    async def shown(self, shown: Shown | None = None) -> Template:
+        """The page, with what a form made of it (`shown`), if anything."""
+        shown = shown or Shown()
+        layout, actor, team = self.layout, self.layout.actor, self.team
+        try:
+            slug = msgspec.convert(team, TeamSlug)
+            detail = await self.team_reads.detail(actor, slug)
+        except (msgspec.ValidationError, Absent):
+            return layout.error(f"No team named {team!r}.")
+        owner = detail.team.owner
+        return layout.page(
+            "team.html",
+            shown.status,
+            detail=detail,
+            manages=actor.can(Permission.MANAGE_MEMBERS, slug),
+            owns=actor.can(Permission.OWN_TEAM, slug),
+            roles=ROLES,
+            heirs=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
+            open_invitations=[i for i in detail.invitations if i.status == "open"],
+            shown=shown,
+        )
+
+    async def submitted(
+        self, presented: str, act: Act, form: str, typed: dict[str, str]
+    ) -> Response[Any]:
+        """What `act` answers, or the page again with the refusal beside `form`'s fields and
+        what was `typed`."""
+
+        async def refused(exc: Exception) -> Response[Any]:
+            problems, status = problems_of(exc), status_of(exc)
+            return await self.shown(Shown(form=form, problems=problems, typed=typed, status=status))
+
+        return await submitted(self.layout, presented, act, refused)
 
 
-def refused(form: str, exc: Exception, typed: dict[str, str] | None = None) -> Shown:
-    """A team page form refused by the server: its problems beside its fields."""
-    return Shown(form=form, problems=problems_of(exc), typed=typed or {}, status=status_of(exc))
-
-
-__all__ = ["ROLES", "Shown", "TeamPages", "refused", "team_page"]
+__all__ = ["ROLES", "Shown", "TeamPage", "TeamPages"]
