@@ -193,4 +193,27 @@ def test_a_signed_in_error_page_has_the_navigation_to_go_on_from(client, owner, 
         assert "signed in as user:ann@example.com" in page.text
         assert f'name="csrf_token" value="{csrf}"' in page.text  # Sign out works from there
     assert expired.status_code == 403
+
     assert unknown_team.status_code == 404
+
+
+def test_every_signed_in_page_offers_sign_out(client, owner, session_headers):
+    client.post("/api/v1/apps", json={"name": "web"}, headers=session_headers("ann@example.com"))
+    for path in (
+        "/",
+        "/apps/web",
+        "/apps/web?at=2001-01-01",
+        "/apps/web?at=noonish",
+        "/apps/web/settings",
+        "/apps/web/variables",
+        "/apps/web/certificates",
+        "/audit",
+        "/audit/events/1",
+        "/teams",
+        "/teams/default",
+        "/tokens",
+        "/account",
+        "/settings",
+    ):
+        page = client.get(path).text
+        assert '<form method="post" action="/logout"' in page, path

@@ -18,7 +18,7 @@ from rivetr.domain.access import Actor
 from rivetr.domain.events import EVENT_TYPES
 from rivetr.service.queries.audit import AuditFilter, AuditReads, log_time
 from rivetr.service.queries.refusals import Absent, BadQuery
-from rivetr.web.pages.guard import error_page
+from rivetr.web.pages.guard import csrf_of, error_page
 from rivetr.web.params import whole_number
 
 AUDIT_PAGE = 50
@@ -75,6 +75,7 @@ class AuditPage(Controller):
             context={
                 "actor": actor,
                 "engine": engine,
+                "csrf_token": csrf_of(request),
                 "entries": entries,
                 "query": query,
                 "raw": {"since": wanted["from"], "until": wanted["to"]},
@@ -106,6 +107,7 @@ class AuditPage(Controller):
             context={
                 "actor": actor,
                 "engine": engine,
+                "csrf_token": csrf_of(request),
                 "entry": event.entry,
                 "metadata": _pretty(event.metadata()),
                 "body": _pretty(event.body),

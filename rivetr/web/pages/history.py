@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from litestar.response import Template
 
-from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
 from rivetr.domain.errors import DomainError
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import log_time
@@ -22,12 +20,12 @@ async def app_then_page(
     history: HistoryReads, app_reads: AppReads, layout: Layout, name: str, at: str
 ) -> Template:
     """The app named `name` as it was at `at` (service/queries/history.py)."""
-    actor, engine = layout.actor, layout.engine
+    actor = layout.actor
     try:
         then = await history.app_then(actor, name, at)
     except BadQuery:
         problem = f"could not read {at!r} as a time; use {EXAMPLE}"
-        return _asked_again(actor, engine, name, at, problem)
+        return _asked_again(layout, name, at, problem)
     except Absent:
         try:
             now = await app_reads.readable(actor, name)
@@ -35,26 +33,23 @@ async def app_then_page(
             return layout.error(f"No application named {name!r}.")
         moment = log_time(at) or ""
         if now.created_at <= moment:  # the name was another team's app's then: say no more
-            return _asked_again(actor, engine, name, at, f"no application named {name!r} then")
+            return _asked_again(layout, name, at, f"no application named {name!r} then")
         problem = (
             f"{name} did not exist yet at {_shown_time(moment)} UTC:"
             f" it was created {_shown_time(now.created_at)} UTC"
         )
-        return _asked_again(actor, engine, name, at, problem, status=404)
+        return _asked_again(layout, name, at, problem, status=404)
     except DomainError as exc:
         return layout.error(str(exc), exc.status)
-    return _page(actor, engine, then.name, at, then)
+    return _page(layout, then.name, at, then)
 
 
-def _asked_again(
-    actor: Actor, engine: EngineMonitor, name: str, at: str, problem: str, status: int = 422
-) -> Template:
-    return _page(actor, engine, name, at, None, {"at": problem}, status)
+def _asked_again(layout: Layout, name: str, at: str, problem: str, status: int = 422) -> Template:
+    return _page(layout, name, at, None, {"at": problem}, status)
 
 
 def _page(
-    actor: Actor,
-    engine: EngineMonitor,
+    layout: Layout,
     name: str,
     at: str,
     then: AppThen | None,
@@ -62,9 +57,8 @@ def _page(
     status: int = 200,
 ) -> Template:
     """The page: the app as it was (`then`), or the form again with what was wrong."""
-    context = {"actor": actor, "engine": engine, "name": name, "then": then, "asked": at}
-    return Template(
-        "app_at.html", context={**context, "problems": problems or {}}, status_code=status
+    return layout.page(
+        "app_at.html", status, name=name, then=then, asked=at, problems=problems or {}
     )
 
 
