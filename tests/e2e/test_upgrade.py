@@ -1,5 +1,6 @@
-"""A data directory written by an earlier Rivetr (tests/fixtures/v2) under today's `rivetr serve`
-on the real engine: its app deploys again, with the env values and credentials it sealed then."""
+"""Data directories written by earlier Rivetrs (tests/fixtures/v2, v3) under today's
+`rivetr serve` on the real engine: the app of each deploys again, with the env values and
+credentials it sealed then."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DOCKER = "/usr/bin/docker"
 
 
-def test_an_app_of_a_v2_log_deploys_again_with_the_secrets_it_sealed_then(
-    tmp_path: Path, server_factory: type[Server]
+@pytest.mark.parametrize("version", ["v2", "v3"])
+def test_an_app_of_an_older_log_deploys_again_with_the_secrets_it_sealed_then(
+    version: str, tmp_path: Path, server_factory: type[Server]
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(FIXTURES / "v2", data, ignore=shutil.ignore_patterns("answers.json"))
+    shutil.copytree(FIXTURES / version, data, ignore=shutil.ignore_patterns("answers.json"))
     key = (data / "secrets.key").read_text().strip()
     repo = AppRepo(tmp_path / "repo")
     repo.commit("deployed again")
