@@ -217,3 +217,15 @@ def test_every_signed_in_page_offers_sign_out(client, owner, session_headers):
     ):
         page = client.get(path).text
         assert '<form method="post" action="/logout"' in page, path
+
+
+def test_settings_are_in_the_navigation_of_instance_administrators_only(
+    client, owner, member, session_headers
+):
+    session_headers("ann@example.com")
+    assert '<a href="/settings">Settings</a>' in client.get("/").text
+    member("bob@example.com", "developer")
+    session_headers("bob@example.com")
+    home = client.get("/").text
+    assert '<a href="/teams">Teams</a>' in home
+    assert 'href="/settings"' not in home  # the instance's settings are for its administrators
