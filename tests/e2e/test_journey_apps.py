@@ -86,7 +86,7 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
     page.wait_for_url(f"{url}/apps/web")
 
     assert deploy(page, url, "web") == "failed"
-    said = page.inner_text("#summary-region")
+    said = page.inner_text("#failure-reason")
     assert "the image listens on 8080; the app is set to 3000" in said
     readme_shot(page, "failure-explained", tmp_path)
     assert_accessible(page, axe_script, "mistake-wrong-port")
@@ -106,7 +106,7 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
 
     save_settings(page, url, "web", health_path="/healthz")  # mistake 2: no such path
     assert deploy(page, url, "web") == "failed"
-    said = page.inner_text("#summary-region")
+    said = page.inner_text("#failure-reason")
     assert "the health check GET /healthz on port 8080 answered 404 Not Found 3 times" in said
     shot(page, "mistake-health-path")
     save_settings(page, url, "web", health_path="/")
@@ -115,7 +115,7 @@ def test_a_new_user_meets_the_three_mistakes_and_fixes_each_from_the_dashboard(
 
     repo.commit("typo", dockerfile=TYPO)  # mistake 3: a Dockerfile typo
     assert deploy(page, url, "web") == "failed"
-    said = page.inner_text("#summary-region")
+    said = page.inner_text("#failure-reason")
     assert "line 3 of Dockerfile has an unknown instruction RUNN" in said
     shot(page, "mistake-dockerfile-typo")
     repo.commit("v2", dockerfile=SERVING, body="hello v2")
