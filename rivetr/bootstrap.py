@@ -43,6 +43,7 @@ from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.joining import InvitationJoining
 from rivetr.service.commands.previews import PreviewService
+from rivetr.service.commands.projects import ProjectService
 from rivetr.service.commands.setup import SetupService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
@@ -109,6 +110,7 @@ class Services:
         self.tokens = TokenService(handler, read, store, runner)
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
+        self.projects = ProjectService(handler, read, self.lookup)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
         self.engine = EngineMonitor(

@@ -27,16 +27,21 @@ from rivetr.domain.commands import (
     Command,
     ConfirmTotp,
     CreateApp,
+    CreateEnvironment,
+    CreateProject,
     CreateTeam,
     CreateToken,
     CreateUser,
     DeleteApp,
+    DeleteEnvironment,
+    DeleteProject,
     DeleteTeam,
     DisableTotp,
     DisableWebhook,
     EnrollTotp,
     InstallCertificate,
     InviteMember,
+    MoveApp,
     OpenPreview,
     RemoveMember,
     RequestDeployment,
@@ -165,7 +170,16 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
 def required_permission(command: Command) -> Permission:
     match command:
         case (
-            CreateApp() | DeleteApp() | SetWebhookSecret() | DisableWebhook() | InstallCertificate()
+            CreateApp()
+            | DeleteApp()
+            | MoveApp()
+            | SetWebhookSecret()
+            | DisableWebhook()
+            | InstallCertificate()
+            | CreateProject()
+            | DeleteProject()
+            | CreateEnvironment()
+            | DeleteEnvironment()
         ):
             return Permission.MANAGE_APPS
         case OpenPreview() | ClosePreview() | AwaitPreviewApproval():

@@ -16,6 +16,7 @@ from rivetr.domain import (
     deployment,
     instance,
     previews,
+    projects,
     teams,
     tokens,
     users,
@@ -80,6 +81,9 @@ TOKENS: Aggregate[tokens.TokenState, Any] = Aggregate(
 )
 USERS: Aggregate[users.UserState, Any] = Aggregate("user", users.stream_id, users.fold)
 CERTIFICATES: Aggregate[None, Any] = Aggregate("certificate", certificates.stream_id, _nothing)
+PROJECTS: Aggregate[projects.ProjectState, Any] = Aggregate(
+    "project", projects.stream_id, projects.fold, projects.decide
+)
 # the instance's settings changed while it runs: one stream, whatever the key
 INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
     "instance", instance.stream_id, instance.fold, instance.decide
@@ -91,6 +95,7 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     CLAIMS,
     DEPLOYMENTS,
     TEAMS,
+    PROJECTS,
     TOKENS,
     USERS,
     CERTIFICATES,

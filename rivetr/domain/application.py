@@ -13,6 +13,7 @@ from rivetr.domain.commands import (
     CreateApp,
     DeleteApp,
     DisableWebhook,
+    MoveApp,
     OpenPreview,
     SetWebhookSecret,
 )
@@ -22,11 +23,13 @@ from rivetr.domain.events import (
     AppDeleted,
     AppEnvChanged,
     AppGitCredentialsChanged,
+    AppMoved,
     AppSettingsChanged,
     Event,
     WebhookDisabled,
     WebhookSecretSet,
 )
+from rivetr.domain.projects import DEFAULT_PROJECT, PRODUCTION, ProjectState, require_environment
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources, host_of, path_of
 from rivetr.domain.teams import ROOT_TEAM
 
@@ -63,6 +66,8 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     webhook_secret: str | None = None  # sealed; None: webhooks refused
     preview_of: str | None = None
     pr_number: int | None = None
+    project: str = DEFAULT_PROJECT
+    environment: str = PRODUCTION
 
 
 def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
@@ -102,6 +107,12 @@ def evolve(state: AppState, event: Event) -> AppState:
                 preview_of=event.preview_of,
                 pr_number=event.pr_number,
                 previews_from_forks=event.previews_from_forks,
+                project=event.project,
+                environment=event.environment,
+            )
+        case AppMoved():
+            return msgspec.structs.replace(
+                state, project=event.project, environment=event.environment
             )
         case AppSettingsChanged():
             changes = {
@@ -182,6 +193,8 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                     watch_paths=_unique(command.watch_paths),
                     previews=command.previews,
                     previews_from_forks=command.previews_from_forks,
+                    project=command.project,
+                    environment=command.environment,
                 ),
                 *_credentials(state, command.name, command.git_token, command.deploy_key),
             ]
@@ -207,6 +220,32 @@ def decide(state: AppState, command: AppCommand) -> list[Event]:
                 raise InvalidCommand(f"{state.name!r} is not a preview app")
             return [AppDeleted(name=state.name)]
     raise TypeError(f"not an application command: {type(command).__name__}")
+
+
+def decide_create(state: AppState, home: ProjectState, command: CreateApp) -> list[Event]:
+    """Create the app in an environment that exists (`home` is its project)."""
+    require_environment(home, command.environment)
+    return decide(state, command)
+
+
+def decide_move(state: AppState, target: ProjectState, command: MoveApp) -> list[Event]:
+    """Move the app to an existing environment of its team's projects; where it is already,
+    nothing happens."""
+    _require(state)
+    if state.preview_of is not None:
+        raise InvalidCommand(f"{state.name!r} is a preview: it lives beside the app it previews")
+    require_environment(target, command.environment)
+    if (state.project, state.environment) == (command.project, command.environment):
+        return []
+    return [
+        AppMoved(
+            name=state.name,
+            from_project=state.project,
+            from_environment=state.environment,
+            project=command.project,
+            environment=command.environment,
+        )
+    ]
 
 
 def preview_name(app: str, pr_number: int) -> str:
@@ -244,6 +283,8 @@ def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> l
             resources=parent.resources,
             preview_of=parent.name,
             pr_number=command.pr_number,
+            project=parent.project,
+            environment=parent.environment,
         ),
         *_credentials(state, command.name, command.git_token, command.deploy_key),
     ]

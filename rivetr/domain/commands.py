@@ -39,6 +39,14 @@ TeamSlug = Annotated[
     ),
 ]
 InvitableRole = Literal["admin", "developer", "viewer"]  # owner is only ever handed over
+# a project's or an environment's slug: a DNS label, as it may one day name a network or a host
+Slug = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
+        description="lower-case letters, digits and inner hyphens; 1 to 63 characters",
+    ),
+]
 
 
 class CreateApp(Command, frozen=True, kw_only=True):
@@ -59,6 +67,8 @@ class CreateApp(Command, frozen=True, kw_only=True):
     previews: bool = False
     # pull requests from forks get previews too: without secrets, each head once approved
     previews_from_forks: bool = False
+    project: Slug = "default"
+    environment: Slug = "production"
 
 
 class ChangeAppSettings(Command, frozen=True, kw_only=True):
@@ -83,6 +93,44 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
 
 class DeleteApp(Command, frozen=True, kw_only=True):
     name: AppName
+
+
+class MoveApp(Command, frozen=True, kw_only=True):
+    """Move an app to another environment of its team (its name, domains and releases stay)."""
+
+    name: AppName
+    project: Slug
+    environment: Slug
+
+
+class CreateProject(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    project: Slug
+    name: str = ""  # shown on pages; the slug when empty
+    environments: list[Slug] = msgspec.field(default_factory=lambda: ["production"])
+
+
+class DeleteProject(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    project: Slug
+    # what it still holds ("app web in staging"), looked up by the service: it must be empty
+    holds: list[str] = msgspec.field(default_factory=list)
+
+
+class CreateEnvironment(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    project: Slug
+    environment: Slug
+
+
+class DeleteEnvironment(Command, frozen=True, kw_only=True):
+    team: TeamSlug
+    project: Slug
+    environment: Slug
+    holds: list[str] = msgspec.field(default_factory=list)
+
+
+ProjectCommand = CreateProject | DeleteProject | CreateEnvironment | DeleteEnvironment
 
 
 class CreateToken(Command, frozen=True, kw_only=True):

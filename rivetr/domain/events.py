@@ -49,6 +49,9 @@ class AppCreated(Event, frozen=True, kw_only=True, tag="app.created"):
     preview_of: str | None = None  # for a preview app: the app it previews...
     pr_number: PrNumber | None = None  # ...and the pull request it deploys
     previews_from_forks: bool = False  # pull requests from forks too, each head once approved
+    # where the app lives; older events: the team's default project, its production environment
+    project: str = "default"
+    environment: str = "production"
 
 
 class AppSettingsChanged(Event, frozen=True, kw_only=True, tag="app.settings_changed"):
@@ -85,6 +88,16 @@ class AppDeleted(Event, frozen=True, kw_only=True, tag="app.deleted"):
     name: str
 
 
+class AppMoved(Event, frozen=True, kw_only=True, tag="app.moved"):
+    """The app now lives in another environment (of the same team's projects)."""
+
+    name: str
+    from_project: str
+    from_environment: str
+    project: str
+    environment: str
+
+
 class WebhookSecretSet(Event, frozen=True, kw_only=True, tag="app.webhook_secret_set"):
     """The app accepts webhooks signed with this secret (sealed); `rotated`: it replaced one."""
 
@@ -119,6 +132,35 @@ class PreviewApproved(Event, frozen=True, kw_only=True, tag="app.preview_approve
     preview_of: str
     pr_number: PrNumber
     commit: CommitId
+
+
+# --- projects and their environments (stream "project-<team>/<project>") ------------------------
+
+
+class ProjectCreated(Event, frozen=True, kw_only=True, tag="project.created"):
+    """A team's project, with its first environments (`production` always among them)."""
+
+    team: str
+    project: str  # the slug, a DNS label, unique in its team
+    name: str
+    environments: list[str]
+
+
+class ProjectDeleted(Event, frozen=True, kw_only=True, tag="project.deleted"):
+    team: str
+    project: str
+
+
+class EnvironmentCreated(Event, frozen=True, kw_only=True, tag="project.environment_created"):
+    team: str
+    project: str
+    environment: str
+
+
+class EnvironmentDeleted(Event, frozen=True, kw_only=True, tag="project.environment_deleted"):
+    team: str
+    project: str
+    environment: str
 
 
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
@@ -571,6 +613,11 @@ AnyEvent = (
     | AppEnvChanged
     | AppGitCredentialsChanged
     | AppDeleted
+    | AppMoved
+    | ProjectCreated
+    | ProjectDeleted
+    | EnvironmentCreated
+    | EnvironmentDeleted
     | WebhookSecretSet
     | WebhookDisabled
     | NameClaimed

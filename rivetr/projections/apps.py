@@ -16,6 +16,7 @@ from rivetr.domain.events import (
     AppDeleted,
     AppEnvChanged,
     AppGitCredentialsChanged,
+    AppMoved,
     AppSettingsChanged,
     ImageBuilt,
     WebhookDisabled,
@@ -56,6 +57,8 @@ _COLUMNS = (
     "previews_from_forks",
     "image_ports",
     "port_warning",
+    "project",
+    "environment",
 )
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id = ?"
@@ -67,8 +70,8 @@ _ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK, _BUILD, _BUILD_ARGS = (
     _COLUMNS.index(c)
     for c in ("env_names", "git_auth", "updated_at", "version", "webhook", "build", "build_args")
 )
-_PORT, _IMAGE_PORTS, _PORT_WARNING = (
-    _COLUMNS.index(c) for c in ("port", "image_ports", "port_warning")
+_PORT, _IMAGE_PORTS, _PORT_WARNING, _PROJECT, _ENVIRONMENT = (
+    _COLUMNS.index(c) for c in ("port", "image_ports", "port_warning", "project", "environment")
 )
 _AS_JSON = ("build", "domains", "health", "resources", "watch_paths")
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
@@ -93,8 +96,9 @@ class AppsProjection:
     name = "apps"
     # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
     # build arguments by name only; v6: previews_from_forks; v7: the ports of the last image
-    # built, and the warning when the app's port is not among them
-    version = 7
+    # built, and the warning when the app's port is not among them; v8: its project and
+    # environment
+    version = 8
     handles: frozenset[str] | None = tags(
         ImageBuilt,
         AppCreated,
@@ -102,6 +106,7 @@ class AppsProjection:
         AppEnvChanged,
         AppGitCredentialsChanged,
         AppDeleted,
+        AppMoved,
         WebhookSecretSet,
         WebhookDisabled,
     )
@@ -134,10 +139,15 @@ class AppsProjection:
                 build_args TEXT NOT NULL,
                 previews_from_forks INTEGER NOT NULL,
                 image_ports TEXT,
-                port_warning TEXT
+                port_warning TEXT,
+                project TEXT NOT NULL,
+                environment TEXT NOT NULL
             )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS apps_by_place ON apps (team, project, environment)"
+        )
         conn.execute("CREATE INDEX IF NOT EXISTS apps_by_stream ON apps (stream_id)")
 
     def drop(self, conn: sqlite3.Connection) -> None:
@@ -235,11 +245,18 @@ class AppsProjection:
                     body.previews_from_forks,
                     None,
                     None,
+                    body.project,
+                    body.environment,
                 ]
             elif isinstance(body, ImageBuilt):
                 # a fact about the app's image, not a change of its settings: no new version
                 if body.exposed_ports is not None and (row := row_of(app_of(event))) is not None:
                     row[_IMAGE_PORTS] = _json(body.exposed_ports)
+            elif isinstance(body, AppMoved):
+                if (row := row_of(app_of(event))) is not None:
+                    row[_PROJECT], row[_ENVIRONMENT] = body.project, body.environment
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
             elif isinstance(body, AppGitCredentialsChanged):
                 if (row := row_of(app_of(event))) is not None:
                     row[_GIT_AUTH] = _json(git_auth(body.token, body.deploy_key))
@@ -334,6 +351,8 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     # the app's port is not one its last built image listens on: "the image listens on 8080;
     # the app is set to 3000" (None: it is, or no image said)
     port_warning: str | None = None
+    project: str = "default"  # where it lives: a project of its team...
+    environment: str = "production"  # ...and one of that project's environments
 
 
 _APP = f"SELECT {columns(AppView, env='env_names')} FROM apps"
@@ -352,6 +371,22 @@ class AppQueries(Queries):
     async def count_in(self, team: str) -> int:
         [row] = await self._values("SELECT COUNT(*) FROM apps WHERE team = ?", (team,))
         return int(row[0])
+
+    async def placed(
+        self, team: str, project: str, environment: str | None = None
+    ) -> list[AppView]:
+        """The apps of a project, or of one of its environments, by name."""
+        if environment is None:
+            return await self._rows(
+                AppView,
+                f"{_APP} WHERE team = ? AND project = ? ORDER BY name",
+                (team, project),
+            )
+        return await self._rows(
+            AppView,
+            f"{_APP} WHERE team = ? AND project = ? AND environment = ? ORDER BY name",
+            (team, project, environment),
+        )
 
     async def named(self, name: str) -> AppView | None:
         """The live app named `name`."""

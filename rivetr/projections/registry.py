@@ -17,6 +17,7 @@ from rivetr.projections.instance_settings import (
     InstanceSettingQueries,
     InstanceSettingsProjection,
 )
+from rivetr.projections.projects import ProjectQueries, ProjectsProjection
 from rivetr.projections.teams import TeamQueries, TeamsProjection
 from rivetr.projections.tokens import TokenQueries, TokensProjection
 from rivetr.projections.users import UserQueries, UsersProjection
@@ -34,6 +35,7 @@ def all_projections() -> list[Projection]:
         WebhooksProjection(),
         CertificatesProjection(),
         InstanceSettingsProjection(),
+        ProjectsProjection(),
     ]
 
 
@@ -53,6 +55,7 @@ class ReadModel:
         self.webhooks = WebhookQueries(conn)
         self.certificates = CertificateQueries(conn)
         self.instance_settings = InstanceSettingQueries(conn)
+        self.projects = ProjectQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

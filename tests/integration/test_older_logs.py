@@ -79,8 +79,9 @@ async def test_rebuilding_a_v1_log_sets_aside_only_the_streams_it_cannot_read(
         assert failures == {
             ("webhooks", 96, "hook-github-d-pr-huge"),
             ("apps", 97, "app-web-pr-9223372036854775808"),
+            ("projects", 97, "app-web-pr-9223372036854775808"),
         }
-        assert runner.streams_set_aside == {"apps": 1, "webhooks": 1}
+        assert runner.streams_set_aside == {"apps": 1, "projects": 1, "webhooks": 1}
     finally:
         await runner.close()
         await store.close()
@@ -120,7 +121,7 @@ def test_the_service_serves_a_v1_log_and_new_apps_appear_at_once(tmp_path: Path)
 
         health = client.get("/api/v1/health").json()
         assert health["status"] == "degraded"
-        assert health["streams_set_aside"] == {"apps": 1, "webhooks": 1}
+        assert health["streams_set_aside"] == {"apps": 1, "projects": 1, "webhooks": 1}
         assert health["read_model_position"] == health["log_head"]
 
         names = {app["name"] for app in client.get("/api/v1/apps", headers=auth).json()}

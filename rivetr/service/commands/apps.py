@@ -13,9 +13,9 @@ import msgspec
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.policy import RepositoryPolicy
-from rivetr.domain import application, claims
+from rivetr.domain import application, claims, projects
 from rivetr.domain.access import Actor, Permission, authorize_command, home_team
-from rivetr.domain.aggregates import APPS, CLAIMS
+from rivetr.domain.aggregates import APPS, CLAIMS, PROJECTS, Stream
 from rivetr.domain.application import AppState
 from rivetr.domain.claims import ClaimsState, DomainTaken
 from rivetr.domain.commands import (
@@ -69,7 +69,7 @@ class AppService:
         if isinstance(command, CreateApp | ChangeAppSettings) and isinstance(command.git_url, str):
             await self._check_repository(actor, command, command.git_url)
         if isinstance(command, CreateApp):
-            return await self._create(actor, command, application.decide, correlation_id)
+            return await self._create(actor, command, None, correlation_id)
         app = await self.lookup.by_name(command.name)
         if not app.exists:
             if isinstance(command, ClosePreview):
@@ -100,13 +100,22 @@ class AppService:
         decide: Any,
         correlation_id: str | None = None,
     ) -> list[RecordedEvent]:
+        """Create an app with its claims; a new app (`decide` None) in an environment of its
+        team that exists, read in the same decision."""
         await self.adopt()
         app_id = new_app_id()
         stream = application.stream_id(app_id)
+        reads: list[Stream[Any]] = [APPS.at(app_id), CLAIMS.at()]
+        if isinstance(command, CreateApp):
+            assert command.team is not None
+            reads.append(PROJECTS.at(projects.key(command.team, command.project)))
 
         def together(states: list[Any], c: Any) -> list[tuple[str, list[Event]]]:
-            state, held = states
-            events: list[Event] = decide(state, c)
+            state, held = states[:2]
+            if decide is None:
+                events: list[Event] = application.decide_create(state, states[2], c)
+            else:
+                events = decide(state, c)
             created = next(e for e in events if isinstance(e, AppCreated))
             claimed = claims.claim_name(held, created.name, app_id, created.team)
             claimed += claims.claim_domains(held, app_id, created.team, created.domains)
@@ -116,7 +125,7 @@ class AppService:
             return await self.handler.execute_together(
                 actor,
                 seal_command(self.secrets, app_id, command),
-                reads=[APPS.at(app_id), CLAIMS.at()],
+                reads=reads,
                 decide=together,
                 correlation_id=correlation_id,
                 resource=app_id,

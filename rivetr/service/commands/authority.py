@@ -22,16 +22,21 @@ from rivetr.domain.commands import (
     Command,
     ConfirmTotp,
     CreateApp,
+    CreateEnvironment,
+    CreateProject,
     CreateTeam,
     CreateToken,
     CreateUser,
     DeleteApp,
+    DeleteEnvironment,
+    DeleteProject,
     DeleteTeam,
     DisableTotp,
     DisableWebhook,
     EnrollTotp,
     InstallCertificate,
     InviteMember,
+    MoveApp,
     OpenPreview,
     RemoveMember,
     RequestDeployment,
@@ -63,6 +68,7 @@ class Authority:
                 | SetWebhookSecret()
                 | DisableWebhook()
                 | ClosePreview()
+                | MoveApp()
             ):
                 return Target(team=await self.team_of_app(command.name))
             case RequestDeployment() | InstallCertificate():
@@ -93,6 +99,8 @@ class Authority:
                 return Target(team=ROOT_TEAM, owner=command.user_id)
             case CreateTeam():
                 return Target()
+            case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
+                return Target(team=await self.existing_team(command.team))
             case (
                 AddMember()
                 | InviteMember()

@@ -1,0 +1,67 @@
+"""Projects and environments: making and deleting them, and moving an app between environments.
+
+What a project or an environment still holds is read from the read model when it is to be
+deleted (as a team's apps are), and named in the refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from rivetr.adapters.eventstore.base import RecordedEvent
+from rivetr.domain import application, projects
+from rivetr.domain.access import Actor
+from rivetr.domain.aggregates import APPS, PROJECTS
+from rivetr.domain.commands import DeleteEnvironment, DeleteProject, MoveApp, ProjectCommand
+from rivetr.domain.errors import NotFound
+from rivetr.domain.events import Event
+from rivetr.projections.registry import ReadModel
+from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.handler import CommandHandler
+
+
+class ProjectService:
+    def __init__(self, handler: CommandHandler, read: ReadModel, lookup: AppLookup) -> None:
+        self.handler = handler
+        self.read = read
+        self.lookup = lookup
+
+    async def run(self, actor: Actor, command: ProjectCommand) -> list[RecordedEvent]:
+        """Decide a project command; a deletion first learns what the project or environment
+        still holds."""
+        if isinstance(command, DeleteProject | DeleteEnvironment):
+            environment = command.environment if isinstance(command, DeleteEnvironment) else None
+            holds = await self.holdings(command.team, command.project, environment)
+            command = msgspec.structs.replace(command, holds=holds)
+        return await self.handler.execute(
+            actor, command, PROJECTS, projects.key(command.team, command.project)
+        )
+
+    async def holdings(self, team: str, project: str, environment: str | None) -> list[str]:
+        """What lives in a project (or one environment of it), as a refusal names it."""
+        apps = await self.read.apps.placed(team, project, environment)
+        return [
+            f"app {app.name}" + ("" if environment else f" (in {app.environment})") for app in apps
+        ]
+
+    async def move(self, actor: Actor, command: MoveApp) -> list[RecordedEvent]:
+        """Move an app to another environment of its team, checked against that project's
+        stream in the same decision."""
+        app = await self.lookup.by_name(command.name)
+        if not app.exists:
+            raise NotFound(f"no application named {command.name!r}")
+        app_stream = APPS.at(app.app_id)
+        project_stream = PROJECTS.at(projects.key(app.team, command.project))
+
+        def together(states: list[Any], c: MoveApp) -> list[tuple[str, list[Event]]]:
+            state, target = states
+            return [(app_stream.stream_id, application.decide_move(state, target, c))]
+
+        return await self.handler.execute_together(
+            actor,
+            command,
+            reads=[app_stream, project_stream],
+            decide=together,
+            resource=app.app_id,
+        )
