@@ -331,7 +331,7 @@ class _Run:
             told.end()
         if not healthy:
             assert self.container is not None
-            output = await runtime.container_logs(self.container, tail=100)
+            output = await _output_of(runtime, self.container)
             for line in output.splitlines():
                 self.log.write("app", line)
             port = self.app.health.port or self.app.port
@@ -409,6 +409,16 @@ class _Run:
             await self.runtime.remove_container(name, force=True)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not remove container %s: %s", name, exc)
+
+
+async def _output_of(runtime: ContainerRuntime, container: str) -> str:
+    """The end of a failed release's output, or nothing when it cannot be read (its container
+    removed meanwhile): the failure's own reason stands, not the engine's "no such container"."""
+    try:
+        return await runtime.container_logs(container, tail=100)
+    except (ContainerError, EngineUnavailable) as exc:
+        log.warning("could not read the output of %s: %s", container, exc)
+        return ""
 
 
 def _tail(exc: BaseException) -> list[str]:

@@ -3,7 +3,8 @@
 A deployment caught mid-way is failed (its container removed; the previous release never
 stopped serving), a release left live beside a newer one is superseded, superseded releases are
 retired, a live release whose container died is started again from its image, and managed
-containers that belong to no live or draining release are removed. Every action is an event.
+containers of this instance's deployments that are no longer live or draining are removed
+(another instance's, on the same engine, are left alone). Every action is an event.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ async def reconcile_engine(
     removed = []
     for container in await runtime.list_containers({MANAGED_LABEL: "true"}):
         owner = container.labels.get(DEPLOYMENT_LABEL)
-        if owner in keep:
+        if owner in keep or not await _ours(read, owner):
             continue
         try:
             await runtime.remove_container(container.name, force=True)
@@ -120,6 +121,13 @@ async def reconcile_engine(
             EventMeta(actor="system:reconciler", correlation_id=owner, source="system"),
         )
     return removed
+
+
+async def _ours(read: ReadModel, deployment_id: str | None) -> bool:
+    """Whether a managed container belongs to a deployment this instance's log knows. Another
+    Rivetr on the same engine (a second data directory, a test run) labels its containers the
+    same way: they are its business, never removed here."""
+    return deployment_id is not None and await read.deployments.by_id(deployment_id) is not None
 
 
 async def restart_dead_releases(

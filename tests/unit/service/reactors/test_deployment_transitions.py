@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from rivetr.adapters.runtime.base import DEPLOYMENT_LABEL, MANAGED_LABEL, ContainerSpec
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.events import (
     DeploymentCancelled,
@@ -118,6 +119,28 @@ async def test_a_failure_at_a_step_fails_the_deployment_and_the_old_release_serv
                 "the health check GET / on port 8080 answered 503 Service Unavailable"
                 " (expected 200) until its 5 s deadline"
             )
+
+
+async def test_a_release_whose_container_vanished_fails_for_its_own_reason(house: House) -> None:
+    """Removed behind Rivetr's back while it was being checked (another process, a person), the
+    container's output cannot be read: the failure says what the check saw, not the engine's
+    "no such container" from reading that output."""
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        house.gates.hold("health")
+        v1 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached("health")
+        await house.runtime.remove_container(f"rivetr-web-{v1}", force=True)
+        house.gates.release("health")
+
+        failed = await until(services, v1, {"failed"})
+        view = await services.read.deployments.by_id(v1)
+        assert failed.status == "failed"
+        assert view is not None
+        assert view.failed_step == "health"
+        assert "no such container" not in (view.failure_reason or "").lower()
+        assert "logs of" not in (view.failure_reason or "")
 
 
 @pytest.mark.parametrize("step", ["source", "build", "start", "health"])
@@ -238,6 +261,27 @@ async def test_after_a_crash_at_a_step_the_deployment_is_failed_and_its_containe
         orphans = [e.event for e in await services.store.read_stream("engine")]
         removed = [e for e in orphans if isinstance(e, OrphanContainerRemoved)]
         assert [e.deployment_id for e in removed] == ([v2] if step == "health" else [])
+
+
+async def test_another_instances_containers_on_the_same_engine_are_left_alone(
+    house: House,
+) -> None:
+    """A second Rivetr (another data directory) labels its containers as Rivetr's too; they
+    belong to deployments this log has never heard of, and the reconciler keeps its hands off."""
+    v1, _ = await crash_at(house, "health")
+    image = next(c.spec.image for c in house.runtime._containers.values())
+    foreign = ContainerSpec(
+        name="rivetr-web-elsewhere",
+        image=image,
+        labels={MANAGED_LABEL: "true", DEPLOYMENT_LABEL: "a-deployment-of-another-log"},
+    )
+    await house.runtime.run_container(foreign)
+
+    async with house.running() as services:
+        await settled(lambda: containers(house) == {f"rivetr-web-{v1}", "rivetr-web-elsewhere"})
+        orphans = [e.event for e in await services.store.read_stream("engine")]
+        removed = [e.container_name for e in orphans if isinstance(e, OrphanContainerRemoved)]
+        assert "rivetr-web-elsewhere" not in removed
 
 
 async def test_after_a_crash_at_the_switch_the_older_release_is_superseded_and_retired(
