@@ -233,6 +233,9 @@ class TransferOwnership(Command, frozen=True, kw_only=True):
 class DeleteTeam(Command, frozen=True, kw_only=True):
     team: TeamSlug
     apps_left: int = 0  # how many apps the team still owns, as the service counted them
+    # its projects but the default one, and the default project's environments but production
+    # ("project shop", "environment default/staging"): they outlive nothing of the team
+    places_left: list[str] = msgspec.field(default_factory=list)
 
 
 TeamCommand = (

@@ -186,6 +186,10 @@ def decide(state: TeamState, command: TeamCommand) -> list[Event]:
                 raise InvalidCommand(
                     f"{state.team!r} still owns {command.apps_left} app(s): delete them first"
                 )
+            if command.places_left:
+                raise InvalidCommand(
+                    f"{state.team!r} still has {', '.join(command.places_left)}: delete them first"
+                )
             return [TeamDeleted(team=state.team)]
     raise TypeError(f"not a team command: {type(command).__name__}")
 

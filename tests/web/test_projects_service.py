@@ -80,3 +80,28 @@ def test_an_app_is_not_made_or_moved_where_there_is_no_such_environment(
             services.projects.move, SYSTEM, MoveApp(name="web", project="default", environment="qa")
         )
     assert call(services.read.apps.named, "web").environment == "production"
+
+
+def test_a_team_is_deleted_only_once_its_projects_and_environments_are(
+    call: Callable[..., Any], services: Any
+) -> None:
+    owner = "ann@example.com"
+    call(services.users.create, SYSTEM, owner, "correct horse battery staple", "viewer")
+    call(services.teams.create, SYSTEM, "acme", "Acme", owner)
+    call(services.projects.run, SYSTEM, CreateProject(team="acme", project="shop"))
+    call(
+        services.projects.run,
+        SYSTEM,
+        CreateEnvironment(team="acme", project="default", environment="qa"),
+    )
+
+    with pytest.raises(InvalidCommand, match="still has environment default/qa, project shop"):
+        call(services.teams.delete, SYSTEM, "acme")
+    call(services.projects.run, SYSTEM, DeleteProject(team="acme", project="shop"))
+    call(
+        services.projects.run,
+        SYSTEM,
+        DeleteEnvironment(team="acme", project="default", environment="qa"),
+    )
+    call(services.teams.delete, SYSTEM, "acme")
+    assert call(services.read.projects.every, ["acme"]) == []

@@ -29,8 +29,10 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import UserRole
+from rivetr.domain.projects import DEFAULT_PROJECT
 from rivetr.domain.teams import AcceptInvitation
 from rivetr.domain.users import normalise_email
+from rivetr.projections.projects import ProjectView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.teams import InvitationView
 from rivetr.service.commands.handler import CommandHandler
@@ -111,7 +113,9 @@ class TeamService:
 
     async def delete(self, actor: Actor, team: str) -> None:
         apps_left = await self.read.apps.count_in(team)
-        await self.run(actor, _convert(DeleteTeam, team=team, apps_left=apps_left))
+        places_left = _places_made(await self.read.projects.every([team]))
+        command = _convert(DeleteTeam, team=team, apps_left=apps_left, places_left=places_left)
+        await self.run(actor, command)
 
     async def invitation(self, secret: str) -> InvitationView:
         """The open invitation a link's secret stands for.
@@ -144,6 +148,17 @@ class TeamService:
             meta=EventMeta(actor=actor.label, team=view.team, source="invitation"),
         )
         return view
+
+
+def _places_made(made: list[ProjectView]) -> list[str]:
+    """The projects and environments a team made beyond those every team has."""
+    places = []
+    for project in made:
+        if project.project != DEFAULT_PROJECT:
+            places.append(f"project {project.project}")
+            continue
+        places += [f"environment {DEFAULT_PROJECT}/{e}" for e in project.environments[1:]]
+    return places
 
 
 _C = TypeVar("_C", bound=msgspec.Struct)

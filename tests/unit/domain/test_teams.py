@@ -141,6 +141,8 @@ def test_roles_change_and_members_leave() -> None:
 def test_a_team_with_apps_or_the_default_team_is_not_deleted() -> None:
     with pytest.raises(InvalidCommand, match="still owns 2 app"):
         acme(DeleteTeam(team="acme", apps_left=2))
+    with pytest.raises(InvalidCommand, match="still has project shop, environment default/qa"):
+        acme(DeleteTeam(team="acme", places_left=["project shop", "environment default/qa"]))
     assert teams.decide(acme(), DeleteTeam(team="acme")) == [TeamDeleted(team="acme")]
     default = run(TeamState(team="default"), CreateTeam(team="default", name="Default", owner=ANN))
     with pytest.raises(InvalidCommand, match="cannot be deleted"):
