@@ -88,6 +88,8 @@ class ProjectsProjection:
                 conn.execute("DELETE FROM projects WHERE team = ? AND project = ?", where)
                 conn.execute("DELETE FROM environments WHERE team = ? AND project = ?", where)
             case EnvironmentCreated():
+                if body.project == DEFAULT_PROJECT:  # of a team the view has not met yet
+                    _default_project(conn, body.team, event)
                 _add_environment(conn, body.team, body.project, body.environment, event)
             case EnvironmentDeleted():
                 conn.execute(

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.domain import application, deployment, instance, teams, tokens
+from rivetr.domain import application, deployment, instance, projects, teams, tokens
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import (
     AddMember,
@@ -29,12 +29,18 @@ from rivetr.domain.commands import (
     ChangeInstanceSettings,
     ChangeMemberRole,
     CreateApp,
+    CreateEnvironment,
+    CreateProject,
     CreateTeam,
     CreateToken,
     DeleteApp,
+    DeleteEnvironment,
+    DeleteProject,
     DeleteTeam,
     DisableWebhook,
     InviteMember,
+    MoveApp,
+    ProjectCommand,
     RemoveMember,
     RequestDeployment,
     RevokeInvitation,
@@ -66,6 +72,7 @@ from rivetr.domain.events import (
     TrafficSwitched,
 )
 from rivetr.domain.instance import InstanceSettingsState
+from rivetr.domain.projects import ProjectState
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
@@ -81,7 +88,11 @@ DEPLOYMENT_IDS = ["d1", "d2", "d3"]
 TEAM_NAMES = ["acme", "zeta"]
 USERS = ["ann@x.io", "bob@x.io", "cat@x.io"]
 INVITATIONS = ["i1", "i2"]
+PROJECTS = ["default", "shop", "blog"]
+ENVIRONMENTS = ["production", "staging", "qa"]
 TABLES = [
+    "projects",
+    "environments",
     "teams",
     "members",
     "invitations",
@@ -143,8 +154,17 @@ def app_commands(name: str) -> st.SearchStrategy[Any]:
             **settings_fields,
             "env": st.dictionaries(env_names, env_values, max_size=3),
             "team": st.sampled_from(["default", *TEAM_NAMES]),
+            # most in the default project's production, where an app always can be made
+            "project": st.sampled_from(["default", "default", *PROJECTS[1:]]),
+            "environment": st.sampled_from(["production", "production", *ENVIRONMENTS[1:]]),
         },
     ).map(lambda body: msgspec.convert(body, CreateApp))
+    move = st.builds(
+        MoveApp,
+        name=st.just(name),
+        project=st.sampled_from(PROJECTS),
+        environment=st.sampled_from(ENVIRONMENTS),
+    )
     change = st.fixed_dictionaries(
         {"name": st.just(name)},
         optional={
@@ -162,7 +182,9 @@ def app_commands(name: str) -> st.SearchStrategy[Any]:
         ),
         st.just(DisableWebhook(name=name)),
     )
-    return st.one_of(create, change, env_change, env_change, webhook, st.just(DeleteApp(name=name)))
+    return st.one_of(
+        create, change, env_change, env_change, webhook, move, st.just(DeleteApp(name=name))
+    )
 
 
 def token_commands(token_id: str) -> st.SearchStrategy[Any]:
@@ -217,6 +239,23 @@ def team_commands(team: str) -> st.SearchStrategy[Any]:
             user=users,
             at=st.sampled_from(["2029-01-01T00:00:00+00:00", "2031-01-01T00:00:00+00:00"]),
         ),
+    )
+
+
+def project_commands(team: str) -> st.SearchStrategy[Any]:
+    """What a team does with its projects; a deletion's holdings are filled in by `play`."""
+    project = st.sampled_from(PROJECTS)
+    environment = st.sampled_from(ENVIRONMENTS)
+    return st.one_of(
+        st.builds(
+            CreateProject,
+            team=st.just(team),
+            project=project,
+            environments=st.lists(environment, max_size=2),
+        ),
+        st.builds(CreateEnvironment, team=st.just(team), project=project, environment=environment),
+        st.builds(DeleteEnvironment, team=st.just(team), project=project, environment=environment),
+        st.builds(DeleteProject, team=st.just(team), project=project),
     )
 
 
@@ -358,6 +397,8 @@ steps = st.lists(
             st.sampled_from(TOKEN_IDS).flatmap(token_commands),
             st.sampled_from(TEAM_NAMES).flatmap(team_commands),
             st.sampled_from(TEAM_NAMES).flatmap(team_commands),
+            st.sampled_from(["default", *TEAM_NAMES]).flatmap(project_commands),
+            st.sampled_from(["default", *TEAM_NAMES]).flatmap(project_commands),
             engine_events,
             instance_changes,
             *[deployment_steps] * 3,
@@ -376,6 +417,7 @@ class Folded(msgspec.Struct):
     tokens: dict[str, TokenState]
     deployments: dict[str, DeploymentState]
     teams: dict[str, TeamState]
+    projects: dict[tuple[str, str], ProjectState]
     instance: InstanceSettingsState = msgspec.field(default_factory=InstanceSettingsState)
     unreadable: set[str] = msgspec.field(default_factory=set)  # app streams holding a poison
 
@@ -426,6 +468,11 @@ async def play(
         tokens={token_id: TokenState(token_id=token_id) for token_id in TOKEN_IDS},
         deployments={d: DeploymentState(deployment_id=d) for d in DEPLOYMENT_IDS},
         teams={team: TeamState(team=team) for team in TEAM_NAMES},
+        projects={
+            (team, project): projects.initial_state(team, project)
+            for team in ["default", *TEAM_NAMES]
+            for project in PROJECTS
+        },
     )
     for number, (step, actor, page) in enumerate(history):
         meta = EventMeta(actor=actor, correlation_id=f"req-{number}")
@@ -470,8 +517,26 @@ async def play(
             for event in events:
                 state = deployment.evolve(state, event)
             folded.deployments[step.deployment_id] = state
+        elif isinstance(step, ProjectCommand):
+            project = folded.projects[(step.team, step.project)]
+            if isinstance(step, DeleteProject | DeleteEnvironment):
+                where = step.environment if isinstance(step, DeleteEnvironment) else None
+                step = msgspec.structs.replace(step, holds=held(folded, project, where))
+            try:
+                events = projects.decide(project, step)
+            except DomainError:
+                continue
+            if not events:
+                continue
+            key = projects.key(step.team, step.project)
+            await store.append(projects.stream_id(key), None, events, meta)
+            for event in events:
+                project = projects.evolve(project, event)
+            folded.projects[(step.team, step.project)] = project
         elif isinstance(step, Accept | TeamCommand):
             team = folded.teams[step.team]
+            if isinstance(step, DeleteTeam):
+                step = msgspec.structs.replace(step, places_left=places_made(folded, step.team))
             try:
                 if isinstance(step, Accept):
                     accept = AcceptInvitation(
@@ -505,7 +570,14 @@ async def play(
                 continue  # the service answers 409: its stream cannot be decided on any more
             app = folded.apps[step.name]
             try:
-                events = application.decide(app, step)
+                if isinstance(step, CreateApp):
+                    home = folded.projects[(step.team or "default", step.project)]
+                    events = application.decide_create(app, home, step)
+                elif isinstance(step, MoveApp):
+                    target = folded.projects[(app.team, step.project)]
+                    events = application.decide_move(app, target, step)
+                else:
+                    events = application.decide(app, step)
             except DomainError:
                 continue
             if not events:
@@ -522,6 +594,28 @@ async def play(
         runner.page = page
         await runner.catch_up()
     return folded
+
+
+def held(folded: Folded, project: ProjectState, environment: str | None) -> list[str]:
+    """What a project (or one of its environments) holds, as the service finds it."""
+    return [
+        f"app {name}"
+        for name, app in folded.apps.items()
+        if app.exists
+        and (app.team, app.project) == (project.team, project.project)
+        and environment in (None, app.environment)
+    ]
+
+
+def places_made(folded: Folded, team: str) -> list[str]:
+    """The projects and environments a team made, which keep it from being deleted."""
+    return [
+        f"{project} {environment}"
+        for (owner, project), state in folded.projects.items()
+        if owner == team and state.exists
+        for environment in state.environments
+        if project != "default" or environment != "production"
+    ]
 
 
 def set_aside(tables: dict[str, list[tuple[Any, ...]]], projection: str) -> set[str]:
@@ -557,6 +651,7 @@ def assert_apps_agree_with_the_domain(
             state.git_token, state.deploy_key
         )
         assert column["team"] == state.team
+        assert (column["project"], column["environment"]) == (state.project, state.environment)
         assert msgspec.json.decode(column["watch_paths"]) == list(state.watch_paths)
         assert (bool(column["previews"]), bool(column["webhook"])) == (
             state.previews,
@@ -582,6 +677,24 @@ def assert_teams_agree_with_the_domain(
         known = folded.teams[team].invitations.get(invitation_id)
         # an invitation of a team since deleted (and maybe made again) is closed
         assert (status == "open") is (known is not None and known.open)
+
+
+def assert_projects_agree_with_the_domain(
+    tables: dict[str, list[tuple[Any, ...]]], folded: Folded
+) -> None:
+    """Every project the view lists exists in the log with the same environments; every one
+    a team made is listed (its default project is listed with the team or its first app)."""
+    environments: dict[tuple[str, str], set[str]] = {}
+    for team, project, environment, *_ in tables["environments"]:
+        environments.setdefault((team, project), set()).add(environment)
+    listed = {(row[0], row[1]) for row in tables["projects"]}
+    assert set(environments) <= listed
+    for place in listed:
+        state = folded.projects[place]
+        assert state.exists
+        assert environments.get(place, set()) == set(state.environments)
+    made = {place for place, s in folded.projects.items() if s.exists and place[1] != "default"}
+    assert made <= listed
 
 
 def assert_tokens_agree_with_the_domain(
@@ -658,6 +771,7 @@ async def check_history(directory: Path, history: list[tuple[Any, str, int]]) ->
         assert_tokens_agree_with_the_domain(built_as_it_came, folded)
         assert_deployments_agree_with_the_domain(built_as_it_came, folded)
         assert_teams_agree_with_the_domain(built_as_it_came, folded)
+        assert_projects_agree_with_the_domain(built_as_it_came, folded)
         assert_timelines_tell_every_step(built_as_it_came)
         assert {row[0]: row[1] for row in built_as_it_came["instance_settings"]} == dict(
             folded.instance.values
