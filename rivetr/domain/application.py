@@ -228,11 +228,13 @@ def decide_create(state: AppState, home: ProjectState, command: CreateApp) -> li
     return decide(state, command)
 
 
-def decide_move(state: AppState, target: ProjectState, command: MoveApp) -> list[Event]:
+def decide_move(
+    state: AppState, target: ProjectState, command: MoveApp, *, with_parent: bool = False
+) -> list[Event]:
     """Move the app to an existing environment of its team's projects; where it is already,
-    nothing happens."""
+    nothing happens. A preview moves only `with_parent`: it lives beside the app it previews."""
     _require(state)
-    if state.preview_of is not None:
+    if state.preview_of is not None and not with_parent:
         raise InvalidCommand(f"{state.name!r} is a preview: it lives beside the app it previews")
     require_environment(target, command.environment)
     if (state.project, state.environment) == (command.project, command.environment):

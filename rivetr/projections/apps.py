@@ -372,6 +372,10 @@ class AppQueries(Queries):
         [row] = await self._values("SELECT COUNT(*) FROM apps WHERE team = ?", (team,))
         return int(row[0])
 
+    async def previews_of(self, name: str) -> list[AppView]:
+        """The preview apps of the app named `name`, by name."""
+        return await self._rows(AppView, f"{_APP} WHERE preview_of = ? ORDER BY name", (name,))
+
     async def placed(
         self, team: str, project: str, environment: str | None = None
     ) -> list[AppView]:

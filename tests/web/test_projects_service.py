@@ -16,6 +16,7 @@ from rivetr.domain.commands import (
     DeleteEnvironment,
     DeleteProject,
     MoveApp,
+    OpenPreview,
 )
 from rivetr.domain.errors import InvalidCommand, NotFound
 
@@ -105,3 +106,33 @@ def test_a_team_is_deleted_only_once_its_projects_and_environments_are(
     )
     call(services.teams.delete, SYSTEM, "acme")
     assert call(services.read.projects.every, ["acme"]) == []
+
+
+def test_an_apps_previews_move_with_it_and_never_alone(
+    call: Callable[..., Any], services: Any
+) -> None:
+    call(
+        services.projects.run,
+        SYSTEM,
+        CreateEnvironment(team="default", project="default", environment="staging"),
+    )
+    call(services.apps.handle, SYSTEM, CreateApp(name="web", git_url="https://example.com/w.git"))
+    preview = OpenPreview(name="web-pr-1", preview_of="web", pr_number=1, branch="feature")
+    call(services.apps.open_preview, SYSTEM, preview)
+    assert call(services.read.apps.named, "web-pr-1").environment == "production"
+
+    with pytest.raises(InvalidCommand, match="'web-pr-1' is a preview"):
+        call(
+            services.projects.move,
+            SYSTEM,
+            MoveApp(name="web-pr-1", project="default", environment="staging"),
+        )
+    call(
+        services.projects.move,
+        SYSTEM,
+        MoveApp(name="web", project="default", environment="staging"),
+    )
+
+    for name in ("web", "web-pr-1"):
+        app = call(services.read.apps.named, name)
+        assert (app.project, app.environment) == ("default", "staging")

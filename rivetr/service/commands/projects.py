@@ -13,6 +13,7 @@ from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.domain import application, projects
 from rivetr.domain.access import Actor
 from rivetr.domain.aggregates import APPS, PROJECTS
+from rivetr.domain.application import AppState
 from rivetr.domain.commands import DeleteEnvironment, DeleteProject, MoveApp, ProjectCommand
 from rivetr.domain.errors import NotFound
 from rivetr.domain.events import Event
@@ -47,16 +48,29 @@ class ProjectService:
 
     async def move(self, actor: Actor, command: MoveApp) -> list[RecordedEvent]:
         """Move an app to another environment of its team, checked against that project's
-        stream in the same decision."""
+        stream in the same decision; then its previews, which live beside it. (Each is its own
+        append: an event's metadata names one app, and the views place events by it.)"""
         app = await self.lookup.by_name(command.name)
         if not app.exists:
             raise NotFound(f"no application named {command.name!r}")
+        recorded = await self._move(actor, app, command, with_parent=False)
+        for preview in await self.read.apps.previews_of(app.name):
+            state = await self.lookup.by_id(preview.id)
+            if state.exists and state.preview_of == app.name:
+                moving = msgspec.structs.replace(command, name=state.name)
+                recorded += await self._move(actor, state, moving, with_parent=True)
+        return recorded
+
+    async def _move(
+        self, actor: Actor, app: AppState, command: MoveApp, *, with_parent: bool
+    ) -> list[RecordedEvent]:
         app_stream = APPS.at(app.app_id)
         project_stream = PROJECTS.at(projects.key(app.team, command.project))
 
         def together(states: list[Any], c: MoveApp) -> list[tuple[str, list[Event]]]:
             state, target = states
-            return [(app_stream.stream_id, application.decide_move(state, target, c))]
+            moved = application.decide_move(state, target, c, with_parent=with_parent)
+            return [(app_stream.stream_id, moved)]
 
         return await self.handler.execute_together(
             actor,
