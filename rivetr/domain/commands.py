@@ -14,6 +14,7 @@ from rivetr.domain.settings import (
     BuildSettingsInput,
     CommitId,
     DeployKey,
+    DnsLabel,
     Domain,
     EnvName,
     GitToken,
@@ -39,14 +40,7 @@ TeamSlug = Annotated[
     ),
 ]
 InvitableRole = Literal["admin", "developer", "viewer"]  # owner is only ever handed over
-# a project's or an environment's slug: a DNS label, as it may one day name a network or a host
-Slug = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=whole(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
-        description="lower-case letters, digits and inner hyphens; 1 to 63 characters",
-    ),
-]
+Slug = DnsLabel  # a project's or an environment's
 
 
 class CreateApp(Command, frozen=True, kw_only=True):

@@ -21,13 +21,16 @@ def whole(body: str) -> str:
 SPACE = r"\s\x1c-\x1f\x85\ufeff"
 
 
-AppName = Annotated[
+# a DNS label: what an app's name (a container's, a host's) and a project's or an
+# environment's slug (one day a network's) must be
+DnsLabel = Annotated[
     str,
     msgspec.Meta(
         pattern=whole(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"),
         description="lower-case letters, digits and inner hyphens; 1 to 63 characters",
     ),
 ]
+AppName = DnsLabel
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 # Every whole number that reaches the log is bounded where it enters, events included: SQLite
 # holds at most a signed 64-bit integer, and a number no read model can store must be refused
