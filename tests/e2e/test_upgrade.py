@@ -1,6 +1,6 @@
-"""Data directories written by earlier Rivetrs (tests/fixtures/v2, v3) under today's
-`rivetr serve` on the real engine: the app of each deploys again, with the env values and
-credentials it sealed then."""
+"""Data directories written by earlier Rivetrs (tests/fixtures/v2, v3, v4) under today's
+`rivetr serve` on the real engine: the app of each, found in its team's default project in
+production, deploys again with the env values and credentials it sealed then."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DOCKER = "/usr/bin/docker"
 
 
-@pytest.mark.parametrize("version", ["v2", "v3"])
+@pytest.mark.parametrize("version", ["v2", "v3", "v4"])
 def test_an_app_of_an_older_log_deploys_again_with_the_secrets_it_sealed_then(
     version: str, tmp_path: Path, server_factory: type[Server]
 ) -> None:
@@ -41,6 +41,9 @@ def test_an_app_of_an_older_log_deploys_again_with_the_secrets_it_sealed_then(
     server = server_factory(data, env).start()
     auth = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=f"{server.url}/api/v1", headers=auth, timeout=30) as api:
+        # made before there were projects: where every older app now lives
+        shown = api.get("/apps/web").json()
+        assert (shown["project"], shown["environment"]) == ("default", "production")
         # the repository it was deployed from then is gone with the machine that wrote it
         moved = api.patch("/apps/web", json={"git_url": str(repo.path)})
         assert moved.status_code == 200, moved.text

@@ -19,7 +19,7 @@ from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.codec import UnreadableEvent
-from rivetr.domain.events import HealthProbed, ImageBuilt
+from rivetr.domain.events import AppCreated, AppMoved, HealthProbed, ImageBuilt, ProjectCreated
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.secrets import open_app
@@ -205,15 +205,18 @@ def test_apps_of_a_v1_log_get_ids_and_a_reused_name_keeps_each_apps_history_apar
         assert client.get("/api/v1/apps/web/deployments").json()  # the default team's web
 
 
-# --- v2 and v3: written at ce3bc45 (before issue 15's reshaping) and at 05f8eb4 (before issue
-# 16's event changes), each through `rivetr serve` with the real engine ---------------------------
+# --- v2, v3 and v4: written at ce3bc45 (before issue 15's reshaping), at 05f8eb4 (before issue
+# 16's event changes) and at fea5b48 (before issue 17's projects), each through `rivetr serve`
+# with the real engine -----------------------------------------------------------------------------
 
-LATER_EVENTS = {"v2": 113, "v3": 79}
+LATER_EVENTS = {"v2": 113, "v3": 79, "v4": 78}
 # what each fixture's `web` went through (tests/fixtures/README.md)
 LATER_STATUSES = {
     "v2": {"live", "failed", "rolled_back", "retired"},
     "v3": {"live", "failed", "retired"},
+    "v4": {"live", "failed", "retired"},
 }
+BEFORE_ISSUE_16 = {"v2", "v3"}  # written before probes said their URL and images their ports
 later = pytest.mark.parametrize("version", sorted(LATER_EVENTS))
 
 
@@ -224,11 +227,17 @@ async def test_a_later_log_verifies_and_every_event_decodes(version: str, tmp_pa
         count = LATER_EVENTS[version]
         assert await verify_store(store) == count
         events = [stored.event for stored in await store.read_all(limit=count + 1)]
-        # fields added since decode as unknown, never as a made-up value
-        assert all(e.url is None for e in events if isinstance(e, HealthProbed))
         built = [e for e in events if isinstance(e, ImageBuilt)]
         assert built
-        assert all(e.exposed_ports is None and e.port is None for e in built)
+        if version in BEFORE_ISSUE_16:
+            # fields added since decode as unknown, never as a made-up value
+            assert all(e.url is None for e in events if isinstance(e, HealthProbed))
+            assert all(e.exposed_ports is None and e.port is None for e in built)
+        # no project was made before issue 17: each app was made where older apps now live
+        created = [e for e in events if isinstance(e, AppCreated)]
+        assert created
+        assert {(e.project, e.environment) for e in created} == {("default", "production")}
+        assert not [e for e in events if isinstance(e, ProjectCreated | AppMoved)]
     finally:
         await store.close()
 
@@ -257,3 +266,31 @@ def test_a_later_log_gives_the_same_answers_it_gave_when_it_was_written(version:
     assert still_answers(answers_of(version), recorded) == []
     statuses = {d["status"] for d in recorded["/api/v1/apps/web/deployments"]}
     assert statuses == LATER_STATUSES[version]  # what the fixture holds
+
+
+@later
+def test_the_apps_of_a_later_log_live_in_their_teams_default_project_in_production(
+    version: str, tmp_path: Path
+) -> None:
+    data = copy_of(version, tmp_path)
+    with TestClient(create_app(settings_for(data))) as client:
+        services: Any = client.app.state.services
+        _, secret = client.blocking_portal.call(services.tokens.create, SYSTEM, "t", "admin")
+        client.headers["Authorization"] = f"Bearer {secret}"
+
+        apps = client.get("/api/v1/apps").json()
+        assert apps
+        for app in apps:
+            shown = client.get(f"/api/v1/apps/{app['name']}").json()
+            assert (shown["project"], shown["environment"]) == ("default", "production")
+        teams = {team["team"] for team in client.get("/api/v1/teams").json()}
+        assert {app["team"] for app in apps} <= teams
+        projects = client.blocking_portal.call(services.read.projects.every)
+        assert [(p.team, p.project, p.environments) for p in projects] == [
+            (team, "default", ["production"]) for team in sorted(teams)
+        ]
+        for team in teams:
+            placed = client.blocking_portal.call(
+                services.read.apps.placed, team, "default", "production"
+            )
+            assert [a.name for a in placed] == sorted(a["name"] for a in apps if a["team"] == team)
