@@ -28,6 +28,7 @@ from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
 from rivetr.web.api.previews import PreviewsController
+from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
@@ -105,6 +106,8 @@ def create_app(
             TeamsController,
             AccountController,
             accept_invitation,
+            ProjectsController,
+            move_app,
             health,
             sign_in,
             sign_out,
