@@ -130,8 +130,8 @@ class Services:
         self.deployment_reads = DeploymentReads(read, self.app_reads, self.logs)
         self.team_reads = TeamReads(read)
         self.account_reads = AccountReads(read)
-        self.project_reads = ProjectReads(read)
-        self.audit_reads = AuditReads(read, store, self.app_reads)
+        self.project_reads = ProjectReads(read, runner)
+        self.audit_reads = AuditReads(read, store, self.app_reads, self.project_reads)
         account = AcmeAccount(
             settings.acme_directory_url,
             settings.data_path / "certs" / "acme-account.key",

@@ -14,7 +14,9 @@ from rivetr.projections.apps import AppView
 from rivetr.projections.deployments import DeploymentView
 from rivetr.projections.projects import ProjectView
 from rivetr.projections.registry import ReadModel
+from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.queries.refusals import Absent, BadQuery
+from rivetr.service.reactors.placement import PlaceEvents
 
 
 def may_read(actor: Actor, team: str, project: str) -> bool:
@@ -59,8 +61,9 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ProjectReads:
-    def __init__(self, read: ReadModel) -> None:
+    def __init__(self, read: ReadModel, runner: ProjectionRunner) -> None:
         self.read = read
+        self.runner = runner
 
     async def visible(self, actor: Actor) -> list[ProjectDetail]:
         """Every project the actor reads, by team then slug, with what each holds."""
@@ -108,13 +111,18 @@ class ProjectReads:
                 raise Absent(f"no environment {environment!r} in project {project!r}")
         return Place(projects=frozenset(_key(p) for p in found), environment=environment)
 
-    async def app_ids_in(self, place: Place) -> frozenset[str]:
-        """The ids of the apps in the place now."""
+    async def following(
+        self, actor: Actor, project: str | None, environment: str | None
+    ) -> PlaceEvents:
+        """What picks the events of a place (as `place` reads it) out of the live stream:
+        those of the apps there now, as they come and go, and the project's own."""
+        place = await self.place(actor, project, environment)
+        since = self.runner.position  # the read model has reached it when asked who is there
         held: set[str] = set()
         for team, project in place.projects:
             apps = await self.read.apps.placed(team, project, place.environment)
             held.update(app.id for app in apps)
-        return frozenset(held)
+        return PlaceEvents(place.projects, place.environment, held, since)
 
     async def _detailed(
         self, projects: list[ProjectView], apps: Iterable[AppView]
