@@ -48,6 +48,8 @@ from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.project_actions import ProjectActions
+from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -134,6 +136,8 @@ def create_app(
             TokenPages,
             AccountPages,
             SettingsPages,
+            ProjectPages,
+            ProjectActions,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

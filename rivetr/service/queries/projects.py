@@ -81,9 +81,12 @@ class ProjectReads:
         [detail] = await self._detailed([found], await self.read.apps.placed(team, project))
         return detail
 
-    async def creatable_in(self, actor: Actor) -> list[ProjectView]:
-        """The projects the actor may create an app in (or move one to): a form's choices."""
+    async def creatable_in(self, actor: Actor, team: str | None = None) -> list[ProjectView]:
+        """The projects the actor may create an app in (or move one to), of every team or of
+        `team`: a form's choices."""
         teams = [t for t in sorted(actor.teams) if actor.can(Permission.MANAGE_APPS, t)]
+        if team is not None:
+            teams = [team] if actor.can(Permission.MANAGE_APPS, team) else []
         return [p for p in await self.read.projects.every(teams) if may_read(actor, *_key(p))]
 
     async def place(self, actor: Actor, project: str | None, environment: str | None) -> Place:
