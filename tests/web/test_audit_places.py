@@ -5,10 +5,12 @@ its project 400, and a place of a team the reader does not read is as absent as 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rivetr.adapters.eventstore.chain import verify_export
 from rivetr.adapters.eventstore.export import read_jsonl_export
+from tests.web.test_audit import sign_in_with_token
 
 PLACE = {"project": "default/shop", "environment": "staging"}
 
@@ -89,3 +91,17 @@ def test_unknown_places_and_an_environment_alone_are_refused(
     assert client.get("/api/v1/audit", params=PLACE, headers=mal).status_code == 404
     theirs = client.get("/api/v1/audit", params={"project": "default"}, headers=mal).json()
     assert {e["team"] for e in theirs} <= {"globex"}
+
+
+def test_the_audit_page_filters_by_place_and_its_export_links_carry_it(client, auth) -> None:
+    placed_history(client, auth)
+    sign_in_with_token(client, auth)
+    page = client.get("/audit", params=PLACE).text
+    assert 'id="f-project" name="project" value="default/shop"' in page
+    assert "project=default%2Fshop&amp;environment=staging" in page  # the export links
+    listed = client.get("/api/v1/audit", params=PLACE, headers=auth).json()
+    shown = [int(p) for p in re.findall(r'<tr data-position="(\d+)"', page)]
+    assert shown == [e["position"] for e in listed]
+    unknown = client.get("/audit", params={"project": "nope"})
+    assert unknown.status_code == 200
+    assert 'id="audit-empty"' in unknown.text

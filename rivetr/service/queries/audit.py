@@ -184,10 +184,14 @@ class AuditReads:
         return AuditedEvent(entry=entry, stored=stored[0], body=shown(stored[0].data))
 
     async def page_query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
-        """As `query`, for the dashboard's page, which refuses nothing: an app unknown, or of
-        a team the actor does not read, shows no entries (they are filtered by the teams the
-        reader may see); times are already in the log's form."""
+        """As `query`, for the dashboard's page, which refuses nothing: an app or a project
+        unknown, or of a team the actor does not read, shows no entries (they are filtered by
+        the teams the reader may see); times are already in the log's form."""
         named = await self.read.apps.named(wanted.app) if wanted.app else None
+        try:
+            place = await self.place(actor, wanted)
+        except (Absent, BadQuery):
+            place = Place(projects=frozenset())  # a place unknown (or not the reader's): none
         return AuditQuery(
             actor=wanted.actor,
             app_id=(named.id if named else "-") if wanted.app else None,
@@ -197,6 +201,8 @@ class AuditReads:
             before=wanted.before,
             teams=actor.readable_teams(),
             instance=actor.reads_instance_events(),
+            projects=place.projects if place else None,
+            environment=place.environment if place else None,
             limit=wanted.limit,
         )
 
