@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.commands import CreateApp
 from tests.web.page_parts import csrf, problem, text_of
 
 GIT = "https://git.example.com/web.git"
@@ -199,3 +200,17 @@ def test_a_viewer_reads_projects_but_is_offered_no_form_and_another_team_sees_no
     session_headers("mal@example.com")
     assert client.get("/projects/acme/shop").status_code == 404
     assert 'data-project="acme/shop"' not in client.get("/projects").text
+
+
+def test_a_developer_is_told_where_an_app_lives_but_offered_no_move(
+    client, member, session_headers, call, services
+) -> None:
+    call(services.apps.handle, SYSTEM, CreateApp(name="web"))
+    signed_in(client, member, session_headers, role="developer")
+    settings = client.get("/apps/web/settings").text
+    assert text_of(settings, "move-current") == "default / production"
+    assert 'id="move-form"' not in settings
+    refused = client.post(
+        "/apps/web/move", data={"csrf_token": csrf(settings), "place": "default/production"}
+    )
+    assert refused.status_code == 403
