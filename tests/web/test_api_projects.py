@@ -5,6 +5,7 @@ what is wrong (what a project still holds; the project or environment that is no
 from __future__ import annotations
 
 from rivetr.domain.access import SYSTEM
+from tests.web.test_api_deployments import settled
 
 PROBLEM = "application/problem+json"
 GIT = "https://git.example.com/web.git"
@@ -32,6 +33,7 @@ def test_a_project_is_made_listed_and_read_with_its_environments_and_apps(
     assert app.status_code == 201, app.text
     assert (app.json()["project"], app.json()["environment"]) == ("shop", "staging")
     deployment_id = call(services.deployments.request, SYSTEM, "web")
+    status = settled(client, auth, deployment_id)["deployment"]["status"]  # (no engine: failed)
 
     listed = client.get("/api/v1/projects", headers=auth).json()
     assert [(p["team"], p["project"]) for p in listed] == [
@@ -43,8 +45,6 @@ def test_a_project_is_made_listed_and_read_with_its_environments_and_apps(
     [web] = staging["resources"]
     assert (web["kind"], web["name"], web["id"]) == ("app", "web", app.json()["id"])
     assert web["latest_deployment"] == deployment_id
-    status = client.get(f"/api/v1/deployments/{deployment_id}", headers=auth)
-    status = status.json()["deployment"]["status"]
     assert web["latest_status"] == status  # as the deployment itself says
     assert web["live_deployment"] is None
 
