@@ -59,5 +59,5 @@ def test_a_projects_environment_streams_its_apps_and_its_own_events(served) -> N
     with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
         unknown = client.get("/api/v1/events/stream", params={"project": "nope"})
         assert unknown.status_code == 404
-        alone = client.get("/api/v1/events/stream", params={"environment": "staging"})
-        assert alone.status_code == 400
+        nowhere = client.get("/api/v1/events/stream", params={"environment": "qa"})
+        assert nowhere.status_code == 404

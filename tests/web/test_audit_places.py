@@ -1,7 +1,8 @@
 """The audit history and its export filtered by project and environment: each entry is placed
 where its app lived when it happened (an app moved later keeps its earlier entries where they
-were), a project's own events in that project; unknown places are 404, an environment without
-its project 400, and a place of a team the reader does not read is as absent as none."""
+were), a project's own events in that project; unknown places are 404, an environment alone is
+that environment of every project, and a place of a team the reader does not read is as
+absent as none."""
 
 from __future__ import annotations
 
@@ -72,19 +73,22 @@ def test_the_export_by_place_takes_the_same_entries_and_verifies_as_filtered(cli
     assert verify_export(events, filtered=True).count == len(events)
 
 
-def test_unknown_places_and_an_environment_alone_are_refused(
+def test_unknown_places_are_refused_and_an_environment_alone_is_every_projects(
     client, auth, member, session_headers
 ) -> None:
     placed_history(client, auth)
     for params, status in (
         ({"project": "nope"}, 404),
         ({"project": "shop", "environment": "qa"}, 404),
-        ({"environment": "staging"}, 400),
+        ({"environment": "qa"}, 404),
     ):
         for route in ("/api/v1/audit", "/api/v1/audit/export"):
             answer = client.get(route, params=params, headers=auth)
             assert answer.status_code == status, (route, params, answer.text)
             assert answer.headers["content-type"].startswith("application/problem+json")
+
+    alone = client.get("/api/v1/audit", params={"environment": "staging"}, headers=auth).json()
+    assert alone == client.get("/api/v1/audit", params=PLACE, headers=auth).json()  # only shop's
 
     member("mal@example.com", "owner", "globex")
     mal = session_headers("mal@example.com")

@@ -15,7 +15,7 @@ from rivetr.projections.deployments import DeploymentView
 from rivetr.projections.projects import ProjectView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
-from rivetr.service.queries.refusals import Absent, BadQuery
+from rivetr.service.queries.refusals import Absent
 from rivetr.service.reactors.placement import PlaceEvents
 
 
@@ -90,28 +90,28 @@ class ProjectReads:
         return [p for p in await self.read.projects.every(teams) if may_read(actor, *_key(p))]
 
     async def place(self, actor: Actor, project: str | None, environment: str | None) -> Place:
-        """The place a filter names: `team/project`, or a project's slug in whichever team the
-        actor reads it; with an environment of it, or every one.
+        """The place a filter names: `team/project`, a project's slug in whichever team the
+        actor reads it, or (None) every project it reads; with an environment of it (those
+        that have it, for several), or every one.
 
         Raises:
-            BadQuery: an environment without its project.
             Absent: no such project (or environment) that the actor reads.
         """
-        if project is None:
-            raise BadQuery("filter by environment within a project: give project as well")
-        team, _, slug = project.rpartition("/")
+        team, _, slug = (project or "").rpartition("/")
         teams = [team] if team else actor.readable_teams()
         found = [
             p
             for p in await self.read.projects.every(teams)
-            if p.project == slug and may_read(actor, p.team, p.project)
+            if project is None or p.project == slug
+            if may_read(actor, p.team, p.project)
         ]
         if not found:
             raise Absent(f"no project {project!r} that you may read")
         if environment is not None:
             found = [p for p in found if environment in p.environments]
             if not found:
-                raise Absent(f"no environment {environment!r} in project {project!r}")
+                where = f" in project {project!r}" if project is not None else ""
+                raise Absent(f"no environment {environment!r}{where} that you may read")
         return Place(projects=frozenset(_key(p) for p in found), environment=environment)
 
     async def following(

@@ -35,7 +35,11 @@ Project = Annotated[
     ),
 ]
 Environment = Annotated[
-    str | None, QueryParameter(description="with project: the events in one environment of it")
+    str | None,
+    QueryParameter(
+        description="the events in one environment: of the project given, or of every project"
+        " you read that has one so named"
+    ),
 ]
 EXPORT_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 

@@ -51,7 +51,10 @@ async def event_stream(
     ] = None,
     environment: Annotated[
         str | None,
-        QueryParameter(description="with project: only those of one environment of it"),
+        QueryParameter(
+            description="only those of one environment: of the project given, or of every"
+            " project you read that has one so named"
+        ),
     ] = None,
 ) -> ASGIApp:
     """Each message is one event: `id` its log position, `event` its type, `data` its JSON
