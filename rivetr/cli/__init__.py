@@ -62,17 +62,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", help="data directory (default ./rivetr-data, $RIVETR_DATA)")
     common.add_argument("--config", help="rivetr.toml to read (default ./rivetr.toml)")
     sub = top.add_subparsers(metavar="COMMAND")
-    for family in (
-        serve,
-        tokens,
-        audit,
-        projections,
-        deploy,
-        logs,
-        users,
-        secrets,
-        images,
-        projects,
-    ):
+    families = (serve, tokens, audit, projections, deploy, logs, users, secrets, images, projects)
+    for family in families:
         family.add_commands(sub, common)
     return top
