@@ -55,6 +55,7 @@ from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.health import HealthReads
 from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
 from rivetr.service.queries.teams import TeamReads
 from rivetr.service.reactors.deployer import Deployer
@@ -129,7 +130,8 @@ class Services:
         self.deployment_reads = DeploymentReads(read, self.app_reads, self.logs)
         self.team_reads = TeamReads(read)
         self.account_reads = AccountReads(read)
-        self.audit_reads = AuditReads(read, store, self.app_reads)
+        self.project_reads = ProjectReads(read, runner)
+        self.audit_reads = AuditReads(read, store, self.app_reads, self.project_reads)
         account = AcmeAccount(
             settings.acme_directory_url,
             settings.data_path / "certs" / "acme-account.key",

@@ -1,31 +1,35 @@
-"""The audit view: who did what, when, to which stream and app (by id, with the name it had), for
-every event in the log; and the queries that read it."""
+"""The audit view: who did what, when, to which stream and app (by id, with the name it had), in
+which project and environment as they were then, for every event in the log; and the queries
+that read it."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
-from rivetr.domain.events import AppCreated
+from rivetr.domain.events import AppCreated, AppMoved
 from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
-_APP_CREATED = tag(AppCreated)
+_APP_CREATED, _APP_MOVED = tag(AppCreated), tag(AppMoved)
+_PROJECT_EVENTS = "project."  # each carries its team and project, and its environment if one
 
 
 class AuditProjection:
     name = "audit"
     # v2: team, source; v3: the app of deployment, certificate and webhook events; v4: the
     # app by id (the resource recorded with the event), and its name; v5: the app and team as
-    # the store reads them (filled in for an older log's events)
-    version = 5
+    # the store reads them (filled in for an older log's events); v6: the project and
+    # environment the event happened in (its app's place then, or a project event's own)
+    version = 6
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
-    reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time")
+    reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time", "audit_by_place")
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -39,16 +43,28 @@ class AuditProjection:
                 app_id TEXT,
                 correlation_id TEXT,
                 team TEXT,
-                source TEXT
+                source TEXT,
+                project TEXT,
+                environment TEXT
             )"""
         )
-        # each app's name and team, from its creation: an entry shows the name its app had
+        # each app's name and team, from its creation, and its place, as it moves: an entry
+        # shows the name its app had and where it lived when the entry was made
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS audit_apps (app_id TEXT PRIMARY KEY, name TEXT, team TEXT)"
+            """CREATE TABLE IF NOT EXISTS audit_apps (
+                app_id TEXT PRIMARY KEY,
+                name TEXT,
+                team TEXT,
+                project TEXT,
+                environment TEXT
+            )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, position)")
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_app ON audit (app_id, position)")
         conn.execute("CREATE INDEX IF NOT EXISTS audit_by_time ON audit (recorded_at)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS audit_by_place ON audit (project, team, environment)"
+        )
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS audit")
@@ -59,28 +75,42 @@ class AuditProjection:
         self.apply_batch(conn, (event,))
 
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
-        apps: dict[str, str | None] = {}  # id -> name
+        apps: dict[str, _App] = {}  # id -> its name and place, as of the event being applied
 
-        def app_named(app_id: str | None) -> str | None:
+        def app_of(app_id: str | None) -> _App:
             if app_id is None:
-                return None
+                return _NO_APP
             if app_id not in apps:
                 row = conn.execute(
-                    "SELECT name FROM audit_apps WHERE app_id = ?", (app_id,)
+                    "SELECT name, project, environment FROM audit_apps WHERE app_id = ?",
+                    (app_id,),
                 ).fetchone()
-                apps[app_id] = row[0] if row else None
+                apps[app_id] = _App(*row) if row else _NO_APP
             return apps[app_id]
 
         rows = []
         for event in events:
             app_id = event.resource
             if event.type == _APP_CREATED and app_id is not None:
-                name, team = _created(event)
-                apps[app_id] = name
+                name, team, place = _created(event)
+                apps[app_id] = _App(name, *place)
                 conn.execute(
-                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?)", (app_id, name, team)
+                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?, ?, ?)",
+                    (app_id, name, team, *place),
                 )
-            name = app_named(app_id)
+            elif event.type == _APP_MOVED and app_id is not None:
+                place = _place(event)
+                apps[app_id] = _App(app_of(app_id).name, *place)
+                conn.execute(
+                    "UPDATE audit_apps SET project = ?, environment = ? WHERE app_id = ?",
+                    (*place, app_id),
+                )
+            app = app_of(app_id)
+            project, environment = (
+                _place(event)
+                if event.type.startswith(_PROJECT_EVENTS)
+                else (app.project, app.environment)
+            )
             rows.append(
                 (
                     event.position,
@@ -88,23 +118,46 @@ class AuditProjection:
                     event.actor,
                     event.type,
                     event.stream_id,
-                    name,
+                    app.name,
                     app_id,
                     event.correlation_id,
                     event.team,
                     event.source,
+                    project,
+                    environment,
                 )
             )
-        conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def _created(event: LoggedEvent) -> tuple[str | None, str | None]:
-    """The name and team an app was created with."""
+class _App(NamedTuple):
+    name: str | None
+    project: str | None
+    environment: str | None
+
+
+_NO_APP = _App(None, None, None)
+Place = tuple[str | None, str | None]
+
+
+def _created(event: LoggedEvent) -> tuple[str | None, str | None, Place]:
+    """The name, team and place an app was created with."""
     try:
         body = event.event
     except UnreadableEvent:
-        return None, None  # the audit lists it all the same, with its stream and metadata
-    return getattr(body, "name", None), getattr(body, "team", None)
+        return None, None, (None, None)  # the audit lists it all the same, with its metadata
+    place = (getattr(body, "project", None), getattr(body, "environment", None))
+    return getattr(body, "name", None), getattr(body, "team", None), place
+
+
+def _place(event: LoggedEvent) -> Place:
+    """Where an app.moved put its app; or a project event's project, and its environment when
+    it is about one."""
+    try:
+        body = event.event
+    except UnreadableEvent:
+        return None, None
+    return getattr(body, "project", None), getattr(body, "environment", None)
 
 
 class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,6 +171,8 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str | None
     team: str | None
     source: str | None
+    project: str | None = None  # where it happened: its app's project then, or the project's
+    environment: str | None = None  # ...and environment (None: the project as a whole)
 
 
 class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,6 +186,8 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
     before: int | None = None  # positions below this one: the next page
     teams: frozenset[str] | None = None  # None: every team's, and entries of no team
     instance: bool = False  # with `teams`: the entries of no team too
+    projects: frozenset[tuple[str, str]] | None = None  # entries in these (team, project)...
+    environment: str | None = None  # ...and in this environment of them
     limit: int = 50
 
 
@@ -171,10 +228,22 @@ class AuditQueries(Queries):
             either = " OR team IS NULL" if query.instance else ""
             clauses.append(f"(team IN ({marks(wanted)}){either})")
             params += wanted
+        if query.projects is not None:
+            place, values = _in_place(query.projects, query.environment)
+            clauses.append(place)
+            params += values
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         return await self._rows(
             AuditEntry, f"{_ENTRY}{where} ORDER BY position DESC LIMIT ?", [*params, query.limit]
         )
+
+    async def positions_in(
+        self, projects: frozenset[tuple[str, str]], environment: str | None = None
+    ) -> frozenset[int]:
+        """The positions of the entries made in these projects (and this environment)."""
+        place, values = _in_place(projects, environment)
+        rows = await self._values(f"SELECT position FROM audit WHERE {place}", values)
+        return frozenset(int(row[0]) for row in rows)
 
     async def at(self, position: int) -> AuditEntry | None:
         return await self._row(AuditEntry, f"{_ENTRY} WHERE position = ?", (position,))
@@ -183,3 +252,18 @@ class AuditQueries(Queries):
         """The team an app was created in (deleted since or not)."""
         rows = await self._values("SELECT team FROM audit_apps WHERE app_id = ?", (app_id,))
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def _in_place(
+    projects: frozenset[tuple[str, str]], environment: str | None
+) -> tuple[str, list[object]]:
+    """The clause taking the entries made in `projects` (and `environment`), and its values."""
+    pairs = sorted(projects)
+    clause = f"(team, project) IN (VALUES {', '.join(['(?, ?)'] * len(pairs))})"
+    values: list[object] = [value for pair in pairs for value in pair]
+    if not pairs:
+        clause = "0"
+    if environment is not None:  # and the events of the project as a whole
+        clause += " AND (environment = ? OR environment IS NULL)"
+        values.append(environment)
+    return clause, values

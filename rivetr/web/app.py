@@ -28,6 +28,7 @@ from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
 from rivetr.web.api.previews import PreviewsController
+from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
@@ -47,6 +48,8 @@ from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.project_actions import ProjectActions
+from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -105,6 +108,8 @@ def create_app(
             TeamsController,
             AccountController,
             accept_invitation,
+            ProjectsController,
+            move_app,
             health,
             sign_in,
             sign_out,
@@ -131,6 +136,8 @@ def create_app(
             TokenPages,
             AccountPages,
             SettingsPages,
+            ProjectPages,
+            ProjectActions,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

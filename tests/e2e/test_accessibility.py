@@ -32,6 +32,9 @@ SIGNED_IN_PAGES = [
     ("/settings", "settings-page", "#settings-button"),
     ("/audit/events/1", "audit-event", "#back-to-audit"),
     ("/deployments/no-such-one", "error", "#error-home"),
+    ("/projects", "projects", "#create-project-button"),
+    ("/projects/default/default", "project-default", "#add-environment-button"),
+    ("/projects/default/shop", "project-shop", "#delete-env-staging-button"),
 ]
 
 
@@ -61,6 +64,13 @@ def test_the_pages_pass_axe_and_the_keyboard_reaches_their_actions(
         "document.getElementById('status').textContent.trim() === 'failed'", timeout=30_000
     )
     assert_accessible(page, axe_script, "deployment-failed")
+    page.goto(f"{server.url}/projects")  # a project with a second environment, by its forms
+    page.fill("#create-project input[name=project]", "shop")
+    page.click("#create-project-button")
+    page.wait_for_url(f"{server.url}/projects/default/shop")
+    page.fill("#add-environment input[name=environment]", "staging")
+    page.click("#add-environment-button")
+    page.wait_for_selector("#env-staging")
 
     for path, name, action in SIGNED_IN_PAGES:
         page.goto(f"{server.url}{path}")

@@ -284,6 +284,44 @@ ROUTES: dict[str, Route] = {
         signed_in,
         204,
     ),
+    "create project": (
+        "POST /api/v1/projects",
+        "/api/v1/projects",
+        {"team": "acme", "project": "shop"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    # authorised, then refused by the domain: every team keeps its default project
+    "delete project": (
+        "DELETE /api/v1/projects/{team}/{project}",
+        "/api/v1/projects/acme/default",
+        None,
+        ("acme", P.MANAGE_APPS),
+        422,
+    ),
+    "add environment": (
+        "POST /api/v1/projects/{team}/{project}/environments",
+        "/api/v1/projects/acme/default/environments",
+        {"environment": "staging"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    # authorised, then refused by the domain: production is never deleted
+    "delete environment": (
+        "DELETE /api/v1/projects/{team}/{project}/environments/{environment}",
+        "/api/v1/projects/acme/default/environments/production",
+        None,
+        ("acme", P.MANAGE_APPS),
+        422,
+    ),
+    # where it already is: allowed, and nothing to record
+    "move app": (
+        "POST /api/v1/apps/{name}/move",
+        "/api/v1/apps/web/move",
+        {"project": "default", "environment": "production"},
+        ("acme", P.MANAGE_APPS),
+        200,
+    ),
 }
 # Changes that no role or token scope decides: each has tests of its own.
 NOT_BY_ROLE = {

@@ -17,6 +17,7 @@ from rivetr.domain.errors import Forbidden
 from rivetr.projections.audit import AuditEntry, AuditQuery
 from rivetr.projections.registry import ReadModel
 from rivetr.service.queries.apps import AppReads
+from rivetr.service.queries.projects import Place, ProjectReads
 from rivetr.service.queries.refusals import Absent, BadQuery
 from rivetr.service.reactors.hub import StreamFilter
 
@@ -30,6 +31,8 @@ class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
     since: str | None = None
     until: str | None = None
     before: int | None = None
+    project: str | None = None  # `team/project`, or a project's slug in any team one reads
+    environment: str | None = None  # one environment of that project
     limit: int = 50
 
 
@@ -86,15 +89,25 @@ class AuditedEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AuditReads:
-    def __init__(self, read: ReadModel, store: EventStore, apps: AppReads) -> None:
+    def __init__(
+        self, read: ReadModel, store: EventStore, apps: AppReads, projects: ProjectReads
+    ) -> None:
         self.read = read
         self.store = store
         self.apps = apps
+        self.projects = projects
+
+    async def place(self, actor: Actor, wanted: AuditFilter) -> Place | None:
+        """The project (and environment) `wanted` is narrowed to, if it names one."""
+        if wanted.project is None and wanted.environment is None:
+            return None
+        return await self.projects.place(actor, wanted.project, wanted.environment)
 
     async def query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
         """The query that answers `wanted` within what the actor may read."""
         teams = readable_teams(actor, _NO_READING)
         app_id = (await self.apps.readable(actor, wanted.app)).id if wanted.app else None
+        place = await self.place(actor, wanted)
         return AuditQuery(
             actor=wanted.actor,
             app_id=app_id,
@@ -104,6 +117,8 @@ class AuditReads:
             before=wanted.before,
             teams=teams,
             instance=actor.reads_instance_events(),
+            projects=place.projects if place else None,
+            environment=place.environment if place else None,
             limit=wanted.limit,
         )
 
@@ -118,10 +133,15 @@ class AuditReads:
         wanted: AuditFilter,
     ) -> AsyncIterator[str]:
         """The events, oldest first, with their hash-chain fields, that the actor may read and
-        `wanted` takes (its app, actor, type and times, as the history filters them)."""
+        `wanted` takes (its app, actor, type, place and times, as the history filters them);
+        an event's place is the one the audit view recorded for it when it happened."""
         teams = readable_teams(actor, _NO_READING)
         app = wanted.app
         app_id = (await self.apps.readable(actor, app)).id if app is not None else None
+        place = await self.place(actor, wanted)
+        there = (
+            await self.read.audit.positions_in(place.projects, place.environment) if place else None
+        )
         readable = StreamFilter(
             teams=teams,
             instance=actor.reads_instance_events(),
@@ -134,9 +154,10 @@ class AuditReads:
                 and (app_id is None or event.resource == app_id)
                 and (wanted.actor is None or event.actor == wanted.actor)
                 and readable.takes_type(event.type)
+                and (there is None or event.position in there)
             )
 
-        filtered = app is not None or teams is not None or wanted.actor or wanted.type
+        filtered = app is not None or teams is not None or wanted.actor or wanted.type or place
         return export_lines(
             self.store,
             fmt,
@@ -163,10 +184,14 @@ class AuditReads:
         return AuditedEvent(entry=entry, stored=stored[0], body=shown(stored[0].data))
 
     async def page_query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
-        """As `query`, for the dashboard's page, which refuses nothing: an app unknown, or of
-        a team the actor does not read, shows no entries (they are filtered by the teams the
-        reader may see); times are already in the log's form."""
+        """As `query`, for the dashboard's page, which refuses nothing: an app or a project
+        unknown, or of a team the actor does not read, shows no entries (they are filtered by
+        the teams the reader may see); times are already in the log's form."""
         named = await self.read.apps.named(wanted.app) if wanted.app else None
+        try:
+            place = await self.place(actor, wanted)
+        except (Absent, BadQuery):
+            place = Place(projects=frozenset())  # a place unknown (or not the reader's): none
         return AuditQuery(
             actor=wanted.actor,
             app_id=(named.id if named else "-") if wanted.app else None,
@@ -176,6 +201,8 @@ class AuditReads:
             before=wanted.before,
             teams=actor.readable_teams(),
             instance=actor.reads_instance_events(),
+            projects=place.projects if place else None,
+            environment=place.environment if place else None,
             limit=wanted.limit,
         )
 

@@ -21,6 +21,7 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.eventstore.redaction import shown_json
+from rivetr.service.reactors.placement import PlaceEvents
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
     types: tuple[str, ...] = ()  # exact types, or prefixes ending in '*' (deployment.*)
     teams: frozenset[str] | None = None  # None: every team's, and events of no team
     instance: bool = True  # with `teams`: the events of no team too
+    place: PlaceEvents | None = None  # those of a project (or one of its environments)
 
     def accepts(self, delivery: Delivery) -> bool:
         if self.teams is not None and not self.sees_team(delivery.team):
@@ -57,6 +59,10 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
         if self.app is not None and delivery.app != self.app:
             return False
         if self.stream is not None and delivery.stream_id != self.stream:
+            return False
+        if self.place is not None and not self.place.accepts(
+            delivery.position, delivery.type, delivery.stream_id, delivery.app, delivery.json
+        ):
             return False
         return self.takes_type(delivery.type)
 

@@ -27,6 +27,20 @@ Until = Annotated[
     str | None,
     QueryParameter(name="to", format="date-time", description="recorded before (ISO 8601)"),
 ]
+Project = Annotated[
+    str | None,
+    QueryParameter(
+        description="the events in a project, as it was when each happened: team/project,"
+        " or a project's slug in every team you read"
+    ),
+]
+Environment = Annotated[
+    str | None,
+    QueryParameter(
+        description="the events in one environment: of the project given, or of every project"
+        " you read that has one so named"
+    ),
+]
 EXPORT_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
@@ -46,6 +60,8 @@ class AuditController(Controller):
         event_type: Annotated[str | None, QueryParameter(name="type")] = None,
         before: Annotated[int | None, bounded("the next page", ge=1)] = None,
         limit: Annotated[int, bounded("at most this many", ge=1, le=500)] = 50,
+        project: Project = None,
+        environment: Environment = None,
     ) -> list[AuditEntry]:
         """Newest first; pass the last entry's position as `before` for the next page."""
         wanted = AuditFilter(
@@ -55,6 +71,8 @@ class AuditController(Controller):
             since=since,
             until=until,
             before=before,
+            project=project,
+            environment=environment,
             limit=limit,
         )
         return await audit_reads.entries(await audit_reads.query(actor, wanted))
@@ -72,12 +90,22 @@ class AuditController(Controller):
             str | None, QueryParameter(name="type", description="a type, or a prefix and *")
         ] = None,
         format: FromQuery[Literal["jsonl", "csv"]] = "jsonl",
+        project: Project = None,
+        environment: Environment = None,
     ) -> Stream:
         """The events, oldest first, each with its hash-chain fields (`prev_hash`, `hash`),
         streamed, filtered as the history is. A time range is contiguous and verifies as a
-        chain; an export for one app, actor or type, or by someone who reads only some teams,
-        skips positions: verify it with `--filtered`."""
-        wanted = AuditFilter(actor=by, app=app, type=event_type, since=since, until=until)
+        chain; an export for one app, actor, type or project, or by someone who reads only
+        some teams, skips positions: verify it with `--filtered`."""
+        wanted = AuditFilter(
+            actor=by,
+            app=app,
+            type=event_type,
+            since=since,
+            until=until,
+            project=project,
+            environment=environment,
+        )
         lines = await audit_reads.export(actor, format, wanted)
 
         async def body() -> AsyncIterator[bytes]:

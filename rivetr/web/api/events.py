@@ -14,6 +14,7 @@ from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads, readable_teams
+from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.reactors.hub import QUEUE_LIMIT, EventHub, StreamFilter
 from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id
@@ -26,6 +27,7 @@ async def event_stream(
     app_reads: NamedDependency[AppReads],
     audit_reads: NamedDependency[AuditReads],
     hub: NamedDependency[EventHub],
+    project_reads: NamedDependency[ProjectReads],
     settings: NamedDependency[Settings],
     actor: NamedDependency[Actor],
     app: FromQuery[str | None] = None,
@@ -40,6 +42,20 @@ async def event_stream(
     after: Annotated[
         int | None, bounded("start after this position (0: the whole log); default: now")
     ] = None,
+    project: Annotated[
+        str | None,
+        QueryParameter(
+            description="the events of the apps in a project now, and the project's own:"
+            " team/project, or a project's slug in every team you read"
+        ),
+    ] = None,
+    environment: Annotated[
+        str | None,
+        QueryParameter(
+            description="only those of one environment: of the project given, or of every"
+            " project you read that has one so named"
+        ),
+    ] = None,
 ) -> ASGIApp:
     """Each message is one event: `id` its log position, `event` its type, `data` its JSON
     (sealed values shown as "sealed"). A reconnecting client's `Last-Event-ID` resumes right
@@ -47,12 +63,16 @@ async def event_stream(
     connections open; a client more than 1,000 events behind is disconnected, and resumes."""
     teams = readable_teams(actor, "reading events needs the read permission in a team")
     app_id = (await app_reads.readable(actor, app)).id if app is not None else None
+    place = None
+    if project is not None or environment is not None:
+        place = await project_reads.following(actor, project, environment)
     wanted = StreamFilter(
         app=app_id,
         stream=stream,
         types=tuple(t.strip() for t in (types or "").split(",") if t.strip()),
         teams=teams,
         instance=actor.reads_instance_events(),
+        place=place,
     )
     resume = last_event_id(request, "a log position")
     after = resume if resume is not None else after

@@ -1,10 +1,11 @@
 """The dashboard's forms about one app's settings: create it (the home page's form), change any
-of its settings (`/apps/{name}/settings`, sending only what changed) and delete it. Each goes
-through the application service, as the API does; a refusal shows the form again as typed,
-with the problem beside its field."""
+of its settings (`/apps/{name}/settings`, sending only what changed), move it to another
+environment and delete it. Each goes through the application (or project) service, as the API
+does; a refusal shows the form again as typed, with the problem beside its field."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -15,13 +16,15 @@ from litestar.response import Redirect, Template
 
 from rivetr.config import Settings
 from rivetr.domain.access import Permission
-from rivetr.domain.commands import DeleteApp
+from rivetr.domain.commands import DeleteApp, MoveApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
+from rivetr.service.commands.projects import ProjectService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
+from rivetr.service.queries.projects import ProjectReads
 from rivetr.web.pages.app_found import app_for, app_of_form
 from rivetr.web.pages.app_settings_form import (
     AppSettingsForm,
@@ -39,6 +42,11 @@ class DeleteForm(msgspec.Struct):
     confirm: str = ""  # the app's name, typed again
 
 
+class MoveForm(msgspec.Struct):
+    csrf_token: str = ""
+    place: str = ""  # project/environment
+
+
 class AppForms(Controller):
     path = "/"
     include_in_schema = False
@@ -51,6 +59,7 @@ class AppForms(Controller):
         app_reads: NamedDependency[AppReads],
         deployment_reads: NamedDependency[DeploymentReads],
         audit_reads: NamedDependency[AuditReads],
+        project_reads: NamedDependency[ProjectReads],
         settings: NamedDependency[Settings],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
@@ -62,7 +71,7 @@ class AppForms(Controller):
             return Redirect(f"/apps/{command.name}")
 
         async def refused(exc: Exception) -> Response[Any]:
-            reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
+            reads = HomeReads(app_reads, deployment_reads, audit_reads, project_reads, settings)
             context = await reads.context(layout.request, layout.actor, layout.engine)
             context.update(form=shown(None, data), problems=_problems(exc))
             return Template("index.html", context=context, status_code=status_of(exc))
@@ -75,12 +84,14 @@ class AppForms(Controller):
         name: FromPath[str],
         layout: NamedDependency[Layout],
         app_reads: NamedDependency[AppReads],
+        project_reads: NamedDependency[ProjectReads],
     ) -> Template:
         app = await app_for(layout, app_reads, name)
         if isinstance(app, Template):
             return app
-        changed = "changed" in layout.request.query_params
-        return _settings_page(layout, app, shown(app), {}, changed=changed)
+        asked = layout.request.query_params
+        page = SettingsPage(layout, project_reads, app)
+        return await page.shown(shown(app), {}, changed="changed" in asked, moved="moved" in asked)
 
     @post("/apps/{name:str}/settings")
     async def change_settings(
@@ -89,6 +100,7 @@ class AppForms(Controller):
         layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
+        project_reads: NamedDependency[ProjectReads],
         data: URLEncodedBody[AppSettingsForm],
     ) -> Response[Any]:
         """Change what the form changes, nothing else. Who may not even edit is refused
@@ -102,10 +114,38 @@ class AppForms(Controller):
             return Redirect(f"/apps/{name}/settings?changed")
 
         async def refused(exc: Exception) -> Response[Any]:
-            problems = _problems(exc)
-            return _settings_page(layout, app, shown(app, data), problems, status_of(exc))
+            page = SettingsPage(layout, project_reads, app)
+            return await page.shown(shown(app, data), _problems(exc), status_of(exc))
 
         return await attempted(change, refused)
+
+    @post("/apps/{name:str}/move")
+    async def move_app(
+        self,
+        name: FromPath[str],
+        layout: NamedDependency[Layout],
+        projects: NamedDependency[ProjectService],
+        app_reads: NamedDependency[AppReads],
+        project_reads: NamedDependency[ProjectReads],
+        data: URLEncodedBody[MoveForm],
+    ) -> Response[Any]:
+        """The settings page's Move form: to another environment of the app's team."""
+        app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.MANAGE_APPS)
+        if not isinstance(app, AppView):
+            return app
+
+        async def move() -> Response[Any]:
+            project, _, environment = data.place.partition("/")
+            fields = {"name": app.name, "project": project, "environment": environment}
+            await projects.move(layout.actor, msgspec.convert(fields, MoveApp))
+            return Redirect(f"/apps/{name}/settings?moved")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            problems = {"place": " ".join(problems_of(exc).values())}
+            page = SettingsPage(layout, project_reads, app)
+            return await page.shown(shown(app), problems, status_of(exc))
+
+        return await attempted(move, refused)
 
     @post("/apps/{name:str}/delete")
     async def delete_app(
@@ -114,6 +154,7 @@ class AppForms(Controller):
         layout: NamedDependency[Layout],
         apps: NamedDependency[AppService],
         app_reads: NamedDependency[AppReads],
+        project_reads: NamedDependency[ProjectReads],
         data: URLEncodedBody[DeleteForm],
     ) -> Response[Any]:
         """The danger zone: only when the app's name is typed again."""
@@ -130,8 +171,8 @@ class AppForms(Controller):
             return Redirect(f"/?deleted={app.name}")
 
         async def refused(exc: Exception) -> Response[Any]:
-            problems = {"confirm": str(exc)}
-            return _settings_page(layout, app, shown(app), problems, status_of(exc))
+            page = SettingsPage(layout, project_reads, app)
+            return await page.shown(shown(app), {"confirm": str(exc)}, status_of(exc))
 
         return await attempted(delete, refused)
 
@@ -141,15 +182,33 @@ def _problems(exc: Exception) -> FieldProblems:
     return problems_of(exc, {"build.build_args": "build_args"})
 
 
-def _settings_page(
-    layout: Layout,
-    app: AppView,
-    values: dict[str, str],
-    problems: FieldProblems,
-    status: int = 200,
-    *,
-    changed: bool = False,
-) -> Template:
-    return layout.page(
-        "app_settings.html", status, app=app, form=values, problems=problems, changed=changed
-    )
+@dataclass(frozen=True)
+class SettingsPage:
+    """An app's settings page: its settings form, Move and the danger zone."""
+
+    layout: Layout
+    project_reads: ProjectReads
+    app: AppView
+
+    async def shown(
+        self,
+        values: dict[str, str],
+        problems: FieldProblems,
+        status: int = 200,
+        *,
+        changed: bool = False,
+        moved: bool = False,
+    ) -> Template:
+        app = self.app
+        projects = await self.project_reads.creatable_in(self.layout.actor, app.team)
+        places = [f"{p.project}/{e}" for p in projects for e in p.environments]
+        return self.layout.page(
+            "app_settings.html",
+            status,
+            app=app,
+            form=values,
+            problems=problems,
+            changed=changed,
+            moved=moved,
+            destinations=[(place, place.replace("/", " / ")) for place in places],
+        )

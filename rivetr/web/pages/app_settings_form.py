@@ -25,6 +25,8 @@ class AppSettingsForm(msgspec.Struct, kw_only=True):
     csrf_token: str = ""
     name: str = ""
     team: str = ""
+    project: str = ""  # where a new app lives: empty, the team's default project...
+    environment: str = ""  # ...and production
     git_url: str = ""
     branch: str = ""
     build_type: str = ""
@@ -59,8 +61,9 @@ class AppSettingsForm(msgspec.Struct, kw_only=True):
 def create_command(form: AppSettingsForm) -> CreateApp:
     """The CreateApp the form asks for: a field left empty takes the command's default."""
     fields: dict[str, Any] = {"name": form.name.strip(), **_settings(form)}
-    if form.team.strip():
-        fields["team"] = form.team.strip()
+    for where in ("team", "project", "environment"):
+        if (value := getattr(form, where).strip()) != "":
+            fields[where] = value
     if form.build_args.strip():
         fields["build"]["build_args"] = parse_env(form.build_args, "build_args")
     if form.env.strip():

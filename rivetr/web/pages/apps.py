@@ -5,6 +5,7 @@ resources, output, webhook deliveries, certificates), now or as it was at a poin
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -23,6 +24,7 @@ from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 from rivetr.service.reactors.resources import ResourceSampler
@@ -50,10 +52,11 @@ class AppPages(Controller):
         app_reads: NamedDependency[AppReads],
         deployment_reads: NamedDependency[DeploymentReads],
         audit_reads: NamedDependency[AuditReads],
+        project_reads: NamedDependency[ProjectReads],
         settings: NamedDependency[Settings],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        reads = HomeReads(app_reads, deployment_reads, audit_reads, settings)
+        reads = HomeReads(app_reads, deployment_reads, audit_reads, project_reads, settings)
         context = await reads.context(request, actor, engine)
         deleted = request.query_params.get("deleted", "")
         if _APP_NAME.fullmatch(deleted):  # the redirect's; nothing else is said in our name
@@ -133,11 +136,13 @@ class HomeReads:
         app_reads: AppReads,
         deployment_reads: DeploymentReads,
         audit_reads: AuditReads,
+        project_reads: ProjectReads,
         settings: Settings,
     ) -> None:
         self.app_reads = app_reads
         self.deployment_reads = deployment_reads
         self.audit_reads = audit_reads
+        self.project_reads = project_reads
         self.settings = settings
 
     async def context(
@@ -152,6 +157,7 @@ class HomeReads:
             for app in apps
             if app.domains
         }
+        projects = await self.project_reads.creatable_in(actor)
         return {
             "actor": actor,
             "engine": engine,
@@ -162,6 +168,10 @@ class HomeReads:
             "activity": await self.audit_reads.recent(actor, 20),
             "csrf_token": csrf_of(request),
             "teams": creating_teams(actor),
+            # the create form's choices of where the app lives (the team's default/production
+            # unless chosen); the service refuses a project or environment its team lacks
+            "projects": _options(p.project for p in projects),
+            "environments": _options(e for p in projects for e in p.environments),
             "form": {},
             "problems": {},
             "live_url": f"/api/v1/events/stream?after={await self.audit_reads.head()}",
@@ -172,6 +182,10 @@ class HomeReads:
 def creating_teams(actor: Actor) -> list[tuple[str, str]]:
     """The teams the actor may create an app in, as a select's options."""
     return [(t, t) for t in sorted(actor.teams) if actor.can(Permission.MANAGE_APPS, t)]
+
+
+def _options(values: Iterable[str]) -> list[tuple[str, str]]:
+    return [(v, v) for v in dict.fromkeys(values)]
 
 
 async def _runtime_output(logs: RuntimeLogs, app_id: str) -> tuple[list[LogLine], str | None]:

@@ -1,6 +1,6 @@
-"""The dashboard's audit history: who did what, filterable by actor, app, event type and time,
-paged, exportable; the unfiltered first page takes new entries live over the event stream. Each
-entry opens to its event whole."""
+"""The dashboard's audit history: who did what, filterable by actor, app, event type, time,
+project and environment, paged, exportable; the unfiltered first page takes new entries live
+over the event stream. Each entry opens to its event whole."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rivetr.web.pages.guard import csrf_of, error_page
 from rivetr.web.params import whole_number
 
 AUDIT_PAGE = 50
-AUDIT_FILTERS = ("actor", "app", "type", "from", "to")
+AUDIT_FILTERS = ("actor", "app", "type", "from", "to", "project", "environment")
 
 
 class AuditPage(Controller):
@@ -58,6 +58,8 @@ class AuditPage(Controller):
                 since=since,
                 until=until,
                 before=whole_number(params.get("before")),
+                project=wanted["project"] or None,
+                environment=wanted["environment"] or None,
                 limit=AUDIT_PAGE,
             ),
         )
@@ -78,7 +80,12 @@ class AuditPage(Controller):
                 "csrf_token": csrf_of(request),
                 "entries": entries,
                 "query": query,
-                "raw": {"since": wanted["from"], "until": wanted["to"]},
+                "raw": {
+                    "since": wanted["from"],
+                    "until": wanted["to"],
+                    "project": wanted["project"],
+                    "environment": wanted["environment"],
+                },
                 "problems": problems,
                 "filtered": bool(filters),
                 "event_families": sorted({kind.split(".")[0] for kind in EVENT_TYPES}),

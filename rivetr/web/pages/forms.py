@@ -24,6 +24,16 @@ Refused = Callable[[Exception], Awaitable[Response[Any]]]
 _PATH = re.compile(r" - at `\$\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
+class Shown(msgspec.Struct, kw_only=True):
+    """What a page of several forms shows besides itself: the form refused (its name, its
+    problems and what was typed), answered with the refusal's status."""
+
+    form: str = ""
+    problems: FieldProblems = msgspec.field(default_factory=dict)
+    typed: dict[str, str] = msgspec.field(default_factory=dict)
+    status: int = 200
+
+
 def stale(
     request: Request[Any, Any, Any],
     presented: str,
@@ -95,6 +105,7 @@ __all__ = [
     "Act",
     "FieldProblems",
     "Refused",
+    "Shown",
     "attempted",
     "on_error_page",
     "problems_of",

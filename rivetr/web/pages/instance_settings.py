@@ -18,23 +18,13 @@ from rivetr.domain.errors import DomainError
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.users import UserService
 from rivetr.service.queries.accounts import AccountReads
-from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
+from rivetr.web.pages.forms import Act, Shown, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
 
 class SettingsForm(msgspec.Struct):
     csrf_token: str = ""
     public_url: str = ""
-
-
-class Shown(msgspec.Struct, kw_only=True):
-    """What the settings page shows besides the settings: a form refused (its name, its
-    problems and what was typed)."""
-
-    form: str = ""
-    problems: FieldProblems = msgspec.field(default_factory=dict)
-    typed: dict[str, str] = msgspec.field(default_factory=dict)
-    status: int = 200
 
 
 @dataclass(frozen=True)
