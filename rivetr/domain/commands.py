@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from rivetr.domain.events import DeploymentTrigger, TokenScope, UserRole
+from rivetr.domain.events import DeploymentTrigger, ProjectRole, TokenScope, UserRole
 from rivetr.domain.settings import (
     SPACE,
     AppName,
@@ -38,7 +38,8 @@ TeamSlug = Annotated[
         description="lower-case letters, digits and '-', at most 39 characters",
     ),
 ]
-InvitableRole = Literal["admin", "developer", "viewer"]  # owner is only ever handed over
+# owner is only ever handed over; a guest holds only what project roles give them
+InvitableRole = Literal["admin", "developer", "viewer", "guest"]
 # a project's or an environment's slug: a DNS label, as it may one day name a network or a host
 Slug = Annotated[
     str,
@@ -142,6 +143,7 @@ class CreateToken(Command, frozen=True, kw_only=True):
     expires_at: str | None = None
     team: str | None = None
     parent_token_id: str | None = None  # minted by a token: that token, which bounds it
+    project: str | None = None  # the one project of `team` it acts in (None: all of them)
 
 
 class RevokeToken(Command, frozen=True, kw_only=True):
@@ -233,6 +235,15 @@ class TransferOwnership(Command, frozen=True, kw_only=True):
 class DeleteTeam(Command, frozen=True, kw_only=True):
     team: TeamSlug
     apps_left: int = 0  # how many apps the team still owns, as the service counted them
+
+
+class SetProjectRole(Command, frozen=True, kw_only=True):
+    """Give a member another role in one project than their team role (None: take it back)."""
+
+    team: TeamSlug
+    user_id: str
+    project: Slug
+    role: ProjectRole | None
 
 
 TeamCommand = (
