@@ -153,3 +153,25 @@ def test_the_team_page_sets_and_takes_back_a_project_role(
     taken_back = client.post(remove, data={"csrf_token": csrf}, follow_redirects=False)
     assert taken_back.status_code in (302, 303)
     assert 'id="no-project-roles"' in client.get("/teams/default").text
+
+
+def test_a_domain_taken_in_a_project_one_cannot_read_is_refused_without_naming_its_app(
+    client, call, services, member, session_headers
+) -> None:
+    shop_and_blog(call, services)
+    ann = session_headers(member("ann@example.com", "owner"))
+    taken = client.patch("/api/v1/apps/blogroll", json={"domains": ["x.example.com"]}, headers=ann)
+    assert taken.status_code == 200, taken.text
+    member(BOB, "guest")
+    call(services.teams.set_project_role, SYSTEM, "default", BOB, "shop", "admin")
+    bob = session_headers(BOB)
+
+    refused = client.patch(
+        "/api/v1/apps/shopfront", json={"domains": ["x.example.com"]}, headers=bob
+    )
+
+    assert refused.status_code == 409
+    assert "blogroll" not in refused.json()["detail"]
+    ann = session_headers("ann@example.com")
+    told = client.patch("/api/v1/apps/shopfront", json={"domains": ["x.example.com"]}, headers=ann)
+    assert "used by application 'blogroll'" in told.json()["detail"]
