@@ -227,6 +227,19 @@ ROUTES: dict[str, Route] = {
         ("acme", P.MANAGE_MEMBERS),
         204,
     ),
+    **{
+        what: (
+            f"{method} /api/v1/teams/{{team}}/members/{{user_id}}/projects/{{project}}",
+            f"/api/v1/teams/acme/members/{VICTIM}/projects/default",
+            body,
+            ("acme", P.MANAGE_MEMBERS),
+            status,
+        )
+        for what, method, body, status in [
+            ("set a project role", "PUT", {"role": "developer"}, 200),
+            ("take a project role back", "DELETE", None, 204),
+        ]
+    },
     "transfer team": (
         "POST /api/v1/teams/{team}/transfer",
         "/api/v1/teams/acme/transfer",
