@@ -51,11 +51,10 @@ class TokenService:
         project: str | None = None,
     ) -> tuple[str, str]:
         """Mint a token; return (token_id, secret). The secret is never stored. A user's token
-        is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for), and
-        with `project`, in that project of it only (a token limited to a project mints no
-        token outside it);
-        with `expires_in_days` it stops working after that many days. Minted by a token, it
-        records that token as its parent, acts in its team and expires no later than it."""
+        is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for), with
+        `project` in that project of it only; with `expires_in_days` it stops working after
+        that many days. Minted by a token, it records that token as its parent, acts in its
+        team (and project) and expires no later than it."""
         authorize_account(actor, "mint tokens")  # before the team is guessed: a clearer refusal
         token_id = secrets.token_hex(6)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

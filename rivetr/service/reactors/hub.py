@@ -79,6 +79,8 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
         """Whether the reader may see an event of `team` in `stream_id`, about `app` (an id)."""
         if self.places is None or self.places.whole() or team is None:
             return self.sees_team(team)
+        if app is not None and app not in self.app_projects:
+            return False  # an app not placed yet (the read model behind): shown to no one
         project = self.app_projects.get(app) if app is not None else None
         return self.places.sees(team, event_project(stream_id, project))
 
