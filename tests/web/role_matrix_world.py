@@ -6,17 +6,21 @@ and a team `other`. Each caller is a user given a role in acme's team, or only a
 project of it (as a guest of the team), or a role in another team; each calls with a session
 and with an admin-scoped token of their own (cut down to their role), and one developer also
 with a token limited to `shop`. Users and sessions are written as events directly: argon2 and
-sign-in have their own tests."""
+sign-in have their own tests. Commands reach a store that refuses appends (`FrozenStore`), and
+event streams are read up to their first keep-alive (`streamed`)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import CreateApp, CreateProject
+from rivetr.domain.errors import DomainError
 from rivetr.domain.events import (
     SessionStarted,
     TokenCreated,
@@ -206,3 +210,69 @@ async def person(services: Any, caller: Caller, email: str) -> str:
     for project, role in caller.project_roles.items():
         await services.teams.set_project_role(SYSTEM, TEAM, email, project, role)
     return email
+
+
+class ReachedTheLog(DomainError):
+    title = "Reached the log"
+    status = 418  # not an answer any route gives by itself
+
+
+class FrozenStore:
+    """The event store, but every append is refused (and noted): the world stays as made."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.attempts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def append_together(self, *_: Any, **__: Any) -> Any:
+        self.attempts += 1
+        raise ReachedTheLog("the world is frozen")
+
+    async def append(self, *_: Any, **__: Any) -> Any:
+        self.attempts += 1
+        raise ReachedTheLog("the world is frozen")
+
+
+async def streamed(app: Any, path: str, query: dict[str, str], headers: dict[str, str]) -> Any:
+    """An event stream's answer up to its first keep-alive (it has sent what it had, and
+    waits for more): then the client leaves. The test client would wait for its end."""
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": urlencode(query).encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"host", b"testserver")],
+        "client": ("testclient", 50000),
+        "server": ("testserver", 80),
+    }
+    answer: dict[str, Any] = {"status": 0, "body": bytearray()}
+    caught_up = asyncio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await caught_up.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            if chunk.startswith(b":") or not message.get("more_body"):
+                caught_up.set()
+            answer["body"].extend(chunk)
+
+    await app(scope, receive, send)
+    return answer["status"], answer["body"].decode(errors="replace")

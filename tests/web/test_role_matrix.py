@@ -21,22 +21,27 @@ refused without changing what the next case sees."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from litestar.testing import TestClient
 
 from rivetr.config import Settings
-from rivetr.domain.errors import DomainError
 from rivetr.web.app import create_app
 from rivetr.web.openapi import EVENT_STREAM, document
-from tests.web.role_matrix_world import TEAM, World, build, callers, twin_of
+from tests.web.role_matrix_world import (
+    TEAM,
+    FrozenStore,
+    World,
+    build,
+    callers,
+    streamed,
+    twin_of,
+)
 
 CALLERS = callers()
 BY_LABEL = {c.label: c for c in CALLERS}
@@ -73,30 +78,6 @@ CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 class CannotCall(Exception):
     """The generator does not know how to call a route: its message says what to add."""
-
-
-class ReachedTheLog(DomainError):
-    title = "Reached the log"
-    status = 418  # not an answer any route gives by itself
-
-
-class FrozenStore:
-    """The event store, but every append is refused (and noted): the world stays as made."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.attempts = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-    async def append_together(self, *_: Any, **__: Any) -> Any:
-        self.attempts += 1
-        raise ReachedTheLog("the world is frozen")
-
-    async def append(self, *_: Any, **__: Any) -> Any:
-        self.attempts += 1
-        raise ReachedTheLog("the world is frozen")
 
 
 def operations() -> dict[str, dict[str, Any]]:
@@ -215,48 +196,6 @@ def matrix_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any
         frozen = FrozenStore(handler.store)
         handler.store = frozen
         yield client, world, frozen
-
-
-async def streamed(app: Any, path: str, query: dict[str, str], headers: dict[str, str]) -> Any:
-    """An event stream's answer up to its first keep-alive (it has sent what it had, and
-    waits for more): then the client leaves. The test client would wait for its end."""
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": urlencode(query).encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"host", b"testserver")],
-        "client": ("testclient", 50000),
-        "server": ("testserver", 80),
-    }
-    answer: dict[str, Any] = {"status": 0, "body": bytearray()}
-    caught_up = asyncio.Event()
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await caught_up.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        elif message["type"] == "http.response.body":
-            chunk = message.get("body", b"")
-            if chunk.startswith(b":") or not message.get("more_body"):
-                caught_up.set()
-            answer["body"].extend(chunk)
-
-    await app(scope, receive, send)
-    return answer["status"], answer["body"].decode(errors="replace")
 
 
 def call(client: Any, frozen: FrozenStore, op: str, request: Any, headers: dict[str, str]) -> Any:
