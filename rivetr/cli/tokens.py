@@ -20,6 +20,7 @@ def add_commands(
         "--expires-in-days", type=int, metavar="N", help="stop working after N days"
     )
     create.add_argument("--team", help="act in this team only (default: every team)")
+    create.add_argument("--project", help="act in this project of --team only")
     create.set_defaults(run=run_async(_tokens_create))
     listing = tokens.add_parser("list", parents=[common], help="list tokens (never secrets)")
     listing.set_defaults(run=run_async(_tokens_list), needs_data=True)
@@ -35,7 +36,7 @@ async def _tokens_create(settings: Settings, args: argparse.Namespace) -> int:
     async with opened(settings) as services:
         try:
             token_id, secret = await services.tokens.create(
-                cli_actor(), args.name, args.scope, args.expires_in_days, args.team
+                cli_actor(), args.name, args.scope, args.expires_in_days, args.team, args.project
             )
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
@@ -56,7 +57,7 @@ async def _tokens_list(settings: Settings, _: argparse.Namespace) -> int:
             state = f"revoked {token.revoked_at}" if token.revoked_at else "active"
             if token.expires_at and not token.revoked_at:
                 state += f" until {token.expires_at}"
-            team = token.team or "*"
+            team = (token.team or "*") + (f"/{token.project}" if token.project else "")
             print(
                 f"{token.token_id}\t{token.name}\t{token.scope}\t{team}\t{token.created_at}\t{state}"
             )

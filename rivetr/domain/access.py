@@ -1,10 +1,12 @@
 """Who is acting, and what they may do: the one place every command is authorised.
 
-Permissions are held per team. A user holds those of their role in each team they belong to;
+Permissions are held per team, and per project where a member's role there differs from their
+team role (a project role). A user holds those of their role in each team they belong to;
 a token holds its scope's, cut down to what its owner's role in its team allows today (a
-demoted owner's tokens shrink with them). The CLI, the system and the tokens minted before any
-account existed act in every team. Acting on an account (tokens, sessions, the second factor)
-needs a session, or for some of it an admin-scoped token."""
+demoted owner's tokens shrink with them), and a token limited to a project acts in that project
+only. The CLI, the system and the tokens minted before any account existed act in every team.
+Acting on an account (tokens, sessions, the second factor) needs a session, or for some of it an
+admin-scoped token."""
 
 from __future__ import annotations
 
@@ -49,10 +51,12 @@ from rivetr.domain.commands import (
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetProjectRole,
     SetWebhookSecret,
     TransferOwnership,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
+from rivetr.domain.places import Places
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import check_child
 
@@ -77,6 +81,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {Permission.READ, Permission.DEPLOY, Permission.EDIT_APPS, Permission.MINT_TOKENS}
     ),
     "viewer": frozenset({Permission.READ}),
+    "guest": frozenset(),  # what a guest may do comes from their project roles alone
+}
+# a project role holds what the team role of that name does; "none" nothing at all
+PROJECT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": ROLE_PERMISSIONS["admin"],
+    "developer": ROLE_PERMISSIONS["developer"],
+    "viewer": ROLE_PERMISSIONS["viewer"],
+    "none": frozenset(),
 }
 
 # A token never holds OWN_TEAM: deleting a team or giving it away needs its owner signed in.
@@ -109,11 +121,16 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     permissions: frozenset[Permission] = frozenset()  # held in every team
     teams: Mapping[str, frozenset[Permission]] = msgspec.field(default_factory=dict)
+    # team -> project -> what is held there in place of the team's permissions
+    projects: Mapping[str, Mapping[str, frozenset[Permission]]] = msgspec.field(
+        default_factory=dict
+    )
     user: str | None = None  # the user behind it: a session's, or a token's owner
     team: str | None = None  # a token's team: where it acts unless told otherwise
     source: str | None = None
     scope: str | None = None  # a token's scope
     expires_at: str | None = None  # a token's expiry, the earliest along its lineage
+    project: str | None = None  # a token's one project (of `team`): nothing is held elsewhere
 
     @property
     def label(self) -> str:
@@ -121,16 +138,53 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
             return f"user:{self.user}"
         return f"{self.kind}:{self.name}"
 
-    def can(self, needed: Permission, team: str | None) -> bool:
+    def can(self, needed: Permission, team: str | None, project: str | None = None) -> bool:
+        """Whether the actor holds `needed` in `team` (None: outside any team), and with
+        `project`, in that project of it: its project role there if it has one, else its
+        team role."""
+        if self.project is not None and (team != self.team or project != self.project):
+            return False
         if needed in self.permissions:
             return True
-        return team is not None and needed in self.teams.get(team, frozenset())
+        if team is None:
+            return False
+        if project is not None:
+            held = self.projects.get(team, {}).get(project)
+            if held is not None:
+                return needed in held
+        return needed in self.teams.get(team, frozenset())
+
+    def may_read(self, team: str | None, project: str | None = None) -> bool:
+        """Whether the actor may see what belongs to `project` of `team` (None: to the team
+        itself, such as its members)."""
+        return self.can(Permission.READ, team, project)
 
     def readable_teams(self) -> frozenset[str] | None:
-        """The teams whose apps this actor may see; None: all of them."""
+        """The teams this actor may read as a whole (their members, and every project without
+        a project role that hides it); None: all of them."""
+        if self.project is not None:
+            return frozenset()
         if Permission.READ in self.permissions:
             return None
         return frozenset(t for t, held in self.teams.items() if Permission.READ in held)
+
+    def readable_places(self) -> Places | None:
+        """Everywhere this actor may read; None: everywhere (and the events of no team)."""
+        if self.project is not None:
+            assert self.team is not None  # a token limited to a project has a team
+            mine = {(self.team, self.project)} if self.may_read(self.team, self.project) else set()
+            return Places(teams=frozenset(), hidden=frozenset(), projects=frozenset(mine))
+        teams = self.readable_teams()
+        if teams is None:
+            return None
+        hidden, projects = set(), set()
+        for team, roles in self.projects.items():
+            for project, held in roles.items():
+                if team in teams and Permission.READ not in held:
+                    hidden.add((team, project))
+                elif team not in teams and Permission.READ in held:
+                    projects.add((team, project))
+        return Places(teams=teams, hidden=frozenset(hidden), projects=frozenset(projects))
 
     def administers_instance(self) -> bool:
         """Whether the actor administers the instance (its settings, every user): the default
@@ -140,6 +194,8 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
     def reads_instance_events(self) -> bool:
         """Whether the actor may read the events of no team (sign-ins, the engine, users):
         the instance's administrators, the default team's admins and owner, may."""
+        if self.project is not None:
+            return False  # a token limited to a project reads that project's events only
         return Permission.READ in self.permissions or self.can(Permission.MANAGE_MEMBERS, ROOT_TEAM)
 
 
@@ -160,11 +216,13 @@ SYSTEM = Actor(
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
-    """What a command acts on, as far as authorising it goes: the team that owns it, and the
-    user it belongs to (a token's owner, a session's user), looked up by the service."""
+    """What a command acts on, as far as authorising it goes: the team that owns it, the
+    project of that team it is in (None: the team itself), and the user it belongs to (a
+    token's owner, a session's user), looked up by the service."""
 
     team: str | None = None
     owner: str | None = None
+    project: str | None = None
 
 
 def required_permission(command: Command) -> Permission:
@@ -213,6 +271,7 @@ def required_permission(command: Command) -> Permission:
             | RevokeInvitation()
             | ChangeMemberRole()
             | RemoveMember()
+            | SetProjectRole()
             | ChangeInstanceSettings()  # with the default team as target: an instance admin's
         ):
             return Permission.MANAGE_MEMBERS
@@ -242,7 +301,9 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         _authorize_lineage(actor, command)
     if isinstance(command, CreateTeam) and actor.user is not None and command.owner != actor.user:
         raise Forbidden(f"{actor.label} can only create a team owned by themselves")
-    authorize(actor, required_permission(command), target.team)
+    if isinstance(command, MoveApp):  # it lands in another project: one needs it there too
+        authorize(actor, Permission.MANAGE_APPS, target.team, command.project)
+    authorize(actor, required_permission(command), target.team, target.project)
 
 
 SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"
@@ -273,15 +334,19 @@ def _authorize_lineage(actor: Actor, command: CreateToken) -> None:
     if command.owner != actor.user:
         raise Forbidden(f"{actor.label} can only mint tokens of their own")
     if actor.kind == "token" and actor.scope is not None:
-        check_child(command, actor.id, actor.scope, actor.team, actor.expires_at)
+        check_child(command, actor.id, actor.scope, actor.team, actor.expires_at, actor.project)
     elif command.parent_token_id is not None:
         raise Forbidden("only a token is recorded as the parent of the tokens it mints")
 
 
-def authorize(actor: Actor, needed: Permission, team: str | None = None) -> None:
-    """Raise Forbidden unless the actor holds `needed` in `team` (or everywhere)."""
-    if not actor.can(needed, team):
+def authorize(
+    actor: Actor, needed: Permission, team: str | None = None, project: str | None = None
+) -> None:
+    """Raise Forbidden unless the actor holds `needed` in `team` (or everywhere), and with
+    `project`, in that project of it."""
+    if not actor.can(needed, team, project):
         where = f" in team {team!r}" if team is not None else ""
+        where = f" in project {project!r} of team {team!r}" if project is not None else where
         raise Forbidden(f"{actor.label} lacks the {needed.value!r} permission{where}")
 
 
@@ -296,7 +361,10 @@ def home_team(actor: Actor, needed: Permission) -> str:
         return actor.team
     if needed in actor.permissions:
         return ROOT_TEAM
-    able = sorted(team for team, held in actor.teams.items() if needed in held)
+    able = sorted(
+        {team for team, held in actor.teams.items() if needed in held}
+        | {t for t, roles in actor.projects.items() for held in roles.values() if needed in held}
+    )
     if len(able) == 1:
         return able[0]
     if not able:
@@ -306,17 +374,39 @@ def home_team(actor: Actor, needed: Permission) -> str:
     )
 
 
-def user_actor(user_id: str, memberships: Mapping[str, str], source: str = "session") -> Actor:
-    """A signed-in user: their role's permissions in each team they belong to."""
+ProjectRoles = Mapping[str, Mapping[str, str]]  # team -> project -> a user's role there
+
+
+def user_actor(
+    user_id: str,
+    memberships: Mapping[str, str],
+    source: str = "session",
+    project_roles: ProjectRoles | None = None,
+) -> Actor:
+    """A signed-in user: their role's permissions in each team they belong to, and in each
+    project where they have a project role, that role's."""
     return Actor(
         kind="user",
         id=user_id,
         name=user_id,
         permissions=frozenset({Permission.CREATE_TEAMS}),
         teams={team: ROLE_PERMISSIONS[role] for team, role in memberships.items()},
+        projects=_held_in_projects(memberships, project_roles or {}),
         user=user_id,
         source=source,
     )
+
+
+def _held_in_projects(
+    memberships: Mapping[str, str], project_roles: ProjectRoles, scope: str | None = None
+) -> dict[str, dict[str, frozenset[Permission]]]:
+    """What project roles hold (within a token's `scope`), in the teams one belongs to."""
+    granted = SCOPE_PERMISSIONS[scope] if scope is not None else frozenset(Permission)
+    return {
+        team: {p: granted & PROJECT_ROLE_PERMISSIONS[r] for p, r in roles.items()}
+        for team, roles in project_roles.items()
+        if team in memberships and memberships[team] != "owner"
+    }
 
 
 def token_actor(
@@ -327,11 +417,15 @@ def token_actor(
     team: str | None,
     memberships: Mapping[str, str],
     expires_at: str | None = None,
+    *,
+    project_roles: ProjectRoles | None = None,
+    project: str | None = None,
 ) -> Actor:
     """A token: its scope, and if a user minted it, no more than their role in the token's
-    team allows now (`memberships` are the owner's). The CLI's ownerless tokens act in every
-    team, within their scope. `expires_at` is the earliest expiry along its lineage, which
-    bounds the tokens it mints."""
+    team (and its projects) allows now (`memberships` and `project_roles` are the owner's). The
+    CLI's ownerless tokens act in every team, within their scope. `expires_at` is the earliest
+    expiry along its lineage, which bounds the tokens it mints. A token limited to `project`
+    acts in that project of its team and nowhere else."""
     token = Actor(
         kind="token",
         id=token_id,
@@ -339,6 +433,7 @@ def token_actor(
         source=f"token:{name}",
         scope=scope,
         expires_at=expires_at,
+        project=project,
     )
     granted = SCOPE_PERMISSIONS[scope]
     if owner is None:
@@ -346,4 +441,8 @@ def token_actor(
     team = team or ROOT_TEAM
     role = memberships.get(team)
     held = granted & ROLE_PERMISSIONS[role] if role is not None else frozenset()
-    return msgspec.structs.replace(token, teams={team: held}, user=owner, team=team)
+    mine = {team: role} if role is not None else {}
+    in_projects = _held_in_projects(mine, {team: (project_roles or {}).get(team, {})}, scope)
+    return msgspec.structs.replace(
+        token, teams={team: held}, projects=in_projects, user=owner, team=team
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from rivetr.domain.events import DeploymentTrigger, TokenScope, UserRole
+from rivetr.domain.events import DeploymentTrigger, ProjectRole, TokenScope, UserRole
 from rivetr.domain.settings import (
     SPACE,
     AppName,
@@ -39,7 +39,8 @@ TeamSlug = Annotated[
         description="lower-case letters, digits and '-', at most 39 characters",
     ),
 ]
-InvitableRole = Literal["admin", "developer", "viewer"]  # owner is only ever handed over
+# owner is only ever handed over; a guest holds only what project roles give them
+InvitableRole = Literal["admin", "developer", "viewer", "guest"]
 Slug = DnsLabel  # a project's or an environment's
 
 
@@ -136,6 +137,7 @@ class CreateToken(Command, frozen=True, kw_only=True):
     expires_at: str | None = None
     team: str | None = None
     parent_token_id: str | None = None  # minted by a token: that token, which bounds it
+    project: str | None = None  # the one project of `team` it acts in (None: all of them)
 
 
 class RevokeToken(Command, frozen=True, kw_only=True):
@@ -230,6 +232,15 @@ class DeleteTeam(Command, frozen=True, kw_only=True):
     # its projects but the default one, and the default project's environments but production
     # ("project shop", "environment default/staging"): they outlive nothing of the team
     places_left: list[str] = msgspec.field(default_factory=list)
+
+
+class SetProjectRole(Command, frozen=True, kw_only=True):
+    """Give a member another role in one project than their team role (None: take it back)."""
+
+    team: TeamSlug
+    user_id: str
+    project: Slug
+    role: ProjectRole | None
 
 
 TeamCommand = (

@@ -279,6 +279,7 @@ class TokenCreated(Event, frozen=True, kw_only=True, tag="token.created"):
     expires_at: str | None = None  # ISO 8601, UTC; None: until revoked
     team: str | None = None  # the team it acts in (None: every team, as the CLI's tokens do)
     parent_token_id: str | None = None  # the token that minted it; older events: None
+    project: str | None = None  # the one project of its team it acts in; older events: None
 
 
 class TokenRevoked(Event, frozen=True, kw_only=True, tag="token.revoked"):
@@ -293,7 +294,8 @@ class TokenOwnerAssigned(Event, frozen=True, kw_only=True, tag="token.owner_assi
 
 # --- users and their sessions (stream "user-<email>") ---------------------------------------------
 
-UserRole = Literal["owner", "admin", "developer", "viewer"]
+# a guest holds nothing in the team's projects but what a project role gives them
+UserRole = Literal["owner", "admin", "developer", "viewer", "guest"]
 
 
 class UserCreated(Event, frozen=True, kw_only=True, tag="user.created"):
@@ -425,6 +427,18 @@ class InvitationAccepted(Event, frozen=True, kw_only=True, tag="team.invitation_
 class InvitationRevoked(Event, frozen=True, kw_only=True, tag="team.invitation_revoked"):
     team: str
     invitation_id: str
+
+
+# a member's role in one project of the team, in place of their team role there ("none": no
+# access to that project at all)
+ProjectRole = Literal["admin", "developer", "viewer", "none"]
+
+
+class ProjectRoleSet(Event, frozen=True, kw_only=True, tag="team.project_role_set"):
+    team: str
+    user_id: str
+    project: str
+    role: ProjectRole | None  # None: the override is removed, the team role applies there again
 
 
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
@@ -653,6 +667,7 @@ AnyEvent = (
     | InvitationCreated
     | InvitationAccepted
     | InvitationRevoked
+    | ProjectRoleSet
     | InstanceSettingsChanged
     | EngineConnected
     | EngineLost

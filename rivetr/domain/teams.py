@@ -33,6 +33,8 @@ from rivetr.domain.events import (
     MemberRemoved,
     MemberRoleChanged,
     OwnershipTransferred,
+    ProjectRole,
+    ProjectRoleSet,
     TeamCreated,
     TeamDeleted,
     UserRole,
@@ -55,6 +57,8 @@ class TeamState(msgspec.Struct, frozen=True, kw_only=True):
     owner: str | None = None
     members: dict[str, UserRole] = msgspec.field(default_factory=dict)
     invitations: dict[str, Invitation] = msgspec.field(default_factory=dict)
+    # user -> project -> their role there in place of their team role (never the owner's)
+    project_roles: dict[str, dict[str, ProjectRole]] = msgspec.field(default_factory=dict)
 
 
 class AcceptInvitation(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,10 +91,22 @@ def evolve(state: TeamState, event: Event) -> TeamState:
         case MemberRemoved():
             members = dict(state.members)
             members.pop(event.user_id, None)
-            return msgspec.structs.replace(state, members=members)
+            return _without_project_roles(
+                msgspec.structs.replace(state, members=members), event.user_id
+            )
         case OwnershipTransferred():
             members = {**state.members, event.from_user: "admin", event.to_user: "owner"}
-            return msgspec.structs.replace(state, owner=event.to_user, members=members)
+            handed = msgspec.structs.replace(state, owner=event.to_user, members=members)
+            return _without_project_roles(handed, event.to_user)  # an owner's role is whole
+        case ProjectRoleSet():
+            roles = dict(state.project_roles.get(event.user_id, {}))
+            if event.role is None:
+                roles.pop(event.project, None)
+            else:
+                roles[event.project] = event.role
+            return msgspec.structs.replace(
+                state, project_roles={**state.project_roles, event.user_id: roles}
+            )
         case TeamDeleted():
             return TeamState(team=state.team)
         case InvitationCreated():
@@ -226,6 +242,11 @@ def _a_member_not_the_owner(state: TeamState, user_id: str, doing: str) -> None:
         raise InvalidCommand(
             f"cannot {doing} the owner of {state.team!r}: hand ownership over first"
         )
+
+
+def _without_project_roles(state: TeamState, user_id: str) -> TeamState:
+    roles = {user: held for user, held in state.project_roles.items() if user != user_id}
+    return msgspec.structs.replace(state, project_roles=roles)
 
 
 def _role_change(state: TeamState, user_id: str, role: UserRole) -> Event:

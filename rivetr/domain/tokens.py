@@ -65,6 +65,8 @@ def decide(state: TokenState, command: TokenCommand) -> list[Event]:
                 raise AlreadyExists(f"token {command.token_id} already exists")
             if not command.name.strip():
                 raise InvalidCommand("a token needs a name", field="name")
+            if command.project is not None and command.team is None:
+                raise InvalidCommand("a token limited to a project names its team", field="team")
             return [
                 TokenCreated(
                     token_id=command.token_id,
@@ -75,6 +77,7 @@ def decide(state: TokenState, command: TokenCommand) -> list[Event]:
                     expires_at=command.expires_at,
                     team=command.team,
                     parent_token_id=command.parent_token_id,
+                    project=command.project,
                 )
             ]
         case RevokeToken():
@@ -109,11 +112,16 @@ def capped_expiry(requested: str | None, bound: str | None) -> str | None:
 
 
 def check_child(
-    command: CreateToken, parent_id: str, scope: str, team: str | None, expires_at: str | None
+    command: CreateToken,
+    parent_id: str,
+    scope: str,
+    team: str | None,
+    expires_at: str | None,
+    project: str | None = None,
 ) -> None:
     """Raise Forbidden unless the token `command` mints stays within the token minting it (id,
-    scope, team and effective expiry as given): no wider scope, no other team, no later
-    expiry, and that token recorded as its parent so that it dies with it.
+    scope, team, project and effective expiry as given): no wider scope, no other team or
+    project, no later expiry, and that token recorded as its parent so that it dies with it.
 
     Raises:
         Forbidden: the child would outgrow its parent; the message says how.
@@ -127,6 +135,8 @@ def check_child(
         )
     if team is not None and command.team != team:
         raise Forbidden(f"a token of team {team!r} mints tokens for that team only")
+    if project is not None and command.project != project:
+        raise Forbidden(f"a token of project {project!r} mints tokens for that project only")
     outlives = command.expires_at is None or (
         expires_at is not None
         and datetime.fromisoformat(command.expires_at) > datetime.fromisoformat(expires_at)

@@ -13,6 +13,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.events import AppCreated, AppMoved
+from rivetr.domain.places import PROJECT_STREAM_PREFIX, Places
 from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
@@ -25,7 +26,8 @@ class AuditProjection:
     # v2: team, source; v3: the app of deployment, certificate and webhook events; v4: the
     # app by id (the resource recorded with the event), and its name; v5: the app and team as
     # the store reads them (filled in for an older log's events); v6: the project and
-    # environment the event happened in (its app's place then, or a project event's own)
+    # environment the event happened in (its app's place then, or a project event's own), and
+    # each app's place now (whose readers read its entries)
     version = 6
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
@@ -188,10 +190,39 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
     instance: bool = False  # with `teams`: the entries of no team too
     projects: frozenset[tuple[str, str]] | None = None  # entries in these (team, project)...
     environment: str | None = None  # ...and in this environment of them
+    # with `teams`: where the reader reads project by project (see Places), when not whole
+    places: Places | None = None
     limit: int = 50
 
 
 _ENTRY = f"SELECT {columns(AuditEntry)} FROM audit"
+# the project an entry belongs to, as places.event_project says
+_PROJECT = (
+    "COALESCE((SELECT project FROM audit_apps p WHERE p.app_id = audit.app_id),"
+    f" CASE WHEN substr(stream_id, 1, {len(PROJECT_STREAM_PREFIX)}) = '{PROJECT_STREAM_PREFIX}'"
+    " THEN substr(stream_id, instr(stream_id, '/') + 1) END)"
+)
+
+
+def _within(places: Places, instance: bool) -> tuple[str, list[object]]:
+    """The clause taking the entries of what `places` reads (and with `instance`, of no
+    team)."""
+    teams = sorted(places.teams)
+    either = [
+        f"(team IN ({marks(teams)}) AND"
+        f" ({_PROJECT} IS NULL OR (team, {_PROJECT}) NOT IN (VALUES {_pairs(places.hidden)})))",
+        f"(team, {_PROJECT}) IN (VALUES {_pairs(places.projects)})",
+    ]
+    params: list[object] = [*teams]
+    params += [v for pair in sorted(places.hidden) for v in pair] or [None, None]
+    params += [v for pair in sorted(places.projects) for v in pair] or [None, None]
+    if instance:
+        either.append("team IS NULL")
+    return f"({' OR '.join(either)})", params
+
+
+def _pairs(pairs: frozenset[tuple[str, str]]) -> str:
+    return ", ".join("(?, ?)" for _ in pairs) or "(?, ?)"  # (NULL, NULL) matches nothing
 
 
 class AuditQueries(Queries):
@@ -223,7 +254,11 @@ class AuditQueries(Queries):
             if bound is not None:
                 clauses.append(clause)
                 params.append(bound)
-        if query.teams is not None:
+        if query.places is not None and not query.places.whole():
+            clause, values = _within(query.places, query.instance)
+            clauses.append(clause)
+            params += values
+        elif query.teams is not None:
             wanted = sorted(query.teams)
             either = " OR team IS NULL" if query.instance else ""
             clauses.append(f"(team IN ({marks(wanted)}){either})")
@@ -247,6 +282,21 @@ class AuditQueries(Queries):
 
     async def at(self, position: int) -> AuditEntry | None:
         return await self._row(AuditEntry, f"{_ENTRY} WHERE position = ?", (position,))
+
+    async def app_projects(self) -> dict[str, str]:
+        """app id -> the project each app is in now (or was in when deleted)."""
+        rows = await self._values(
+            "SELECT app_id, project FROM audit_apps WHERE project IS NOT NULL", ()
+        )
+        return {row["app_id"]: row["project"] for row in rows}
+
+    async def place_of_app(self, app_id: str) -> tuple[str | None, str | None]:
+        """The team an app was created in and the project it is in now (deleted since or
+        not)."""
+        rows = await self._values(
+            "SELECT team, project FROM audit_apps WHERE app_id = ?", (app_id,)
+        )
+        return (rows[0]["team"], rows[0]["project"]) if rows else (None, None)
 
     async def team_of_app(self, app_id: str) -> str | None:
         """The team an app was created in (deleted since or not)."""

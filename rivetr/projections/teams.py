@@ -1,7 +1,9 @@
-"""The teams view: teams, who belongs to each in which role, and the invitations sent.
+"""The teams view: teams, who belongs to each in which role (and in which role in those projects
+where it differs), and the invitations sent.
 
 Requests are authorised from here: a session's or a token's permissions are those of its user's
-role in the team concerned, as this view says it is now (`TeamQueries.memberships_of`)."""
+role in the team concerned, and in its projects, as this view says it is now
+(`TeamQueries.memberships_of`, `TeamQueries.project_roles_of`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from rivetr.domain.events import (
     MemberRemoved,
     MemberRoleChanged,
     OwnershipTransferred,
+    ProjectDeleted,
+    ProjectRoleSet,
     TeamCreated,
     TeamDeleted,
 )
@@ -28,7 +32,7 @@ from rivetr.projections.reading import Queries, columns
 
 class TeamsProjection:
     name = "teams"
-    version = 1
+    version = 2  # v2: project roles
     handles: frozenset[str] | None = tags(
         TeamCreated,
         MemberAdded,
@@ -39,6 +43,8 @@ class TeamsProjection:
         InvitationCreated,
         InvitationAccepted,
         InvitationRevoked,
+        ProjectRoleSet,
+        ProjectDeleted,
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -76,8 +82,20 @@ class TeamsProjection:
             )"""
         )
 
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS project_roles (
+                team TEXT NOT NULL,
+                user_id TEXT NOT NULL,
+                project TEXT NOT NULL,
+                role TEXT NOT NULL,
+                since TEXT NOT NULL,
+                PRIMARY KEY (team, user_id, project)
+            )"""
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS project_roles_by_user ON project_roles (user_id)")
+
     def drop(self, conn: sqlite3.Connection) -> None:
-        for table in ("teams", "members", "invitations"):
+        for table in ("teams", "members", "invitations", "project_roles"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
@@ -107,15 +125,40 @@ class TeamsProjection:
                 conn.execute(
                     "DELETE FROM members WHERE team = ? AND user_id = ?", (body.team, body.user_id)
                 )
+                conn.execute(
+                    "DELETE FROM project_roles WHERE team = ? AND user_id = ?",
+                    (body.team, body.user_id),
+                )
+            case ProjectRoleSet() if body.role is None:
+                conn.execute(
+                    "DELETE FROM project_roles WHERE team = ? AND user_id = ? AND project = ?",
+                    (body.team, body.user_id, body.project),
+                )
+            case ProjectRoleSet():
+                conn.execute(
+                    "INSERT OR REPLACE INTO project_roles VALUES (?, ?, ?, ?, ?)",
+                    (body.team, body.user_id, body.project, body.role, at),
+                )
+            case ProjectDeleted():
+                # a project made again under the same slug starts with no project roles
+                conn.execute(
+                    "DELETE FROM project_roles WHERE team = ? AND project = ?",
+                    (body.team, body.project),
+                )
             case OwnershipTransferred():
                 conn.execute("UPDATE teams SET owner = ? WHERE team = ?", (body.to_user, body.team))
                 conn.executemany(
                     "UPDATE members SET role = ? WHERE team = ? AND user_id = ?",
                     [("admin", body.team, body.from_user), ("owner", body.team, body.to_user)],
                 )
+                conn.execute(
+                    "DELETE FROM project_roles WHERE team = ? AND user_id = ?",
+                    (body.team, body.to_user),
+                )
             case TeamDeleted():
                 conn.execute("DELETE FROM teams WHERE team = ?", (body.team,))
                 conn.execute("DELETE FROM members WHERE team = ?", (body.team,))
+                conn.execute("DELETE FROM project_roles WHERE team = ?", (body.team,))
                 conn.execute(
                     "UPDATE invitations SET status = 'revoked', closed_at = ?"
                     " WHERE team = ? AND status = 'open'",
@@ -159,6 +202,16 @@ class MemberView(msgspec.Struct, frozen=True, kw_only=True):
     since: str
 
 
+class ProjectRoleView(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's role in one project of the team, in place of their team role there."""
+
+    team: str
+    user_id: str
+    project: str
+    role: str  # admin, developer, viewer, or none (no access to the project)
+    since: str
+
+
 class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
     invitation_id: str
     team: str
@@ -194,6 +247,24 @@ class TeamQueries(Queries):
         """team -> the user's role in it."""
         rows = await self._values("SELECT team, role FROM members WHERE user_id = ?", (user_id,))
         return {row["team"]: row["role"] for row in rows}
+
+    async def project_roles_of(self, user_id: str) -> dict[str, dict[str, str]]:
+        """team -> project -> the user's role there, where it differs from their team role."""
+        rows = await self._values(
+            "SELECT team, project, role FROM project_roles WHERE user_id = ?", (user_id,)
+        )
+        found: dict[str, dict[str, str]] = {}
+        for row in rows:
+            found.setdefault(row["team"], {})[row["project"]] = row["role"]
+        return found
+
+    async def project_roles(self, team: str) -> list[ProjectRoleView]:
+        return await self._rows(
+            ProjectRoleView,
+            f"SELECT {columns(ProjectRoleView)} FROM project_roles WHERE team = ?"
+            " ORDER BY user_id, project",
+            (team,),
+        )
 
     async def invitations(self, team: str) -> list[InvitationView]:
         return await self._rows(

@@ -40,8 +40,8 @@ FROM chain JOIN tokens USING (token_id) ORDER BY depth
 
 class TokensProjection:
     name = "tokens"
-    # v2: owner, expires_at; v3: team; v4: parent_token_id, membership_ended_at
-    version = 4
+    # v2: owner, expires_at; v3: team; v4: parent_token_id, membership_ended_at; v5: project
+    version = 5
     handles: frozenset[str] | None = tags(
         TokenCreated, TokenRevoked, TokenOwnerAssigned, MemberRemoved, TeamDeleted
     )
@@ -60,7 +60,8 @@ class TokensProjection:
                 expires_at TEXT,
                 team TEXT,
                 parent_token_id TEXT,
-                membership_ended_at TEXT
+                membership_ended_at TEXT,
+                project TEXT
             )"""
         )
 
@@ -74,7 +75,7 @@ class TokensProjection:
             case TokenCreated():
                 conn.execute(
                     "INSERT OR REPLACE INTO tokens VALUES"
-                    " (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL)",
+                    " (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, ?)",
                     (
                         body.token_id,
                         body.name,
@@ -86,6 +87,7 @@ class TokensProjection:
                         body.expires_at,
                         body.team,
                         body.parent_token_id,
+                        body.project,
                     ),
                 )
             case TokenOwnerAssigned():
@@ -124,6 +126,7 @@ class TokenView(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: str | None
     team: str | None
     parent_token_id: str | None  # the token that minted it; it stops working with that one
+    project: str | None = None  # the one project of its team it acts in (None: all of them)
 
 
 _TOKEN = f"SELECT {columns(TokenView)} FROM tokens"

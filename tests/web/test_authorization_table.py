@@ -33,17 +33,11 @@ from rivetr.domain.access import (
 )
 from rivetr.domain.commands import CreateApp
 from rivetr.domain.events import (
-    ContainerStarted,
-    DeploymentHealthy,
-    DeploymentRequested,
-    DeploymentRetired,
-    DeploymentSuperseded,
     SessionEnded,
     SessionStarted,
     TokenCreated,
     TotpEnabled,
     TotpEnrolled,
-    TrafficSwitched,
     UserCreated,
 )
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
@@ -51,6 +45,7 @@ from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from rivetr.web.app import create_app
 from rivetr.web.openapi import document
 from tests.web.conftest import join_team
+from tests.web.releases import served_releases
 
 P = Permission
 VICTIM = "vic@example.com"  # a viewer of acme whose membership, session and 2FA are acted on
@@ -232,6 +227,19 @@ ROUTES: dict[str, Route] = {
         ("acme", P.MANAGE_MEMBERS),
         204,
     ),
+    **{
+        what: (
+            f"{method} /api/v1/teams/{{team}}/members/{{user_id}}/projects/{{project}}",
+            f"/api/v1/teams/acme/members/{VICTIM}/projects/default",
+            body,
+            ("acme", P.MANAGE_MEMBERS),
+            status,
+        )
+        for what, method, body, status in [
+            ("set a project role", "PUT", {"role": "developer"}, 200),
+            ("take a project role back", "DELETE", None, 204),
+        ]
+    },
     "transfer team": (
         "POST /api/v1/teams/{team}/transfer",
         "/api/v1/teams/acme/transfer",
@@ -449,43 +457,12 @@ async def join(services, team: str, email: str, role: str) -> None:
     await join_team(services, team, await user(services, email), role, partial(user, services))
 
 
-async def served_releases(services) -> None:
-    """Two releases of `web` that served traffic, d1 live and d0 retired: a rollback target.
-    Each history is one append, so the deployer finds it past `requested` and leaves it be."""
-    web = await services.lookup.by_name("web")
-    for n, ends_live in ((0, False), (1, True)):
-        d = f"d{n}"
-        history = [
-            DeploymentRequested(
-                deployment_id=d, app="web", app_id=web.app_id, branch="main", image=f"i{n}"
-            ),
-            ContainerStarted(
-                deployment_id=d,
-                container_id="c",
-                container_name=f"rivetr-web-{d}",
-                image=f"i{n}",
-                host_port=30000 + n,
-                duration_ms=1,
-            ),
-            DeploymentHealthy(deployment_id=d, probes=1, duration_ms=1),
-            TrafficSwitched(deployment_id=d, app="web", host_port=30000 + n),
-        ]
-        if not ends_live:
-            history += [
-                DeploymentSuperseded(deployment_id=d, by_deployment_id="d1", drain_s=0),
-                DeploymentRetired(deployment_id=d, container_removed=True),
-            ]
-        await append(
-            services, f"deployment-{d}", history, expected=0, team="acme", resource=web.app_id
-        )
-
-
 async def world(services) -> str:
     """acme with `web` and its releases, a viewer with a session and a second factor, a token
     of acme's founder and an open invitation. Returns the invitation's id."""
     await join(services, "acme", VICTIM, "viewer")
     await services.apps.handle(SYSTEM, _create_web())
-    await served_releases(services)
+    await served_releases(services, "web", ("d0", "d1"), "acme")
     await session(services, VICTIM, "vic-session")
     await token(services, "victim", "read", owner="founder@acme.test", team="acme")
     invited = await services.teams.invite(SYSTEM, "acme", "someone@example.com", "viewer")

@@ -167,10 +167,11 @@ class AppService:
             raise await self._explained(actor, taken) from None
 
     async def _explained(self, actor: Actor, taken: DomainTaken) -> AlreadyExists:
-        """The refusal, naming the app that holds the domain only to a caller who may see it."""
-        if not actor.can(Permission.READ, taken.holder.team):
-            return taken
+        """The refusal, naming the app that holds the domain only to a caller who may see it
+        (its team, and its project)."""
         holder = await self.lookup.by_id(taken.holder.resource_id)
+        if not actor.may_read(holder.team, holder.project):
+            return taken
         covered = "" if taken.held == taken.domain else f" (through {taken.held})"
         return AlreadyExists(
             f"the domain {taken.domain} is already used by application {holder.name!r}{covered}"

@@ -1,5 +1,6 @@
 """What each command acts on, looked up so that `access.authorize_command` can decide: the team
-that owns it and, for tokens and sessions, the user they belong to.
+that owns it, the project of that team it is in (an app's, as its own stream says now) and, for
+tokens and sessions, the user they belong to.
 
 Read from the streams themselves rather than the read model: a command is authorised against
 the same facts it is then decided on, even a moment after the app or token was created."""
@@ -7,7 +8,7 @@ the same facts it is then decided on, even a moment after the app or token was c
 from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import deployment, teams, tokens
+from rivetr.domain import deployment, projects, teams, tokens
 from rivetr.domain.access import Target
 from rivetr.domain.commands import (
     AddMember,
@@ -44,6 +45,7 @@ from rivetr.domain.commands import (
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetProjectRole,
     SetWebhookSecret,
     TransferOwnership,
 )
@@ -61,7 +63,8 @@ class Authority:
         """Raises NotFound for an app, deployment, token or team that does not exist."""
         match command:
             case CreateApp():
-                return Target(team=await self.existing_team(command.team or ROOT_TEAM))
+                team = await self.existing_team(command.team or ROOT_TEAM)
+                return Target(team=team, project=command.project)
             case (
                 ChangeAppSettings()
                 | DeleteApp()
@@ -70,11 +73,11 @@ class Authority:
                 | ClosePreview()
                 | MoveApp()
             ):
-                return Target(team=await self.team_of_app(command.name))
+                return await self.app_target(command.name)
             case RequestDeployment() | InstallCertificate():
-                return Target(team=await self.team_of_app(command.app))
+                return await self.app_target(command.app)
             case OpenPreview() | AwaitPreviewApproval() | ApprovePreview():
-                return Target(team=await self.team_of_app(command.preview_of))
+                return await self.app_target(command.preview_of)
             case CancelDeployment():
                 history = await self.store.read_stream(deployment.stream_id(command.deployment_id))
                 if not history:
@@ -83,10 +86,13 @@ class Authority:
                 app = await self.lookup.of_deployment(state)
                 if not app.exists:
                     raise NotFound(f"no deployment {command.deployment_id!r}")
-                return Target(team=app.team)
+                return Target(team=app.team, project=app.project)
             case CreateToken():
-                team = command.team
-                return Target(team=await self.existing_team(team) if team else None)
+                if not command.team:
+                    return Target(project=command.project)
+                if command.project is not None:
+                    await self.existing_project(command.team, command.project)
+                return Target(team=await self.existing_team(command.team), project=command.project)
             case RevokeToken():
                 history = await self.store.read_stream(tokens.stream_id(command.token_id))
                 token = tokens.fold(command.token_id, [e.event for e in history])
@@ -100,7 +106,8 @@ class Authority:
             case CreateTeam():
                 return Target()
             case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
-                return Target(team=await self.existing_team(command.team))
+                team = await self.existing_team(command.team)
+                return Target(team=team, project=command.project)
             case (
                 AddMember()
                 | InviteMember()
@@ -109,15 +116,24 @@ class Authority:
                 | RemoveMember()
                 | TransferOwnership()
                 | DeleteTeam()
+                | SetProjectRole()
             ):
                 return Target(team=command.team)
         raise TypeError(f"no target is defined for {type(command).__name__}")
 
-    async def team_of_app(self, name: str) -> str:
+    async def app_target(self, name: str) -> Target:
+        """The team and project of the app named `name` now."""
         app = await self.lookup.by_name(name)
         if not app.exists:
             raise NotFound(f"no application named {name!r}")
-        return app.team
+        return Target(team=app.team, project=app.project)
+
+    async def existing_project(self, team: str, project: str) -> None:
+        """Raises NotFound unless `project` exists in `team` (its default project always does)."""
+        key = projects.key(team, project)
+        history = await self.store.read_stream(projects.stream_id(key))
+        if not projects.fold(key, [e.event for e in history]).exists:
+            raise NotFound(f"no project {project!r} in team {team!r}", field="project")
 
     async def existing_team(self, team: str) -> str:
         """The default team always exists (its owner comes with the first admin); any other

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from rivetr.adapters.eventstore.base import EventMeta
-from rivetr.domain import teams
+from rivetr.domain import project_roles, projects, teams
 from rivetr.domain.access import Actor, Permission, authorize
-from rivetr.domain.aggregates import TEAMS
+from rivetr.domain.aggregates import PROJECTS, TEAMS
 from rivetr.domain.commands import (
     AddMember,
     ChangeMemberRole,
@@ -24,11 +24,12 @@ from rivetr.domain.commands import (
     InviteMember,
     RemoveMember,
     RevokeInvitation,
+    SetProjectRole,
     TeamCommand,
     TransferOwnership,
 )
 from rivetr.domain.errors import InvalidCommand, NotFound
-from rivetr.domain.events import UserRole
+from rivetr.domain.events import Event, ProjectRole, UserRole
 from rivetr.domain.projects import DEFAULT_PROJECT
 from rivetr.domain.teams import AcceptInvitation
 from rivetr.domain.users import normalise_email
@@ -104,6 +105,23 @@ class TeamService:
 
     async def change_role(self, actor: Actor, team: str, user_id: str, role: InvitableRole) -> None:
         await self.run(actor, _convert(ChangeMemberRole, team=team, user_id=user_id, role=role))
+
+    async def set_project_role(
+        self, actor: Actor, team: str, user_id: str, project: str, role: ProjectRole | None
+    ) -> None:
+        """Give a member `role` in one project of the team (None: their team role again),
+        checked against that project's stream in the same decision."""
+        command = _convert(SetProjectRole, team=team, user_id=user_id, project=project, role=role)
+        team_stream = TEAMS.at(team)
+        project_stream = PROJECTS.at(projects.key(team, command.project))
+
+        def together(states: list[Any], c: SetProjectRole) -> list[tuple[str, list[Event]]]:
+            team_state, project_state = states
+            return [(team_stream.stream_id, project_roles.decide(team_state, project_state, c))]
+
+        await self.handler.execute_together(
+            actor, command, reads=[team_stream, project_stream], decide=together
+        )
 
     async def remove_member(self, actor: Actor, team: str, user_id: str) -> None:
         await self.run(actor, _convert(RemoveMember, team=team, user_id=user_id))

@@ -48,11 +48,13 @@ class TokenService:
         scope: TokenScope = "admin",
         expires_in_days: int | None = None,
         team: str | None = None,
+        project: str | None = None,
     ) -> tuple[str, str]:
         """Mint a token; return (token_id, secret). The secret is never stored. A user's token
-        is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for);
-        with `expires_in_days` it stops working after that many days. Minted by a token, it
-        records that token as its parent, acts in its team and expires no later than it."""
+        is theirs (`owner`) and acts in one team (`team`, or the one they can mint it for), with
+        `project` in that project of it only; with `expires_in_days` it stops working after
+        that many days. Minted by a token, it records that token as its parent, acts in its
+        team (and project) and expires no later than it."""
         authorize_account(actor, "mint tokens")  # before the team is guessed: a clearer refusal
         token_id = secrets.token_hex(6)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -66,6 +68,8 @@ class TokenService:
         by_token = actor.kind == "token"
         if team is None and (actor.user is not None or actor.team is not None):
             team = home_team(actor, SCOPE_NEEDS[scope])
+        if project is None and by_token:
+            project = actor.project
         command = CreateToken(
             token_id=token_id,
             name=name,
@@ -75,6 +79,7 @@ class TokenService:
             expires_at=tokens.capped_expiry(requested, actor.expires_at if by_token else None),
             team=team,
             parent_token_id=actor.id if by_token else None,
+            project=project,
         )
         await self._run(actor, command)
         return token_id, secret
@@ -137,8 +142,18 @@ class TokenService:
         reason = tokens.refusal(chain, datetime.now(UTC))
         if reason is not None:
             raise tokens.TokenRefused(reason)
-        memberships = await self.read.teams.memberships_of(view.owner) if view.owner else {}
+        teams = self.read.teams
+        memberships = await teams.memberships_of(view.owner) if view.owner else {}
+        project_roles = await teams.project_roles_of(view.owner) if view.owner else {}
         expires_at = tokens.effective_expiry(chain)
         return token_actor(
-            view.token_id, view.name, view.scope, view.owner, view.team, memberships, expires_at
+            view.token_id,
+            view.name,
+            view.scope,
+            view.owner,
+            view.team,
+            memberships,
+            expires_at,
+            project_roles=project_roles,
+            project=view.project,
         )

@@ -304,7 +304,12 @@ class UserService:
             return None
         if datetime.fromisoformat(view.expires_at) <= datetime.now(UTC):
             return None
-        return user_actor(view.user_id, await self.read.teams.memberships_of(view.user_id))
+        teams = self.read.teams
+        return user_actor(
+            view.user_id,
+            await teams.memberships_of(view.user_id),
+            project_roles=await teams.project_roles_of(view.user_id),
+        )
 
     async def sign_out(self, secret: str) -> None:
         view = await self.read.users.session_by_hash(hash_secret(secret))

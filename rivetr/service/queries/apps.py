@@ -1,6 +1,6 @@
-"""Reading apps as an actor may: the apps of the teams it reads, and each app's deliveries,
-certificates and previews awaiting approval. Read authorisation lives here, beside the
-commands' write authorisation."""
+"""Reading apps as an actor may: the apps of the teams and projects it reads, and each app's
+deliveries, certificates and previews awaiting approval. Read authorisation lives here, beside
+the commands' write authorisation."""
 
 from __future__ import annotations
 
@@ -17,14 +17,19 @@ class AppReads:
         self.read = read
 
     async def visible(self, actor: Actor) -> list[AppView]:
-        """The apps of every team the actor reads."""
-        return await self.read.apps.every(actor.readable_teams())
+        """The apps of every team and project the actor reads."""
+        places = actor.readable_places()
+        if places is None:
+            return await self.read.apps.every()
+        found = await self.read.apps.every(places.team_names())
+        return found if places.whole() else [a for a in found if places.sees(a.team, a.project)]
 
     async def readable(self, actor: Actor, name: str) -> AppView:
-        """The app, if it exists and the actor may see it: another team's app is as absent
-        as one that does not exist, so names do not leak across teams."""
+        """The app, if it exists and the actor may see it: another team's app (or one of a
+        project the actor is kept out of) is as absent as one that does not exist, so names do
+        not leak across teams."""
         view = await self.read.apps.named(name)
-        if view is None or not actor.can(Permission.READ, view.team):
+        if view is None or not actor.may_read(view.team, view.project):
             raise Absent(f"no application named {name!r}")
         return view
 
@@ -34,7 +39,7 @@ class AppReads:
         view = await self.read.apps.named(name)
         if view is None:
             raise Absent(f"no application named {name!r}")
-        authorize(actor, permission, view.team)
+        authorize(actor, permission, view.team, view.project)
         return view
 
     async def by_id(self, app_id: str) -> AppView | None:

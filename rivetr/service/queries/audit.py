@@ -1,6 +1,6 @@
-"""Reading the audit history as an actor may: the entries of the teams it reads (and the
-instance's, for those who read those), filtered, paged; one event whole; and the log exported
-with its hash chain, filtered the same way."""
+"""Reading the audit history as an actor may: the entries of the teams and projects it reads
+(and the instance's, for those who read those), filtered, paged; one event whole; and the log
+exported with its hash chain, filtered the same way."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rivetr.adapters.eventstore.export import export_lines, recorded_form
 from rivetr.adapters.eventstore.redaction import shown
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import Forbidden
+from rivetr.domain.places import Places, event_project
 from rivetr.projections.audit import AuditEntry, AuditQuery
 from rivetr.projections.registry import ReadModel
 from rivetr.service.queries.apps import AppReads
@@ -44,13 +45,17 @@ def log_time(value: str | None) -> str | None:
         raise BadQuery(str(exc)) from None
 
 
-def readable_teams(actor: Actor, refusal: str) -> frozenset[str] | None:
-    """The teams whose events the actor reads (None: all); refused, saying `refusal`, when
-    none."""
-    teams = actor.readable_teams()
-    if teams is not None and not teams:
+def readable_places(actor: Actor, refusal: str) -> Places | None:
+    """Where the actor reads events (None: everywhere); refused, saying `refusal`, when
+    nowhere."""
+    places = actor.readable_places()
+    if places is not None and not places.team_names():
         raise Forbidden(refusal)
-    return teams
+    return places
+
+
+def _teams(places: Places | None) -> frozenset[str] | None:
+    return places.team_names() if places is not None else None
 
 
 _NO_READING = "reading the audit history needs the read permission"
@@ -105,7 +110,7 @@ class AuditReads:
 
     async def query(self, actor: Actor, wanted: AuditFilter) -> AuditQuery:
         """The query that answers `wanted` within what the actor may read."""
-        teams = readable_teams(actor, _NO_READING)
+        places = readable_places(actor, _NO_READING)
         app_id = (await self.apps.readable(actor, wanted.app)).id if wanted.app else None
         place = await self.place(actor, wanted)
         return AuditQuery(
@@ -115,10 +120,11 @@ class AuditReads:
             since=log_time(wanted.since),
             until=log_time(wanted.until),
             before=wanted.before,
-            teams=teams,
+            teams=_teams(places),
             instance=actor.reads_instance_events(),
             projects=place.projects if place else None,
             environment=place.environment if place else None,
+            places=places,
             limit=wanted.limit,
         )
 
@@ -135,7 +141,7 @@ class AuditReads:
         """The events, oldest first, with their hash-chain fields, that the actor may read and
         `wanted` takes (its app, actor, type, place and times, as the history filters them);
         an event's place is the one the audit view recorded for it when it happened."""
-        teams = readable_teams(actor, _NO_READING)
+        places = readable_places(actor, _NO_READING)
         app = wanted.app
         app_id = (await self.apps.readable(actor, app)).id if app is not None else None
         place = await self.place(actor, wanted)
@@ -143,21 +149,23 @@ class AuditReads:
             await self.read.audit.positions_in(place.projects, place.environment) if place else None
         )
         readable = StreamFilter(
-            teams=teams,
+            teams=_teams(places),
             instance=actor.reads_instance_events(),
             types=(wanted.type,) if wanted.type else (),
+            places=places,
+            app_projects=await self.app_projects(places),
         )
 
         def keep(event: LoggedEvent) -> bool:
             return (
-                readable.sees_team(event.team)
+                readable.sees(event.team, event.stream_id, event.resource)
                 and (app_id is None or event.resource == app_id)
                 and (wanted.actor is None or event.actor == wanted.actor)
                 and readable.takes_type(event.type)
                 and (there is None or event.position in there)
             )
 
-        filtered = app is not None or teams is not None or wanted.actor or wanted.type or place
+        filtered = app is not None or places is not None or wanted.actor or wanted.type or place
         return export_lines(
             self.store,
             fmt,
@@ -174,9 +182,14 @@ class AuditReads:
             Absent: no such event, or one the actor may not read (the same answer).
         """
         entry = await self.read.audit.at(position)
-        teams = actor.readable_teams()
-        if entry is not None and teams is not None:
-            readable = entry.team in teams if entry.team else actor.reads_instance_events()
+        places = actor.readable_places()
+        if entry is not None and places is not None:
+            if entry.team is None:
+                readable = actor.reads_instance_events()
+            else:
+                project = await self.read.audit.place_of_app(entry.app_id) if entry.app_id else None
+                where = event_project(entry.stream_id, project[1] if project else None)
+                readable = places.sees(entry.team, where)
             entry = entry if readable else None
         stored = await self.store.read_all(after=position - 1, limit=1) if entry else []
         if entry is None or not stored:
@@ -199,16 +212,28 @@ class AuditReads:
             since=wanted.since,
             until=wanted.until,
             before=wanted.before,
-            teams=actor.readable_teams(),
+            teams=_teams(actor.readable_places()),
             instance=actor.reads_instance_events(),
             projects=place.projects if place else None,
             environment=place.environment if place else None,
+            places=actor.readable_places(),
             limit=wanted.limit,
         )
 
     async def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
-        """The newest entries of the teams the actor reads: the home page's activity."""
-        return await self.read.audit.recent(limit, actor.readable_teams())
+        """The newest entries of the teams and projects the actor reads: the home page's
+        activity."""
+        places = actor.readable_places()
+        return await self.read.audit.search(
+            AuditQuery(limit=limit, teams=_teams(places), places=places)
+        )
+
+    async def app_projects(self, places: Places | None) -> dict[str, str]:
+        """app id -> its project, for a reader that reads project by project (else none
+        needed)."""
+        if places is None or places.whole():
+            return {}
+        return await self.read.audit.app_projects()
 
     async def head(self) -> int:
         """The log's last position: where a page rendered now follows it from."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio.to_thread
 
 from rivetr.adapters.logs import LogStore
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor
 from rivetr.projections.apps import AppView
 from rivetr.projections.deployments import DeploymentView, ReleaseView, StepView
 from rivetr.projections.registry import ReadModel
@@ -21,15 +21,17 @@ class DeploymentReads:
         self.logs = logs
 
     async def find(self, actor: Actor, deployment_id: str) -> DeploymentView | None:
-        """The deployment, if the actor may read the team of its own app. A deleted app's
-        deployments stay readable to that team."""
+        """The deployment, if the actor may read the team of its own app, and the project
+        that app is in now. A deleted app's deployments stay readable to that team (and
+        project)."""
         found = await self.read.deployments.by_id(deployment_id)
         if found is None:
             return None
-        team = found.team
-        if team is None and found.app_id is not None:
-            team = await self.read.audit.team_of_app(found.app_id)
-        return found if actor.can(Permission.READ, team) else None
+        team, project = found.team, None
+        if found.app_id is not None:
+            created_in, project = await self.read.audit.place_of_app(found.app_id)
+            team = team or created_in
+        return found if actor.may_read(team, project) else None
 
     async def readable(self, actor: Actor, deployment_id: str) -> DeploymentView:
         found = await self.find(actor, deployment_id)

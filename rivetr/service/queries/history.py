@@ -11,7 +11,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.eventstore.export import recorded_form
 from rivetr.domain import application, claims, deployment
-from rivetr.domain.access import Actor, Permission
+from rivetr.domain.access import Actor
 from rivetr.domain.application import AppState
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.deployment import DeploymentState
@@ -39,6 +39,7 @@ class AppThen(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     exists: bool
     team: str
+    project: str
     git_url: str | None
     branch: str
     port: int
@@ -62,7 +63,7 @@ class HistoryReads:
         except ValueError as exc:
             raise BadQuery(str(exc)) from None
         then = await app_at(self.store, self.read, name, moment)
-        if not then.id or not actor.can(Permission.READ, then.team):
+        if not then.id or not actor.may_read(then.team, then.project):
             raise Absent(f"no application named {name!r} at {at}")
         return then
 
@@ -129,6 +130,7 @@ def _app_then(
         name=state.name,
         exists=state.exists,
         team=state.team,
+        project=state.project,
         git_url=state.git_url,
         branch=state.branch,
         port=state.port,

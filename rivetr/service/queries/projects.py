@@ -20,10 +20,16 @@ from rivetr.service.reactors.placement import PlaceEvents
 
 
 def may_read(actor: Actor, team: str, project: str) -> bool:
-    """Whether the actor reads the project, its environments and what they hold: today, as
-    it reads the team."""
-    del project  # every project of a team is read as the team is, until roles are scoped
-    return actor.can(Permission.READ, team)
+    """Whether the actor reads the project, its environments and what they hold: its role
+    there (a project role, else its team role)."""
+    return actor.may_read(team, project)
+
+
+def _read_teams(actor: Actor) -> frozenset[str] | None:
+    """The teams where the actor reads something (None: all), to narrow queries before
+    `may_read` decides project by project."""
+    places = actor.readable_places()
+    return None if places is None else places.team_names()
 
 
 class ResourceView(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,7 +73,7 @@ class ProjectReads:
 
     async def visible(self, actor: Actor) -> list[ProjectDetail]:
         """Every project the actor reads, by team then slug, with what each holds."""
-        teams = actor.readable_teams()
+        teams = _read_teams(actor)
         found = [
             p for p in await self.read.projects.every(teams) if may_read(actor, p.team, p.project)
         ]
@@ -84,10 +90,12 @@ class ProjectReads:
     async def creatable_in(self, actor: Actor, team: str | None = None) -> list[ProjectView]:
         """The projects the actor may create an app in (or move one to), of every team or of
         `team`: a form's choices."""
-        teams = [t for t in sorted(actor.teams) if actor.can(Permission.MANAGE_APPS, t)]
-        if team is not None:
-            teams = [team] if actor.can(Permission.MANAGE_APPS, team) else []
-        return [p for p in await self.read.projects.every(teams) if may_read(actor, *_key(p))]
+        teams = sorted({*actor.teams, *actor.projects}) if team is None else [team]
+        return [
+            p
+            for p in await self.read.projects.every(teams)
+            if actor.can(Permission.MANAGE_APPS, p.team, p.project)
+        ]
 
     async def place(self, actor: Actor, project: str | None, environment: str | None) -> Place:
         """The place a filter names: `team/project`, a project's slug in whichever team the
@@ -98,7 +106,7 @@ class ProjectReads:
             Absent: no such project (or environment) that the actor reads.
         """
         team, _, slug = (project or "").rpartition("/")
-        teams = [team] if team else actor.readable_teams()
+        teams = [team] if team else _read_teams(actor)
         found = [
             p
             for p in await self.read.projects.every(teams)

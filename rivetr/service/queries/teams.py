@@ -7,7 +7,7 @@ import msgspec
 
 from rivetr.domain.access import Actor, Permission
 from rivetr.projections.registry import ReadModel
-from rivetr.projections.teams import InvitationView, MemberView, TeamView
+from rivetr.projections.teams import InvitationView, MemberView, ProjectRoleView, TeamView
 from rivetr.service.queries.refusals import Absent
 
 
@@ -15,6 +15,8 @@ class TeamDetail(msgspec.Struct, kw_only=True):
     team: TeamView
     members: list[MemberView]
     invitations: list[InvitationView]  # only for those who manage members; never the secrets
+    # members' roles in single projects, where they differ from their team role
+    project_roles: list[ProjectRoleView] = msgspec.field(default_factory=list)
 
 
 class TeamReads:
@@ -38,4 +40,5 @@ class TeamReads:
             team=found[0],
             members=await self.read.teams.members(team),
             invitations=await self.read.teams.invitations(team) if manages else [],
+            project_roles=await self.read.teams.project_roles(team),
         )

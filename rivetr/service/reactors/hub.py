@@ -21,6 +21,7 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.eventstore.redaction import shown_json
+from rivetr.domain.places import Places, event_project
 from rivetr.service.reactors.placement import PlaceEvents
 
 log = logging.getLogger(__name__)
@@ -52,9 +53,15 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
     teams: frozenset[str] | None = None  # None: every team's, and events of no team
     instance: bool = True  # with `teams`: the events of no team too
     place: PlaceEvents | None = None  # those of a project (or one of its environments)
+    # with `teams`, for a reader that reads project by project: where it reads, and the project
+    # of each app (learnt from the events too as they pass: an app made or moved meanwhile)
+    places: Places | None = None
+    app_projects: dict[str, str] = msgspec.field(default_factory=dict)
 
     def accepts(self, delivery: Delivery) -> bool:
-        if self.teams is not None and not self.sees_team(delivery.team):
+        if self.teams is not None and not self.sees(
+            delivery.team, delivery.stream_id, delivery.app
+        ):
             return False
         if self.app is not None and delivery.app != self.app:
             return False
@@ -74,6 +81,22 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
             return True
         return self.instance if team is None else team in self.teams
 
+    def sees(self, team: str | None, stream_id: str, app: str | None) -> bool:
+        """Whether the reader may see an event of `team` in `stream_id`, about `app` (an id)."""
+        if self.places is None or self.places.whole() or team is None:
+            return self.sees_team(team)
+        if app is not None and app not in self.app_projects:
+            return False  # an app not placed yet (the read model behind): shown to no one
+        project = self.app_projects.get(app) if app is not None else None
+        return self.places.sees(team, event_project(stream_id, project))
+
+    def learn(self, delivery: Delivery) -> None:
+        """Note the project an app is made in, or moved to, as its event passes."""
+        if self.places is None or self.places.whole() or delivery.app is None:
+            return
+        body = msgspec.json.decode(delivery.json, type=_Placed).data
+        self.app_projects[delivery.app] = body.project
+
 
 class Subscription:
     """One reader's place in the log. While it catches up, what the hub publishes waits in a
@@ -89,6 +112,8 @@ class Subscription:
         self.sink: Callable[[Delivery], None] | None = None
 
     def offer(self, delivery: Delivery) -> None:
+        if delivery.type in _PLACING and delivery.position > self.last:
+            self.wanted.learn(delivery)
         if self.cut or delivery.position <= self.last or not self.wanted.accepts(delivery):
             return
         if self.sink is not None:
@@ -182,6 +207,8 @@ class EventHub:
             if logged.team is not None and not wanted.sees_team(logged.team):
                 continue  # before encoding it: the cheap test first
             delivery = deliver(logged)
+            if delivery.type in _PLACING:
+                wanted.learn(delivery)
             if wanted.accepts(delivery):
                 found.append(delivery)
         return found
@@ -217,6 +244,15 @@ class _Message(msgspec.Struct, kw_only=True):
 
 
 _encode = msgspec.json.Encoder().encode
+_PLACING = frozenset({"app.created", "app.moved"})  # the events that say where an app is
+
+
+class _Project(msgspec.Struct):
+    project: str = "default"  # an app made before projects is in its team's default project
+
+
+class _Placed(msgspec.Struct):
+    data: _Project
 
 
 def _event_json(recorded: LoggedEvent) -> bytes:

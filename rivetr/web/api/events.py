@@ -13,7 +13,7 @@ from litestar.types import ASGIApp
 from rivetr.config import Settings
 from rivetr.domain.access import Actor
 from rivetr.service.queries.apps import AppReads
-from rivetr.service.queries.audit import AuditReads, readable_teams
+from rivetr.service.queries.audit import AuditReads, readable_places
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.reactors.hub import QUEUE_LIMIT, EventHub, StreamFilter
 from rivetr.web.openapi import EVENT_STREAM
@@ -61,7 +61,7 @@ async def event_stream(
     (sealed values shown as "sealed"). A reconnecting client's `Last-Event-ID` resumes right
     after it, with no gap and no duplicate. A comment every `sse_heartbeat_s` keeps idle
     connections open; a client more than 1,000 events behind is disconnected, and resumes."""
-    teams = readable_teams(actor, "reading events needs the read permission in a team")
+    places = readable_places(actor, "reading events needs the read permission in a team")
     app_id = (await app_reads.readable(actor, app)).id if app is not None else None
     place = None
     if project is not None or environment is not None:
@@ -70,9 +70,11 @@ async def event_stream(
         app=app_id,
         stream=stream,
         types=tuple(t.strip() for t in (types or "").split(",") if t.strip()),
-        teams=teams,
+        teams=places.team_names() if places is not None else None,
         instance=actor.reads_instance_events(),
         place=place,
+        places=places,
+        app_projects=await audit_reads.app_projects(places),
     )
     resume = last_event_id(request, "a log position")
     after = resume if resume is not None else after

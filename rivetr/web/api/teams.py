@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.domain.access import Actor, Permission
-from rivetr.domain.commands import Email, InvitableRole, TeamSlug
+from rivetr.domain.commands import Email, InvitableRole, Slug, TeamSlug
+from rivetr.domain.events import ProjectRole
 from rivetr.projections.teams import TeamView
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamDetail, TeamReads
@@ -37,6 +38,10 @@ class InvitationLink(msgspec.Struct, kw_only=True):
 
 class RoleChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     role: InvitableRole
+
+
+class ProjectRoleChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    role: ProjectRole  # "none": no access to the project at all
 
 
 class Transfer(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -109,6 +114,36 @@ class TeamsController(Controller):
     ) -> TeamDetail:
         await teams.change_role(actor, team, user_id, data.role)
         return await team_reads.detail(actor, team)
+
+    @put("/{team:str}/members/{user_id:str}/projects/{project:str}")
+    async def set_project_role(
+        self,
+        team: FromPath[TeamSlug],
+        user_id: FromPath[str],
+        project: FromPath[Slug],
+        data: JSONBody[ProjectRoleChange],
+        teams: NamedDependency[TeamService],
+        team_reads: NamedDependency[TeamReads],
+        actor: NamedDependency[Actor],
+    ) -> TeamDetail:
+        """Give the member this role in the project, in place of their team role there."""
+        await teams.set_project_role(actor, team, user_id, project, data.role)
+        return await team_reads.detail(actor, team)
+
+    @delete(
+        "/{team:str}/members/{user_id:str}/projects/{project:str}",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def remove_project_role(
+        self,
+        team: FromPath[TeamSlug],
+        user_id: FromPath[str],
+        project: FromPath[Slug],
+        teams: NamedDependency[TeamService],
+        actor: NamedDependency[Actor],
+    ) -> None:
+        """The member's team role applies in the project again."""
+        await teams.set_project_role(actor, team, user_id, project, None)
 
     @delete("/{team:str}/members/{user_id:str}", status_code=HTTP_204_NO_CONTENT)
     async def remove_member(

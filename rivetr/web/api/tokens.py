@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.domain.access import Actor
-from rivetr.domain.commands import TeamSlug
+from rivetr.domain.commands import Slug, TeamSlug
 from rivetr.domain.events import TokenScope
 from rivetr.projections.tokens import TokenView
 from rivetr.service.commands.tokens import TokenService
@@ -25,6 +25,7 @@ class MintRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     scope: TokenScope = "read"
     expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | None = None
     team: TeamSlug | None = None  # default: the one team the caller can mint it for
+    project: Slug | None = None  # the one project of the team it acts in (default: all)
 
 
 class Minted(msgspec.Struct, kw_only=True):
@@ -34,6 +35,7 @@ class Minted(msgspec.Struct, kw_only=True):
     expires_at: str | None  # no later than the minting token's, when a token minted it
     team: str | None
     parent_token_id: str | None  # the token that minted it: revoking that one ends this one
+    project: str | None = None  # the one project of its team it acts in (None: all of them)
 
 
 class TokensController(Controller):
@@ -49,7 +51,7 @@ class TokensController(Controller):
         data: JSONBody[MintRequest],
     ) -> Minted:
         token_id, secret = await tokens.create(
-            actor, data.name, data.scope, data.expires_in_days, data.team
+            actor, data.name, data.scope, data.expires_in_days, data.team, data.project
         )
         view = await account_reads.minted(token_id)
         return Minted(
@@ -59,6 +61,7 @@ class TokensController(Controller):
             expires_at=view.expires_at,
             team=view.team,
             parent_token_id=view.parent_token_id,
+            project=view.project,
         )
 
     @get("/")

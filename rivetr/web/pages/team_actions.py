@@ -1,4 +1,5 @@
-"""The forms of a team's page: a member's role or removal, an invitation (its link shown once)
+"""The forms of a team's page: a member's role (in the team, or in one project) or removal, an
+invitation (its link shown once)
 and its revocation, handing the team over, and deleting it (its name typed to confirm). Each
 carries the page's CSRF token and goes through the team service, so the same authorisation and
 events as the API; a refusal shows the team page again with the problem beside its field."""
@@ -14,10 +15,11 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED
 
+from rivetr.domain.commands import Slug
 from rivetr.domain.errors import InvalidCommand
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamReads
-from rivetr.web.api.teams import NewInvitation, RoleChange, Transfer
+from rivetr.web.api.teams import NewInvitation, ProjectRoleChange, RoleChange, Transfer
 from rivetr.web.pages.forms import Act
 from rivetr.web.pages.guard import Layout
 from rivetr.web.pages.teams import Shown, TeamPage
@@ -29,6 +31,8 @@ class MemberForm(msgspec.Struct):
     email: str = ""
     to_user: str = ""
     confirm: str = ""
+    user_id: str = ""
+    project: str = ""
 
 
 def provide_team_page(
@@ -70,6 +74,39 @@ class TeamActions(Controller):
             return Redirect(f"/teams/{page.team}")
 
         return await _submitted(page, data, remove, "members")
+
+    @post("/project-roles")
+    async def set_project_role(
+        self,
+        teams: NamedDependency[TeamService],
+        page: NamedDependency[TeamPage],
+        data: URLEncodedBody[MemberForm],
+    ) -> Response[Any]:
+        """Give a member a role in one project of the team, in place of their team role."""
+        typed = {"user_id": data.user_id, "project": data.project.strip(), "role": data.role}
+
+        async def change() -> Response[Any]:
+            project = msgspec.convert(typed["project"], Slug)
+            role = msgspec.convert({"role": data.role}, ProjectRoleChange).role
+            await teams.set_project_role(page.layout.actor, page.team, data.user_id, project, role)
+            return Redirect(f"/teams/{page.team}")
+
+        return await page.submitted(data.csrf_token, change, "project-roles", typed)
+
+    @post("/members/{user_id:str}/projects/{project:str}/remove")
+    async def remove_project_role(
+        self,
+        user_id: FromPath[str],
+        project: FromPath[str],
+        teams: NamedDependency[TeamService],
+        page: NamedDependency[TeamPage],
+        data: URLEncodedBody[MemberForm],
+    ) -> Response[Any]:
+        async def remove() -> Response[Any]:
+            await teams.set_project_role(page.layout.actor, page.team, user_id, project, None)
+            return Redirect(f"/teams/{page.team}")
+
+        return await _submitted(page, data, remove, "project-roles")
 
     @post("/invitations")
     async def invite(

@@ -1,6 +1,7 @@
 """The dashboard's teams: the teams one belongs to (with one's role) and a form to create one,
-and a team's page: members and their roles, invitations, handing over and deleting. The
-changes are forms in `team_actions.py`; both go through the team service, as the API does."""
+and a team's page: members and their roles (in the team, and in single projects), invitations,
+handing over and deleting. The changes are forms in `team_actions.py`; both go through the team
+service, as the API does."""
 
 from __future__ import annotations
 
@@ -22,7 +23,18 @@ from rivetr.web.api.teams import NewTeam
 from rivetr.web.pages.forms import Act, FieldProblems, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
-ROLES = [("viewer", "Viewer"), ("developer", "Developer"), ("admin", "Admin")]
+ROLES = [
+    ("viewer", "Viewer"),
+    ("developer", "Developer"),
+    ("admin", "Admin"),
+    ("guest", "Guest: only what project roles give"),
+]
+PROJECT_ROLES = [
+    ("viewer", "Viewer"),
+    ("developer", "Developer"),
+    ("admin", "Admin"),
+    ("none", "None: kept out of the project"),
+]
 
 
 class TeamForm(msgspec.Struct):
@@ -126,6 +138,8 @@ class TeamPage:
             manages=actor.can(Permission.MANAGE_MEMBERS, slug),
             owns=actor.can(Permission.OWN_TEAM, slug),
             roles=ROLES,
+            project_roles=PROJECT_ROLES,
+            members=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
             heirs=[(m.user_id, m.user_id) for m in detail.members if m.user_id != owner],
             open_invitations=[i for i in detail.invitations if i.status == "open"],
             shown=shown,
@@ -144,4 +158,4 @@ class TeamPage:
         return await submitted(self.layout, presented, act, refused)
 
 
-__all__ = ["ROLES", "Shown", "TeamPage", "TeamPages"]
+__all__ = ["PROJECT_ROLES", "ROLES", "Shown", "TeamPage", "TeamPages"]

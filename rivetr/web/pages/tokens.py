@@ -37,6 +37,7 @@ class TokenForm(msgspec.Struct):
     scope: str = "read"
     expires_in_days: str = ""
     team: str = ""
+    project: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,18 @@ class TokenPages(Controller):
             "scope": data.scope,
             "expires_in_days": data.expires_in_days.strip() or None,
             "team": data.team or None,
+            "project": data.project.strip() or None,
         }
 
         async def mint() -> Response[Any]:
             asked = msgspec.convert(fields, MintRequest, strict=False)  # days come as text
             token_id, secret = await tokens.create(
-                page.layout.actor, asked.name, asked.scope, asked.expires_in_days, asked.team
+                page.layout.actor,
+                asked.name,
+                asked.scope,
+                asked.expires_in_days,
+                asked.team,
+                asked.project,
             )
             minted = await page.account_reads.minted(token_id)
             return await page.shown(minted=(minted, secret), status=HTTP_201_CREATED)

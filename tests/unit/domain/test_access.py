@@ -57,6 +57,7 @@ from rivetr.domain.commands import (
     RevokeInvitation,
     RevokeSession,
     RevokeToken,
+    SetProjectRole,
     SetWebhookSecret,
     TransferOwnership,
 )
@@ -118,6 +119,7 @@ ONE_OF_EACH: list[Command] = [
     DeleteProject(team="a", project="shop"),
     CreateEnvironment(team="a", project="shop", environment="staging"),
     DeleteEnvironment(team="a", project="shop", environment="staging"),
+    SetProjectRole(team="a", user_id="bob@example.com", project="shop", role="developer"),
 ]
 
 
@@ -143,6 +145,7 @@ MEMBER_WORK = {
     "AddMember",
     "RevokeToken",
     "CreateToken:admin",
+    "SetProjectRole",
 }
 APP_WORK = {
     "CreateApp",
@@ -178,6 +181,7 @@ INSTANCE = {
     "ChangeInstanceSettings",
 }
 ALLOWED = {
+    "guest": set(),  # a guest holds only what project roles give them
     "viewer": set(),  # a viewer mints no token
     "developer": DEV_WORK,
     "admin": DEV_WORK | APP_WORK | MEMBER_WORK,
@@ -228,7 +232,7 @@ def test_a_command_without_a_permission_is_an_error_not_a_free_pass() -> None:
         required_permission(Unlisted())
 
 
-@pytest.mark.parametrize("role", ["viewer", "developer", "admin", "owner"])
+@pytest.mark.parametrize("role", ["guest", "viewer", "developer", "admin", "owner"])
 def test_each_role_may_do_exactly_its_work_in_its_own_team(role: str) -> None:
     member = user_actor("ann@example.com", {"a": role})
     done = {label(c) for c in ONE_OF_EACH if allowed(member, c) and not isinstance(c, CreateTeam)}

@@ -14,10 +14,12 @@ from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain.events import (
     AppCreated,
     AppEnvChanged,
+    AppMoved,
     BuildStarted,
     DeploymentRequested,
     WebhookDisabled,
 )
+from rivetr.domain.places import Places
 from rivetr.service.reactors.hub import Delivery, EventHub, StreamFilter
 
 pytestmark = pytest.mark.anyio
@@ -178,3 +180,50 @@ async def test_the_first_reader_after_a_quiet_spell_is_not_handed_the_spell_agai
         assert hub.position == 50  # resumed after the reader's own history
         await append(hub, 50)
     assert [d.position for d in later] == [51]
+
+
+async def make_and_move_apps(hub: EventHub) -> None:
+    """p0 made in shop, p1 made in blog, each changed, then p1 moved to shop."""
+    for n, project in enumerate(("shop", "blog")):
+        meta = EventMeta(actor="t", team="a", resource=f"p{n}")
+        made = AppCreated(app_id=f"p{n}", name=f"p{n}", team="a", project=project)
+        changed = AppEnvChanged(name=f"p{n}", unset=["X"])
+        await hub.store.append(f"app-p{n}", ANY_VERSION, [made, changed], meta)
+    moved = AppMoved(
+        name="p1",
+        from_project="blog",
+        from_environment="production",
+        project="shop",
+        environment="production",
+    )
+    meta = EventMeta(actor="t", team="a", resource="p1")
+    await hub.store.append("app-p1", ANY_VERSION, [moved], meta)
+
+
+@pytest.mark.parametrize("live", [False, True])
+async def test_a_reader_of_one_project_learns_where_apps_are_as_they_are_made_and_moved(
+    hub, live
+) -> None:
+    """Apps made (or moved) after the reader's list of apps was read are placed by their
+    own events as they pass, read from the history or pushed live."""
+    shop_only = Places(teams=frozenset(), hidden=frozenset(), projects=frozenset({("a", "shop")}))
+    wanted = StreamFilter(teams=frozenset({"a"}), places=shop_only)
+    got: list[Delivery] = []
+    if live:
+        async with anyio.create_task_group() as group:
+
+            async def read() -> None:
+                got.extend(await take(hub, None, 3, wanted))
+
+            group.start_soon(read)
+            await anyio.sleep(0.1)
+            await make_and_move_apps(hub)
+    else:
+        await make_and_move_apps(hub)
+        got = await take(hub, 0, 3, wanted)
+
+    assert [(d.app, d.type) for d in got] == [
+        ("p0", "app.created"),
+        ("p0", "app.env_changed"),
+        ("p1", "app.moved"),
+    ]
