@@ -132,6 +132,25 @@ class DeleteEnvironment(Command, frozen=True, kw_only=True):
 
 ProjectCommand = CreateProject | DeleteProject | CreateEnvironment | DeleteEnvironment
 
+# a shared variable's new value (sealed by the service), or None to remove it
+SharedValues = dict[EnvName, str | None]
+
+
+class ChangeTeamVariables(Command, frozen=True, kw_only=True):
+    """Set or remove shared variables of a team (values sealed by the service)."""
+
+    team: TeamSlug
+    variables: SharedValues
+
+
+class ChangeProjectVariables(Command, frozen=True, kw_only=True):
+    """Set or remove shared variables of a project, or of one of its environments."""
+
+    team: TeamSlug
+    project: Slug
+    environment: Slug | None = None
+    variables: SharedValues
+
 
 class CreateToken(Command, frozen=True, kw_only=True):
     token_id: str

@@ -163,6 +163,17 @@ class EnvironmentDeleted(Event, frozen=True, kw_only=True, tag="project.environm
     environment: str
 
 
+class ProjectVariablesChanged(Event, frozen=True, kw_only=True, tag="project.variables_changed"):
+    """Shared variables of the project (`environment` None) or of one of its environments:
+    values sealed, as an app's env values are."""
+
+    team: str
+    project: str
+    environment: str | None = None
+    set: dict[str, str] = msgspec.field(default_factory=dict)
+    unset: list[str] = msgspec.field(default_factory=list)
+
+
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
 
 
@@ -427,6 +438,14 @@ class InvitationRevoked(Event, frozen=True, kw_only=True, tag="team.invitation_r
     invitation_id: str
 
 
+class TeamVariablesChanged(Event, frozen=True, kw_only=True, tag="team.variables_changed"):
+    """Shared variables of the team, values sealed, as an app's env values are."""
+
+    team: str
+    set: dict[str, str] = msgspec.field(default_factory=dict)
+    unset: list[str] = msgspec.field(default_factory=list)
+
+
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
 
 DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard"]
@@ -568,6 +587,23 @@ class DeploymentCancelled(Event, frozen=True, kw_only=True, tag="deployment.canc
     superseded_by: str | None = None
 
 
+class VariableUse(msgspec.Struct, frozen=True, kw_only=True):
+    """The app's variable `name` took the variable `key` of `source` (`team`, `project`,
+    `environment`, or `app` for its own value): where a value came from, never the value."""
+
+    name: str
+    source: str
+    key: str
+
+
+class VariablesResolved(Event, frozen=True, kw_only=True, tag="deployment.variables_resolved"):
+    """The references in the app's variables were resolved for this deployment: which shared
+    variables each used, and from where (never a value)."""
+
+    deployment_id: str
+    used: list[VariableUse] = msgspec.field(default_factory=list)
+
+
 # --- the instance (stream "instance-settings") ------------------------------------------------
 
 
@@ -618,6 +654,7 @@ AnyEvent = (
     | ProjectDeleted
     | EnvironmentCreated
     | EnvironmentDeleted
+    | ProjectVariablesChanged
     | WebhookSecretSet
     | WebhookDisabled
     | NameClaimed
@@ -653,6 +690,7 @@ AnyEvent = (
     | InvitationCreated
     | InvitationAccepted
     | InvitationRevoked
+    | TeamVariablesChanged
     | InstanceSettingsChanged
     | EngineConnected
     | EngineLost
@@ -674,6 +712,7 @@ AnyEvent = (
     | RollbackStarted
     | RolledBack
     | DeploymentCancelled
+    | VariablesResolved
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

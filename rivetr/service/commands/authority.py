@@ -18,6 +18,8 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -100,6 +102,8 @@ class Authority:
             case CreateTeam():
                 return Target()
             case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
+                return Target(team=await self.existing_team(command.team))
+            case ChangeTeamVariables() | ChangeProjectVariables():
                 return Target(team=await self.existing_team(command.team))
             case (
                 AddMember()

@@ -31,6 +31,8 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -118,6 +120,8 @@ ONE_OF_EACH: list[Command] = [
     DeleteProject(team="a", project="shop"),
     CreateEnvironment(team="a", project="shop", environment="staging"),
     DeleteEnvironment(team="a", project="shop", environment="staging"),
+    ChangeTeamVariables(team="a", variables={"HOST": "db"}),
+    ChangeProjectVariables(team="a", project="shop", environment="staging", variables={"A": None}),
 ]
 
 
@@ -167,6 +171,8 @@ DEV_WORK = {
     "ClosePreview",
     "AwaitPreviewApproval",
     "ApprovePreview",
+    "ChangeTeamVariables",
+    "ChangeProjectVariables",
 }
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {

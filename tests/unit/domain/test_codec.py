@@ -55,6 +55,7 @@ from rivetr.domain.events import (
     PreviewAwaitingApproval,
     ProjectCreated,
     ProjectDeleted,
+    ProjectVariablesChanged,
     RecoveryCodeUsed,
     ReleaseRestarted,
     ReleaseRestartFailed,
@@ -65,6 +66,7 @@ from rivetr.domain.events import (
     SourceFetched,
     TeamCreated,
     TeamDeleted,
+    TeamVariablesChanged,
     TokenCreated,
     TokenOwnerAssigned,
     TokenRevoked,
@@ -75,6 +77,8 @@ from rivetr.domain.events import (
     TrafficSwitched,
     UserCreated,
     UserLockedOut,
+    VariablesResolved,
+    VariableUse,
     WebhookDisabled,
     WebhookReceived,
     WebhookSecretSet,
@@ -224,6 +228,11 @@ ONE_OF_EACH: list[Event] = [
     RollbackStarted(deployment_id="d1", to_deployment_id="d0", reason="post-switch check"),
     RolledBack(deployment_id="d1", app="web", to_deployment_id="d0", host_port=32767),
     DeploymentCancelled(deployment_id="d3", reason="superseded", superseded_by="d4"),
+    TeamVariablesChanged(team="a", set={"HOST": "rvs2:k:v"}, unset=["OLD"]),
+    ProjectVariablesChanged(team="a", project="shop", environment="staging", set={"A": "s"}),
+    VariablesResolved(
+        deployment_id="d1", used=[VariableUse(name="URL", source="team", key="HOST")]
+    ),
 ]
 
 
