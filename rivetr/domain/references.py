@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.events import VariableUse
 
 LEVELS: Final = ("team", "project", "environment")
 APP: Final = "app"  # the source of an app's own value
@@ -178,3 +179,13 @@ def _check_known(target: Node, scopes: Scopes, path: list[Node]) -> None:
 
 def _chain(nodes: list[Node]) -> str:
     return " -> ".join(key if scope == APP else f"{scope}.{key}" for scope, key in nodes)
+
+
+def uses(resolution: Resolution) -> list[VariableUse]:
+    """Where each of the app's variables came from, as a deployment records it: the shared
+    variables it took, or its own value (`app`) when it took none."""
+    found = []
+    for name, used in resolution.used.items():
+        nodes = used or [(APP, name)]
+        found += [VariableUse(name=name, source=scope, key=key) for scope, key in nodes]
+    return found

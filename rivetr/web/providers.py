@@ -34,6 +34,8 @@ PROVIDED = (
     "tokens",
     "users",
     "webhooks",
+    "variables",
+    "variable_reads",
 )
 
 

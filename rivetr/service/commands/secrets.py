@@ -8,6 +8,7 @@ does not pretend it might)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 import msgspec
@@ -123,3 +124,35 @@ def _open(box: SecretBox, app: AppState, field: str, value: str) -> str:
             )
         return box.open(f"app:{app.name}:{field}", value)
     return box.open(f"app:{app.app_id}:{field}", value)
+
+
+def shared_context(place: str, name: str) -> str:
+    """Where a shared variable's value is bound: `team:acme`, `project:acme/shop` or
+    `environment:acme/shop/staging`, and its name."""
+    return f"{place}:var:{name}"
+
+
+def seal_shared(
+    box: SecretBox, place: str, values: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """Shared variables' values sealed for `place` (None, a removal, stays None).
+
+    Raises:
+        InvalidCommand: a value is already sealed text: only plain values are taken.
+    """
+    return {
+        name: None if value is None else box.seal(shared_context(place, name), _plain(value, name))
+        for name, value in values.items()
+    }
+
+
+def open_shared(box: SecretBox, place: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Shared variables' values of `place` in plain text, for resolving them now.
+
+    Raises:
+        SecretError: a value does not open (its key is gone, or it was altered or moved).
+    """
+    for name, value in values.items():
+        if not is_sealed(value) or is_name_bound(value):  # only ever stored sealed, for its id
+            raise SecretError(f"{place}: shared variable {name} is not sealed for it: refused")
+    return {name: box.open(shared_context(place, name), value) for name, value in values.items()}

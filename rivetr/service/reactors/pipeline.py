@@ -12,6 +12,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
 from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.health.base import EXITED, HealthProber, ProbeResult
@@ -43,12 +45,15 @@ from rivetr.domain.events import (
     RolledBack,
     SourceFetched,
     TrafficSwitched,
+    VariablesResolved,
 )
 from rivetr.domain.health import health_failure, port_mismatch
+from rivetr.domain.references import APP, UnresolvedReference, uses
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
+from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.probe_log import ProbeLog
 from rivetr.service.reactors.pruning import app_label
 from rivetr.service.reactors.steps import StepRecorder
@@ -120,6 +125,7 @@ class DeployPipeline:
         self.secrets = secrets
         self.work_root = work_root
         self.drain_s = drain_s
+        self.shared = SharedScopes(recorder.store, secrets)
 
     async def run(self, deployment_id: str) -> DeploymentSuperseded | None:
         """Take the requested deployment through its steps; return what it recorded for the
@@ -196,6 +202,7 @@ class _Run:
             )
 
     async def _steps(self) -> None:
+        await self._resolve_variables()
         self.step = "engine"
         runtime = self.pipeline.runtime()
         if runtime is None:
@@ -212,6 +219,23 @@ class _Run:
         host_port, health_port = await self._start(runtime, image)
         await self._check_health(runtime, health_port)
         await self._switch(host_port, health_port)
+
+    async def _resolve_variables(self) -> None:
+        """Resolve the references in the app's values before anything is fetched or built;
+        record which shared variables were used, and from where (never a value)."""
+        self.step = "variables"
+        try:
+            resolution = await self.pipeline.shared.resolve(self.app)
+        except (UnresolvedReference, SecretError) as exc:
+            raise StepFailed(str(exc)) from None
+        self.app = msgspec.structs.replace(self.app, env=resolution.values)
+        used = uses(resolution)
+        if all(use.source == APP for use in used):
+            return  # no reference: nothing to tell
+        for use in used:
+            if use.source != APP:
+                self.log.write("rivetr", f"variable {use.name} uses {use.source}.{use.key}")
+        await self.record(VariablesResolved(deployment_id=self.id, used=used))
 
     async def _fetch_and_build(self, runtime: ContainerRuntime) -> str:
         self.step = "source"
