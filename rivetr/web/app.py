@@ -33,6 +33,7 @@ from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
+from rivetr.web.api.variables import VariablesController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.options import every_method_allowed
@@ -108,6 +109,7 @@ def create_app(
             health,
             sign_in,
             sign_out,
+            VariablesController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},

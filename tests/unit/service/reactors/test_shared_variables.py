@@ -1,0 +1,130 @@
+"""Deployments resolve the references in an app's values to its team's, project's and
+environment's shared variables, on the ports' twins: the container gets the resolved values,
+the deployment records names and sources only, and an unresolvable reference fails it before
+anything is fetched or built."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.commands import (
+    ChangeAppSettings,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
+    CreateEnvironment,
+    CreateProject,
+    MoveApp,
+)
+from rivetr.domain.events import VariablesResolved, VariableUse
+from tests.unit.service.reactors.house import House, create_app, types, until
+
+pytestmark = pytest.mark.anyio
+
+
+async def deploy(services, expect: str) -> str:  # type: ignore[no-untyped-def]
+    deployment_id = await services.deployments.request(SYSTEM, "web")
+    state = await until(services, deployment_id, {"live", "failed"})
+    assert state.status == expect, await services.read.deployments.by_id(deployment_id)
+    return deployment_id
+
+
+async def test_the_container_gets_resolved_values_and_the_log_gets_names(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"DOMAIN": "example.com"})
+        )
+        await services.variables.change(
+            SYSTEM,
+            ChangeProjectVariables(
+                team="default",
+                project="default",
+                environment="production",
+                variables={"DB_HOST": "db.${{team.DOMAIN}}"},
+            ),
+        )
+        env = {"URL": "postgres://${{environment.DB_HOST}}/app", "PLAIN": "1"}
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", env=env))
+
+        live = await deploy(services, "live")
+
+        (container,) = [c for c in house.runtime._containers.values() if c.state == "running"]
+        assert container.spec.env == {"URL": "postgres://db.example.com/app", "PLAIN": "1"}
+        history = await services.store.read_stream(f"deployment-{live}")
+        (resolved,) = [e.event for e in history if isinstance(e.event, VariablesResolved)]
+        assert resolved.used == [
+            VariableUse(name="URL", source="environment", key="DB_HOST"),
+            VariableUse(name="URL", source="team", key="DOMAIN"),
+            VariableUse(name="PLAIN", source="app", key="PLAIN"),
+        ]
+        assert b"example.com" not in b"".join(e.data for e in history)
+        log = services.logs.read("web", live) or ""
+        assert "variable URL uses environment.DB_HOST" in log
+        assert "example.com" not in log
+
+
+async def test_a_cycle_fails_the_deployment_before_the_source_is_fetched(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        await services.projects.run(SYSTEM, CreateProject(team="default", project="shop"))
+        await services.projects.run(
+            SYSTEM, CreateEnvironment(team="default", project="shop", environment="staging")
+        )
+        await services.projects.move(
+            SYSTEM, MoveApp(name="web", project="shop", environment="staging")
+        )
+        await services.variables.change(
+            SYSTEM,
+            ChangeProjectVariables(
+                team="default", project="shop", variables={"A": "${{environment.B}}"}
+            ),
+        )
+        await services.variables.change(
+            SYSTEM,
+            ChangeProjectVariables(
+                team="default",
+                project="shop",
+                environment="staging",
+                variables={"B": "${{project.A}}"},
+            ),
+        )
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name="web", env={"URL": "${{project.A}}"})
+        )
+
+        failed = await deploy(services, "failed")
+
+        assert await types(services, failed) == ["deployment.requested", "deployment.failed"]
+        view = await services.read.deployments.by_id(failed)
+        assert view is not None
+        assert view.failed_step == "variables"
+        assert "project.A -> environment.B -> project.A" in (view.failure_reason or "")
+
+
+async def test_a_change_names_the_apps_that_take_it_up(house: House) -> None:
+    async with house.running() as services:
+        await create_app(services, "web")
+        await create_app(services, "api")
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name="web", env={"URL": "${{project.HOST}}"})
+        )
+        await services.variables.change(
+            SYSTEM,
+            ChangeProjectVariables(
+                team="default", project="default", variables={"HOST": "${{team.HOST}}"}
+            ),
+        )
+
+        changed = await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"HOST": "h", "OTHER": "o"})
+        )
+
+        assert changed.set == ["HOST", "OTHER"]
+        assert changed.apps == ["web"]  # through project.HOST; api references nothing
+        unchanged = await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"HOST": "h"})
+        )
+        assert (unchanged.set, unchanged.apps) == ([], [])
