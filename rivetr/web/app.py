@@ -48,6 +48,7 @@ from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -133,6 +134,7 @@ def create_app(
             TokenPages,
             AccountPages,
             SettingsPages,
+            SharedVariablesPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -16,12 +16,11 @@ from litestar.response import Redirect, Template
 
 from rivetr.domain.access import Permission
 from rivetr.domain.commands import ChangeAppSettings
-from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.web.pages.app_found import app_for, app_of_form
-from rivetr.web.pages.env_text import check_name, parse_env
+from rivetr.web.pages.env_text import check_name, pasted
 from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
 from rivetr.web.pages.guard import Layout
 
@@ -96,10 +95,7 @@ class AppVariables(Controller):
         """Set every variable of a pasted `.env` file; the others stay as they are."""
 
         def changes() -> dict[str, str | None]:
-            parsed = parse_env(data.text, "text")
-            if not parsed:
-                raise InvalidCommand("no NAME=value line to set", field="text")
-            return dict(parsed)
+            return pasted(data.text)
 
         return await _changed(layout, apps, app_reads, name, data, changes)
 
