@@ -19,13 +19,11 @@ from rivetr.domain.commands import (
     CreateProject,
 )
 from rivetr.domain.events import VariablesResolved, VariableUse
+from tests.integration import test_deploy_pipeline as pipeline_tests
 from tests.integration.deploy_helpers import AppRepo, get_text
-from tests.integration.test_deploy_pipeline import (  # noqa: F401 (the fixture)
-    FAST_HEALTH,
-    deploy,
-    live_port,
-    services,
-)
+from tests.integration.test_deploy_pipeline import FAST_HEALTH, deploy, live_port
+
+services = pipeline_tests.services  # the same service on the real engine, as a fixture here
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
 
