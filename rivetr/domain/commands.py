@@ -89,6 +89,18 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
     previews: bool | msgspec.UnsetType = msgspec.UNSET
     previews_from_forks: bool | msgspec.UnsetType = msgspec.UNSET
+    # each named variable's scopes; and its preview-only value (sealed by the service), null
+    # to remove it
+    env_scopes: dict[EnvName, VariableScopeInput] | msgspec.UnsetType = msgspec.UNSET
+    env_preview: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
+
+
+class VariableScopeInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where a variable's value goes (see `events.VariableScope`)."""
+
+    build: bool = False
+    runtime: bool = True
+    preview: bool = True
 
 
 class DeleteApp(Command, frozen=True, kw_only=True):

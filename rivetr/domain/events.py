@@ -76,6 +76,26 @@ class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):
     unset: list[str] = msgspec.field(default_factory=list)
 
 
+class VariableScope(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a variable's value goes: the build (as a build argument), the running container,
+    and the app's pull-request previews. A variable without one of these is runtime and
+    preview (what every env value was before variables had scopes)."""
+
+    build: bool = False
+    runtime: bool = True
+    preview: bool = True
+
+
+class AppVariableScopesChanged(Event, frozen=True, kw_only=True, tag="app.variable_scopes_changed"):
+    """The scopes of the app's variables named in `scopes`, and their preview-only values
+    (sealed; `preview_unset`: no more override, previews take the value itself)."""
+
+    name: str
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
+
+
 class AppGitCredentialsChanged(Event, frozen=True, kw_only=True, tag="app.git_credentials_changed"):
     """The credentials used to fetch a private repository, as they are now (None: none)."""
 
@@ -647,6 +667,7 @@ AnyEvent = (
     AppCreated
     | AppSettingsChanged
     | AppEnvChanged
+    | AppVariableScopesChanged
     | AppGitCredentialsChanged
     | AppDeleted
     | AppMoved

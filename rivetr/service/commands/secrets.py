@@ -33,6 +33,10 @@ def env_context(app_id: str, name: str) -> str:
     return f"app:{app_id}:env:{name}"
 
 
+def preview_context(app_id: str, name: str) -> str:
+    return f"app:{app_id}:env_preview:{name}"
+
+
 def build_arg_context(app_id: str, name: str) -> str:
     return f"app:{app_id}:build_arg:{name}"
 
@@ -61,6 +65,14 @@ def seal_command(box: SecretBox, app_id: str, command: C) -> C:
             if value is None
             else box.seal(env_context(app_id, name), _plain(value, f"env.{name}"))
             for name, value in command.env.items()
+        }
+    previewed = getattr(command, "env_preview", None)
+    if isinstance(previewed, dict):
+        changes["env_preview"] = {
+            name: None
+            if value is None
+            else box.seal(preview_context(app_id, name), _plain(value, f"env_preview.{name}"))
+            for name, value in previewed.items()
         }
     build = getattr(command, "build", None)
     if isinstance(build, BuildSettings) and build.build_args:
@@ -95,6 +107,10 @@ def open_app(box: SecretBox, app: AppState) -> AppState:
     return msgspec.structs.replace(
         app,
         env={key: _open(box, app, f"env:{key}", value) for key, value in app.env.items()},
+        env_preview={
+            key: _open(box, app, f"env_preview:{key}", value)
+            for key, value in app.env_preview.items()
+        },
         build=msgspec.structs.replace(
             app.build,
             build_args={

@@ -12,8 +12,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-
 from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.health.base import EXITED, HealthProber, ProbeResult
@@ -48,7 +46,7 @@ from rivetr.domain.events import (
     VariablesResolved,
 )
 from rivetr.domain.health import health_failure, port_mismatch
-from rivetr.domain.references import APP, UnresolvedReference, uses
+from rivetr.domain.references import UnresolvedReference
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
@@ -57,6 +55,7 @@ from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.probe_log import ProbeLog
 from rivetr.service.reactors.pruning import app_label
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.variables_step import prepare
 
 log = logging.getLogger(__name__)
 
@@ -221,21 +220,18 @@ class _Run:
         await self._switch(host_port, health_port)
 
     async def _resolve_variables(self) -> None:
-        """Resolve the references in the app's values before anything is fetched or built;
-        record which shared variables were used, and from where (never a value)."""
+        """Make the variables ready (`variables_step.prepare`) before anything is fetched or
+        built; record which shared variables were used, and from where (never a value)."""
         self.step = "variables"
         try:
-            resolution = await self.pipeline.shared.resolve(self.app)
+            prepared = await prepare(self.pipeline.shared, self.app)
         except (UnresolvedReference, SecretError) as exc:
             raise StepFailed(str(exc)) from None
-        self.app = msgspec.structs.replace(self.app, env=resolution.values)
-        used = uses(resolution)
-        if all(use.source == APP for use in used):
-            return  # no reference: nothing to tell
-        for use in used:
-            if use.source != APP:
-                self.log.write("rivetr", f"variable {use.name} uses {use.source}.{use.key}")
-        await self.record(VariablesResolved(deployment_id=self.id, used=used))
+        self.app = prepared.app
+        for line in prepared.lines:
+            self.log.write("rivetr", line)
+        if prepared.referenced:
+            await self.record(VariablesResolved(deployment_id=self.id, used=prepared.used))
 
     async def _fetch_and_build(self, runtime: ContainerRuntime) -> str:
         self.step = "source"

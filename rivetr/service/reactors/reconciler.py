@@ -12,8 +12,6 @@ import asyncio
 import contextlib
 import logging
 
-import msgspec
-
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.runtime.base import (
@@ -43,6 +41,7 @@ from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.pipeline import release_spec
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.variables_step import prepare
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +164,7 @@ async def _restart(
     assert release.container_name is not None
     try:
         app = open_app(secrets, app)
-        resolved = await SharedScopes(recorder.store, secrets).resolve(app)
-        app = msgspec.structs.replace(app, env=resolved.values)
+        app = (await prepare(SharedScopes(recorder.store, secrets), app)).app
         await runtime.remove_container(release.container_name, force=True)
         spec = release_spec(app, release.deployment_id, release.image)
         info = await runtime.run_container(spec)

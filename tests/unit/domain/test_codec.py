@@ -17,6 +17,7 @@ from rivetr.domain.events import (
     AppGitCredentialsChanged,
     AppMoved,
     AppSettingsChanged,
+    AppVariableScopesChanged,
     BuildStarted,
     CertificateFailed,
     CertificateInstalled,
@@ -77,6 +78,7 @@ from rivetr.domain.events import (
     TrafficSwitched,
     UserCreated,
     UserLockedOut,
+    VariableScope,
     VariablesResolved,
     VariableUse,
     WebhookDisabled,
@@ -232,6 +234,12 @@ ONE_OF_EACH: list[Event] = [
     ProjectVariablesChanged(team="a", project="shop", environment="staging", set={"A": "s"}),
     VariablesResolved(
         deployment_id="d1", used=[VariableUse(name="URL", source="team", key="HOST")]
+    ),
+    AppVariableScopesChanged(
+        name="web",
+        scopes={"NPM_TOKEN": VariableScope(build=True, runtime=False, preview=False)},
+        preview_values={"DB": "rvs2:k:v"},
+        preview_unset=["OLD"],
     ),
 ]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from rivetr.adapters.webhooks.base import Hook
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.commands import (
     ChangeAppSettings,
@@ -15,8 +16,10 @@ from rivetr.domain.commands import (
     CreateEnvironment,
     CreateProject,
     MoveApp,
+    VariableScopeInput,
 )
 from rivetr.domain.events import VariablesResolved, VariableUse
+from rivetr.service.commands.secrets import open_app
 from tests.unit.service.reactors.house import House, create_app, types, until
 
 pytestmark = pytest.mark.anyio
@@ -128,3 +131,67 @@ async def test_a_change_names_the_apps_that_take_it_up(house: House) -> None:
             SYSTEM, ChangeTeamVariables(team="default", variables={"HOST": "h"})
         )
         assert (unchanged.set, unchanged.apps) == ([], [])
+
+
+async def test_build_time_values_go_to_the_build_and_runtime_ones_to_the_container(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"NPM": "npm-secret"})
+        )
+        scopes = {
+            "NPM_TOKEN": VariableScopeInput(build=True, runtime=False, preview=False),
+            "BOTH": VariableScopeInput(build=True, runtime=True),
+        }
+        env = {"NPM_TOKEN": "${{team.NPM}}", "BOTH": "b", "PLAIN": "r"}
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", env=env))
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", env_scopes=scopes))
+
+        live = await deploy(services, "live")
+
+        (build,) = house.runtime.builds
+        assert build.build_args == {"NPM_TOKEN": "npm-secret", "BOTH": "b"}
+        (container,) = [c for c in house.runtime._containers.values() if c.state == "running"]
+        assert container.spec.env == {"BOTH": "b", "PLAIN": "r"}
+        log = services.logs.read("web", live) or ""
+        assert "variable NPM_TOKEN: build" in log
+        assert "variable BOTH: build, runtime" in log
+        assert "variable PLAIN: runtime, preview" in log
+        assert "npm-secret" not in log
+
+
+async def test_a_preview_takes_preview_scoped_values_and_their_preview_values(
+    house: House,
+) -> None:
+    async with house.running() as services:
+        await create_app(services)
+        env = {"DB": "prod-db", "STRIPE": "live-key", "PLAIN": "p"}
+        await services.apps.handle(SYSTEM, ChangeAppSettings(name="web", env=env))
+        await services.apps.handle(
+            SYSTEM,
+            ChangeAppSettings(
+                name="web",
+                env_scopes={"STRIPE": VariableScopeInput(runtime=True, preview=False)},
+                env_preview={"DB": "preview-db"},
+            ),
+        )
+        parent = await services.lookup.by_name("web")
+        hook = Hook(
+            provider="github",
+            event="pull_request",
+            kind="pull_request",
+            action="opened",
+            pr_number=7,
+            pr_source_branch="feature",
+            pr_from_fork=False,
+        )
+
+        name = await services.previews.open(SYSTEM, parent, hook)
+
+        preview = open_app(services.secrets, await services.lookup.by_name(name))
+        assert preview.env == {"DB": "preview-db", "PLAIN": "p"}
+        parent_values = open_app(services.secrets, parent)
+        assert parent_values.env_preview == {"DB": "preview-db"}
