@@ -45,11 +45,14 @@ def decide_scopes(
     changed: dict[str, VariableScope] = {}
     for name, given in (wanted or {}).items():
         if name not in names:
-            raise InvalidCommand(f"env_scopes.{name}: the app has no variable {name}")
+            raise InvalidCommand(
+                f"env_scopes.{name}: the app has no variable {name}", field="env_scopes"
+            )
         scope = VariableScope(build=given.build, runtime=given.runtime, preview=given.preview)
         if not named(scope):
             raise InvalidCommand(
-                f"env_scopes.{name}: give it at least one of build, runtime or preview"
+                f"env_scopes.{name}: give it at least one of build, runtime or preview",
+                field="env_scopes",
             )
         if scope != scope_of(scopes, name):
             changed[name] = scope
@@ -60,7 +63,9 @@ def decide_scopes(
             if name in previews:
                 unset.append(name)
         elif name not in names:
-            raise InvalidCommand(f"env_preview.{name}: the app has no variable {name}")
+            raise InvalidCommand(
+                f"env_preview.{name}: the app has no variable {name}", field="env_preview"
+            )
         elif previews.get(name) != value:
             set_[name] = value
     if not changed and not set_ and not unset:

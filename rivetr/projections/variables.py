@@ -1,12 +1,18 @@
-"""The shared variables view: the names of each team's, project's and environment's shared
-variables, never their values (those stay sealed in the log, opened only to deploy)."""
+"""The variables view: the names of each team's, project's and environment's shared variables,
+and the scopes of each app's variables (whether a preview value is set, never which), never a
+value (those stay sealed in the log, opened only to deploy)."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import msgspec
+
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import (
+    AppDeleted,
+    AppEnvChanged,
+    AppVariableScopesChanged,
     EnvironmentDeleted,
     ProjectDeleted,
     ProjectVariablesChanged,
@@ -14,7 +20,7 @@ from rivetr.domain.events import (
     TeamVariablesChanged,
 )
 from rivetr.projections.base import tags
-from rivetr.projections.reading import Queries
+from rivetr.projections.reading import Queries, columns
 
 _NONE = ""  # the project or environment of a team's (or a project's own) variable
 
@@ -28,6 +34,9 @@ class VariablesProjection:
         TeamDeleted,
         ProjectDeleted,
         EnvironmentDeleted,
+        AppVariableScopesChanged,
+        AppEnvChanged,
+        AppDeleted,
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -41,8 +50,21 @@ class VariablesProjection:
             )"""
         )
 
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS variable_scopes (
+                app_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                build INTEGER NOT NULL,
+                runtime INTEGER NOT NULL,
+                preview INTEGER NOT NULL,
+                preview_value INTEGER NOT NULL,
+                PRIMARY KEY (app_id, name)
+            )"""
+        )
+
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS shared_variables")
+        conn.execute("DROP TABLE IF EXISTS variable_scopes")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         body = event.event
@@ -65,6 +87,33 @@ class VariablesProjection:
                     " WHERE team = ? AND project = ? AND environment = ?",
                     (body.team, body.project, body.environment),
                 )
+            case AppVariableScopesChanged() if event.resource:
+                _scopes(conn, event.resource, body)
+            case AppEnvChanged() if event.resource:  # a variable removed: its scope too
+                conn.executemany(
+                    "DELETE FROM variable_scopes WHERE app_id = ? AND name = ?",
+                    [(event.resource, name) for name in body.unset],
+                )
+            case AppDeleted() if event.resource:
+                conn.execute("DELETE FROM variable_scopes WHERE app_id = ?", (event.resource,))
+
+
+def _scopes(conn: sqlite3.Connection, app_id: str, body: AppVariableScopesChanged) -> None:
+    """Each named variable's scopes; a variable with none recorded is runtime and preview."""
+    for name in {*body.scopes, *body.preview_values, *body.preview_unset}:
+        conn.execute(
+            "INSERT OR IGNORE INTO variable_scopes VALUES (?, ?, 0, 1, 1, 0)", (app_id, name)
+        )
+    conn.executemany(
+        "UPDATE variable_scopes SET build = ?, runtime = ?, preview = ?"
+        " WHERE app_id = ? AND name = ?",
+        [(s.build, s.runtime, s.preview, app_id, name) for name, s in body.scopes.items()],
+    )
+    conn.executemany(
+        "UPDATE variable_scopes SET preview_value = ? WHERE app_id = ? AND name = ?",
+        [(1, app_id, name) for name in body.preview_values]
+        + [(0, app_id, name) for name in body.preview_unset],
+    )
 
 
 def _change(
@@ -81,7 +130,26 @@ def _change(
     )
 
 
+class ScopeView(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an app's variable goes, and whether previews take a value of their own."""
+
+    name: str
+    build: bool = False
+    runtime: bool = True
+    preview: bool = True
+    preview_value: bool = False
+
+
 class VariableQueries(Queries):
+    async def scopes(self, app_id: str) -> dict[str, ScopeView]:
+        """The app's variables that have scopes recorded (the others: runtime and preview)."""
+        rows = await self._rows(
+            ScopeView,
+            f"SELECT {columns(ScopeView)} FROM variable_scopes WHERE app_id = ? ORDER BY name",
+            (app_id,),
+        )
+        return {row.name: row for row in rows}
+
     async def names(
         self, team: str, project: str | None = None, environment: str | None = None
     ) -> list[str]:

@@ -1,7 +1,7 @@
 """/api/v1/teams/{team}/variables, /api/v1/projects/{team}/{project}/variables and
 .../environments/{environment}/variables: shared variables, names on GET, values write-only on
 PATCH (null removes one), answered with the apps that take the change up at their next
-deployment."""
+deployment; and /api/v1/apps/{name}/variables: the scopes of an app's variables."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from rivetr.domain.commands import (
     Slug,
     TeamSlug,
 )
+from rivetr.domain.settings import AppName
+from rivetr.projections.variables import ScopeView
 from rivetr.service.commands.variables import VariablesChanged, VariableService
+from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.variables import SharedVariables, VariableReads
 
 
@@ -29,6 +32,18 @@ class VariablesPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class VariablesController(Controller):
     path = "/"
     tags = ["variables"]
+
+    @get("/apps/{name:str}/variables")
+    async def app_variable_scopes(
+        self,
+        name: FromPath[AppName],
+        app_reads: NamedDependency[AppReads],
+        actor: NamedDependency[Actor],
+    ) -> list[ScopeView]:
+        """Each of the app's variables with its scopes, and whether previews take a value of
+        their own (never a value). Change them with PATCH /apps/{name}: `env_scopes`,
+        `env_preview`."""
+        return await app_reads.variable_scopes_of(await app_reads.readable(actor, name))
 
     @get("/teams/{team:str}/variables")
     async def team_variables(
