@@ -122,8 +122,9 @@ async def _changed(
     data: VariableForm,
     changes: Callable[[], dict[str, Any]],
 ) -> Response[Any]:
-    """Make the `changes` (fields of ChangeAppSettings) to the app's variables: back to the page saying which, or the page
-    with the refusal beside its field (and the name typed, never a value)."""
+    """Make the `changes` (fields of ChangeAppSettings) to the app's variables: back to the
+    page saying which, or the page with the refusal beside its field (and the name typed,
+    never a value)."""
     app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.EDIT_APPS)
     if not isinstance(app, AppView):
         return app
