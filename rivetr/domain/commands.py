@@ -152,7 +152,10 @@ class ChangeTeamVariables(Command, frozen=True, kw_only=True):
     """Set or remove shared variables of a team (values sealed by the service)."""
 
     team: TeamSlug
-    variables: SharedValues
+    variables: SharedValues = msgspec.field(default_factory=dict)
+    # each named variable's scopes; its preview-only value (sealed by the service), or None
+    scopes: dict[EnvName, VariableScopeInput] = msgspec.field(default_factory=dict)
+    preview: SharedValues = msgspec.field(default_factory=dict)
 
 
 class ChangeProjectVariables(Command, frozen=True, kw_only=True):
@@ -161,7 +164,9 @@ class ChangeProjectVariables(Command, frozen=True, kw_only=True):
     team: TeamSlug
     project: Slug
     environment: Slug | None = None
-    variables: SharedValues
+    variables: SharedValues = msgspec.field(default_factory=dict)
+    scopes: dict[EnvName, VariableScopeInput] = msgspec.field(default_factory=dict)
+    preview: SharedValues = msgspec.field(default_factory=dict)
 
 
 class CreateToken(Command, frozen=True, kw_only=True):

@@ -192,6 +192,10 @@ class ProjectVariablesChanged(Event, frozen=True, kw_only=True, tag="project.var
     environment: str | None = None
     set: dict[str, str] = msgspec.field(default_factory=dict)
     unset: list[str] = msgspec.field(default_factory=list)
+    # each named variable's scopes, and its preview-only value (sealed), as an app's have
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
 
 
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
@@ -464,6 +468,10 @@ class TeamVariablesChanged(Event, frozen=True, kw_only=True, tag="team.variables
     team: str
     set: dict[str, str] = msgspec.field(default_factory=dict)
     unset: list[str] = msgspec.field(default_factory=list)
+    # each named variable's scopes, and its preview-only value (sealed), as an app's have
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
 
 
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------

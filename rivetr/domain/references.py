@@ -94,9 +94,13 @@ class Resolution:
     used: dict[str, list[Node]] = field(default_factory=dict)
 
 
-def resolve(app: Mapping[str, str], scopes: Scopes) -> Resolution:
+def resolve(
+    app: Mapping[str, str], scopes: Scopes, withheld: Mapping[str, Mapping[str, str]] | None = None
+) -> Resolution:
     """Resolve the references of the app's values `app` against `scopes` (each a mapping of
-    keys to plain values; references inside them are resolved in turn).
+    keys to plain values; references inside them are resolved in turn). `withheld` names the
+    variables there are but not for this use (scope -> key -> why), to say so when one is
+    referenced.
 
     Raises:
         UnresolvedReference: naming the chain that failed: `DATABASE_URL -> project.DB ->
@@ -128,7 +132,7 @@ def resolve(app: Mapping[str, str], scopes: Scopes) -> Resolution:
                 pieces.append(part)
                 continue
             target = (part.scope, part.key)
-            _check_known(target, scopes, [*path, node])
+            _check_known(target, scopes, withheld or {}, [*path, node])
             piece, under = value_of(target, (*path, node))
             pieces.append(piece)
             used |= {target, *under}
@@ -165,9 +169,14 @@ def reached(app: Mapping[str, str], scopes: Scopes) -> set[Node]:
     return seen
 
 
-def _check_known(target: Node, scopes: Scopes, path: list[Node]) -> None:
+def _check_known(
+    target: Node, scopes: Scopes, withheld: Mapping[str, Mapping[str, str]], path: list[Node]
+) -> None:
     scope, key = target
     chain = _chain([*path, target])
+    why = withheld.get(scope, {}).get(key)
+    if why is not None and key not in scopes.get(scope, {}):
+        raise UnresolvedReference(f"{chain}: {scope}.{key} is {why}")
     if scope not in scopes:
         raise UnresolvedReference(
             f"{chain}: {scope!r} is not team, project or environment (nor a resource that"

@@ -13,7 +13,13 @@ import msgspec
 
 from rivetr.domain.commands import VariableScopeInput
 from rivetr.domain.errors import InvalidCommand
-from rivetr.domain.events import AppVariableScopesChanged, Event, VariableScope
+from rivetr.domain.events import (
+    AppVariableScopesChanged,
+    Event,
+    ProjectVariablesChanged,
+    TeamVariablesChanged,
+    VariableScope,
+)
 
 DEFAULT = VariableScope()
 PREVIEW_ONLY = VariableScope(build=False, runtime=False, preview=True)  # none of the app's own
@@ -42,46 +48,66 @@ def decide_scopes(
     Raises:
         InvalidCommand: naming a variable the app does not have, or one given no scope.
     """
+    fields = ("env_scopes", "env_preview")
+    changed, set_, unset = scope_changes(
+        names, scopes, previews, wanted or {}, preview_values or {}, fields
+    )
+    if not changed and not set_ and not unset:
+        return []
+    return [
+        AppVariableScopesChanged(name=app, scopes=changed, preview_values=set_, preview_unset=unset)
+    ]
+
+
+def scope_changes(
+    names: set[str],
+    scopes: Mapping[str, VariableScope],
+    previews: Mapping[str, str],
+    wanted: Mapping[str, VariableScopeInput],
+    preview_values: Mapping[str, str | None],
+    fields: tuple[str, str],
+) -> tuple[dict[str, VariableScope], dict[str, str], list[str]]:
+    """What changes in the scopes and preview values of variables (`names`: those there are
+    after this change): (scopes changed, preview values set, preview values removed).
+
+    Raises:
+        InvalidCommand: naming (in `fields`) a variable there is not, or one given no scope.
+    """
     changed: dict[str, VariableScope] = {}
-    for name, given in (wanted or {}).items():
+    for name, given in wanted.items():
         if name not in names:
             raise InvalidCommand(
-                f"env_scopes.{name}: the app has no variable {name}", field="env_scopes"
+                f"{fields[0]}.{name}: there is no variable {name}", field=fields[0]
             )
         scope = VariableScope(build=given.build, runtime=given.runtime, preview=given.preview)
         if not named(scope):
             raise InvalidCommand(
-                f"env_scopes.{name}: give it at least one of build, runtime or preview",
-                field="env_scopes",
+                f"{fields[0]}.{name}: give it at least one of build, runtime or preview",
+                field=fields[0],
             )
         if scope != scope_of(scopes, name):
             changed[name] = scope
     set_: dict[str, str] = {}
     unset: list[str] = []
-    for name, value in (preview_values or {}).items():
+    for name, value in preview_values.items():
         if value is None:
             if name in previews:
                 unset.append(name)
         elif name not in names:
             raise InvalidCommand(
-                f"env_preview.{name}: the app has no variable {name}", field="env_preview"
+                f"{fields[1]}.{name}: there is no variable {name}", field=fields[1]
             )
         elif previews.get(name) != value:
             set_[name] = value
-    if not changed and not set_ and not unset:
-        return []
-    return [
-        AppVariableScopesChanged(
-            name=app, scopes=changed, preview_values=set_, preview_unset=sorted(unset)
-        )
-    ]
+    return changed, set_, sorted(unset)
 
 
 def evolve_scopes(
     scopes: Mapping[str, VariableScope],
     previews: Mapping[str, str],
-    event: AppVariableScopesChanged,
+    event: AppVariableScopesChanged | TeamVariablesChanged | ProjectVariablesChanged,
 ) -> tuple[dict[str, VariableScope], dict[str, str]]:
+    """Scopes and preview values after `event` (an app's, or shared variables')."""
     kept = {k: v for k, v in previews.items() if k not in event.preview_unset}
     return {**scopes, **event.scopes}, {**kept, **event.preview_values}
 

@@ -8,6 +8,7 @@ same name starts without any."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -21,32 +22,45 @@ from rivetr.domain.events import (
     ProjectVariablesChanged,
     TeamDeleted,
     TeamVariablesChanged,
+    VariableScope,
 )
+from rivetr.domain.scopes import evolve_scopes, scope_changes, scope_of
 
 Values = dict[str, str]  # name -> sealed value
 
 
+class Shared(msgspec.Struct, frozen=True, kw_only=True):
+    """One place's shared variables: values, scopes (none recorded: runtime and preview) and
+    the values previews take instead, sealed."""
+
+    values: Values = msgspec.field(default_factory=dict)
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    previews: Values = msgspec.field(default_factory=dict)
+
+    def changed(self, event: TeamVariablesChanged | ProjectVariablesChanged) -> Shared:
+        gone = set(event.unset)
+        values = {k: v for k, v in self.values.items() if k not in gone}
+        scopes = {k: v for k, v in self.scopes.items() if k not in gone}
+        previews = {k: v for k, v in self.previews.items() if k not in gone}
+        scopes, previews = evolve_scopes(scopes, previews, event)
+        return Shared(values={**values, **event.set}, scopes=scopes, previews=previews)
+
+
 class TeamVariables(msgspec.Struct, frozen=True, kw_only=True):
     team: teams.TeamState
-    values: Values = msgspec.field(default_factory=dict)
+    shared: Shared = msgspec.field(default_factory=Shared)
 
 
 class ProjectVariables(msgspec.Struct, frozen=True, kw_only=True):
     project: projects.ProjectState
-    values: Values = msgspec.field(default_factory=dict)  # the project's own
-    environments: dict[str, Values] = msgspec.field(default_factory=dict)
+    own: Shared = msgspec.field(default_factory=Shared)  # the project's own
+    environments: dict[str, Shared] = msgspec.field(default_factory=dict)
 
-    def of(self, environment: str | None) -> Values:
-        """The values of the project (None) or of one of its environments."""
+    def of(self, environment: str | None) -> Shared:
+        """The variables of the project (None) or of one of its environments."""
         if environment is None:
-            return self.values
-        return self.environments.get(environment, {})
-
-
-def changed(values: Mapping[str, str], set_: Mapping[str, str], unset: Iterable[str]) -> Values:
-    gone = set(unset)
-    kept = {name: value for name, value in values.items() if name not in gone}
-    return {**kept, **set_}
+            return self.own
+        return self.environments.get(environment, Shared())
 
 
 def fold_team(team: str, events: Iterable[Event]) -> TeamVariables:
@@ -55,8 +69,7 @@ def fold_team(team: str, events: Iterable[Event]) -> TeamVariables:
         folded = teams.evolve(state.team, event)
         match event:
             case TeamVariablesChanged():
-                values = changed(state.values, event.set, event.unset)
-                state = TeamVariables(team=folded, values=values)
+                state = TeamVariables(team=folded, shared=state.shared.changed(event))
             case TeamDeleted():
                 state = TeamVariables(team=folded)
             case _:
@@ -71,13 +84,11 @@ def fold_project(project_key: str, events: Iterable[Event]) -> ProjectVariables:
         folded = projects.evolve(state.project, event)
         match event:
             case ProjectVariablesChanged() if event.environment is None:
-                values = changed(state.values, event.set, event.unset)
-                state = msgspec.structs.replace(state, project=folded, values=values)
+                own = state.own.changed(event)
+                state = msgspec.structs.replace(state, project=folded, own=own)
             case ProjectVariablesChanged(environment=str(environment)):
                 environments = dict(state.environments)
-                environments[environment] = changed(
-                    environments.get(environment, {}), event.set, event.unset
-                )
+                environments[environment] = state.of(environment).changed(event)
                 state = msgspec.structs.replace(state, project=folded, environments=environments)
             case ProjectDeleted():
                 state = ProjectVariables(project=folded)
@@ -91,42 +102,80 @@ def fold_project(project_key: str, events: Iterable[Event]) -> ProjectVariables:
 
 
 def decide_team(state: TeamVariables, command: ChangeTeamVariables) -> list[Event]:
-    """Raises NotFound for a team that does not exist (the default team always does)."""
+    """Raises NotFound for a team that does not exist (the default team always does), and
+    InvalidCommand for scopes of a variable there is not."""
     if not state.team.exists and state.team.team != teams.ROOT_TEAM:
         raise NotFound(f"no team {state.team.team!r}")
-    set_, unset = _difference(state.values, command.variables)
-    if not set_ and not unset:
-        return []
-    return [TeamVariablesChanged(team=state.team.team, set=set_, unset=unset)]
+    change = _change(state.shared, command)
+    return [TeamVariablesChanged(team=state.team.team, **change)] if change else []
 
 
 def decide_project(state: ProjectVariables, command: ChangeProjectVariables) -> list[Event]:
-    """Raises NotFound naming what is missing: the project, or its environment."""
+    """Raises NotFound naming what is missing: the project, or its environment; and
+    InvalidCommand for scopes of a variable there is not."""
     project = state.project
     if command.environment is None:
         if not project.exists:
             raise NotFound(f"no project {project.project!r} in team {project.team!r}")
     else:
         projects.require_environment(project, command.environment)
-    set_, unset = _difference(state.of(command.environment), command.variables)
-    if not set_ and not unset:
+    change = _change(state.of(command.environment), command)
+    if not change:
         return []
     return [
         ProjectVariablesChanged(
-            team=project.team,
-            project=project.project,
-            environment=command.environment,
-            set=set_,
-            unset=unset,
+            team=project.team, project=project.project, environment=command.environment, **change
         )
     ]
 
 
-def _difference(
-    values: Mapping[str, str], wanted: Mapping[str, str | None]
-) -> tuple[Values, list[str]]:
-    """What to set and what to remove: sealing is deterministic, so an unchanged value is the
-    same sealed text and needs no event."""
-    set_ = {k: v for k, v in wanted.items() if v is not None and values.get(k) != v}
-    unset = sorted(k for k, v in wanted.items() if v is None and k in values)
-    return set_, unset
+def _change(
+    shared: Shared, command: ChangeTeamVariables | ChangeProjectVariables
+) -> dict[str, Any]:
+    """The fields of the event, or nothing when all is as wanted already: sealing is
+    deterministic, so an unchanged value is the same sealed text and needs no event."""
+    wanted = command.variables
+    set_ = {k: v for k, v in wanted.items() if v is not None and shared.values.get(k) != v}
+    unset = sorted(k for k, v in wanted.items() if v is None and k in shared.values)
+    names = (set(shared.values) - set(unset)) | set(set_)
+    scopes, previews, no_preview = scope_changes(
+        names,
+        shared.scopes,
+        shared.previews,
+        command.scopes,
+        command.preview,
+        ("scopes", "preview"),
+    )
+    if not (set_ or unset or scopes or previews or no_preview):
+        return {}
+    return {
+        "set": set_,
+        "unset": unset,
+        "scopes": scopes,
+        "preview_values": previews,
+        "preview_unset": no_preview,
+    }
+
+
+PHASES = {"build": "builds", "runtime": "running containers"}
+
+
+def visible(
+    levels: Mapping[str, Shared], phase: str, preview: bool
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """The shared variables (opened) a reference may take in `phase` ("build", "runtime") of
+    a deployment, of a pull-request preview when `preview` (a preview value wins there), and
+    those withheld, each with why: (scopes, withheld)."""
+    given: dict[str, dict[str, str]] = {}
+    withheld: dict[str, dict[str, str]] = {}
+    for level, shared in levels.items():
+        given[level], withheld[level] = {}, {}
+        for key, value in shared.values.items():
+            scope = scope_of(shared.scopes, key)
+            if preview and not scope.preview:
+                withheld[level][key] = "not given to previews"
+            elif not getattr(scope, phase):
+                withheld[level][key] = f"not given to {PHASES[phase]}"
+            else:
+                given[level][key] = shared.previews.get(key, value) if preview else value
+    return given, withheld

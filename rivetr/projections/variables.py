@@ -46,6 +46,10 @@ class VariablesProjection:
                 project TEXT NOT NULL,
                 environment TEXT NOT NULL,
                 name TEXT NOT NULL,
+                build INTEGER NOT NULL DEFAULT 0,
+                runtime INTEGER NOT NULL DEFAULT 1,
+                preview INTEGER NOT NULL DEFAULT 1,
+                preview_value INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (team, project, environment, name)
             )"""
         )
@@ -54,10 +58,10 @@ class VariablesProjection:
             """CREATE TABLE IF NOT EXISTS variable_scopes (
                 app_id TEXT NOT NULL,
                 name TEXT NOT NULL,
-                build INTEGER NOT NULL,
-                runtime INTEGER NOT NULL,
-                preview INTEGER NOT NULL,
-                preview_value INTEGER NOT NULL,
+                build INTEGER NOT NULL DEFAULT 0,
+                runtime INTEGER NOT NULL DEFAULT 1,
+                preview INTEGER NOT NULL DEFAULT 1,
+                preview_value INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (app_id, name)
             )"""
         )
@@ -70,10 +74,9 @@ class VariablesProjection:
         body = event.event
         match body:
             case TeamVariablesChanged():
-                _change(conn, (body.team, _NONE, _NONE), body.set, body.unset)
+                _change(conn, (body.team, _NONE, _NONE), body)
             case ProjectVariablesChanged():
-                place = (body.team, body.project, body.environment or _NONE)
-                _change(conn, place, body.set, body.unset)
+                _change(conn, (body.team, body.project, body.environment or _NONE), body)
             case TeamDeleted():
                 conn.execute("DELETE FROM shared_variables WHERE team = ?", (body.team,))
             case ProjectDeleted():
@@ -88,7 +91,7 @@ class VariablesProjection:
                     (body.team, body.project, body.environment),
                 )
             case AppVariableScopesChanged() if event.resource:
-                _scopes(conn, event.resource, body)
+                _scopes(conn, "variable_scopes", {"app_id": event.resource}, body)
             case AppEnvChanged() if event.resource:  # a variable removed: its scope too
                 conn.executemany(
                     "DELETE FROM variable_scopes WHERE app_id = ? AND name = ?",
@@ -98,40 +101,53 @@ class VariablesProjection:
                 conn.execute("DELETE FROM variable_scopes WHERE app_id = ?", (event.resource,))
 
 
-def _scopes(conn: sqlite3.Connection, app_id: str, body: AppVariableScopesChanged) -> None:
-    """Each named variable's scopes; a variable with none recorded is runtime and preview."""
+Scoped = AppVariableScopesChanged | TeamVariablesChanged | ProjectVariablesChanged
+
+
+def _scopes(conn: sqlite3.Connection, table: str, keys: dict[str, str], body: Scoped) -> None:
+    """Each named variable's scopes and whether it has a preview value, in the rows of `table`
+    whose key columns hold `keys`; a variable with none recorded is runtime and preview."""
+    columns_ = [*keys, "name"]
+    where = " AND ".join(f"{column} = ?" for column in columns_)
     for name in {*body.scopes, *body.preview_values, *body.preview_unset}:
         conn.execute(
-            "INSERT OR IGNORE INTO variable_scopes VALUES (?, ?, 0, 1, 1, 0)", (app_id, name)
+            f"INSERT OR IGNORE INTO {table} ({', '.join(columns_)})"
+            f" VALUES ({', '.join('?' for _ in columns_)})",
+            (*keys.values(), name),
         )
     conn.executemany(
-        "UPDATE variable_scopes SET build = ?, runtime = ?, preview = ?"
-        " WHERE app_id = ? AND name = ?",
-        [(s.build, s.runtime, s.preview, app_id, name) for name, s in body.scopes.items()],
+        f"UPDATE {table} SET build = ?, runtime = ?, preview = ? WHERE {where}",
+        [(s.build, s.runtime, s.preview, *keys.values(), name) for name, s in body.scopes.items()],
     )
     conn.executemany(
-        "UPDATE variable_scopes SET preview_value = ? WHERE app_id = ? AND name = ?",
-        [(1, app_id, name) for name in body.preview_values]
-        + [(0, app_id, name) for name in body.preview_unset],
+        f"UPDATE {table} SET preview_value = ? WHERE {where}",
+        [(1, *keys.values(), name) for name in body.preview_values]
+        + [(0, *keys.values(), name) for name in body.preview_unset],
     )
 
 
 def _change(
-    conn: sqlite3.Connection, place: tuple[str, str, str], set_: dict[str, str], unset: list[str]
+    conn: sqlite3.Connection,
+    place: tuple[str, str, str],
+    body: TeamVariablesChanged | ProjectVariablesChanged,
 ) -> None:
     conn.executemany(
-        "INSERT OR IGNORE INTO shared_variables VALUES (?, ?, ?, ?)",
-        [(*place, name) for name in set_],
+        "INSERT OR IGNORE INTO shared_variables (team, project, environment, name)"
+        " VALUES (?, ?, ?, ?)",
+        [(*place, name) for name in body.set],
     )
     conn.executemany(
         "DELETE FROM shared_variables"
         " WHERE team = ? AND project = ? AND environment = ? AND name = ?",
-        [(*place, name) for name in unset],
+        [(*place, name) for name in body.unset],
     )
+    keys = dict(zip(("team", "project", "environment"), place, strict=True))
+    _scopes(conn, "shared_variables", keys, body)
 
 
 class ScopeView(msgspec.Struct, frozen=True, kw_only=True):
-    """Where an app's variable goes, and whether previews take a value of their own."""
+    """Where a variable (an app's, or a shared one) goes, and whether previews take a value
+    of their own."""
 
     name: str
     build: bool = False
@@ -149,6 +165,18 @@ class VariableQueries(Queries):
             (app_id,),
         )
         return {row.name: row for row in rows}
+
+    async def shared(
+        self, team: str, project: str | None = None, environment: str | None = None
+    ) -> list[ScopeView]:
+        """The team's shared variables, or the project's (`project`), or one of its
+        environments' (`environment` too), with their scopes, by name."""
+        return await self._rows(
+            ScopeView,
+            f"SELECT {columns(ScopeView)} FROM shared_variables"
+            " WHERE team = ? AND project = ? AND environment = ? ORDER BY name",
+            (team, project or _NONE, environment or _NONE),
+        )
 
     async def names(
         self, team: str, project: str | None = None, environment: str | None = None

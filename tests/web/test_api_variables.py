@@ -41,6 +41,7 @@ def test_values_are_write_only_and_sealed_for_their_place(
         "set": ["DB_PASSWORD"],
         "unset": [],
         "apps": [],
+        "scoped": [],
     }
     listed = client.get(TEAM, headers=auth)
     assert listed.json() == {
@@ -48,6 +49,15 @@ def test_values_are_write_only_and_sealed_for_their_place(
         "project": None,
         "environment": None,
         "names": ["DB_PASSWORD"],
+        "scopes": [
+            {
+                "name": "DB_PASSWORD",
+                "build": False,
+                "runtime": True,
+                "preview": True,
+                "preview_value": False,
+            }
+        ],
     }
     assert SECRET not in listed.text
     logged = b"\n".join(e.data for e in call(services.store.read_all))
@@ -161,3 +171,30 @@ def test_a_rotation_seals_every_shared_variable_again(
     assert scopes == {"team": {"T": "t"}, "project": {"P": "p"}, "environment": {"E": "e"}}
     (*_, last) = call(services.store.read_stream, "team-default")
     assert all(value.startswith(f"rvs2:{new_key}:") for value in last.event.set.values())
+
+
+def test_scopes_and_preview_values_are_set_and_listed_never_the_value(
+    client: TestClient[Any], auth: dict[str, str], call: Callable[..., Any], services: Any
+) -> None:
+    body = {
+        "variables": {"NPM": "npm-token"},
+        "scopes": {"NPM": {"build": True, "runtime": False}},
+        "preview": {"NPM": "preview-token"},
+    }
+    changed = client.patch(TEAM, json=body, headers=auth).json()
+    assert (changed["set"], changed["scoped"]) == (["NPM"], ["NPM"])
+
+    (scope,) = client.get(TEAM, headers=auth).json()["scopes"]
+    assert scope == {
+        "name": "NPM",
+        "build": True,
+        "runtime": False,
+        "preview": True,
+        "preview_value": True,
+    }
+    logged = b"\n".join(e.data for e in call(services.store.read_all))
+    assert b"preview-token" not in logged
+    opened = call(services.variables.shared.opened, "default", "default", "production")
+    assert opened["team"].previews == {"NPM": "preview-token"}
+    refused = client.patch(TEAM, json={"scopes": {"NOPE": {"build": True}}}, headers=auth)
+    assert refused.status_code == 422

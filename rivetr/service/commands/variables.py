@@ -12,18 +12,22 @@ from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.domain import projects
 from rivetr.domain.access import Actor
-from rivetr.domain.aggregates import PROJECT_VARIABLES, TEAM_VARIABLES, Stream
-from rivetr.domain.application import AppState
+from rivetr.domain.aggregates import PROJECT_VARIABLES, TEAM_VARIABLES, Aggregate, Stream
 from rivetr.domain.commands import ChangeProjectVariables, ChangeTeamVariables
 from rivetr.domain.events import ProjectVariablesChanged, TeamVariablesChanged
-from rivetr.domain.references import Resolution, Scopes, reached, resolve
-from rivetr.domain.variables import ProjectVariables, TeamVariables
+from rivetr.domain.references import Scopes, reached
+from rivetr.domain.variables import ProjectVariables, Shared, TeamVariables
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.secrets import open_app, open_shared, seal_shared
 
 VariablesCommand = ChangeTeamVariables | ChangeProjectVariables
+
+
+def previews_of(where: str) -> str:
+    """What the preview values of a place's shared variables are sealed for."""
+    return f"{where}:preview"
 
 
 def place(team: str, project: str | None = None, environment: str | None = None) -> str:
@@ -45,6 +49,7 @@ class VariablesChanged(msgspec.Struct, frozen=True, kw_only=True):
     set: list[str]
     unset: list[str]
     apps: list[str]
+    scoped: list[str] = msgspec.field(default_factory=list)  # scopes or preview value changed
 
 
 class SharedScopes:
@@ -56,30 +61,32 @@ class SharedScopes:
         self.store = store
         self.secrets = secrets
 
-    async def scopes(self, team: str, project: str, environment: str) -> Scopes:
-        """The plain values of the team's, the project's and the environment's shared
-        variables, for resolving the references of an app that lives there.
+    async def opened(self, team: str, project: str, environment: str) -> dict[str, Shared]:
+        """The team's, the project's and the environment's shared variables, values and
+        preview values in plain text, for an app that lives there.
 
         Raises:
             SecretError: a value does not open.
         """
-        shared = await self.fold(TEAM_VARIABLES.at(team))
-        held = await self.fold(PROJECT_VARIABLES.at(projects.key(team, project)))
+        team_state: TeamVariables = await self.fold(TEAM_VARIABLES.at(team))
+        held: ProjectVariables = await self.fold(PROJECT_VARIABLES.at(projects.key(team, project)))
         return {
-            "team": open_shared(self.secrets, place(team), shared.values),
-            "project": open_shared(self.secrets, place(team, project), held.values),
-            "environment": open_shared(
-                self.secrets, place(team, project, environment), held.of(environment)
-            ),
+            "team": self.open(place(team), team_state.shared),
+            "project": self.open(place(team, project), held.own),
+            "environment": self.open(place(team, project, environment), held.of(environment)),
         }
 
-    async def resolve(self, app: AppState) -> Resolution:
-        """The references of `app`'s values (opened) resolved where it lives.
+    def open(self, where: str, shared: Shared) -> Shared:
+        return msgspec.structs.replace(
+            shared,
+            values=open_shared(self.secrets, where, shared.values),
+            previews=open_shared(self.secrets, previews_of(where), shared.previews),
+        )
 
-        Raises:
-            UnresolvedReference: naming the chain. SecretError: a shared value does not open.
-        """
-        return resolve(app.env, await self.scopes(app.team, app.project, app.environment))
+    async def scopes(self, team: str, project: str, environment: str) -> Scopes:
+        """The plain values of the three levels' shared variables, whatever their scopes."""
+        opened = await self.opened(team, project, environment)
+        return {level: shared.values for level, shared in opened.items()}
 
     async def fold(self, stream: Stream[Any]) -> Any:
         history = await self.store.read_stream(stream.stream_id)
@@ -107,13 +114,16 @@ class VariableService:
         recorded = await self._run(actor, command)
         set_: list[str] = []
         unset: list[str] = []
+        scoped: set[str] = set()
         for event in (r.event for r in recorded):
             if isinstance(event, TeamVariablesChanged | ProjectVariablesChanged):
                 set_ += sorted(event.set)
                 unset += event.unset
+                scoped |= {*event.scopes, *event.preview_values, *event.preview_unset}
         project = command.project if isinstance(command, ChangeProjectVariables) else None
         environment = command.environment if isinstance(command, ChangeProjectVariables) else None
-        apps = await self.picking_up(command.team, project, environment, [*set_, *unset])
+        changed = [*set_, *unset, *sorted(scoped)]
+        apps = await self.picking_up(command.team, project, environment, changed)
         return VariablesChanged(
             team=command.team,
             project=project,
@@ -121,25 +131,23 @@ class VariableService:
             set=set_,
             unset=unset,
             apps=apps,
+            scoped=sorted(scoped),
         )
 
     async def _run(self, actor: Actor, command: VariablesCommand) -> list[RecordedEvent]:
+        aggregate: Aggregate[Any, Any]
         if isinstance(command, ChangeTeamVariables):
-            sealed = seal_shared(self.secrets, place(command.team), command.variables)
-            return await self.handler.execute(
-                actor,
-                msgspec.structs.replace(command, variables=sealed),
-                TEAM_VARIABLES,
-                command.team,
-            )
-        where = place(command.team, command.project, command.environment)
-        sealed = seal_shared(self.secrets, where, command.variables)
-        return await self.handler.execute(
-            actor,
-            msgspec.structs.replace(command, variables=sealed),
-            PROJECT_VARIABLES,
-            projects.key(command.team, command.project),
+            where = place(command.team)
+            aggregate, key = TEAM_VARIABLES, command.team
+        else:
+            where = place(command.team, command.project, command.environment)
+            aggregate, key = PROJECT_VARIABLES, projects.key(command.team, command.project)
+        sealed = msgspec.structs.replace(
+            command,
+            variables=seal_shared(self.secrets, where, command.variables),
+            preview=seal_shared(self.secrets, previews_of(where), command.preview),
         )
+        return await self.handler.execute(actor, sealed, aggregate, key)  # type: ignore[misc]
 
     async def picking_up(
         self, team: str, project: str | None, environment: str | None, names: list[str]
@@ -170,22 +178,26 @@ class VariableService:
         return sorted(found)
 
     async def reseal(self, actor: Actor) -> int:
-        """Seal every shared variable again with the newest key (after `rotate`); return how
-        many events that appended."""
+        """Seal every shared variable (and preview value) again with the newest key (after
+        `rotate`); return how many events that appended."""
         appended = 0
         for team, project, environment in await self.read.variables.places():
-            command: VariablesCommand
             if project is None:
                 state: TeamVariables = await self._fold(TEAM_VARIABLES.at(team))
-                plain = open_shared(self.secrets, place(team), state.values)
-                command = ChangeTeamVariables(team=team, variables={**plain})
+                plain = self.shared.open(place(team), state.shared)
+                command: VariablesCommand = ChangeTeamVariables(
+                    team=team, variables={**plain.values}, preview={**plain.previews}
+                )
             else:
                 key = projects.key(team, project)
                 held: ProjectVariables = await self._fold(PROJECT_VARIABLES.at(key))
-                where = place(team, project, environment)
-                plain = open_shared(self.secrets, where, held.of(environment))
+                plain = self.shared.open(place(team, project, environment), held.of(environment))
                 command = ChangeProjectVariables(
-                    team=team, project=project, environment=environment, variables={**plain}
+                    team=team,
+                    project=project,
+                    environment=environment,
+                    variables={**plain.values},
+                    preview={**plain.previews},
                 )
             appended += len(await self._run(actor, command))
         return appended

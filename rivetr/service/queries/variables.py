@@ -9,6 +9,7 @@ from rivetr.domain.access import Actor, Permission
 from rivetr.domain.projects import DEFAULT_PROJECT, PRODUCTION
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
+from rivetr.projections.variables import ScopeView
 from rivetr.service.queries.refusals import Absent
 
 
@@ -17,6 +18,7 @@ class SharedVariables(msgspec.Struct, frozen=True, kw_only=True):
     project: str | None = None  # None: the team's own
     environment: str | None = None  # None: the project's own (or the team's)
     names: list[str]  # values are write-only
+    scopes: list[ScopeView]  # each variable's, by name
 
 
 class VariableReads:
@@ -29,8 +31,11 @@ class VariableReads:
         """The names, once the team, project and environment exist and the actor reads the
         team (another team's are as absent as what does not exist)."""
         await self.existing(actor, team, project, environment)
-        names = await self.read.variables.names(team, project, environment)
-        return SharedVariables(team=team, project=project, environment=environment, names=names)
+        scopes = await self.read.variables.shared(team, project, environment)
+        names = [scope.name for scope in scopes]
+        return SharedVariables(
+            team=team, project=project, environment=environment, names=names, scopes=scopes
+        )
 
     async def existing(
         self, actor: Actor, team: str, project: str | None, environment: str | None

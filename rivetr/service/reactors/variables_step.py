@@ -10,8 +10,9 @@ import msgspec
 
 from rivetr.domain.application import AppState
 from rivetr.domain.events import VariableUse
-from rivetr.domain.references import APP, uses
-from rivetr.domain.scopes import PREVIEW_ONLY, named, scope_of, split
+from rivetr.domain.references import APP, Resolution, resolve, uses
+from rivetr.domain.scopes import named, scope_of
+from rivetr.domain.variables import visible
 from rivetr.service.commands.variables import SharedScopes
 
 
@@ -28,18 +29,32 @@ class Prepared:
 
 
 async def prepare(shared: SharedScopes, app: AppState) -> Prepared:
-    """The app (opened) with its variables ready for this deployment.
+    """The app (opened) with its variables ready for this deployment: its build-time values
+    resolved against the shared variables given to builds, its runtime ones against those
+    given to running containers (for a pull-request preview, only those given to previews,
+    with their preview values).
 
     Raises:
         UnresolvedReference: naming the chain. SecretError: a shared value does not open.
     """
     scopes = app.env_scopes
-    # a preview-only variable is none of the app's own deployment's business
-    active = {k: v for k, v in app.env.items() if scope_of(scopes, k) != PREVIEW_ONLY}
-    resolution = await shared.resolve(msgspec.structs.replace(app, env=active))
-    build_time, runtime = split(resolution.values, scopes)
-    build = msgspec.structs.replace(app.build, build_args={**build_time, **app.build.build_args})
-    used = uses(resolution)
-    lines = [f"variable {k}: {', '.join(named(scope_of(scopes, k)))}" for k in resolution.values]
-    lines += [f"variable {u.name} uses {u.source}.{u.key}" for u in used if u.source != APP]
-    return Prepared(msgspec.structs.replace(app, env=runtime, build=build), used, lines)
+    levels = await shared.opened(app.team, app.project, app.environment)
+    preview = app.preview_of is not None
+    resolved: dict[str, dict[str, str]] = {}
+    used: dict[str, set[tuple[str, str]]] = {}
+    for phase in ("build", "runtime"):
+        values = {k: v for k, v in app.env.items() if getattr(scope_of(scopes, k), phase)}
+        given, withheld = visible(levels, phase, preview)
+        resolution = resolve(values, given, withheld)
+        resolved[phase] = resolution.values
+        for name, nodes in resolution.used.items():
+            used.setdefault(name, set()).update(nodes)
+    build = msgspec.structs.replace(
+        app.build, build_args={**resolved["build"], **app.build.build_args}
+    )
+    took = {name: sorted(used[name]) for name in app.env if name in used}
+    uses_ = uses(Resolution(values={}, used=took))
+    lines = [f"variable {k}: {', '.join(named(scope_of(scopes, k)))}" for k in app.env]
+    lines += [f"variable {u.name} uses {u.source}.{u.key}" for u in uses_ if u.source != APP]
+    ready = msgspec.structs.replace(app, env=resolved["runtime"], build=build)
+    return Prepared(ready, uses_, lines)

@@ -5,6 +5,8 @@ deployment; and /api/v1/apps/{name}/variables: the scopes of an app's variables.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Controller, get, patch
 from litestar.di import NamedDependency
@@ -17,8 +19,9 @@ from rivetr.domain.commands import (
     SharedValues,
     Slug,
     TeamSlug,
+    VariableScopeInput,
 )
-from rivetr.domain.settings import AppName
+from rivetr.domain.settings import AppName, EnvName
 from rivetr.projections.variables import ScopeView
 from rivetr.service.commands.variables import VariablesChanged, VariableService
 from rivetr.service.queries.apps import AppReads
@@ -26,7 +29,10 @@ from rivetr.service.queries.variables import SharedVariables, VariableReads
 
 
 class VariablesPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    variables: SharedValues  # name -> plain value (write-only), or null to remove it
+    variables: SharedValues = msgspec.field(default_factory=dict)  # name -> plain value, or null
+    # name -> where it goes (build, runtime, preview); name -> a value for previews, or null
+    scopes: dict[EnvName, VariableScopeInput] = msgspec.field(default_factory=dict)
+    preview: SharedValues = msgspec.field(default_factory=dict)
 
 
 class VariablesController(Controller):
@@ -63,7 +69,7 @@ class VariablesController(Controller):
         variables: NamedDependency[VariableService],
         actor: NamedDependency[Actor],
     ) -> VariablesChanged:
-        command = ChangeTeamVariables(team=team, variables=data.variables)
+        command = ChangeTeamVariables(team=team, **_fields(data))
         return await variables.change(actor, command)
 
     @get("/projects/{team:str}/{project:str}/variables")
@@ -85,7 +91,7 @@ class VariablesController(Controller):
         variables: NamedDependency[VariableService],
         actor: NamedDependency[Actor],
     ) -> VariablesChanged:
-        command = ChangeProjectVariables(team=team, project=project, variables=data.variables)
+        command = ChangeProjectVariables(team=team, project=project, **_fields(data))
         return await variables.change(actor, command)
 
     @get("/projects/{team:str}/{project:str}/environments/{environment:str}/variables")
@@ -110,6 +116,10 @@ class VariablesController(Controller):
         actor: NamedDependency[Actor],
     ) -> VariablesChanged:
         command = ChangeProjectVariables(
-            team=team, project=project, environment=environment, variables=data.variables
+            team=team, project=project, environment=environment, **_fields(data)
         )
         return await variables.change(actor, command)
+
+
+def _fields(data: VariablesPatch) -> dict[str, Any]:
+    return {"variables": data.variables, "scopes": data.scopes, "preview": data.preview}

@@ -37,6 +37,12 @@ class SharedVariableForm(msgspec.Struct):
     name: str = ""  # set one / remove one
     value: str = ""  # write-only
     text: str = ""  # a pasted .env file; write-only
+    # set one: its scopes (checkboxes: absent when unticked) and its preview-only value
+    build: str = ""
+    runtime: str = ""
+    preview: str = ""
+    preview_value: str = ""  # write-only; empty: previews take the value itself
+    scoped: str = ""  # the form had the scopes' checkboxes (without it: the value alone)
 
 
 @dataclass(frozen=True)
@@ -73,10 +79,8 @@ class Place:
             return f"project {self.project} ({self.team})"
         return f"environment {self.environment} of project {self.project} ({self.team})"
 
-    def command(
-        self, variables: dict[str, str | None]
-    ) -> ChangeTeamVariables | ChangeProjectVariables:
-        body: dict[str, Any] = {"team": self.team, "variables": variables}
+    def command(self, fields: dict[str, Any]) -> ChangeTeamVariables | ChangeProjectVariables:
+        body: dict[str, Any] = {"team": self.team, **fields}
         if self.project is None:
             return msgspec.convert(body, ChangeTeamVariables)
         body |= {"project": self.project, "environment": self.environment}
@@ -111,10 +115,18 @@ class SharedVariablesPages(Controller):
         variable_reads: NamedDependency[VariableReads],
         data: URLEncodedBody[SharedVariableForm],
     ) -> Response[Any]:
-        """Set one variable, or replace its value."""
+        """Set one variable, or replace its value, with its scopes and preview value."""
 
-        def changes() -> dict[str, str | None]:
-            return {check_name(data.name.strip(), "name"): data.value}
+        def changes() -> dict[str, Any]:
+            variable = check_name(data.name.strip(), "name")
+            if not data.scoped:
+                return {"variables": {variable: data.value}}
+            scopes = {kind: bool(getattr(data, kind)) for kind in ("build", "runtime", "preview")}
+            return {
+                "variables": {variable: data.value},
+                "scopes": {variable: scopes},
+                "preview": {variable: data.preview_value or None},
+            }
 
         where = _place(layout)
         return await _changed(layout, variables, variable_reads, where, data, changes)
@@ -127,8 +139,8 @@ class SharedVariablesPages(Controller):
         variable_reads: NamedDependency[VariableReads],
         data: URLEncodedBody[SharedVariableForm],
     ) -> Response[Any]:
-        def changes() -> dict[str, str | None]:
-            return {data.name.strip(): None}
+        def changes() -> dict[str, Any]:
+            return {"variables": {data.name.strip(): None}}
 
         where = _place(layout)
         return await _changed(layout, variables, variable_reads, where, data, changes)
@@ -143,8 +155,8 @@ class SharedVariablesPages(Controller):
     ) -> Response[Any]:
         """Set every variable of a pasted `.env` file; the others stay as they are."""
 
-        def changes() -> dict[str, str | None]:
-            return pasted(data.text)
+        def changes() -> dict[str, Any]:
+            return {"variables": pasted(data.text)}
 
         where = _place(layout)
         return await _changed(layout, variables, variable_reads, where, data, changes)
@@ -169,7 +181,7 @@ async def _changed(
     reads: VariableReads,
     where: Place,
     data: SharedVariableForm,
-    changes: Callable[[], dict[str, str | None]],
+    changes: Callable[[], dict[str, Any]],
 ) -> Response[Any]:
     """Make the `changes`: back to the page saying which, and which apps take them up; or the
     page with the refusal beside its field (and the name typed, never a value)."""
@@ -179,12 +191,13 @@ async def _changed(
 
     async def change() -> Response[Any]:
         changed = await variables.change(layout.actor, where.command(changes()))
-        done = ", ".join([*changed.set, *changed.unset]) or "nothing changed"
+        names = dict.fromkeys([*changed.set, *changed.unset, *changed.scoped])
+        done = ", ".join(names) or "nothing changed"
         query = urlencode({"done": done, "apps": ", ".join(changed.apps)})
         return Redirect(f"{where.url}?{query}")
 
     async def refused(exc: Exception) -> Response[Any]:
-        problems = problems_of(exc, {"variables": "name"})
+        problems = problems_of(exc, {"variables": "name", "scopes": "name", "preview": "name"})
         return _page(layout, where, shared, {"name": data.name}, problems, status_of(exc))
 
     return await submitted(layout, data.csrf_token, change, refused)
@@ -207,6 +220,7 @@ def _page(
         status,
         place=where,
         names=shared.names,
+        scopes=shared.scopes,
         form=typed,
         problems=problems,
         done=done,

@@ -63,7 +63,7 @@ def test_a_variable_set_in_the_same_change_may_be_given_scopes() -> None:
 
 
 def test_scopes_of_a_variable_the_app_lacks_or_of_none_are_refused() -> None:
-    with pytest.raises(InvalidCommand, match=r"env_scopes\.NOPE: the app has no variable NOPE"):
+    with pytest.raises(InvalidCommand, match=r"env_scopes\.NOPE: there is no variable NOPE"):
         change(app_with(), env_scopes={"NOPE": BUILD_ONLY})
     with pytest.raises(InvalidCommand, match=r"env_preview\.NOPE"):
         change(app_with(), env_preview={"NOPE": "x"})

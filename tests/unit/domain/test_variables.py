@@ -70,7 +70,7 @@ def test_a_deleted_team_takes_its_variables_with_it() -> None:
         TeamDeleted(team="acme"),
         ACME,
     ]
-    assert fold_team("acme", history).values == {}
+    assert fold_team("acme", history).shared.values == {}
 
 
 def test_project_and_environment_variables_are_kept_apart() -> None:
@@ -81,9 +81,9 @@ def test_project_and_environment_variables_are_kept_apart() -> None:
         ProjectVariablesChanged(team="acme", project="shop", environment="staging", set={"A": "e"}),
     ]
     state = fold_project("acme/shop", history)
-    assert state.of(None) == {"A": "p"}
-    assert state.of("staging") == {"A": "e"}
-    assert state.of("production") == {}
+    assert state.of(None).values == {"A": "p"}
+    assert state.of("staging").values == {"A": "e"}
+    assert state.of("production").values == {}
     assert project_change(history, "staging", A=None) == [
         ProjectVariablesChanged(team="acme", project="shop", environment="staging", unset=["A"])
     ]
@@ -112,7 +112,7 @@ def test_a_deleted_environment_or_project_takes_its_variables_with_it() -> None:
         EnvironmentDeleted(team="acme", project="shop", environment="staging"),
         STAGING,
     ]
-    assert fold_project("acme/shop", history).of("staging") == {}
-    assert fold_project("acme/shop", history).of(None) == {"A": "p"}
+    assert fold_project("acme/shop", history).of("staging").values == {}
+    assert fold_project("acme/shop", history).of(None).values == {"A": "p"}
     gone = fold_project("acme/shop", [*history, ProjectDeleted(team="acme", project="shop"), SHOP])
-    assert gone.of(None) == {}
+    assert gone.of(None).values == {}

@@ -25,6 +25,19 @@ from tests.unit.service.reactors.house import House, create_app, types, until
 pytestmark = pytest.mark.anyio
 
 
+def pull_request(number: int, branch: str) -> Hook:
+    """A pull request opened from a branch of the app's own repository."""
+    return Hook(
+        provider="github",
+        event="pull_request",
+        kind="pull_request",
+        action="opened",
+        pr_number=number,
+        pr_source_branch=branch,
+        pr_from_fork=False,
+    )
+
+
 async def deploy(services, expect: str) -> str:  # type: ignore[no-untyped-def]
     deployment_id = await services.deployments.request(SYSTEM, "web")
     state = await until(services, deployment_id, {"live", "failed"})
@@ -140,7 +153,12 @@ async def test_build_time_values_go_to_the_build_and_runtime_ones_to_the_contain
     async with house.running() as services:
         await create_app(services)
         await services.variables.change(
-            SYSTEM, ChangeTeamVariables(team="default", variables={"NPM": "npm-secret"})
+            SYSTEM,
+            ChangeTeamVariables(
+                team="default",
+                variables={"NPM": "npm-secret"},
+                scopes={"NPM": VariableScopeInput(build=True, runtime=False)},
+            ),
         )
         scopes = {
             "NPM_TOKEN": VariableScopeInput(build=True, runtime=False, preview=False),
@@ -179,15 +197,7 @@ async def test_a_preview_takes_preview_scoped_values_and_their_preview_values(
             ),
         )
         parent = await services.lookup.by_name("web")
-        hook = Hook(
-            provider="github",
-            event="pull_request",
-            kind="pull_request",
-            action="opened",
-            pr_number=7,
-            pr_source_branch="feature",
-            pr_from_fork=False,
-        )
+        hook = pull_request(7, "feature")
 
         name = await services.previews.open(SYSTEM, parent, hook)
 
@@ -195,3 +205,66 @@ async def test_a_preview_takes_preview_scoped_values_and_their_preview_values(
         assert preview.env == {"DB": "preview-db", "PLAIN": "p"}
         parent_values = open_app(services.secrets, parent)
         assert parent_values.env_preview == {"DB": "preview-db"}
+
+
+async def test_a_build_time_value_may_not_take_a_shared_variable_kept_from_builds(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"SECRET": "runtime-only"})
+        )
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name="web", env={"ARG": "${{team.SECRET}}"})
+        )
+        build_only = VariableScopeInput(build=True, runtime=False, preview=False)
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name="web", env_scopes={"ARG": build_only})
+        )
+
+        failed = await deploy(services, "failed")
+
+        view = await services.read.deployments.by_id(failed)
+        assert view is not None
+        assert view.failed_step == "variables"
+        assert view.failure_reason == "ARG -> team.SECRET: team.SECRET is not given to builds"
+
+
+async def test_a_preview_takes_shared_preview_values_and_not_what_is_kept_from_previews(
+    house: House,
+) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        await services.variables.change(
+            SYSTEM,
+            ChangeTeamVariables(
+                team="default",
+                variables={"DB": "prod-db", "STRIPE": "live-key"},
+                scopes={"STRIPE": VariableScopeInput(preview=False)},
+                preview={"DB": "preview-db"},
+            ),
+        )
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name="web", env={"DB_URL": "${{team.DB}}"})
+        )
+        parent = await services.lookup.by_name("web")
+        hook = pull_request(3, "main")
+        name = await services.previews.open(SYSTEM, parent, hook)
+
+        preview_deployment = await services.deployments.request(SYSTEM, name)
+        state = await until(services, preview_deployment, {"live", "failed"})
+        assert state.status == "live"
+        running = [c for c in house.runtime._containers.values() if c.state == "running"]
+        assert [c.spec.env for c in running] == [{"DB_URL": "preview-db"}]
+
+        await services.apps.handle(
+            SYSTEM, ChangeAppSettings(name=name, env={"KEY": "${{team.STRIPE}}"})
+        )
+        refused = await services.deployments.request(SYSTEM, name)
+        assert (await until(services, refused, {"live", "failed"})).status == "failed"
+        view = await services.read.deployments.by_id(refused)
+        assert view is not None
+        assert view.failure_reason == "KEY -> team.STRIPE: team.STRIPE is not given to previews"
