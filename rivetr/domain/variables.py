@@ -2,8 +2,10 @@
 (`team.variables_changed`) or of the project (`project.variables_changed`, for the project
 itself or one of its environments), values sealed by the service as an app's env values are.
 
-A deleted team, project or environment takes its variables with it: one made again under the
-same name starts without any."""
+Each has scopes and may have a preview value, as an app's variables do (`domain/scopes.py`);
+`visible` says which a reference may take in a build, a container or a preview. A deleted
+team, project or environment takes its variables with it: one made again under the same name
+starts without any."""
 
 from __future__ import annotations
 
