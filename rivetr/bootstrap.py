@@ -48,6 +48,7 @@ from rivetr.service.commands.setup import SetupService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
+from rivetr.service.commands.variables import VariableService
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.service.queries.apps import AppReads
@@ -58,6 +59,7 @@ from rivetr.service.queries.history import HistoryReads
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
 from rivetr.service.queries.teams import TeamReads
+from rivetr.service.queries.variables import VariableReads
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.pipeline import DeployPipeline
@@ -112,6 +114,8 @@ class Services:
         self.users = UserService(handler, store, runner, read, self.secrets)
         self.teams = TeamService(handler, read)
         self.projects = ProjectService(handler, read, self.lookup)
+        self.variables = VariableService(handler, read, self.lookup, self.secrets)
+        self.variable_reads = VariableReads(read)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
         self.engine = EngineMonitor(

@@ -1,6 +1,6 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
 each family of commands (serve, tokens, users, secrets, the log, projections, deploy, logs,
-images, projects) declares its arguments beside its code in a module of this package."""
+images, projects, variables) declares its arguments beside its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from rivetr.cli import (
     serve,
     tokens,
     users,
+    variables,
 )
 from rivetr.cli.shared import no_data_dir, overrides
 from rivetr.config import ConfigError, load_settings
@@ -62,7 +63,19 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", help="data directory (default ./rivetr-data, $RIVETR_DATA)")
     common.add_argument("--config", help="rivetr.toml to read (default ./rivetr.toml)")
     sub = top.add_subparsers(metavar="COMMAND")
-    families = (serve, tokens, audit, projections, deploy, logs, users, secrets, images, projects)
+    families = (
+        serve,
+        tokens,
+        audit,
+        projections,
+        deploy,
+        logs,
+        users,
+        secrets,
+        images,
+        projects,
+        variables,
+    )
     for family in families:
         family.add_commands(sub, common)
     return top

@@ -1,5 +1,5 @@
-"""`rivetr secrets rotate`: a new sealing key, and every app's secrets and every second factor's
-seed sealed again with it."""
+"""`rivetr secrets rotate`: a new sealing key, and every app's secrets, every shared variable
+and every second factor's seed sealed again with it."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
                 appended += await services.apps.reseal(cli_actor(), app.name)
             for user in await services.read.users.every():  # their second factors' seeds
                 appended += await services.users.reseal_totp(cli_actor(), user.user_id)
+            # teams', projects' and environments' shared variables
+            appended += await services.variables.reseal(cli_actor())
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

@@ -25,6 +25,8 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -279,6 +281,8 @@ def required_permission(command: Command) -> Permission:
             return Permission.OWN_TEAM
         case CreateTeam():
             return Permission.CREATE_TEAMS
+        case ChangeTeamVariables() | ChangeProjectVariables():
+            return Permission.EDIT_APPS  # what changing an app's env values takes
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 

@@ -20,6 +20,7 @@ from rivetr.domain import (
     teams,
     tokens,
     users,
+    variables,
 )
 from rivetr.domain.events import Event
 
@@ -84,6 +85,13 @@ CERTIFICATES: Aggregate[None, Any] = Aggregate("certificate", certificates.strea
 PROJECTS: Aggregate[projects.ProjectState, Any] = Aggregate(
     "project", projects.stream_id, projects.fold, projects.decide
 )
+# shared variables: folded from the team's stream, and from the project's (its environments')
+TEAM_VARIABLES: Aggregate[variables.TeamVariables, Any] = Aggregate(
+    "team variables", teams.stream_id, variables.fold_team, variables.decide_team
+)
+PROJECT_VARIABLES: Aggregate[variables.ProjectVariables, Any] = Aggregate(
+    "project variables", projects.stream_id, variables.fold_project, variables.decide_project
+)
 # the instance's settings changed while it runs: one stream, whatever the key
 INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
     "instance", instance.stream_id, instance.fold, instance.decide
@@ -100,4 +108,6 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     USERS,
     CERTIFICATES,
     INSTANCE,
+    TEAM_VARIABLES,
+    PROJECT_VARIABLES,
 )

@@ -25,11 +25,14 @@ from rivetr.domain.events import (
     AppGitCredentialsChanged,
     AppMoved,
     AppSettingsChanged,
+    AppVariableScopesChanged,
     Event,
+    VariableScope,
     WebhookDisabled,
     WebhookSecretSet,
 )
 from rivetr.domain.projects import DEFAULT_PROJECT, PRODUCTION, ProjectState, require_environment
+from rivetr.domain.scopes import carried, decide_scopes, evolve_scopes
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources, host_of, path_of
 from rivetr.domain.teams import ROOT_TEAM
 
@@ -68,6 +71,10 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     pr_number: int | None = None
     project: str = DEFAULT_PROJECT
     environment: str = PRODUCTION
+    # where each variable goes (none recorded: runtime and preview), and the value a preview
+    # takes instead (sealed)
+    env_scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    env_preview: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
@@ -140,7 +147,13 @@ def evolve(state: AppState, event: Event) -> AppState:
         case AppEnvChanged():
             env = {k: v for k, v in state.env.items() if k not in event.unset}
             env.update(event.set)
-            return msgspec.structs.replace(state, env=env)
+            # a variable removed takes its scope and preview value with it
+            kept = {k: v for k, v in state.env_scopes.items() if k not in event.unset}
+            previewed = {k: v for k, v in state.env_preview.items() if k not in event.unset}
+            return msgspec.structs.replace(state, env=env, env_scopes=kept, env_preview=previewed)
+        case AppVariableScopesChanged():
+            kept, previewed = evolve_scopes(state.env_scopes, state.env_preview, event)
+            return msgspec.structs.replace(state, env_scopes=kept, env_preview=previewed)
         case AppGitCredentialsChanged():
             return msgspec.structs.replace(
                 state, git_token=event.token, deploy_key=event.deploy_key
@@ -289,6 +302,7 @@ def decide_preview(parent: AppState, state: AppState, command: OpenPreview) -> l
             environment=parent.environment,
         ),
         *_credentials(state, command.name, command.git_token, command.deploy_key),
+        *carried(command.name, set(command.env), parent.env_scopes),
     ]
 
 
@@ -330,6 +344,18 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         to_unset = sorted(k for k, v in command.env.items() if v is None and k in state.env)
         if to_set or to_unset:
             events.append(AppEnvChanged(name=state.name, set=to_set, unset=to_unset))
+    names = set(state.env)
+    for event in events:
+        if isinstance(event, AppEnvChanged):
+            names = (names - set(event.unset)) | set(event.set)
+    events += decide_scopes(
+        state.name,
+        names,
+        state.env_scopes,
+        state.env_preview,
+        command.env_scopes,
+        command.env_preview,
+    )
     token = state.git_token if command.git_token is msgspec.UNSET else command.git_token
     key = state.deploy_key if command.deploy_key is msgspec.UNSET else command.deploy_key
     events.extend(_credentials(state, state.name, token, key))

@@ -84,6 +84,18 @@ class ChangeAppSettings(Command, frozen=True, kw_only=True):
     watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
     previews: bool | msgspec.UnsetType = msgspec.UNSET
     previews_from_forks: bool | msgspec.UnsetType = msgspec.UNSET
+    # each named variable's scopes; and its preview-only value (sealed by the service), null
+    # to remove it
+    env_scopes: dict[EnvName, VariableScopeInput] | msgspec.UnsetType = msgspec.UNSET
+    env_preview: dict[EnvName, str | None] | msgspec.UnsetType = msgspec.UNSET
+
+
+class VariableScopeInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where a variable's value goes (see `events.VariableScope`)."""
+
+    build: bool = False
+    runtime: bool = True
+    preview: bool = True
 
 
 class DeleteApp(Command, frozen=True, kw_only=True):
@@ -126,6 +138,30 @@ class DeleteEnvironment(Command, frozen=True, kw_only=True):
 
 
 ProjectCommand = CreateProject | DeleteProject | CreateEnvironment | DeleteEnvironment
+
+# a shared variable's new value (sealed by the service), or None to remove it
+SharedValues = dict[EnvName, str | None]
+
+
+class ChangeTeamVariables(Command, frozen=True, kw_only=True):
+    """Set or remove shared variables of a team (values sealed by the service)."""
+
+    team: TeamSlug
+    variables: SharedValues = msgspec.field(default_factory=dict)
+    # each named variable's scopes; its preview-only value (sealed by the service), or None
+    scopes: dict[EnvName, VariableScopeInput] = msgspec.field(default_factory=dict)
+    preview: SharedValues = msgspec.field(default_factory=dict)
+
+
+class ChangeProjectVariables(Command, frozen=True, kw_only=True):
+    """Set or remove shared variables of a project, or of one of its environments."""
+
+    team: TeamSlug
+    project: Slug
+    environment: Slug | None = None
+    variables: SharedValues = msgspec.field(default_factory=dict)
+    scopes: dict[EnvName, VariableScopeInput] = msgspec.field(default_factory=dict)
+    preview: SharedValues = msgspec.field(default_factory=dict)
 
 
 class CreateToken(Command, frozen=True, kw_only=True):

@@ -6,6 +6,7 @@ cancelled), one event per transition; illegal transitions are refused.
     live → live when its dead container is restarted (or fails to be)
     any step before live → failed | cancelled;   live → rolling_back → rolled_back
     requested with an image (rollback, redeploy) → starting directly
+    requested → requested when its variables' references are resolved
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ _STOPS = {"deployment.failed": "failed", "deployment.cancelled": "cancelled"}
 # status -> {event tag -> next status}
 TRANSITIONS: dict[str, dict[str, str]] = {
     "requested": {
+        # the references of its variables resolved (again, after a restart): still to build
+        "deployment.variables_resolved": "requested",
         "deployment.source_fetched": "source_fetched",
         "deployment.container_started": "starting",  # a retained image: nothing to fetch/build
         **_STOPS,

@@ -76,6 +76,26 @@ class AppEnvChanged(Event, frozen=True, kw_only=True, tag="app.env_changed"):
     unset: list[str] = msgspec.field(default_factory=list)
 
 
+class VariableScope(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a variable's value goes: the build (as a build argument), the running container,
+    and the app's pull-request previews. A variable without one of these is runtime and
+    preview (what every env value was before variables had scopes)."""
+
+    build: bool = False
+    runtime: bool = True
+    preview: bool = True
+
+
+class AppVariableScopesChanged(Event, frozen=True, kw_only=True, tag="app.variable_scopes_changed"):
+    """The scopes of the app's variables named in `scopes`, and their preview-only values
+    (sealed; `preview_unset`: no more override, previews take the value itself)."""
+
+    name: str
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
+
+
 class AppGitCredentialsChanged(Event, frozen=True, kw_only=True, tag="app.git_credentials_changed"):
     """The credentials used to fetch a private repository, as they are now (None: none)."""
 
@@ -161,6 +181,21 @@ class EnvironmentDeleted(Event, frozen=True, kw_only=True, tag="project.environm
     team: str
     project: str
     environment: str
+
+
+class ProjectVariablesChanged(Event, frozen=True, kw_only=True, tag="project.variables_changed"):
+    """Shared variables of the project (`environment` None) or of one of its environments:
+    values sealed, as an app's env values are."""
+
+    team: str
+    project: str
+    environment: str | None = None
+    set: dict[str, str] = msgspec.field(default_factory=dict)
+    unset: list[str] = msgspec.field(default_factory=list)
+    # each named variable's scopes, and its preview-only value (sealed), as an app's have
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
 
 
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
@@ -441,6 +476,18 @@ class ProjectRoleSet(Event, frozen=True, kw_only=True, tag="team.project_role_se
     role: ProjectRole | None  # None: the override is removed, the team role applies there again
 
 
+class TeamVariablesChanged(Event, frozen=True, kw_only=True, tag="team.variables_changed"):
+    """Shared variables of the team, values sealed, as an app's env values are."""
+
+    team: str
+    set: dict[str, str] = msgspec.field(default_factory=dict)
+    unset: list[str] = msgspec.field(default_factory=list)
+    # each named variable's scopes, and its preview-only value (sealed), as an app's have
+    scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
+    preview_values: dict[str, str] = msgspec.field(default_factory=dict)
+    preview_unset: list[str] = msgspec.field(default_factory=list)
+
+
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
 
 DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard"]
@@ -582,6 +629,23 @@ class DeploymentCancelled(Event, frozen=True, kw_only=True, tag="deployment.canc
     superseded_by: str | None = None
 
 
+class VariableUse(msgspec.Struct, frozen=True, kw_only=True):
+    """The app's variable `name` took the variable `key` of `source` (`team`, `project`,
+    `environment`, or `app` for its own value): where a value came from, never the value."""
+
+    name: str
+    source: str
+    key: str
+
+
+class VariablesResolved(Event, frozen=True, kw_only=True, tag="deployment.variables_resolved"):
+    """The references in the app's variables were resolved for this deployment: which shared
+    variables each used, and from where (never a value)."""
+
+    deployment_id: str
+    used: list[VariableUse] = msgspec.field(default_factory=list)
+
+
 # --- the instance (stream "instance-settings") ------------------------------------------------
 
 
@@ -625,6 +689,7 @@ AnyEvent = (
     AppCreated
     | AppSettingsChanged
     | AppEnvChanged
+    | AppVariableScopesChanged
     | AppGitCredentialsChanged
     | AppDeleted
     | AppMoved
@@ -632,6 +697,7 @@ AnyEvent = (
     | ProjectDeleted
     | EnvironmentCreated
     | EnvironmentDeleted
+    | ProjectVariablesChanged
     | WebhookSecretSet
     | WebhookDisabled
     | NameClaimed
@@ -668,6 +734,7 @@ AnyEvent = (
     | InvitationAccepted
     | InvitationRevoked
     | ProjectRoleSet
+    | TeamVariablesChanged
     | InstanceSettingsChanged
     | EngineConnected
     | EngineLost
@@ -689,6 +756,7 @@ AnyEvent = (
     | RollbackStarted
     | RolledBack
     | DeploymentCancelled
+    | VariablesResolved
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -23,6 +23,7 @@ from rivetr.domain.events import (
     PreviewApproved,
     PreviewAwaitingApproval,
 )
+from rivetr.domain.scopes import carried
 from rivetr.domain.webhooks import Verdict
 
 
@@ -140,6 +141,7 @@ def decide_approval(
     stale = sorted(set(preview.env) - set(command.env))
     if command.env or stale:
         events.append(AppEnvChanged(name=preview.name, set=dict(command.env), unset=stale))
+        events += carried(preview.name, set(command.env), parent.env_scopes)
     if command.git_token or command.deploy_key or preview.git_token or preview.deploy_key:
         events.append(
             AppGitCredentialsChanged(

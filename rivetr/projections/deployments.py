@@ -29,6 +29,7 @@ from rivetr.domain.events import (
     RolledBack,
     SourceFetched,
     TrafficSwitched,
+    VariablesResolved,
 )
 from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns, marks, row_as
@@ -40,7 +41,9 @@ _APP_DELETED = tag(AppDeleted)
 
 class DeploymentsProjection:
     name = "deployments"
-    version = 3  # v2: by app id, with the team it was requested in; v3: the app as read
+    # v2: by app id, with the team it was requested in; v3: the app as read; v4: the variables
+    # a deployment resolved, among its steps
+    version = 4
     handles: frozenset[str] | None = tags(
         DeploymentRequested,
         SourceFetched,
@@ -59,6 +62,7 @@ class DeploymentsProjection:
         RolledBack,
         DeploymentCancelled,
         AppDeleted,
+        VariablesResolved,
     )
 
     def create(self, conn: sqlite3.Connection) -> None:

@@ -21,6 +21,7 @@ from rivetr.projections.projects import ProjectQueries, ProjectsProjection
 from rivetr.projections.teams import TeamQueries, TeamsProjection
 from rivetr.projections.tokens import TokenQueries, TokensProjection
 from rivetr.projections.users import UserQueries, UsersProjection
+from rivetr.projections.variables import VariableQueries, VariablesProjection
 from rivetr.projections.webhooks import WebhookQueries, WebhooksProjection
 
 
@@ -36,6 +37,7 @@ def all_projections() -> list[Projection]:
         CertificatesProjection(),
         InstanceSettingsProjection(),
         ProjectsProjection(),
+        VariablesProjection(),
     ]
 
 
@@ -56,6 +58,7 @@ class ReadModel:
         self.certificates = CertificateQueries(conn)
         self.instance_settings = InstanceSettingQueries(conn)
         self.projects = ProjectQueries(conn)
+        self.variables = VariableQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

@@ -21,6 +21,7 @@ from rivetr.domain.events import (
     RollbackStarted,
     RolledBack,
     TrafficSwitched,
+    VariablesResolved,
 )
 from rivetr.domain.health import port_mismatch, probe_line, repeats_line, runs
 from rivetr.projections.base import tag, tags
@@ -33,6 +34,7 @@ _ROLLBACK = tags(RollbackStarted, RolledBack)
 _LIVE = tags(TrafficSwitched, ReleaseRestarted)
 _PROBED = tag(HealthProbed)
 _BUILT = tag(ImageBuilt)
+_RESOLVED = tag(VariablesResolved)
 _COLLAPSED_FROM = 3  # identical probes in a row: fewer are shown one by one
 
 
@@ -66,7 +68,7 @@ def timeline(steps: Sequence[StepView]) -> list[TimelineStep]:
                     took_s=took,
                     mark=_mark(first),
                     label=first.type.removeprefix("deployment."),
-                    text=_probe_text(part),
+                    text=_probe_text(part) or _variables_text(first),
                     count=len(part),
                     span_s=(previous - at).total_seconds() if len(part) > 1 else None,
                     note=_note(first),
@@ -91,6 +93,14 @@ def _probe_text(part: list[StepView]) -> str | None:
     if len(part) > 1:
         return repeats_line(first.get("attempt", 0), last.get("attempt", 0), status, error)
     return probe_line(first.get("attempt", 0), first.get("url"), status, error)
+
+
+def _variables_text(step: StepView) -> str | None:
+    """Which shared variables each of the app's variables took: names and sources only."""
+    if step.type != _RESOLVED:
+        return None
+    used = [u for u in step.detail.get("used", []) if isinstance(u, dict)]
+    return "; ".join(f"{u.get('name')} ← {u.get('source')}.{u.get('key')}" for u in used) or None
 
 
 def _note(step: StepView) -> str | None:

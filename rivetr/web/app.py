@@ -34,6 +34,7 @@ from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
+from rivetr.web.api.variables import VariablesController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
 from rivetr.web.options import every_method_allowed
@@ -50,6 +51,7 @@ from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
+from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -113,6 +115,7 @@ def create_app(
             health,
             sign_in,
             sign_out,
+            VariablesController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
@@ -138,6 +141,7 @@ def create_app(
             SettingsPages,
             ProjectPages,
             ProjectActions,
+            SharedVariablesPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -36,6 +36,8 @@ PROVIDED = (
     "webhooks",
     "projects",
     "project_reads",
+    "variables",
+    "variable_reads",
 )
 
 

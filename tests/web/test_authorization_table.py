@@ -107,6 +107,19 @@ ROUTES: dict[str, Route] = {
             ("set git token", {"git_token": "ghp_secret"}, P.MANAGE_APPS),
         ]
     },
+    **{
+        what: (f"PATCH /api/v1/{pattern}/variables", f"/api/v1/{path}/variables", body, rule, 200)
+        for what, pattern, path in [
+            ("change team variables", "teams/{team}", "teams/acme"),
+            ("change project variables", "projects/{team}/{project}", "projects/acme/default"),
+            (
+                "change environment variables",
+                "projects/{team}/{project}/environments/{environment}",
+                "projects/acme/default/environments/production",
+            ),
+        ]
+        for body, rule in [({"variables": {"HOST": "db"}}, ("acme", P.EDIT_APPS))]
+    },
     "delete app": (
         "DELETE /api/v1/apps/{name}",
         "/api/v1/apps/web",

@@ -88,3 +88,47 @@ def test_the_variables_forms_need_the_csrf_token_and_the_right_to_edit(
     api = client.patch("/api/v1/apps/web", json={"env": {"A": "1"}}, headers=headers)
     assert refused.status_code == api.status_code == 403
     assert [t for t in log_types()[len(before) :] if t.startswith("app.")] == []
+
+
+def test_a_variable_is_set_with_its_scopes_and_a_preview_value(
+    client, csrf, call, services
+) -> None:
+    page = client.get("/apps/web/variables").text
+    assert 'name="build"' in page
+    form = {
+        "csrf_token": csrf,
+        "name": "NPM_TOKEN",
+        "value": "npm-secret-xyz",
+        "scoped": "1",
+        "build": "on",
+        "preview_value": "preview-secret-xyz",
+    }
+    saved = client.post("/apps/web/variables", data=form)
+    assert saved.status_code == 200
+    [scoped] = events(call, services, "app.variable_scopes_changed")
+    assert scoped.scopes["NPM_TOKEN"].build
+    assert not scoped.scopes["NPM_TOKEN"].runtime
+    assert list(scoped.preview_values) == ["NPM_TOKEN"]
+    row = saved.text.split('data-variable="NPM_TOKEN"', 1)[1].split("</tr>", 1)[0]
+    assert "build" in row
+    assert "runtime" not in row
+    assert "preview-secret-xyz" not in saved.text
+    answer = client.get("/api/v1/apps/web/variables").json()
+    assert answer == [
+        {
+            "name": "NPM_TOKEN",
+            "build": True,
+            "runtime": False,
+            "preview": False,
+            "preview_value": True,
+        }
+    ]
+
+
+def test_a_variable_given_no_scope_is_refused_beside_its_name(client, csrf, log_types) -> None:
+    before = log_types()
+    form = {"csrf_token": csrf, "name": "A", "value": "1", "scoped": "1"}
+    refused = client.post("/apps/web/variables", data=form)
+    assert refused.status_code == 422
+    assert "at least one of build, runtime or preview" in problem_beside(refused.text, "name")
+    assert log_types() == before

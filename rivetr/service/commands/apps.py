@@ -193,6 +193,7 @@ class AppService:
         command = ChangeAppSettings(
             name=name,
             env=dict(app.env),
+            env_preview=dict(app.env_preview),
             git_token=app.git_token,
             deploy_key=app.deploy_key,
             build=msgspec.convert(msgspec.to_builtins(app.build), BuildSettingsInput),

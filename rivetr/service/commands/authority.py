@@ -19,6 +19,8 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -106,6 +108,11 @@ class Authority:
             case CreateTeam():
                 return Target()
             case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
+                team = await self.existing_team(command.team)
+                return Target(team=team, project=command.project)
+            case ChangeTeamVariables():
+                return Target(team=await self.existing_team(command.team))
+            case ChangeProjectVariables():
                 team = await self.existing_team(command.team)
                 return Target(team=team, project=command.project)
             case (

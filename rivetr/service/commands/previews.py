@@ -18,6 +18,7 @@ from rivetr.domain.commands import ApprovePreview, AwaitPreviewApproval, OpenPre
 from rivetr.domain.errors import NotFound
 from rivetr.domain.events import DeploymentTrigger
 from rivetr.domain.previews import PreviewGate
+from rivetr.domain.scopes import for_preview
 from rivetr.domain.webhooks import Verdict
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.deployments import DeploymentService
@@ -64,7 +65,7 @@ class PreviewService:
             preview_of=parent.name,
             pr_number=hook.pr_number,
             branch=hook.pr_source_branch or parent.branch,
-            env=dict(secrets.env),
+            env=for_preview(secrets.env, secrets.env_scopes, secrets.env_preview),
             git_token=secrets.git_token,
             deploy_key=secrets.deploy_key,
             git_url=git_url,
@@ -119,7 +120,7 @@ class PreviewService:
             preview_of=app,
             pr_number=pr_number,
             commit=commit,
-            env=dict(plain.env),
+            env=for_preview(plain.env, plain.env_scopes, plain.env_preview),
             git_token=plain.git_token,
             deploy_key=plain.deploy_key,
         )

@@ -8,6 +8,7 @@ does not pretend it might)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 import msgspec
@@ -30,6 +31,10 @@ C = TypeVar("C")
 
 def env_context(app_id: str, name: str) -> str:
     return f"app:{app_id}:env:{name}"
+
+
+def preview_context(app_id: str, name: str) -> str:
+    return f"app:{app_id}:env_preview:{name}"
 
 
 def build_arg_context(app_id: str, name: str) -> str:
@@ -60,6 +65,14 @@ def seal_command(box: SecretBox, app_id: str, command: C) -> C:
             if value is None
             else box.seal(env_context(app_id, name), _plain(value, f"env.{name}"))
             for name, value in command.env.items()
+        }
+    previewed = getattr(command, "env_preview", None)
+    if isinstance(previewed, dict):
+        changes["env_preview"] = {
+            name: None
+            if value is None
+            else box.seal(preview_context(app_id, name), _plain(value, f"env_preview.{name}"))
+            for name, value in previewed.items()
         }
     build = getattr(command, "build", None)
     if isinstance(build, BuildSettings) and build.build_args:
@@ -94,6 +107,10 @@ def open_app(box: SecretBox, app: AppState) -> AppState:
     return msgspec.structs.replace(
         app,
         env={key: _open(box, app, f"env:{key}", value) for key, value in app.env.items()},
+        env_preview={
+            key: _open(box, app, f"env_preview:{key}", value)
+            for key, value in app.env_preview.items()
+        },
         build=msgspec.structs.replace(
             app.build,
             build_args={
@@ -123,3 +140,35 @@ def _open(box: SecretBox, app: AppState, field: str, value: str) -> str:
             )
         return box.open(f"app:{app.name}:{field}", value)
     return box.open(f"app:{app.app_id}:{field}", value)
+
+
+def shared_context(place: str, name: str) -> str:
+    """Where a shared variable's value is bound: `team:acme`, `project:acme/shop` or
+    `environment:acme/shop/staging`, and its name."""
+    return f"{place}:var:{name}"
+
+
+def seal_shared(
+    box: SecretBox, place: str, values: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """Shared variables' values sealed for `place` (None, a removal, stays None).
+
+    Raises:
+        InvalidCommand: a value is already sealed text: only plain values are taken.
+    """
+    return {
+        name: None if value is None else box.seal(shared_context(place, name), _plain(value, name))
+        for name, value in values.items()
+    }
+
+
+def open_shared(box: SecretBox, place: str, values: Mapping[str, str]) -> dict[str, str]:
+    """Shared variables' values of `place` in plain text, for resolving them now.
+
+    Raises:
+        SecretError: a value does not open (its key is gone, or it was altered or moved).
+    """
+    for name, value in values.items():
+        if not is_sealed(value) or is_name_bound(value):  # only ever stored sealed, for its id
+            raise SecretError(f"{place}: shared variable {name} is not sealed for it: refused")
+    return {name: box.open(shared_context(place, name), value) for name, value in values.items()}

@@ -8,6 +8,7 @@ from rivetr.domain.access import Actor, Permission, authorize
 from rivetr.projections.apps import AppView
 from rivetr.projections.certificates import CertificateView
 from rivetr.projections.registry import ReadModel
+from rivetr.projections.variables import ScopeView
 from rivetr.projections.webhooks import DeliveryView, ForkPreviewView
 from rivetr.service.queries.refusals import Absent
 
@@ -68,3 +69,8 @@ class AppReads:
 
     async def pending_previews_of(self, app: AppView) -> list[ForkPreviewView]:
         return await self.read.webhooks.pending_previews(app.id)
+
+    async def variable_scopes_of(self, app: AppView) -> list[ScopeView]:
+        """Where each of the app's variables goes (none recorded: runtime and preview)."""
+        recorded = await self.read.variables.scopes(app.id)
+        return [recorded.get(name) or ScopeView(name=name) for name in app.env]

@@ -43,15 +43,19 @@ from rivetr.domain.events import (
     RolledBack,
     SourceFetched,
     TrafficSwitched,
+    VariablesResolved,
 )
 from rivetr.domain.health import health_failure, port_mismatch
+from rivetr.domain.references import UnresolvedReference
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
+from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.probe_log import ProbeLog
 from rivetr.service.reactors.pruning import app_label
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.variables_step import prepare
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,7 @@ class DeployPipeline:
         self.secrets = secrets
         self.work_root = work_root
         self.drain_s = drain_s
+        self.shared = SharedScopes(recorder.store, secrets)
 
     async def run(self, deployment_id: str) -> DeploymentSuperseded | None:
         """Take the requested deployment through its steps; return what it recorded for the
@@ -196,6 +201,7 @@ class _Run:
             )
 
     async def _steps(self) -> None:
+        await self._resolve_variables()
         self.step = "engine"
         runtime = self.pipeline.runtime()
         if runtime is None:
@@ -212,6 +218,20 @@ class _Run:
         host_port, health_port = await self._start(runtime, image)
         await self._check_health(runtime, health_port)
         await self._switch(host_port, health_port)
+
+    async def _resolve_variables(self) -> None:
+        """Make the variables ready (`variables_step.prepare`) before anything is fetched or
+        built; record which shared variables were used, and from where (never a value)."""
+        self.step = "variables"
+        try:
+            prepared = await prepare(self.pipeline.shared, self.app)
+        except (UnresolvedReference, SecretError) as exc:
+            raise StepFailed(str(exc)) from None
+        self.app = prepared.app
+        for line in prepared.lines:
+            self.log.write("rivetr", line)
+        if prepared.referenced:
+            await self.record(VariablesResolved(deployment_id=self.id, used=prepared.used))
 
     async def _fetch_and_build(self, runtime: ContainerRuntime) -> str:
         self.step = "source"

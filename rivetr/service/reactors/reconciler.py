@@ -33,13 +33,16 @@ from rivetr.domain.events import (
     ReleaseRestartFailed,
     RolledBack,
 )
+from rivetr.domain.references import UnresolvedReference
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.secrets import open_app
+from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.pipeline import release_spec
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.variables_step import prepare
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +172,11 @@ async def _restart(
     assert release.container_name is not None
     try:
         app = open_app(secrets, app)
+        app = (await prepare(SharedScopes(recorder.store, secrets), app)).app
         await runtime.remove_container(release.container_name, force=True)
         spec = release_spec(app, release.deployment_id, release.image)
         info = await runtime.run_container(spec)
-    except (ContainerError, EngineUnavailable, SecretError) as exc:
+    except (ContainerError, EngineUnavailable, SecretError, UnresolvedReference) as exc:
         log.warning("could not restart the live release of %s: %s", release.app, exc)
         outcome = ReleaseRestartFailed(
             deployment_id=release.deployment_id,

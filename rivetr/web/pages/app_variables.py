@@ -16,12 +16,11 @@ from litestar.response import Redirect, Template
 
 from rivetr.domain.access import Permission
 from rivetr.domain.commands import ChangeAppSettings
-from rivetr.domain.errors import InvalidCommand
 from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.web.pages.app_found import app_for, app_of_form
-from rivetr.web.pages.env_text import check_name, parse_env
+from rivetr.web.pages.env_text import check_name, pasted
 from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
 from rivetr.web.pages.guard import Layout
 
@@ -33,6 +32,12 @@ class VariableForm(msgspec.Struct):
     name: str = ""  # set one / remove one
     value: str = ""  # write-only
     text: str = ""  # a pasted .env file; write-only
+    # set one: its scopes (checkboxes: absent when unticked) and its preview-only value
+    build: str = ""
+    runtime: str = ""
+    preview: str = ""
+    preview_value: str = ""  # write-only; empty: previews take the value itself
+    scoped: str = ""  # the form had the scopes' checkboxes (without it: the value alone)
 
 
 class AppVariables(Controller):
@@ -52,7 +57,7 @@ class AppVariables(Controller):
         done = layout.request.query_params.get("done", "")
         if not _NAMES.fullmatch(done):  # the redirect's list of names, nothing else
             done = ""
-        return _page(layout, app, {}, {}, done=done)
+        return await _page(layout, app_reads, app, {}, {}, done=done)
 
     @post("/apps/{name:str}/variables")
     async def set_one(
@@ -63,10 +68,18 @@ class AppVariables(Controller):
         app_reads: NamedDependency[AppReads],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
-        """Set one variable, or replace its value."""
+        """Set one variable, or replace its value, with its scopes and preview value."""
 
-        def changes() -> dict[str, str | None]:
-            return {check_name(data.name.strip(), "name"): data.value}
+        def changes() -> dict[str, Any]:
+            variable = check_name(data.name.strip(), "name")
+            if not data.scoped:
+                return {"env": {variable: data.value}}
+            scopes = {kind: bool(getattr(data, kind)) for kind in ("build", "runtime", "preview")}
+            return {
+                "env": {variable: data.value},
+                "env_scopes": {variable: scopes},
+                "env_preview": {variable: data.preview_value or None},
+            }
 
         return await _changed(layout, apps, app_reads, name, data, changes)
 
@@ -79,8 +92,8 @@ class AppVariables(Controller):
         app_reads: NamedDependency[AppReads],
         data: URLEncodedBody[VariableForm],
     ) -> Response[Any]:
-        def changes() -> dict[str, str | None]:
-            return {data.name.strip(): None}
+        def changes() -> dict[str, Any]:
+            return {"env": {data.name.strip(): None}}
 
         return await _changed(layout, apps, app_reads, name, data, changes)
 
@@ -95,11 +108,8 @@ class AppVariables(Controller):
     ) -> Response[Any]:
         """Set every variable of a pasted `.env` file; the others stay as they are."""
 
-        def changes() -> dict[str, str | None]:
-            parsed = parse_env(data.text, "text")
-            if not parsed:
-                raise InvalidCommand("no NAME=value line to set", field="text")
-            return dict(parsed)
+        def changes() -> dict[str, Any]:
+            return {"env": pasted(data.text)}
 
         return await _changed(layout, apps, app_reads, name, data, changes)
 
@@ -110,30 +120,32 @@ async def _changed(
     app_reads: AppReads,
     name: str,
     data: VariableForm,
-    changes: Callable[[], dict[str, str | None]],
+    changes: Callable[[], dict[str, Any]],
 ) -> Response[Any]:
-    """Make the `changes` to the app's variables: back to the page saying which, or the page
-    with the refusal beside its field (and the name typed, never a value)."""
+    """Make the `changes` (fields of ChangeAppSettings) to the app's variables: back to the
+    page saying which, or the page with the refusal beside its field (and the name typed,
+    never a value)."""
     app = await app_of_form(layout, data.csrf_token, app_reads, name, Permission.EDIT_APPS)
     if not isinstance(app, AppView):
         return app
 
     async def change() -> Response[Any]:
-        env = changes()
-        command = msgspec.convert({"name": app.name, "env": env}, ChangeAppSettings)
+        fields = changes()
+        command = msgspec.convert({"name": app.name, **fields}, ChangeAppSettings)
         await apps.handle(layout.actor, command)
-        return Redirect(f"/apps/{name}/variables?done={', '.join(sorted(env))}")
+        return Redirect(f"/apps/{name}/variables?done={', '.join(sorted(fields['env']))}")
 
     async def refused(exc: Exception) -> Response[Any]:
-        # the name is at fault when msgspec refuses a key of `env`
-        problems = problems_of(exc, {"env": "name"})
-        return _page(layout, app, {"name": data.name}, problems, status_of(exc))
+        # the name is at fault when msgspec refuses a key of `env` (or of its scopes)
+        problems = problems_of(exc, {"env": "name", "env_scopes": "name", "env_preview": "name"})
+        return await _page(layout, app_reads, app, {"name": data.name}, problems, status_of(exc))
 
     return await attempted(change, refused)
 
 
-def _page(
+async def _page(
     layout: Layout,
+    app_reads: AppReads,
     app: AppView,
     typed: dict[str, str],
     problems: FieldProblems,
@@ -142,6 +154,13 @@ def _page(
     done: str = "",
 ) -> Template:
     # the form shows the name typed; never a value
+    scopes = await app_reads.variable_scopes_of(app)
     return layout.page(
-        "app_variables.html", status, app=app, form=typed, problems=problems, done=done
+        "app_variables.html",
+        status,
+        app=app,
+        scopes=scopes,
+        form=typed,
+        problems=problems,
+        done=done,
     )

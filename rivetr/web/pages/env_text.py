@@ -57,3 +57,15 @@ def parse_env(text: str, field: str) -> dict[str, str]:
     # no interpolation: ${HOME} stays as written, never this server's own environment
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {name: value or "" for name, value in values.items()}
+
+
+def pasted(text: str, field: str = "text") -> dict[str, str | None]:
+    """The variables a pasted `.env` form sets (`parse_env`), at least one.
+
+    Raises:
+        InvalidCommand: as `parse_env`, or when `text` sets nothing.
+    """
+    parsed = parse_env(text, field)
+    if not parsed:
+        raise InvalidCommand("no NAME=value line to set", field=field)
+    return dict(parsed)

@@ -31,6 +31,8 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    ChangeProjectVariables,
+    ChangeTeamVariables,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -120,6 +122,8 @@ ONE_OF_EACH: list[Command] = [
     CreateEnvironment(team="a", project="shop", environment="staging"),
     DeleteEnvironment(team="a", project="shop", environment="staging"),
     SetProjectRole(team="a", user_id="bob@example.com", project="shop", role="developer"),
+    ChangeTeamVariables(team="a", variables={"HOST": "db"}),
+    ChangeProjectVariables(team="a", project="shop", environment="staging", variables={"A": None}),
 ]
 
 
@@ -170,6 +174,8 @@ DEV_WORK = {
     "ClosePreview",
     "AwaitPreviewApproval",
     "ApprovePreview",
+    "ChangeTeamVariables",
+    "ChangeProjectVariables",
 }
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {

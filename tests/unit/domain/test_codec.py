@@ -17,6 +17,7 @@ from rivetr.domain.events import (
     AppGitCredentialsChanged,
     AppMoved,
     AppSettingsChanged,
+    AppVariableScopesChanged,
     BuildStarted,
     CertificateFailed,
     CertificateInstalled,
@@ -56,6 +57,7 @@ from rivetr.domain.events import (
     ProjectCreated,
     ProjectDeleted,
     ProjectRoleSet,
+    ProjectVariablesChanged,
     RecoveryCodeUsed,
     ReleaseRestarted,
     ReleaseRestartFailed,
@@ -66,6 +68,7 @@ from rivetr.domain.events import (
     SourceFetched,
     TeamCreated,
     TeamDeleted,
+    TeamVariablesChanged,
     TokenCreated,
     TokenOwnerAssigned,
     TokenRevoked,
@@ -76,6 +79,9 @@ from rivetr.domain.events import (
     TrafficSwitched,
     UserCreated,
     UserLockedOut,
+    VariableScope,
+    VariablesResolved,
+    VariableUse,
     WebhookDisabled,
     WebhookReceived,
     WebhookSecretSet,
@@ -226,6 +232,17 @@ ONE_OF_EACH: list[Event] = [
     RollbackStarted(deployment_id="d1", to_deployment_id="d0", reason="post-switch check"),
     RolledBack(deployment_id="d1", app="web", to_deployment_id="d0", host_port=32767),
     DeploymentCancelled(deployment_id="d3", reason="superseded", superseded_by="d4"),
+    TeamVariablesChanged(team="a", set={"HOST": "rvs2:k:v"}, unset=["OLD"]),
+    ProjectVariablesChanged(team="a", project="shop", environment="staging", set={"A": "s"}),
+    VariablesResolved(
+        deployment_id="d1", used=[VariableUse(name="URL", source="team", key="HOST")]
+    ),
+    AppVariableScopesChanged(
+        name="web",
+        scopes={"NPM_TOKEN": VariableScope(build=True, runtime=False, preview=False)},
+        preview_values={"DB": "rvs2:k:v"},
+        preview_unset=["OLD"],
+    ),
 ]
 
 

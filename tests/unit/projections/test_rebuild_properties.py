@@ -70,6 +70,8 @@ from rivetr.domain.events import (
     RolledBack,
     SourceFetched,
     TrafficSwitched,
+    VariablesResolved,
+    VariableUse,
 )
 from rivetr.domain.instance import InstanceSettingsState
 from rivetr.domain.projects import ProjectState
@@ -263,6 +265,9 @@ def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
     """The event for step `tag` of deployment `d` of `app`; `n` varies ports and previous ids."""
     other = DEPLOYMENT_IDS[n % len(DEPLOYMENT_IDS)]
     return {
+        "deployment.variables_resolved": lambda: VariablesResolved(
+            deployment_id=d, used=[VariableUse(name="URL", source="team", key=f"K{n % 3}")]
+        ),
         "deployment.source_fetched": lambda: SourceFetched(
             deployment_id=d, commit_sha=f"{n:040x}", commit_message=f"c{n}", duration_ms=1
         ),
