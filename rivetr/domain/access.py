@@ -23,6 +23,7 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -180,6 +181,7 @@ def required_permission(command: Command) -> Permission:
             | DeleteProject()
             | CreateEnvironment()
             | DeleteEnvironment()
+            | CloneEnvironment()  # it copies env values and git credentials, and claims domains
         ):
             return Permission.MANAGE_APPS
         case OpenPreview() | ClosePreview() | AwaitPreviewApproval():

@@ -34,6 +34,8 @@ PROVIDED = (
     "tokens",
     "users",
     "webhooks",
+    "clones",
+    "promotions",
 )
 
 

@@ -18,6 +18,7 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -99,7 +100,13 @@ class Authority:
                 return Target(team=ROOT_TEAM, owner=command.user_id)
             case CreateTeam():
                 return Target()
-            case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
+            case (
+                CreateProject()
+                | DeleteProject()
+                | CreateEnvironment()
+                | DeleteEnvironment()
+                | CloneEnvironment()
+            ):
                 return Target(team=await self.existing_team(command.team))
             case (
                 AddMember()
