@@ -98,9 +98,7 @@ class PromotionService:
         if not source.exists or not actor.can(Permission.READ, source.team):
             raise NotFound(f"no application named {from_app!r}", field="from_app")
         if source.app_id == target.app_id:
-            raise InvalidCommand(
-                "a release is promoted from another application", field="from_app"
-            )
+            raise InvalidCommand("a release is promoted from another application", field="from_app")
         if source.team != target.team:
             raise InvalidCommand(
                 f"{source.name!r} is in team {source.team!r}, {target.name!r} in"

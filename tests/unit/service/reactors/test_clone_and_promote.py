@@ -13,6 +13,7 @@ from rivetr.domain.commands import ChangeAppSettings, CloneEnvironment, CreateAp
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentRequested
 from rivetr.service.commands.secrets import open_app
+from rivetr.service.reactors.pruning import prune_images
 from tests.unit.service.reactors.house import HEALTH, URL, House, until
 
 pytestmark = pytest.mark.anyio
@@ -121,7 +122,7 @@ async def test_a_clone_into_an_environment_that_holds_apps_is_refused(house: Hou
             await services.clones.clone(SYSTEM, _with(name_pattern="{name}-again"))
         with pytest.raises(NotFound, match="no environment 'qa'"):
             await services.clones.clone(SYSTEM, _with(to_environment="qa", create=False))
-        with pytest.raises(InvalidCommand, match="unknown placeholder {nam}"):
+        with pytest.raises(InvalidCommand, match=r"unknown placeholder \{nam\}"):
             await services.clones.clone(SYSTEM, _with(name_pattern="{nam}-x"))
         assert await services.store.head() == before
 
@@ -188,3 +189,28 @@ def _with(
         domain_pattern="{sub}.staging.{zone}",
         create_environment=create,
     )
+
+
+async def test_an_image_promoted_to_production_outlives_stagings_pruning(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await make_web(services)
+        await services.clones.clone(SYSTEM, STAGING)
+        first = await deployed(services, "web-staging")
+        image = (await services.recorder.state(first)).image
+        promoted = await services.promotions.promote(SYSTEM, "web")
+        await until(services, promoted, {"live"})
+        house.commit("v2")
+        await deployed(services, "web-staging")
+        await until(services, await services.promotions.promote(SYSTEM, "web"), {"live"})
+        house.commit("v3")
+        await deployed(services, "web-staging")
+        await until(services, first, {"retired"})
+        await until(services, promoted, {"retired"})  # production keeps it for a rollback
+        staging = await services.lookup.by_name("web-staging")
+
+        # staging keeps its two newest images; production's two newest are the ones promoted
+        removed = await prune_images(services.read, house.runtime, services.store, staging, 2)
+
+        assert removed == []
+        assert await house.runtime.image_exists(image)
