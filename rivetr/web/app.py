@@ -24,10 +24,12 @@ from rivetr.config import Settings
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
+from rivetr.web.api.cloning import CloneController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
 from rivetr.web.api.previews import PreviewsController
+from rivetr.web.api.promotion import PromotionController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
@@ -108,6 +110,8 @@ def create_app(
             health,
             sign_in,
             sign_out,
+            CloneController,
+            PromotionController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
