@@ -1,6 +1,6 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
-each family of commands (serve, tokens, users, secrets, the log, projections, deploy, logs,
-images) declares its arguments beside its code in a module of this package."""
+each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
+logs, images) declares its arguments beside its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rivetr import __version__
-from rivetr.cli import audit, deploy, images, logs, projections, secrets, serve, tokens, users
+from rivetr.cli import (
+    audit,
+    deploy,
+    images,
+    logs,
+    projections,
+    promotion,
+    secrets,
+    serve,
+    tokens,
+    users,
+)
 from rivetr.cli.shared import no_data_dir, overrides
 from rivetr.config import ConfigError, load_settings
 
@@ -51,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", help="data directory (default ./rivetr-data, $RIVETR_DATA)")
     common.add_argument("--config", help="rivetr.toml to read (default ./rivetr.toml)")
     sub = top.add_subparsers(metavar="COMMAND")
-    for family in (serve, tokens, audit, projections, deploy, logs, users, secrets, images):
+    families = (serve, tokens, audit, projections, deploy, promotion, logs, users, secrets, images)
+    for family in families:
         family.add_commands(sub, common)
     return top

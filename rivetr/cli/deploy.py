@@ -52,10 +52,10 @@ async def _deploy(settings: Settings, args: argparse.Namespace) -> int:
         if not args.wait:
             print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
             return 0
-        return await _follow(services, deployment_id)
+        return await follow(services, deployment_id)
 
 
-async def _follow(services: Any, deployment_id: str) -> int:
+async def follow(services: Any, deployment_id: str) -> int:
     """Print the deployment's steps from the log, in order, through the one that ends the wait:
     0 when it went live, 1 when it failed or was cancelled.
 

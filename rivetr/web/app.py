@@ -42,11 +42,13 @@ from rivetr.web.pages.account import AccountPages
 from rivetr.web.pages.app_certificates import AppCertificates
 from rivetr.web.pages.app_deploys import AppDeploys
 from rivetr.web.pages.app_forms import AppForms
+from rivetr.web.pages.app_promote import AppPromote
 from rivetr.web.pages.app_variables import AppVariables
 from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
+from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.sign_in import SignInPages
@@ -135,6 +137,8 @@ def create_app(
             TokenPages,
             AccountPages,
             SettingsPages,
+            EnvironmentClonePage,
+            AppPromote,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

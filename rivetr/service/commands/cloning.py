@@ -23,6 +23,8 @@ from rivetr.domain.aggregates import APPS, CLAIMS, PROJECTS, Stream
 from rivetr.domain.application import AppState
 from rivetr.domain.cloning import CloneRefused, Copy
 from rivetr.domain.commands import CloneEnvironment
+from rivetr.domain.errors import NotFound
+from rivetr.projections.apps import AppView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.apps import AppService, new_app_id
@@ -113,6 +115,16 @@ class CloneService:
         except CloneRefused as refused:
             raise await self._explained(actor, refused) from None
         return _cloned(command, to_project, copies)
+
+    async def listed(
+        self, actor: Actor, team: str, project: str, environment: str
+    ) -> list[AppView]:
+        """What a clone of the environment would copy, for a reader of the team (to anyone
+        else, an environment that does not exist)."""
+        if not actor.can(Permission.READ, team):
+            raise NotFound(f"no project {project!r} in team {team!r}")
+        views = await self.read.apps.placed(team, project, environment)
+        return [view for view in views if view.preview_of is None]
 
     async def _sources(self, team: str, project: str, environment: str) -> list[AppState]:
         """The apps to copy, as their own streams say (the read model only lists them), but

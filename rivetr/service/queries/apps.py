@@ -63,3 +63,13 @@ class AppReads:
 
     async def pending_previews_of(self, app: AppView) -> list[ForkPreviewView]:
         return await self.read.webhooks.pending_previews(app.id)
+
+    async def counterparts_of(self, app: AppView) -> list[AppView]:
+        """The live apps a clone paired `app` with (of its team, as a clone stays in one): the
+        apps its live release may be promoted to."""
+        found = []
+        for app_id in await self.read.counterparts.of(app.id):
+            other = await self.read.apps.by_id(app_id)
+            if other is not None and other.team == app.team:
+                found.append(other)
+        return found
