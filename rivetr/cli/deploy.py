@@ -48,11 +48,16 @@ async def _deploy(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
-        print(deployment_id)
-        if not args.wait:
-            print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
-            return 0
-        return await follow(services, deployment_id)
+        return await reported(services, deployment_id, args.wait)
+
+
+async def reported(services: Any, deployment_id: str, wait: bool) -> int:
+    """Print the id of the deployment requested, then follow it when asked to `wait`."""
+    print(deployment_id)
+    if not wait:
+        print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
+        return 0
+    return await follow(services, deployment_id)
 
 
 async def follow(services: Any, deployment_id: str) -> int:

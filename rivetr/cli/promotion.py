@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rivetr.cli.deploy import follow
+from rivetr.cli.deploy import reported
 from rivetr.cli.shared import cli_actor, run_async
 from rivetr.config import Settings
 
@@ -87,8 +87,4 @@ async def _promote(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
-        print(deployment_id)
-        if not args.wait:
-            print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
-            return 0
-        return await follow(services, deployment_id)
+        return await reported(services, deployment_id, args.wait)
