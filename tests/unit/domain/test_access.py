@@ -31,6 +31,7 @@ from rivetr.domain.commands import (
     ChangeAppSettings,
     ChangeInstanceSettings,
     ChangeMemberRole,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -118,6 +119,7 @@ ONE_OF_EACH: list[Command] = [
     DeleteProject(team="a", project="shop"),
     CreateEnvironment(team="a", project="shop", environment="staging"),
     DeleteEnvironment(team="a", project="shop", environment="staging"),
+    CloneEnvironment(team="a", project="shop", environment="production", to_environment="qa"),
 ]
 
 
@@ -156,6 +158,7 @@ APP_WORK = {
     "DeleteProject",
     "CreateEnvironment",
     "DeleteEnvironment",
+    "CloneEnvironment",
 }
 DEV_WORK = {
     "ChangeAppSettings:port",
