@@ -135,12 +135,13 @@ def plan(command: CloneEnvironment, sources: Sequence[AppState], ids: Sequence[s
             such copy named).
     """
     copies: list[Copy] = []
+    names: list[str] = []
     invalid: list[str] = []
     for source, new_id in zip(sources, ids, strict=True):
         name = copy_name(command, source.name)
         domains = copy_domains(command, source.name, name, source.domains)
         if not _valid(name, AppName):
-            invalid.append(f"the copy of {source.name!r} would be named {name!r}, not a DNS label")
+            names.append(f"the copy of {source.name!r} would be named {name!r}, not a DNS label")
         invalid += [
             f"the copy of {source.name!r} would have the domain {d!r}, not a valid domain"
             for d in domains
@@ -151,8 +152,9 @@ def plan(command: CloneEnvironment, sources: Sequence[AppState], ids: Sequence[s
                 from_id=source.app_id, from_name=source.name, id=new_id, name=name, domains=domains
             )
         )
-    if invalid:
-        raise InvalidCommand("; ".join(invalid), field="name_pattern")
+    if names or invalid:
+        field = "name_pattern" if names else "domain_pattern"
+        raise InvalidCommand("; ".join(names + invalid), field=field)
     return copies
 
 

@@ -63,7 +63,7 @@ def decide(
     request = RequestDeployment(
         deployment_id=command.deployment_id,
         app=command.app,
-        commit=release.commit_sha,
+        commit=release.commit_sha or release.commit,  # a redeployed image knows it by request
         trigger=command.trigger,
         image=release.image,
         promoted_from=release.deployment_id,
