@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rivetr.domain import application, claims, cloning, deployment, projects, promotion
+from rivetr.domain import (
+    application,
+    claims,
+    clone_patterns,
+    cloning,
+    deployment,
+    projects,
+    promotion,
+)
 from rivetr.domain.commands import CloneEnvironment, CreateApp, RequestDeployment
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import (
@@ -73,21 +81,21 @@ def test_a_domain_pattern_rewrites_each_host_and_keeps_its_path(
 ) -> None:
     command = clone_of(domain_pattern=pattern)
 
-    assert cloning.copy_domains(command, "web", "web-staging", [domain]) == [made]
+    assert clone_patterns.copy_domains(command, "web", "web-staging", [domain]) == [made]
 
 
 def test_a_name_pattern_knows_only_its_placeholders() -> None:
-    assert cloning.copy_name(clone_of(name_pattern="{project}-{name}-{from_env}"), "web") == (
-        "shop-web-production"
-    )
+    named = clone_patterns.copy_name(clone_of(name_pattern="{project}-{name}-{from_env}"), "web")
+    assert named == "shop-web-production"
     with pytest.raises(InvalidCommand, match=r"unknown placeholder \{sub\}"):
-        cloning.copy_name(clone_of(name_pattern="{sub}"), "web")
+        clone_patterns.copy_name(clone_of(name_pattern="{sub}"), "web")
     with pytest.raises(InvalidCommand, match="a brace that opens no placeholder"):
-        cloning.copy_name(clone_of(name_pattern="{name"), "web")
+        clone_patterns.copy_name(clone_of(name_pattern="{name"), "web")
 
 
 def test_without_a_domain_pattern_the_copies_have_no_domains() -> None:
-    assert cloning.copy_domains(clone_of(domain_pattern=None), "web", "x", ["a.example.com"]) == []
+    command = clone_of(domain_pattern=None)
+    assert clone_patterns.copy_domains(command, "web", "x", ["a.example.com"]) == []
 
 
 def test_a_plan_that_makes_invalid_names_or_domains_names_each() -> None:
@@ -160,7 +168,7 @@ def test_a_clone_makes_every_copy_with_its_claims_and_one_event_or_nothing() -> 
 def test_any_name_pattern_of_literals_and_name_gives_the_same_for_the_same_app(name: str) -> None:
     command = clone_of(name_pattern="{name}-copy")
 
-    assert cloning.copy_name(command, name) == f"{name}-copy"
+    assert clone_patterns.copy_name(command, name) == f"{name}-copy"
 
 
 def _created_project() -> Event:
