@@ -132,7 +132,7 @@ class DeleteEnvironment(Command, frozen=True, kw_only=True):
 
 ProjectCommand = CreateProject | DeleteProject | CreateEnvironment | DeleteEnvironment
 
-# a clone's pattern: literal text and {placeholders} (see `domain/cloning.py`)
+# a clone's pattern: literal text and {placeholders} (see `domain/clone_patterns.py`)
 ClonePattern = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
 
 
