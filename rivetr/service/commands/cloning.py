@@ -78,6 +78,8 @@ class CloneService:
         await self.apps.adopt()
         to_project = command.to_project or command.project
         sources = await self._sources(command.team, command.project, command.environment)
+        # what the target holds comes from the read model, as a deletion's does: each app
+        # records its place on its own stream, so no stream says what an environment holds
         holds = await self.projects.holdings(command.team, to_project, command.to_environment)
         command = msgspec.structs.replace(command, holds=holds)
         copies = cloning.plan(command, sources, [new_app_id() for _ in sources])
@@ -103,6 +105,7 @@ class CloneService:
         reads: list[Stream[Any]] = [PROJECTS.at(source_key), CLAIMS.at()]
         if target_key != source_key:
             reads.append(PROJECTS.at(target_key))
+        # each copy's stream is read so that it is appended at version 0: created, never reused
         reads += [APPS.at(copy.id) for copy in copies]
 
         def together(states: list[Any], c: CloneEnvironment) -> Any:
