@@ -38,12 +38,14 @@ from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.authority import Authority
 from rivetr.service.commands.certificates import CertificateService
+from rivetr.service.commands.cloning import CloneService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.joining import InvitationJoining
 from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.projects import ProjectService
+from rivetr.service.commands.promotion import PromotionService
 from rivetr.service.commands.setup import SetupService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
@@ -126,6 +128,10 @@ class Services:
             runtime=runtime,
         )
         self.deployments = DeploymentService(handler, read, self.lookup)
+        self.clones = CloneService(
+            handler, read, self.lookup, self.secrets, self.apps, self.projects
+        )
+        self.promotions = PromotionService(handler, read, self.lookup)
         self.previews = PreviewService(self.apps, self.deployments, self.secrets)
         self.webhooks = WebhookService(self.apps, self.deployments, self.previews, self.secrets)
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)

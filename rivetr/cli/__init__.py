@@ -1,6 +1,7 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
-each family of commands (serve, tokens, users, secrets, the log, projections, deploy, logs,
-images, projects, variables) declares its arguments beside its code in a module of this package."""
+each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
+logs, images, projects, variables) declares its arguments beside its code in a module of this
+package."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rivetr.cli import (
     logs,
     projections,
     projects,
+    promotion,
     secrets,
     serve,
     tokens,
@@ -69,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
         audit,
         projections,
         deploy,
+        promotion,
         logs,
         users,
         secrets,

@@ -48,14 +48,19 @@ async def _deploy(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
-        print(deployment_id)
-        if not args.wait:
-            print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
-            return 0
-        return await _follow(services, deployment_id)
+        return await reported(services, deployment_id, args.wait)
 
 
-async def _follow(services: Any, deployment_id: str) -> int:
+async def reported(services: Any, deployment_id: str, wait: bool) -> int:
+    """Print the id of the deployment requested, then follow it when asked to `wait`."""
+    print(deployment_id)
+    if not wait:
+        print("requested; the running service deploys it (rivetr serve)", file=sys.stderr)
+        return 0
+    return await follow(services, deployment_id)
+
+
+async def follow(services: Any, deployment_id: str) -> int:
     """Print the deployment's steps from the log, in order, through the one that ends the wait:
     0 when it went live, 1 when it failed or was cancelled.
 

@@ -27,6 +27,7 @@ from rivetr.domain.commands import (
     ChangeMemberRole,
     ChangeProjectVariables,
     ChangeTeamVariables,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -240,6 +241,7 @@ def required_permission(command: Command) -> Permission:
             | DeleteProject()
             | CreateEnvironment()
             | DeleteEnvironment()
+            | CloneEnvironment()  # it copies env values and git credentials, and claims domains
         ):
             return Permission.MANAGE_APPS
         case OpenPreview() | ClosePreview() | AwaitPreviewApproval():
@@ -307,6 +309,8 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         raise Forbidden(f"{actor.label} can only create a team owned by themselves")
     if isinstance(command, MoveApp):  # it lands in another project: one needs it there too
         authorize(actor, Permission.MANAGE_APPS, target.team, command.project)
+    if isinstance(command, CloneEnvironment) and command.to_project is not None:
+        authorize(actor, Permission.MANAGE_APPS, target.team, command.to_project)
     authorize(actor, required_permission(command), target.team, target.project)
 
 

@@ -129,6 +129,15 @@ def claim_domains(
     return events
 
 
+def domain_clash(
+    state: ClaimsState, domain: str, resource_id: str, team: str
+) -> DomainTaken | None:
+    """The refusal `domain` would get if `resource_id` of `team` claimed it now, if any (for a
+    decision that names every clash instead of stopping at the first)."""
+    clash = _clash(state, domain, resource_id, team)
+    return None if clash is None else DomainTaken(domain, *clash)
+
+
 def release(state: ClaimsState, resource_id: str, name: str) -> list[Event]:
     """Everything `resource_id` holds, given up (it is being deleted)."""
     events: list[Event] = []

@@ -164,6 +164,26 @@ class ChangeProjectVariables(Command, frozen=True, kw_only=True):
     preview: SharedValues = msgspec.field(default_factory=dict)
 
 
+# a clone's pattern: literal text and {placeholders} (see `domain/clone_patterns.py`)
+ClonePattern = Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+
+
+class CloneEnvironment(Command, frozen=True, kw_only=True):
+    """Copy every resource of an environment into another, empty one of the team (made when
+    `create_environment` and missing), named and reached by the patterns given."""
+
+    team: TeamSlug
+    project: Slug
+    environment: Slug
+    to_project: Slug | None = None  # None: the same project
+    to_environment: Slug
+    name_pattern: ClonePattern = "{name}-{env}"
+    domain_pattern: ClonePattern | None = None  # None: the copies get no domains
+    create_environment: bool = False
+    # what the target environment holds already, looked up by the service: it must be empty
+    holds: list[str] = msgspec.field(default_factory=list)
+
+
 class CreateToken(Command, frozen=True, kw_only=True):
     token_id: str
     name: str
@@ -195,6 +215,7 @@ class RequestDeployment(Command, frozen=True, kw_only=True):
     trigger: DeploymentTrigger = "api"
     image: str | None = None
     rollback_of: str | None = None
+    promoted_from: str | None = None  # the source release of a promotion (set by the service)
 
 
 class CancelDeployment(Command, frozen=True, kw_only=True):

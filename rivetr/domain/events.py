@@ -198,6 +198,29 @@ class ProjectVariablesChanged(Event, frozen=True, kw_only=True, tag="project.var
     preview_unset: list[str] = msgspec.field(default_factory=list)
 
 
+class ClonedResource(msgspec.Struct, frozen=True, kw_only=True):
+    """One resource of a cloned environment and the copy made of it: its counterpart."""
+
+    kind: Literal["app"] = "app"  # databases and stacks join when they exist
+    from_id: str
+    from_name: str
+    id: str
+    name: str
+
+
+class EnvironmentCloned(Event, frozen=True, kw_only=True, tag="project.environment_cloned"):
+    """Every resource of `from_project`/`from_environment` was copied into this project's
+    `environment` (on the stream of the project cloned into), each copy created by its own
+    events in the same transaction."""
+
+    team: str
+    project: str
+    environment: str
+    from_project: str
+    from_environment: str
+    resources: list[ClonedResource]
+
+
 # --- claims: what no two resources may hold at once (stream "claims") -----------------------------
 
 
@@ -505,6 +528,11 @@ class DeploymentRequested(Event, frozen=True, kw_only=True, tag="deployment.requ
     trigger: DeploymentTrigger = "api"
     image: str | None = None
     rollback_of: str | None = None  # the deployment whose image is being redeployed
+    # a promotion: the release (deployment id) live in another app whose image this deploys,
+    # and that app's id and name then (None for every other request, and in older events)
+    promoted_from: str | None = None
+    promoted_from_app_id: str | None = None
+    promoted_from_app: str | None = None
 
 
 class SourceFetched(Event, frozen=True, kw_only=True, tag="deployment.source_fetched"):
@@ -698,6 +726,7 @@ AnyEvent = (
     | EnvironmentCreated
     | EnvironmentDeleted
     | ProjectVariablesChanged
+    | EnvironmentCloned
     | WebhookSecretSet
     | WebhookDisabled
     | NameClaimed

@@ -283,6 +283,17 @@ class DeploymentQueries(Queries):
             (app_id, limit, offset),
         )
 
+    async def apps_using(self, images: Iterable[str], other_than: str) -> list[str]:
+        """The ids of the apps, but `other_than`, with a deployment of one of `images` (a
+        release promoted from one app to another runs the first one's image)."""
+        wanted = list(images)
+        rows = await self._values(
+            f"SELECT DISTINCT app_id FROM deployments WHERE image IN ({marks(wanted)})"
+            " AND app_id IS NOT NULL AND app_id != ? ORDER BY app_id",
+            [*wanted, other_than],
+        )
+        return [row["app_id"] for row in rows]
+
     async def with_status(self, statuses: Iterable[str]) -> list[DeploymentView]:
         wanted = list(statuses)
         return await self._rows(

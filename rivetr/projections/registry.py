@@ -12,6 +12,7 @@ from rivetr.projections.apps import AppQueries, AppsProjection
 from rivetr.projections.audit import AuditProjection, AuditQueries
 from rivetr.projections.base import Projection
 from rivetr.projections.certificates import CertificateQueries, CertificatesProjection
+from rivetr.projections.counterparts import CounterpartQueries, CounterpartsProjection
 from rivetr.projections.deployments import DeploymentQueries, DeploymentsProjection
 from rivetr.projections.instance_settings import (
     InstanceSettingQueries,
@@ -38,6 +39,7 @@ def all_projections() -> list[Projection]:
         InstanceSettingsProjection(),
         ProjectsProjection(),
         VariablesProjection(),
+        CounterpartsProjection(),
     ]
 
 
@@ -59,6 +61,7 @@ class ReadModel:
         self.instance_settings = InstanceSettingQueries(conn)
         self.projects = ProjectQueries(conn)
         self.variables = VariableQueries(conn)
+        self.counterparts = CounterpartQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

@@ -14,6 +14,7 @@ import msgspec
 from rivetr.domain.events import (
     DeploymentCancelled,
     DeploymentFailed,
+    DeploymentRequested,
     HealthProbed,
     ImageBuilt,
     ReleaseRestarted,
@@ -24,6 +25,7 @@ from rivetr.domain.events import (
     VariablesResolved,
 )
 from rivetr.domain.health import port_mismatch, probe_line, repeats_line, runs
+from rivetr.domain.promotion import promoted_line
 from rivetr.projections.base import tag, tags
 from rivetr.projections.deployments import StepView
 
@@ -35,6 +37,7 @@ _LIVE = tags(TrafficSwitched, ReleaseRestarted)
 _PROBED = tag(HealthProbed)
 _BUILT = tag(ImageBuilt)
 _RESOLVED = tag(VariablesResolved)
+_REQUESTED = tag(DeploymentRequested)
 _COLLAPSED_FROM = 3  # identical probes in a row: fewer are shown one by one
 
 
@@ -43,7 +46,8 @@ class TimelineStep(msgspec.Struct, frozen=True, kw_only=True):
     took_s: float | None  # since the step before it; None for the first
     mark: Mark
     label: str  # the type without its "deployment." prefix
-    text: str | None = None  # a probe in words: "probe 2: GET http://… → 404 Not Found"
+    # a probe in words: "probe 2: GET http://… → 404 Not Found"; a promotion's origin
+    text: str | None = None
     count: int = 1  # how many steps the row stands for
     span_s: float | None = None  # from the first to the last of them, when more than one
     note: str | None = None  # a warning about the step ("the image listens on 8080; …")
@@ -68,7 +72,7 @@ def timeline(steps: Sequence[StepView]) -> list[TimelineStep]:
                     took_s=took,
                     mark=_mark(first),
                     label=first.type.removeprefix("deployment."),
-                    text=_probe_text(part) or _variables_text(first),
+                    text=_text(part) or _variables_text(first),
                     count=len(part),
                     span_s=(previous - at).total_seconds() if len(part) > 1 else None,
                     note=_note(first),
@@ -85,8 +89,12 @@ def _sameness(step: StepView) -> object:
     return (d.get("ok"), d.get("status"), d.get("error"), d.get("url"))
 
 
-def _probe_text(part: list[StepView]) -> str | None:
+def _text(part: list[StepView]) -> str | None:
     first, last = part[0].detail, part[-1].detail
+    if part[0].type == _REQUESTED and first.get("promoted_from"):
+        return promoted_line(
+            first.get("promoted_from_app"), first["promoted_from"], first.get("image")
+        )
     if part[0].type != _PROBED:
         return None
     status, error = first.get("status"), first.get("error")

@@ -24,11 +24,13 @@ from rivetr.config import Settings
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
+from rivetr.web.api.cloning import CloneController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
 from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.projects import ProjectsController, move_app
+from rivetr.web.api.promotion import PromotionController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.system import health
@@ -42,11 +44,13 @@ from rivetr.web.pages.account import AccountPages
 from rivetr.web.pages.app_certificates import AppCertificates
 from rivetr.web.pages.app_deploys import AppDeploys
 from rivetr.web.pages.app_forms import AppForms
+from rivetr.web.pages.app_promote import AppPromote
 from rivetr.web.pages.app_variables import AppVariables
 from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.deployment import DeploymentPage
+from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.project_actions import ProjectActions
@@ -116,6 +120,8 @@ def create_app(
             sign_in,
             sign_out,
             VariablesController,
+            CloneController,
+            PromotionController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
@@ -142,6 +148,8 @@ def create_app(
             ProjectPages,
             ProjectActions,
             SharedVariablesPages,
+            EnvironmentClonePage,
+            AppPromote,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -38,6 +38,8 @@ PROVIDED = (
     "project_reads",
     "variables",
     "variable_reads",
+    "clones",
+    "promotions",
 )
 
 

@@ -179,6 +179,35 @@ async def test_the_resource_is_recorded_read_back_and_covered_by_the_chain(
         verify_chain([old, msgspec.structs.replace(new, resource="other")])
 
 
+async def test_each_part_of_an_append_may_name_its_own_resource(store: EventStore) -> None:
+    """One append that creates two apps (a clone) records each app's events, and the claims
+    each makes, under that app's id; a stream may have two parts, one after the other."""
+    await store.append("claims", NO_STREAM, [lost(1)], META)
+    meta = EventMeta(actor="cli", team="acme")
+
+    recorded = await store.append_together(
+        [
+            StreamAppend("app-a", NO_STREAM, [lost(2)], resource="a"),
+            StreamAppend("claims", 1, [lost(3)], resource="a"),
+            StreamAppend("app-b", NO_STREAM, [lost(4)], resource="b"),
+            StreamAppend("claims", 1, [lost(5)], resource="b"),
+            StreamAppend("project-acme/shop", NO_STREAM, [lost(6)]),
+        ],
+        meta,
+    )
+
+    assert [(e.stream_id, e.version, e.resource, e.team) for e in recorded] == [
+        ("app-a", 1, "a", "acme"),
+        ("claims", 2, "a", "acme"),
+        ("app-b", 1, "b", "acme"),
+        ("claims", 3, "b", "acme"),
+        ("project-acme/shop", 1, None, "acme"),
+    ]
+    log = await read_everything(store)
+    assert [e.resource for e in log] == [None, "a", "a", "b", "b", None]
+    assert_log_is_consistent(log)
+
+
 async def test_appending_together_records_every_stream_or_none(store: EventStore) -> None:
     await store.append("claims", NO_STREAM, [lost(1)], META)
 

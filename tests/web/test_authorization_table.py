@@ -171,6 +171,21 @@ ROUTES: dict[str, Route] = {
         ("acme", P.DEPLOY),
         202,
     ),
+    "clone an environment": (
+        "POST /api/v1/projects/{team}/{project}/environments/{environment}/clone",
+        "/api/v1/projects/acme/default/environments/production/clone",
+        {"to_environment": "staging", "create_environment": True},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    # authorised, then refused: a release is promoted from another app
+    "promote": (
+        "POST /api/v1/apps/{name}/promote",
+        "/api/v1/apps/web/promote",
+        {"from_app": "web"},
+        ("acme", P.DEPLOY),
+        422,
+    ),
     # authorised, then refused by the domain: `web` takes no pull requests from forks
     "approve a fork's head": (
         "POST /api/v1/apps/{name}/previews/{pr}/approve",

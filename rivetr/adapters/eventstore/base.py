@@ -46,6 +46,14 @@ class StreamAppend(msgspec.Struct, frozen=True):
     stream_id: str
     expected_version: int | None
     events: Sequence[Event]
+    # the resource these events concern, when not the one the meta names (one append that
+    # creates several apps records each app's events under its own id)
+    resource: str | None = None
+
+    def meta_for(self, meta: EventMeta) -> EventMeta:
+        if self.resource is None or self.resource == meta.resource:
+            return meta
+        return msgspec.structs.replace(meta, resource=self.resource)
 
 
 def check_appends(appends: Sequence[StreamAppend]) -> None:

@@ -55,11 +55,12 @@ class InMemoryEventStore:
         versions = dict(self._versions)
         recorded: list[RecordedEvent] = []
         for part in appends:
+            part_meta = part.meta_for(meta)
             for event in part.events:
                 version = versions[part.stream_id] = versions.get(part.stream_id, 0) + 1
                 position = len(self._events) + len(recorded) + 1
                 linked = chain_event(
-                    prev_hash, position, part.stream_id, version, event, meta, recorded_at
+                    prev_hash, position, part.stream_id, version, event, part_meta, recorded_at
                 )
                 recorded.append(linked)
                 prev_hash = linked.hash

@@ -125,6 +125,7 @@ def _chain(
     recorded: list[RecordedEvent] = []
     next_version: dict[str, int] = {}
     for part in request.parts:
+        meta = part.meta_for(request.meta)
         for event in part.events:
             stream_id = part.stream_id
             version = next_version.get(stream_id, version_of(stream_id)) + 1
@@ -135,7 +136,7 @@ def _chain(
                 stream_id,
                 version,
                 event,
-                request.meta,
+                meta,
                 recorded_at,
             )
             recorded.append(linked)

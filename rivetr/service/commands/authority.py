@@ -21,6 +21,7 @@ from rivetr.domain.commands import (
     ChangeMemberRole,
     ChangeProjectVariables,
     ChangeTeamVariables,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -107,7 +108,13 @@ class Authority:
                 return Target(team=ROOT_TEAM, owner=command.user_id)
             case CreateTeam():
                 return Target()
-            case CreateProject() | DeleteProject() | CreateEnvironment() | DeleteEnvironment():
+            case (
+                CreateProject()
+                | DeleteProject()
+                | CreateEnvironment()
+                | DeleteEnvironment()
+                | CloneEnvironment()
+            ):
                 team = await self.existing_team(command.team)
                 return Target(team=team, project=command.project)
             case ChangeTeamVariables():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rivetr.adapters.eventstore.base import EventMeta, EventStore, RecordedEvent, StreamAppend
 from rivetr.adapters.eventstore.retry import retry_on_conflict
@@ -17,9 +17,21 @@ from rivetr.projections.runner import ProjectionRunner
 S = TypeVar("S")
 C = TypeVar("C")
 Resolve = Callable[[Command], Awaitable[Target]]
+
+
+class Part(NamedTuple):
+    """One stream's events in a decision over several streams, with the resource they concern
+    when that is not the command's (a clone creates several apps at once)."""
+
+    stream_id: str
+    events: list[Event]
+    resource: str | None = None
+
+
 # A decision over several streams: given each stream's folded state (in the order read), the
-# events to append to each stream (any of those read), all recorded together or none.
-DecideTogether = Callable[[list[Any], Any], list[tuple[str, list[Event]]]]
+# events to append to each stream (any of those read), all recorded together or none. A stream
+# may come back more than once (the claims of each app a clone makes, each with its app).
+DecideTogether = Callable[[list[Any], Any], Sequence[tuple[str, list[Event]] | Part]]
 
 
 async def no_target(command: Command) -> Target:
@@ -113,9 +125,9 @@ class CommandHandler:
                 versions[stream.stream_id] = history[-1].version if history else 0
                 states.append(stream.fold(recorded.event for recorded in history))
             appends = [
-                StreamAppend(stream_id, versions[stream_id], events)
-                for stream_id, events in decide(states, command)
-                if events
+                StreamAppend(part.stream_id, versions[part.stream_id], part.events, part.resource)
+                for part in (Part(*given) for given in decide(states, command))
+                if part.events
             ]
             if not appends:
                 return []

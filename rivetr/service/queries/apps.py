@@ -74,3 +74,13 @@ class AppReads:
         """Where each of the app's variables goes (none recorded: runtime and preview)."""
         recorded = await self.read.variables.scopes(app.id)
         return [recorded.get(name) or ScopeView(name=name) for name in app.env]
+
+    async def counterparts_of(self, app: AppView) -> list[AppView]:
+        """The live apps a clone paired `app` with (of its team, as a clone stays in one): the
+        apps its live release may be promoted to."""
+        found = []
+        for app_id in await self.read.counterparts.of(app.id):
+            other = await self.read.apps.by_id(app_id)
+            if other is not None and other.team == app.team:
+                found.append(other)
+        return found

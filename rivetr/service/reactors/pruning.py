@@ -56,6 +56,10 @@ async def prune_images(
     """Remove `app`'s images that `images_to_keep` does not name; return the tags removed."""
     deployments = await read.deployments.of_app(app.app_id, limit=1_000_000)
     wanted = images_to_keep(deployments, keep)
+    images = {d.image for d in deployments if d.image is not None}
+    # an image promoted to another app is that app's release too: kept as long as it keeps it
+    for other in await read.deployments.apps_using(images - wanted, app.app_id):
+        wanted |= images_to_keep(await read.deployments.of_app(other, limit=1_000_000), keep)
     # an in-flight build's image exists a moment before its image_built event names it
     building = {d.id for d in deployments if d.status in IN_FLIGHT}
     removed = []

@@ -54,7 +54,8 @@ class DeploymentDetail(msgspec.Struct, kw_only=True):
     log_tail: list[str]
 
 
-def _accepted(deployment_id: str) -> Response[Accepted]:
+def accepted(deployment_id: str) -> Response[Accepted]:
+    """A 202 naming the deployment requested (a deploy, a rollback or a promotion)."""
     url = f"/api/v1/deployments/{deployment_id}"
     return Response(
         Accepted(deployment_id=deployment_id, status="requested", url=url),
@@ -77,7 +78,7 @@ class DeploymentsController(Controller):
     ) -> Response[Accepted]:
         commit = data.commit if data else None
         deployment_id = await deployments.request(actor, name, commit=commit)
-        return _accepted(deployment_id)
+        return accepted(deployment_id)
 
     @get("/apps/{name:str}/deployments")
     async def list_deployments(
@@ -103,7 +104,7 @@ class DeploymentsController(Controller):
         # before the target search says anything
         await app_reads.allowed(actor, name, Permission.DEPLOY)
         deployment_id = await deployments.rollback(actor, name, data.to if data else None)
-        return _accepted(deployment_id)
+        return accepted(deployment_id)
 
     @get("/deployments/{deployment_id:str}")
     async def get_deployment(

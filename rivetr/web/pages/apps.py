@@ -119,6 +119,7 @@ class AppPages(Controller):
                 "runtime_problem": problem,
                 "deliveries": await app_reads.deliveries_of(app, limit=20),
                 "pending_previews": await app_reads.pending_previews_of(app),
+                "counterparts": await app_reads.counterparts_of(app),
                 "certificates": certificates,
                 "visits": visit_links(app.domains, certificates, settings),
                 "csrf_token": csrf_of(request),

@@ -33,6 +33,7 @@ from rivetr.domain.commands import (
     ChangeMemberRole,
     ChangeProjectVariables,
     ChangeTeamVariables,
+    CloneEnvironment,
     ClosePreview,
     Command,
     ConfirmTotp,
@@ -124,6 +125,7 @@ ONE_OF_EACH: list[Command] = [
     SetProjectRole(team="a", user_id="bob@example.com", project="shop", role="developer"),
     ChangeTeamVariables(team="a", variables={"HOST": "db"}),
     ChangeProjectVariables(team="a", project="shop", environment="staging", variables={"A": None}),
+    CloneEnvironment(team="a", project="shop", environment="production", to_environment="qa"),
 ]
 
 
@@ -163,6 +165,7 @@ APP_WORK = {
     "DeleteProject",
     "CreateEnvironment",
     "DeleteEnvironment",
+    "CloneEnvironment",
 }
 DEV_WORK = {
     "ChangeAppSettings:port",

@@ -53,6 +53,7 @@ from rivetr.domain.deployment import TRANSITIONS, DeploymentState
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import (
     BuildStarted,
+    ClonedResource,
     ContainerStarted,
     DeploymentCancelled,
     DeploymentFailed,
@@ -61,6 +62,7 @@ from rivetr.domain.events import (
     DeploymentRetired,
     DeploymentSuperseded,
     EngineConnected,
+    EnvironmentCloned,
     Event,
     HealthProbed,
     ImageBuilt,
@@ -105,6 +107,7 @@ TABLES = [
     "deployment_steps",
     "releases",
     "instance_settings",
+    "counterparts",
     "projection_checkpoints",
     "projection_failures",
 ]
@@ -375,6 +378,18 @@ instance_changes = st.builds(
     ),
 )
 
+# a clone pairing two of the apps (ids are names here), whether or not they exist
+clones = st.lists(st.sampled_from(APP_NAMES), min_size=2, max_size=2, unique=True).map(
+    lambda pair: EnvironmentCloned(
+        team="default",
+        project="default",
+        environment="staging",
+        from_project="default",
+        from_environment="production",
+        resources=[ClonedResource(from_id=pair[0], from_name=pair[0], id=pair[1], name=pair[1])],
+    )
+)
+
 engine_events = st.builds(
     EngineConnected,
     kind=st.sampled_from(["docker", "podman"]),
@@ -406,6 +421,7 @@ steps = st.lists(
             st.sampled_from(["default", *TEAM_NAMES]).flatmap(project_commands),
             engine_events,
             instance_changes,
+            clones,
             *[deployment_steps] * 3,
             st.just(Poison("worker")),  # web and api stay readable
         ),
@@ -484,6 +500,8 @@ async def play(
         events: list[Event]
         if isinstance(step, EngineConnected):
             await store.append("engine", None, [step], meta)
+        elif isinstance(step, EnvironmentCloned):
+            await store.append("project-default/default", None, [step], meta)
         elif isinstance(step, Poison):
             # as an older Rivetr wrote it: today's log refuses it, and the domain cannot read it
             body = msgspec.json.encode({"type": "app.settings_changed", "name": step.name})
