@@ -175,3 +175,25 @@ def test_a_domain_taken_in_a_project_one_cannot_read_is_refused_without_naming_i
     ann = session_headers("ann@example.com")
     told = client.patch("/api/v1/apps/shopfront", json={"domains": ["x.example.com"]}, headers=ann)
     assert "used by application 'blogroll'" in told.json()["detail"]
+
+
+def test_a_guest_may_not_reach_the_teams_variables_through_a_reference(
+    client, call, services, member, session_headers
+) -> None:
+    """A reference hands the variable's value to the app: a member kept to one project may
+    reference its own project's and environment's variables, never the team's."""
+    shop_and_blog(call, services)
+    member(BOB, "guest")
+    call(services.teams.set_project_role, SYSTEM, "default", BOB, "shop", "admin")
+    bob = session_headers(BOB)
+    app = "/api/v1/apps/shopfront"
+
+    refused = client.patch(app, json={"env": {"DB": "${{team.DATABASE_URL}}"}}, headers=bob)
+    assert refused.status_code == 403, refused.text
+    assert "variable DB -> team.DATABASE_URL" in refused.json()["detail"]
+    shared = "/api/v1/projects/default/shop/variables"
+    refused = client.patch(shared, json={"variables": {"X": "${{team.TOKEN}}"}}, headers=bob)
+    assert refused.status_code == 403, refused.text
+
+    allowed = client.patch(app, json={"env": {"DB": "${{project.DATABASE_URL}}"}}, headers=bob)
+    assert allowed.status_code == 200, allowed.text

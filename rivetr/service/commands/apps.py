@@ -28,6 +28,7 @@ from rivetr.domain.commands import (
 )
 from rivetr.domain.errors import AlreadyExists, NotFound
 from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
+from rivetr.domain.reference_grants import check_references, values_of
 from rivetr.domain.repository import RepositoryRefused
 from rivetr.domain.settings import BuildSettingsInput
 from rivetr.service.commands.adoption import adopt_legacy_claims
@@ -102,6 +103,8 @@ class AppService:
     ) -> list[RecordedEvent]:
         """Create an app with its claims; a new app (`decide` None) in an environment of its
         team that exists, read in the same decision."""
+        if isinstance(command, CreateApp):
+            check_references(actor, command.team, values_of([command]))
         await self.adopt()
         app_id = new_app_id()
         stream = application.stream_id(app_id)
@@ -137,6 +140,7 @@ class AppService:
         self, actor: Actor, app: AppState, command: Any, correlation_id: str | None
     ) -> list[RecordedEvent]:
         stream = application.stream_id(app.app_id)
+        check_references(actor, app.team, values_of([command]))
         sealed = seal_command(self.secrets, app.app_id, command)
         if not _may_claim(command):  # most changes leave the claims alone: one stream
             return await self.handler.execute(

@@ -15,6 +15,7 @@ from rivetr.domain.access import Actor
 from rivetr.domain.aggregates import PROJECT_VARIABLES, TEAM_VARIABLES, Aggregate, Stream
 from rivetr.domain.commands import ChangeProjectVariables, ChangeTeamVariables
 from rivetr.domain.events import ProjectVariablesChanged, TeamVariablesChanged
+from rivetr.domain.reference_grants import check_references, values_of
 from rivetr.domain.references import Scopes, reached
 from rivetr.domain.variables import ProjectVariables, Shared, TeamVariables
 from rivetr.projections.registry import ReadModel
@@ -135,6 +136,7 @@ class VariableService:
         )
 
     async def _run(self, actor: Actor, command: VariablesCommand) -> list[RecordedEvent]:
+        check_references(actor, command.team, values_of([command]))
         aggregate: Aggregate[Any, Any]
         if isinstance(command, ChangeTeamVariables):
             where = place(command.team)
