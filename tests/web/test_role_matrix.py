@@ -71,7 +71,11 @@ FIELDS: dict[str, object] = {
     "private_key": "not PEM",
     "code": "000000",
     "commit": "ab" * 20,
+    "to_environment": "qa",
 }
+# optional fields the matrix sets all the same, so that an allowed call can get through (a
+# clone into an environment that does not exist yet makes it)
+OPTIONS: dict[str, object] = {"create_environment": True}
 QUERY = {"time": lambda: datetime.now(UTC).isoformat(), "after": lambda: "0"}
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -175,6 +179,8 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         for name in schema.get("properties", {}):
             if name in places:
                 body[name] = places[name]
+            elif name in OPTIONS:
+                body[name] = OPTIONS[name]
             elif name in schema.get("required", []):
                 if name not in FIELDS:
                     raise CannotCall(f"{op}: the matrix cannot fill field {name!r}: add to FIELDS")

@@ -40,9 +40,11 @@ class VariableReads:
     async def _existing(
         self, actor: Actor, team: str, project: str | None, environment: str | None
     ) -> None:
-        """Raise Absent unless the place exists and the actor reads its team."""
-        if not actor.can(Permission.READ, team):
-            raise Absent(f"no team {team!r}")
+        """Raise Absent unless the place exists and the actor reads it: the team's own
+        variables its readers as a whole, a project's (and its environments') those who read
+        that project (its role there)."""
+        if not actor.can(Permission.READ, team, project):
+            raise Absent(f"no team {team!r}" if project is None else f"no project {project!r}")
         if team != ROOT_TEAM and not await self.read.teams.every([team]):
             raise Absent(f"no team {team!r}")
         if project is None:
