@@ -11,8 +11,8 @@ from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import Forbidden
 from rivetr.domain.references import references
 
-# the scopes a value may reach and where each is read: the team as a whole, or the project
-# (and its environments) the value is set in, which setting it already needs
+# the one scope beyond where the value is set: a project's and an environment's variables are
+# the value's own project's, which setting the value already needs a role in
 _TEAM = "team"
 
 
