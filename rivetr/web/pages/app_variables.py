@@ -20,7 +20,7 @@ from rivetr.projections.apps import AppView
 from rivetr.service.commands.apps import AppService
 from rivetr.service.queries.apps import AppReads
 from rivetr.web.pages.app_found import app_for, app_of_form
-from rivetr.web.pages.env_text import check_name, pasted
+from rivetr.web.pages.env_text import one_variable, pasted
 from rivetr.web.pages.forms import FieldProblems, attempted, problems_of, status_of
 from rivetr.web.pages.guard import Layout
 
@@ -71,15 +71,7 @@ class AppVariables(Controller):
         """Set one variable, or replace its value, with its scopes and preview value."""
 
         def changes() -> dict[str, Any]:
-            variable = check_name(data.name.strip(), "name")
-            if not data.scoped:
-                return {"env": {variable: data.value}}
-            scopes = {kind: bool(getattr(data, kind)) for kind in ("build", "runtime", "preview")}
-            return {
-                "env": {variable: data.value},
-                "env_scopes": {variable: scopes},
-                "env_preview": {variable: data.preview_value or None},
-            }
+            return one_variable(data, "env", "env_scopes", "env_preview")
 
         return await _changed(layout, apps, app_reads, name, data, changes)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any, Protocol
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
@@ -69,3 +70,37 @@ def pasted(text: str, field: str = "text") -> dict[str, str | None]:
     if not parsed:
         raise InvalidCommand("no NAME=value line to set", field=field)
     return dict(parsed)
+
+
+class OneVariable(Protocol):
+    """A form setting one variable: its name and value, and with `scoped` its scopes and
+    preview value."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def scoped(self) -> object: ...  # a checkbox: its value when ticked
+    @property
+    def build(self) -> object: ...
+    @property
+    def runtime(self) -> object: ...
+    @property
+    def preview(self) -> object: ...
+    @property
+    def preview_value(self) -> str | None: ...
+
+
+def one_variable(data: OneVariable, values: str, scopes: str, preview: str) -> dict[str, Any]:
+    """The change a one-variable form asks for, under the fields `values`, `scopes` and
+    `preview` of the command it goes to (an app's `env...`, a place's shared ones)."""
+    variable = check_name(data.name.strip(), "name")
+    if not data.scoped:
+        return {values: {variable: data.value}}
+    kinds = {kind: bool(getattr(data, kind)) for kind in ("build", "runtime", "preview")}
+    return {
+        values: {variable: data.value},
+        scopes: {variable: kinds},
+        preview: {variable: data.preview_value or None},
+    }

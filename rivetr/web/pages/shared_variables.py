@@ -21,7 +21,7 @@ from rivetr.domain.commands import ChangeProjectVariables, ChangeTeamVariables
 from rivetr.service.commands.variables import VariableService
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.variables import SharedVariables, VariableReads
-from rivetr.web.pages.env_text import check_name, pasted
+from rivetr.web.pages.env_text import one_variable, pasted
 from rivetr.web.pages.forms import FieldProblems, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
@@ -118,15 +118,7 @@ class SharedVariablesPages(Controller):
         """Set one variable, or replace its value, with its scopes and preview value."""
 
         def changes() -> dict[str, Any]:
-            variable = check_name(data.name.strip(), "name")
-            if not data.scoped:
-                return {"variables": {variable: data.value}}
-            scopes = {kind: bool(getattr(data, kind)) for kind in ("build", "runtime", "preview")}
-            return {
-                "variables": {variable: data.value},
-                "scopes": {variable: scopes},
-                "preview": {variable: data.preview_value or None},
-            }
+            return one_variable(data, "variables", "scopes", "preview")
 
         where = _place(layout)
         return await _changed(layout, variables, variable_reads, where, data, changes)
