@@ -58,6 +58,21 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
     TransferOwnership,
 )
+from rivetr.domain.database_commands import (
+    BackUpDatabase,
+    ChangeDatabaseSettings,
+    CreateDatabase,
+    DatabaseCommand,
+    DeleteBackup,
+    DeleteDatabase,
+    RemoveBackupTarget,
+    RequestDatabaseAction,
+    RestoreBackup,
+    RotateDatabasePassword,
+    SetBackupSchedules,
+    SetBackupTarget,
+    UpgradeDatabase,
+)
 from rivetr.domain.errors import Forbidden, InvalidCommand
 from rivetr.domain.places import Places
 from rivetr.domain.teams import ROOT_TEAM
@@ -285,6 +300,8 @@ def required_permission(command: Command) -> Permission:
             return Permission.CREATE_TEAMS
         case ChangeTeamVariables() | ChangeProjectVariables():
             return Permission.EDIT_APPS  # what changing an app's env values takes
+        case DatabaseCommand():
+            return _DATABASE_PERMISSIONS[type(command)]
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 
@@ -313,6 +330,24 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         authorize(actor, Permission.MANAGE_APPS, target.team, command.to_project)
     authorize(actor, required_permission(command), target.team, target.project)
 
+
+# what each database command takes: what its nearest app command does (making, exposing and
+# deleting as creating an app; a password as an env value; start, stop and a backup as a
+# deploy); a restore overwrites live data and a target holds credentials, so they are managed
+_DATABASE_PERMISSIONS: dict[type[Command], Permission] = {
+    CreateDatabase: Permission.MANAGE_APPS,
+    ChangeDatabaseSettings: Permission.MANAGE_APPS,
+    DeleteDatabase: Permission.MANAGE_APPS,
+    UpgradeDatabase: Permission.MANAGE_APPS,
+    RestoreBackup: Permission.MANAGE_APPS,
+    DeleteBackup: Permission.MANAGE_APPS,
+    SetBackupTarget: Permission.MANAGE_APPS,
+    RemoveBackupTarget: Permission.MANAGE_APPS,
+    RotateDatabasePassword: Permission.EDIT_APPS,
+    SetBackupSchedules: Permission.EDIT_APPS,
+    RequestDatabaseAction: Permission.DEPLOY,
+    BackUpDatabase: Permission.DEPLOY,
+}
 
 SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"
 ACCOUNT_ACTIONS: dict[type[Command], AccountAction] = {

@@ -11,8 +11,10 @@ from typing import Any, Generic, TypeVar
 
 from rivetr.domain import (
     application,
+    backups,
     certificates,
     claims,
+    databases,
     deployment,
     instance,
     previews,
@@ -96,6 +98,19 @@ PROJECT_VARIABLES: Aggregate[variables.ProjectVariables, Any] = Aggregate(
 INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
     "instance", instance.stream_id, instance.fold, instance.decide
 )
+DATABASES: Aggregate[databases.DatabaseState, Any] = Aggregate(
+    "database", databases.stream_id, databases.fold, databases.decide
+)
+BACKUPS: Aggregate[backups.BackupState, Any] = Aggregate(
+    "backup", backups.backup_stream, backups.fold_backup
+)
+RESTORES: Aggregate[backups.RestoreState, Any] = Aggregate(
+    "restore", backups.restore_stream, backups.fold_restore
+)
+# a team's backup targets: folded from the team's stream
+BACKUP_TARGETS: Aggregate[backups.TargetsState, Any] = Aggregate(
+    "backup targets", teams.stream_id, backups.fold_targets
+)
 
 ALL: tuple[Aggregate[Any, Any], ...] = (
     APPS,
@@ -110,4 +125,8 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     INSTANCE,
     TEAM_VARIABLES,
     PROJECT_VARIABLES,
+    DATABASES,
+    BACKUPS,
+    RESTORES,
+    BACKUP_TARGETS,
 )

@@ -150,6 +150,59 @@ def release(state: ClaimsState, resource_id: str, name: str) -> list[Event]:
     return events
 
 
+def database_name(team: str, project: str, environment: str, name: str) -> str:
+    """The claim a database's name makes: unique in its environment, where it is a host name
+    on the environment's network (a slash is in no app name, so the two never meet)."""
+    return f"database/{team}/{project}/{environment}/{name}"
+
+
+def host_port(port: int) -> str:
+    """The claim a public port makes: one holder on the whole host, whatever the address."""
+    return f"port/{port}"
+
+
+def claim_database(
+    state: ClaimsState, resource_id: str, team: str, key: str, public_port: int | None
+) -> list[Event]:
+    """The claims of a database: its name in its environment, its public port if any (a port
+    it held before and no longer lists is released).
+
+    Raises:
+        AlreadyExists: another database of the environment has the name, or another
+            resource has the port.
+    """
+    events: list[Event] = []
+    holder = state.names.get(key)
+    if holder is not None and holder.resource_id != resource_id:
+        name = key.rsplit("/", 1)[1]
+        raise AlreadyExists(f"this environment already has a database named {name!r}", field="name")
+    if holder is None:
+        events.append(NameClaimed(name=key, resource_id=resource_id, team=team))
+    wanted = None if public_port is None else host_port(public_port)
+    for held, by in state.names.items():
+        if held.startswith("port/") and by.resource_id == resource_id and held != wanted:
+            events.append(NameReleased(name=held, resource_id=resource_id))
+    if wanted is not None:
+        port_holder = state.names.get(wanted)
+        if port_holder is not None and port_holder.resource_id != resource_id:
+            raise AlreadyExists(
+                f"host port {public_port} is already published by another database",
+                field="public_port",
+            )
+        if port_holder is None:
+            events.append(NameClaimed(name=wanted, resource_id=resource_id, team=team))
+    return events
+
+
+def release_all(state: ClaimsState, resource_id: str) -> list[Event]:
+    """Every name-like claim `resource_id` holds (a database's name and port), given up."""
+    return [
+        NameReleased(name=held, resource_id=resource_id)
+        for held, by in state.names.items()
+        if by.resource_id == resource_id
+    ]
+
+
 class LegacyApp(msgspec.Struct, frozen=True):
     """A live app created before claims existed, as its own stream left it."""
 

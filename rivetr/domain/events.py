@@ -10,6 +10,33 @@ from typing import Literal
 
 import msgspec
 
+from rivetr.domain.database_events import (
+    BackupDeleted,
+    BackupFailed,
+    BackupReadBack,
+    BackupRequested,
+    BackupStored,
+    BackupTargetRemoved,
+    BackupTargetSet,
+    BackupVerified,
+    DatabaseActionRequested,
+    DatabaseCreated,
+    DatabaseDeleted,
+    DatabaseFailed,
+    DatabasePasswordRotated,
+    DatabasePasswordRotationRequested,
+    DatabaseRunning,
+    DatabaseSchedulesSet,
+    DatabaseSettingsChanged,
+    DatabaseStopped,
+    DatabaseUpgraded,
+    DatabaseUpgradeFailed,
+    DatabaseUpgradeRequested,
+    RestoreCompleted,
+    RestoreFailed,
+    RestoreRequested,
+)
+from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
 from rivetr.domain.settings import (
     BuildSettings,
     CommitId,
@@ -21,11 +48,6 @@ from rivetr.domain.settings import (
     StatusCode,
     TotpStep,
 )
-
-
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
-    """Base of all events. Unknown fields are tolerated so older code can read newer events."""
-
 
 # --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
 
@@ -786,6 +808,30 @@ AnyEvent = (
     | RolledBack
     | DeploymentCancelled
     | VariablesResolved
+    | DatabaseCreated
+    | DatabaseSettingsChanged
+    | DatabaseActionRequested
+    | DatabaseRunning
+    | DatabaseStopped
+    | DatabaseFailed
+    | DatabasePasswordRotationRequested
+    | DatabasePasswordRotated
+    | DatabaseSchedulesSet
+    | DatabaseUpgradeRequested
+    | DatabaseUpgraded
+    | DatabaseUpgradeFailed
+    | DatabaseDeleted
+    | BackupTargetSet
+    | BackupTargetRemoved
+    | BackupRequested
+    | BackupStored
+    | BackupReadBack
+    | BackupVerified
+    | BackupFailed
+    | BackupDeleted
+    | RestoreRequested
+    | RestoreCompleted
+    | RestoreFailed
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -7,7 +7,7 @@ import inspect
 import msgspec
 import pytest
 
-from rivetr.domain import commands
+from rivetr.domain import commands, database_commands
 from rivetr.domain.access import (
     SCOPE_PERMISSIONS,
     SYSTEM,
@@ -64,9 +64,38 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
     TransferOwnership,
 )
+from rivetr.domain.database_commands import (
+    BackUpDatabase,
+    ChangeDatabaseSettings,
+    CreateDatabase,
+    DatabaseCommand,
+    DeleteBackup,
+    DeleteDatabase,
+    RemoveBackupTarget,
+    RequestDatabaseAction,
+    RestoreBackup,
+    RotateDatabasePassword,
+    SetBackupSchedules,
+    SetBackupTarget,
+    UpgradeDatabase,
+)
 from rivetr.domain.errors import Forbidden, InvalidCommand
 
+DB = "db0000000001"
+
 ONE_OF_EACH: list[Command] = [
+    CreateDatabase(name="pg", kind="postgres", team="a"),
+    ChangeDatabaseSettings(database_id=DB, public_port=15432),
+    RequestDatabaseAction(database_id=DB, action="stop"),
+    RotateDatabasePassword(database_id=DB),
+    SetBackupSchedules(database_id=DB),
+    UpgradeDatabase(database_id=DB, version="17"),
+    DeleteDatabase(database_id=DB),
+    BackUpDatabase(database_id=DB),
+    RestoreBackup(backup_id=DB),
+    DeleteBackup(backup_id=DB),
+    SetBackupTarget(team="a", name="local", keep_last=3),
+    RemoveBackupTarget(team="a", name="s3"),
     CreateApp(name="web", team="a"),
     ChangeAppSettings(name="web", port=9000),
     ChangeAppSettings(name="web", domains=["web.example.com"]),
@@ -166,6 +195,14 @@ APP_WORK = {
     "CreateEnvironment",
     "DeleteEnvironment",
     "CloneEnvironment",
+    "CreateDatabase",
+    "ChangeDatabaseSettings",
+    "DeleteDatabase",
+    "UpgradeDatabase",
+    "RestoreBackup",
+    "DeleteBackup",
+    "SetBackupTarget",
+    "RemoveBackupTarget",
 }
 DEV_WORK = {
     "ChangeAppSettings:port",
@@ -179,6 +216,10 @@ DEV_WORK = {
     "ApprovePreview",
     "ChangeTeamVariables",
     "ChangeProjectVariables",
+    "RotateDatabasePassword",
+    "SetBackupSchedules",
+    "RequestDatabaseAction",
+    "BackUpDatabase",
 }
 # instance-level commands: the default team's admins, not team "a"'s
 INSTANCE = {
@@ -219,8 +260,11 @@ def allowed(actor: Actor, command: Command) -> bool:
 def command_classes() -> set[type[Command]]:
     return {
         cls
-        for _, cls in inspect.getmembers(commands, inspect.isclass)
-        if issubclass(cls, Command) and cls is not Command and cls.__module__ == commands.__name__
+        for module in (commands, database_commands)
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, Command)
+        and cls not in (Command, DatabaseCommand)
+        and cls.__module__ == module.__name__
     }
 
 

@@ -18,7 +18,7 @@ def test_aggregates_name_distinct_streams() -> None:
     shared = {prefix: names for prefix, names in by_prefix.items() if len(names) > 1}
     assert shared == {
         "app-": ["app", "preview"],
-        "team-": ["team", "team variables"],
+        "team-": ["team", "team variables", "backup targets"],
         "project-": ["project", "project variables"],
     }
     assert len({a.name for a in ALL}) == len(ALL)

@@ -8,6 +8,34 @@ import pytest
 
 from rivetr.domain import codec
 from rivetr.domain.codec import UPCASTERS, UnknownEventType
+from rivetr.domain.database_events import (
+    BackupDeleted,
+    BackupFailed,
+    BackupReadBack,
+    BackupRequested,
+    BackupSchedule,
+    BackupStored,
+    BackupTargetRemoved,
+    BackupTargetSet,
+    BackupVerified,
+    DatabaseActionRequested,
+    DatabaseCreated,
+    DatabaseDeleted,
+    DatabaseFailed,
+    DatabasePasswordRotated,
+    DatabasePasswordRotationRequested,
+    DatabaseRunning,
+    DatabaseSchedulesSet,
+    DatabaseSettingsChanged,
+    DatabaseStopped,
+    DatabaseUpgraded,
+    DatabaseUpgradeFailed,
+    DatabaseUpgradeRequested,
+    RestoreCompleted,
+    RestoreFailed,
+    RestoreRequested,
+    S3Settings,
+)
 from rivetr.domain.events import (
     EVENT_TYPES,
     SCHEMA_VERSIONS,
@@ -89,6 +117,86 @@ from rivetr.domain.events import (
     WebhookSecretSet,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck
+
+DATABASE_EVENTS: list[Event] = [
+    DatabaseCreated(
+        database_id="db0000000001",
+        name="pg",
+        team="a",
+        project="shop",
+        environment="staging",
+        kind="postgres",
+        version="16",
+        image="postgres:16-alpine",
+        port=5432,
+        public_port=15432,
+        user="app",
+        database="app",
+        password="rvs2:k:v",
+    ),
+    DatabaseSettingsChanged(database_id="db0000000001", public_port=None),
+    DatabaseActionRequested(database_id="db0000000001", action="restart"),
+    DatabaseRunning(database_id="db0000000001", container="c1", image="postgres:16-alpine"),
+    DatabaseStopped(database_id="db0000000001", reason="exited 137"),
+    DatabaseFailed(database_id="db0000000001", during="start", reason="unhealthy"),
+    DatabasePasswordRotationRequested(database_id="db0000000001", password="rvs2:k:w"),
+    DatabasePasswordRotated(database_id="db0000000001"),
+    DatabaseSchedulesSet(
+        database_id="db0000000001", schedules=[BackupSchedule(cron="0 3 * * *", target="s3")]
+    ),
+    DatabaseUpgradeRequested(
+        database_id="db0000000001",
+        upgrade_id="up0000000001",
+        version="17",
+        image="postgres:17-alpine",
+        from_version="16",
+        from_image="postgres:16-alpine",
+    ),
+    DatabaseUpgraded(
+        database_id="db0000000001", upgrade_id="up0000000001", version="17", image="p:17"
+    ),
+    DatabaseUpgradeFailed(
+        database_id="db0000000001", upgrade_id="up0000000001", reason="unhealthy", rolled_back=True
+    ),
+    DatabaseDeleted(database_id="db0000000001", name="pg", volume_kept=True),
+    BackupTargetSet(
+        team="a",
+        name="s3",
+        kind="s3",
+        s3=S3Settings(
+            endpoint="https://s3.example.com",
+            bucket="backups",
+            access_key="AK",
+            secret_key="rvs2:k:s",
+        ),
+        keep_last=7,
+        keep_days=30,
+    ),
+    BackupTargetRemoved(team="a", name="s3"),
+    BackupRequested(
+        backup_id="bk0000000001",
+        database_id="db0000000001",
+        team="a",
+        project="shop",
+        environment="staging",
+        kind="postgres",
+        image="postgres:16-alpine",
+        target="local",
+        reason="on_demand",
+    ),
+    BackupStored(
+        backup_id="bk0000000001", key="k.dump", size=10, sha256="ab", counts={"public.t": 3}
+    ),
+    BackupReadBack(backup_id="bk0000000001", size=10, sha256="ab"),
+    BackupVerified(backup_id="bk0000000001", counts={"public.t": 3}, seconds=1.5),
+    BackupFailed(backup_id="bk0000000001", step="store", reason="disk full"),
+    BackupDeleted(backup_id="bk0000000001", reason="retention: keep_last 7"),
+    RestoreRequested(
+        restore_id="rs0000000001", backup_id="bk0000000001", database_id="db0000000001"
+    ),
+    RestoreCompleted(restore_id="rs0000000001", counts={"public.t": 3}),
+    RestoreFailed(restore_id="rs0000000001", reason="another kind's backup"),
+]
 
 ONE_OF_EACH: list[Event] = [
     AppCreated(
@@ -253,6 +361,7 @@ ONE_OF_EACH: list[Event] = [
         preview_values={"DB": "rvs2:k:v"},
         preview_unset=["OLD"],
     ),
+    *DATABASE_EVENTS,
 ]
 
 
