@@ -37,8 +37,10 @@ from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.authority import Authority
+from rivetr.service.commands.backups import BackupService
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.commands.cloning import CloneService
+from rivetr.service.commands.databases import DatabaseService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.instance_settings import InstanceSettings
@@ -55,6 +57,7 @@ from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
+from rivetr.service.queries.databases import DatabaseReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.health import HealthReads
 from rivetr.service.queries.history import HistoryReads
@@ -118,6 +121,9 @@ class Services:
         self.projects = ProjectService(handler, read, self.lookup)
         self.variables = VariableService(handler, read, self.lookup, self.secrets)
         self.variable_reads = VariableReads(read)
+        self.databases = DatabaseService(handler, self.secrets, read)
+        self.backups = BackupService(self.databases)
+        self.database_reads = DatabaseReads(read)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
         self.engine = EngineMonitor(

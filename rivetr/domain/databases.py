@@ -63,6 +63,24 @@ _IMAGES: Final[dict[DatabaseKind, str]] = {
     "redis": "redis:{}-alpine",
     "mongodb": "mongo:{}",
 }
+# the port each kind listens on in its container, and the user and database made for the apps
+# (Redis has one numbered database and the `default` user; MongoDB's user lives in `admin`)
+PORTS: Final[dict[DatabaseKind, int]] = {
+    "postgres": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "redis": 6379,
+    "mongodb": 27017,
+}
+DEFAULT_USERS: Final[dict[DatabaseKind, tuple[str, str]]] = {
+    "postgres": ("app", "app"),
+    "mysql": ("app", "app"),
+    "mariadb": ("app", "app"),
+    "redis": ("default", "0"),
+    "mongodb": ("app", "app"),
+}
+# kinds whose superuser is not the apps' user, with a password of its own
+WITH_ROOT: Final = frozenset({"mysql", "mariadb"})
 # names a reference scope may not take: `${{project.X}}` must mean the project's variable
 RESERVED_NAMES: Final = frozenset((*LEVELS, "app"))
 

@@ -13,6 +13,7 @@ from rivetr.projections.audit import AuditProjection, AuditQueries
 from rivetr.projections.base import Projection
 from rivetr.projections.certificates import CertificateQueries, CertificatesProjection
 from rivetr.projections.counterparts import CounterpartQueries, CounterpartsProjection
+from rivetr.projections.databases import DatabaseQueries, DatabasesProjection
 from rivetr.projections.deployments import DeploymentQueries, DeploymentsProjection
 from rivetr.projections.instance_settings import (
     InstanceSettingQueries,
@@ -40,6 +41,7 @@ def all_projections() -> list[Projection]:
         ProjectsProjection(),
         VariablesProjection(),
         CounterpartsProjection(),
+        DatabasesProjection(),
     ]
 
 
@@ -62,6 +64,7 @@ class ReadModel:
         self.projects = ProjectQueries(conn)
         self.variables = VariableQueries(conn)
         self.counterparts = CounterpartQueries(conn)
+        self.databases = DatabaseQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

@@ -8,7 +8,7 @@ the same facts it is then decided on, even a moment after the app or token was c
 from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import deployment, projects, teams, tokens
+from rivetr.domain import backups, databases, deployment, projects, teams, tokens
 from rivetr.domain.access import Target
 from rivetr.domain.commands import (
     AddMember,
@@ -51,6 +51,14 @@ from rivetr.domain.commands import (
     SetProjectRole,
     SetWebhookSecret,
     TransferOwnership,
+)
+from rivetr.domain.database_commands import (
+    CreateDatabase,
+    DatabaseCommand,
+    DeleteBackup,
+    RemoveBackupTarget,
+    RestoreBackup,
+    SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
 from rivetr.domain.teams import ROOT_TEAM
@@ -133,6 +141,15 @@ class Authority:
                 | SetProjectRole()
             ):
                 return Target(team=command.team)
+            case CreateDatabase():
+                team = await self.existing_team(command.team or ROOT_TEAM)
+                return Target(team=team, project=command.project)
+            case SetBackupTarget() | RemoveBackupTarget():
+                return Target(team=await self.existing_team(command.team or ROOT_TEAM))
+            case RestoreBackup() | DeleteBackup():
+                return await self.backup_target(command.backup_id)
+            case DatabaseCommand():
+                return await self.database_target(getattr(command, "database_id"))  # noqa: B009
         raise TypeError(f"no target is defined for {type(command).__name__}")
 
     async def app_target(self, name: str) -> Target:
@@ -141,6 +158,20 @@ class Authority:
         if not app.exists:
             raise NotFound(f"no application named {name!r}")
         return Target(team=app.team, project=app.project)
+
+    async def database_target(self, database_id: str) -> Target:
+        history = await self.store.read_stream(databases.stream_id(database_id))
+        state = databases.fold(database_id, [e.event for e in history])
+        databases.require(state)
+        return Target(team=state.team, project=state.project)
+
+    async def backup_target(self, backup_id: str) -> Target:
+        """The place of the database a backup was taken of, then (a backup stays with it)."""
+        history = await self.store.read_stream(backups.backup_stream(backup_id))
+        request = backups.fold_backup(backup_id, [e.event for e in history]).request
+        if request is None:
+            raise NotFound(f"no backup with id {backup_id}")
+        return Target(team=request.team, project=request.project)
 
     async def existing_project(self, team: str, project: str) -> None:
         """Raises NotFound unless `project` exists in `team` (its default project always does)."""

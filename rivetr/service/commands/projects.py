@@ -42,9 +42,13 @@ class ProjectService:
     async def holdings(self, team: str, project: str, environment: str | None) -> list[str]:
         """What lives in a project (or one environment of it), as a refusal names it."""
         apps = await self.read.apps.placed(team, project, environment)
-        return [
-            f"app {app.name}" + ("" if environment else f" (in {app.environment})") for app in apps
+        held = [(f"app {app.name}", app.environment) for app in apps]
+        held += [
+            (f"database {db.name}", db.environment)
+            for db in await self.read.databases.every([team])
+            if db.project == project and environment in (None, db.environment)
         ]
+        return [what + ("" if environment else f" (in {where})") for what, where in held]
 
     async def move(self, actor: Actor, command: MoveApp) -> list[RecordedEvent]:
         """Move an app to another environment of its team, checked against that project's
