@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,12 @@ from rivetr.adapters.runtime.base import (
     ContainerStats,
     EngineInfo,
     EngineUnavailable,
+    Health,
     ImageInfo,
     LogLine,
 )
+from rivetr.adapters.runtime.fake_exec import FakeExec
+from rivetr.adapters.runtime.fake_resources import FakeResources
 
 _INSTRUCTIONS = {
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
@@ -46,15 +50,19 @@ class FakeBuild(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str]
 
 
-class FakeRuntime:
+class FakeRuntime(FakeResources, FakeExec):
     """The port in memory. Images are refs to ids; containers never run anything.
 
     A build "runs" each Dockerfile instruction by printing it; it fails like the classic
     builder on a missing Dockerfile, an unknown instruction or a `FROM` of an unknown image.
-    Containers log nothing unless a test calls `append_log`.
+    Containers log nothing unless a test calls `append_log`; what a command run in one does is
+    what a test registered with `on_exec` (see `fake_exec`); volumes and networks are in
+    `fake_resources`.
     """
 
     def __init__(self, kind: Literal["docker", "podman"] = "docker") -> None:
+        FakeResources.__init__(self)
+        FakeExec.__init__(self)
         self.kind: Literal["docker", "podman"] = kind
         self.available = True  # False: every call raises EngineUnavailable
         self.closed = False
@@ -210,6 +218,7 @@ class FakeRuntime:
         if self._start_failure is not None:
             message, self._start_failure = self._start_failure, None
             raise ContainerError(f"run {spec.name}: {message}")
+        networks = self._attach(spec)
         taken = {p for c in self._containers.values() for p in c.host_ports.values()}
         host_ports: dict[int, int] = {}
         for port, wanted in spec.ports.items():
@@ -224,6 +233,7 @@ class FakeRuntime:
             labels={**self._image_labels.get(image_id, {}), **spec.labels},
             host_ports=host_ports,
         )
+        container.networks = networks
         self._containers[container.id] = container
         self.started.append(spec)
         return container.info()
@@ -349,6 +359,11 @@ class _Container:
         self.lines: list[LogLine] = []
         self.written: anyio.Event | None = None  # set on the next line or stop
         self.cpu_ns = 0
+        self.networks: dict[str, list[str]] = {}  # network -> this container's aliases there
+        self.execs: list[list[str]] = []  # the argv of each command running in it
+        self.health: Health = "starting"
+        self.failing = 0  # health checks failed in a row
+        self.started_at = time.monotonic()
 
     def changed(self) -> None:
         if self.written is not None:
