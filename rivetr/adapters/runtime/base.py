@@ -266,7 +266,8 @@ class ContainerRuntime(Protocol):
         EXEC_CHUNK_BYTES read ahead of the consumer (a slow one slows the command down).
 
         The container needs `/bin/sh`: the command runs under a one-line wrapper that tells its
-        process group, so that closing the iterator early kills it and its children.
+        process group, so that closing the iterator early (`aclose()`; leaving an `async for`
+        does not close it: use `contextlib.aclosing`) kills it and its children.
 
         Raises:
             ExecFailed: after all of stdout, when the command exited non-zero.

@@ -7,16 +7,23 @@ instead of filling memory.
 
 Measured on Docker 20.10 and Podman 4.3 (compat API): both speak the same multiplexed frames
 (Docker's are up to 32 KB, Podman's up to 8 KB) and both pass a half-close of the connection on
-as EOF of the command's stdin. Neither stops a command whose client went away: it blocks on
-its full stdout pipe for ever, and Podman even reports it exited (-1) while it still runs. No
-API kills an exec, so each command runs under `sh -c 'echo $$; exec "$@"'`, which tells its
-process id (an exec is its own session and process group leader on both engines) on the first
-line of stdout (not stderr: the engines interleave the two streams in any order, and the pid
-must come before any output), and abandoning the command kills that group from a second exec.
+as EOF of the command's stdin. Podman often sends the first frames in the same write as the
+HTTP answer's headers, so they sit in the HTTP client's buffer, not in the socket: they are
+taken from there first (`_read_ahead`). The SDK leaves the client's timeout on the socket: it
+is lifted, a dump may be silent for minutes.
+
+Neither engine stops a command whose client went away: it blocks on its full stdout pipe for
+ever, and Podman even reports it exited (-1) while it still runs. No API kills an exec, so each
+command runs under `sh -c 'echo $$; exec "$@"'`, which tells its process id (an exec is its own
+session and process group leader on both engines) on the first line of stdout (not stderr: the
+engines interleave the two streams in any order, and the pid must come before any output), and
+abandoning the command kills that group from a second exec. Reading stdout one frame per worker
+thread hop would cap a dump at Podman's 8 KB frames; the frames already arrived are joined.
 """
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import time
@@ -53,6 +60,7 @@ class _Session:
         self._pid: int | None = None
         self._first_line = b""  # the wrapper's line with the pid, until it is whole
         self._reading = False  # a worker thread is in `read_piece`
+        self._pending = b""  # read from the socket with the HTTP headers, not yet handed out
 
     async def start(self, env: dict[str, str] | None, user: str | None, stdin: bool) -> None:
         def start(client: docker.DockerClient) -> None:
@@ -66,33 +74,32 @@ class _Session:
                 user=user or "",
             )
             self._id = str(created["Id"])
-            self._sock = client.api.exec_start(self._id, socket=True)._sock
+            hijacked = client.api.exec_start(self._id, socket=True)
+            self._pending = _read_ahead(hijacked)
+            self._sock = hijacked._sock
+            self._sock.settimeout(None)  # not the client's: a dump may be silent for minutes
 
         await self.engine._run(f"exec {self.argv[0]} in {self.container}", start)
 
     def read_piece(self) -> tuple[int, bytes] | None:
-        """The next piece of a frame (at most EXEC_CHUNK_BYTES), or None at the stream's end.
-        Blocking: run it in a worker thread."""
+        """The next piece of output (at most EXEC_CHUNK_BYTES), or None at the stream's end:
+        stdout frames already arrived are joined (Podman's are 8 KB: one worker-thread hop
+        each would cap a dump's speed). Blocking: run it in a worker thread."""
         assert self._sock is not None
         self._reading = True
         try:
-            while True:
-                stream, left = self._frame
-                if left == 0:
-                    header = self._read_exactly(8)
-                    if header is None:
-                        self.ended = True
-                        return None
-                    self._frame = struct.unpack(">BxxxL", header)
-                    continue
-                data = self._sock.recv(min(left, EXEC_CHUNK_BYTES))
-                if not data:
-                    self.ended = True
-                    return None
-                self._frame = (stream, left - len(data))
-                if stream == _STDOUT and self._pid is None:
-                    data = self._take_pid(data)
-                return stream, data
+            first = self._next(EXEC_CHUNK_BYTES)
+            if first is None or first[0] != _STDOUT:
+                return first
+            data = bytearray(first[1])
+            while len(data) < EXEC_CHUNK_BYTES and self._ready():
+                if self._frame[1] == 0 and (not self._header() or self._frame[0] != _STDOUT):
+                    break  # the end, or stderr: for the next call
+                more = self._next(EXEC_CHUNK_BYTES - len(data))
+                if more is None:
+                    break
+                data += more[1]
+            return _STDOUT, bytes(data)
         except ConnectionResetError:
             # Podman resets the connection of a command that exited with input still unread;
             # its exit code says whether it ended well
@@ -103,11 +110,47 @@ class _Session:
         finally:
             self._reading = False
 
-    def _read_exactly(self, size: int) -> bytes | None:
+    def _next(self, limit: int) -> tuple[int, bytes] | None:
+        """The next piece of the current frame (of the next one, at a frame's end)."""
         assert self._sock is not None
+        if self._frame[1] == 0 and not self._header():
+            return None
+        stream, left = self._frame
+        data = self._recv(min(left, limit))
+        if not data:
+            self.ended = True
+            return None
+        self._frame = (stream, left - len(data))
+        if stream == _STDOUT and self._pid is None:
+            data = self._take_pid(data)
+        return stream, data
+
+    def _header(self) -> bool:
+        """Read the next frame's header; False at the stream's end."""
+        while self._frame[1] == 0:  # an empty frame has nothing to read
+            header = self._read_exactly(8)
+            if header is None:
+                self.ended = True
+                return False
+            self._frame = struct.unpack(">BxxxL", header)
+        return True
+
+    def _recv(self, size: int) -> bytes:
+        assert self._sock is not None
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        return self._sock.recv(size)
+
+    def _ready(self) -> bool:
+        """Whether there is something to read at once."""
+        assert self._sock is not None
+        return bool(self._pending) or bool(select.select([self._sock], [], [], 0)[0])
+
+    def _read_exactly(self, size: int) -> bytes | None:
         data = b""
         while len(data) < size:
-            more = self._sock.recv(size - len(data))
+            more = self._recv(size - len(data))
             if not more:
                 return None
             data += more
@@ -202,10 +245,11 @@ class DockerExecOutput:
                 await session.start(self._env, self._user, stdin=False)
             while (piece := await _read(session)) is not None:
                 stream, data = piece
-                if stream == _STDOUT and data:
+                if stream != _STDOUT:
+                    session.stderr.add(data)
+                elif data:  # empty: what was read was the wrapper's line
                     self.peak_buffered_bytes = max(self.peak_buffered_bytes, len(data))
                     return data
-                session.stderr.add(data)
         except BaseException:
             self._done = True
             await session.abandon()
@@ -252,20 +296,22 @@ class DockerExec(DockerEngine):
     ) -> ExecResult:
         session = _Session(self, container, argv)
         await session.start(env, user, stdin=True)
+        failures: list[BaseException] = []  # raised as they are, not in an exception group
         try:
             async with anyio.create_task_group() as group:
-
-                async def collect_then_stop_feeding() -> None:
-                    await _collect(session)
-                    group.cancel_scope.cancel()  # the command is gone: nothing more to feed
-
-                group.start_soon(collect_then_stop_feeding)
-                async for chunk in chunks:
-                    if not await anyio.to_thread.run_sync(
-                        session.send, chunk, abandon_on_cancel=True
-                    ):
-                        break
-                session.end_input()
+                group.start_soon(_collect_then_stop, session, group.cancel_scope, failures)
+                try:
+                    async for chunk in chunks:
+                        if not await anyio.to_thread.run_sync(
+                            session.send, chunk, abandon_on_cancel=True
+                        ):
+                            break  # the command no longer reads: its exit code will say why
+                    session.end_input()
+                except Exception as exc:  # the caller's chunks failed
+                    failures.append(exc)
+                    group.cancel_scope.cancel()
+            if failures:
+                raise failures[0]
         except BaseException:
             await session.abandon()
             raise
@@ -291,11 +337,34 @@ class DockerExec(DockerEngine):
         return await _result(session)
 
 
+def _read_ahead(hijacked: Any) -> bytes:
+    """What the HTTP client read past the answer's headers into its buffer: the stream's first
+    bytes, which a read of the socket would miss (Podman sends them with the headers)."""
+    buffered = getattr(getattr(getattr(hijacked, "_response", None), "raw", None), "_fp", None)
+    reader = getattr(buffered, "fp", None)
+    if reader is None or not hasattr(reader, "read1"):
+        return b""
+    # one read at most: what is buffered, or else the stream's first bytes (the wrapper's line
+    # comes at once, so this does not wait on the command)
+    return bytes(reader.read1(EXEC_CHUNK_BYTES))
+
+
 async def _collect(session: _Session) -> None:
     """Read the command's output to its end, keeping the tail of each stream."""
     while (piece := await _read(session)) is not None:
         stream, data = piece
         (session.stdout if stream == _STDOUT else session.stderr).add(data)
+
+
+async def _collect_then_stop(
+    session: _Session, feeding: anyio.CancelScope, failures: list[BaseException]
+) -> None:
+    """Collect the output of a command being fed; once it ended, stop feeding it."""
+    try:
+        await _collect(session)
+    except Exception as exc:
+        failures.append(exc)
+    feeding.cancel()
 
 
 async def _result(session: _Session) -> ExecResult:

@@ -9,7 +9,7 @@ from typing import Protocol
 import msgspec
 
 EXEC_TAIL_BYTES = 64 * 1024  # how much of an exec's stderr (or small stdout) is kept: its end
-EXEC_CHUNK_BYTES = 64 * 1024  # the most an exec stream reads ahead of its consumer
+EXEC_CHUNK_BYTES = 256 * 1024  # the most an exec stream reads ahead of its consumer
 
 
 class ExecResult(msgspec.Struct, frozen=True, kw_only=True):
