@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +25,10 @@ from rivetr.adapters.runtime.base import (
     ContainerStats,
     EngineInfo,
     EngineUnavailable,
-    Health,
     ImageInfo,
     LogLine,
 )
+from rivetr.adapters.runtime.fake_container import FakeContainer
 from rivetr.adapters.runtime.fake_exec import FakeExec
 from rivetr.adapters.runtime.fake_resources import FakeResources
 
@@ -72,7 +71,7 @@ class FakeRuntime(FakeResources, FakeExec):
         self.images: dict[str, str] = {}  # ref -> image id
         self._image_labels: dict[str, dict[str, str]] = {}  # image id -> labels
         self._image_ports: dict[str, list[int]] = {}  # image id -> the TCP ports it exposes
-        self._containers: dict[str, _Container] = {}  # id -> container
+        self._containers: dict[str, FakeContainer] = {}  # id -> container
         self._build_failure: tuple[str, list[str]] | None = None
         self._start_failure: str | None = None
         self._ids = itertools.count(1)
@@ -225,7 +224,7 @@ class FakeRuntime(FakeResources, FakeExec):
             if wanted is not None and wanted in taken:
                 raise ContainerError(f"run {spec.name}: port 127.0.0.1:{wanted} already in use")
             host_ports[port] = wanted if wanted is not None else next(self._free_ports)
-        container = _Container(
+        container = FakeContainer(
             id=_image_id(f"container {next(self._ids)}")[7:],
             spec=spec,
             image_id=image_id,
@@ -325,60 +324,18 @@ class FakeRuntime(FakeResources, FakeExec):
         """The id of the image `ref` names: a tag, or (as the engine takes it) an image id."""
         return self.images.get(ref) or (ref if ref in self.images.values() else None)
 
-    def _find(self, name_or_id: str) -> _Container | None:
+    def _find(self, name_or_id: str) -> FakeContainer | None:
         for container in self._containers.values():
             if name_or_id in (container.spec.name, container.id):
                 return container
         prefixed = [c for c in self._containers.values() if c.id.startswith(name_or_id)]
         return prefixed[0] if len(prefixed) == 1 else None
 
-    def _get(self, name_or_id: str) -> _Container:
+    def _get(self, name_or_id: str) -> FakeContainer:
         container = self._find(name_or_id)
         if container is None:
             raise ContainerError(f"{name_or_id}: No such container: {name_or_id}")
         return container
-
-
-class _Container:
-    def __init__(
-        self,
-        *,
-        id: str,
-        spec: ContainerSpec,
-        image_id: str,
-        labels: dict[str, str],
-        host_ports: dict[int, int],
-    ) -> None:
-        self.id = id
-        self.spec = spec
-        self.image_id = image_id
-        self.labels = labels
-        self.host_ports = host_ports
-        self.state = "running"
-        self.log = ""
-        self.lines: list[LogLine] = []
-        self.written: anyio.Event | None = None  # set on the next line or stop
-        self.cpu_ns = 0
-        self.networks: dict[str, list[str]] = {}  # network -> this container's aliases there
-        self.execs: list[list[str]] = []  # the argv of each command running in it
-        self.health: Health = "starting"
-        self.failing = 0  # health checks failed in a row
-        self.started_at = time.monotonic()
-
-    def changed(self) -> None:
-        if self.written is not None:
-            self.written.set()
-            self.written = None
-
-    def info(self) -> ContainerInfo:
-        return ContainerInfo(
-            id=self.id,
-            name=self.spec.name,
-            image=self.spec.image,
-            labels=dict(self.labels),
-            state=self.state,
-            host_ports=dict(self.host_ports),
-        )
 
 
 def _instructions(dockerfile: str) -> list[tuple[int, str, str]]:

@@ -18,16 +18,13 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import TYPE_CHECKING
 
 import anyio
 import msgspec
 
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.execution import EXEC_CHUNK_BYTES, ExecFailed, ExecResult, Tail
-
-if TYPE_CHECKING:
-    from rivetr.adapters.runtime.fake import _Container
+from rivetr.adapters.runtime.fake_container import FakeContainer
 
 
 class FakeExecCall(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,7 +48,7 @@ ExecHandler = Callable[[FakeExecCall], FakeExecAnswer]
 class FakeExec:
     """Exec of `FakeRuntime` (which provides the attributes below)."""
 
-    _get: Callable[[str], _Container]
+    _get: Callable[[str], FakeContainer]
     _check: Callable[[], None]
 
     def __init__(self) -> None:
@@ -110,7 +107,7 @@ class FakeExec:
 
     def _answer(
         self,
-        container: _Container,
+        container: FakeContainer,
         argv: list[str],
         stdin: bytes,
         env: dict[str, str] | None = None,
@@ -129,7 +126,7 @@ class FakeExec:
         )
         return handler(call)
 
-    def _running(self, name: str) -> _Container:
+    def _running(self, name: str) -> FakeContainer:
         self._check()
         container = self._get(name)
         if container.state != "running":

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rivetr.adapters.runtime.base import ContainerError, ContainerSpec, Health, VolumeInfo
-
-if TYPE_CHECKING:
-    from rivetr.adapters.runtime.fake import _Container
-    from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
+from rivetr.adapters.runtime.fake_container import FakeContainer
+from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
 
 
 class FakeVolume:
@@ -28,9 +25,9 @@ class FakeResources:
     """Volumes, networks and health of `FakeRuntime` (which provides the attributes below)."""
 
     images: dict[str, str]
-    _containers: dict[str, _Container]
+    _containers: dict[str, FakeContainer]
     _check: Callable[[], None]
-    _get: Callable[[str], _Container]
+    _get: Callable[[str], FakeContainer]
     _image: Callable[[str], str | None]
     _answer: Callable[..., FakeExecAnswer]
 
