@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import pytest
 
@@ -25,9 +26,15 @@ async def connect_real_engine(engine: Engine = "auto") -> ContainerRuntime:
         pytest.skip(f"no container engine reachable: {exc}")
 
 
-async def remove_test_leftovers(runtime: ContainerRuntime, run_id: str, images: list[str]) -> None:
-    """Remove this run's containers (running or not), then `images`."""
+async def remove_test_leftovers(
+    runtime: ContainerRuntime, run_id: str, images: list[str], networks: Sequence[str] = ()
+) -> None:
+    """Remove this run's containers (running or not), then `networks`, its volumes and `images`."""
     for container in await runtime.list_containers({TEST_RUN_LABEL: run_id}):
         await runtime.remove_container(container.id, force=True)
+    for network in networks:
+        await runtime.remove_network(network)
+    for volume in await runtime.list_volumes({TEST_RUN_LABEL: run_id}):
+        await runtime.remove_volume(volume.name)
     for image in images:
         await runtime.remove_image(image)

@@ -40,6 +40,7 @@ class Engine:
     workdir: Path
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     images: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
 
     @property
     def fake(self) -> FakeRuntime | None:
@@ -53,6 +54,17 @@ class Engine:
         tag = f"rivetr-test/{self.name(what)}:latest"
         self.images.append(tag)
         return tag
+
+    def network_name(self, what: str) -> str:
+        """A network name of this test, its network removed after it."""
+        name = self.name(what)
+        self.networks.append(name)
+        return name
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """What marks a volume (or container) as this test's, for cleanup."""
+        return {TEST_RUN_LABEL: self.run_id}
 
     def context(self, dockerfile: str, **files: str) -> Path:
         """A fresh build context directory holding `dockerfile` and `files`."""
@@ -119,7 +131,7 @@ async def open_engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
     try:
         yield engine
     finally:
-        await remove_test_leftovers(runtime, engine.run_id, engine.images)
+        await remove_test_leftovers(runtime, engine.run_id, engine.images, engine.networks)
         await runtime.close()
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
 import msgspec
+
+from rivetr.adapters.runtime.execution import ExecOutput, ExecResult
 
 MANAGED_LABEL = "rivetr.managed"
 APP_LABEL = "rivetr.app"
@@ -38,14 +40,29 @@ class EngineInfo(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
+class EngineHealthcheck(msgspec.Struct, frozen=True, kw_only=True):
+    """A health check the engine runs inside the container (Docker's HEALTHCHECK, run as CMD)."""
+
+    test: list[str]  # the command's argv, run without a shell
+    interval_s: float = 30.0
+    timeout_s: float = 30.0
+    retries: int = 3  # failures in a row that make the container unhealthy
+    start_period_s: float = 0.0  # failures this soon after the start do not count
+
+
 class ContainerSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     image: str
     labels: dict[str, str] = {}
     env: dict[str, str] = {}
     command: list[str] | None = None
-    # container port -> host port; None asks the engine for a free port on 127.0.0.1
+    # container port -> host port; None asks the engine for a free port on `bind_address`
     ports: dict[int, int | None] = {}
+    bind_address: str = "127.0.0.1"  # "0.0.0.0": every host address (a database's public port)
+    volumes: dict[str, str] = {}  # named volume -> mount path; a missing volume is made
+    network: str | None = None  # a network made with `create_network`; None: the default
+    aliases: list[str] = []  # names other containers on `network` reach this one by
+    healthcheck: EngineHealthcheck | None = None
     memory_bytes: int | None = 512 * 1024 * 1024
     nano_cpus: int | None = 1_000_000_000
     restart_policy: Literal["no", "on-failure", "unless-stopped", "always"] = "unless-stopped"
@@ -99,6 +116,14 @@ class ImageInfo(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     tags: list[str]  # as Docker shows them: `rivetr/web:abc`, never `docker.io/...`
     labels: dict[str, str]
+
+
+class VolumeInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    labels: dict[str, str]
+
+
+Health = Literal["starting", "healthy", "unhealthy"]
 
 
 class ContainerRuntime(Protocol):
@@ -172,6 +197,112 @@ class ContainerRuntime(Protocol):
 
     async def container_stats(self, name_or_id: str) -> ContainerStats:
         """One reading of a running container's CPU and memory counters."""
+        ...
+
+    # -- volumes, networks, health, exec: what managed databases need ------------------------
+
+    async def create_volume(self, name: str, labels: dict[str, str]) -> VolumeInfo:
+        """Make the named volume; an existing one is kept as it is (labels included)."""
+        ...
+
+    async def volume_exists(self, name: str) -> bool: ...
+
+    async def remove_volume(self, name: str) -> None:
+        """Remove a volume and its files; a missing one is already removed.
+
+        Raises:
+            ContainerError: a container (even a stopped one) still mounts it.
+        """
+        ...
+
+    async def list_volumes(self, labels: dict[str, str]) -> list[VolumeInfo]:
+        """The volumes carrying every one of `labels`, sorted by name."""
+        ...
+
+    async def copy_volume(self, source: str, target: str, image: str) -> None:
+        """Copy every file of volume `source` into volume `target` (made when missing), with
+        owners and modes kept: a short-lived container of `image` (which needs `sh` and `cp`)
+        runs `cp -a`.
+
+        Raises:
+            ContainerError: `source` does not exist, or the copy failed.
+        """
+        ...
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        """Make a user-defined bridge network, on which containers reach each other by name and
+        alias; an existing one is kept."""
+        ...
+
+    async def remove_network(self, name: str) -> None:
+        """Remove a network; a missing one is already removed.
+
+        Raises:
+            ContainerError: a container is still connected to it.
+        """
+        ...
+
+    async def connect_network(self, container: str, network: str, aliases: list[str]) -> None:
+        """Connect a running container to `network`, reachable there by `aliases` too."""
+        ...
+
+    async def container_health(self, name_or_id: str) -> Health | None:
+        """The state of the container's engine health check; None when it has none.
+
+        On Podman, which runs no health checks by itself without systemd, this runs the check
+        once first, so the answer moves on as it does on Docker.
+        """
+        ...
+
+    def exec_output(
+        self,
+        container: str,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> ExecOutput:
+        """Run `argv` in a running container and yield its stdout as it comes, at most
+        EXEC_CHUNK_BYTES read ahead of the consumer (a slow one slows the command down).
+
+        The container needs `/bin/sh`: the command runs under a one-line wrapper that tells its
+        process group, so that closing the iterator early (`aclose()`; leaving an `async for`
+        does not close it: use `contextlib.aclosing`) kills it and its children.
+
+        Raises:
+            ExecFailed: after all of stdout, when the command exited non-zero.
+            ContainerError: no such running container.
+        """
+        ...
+
+    async def exec_input(
+        self,
+        container: str,
+        argv: list[str],
+        chunks: AsyncIterable[bytes],
+        *,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Run `argv` with `chunks` as its stdin, closed at their end (the command sees EOF),
+        and wait for it to exit. A command that exits before reading everything ends the
+        feeding: its exit code says what happened. Needs `/bin/sh`, as `exec_output`."""
+        ...
+
+    async def exec_run(
+        self,
+        container: str,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout_s: float = 60.0,
+    ) -> ExecResult:
+        """Run `argv` (no stdin) and wait for it; a small output's tail comes back.
+
+        Raises:
+            TimeoutError: it ran longer than `timeout_s`; it was killed.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -1,8 +1,9 @@
 """`DockerRuntime`: the container runtime port over the `docker` SDK, for Docker and Podman alike.
 
-The only module that imports `docker` (~20 MB of resident memory): import it lazily, when an
-engine is actually wanted. Every SDK call is blocking and runs in a worker thread; SDK and
-`requests` errors become the port's errors in `_translated`, and nowhere else.
+It and the modules it is made of (`docker_engine`, `docker_resources`, `exec_streams`) are the
+only ones that import `docker` (~20 MB of resident memory): import it lazily, when an engine is
+actually wanted. Every SDK call is blocking and runs in a worker thread; SDK and `requests`
+errors become the port's errors in `DockerEngine._translated`, and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import re
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import docker  # type: ignore[import-untyped]
@@ -31,7 +32,6 @@ from rivetr.adapters.runtime.base import (
     ContainerSpec,
     ContainerStats,
     EngineInfo,
-    EngineUnavailable,
     ImageInfo,
     LogLine,
 )
@@ -43,6 +43,9 @@ from rivetr.adapters.runtime.docker_answers import (
     image_info,
     split_ref,
 )
+from rivetr.adapters.runtime.docker_engine import explain
+from rivetr.adapters.runtime.docker_resources import DockerResources, create_options
+from rivetr.adapters.runtime.exec_streams import DockerExec
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ _FRAME_TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\
 FOLLOW_BUFFER = 1000  # lines read ahead of a slow reader of a followed log
 
 
-class DockerRuntime:
+class DockerRuntime(DockerResources, DockerExec):
     """One Docker or Podman engine reached at `base_url` (`unix:///var/run/docker.sock`...).
 
     The SDK client is made on first use, in a worker thread: making it asks the engine for its
@@ -62,19 +65,6 @@ class DockerRuntime:
     Calls are not abandoned on cancellation, they finish first; a cancelled `build_image` cuts
     its connection, which makes the engine stop the build, and returns once its thread let go.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        kind: Literal["docker", "podman"] | None = None,
-        *,
-        timeout_s: float = 60.0,
-    ) -> None:
-        self.base_url = base_url
-        self._kind = kind
-        self._timeout_s = timeout_s
-        self._client: docker.DockerClient | None = None
-        self._client_lock = threading.Lock()
 
     async def ping(self) -> EngineInfo:
         def ping(client: docker.DockerClient) -> EngineInfo:
@@ -146,7 +136,7 @@ class DockerRuntime:
                         image_id = str(chunk["aux"]["ID"])
             except docker.errors.APIError as exc:  # e.g. a Dockerfile parse error, before output
                 lines.flush()
-                raise BuildFailed(f"build of {tag} failed: {_explain(exc)}", lines.text()) from exc
+                raise BuildFailed(f"build of {tag} failed: {explain(exc)}", lines.text()) from exc
             lines.flush()
             return image_id or str(client.api.inspect_image(tag)["Id"])
 
@@ -236,7 +226,7 @@ class DockerRuntime:
                 mem_limit=spec.memory_bytes,
                 nano_cpus=spec.nano_cpus,
                 restart_policy={"Name": spec.restart_policy},
-                ports={f"{port}/tcp": ("127.0.0.1", host) for port, host in spec.ports.items()},
+                **create_options(client, self._engine_kind(client), spec),
                 # An init as PID 1 forwards SIGTERM: stops take milliseconds, not the timeout.
                 init=True,
             )
@@ -350,55 +340,6 @@ class DockerRuntime:
 
         return await self._run(f"stats of {name_or_id}", stats)
 
-    async def close(self) -> None:
-        with self._client_lock:
-            client, self._client = self._client, None
-        if client is not None:
-            await anyio.to_thread.run_sync(client.close)
-
-    # -- plumbing ------------------------------------------------------------------------
-
-    async def _run(
-        self,
-        action: str,
-        call: Callable[[docker.DockerClient], T],
-        *,
-        abandon_on_cancel: bool = False,
-    ) -> T:
-        def work() -> T:
-            with self._translated(action):
-                return call(self._sdk_client())
-
-        return await anyio.to_thread.run_sync(work, abandon_on_cancel=abandon_on_cancel)
-
-    def _sdk_client(self) -> docker.DockerClient:
-        with self._client_lock:
-            if self._client is None:
-                _probe_unix_socket(self.base_url, self._timeout_s)
-                try:
-                    self._client = docker.DockerClient(
-                        base_url=self.base_url, version="auto", timeout=self._timeout_s
-                    )
-                except docker.errors.DockerException as exc:
-                    # The SDK wraps every failure to fetch the API version in this one type.
-                    raise EngineUnavailable(
-                        f"no container engine answers at {self.base_url}: {exc}"
-                    ) from exc
-            return self._client
-
-    @contextmanager
-    def _translated(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except docker.errors.APIError as exc:  # before requests': it is an HTTPError too
-            raise ContainerError(f"{action}: {_explain(exc)}") from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise EngineUnavailable(
-                f"container engine at {self.base_url} did not answer ({action}): {exc}"
-            ) from exc
-        except docker.errors.DockerException as exc:
-            raise ContainerError(f"{action}: {exc}") from exc
-
 
 class _BuildConnection:
     """A build's own API client and the HTTP response it streams from, so that a cancelled
@@ -442,25 +383,6 @@ class _BuildConnection:
         if self._api is not None:
             self._api.close()
         self.closed.set()
-
-
-def _probe_unix_socket(url: str, timeout_s: float) -> None:
-    # The SDK leaks its socket when connecting to a unix socket fails (a stale socket file, a
-    # stopped daemon): try once with a socket that is closed whatever happens.
-    path = url.removeprefix("unix://")
-    if path == url:
-        return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(timeout_s)
-        try:
-            probe.connect(path)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise EngineUnavailable(f"no container engine answers at {url}: {reason}") from exc
-
-
-def _explain(exc: docker.errors.APIError) -> str:
-    return str(exc.explanation or exc)
 
 
 def _stats(raw: dict[str, Any]) -> ContainerStats:

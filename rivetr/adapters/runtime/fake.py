@@ -28,6 +28,9 @@ from rivetr.adapters.runtime.base import (
     ImageInfo,
     LogLine,
 )
+from rivetr.adapters.runtime.fake_container import FakeContainer
+from rivetr.adapters.runtime.fake_exec import FakeExec
+from rivetr.adapters.runtime.fake_resources import FakeResources
 
 _INSTRUCTIONS = {
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
@@ -46,15 +49,19 @@ class FakeBuild(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str]
 
 
-class FakeRuntime:
+class FakeRuntime(FakeResources, FakeExec):
     """The port in memory. Images are refs to ids; containers never run anything.
 
     A build "runs" each Dockerfile instruction by printing it; it fails like the classic
     builder on a missing Dockerfile, an unknown instruction or a `FROM` of an unknown image.
-    Containers log nothing unless a test calls `append_log`.
+    Containers log nothing unless a test calls `append_log`; what a command run in one does is
+    what a test registered with `on_exec` (see `fake_exec`); volumes and networks are in
+    `fake_resources`.
     """
 
     def __init__(self, kind: Literal["docker", "podman"] = "docker") -> None:
+        FakeResources.__init__(self)
+        FakeExec.__init__(self)
         self.kind: Literal["docker", "podman"] = kind
         self.available = True  # False: every call raises EngineUnavailable
         self.closed = False
@@ -64,7 +71,7 @@ class FakeRuntime:
         self.images: dict[str, str] = {}  # ref -> image id
         self._image_labels: dict[str, dict[str, str]] = {}  # image id -> labels
         self._image_ports: dict[str, list[int]] = {}  # image id -> the TCP ports it exposes
-        self._containers: dict[str, _Container] = {}  # id -> container
+        self._containers: dict[str, FakeContainer] = {}  # id -> container
         self._build_failure: tuple[str, list[str]] | None = None
         self._start_failure: str | None = None
         self._ids = itertools.count(1)
@@ -210,13 +217,14 @@ class FakeRuntime:
         if self._start_failure is not None:
             message, self._start_failure = self._start_failure, None
             raise ContainerError(f"run {spec.name}: {message}")
+        networks = self._attach(spec)
         taken = {p for c in self._containers.values() for p in c.host_ports.values()}
         host_ports: dict[int, int] = {}
         for port, wanted in spec.ports.items():
             if wanted is not None and wanted in taken:
                 raise ContainerError(f"run {spec.name}: port 127.0.0.1:{wanted} already in use")
             host_ports[port] = wanted if wanted is not None else next(self._free_ports)
-        container = _Container(
+        container = FakeContainer(
             id=_image_id(f"container {next(self._ids)}")[7:],
             spec=spec,
             image_id=image_id,
@@ -224,6 +232,7 @@ class FakeRuntime:
             labels={**self._image_labels.get(image_id, {}), **spec.labels},
             host_ports=host_ports,
         )
+        container.networks = networks
         self._containers[container.id] = container
         self.started.append(spec)
         return container.info()
@@ -315,55 +324,18 @@ class FakeRuntime:
         """The id of the image `ref` names: a tag, or (as the engine takes it) an image id."""
         return self.images.get(ref) or (ref if ref in self.images.values() else None)
 
-    def _find(self, name_or_id: str) -> _Container | None:
+    def _find(self, name_or_id: str) -> FakeContainer | None:
         for container in self._containers.values():
             if name_or_id in (container.spec.name, container.id):
                 return container
         prefixed = [c for c in self._containers.values() if c.id.startswith(name_or_id)]
         return prefixed[0] if len(prefixed) == 1 else None
 
-    def _get(self, name_or_id: str) -> _Container:
+    def _get(self, name_or_id: str) -> FakeContainer:
         container = self._find(name_or_id)
         if container is None:
             raise ContainerError(f"{name_or_id}: No such container: {name_or_id}")
         return container
-
-
-class _Container:
-    def __init__(
-        self,
-        *,
-        id: str,
-        spec: ContainerSpec,
-        image_id: str,
-        labels: dict[str, str],
-        host_ports: dict[int, int],
-    ) -> None:
-        self.id = id
-        self.spec = spec
-        self.image_id = image_id
-        self.labels = labels
-        self.host_ports = host_ports
-        self.state = "running"
-        self.log = ""
-        self.lines: list[LogLine] = []
-        self.written: anyio.Event | None = None  # set on the next line or stop
-        self.cpu_ns = 0
-
-    def changed(self) -> None:
-        if self.written is not None:
-            self.written.set()
-            self.written = None
-
-    def info(self) -> ContainerInfo:
-        return ContainerInfo(
-            id=self.id,
-            name=self.spec.name,
-            image=self.spec.image,
-            labels=dict(self.labels),
-            state=self.state,
-            host_ports=dict(self.host_ports),
-        )
 
 
 def _instructions(dockerfile: str) -> list[tuple[int, str, str]]:

@@ -1,0 +1,199 @@
+"""Named volumes, networks and engine health checks over the `docker` SDK, for Docker and Podman.
+
+What managed databases need besides running a container: data that outlives it, a network on
+which apps reach it by name, and the engine's own view of its health.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import suppress
+from typing import Any, Literal
+
+import docker  # type: ignore[import-untyped]
+import docker.errors  # type: ignore[import-untyped]
+
+from rivetr.adapters.runtime.base import (
+    ContainerError,
+    ContainerSpec,
+    EngineHealthcheck,
+    Health,
+    VolumeInfo,
+)
+from rivetr.adapters.runtime.docker_engine import DockerEngine
+
+COPY_LABEL = "rivetr.volume-copy"  # on the short-lived container of `copy_volume`
+
+_HEALTH: dict[str, Health] = {
+    "starting": "starting",
+    "healthy": "healthy",
+    "unhealthy": "unhealthy",
+}
+
+
+def create_options(
+    client: docker.DockerClient, kind: Literal["docker", "podman"], spec: ContainerSpec
+) -> dict[str, Any]:
+    """The arguments of `containers.create` for `spec`'s ports, volumes, network and health."""
+    address = spec.bind_address
+    if address == "0.0.0.0" and kind == "podman":
+        # Podman 4.3 (netavark) publishes a port bound to "0.0.0.0" nowhere; "" binds every
+        # IPv4 address, as 0.0.0.0 does on Docker (where "" would add IPv6's `::` too)
+        address = ""
+    options: dict[str, Any] = {
+        "ports": {f"{port}/tcp": (address, host) for port, host in spec.ports.items()},
+        "volumes": {name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
+    }
+    if spec.network is not None:
+        options["network"] = spec.network
+        if spec.aliases:
+            endpoint = client.api.create_endpoint_config(aliases=list(spec.aliases))
+            options["networking_config"] = {spec.network: endpoint}
+    if spec.healthcheck is not None:
+        options["healthcheck"] = healthcheck_config(spec.healthcheck)
+    return options
+
+
+def healthcheck_config(check: EngineHealthcheck) -> dict[str, Any]:
+    def ns(seconds: float) -> int:
+        return int(seconds * 1e9)
+
+    return {
+        "test": ["CMD", *check.test],
+        "interval": ns(check.interval_s),
+        "timeout": ns(check.timeout_s),
+        "retries": check.retries,
+        "start_period": ns(check.start_period_s),
+    }
+
+
+class DockerResources(DockerEngine):
+    """Volumes, networks and health checks of one engine (see `ContainerRuntime`)."""
+
+    async def create_volume(self, name: str, labels: dict[str, str]) -> VolumeInfo:
+        def create(client: docker.DockerClient) -> VolumeInfo:
+            try:
+                return _volume_info(client.api.inspect_volume(name))
+            except docker.errors.NotFound:
+                pass
+            try:
+                return _volume_info(client.api.create_volume(name, labels=dict(labels)))
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # Podman: made by another caller meanwhile
+                    raise
+                return _volume_info(client.api.inspect_volume(name))
+
+        return await self._run(f"create volume {name}", create)
+
+    async def volume_exists(self, name: str) -> bool:
+        def exists(client: docker.DockerClient) -> bool:
+            try:
+                client.api.inspect_volume(name)
+            except docker.errors.NotFound:
+                return False
+            return True
+
+        return await self._run(f"inspect volume {name}", exists)
+
+    async def remove_volume(self, name: str) -> None:
+        def remove(client: docker.DockerClient) -> None:
+            with suppress(docker.errors.NotFound):
+                client.api.remove_volume(name)
+
+        await self._run(f"remove volume {name}", remove)
+
+    async def list_volumes(self, labels: dict[str, str]) -> list[VolumeInfo]:
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+
+        def list_(client: docker.DockerClient) -> list[VolumeInfo]:
+            found = [_volume_info(v) for v in client.api.volumes(filters=filters)["Volumes"] or []]
+            # checked here too: a filter naming two labels is where engines have differed
+            mine = [v for v in found if all(v.labels.get(k) == w for k, w in labels.items())]
+            return sorted(mine, key=lambda volume: volume.name)
+
+        return await self._run("list volumes", list_)
+
+    async def copy_volume(self, source: str, target: str, image: str) -> None:
+        name = f"rivetr-volume-copy-{uuid.uuid4().hex[:12]}"
+
+        def copy(client: docker.DockerClient) -> None:
+            try:
+                client.api.inspect_volume(source)
+            except docker.errors.NotFound as exc:
+                # Checked first: mounting a missing volume would make an empty one.
+                raise ContainerError(f"copy volume {source}: no such volume") from exc
+            host_config = client.api.create_host_config(
+                binds={source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/to"}}
+            )
+            client.api.create_container(
+                image,
+                ["sh", "-c", "cp -a /from/. /to/"],
+                name=name,
+                labels={COPY_LABEL: target},
+                host_config=host_config,
+            )
+            try:
+                client.api.start(name)
+                code = int(client.api.wait(name, timeout=None)["StatusCode"])
+                if code != 0:
+                    said = client.api.logs(name, stdout=True, stderr=True, tail=20)
+                    raise ContainerError(
+                        f"copy volume {source} to {target}: cp exited {code}: "
+                        + said.decode("utf-8", errors="replace").strip()
+                    )
+            finally:
+                client.api.remove_container(name, force=True)
+
+        await self._run(f"copy volume {source} to {target}", copy)
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        def create(client: docker.DockerClient) -> None:
+            try:
+                client.api.inspect_network(name)
+                return
+            except docker.errors.NotFound:
+                pass
+            try:
+                client.api.create_network(name, driver="bridge", labels=dict(labels))
+            except docker.errors.APIError as exc:
+                if exc.status_code != 409:  # made by another caller meanwhile
+                    raise
+
+        await self._run(f"create network {name}", create)
+
+    async def remove_network(self, name: str) -> None:
+        def remove(client: docker.DockerClient) -> None:
+            with suppress(docker.errors.NotFound):
+                client.api.remove_network(name)
+
+        await self._run(f"remove network {name}", remove)
+
+    async def connect_network(self, container: str, network: str, aliases: list[str]) -> None:
+        await self._run(
+            f"connect {container} to {network}",
+            lambda client: client.api.connect_container_to_network(
+                container, network, aliases=list(aliases) or None
+            ),
+        )
+
+    async def container_health(self, name_or_id: str) -> Health | None:
+        def health(client: docker.DockerClient) -> Health | None:
+            attrs = client.api.inspect_container(name_or_id)
+            if not (attrs.get("Config") or {}).get("Healthcheck"):
+                return None
+            running = (attrs.get("State") or {}).get("Status") == "running"
+            if running and (self._engine_kind(client)) == "podman":
+                # Podman 4.3 runs health checks from systemd timers, which a host without
+                # systemd lacks: run the check now, through Podman's own API
+                url = f"{client.api.base_url}/v4.0.0/libpod/containers/{name_or_id}/healthcheck"
+                answer = client.api.get(url)
+                if answer.ok:
+                    return _HEALTH.get(str(answer.json().get("Status", "")).lower(), "starting")
+            state = (attrs.get("State") or {}).get("Health") or {}
+            return _HEALTH.get(str(state.get("Status", "")).lower(), "starting")
+
+        return await self._run(f"health of {name_or_id}", health)
+
+
+def _volume_info(raw: dict[str, Any]) -> VolumeInfo:
+    return VolumeInfo(name=str(raw["Name"]), labels=dict(raw.get("Labels") or {}))

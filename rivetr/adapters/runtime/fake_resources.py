@@ -1,0 +1,141 @@
+"""The in-memory twin's volumes, networks and health checks (part of `FakeRuntime`).
+
+A volume is a dict of file paths to contents that tests read and write through
+`volume_files`; a network knows which containers are on it and by which names; a health check
+runs its test command through the twin's exec table each time it is asked about, as Podman does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rivetr.adapters.runtime.base import ContainerError, ContainerSpec, Health, VolumeInfo
+from rivetr.adapters.runtime.fake_container import FakeContainer
+from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
+
+
+class FakeVolume:
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+        self.files: dict[str, bytes] = {}  # path inside the volume -> content
+
+
+class FakeResources:
+    """Volumes, networks and health of `FakeRuntime` (which provides the attributes below)."""
+
+    images: dict[str, str]
+    _containers: dict[str, FakeContainer]
+    _check: Callable[[], None]
+    _get: Callable[[str], FakeContainer]
+    _image: Callable[[str], str | None]
+    _answer: Callable[..., FakeExecAnswer]
+
+    def __init__(self) -> None:
+        self.volumes: dict[str, FakeVolume] = {}
+        self.networks: dict[str, dict[str, str]] = {}  # name -> labels
+
+    # -- test controls -------------------------------------------------------------------
+
+    def volume_files(self, name: str) -> dict[str, bytes]:
+        """The files of volume `name` (path -> content), to read or change in place."""
+        return self.volumes[name].files
+
+    def peers(self, container: str) -> set[str]:
+        """The names (container names and aliases) `container` resolves on its networks."""
+        own = self._get(container)
+        names: set[str] = set()
+        for other in self._containers.values():
+            for network, aliases in other.networks.items():
+                if network in own.networks and other.state == "running":
+                    names.update([other.spec.name, *aliases])
+        return names
+
+    # -- the port ------------------------------------------------------------------------
+
+    async def create_volume(self, name: str, labels: dict[str, str]) -> VolumeInfo:
+        self._check()
+        volume = self.volumes.setdefault(name, FakeVolume(dict(labels)))
+        return VolumeInfo(name=name, labels=dict(volume.labels))
+
+    async def volume_exists(self, name: str) -> bool:
+        self._check()
+        return name in self.volumes
+
+    async def remove_volume(self, name: str) -> None:
+        self._check()
+        if name not in self.volumes:
+            return
+        users = [c for c in self._containers.values() if name in c.spec.volumes]
+        if users:
+            raise ContainerError(f"remove volume {name}: volume is in use - [{users[0].id}]")
+        del self.volumes[name]
+
+    async def list_volumes(self, labels: dict[str, str]) -> list[VolumeInfo]:
+        self._check()
+        return [
+            VolumeInfo(name=name, labels=dict(volume.labels))
+            for name, volume in sorted(self.volumes.items())
+            if all(volume.labels.get(key) == value for key, value in labels.items())
+        ]
+
+    async def copy_volume(self, source: str, target: str, image: str) -> None:
+        self._check()
+        if source not in self.volumes:
+            raise ContainerError(f"copy volume {source}: no such volume")
+        if self._image(image) is None:
+            raise ContainerError(f"copy volume {source} to {target}: no such image: {image}")
+        files = self.volumes.setdefault(target, FakeVolume({})).files
+        files.update(self.volumes[source].files)
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        self._check()
+        self.networks.setdefault(name, dict(labels))
+
+    async def remove_network(self, name: str) -> None:
+        self._check()
+        if name not in self.networks:
+            return
+        if any(name in c.networks for c in self._containers.values() if c.state == "running"):
+            raise ContainerError(f"remove network {name}: network has active endpoints")
+        del self.networks[name]
+        for container in self._containers.values():
+            container.networks.pop(name, None)
+
+    async def connect_network(self, container: str, network: str, aliases: list[str]) -> None:
+        self._check()
+        found = self._get(container)
+        if network not in self.networks:
+            raise ContainerError(f"connect {container} to {network}: network not found")
+        found.networks[network] = [*found.networks.get(network, []), *aliases]
+
+    async def container_health(self, name_or_id: str) -> Health | None:
+        self._check()
+        container = self._get(name_or_id)
+        check = container.spec.healthcheck
+        if check is None:
+            return None
+        if container.state != "running":
+            return container.health
+        answer = self._answer(container, check.test, b"")
+        if answer.exit_code == 0:
+            container.health, container.failing = "healthy", 0
+        elif time.monotonic() - container.started_at >= check.start_period_s:
+            container.failing += 1
+            if container.failing >= check.retries:
+                container.health = "unhealthy"
+        return container.health
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _attach(self, spec: ContainerSpec) -> dict[str, list[str]]:
+        """Mount `spec`'s volumes (made when missing, as engines do) and return its networks.
+
+        Raises:
+            ContainerError: `spec` names a network that does not exist.
+        """
+        if spec.network is not None and spec.network not in self.networks:
+            raise ContainerError(f"run {spec.name}: network {spec.network} not found")
+        for volume in spec.volumes:
+            self.volumes.setdefault(volume, FakeVolume({}))
+        return {spec.network: list(spec.aliases)} if spec.network else {}
