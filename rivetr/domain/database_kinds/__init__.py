@@ -19,6 +19,7 @@ from rivetr.domain.database_kinds.postgres import POSTGRES
 from rivetr.domain.database_kinds.redis import REDIS
 
 __all__ = [
+    "HEAD_BYTES",
     "KINDS",
     "Artifact",
     "Connection",
