@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,14 @@ def _exists(client: DockerClient, tag: str) -> bool:
     return True
 
 
-def ensure_base(client: DockerClient) -> None:
+Say = Callable[[str], None]
+
+
+def _print(line: str) -> None:
+    print(f"[database images] {line}", file=sys.stderr, flush=True)
+
+
+def ensure_base(client: DockerClient, say: Say = _print) -> None:
     """`BASE_IMAGE`, made with debootstrap and `docker import` when the engine lacks it."""
     if _exists(client, BASE_IMAGE):
         return
@@ -76,17 +84,17 @@ def ensure_base(client: DockerClient) -> None:
         subprocess.run(["tar", "-C", str(root), "-cf", str(archive), "."], check=True)
         repository, tag = BASE_IMAGE.split(":")
         client.api.import_image(src=str(archive), repository=repository, tag=tag)
-    _say(f"built {BASE_IMAGE} (debootstrap + import) in {time.monotonic() - started:.1f} s")
+    say(f"built {BASE_IMAGE} (debootstrap + import) in {time.monotonic() - started:.1f} s")
 
 
-def ensure_image(client: DockerClient, image: TestImage) -> str:
+def ensure_image(client: DockerClient, image: TestImage, say: Say = _print) -> str:
     """`image` built (a rerun is fast: the engine caches every layer); its tag.
 
     An overridden name (the official image, say) is used as it is and never built."""
     overridden = os.environ.get(image.override)
     if overridden:
         return overridden
-    ensure_base(client)
+    ensure_base(client, say)
     started = time.monotonic()
     output: list[str] = []
     for chunk in client.api.build(
@@ -101,13 +109,8 @@ def ensure_image(client: DockerClient, image: TestImage) -> str:
             tail = "".join(output[-30:])
             raise RuntimeError(f"building {image.tag} failed: {chunk['error']}\n{tail}")
         output.append(str(chunk.get("stream", "")))
-    _say(f"built {image.tag} in {time.monotonic() - started:.1f} s")
+    say(f"built {image.tag} in {time.monotonic() - started:.1f} s")
     return image.tag
-
-
-def _say(line: str) -> None:
-    # straight to the terminal: pytest's capture would hide it from a passing run
-    print(f"[database images] {line}", file=sys.__stderr__, flush=True)
 
 
 if __name__ == "__main__":

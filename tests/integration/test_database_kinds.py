@@ -42,10 +42,13 @@ ODD_SQL_TABLE = "odd `name`; with 'space'"
 
 
 @pytest.fixture(scope="module")
-def client() -> DockerClient:
+def client(request: pytest.FixtureRequest) -> DockerClient:
     client = connect_docker()
-    for image in (POSTGRES, MARIADB, REDIS):
-        ensure_image(client, image)
+    # the build times go to the terminal even when the tests pass and their output is captured
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        for image in (POSTGRES, MARIADB, REDIS):
+            ensure_image(client, image)
     return client
 
 
