@@ -150,7 +150,7 @@ class Server:
 
     def stop_and_remove(self) -> None:
         if self.container is not None:
-            self.container.remove(force=True)
+            self.container.remove(force=True, v=True)
             self.container = None
 
     def remove(self) -> None:

@@ -58,7 +58,10 @@ def kind_named(name: str) -> DatabaseKind:
     Raises:
         KeyError: No kind has that name.
     """
-    return KINDS[name]  # type: ignore[index]
+    for kind in KINDS.values():
+        if kind.name == name:
+            return kind
+    raise KeyError(name)
 
 
 def detect_kind(head: bytes) -> KindName | None:

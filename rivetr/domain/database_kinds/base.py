@@ -98,9 +98,9 @@ class DatabaseKind(ABC):
             data file (`restore_file`) before the server starts.
         restores_from: The backup formats (`detect_kind`'s answers) this kind takes back.
         restore_file: For "file_before_start": where the backup goes.
-        password_in_command: The password lives in the container's command (Redis), so a
-            rotated password survives a restart only when the container is made anew from
-            `command(new credentials)`.
+        password_read_at_start: The server takes its password from the container's settings
+            at every start (Redis), not only at the first; a rotated password then survives a
+            restart only when the container is made anew with the new credentials.
     """
 
     name: KindName
@@ -111,7 +111,7 @@ class DatabaseKind(ABC):
     restore_mode: RestoreMode
     restores_from: frozenset[KindName]
     restore_file: str = ""
-    password_in_command: bool = False
+    password_read_at_start: bool = False
 
     @abstractmethod
     def container_env(self, credentials: Credentials) -> dict[str, str]:

@@ -15,6 +15,11 @@ from rivetr.domain.database_kinds.base import (
     url_part,
 )
 
+# The official image reads no variable for a password: a shell puts it into redis-server's
+# arguments, so that the container's command (which `docker inspect` and PID 1's command line
+# show) holds only "$REDIS_PASSWORD"; redis-server then overwrites its own process title. The
+# image's entrypoint, called again, starts the server as the redis user, as it does by default.
+START = 'exec docker-entrypoint.sh redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes'
 # redis-cli exits 0 after an error reply (NOAUTH, LOADING): the reply itself is compared
 PING = '[ "$(redis-cli ping)" = PONG ]'
 # Written into the data directory before the server starts, the backup becomes its data:
@@ -39,12 +44,10 @@ class Redis(DatabaseKind):
     """Redis: one password (the `default` user's), database 0."""
 
     def container_env(self, credentials: Credentials) -> dict[str, str]:
-        return {}
+        return {"REDIS_PASSWORD": credentials.password}
 
     def command(self, credentials: Credentials) -> tuple[str, ...]:
-        # the official image has no variable for a password; redis-server overwrites its own
-        # process title, so `ps` in the container does not show it
-        return ("redis-server", "--requirepass", credentials.password, "--appendonly", "yes")
+        return ("sh", "-c", START)
 
     def _cli(self, credentials: Credentials, *argv: str, stdin: bytes = b"") -> Exec:
         return Exec(argv=argv, env={"REDISCLI_AUTH": credentials.password}, stdin=stdin)
@@ -93,5 +96,5 @@ REDIS = Redis(
     restore_mode="file_before_start",
     restores_from=frozenset({"redis"}),
     restore_file="/data/dump.rdb",
-    password_in_command=True,
+    password_read_at_start=True,
 )
