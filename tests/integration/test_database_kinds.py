@@ -64,10 +64,12 @@ def servers(client: DockerClient) -> Iterator[Servers]:
 def credentials(kind: str) -> Credentials:
     if kind == "redis":
         return Credentials(user="default", password=PASSWORD, database="0")
-    return Credentials(user="app", password=PASSWORD, database="appdb", root_password=PASSWORD)
+    return Credentials(
+        user="app", password=PASSWORD, database="appdb", root_password="r\\00t`$(x)" + PASSWORD
+    )
 
 
-def sql_kind(name: str) -> DatabaseKind:
+def kind_under_test(name: str) -> DatabaseKind:
     """The kind `name`; MySQL, run on the MariaDB image, without the dump option MariaDB lacks."""
     kind = kind_named(name)
     if name == "mysql" and image_for("mysql") == MARIADB.tag:
@@ -156,7 +158,7 @@ def restore_into_fresh(servers: Servers, source: Server, backup: Path) -> Server
 def source(request: pytest.FixtureRequest, servers: Servers) -> Server:
     """A seeded server of each kind, shared by this module's tests."""
     name: str = request.param
-    server = servers.new(sql_kind(name), image_for(name), credentials(name)).start()
+    server = servers.new(kind_under_test(name), image_for(name), credentials(name)).start()
     server.wait_healthy()
     seed(server)
     return server
