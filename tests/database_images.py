@@ -1,0 +1,119 @@
+"""Database server images for tests, built here from Debian's packages (no registry is reachable):
+a debootstrap base made once per machine, then one image per server from `tests/images/`, each
+build's time printed. Each name can be overridden (RIVETR_TEST_IMAGE_POSTGRES, ..._MARIADB,
+..._MYSQL, ..._REDIS) so a machine that has the official images runs the same tests on them.
+
+Run it alone to build (or find) every image:  python -m tests.database_images
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+from docker import DockerClient
+
+IMAGES_DIR = Path(__file__).resolve().parent / "images"
+BASE_IMAGE = "rivetr-test/debian:bookworm"
+
+
+@dataclass(frozen=True)
+class TestImage:
+    """One server image: the directory it is built from and the tag it gets."""
+
+    directory: str
+    tag: str
+
+    @property
+    def override(self) -> str:
+        return f"RIVETR_TEST_IMAGE_{self.directory.upper()}"
+
+
+POSTGRES = TestImage("postgres", "rivetr-test/postgres:15")
+MARIADB = TestImage("mariadb", "rivetr-test/mariadb:10.11")
+REDIS = TestImage("redis", "rivetr-test/redis:7")
+BUILT = (POSTGRES, MARIADB, REDIS)
+
+
+def image_for(kind: str) -> str:
+    """The image a test runs for a database kind: the override from the environment (e.g.
+    RIVETR_TEST_IMAGE_MYSQL=mysql:8.4), else the one built here. MySQL has no Debian package:
+    without an override its commands run against the MariaDB image (where the tools agree)."""
+    built = {"postgres": POSTGRES, "mariadb": MARIADB, "mysql": MARIADB, "redis": REDIS}[kind]
+    return os.environ.get(f"RIVETR_TEST_IMAGE_{kind.upper()}") or built.tag
+
+
+def _exists(client: DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+Say = Callable[[str], None]
+
+
+def _print(line: str) -> None:
+    print(f"[database images] {line}", file=sys.stderr, flush=True)
+
+
+def ensure_base(client: DockerClient, say: Say = _print) -> None:
+    """`BASE_IMAGE`, made with debootstrap and `docker import` when the engine lacks it."""
+    if _exists(client, BASE_IMAGE):
+        return
+    debootstrap = shutil.which("debootstrap") or "/usr/sbin/debootstrap"
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rivetr-debootstrap-") as scratch:
+        root = Path(scratch) / "root"
+        subprocess.run(
+            [debootstrap, "--variant=minbase", "bookworm", str(root)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        archive = Path(scratch) / "root.tar"
+        subprocess.run(["tar", "-C", str(root), "-cf", str(archive), "."], check=True)
+        repository, tag = BASE_IMAGE.split(":")
+        client.api.import_image(src=str(archive), repository=repository, tag=tag)
+    say(f"built {BASE_IMAGE} (debootstrap + import) in {time.monotonic() - started:.1f} s")
+
+
+def ensure_image(client: DockerClient, image: TestImage, say: Say = _print) -> str:
+    """`image` built (a rerun is fast: the engine caches every layer); its tag.
+
+    An overridden name (the official image, say) is used as it is and never built."""
+    overridden = os.environ.get(image.override)
+    if overridden:
+        return overridden
+    ensure_base(client, say)
+    started = time.monotonic()
+    output: list[str] = []
+    for chunk in client.api.build(
+        path=str(IMAGES_DIR / image.directory),
+        tag=image.tag,
+        buildargs={"BASE": BASE_IMAGE},
+        rm=True,
+        forcerm=True,
+        decode=True,
+    ):
+        if "error" in chunk:
+            tail = "".join(output[-30:])
+            raise RuntimeError(f"building {image.tag} failed: {chunk['error']}\n{tail}")
+        output.append(str(chunk.get("stream", "")))
+    say(f"built {image.tag} in {time.monotonic() - started:.1f} s")
+    return image.tag
+
+
+if __name__ == "__main__":
+    engine = docker.from_env()
+    for each in BUILT:
+        ensure_image(engine, each)
