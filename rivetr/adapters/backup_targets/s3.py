@@ -1,0 +1,258 @@
+"""A backup target in any S3-compatible storage (AWS, R2, B2, MinIO) through the `minio`
+client: SigV4, path or virtual-host style, and uploads of unknown length as multipart uploads
+that become an object only when completed (and are aborted on any failure or cancellation)."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import anyio
+import anyio.to_thread
+
+from rivetr.adapters.backup_targets.base import (
+    SHA256_SUFFIX,
+    Digest,
+    ObjectInfo,
+    ObjectMissing,
+    StoredObject,
+    TargetRefused,
+    TargetUnavailable,
+    check_key,
+    is_own_key,
+)
+
+if TYPE_CHECKING:
+    from minio import Minio
+
+# S3 wants every part but the last to be at least 5 MiB, and at most 10,000 parts: parts start
+# at 8 MiB and grow by 8 MiB every 1,000 parts, so memory stays small for ordinary backups and
+# an upload can still reach ~440 GB.
+PART_SIZE = 8 << 20
+PARTS_PER_STEP = 1000
+MAX_PARTS = 10_000
+READ_CHUNK = 1 << 20
+T = TypeVar("T")
+# What S3 accepts as a bucket name (AWS's rules, which R2, B2 and MinIO share).
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+_REFUSALS = {
+    "InvalidAccessKeyId": "S3 does not know the access key: check the target's access key",
+    "SignatureDoesNotMatch": "S3 refused the signature: the secret key does not match the "
+    "access key",
+    "AccessDenied": "S3 denied access: the key lacks permission on the bucket",
+    "RequestTimeTooSkewed": "S3 refused the request: this machine's clock is too far off",
+    "InvalidBucketName": "S3 refused the bucket's name as invalid",
+}
+
+
+def part_size(part_number: int, base: int = PART_SIZE) -> int:
+    """How many bytes part `part_number` (from 1) holds before the next one starts."""
+    return base * (1 + (part_number - 1) // PARTS_PER_STEP)
+
+
+class S3Target:
+    """Objects in `bucket` under `prefix`, reached at `endpoint` (`https://host[:port]`)."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        bucket: str,
+        access_key: str,
+        secret_key: str,
+        region: str = "us-east-1",
+        prefix: str = "",
+        path_style: bool = True,
+        part_size: int = PART_SIZE,
+    ) -> None:
+        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ValueError(f"{endpoint!r} is not an S3 endpoint URL (https://host[:port])")
+        if not BUCKET_NAME.fullmatch(bucket):
+            raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
+        self._host, self._secure = url.netloc, url.scheme == "https"
+        self.bucket, self.region, self.path_style = bucket, region, path_style
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self._credentials = (access_key, secret_key)
+        self._part_size = part_size
+        self._minio: Minio | None = None
+        self.peak_buffered_bytes = 0
+
+    @property
+    def description(self) -> str:
+        scheme = "https" if self._secure else "http"
+        return f"S3 bucket {self.bucket!r} at {scheme}://{self._host}"
+
+    def client(self) -> Minio:
+        """The S3 client, made on first use: `minio` is imported only by instances that store
+        backups in S3, so others never pay its memory."""
+        if self._minio is None:
+            import urllib3
+            from minio import Minio
+
+            http = urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=10, read=120),
+                retries=urllib3.Retry(
+                    total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+                ),
+            )
+            access_key, secret_key = self._credentials
+            self._minio = Minio(
+                self._host,
+                access_key=access_key,
+                secret_key=secret_key,
+                secure=self._secure,
+                region=self.region,
+                http_client=http,
+            )
+            if self.path_style:
+                self._minio.disable_virtual_style_endpoint()  # type: ignore[no-untyped-call]
+            else:
+                self._minio.enable_virtual_style_endpoint()  # type: ignore[no-untyped-call]
+        return self._minio
+
+    def _name(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    async def _call(self, call: Callable[[], T]) -> T:
+        """Run one blocking S3 call in a worker thread, its errors translated here only."""
+        from minio.error import MinioException, S3Error
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return await anyio.to_thread.run_sync(call)
+        except S3Error as exc:
+            raise self._refusal(exc.code or "", exc.message or "") from exc
+        except (MinioException, HTTPError, OSError) as exc:
+            raise TargetUnavailable(f"{self.description} cannot be reached: {exc}") from exc
+
+    def _refusal(self, code: str, message: str) -> TargetRefused:
+        if code in ("NoSuchKey", "ResourceNotFound", "NoSuchObject"):
+            return ObjectMissing(f"no backup object there on {self.description}")
+        if code == "NoSuchBucket":
+            return TargetRefused(f"{self.description} does not exist")
+        cause = _REFUSALS.get(code, f"S3 refused the request ({code}: {message})")
+        return TargetRefused(f"{cause} ({self.description})")
+
+    async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
+        from minio.datatypes import Part
+
+        client, name = self.client(), self._name(key)
+        digest, buffer = Digest(), bytearray()
+        upload_id: str | None = None
+        parts: builtins.list[Part] = []
+        sidecar_written = False
+
+        async def send_part(size: int) -> None:
+            nonlocal upload_id
+            if upload_id is None:
+                upload_id = await self._call(
+                    lambda: client._create_multipart_upload(self.bucket, name, {})
+                )
+            number = len(parts) + 1
+            if number > MAX_PARTS:
+                raise TargetRefused(f"a backup this large needs more parts than S3 allows ({name})")
+            with memoryview(buffer) as view:
+                data = bytes(view[:size])
+            self.peak_buffered_bytes = max(self.peak_buffered_bytes, len(buffer) + len(data))
+            del buffer[:size]
+            etag = await self._call(
+                lambda: client._upload_part(self.bucket, name, data, None, upload_id, number)
+            )
+            parts.append(Part(number, etag))
+
+        try:
+            async for chunk in chunks:
+                digest.update(chunk)
+                buffer += chunk
+                self.peak_buffered_bytes = max(self.peak_buffered_bytes, len(buffer))
+                while len(buffer) > (size := part_size(len(parts) + 1, self._part_size)):
+                    await send_part(size)
+            stored = digest.stored(key)
+            # The sidecar before the object: an object in the bucket always has its sha256.
+            line = f"{stored.sha256}  {key.rsplit('/', 1)[-1]}\n".encode()
+            await self._put_small(name + SHA256_SUFFIX, line)
+            sidecar_written = True
+            if upload_id is None:
+                await self._put_small(name, bytes(buffer))
+            else:
+                if buffer:
+                    await send_part(len(buffer))
+                await self._call(
+                    lambda: client._complete_multipart_upload(self.bucket, name, upload_id, parts)
+                )
+            return stored
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._discard(name, upload_id, sidecar_written)
+            raise
+
+    async def _put_small(self, name: str, data: bytes) -> None:
+        client = self.client()
+        await self._call(lambda: client.put_object(self.bucket, name, io.BytesIO(data), len(data)))
+
+    async def _discard(self, name: str, upload_id: str | None, sidecar_written: bool) -> None:
+        """Abort what a failed upload left (best effort: the failure being reported matters
+        more than a cleanup error, and an unfinished upload is never shown as an object)."""
+        client = self.client()
+        try:
+            if upload_id is not None:
+                await self._call(
+                    lambda: client._abort_multipart_upload(self.bucket, name, upload_id)
+                )
+            if sidecar_written:
+                await self._call(lambda: client.remove_object(self.bucket, name + SHA256_SUFFIX))
+        except (TargetRefused, TargetUnavailable):
+            pass
+
+    def get(self, key: str) -> AsyncIterator[bytes]:
+        return self._stream(self._name(key))
+
+    async def _stream(self, name: str) -> AsyncIterator[bytes]:
+        client = self.client()
+        response: Any = await self._call(lambda: client.get_object(self.bucket, name))
+        try:
+            while chunk := await self._call(lambda: response.read(READ_CHUNK)):
+                yield chunk
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def stat(self, key: str) -> StoredObject | None:
+        client, name = self.client(), self._name(key)
+        try:
+            found = await self._call(lambda: client.stat_object(self.bucket, name))
+        except ObjectMissing:
+            return None
+        sha256: str | None = None
+        try:
+            line = b"".join([chunk async for chunk in self._stream(name + SHA256_SUFFIX)])
+            sha256 = line.split()[0].decode() if line.split() else None
+        except ObjectMissing:
+            pass
+        return StoredObject(key, found.size or 0, sha256)
+
+    async def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
+        client = self.client()
+
+        def listing() -> builtins.list[Any]:
+            return builtins.list(
+                client.list_objects(self.bucket, prefix=self.prefix + prefix, recursive=True)
+            )
+
+        found = []
+        for item in await self._call(listing):
+            key = item.object_name[len(self.prefix) :]
+            if not is_own_key(key) and item.last_modified is not None:
+                found.append(ObjectInfo(key, item.size or 0, item.last_modified))
+        return sorted(found, key=lambda info: info.key)
+
+    async def delete(self, key: str) -> None:
+        client, name = self.client(), self._name(key)
+        await self._call(lambda: client.remove_object(self.bucket, name))
+        await self._call(lambda: client.remove_object(self.bucket, name + SHA256_SUFFIX))
