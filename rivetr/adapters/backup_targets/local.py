@@ -54,7 +54,7 @@ class LocalDirectoryTarget:
 
     def _translate(self, exc: OSError) -> Exception:
         if isinstance(exc, FileNotFoundError):
-            return ObjectMissing(f"{exc.filename} does not exist on {self.description}")
+            return ObjectMissing(f"no backup object at {exc.filename}")
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return TargetRefused(f"no space left on {self.description}")
         if exc.errno in (errno.EACCES, errno.EPERM):
@@ -72,8 +72,13 @@ class LocalDirectoryTarget:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
         final = self._file(key)
-        self._check_root()
-        await self._io(lambda: final.parent.mkdir(parents=True, exist_ok=True))
+
+        def prepare() -> None:
+            # In a worker thread too: a stat of a hung network mount must not block the loop.
+            self._check_root()
+            final.parent.mkdir(parents=True, exist_ok=True)
+
+        await self._io(prepare)
         partial = final.with_name(f"{final.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
         sidecar = final.with_name(final.name + SHA256_SUFFIX)
         fd = await self._io(lambda: os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -125,6 +130,7 @@ class LocalDirectoryTarget:
 
     async def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
         def walk() -> builtins.list[ObjectInfo]:
+            self._check_root()
             found = []
             for directory, _, files in os.walk(self.path):
                 for name in files:
@@ -136,7 +142,6 @@ class LocalDirectoryTarget:
                         found.append(ObjectInfo(key, info.st_size, modified))
             return sorted(found, key=lambda info: info.key)
 
-        self._check_root()
         return await self._io(walk)
 
     async def delete(self, key: str) -> None:

@@ -77,7 +77,7 @@ class S3Target:
             raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
         self._host, self._secure = url.netloc, url.scheme == "https"
         self.bucket, self.region, self.path_style = bucket, region, path_style
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._credentials = (access_key, secret_key)
         self._part_size = part_size
         self._minio: Minio | None = None
@@ -127,13 +127,13 @@ class S3Target:
         try:
             return await anyio.to_thread.run_sync(call)
         except S3Error as exc:
-            raise self._refusal(exc.code or "", exc.message or "") from exc
+            raise self._refusal(exc.code or "", exc.message or "", exc.object_name) from exc
         except (MinioException, HTTPError, OSError) as exc:
             raise TargetUnavailable(f"{self.description} cannot be reached: {exc}") from exc
 
-    def _refusal(self, code: str, message: str) -> TargetRefused:
+    def _refusal(self, code: str, message: str, name: str | None) -> TargetRefused:
         if code in ("NoSuchKey", "ResourceNotFound", "NoSuchObject"):
-            return ObjectMissing(f"no backup object there on {self.description}")
+            return ObjectMissing(f"no backup object {name!r} in {self.description}")
         if code == "NoSuchBucket":
             return TargetRefused(f"{self.description} does not exist")
         cause = _REFUSALS.get(code, f"S3 refused the request ({code}: {message})")
