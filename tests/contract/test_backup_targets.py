@@ -99,7 +99,7 @@ def s3_place(server: S3Server) -> Place:
         uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
         return [upload["Key"] for upload in uploads]
 
-    return Place(target, leftovers, buffer_bound=2 * PART_SIZE + CHUNK)
+    return Place(target, leftovers, buffer_bound=PART_SIZE)
 
 
 @pytest.fixture(params=["memory", "local", pytest.param("s3", marks=pytest.mark.integration)])

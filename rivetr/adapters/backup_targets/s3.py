@@ -5,10 +5,9 @@ that become an object only when completed (and are aborted on any failure or can
 from __future__ import annotations
 
 import builtins
-import io
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -29,11 +28,11 @@ from rivetr.adapters.backup_targets.base import (
 if TYPE_CHECKING:
     from minio import Minio
 
-# S3 wants every part but the last to be at least 5 MiB, and at most 10,000 parts: parts start
-# at 8 MiB and grow by 8 MiB every 1,000 parts, so memory stays small for ordinary backups and
-# an upload can still reach ~440 GB.
+# S3 wants every part but the last to be at least 5 MiB, and at most 10,000 parts; R2 also
+# wants every part but the last to be the same size. 8 MiB parts keep one upload's memory small
+# and reach ~78 GiB; a target for larger databases is given a larger `part_size`.
 PART_SIZE = 8 << 20
-PARTS_PER_STEP = 1000
+MIN_PART_SIZE = 5 << 20
 MAX_PARTS = 10_000
 READ_CHUNK = 1 << 20
 T = TypeVar("T")
@@ -48,11 +47,6 @@ _REFUSALS = {
     "RequestTimeTooSkewed": "S3 refused the request: this machine's clock is too far off",
     "InvalidBucketName": "S3 refused the bucket's name as invalid",
 }
-
-
-def part_size(part_number: int, base: int = PART_SIZE) -> int:
-    """How many bytes part `part_number` (from 1) holds before the next one starts."""
-    return base * (1 + (part_number - 1) // PARTS_PER_STEP)
 
 
 class S3Target:
@@ -73,13 +67,15 @@ class S3Target:
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         if url.scheme not in ("http", "https") or not url.netloc:
             raise ValueError(f"{endpoint!r} is not an S3 endpoint URL (https://host[:port])")
+        if part_size < MIN_PART_SIZE:
+            raise ValueError("S3 parts are at least 5 MiB")
         if not BUCKET_NAME.fullmatch(bucket):
             raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
         self._host, self._secure = url.netloc, url.scheme == "https"
         self.bucket, self.region, self.path_style = bucket, region, path_style
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._credentials = (access_key, secret_key)
-        self._part_size = part_size
+        self.part_bytes = part_size
         self._minio: Minio | None = None
         self.peak_buffered_bytes = 0
 
@@ -140,75 +136,30 @@ class S3Target:
         return TargetRefused(f"{cause} ({self.description})")
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
-        from minio.datatypes import Part
-
-        client, name = self.client(), self._name(key)
-        digest, buffer = Digest(), bytearray()
-        upload_id: str | None = None
-        parts: builtins.list[Part] = []
-        sidecar_written = False
-
-        async def send_part(size: int) -> None:
-            nonlocal upload_id
-            if upload_id is None:
-                upload_id = await self._call(
-                    lambda: client._create_multipart_upload(self.bucket, name, {})
-                )
-            number = len(parts) + 1
-            if number > MAX_PARTS:
-                raise TargetRefused(f"a backup this large needs more parts than S3 allows ({name})")
-            with memoryview(buffer) as view:
-                data = bytes(view[:size])
-            self.peak_buffered_bytes = max(self.peak_buffered_bytes, len(buffer) + len(data))
-            del buffer[:size]
-            etag = await self._call(
-                lambda: client._upload_part(self.bucket, name, data, None, upload_id, number)
-            )
-            parts.append(Part(number, etag))
-
+        upload, digest = _Upload(self, self._name(key)), Digest()
         try:
             async for chunk in chunks:
                 digest.update(chunk)
-                buffer += chunk
-                self.peak_buffered_bytes = max(self.peak_buffered_bytes, len(buffer))
-                while len(buffer) > (size := part_size(len(parts) + 1, self._part_size)):
-                    await send_part(size)
+                await upload.feed(chunk)
             stored = digest.stored(key)
             # The sidecar before the object: an object in the bucket always has its sha256.
             line = f"{stored.sha256}  {key.rsplit('/', 1)[-1]}\n".encode()
-            await self._put_small(name + SHA256_SUFFIX, line)
-            sidecar_written = True
-            if upload_id is None:
-                await self._put_small(name, bytes(buffer))
-            else:
-                if buffer:
-                    await send_part(len(buffer))
-                await self._call(
-                    lambda: client._complete_multipart_upload(self.bucket, name, upload_id, parts)
-                )
+            await self._put_bytes(upload.name + SHA256_SUFFIX, line)
+            upload.sidecar_written = True
+            await upload.finish()
             return stored
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._discard(name, upload_id, sidecar_written)
+                await upload.discard()
             raise
 
-    async def _put_small(self, name: str, data: bytes) -> None:
+    async def _put_bytes(self, name: str, data: bytes | bytearray) -> None:
         client = self.client()
-        await self._call(lambda: client.put_object(self.bucket, name, io.BytesIO(data), len(data)))
-
-    async def _discard(self, name: str, upload_id: str | None, sidecar_written: bool) -> None:
-        """Abort what a failed upload left (best effort: the failure being reported matters
-        more than a cleanup error, and an unfinished upload is never shown as an object)."""
-        client = self.client()
-        try:
-            if upload_id is not None:
-                await self._call(
-                    lambda: client._abort_multipart_upload(self.bucket, name, upload_id)
-                )
-            if sidecar_written:
-                await self._call(lambda: client.remove_object(self.bucket, name + SHA256_SUFFIX))
-        except (TargetRefused, TargetUnavailable):
-            pass
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": "application/octet-stream"
+        }
+        body = cast(bytes, data)  # minio hashes and sends any bytes-like body as it is
+        await self._call(lambda: client._put_object(self.bucket, name, body, headers))
 
     def get(self, key: str) -> AsyncIterator[bytes]:
         return self._stream(self._name(key))
@@ -256,3 +207,77 @@ class S3Target:
         client, name = self.client(), self._name(key)
         await self._call(lambda: client.remove_object(self.bucket, name))
         await self._call(lambda: client.remove_object(self.bucket, name + SHA256_SUFFIX))
+
+
+class _Upload:
+    """One object on its way into S3: each part filled in place (no copy) and sent when more
+    data shows it is not the last, so one part and one chunk are all it holds; a multipart
+    upload is started only for an object larger than one part."""
+
+    def __init__(self, target: S3Target, name: str) -> None:
+        self.target, self.name = target, name
+        self.client = target.client()
+        self.part = bytearray()
+        self.etags: list[str] = []
+        self.upload_id: str | None = None
+        self.sidecar_written = False
+
+    @property
+    def size(self) -> int:
+        return self.target.part_bytes
+
+    async def feed(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            if len(self.part) == self.size:
+                await self._send()
+            taken = self.size - len(self.part)
+            self.part += view[:taken]
+            view = view[taken:]
+            self.target.peak_buffered_bytes = max(self.target.peak_buffered_bytes, len(self.part))
+
+    async def _send(self) -> None:
+        bucket, name, client = self.target.bucket, self.name, self.client
+        data = cast(bytes, self.part)  # sent as it is, without a copy
+        if self.upload_id is None:
+            self.upload_id = await self.target._call(
+                lambda: client._create_multipart_upload(bucket, name, {})
+            )
+        number, upload_id = len(self.etags) + 1, self.upload_id
+        if number > MAX_PARTS:
+            raise TargetRefused(
+                f"{name} needs more than {MAX_PARTS} parts: give the target a larger part size"
+            )
+        etag = await self.target._call(
+            lambda: client._upload_part(bucket, name, data, None, upload_id, number)
+        )
+        self.etags.append(etag)
+        self.part = bytearray()
+
+    async def finish(self) -> None:
+        from minio.datatypes import Part
+
+        if self.upload_id is None:
+            await self.target._put_bytes(self.name, self.part)
+            return
+        if self.part:
+            await self._send()
+        bucket, name, client, upload_id = self.target.bucket, self.name, self.client, self.upload_id
+        parts = [Part(number, etag) for number, etag in enumerate(self.etags, start=1)]
+        await self.target._call(
+            lambda: client._complete_multipart_upload(bucket, name, upload_id, parts)
+        )
+
+    async def discard(self) -> None:
+        """Abort what a failed upload left (best effort: the failure being reported matters
+        more than a cleanup error, and an unfinished upload is never shown as an object)."""
+        bucket, name, client, upload_id = self.target.bucket, self.name, self.client, self.upload_id
+        try:
+            if upload_id is not None:
+                await self.target._call(
+                    lambda: client._abort_multipart_upload(bucket, name, upload_id)
+                )
+            if self.sidecar_written:
+                await self.target._call(lambda: client.remove_object(bucket, name + SHA256_SUFFIX))
+        except (TargetRefused, TargetUnavailable):
+            pass
