@@ -304,3 +304,15 @@ async def test_virtual_host_style_names_the_bucket_in_the_host(
     assert "PUT /vhost/one HTTP/1.1" in trace.getvalue()
     assert await read(s3_target(settings_bucket), "vhost/one") == b"by host name"
     await target.delete("vhost/one")
+
+
+@pytest.mark.integration
+async def test_s3_parts_are_one_size_but_the_last_as_r2_requires(s3_server: S3Server) -> None:
+    place = s3_place(s3_server)
+    await place.target.put("db/parts.dump", generated(3 * PART_SIZE + 12345))
+
+    s3: Any = s3_server.boto3()
+    head = {"Bucket": place.target.bucket, "Key": "backups/db/parts.dump"}
+    count = s3.head_object(**head, PartNumber=1)["PartsCount"]
+    sizes = [s3.head_object(**head, PartNumber=n)["ContentLength"] for n in range(1, count + 1)]
+    assert sizes == [PART_SIZE, PART_SIZE, PART_SIZE, 12345]
