@@ -20,6 +20,7 @@ import pytest
 
 from rivetr.adapters.backup_targets.base import (
     BackupTarget,
+    ObjectExists,
     ObjectMissing,
     TargetRefused,
     TargetUnavailable,
@@ -151,25 +152,35 @@ async def test_a_cancelled_upload_leaves_no_object(place: Place) -> None:
     assert place.leftovers() == []
 
 
-async def test_a_failed_upload_keeps_the_object_it_would_have_replaced(place: Place) -> None:
+async def test_a_stored_backup_is_never_overwritten(place: Place) -> None:
     await place.target.put("db/x.dump", once(b"the good one"))
-    with pytest.raises(RuntimeError):
-        await place.target.put("db/x.dump", generated(MiB, fail_after=CHUNK))
+    with pytest.raises(ObjectExists, match="already exists"):
+        await place.target.put("db/x.dump", generated(MiB))
 
     assert await read(place.target, "db/x.dump") == b"the good one"
+    stat = await place.target.stat("db/x.dump")
+    assert stat is not None
+    assert stat.sha256 == hashlib.sha256(b"the good one").hexdigest()
+
+
+async def test_a_key_whose_upload_failed_can_be_written_again(place: Place) -> None:
+    with pytest.raises(RuntimeError):
+        await place.target.put("db/retry.dump", generated(MiB, fail_after=CHUNK))
+    stored = await place.target.put("db/retry.dump", once(b"second try"))
+    assert await read(place.target, "db/retry.dump") == b"second try"
+    assert stored.sha256 == hashlib.sha256(b"second try").hexdigest()
 
 
 async def test_list_stat_and_delete(place: Place) -> None:
-    for key in ("a/2", "a/1", "b/1"):
-        await place.target.put(key, once(key.encode()))
-    await place.target.put("a/1", once(b"replaced"))
+    for key, data in (("a/2", b"a/2"), ("a/1", b"a/1 data"), ("b/1", b"b/1")):
+        await place.target.put(key, once(data))
 
     listed = await place.target.list("a/")
     assert [(info.key, info.size) for info in listed] == [("a/1", 8), ("a/2", 3)]
     assert [info.key for info in await place.target.list()] == ["a/1", "a/2", "b/1"]
     stat = await place.target.stat("a/1")
     assert stat is not None
-    assert (stat.size, stat.sha256) == (8, hashlib.sha256(b"replaced").hexdigest())
+    assert (stat.size, stat.sha256) == (8, hashlib.sha256(b"a/1 data").hexdigest())
 
     await place.target.delete("a/1")
     await place.target.delete("a/1")
@@ -264,6 +275,8 @@ async def test_wrong_s3_settings_are_refused_with_their_cause(
         await target.put("x", generated(12 * MiB))
     with pytest.raises(TargetRefused, match=cause):
         await target.list()
+    with pytest.raises(TargetRefused, match=cause):
+        await target.stat("x")
     assert await s3_target(settings_bucket).list() == []
 
 

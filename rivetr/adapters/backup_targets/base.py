@@ -56,6 +56,10 @@ class ObjectMissing(TargetRefused):
     """No complete object is stored under the key asked for."""
 
 
+class ObjectExists(TargetRefused):
+    """An object is already stored under the key: a backup, once stored, is never overwritten."""
+
+
 @runtime_checkable
 class BackupTarget(Protocol):
     """A place backups are stored, streamed in and out so no backup is ever held whole in memory.
@@ -70,9 +74,14 @@ class BackupTarget(Protocol):
         ...
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
-        """Stream `chunks` into the object `key`, replacing any object stored there.
+        """Stream `chunks` into a new object `key`.
+
+        A key is written once: a later upload to it, even one that would fail, cannot touch a
+        stored backup. The check is made before the upload starts (S3 has no portable atomic
+        create), so two uploads to one key at once are a caller's error.
 
         Raises:
+            ObjectExists: `key` already names an object.
             TargetUnavailable, TargetRefused: the target failed; nothing was stored.
             Any exception `chunks` raises, after the partial upload is discarded.
         """

@@ -20,6 +20,7 @@ from rivetr.adapters.backup_targets.base import (
     PARTIAL_SUFFIX,
     SHA256_SUFFIX,
     Digest,
+    ObjectExists,
     ObjectInfo,
     ObjectMissing,
     StoredObject,
@@ -58,7 +59,7 @@ class LocalDirectoryTarget:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return TargetRefused(f"no space left on {self.description}")
         if exc.errno in (errno.EACCES, errno.EPERM):
-            return TargetRefused(f"permission denied writing to {self.description}")
+            return TargetRefused(f"permission denied on {self.description}")
         if exc.errno == errno.EROFS:
             return TargetRefused(f"{self.description} is on a read-only filesystem")
         return TargetUnavailable(f"{self.description}: {exc.strerror or exc}")
@@ -76,6 +77,8 @@ class LocalDirectoryTarget:
         def prepare() -> None:
             # In a worker thread too: a stat of a hung network mount must not block the loop.
             self._check_root()
+            if final.exists():
+                raise ObjectExists(f"a backup object already exists at {final}")
             final.parent.mkdir(parents=True, exist_ok=True)
 
         await self._io(prepare)
@@ -137,7 +140,11 @@ class LocalDirectoryTarget:
                     file = Path(directory) / name
                     key = file.relative_to(self.path).as_posix()
                     if key.startswith(prefix) and not is_own_key(key):
-                        info = file.stat()
+                        try:
+                            info = file.stat()
+                        except FileNotFoundError:
+                            continue  # deleted while the listing ran
+
                         modified = datetime.fromtimestamp(info.st_mtime, UTC)
                         found.append(ObjectInfo(key, info.st_size, modified))
             return sorted(found, key=lambda info: info.key)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from rivetr.adapters.backup_targets.base import (
     Digest,
+    ObjectExists,
     ObjectInfo,
     ObjectMissing,
     StoredObject,
@@ -44,7 +45,8 @@ class InMemoryTarget:
         return sum(len(held.data) for held in self._objects.values())
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
-        check_key(key)
+        if check_key(key) in self._objects:
+            raise ObjectExists(f"a backup object {key!r} already exists on {self.description}")
         digest = Digest()
         parts: builtins.list[bytes] = []
         async for chunk in chunks:

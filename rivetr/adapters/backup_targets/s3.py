@@ -16,6 +16,7 @@ import anyio.to_thread
 from rivetr.adapters.backup_targets.base import (
     SHA256_SUFFIX,
     Digest,
+    ObjectExists,
     ObjectInfo,
     ObjectMissing,
     StoredObject,
@@ -137,6 +138,8 @@ class S3Target:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> StoredObject:
         upload, digest = _Upload(self, self._name(key)), Digest()
+        if await self._find(upload.name) is not None:
+            raise ObjectExists(f"a backup object {key!r} already exists in {self.description}")
         try:
             async for chunk in chunks:
                 digest.update(chunk)
@@ -174,11 +177,23 @@ class S3Target:
             response.close()
             response.release_conn()
 
+    async def _find(self, name: str) -> Any:
+        """The listing's entry for the object `name`, or None. A listing, not a HEAD: a HEAD's
+        error has no body, so S3 could not say which credential it refused."""
+        client = self.client()
+
+        def first() -> Any:
+            listing = client.list_objects(self.bucket, prefix=name, recursive=True)
+            # S3 lists in byte order, so `name` itself comes before any longer key it begins.
+            return next(iter(listing), None)
+
+        found = await self._call(first)
+        return found if found is not None and found.object_name == name else None
+
     async def stat(self, key: str) -> StoredObject | None:
-        client, name = self.client(), self._name(key)
-        try:
-            found = await self._call(lambda: client.stat_object(self.bucket, name))
-        except ObjectMissing:
+        name = self._name(key)
+        found = await self._find(name)
+        if found is None:
             return None
         sha256: str | None = None
         try:
