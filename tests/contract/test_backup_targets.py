@@ -68,6 +68,11 @@ async def read(target: BackupTarget, key: str) -> bytes:
     return b"".join([chunk async for chunk in target.get(key)])
 
 
+def orphan_sidecars(keys: list[str]) -> list[str]:
+    """Sidecars whose object is not there: what a failed upload must not leave behind."""
+    return [key for key in keys if key.endswith(".sha256") and key[: -len(".sha256")] not in keys]
+
+
 @dataclass
 class Place:
     """A target under test, and how to see what an unfinished upload left behind."""
@@ -98,7 +103,8 @@ def s3_place(server: S3Server) -> Place:
 
     def leftovers() -> list[str]:
         uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-        return [upload["Key"] for upload in uploads]
+        keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return [upload["Key"] for upload in uploads] + orphan_sidecars(keys)
 
     return Place(target, leftovers, buffer_bound=PART_SIZE)
 
@@ -110,8 +116,14 @@ def place(request: pytest.FixtureRequest, tmp_path: Path) -> Place:
     if request.param == "local":
         root = tmp_path / "backups"
         root.mkdir()
-        partials = lambda: [str(path) for path in root.rglob("*.partial")]  # noqa: E731
-        return Place(LocalDirectoryTarget(root), partials, buffer_bound=CHUNK)
+
+        def leftovers() -> list[str]:
+            files = [
+                path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()
+            ]
+            return [name for name in files if name.endswith(".partial")] + orphan_sidecars(files)
+
+        return Place(LocalDirectoryTarget(root), leftovers, buffer_bound=CHUNK)
     return s3_place(request.getfixturevalue("s3_server"))
 
 
