@@ -156,7 +156,8 @@ class _Resource(NamedTuple):
     environment: str | None
 
 
-_UNKNOWN = _Resource("app", None, None, None)  # an id never created (in an unreadable event)
+# an id whose creation the audit has not read (an unreadable event): an app's, as before v7
+_UNKNOWN = _Resource("app", None, None, None)
 _NOWHERE = _Resource("", None, None, None)  # no resource at all
 Place = tuple[str | None, str | None]
 

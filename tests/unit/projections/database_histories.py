@@ -195,42 +195,33 @@ def _fact(world: World, step: Fact) -> Decided:
         return []
     d = state.database_id
     upgrade = world.upgrades.get(d)
-    facts: dict[str, Event | None] = {
-        "running": DatabaseRunning(database_id=d, container=f"c-{d}", image=state.image),
-        "stopped": DatabaseStopped(database_id=d),
-        "crashed": DatabaseFailed(database_id=d, during="start", reason="exited 1"),
-        "rotated": DatabasePasswordRotated(database_id=d) if state.pending_password else None,
-        "rotate_failed": (
-            DatabaseFailed(database_id=d, during="rotate_password", reason="refused")
-            if state.pending_password
-            else None
-        ),
-        "upgraded": (
-            DatabaseUpgraded(
+    rotating = state.pending_password is not None
+    fact: Event | None = None
+    match step.what:
+        case "running":
+            fact = DatabaseRunning(database_id=d, container=f"c-{d}", image=state.image)
+        case "stopped":
+            fact = DatabaseStopped(database_id=d)
+        case "crashed":
+            fact = DatabaseFailed(database_id=d, during="start", reason="exited 1")
+        case "rotated" if rotating:
+            fact = DatabasePasswordRotated(database_id=d)
+        case "rotate_failed" if rotating:
+            fact = DatabaseFailed(database_id=d, during="rotate_password", reason="refused")
+        case "upgraded" if upgrade is not None:
+            fact = DatabaseUpgraded(
                 database_id=d,
                 upgrade_id=upgrade.upgrade_id,
                 version=upgrade.version,
                 image=upgrade.image,
             )
-            if upgrade
-            else None
-        ),
-        "upgrade_failed": (
-            DatabaseUpgradeFailed(
-                database_id=d, upgrade_id=upgrade.upgrade_id, reason="no", rolled_back=False
+        case "upgrade_failed" | "rolled_back" if upgrade is not None:
+            fact = DatabaseUpgradeFailed(
+                database_id=d,
+                upgrade_id=upgrade.upgrade_id,
+                reason="no",
+                rolled_back=step.what == "rolled_back",
             )
-            if upgrade
-            else None
-        ),
-        "rolled_back": (
-            DatabaseUpgradeFailed(
-                database_id=d, upgrade_id=upgrade.upgrade_id, reason="no", rolled_back=True
-            )
-            if upgrade
-            else None
-        ),
-    }
-    fact = facts[step.what]
     return [(databases.stream_id(d), [fact], state)] if fact is not None else []
 
 
