@@ -1,6 +1,6 @@
-"""The audit view: who did what, when, to which stream and app (by id, with the name it had), in
-which project and environment as they were then, for every event in the log; and the queries
-that read it."""
+"""The audit view: who did what, when, to which stream and resource (an app or a database, by id,
+with the name it had), in which project and environment as they were then, for every event in
+the log; and the queries that read it."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
+from rivetr.domain.database_events import DatabaseCreated
 from rivetr.domain.events import AppCreated, AppMoved
 from rivetr.domain.places import PROJECT_STREAM_PREFIX, Places
 from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
-_APP_CREATED, _APP_MOVED = tag(AppCreated), tag(AppMoved)
+# the events that make a resource, by the kind of resource each makes; only an app moves
+_CREATED = {tag(AppCreated): "app", tag(DatabaseCreated): "database"}
+_APP_MOVED = tag(AppMoved)
 _PROJECT_EVENTS = "project."  # each carries its team and project, and its environment if one
 
 
@@ -27,8 +30,9 @@ class AuditProjection:
     # app by id (the resource recorded with the event), and its name; v5: the app and team as
     # the store reads them (filled in for an older log's events); v6: the project and
     # environment the event happened in (its app's place then, or a project event's own), and
-    # each app's place now (whose readers read its entries)
-    version = 6
+    # each app's place now (whose readers read its entries); v7: databases placed as apps are
+    # (their backups' and restores' entries with them), in `audit_resources`
+    version = 7
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time", "audit_by_place")
@@ -47,14 +51,17 @@ class AuditProjection:
                 team TEXT,
                 source TEXT,
                 project TEXT,
-                environment TEXT
+                environment TEXT,
+                database TEXT,
+                database_id TEXT
             )"""
         )
-        # each app's name and team, from its creation, and its place, as it moves: an entry
-        # shows the name its app had and where it lived when the entry was made
+        # each resource's kind, name and team, from its creation, and its place, as it moves:
+        # an entry shows the name its resource had and where it lived when the entry was made
         conn.execute(
-            """CREATE TABLE IF NOT EXISTS audit_apps (
-                app_id TEXT PRIMARY KEY,
+            """CREATE TABLE IF NOT EXISTS audit_resources (
+                resource_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
                 name TEXT,
                 team TEXT,
                 project TEXT,
@@ -70,49 +77,57 @@ class AuditProjection:
 
     def drop(self, conn: sqlite3.Connection) -> None:
         conn.execute("DROP TABLE IF EXISTS audit")
-        conn.execute("DROP TABLE IF EXISTS audit_apps")
+        conn.execute("DROP TABLE IF EXISTS audit_resources")
+        conn.execute("DROP TABLE IF EXISTS audit_apps")  # v6 and before
         drop_legacy_tables(conn, "audit")
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         self.apply_batch(conn, (event,))
 
     def apply_batch(self, conn: sqlite3.Connection, events: Sequence[LoggedEvent]) -> None:
-        apps: dict[str, _App] = {}  # id -> its name and place, as of the event being applied
+        known: dict[str, _Resource] = {}  # id -> its kind, name and place, as of the event
 
-        def app_of(app_id: str | None) -> _App:
-            if app_id is None:
-                return _NO_APP
-            if app_id not in apps:
+        def resource_of(resource_id: str) -> _Resource:
+            if resource_id not in known:
                 row = conn.execute(
-                    "SELECT name, project, environment FROM audit_apps WHERE app_id = ?",
-                    (app_id,),
+                    "SELECT kind, name, project, environment FROM audit_resources"
+                    " WHERE resource_id = ?",
+                    (resource_id,),
                 ).fetchone()
-                apps[app_id] = _App(*row) if row else _NO_APP
-            return apps[app_id]
+                known[resource_id] = _Resource(*row) if row else _UNKNOWN
+            return known[resource_id]
 
         rows = []
         for event in events:
-            app_id = event.resource
-            if event.type == _APP_CREATED and app_id is not None:
-                name, team, place = _created(event)
-                apps[app_id] = _App(name, *place)
-                conn.execute(
-                    "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?, ?, ?)",
-                    (app_id, name, team, *place),
-                )
-            elif event.type == _APP_MOVED and app_id is not None:
-                place = _place(event)
-                apps[app_id] = _App(app_of(app_id).name, *place)
-                conn.execute(
-                    "UPDATE audit_apps SET project = ?, environment = ? WHERE app_id = ?",
-                    (*place, app_id),
-                )
-            app = app_of(app_id)
+            resource_id = event.resource
+            resource = _NOWHERE
+            if resource_id is not None:
+                if event.type in _CREATED:
+                    name, team, place = _created(event)
+                    known[resource_id] = _Resource(_CREATED[event.type], name, *place)
+                    conn.execute(
+                        "INSERT OR REPLACE INTO audit_resources VALUES (?, ?, ?, ?, ?, ?)",
+                        (resource_id, _CREATED[event.type], name, team, *place),
+                    )
+                elif event.type == _APP_MOVED:
+                    place = _place(event)
+                    known[resource_id] = resource_of(resource_id)._replace(
+                        project=place[0], environment=place[1]
+                    )
+                    conn.execute(
+                        "UPDATE audit_resources SET project = ?, environment = ?"
+                        " WHERE resource_id = ?",
+                        (*place, resource_id),
+                    )
+                resource = resource_of(resource_id)
             project, environment = (
                 _place(event)
                 if event.type.startswith(_PROJECT_EVENTS)
-                else (app.project, app.environment)
+                else (resource.project, resource.environment)
             )
+            # a resource of no known kind is an app's, as the audit has always taken it
+            app = (resource.name, resource_id) if resource.kind == "app" else (None, None)
+            database = (resource.name, resource_id) if resource.kind == "database" else (None, None)
             rows.append(
                 (
                     event.position,
@@ -120,30 +135,35 @@ class AuditProjection:
                     event.actor,
                     event.type,
                     event.stream_id,
-                    app.name,
-                    app_id,
+                    *app,
                     event.correlation_id,
                     event.team,
                     event.source,
                     project,
                     environment,
+                    *database,
                 )
             )
-        conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
 
 
-class _App(NamedTuple):
+class _Resource(NamedTuple):
+    kind: str
     name: str | None
     project: str | None
     environment: str | None
 
 
-_NO_APP = _App(None, None, None)
+# an id whose creation the audit has not read (an unreadable event): an app's, as before v7
+_UNKNOWN = _Resource("app", None, None, None)
+_NOWHERE = _Resource("", None, None, None)  # no resource at all
 Place = tuple[str | None, str | None]
 
 
 def _created(event: LoggedEvent) -> tuple[str | None, str | None, Place]:
-    """The name, team and place an app was created with."""
+    """The name, team and place a resource was created with."""
     try:
         body = event.event
     except UnreadableEvent:
@@ -173,8 +193,10 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str | None
     team: str | None
     source: str | None
-    project: str | None = None  # where it happened: its app's project then, or the project's
+    project: str | None = None  # where it happened: its resource's project then, or the project's
     environment: str | None = None  # ...and environment (None: the project as a whole)
+    database: str | None = None  # the name its database had (its backups' and restores' too)
+    database_id: str | None = None
 
 
 class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -198,7 +220,8 @@ class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
 _ENTRY = f"SELECT {columns(AuditEntry)} FROM audit"
 # the project an entry belongs to, as places.event_project says
 _PROJECT = (
-    "COALESCE((SELECT project FROM audit_apps p WHERE p.app_id = audit.app_id),"
+    "COALESCE((SELECT project FROM audit_resources r"
+    " WHERE r.resource_id = COALESCE(audit.app_id, audit.database_id)),"
     f" CASE WHEN substr(stream_id, 1, {len(PROJECT_STREAM_PREFIX)}) = '{PROJECT_STREAM_PREFIX}'"
     " THEN substr(stream_id, instr(stream_id, '/') + 1) END)"
 )
@@ -283,25 +306,21 @@ class AuditQueries(Queries):
     async def at(self, position: int) -> AuditEntry | None:
         return await self._row(AuditEntry, f"{_ENTRY} WHERE position = ?", (position,))
 
-    async def app_projects(self) -> dict[str, str]:
-        """app id -> the project each app is in now (or was in when deleted)."""
+    async def resource_projects(self) -> dict[str, str]:
+        """resource id -> the project each app or database is in now (or was in when
+        deleted)."""
         rows = await self._values(
-            "SELECT app_id, project FROM audit_apps WHERE project IS NOT NULL", ()
+            "SELECT resource_id, project FROM audit_resources WHERE project IS NOT NULL", ()
         )
-        return {row["app_id"]: row["project"] for row in rows}
+        return {row["resource_id"]: row["project"] for row in rows}
 
-    async def place_of_app(self, app_id: str) -> tuple[str | None, str | None]:
-        """The team an app was created in and the project it is in now (deleted since or
-        not)."""
+    async def place_of(self, resource_id: str) -> tuple[str | None, str | None]:
+        """The team an app or a database was created in and the project it is in now (deleted
+        since or not)."""
         rows = await self._values(
-            "SELECT team, project FROM audit_apps WHERE app_id = ?", (app_id,)
+            "SELECT team, project FROM audit_resources WHERE resource_id = ?", (resource_id,)
         )
         return (rows[0]["team"], rows[0]["project"]) if rows else (None, None)
-
-    async def team_of_app(self, app_id: str) -> str | None:
-        """The team an app was created in (deleted since or not)."""
-        rows = await self._values("SELECT team FROM audit_apps WHERE app_id = ?", (app_id,))
-        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 def _in_place(

@@ -137,6 +137,9 @@ class BackupService:
         return state
 
     async def delete_backup(self, actor: Actor, command: DeleteBackup) -> list[RecordedEvent]:
+        request = (await self._backup(command.backup_id)).request
+        assert request is not None
+
         def decide(state: backups.BackupState, c: DeleteBackup) -> list[Event]:
             if state.request is None:
                 raise NotFound(f"no backup with id {c.backup_id}")
@@ -144,7 +147,9 @@ class BackupService:
                 return []
             return [BackupDeleted(backup_id=c.backup_id, reason=f"deleted by {actor.name}")]
 
-        return await self.handler.execute(actor, command, BACKUPS, command.backup_id, decide=decide)
+        return await self.handler.execute(
+            actor, command, BACKUPS, command.backup_id, decide=decide, resource=request.database_id
+        )
 
     async def set_target(
         self, actor: Actor, command: SetBackupTarget | RemoveBackupTarget

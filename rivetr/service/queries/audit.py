@@ -62,7 +62,7 @@ _NO_READING = "reading the audit history needs the read permission"
 
 
 class AuditedEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One event whole: its audit entry (its app and team as readers see them), every stored
+    """One event whole: its audit entry (its resource and team as readers see them), every stored
     field, and its body as a person is shown it (password hashes redacted, sealed values as
     `sealed`, never opened)."""
 
@@ -85,6 +85,8 @@ class AuditedEvent(msgspec.Struct, frozen=True, kw_only=True):
             "team": entry.team,
             "app": entry.app,
             "app_id": entry.app_id,
+            "database": entry.database,
+            "database_id": entry.database_id,
             "event_id": stored.event_id,
             "correlation_id": stored.correlation_id,
             "causation_id": stored.causation_id,
@@ -153,7 +155,7 @@ class AuditReads:
             instance=actor.reads_instance_events(),
             types=(wanted.type,) if wanted.type else (),
             places=places,
-            app_projects=await self.app_projects(places),
+            resource_projects=await self.resource_projects(places),
         )
 
         def keep(event: LoggedEvent) -> bool:
@@ -187,7 +189,8 @@ class AuditReads:
             if entry.team is None:
                 readable = actor.reads_instance_events()
             else:
-                project = await self.read.audit.place_of_app(entry.app_id) if entry.app_id else None
+                resource = entry.app_id or entry.database_id
+                project = await self.read.audit.place_of(resource) if resource else None
                 where = event_project(entry.stream_id, project[1] if project else None)
                 readable = places.sees(entry.team, where)
             entry = entry if readable else None
@@ -228,12 +231,12 @@ class AuditReads:
             AuditQuery(limit=limit, teams=_teams(places), places=places)
         )
 
-    async def app_projects(self, places: Places | None) -> dict[str, str]:
-        """app id -> its project, for a reader that reads project by project (else none
-        needed)."""
+    async def resource_projects(self, places: Places | None) -> dict[str, str]:
+        """app or database id -> its project, for a reader that reads project by project (else
+        none needed)."""
         if places is None or places.whole():
             return {}
-        return await self.read.audit.app_projects()
+        return await self.read.audit.resource_projects()
 
     async def head(self) -> int:
         """The log's last position: where a page rendered now follows it from."""

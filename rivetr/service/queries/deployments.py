@@ -29,7 +29,7 @@ class DeploymentReads:
             return None
         team, project = found.team, None
         if found.app_id is not None:
-            created_in, project = await self.read.audit.place_of_app(found.app_id)
+            created_in, project = await self.read.audit.place_of(found.app_id)
             team = team or created_in
         return found if actor.may_read(team, project) else None
 

@@ -126,13 +126,21 @@ class ProjectReads:
         self, actor: Actor, project: str | None, environment: str | None
     ) -> PlaceEvents:
         """What picks the events of a place (as `place` reads it) out of the live stream:
-        those of the apps there now, as they come and go, and the project's own."""
+        those of the apps and databases there now, as they come and go, and the project's
+        own."""
         place = await self.place(actor, project, environment)
         since = self.runner.position  # the read model has reached it when asked who is there
         held: set[str] = set()
         for team, project in place.projects:
             apps = await self.read.apps.placed(team, project, place.environment)
             held.update(app.id for app in apps)
+        teams = sorted({team for team, _ in place.projects})
+        held.update(
+            database.database_id
+            for database in await self.read.databases.every(teams)
+            if (database.team, database.project) in place.projects
+            and place.environment in (None, database.environment)
+        )
         return PlaceEvents(place.projects, place.environment, held, since)
 
     async def _detailed(

@@ -22,7 +22,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
 from rivetr.adapters.eventstore.redaction import shown_json
 from rivetr.domain.places import Places, event_project
-from rivetr.service.reactors.placement import PlaceEvents
+from rivetr.service.reactors.placement import PLACING, PlaceEvents
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
     instance: bool = True  # with `teams`: the events of no team too
     place: PlaceEvents | None = None  # those of a project (or one of its environments)
     # with `teams`, for a reader that reads project by project: where it reads, and the project
-    # of each app (learnt from the events too as they pass: an app made or moved meanwhile)
+    # of each app and database (learnt from the events too as they pass: one made or moved
+    # meanwhile)
     places: Places | None = None
-    app_projects: dict[str, str] = msgspec.field(default_factory=dict)
+    resource_projects: dict[str, str] = msgspec.field(default_factory=dict)
 
     def accepts(self, delivery: Delivery) -> bool:
         if self.teams is not None and not self.sees(
@@ -82,20 +83,22 @@ class StreamFilter(msgspec.Struct, frozen=True, kw_only=True):
         return self.instance if team is None else team in self.teams
 
     def sees(self, team: str | None, stream_id: str, app: str | None) -> bool:
-        """Whether the reader may see an event of `team` in `stream_id`, about `app` (an id)."""
+        """Whether the reader may see an event of `team` in `stream_id`, about `app` (the id of
+        the app or database it concerns)."""
         if self.places is None or self.places.whole() or team is None:
             return self.sees_team(team)
-        if app is not None and app not in self.app_projects:
-            return False  # an app not placed yet (the read model behind): shown to no one
-        project = self.app_projects.get(app) if app is not None else None
+        if app is not None and app not in self.resource_projects:
+            return False  # one not placed yet (the read model behind): shown to no one
+        project = self.resource_projects.get(app) if app is not None else None
         return self.places.sees(team, event_project(stream_id, project))
 
     def learn(self, delivery: Delivery) -> None:
-        """Note the project an app is made in, or moved to, as its event passes."""
+        """Note the project an app or a database is made in, or an app moved to, as its event
+        passes."""
         if self.places is None or self.places.whole() or delivery.app is None:
             return
         body = msgspec.json.decode(delivery.json, type=_Placed).data
-        self.app_projects[delivery.app] = body.project
+        self.resource_projects[delivery.app] = body.project
 
 
 class Subscription:
@@ -112,7 +115,7 @@ class Subscription:
         self.sink: Callable[[Delivery], None] | None = None
 
     def offer(self, delivery: Delivery) -> None:
-        if delivery.type in _PLACING and delivery.position > self.last:
+        if delivery.type in PLACING and delivery.position > self.last:
             self.wanted.learn(delivery)
         if self.cut or delivery.position <= self.last or not self.wanted.accepts(delivery):
             return
@@ -207,7 +210,7 @@ class EventHub:
             if logged.team is not None and not wanted.sees_team(logged.team):
                 continue  # before encoding it: the cheap test first
             delivery = deliver(logged)
-            if delivery.type in _PLACING:
+            if delivery.type in PLACING:
                 wanted.learn(delivery)
             if wanted.accepts(delivery):
                 found.append(delivery)
@@ -244,7 +247,6 @@ class _Message(msgspec.Struct, kw_only=True):
 
 
 _encode = msgspec.json.Encoder().encode
-_PLACING = frozenset({"app.created", "app.moved"})  # the events that say where an app is
 
 
 class _Project(msgspec.Struct):

@@ -1,10 +1,11 @@
 """Which events of the live stream concern a place (a project, or one environment of it): those
-of the apps that are there now, kept current as apps are created there or moved in and out,
-and the project's own events.
+of the resources (apps and databases, with their backups and restores) that are there now,
+kept current as they are created there or moved in and out, and the project's own events.
 
 Who is there is read from the read model once, when a reader subscribes; from the position
-that read model had reached on, each `app.created` and `app.moved` the reader is offered
-updates it, so an app that arrives later is followed and one that leaves is not."""
+that read model had reached on, each `app.created`, `app.moved` and `database.created` the
+reader is offered updates it, so a resource that arrives later is followed and one that leaves
+is not."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from collections.abc import Iterable
 import msgspec
 
 from rivetr.domain import projects
+from rivetr.domain.database_events import DatabaseCreated
 from rivetr.domain.events import AppCreated, AppMoved
 from rivetr.projections.base import tag
 
-_PLACING = frozenset({tag(AppCreated), tag(AppMoved)})
+# the events that say where a resource is (a database never moves)
+PLACING = frozenset({tag(AppCreated), tag(AppMoved), tag(DatabaseCreated)})
 
 
 class _Message(msgspec.Struct):
@@ -34,36 +37,37 @@ class PlaceEvents:
         self,
         places: frozenset[tuple[str, str]],
         environment: str | None,
-        apps: Iterable[str],
+        resources: Iterable[str],
         since: int,
     ) -> None:
         self.places = places  # (team, project)
         self.environment = environment  # None: every environment of them
-        self.apps = set(apps)  # the ids of the apps there, as of position `since`
+        self.resources = set(resources)  # the ids of those there, as of position `since`
         self.since = since
         self.streams = frozenset(projects.stream_id(projects.key(*p)) for p in places)
 
     def accepts(
-        self, position: int, event_type: str, stream_id: str, app: str | None, json: bytes
+        self, position: int, event_type: str, stream_id: str, resource: str | None, json: bytes
     ) -> bool:
-        """Whether the event concerns the place: an app's that is there (or that the event
-        moves in or out), or the project's own (about the environment, or the whole project)."""
+        """Whether the event concerns the place: a resource's that is there (or that the event
+        makes there, or moves in or out), or the project's own (about the environment, or the
+        whole project)."""
         if stream_id in self.streams:
             if self.environment is None:
                 return True
             about = _decode(json).data.get("environment")
             return about is None or about == self.environment
-        if app is None:
+        if resource is None:
             return False
-        was_there = app in self.apps
-        if event_type in _PLACING and position > self.since:
-            self._place(app, _decode(json))
-        return was_there or app in self.apps
+        was_there = resource in self.resources
+        if event_type in PLACING and position > self.since:
+            self._place(resource, _decode(json))
+        return was_there or resource in self.resources
 
-    def _place(self, app: str, message: _Message) -> None:
+    def _place(self, resource: str, message: _Message) -> None:
         project = message.data.get("project", projects.DEFAULT_PROJECT)
         environment = message.data.get("environment", projects.PRODUCTION)
         if (message.team, project) in self.places and self.environment in (None, environment):
-            self.apps.add(app)
+            self.resources.add(resource)
         else:
-            self.apps.discard(app)
+            self.resources.discard(resource)

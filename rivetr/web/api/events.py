@@ -74,7 +74,7 @@ async def event_stream(
         instance=actor.reads_instance_events(),
         place=place,
         places=places,
-        app_projects=await audit_reads.app_projects(places),
+        resource_projects=await audit_reads.resource_projects(places),
     )
     resume = last_event_id(request, "a log position")
     after = resume if resume is not None else after

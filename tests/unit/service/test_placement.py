@@ -1,6 +1,6 @@
-"""Picking a place's events out of the live stream: the apps there now, kept current by the
-app.created and app.moved that come after the read model was asked, and the project's own
-events (of the environment asked for, or of the whole project)."""
+"""Picking a place's events out of the live stream: the apps and databases there now, kept
+current by the app.created, app.moved and database.created that come after the read model was
+asked, and the project's own events (of the environment asked for, or of the whole project)."""
 
 from __future__ import annotations
 
@@ -53,3 +53,15 @@ def test_what_the_read_model_already_held_is_not_undone() -> None:
     was_here = event({"name": "web", "project": "shop", "environment": "staging"})
     assert not staging.accepts(5, "app.created", "app-web", "web", was_here)
     assert not staging.accepts(11, "app.settings_changed", "app-web", "web", event({}))
+
+
+def test_a_database_made_there_is_followed_with_its_backups_and_one_made_elsewhere_is_not() -> None:
+    staging = PlaceEvents(SHOP, "staging", set(), since=10)
+    made = event({"name": "pg", "team": "acme", "project": "shop", "environment": "staging"})
+    assert staging.accepts(11, "database.created", "database-pg", "pg", made)
+    assert staging.accepts(12, "backup.requested", "backup-b1", "pg", event({}))
+    assert staging.accepts(13, "restore.requested", "restore-r1", "pg", event({}))
+    production = event({"name": "db", "project": "shop", "environment": "production"})
+    assert not staging.accepts(14, "database.created", "database-db", "db", production)
+    assert not staging.accepts(15, "backup.requested", "backup-b2", "db", event({}))
+    assert not staging.accepts(16, "team.backup_target_set", "team-acme", None, event({}))
