@@ -24,7 +24,9 @@ from rivetr.config import Settings
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
+from rivetr.web.api.backups import BackupsController
 from rivetr.web.api.cloning import CloneController
+from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
@@ -122,6 +124,8 @@ def create_app(
             VariablesController,
             CloneController,
             PromotionController,
+            DatabasesController,
+            BackupsController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
