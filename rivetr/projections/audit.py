@@ -12,12 +12,15 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.codec import UnreadableEvent
+from rivetr.domain.database_events import DatabaseCreated
 from rivetr.domain.events import AppCreated, AppMoved
 from rivetr.domain.places import PROJECT_STREAM_PREFIX, Places
 from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
 _APP_CREATED, _APP_MOVED = tag(AppCreated), tag(AppMoved)
+# a resource made in a place, whose later events (by its id) are placed where it was made
+_CREATED = frozenset({_APP_CREATED, tag(DatabaseCreated)})
 _PROJECT_EVENTS = "project."  # each carries its team and project, and its environment if one
 
 
@@ -27,8 +30,9 @@ class AuditProjection:
     # app by id (the resource recorded with the event), and its name; v5: the app and team as
     # the store reads them (filled in for an older log's events); v6: the project and
     # environment the event happened in (its app's place then, or a project event's own), and
-    # each app's place now (whose readers read its entries)
-    version = 6
+    # each app's place now (whose readers read its entries); v7: a database's events placed
+    # as an app's are (its backups' and restores' too: their resource is the database)
+    version = 7
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time", "audit_by_place")
@@ -93,7 +97,7 @@ class AuditProjection:
         rows = []
         for event in events:
             app_id = event.resource
-            if event.type == _APP_CREATED and app_id is not None:
+            if event.type in _CREATED and app_id is not None:
                 name, team, place = _created(event)
                 apps[app_id] = _App(name, *place)
                 conn.execute(

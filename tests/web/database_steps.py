@@ -8,6 +8,8 @@ from typing import Any
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import backups, databases
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.database_commands import BackUpDatabase, CreateDatabase, RestoreBackup
 from rivetr.domain.database_events import (
     BackupFailed,
     BackupReadBack,
@@ -52,3 +54,18 @@ async def backed_up(services: Any, backup_id: str, outcome: str = "verified") ->
             steps.append(BackupVerified(backup_id=backup_id, counts=counts))
     stream = backups.backup_stream(backup_id)
     await _append(services, stream, steps, view.team, view.database_id)
+
+
+async def database_with_backup(
+    services: Any, team: str, project: str = "default", name: str = "pg"
+) -> tuple[str, str, str]:
+    """A running postgres database of (team, project), a backup of it stored and read back
+    (a restore may use it), and a restore of it asked for: their ids."""
+    made = CreateDatabase(name=name, kind="postgres", team=team, project=project)
+    database_id, _ = await services.databases.create(SYSTEM, made)
+    await running(services, database_id)
+    backup_id, _ = await services.backups.back_up(SYSTEM, BackUpDatabase(database_id=database_id))
+    await backed_up(services, backup_id, "read_back")
+    plan = await services.backups.restore(SYSTEM, RestoreBackup(backup_id=backup_id))
+    assert plan.restore_id is not None
+    return database_id, backup_id, plan.restore_id

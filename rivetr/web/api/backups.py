@@ -55,10 +55,8 @@ class BackupsController(Controller):
         self,
         backup_id: FromPath[ResourceId],
         backups: NamedDependency[BackupService],
-        database_reads: NamedDependency[DatabaseReads],
         actor: NamedDependency[Actor],
     ) -> None:
-        await database_reads.backup(actor, backup_id)  # one not to read is not there
         await backups.delete_backup(actor, DeleteBackup(backup_id=backup_id))
 
     @post("/backups/{backup_id:str}/restore", status_code=HTTP_202_ACCEPTED)
@@ -67,16 +65,13 @@ class BackupsController(Controller):
         backup_id: FromPath[ResourceId],
         data: JSONBody[RestoreAsked],
         backups: NamedDependency[BackupService],
-        database_reads: NamedDependency[DatabaseReads],
         actor: NamedDependency[Actor],
     ) -> Response[RestorePlan]:
         """Restore into its own database (its live data backed up first) or `into` another of
         its kind. A dry run answers the plan (200) and changes nothing; else the plan with
         the restore's id (202): follow it at /restores/{restore_id}. A backup not stored and
-        read back whole is refused (422) with the reason."""
-        await database_reads.backup(actor, backup_id)  # a dry run reads: one not to read is 404
-        if data.into is not None:
-            await database_reads.one(actor, data.into)
+        read back whole is refused (422) with the reason; a dry run is a read (404 to one who
+        does not read the backup), a restore takes managing apps there (403)."""
         plan = await backups.restore(
             actor, RestoreBackup(backup_id=backup_id, into=data.into), data.dry_run
         )
