@@ -51,6 +51,9 @@ from rivetr.web.pages.app_variables import AppVariables
 from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
+from rivetr.web.pages.backup_targets import BackupTargetPages
+from rivetr.web.pages.database_actions import DatabaseActions
+from rivetr.web.pages.databases import DatabasePages
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
@@ -154,6 +157,9 @@ def create_app(
             SharedVariablesPages,
             EnvironmentClonePage,
             AppPromote,
+            DatabasePages,
+            DatabaseActions,
+            BackupTargetPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
