@@ -99,6 +99,8 @@ class AuditProjection:
             app_id = event.resource
             if event.type in _CREATED and app_id is not None:
                 name, team, place = _created(event)
+                if event.type != _APP_CREATED:
+                    name = None  # placed as an app is, but not named as one (nor linked)
                 apps[app_id] = _App(name, *place)
                 conn.execute(
                     "INSERT OR REPLACE INTO audit_apps VALUES (?, ?, ?, ?, ?)",

@@ -300,3 +300,23 @@ def test_backup_targets_are_set_listed_and_removed_and_their_secrets_never_answe
     gone = client.delete("/api/v1/teams/default/backup-targets/offsite", headers=auth)
     assert gone.status_code == 204
     assert client.get("/api/v1/teams/nope/backup-targets", headers=auth).status_code == 404
+
+
+def test_a_databases_events_are_in_its_projects_audit_history_and_named_as_no_app(
+    client, auth, call, services
+) -> None:
+    client.post("/api/v1/projects", json={"project": "shop"}, headers=auth)
+    db = made(client, auth, name="pg", project="shop")
+    call(running, services, db["database_id"])
+    asked = client.post(f"/api/v1/databases/{db['database_id']}/backups", json={}, headers=auth)
+    assert asked.status_code == 202
+    answer = client.get("/api/v1/audit", params={"project": "default/shop"}, headers=auth)
+    assert answer.status_code == 200, answer.text
+    shop = answer.json()
+    types = [entry["type"] for entry in shop]
+    assert {"database.created", "database.running", "backup.requested"} <= set(types)
+    assert all(e["app"] is None for e in shop if e["type"].startswith("database."))
+    client.post("/api/v1/projects", json={"project": "blog"}, headers=auth)
+    other = client.get("/api/v1/audit", params={"project": "default/blog"}, headers=auth)
+    assert other.status_code == 200, other.text
+    assert not [e for e in other.json() if e["type"].startswith("database.")]

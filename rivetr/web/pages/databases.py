@@ -37,7 +37,6 @@ class DatabaseForm(msgspec.Struct):
     version: str = ""
     public_port: str = ""
     target: str = "local"
-    verify: str = ""  # a checkbox: "on"
     backup_id: str = ""
     into: str = ""
     dry_run: str = ""
