@@ -24,7 +24,9 @@ from rivetr.config import Settings
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
+from rivetr.web.api.backups import BackupsController
 from rivetr.web.api.cloning import CloneController
+from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
@@ -49,6 +51,9 @@ from rivetr.web.pages.app_variables import AppVariables
 from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
+from rivetr.web.pages.backup_targets import BackupTargetPages
+from rivetr.web.pages.database_actions import DatabaseActions
+from rivetr.web.pages.databases import DatabasePages
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
@@ -122,6 +127,8 @@ def create_app(
             VariablesController,
             CloneController,
             PromotionController,
+            DatabasesController,
+            BackupsController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
@@ -150,6 +157,9 @@ def create_app(
             SharedVariablesPages,
             EnvironmentClonePage,
             AppPromote,
+            DatabasePages,
+            DatabaseActions,
+            BackupTargetPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -40,6 +40,9 @@ PROVIDED = (
     "variable_reads",
     "clones",
     "promotions",
+    "databases",
+    "backups",
+    "database_reads",
 )
 
 

@@ -35,6 +35,8 @@ SIGNED_IN_PAGES = [
     ("/projects", "projects", "#create-project-button"),
     ("/projects/default/default", "project-default", "#add-environment-button"),
     ("/projects/default/shop", "project-shop", "#delete-env-staging-button"),
+    ("/databases", "databases", "#create-database-button"),
+    ("/teams/default/backup-targets", "backup-targets", "#set-target-button"),
 ]
 
 
@@ -71,15 +73,20 @@ def test_the_pages_pass_axe_and_the_keyboard_reaches_their_actions(
     page.fill("#add-environment input[name=environment]", "staging")
     page.click("#add-environment-button")
     page.wait_for_selector("#env-staging")
+    page.goto(f"{server.url}/databases")  # a database, by its form: its page joins the list
+    page.fill("#create-database input[name=name]", "pg")
+    page.click("#create-database-button")
+    page.wait_for_url(f"{server.url}/databases/*")
+    pages = [*SIGNED_IN_PAGES, (page.url.removeprefix(server.url), "database", "#backup-button")]
 
-    for path, name, action in SIGNED_IN_PAGES:
+    for path, name, action in pages:
         page.goto(f"{server.url}{path}")
         assert_accessible(page, axe_script, name)
         assert keyboard_reaches(page, action), f"{name}: the keyboard never reaches {action}"
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     sign_in(phone, server.url, "admin@example.com", PASSWORD)
-    for path, name, _ in SIGNED_IN_PAGES:
+    for path, name, _ in pages:
         phone.goto(f"{server.url}{path}")
         assert_accessible(phone, axe_script, f"{name}-phone")
         # readable on a phone: nothing wider than the screen but the tables' own scroll boxes

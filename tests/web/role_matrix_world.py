@@ -1,8 +1,9 @@
 """The world the role matrix (test_role_matrix.py) runs in, and who calls into it.
 
 Team acme has two projects, `shop` and `blog`, each with one app (`shopfront`, `blogroll`) and
-two releases of it; a viewer of acme (VICTIM) with a session, a token and an open invitation;
-and a team `other`. Each caller is a user given a role in acme's team, or only a role in a
+two releases of it, and one database (`shopdb`, `blogdb`) with a backup and a restore of it;
+a viewer of acme (VICTIM) with a session, a token and an open invitation; and a team
+`other`. Each caller is a user given a role in acme's team, or only a role in a
 project of it (as a guest of the team), or a role in another team; each calls with a session
 and with an admin-scoped token of their own (cut down to their role), and one developer also
 with a token limited to `shop`. Users and sessions are written as events directly: argon2 and
@@ -28,6 +29,7 @@ from rivetr.domain.events import (
 )
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
+from tests.web.database_steps import database_with_backup
 from tests.web.releases import served_releases
 
 TEAM = "acme"
@@ -100,6 +102,8 @@ class World:
     def __init__(self) -> None:
         self.app_ids: dict[str, str] = {}  # project -> its app's id
         self.deployments: dict[str, list[str]] = {}  # project -> its app's deployments
+        # project -> its database's id, a backup of it and a restore of that backup
+        self.databases: dict[str, tuple[str, str, str]] = {}
         self.invitation = ""
         self.headers: dict[str, dict[str, str]] = {}  # caller label -> what it sends
 
@@ -109,7 +113,8 @@ class World:
             return []
         if project is None:
             return [VICTIM]
-        return [APPS[project], self.app_ids[project], *self.deployments[project]]
+        database = [f"{project}db", *self.databases[project]] if self.databases else []
+        return [APPS[project], self.app_ids[project], *self.deployments[project], *database]
 
 
 async def append(services: Any, stream: str, events: list[Any], **meta: str) -> None:
@@ -175,6 +180,9 @@ async def build(services: Any, everyone: list[Caller]) -> World:
         await services.apps.handle(SYSTEM, created)
         world.app_ids[project] = (await services.lookup.by_name(name)).app_id
         world.deployments[project] = await releases(services, project)
+        world.databases[project] = await database_with_backup(
+            services, TEAM, project, f"{project}db"
+        )
     await services.teams.add_member(SYSTEM, TEAM, await user(services, VICTIM), "viewer")
     await session(services, VICTIM, "vic-session")
     await token(services, "victim", VICTIM, TEAM, None)

@@ -45,6 +45,7 @@ from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from rivetr.web.app import create_app
 from rivetr.web.openapi import document
 from tests.web.conftest import join_team
+from tests.web.database_steps import database_with_backup
 from tests.web.releases import served_releases
 
 P = Permission
@@ -358,6 +359,62 @@ ROUTES: dict[str, Route] = {
         ("acme", P.MANAGE_APPS),
         200,
     ),
+    "create database": (
+        "POST /api/v1/databases",
+        "/api/v1/databases",
+        {"name": "newdb", "kind": "redis", "team": "acme"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    **{
+        what: (
+            f"{method} /api/v1/databases/{{database_id}}{tail}",
+            f"/api/v1/databases/{{database}}{tail}",
+            body,
+            ("acme", needed),
+            status,
+        )
+        for what, method, tail, body, needed, status in [
+            ("change a database", "PATCH", "", {"verify_backups": False}, P.MANAGE_APPS, 200),
+            ("delete a database", "DELETE", "", None, P.MANAGE_APPS, 204),
+            ("start a database", "POST", "/start", None, P.DEPLOY, 202),
+            ("stop a database", "POST", "/stop", None, P.DEPLOY, 202),
+            ("restart a database", "POST", "/restart", None, P.DEPLOY, 202),
+            ("rotate a password", "POST", "/rotate-password", None, P.EDIT_APPS, 202),
+            ("set backup schedules", "PUT", "/schedules", {"schedules": []}, P.EDIT_APPS, 200),
+            ("upgrade a database", "POST", "/upgrade", {"version": "17"}, P.MANAGE_APPS, 202),
+            ("back up a database", "POST", "/backups", {}, P.DEPLOY, 202),
+        ]
+    },
+    "delete a backup": (
+        "DELETE /api/v1/backups/{backup_id}",
+        "/api/v1/backups/{backup}",
+        None,
+        ("acme", P.MANAGE_APPS),
+        204,
+    ),
+    "restore a backup": (
+        "POST /api/v1/backups/{backup_id}/restore",
+        "/api/v1/backups/{backup}/restore",
+        {},
+        ("acme", P.MANAGE_APPS),
+        202,
+    ),
+    "set a backup target": (
+        "PUT /api/v1/teams/{team}/backup-targets/{target}",
+        "/api/v1/teams/acme/backup-targets/offsite",
+        {"keep_last": 3},
+        ("acme", P.MANAGE_APPS),
+        200,
+    ),
+    # authorised, then refused by the domain: every team keeps its local target
+    "remove a backup target": (
+        "DELETE /api/v1/teams/{team}/backup-targets/{target}",
+        "/api/v1/teams/acme/backup-targets/local",
+        None,
+        ("acme", P.MANAGE_APPS),
+        422,
+    ),
 }
 # Changes that no role or token scope decides: each has tests of its own.
 NOT_BY_ROLE = {
@@ -565,15 +622,20 @@ def test_every_changing_operation_in_the_schema_is_in_the_table() -> None:
 @pytest.mark.parametrize(("route", "caller"), CASES, ids=[f"{r}-{c}" for r, c in CASES])
 def test_only_the_allowed_callers_get_through(client, call, services, log_types, route, caller):
     invitation_id = call(world, services)
+    operation, path, body, rule, allowed = ROUTES[route]
+    database_id = backup_id = ""
+    if "{database}" in path or "{backup}" in path:  # made only where asked: it takes a while
+        database_id, backup_id, _ = call(database_with_backup, services, "acme")
     headers, cookie = call(credentials, services, caller)
     if cookie:
         client.cookies.set("rivetr_session", cookie)
-    operation, path, body, rule, allowed = ROUTES[route]
     mine = has_user(caller) and caller not in NOBODY
     path = (
         path.replace("{invitation}", invitation_id)
         .replace("{own token}", "spare" if mine else "victim")
         .replace("{own session}", "spare-session" if mine else "vic-session")
+        .replace("{database}", database_id)
+        .replace("{backup}", backup_id)
     )
     before = log_types()
 

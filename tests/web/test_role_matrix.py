@@ -7,8 +7,9 @@ What is asserted, route by route, without a table of routes (a route added later
 as soon as the schema lists it; one whose parameters or body fields the generator cannot fill
 fails with a message saying what to add):
 - where the caller cannot read (no role in the project, a project role of `none`, a member of
-  another project or team): a read is 404 for an app or a deployment (hidden, as another
-  team's are) and 403 or 404 otherwise; a change is 403 or 404 and reaches no log;
+  another project or team): a read is 404 for an app, a deployment or a database, its
+  backups and restores (hidden, as another team's are) and 403 or 404 otherwise; a change
+  is 403 or 404 and reaches no log;
 - where the caller is a viewer: a read gets through; a change is 403 and reaches no log;
 - where the caller holds a project role of developer or more: the answer is the one the team
   member of that role gets, calling the same way (a project role acts as that team role does);
@@ -59,8 +60,10 @@ NOT_BY_ROLE = {
 }
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id"}
+# a database, its backups and restores: in a project, and hidden from who may not read it
+DATABASE_PARAMS = {"database_id", "backup_id", "restore_id"}
 PROJECT_PARAMS = {"project", "environment"}
-TEAM_PARAMS = {"team", "invitation_id", "token_id"}
+TEAM_PARAMS = {"team", "invitation_id", "token_id", "target"}
 INSTANCE_PARAMS = {"session_id", "user_id"}  # without {team}: the instance's accounts
 FIELDS: dict[str, object] = {
     "name": "newapp",
@@ -72,6 +75,8 @@ FIELDS: dict[str, object] = {
     "code": "000000",
     "commit": "ab" * 20,
     "to_environment": "qa",
+    "kind": "postgres",
+    "version": "17",
 }
 # optional fields the matrix sets all the same, so that an allowed call can get through (a
 # clone into an environment that does not exist yet makes it)
@@ -121,7 +126,7 @@ def place_of(op: str) -> str:
     path = op.split(" ", 1)[1]
     params = params_of(path)
     body = body_schema(OPERATIONS[op]) or {}
-    if params & APP_PARAMS:
+    if params & (APP_PARAMS | DATABASE_PARAMS):
         return "app"
     if params & PROJECT_PARAMS and "user_id" not in params:
         return "project"
@@ -159,6 +164,10 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         "session_id": "vic-session",
         "domain": "elsewhere.example.com",  # not the app's: refused before any CA is asked
         "pr": "1",
+        "target": "local",
+        **dict(
+            zip(("database_id", "backup_id", "restore_id"), world.databases[project], strict=True)
+        ),
     }
     for param in params_of(path):
         if param not in values:
@@ -279,6 +288,7 @@ def test_the_generator_can_call_every_route_the_schema_lists() -> None:
     generator cannot fill is named here, with what to add."""
     world = World()
     world.deployments = {"shop": ["d1"], "blog": ["d2"]}
+    world.databases = {p: ("a" * 12, "b" * 12, "c" * 12) for p in ("shop", "blog")}
     problems = []
     for op in MATRIX:
         try:

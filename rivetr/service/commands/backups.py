@@ -10,7 +10,7 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.domain import backups, databases
-from rivetr.domain.access import Actor, Permission, authorize, home_team
+from rivetr.domain.access import Actor, Permission, authorize, authorize_command, home_team
 from rivetr.domain.aggregates import BACKUP_TARGETS, BACKUPS, DATABASES, RESTORES
 from rivetr.domain.database_commands import (
     BackUpDatabase,
@@ -83,11 +83,19 @@ class BackupService:
             InvalidCommand: the backup is not whole (failed, deleted, never read back), or
                 the database is of another kind, or not running.
         """
+        # who may ask is settled before the plan, so a refusal never tells what it found
+        target = await self.handler.resolve(command)
+        if not dry_run:
+            authorize_command(actor, command, target)
+        elif not actor.may_read(target.team, target.project):
+            raise NotFound(f"no backup with id {command.backup_id}")
         backup = await self._backup(command.backup_id)
         assert backup.request is not None
         into_id = command.into or backup.request.database_id
         into = await self._database(into_id)
-        if command.into is not None:  # it overwrites that database's data: needed there too
+        if dry_run and not actor.may_read(into.team, into.project):
+            raise NotFound(f"no database with id {into_id}")
+        if command.into is not None and not dry_run:  # it overwrites that data: needed there too
             authorize(actor, Permission.MANAGE_APPS, into.team, into.project)
         plan = _plan(backup, into, same=into_id == backup.request.database_id)
         if dry_run:

@@ -11,6 +11,7 @@ import msgspec
 
 from rivetr.domain.access import Actor, Permission
 from rivetr.projections.apps import AppView
+from rivetr.projections.databases import DatabaseView
 from rivetr.projections.deployments import DeploymentView
 from rivetr.projections.projects import ProjectView
 from rivetr.projections.registry import ReadModel
@@ -35,13 +36,14 @@ def _read_teams(actor: Actor) -> frozenset[str] | None:
 class ResourceView(msgspec.Struct, frozen=True, kw_only=True):
     """A resource of an environment and where it stands, as the apps list shows an app."""
 
-    kind: str  # "app" (databases and stacks will follow)
+    kind: str  # "app" or "database" (stacks will follow)
     name: str
     id: str
     live_deployment: str | None  # the deployment its live release came from (None: not live)
     live_commit: str | None
     latest_deployment: str | None  # its newest deployment...
     latest_status: str | None  # ...and where that stands (queued, building, live, failed...)
+    # (a database has no deployments: its status, starting, running, stopped, failed...)
 
 
 class EnvironmentView(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,6 +154,12 @@ class ProjectReads:
         for app in sorted(apps, key=lambda a: a.name):
             resource = _resource(app, live.get(app.id), latest.get(app.id))
             placed.setdefault((app.team, app.project, app.environment), []).append(resource)
+        teams = {p.team for p in projects}
+        for database in await self.read.databases.every(teams):
+            where = (database.team, database.project, database.environment)
+            placed.setdefault(where, []).append(_database(database))
+        for resources in placed.values():
+            resources.sort(key=lambda r: (r.kind != "app", r.name))
         return [
             ProjectDetail(
                 team=p.team,
@@ -166,6 +174,18 @@ class ProjectReads:
             )
             for p in projects
         ]
+
+
+def _database(database: DatabaseView) -> ResourceView:
+    return ResourceView(
+        kind="database",
+        name=database.name,
+        id=database.database_id,
+        live_deployment=None,
+        live_commit=None,
+        latest_deployment=None,
+        latest_status=database.status,
+    )
 
 
 def _key(project: ProjectView) -> tuple[str, str]:
