@@ -65,14 +65,20 @@ from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
 from rivetr.service.queries.teams import TeamReads
 from rivetr.service.queries.variables import VariableReads
+from rivetr.service.reactors.backup_worker import BackupWorker
+from rivetr.service.reactors.database_keeper import DatabaseKeeper
+from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.reactors.renewal import Renewer
 from rivetr.service.reactors.resources import ResourceSampler
+from rivetr.service.reactors.restore_worker import RestoreWorker
+from rivetr.service.reactors.retention_pruner import RetentionPruner
 from rivetr.service.reactors.route_keeper import RouteKeeper
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.target_opener import TargetOpener
 
 log = logging.getLogger(__name__)
 _RESTART_DELAY_S = 5
@@ -206,6 +212,30 @@ class Services:
         self.deployer = Deployer(
             store, pipeline, clock=self.clock, images_kept=settings.images_kept
         )
+        self.database_keeper = DatabaseKeeper(
+            store,
+            read,
+            lambda: self.engine.runtime,
+            self.secrets,
+            self.clock,
+            images=settings.database_images,
+            health_timeout_s=settings.database_health_timeout_s,
+        )
+        targets = TargetOpener(
+            store, self.secrets, settings.backups_path, make_root=settings.backups_dir is None
+        )
+        backup_worker = BackupWorker(
+            store,
+            lambda: self.engine.runtime,
+            self.database_keeper,
+            targets,
+            RetentionPruner(store, read, targets, self.clock),
+            self.clock,
+            verify_timeout_s=settings.backup_verify_timeout_s,
+        )
+        self.database_reactors = DatabaseReactors(
+            backup_worker, RestoreWorker(store, backup_worker, self.clock), self.backups
+        )
 
     @classmethod
     async def open(
@@ -252,6 +282,7 @@ class Services:
         await self.apps.adopt()  # before anything follows the log: it may append
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)
+        await self.database_reactors.fail_interrupted()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
         async with anyio.create_task_group() as group:
@@ -259,6 +290,10 @@ class Services:
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
+            keeper = partial(self.database_keeper.run, start)
+            group.start_soon(_supervised, "database keeper", keeper)
+            group.start_soon(_supervised, "backups", partial(self.database_reactors.run, start))
+            group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
@@ -305,6 +340,8 @@ class Services:
         runtime = self.engine.runtime
         if runtime is not None:
             await reconcile_engine(self.read, self.recorder, runtime, self.deployer)
+            await self.database_reactors.remove_throwaways()
+            await self.database_keeper.reconcile()
 
     async def close(self) -> None:
         await self.engine.close()

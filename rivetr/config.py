@@ -84,10 +84,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     )
     # fetch from loopback, private and other non-public addresses, and over plain http://
     git_allow_private: bool = False
+    # images managed databases run instead of the ones named (a private mirror: the official
+    # `postgres:16-alpine` -> `registry.internal/postgres:16-alpine`); in an environment
+    # variable, `from=to` pairs separated by commas
+    database_images: dict[str, str] = msgspec.field(default_factory=dict)
+    # where the `local` backup targets of every team keep their backups (each team a folder
+    # of its own); default: <data dir>/backups
+    backups_dir: str | None = None
+    # how long a database server may take to pass its health check after a start
+    database_health_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 180.0
+    # how long a backup's throwaway copy may take to come up healthy with it restored
+    backup_verify_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 600.0
 
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)
+
+    @property
+    def backups_path(self) -> Path:
+        return Path(self.backups_dir) if self.backups_dir else self.data_path / "backups"
 
 
 _FIELDS = set(Settings.__struct_fields__)
@@ -97,6 +112,8 @@ _LIST_KEYS = {"trusted_proxies"}  # comma-separated in an environment variable
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
 # lists given in one environment variable, separated like PATH
 _PATH_LISTS = {"git_local_dirs"}
+# mappings given in one environment variable as `from=to` pairs separated by commas
+_MAP_KEYS = {"database_images"}
 
 
 def load_settings(
@@ -189,6 +206,9 @@ def _gather(
             given = [part.strip() for part in raw.split(",") if part.strip()]
         elif key in _PATH_LISTS:
             given = [part for part in raw.split(os.pathsep) if part]
+        elif key in _MAP_KEYS:
+            pairs = [part.strip().partition("=") for part in raw.split(",") if part.strip()]
+            given = {name.strip(): to.strip() for name, _, to in pairs}
         values[key], sources[key] = given, f"environment variable {name}"
     for key, value in overrides.items():
         values[key], sources[key] = value, "command line"
