@@ -15,6 +15,8 @@ from typing import Any
 import anyio
 import pytest
 
+from rivetr.adapters.runtime.base import ContainerSpec
+from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
@@ -28,7 +30,11 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.database_kinds import KINDS
-from rivetr.service.reactors.database_containers import container_name, credentials
+from rivetr.service.reactors.database_containers import (
+    container_name,
+    credentials,
+    network_name,
+)
 from tests.database_images import MARIADB, POSTGRES, REDIS, ensure_image
 from tests.engine import connect_real_engine
 from tests.integration.database_servers import connect_docker
@@ -291,3 +297,29 @@ async def test_a_rotated_password_is_set_on_the_server(services: Services) -> No
     )
     assert state.failure is None
     await sql(services, database_id, "SELECT 1;")  # with the new password
+
+
+async def test_the_environments_containers_reach_a_database_by_its_name(
+    services: Services,
+) -> None:
+    database_id = await create_running(services, "postgres", "pgnet")
+    runtime = services.engine.runtime
+    assert runtime is not None
+    await ensure_busybox_image(runtime)
+    state = await services.database_keeper.state(database_id)
+    name = f"rivetr-test-{uuid.uuid4().hex[:8]}"
+    await runtime.run_container(
+        ContainerSpec(
+            name=name,
+            image=BUSYBOX_IMAGE,
+            command=["sh", "-c", "echo | nc -w 5 pgnet 5432 && echo reached; sleep 30"],
+            network=network_name(state.team, state.project, state.environment),
+            restart_policy="no",
+        )
+    )
+    try:
+        with anyio.fail_after(20):
+            while "reached" not in await runtime.container_logs(name):  # noqa: ASYNC110
+                await anyio.sleep(0.3)
+    finally:
+        await runtime.remove_container(name, force=True)

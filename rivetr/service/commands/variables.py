@@ -77,6 +77,14 @@ class SharedScopes:
             "environment": self.open(place(team, project, environment), held.of(environment)),
         }
 
+    async def databases(
+        self, team: str, project: str, environment: str
+    ) -> dict[str, dict[str, str]]:
+        """The environment's databases as reference scopes (`${{<name>.URL}}`)."""
+        from rivetr.service.commands.database_scopes import database_scopes
+
+        return await database_scopes(self.store, self.secrets, team, project, environment)
+
     def open(self, where: str, shared: Shared) -> Shared:
         return msgspec.structs.replace(
             shared,

@@ -76,9 +76,12 @@ def release_labels(app: AppState, deployment_id: str) -> dict[str, str]:
     return {MANAGED_LABEL: "true", APP_LABEL: app_label(app), DEPLOYMENT_LABEL: deployment_id}
 
 
-def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec:
+def release_spec(
+    app: AppState, deployment_id: str, image: str, network: str | None = None
+) -> ContainerSpec:
     """The container a release of `app` runs in: its port and health port published on free
-    loopback ports, labelled so the reconciler and the pruner know it as Rivetr's."""
+    loopback ports, labelled so the reconciler and the pruner know it as Rivetr's; on its
+    environment's `network` (where its databases are), reachable there by its name."""
     health_port = app.health.port or app.port
     return ContainerSpec(
         name=container_name(app.name, deployment_id),
@@ -88,6 +91,8 @@ def release_spec(app: AppState, deployment_id: str, image: str) -> ContainerSpec
         ports={app.port: None, health_port: None},
         memory_bytes=app.resources.memory_mb * 1024 * 1024,
         nano_cpus=round(app.resources.cpus * 1_000_000_000),
+        network=network,
+        aliases=[app.name] if network else [],
     )
 
 
@@ -163,6 +168,7 @@ class _Run:
         self.id = state.deployment_id
         self.state = state
         self.app = app
+        self.network: str | None = None  # its environment's, once its variables are ready
         self.log = log
         self.step = "start"
         self.container: str | None = None
@@ -228,6 +234,7 @@ class _Run:
         except (UnresolvedReference, SecretError) as exc:
             raise StepFailed(str(exc)) from None
         self.app = prepared.app
+        self.network = prepared.network
         for line in prepared.lines:
             self.log.write("rivetr", line)
         if prepared.referenced:
@@ -299,7 +306,9 @@ class _Run:
         self.step = "start"
         started = self.pipeline.clock.monotonic()
         health_port = self.app.health.port or self.app.port
-        spec = release_spec(self.app, self.id, image)
+        if self.network is not None:
+            await runtime.create_network(self.network, {MANAGED_LABEL: "true"})
+        spec = release_spec(self.app, self.id, image, self.network)
         name = spec.name
         info = await runtime.run_container(spec)
         self.container = name

@@ -172,9 +172,12 @@ async def _restart(
     assert release.container_name is not None
     try:
         app = open_app(secrets, app)
-        app = (await prepare(SharedScopes(recorder.store, secrets), app)).app
+        prepared = await prepare(SharedScopes(recorder.store, secrets), app)
+        app = prepared.app
         await runtime.remove_container(release.container_name, force=True)
-        spec = release_spec(app, release.deployment_id, release.image)
+        if prepared.network is not None:
+            await runtime.create_network(prepared.network, {MANAGED_LABEL: "true"})
+        spec = release_spec(app, release.deployment_id, release.image, prepared.network)
         info = await runtime.run_container(spec)
     except (ContainerError, EngineUnavailable, SecretError, UnresolvedReference) as exc:
         log.warning("could not restart the live release of %s: %s", release.app, exc)

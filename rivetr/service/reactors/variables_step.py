@@ -14,6 +14,7 @@ from rivetr.domain.references import APP, Resolution, resolve, uses
 from rivetr.domain.scopes import named, scope_of
 from rivetr.domain.variables import visible
 from rivetr.service.commands.variables import SharedScopes
+from rivetr.service.reactors.database_containers import network_name
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Prepared:
     app: AppState  # env: the runtime values; build.build_args: with the build-time ones
     used: list[VariableUse]  # where each value came from
     lines: list[str]  # for the deploy log
+    # the environment's network, when it holds databases: the release joins it to reach them
+    network: str | None = None
 
     @property
     def referenced(self) -> bool:
@@ -40,11 +43,18 @@ async def prepare(shared: SharedScopes, app: AppState) -> Prepared:
     scopes = app.env_scopes
     levels = await shared.opened(app.team, app.project, app.environment)
     preview = app.preview_of is not None
+    held = await shared.databases(app.team, app.project, app.environment)
     resolved: dict[str, dict[str, str]] = {}
     used: dict[str, set[tuple[str, str]]] = {}
     for phase in ("build", "runtime"):
         values = {k: v for k, v in app.env.items() if getattr(scope_of(scopes, k), phase)}
         given, withheld = visible(levels, phase, preview)
+        for name, parts in held.items():
+            if phase == "runtime" and not preview:
+                given[name] = parts
+            else:  # a build does not reach the network; a preview must not write its data
+                why = "given to running containers only" if not preview else "not given to previews"
+                withheld[name] = dict.fromkeys(parts, why)
         resolution = resolve(values, given, withheld)
         resolved[phase] = resolution.values
         for name, nodes in resolution.used.items():
@@ -57,4 +67,5 @@ async def prepare(shared: SharedScopes, app: AppState) -> Prepared:
     lines = [f"variable {k}: {', '.join(named(scope_of(scopes, k)))}" for k in app.env]
     lines += [f"variable {u.name} uses {u.source}.{u.key}" for u in uses_ if u.source != APP]
     ready = msgspec.structs.replace(app, env=resolved["runtime"], build=build)
-    return Prepared(ready, uses_, lines)
+    network = network_name(app.team, app.project, app.environment) if held else None
+    return Prepared(ready, uses_, lines, network)
