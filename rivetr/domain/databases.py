@@ -40,6 +40,7 @@ from rivetr.domain.database_events import (
     DatabaseUpgradeFailed,
     DatabaseUpgradeRequested,
 )
+from rivetr.domain.database_kinds import KINDS
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
 from rivetr.domain.projects import ProjectState
@@ -65,13 +66,7 @@ _IMAGES: Final[dict[DatabaseKind, str]] = {
 }
 # the port each kind listens on in its container, and the user and database made for the apps
 # (Redis has one numbered database and the `default` user; MongoDB's user lives in `admin`)
-PORTS: Final[dict[DatabaseKind, int]] = {
-    "postgres": 5432,
-    "mysql": 3306,
-    "mariadb": 3306,
-    "redis": 6379,
-    "mongodb": 27017,
-}
+PORTS: Final[dict[DatabaseKind, int]] = {name: kind.default_port for name, kind in KINDS.items()}
 DEFAULT_USERS: Final[dict[DatabaseKind, tuple[str, str]]] = {
     "postgres": ("app", "app"),
     "mysql": ("app", "app"),
