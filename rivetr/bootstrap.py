@@ -290,10 +290,12 @@ class Services:
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
-            keeper = partial(self.database_keeper.run, start)
-            group.start_soon(_supervised, "database keeper", keeper)
-            group.start_soon(_supervised, "backups", partial(self.database_reactors.run, start))
-            group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
+            if self.settings.engine != "none":  # without an engine, no database runs at all
+                keeper = partial(self.database_keeper.run, start)
+                group.start_soon(_supervised, "database keeper", keeper)
+                reactors = partial(self.database_reactors.run, start)
+                group.start_soon(_supervised, "backups", reactors)
+                group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
