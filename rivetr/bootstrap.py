@@ -132,6 +132,8 @@ class Services:
         self.database_reads = DatabaseReads(read)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
+        # an engine to run containers on: one configured, or one handed in (a test's twin)
+        self.has_engine = runtime is not None or settings.engine != "none"
         self.engine = EngineMonitor(
             store,
             settings.engine,
@@ -290,7 +292,7 @@ class Services:
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
-            if self.settings.engine != "none":  # without an engine, no database runs at all
+            if self.has_engine:  # without an engine, no database runs at all
                 keeper = partial(self.database_keeper.run, start)
                 group.start_soon(_supervised, "database keeper", keeper)
                 reactors = partial(self.database_reactors.run, start)
