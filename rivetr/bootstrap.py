@@ -129,7 +129,7 @@ class Services:
         self.variable_reads = VariableReads(read)
         self.databases = DatabaseService(handler, self.secrets, read)
         self.backups = BackupService(self.databases)
-        self.database_reads = DatabaseReads(read)
+        self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
         # an engine to run containers on: one configured, or one handed in (a test's twin)

@@ -303,6 +303,8 @@ async def test_the_environments_containers_reach_a_database_by_its_name(
     services: Services,
 ) -> None:
     database_id = await create_running(services, "postgres", "pgnet")
+    logs = await services.database_reads.logs(SYSTEM, database_id, 50)
+    assert "ready to accept connections" in logs.output
     runtime = services.engine.runtime
     assert runtime is not None
     await ensure_busybox_image(runtime)

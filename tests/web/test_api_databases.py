@@ -320,3 +320,15 @@ def test_a_databases_events_are_in_its_projects_audit_history_and_named_as_no_ap
     other = client.get("/api/v1/audit", params={"project": "default/blog"}, headers=auth)
     assert other.status_code == 200, other.text
     assert not [e for e in other.json() if e["type"].startswith("database.")]
+
+
+def test_a_databases_logs_need_an_engine_and_an_id_the_caller_reads(
+    client: Any, auth: dict[str, str]
+) -> None:
+    made = client.post(
+        "/api/v1/databases", json={"name": "logged", "kind": "redis"}, headers=auth
+    ).json()
+    logs = client.get(f"/api/v1/databases/{made['database_id']}/logs", headers=auth)
+    assert logs.status_code == 503
+    assert "engine" in logs.json()["detail"]
+    assert client.get("/api/v1/databases/aaaaaaaaaaaa/logs", headers=auth).status_code == 404

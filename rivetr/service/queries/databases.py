@@ -4,8 +4,11 @@ as absent, never as forbidden (it would say the id exists)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
 from rivetr.domain.events import VariablesResolved
@@ -13,6 +16,7 @@ from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.base import tag
 from rivetr.projections.databases import BackupView, DatabaseView, RestoreView, TargetView
 from rivetr.projections.registry import ReadModel
+from rivetr.service.reactors.database_containers import container_name
 
 _RESOLVED = tag(VariablesResolved)
 # each kind's URL scheme, and what follows the database's name (MongoDB's user lives in admin)
@@ -57,9 +61,34 @@ def connection_of(view: DatabaseView) -> Connection:
     )
 
 
+class DatabaseLogs(msgspec.Struct, frozen=True, kw_only=True):
+    database_id: str
+    output: str  # the server's last lines, stdout and stderr as the engine keeps them
+
+
 class DatabaseReads:
-    def __init__(self, read: ReadModel) -> None:
+    def __init__(
+        self, read: ReadModel, runtime: Callable[[], ContainerRuntime | None] = lambda: None
+    ) -> None:
         self.read = read
+        self.runtime = runtime
+
+    async def logs(self, actor: Actor, database_id: str, tail: int = 200) -> DatabaseLogs:
+        """The database server's last `tail` lines of output.
+
+        Raises:
+            NotFound: no such database for this actor, or no container for it (yet).
+            EngineUnavailable: no container engine is connected.
+        """
+        await self.one(actor, database_id)
+        runtime = self.runtime()
+        if runtime is None:
+            raise EngineUnavailable("no container engine is connected")
+        try:
+            output = await runtime.container_logs(container_name(database_id), tail=tail)
+        except ContainerError:
+            raise NotFound(f"database {database_id} has no container (yet)") from None
+        return DatabaseLogs(database_id=database_id, output=output)
 
     async def every(
         self,

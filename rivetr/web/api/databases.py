@@ -11,9 +11,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
+from rivetr.adapters.runtime.base import EngineUnavailable
 from rivetr.domain.access import Actor
 from rivetr.domain.commands import Slug, TeamSlug
 from rivetr.domain.database_commands import (
@@ -31,7 +33,9 @@ from rivetr.domain.database_events import BackupSchedule, DatabaseAction
 from rivetr.projections.databases import BackupView, DatabaseView, RestoreView
 from rivetr.service.commands.backups import BackupService
 from rivetr.service.commands.databases import DatabaseService
-from rivetr.service.queries.databases import Connection, DatabaseReads
+from rivetr.service.queries.databases import Connection, DatabaseLogs, DatabaseReads
+from rivetr.web.api.runtime_logs import Tail
+from rivetr.web.openapi import problems
 
 
 def body_of(command: type[msgspec.Struct], name: str, *taken: str) -> type[msgspec.Struct]:
@@ -207,6 +211,22 @@ class DatabasesController(Controller):
         fields: dict[str, Any] = msgspec.structs.asdict(data)
         await databases.upgrade(actor, UpgradeDatabase(database_id=database_id, **fields))
         return await database_reads.one(actor, database_id)
+
+    @get("/{database_id:str}/logs", responses=problems(503))  # no engine
+    async def database_logs(
+        self,
+        database_id: FromPath[ResourceId],
+        database_reads: NamedDependency[DatabaseReads],
+        actor: NamedDependency[Actor],
+        tail: FromQuery[Tail] = 200,
+    ) -> DatabaseLogs:
+        """The server's last lines of output (`tail`, default 200)."""
+        try:
+            return await database_reads.logs(actor, database_id, tail)
+        except EngineUnavailable as exc:
+            raise ServiceUnavailableException(
+                f"the container engine is unavailable: {exc}"
+            ) from exc
 
     @get("/{database_id:str}/connection")
     async def connection(
