@@ -84,6 +84,8 @@ async def _until_running(services: Services, database_id: str) -> None:
         while True:
             await services.runner.wait_until(await services.store.head())
             view = await services.read.databases.one(database_id)
+            if view is None:
+                raise RuntimeError("the database was not created")
             if view.status == "failed":
                 raise RuntimeError(f"the database failed: {view.failure}")
             if view.status == "running":
