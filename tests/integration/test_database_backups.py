@@ -109,8 +109,11 @@ async def _remove_databases(services: Services) -> None:
         with anyio.fail_after(60):
             while await runtime.list_containers({"rivetr.database": view}):  # noqa: ASYNC110
                 await anyio.sleep(0.3)
-    for container in await runtime.list_containers({"rivetr.throwaway": "true"}):
-        await runtime.remove_container(container.id, force=True)
+    for database_id in ids:  # only this test's: another run may be verifying its own
+        for container in await runtime.list_containers(
+            {"rivetr.throwaway": "true", "rivetr.database": database_id}
+        ):
+            await runtime.remove_container(container.id, force=True)
 
 
 async def until(services: Services, read: Any, done: Any, timeout_s: float = 180) -> Any:
