@@ -75,9 +75,9 @@ async def local_objects(services: Services, target: str = "local") -> list[str]:
     return [info.key for info in await LocalDirectoryTarget(root).list()]
 
 
-def files(root: Path, pattern: str = "*") -> list[Path]:
-    """The files under `root` (a streaming one once it has bytes)."""
-    return [p for p in root.rglob(pattern) if p.is_file() and (pattern == "*" or p.stat().st_size)]
+def files(root: Path) -> list[Path]:
+    """Every file under `root`, a target's partial uploads and sidecars too."""
+    return [p for p in root.rglob("*") if p.is_file()]
 
 
 async def s3_target(
@@ -163,6 +163,7 @@ async def test_a_database_stopped_mid_dump_fails_the_backup_at_dump(
     backup = await _finished(services, backup_id)
     assert (backup.status, backup.failed_step) == ("failed", "dump"), backup.failure
     assert await local_objects(services) == []
+    assert files(services.settings.backups_path) == []  # the partial upload was discarded
     await anyio.run_process([DOCKER, "start", container_name(database_id)])
     await wait_healthy(runtime, container_name(database_id), services.clock, 120)
     assert await counts(services, database_id) == {"public.t": 1_000_000}
@@ -226,7 +227,7 @@ async def test_a_backup_of_another_kind_is_refused(services: Services) -> None:
     assert pg.status == "read_back", pg.failure
     root = services.settings.backups_path / "default" / "local"
     data = (root / rdb.key).read_bytes()
-    forged = f"{uuid.uuid4().hex[:12]}"
+    forged = uuid.uuid4().hex[:12]
     request = (await services.database_reactors.backups.state(pg.backup_id)).request
     assert request is not None
     key = pg.key.replace(pg.backup_id, forged)
