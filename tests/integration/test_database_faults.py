@@ -107,7 +107,11 @@ async def s3_target(
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     disk = tmp_path / "tiny"
     disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], check=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:  # not root: no disk to fill
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
     try:
         yield disk
     finally:
