@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,15 @@ def s3() -> Iterator[S3Server]:
 async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
     runtime = await connect_real_engine("docker")
     await runtime.close()
-    opened = await Services.open(
+    async with opened(tmp_path) as running:
+        yield running
+
+
+@asynccontextmanager
+async def opened(tmp_path: Path, **settings: Any) -> AsyncIterator[Services]:
+    """Rivetr's services on the real engine, running, with the test images; every database
+    they made removed after."""
+    services = await Services.open(
         Settings(
             data_dir=str(tmp_path / "data"),
             engine="docker",
@@ -85,16 +94,17 @@ async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
             database_images=IMAGES,
             database_health_timeout_s=120,
             resources_interval_s=0,
+            **settings,
         )
     )
     try:
-        async with opened.background():
+        async with services.background():
             with anyio.fail_after(20):
-                await opened.engine.ready.wait()
-            yield opened
-            await _remove_databases(opened)
+                await services.engine.ready.wait()
+            yield services
+            await _remove_databases(services)
     finally:
-        await opened.close()
+        await services.close()
 
 
 async def _remove_databases(services: Services) -> None:

@@ -4,7 +4,8 @@ asks for a database's scheduled backups when they are due.
 
 At start, backups and restores a previous run left half-done (Rivetr was stopped or killed
 mid-way) are recorded failed, with the step they reached, and their throwaway containers
-removed: nothing half-written is ever counted as a backup."""
+removed: nothing half-written is ever counted as a backup. A restore's safety backup stored
+whole and read back stays usable: the failed restore names it as the way back."""
 
 from __future__ import annotations
 
@@ -81,6 +82,10 @@ class DatabaseReactors:
                     continue
                 if state.status == "read_back" and not state.request.verify:
                     continue  # done: stored whole, and no verification was asked for
+                if state.status == "read_back" and state.request.reason == "before_restore":
+                    # stored whole and read back: the failed restore names it as the way back,
+                    # so its cut-off verification must not make it unrestorable
+                    continue
                 await self.backups.record(
                     state.request,
                     BackupFailed(
