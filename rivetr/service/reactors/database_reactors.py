@@ -1,10 +1,11 @@
 """The reactors of managed databases, run together: the keeper (containers), the backup and
-restore workers (each backup or restore asked for is taken up once), and the scheduler that
-asks for a database's scheduled backups when they are due.
+restore workers (each backup or restore asked for is taken up once), the upgrader, and the
+scheduler that asks for a database's scheduled backups when they are due.
 
 At start, backups and restores a previous run left half-done (Rivetr was stopped or killed
 mid-way) are recorded failed, with the step they reached, and their throwaway containers
-removed: nothing half-written is ever counted as a backup."""
+removed: nothing half-written is ever counted as a backup. Upgrades left under way are rolled
+back once the engine is reachable."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from rivetr.domain.database_events import (
     BackupFailed,
     BackupRequested,
     BackupStep,
+    DatabaseUpgradeRequested,
     RestoreFailed,
     RestoreRequested,
 )
 from rivetr.domain.errors import DomainError
 from rivetr.service.commands.backups import BackupService
 from rivetr.service.reactors.backup_worker import BackupWorker
+from rivetr.service.reactors.database_upgrades import DatabaseUpgrader
 from rivetr.service.reactors.restore_worker import RestoreWorker
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class DatabaseReactors:
     ) -> None:
         self.backups = backups
         self.restores = restores
+        self.upgrades = DatabaseUpgrader(backups)
         self.keeper = backups.keeper
         self.service = service
         self.read = service.read
@@ -62,6 +66,8 @@ class DatabaseReactors:
                     self._spawn(self.backups.back_up(event.backup_id))
                 elif isinstance(event, RestoreRequested):
                     self._spawn(self.restores.restore(event.restore_id))
+                elif isinstance(event, DatabaseUpgradeRequested):
+                    self._spawn(self.upgrades.upgrade(event.database_id))
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -73,8 +79,12 @@ class DatabaseReactors:
         task.add_done_callback(self._tasks.discard)
 
     async def fail_interrupted(self) -> None:
-        """Record every backup and restore a previous run left unfinished as failed."""
+        """Record every backup and restore a previous run left unfinished as failed, and note
+        the upgrades left under way (rolled back by `roll_back_upgrades`)."""
+        upgrading = []
         for database in await self.read.databases.every():
+            if (await self.keeper.state(database.database_id)).upgrade_id is not None:
+                upgrading.append(database.database_id)
             for backup in await self.read.databases.backups_of(database.database_id):
                 state = await self.backups.state(backup.backup_id)
                 if state.request is None or state.status not in _STEP_AFTER:
@@ -105,6 +115,12 @@ class DatabaseReactors:
                             ),
                         ),
                     )
+
+        self.upgrades.note_interrupted(upgrading)
+
+    async def roll_back_upgrades(self) -> None:
+        """Roll back the upgrades a previous run left under way (the engine must be reachable)."""
+        await self.upgrades.roll_back_interrupted()
 
     async def remove_throwaways(self) -> None:
         """Remove the throwaway copies a previous run left (a backup's verification cut off)."""
