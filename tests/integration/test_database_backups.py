@@ -7,6 +7,7 @@ refused before the live data is touched; a password rotation is set on the serve
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -71,8 +72,10 @@ def s3() -> Iterator[S3Server]:
         yield server
 
 
-@pytest.fixture
-async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
+@contextlib.asynccontextmanager
+async def services_with(tmp_path: Path, images: dict[str, str]) -> AsyncIterator[Services]:
+    """The whole service on the real engine, its reactors running, the test images standing
+    in for the official ones; its databases are removed on the way out."""
     runtime = await connect_real_engine("docker")
     await runtime.close()
     opened = await Services.open(
@@ -82,7 +85,7 @@ async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
             poll_interval_s=0.2,
             proxy_enabled=False,
             acme_auto=False,
-            database_images=IMAGES,
+            database_images=images,
             database_health_timeout_s=120,
             resources_interval_s=0,
         )
@@ -95,6 +98,12 @@ async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
             await _remove_databases(opened)
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
+    async with services_with(tmp_path, IMAGES) as opened:
+        yield opened
 
 
 async def _remove_databases(services: Services) -> None:
