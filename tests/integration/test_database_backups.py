@@ -119,7 +119,8 @@ async def _remove_databases(services: Services) -> None:
             while await runtime.list_containers({"rivetr.database": view}):  # noqa: ASYNC110
                 await anyio.sleep(0.3)
     for container in await runtime.list_containers({"rivetr.throwaway": "true"}):
-        await runtime.remove_container(container.id, force=True)
+        if container.labels.get("rivetr.database") in ids:  # another run's are its own
+            await runtime.remove_container(container.id, force=True)
 
 
 async def until(services: Services, read: Any, done: Any, timeout_s: float = 180) -> Any:
@@ -248,9 +249,8 @@ async def test_a_backup_to_s3_is_encrypted_read_back_and_verified(
     assert len(stored) == backup.size
 
 
-async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
-    services: Services, s3: S3Server
-) -> None:
+async def wrong_target(services: Services, s3: S3Server) -> None:
+    """A target named `wrong` that refuses every object: its secret key is not the server's."""
     await services.backups.set_target(
         SYSTEM,
         SetBackupTarget(
@@ -264,6 +264,12 @@ async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
             ),
         ),
     )
+
+
+async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
+    services: Services, s3: S3Server
+) -> None:
+    await wrong_target(services, s3)
     database_id = await create_running(services, "postgres", "pgwrong")
     backup = await back_up(services, database_id, "wrong")
     assert (backup.status, backup.failed_step) == ("failed", "store")

@@ -15,14 +15,20 @@ import pytest
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.database_commands import S3Input, SetBackupTarget, UpgradeDatabase
+from rivetr.domain.database_commands import UpgradeDatabase
 from rivetr.service.reactors.database_containers import container_name, credentials, kind_of
 from rivetr.service.reactors.database_copies import run_check
 from rivetr.service.reactors.database_upgrades import SNAPSHOT_LABEL
 from tests.database_images import POSTGRES, ensure_image
 from tests.engine import connect_real_engine
 from tests.integration.database_servers import connect_docker
-from tests.integration.test_database_backups import SEED, create_running, services_with, sql
+from tests.integration.test_database_backups import (
+    SEED,
+    create_running,
+    services_with,
+    sql,
+    wrong_target,
+)
 from tests.integration.test_database_backups import until as until_view
 from tests.s3server import S3Server, moto_s3_server
 
@@ -128,19 +134,7 @@ async def test_an_image_that_never_comes_up_is_rolled_back_to_the_old_one(
 async def test_an_upgrade_whose_backup_fails_touches_nothing(
     services: Services, s3: S3Server
 ) -> None:
-    await services.backups.set_target(
-        SYSTEM,
-        SetBackupTarget(
-            name="wrong",
-            s3=S3Input(
-                endpoint=s3.endpoint,
-                bucket="backups",
-                access_key=s3.access_key,
-                secret_key="not-the-secret",
-                path_style=True,
-            ),
-        ),
-    )
+    await wrong_target(services, s3)
     database_id = await create_running(services, "postgres", "pgnobackup")
     runtime = services.engine.runtime
     assert runtime is not None

@@ -53,9 +53,13 @@ class BackupService:
                 )
             target = backups.target(held_targets, c.target)
             verify = state.verify_backups if c.verify is None else c.verify
-            requested = backups.backup_request(backup_id, state, c.target, reason, verify)
-            requested = msgspec.structs.replace(
-                requested, encrypted=target.encryption_key is not None
+            requested = backups.backup_request(
+                backup_id,
+                state,
+                c.target,
+                reason,
+                verify,
+                encrypted=target.encryption_key is not None,
             )
             return [Part(backups.backup_stream(backup_id), [requested], state.database_id)]
 

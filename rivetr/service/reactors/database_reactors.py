@@ -56,6 +56,7 @@ class DatabaseReactors:
         self.service = service
         self.read = service.read
         self._tasks: set[asyncio.Task[None]] = set()
+        self._copying: set[str] = set()  # databases this run has made throwaway copies of
 
     async def run(self, after: int) -> None:
         """Follow the log from `after` (what was asked before it, `fail_interrupted` ended)."""
@@ -63,8 +64,10 @@ class DatabaseReactors:
             async for recorded in self.backups.store.subscribe(after):
                 event = recorded.event
                 if isinstance(event, BackupRequested):
+                    self._copying.add(event.database_id)
                     self._spawn(self.backups.back_up(event.backup_id))
                 elif isinstance(event, RestoreRequested):
+                    self._copying.add(event.database_id)
                     self._spawn(self.restores.restore(event.restore_id))
                 elif isinstance(event, DatabaseUpgradeRequested):
                     self._spawn(self.upgrades.upgrade(event.database_id))
@@ -123,15 +126,25 @@ class DatabaseReactors:
         await self.upgrades.roll_back_interrupted()
 
     async def remove_throwaways(self) -> None:
-        """Remove the throwaway copies a previous run left (a backup's verification cut off)."""
+        """Remove the throwaway copies a previous run left (a backup's verification cut off):
+        only of this instance's databases (another Rivetr on the engine has its own), and not
+        of those this run has since begun to back up or restore (their copies are in use)."""
         runtime = self.backups.runtime()
         if runtime is None:
             return
+        ours = {view.database_id for view in await self.read.databases.every()}
+
+        def left(labels: dict[str, str]) -> bool:
+            database = labels.get("rivetr.database", "")
+            return database in ours and database not in self._copying
+
         try:
             for container in await runtime.list_containers({"rivetr.throwaway": "true"}):
-                await runtime.remove_container(container.id, force=True)
+                if left(container.labels):
+                    await runtime.remove_container(container.id, force=True)
             for volume in await runtime.list_volumes({"rivetr.throwaway": "true"}):
-                await runtime.remove_volume(volume.name)
+                if left(volume.labels):
+                    await runtime.remove_volume(volume.name)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not remove a throwaway database copy: %s", exc)
 
