@@ -206,16 +206,19 @@ class DatabaseUpgrader:
                 state, request = await self._under_way(database_id)
                 if request is None:
                     continue
+                snapshot = snapshot_name(database_id, request.upgrade_id)
                 try:
                     info = await runtime.inspect_container(container_name(database_id))
-                    snapshot = snapshot_name(database_id, request.upgrade_id)
-                    whole = info is None or info.labels.get(UPGRADE_LABEL) == request.upgrade_id
-                    whole = whole and await runtime.volume_exists(snapshot)
+                    begun = await runtime.volume_exists(snapshot)
                 except (ContainerError, EngineUnavailable) as exc:
                     log.warning("could not look at database %s's upgrade: %s", state.name, exc)
                     continue
                 why = "Rivetr stopped before the upgrade was finished"
-                await self._roll_back(runtime, state, request, why, from_snapshot=whole)
+                if not begun and info is not None and info.state == "running":
+                    await self._failed(state, request, f"{why}; the database was not touched")
+                    continue  # it stopped while the backup was being taken
+                whole = info is None or info.labels.get(UPGRADE_LABEL) == request.upgrade_id
+                await self._roll_back(runtime, state, request, why, from_snapshot=whole and begun)
         self._interrupted = []
 
     async def _failed(

@@ -239,3 +239,19 @@ async def test_an_upgrade_cut_off_while_copying_leaves_the_volume_as_it_was(
     assert await upgrades.image_running() == "postgres:16-alpine"
     assert runtime.volumes[volume_name(DB)].files == OLD_DATA
     assert snapshot_name(DB, UP) not in runtime.volumes
+
+
+async def test_an_upgrade_cut_off_before_the_server_was_stopped_leaves_it_running(
+    upgrades: Upgrades,
+) -> None:
+    await upgrades.ask(None)  # the backup was still being taken
+    before = await upgrades.runtime.inspect_container(container_name(DB))
+
+    upgrades.upgrader.note_interrupted([DB])
+    await upgrades.upgrader.roll_back_interrupted()
+
+    outcome = await upgrades.outcome()
+    assert isinstance(outcome, DatabaseUpgradeFailed)
+    assert outcome.rolled_back
+    assert outcome.reason.endswith("the database was not touched")
+    assert await upgrades.runtime.inspect_container(container_name(DB)) == before
