@@ -345,6 +345,7 @@ class Services:
         if runtime is not None:
             await reconcile_engine(self.read, self.recorder, runtime, self.deployer)
             await self.database_reactors.remove_throwaways()
+            await self.database_reactors.roll_back_upgrades()  # before: it skips those
             await self.database_keeper.reconcile()
 
     async def close(self) -> None:

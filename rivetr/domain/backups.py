@@ -18,6 +18,7 @@ from rivetr.domain.database_events import (
     BackupDeleted,
     BackupFailed,
     BackupReadBack,
+    BackupReason,
     BackupRequested,
     BackupStored,
     BackupTargetRemoved,
@@ -28,6 +29,7 @@ from rivetr.domain.database_events import (
     RestoreRequested,
     S3Settings,
 )
+from rivetr.domain.databases import DatabaseState
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
 
@@ -71,6 +73,31 @@ def backup_stream(backup_id: str) -> str:
 
 def restore_stream(restore_id: str) -> str:
     return f"restore-{restore_id}"
+
+
+def backup_request(
+    backup_id: str,
+    state: DatabaseState,
+    target: str,
+    reason: BackupReason,
+    verify: bool,
+    *,
+    encrypted: bool = False,
+) -> BackupRequested:
+    """The request for a backup of `state`'s server, dumped and verified with its image."""
+    return BackupRequested(
+        backup_id=backup_id,
+        database_id=state.database_id,
+        team=state.team,
+        project=state.project,
+        environment=state.environment,
+        kind=state.kind,
+        image=state.image,
+        target=target,
+        reason=reason,
+        verify=verify,
+        encrypted=encrypted,
+    )
 
 
 def evolve_backup(state: BackupState, event: Event) -> BackupState:

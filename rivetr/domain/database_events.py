@@ -121,6 +121,7 @@ class DatabaseUpgradeRequested(Event, frozen=True, kw_only=True, tag="database.u
     from_version: str
     from_image: str
     target: str = "local"  # where the backup taken first goes
+    backup_id: str = ""  # that backup, asked for together with the upgrade
 
 
 class DatabaseUpgraded(Event, frozen=True, kw_only=True, tag="database.upgraded"):

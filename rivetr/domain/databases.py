@@ -190,7 +190,12 @@ def evolve(state: DatabaseState, event: Event) -> DatabaseState:
             return replace(state, status="upgrading", upgrade_id=event.upgrade_id)
         case DatabaseUpgraded():
             return replace(
-                state, version=event.version, image=event.image, upgrade_id=None, status="running"
+                state,
+                version=event.version,
+                image=event.image,
+                upgrade_id=None,
+                status="running",
+                failure=None,
             )
         case DatabaseUpgradeFailed():
             status = "running" if event.rolled_back else "failed"
@@ -289,8 +294,15 @@ def decide(state: DatabaseState, command: DatabaseCommand) -> list[Event]:
 
 
 def decide_upgrade(
-    state: DatabaseState, command: UpgradeDatabase, upgrade_id: str, image: str
+    state: DatabaseState,
+    command: UpgradeDatabase,
+    upgrade_id: str,
+    image: str,
+    *,
+    backup_id: str = "",
 ) -> list[Event]:
+    """Raises NotFound (no such database) or InvalidCommand (it is busy, not running, or
+    already runs `image`). `backup_id` names the backup asked for with it."""
     require(state)
     _not_busy(state)
     if state.status != "running":
@@ -309,6 +321,7 @@ def decide_upgrade(
             from_version=state.version,
             from_image=state.image,
             target=command.target,
+            backup_id=backup_id,
         )
     ]
 

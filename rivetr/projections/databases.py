@@ -314,7 +314,12 @@ def _database_step(conn: sqlite3.Connection, body: object) -> None:
         case DatabaseUpgradeRequested():
             changes = {"status": "upgrading"}
         case DatabaseUpgraded():
-            changes = {"status": "running", "version": body.version, "image": body.image}
+            changes = {
+                "status": "running",
+                "version": body.version,
+                "image": body.image,
+                "failure": None,
+            }
         case DatabaseUpgradeFailed():
             changes = {
                 "status": "running" if body.rolled_back else "failed",

@@ -7,6 +7,7 @@ refused before the live data is touched; a password rotation is set on the serve
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -72,29 +73,33 @@ def s3() -> Iterator[S3Server]:
         yield server
 
 
-@pytest.fixture
-async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
-    runtime = await connect_real_engine("docker")
-    await runtime.close()
-    async with opened(tmp_path) as running:
+@contextlib.asynccontextmanager
+async def services_with(tmp_path: Path, images: dict[str, str]) -> AsyncIterator[Services]:
+    """The whole service on the real engine, its reactors running, `images` standing in for
+    the official ones; its databases are removed on the way out."""
+    async with opened(tmp_path, database_images=images) as running:
         yield running
 
 
 @asynccontextmanager
 async def opened(tmp_path: Path, **settings: Any) -> AsyncIterator[Services]:
-    """Rivetr's services on the real engine, running, with the test images; every database
-    they made removed after."""
+    """Rivetr's services on the real engine, running, with the test images (or the
+    `database_images` given); every database they made removed after."""
+    runtime = await connect_real_engine("docker")
+    await runtime.close()
     services = await Services.open(
         Settings(
-            data_dir=str(tmp_path / "data"),
-            engine="docker",
-            poll_interval_s=0.2,
-            proxy_enabled=False,
-            acme_auto=False,
-            database_images=IMAGES,
-            database_health_timeout_s=120,
-            resources_interval_s=0,
-            **settings,
+            **{
+                "data_dir": str(tmp_path / "data"),
+                "engine": "docker",
+                "poll_interval_s": 0.2,
+                "proxy_enabled": False,
+                "acme_auto": False,
+                "database_images": IMAGES,
+                "database_health_timeout_s": 120,
+                "resources_interval_s": 0,
+                **settings,
+            }
         )
     )
     try:
@@ -105,6 +110,12 @@ async def opened(tmp_path: Path, **settings: Any) -> AsyncIterator[Services]:
             await _remove_databases(services)
     finally:
         await services.close()
+
+
+@pytest.fixture
+async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
+    async with services_with(tmp_path, IMAGES) as opened:
+        yield opened
 
 
 async def _remove_databases(services: Services) -> None:
@@ -252,9 +263,8 @@ async def test_a_backup_to_s3_is_encrypted_read_back_and_verified(
     assert len(stored) == backup.size
 
 
-async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
-    services: Services, s3: S3Server
-) -> None:
+async def wrong_target(services: Services, s3: S3Server) -> None:
+    """A target named `wrong` that refuses every object: its secret key is not the server's."""
     await services.backups.set_target(
         SYSTEM,
         SetBackupTarget(
@@ -268,6 +278,12 @@ async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
             ),
         ),
     )
+
+
+async def test_wrong_s3_credentials_fail_the_backup_with_the_cause(
+    services: Services, s3: S3Server
+) -> None:
+    await wrong_target(services, s3)
     database_id = await create_running(services, "postgres", "pgwrong")
     backup = await back_up(services, database_id, "wrong")
     assert (backup.status, backup.failed_step) == ("failed", "store")

@@ -19,7 +19,7 @@ from rivetr.domain.database_commands import (
     RestoreBackup,
     SetBackupTarget,
 )
-from rivetr.domain.database_events import BackupDeleted, BackupRequested, RestoreRequested
+from rivetr.domain.database_events import BackupDeleted, BackupReason, RestoreRequested
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
 from rivetr.service.commands.databases import DatabaseService, new_id, target_context
@@ -37,7 +37,7 @@ class BackupService:
         return await self.databases.database(database_id)
 
     async def back_up(
-        self, actor: Actor, command: BackUpDatabase, reason: str = "on_demand"
+        self, actor: Actor, command: BackUpDatabase, reason: BackupReason = "on_demand"
     ) -> tuple[str, list[RecordedEvent]]:
         """Ask for a backup of a running database to one of its team's targets."""
         current = await self._database(command.database_id)
@@ -53,9 +53,13 @@ class BackupService:
                 )
             target = backups.target(held_targets, c.target)
             verify = state.verify_backups if c.verify is None else c.verify
-            requested = _backup_request(backup_id, state, c.target, reason, verify)
-            requested = msgspec.structs.replace(
-                requested, encrypted=target.encryption_key is not None
+            requested = backups.backup_request(
+                backup_id,
+                state,
+                c.target,
+                reason,
+                verify,
+                encrypted=target.encryption_key is not None,
             )
             return [Part(backups.backup_stream(backup_id), [requested], state.database_id)]
 
@@ -109,7 +113,9 @@ class BackupService:
             parts = []
             if safety_id is not None:
                 backups.target(held_targets, backups.LOCAL)
-                safety = _backup_request(safety_id, state, backups.LOCAL, "before_restore", True)
+                safety = backups.backup_request(
+                    safety_id, state, backups.LOCAL, "before_restore", True
+                )
                 parts.append(Part(backups.backup_stream(safety_id), [safety], state.database_id))
             requested = RestoreRequested(
                 restore_id=restore_id,
@@ -244,21 +250,4 @@ def _plan(backup: backups.BackupState, into: databases.DatabaseState, *, same: b
         counts=backup.counts,
         safety_backup=same,
         steps=steps,
-    )
-
-
-def _backup_request(
-    backup_id: str, state: databases.DatabaseState, target: str, reason: str, verify: bool
-) -> BackupRequested:
-    return BackupRequested(
-        backup_id=backup_id,
-        database_id=state.database_id,
-        team=state.team,
-        project=state.project,
-        environment=state.environment,
-        kind=state.kind,
-        image=state.image,
-        target=target,
-        reason=reason,  # type: ignore[arg-type]
-        verify=verify,
     )

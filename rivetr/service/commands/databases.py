@@ -11,9 +11,11 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
-from rivetr.domain import claims, databases, projects
+from rivetr.domain import backups, claims, databases, projects
 from rivetr.domain.access import Actor, Permission, home_team
 from rivetr.domain.aggregates import (
+    BACKUP_TARGETS,
+    BACKUPS,
     CLAIMS,
     DATABASES,
     PROJECTS,
@@ -159,15 +161,38 @@ class DatabaseService:
                 )
 
     async def upgrade(self, actor: Actor, command: UpgradeDatabase) -> list[RecordedEvent]:
+        """Ask for an upgrade and, together with it, the verified backup taken first (to a
+        target of the team's, checked now): a restart finds both or neither."""
         current = await self.database(command.database_id)
         image = command.image or databases.image_for(current.kind, command.version)
-        decide = lambda state, c: databases.decide_upgrade(state, c, new_id(), image)  # noqa: E731
-        return await self.handler.execute(
+        upgrade_id, backup_id = new_id(), new_id()
+
+        def together(states: list[Any], c: UpgradeDatabase) -> list[Part]:
+            state, held_targets, _ = states
+            asked = databases.decide_upgrade(state, c, upgrade_id, image, backup_id=backup_id)
+            target = backups.target(held_targets, c.target)
+            first = backups.backup_request(
+                backup_id,
+                state,
+                c.target,
+                "before_upgrade",
+                True,
+                encrypted=target.encryption_key is not None,
+            )
+            return [
+                Part(databases.stream_id(state.database_id), asked),
+                Part(backups.backup_stream(backup_id), [first], state.database_id),
+            ]
+
+        return await self.handler.execute_together(
             actor,
             command,
-            DATABASES,
-            command.database_id,
-            decide=decide,
+            reads=[
+                DATABASES.at(command.database_id),
+                BACKUP_TARGETS.at(current.team),
+                BACKUPS.at(backup_id),  # new: the log refuses it if the id was ever used
+            ],
+            decide=together,
             resource=command.database_id,
         )
 

@@ -1,11 +1,12 @@
 """The reactors of managed databases, run together: the keeper (containers), the backup and
-restore workers (each backup or restore asked for is taken up once), and the scheduler that
-asks for a database's scheduled backups when they are due.
+restore workers (each backup or restore asked for is taken up once), the upgrader, and the
+scheduler that asks for a database's scheduled backups when they are due.
 
 At start, backups and restores a previous run left half-done (Rivetr was stopped or killed
 mid-way) are recorded failed, with the step they reached, and their throwaway containers
 removed: nothing half-written is ever counted as a backup. A restore's safety backup stored
-whole and read back stays usable: the failed restore names it as the way back."""
+whole and read back stays usable: the failed restore names it as the way back. Upgrades left
+under way are rolled back once the engine is reachable."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from rivetr.domain.database_events import (
     BackupFailed,
     BackupRequested,
     BackupStep,
+    DatabaseUpgradeRequested,
     RestoreFailed,
     RestoreRequested,
 )
 from rivetr.domain.errors import DomainError
 from rivetr.service.commands.backups import BackupService
 from rivetr.service.reactors.backup_worker import BackupWorker
+from rivetr.service.reactors.database_upgrades import DatabaseUpgrader
 from rivetr.service.reactors.restore_worker import RestoreWorker
 
 log = logging.getLogger(__name__)
@@ -49,10 +52,12 @@ class DatabaseReactors:
     ) -> None:
         self.backups = backups
         self.restores = restores
+        self.upgrades = DatabaseUpgrader(backups)
         self.keeper = backups.keeper
         self.service = service
         self.read = service.read
         self._tasks: set[asyncio.Task[None]] = set()
+        self._copying: set[str] = set()  # databases this run has made throwaway copies of
 
     async def run(self, after: int) -> None:
         """Follow the log from `after` (what was asked before it, `fail_interrupted` ended)."""
@@ -60,9 +65,13 @@ class DatabaseReactors:
             async for recorded in self.backups.store.subscribe(after):
                 event = recorded.event
                 if isinstance(event, BackupRequested):
+                    self._copying.add(event.database_id)
                     self._spawn(self.backups.back_up(event.backup_id))
                 elif isinstance(event, RestoreRequested):
+                    self._copying.add(event.database_id)
                     self._spawn(self.restores.restore(event.restore_id))
+                elif isinstance(event, DatabaseUpgradeRequested):
+                    self._spawn(self.upgrades.upgrade(event.database_id))
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -74,8 +83,12 @@ class DatabaseReactors:
         task.add_done_callback(self._tasks.discard)
 
     async def fail_interrupted(self) -> None:
-        """Record every backup and restore a previous run left unfinished as failed."""
+        """Record every backup and restore a previous run left unfinished as failed, and note
+        the upgrades left under way (rolled back by `roll_back_upgrades`)."""
+        upgrading = []
         for database in await self.read.databases.every():
+            if (await self.keeper.state(database.database_id)).upgrade_id is not None:
+                upgrading.append(database.database_id)
             for backup in await self.read.databases.backups_of(database.database_id):
                 state = await self.backups.state(backup.backup_id)
                 if state.request is None or state.status not in _STEP_AFTER:
@@ -111,16 +124,32 @@ class DatabaseReactors:
                         ),
                     )
 
+        self.upgrades.note_interrupted(upgrading)
+
+    async def roll_back_upgrades(self) -> None:
+        """Roll back the upgrades a previous run left under way (the engine must be reachable)."""
+        await self.upgrades.roll_back_interrupted()
+
     async def remove_throwaways(self) -> None:
-        """Remove the throwaway copies a previous run left (a backup's verification cut off)."""
+        """Remove the throwaway copies a previous run left (a backup's verification cut off):
+        only of this instance's databases (another Rivetr on the engine has its own), and not
+        of those this run has since begun to back up or restore (their copies are in use)."""
         runtime = self.backups.runtime()
         if runtime is None:
             return
+        ours = {view.database_id for view in await self.read.databases.every()}
+
+        def left(labels: dict[str, str]) -> bool:
+            database = labels.get("rivetr.database", "")
+            return database in ours and database not in self._copying
+
         try:
             for container in await runtime.list_containers({"rivetr.throwaway": "true"}):
-                await runtime.remove_container(container.id, force=True)
+                if left(container.labels):
+                    await runtime.remove_container(container.id, force=True)
             for volume in await runtime.list_volumes({"rivetr.throwaway": "true"}):
-                await runtime.remove_volume(volume.name)
+                if left(volume.labels):
+                    await runtime.remove_volume(volume.name)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not remove a throwaway database copy: %s", exc)
 

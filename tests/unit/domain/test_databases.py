@@ -21,6 +21,8 @@ from rivetr.domain.database_events import (
     DatabasePasswordRotated,
     DatabaseRunning,
     DatabaseSettingsChanged,
+    DatabaseUpgraded,
+    DatabaseUpgradeFailed,
     DatabaseUpgradeRequested,
 )
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
@@ -137,6 +139,27 @@ def test_an_upgrade_starts_from_a_running_server_and_to_another_image() -> None:
         databases.decide_upgrade(
             upgrading, UpgradeDatabase(database_id=DB, version="18"), "u2", "p:18"
         )
+
+
+def test_an_upgrade_names_its_backup_and_its_outcome_moves_the_database() -> None:
+    running = state_after(DatabaseRunning(database_id=DB, container="c", image=NEW.image))
+    [asked] = databases.decide_upgrade(
+        running, UpgradeDatabase(database_id=DB, version="17"), "u1", "p:17", backup_id="b1"
+    )
+    assert isinstance(asked, DatabaseUpgradeRequested)
+    assert asked.backup_id == "b1"
+    upgrading = databases.evolve(running, asked)
+    failed = databases.evolve(
+        upgrading,
+        DatabaseUpgradeFailed(database_id=DB, upgrade_id="u1", reason="no", rolled_back=True),
+    )
+    assert (failed.status, failed.image, failed.upgrade_id) == ("running", NEW.image, None)
+    assert failed.failure == "no"
+    again = databases.evolve(failed, asked)
+    done = databases.evolve(
+        again, DatabaseUpgraded(database_id=DB, upgrade_id="u1", version="17", image="p:17")
+    )
+    assert (done.status, done.version, done.image, done.failure) == ("running", "17", "p:17", None)
 
 
 def test_a_deleted_database_takes_no_more_commands() -> None:
