@@ -17,7 +17,7 @@ from rivetr.adapters.eventstore.base import EventMeta, EventStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.adapters.runtime.execution import ExecFailed
 from rivetr.adapters.secrets import SecretError
-from rivetr.domain import backups, databases
+from rivetr.domain import backups
 from rivetr.domain.backups import BackupState
 from rivetr.domain.database_events import (
     BackupFailed,
@@ -268,6 +268,3 @@ class _step:
             return
         reason = getattr(exc, "cause", None) or str(exc) or type(exc).__name__
         raise StepFailed(self.step, reason) from exc
-
-
-__all__ = ["BackupWorker", "databases"]

@@ -18,6 +18,7 @@ from rivetr.adapters.runtime.base import (
 from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.database_kinds import KINDS, Credentials, DatabaseKind
 from rivetr.domain.databases import DatabaseState
+from rivetr.service.commands.databases import password_context
 
 DATABASE_LABEL = "rivetr.database"
 _HEALTH_POLL_S = 1.0
@@ -49,8 +50,6 @@ def kind_of(state: DatabaseState) -> DatabaseKind:
 def credentials(secrets: SecretBox, state: DatabaseState, *, pending: bool = False) -> Credentials:
     """The database's credentials, opened; with `pending`, the password asked for and not yet
     set on the server."""
-    from rivetr.service.commands.databases import password_context
-
     sealed = state.pending_password if pending and state.pending_password else state.password
     root = ""
     if state.root_password:
