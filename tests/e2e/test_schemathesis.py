@@ -62,7 +62,12 @@ expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
 max-steps = 6
 """
 STREAMS = r"/stream$"
-NEVER = ["POST /api/v1/apps/{name}/certificates/{domain}/acme"]
+NEVER = [
+    "POST /api/v1/apps/{name}/certificates/{domain}/acme",
+    # the instance served here has no container engine: a database's output is its documented
+    # 503 there, which the server-error check cannot tell from a crash
+    "GET /api/v1/databases/{database_id}/logs",
+]
 OWN_CREDENTIAL = {
     "session": ["POST /api/v1/auth/logout", "DELETE /api/v1/sessions/{session_id}"],
     "admin token": ["DELETE /api/v1/tokens/{token_id}"],

@@ -163,7 +163,8 @@ async def test_a_database_stopped_mid_dump_fails_the_backup_at_dump(
             await anyio.sleep(0.05)
     runtime = services.engine.runtime
     assert runtime is not None
-    await runtime.stop_container(container_name(database_id), timeout_s=5)
+    # at once: PostgreSQL's SIGTERM is a smart shutdown that lets a running pg_dump finish
+    await runtime.stop_container(container_name(database_id), timeout_s=0)
     backup = await _finished(services, backup_id)
     assert (backup.status, backup.failed_step) == ("failed", "dump"), backup.failure
     assert await local_objects(services) == []
@@ -272,7 +273,8 @@ async def test_retention_keeps_the_last_verified_backup_when_later_ones_fail(
     assert good.status == "verified", good.failure
     runtime = services.engine.runtime
     assert runtime is not None
-    await runtime.stop_container(container_name(database_id), timeout_s=5)
+    # at once: PostgreSQL's SIGTERM is a smart shutdown that lets a running pg_dump finish
+    await runtime.stop_container(container_name(database_id), timeout_s=0)
     for _ in range(2):
         bad = await back_up(services, database_id, "kept")
         assert (bad.status, bad.failed_step) == ("failed", "dump"), bad.failure
