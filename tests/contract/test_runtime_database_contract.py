@@ -8,8 +8,10 @@ answers (`FakeRuntime.on_exec`), with the same answer the busybox command gives 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import socket
 import subprocess
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
@@ -190,6 +192,34 @@ async def test_a_port_binds_to_the_address_asked_for(engine: Engine) -> None:
 
     assert public.state == "running"
     assert 0 < public.host_ports[8080] < 65536
+
+
+async def test_an_engine_chosen_port_another_program_holds_is_passed_over(
+    real_engine: Engine,
+) -> None:
+    # Docker hands out ephemeral ports in turn without checking them: hold the next few.
+    engine = real_engine
+    image = await engine.build_web_image()
+    first = await engine.runtime.run_container(engine.spec(image, bind_address="0.0.0.0"))
+    await engine.runtime.remove_container(first.id, force=True)
+    with contextlib.ExitStack() as held:
+        taken = {_hold_port(held, first.host_ports[8080] + step) for step in (1, 2)}
+
+        started = await engine.runtime.run_container(engine.spec(image, bind_address="0.0.0.0"))
+
+    assert started.state == "running"
+    assert started.host_ports[8080] not in taken - {None}
+
+
+def _hold_port(stack: contextlib.ExitStack, port: int) -> int | None:
+    """Listen on `port` on every address until `stack` closes; None if it is in use already."""
+    listener = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    try:
+        listener.bind(("0.0.0.0", port))
+    except OSError:
+        return None
+    listener.listen()
+    return port
 
 
 async def test_a_port_answers_only_on_the_address_it_binds(real_engine: Engine) -> None:

@@ -44,7 +44,12 @@ from rivetr.adapters.runtime.docker_answers import (
     split_ref,
 )
 from rivetr.adapters.runtime.docker_engine import explain
-from rivetr.adapters.runtime.docker_resources import DockerResources, create_options
+from rivetr.adapters.runtime.docker_resources import (
+    EPHEMERAL_PORT_ATTEMPTS,
+    DockerResources,
+    create_options,
+    lost_port_race,
+)
 from rivetr.adapters.runtime.exec_streams import DockerExec
 
 T = TypeVar("T")
@@ -217,27 +222,31 @@ class DockerRuntime(DockerResources, DockerExec):
             except docker.errors.NotFound as exc:
                 # Checked first: the engine would turn a missing image into a failed pull.
                 raise ContainerError(f"image {spec.image!r} not found: build it first") from exc
-            container = client.containers.create(
-                image=spec.image,
-                command=spec.command,
-                name=spec.name,
-                labels=dict(spec.labels),
-                environment=dict(spec.env),
-                mem_limit=spec.memory_bytes,
-                nano_cpus=spec.nano_cpus,
-                restart_policy={"Name": spec.restart_policy},
-                **create_options(client, self._engine_kind(client), spec),
-                # An init as PID 1 forwards SIGTERM: stops take milliseconds, not the timeout.
-                init=True,
-            )
-            try:
-                container.start()
-            except docker.errors.APIError:
-                with suppress(docker.errors.APIError):
-                    container.remove(force=True, v=True)
-                raise
-            container.reload()
-            return container_info(container.attrs)
+            for attempt in range(1, EPHEMERAL_PORT_ATTEMPTS + 1):
+                container = client.containers.create(
+                    image=spec.image,
+                    command=spec.command,
+                    name=spec.name,
+                    labels=dict(spec.labels),
+                    environment=dict(spec.env),
+                    mem_limit=spec.memory_bytes,
+                    nano_cpus=spec.nano_cpus,
+                    restart_policy={"Name": spec.restart_policy},
+                    **create_options(client, self._engine_kind(client), spec),
+                    # An init as PID 1 forwards SIGTERM: stops take milliseconds, not the timeout.
+                    init=True,
+                )
+                try:
+                    container.start()
+                except docker.errors.APIError as exc:
+                    with suppress(docker.errors.APIError):
+                        container.remove(force=True, v=True)
+                    if attempt < EPHEMERAL_PORT_ATTEMPTS and lost_port_race(spec, exc):
+                        continue
+                    raise
+                container.reload()
+                return container_info(container.attrs)
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
         return await self._run(f"run {spec.name}", run)
 

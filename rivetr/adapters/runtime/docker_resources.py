@@ -20,7 +20,7 @@ from rivetr.adapters.runtime.base import (
     Health,
     VolumeInfo,
 )
-from rivetr.adapters.runtime.docker_engine import DockerEngine
+from rivetr.adapters.runtime.docker_engine import DockerEngine, explain
 
 COPY_LABEL = "rivetr.volume-copy"  # on the short-lived container of `copy_volume`
 
@@ -197,3 +197,14 @@ class DockerResources(DockerEngine):
 
 def _volume_info(raw: dict[str, Any]) -> VolumeInfo:
     return VolumeInfo(name=str(raw["Name"]), labels=dict(raw.get("Labels") or {}))
+
+
+# Engines hand out ephemeral host ports from the same range as the kernel gives other
+# programs' sockets, and do not check that the one they pick is free: a start can lose that
+# race. A fresh container is given the next port; a fixed port asked for is not retried.
+EPHEMERAL_PORT_ATTEMPTS = 5
+
+
+def lost_port_race(spec: ContainerSpec, error: docker.errors.APIError) -> bool:
+    """Whether starting `spec` failed only because an engine-chosen host port was taken."""
+    return None in spec.ports.values() and "address already in use" in explain(error)
