@@ -1,7 +1,8 @@
 """`rivetr db`: make, list, show, start, stop, restart, upgrade and delete managed databases,
-rotate their passwords and set their backup schedules, through the same services as the API
-(the running service does the work). Each verb prints what the read model says (`--json`: the
-API's answer), and a refusal on stderr with exit status 1 (2 for input that is not valid)."""
+rotate their passwords, set their backup schedules and read their servers' output, through the
+same services as the API (the running service does the work). Each verb prints what the read
+model says (`--json`: the API's answer), and a refusal on stderr with exit status 1 (2 for input
+that is not valid)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from rivetr.cli import backups
 from rivetr.cli.backups import resource_id
-from rivetr.cli.shared import cli_actor, run_async
+from rivetr.cli.shared import cli_actor, connect_engine, run_async
 from rivetr.config import Settings
 
 Verb = Callable[[Any, argparse.Namespace], Awaitable[Any]]
@@ -66,6 +67,10 @@ def add_commands(
     upgrade.add_argument("--version", required=True)
     upgrade.add_argument("--image")
     verb(upgrade, _upgrade)
+    logs = actions.add_parser("logs", parents=[common], help="the server's last lines of output")
+    logs.add_argument("id")
+    logs.add_argument("-n", "--tail", type=int, default=100, help="the last N lines (default 100)")
+    logs.set_defaults(run=run_async(_logs), needs_data=True)
     backups.add_database_commands(actions, output, verb)
     backups.add_target_commands(sub, output, verb)
 
@@ -222,3 +227,35 @@ async def _upgrade(services: Any, args: argparse.Namespace) -> Any:
     command = msgspec.convert(fields, UpgradeDatabase)
     await services.databases.upgrade(cli_actor(), command)
     return await services.database_reads.one(cli_actor(), command.database_id)
+
+
+async def _logs(settings: Settings, args: argparse.Namespace) -> int:
+    """The database server's last lines, read from the engine (the service need not run)."""
+    import msgspec
+
+    from rivetr.bootstrap import opened
+    from rivetr.domain.errors import DomainError
+    from rivetr.service.queries.databases import DatabaseReads
+
+    try:
+        database_id = resource_id(args.id)
+    except msgspec.ValidationError as exc:
+        print(f"rivetr: {exc}", file=sys.stderr)
+        return 2
+    if args.tail < 0:
+        print("rivetr: --tail must be 0 or more", file=sys.stderr)
+        return 2
+    async with opened(settings) as services:
+        runtime = await connect_engine(settings)
+        if runtime is None:
+            return 1
+        try:
+            reads = DatabaseReads(services.read, lambda: runtime)
+            logs = await reads.logs(cli_actor(), database_id, tail=args.tail)
+        except DomainError as exc:
+            print(f"rivetr: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await runtime.close()
+    print(logs.output, end="" if logs.output.endswith("\n") or not logs.output else "\n")
+    return 0

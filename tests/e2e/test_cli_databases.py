@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from rivetr.bootstrap import opened
@@ -190,3 +191,27 @@ def test_backup_targets_take_their_secrets_from_the_environment_or_stdin(tmp_pat
     assert local.returncode == 1
     assert "every team keeps its local target" in local.stderr
     assert run_cli(data, "backup-targets", "remove", "vault").returncode == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.integration
+@pytest.mark.docker
+async def test_db_logs_prints_what_the_database_server_wrote(tmp_path) -> None:
+    from tests.integration.test_database_backups import create_running
+    from tests.integration.test_database_backups import opened as serving
+
+    data = tmp_path / "data"
+    async with serving(tmp_path) as services:
+        database_id = await create_running(services, "redis", "cache")
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return run_cli(data, "db", *args, env={"RIVETR_ENGINE": "docker"})
+
+        last = await anyio.to_thread.run_sync(cli, "logs", database_id, "--tail", "50")
+        none = await anyio.to_thread.run_sync(cli, "logs", "aaaaaaaaaaaa")
+        typo = await anyio.to_thread.run_sync(cli, "logs", "not-an-id")
+
+    assert last.returncode == 0, last.stderr
+    assert "Ready to accept connections" in last.stdout
+    assert (none.returncode, typo.returncode) == (1, 2)
+    assert "no database with id aaaaaaaaaaaa" in none.stderr
