@@ -72,6 +72,10 @@ class Rivetr:
         return [key for key in keys if not is_own_key(key)]
 
 
+    def partials(self) -> list[Path]:
+        return list((self.data / "backups").rglob("*.partial"))
+
+
 def docker(*argv: str) -> str:
     return subprocess.run([DOCKER, *argv], check=True, capture_output=True, text=True).stdout
 
@@ -120,6 +124,7 @@ def test_killed_mid_backup_and_mid_restore_nothing_half_done_counts(
         assert (backup["status"], backup["failed_step"]) == ("failed", "dump"), backup
         assert STOPPED + " backup was finished" in backup["failure"]
         assert rivetr.objects() == []
+        assert rivetr.partials() == []  # what the dump was written to, removed at the start
 
         # 2. killed while the backup is restored into its throwaway copy
         verified = rivetr.call("POST", f"/databases/{database_id}/backups", json={})["backup_id"]

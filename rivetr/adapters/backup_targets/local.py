@@ -4,10 +4,11 @@ its final name and moved there, with its sha256 in a `sha256sum`-style sidecar, 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import os
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial as partial_call
 from pathlib import Path
@@ -188,3 +189,19 @@ def _replace_durably(source: Path, target: Path) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def sweep_partials(root: Path, backup_ids: Iterable[str]) -> builtins.list[Path]:
+    """Remove the half-written files under `root` of the backups a killed run left unfinished
+    (their names hold the backup's id); returns them. Only those: another `.partial` may be an
+    object being written by another Rivetr sharing the directory."""
+    ids = tuple(backup_ids)
+    if not ids or not root.is_dir():
+        return []
+    swept = []
+    for partial in root.rglob(f"*{PARTIAL_SUFFIX}"):
+        if any(backup_id in partial.name for backup_id in ids):
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+                swept.append(partial)
+    return swept

@@ -4,7 +4,8 @@ scheduler that asks for a database's scheduled backups when they are due.
 
 At start, backups and restores a previous run left half-done (Rivetr was stopped or killed
 mid-way) are recorded failed, with the step they reached, and their throwaway containers
-removed: nothing half-written is ever counted as a backup. A restore's safety backup stored
+removed, and so are the files it was writing to local targets: nothing half-written is ever
+counted as a backup, or left to fill the disk. A restore's safety backup stored
 whole and read back stays usable: the failed restore names it as the way back. Upgrades left
 under way are rolled back once the engine is reachable."""
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from rivetr.adapters.backup_targets.local import sweep_partials
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
 from rivetr.domain import backup_schedule
 from rivetr.domain.access import SYSTEM
@@ -83,9 +85,10 @@ class DatabaseReactors:
         task.add_done_callback(self._tasks.discard)
 
     async def fail_interrupted(self) -> None:
-        """Record every backup and restore a previous run left unfinished as failed, and note
-        the upgrades left under way (rolled back by `roll_back_upgrades`)."""
-        upgrading = []
+        """Record every backup and restore a previous run left unfinished as failed, remove
+        the files it was writing to a local target, and note the upgrades left under way
+        (rolled back by `roll_back_upgrades`)."""
+        upgrading, interrupted = [], []
         for database in await self.read.databases.every():
             if (await self.keeper.state(database.database_id)).upgrade_id is not None:
                 upgrading.append(database.database_id)
@@ -99,6 +102,7 @@ class DatabaseReactors:
                     # stored whole and read back: the failed restore names it as the way back,
                     # so its cut-off verification must not make it unrestorable
                     continue
+                interrupted.append(backup.backup_id)
                 await self.backups.record(
                     state.request,
                     BackupFailed(
@@ -124,6 +128,10 @@ class DatabaseReactors:
                         ),
                     )
 
+        root = self.backups.targets.backups_dir
+        swept = await anyio.to_thread.run_sync(sweep_partials, root, interrupted)
+        if swept:
+            log.info("removed %d half-written backup file(s) a previous run left", len(swept))
         self.upgrades.note_interrupted(upgrading)
 
     async def roll_back_upgrades(self) -> None:

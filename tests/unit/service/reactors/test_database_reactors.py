@@ -152,6 +152,13 @@ async def test_a_backup_cut_off_by_a_stop_is_recorded_failed_at_the_next_start(
         ],
         _meta(database_id),
     )
+    # what its upload left on the local target, and another Rivetr's upload in the same place
+    place = tmp_path / "backups" / "default" / "local" / "default" / "production"
+    place.mkdir(parents=True)
+    cut_off = place / "20261203T050000Z-cutoffbackup.archive.1a2b3c4d.partial"
+    others = place / "20261203T050000Z-someonesupld.archive.5e6f7a8b.partial"
+    for partial in (cut_off, others):
+        partial.write_bytes(MAGIC)
     async with house.running() as services:
         view = await settled(
             services,
@@ -160,6 +167,7 @@ async def test_a_backup_cut_off_by_a_stop_is_recorded_failed_at_the_next_start(
         )
         assert view.failed_step == "dump"
         assert view.failure == "Rivetr stopped before the backup was finished"
+    assert (cut_off.exists(), others.exists()) == (False, True)
 
 
 def _meta(database_id: str) -> Any:
