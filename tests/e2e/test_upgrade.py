@@ -99,8 +99,8 @@ def the_database_starts_again_and_its_app_reaches_it(
 def remove_databases(data: Path) -> None:
     """The containers, volumes and networks the databases of a fixture got on this machine."""
     with closing(sqlite3.connect(data / "events.db")) as log:
-        found = log.execute("SELECT resource FROM events WHERE type = 'database.created'")
-        ids = [database_id for (database_id,) in found]
+        made = log.execute("SELECT resource FROM events WHERE type = 'database.created'")
+        ids = [database_id for (database_id,) in made]
     for database_id in ids:
         label = f"label=rivetr.database={database_id}"
         found = subprocess.run(
