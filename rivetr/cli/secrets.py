@@ -1,5 +1,6 @@
-"""`rivetr secrets rotate`: a new sealing key, and every app's secrets, every shared variable
-and every second factor's seed sealed again with it."""
+"""`rivetr secrets rotate`: a new sealing key, and every app's secrets, every shared variable,
+every second factor's seed, every database's passwords and every backup target's secrets
+sealed again with it."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
                 appended += await services.users.reseal_totp(cli_actor(), user.user_id)
             # teams', projects' and environments' shared variables
             appended += await services.variables.reseal(cli_actor())
+            # databases' passwords, and backup targets' S3 secret keys and passphrases
+            appended += await services.databases.reseal(cli_actor())
+            appended += await services.backups.reseal_targets(cli_actor())
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

@@ -83,6 +83,18 @@ class RotateDatabasePassword(DatabaseCommand, frozen=True, kw_only=True):
     password: str = ""  # filled (and sealed) by the service; never taken from a caller
 
 
+class ResealDatabasePasswords(DatabaseCommand, frozen=True, kw_only=True):
+    """The database's passwords sealed again with the newest key, by the service for
+    `rivetr secrets rotate` (never taken from a caller)."""
+
+    database_id: ResourceId
+    password: str
+    root_password: str | None = None
+    pending_password: str | None = None
+    # the sealed values these replace: refused if a rotation changed them meanwhile
+    resealing: tuple[str, str | None, str | None]
+
+
 class SetBackupSchedules(DatabaseCommand, frozen=True, kw_only=True):
     database_id: ResourceId
     schedules: list[BackupSchedule] = msgspec.field(default_factory=list)

@@ -99,6 +99,18 @@ class DatabasePasswordRotated(Event, frozen=True, kw_only=True, tag="database.pa
     database_id: str
 
 
+class DatabasePasswordsResealed(
+    Event, frozen=True, kw_only=True, tag="database.passwords_resealed"
+):
+    """The same passwords, sealed with a newer key (`rivetr secrets rotate`): nothing changes
+    on the server or for its apps."""
+
+    database_id: str
+    password: str
+    root_password: str | None = None
+    pending_password: str | None = None
+
+
 class BackupSchedule(msgspec.Struct, frozen=True, kw_only=True):
     cron: str
     timezone: str = "UTC"

@@ -19,6 +19,7 @@ from rivetr.domain.database_commands import (
     DatabaseCommand,
     DeleteDatabase,
     RequestDatabaseAction,
+    ResealDatabasePasswords,
     RotateDatabasePassword,
     SetBackupSchedules,
     UpgradeDatabase,
@@ -32,6 +33,7 @@ from rivetr.domain.database_events import (
     DatabaseKind,
     DatabasePasswordRotated,
     DatabasePasswordRotationRequested,
+    DatabasePasswordsResealed,
     DatabaseRunning,
     DatabaseSchedulesSet,
     DatabaseSettingsChanged,
@@ -184,6 +186,13 @@ def evolve(state: DatabaseState, event: Event) -> DatabaseState:
             return replace(
                 state, password=state.pending_password or state.password, pending_password=None
             )
+        case DatabasePasswordsResealed():
+            return replace(
+                state,
+                password=event.password,
+                root_password=event.root_password,
+                pending_password=event.pending_password,
+            )
         case DatabaseSchedulesSet():
             return replace(state, schedules=tuple(event.schedules))
         case DatabaseUpgradeRequested():
@@ -278,6 +287,23 @@ def decide(state: DatabaseState, command: DatabaseCommand) -> list[Event]:
             return [
                 DatabasePasswordRotationRequested(
                     database_id=database_id, password=command.password
+                )
+            ]
+        case ResealDatabasePasswords():
+            held = (state.password, state.root_password, state.pending_password)
+            if command.resealing != held:
+                raise InvalidCommand(
+                    f"database {state.name!r} changed its password while it was resealed:"
+                    " seal it again"
+                )
+            if (command.password, command.root_password, command.pending_password) == held:
+                return []
+            return [
+                DatabasePasswordsResealed(
+                    database_id=database_id,
+                    password=command.password,
+                    root_password=command.root_password,
+                    pending_password=command.pending_password,
                 )
             ]
         case SetBackupSchedules():

@@ -25,6 +25,7 @@ from rivetr.domain.database_events import (
     DatabaseFailed,
     DatabasePasswordRotated,
     DatabasePasswordRotationRequested,
+    DatabasePasswordsResealed,
     DatabaseRunning,
     DatabaseSchedulesSet,
     DatabaseSettingsChanged,
@@ -816,6 +817,7 @@ AnyEvent = (
     | DatabaseFailed
     | DatabasePasswordRotationRequested
     | DatabasePasswordRotated
+    | DatabasePasswordsResealed
     | DatabaseSchedulesSet
     | DatabaseUpgradeRequested
     | DatabaseUpgraded

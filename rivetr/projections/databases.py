@@ -524,6 +524,11 @@ class DatabaseQueries(Queries):
             rows.insert(0, _default_local(team))
         return sorted(rows, key=lambda row: (row.name != LOCAL, row.name))
 
+    async def teams_with_targets(self) -> list[str]:
+        """The teams that set backup targets of their own (every team has `local`)."""
+        rows = await self._values("SELECT DISTINCT team FROM backup_targets ORDER BY team")
+        return [row[0] for row in rows]
+
 
 def _default_local(team: str) -> TargetView:
     return TargetView(

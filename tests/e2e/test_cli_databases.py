@@ -215,3 +215,51 @@ async def test_db_logs_prints_what_the_database_server_wrote(tmp_path) -> None:
     assert "Ready to accept connections" in last.stdout
     assert (none.returncode, typo.returncode) == (1, 2)
     assert "no database with id aaaaaaaaaaaa" in none.stderr
+
+
+def test_secrets_rotate_seals_database_passwords_and_target_secrets_again(tmp_path) -> None:
+    from rivetr.domain.aggregates import BACKUP_TARGETS
+    from rivetr.service.commands.databases import password_context, target_context
+
+    data = tmp_path / "data"
+    db = made(data, "shop", "--kind", "mariadb")  # a password, and its root's
+    s3 = ["--s3-endpoint", "https://s3.example.com", "--bucket", "backups", "--access-key", "AK"]
+    secrets = {"RIVETR_S3_SECRET_KEY": "the-secret-key", "RIVETR_BACKUP_PASSPHRASE": "a passphrase"}
+    put = run_cli(data, "backup-targets", "set", "vault", *s3, "--encrypt", env=secrets)
+    assert put.returncode == 0, put.stderr
+    opened_values: list[tuple[str, ...]] = []
+
+    async def open_all(services: Any) -> None:
+        state = await services.databases.database(db["database_id"])
+        stream = BACKUP_TARGETS.at("default")
+        targets = stream.fold(e.event for e in await services.store.read_stream(stream.stream_id))
+        vault = targets.targets["vault"]
+        assert vault.s3 is not None
+        box = services.secrets
+        opened_values.append(
+            (
+                box.open(password_context(state.database_id), state.password),
+                box.open(password_context(state.database_id, "root_password"), state.root_password),
+                box.open(target_context("default", "vault", "secret_key"), vault.s3.secret_key),
+                box.open(target_context("default", "vault", "encryption"), vault.encryption_key),
+            )
+        )
+
+    on(data, open_all)
+
+    rotated = run_cli(data, "secrets", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = rotated.stdout.split()[2].rstrip(":")
+    events = [json.loads(line) for line in run_cli(data, "events", "export").stdout.splitlines()]
+    [resealed] = [e["data"] for e in events if e["type"] == "database.passwords_resealed"]
+    target = [e["data"] for e in events if e["type"] == "team.backup_target_set"][-1]
+    sealed = [resealed["password"], resealed["root_password"], target["encryption_key"]]
+    sealed.append(target["s3"]["secret_key"])
+    assert all(value.startswith(f"rvs2:{new_key}:") for value in sealed)
+    on(data, open_all)
+    # the same values, opened with the new key
+    assert opened_values[1] == opened_values[0]
+    assert opened_values[1][2:] == ("the-secret-key", "a passphrase")
+    again = run_cli(data, "secrets", "rotate")
+    assert again.returncode == 0, again.stderr

@@ -71,7 +71,6 @@ class Rivetr:
         keys = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
         return [key for key in keys if not is_own_key(key)]
 
-
     def partials(self) -> list[Path]:
         return list((self.data / "backups").rglob("*.partial"))
 

@@ -17,9 +17,15 @@ from rivetr.domain.database_commands import (
     DeleteBackup,
     RemoveBackupTarget,
     RestoreBackup,
+    S3Input,
     SetBackupTarget,
 )
-from rivetr.domain.database_events import BackupDeleted, BackupReason, RestoreRequested
+from rivetr.domain.database_events import (
+    BackupDeleted,
+    BackupReason,
+    BackupTargetSet,
+    RestoreRequested,
+)
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
 from rivetr.service.commands.databases import DatabaseService, new_id, target_context
@@ -185,6 +191,38 @@ class BackupService:
             return backups.decide_target(state, c, used_by)
 
         return await self.handler.execute(actor, command, BACKUP_TARGETS, team, decide=decide)
+
+    async def reseal_targets(self, actor: Actor) -> int:
+        """Seal every team's backup target secrets again with the newest key (after `rotate`);
+        return how many events that appended."""
+        appended = 0
+        for team in await self.read.databases.teams_with_targets():
+            stream = BACKUP_TARGETS.at(team)
+            history = await self.handler.store.read_stream(stream.stream_id)
+            held = stream.fold(e.event for e in history)
+            for target in held.targets.values():
+                command = self._opened_target(team, target)
+                appended += len(await self.set_target(actor, command))
+        return appended
+
+    def _opened_target(self, team: str, held: BackupTargetSet) -> SetBackupTarget:
+        """The command that sets `held` again as it is, its secrets opened."""
+        s3 = passphrase = None
+        if held.s3 is not None:
+            context = target_context(team, held.name, "secret_key")
+            fields = msgspec.structs.asdict(held.s3)
+            s3 = S3Input(**{**fields, "secret_key": self.secrets.open(context, held.s3.secret_key)})
+        if held.encryption_key is not None:
+            context = target_context(team, held.name, "encryption")
+            passphrase = self.secrets.open(context, held.encryption_key)
+        return SetBackupTarget(
+            team=team,
+            name=held.name,
+            s3=s3,
+            keep_last=held.keep_last,
+            keep_days=held.keep_days,
+            encryption_passphrase=passphrase,
+        )
 
     def _seal_target(self, team: str, command: SetBackupTarget) -> SetBackupTarget:
         changes: dict[str, object] = {}

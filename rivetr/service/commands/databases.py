@@ -25,6 +25,7 @@ from rivetr.domain.database_commands import (
     CreateDatabase,
     DatabaseCommand,
     DeleteDatabase,
+    ResealDatabasePasswords,
     RotateDatabasePassword,
     SetBackupSchedules,
     UpgradeDatabase,
@@ -195,6 +196,29 @@ class DatabaseService:
             decide=together,
             resource=command.database_id,
         )
+
+    async def reseal(self, actor: Actor) -> int:
+        """Seal every database's passwords again with the newest key (after `rotate`); return
+        how many events that appended. The passwords themselves stay as they are."""
+        appended = 0
+        for view in await self.read.databases.every():
+            state = await self.database(view.database_id)
+            context = password_context(state.database_id)
+            root = password_context(state.database_id, "root_password")
+            command = ResealDatabasePasswords(
+                database_id=state.database_id,
+                password=self._resealed(context, state.password),
+                root_password=self._resealed(root, state.root_password),
+                pending_password=self._resealed(context, state.pending_password),
+                resealing=(state.password, state.root_password, state.pending_password),
+            )
+            appended += len(await self.run(actor, command))
+        return appended
+
+    def _resealed(self, context: str, sealed: str | None) -> Any:
+        if sealed is None:
+            return None
+        return self.secrets.seal(context, self.secrets.open(context, sealed))
 
     async def database(self, database_id: str) -> databases.DatabaseState:
         """Raises NotFound for a database that does not exist (or no longer)."""

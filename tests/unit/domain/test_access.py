@@ -73,6 +73,7 @@ from rivetr.domain.database_commands import (
     DeleteDatabase,
     RemoveBackupTarget,
     RequestDatabaseAction,
+    ResealDatabasePasswords,
     RestoreBackup,
     RotateDatabasePassword,
     SetBackupSchedules,
@@ -88,6 +89,7 @@ ONE_OF_EACH: list[Command] = [
     ChangeDatabaseSettings(database_id=DB, public_port=15432),
     RequestDatabaseAction(database_id=DB, action="stop"),
     RotateDatabasePassword(database_id=DB),
+    ResealDatabasePasswords(database_id=DB, password="rvs2:k:x", resealing=("", None, None)),
     SetBackupSchedules(database_id=DB),
     UpgradeDatabase(database_id=DB, version="17"),
     DeleteDatabase(database_id=DB),
@@ -217,6 +219,7 @@ DEV_WORK = {
     "ChangeTeamVariables",
     "ChangeProjectVariables",
     "RotateDatabasePassword",
+    "ResealDatabasePasswords",  # the same password, newer seal: no more than a rotation
     "SetBackupSchedules",
     "RequestDatabaseAction",
     "BackUpDatabase",

@@ -24,6 +24,7 @@ from rivetr.domain.database_events import (
     DatabaseFailed,
     DatabasePasswordRotated,
     DatabasePasswordRotationRequested,
+    DatabasePasswordsResealed,
     DatabaseRunning,
     DatabaseSchedulesSet,
     DatabaseSettingsChanged,
@@ -141,6 +142,7 @@ DATABASE_EVENTS: list[Event] = [
     DatabaseFailed(database_id="db0000000001", during="start", reason="unhealthy"),
     DatabasePasswordRotationRequested(database_id="db0000000001", password="rvs2:k:w"),
     DatabasePasswordRotated(database_id="db0000000001"),
+    DatabasePasswordsResealed(database_id="db0000000001", password="rvs2:k2:abc"),
     DatabaseSchedulesSet(
         database_id="db0000000001", schedules=[BackupSchedule(cron="0 3 * * *", target="s3")]
     ),

@@ -4,6 +4,7 @@ happen one at a time; a deleted database takes no more commands."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from rivetr.domain import claims, databases, projects
@@ -12,6 +13,7 @@ from rivetr.domain.database_commands import (
     CreateDatabase,
     DeleteDatabase,
     RequestDatabaseAction,
+    ResealDatabasePasswords,
     RotateDatabasePassword,
     UpgradeDatabase,
 )
@@ -116,6 +118,37 @@ def test_a_rotated_password_is_the_servers_only_once_it_is_set_there() -> None:
         databases.decide(pending, RotateDatabasePassword(database_id=DB, password="x"))
     done = databases.evolve(pending, DatabasePasswordRotated(database_id=DB))
     assert (done.password, done.pending_password) == ("rvs2:k:new", None)
+
+
+def test_a_reseal_keeps_the_passwords_under_a_newer_seal_even_mid_rotation() -> None:
+    running = state_after(DatabaseRunning(database_id=DB, container="c", image="i"))
+    asked = databases.decide(running, RotateDatabasePassword(database_id=DB, password="rvs2:k:new"))
+    pending = databases.fold(
+        DB, [*create(), DatabaseRunning(database_id=DB, container="c", image="i"), *asked]
+    )
+    held = ("rvs2:k:old", None, "rvs2:k:new")
+    same = ResealDatabasePasswords(
+        database_id=DB, password="rvs2:k:old", pending_password="rvs2:k:new", resealing=held
+    )
+    newer = ResealDatabasePasswords(
+        database_id=DB, password="rvs2:k2:old", pending_password="rvs2:k2:new", resealing=held
+    )
+    # sealed before the rotation was asked for: it would undo the rotation
+    before = ("rvs2:k:old", None, None)
+    stale = msgspec.structs.replace(newer, pending_password=None, resealing=before)
+
+    assert databases.decide(pending, same) == []  # sealed with the newest key already
+    [resealed] = databases.decide(pending, newer)
+    after = databases.fold(
+        DB, [*create(), *asked, resealed, DatabasePasswordRotated(database_id=DB)]
+    )
+
+    assert (after.password, after.pending_password) == ("rvs2:k2:new", None)
+    with pytest.raises(InvalidCommand, match="changed its password while it was resealed"):
+        databases.decide(pending, stale)
+    deleted = state_after(DatabaseDeleted(database_id=DB, name="pg", volume_kept=True))
+    with pytest.raises(NotFound):
+        databases.decide(deleted, newer)
 
 
 def test_a_password_is_rotated_on_a_running_server_only() -> None:

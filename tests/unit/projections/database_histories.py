@@ -16,6 +16,7 @@ from rivetr.domain.backups import BackupState, RestoreState, TargetsState
 from rivetr.domain.commands import CreateProject
 from rivetr.domain.database_commands import (
     RemoveBackupTarget,
+    ResealDatabasePasswords,
     SetBackupSchedules,
     SetBackupTarget,
     UpgradeDatabase,
@@ -181,6 +182,12 @@ def _decide(world: World, step: Any) -> Decided:
             ]
             events = backups.decide_target(world.team_targets(step.team), step, used_by)
             return [(teams.stream_id(step.team), events, None)]
+        case ResealDatabasePasswords():
+            state = world.database(step.database_id)
+            held = (state.password, state.root_password, state.pending_password)
+            pending = None if state.pending_password is None else step.pending_password
+            step = msgspec.structs.replace(step, pending_password=pending, resealing=held)
+            return [(databases.stream_id(state.database_id), databases.decide(state, step), state)]
         case CreateProject():
             events = projects.decide(world.project(step.team, step.project), step)
             return [(projects.stream_id(projects.key(step.team, step.project)), events, None)]

@@ -15,6 +15,7 @@ from rivetr.domain.database_commands import (
     DeleteDatabase,
     RemoveBackupTarget,
     RequestDatabaseAction,
+    ResealDatabasePasswords,
     RotateDatabasePassword,
     SetBackupSchedules,
     SetBackupTarget,
@@ -110,6 +111,16 @@ weighted: list[tuple[st.SearchStrategy[Any], int]] = [
     (st.builds(Fact, ids, st.sampled_from(FACTS)), 6),
     (st.builds(Fact, ids, st.sampled_from(UPGRADE_ENDS)), 1),
     (st.builds(RotateDatabasePassword, database_id=ids), 1),
+    (
+        st.builds(
+            ResealDatabasePasswords,
+            database_id=ids,
+            password=st.sampled_from(["rvs2:k2:a", "rvs2:k3:b"]),
+            pending_password=st.just("rvs2:k3:c"),
+            resealing=st.just(("", None, None)),  # what it reseals: filled in as the service does
+        ),
+        1,
+    ),
     (st.builds(SetBackupSchedules, database_id=ids, schedules=schedules), 1),
     (st.builds(UpgradeDatabase, database_id=ids, version=st.sampled_from(["15", "17"])), 1),
     (st.builds(BackUp, ids, backup_ids, st.sampled_from(TARGETS)), 6),
