@@ -1,6 +1,6 @@
 """Optional encryption of a backup as it streams to its target: AES-256-GCM in 64 KiB segments
-(the STREAM construction), so no backup is held whole and a truncated, reordered or altered
-one is refused rather than restored.
+(the STREAM construction), so a backup is held a segment at a time and a truncated, reordered or
+altered one is refused rather than restored.
 
 Each segment's nonce is a random prefix, the segment's number and a flag set only on the last
 one: dropping segments at the end, moving one, or cutting the stream at a segment boundary all
@@ -90,6 +90,35 @@ def _nonce(prefix: bytes, number: int, last: bool) -> bytes:
     return prefix + struct.pack("!IB", number, last)
 
 
+async def _blocks(
+    stream: AsyncIterable[bytes], size: int, first: bytes | memoryview = b""
+) -> AsyncIterator[tuple[memoryview, bool]]:
+    """`first` then `stream` cut into blocks of `size` bytes, each with whether it is the last
+    (an empty stream gives one empty last block). A block is given only once a byte after it
+    has been seen, so the last one is known when it is given; every block is a view of one
+    buffer of `size` bytes, good until the next is asked for, so a stream of any chunking holds
+    one block and the chunk being cut."""
+    buffer, filled = bytearray(size), 0
+
+    async def pieces() -> AsyncIterator[bytes | memoryview]:
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    async for chunk in pieces():
+        view = memoryview(chunk)
+        while view:
+            if filled == size:
+                with memoryview(buffer) as block:
+                    yield block, False
+                filled = 0
+            taken = min(len(view), size - filled)
+            buffer[filled : filled + taken] = view[:taken]  # equal lengths: copied in place
+            filled, view = filled + taken, view[taken:]
+    with memoryview(buffer) as whole, whole[:filled] as block:
+        yield block, True
+
+
 async def encrypt(
     chunks: AsyncIterable[bytes], secret: str | bytes, *, scrypt_log_n: int = SCRYPT_LOG_N
 ) -> AsyncIterator[bytes]:
@@ -100,17 +129,11 @@ async def encrypt(
     head = _LAYOUT.pack(MAGIC, kind, scrypt_log_n, salt, prefix)
     header = head + _key_check(keys)
     yield header
-    buffer, number = bytearray(), 0
-    async for chunk in chunks:
-        buffer += chunk
-        # A segment is sealed only once more data follows it: the last one carries the flag.
-        while len(buffer) > SEGMENT:
-            with memoryview(buffer) as view:
-                sealed = keys.aead.encrypt(_nonce(prefix, number, False), view[:SEGMENT], header)
-            del buffer[:SEGMENT]
-            number += 1
-            yield sealed
-    yield keys.aead.encrypt(_nonce(prefix, number, True), bytes(buffer), header)
+    number = 0
+    # A segment is sealed only once more data follows it: the last one carries the flag.
+    async for block, last in _blocks(chunks, SEGMENT):
+        yield keys.aead.encrypt(_nonce(prefix, number, last), block, header)
+        number += 1
 
 
 async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIterator[bytes]:
@@ -123,15 +146,16 @@ async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIte
     """
     kind = _kind(secret)
     stream = aiter(chunks)
-    buffer = bytearray()
+    buffer, rest = bytearray(), memoryview(b"")
     async for chunk in stream:
-        buffer += chunk
-        if len(buffer) >= HEADER:
+        taken = HEADER - len(buffer)
+        buffer += memoryview(chunk)[:taken]
+        if len(buffer) == HEADER:
+            rest = memoryview(chunk)[taken:]  # the segments' first bytes, not copied
             break
     if len(buffer) < HEADER or not buffer.startswith(MAGIC):
         raise DamagedBackup("this is not an encrypted Rivetr backup, or its header is cut off")
-    header = bytes(buffer[:HEADER])
-    del buffer[:HEADER]
+    header = bytes(buffer)
     _, stored_kind, log_n, salt, prefix = _LAYOUT.unpack(header[: _LAYOUT.size])
     if stored_kind != kind:
         raise WrongBackupKey(
@@ -155,14 +179,8 @@ async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIte
                 f"the backup was truncated, reordered or altered (segment {number})"
             ) from None
 
-    async for chunk in stream:
-        buffer += chunk
-        while len(buffer) > SEGMENT + TAG:
-            with memoryview(buffer) as view:
-                plain = opened(view[: SEGMENT + TAG], False)
-            del buffer[: SEGMENT + TAG]
-            number += 1
-            yield plain
-    if len(buffer) < TAG:
-        raise DamagedBackup(f"the backup was truncated (segment {number})")
-    yield opened(bytes(buffer), True)
+    async for block, last in _blocks(stream, SEGMENT + TAG, rest):
+        if last and len(block) < TAG:
+            raise DamagedBackup(f"the backup was truncated (segment {number})")
+        yield opened(block, last)
+        number += 1
