@@ -28,7 +28,7 @@ from rivetr.adapters.backup_targets.base import (
 )
 from rivetr.adapters.backup_targets.local import LocalDirectoryTarget
 from rivetr.adapters.backup_targets.memory import InMemoryTarget
-from rivetr.adapters.backup_targets.s3 import MIN_PART_SIZE, PART_SIZE, READ_CHUNK, S3Target
+from rivetr.adapters.backup_targets.s3 import PART_SIZE, READ_CHUNK, S3Target
 from tests.net import free_port
 from tests.s3server import S3Server, moto_s3_server
 
@@ -348,16 +348,9 @@ async def test_s3_parts_are_one_size_but_the_last_as_r2_requires(s3_server: S3Se
 async def test_an_s3_upload_of_many_parts_holds_one_part_at_a_time(s3_server: S3Server) -> None:
     # tracemalloc sees every Python allocation, minio's and urllib3's included: an upload that
     # kept a sent part, or grew each part by copies, would hold two parts at its peak.
-    place = s3_place(s3_server)
-    target = S3Target(
-        endpoint=s3_server.endpoint,
-        bucket=place.target.bucket,
-        access_key=s3_server.access_key,
-        secret_key=s3_server.secret_key,
-        part_size=MIN_PART_SIZE,
-    )
+    target = s3_place(s3_server).target
     await target.list()  # the client made and connected before measuring
-    size = 8 * MIN_PART_SIZE + 12345
+    size = 8 * PART_SIZE + 12345
     tracemalloc.start()
     try:
         stored = await target.put("db/many.dump", generated(size))
@@ -371,5 +364,5 @@ async def test_an_s3_upload_of_many_parts_holds_one_part_at_a_time(s3_server: S3
         tracemalloc.stop()
 
     assert (stored.size, digest.hexdigest()) == (size, expected_sha256(size))
-    assert upload_peak < 1.5 * MIN_PART_SIZE
-    assert download_peak < 4 * READ_CHUNK < MIN_PART_SIZE
+    assert upload_peak < 1.5 * PART_SIZE
+    assert download_peak < 4 * READ_CHUNK < PART_SIZE
