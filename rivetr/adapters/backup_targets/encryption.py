@@ -104,7 +104,8 @@ async def _blocks(
     has been seen, so the last one is known when it is given; every block is a view of one
     buffer of `size` bytes, good until the next is asked for, so a stream of any chunking holds
     one block and the chunk being cut."""
-    buffer, filled = bytearray(size), 0
+    # Never resized: each block is written over the one before, in place.
+    whole, filled = memoryview(bytearray(size)), 0
 
     async def pieces() -> AsyncIterator[bytes | memoryview]:
         yield first
@@ -115,14 +116,12 @@ async def _blocks(
         view = memoryview(chunk)
         while view:
             if filled == size:
-                with memoryview(buffer) as block:
-                    yield block, False
+                yield whole, False
                 filled = 0
             taken = min(len(view), size - filled)
-            buffer[filled : filled + taken] = view[:taken]  # equal lengths: copied in place
+            whole[filled : filled + taken] = view[:taken]
             filled, view = filled + taken, view[taken:]
-    with memoryview(buffer) as whole, whole[:filled] as block:
-        yield block, True
+    yield whole[:filled], True
 
 
 async def encrypt(

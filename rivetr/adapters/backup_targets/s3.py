@@ -282,11 +282,10 @@ class _Upload:
             )
         # The worker thread is waited for even on cancellation, so the part is never refilled
         # while it is still being sent.
-        with self._filled() as view:
-            data = cast(bytes, view)  # minio hashes and sends any bytes-like body as it is
-            etag = await self.target._call(
-                lambda: client._upload_part(bucket, name, data, None, upload_id, number)
-            )
+        data = cast(bytes, self._filled())  # minio hashes and sends any bytes-like body as it is
+        etag = await self.target._call(
+            lambda: client._upload_part(bucket, name, data, None, upload_id, number)
+        )
         self.etags.append(etag)
         self.filled = 0
 
@@ -294,8 +293,7 @@ class _Upload:
         from minio.datatypes import Part
 
         if self.upload_id is None:
-            with self._filled() as view:
-                await self.target._put_bytes(self.name, view)
+            await self.target._put_bytes(self.name, self._filled())
             return
         if self.filled:
             await self._send()
