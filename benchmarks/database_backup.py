@@ -99,8 +99,10 @@ async def _psql(services: Services, database_id: str, text: str) -> str:
     runtime = services.engine.runtime
     assert runtime is not None
     argv = ["psql", "-h", "127.0.0.1", "-U", creds.user, "-d", creds.database, "-tAc", text]
+    # Ten minutes, not the default minute: a batch of the seed under a loaded machine's load
+    # took longer than a minute.
     result = await runtime.exec_run(
-        container_name(database_id), argv, env={"PGPASSWORD": creds.password}
+        container_name(database_id), argv, env={"PGPASSWORD": creds.password}, timeout_s=600
     )
     if result.exit_code != 0:
         raise RuntimeError(result.stderr_tail)

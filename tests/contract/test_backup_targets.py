@@ -9,6 +9,7 @@ import io
 import random
 import socket
 import subprocess
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from rivetr.adapters.backup_targets.base import (
 )
 from rivetr.adapters.backup_targets.local import LocalDirectoryTarget
 from rivetr.adapters.backup_targets.memory import InMemoryTarget
-from rivetr.adapters.backup_targets.s3 import PART_SIZE, S3Target
+from rivetr.adapters.backup_targets.s3 import PART_SIZE, READ_CHUNK, S3Target
 from tests.net import free_port
 from tests.s3server import S3Server, moto_s3_server
 
@@ -341,3 +342,27 @@ async def test_s3_parts_are_one_size_but_the_last_as_r2_requires(s3_server: S3Se
     count = s3.head_object(**head, PartNumber=1)["PartsCount"]
     sizes = [s3.head_object(**head, PartNumber=n)["ContentLength"] for n in range(1, count + 1)]
     assert sizes == [PART_SIZE, PART_SIZE, PART_SIZE, 12345]
+
+
+@pytest.mark.integration
+async def test_an_s3_upload_of_many_parts_holds_one_part_at_a_time(s3_server: S3Server) -> None:
+    # tracemalloc sees every Python allocation, minio's and urllib3's included: an upload that
+    # kept a sent part, or grew each part by copies, would hold two parts at its peak.
+    target = s3_place(s3_server).target
+    await target.list()  # the client made and connected before measuring
+    size = 8 * PART_SIZE + 12345
+    tracemalloc.start()
+    try:
+        stored = await target.put("db/many.dump", generated(size))
+        upload_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        digest = hashlib.sha256()
+        async for chunk in target.get("db/many.dump"):
+            digest.update(chunk)
+        download_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert (stored.size, digest.hexdigest()) == (size, expected_sha256(size))
+    assert upload_peak < 1.5 * PART_SIZE
+    assert download_peak < 4 * READ_CHUNK < PART_SIZE

@@ -1,6 +1,6 @@
 """Optional encryption of a backup as it streams to its target: AES-256-GCM in 64 KiB segments
-(the STREAM construction), so no backup is held whole and a truncated, reordered or altered
-one is refused rather than restored.
+(the STREAM construction), so a backup is held a segment at a time and a truncated, reordered or
+altered one is refused rather than restored.
 
 Each segment's nonce is a random prefix, the segment's number and a flag set only on the last
 one: dropping segments at the end, moving one, or cutting the stream at a segment boundary all
@@ -17,13 +17,12 @@ import os
 import struct
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"RVTRENC1"
 SEGMENT = 64 * 1024
@@ -58,6 +57,13 @@ class _Keys:
 
 
 def _derive(secret: str | bytes, kind: int, log_n: int, salt: bytes) -> _Keys:
+    # Imported here, as the secret box does: `cryptography` is ~7 MB of resident memory that
+    # an instance pays only once it encrypts or decrypts a backup, not at start.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
     if kind == PASSPHRASE:
         assert isinstance(secret, str)
         master = Scrypt(salt=salt, length=32, n=2**log_n, r=8, p=1).derive(secret.encode())
@@ -90,6 +96,34 @@ def _nonce(prefix: bytes, number: int, last: bool) -> bytes:
     return prefix + struct.pack("!IB", number, last)
 
 
+async def _blocks(
+    stream: AsyncIterable[bytes], size: int, first: bytes | memoryview = b""
+) -> AsyncIterator[tuple[memoryview, bool]]:
+    """`first` then `stream` cut into blocks of `size` bytes, each with whether it is the last
+    (an empty stream gives one empty last block). A block is given only once a byte after it
+    has been seen, so the last one is known when it is given; every block is a view of one
+    buffer of `size` bytes, good until the next is asked for, so a stream of any chunking holds
+    one block and the chunk being cut."""
+    # Never resized: each block is written over the one before, in place.
+    whole, filled = memoryview(bytearray(size)), 0
+
+    async def pieces() -> AsyncIterator[bytes | memoryview]:
+        yield first
+        async for chunk in stream:
+            yield chunk
+
+    async for chunk in pieces():
+        view = memoryview(chunk)
+        while view:
+            if filled == size:
+                yield whole, False
+                filled = 0
+            taken = min(len(view), size - filled)
+            whole[filled : filled + taken] = view[:taken]
+            filled, view = filled + taken, view[taken:]
+    yield whole[:filled], True
+
+
 async def encrypt(
     chunks: AsyncIterable[bytes], secret: str | bytes, *, scrypt_log_n: int = SCRYPT_LOG_N
 ) -> AsyncIterator[bytes]:
@@ -100,17 +134,11 @@ async def encrypt(
     head = _LAYOUT.pack(MAGIC, kind, scrypt_log_n, salt, prefix)
     header = head + _key_check(keys)
     yield header
-    buffer, number = bytearray(), 0
-    async for chunk in chunks:
-        buffer += chunk
-        # A segment is sealed only once more data follows it: the last one carries the flag.
-        while len(buffer) > SEGMENT:
-            with memoryview(buffer) as view:
-                sealed = keys.aead.encrypt(_nonce(prefix, number, False), view[:SEGMENT], header)
-            del buffer[:SEGMENT]
-            number += 1
-            yield sealed
-    yield keys.aead.encrypt(_nonce(prefix, number, True), bytes(buffer), header)
+    number = 0
+    # A segment is sealed only once more data follows it: the last one carries the flag.
+    async for block, last in _blocks(chunks, SEGMENT):
+        yield keys.aead.encrypt(_nonce(prefix, number, last), block, header)
+        number += 1
 
 
 async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIterator[bytes]:
@@ -123,15 +151,16 @@ async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIte
     """
     kind = _kind(secret)
     stream = aiter(chunks)
-    buffer = bytearray()
+    buffer, rest = bytearray(), memoryview(b"")
     async for chunk in stream:
-        buffer += chunk
-        if len(buffer) >= HEADER:
+        taken = HEADER - len(buffer)
+        buffer += memoryview(chunk)[:taken]
+        if len(buffer) == HEADER:
+            rest = memoryview(chunk)[taken:]  # the segments' first bytes, not copied
             break
     if len(buffer) < HEADER or not buffer.startswith(MAGIC):
         raise DamagedBackup("this is not an encrypted Rivetr backup, or its header is cut off")
-    header = bytes(buffer[:HEADER])
-    del buffer[:HEADER]
+    header = bytes(buffer)
     _, stored_kind, log_n, salt, prefix = _LAYOUT.unpack(header[: _LAYOUT.size])
     if stored_kind != kind:
         raise WrongBackupKey(
@@ -145,6 +174,8 @@ async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIte
     if not hmac.compare_digest(_key_check(keys), header[_LAYOUT.size :]):
         raise WrongBackupKey("the passphrase or key does not open this backup")
 
+    from cryptography.exceptions import InvalidTag
+
     number = 0
 
     def opened(segment: bytes | memoryview, last: bool) -> bytes:
@@ -155,14 +186,8 @@ async def decrypt(chunks: AsyncIterable[bytes], secret: str | bytes) -> AsyncIte
                 f"the backup was truncated, reordered or altered (segment {number})"
             ) from None
 
-    async for chunk in stream:
-        buffer += chunk
-        while len(buffer) > SEGMENT + TAG:
-            with memoryview(buffer) as view:
-                plain = opened(view[: SEGMENT + TAG], False)
-            del buffer[: SEGMENT + TAG]
-            number += 1
-            yield plain
-    if len(buffer) < TAG:
-        raise DamagedBackup(f"the backup was truncated (segment {number})")
-    yield opened(bytes(buffer), True)
+    async for block, last in _blocks(stream, SEGMENT + TAG, rest):
+        if last and len(block) < TAG:
+            raise DamagedBackup(f"the backup was truncated (segment {number})")
+        yield opened(block, last)
+        number += 1

@@ -30,12 +30,18 @@ if TYPE_CHECKING:
     from minio import Minio
 
 # S3 wants every part but the last to be at least 5 MiB, and at most 10,000 parts; R2 also
-# wants every part but the last to be the same size. 8 MiB parts keep one upload's memory small
-# and reach ~78 GiB; a target for larger databases is given a larger `part_size`.
-PART_SIZE = 8 << 20
+# wants every part but the last to be the same size, so the size is fixed for an upload. An
+# upload holds one part, so the part size is its memory, and 5 MiB, the least S3 allows, is what
+# keeps a backup within the 10 MB above idle that issue 18 allows even the first time, when the
+# S3 client is imported (~5 MB; 8 MiB parts made that +11.5 MB). It reaches ~48 GiB (8 MiB parts
+# would reach ~78 GiB). `S3Target` takes a larger `part_size` for larger dumps; no target
+# setting offers one yet.
 MIN_PART_SIZE = 5 << 20
+PART_SIZE = MIN_PART_SIZE
 MAX_PARTS = 10_000
-READ_CHUNK = 1 << 20
+# What a download reads at once, as an exec stream does: http.client reads it into a buffer
+# and copies it out, so a reader holds about twice this.
+READ_CHUNK = 256 << 10
 T = TypeVar("T")
 # What S3 accepts as a bucket name (AWS's rules, which R2, B2 and MinIO share).
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -156,7 +162,7 @@ class S3Target:
                 await upload.discard()
             raise
 
-    async def _put_bytes(self, name: str, data: bytes | bytearray) -> None:
+    async def _put_bytes(self, name: str, data: bytes | memoryview) -> None:
         client = self.client()
         headers: dict[str, str | list[str] | tuple[str]] = {
             "Content-Type": "application/octet-stream"
@@ -225,14 +231,18 @@ class S3Target:
 
 
 class _Upload:
-    """One object on its way into S3: each part filled in place (no copy) and sent when more
-    data shows it is not the last, so one part and one chunk are all it holds; a multipart
-    upload is started only for an object larger than one part."""
+    """One object on its way into S3 through one part buffer, allocated once at the part size
+    and filled in place: each chunk is copied into it once, and a full part is sent straight
+    from it (minio hashes it and urllib3 writes it to the socket as it is) and then refilled.
+    So an upload holds one part and the chunk being copied, never a part's growing copies or a
+    freed part beside the next one. A part is sent only when more data shows it is not the last,
+    and a multipart upload is started only for an object larger than one part."""
 
     def __init__(self, target: S3Target, name: str) -> None:
         self.target, self.name = target, name
         self.client = target.client()
-        self.part = bytearray()
+        self.part: bytearray | None = None  # allocated on the first byte, then reused
+        self.filled = 0
         self.etags: list[str] = []
         self.upload_id: str | None = None
         self.sidecar_written = False
@@ -244,16 +254,23 @@ class _Upload:
     async def feed(self, chunk: bytes) -> None:
         view = memoryview(chunk)
         while view:
-            if len(self.part) == self.size:
+            if self.part is None:
+                self.part = bytearray(self.size)
+            elif self.filled == self.size:
                 await self._send()
-            taken = self.size - len(self.part)
-            self.part += view[:taken]
+            taken = min(len(view), self.size - self.filled)
+            # A slice assignment of equal length: a copy into place, never a resize.
+            self.part[self.filled : self.filled + taken] = view[:taken]
+            self.filled += taken
             view = view[taken:]
-            self.target.peak_buffered_bytes = max(self.target.peak_buffered_bytes, len(self.part))
+            self.target.peak_buffered_bytes = max(self.target.peak_buffered_bytes, self.filled)
+
+    def _filled(self) -> memoryview:
+        """The part's bytes so far, without a copy (empty before the first byte)."""
+        return memoryview(self.part or b"")[: self.filled]
 
     async def _send(self) -> None:
         bucket, name, client = self.target.bucket, self.name, self.client
-        data = cast(bytes, self.part)  # sent as it is, without a copy
         if self.upload_id is None:
             self.upload_id = await self.target._call(
                 lambda: client._create_multipart_upload(bucket, name, {})
@@ -263,20 +280,24 @@ class _Upload:
             raise TargetRefused(
                 f"{name} needs more than {MAX_PARTS} parts: give the target a larger part size"
             )
+        # The worker thread is waited for even on cancellation, so the part is never refilled
+        # while it is still being sent.
+        data = cast(bytes, self._filled())  # minio hashes and sends any bytes-like body as it is
         etag = await self.target._call(
             lambda: client._upload_part(bucket, name, data, None, upload_id, number)
         )
         self.etags.append(etag)
-        self.part = bytearray()
+        self.filled = 0
 
     async def finish(self) -> None:
         from minio.datatypes import Part
 
         if self.upload_id is None:
-            await self.target._put_bytes(self.name, self.part)
+            await self.target._put_bytes(self.name, self._filled())
             return
-        if self.part:
+        if self.filled:
             await self._send()
+        self.part = None
         bucket, name, client, upload_id = self.target.bucket, self.name, self.client, self.upload_id
         parts = [Part(number, etag) for number, etag in enumerate(self.etags, start=1)]
         await self.target._call(

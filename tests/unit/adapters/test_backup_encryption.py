@@ -3,8 +3,11 @@ a truncated, reordered or altered backup, or the wrong passphrase, is refused wi
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
+import random
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,11 +28,17 @@ from rivetr.adapters.backup_targets.memory import InMemoryTarget
 pytestmark = pytest.mark.anyio
 CHEAP = 10  # scrypt's cost in these tests: the format, not the stretching, is under test
 PASSPHRASE = "correct horse battery staple"
+MiB = 1 << 20
 
 
 async def chunked(data: bytes, size: int) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+async def listed(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def sealed(data: bytes, secret: str | bytes = PASSPHRASE, size: int = 10_000) -> bytes:
@@ -132,3 +141,49 @@ async def test_an_encrypted_backup_passes_through_a_target_at_the_default_cost()
     stored = await target.put("db/one.dump.enc", encrypt(chunked(data, 4096), PASSPHRASE))
     assert stored.size == HEADER + len(data) + 2 * TAG
     assert b"".join([c async for c in decrypt(target.get("db/one.dump.enc"), PASSPHRASE)]) == data
+
+
+async def test_the_format_is_byte_for_byte_what_earlier_versions_wrote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Backups already in targets must keep opening: with its randomness fixed, today's code
+    # writes exactly what the first version did (digests taken from that version's output).
+    monkeypatch.setattr(os, "urandom", lambda n: bytes(range(n)))
+    data = random.Random(18).randbytes(3 * SEGMENT + 5)
+    written = {
+        "key": await sealed(data, bytes(range(32))),
+        "passphrase": await sealed(data),
+    }
+
+    assert {kind: hashlib.sha256(out).hexdigest() for kind, out in written.items()} == {
+        "key": "3f784a4aae72268ffad888e42260f517b5e861864bb39dc51ce0172f0f80146b",
+        "passphrase": "9693526fe8fd48412f425bdc2e2e463887d4aebec609ea3e3a933fff688d9244",
+    }
+    assert await opened(written["key"], bytes(range(32))) == data
+
+
+async def _peak(stream: AsyncIterator[bytes]) -> int:
+    """The most Python memory held while `stream` is read to its end (what it yields is
+    counted and dropped)."""
+    tracemalloc.start()
+    try:
+        async for _ in stream:
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_large_chunks_are_encrypted_and_decrypted_a_segment_at_a_time() -> None:
+    # A dump or a download may come in chunks of a MiB or more; neither direction copies a
+    # whole chunk into a buffer of its own.
+    key, chunk = os.urandom(32), MiB
+    plain = [os.urandom(chunk) for _ in range(4)]
+    ciphertext = b"".join([c async for c in encrypt(listed(plain), key)])
+    cut = [ciphertext[start : start + chunk] for start in range(0, len(ciphertext), chunk)]
+
+    # Three segments are held at most: the one being filled, the one sealed or opened from it,
+    # and the one yielded before, which the reader still holds while it asks for the next.
+    bound = 6 * (SEGMENT + TAG)
+    assert await _peak(encrypt(listed(plain), key)) < bound < chunk / 2
+    assert await _peak(decrypt(listed(cut), key)) < bound
