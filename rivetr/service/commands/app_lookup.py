@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import application, claims
+from rivetr.domain import application
+from rivetr.domain.aggregates import APPS, CLAIMS
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState
+from rivetr.service.commands.handler import folded
 
 
 class AppsByName(Protocol):
@@ -29,8 +31,7 @@ class AppLookup:
         self.read = read
 
     async def by_id(self, app_id: str) -> AppState:
-        history = await self.store.read_stream(application.stream_id(app_id))
-        return application.fold(app_id, [recorded.event for recorded in history])
+        return await folded(self.store, APPS.at(app_id))
 
     async def by_name(self, name: str) -> AppState:
         """The live app named `name`, or a state that does not exist (with that name).
@@ -45,8 +46,7 @@ class AppLookup:
             app = await self.by_id(hinted)
             if app.exists and app.name == name:
                 return app
-        history = await self.store.read_stream(claims.STREAM)
-        holder = claims.fold(recorded.event for recorded in history).names.get(name)
+        holder = (await folded(self.store, CLAIMS.at())).names.get(name)
         if holder is not None:
             app = await self.by_id(holder.resource_id)
             if app.exists:

@@ -8,8 +8,9 @@ the same facts it is then decided on, even a moment after the app or token was c
 from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import backups, databases, deployment, projects, teams, tokens
+from rivetr.domain import databases, deployment, projects
 from rivetr.domain.access import Target
+from rivetr.domain.aggregates import BACKUPS, DATABASES, PROJECTS, TEAMS, TOKENS
 from rivetr.domain.commands import (
     AddMember,
     ApprovePreview,
@@ -63,6 +64,7 @@ from rivetr.domain.database_commands import (
 from rivetr.domain.errors import NotFound
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.handler import folded
 
 
 class Authority:
@@ -105,8 +107,7 @@ class Authority:
                     await self.existing_project(command.team, command.project)
                 return Target(team=await self.existing_team(command.team), project=command.project)
             case RevokeToken():
-                history = await self.store.read_stream(tokens.stream_id(command.token_id))
-                token = tokens.fold(command.token_id, [e.event for e in history])
+                token = await folded(self.store, TOKENS.at(command.token_id))
                 if not token.exists:
                     raise NotFound(f"no token with id {command.token_id!r}")
                 return Target(team=token.team, owner=token.owner)
@@ -160,31 +161,25 @@ class Authority:
         return Target(team=app.team, project=app.project)
 
     async def database_target(self, database_id: str) -> Target:
-        history = await self.store.read_stream(databases.stream_id(database_id))
-        state = databases.fold(database_id, [e.event for e in history])
+        state = await folded(self.store, DATABASES.at(database_id))
         databases.require(state)
         return Target(team=state.team, project=state.project)
 
     async def backup_target(self, backup_id: str) -> Target:
         """The place of the database a backup was taken of, then (a backup stays with it)."""
-        history = await self.store.read_stream(backups.backup_stream(backup_id))
-        request = backups.fold_backup(backup_id, [e.event for e in history]).request
+        request = (await folded(self.store, BACKUPS.at(backup_id))).request
         if request is None:
             raise NotFound(f"no backup with id {backup_id}")
         return Target(team=request.team, project=request.project)
 
     async def existing_project(self, team: str, project: str) -> None:
         """Raises NotFound unless `project` exists in `team` (its default project always does)."""
-        key = projects.key(team, project)
-        history = await self.store.read_stream(projects.stream_id(key))
-        if not projects.fold(key, [e.event for e in history]).exists:
+        if not (await folded(self.store, PROJECTS.at(projects.key(team, project)))).exists:
             raise NotFound(f"no project {project!r} in team {team!r}", field="project")
 
     async def existing_team(self, team: str) -> str:
         """The default team always exists (its owner comes with the first admin); any other
         must have been created and not deleted."""
-        if team != ROOT_TEAM:
-            history = await self.store.read_stream(teams.stream_id(team))
-            if not teams.fold(team, [e.event for e in history]).exists:
-                raise NotFound(f"no team {team!r}")
+        if team != ROOT_TEAM and not (await folded(self.store, TEAMS.at(team))).exists:
+            raise NotFound(f"no team {team!r}")
         return team

@@ -29,7 +29,7 @@ from rivetr.domain.database_events import (
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
 from rivetr.service.commands.databases import DatabaseService, new_id, target_context
-from rivetr.service.commands.handler import Part
+from rivetr.service.commands.handler import Part, folded
 
 
 class BackupService:
@@ -150,8 +150,7 @@ class BackupService:
         return plan
 
     async def _backup(self, backup_id: str) -> backups.BackupState:
-        history = await self.handler.store.read_stream(backups.backup_stream(backup_id))
-        state = backups.fold_backup(backup_id, [e.event for e in history])
+        state = await folded(self.handler.store, BACKUPS.at(backup_id))
         if state.request is None:
             raise NotFound(f"no backup with id {backup_id}")
         return state

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.secrets import SecretBox
-from rivetr.domain import claims, databases
+from rivetr.domain import claims
+from rivetr.domain.aggregates import CLAIMS, DATABASES
 from rivetr.domain.database_kinds import KINDS, Credentials
 from rivetr.service.commands.databases import password_context
+from rivetr.service.commands.handler import folded
 
 
 async def database_scopes(
@@ -21,14 +23,13 @@ async def database_scopes(
     Raises:
         SecretError: a password does not open.
     """
-    held = claims.fold(e.event for e in await store.read_stream(claims.STREAM))
+    held = await folded(store, CLAIMS.at())
     prefix = claims.database_name(team, project, environment, "")
     scopes: dict[str, dict[str, str]] = {}
     for key, holder in sorted(held.names.items()):
         if not key.startswith(prefix):
             continue
-        history = await store.read_stream(databases.stream_id(holder.resource_id))
-        state = databases.fold(holder.resource_id, [e.event for e in history])
+        state = await folded(store, DATABASES.at(holder.resource_id))
         if not state.exists or state.deleted:
             continue
         creds = Credentials(

@@ -36,7 +36,7 @@ from rivetr.domain.database_events import (
 from rivetr.domain.errors import NotFound
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.apps import new_app_id
-from rivetr.service.commands.handler import CommandHandler, Part
+from rivetr.service.commands.handler import CommandHandler, Part, folded
 
 new_id = new_app_id  # every resource's id is minted the same way
 
@@ -222,8 +222,7 @@ class DatabaseService:
 
     async def database(self, database_id: str) -> databases.DatabaseState:
         """Raises NotFound for a database that does not exist (or no longer)."""
-        history = await self.handler.store.read_stream(databases.stream_id(database_id))
-        state = databases.fold(database_id, [e.event for e in history])
+        state = await folded(self.handler.store, DATABASES.at(database_id))
         databases.require(state)
         return state
 

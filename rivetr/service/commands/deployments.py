@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 
 from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
-from rivetr.domain import application, deployment, previews
+from rivetr.domain import deployment, previews
 from rivetr.domain.access import Actor
-from rivetr.domain.aggregates import DEPLOYMENTS
+from rivetr.domain.aggregates import DEPLOYMENTS, PREVIEWS
 from rivetr.domain.commands import CancelDeployment, RequestDeployment
 from rivetr.domain.deployment import SERVED, DeploymentState
 from rivetr.domain.errors import InvalidCommand, NotFound
@@ -15,7 +15,7 @@ from rivetr.domain.events import DeploymentTrigger, Event
 from rivetr.projections.deployments import DeploymentView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
-from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.handler import CommandHandler, folded
 
 # statuses of a deployment whose image was good enough to serve traffic
 
@@ -43,8 +43,7 @@ class DeploymentService:
     ) -> str:
         """Record a deployment request; the deployer picks it up. Returns the deployment id."""
         found = await self.lookup.by_name(app)
-        history = await self.store.read_stream(application.stream_id(found.app_id))
-        app_state, gate = previews.fold(found.app_id, [recorded.event for recorded in history])
+        app_state, gate = await folded(self.store, PREVIEWS.at(found.app_id))
         if image is None:  # from source: a fork's preview builds its approved head alone
             commit = previews.pinned(gate, commit)
 
@@ -74,9 +73,7 @@ class DeploymentService:
     async def cancel(
         self, actor: Actor, deployment_id: str, reason: str = "cancelled by request"
     ) -> list[RecordedEvent]:
-        stream = deployment.stream_id(deployment_id)
-        history = await self.store.read_stream(stream)
-        state = deployment.fold(deployment_id, [e.event for e in history])
+        state = await folded(self.store, DEPLOYMENTS.at(deployment_id))
         app = await self.lookup.of_deployment(state)
         return await self.handler.execute(
             actor,

@@ -38,6 +38,13 @@ async def no_target(command: Command) -> Target:
     return Target()
 
 
+async def folded(store: EventStore, stream: Stream[S]) -> S:
+    """The state `stream`'s history folds to now, read for a look (a decision that appends
+    reads through `CommandHandler`, which keeps the version it read)."""
+    history = await store.read_stream(stream.stream_id)
+    return stream.fold([recorded.event for recorded in history])
+
+
 class CommandHandler:
     def __init__(
         self, store: EventStore, runner: ProjectionRunner | None, resolve: Resolve = no_target

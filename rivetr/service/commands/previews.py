@@ -22,6 +22,7 @@ from rivetr.domain.scopes import for_preview
 from rivetr.domain.webhooks import Verdict
 from rivetr.service.commands.apps import AppService
 from rivetr.service.commands.deployments import DeploymentService
+from rivetr.service.commands.handler import folded
 from rivetr.service.commands.secrets import open_app, seal_command
 
 
@@ -139,5 +140,4 @@ class PreviewService:
         app = await self.apps.lookup.by_name(name)
         if not app.exists:
             return app, PreviewGate()
-        history = await self.store.read_stream(application.stream_id(app.app_id))
-        return previews.fold(app.app_id, [recorded.event for recorded in history])
+        return await folded(self.store, PREVIEWS.at(app.app_id))

@@ -40,7 +40,7 @@ from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.teams import InvitationView
 from rivetr.service.commands import second_factor
-from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.handler import CommandHandler, folded
 from rivetr.service.commands.sign_in_limits import AddressThrottle, SignInRefused, UnknownAddresses
 from rivetr.service.commands.tokens import hash_secret  # a session secret is as random as a token's
 
@@ -143,8 +143,7 @@ class UserService:
         return user_id
 
     async def exists(self, email: str) -> bool:
-        history = await self.store.read_stream(users.stream_id(users.normalise_email(email)))
-        return users.fold(users.normalise_email(email), [e.event for e in history]).exists
+        return (await folded(self.store, USERS.at(users.normalise_email(email)))).exists
 
     async def sign_in(
         self, email: str, password: str, remote: str | None = None, code: str | None = None
@@ -281,8 +280,7 @@ class UserService:
         )
 
     async def _state(self, user_id: str) -> users.UserState:
-        history = await self.store.read_stream(users.stream_id(user_id))
-        return users.fold(user_id, [e.event for e in history])
+        return await folded(self.store, USERS.at(user_id))
 
     async def revoke_session(self, actor: Actor, user_id: str, session_id: str) -> None:
         """End a user's session: their own doing, or an instance admin's."""

@@ -12,15 +12,15 @@ from rivetr.adapters.eventstore.base import EventStore, RecordedEvent
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.domain import projects
 from rivetr.domain.access import Actor
-from rivetr.domain.aggregates import PROJECT_VARIABLES, TEAM_VARIABLES, Aggregate, Stream
+from rivetr.domain.aggregates import PROJECT_VARIABLES, TEAM_VARIABLES, Aggregate
 from rivetr.domain.commands import ChangeProjectVariables, ChangeTeamVariables
 from rivetr.domain.events import ProjectVariablesChanged, TeamVariablesChanged
 from rivetr.domain.reference_grants import check_references, values_of
 from rivetr.domain.references import Scopes, reached
-from rivetr.domain.variables import ProjectVariables, Shared, TeamVariables
+from rivetr.domain.variables import Shared
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
-from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.handler import CommandHandler, folded
 from rivetr.service.commands.secrets import open_app, open_shared, seal_shared
 
 VariablesCommand = ChangeTeamVariables | ChangeProjectVariables
@@ -69,8 +69,8 @@ class SharedScopes:
         Raises:
             SecretError: a value does not open.
         """
-        team_state: TeamVariables = await self.fold(TEAM_VARIABLES.at(team))
-        held: ProjectVariables = await self.fold(PROJECT_VARIABLES.at(projects.key(team, project)))
+        team_state = await folded(self.store, TEAM_VARIABLES.at(team))
+        held = await folded(self.store, PROJECT_VARIABLES.at(projects.key(team, project)))
         return {
             "team": self.open(place(team), team_state.shared),
             "project": self.open(place(team, project), held.own),
@@ -96,10 +96,6 @@ class SharedScopes:
         """The plain values of the three levels' shared variables, whatever their scopes."""
         opened = await self.opened(team, project, environment)
         return {level: shared.values for level, shared in opened.items()}
-
-    async def fold(self, stream: Stream[Any]) -> Any:
-        history = await self.store.read_stream(stream.stream_id)
-        return stream.fold(recorded.event for recorded in history)
 
 
 class VariableService:
@@ -193,14 +189,14 @@ class VariableService:
         appended = 0
         for team, project, environment in await self.read.variables.places():
             if project is None:
-                state: TeamVariables = await self._fold(TEAM_VARIABLES.at(team))
+                state = await folded(self.handler.store, TEAM_VARIABLES.at(team))
                 plain = self.shared.open(place(team), state.shared)
                 command: VariablesCommand = ChangeTeamVariables(
                     team=team, variables={**plain.values}, preview={**plain.previews}
                 )
             else:
                 key = projects.key(team, project)
-                held: ProjectVariables = await self._fold(PROJECT_VARIABLES.at(key))
+                held = await folded(self.handler.store, PROJECT_VARIABLES.at(key))
                 plain = self.shared.open(place(team, project, environment), held.of(environment))
                 command = ChangeProjectVariables(
                     team=team,
@@ -211,6 +207,3 @@ class VariableService:
                 )
             appended += len(await self._run(actor, command))
         return appended
-
-    async def _fold(self, stream: Stream[Any]) -> Any:
-        return await self.shared.fold(stream)

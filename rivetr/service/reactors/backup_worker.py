@@ -18,6 +18,7 @@ from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, Engin
 from rivetr.adapters.runtime.execution import ExecFailed
 from rivetr.adapters.secrets import SecretError
 from rivetr.domain import backups
+from rivetr.domain.aggregates import BACKUPS
 from rivetr.domain.backups import BackupState
 from rivetr.domain.database_events import (
     BackupFailed,
@@ -31,6 +32,7 @@ from rivetr.domain.database_kinds import Credentials, DatabaseKind
 from rivetr.domain.databases import DatabaseState
 from rivetr.domain.errors import DomainError
 from rivetr.domain.event_base import Event
+from rivetr.service.commands.handler import folded
 from rivetr.service.reactors.database_containers import (
     NotHealthy,
     container_name,
@@ -98,8 +100,7 @@ class BackupWorker:
         self.verify_timeout_s = verify_timeout_s
 
     async def state(self, backup_id: str) -> BackupState:
-        history = await self.store.read_stream(backups.backup_stream(backup_id))
-        return backups.fold_backup(backup_id, [e.event for e in history])
+        return await folded(self.store, BACKUPS.at(backup_id))
 
     async def back_up(self, backup_id: str) -> None:
         """Take the backup, if it is still only asked for (a repeat does nothing)."""

@@ -24,6 +24,7 @@ from rivetr.adapters.runtime.base import (
 from rivetr.adapters.runtime.execution import ExecFailed
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.domain import databases
+from rivetr.domain.aggregates import DATABASES
 from rivetr.domain.database_events import (
     DatabaseActionRequested,
     DatabaseCreated,
@@ -39,6 +40,7 @@ from rivetr.domain.database_events import (
 from rivetr.domain.databases import DatabaseState
 from rivetr.domain.event_base import Event
 from rivetr.projections.registry import ReadModel
+from rivetr.service.commands.handler import folded
 from rivetr.service.reactors.database_containers import (
     NotHealthy,
     container_name,
@@ -107,8 +109,7 @@ class DatabaseKeeper:
         return self._locks.setdefault(database_id, asyncio.Lock())
 
     async def state(self, database_id: str) -> DatabaseState:
-        history = await self.store.read_stream(databases.stream_id(database_id))
-        return databases.fold(database_id, [e.event for e in history])
+        return await folded(self.store, DATABASES.at(database_id))
 
     async def _react(self, event: Event) -> None:
         database_id: str = getattr(event, "database_id")  # noqa: B009 (every trigger has one)

@@ -16,11 +16,13 @@ from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
 from rivetr.adapters.runtime.execution import ExecFailed
 from rivetr.adapters.secrets import SecretError
 from rivetr.domain import backups
+from rivetr.domain.aggregates import RESTORES
 from rivetr.domain.backups import BackupState, RestoreState
 from rivetr.domain.database_events import RestoreCompleted, RestoreFailed, RestoreRequested
 from rivetr.domain.database_kinds import HEAD_BYTES, detect_kind
 from rivetr.domain.errors import DomainError
 from rivetr.domain.event_base import Event
+from rivetr.service.commands.handler import folded
 from rivetr.service.reactors.backup_worker import BackupWorker, describe, plain
 from rivetr.service.reactors.database_containers import (
     NotHealthy,
@@ -65,8 +67,7 @@ class RestoreWorker:
         self.clock = clock
 
     async def state(self, restore_id: str) -> RestoreState:
-        history = await self.store.read_stream(backups.restore_stream(restore_id))
-        return backups.fold_restore(restore_id, [e.event for e in history])
+        return await folded(self.store, RESTORES.at(restore_id))
 
     async def restore(self, restore_id: str) -> None:
         state = await self.state(restore_id)

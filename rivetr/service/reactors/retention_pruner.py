@@ -14,9 +14,11 @@ from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta, EventStore
 from rivetr.adapters.secrets import SecretError
 from rivetr.domain import backups, retention
+from rivetr.domain.aggregates import BACKUPS
 from rivetr.domain.database_events import BackupDeleted
 from rivetr.domain.errors import NotFound
 from rivetr.projections.registry import ReadModel
+from rivetr.service.commands.handler import folded
 from rivetr.service.reactors.target_opener import TargetOpener
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ class RetentionPruner:
         for view in await self.read.databases.backups_of(database_id):
             if view.target != target_name:
                 continue
-            state = await self._state(view.backup_id)
+            state = await folded(self.store, BACKUPS.at(view.backup_id))
             if state.status in _FINISHED and not state.deleted:
                 finished[view.backup_id] = (state, datetime.fromisoformat(view.requested_at))
         verdicts = retention.decide(
@@ -84,10 +86,6 @@ class RetentionPruner:
             )
             deleted.append(state.backup_id)
         return deleted
-
-    async def _state(self, backup_id: str) -> backups.BackupState:
-        history = await self.store.read_stream(backups.backup_stream(backup_id))
-        return backups.fold_backup(backup_id, [e.event for e in history])
 
     async def _delete_object(self, team: str, target_name: str, key: str) -> bool:
         try:

@@ -9,6 +9,7 @@ from rivetr.domain import deployment
 from rivetr.domain.aggregates import DEPLOYMENTS
 from rivetr.domain.deployment import DeploymentState
 from rivetr.domain.events import Event
+from rivetr.service.commands.handler import folded
 
 ACTOR = "system:deployer"
 
@@ -18,8 +19,7 @@ class StepRecorder:
         self.store = store
 
     async def state(self, deployment_id: str) -> DeploymentState:
-        history = await self.store.read_stream(deployment.stream_id(deployment_id))
-        return deployment.fold(deployment_id, [e.event for e in history])
+        return await folded(self.store, DEPLOYMENTS.at(deployment_id))
 
     async def record(self, deployment_id: str, event: Event) -> list[RecordedEvent]:
         """Append `event` to the deployment's stream if the state machine allows it now.

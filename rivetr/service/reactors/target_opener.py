@@ -11,9 +11,11 @@ from rivetr.adapters.backup_targets.local import LocalDirectoryTarget
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.private_files import private_dir
 from rivetr.adapters.secrets import SecretBox
-from rivetr.domain import backups, teams
+from rivetr.domain import backups
+from rivetr.domain.aggregates import BACKUP_TARGETS
 from rivetr.domain.database_events import BackupTargetSet
 from rivetr.service.commands.databases import target_context
+from rivetr.service.commands.handler import folded
 
 
 class OpenedTarget:
@@ -40,8 +42,7 @@ class TargetOpener:
 
     async def settings(self, team: str, name: str) -> BackupTargetSet:
         """Raises NotFound when the team has no such target (any more)."""
-        history = await self.store.read_stream(teams.stream_id(team))
-        return backups.target(backups.fold_targets(team, [e.event for e in history]), name)
+        return backups.target(await folded(self.store, BACKUP_TARGETS.at(team)), name)
 
     async def open(self, team: str, name: str) -> OpenedTarget:
         """Raises NotFound (no such target) or SecretError (a secret does not open)."""
