@@ -24,6 +24,8 @@ import docker
 import docker.errors
 from docker import DockerClient
 
+from rivetr.adapters.runtime.detect import PODMAN_SOCKET
+
 IMAGES_DIR = Path(__file__).resolve().parent / "images"
 BASE_IMAGE = "rivetr-test/debian:bookworm"
 
@@ -148,7 +150,7 @@ def ensure_image_in(
 if __name__ == "__main__":
     engine = docker.from_env()
     podman = sys.argv[1:] == ["podman"]
-    second = DockerClient(base_url="unix:///run/podman/podman.sock") if podman else None
+    second = DockerClient(base_url=PODMAN_SOCKET) if podman else None
     for each in BUILT:
         if second is None:
             ensure_image(engine, each)

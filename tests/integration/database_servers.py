@@ -1,7 +1,8 @@
 """Database servers in real containers for the kind tests: start one from a kind's definition on
 a named volume, run an `Exec` inside it (its standard input streamed from bytes or a file, its
 standard output to memory or a file), and remove everything afterwards. Plain docker SDK: the
-runtime port is not what these tests are about."""
+runtime port is not what these tests are about. Also which engines a database test runs on, and
+its images made ready there once per session."""
 
 from __future__ import annotations
 
@@ -66,13 +67,18 @@ def images_in(engine: RealEngine, request: pytest.FixtureRequest, *images: TestI
     source = connect_docker()
     target = connect_client(engine) if engine == "podman" else None
     capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        for image in wanted:
-            if target is None:
-                ensure_image(source, image)
-            else:
-                ensure_image_in(target, source, image)
-            _READY.add((engine, image.tag))
+    try:
+        with capture.global_and_fixture_disabled():
+            for image in wanted:
+                if target is None:
+                    ensure_image(source, image)
+                else:
+                    ensure_image_in(target, source, image)
+                _READY.add((engine, image.tag))
+    finally:
+        for client in (source, target):
+            if client is not None:
+                client.close()
 
 
 @dataclass
