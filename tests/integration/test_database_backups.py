@@ -379,12 +379,10 @@ async def test_a_database_is_stopped_started_given_a_new_password_and_deleted(
     await sql(services, database_id, ping)
 
     await services.databases.run(SYSTEM, RotateDatabasePassword(database_id=database_id))
-    # Redis reads its password at start: its container is made anew after the rotation
-    then = (
-        (DatabasePasswordRotated, DatabaseRunning)
-        if kind == "redis"
-        else (DatabasePasswordRotated,)
-    )
+    # where the password is read at start (Redis) the container is made anew after it is set
+    then: tuple[type, ...] = (DatabasePasswordRotated,)
+    if KINDS[kind].password_read_at_start:
+        then += (DatabaseRunning,)
     last = await until(
         services,
         lambda: services.store.read_stream(databases.stream_id(database_id)),
