@@ -156,6 +156,9 @@ async def _remove_databases(services: Services) -> None:
         with anyio.fail_after(60):
             while await runtime.list_containers({"rivetr.database": view}):  # noqa: ASYNC110
                 await anyio.sleep(0.3)
+            # the keeper drops the volume after the container: closing first would leave it
+            while await runtime.volume_exists(volume_name(view)):  # noqa: ASYNC110
+                await anyio.sleep(0.3)
     for database_id in ids:  # only this test's: another run may be verifying its own
         for container in await runtime.list_containers(
             {"rivetr.throwaway": "true", "rivetr.database": database_id}
