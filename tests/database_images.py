@@ -1,9 +1,11 @@
 """Database server images for tests, built here from Debian's packages (no registry is reachable):
 a debootstrap base made once per machine, then one image per server from `tests/images/`, each
-build's time printed. Each name can be overridden (RIVETR_TEST_IMAGE_POSTGRES, ..._MARIADB,
-..._MYSQL, ..._REDIS) so a machine that has the official images runs the same tests on them.
+build's time printed. Podman gets Docker's images (`docker save | podman load`, through both
+engines' APIs) only when its copy is missing or differs. Each name can be overridden
+(RIVETR_TEST_IMAGE_POSTGRES, ..._MARIADB, ..._MYSQL, ..._REDIS) so a machine that has the
+official images runs the same tests on them.
 
-Run it alone to build (or find) every image:  python -m tests.database_images
+Run it alone to build (or find) every image:  python -m tests.database_images [podman]
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker import DockerClient
+
+from rivetr.adapters.runtime.detect import PODMAN_SOCKET
 
 IMAGES_DIR = Path(__file__).resolve().parent / "images"
 BASE_IMAGE = "rivetr-test/debian:bookworm"
@@ -113,7 +117,42 @@ def ensure_image(client: DockerClient, image: TestImage, say: Say = _print) -> s
     return image.tag
 
 
+def copy_image(source: DockerClient, target: DockerClient, tag: str, say: Say = _print) -> None:
+    """`tag` made in `target` the same image (same id) as in `source`, streamed across when it
+    is missing there or differs (a rebuild); what a later run finds in place costs nothing."""
+    wanted = source.images.get(tag).id
+    try:
+        if target.images.get(tag).id == wanted:
+            say(f"{tag} already in Podman")
+            return
+    except docker.errors.ImageNotFound:
+        pass
+    started = time.monotonic()
+    answers = target.api.load_image(source.api.get_image(tag, chunk_size=1024 * 1024))
+    for answer in answers:
+        if "error" in answer:
+            raise RuntimeError(f"loading {tag} failed: {answer['error']}")
+    took = time.monotonic() - started
+    say(f"copied {tag} into Podman (docker save | podman load) in {took:.1f} s")
+
+
+def ensure_image_in(
+    target: DockerClient, source: DockerClient, image: TestImage, say: Say = _print
+) -> str:
+    """`image` built in `source` (Docker) and copied into `target` (Podman): building it there
+    again would repeat every apt-get, a copy of the cached layers takes seconds; its tag."""
+    tag = ensure_image(source, image, say)
+    if tag == image.tag:  # an overridden name is the target's own to find
+        copy_image(source, target, tag, say)
+    return tag
+
+
 if __name__ == "__main__":
     engine = docker.from_env()
+    podman = sys.argv[1:] == ["podman"]
+    second = DockerClient(base_url=PODMAN_SOCKET) if podman else None
     for each in BUILT:
-        ensure_image(engine, each)
+        if second is None:
+            ensure_image(engine, each)
+        else:
+            ensure_image_in(second, engine, each)

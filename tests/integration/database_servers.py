@@ -1,7 +1,8 @@
 """Database servers in real containers for the kind tests: start one from a kind's definition on
 a named volume, run an `Exec` inside it (its standard input streamed from bytes or a file, its
 standard output to memory or a file), and remove everything afterwards. Plain docker SDK: the
-runtime port is not what these tests are about."""
+runtime port is not what these tests are about. Also which engines a database test runs on, and
+its images made ready there once per session."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import docker
 import docker.errors
@@ -21,23 +22,63 @@ from docker import DockerClient
 from docker.models.containers import Container
 from docker.utils.socket import STDERR, STDOUT, frames_iter
 
+from rivetr.adapters.runtime.detect import PODMAN_SOCKET
 from rivetr.domain.database_kinds import Credentials, DatabaseKind, Exec
+from tests.database_images import TestImage, ensure_image, ensure_image_in
 from tests.engine import TEST_RUN_LABEL
 
+RealEngine = Literal["docker", "podman"]
 CHUNK = 64 * 1024
 RUN_ID = uuid.uuid4().hex[:10]
+_READY: set[tuple[RealEngine, str]] = set()  # (engine, image tag) made ready in this session
+
+
+# Each database test that runs on both engines takes one of these as its `engine` parameter.
+DOCKER = pytest.param("docker", marks=[pytest.mark.integration, pytest.mark.docker])
+PODMAN = pytest.param("podman", marks=[pytest.mark.integration, pytest.mark.podman])
+on_both_engines = pytest.mark.parametrize("engine", [DOCKER, PODMAN])
 
 
 def connect_docker() -> DockerClient:
     """The Docker engine; a failure in CI, a skip elsewhere, when it does not answer."""
+    return connect_client("docker")
+
+
+def connect_client(engine: RealEngine) -> DockerClient:
+    """The SDK client of `engine` ("docker" from the environment, "podman" at its socket); a
+    failure in CI, a skip elsewhere, when it does not answer."""
     try:
-        client = docker.from_env()
+        client = docker.from_env() if engine == "docker" else DockerClient(base_url=PODMAN_SOCKET)
         client.ping()
     except docker.errors.DockerException as exc:
+        name = engine.capitalize()
         if os.environ.get("CI"):
-            pytest.fail(f"CI must test against a real Docker engine: {exc}", pytrace=False)
-        pytest.skip(f"no Docker engine reachable: {exc}")
+            pytest.fail(f"CI must test against a real {name} engine: {exc}", pytrace=False)
+        pytest.skip(f"no {name} engine reachable: {exc}")
     return client
+
+
+def images_in(engine: RealEngine, request: pytest.FixtureRequest, *images: TestImage) -> None:
+    """`images` ready in `engine`: built in Docker (cached layers), and copied into Podman
+    when it is the one; each step's time printed to the terminal, even from a passing test."""
+    wanted = [image for image in images if (engine, image.tag) not in _READY]
+    if not wanted:
+        return  # once per session: even a cached build asks the engine about every layer
+    source = connect_docker()
+    target = connect_client(engine) if engine == "podman" else None
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    try:
+        with capture.global_and_fixture_disabled():
+            for image in wanted:
+                if target is None:
+                    ensure_image(source, image)
+                else:
+                    ensure_image_in(target, source, image)
+                _READY.add((engine, image.tag))
+    finally:
+        for client in (source, target):
+            if client is not None:
+                client.close()
 
 
 @dataclass

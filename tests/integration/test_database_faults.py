@@ -36,6 +36,7 @@ from tests.integration.test_database_backups import (
     back_up,
     built,  # noqa: F401 - a fixture
     create_running,
+    engine,  # noqa: F401 - a fixture
     opened,
     restored,
     s3,  # noqa: F401 - a fixture

@@ -42,6 +42,7 @@ from rivetr.adapters.runtime.docker_answers import (
     exposed_tcp_ports,
     image_info,
     split_ref,
+    vanished,
 )
 from rivetr.adapters.runtime.docker_engine import explain
 from rivetr.adapters.runtime.docker_resources import (
@@ -286,8 +287,16 @@ class DockerRuntime(DockerResources, DockerExec):
         filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
 
         def list_(client: docker.DockerClient) -> list[ContainerInfo]:
-            found = client.containers.list(all=True, filters=filters, ignore_removed=True)
-            return sorted((container_info(c.attrs) for c in found), key=lambda c: c.name)
+            found = []
+            for summary in client.api.containers(all=True, filters=filters):
+                # one removed since the list was made is left out (the SDK's `ignore_removed`
+                # knows only Docker's 404 for it)
+                try:
+                    found.append(container_info(client.api.inspect_container(summary["Id"])))
+                except docker.errors.APIError as exc:
+                    if not vanished(exc.status_code, explain(exc)):
+                        raise
+            return sorted(found, key=lambda c: c.name)
 
         return await self._run("list containers", list_)
 

@@ -99,6 +99,13 @@ def engine_kind(version: dict[str, Any]) -> Literal["docker", "podman"]:
     return "podman" if any("podman" in name.lower() for name in names) else "docker"
 
 
+def vanished(status_code: int | None, explanation: str) -> bool:
+    """Whether an error answer says the container is gone (removed since it was listed):
+    Docker answers 404; Podman 4.3 answers 500, "... does not exist in database: no such
+    container", when it goes between its list and its inspection."""
+    return status_code == 404 or (status_code == 500 and "no such container" in explanation)
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     """`name:tag` as (name, tag); `latest` when there is no tag."""
     repository, sep, tag = ref.rpartition(":")

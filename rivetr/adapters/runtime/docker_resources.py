@@ -6,6 +6,7 @@ which apps reach it by name, and the engine's own view of its health.
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from contextlib import suppress
 from typing import Any, Literal
@@ -50,21 +51,33 @@ def create_options(
             endpoint = client.api.create_endpoint_config(aliases=list(spec.aliases))
             options["networking_config"] = {spec.network: endpoint}
     if spec.healthcheck is not None:
-        options["healthcheck"] = healthcheck_config(spec.healthcheck)
+        options["healthcheck"] = healthcheck_config(spec.healthcheck, kind)
     return options
 
 
-def healthcheck_config(check: EngineHealthcheck) -> dict[str, Any]:
+def healthcheck_config(
+    check: EngineHealthcheck, kind: Literal["docker", "podman"] = "docker"
+) -> dict[str, Any]:
     def ns(seconds: float) -> int:
         return int(seconds * 1e9)
 
     return {
-        "test": ["CMD", *check.test],
+        "test": health_test(check.test, kind),
         "interval": ns(check.interval_s),
         "timeout": ns(check.timeout_s),
         "retries": check.retries,
         "start_period": ns(check.start_period_s),
     }
+
+
+def health_test(argv: list[str], kind: Literal["docker", "podman"]) -> list[str]:
+    """The engine's `Healthcheck.Test` running `argv`. Podman 4.3 joins a `CMD` test with
+    spaces and splits it again at whitespace (`sh -c '[ "$(redis-cli ping)" = PONG ]'` reaches
+    it as nine words), so there an argv with whitespace in (or an empty) argument goes as one
+    shell line quoted to give back the same argv."""
+    if kind == "podman" and any(not arg or any(c.isspace() for c in arg) for arg in argv):
+        return ["CMD-SHELL", shlex.join(argv)]
+    return ["CMD", *argv]
 
 
 class DockerResources(DockerEngine):

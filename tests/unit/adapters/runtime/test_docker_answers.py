@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rivetr.adapters.runtime.docker_answers import container_info, short_ref
+from rivetr.adapters.runtime.docker_answers import container_info, short_ref, vanished
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,18 @@ def test_a_running_container_publishes_its_tcp_ports() -> None:
 def test_a_container_that_is_not_running_publishes_nothing(status: str) -> None:
     # Podman keeps reporting a stopped container's bindings; Docker drops them
     assert container_info(inspection(status)).host_ports == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "explanation", "gone"),
+    [
+        (404, "No such container: c0ffee", True),  # Docker
+        (500, "container c0ffee does not exist in database: no such container", True),  # Podman
+        (500, "something else broke", False),
+        (409, "removal of container c0ffee is already in progress", False),
+    ],
+)
+def test_a_container_removed_since_it_was_listed_is_told_apart_on_both_engines(
+    status: int, explanation: str, gone: bool
+) -> None:
+    assert vanished(status, explanation) is gone
