@@ -220,6 +220,7 @@ async def test_db_logs_prints_what_the_database_server_wrote(tmp_path) -> None:
 def test_secrets_rotate_seals_database_passwords_and_target_secrets_again(tmp_path) -> None:
     from rivetr.domain.aggregates import BACKUP_TARGETS
     from rivetr.service.commands.databases import password_context, target_context
+    from rivetr.service.commands.handler import folded
 
     data = tmp_path / "data"
     db = made(data, "shop", "--kind", "mariadb")  # a password, and its root's
@@ -231,8 +232,7 @@ def test_secrets_rotate_seals_database_passwords_and_target_secrets_again(tmp_pa
 
     async def open_all(services: Any) -> None:
         state = await services.databases.database(db["database_id"])
-        stream = BACKUP_TARGETS.at("default")
-        targets = stream.fold(e.event for e in await services.store.read_stream(stream.stream_id))
+        targets = await folded(services.store, BACKUP_TARGETS.at("default"))
         vault = targets.targets["vault"]
         assert vault.s3 is not None
         box = services.secrets

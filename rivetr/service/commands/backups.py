@@ -196,9 +196,7 @@ class BackupService:
         return how many events that appended."""
         appended = 0
         for team in await self.read.databases.teams_with_targets():
-            stream = BACKUP_TARGETS.at(team)
-            history = await self.handler.store.read_stream(stream.stream_id)
-            held = stream.fold(e.event for e in history)
+            held = await folded(self.handler.store, BACKUP_TARGETS.at(team))
             for target in held.targets.values():
                 command = self._opened_target(team, target)
                 appended += len(await self.set_target(actor, command))
