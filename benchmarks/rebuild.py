@@ -16,7 +16,7 @@ Goal: rebuild >= 50,000 events/s.
 
     python benchmarks/rebuild.py
     python benchmarks/rebuild.py --events 200000 --per-projection
-    python benchmarks/rebuild.py --keep /tmp/log   # reuse a generated log
+    python benchmarks/rebuild.py --keep ../log      # reuse a generated log
 """
 
 from __future__ import annotations
