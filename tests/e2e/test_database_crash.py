@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from rivetr.adapters.backup_targets.base import is_own_key
-from rivetr.service.reactors.database_containers import container_name
+from rivetr.service.reactors.database_containers import container_name, volume_name
 from tests.database_images import POSTGRES, ensure_image
 from tests.e2e.conftest import Server, run_cli
 from tests.integration.database_servers import connect_docker
@@ -153,5 +153,9 @@ def test_killed_mid_backup_and_mid_restore_nothing_half_done_counts(
     finally:
         rivetr.call("DELETE", f"/databases/{database_id}?keep_volume=false")
         rivetr.server.stop(kill=True)
-        for leftover in throwaways(database_id):
+        # killed at once, the service may not have got to its container and volume: a
+        # PostgreSQL left running (its health check every few seconds) slows the rest of CI
+        subprocess.run([DOCKER, "rm", "-f", container], capture_output=True)
+        for leftover in [*throwaways(database_id), volume_name(database_id)]:
             subprocess.run([DOCKER, "rm", "-f", leftover], capture_output=True)
+            subprocess.run([DOCKER, "volume", "rm", "-f", leftover], capture_output=True)
