@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 # engine states (Docker's and Podman's words) of a container that is not dead: a restarting
 # one is the engine's own restart policy at work
 _ALIVE = frozenset({"running", "restarting", "paused"})
+_KEPT = frozenset({"live", "superseded", *IN_FLIGHT})  # the statuses whose container stays
 
 
 async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]:
@@ -104,12 +105,10 @@ async def reconcile_engine(
         await deployer.schedule_retire(deployment_id, 0)
     await restart_dead_releases(read, recorder, runtime, deployer.secrets, deployer.pipeline.prober)
 
-    # in-flight ones belong to pipelines of this process (the interrupted ones were failed first)
-    keep = {d.id for d in await read.deployments.with_status(["live", "superseded", *IN_FLIGHT])}
     removed = []
     for container in await runtime.list_containers({MANAGED_LABEL: "true"}):
         owner = container.labels.get(DEPLOYMENT_LABEL)
-        if owner in keep or not await _ours(read, owner):
+        if not await _orphan(read, owner):
             continue
         try:
             await runtime.remove_container(container.name, force=True)
@@ -126,11 +125,20 @@ async def reconcile_engine(
     return removed
 
 
-async def _ours(read: ReadModel, deployment_id: str | None) -> bool:
-    """Whether a managed container belongs to a deployment this instance's log knows. Another
-    Rivetr on the same engine (a second data directory, a test run) labels its containers the
-    same way: they are its business, never removed here."""
-    return deployment_id is not None and await read.deployments.by_id(deployment_id) is not None
+async def _orphan(read: ReadModel, deployment_id: str | None) -> bool:
+    """Whether a managed container is this instance's and its deployment is over.
+
+    Its deployment is read when the container is weighed, not once before the engine is
+    listed: a deployment started in between (at start, the reconciler races the first
+    deploys) would otherwise look over and lose its container. A read model that lags shows
+    an earlier status, never a later one, so it can only keep a container longer. In-flight
+    deployments belong to pipelines of this process (the interrupted ones were failed first).
+    Another Rivetr on the same engine (a second data directory, a test run) labels its
+    containers the same way: a deployment this log does not know is its business."""
+    if deployment_id is None:
+        return False
+    deployment = await read.deployments.by_id(deployment_id)
+    return deployment is not None and deployment.status not in _KEPT
 
 
 async def restart_dead_releases(

@@ -327,3 +327,42 @@ async def test_a_live_release_whose_container_died_is_started_again(house: House
         assert isinstance(restarted, ReleaseRestarted)
         assert restarted.healthy
         assert restarted.reason == "its container was gone"
+
+
+async def test_a_deployment_started_while_the_engine_is_swept_keeps_its_container(
+    house: House,
+) -> None:
+    """At start the reconciler sweeps orphan containers while the first deploys run: one that
+    starts its container between the sweep's reads is no orphan (CI caught a live release's
+    container removed so)."""
+    from rivetr.service.reactors.reconciler import reconcile_engine
+
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        started: list[str] = []
+
+        class DeployDuringListing:
+            """The engine, as a deploy that reaches its health check mid-sweep leaves it."""
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(house.runtime, name)
+
+            async def list_containers(self, labels: dict[str, str]) -> object:
+                house.gates.hold("health")
+                started.append(await services.deployments.request(SYSTEM, "web"))
+                await house.gates.wait_reached("health")
+                await services.runner.wait_until(await services.store.head())
+                return await house.runtime.list_containers(labels)
+
+        removed = await reconcile_engine(
+            services.read,
+            services.recorder,
+            DeployDuringListing(),
+            services.deployer,  # type: ignore[arg-type]
+        )
+        house.gates.release("health")
+        assert removed == []
+        state = await until(services, started[0], {"live"})
+
+    assert state.status == "live"
