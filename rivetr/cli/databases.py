@@ -233,6 +233,7 @@ async def _logs(settings: Settings, args: argparse.Namespace) -> int:
     """The database server's last lines, read from the engine (the service need not run)."""
     import msgspec
 
+    from rivetr.adapters.runtime.base import EngineUnavailable
     from rivetr.bootstrap import opened
     from rivetr.domain.errors import DomainError
     from rivetr.service.queries.databases import DatabaseReads
@@ -252,7 +253,7 @@ async def _logs(settings: Settings, args: argparse.Namespace) -> int:
         try:
             reads = DatabaseReads(services.read, lambda: runtime)
             logs = await reads.logs(cli_actor(), database_id, tail=args.tail)
-        except DomainError as exc:
+        except (DomainError, EngineUnavailable) as exc:  # the engine may go away mid-read
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1
         finally:

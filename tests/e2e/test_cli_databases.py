@@ -217,6 +217,36 @@ async def test_db_logs_prints_what_the_database_server_wrote(tmp_path) -> None:
     assert "no database with id aaaaaaaaaaaa" in none.stderr
 
 
+class _EngineGoneMidRead:
+    """An engine that answered when connected, then went away (dockerd restarted, say)."""
+
+    async def container_logs(self, name_or_id: str, tail: int = 100) -> str:
+        from rivetr.adapters.runtime.base import EngineUnavailable
+
+        raise EngineUnavailable(f"the container engine stopped answering ({name_or_id})")
+
+    async def close(self) -> None:
+        pass
+
+
+def test_db_logs_says_so_when_the_engine_goes_away_mid_read(tmp_path, monkeypatch, capsys) -> None:
+    import argparse
+
+    from rivetr.cli import databases
+
+    data = tmp_path / "data"
+    db = made(data, "cache", "--kind", "redis")
+
+    async def connect(_: Settings) -> _EngineGoneMidRead:
+        return _EngineGoneMidRead()
+
+    monkeypatch.setattr(databases, "connect_engine", connect)
+    settings = Settings(data_dir=str(data), engine="none", proxy_enabled=False)
+    args = argparse.Namespace(id=db["database_id"], tail=10)
+    assert asyncio.run(databases._logs(settings, args)) == 1
+    assert "stopped answering" in capsys.readouterr().err
+
+
 def test_secrets_rotate_seals_database_passwords_and_target_secrets_again(tmp_path) -> None:
     from rivetr.domain.aggregates import BACKUP_TARGETS
     from rivetr.service.commands.databases import password_context, target_context

@@ -5,6 +5,7 @@ tampering is caught; no secret is ever in it; each reader sees only their teams.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -38,7 +39,15 @@ def history(client, call, services, auth) -> None:  # type: ignore[no-untyped-de
         ],
         EventMeta(actor="user:ann", team="default", resource=ids["web"]),
     )
-    call(services.runner.catch_up)  # (with no engine, the deployer soon fails d1: fine here)
+    # with no engine the deployer soon fails d1; wait for it, so that the log is still while the
+    # tests compare one export with the next
+    deadline = time.monotonic() + 30
+    while "deployment.failed" not in {
+        e.type for e in call(services.store.read_stream, "deployment-d1")
+    }:
+        assert time.monotonic() < deadline, "the deployer never settled d1"
+        time.sleep(0.05)
+    call(services.runner.catch_up)
 
 
 def lines(answer: Any) -> list[bytes]:
