@@ -76,6 +76,15 @@ from rivetr.domain.database_commands import (
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
 from rivetr.domain.places import Places
+from rivetr.domain.stack_commands import (
+    ChangeStackSettings,
+    CreateStack,
+    DeleteStack,
+    DeployStack,
+    RollBackStack,
+    SetStackVariables,
+    StackCommand,
+)
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import check_child
 
@@ -303,6 +312,14 @@ def required_permission(command: Command) -> Permission:
             return Permission.EDIT_APPS  # what changing an app's env values takes
         case DatabaseCommand():
             return _DATABASE_PERMISSIONS[type(command)]
+        case ChangeStackSettings():
+            # what runs and where it is reached: as an app's repository and domains
+            reaches_out = any(
+                getattr(command, f) is not msgspec.UNSET for f in ("git_url", "routes", "compose")
+            )
+            return Permission.MANAGE_APPS if reaches_out else Permission.EDIT_APPS
+        case StackCommand():
+            return _STACK_PERMISSIONS[type(command)]
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 
@@ -349,6 +366,16 @@ _DATABASE_PERMISSIONS: dict[type[Command], Permission] = {
     SetBackupSchedules: Permission.EDIT_APPS,
     RequestDatabaseAction: Permission.DEPLOY,
     BackUpDatabase: Permission.DEPLOY,
+}
+
+# a stack as an app: making and deleting it managed, its variables as env values, a deploy
+# and a rollback as a deploy
+_STACK_PERMISSIONS: dict[type[Command], Permission] = {
+    CreateStack: Permission.MANAGE_APPS,
+    DeleteStack: Permission.MANAGE_APPS,
+    SetStackVariables: Permission.EDIT_APPS,
+    DeployStack: Permission.DEPLOY,
+    RollBackStack: Permission.DEPLOY,
 }
 
 SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"

@@ -49,6 +49,22 @@ from rivetr.domain.settings import (
     StatusCode,
     TotpStep,
 )
+from rivetr.domain.stack_events import (
+    StackComposeRead,
+    StackCreated,
+    StackDeleted,
+    StackReleaseFailed,
+    StackReleaseRequested,
+    StackReleaseRetired,
+    StackReleaseSuperseded,
+    StackServiceImageReady,
+    StackServiceReady,
+    StackServiceStarted,
+    StackSettingsChanged,
+    StackSourceFetched,
+    StackSwitched,
+    StackVariablesChanged,
+)
 
 # --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
 
@@ -834,6 +850,20 @@ AnyEvent = (
     | RestoreRequested
     | RestoreCompleted
     | RestoreFailed
+    | StackCreated
+    | StackSettingsChanged
+    | StackVariablesChanged
+    | StackDeleted
+    | StackReleaseRequested
+    | StackSourceFetched
+    | StackComposeRead
+    | StackServiceImageReady
+    | StackServiceStarted
+    | StackServiceReady
+    | StackSwitched
+    | StackReleaseFailed
+    | StackReleaseSuperseded
+    | StackReleaseRetired
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

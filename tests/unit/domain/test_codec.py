@@ -118,6 +118,23 @@ from rivetr.domain.events import (
     WebhookSecretSet,
 )
 from rivetr.domain.settings import BuildSettings, HealthCheck
+from rivetr.domain.stack_events import (
+    StackComposeRead,
+    StackCreated,
+    StackDeleted,
+    StackReleaseFailed,
+    StackReleaseRequested,
+    StackReleaseRetired,
+    StackReleaseSuperseded,
+    StackRoute,
+    StackServiceImageReady,
+    StackServiceReady,
+    StackServiceStarted,
+    StackSettingsChanged,
+    StackSourceFetched,
+    StackSwitched,
+    StackVariablesChanged,
+)
 
 DATABASE_EVENTS: list[Event] = [
     DatabaseCreated(
@@ -198,6 +215,44 @@ DATABASE_EVENTS: list[Event] = [
     ),
     RestoreCompleted(restore_id="rs0000000001", counts={"public.t": 3}),
     RestoreFailed(restore_id="rs0000000001", reason="another kind's backup"),
+]
+
+STACK_EVENTS: list[Event] = [
+    StackCreated(
+        stack_id="st0000000001",
+        name="blog",
+        team="a",
+        project="p",
+        environment="production",
+        compose="services: {web: {image: nginx}}",
+        routes=[StackRoute(service="web", port=80, domains=["blog.example.com"])],
+        variables={"DB_PASSWORD": "rvs2:k:v"},
+        template="ghost",
+    ),
+    StackSettingsChanged(
+        stack_id="st0000000001", git_url="https://git.example/a.git", compose=None
+    ),
+    StackVariablesChanged(stack_id="st0000000001", variables={"A": "rvs2:k:v"}),
+    StackDeleted(stack_id="st0000000001"),
+    StackReleaseRequested(
+        release_id="sr0000000001",
+        stack_id="st0000000001",
+        rollback_of="sr0000000000",
+        images={"web": "sha256:ab"},
+    ),
+    StackSourceFetched(release_id="sr0000000001", commit_sha="abc123", compose_digest="ff"),
+    StackComposeRead(release_id="sr0000000001", waves=[["db"], ["web"]], warnings=["w"]),
+    StackServiceImageReady(release_id="sr0000000001", service="web", image="sha256:ab", built=True),
+    StackServiceStarted(
+        release_id="sr0000000001", service="web", container="c", mode="beside", host_port=32768
+    ),
+    StackServiceReady(release_id="sr0000000001", service="web"),
+    StackSwitched(release_id="sr0000000001"),
+    StackReleaseFailed(
+        release_id="sr0000000001", step="health", reason="unhealthy", service="web", log_tail=["x"]
+    ),
+    StackReleaseSuperseded(release_id="sr0000000001", by="sr0000000002"),
+    StackReleaseRetired(release_id="sr0000000001"),
 ]
 
 ONE_OF_EACH: list[Event] = [
@@ -364,6 +419,7 @@ ONE_OF_EACH: list[Event] = [
         preview_unset=["OLD"],
     ),
     *DATABASE_EVENTS,
+    *STACK_EVENTS,
 ]
 
 

@@ -1,0 +1,125 @@
+"""What users ask of compose stacks. Variable values arrive plain and are sealed by the service
+before they are recorded; a sealed value is never taken as input."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from rivetr.domain.commands import Command, Slug, TeamSlug
+from rivetr.domain.database_commands import ResourceId
+from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.settings import (
+    Branch,
+    CommitId,
+    DnsLabel,
+    Domain,
+    EnvName,
+    GitUrl,
+    Port,
+    WatchPath,
+    whole,
+)
+
+# the largest compose file taken inline (the reader refuses larger ones from a repository too)
+MAX_COMPOSE_BYTES = 1024 * 1024
+ComposeText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_COMPOSE_BYTES)]
+# a file of the repository, relative to its root: no leading slash, no `..` segment
+ComposePath = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(r"(?!/)(?!(?:.*/)?\.\.(?:/|$))[A-Za-z0-9._/-]{1,255}"),
+        description="the compose file's path in the repository, e.g. compose.yaml",
+    ),
+]
+# a compose service's name, as the Compose Specification allows it
+ServiceName = Annotated[str, msgspec.Meta(pattern=whole(r"[a-zA-Z0-9._-]{1,63}"))]
+TemplateSlug = DnsLabel
+
+
+class StackRouteInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    service: ServiceName
+    port: Port
+    domains: list[Domain] = msgspec.field(default_factory=list)
+
+
+def _one_source(git_url: object, compose: object) -> None:
+    if (git_url is None) == (compose is None):
+        raise InvalidCommand(
+            "a stack takes its compose file from a repository (git_url) or inline (compose):"
+            " give exactly one",
+            field="compose",
+        )
+
+
+def _routes_unique(routes: list[StackRouteInput]) -> None:
+    seen: set[str] = set()
+    for route in routes:
+        for domain in route.domains:
+            if domain in seen:
+                raise InvalidCommand(f"the domain {domain} is routed twice", field="routes")
+            seen.add(domain)
+
+
+class StackCommand(Command, frozen=True, kw_only=True):
+    pass
+
+
+class CreateStack(StackCommand, frozen=True, kw_only=True):
+    name: DnsLabel
+    team: TeamSlug | None = None  # None: the caller's only team
+    project: Slug = "default"
+    environment: Slug = "production"
+    git_url: GitUrl | None = None
+    branch: Branch = "main"
+    compose_path: ComposePath = "compose.yaml"
+    compose: ComposeText | None = None
+    routes: list[StackRouteInput] = msgspec.field(default_factory=list)
+    variables: dict[EnvName, str] = msgspec.field(default_factory=dict)
+    watch_paths: list[WatchPath] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _one_source(self.git_url, self.compose)
+        _routes_unique(self.routes)
+
+
+class ChangeStackSettings(StackCommand, frozen=True, kw_only=True):
+    """A partial update: only the fields given change. Switching the source sets one of
+    `git_url` and `compose` and nulls the other."""
+
+    stack_id: ResourceId
+    git_url: GitUrl | msgspec.UnsetType | None = msgspec.UNSET
+    branch: Branch | msgspec.UnsetType = msgspec.UNSET
+    compose_path: ComposePath | msgspec.UnsetType = msgspec.UNSET
+    compose: ComposeText | msgspec.UnsetType | None = msgspec.UNSET
+    routes: list[StackRouteInput] | msgspec.UnsetType = msgspec.UNSET
+    watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.routes, list):
+            _routes_unique(self.routes)
+
+
+class SetStackVariables(StackCommand, frozen=True, kw_only=True):
+    """The variables given are set; a null value removes one. The others stay."""
+
+    stack_id: ResourceId
+    variables: dict[EnvName, str | None]
+
+
+class DeleteStack(StackCommand, frozen=True, kw_only=True):
+    stack_id: ResourceId
+
+
+class DeployStack(StackCommand, frozen=True, kw_only=True):
+    stack_id: ResourceId
+    commit: CommitId | None = None  # None: the branch's head
+    trigger: str = "manual"
+
+
+class RollBackStack(StackCommand, frozen=True, kw_only=True):
+    """Deploy again a release that served: each service on the image it ran there."""
+
+    stack_id: ResourceId
+    to: ResourceId  # the release gone back to
