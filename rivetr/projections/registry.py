@@ -20,6 +20,7 @@ from rivetr.projections.instance_settings import (
     InstanceSettingsProjection,
 )
 from rivetr.projections.projects import ProjectQueries, ProjectsProjection
+from rivetr.projections.stacks import StackQueries, StacksProjection
 from rivetr.projections.teams import TeamQueries, TeamsProjection
 from rivetr.projections.tokens import TokenQueries, TokensProjection
 from rivetr.projections.users import UserQueries, UsersProjection
@@ -42,6 +43,7 @@ def all_projections() -> list[Projection]:
         VariablesProjection(),
         CounterpartsProjection(),
         DatabasesProjection(),
+        StacksProjection(),
     ]
 
 
@@ -65,6 +67,7 @@ class ReadModel:
         self.variables = VariableQueries(conn)
         self.counterparts = CounterpartQueries(conn)
         self.databases = DatabaseQueries(conn)
+        self.stacks = StackQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:
