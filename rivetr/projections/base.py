@@ -75,3 +75,13 @@ def drop_legacy_tables(conn: sqlite3.Connection, prefix: str) -> None:
     (adapters/eventstore/legacy.py), to find it itself; a read model built then still has them."""
     for table in ("legacy_app_streams", "legacy_deployments"):
         conn.execute(f"DROP TABLE IF EXISTS {prefix}_{table}")
+
+
+def update_row(
+    conn: sqlite3.Connection, table: str, key: str, value: str, changes: dict[str, object]
+) -> None:
+    """Set `changes` (column -> value) on the row of `table` whose `key` is `value`."""
+    if not changes:
+        return
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changes.values(), value))

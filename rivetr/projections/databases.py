@@ -39,7 +39,7 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.events import TeamDeleted
-from rivetr.projections.base import tags
+from rivetr.projections.base import tags, update_row
 from rivetr.projections.reading import Queries, columns, marks
 
 _json = msgspec.json.encode
@@ -327,7 +327,7 @@ def _database_step(conn: sqlite3.Connection, body: object) -> None:
             }
     if changes:
         database_id = getattr(body, "database_id")  # noqa: B009 (each arm above has one)
-        _update(conn, "databases", "database_id", database_id, changes)
+        update_row(conn, "databases", "database_id", database_id, changes)
 
 
 def _target(conn: sqlite3.Connection, body: BackupTargetSet) -> None:
@@ -388,7 +388,7 @@ def _requested(
             event.actor,
         ),
     )
-    _update(
+    update_row(
         conn,
         "databases",
         "database_id",
@@ -424,7 +424,7 @@ def _backup_step(conn: sqlite3.Connection, body: object, event: LoggedEvent) -> 
         case _:
             return
     backup_id = getattr(body, "backup_id")  # noqa: B009 (each arm above has one)
-    _update(conn, "backups", "backup_id", backup_id, changes)
+    update_row(conn, "backups", "backup_id", backup_id, changes)
     row = conn.execute(
         "SELECT database_id FROM backups WHERE backup_id = ?", (backup_id,)
     ).fetchone()
@@ -462,14 +462,7 @@ def _restore_done(
         changes |= {"status": "completed", "counts": _json(body.counts).decode()}
     else:
         changes |= {"status": "failed", "failure": body.reason}
-    _update(conn, "restores", "restore_id", body.restore_id, changes)
-
-
-def _update(
-    conn: sqlite3.Connection, table: str, key: str, value: str, changes: dict[str, object]
-) -> None:
-    assignments = ", ".join(f"{column} = ?" for column in changes)
-    conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changes.values(), value))
+    update_row(conn, "restores", "restore_id", body.restore_id, changes)
 
 
 class DatabaseQueries(Queries):

@@ -28,7 +28,7 @@ from rivetr.domain.stack_events import (
     StackSwitched,
     StackVariablesChanged,
 )
-from rivetr.projections.base import tags
+from rivetr.projections.base import tags, update_row
 from rivetr.projections.reading import Queries, columns, marks
 
 _json = msgspec.json.encode
@@ -177,7 +177,7 @@ class StacksProjection:
                 _settings(conn, body)
             case StackVariablesChanged():
                 names = _json(sorted(body.variables)).decode()
-                _update(conn, "stacks", "stack_id", body.stack_id, {"variables": names})
+                update_row(conn, "stacks", "stack_id", body.stack_id, {"variables": names})
             case StackDeleted():
                 _forget(conn, "stack_id = ?", body.stack_id)
             case TeamDeleted():
@@ -226,7 +226,7 @@ def _settings(conn: sqlite3.Connection, body: StackSettingsChanged) -> None:
         value = getattr(body, field)
         if value is not msgspec.UNSET:
             changes[field] = _json(value).decode()
-    _update(conn, "stacks", "stack_id", body.stack_id, changes)
+    update_row(conn, "stacks", "stack_id", body.stack_id, changes)
 
 
 def _forget(conn: sqlite3.Connection, where: str, value: str) -> None:
@@ -260,7 +260,7 @@ def _requested(conn: sqlite3.Connection, body: StackReleaseRequested, event: Log
     )
     what = f"rollback to {body.rollback_of}" if body.rollback_of else body.trigger
     _step(conn, body.release_id, None, event, f"requested ({what})")
-    _update(
+    update_row(
         conn,
         "stacks",
         "stack_id",
@@ -341,7 +341,7 @@ def _release_step(conn: sqlite3.Connection, body: object, event: LoggedEvent) ->
             (status, found[0], release_id),
         )
     if changes:
-        _update(conn, "stack_releases", "release_id", release_id, changes)
+        update_row(conn, "stack_releases", "release_id", release_id, changes)
     _step(conn, release_id, service, event, line)
 
 
@@ -364,15 +364,6 @@ def _step(
         "INSERT INTO stack_steps VALUES (?, ?, ?, ?, ?)",
         (release_id, service, event.type.removeprefix("stack_release."), line, event.recorded_at),
     )
-
-
-def _update(
-    conn: sqlite3.Connection, table: str, key: str, value: str, changes: dict[str, object]
-) -> None:
-    if not changes:
-        return
-    assignments = ", ".join(f"{column} = ?" for column in changes)
-    conn.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changes.values(), value))
 
 
 class StackQueries(Queries):
