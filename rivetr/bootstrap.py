@@ -49,6 +49,7 @@ from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.projects import ProjectService
 from rivetr.service.commands.promotion import PromotionService
 from rivetr.service.commands.setup import SetupService
+from rivetr.service.commands.stacks import StackService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
@@ -129,6 +130,7 @@ class Services:
         self.variable_reads = VariableReads(read)
         self.databases = DatabaseService(handler, self.secrets, read)
         self.backups = BackupService(self.databases)
+        self.stacks = StackService(handler, self.secrets, self.repositories)
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)

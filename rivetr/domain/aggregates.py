@@ -19,6 +19,8 @@ from rivetr.domain import (
     instance,
     previews,
     projects,
+    stack_releases,
+    stacks,
     teams,
     tokens,
     users,
@@ -112,6 +114,11 @@ BACKUP_TARGETS: Aggregate[backups.TargetsState, Any] = Aggregate(
     "backup targets", teams.stream_id, backups.fold_targets
 )
 
+STACKS: Aggregate[stacks.StackState, Any] = Aggregate("stack", stacks.stream_id, stacks.fold)
+STACK_RELEASES: Aggregate[stack_releases.StackReleaseState, Any] = Aggregate(
+    "stack release", stack_releases.stream_id, stack_releases.fold
+)
+
 ALL: tuple[Aggregate[Any, Any], ...] = (
     APPS,
     PREVIEWS,
@@ -129,4 +136,6 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     BACKUPS,
     RESTORES,
     BACKUP_TARGETS,
+    STACKS,
+    STACK_RELEASES,
 )

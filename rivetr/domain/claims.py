@@ -156,6 +156,22 @@ def database_name(team: str, project: str, environment: str, name: str) -> str:
     return f"database/{team}/{project}/{environment}/{name}"
 
 
+def stack_name(team: str, project: str, environment: str, name: str) -> str:
+    """The claim a stack's name makes: unique among the stacks of its environment."""
+    return f"stack/{team}/{project}/{environment}/{name}"
+
+
+def claim_stack_name(state: ClaimsState, resource_id: str, team: str, key: str) -> list[Event]:
+    """Raises AlreadyExists when another stack of the environment has the name."""
+    holder = state.names.get(key)
+    if holder is None:
+        return [NameClaimed(name=key, resource_id=resource_id, team=team)]
+    if holder.resource_id != resource_id:
+        name = key.rsplit("/", 1)[1]
+        raise AlreadyExists(f"this environment already has a stack named {name!r}", field="name")
+    return []
+
+
 def host_port(port: int) -> str:
     """The claim a public port makes: one holder on the whole host, whatever the address."""
     return f"port/{port}"

@@ -26,13 +26,14 @@ from rivetr.domain.commands import (
     OpenPreview,
     SetWebhookSecret,
 )
-from rivetr.domain.errors import AlreadyExists, NotFound
+from rivetr.domain.errors import NotFound
 from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
 from rivetr.domain.reference_grants import check_references, values_of
 from rivetr.domain.repository import RepositoryRefused
 from rivetr.domain.settings import BuildSettingsInput
 from rivetr.service.commands.adoption import adopt_legacy_claims
 from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.domain_holders import explained
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.secrets import open_app, open_webhook_secret, seal_command
 
@@ -43,6 +44,18 @@ def new_app_id() -> str:
     """Twelve random base32 characters: 60 bits, never reused (a collision, vanishingly rare,
     is refused by the log: the new stream must not exist)."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+async def vet_repository(
+    handler: CommandHandler, policy: RepositoryPolicy, actor: Actor, command: Any, url: str
+) -> None:
+    """Refuse a repository URL this instance does not fetch from before it is recorded (each
+    fetch checks it again); only for whoever may set it, so a refusal tells no one else."""
+    authorize_command(actor, command, await handler.resolve(command))
+    try:
+        await policy.vet(url, must_resolve=False)
+    except RepositoryRefused as exc:
+        raise RepositoryRefused(f"git_url: {exc}", field="git_url") from None
 
 
 class AppService:
@@ -81,13 +94,7 @@ class AppService:
     async def _check_repository(
         self, actor: Actor, command: CreateApp | ChangeAppSettings, url: str
     ) -> None:
-        """Refuse a repository URL this instance does not fetch from before it is recorded (each
-        fetch checks it again); only for whoever may set it, so a refusal tells no one else."""
-        authorize_command(actor, command, await self.handler.resolve(command))
-        try:
-            await self.repositories.vet(url, must_resolve=False)
-        except RepositoryRefused as exc:
-            raise RepositoryRefused(f"git_url: {exc}", field="git_url") from None
+        await vet_repository(self.handler, self.repositories, actor, command, url)
 
     async def open_preview(self, actor: Actor, command: OpenPreview) -> list[RecordedEvent]:
         """Create a pull request's preview app from its parent's settings."""
@@ -134,7 +141,7 @@ class AppService:
                 resource=app_id,
             )
         except DomainTaken as taken:
-            raise await self._explained(actor, taken) from None
+            raise await explained(self.handler.store, actor, taken) from None
 
     async def _change(
         self, actor: Actor, app: AppState, command: Any, correlation_id: str | None
@@ -168,18 +175,7 @@ class AppService:
                 resource=app.app_id,
             )
         except DomainTaken as taken:
-            raise await self._explained(actor, taken) from None
-
-    async def _explained(self, actor: Actor, taken: DomainTaken) -> AlreadyExists:
-        """The refusal, naming the app that holds the domain only to a caller who may see it
-        (its team, and its project)."""
-        holder = await self.lookup.by_id(taken.holder.resource_id)
-        if not actor.may_read(holder.team, holder.project):
-            return taken
-        covered = "" if taken.held == taken.domain else f" (through {taken.held})"
-        return AlreadyExists(
-            f"the domain {taken.domain} is already used by application {holder.name!r}{covered}"
-        )
+            raise await explained(self.handler.store, actor, taken) from None
 
     async def adopt(self) -> None:
         """Claim the names and domains of apps an older Rivetr made (once per data dir)."""

@@ -8,9 +8,9 @@ the same facts it is then decided on, even a moment after the app or token was c
 from __future__ import annotations
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.domain import databases, deployment, projects
+from rivetr.domain import databases, deployment, projects, stacks
 from rivetr.domain.access import Target
-from rivetr.domain.aggregates import BACKUPS, DATABASES, PROJECTS, TEAMS, TOKENS
+from rivetr.domain.aggregates import BACKUPS, DATABASES, PROJECTS, STACKS, TEAMS, TOKENS
 from rivetr.domain.commands import (
     AddMember,
     ApprovePreview,
@@ -62,6 +62,7 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
+from rivetr.domain.stack_commands import CreateStack, StackCommand
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import folded
@@ -151,6 +152,11 @@ class Authority:
                 return await self.backup_target(command.backup_id)
             case DatabaseCommand():
                 return await self.database_target(getattr(command, "database_id"))  # noqa: B009
+            case CreateStack():
+                team = await self.existing_team(command.team or ROOT_TEAM)
+                return Target(team=team, project=command.project)
+            case StackCommand():
+                return await self.stack_target(getattr(command, "stack_id"))  # noqa: B009
         raise TypeError(f"no target is defined for {type(command).__name__}")
 
     async def app_target(self, name: str) -> Target:
@@ -163,6 +169,11 @@ class Authority:
     async def database_target(self, database_id: str) -> Target:
         state = await folded(self.store, DATABASES.at(database_id))
         databases.require(state)
+        return Target(team=state.team, project=state.project)
+
+    async def stack_target(self, stack_id: str) -> Target:
+        state = await folded(self.store, STACKS.at(stack_id))
+        stacks.require(state)
         return Target(team=state.team, project=state.project)
 
     async def backup_target(self, backup_id: str) -> Target:
