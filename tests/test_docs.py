@@ -1,4 +1,5 @@
-"""The README keeps up with the code: every CLI command and every setting is documented."""
+"""The README keeps up with the code: every CLI command, every setting and every template is
+documented."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from rivetr import cli
+from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -29,3 +31,13 @@ def test_every_cli_command_is_in_the_readme() -> None:
 def test_every_setting_is_in_the_readme() -> None:
     missing = [key for key in Settings.__struct_fields__ if f"`{key}`" not in README]
     assert not missing, f"README's configuration table lacks: {missing}"
+
+
+def test_the_readme_lists_every_template() -> None:
+    section = README.split("\n## Templates\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
+    expected = [
+        f"| {template.name} | `{template.slug}` | {template.category} |"
+        for template in TemplateCatalogue.packaged().templates
+    ]
+    assert rows == expected, "README's template table differs from rivetr/templates"
