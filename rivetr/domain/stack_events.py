@@ -110,7 +110,8 @@ class StackServiceStarted(Event, frozen=True, kw_only=True, tag="stack_release.s
     service: str
     container: str
     mode: StartMode
-    host_port: Port | None = None  # where the proxy reaches its routed port
+    # each routed container port -> the loopback host port the proxy reaches it on
+    host_ports: dict[int, int] = msgspec.field(default_factory=dict)
 
 
 class StackServiceReady(Event, frozen=True, kw_only=True, tag="stack_release.service_ready"):

@@ -66,7 +66,7 @@ class ServiceRun(msgspec.Struct, frozen=True, kw_only=True):
     built: bool = False
     container: str | None = None
     mode: StartMode | None = None
-    host_port: int | None = None
+    host_ports: dict[int, int] = msgspec.field(default_factory=dict)
     ready: bool = False
 
 
@@ -140,7 +140,7 @@ def evolve(state: StackReleaseState, event: Event) -> StackReleaseState:
                 event.service,
                 container=event.container,
                 mode=event.mode,
-                host_port=event.host_port,
+                host_ports=dict(event.host_ports),
             )
         case StackServiceReady():
             changes["services"] = _service(state, event.service, ready=True)

@@ -80,7 +80,7 @@ class StackServiceView(msgspec.Struct, frozen=True, kw_only=True):
     built: bool
     container: str | None
     mode: str | None
-    host_port: int | None
+    host_ports: dict[int, int]
     ready: bool
 
 
@@ -152,7 +152,8 @@ class StacksProjection:
         conn.execute(
             """CREATE TABLE IF NOT EXISTS stack_services (
                 release_id TEXT NOT NULL, service TEXT NOT NULL, image TEXT,
-                built INTEGER NOT NULL DEFAULT 0, container TEXT, mode TEXT, host_port INTEGER,
+                built INTEGER NOT NULL DEFAULT 0, container TEXT, mode TEXT,
+                host_ports TEXT NOT NULL DEFAULT '{}',
                 ready INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (release_id, service)
             )"""
         )
@@ -305,7 +306,7 @@ def _release_step(conn: sqlite3.Connection, body: object, event: LoggedEvent) ->
                 service,
                 container=body.container,
                 mode=body.mode,
-                host_port=body.host_port,
+                host_ports=_json(body.host_ports).decode(),
             )
             line = f"started ({body.mode}) as {body.container}"
         case StackServiceReady():

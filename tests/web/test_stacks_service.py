@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rivetr.adapters.proxy import Parked, Upstream
 from rivetr.adapters.secrets import is_sealed
 from rivetr.domain.access import SYSTEM, user_actor
 from rivetr.domain.aggregates import STACK_RELEASES, STACKS
@@ -32,6 +33,7 @@ from rivetr.domain.stack_events import (
     StackSourceFetched,
     StackSwitched,
 )
+from rivetr.service.reactors.route_keeper import route_table
 from tests.web.test_databases_service import fold
 
 COMPOSE = "services:\n  web:\n    image: nginx:1.27\n"
@@ -135,6 +137,47 @@ def test_a_release_is_asked_for_and_a_rollback_takes_a_served_releases_images(
     assert (again.rollback_of, again.wanted_images) == (release_id, {"web": "sha256:1"})
     view = call(services.read.stacks.one, stack_id)
     assert (view.live_release_id, view.last_release_id) == (release_id, back)
+
+
+def test_a_stacks_domains_reach_its_live_releases_container_on_the_routed_port(
+    call: Callable[..., Any], services: Any
+) -> None:
+    api = StackRouteInput(service="api", port=8080, domains=["api.example.com"])
+    stack_id = make(call, services, routes=[ROUTE, api])
+    parked = call(route_table, services.read)
+    assert parked["blog.example.com"] == Parked("blog/web")
+    release_id, _ = call(services.stacks.deploy, SYSTEM, DeployStack(stack_id=stack_id))
+    steps = [
+        StackSourceFetched(release_id=release_id, compose_digest="d"),
+        StackComposeRead(release_id=release_id, waves=[["api"], ["web"]]),
+        *(
+            StackServiceImageReady(release_id=release_id, service=s, image="sha256:1")
+            for s in ("api", "web")
+        ),
+        StackServiceStarted(
+            release_id=release_id,
+            service="api",
+            container="a",
+            mode="beside",
+            host_ports={8080: 40001},
+        ),
+        StackServiceStarted(
+            release_id=release_id,
+            service="web",
+            container="w",
+            mode="beside",
+            host_ports={80: 40002},
+        ),
+        StackServiceReady(release_id=release_id, service="api"),
+        StackServiceReady(release_id=release_id, service="web"),
+    ]
+    call(services.store.append, f"stack-release-{release_id}", None, steps, _meta(stack_id))
+    assert call(route_table, services.read)["api.example.com"] == Parked("blog/api")
+    switched = [StackSwitched(release_id=release_id)]
+    call(services.store.append, f"stack-release-{release_id}", None, switched, _meta(stack_id))
+    table = call(route_table, services.read)
+    assert table["api.example.com"] == Upstream("blog/api", "127.0.0.1", 40001, release_id)
+    assert table["blog.example.com"] == Upstream("blog/web", "127.0.0.1", 40002, release_id)
 
 
 def test_a_deleted_stack_gives_its_name_and_domains_up(

@@ -25,6 +25,11 @@ ROUTING_EVENTS = frozenset(
         "deployment.rolled_back",
         "deployment.restarted",
         "deployment.retired",
+        "stack.created",
+        "stack.settings_changed",
+        "stack.deleted",
+        "stack_release.switched",
+        "stack_release.retired",
     }
 )
 UPSTREAM_HOST = "127.0.0.1"  # releases publish their port on loopback only
@@ -44,6 +49,28 @@ async def route_table(read: ReadModel) -> dict[str, Route]:
             upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)
         for domain in app.domains:
             routes[domain] = upstream
+    routes.update(await stack_routes(read))
+    return routes
+
+
+async def stack_routes(read: ReadModel) -> dict[str, Route]:
+    """Each stack's domains to the container of its live release that serves their service on
+    their port, or, while none does, to a page saying so."""
+    routes: dict[str, Route] = {}
+    for stack in await read.stacks.every():
+        if not any(route.domains for route in stack.routes):
+            continue
+        release = stack.live_release_id
+        services = {s.service: s for s in await read.stacks.services_of(release)} if release else {}
+        for route in stack.routes:
+            name = f"{stack.name}/{route.service}"
+            served = services.get(route.service)
+            port = served.host_ports.get(route.port) if served else None
+            upstream: Route = Parked(name)
+            if release is not None and port is not None:
+                upstream = Upstream(name, UPSTREAM_HOST, port, release)
+            for domain in route.domains:
+                routes[domain] = upstream
     return routes
 
 

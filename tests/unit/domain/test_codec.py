@@ -244,7 +244,11 @@ STACK_EVENTS: list[Event] = [
     StackComposeRead(release_id="sr0000000001", waves=[["db"], ["web"]], warnings=["w"]),
     StackServiceImageReady(release_id="sr0000000001", service="web", image="sha256:ab", built=True),
     StackServiceStarted(
-        release_id="sr0000000001", service="web", container="c", mode="beside", host_port=32768
+        release_id="sr0000000001",
+        service="web",
+        container="c",
+        mode="beside",
+        host_ports={80: 32768},
     ),
     StackServiceReady(release_id="sr0000000001", service="web"),
     StackSwitched(release_id="sr0000000001"),
