@@ -31,6 +31,7 @@ from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.base import SourceFetcher
 from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
+from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -64,6 +65,7 @@ from rivetr.service.queries.health import HealthReads
 from rivetr.service.queries.history import HistoryReads
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
+from rivetr.service.queries.stacks import StackReads
 from rivetr.service.queries.teams import TeamReads
 from rivetr.service.queries.variables import VariableReads
 from rivetr.service.reactors.backup_worker import BackupWorker
@@ -130,7 +132,10 @@ class Services:
         self.variable_reads = VariableReads(read)
         self.databases = DatabaseService(handler, self.secrets, read)
         self.backups = BackupService(self.databases)
-        self.stacks = StackService(handler, self.secrets, self.repositories)
+        self.stacks = StackService(
+            handler, self.secrets, self.repositories, TemplateCatalogue.packaged()
+        )
+        self.stack_reads = StackReads(read, lambda: self.engine.runtime)
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)

@@ -79,6 +79,7 @@ from rivetr.domain.places import Places
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
+    CreateStackFromTemplate,
     DeleteStack,
     DeployStack,
     RollBackStack,
@@ -372,6 +373,7 @@ _DATABASE_PERMISSIONS: dict[type[Command], Permission] = {
 # and a rollback as a deploy
 _STACK_PERMISSIONS: dict[type[Command], Permission] = {
     CreateStack: Permission.MANAGE_APPS,
+    CreateStackFromTemplate: Permission.MANAGE_APPS,
     DeleteStack: Permission.MANAGE_APPS,
     SetStackVariables: Permission.EDIT_APPS,
     DeployStack: Permission.DEPLOY,

@@ -84,6 +84,19 @@ class CreateStack(StackCommand, frozen=True, kw_only=True):
         _routes_unique(self.routes)
 
 
+class CreateStackFromTemplate(StackCommand, frozen=True, kw_only=True):
+    """A stack made from one of Rivetr's templates: its compose file, its exposed service routed
+    from `domain`, and its variables generated (passwords, secrets) or taken from `values`."""
+
+    template: TemplateSlug
+    name: DnsLabel | None = None  # None: the template's slug
+    team: TeamSlug | None = None
+    project: Slug = "default"
+    environment: Slug = "production"
+    domain: Domain | None = None  # needed by templates whose variables take the domain
+    values: dict[EnvName, str] = msgspec.field(default_factory=dict)
+
+
 class ChangeStackSettings(StackCommand, frozen=True, kw_only=True):
     """A partial update: only the fields given change. Switching the source sets one of
     `git_url` and `compose` and nulls the other."""

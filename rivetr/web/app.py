@@ -35,6 +35,7 @@ from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.promotion import PromotionController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
+from rivetr.web.api.stacks import StacksController, TemplatesController
 from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
 from rivetr.web.api.tokens import TokensController
@@ -128,6 +129,8 @@ def create_app(
             CloneController,
             PromotionController,
             DatabasesController,
+            StacksController,
+            TemplatesController,
             BackupsController,
         ],
         middleware=[BearerTokenMiddleware],

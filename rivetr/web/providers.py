@@ -43,6 +43,8 @@ PROVIDED = (
     "databases",
     "backups",
     "database_reads",
+    "stacks",
+    "stack_reads",
 )
 
 

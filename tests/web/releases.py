@@ -45,3 +45,38 @@ async def served_releases(services: Any, name: str, ids: tuple[str, str], team: 
         meta = EventMeta(actor="test", team=team, resource=app.app_id)
         recorded = await services.store.append(f"deployment-{d}", 0, history, meta)
         await services.runner.wait_until(recorded[-1].position)
+
+
+async def served_stack(services: Any, team: str) -> tuple[str, str]:
+    """An inline stack of `team` with one release that served (one append, so a deployer
+    finds it live and leaves it be). Returns the stack's id and the release's."""
+    from rivetr.domain.access import SYSTEM
+    from rivetr.domain.stack_commands import CreateStack
+    from rivetr.domain.stack_events import (
+        StackComposeRead,
+        StackReleaseRequested,
+        StackServiceImageReady,
+        StackServiceReady,
+        StackServiceStarted,
+        StackSourceFetched,
+        StackSwitched,
+    )
+
+    compose = "services:\n  web:\n    image: nginx:1.27\n"
+    stack_id, _ = await services.stacks.create(
+        SYSTEM, CreateStack(name="stack", team=team, compose=compose)
+    )
+    release_id = "raaaaaaaaaaa"
+    history: list[Any] = [
+        StackReleaseRequested(release_id=release_id, stack_id=stack_id),
+        StackSourceFetched(release_id=release_id, compose_digest="d"),
+        StackComposeRead(release_id=release_id, waves=[["web"]]),
+        StackServiceImageReady(release_id=release_id, service="web", image="sha256:1"),
+        StackServiceStarted(release_id=release_id, service="web", container="c", mode="beside"),
+        StackServiceReady(release_id=release_id, service="web"),
+        StackSwitched(release_id=release_id),
+    ]
+    meta = EventMeta(actor="system:stacks", team=team, resource=stack_id)
+    recorded = await services.store.append(f"stack-release-{release_id}", 0, history, meta)
+    await services.runner.wait_until(recorded[-1].position)
+    return stack_id, release_id

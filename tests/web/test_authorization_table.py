@@ -46,7 +46,7 @@ from rivetr.web.app import create_app
 from rivetr.web.openapi import document
 from tests.web.conftest import join_team
 from tests.web.database_steps import database_with_backup
-from tests.web.releases import served_releases
+from tests.web.releases import served_releases, served_stack
 
 P = Permission
 VICTIM = "vic@example.com"  # a viewer of acme whose membership, session and 2FA are acted on
@@ -415,6 +415,44 @@ ROUTES: dict[str, Route] = {
         ("acme", P.MANAGE_APPS),
         422,
     ),
+    "create a stack": (
+        "POST /api/v1/stacks",
+        "/api/v1/stacks",
+        {"name": "newstack", "team": "acme", "compose": "services: {web: {image: nginx}}"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
+    **{
+        what: (
+            f"{method} /api/v1/stacks/{{stack_id}}{tail}",
+            f"/api/v1/stacks/{{stack}}{tail}",
+            body,
+            ("acme", needed),
+            status,
+        )
+        for what, method, tail, body, needed, status in [
+            ("change a stack", "PATCH", "", {"watch_paths": ["deploy/**"]}, P.EDIT_APPS, 200),
+            ("repoint a stack", "PATCH", "", {"compose": "services: {}"}, P.MANAGE_APPS, 200),
+            (
+                "set stack variables",
+                "PUT",
+                "/variables",
+                {"variables": {"A": "1"}},
+                P.EDIT_APPS,
+                200,
+            ),
+            ("delete a stack", "DELETE", "", None, P.MANAGE_APPS, 204),
+            ("deploy a stack", "POST", "/deploy", None, P.DEPLOY, 202),
+            ("roll a stack back", "POST", "/rollback", {"to": "{release}"}, P.DEPLOY, 202),
+        ]
+    },
+    "deploy a template": (
+        "POST /api/v1/templates/{slug}/deploy",
+        "/api/v1/templates/adminer/deploy",
+        {"team": "acme", "name": "adminer"},
+        ("acme", P.MANAGE_APPS),
+        201,
+    ),
 }
 # Changes that no role or token scope decides: each has tests of its own.
 NOT_BY_ROLE = {
@@ -623,9 +661,12 @@ def test_every_changing_operation_in_the_schema_is_in_the_table() -> None:
 def test_only_the_allowed_callers_get_through(client, call, services, log_types, route, caller):
     invitation_id = call(world, services)
     operation, path, body, rule, allowed = ROUTES[route]
-    database_id = backup_id = ""
+    database_id = backup_id = stack_id = release_id = ""
     if "{database}" in path or "{backup}" in path:  # made only where asked: it takes a while
         database_id, backup_id, _ = call(database_with_backup, services, "acme")
+    if "{stack}" in path:
+        stack_id, release_id = call(served_stack, services, "acme")
+        body = {k: release_id if v == "{release}" else v for k, v in (body or {}).items()} or None
     headers, cookie = call(credentials, services, caller)
     if cookie:
         client.cookies.set("rivetr_session", cookie)
@@ -636,6 +677,7 @@ def test_only_the_allowed_callers_get_through(client, call, services, log_types,
         .replace("{own session}", "spare-session" if mine else "vic-session")
         .replace("{database}", database_id)
         .replace("{backup}", backup_id)
+        .replace("{stack}", stack_id)
     )
     before = log_types()
 

@@ -62,7 +62,7 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
-from rivetr.domain.stack_commands import CreateStack, StackCommand
+from rivetr.domain.stack_commands import CreateStack, CreateStackFromTemplate, StackCommand
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import folded
@@ -152,7 +152,7 @@ class Authority:
                 return await self.backup_target(command.backup_id)
             case DatabaseCommand():
                 return await self.database_target(getattr(command, "database_id"))  # noqa: B009
-            case CreateStack():
+            case CreateStack() | CreateStackFromTemplate():
                 team = await self.existing_team(command.team or ROOT_TEAM)
                 return Target(team=team, project=command.project)
             case StackCommand():

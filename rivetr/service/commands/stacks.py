@@ -5,6 +5,7 @@ a deploy or a rollback mints the release's id and is appended to the new release
 from __future__ import annotations
 
 from collections.abc import Mapping
+from secrets import token_bytes
 from typing import Any
 
 import msgspec
@@ -12,19 +13,23 @@ import msgspec
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.policy import RepositoryPolicy
+from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.domain import claims, projects, stack_releases, stacks
-from rivetr.domain.access import Actor, Permission, home_team
+from rivetr.domain.access import Actor, Permission, authorize_command, home_team
 from rivetr.domain.aggregates import CLAIMS, PROJECTS, STACK_RELEASES, STACKS
 from rivetr.domain.claims import DomainTaken
+from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
+    CreateStackFromTemplate,
     DeleteStack,
     DeployStack,
     RollBackStack,
     SetStackVariables,
     StackRouteInput,
 )
+from rivetr.domain.templates import DERIVED_FROM_DOMAIN, resolve_variables
 from rivetr.service.commands.apps import new_app_id, vet_repository
 from rivetr.service.commands.domain_holders import explained
 from rivetr.service.commands.handler import CommandHandler, Part
@@ -42,11 +47,16 @@ def _domains(routes: list[StackRouteInput]) -> list[str]:
 
 class StackService:
     def __init__(
-        self, handler: CommandHandler, secrets: SecretBox, repositories: RepositoryPolicy
+        self,
+        handler: CommandHandler,
+        secrets: SecretBox,
+        repositories: RepositoryPolicy,
+        catalogue: TemplateCatalogue,
     ) -> None:
         self.handler = handler
         self.secrets = secrets
         self.repositories = repositories
+        self.catalogue = catalogue
 
     def seal(self, stack_id: str, values: Mapping[str, str | None]) -> dict[str, str]:
         return {
@@ -99,6 +109,49 @@ class StackService:
         except DomainTaken as taken:
             raise await explained(self.handler.store, actor, taken) from None
         return stack_id, recorded
+
+    async def from_template(
+        self, actor: Actor, command: CreateStackFromTemplate
+    ) -> tuple[str, dict[str, str]]:
+        """A stack made from a template: the new stack's id and the secret values generated
+        for it (answered this once; the log holds them sealed)."""
+        if command.team is None:
+            command = msgspec.structs.replace(
+                command, team=home_team(actor, Permission.MANAGE_APPS)
+            )
+        authorize_command(actor, command, await self.handler.resolve(command))
+        template = self.catalogue.get(command.template)
+        derived = [
+            name for name, v in template.variables.items() if v.generate in DERIVED_FROM_DOMAIN
+        ]
+        if derived and command.domain is None:
+            raise InvalidCommand(
+                f"template {template.slug!r} sets {', '.join(derived)} from its domain: give one",
+                field="domain",
+            )
+        values = resolve_variables(
+            template,
+            random_bytes=token_bytes,
+            domain=command.domain or "",
+            admin_email=actor.user or "",
+            given=command.values,
+        )
+        domains = [command.domain] if command.domain else []
+        route = StackRouteInput(
+            service=template.expose.service, port=template.expose.port, domains=domains
+        )
+        create = CreateStack(
+            name=command.name or template.slug,
+            team=command.team,
+            project=command.project,
+            environment=command.environment,
+            compose=self.catalogue.compose(template.slug),
+            routes=[route],
+            variables={name: v.value for name, v in values.items()},
+        )
+        stack_id, _ = await self.create(actor, create, template=template.slug)
+        generated = {n: v.value for n, v in values.items() if v.secret and n not in command.values}
+        return stack_id, generated
 
     async def change(self, actor: Actor, command: ChangeStackSettings) -> list[RecordedEvent]:
         """New settings; new routes claim their domains and give up the ones no longer routed."""

@@ -16,6 +16,7 @@ from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.base import tag
 from rivetr.projections.databases import BackupView, DatabaseView, RestoreView, TargetView
 from rivetr.projections.registry import ReadModel
+from rivetr.service.queries.placed import readable
 from rivetr.service.reactors.database_containers import container_name
 
 _RESOLVED = tag(VariablesResolved)
@@ -97,17 +98,7 @@ class DatabaseReads:
         project: str | None = None,
         environment: str | None = None,
     ) -> list[DatabaseView]:
-        places = actor.readable_places()
-        teams = None if places is None else places.team_names()
-        if team is not None:
-            teams = frozenset({team}) if teams is None or team in teams else frozenset()
-        return [
-            view
-            for view in await self.read.databases.every(teams)
-            if actor.may_read(view.team, view.project)
-            and project in (None, view.project)
-            and environment in (None, view.environment)
-        ]
+        return await readable(actor, self.read.databases.every, team, project, environment)
 
     async def one(self, actor: Actor, database_id: str) -> DatabaseView:
         view = await self.read.databases.one(database_id)

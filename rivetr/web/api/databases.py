@@ -43,7 +43,7 @@ def body_of(command: type[msgspec.Struct], name: str, *taken: str) -> type[msgsp
     return msgspec.defstruct(
         name,
         [
-            (field.name, field.type, field.default)
+            (field.name, field.type, _default_of(field))
             for field in msgspec.structs.fields(command)
             if field.name not in taken
         ],
@@ -51,6 +51,12 @@ def body_of(command: type[msgspec.Struct], name: str, *taken: str) -> type[msgsp
         frozen=True,
         forbid_unknown_fields=True,
     )
+
+
+def _default_of(field: msgspec.structs.FieldInfo) -> Any:
+    if field.default_factory is not msgspec.NODEFAULT:
+        return msgspec.field(default_factory=field.default_factory)
+    return field.default
 
 
 DatabaseSettingsPatch = body_of(ChangeDatabaseSettings, "DatabaseSettingsPatch", "database_id")

@@ -1,0 +1,105 @@
+"""Reading compose stacks and their releases as an actor may: a stack is read by whoever reads
+its project; an id the actor may not read is answered as absent, never as forbidden (it would
+say the id exists). A service's logs come from the engine, from the container of the release
+that serves (or the newest one that ran it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
+from rivetr.domain.access import Actor
+from rivetr.domain.errors import NotFound
+from rivetr.projections.registry import ReadModel
+from rivetr.projections.stacks import StackReleaseView, StackServiceView, StackStepView, StackView
+from rivetr.service.queries.placed import readable
+
+
+class StackRelease(msgspec.Struct, frozen=True, kw_only=True):
+    """A release with each of its services and its steps, service by service."""
+
+    release: StackReleaseView
+    services: list[StackServiceView]
+    steps: list[StackStepView]
+
+
+class ServiceLogs(msgspec.Struct, frozen=True, kw_only=True):
+    stack_id: str
+    service: str
+    container: str
+    output: str
+
+
+class StackReads:
+    def __init__(
+        self, read: ReadModel, runtime: Callable[[], ContainerRuntime | None] = lambda: None
+    ) -> None:
+        self.read = read
+        self.runtime = runtime
+
+    async def every(
+        self,
+        actor: Actor,
+        team: str | None = None,
+        project: str | None = None,
+        environment: str | None = None,
+    ) -> list[StackView]:
+        return await readable(actor, self.read.stacks.every, team, project, environment)
+
+    async def one(self, actor: Actor, stack_id: str) -> StackView:
+        view = await self.read.stacks.one(stack_id)
+        if view is None or not actor.may_read(view.team, view.project):
+            raise NotFound(f"no stack with id {stack_id}")
+        return view
+
+    async def releases(self, actor: Actor, stack_id: str) -> list[StackReleaseView]:
+        await self.one(actor, stack_id)
+        return await self.read.stacks.releases_of(stack_id)
+
+    async def release(
+        self, actor: Actor, stack_id: str, release_id: str, service: str | None = None
+    ) -> StackRelease:
+        """A release of the stack with its services and steps (one service's, if named)."""
+        await self.one(actor, stack_id)
+        release = await self.read.stacks.release(release_id)
+        if release is None or release.stack_id != stack_id:
+            raise NotFound(f"stack {stack_id} has no release {release_id}")
+        services = await self.read.stacks.services_of(release_id)
+        if service is not None and service not in {s.service for s in services}:
+            raise NotFound(f"release {release_id} has no service {service!r}")
+        return StackRelease(
+            release=release,
+            services=[s for s in services if service in (None, s.service)],
+            steps=await self.read.stacks.steps_of(release_id, service),
+        )
+
+    async def logs(self, actor: Actor, stack_id: str, service: str, tail: int = 200) -> ServiceLogs:
+        """A service's last `tail` lines, from the container of the live release (or of the
+        newest release that started it).
+
+        Raises:
+            NotFound: no such stack or service for this actor, or no container for it (yet).
+            EngineUnavailable: no container engine is connected.
+        """
+        stack = await self.one(actor, stack_id)
+        container = await self._container(stack, service)
+        runtime = self.runtime()
+        if runtime is None:
+            raise EngineUnavailable("no container engine is connected")
+        try:
+            output = await runtime.container_logs(container, tail=tail)
+        except ContainerError:
+            raise NotFound(f"service {service!r} has no container (any more)") from None
+        return ServiceLogs(stack_id=stack_id, service=service, container=container, output=output)
+
+    async def _container(self, stack: StackView, service: str) -> str:
+        releases = [r.release_id for r in await self.read.stacks.releases_of(stack.stack_id)]
+        if stack.live_release_id is not None:
+            releases.insert(0, stack.live_release_id)
+        for release_id in releases:
+            for run in await self.read.stacks.services_of(release_id):
+                if run.service == service and run.container is not None:
+                    return run.container
+        raise NotFound(f"stack {stack.name!r} has no container for service {service!r} (yet)")
