@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from rivetr.domain.compose import short_syntax
+from rivetr.domain.compose import short_syntax, units
 from rivetr.domain.compose.typed import At, Parse
 from rivetr.domain.compose.units import UnitError
 
@@ -162,6 +162,15 @@ def gpus(value: Any, at: At) -> Any:
 def count(value: Any, at: At) -> Any:
     """A device request's `count: all` is -1."""
     return -1 if value == "all" else value
+
+
+def published(value: Any, at: At) -> Any:
+    """A host port or range (`8080`, `"8000-8010"`), as text; empty is none."""
+    if value is None or value == "":
+        return None
+    text = units.text(value)
+    short_syntax.port_range(text, "host port")
+    return text
 
 
 def include(value: Any, at: At) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rivetr.domain.compose.where import ComposeError, Where
+from rivetr.domain.compose.where import ComposeError, Location, Where
 
 
 class ComposeRefusals(ComposeError):
@@ -38,4 +38,9 @@ class Collected:
         if len(self.found) == 1:
             raise self.found[0]
         if self.found:
-            raise ComposeRefusals(self.found)
+            raise ComposeRefusals(sorted(self.found, key=lambda one: reading_order(one.location)))
+
+
+def reading_order(at: Location | None) -> tuple[bool, str, int]:
+    """A sort key: the order a user reads the stack's files in (what has no place last)."""
+    return (at is None, at.file if at else "", at.line if at else 0)

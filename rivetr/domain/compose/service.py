@@ -59,7 +59,7 @@ class Port(Spec, frozen=True):
     engine picks from; none: not published)."""
 
     target: int
-    published: str | None = None
+    published: Annotated[str, Parsed(long_form.published)] | None = None
     host_ip: str | None = None
     protocol: str = "tcp"
     mode: str = "ingress"

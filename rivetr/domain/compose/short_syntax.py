@@ -107,14 +107,16 @@ def volume(spec: str) -> dict[str, Any]:
 
 
 def _volume_option(mount: dict[str, Any], option: str, spec: str) -> None:
+    # as compose-go: a bind's options on a named volume (`db:/data:Z`, as Nextcloud's
+    # examples write) are kept under `bind`, a volume's on a bind under `volume`
     if option in ("ro", "rw"):
         mount["read_only"] = option == "ro"
-    elif option == "nocopy" and mount["type"] == "volume":
-        mount["volume"]["nocopy"] = True
-    elif option in PROPAGATIONS and mount["type"] == "bind":
-        mount["bind"]["propagation"] = option
-    elif option in ("z", "Z") and mount["type"] == "bind":
-        mount["bind"]["selinux"] = option
+    elif option == "nocopy":
+        mount.setdefault("volume", {})["nocopy"] = True
+    elif option in PROPAGATIONS:
+        mount.setdefault("bind", {})["propagation"] = option
+    elif option in ("z", "Z"):
+        mount.setdefault("bind", {})["selinux"] = option
     elif option in CONSISTENCIES:
         mount["consistency"] = option
     else:

@@ -92,7 +92,12 @@ def test_short_volumes() -> None:
     assert volume("~/c:/etc/c:cached")["consistency"] == "cached"
 
 
-@pytest.mark.parametrize("spec", ["", "a:b:c:d", "a::b", "./x:/y:rx", "name:/y:z"])
+def test_a_bind_option_on_a_named_volume_is_kept_as_compose_go_keeps_it() -> None:
+    assert volume("db:/var/lib/postgresql/data:Z")["bind"] == {"selinux": "Z"}
+    assert volume("nextcloud:/var/www/html:z,ro")["read_only"] is True
+
+
+@pytest.mark.parametrize("spec", ["", "a:b:c:d", "a::b", "./x:/y:rx", "name:/y:rshared,q"])
 def test_a_bad_volume_is_refused(spec: str) -> None:
     with pytest.raises(UnitError, match="volume"):
         volume(spec)
