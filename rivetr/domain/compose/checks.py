@@ -16,6 +16,7 @@ from rivetr.domain.compose.where import ComposeError, DataPath, Where
 # the Specification's pattern, starting with a letter or digit and short enough to be a DNS
 # label: a service's name is its address on the stack's network
 SERVICE_NAME: Final = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}")
+TOP_LEVEL_NAME: Final = re.compile(r"[a-zA-Z0-9._-]+")  # the Specification's pattern
 DEFAULT_NETWORK: Final = "default"  # the stack's own network, there without being declared
 _STARTED: Final = Dependency(condition="service_started")
 
@@ -50,6 +51,13 @@ def check(project: ComposeProject, where: Where) -> None:
             (`dependency cycle detected: a -> b -> a`).
     """
     found = Collected(where)
+    for kind in ("networks", "volumes", "secrets", "configs"):
+        for name in getattr(project, kind):
+            if not TOP_LEVEL_NAME.fullmatch(name):
+                # a name like `/etc` could pass for a host path where the engine takes either
+                found.refuse(
+                    f"a name under `{kind}` is letters, digits, `.`, `_` or `-`", (kind, name)
+                )
     for name, service in project.services.items():
         at = ("services", name)
         if not SERVICE_NAME.fullmatch(name):

@@ -36,6 +36,13 @@ def test_a_service_name_that_cannot_be_an_address_is_refused(name: str) -> None:
     assert "service name" in error.problem
 
 
+@pytest.mark.parametrize("kind", ["volumes", "networks", "secrets", "configs"])
+def test_a_top_level_name_that_could_pass_for_a_path_is_refused(kind: str) -> None:
+    error = refusal(f"services: {{}}\n{kind}:\n  /etc: {{labels: {{a: b}}}}\n")
+    assert error.key == f"{kind}./etc"
+    assert "letters, digits" in error.problem
+
+
 def test_a_service_needs_an_image_or_a_build() -> None:
     error = refusal("services:\n  web:\n    command: x\n")
     assert (error.key, error.location) == ("services.web", Location("compose.yaml", 2))
