@@ -10,19 +10,15 @@ from collections.abc import Iterable
 from typing import Final
 
 # what a container must never see of its host, whatever an instance admin allowed: each path
-# itself, anything under it, and anything above it (a bind of /run holds the engine's socket)
-NEVER: Final = (
-    "/proc",
-    "/sys",
-    "/etc",
-    "/root",
-    "/var/lib/docker",
-    "/var/lib/containers",
-    "/run/docker.sock",
-    "/run/podman",
-    "/run/containerd",
-)
-_RUN_DIRS: Final = ("/run/", "/var/run/")
+# itself, anything under it, and anything above it (a bind of /var holds the engine's data)
+NEVER: Final = ("/proc", "/sys", "/etc", "/root", "/run", "/var/lib/docker", "/var/lib/containers")
+_WHY: Final = {
+    "/proc": "the host's processes",
+    "/sys": "the host's kernel settings",
+    "/etc": "the host's configuration (set a time zone with TZ instead)",
+    "/root": "the host's administrator's home",
+    "/run": "the host's running services and their sockets (the engine's among them)",
+}
 
 
 def folded(path: str) -> str:
@@ -56,8 +52,6 @@ def never(path: str, data_dir: str) -> str | None:
     host = folded(path)
     if host == "/":
         return "the host's whole filesystem"
-    if host.endswith(".sock") and host.startswith(_RUN_DIRS):
-        return "a socket of the host's services"
     for root, why in _never(data_dir):
         if within(host, root) or within(root, host):
             return why
@@ -71,14 +65,7 @@ def allowed(path: str, prefixes: Iterable[str]) -> bool:
 
 
 def _never(data_dir: str) -> list[tuple[str, str]]:
-    engine = "the container engine's socket or data"
-    whys = {
-        "/proc": "the host's processes",
-        "/sys": "the host's kernel settings",
-        "/etc": "the host's configuration (set a time zone with TZ instead)",
-        "/root": "the host's administrator's home",
-    }
-    found = [(root, whys.get(root, engine)) for root in NEVER]
+    found = [(root, _WHY.get(root, "the container engine's data")) for root in NEVER]
     if data_dir.startswith("/"):
         found.append((folded(data_dir), "Rivetr's own data"))
     return found

@@ -1,7 +1,7 @@
 """No way out of the container: what a compose file may ask of the host. A team admin writes
 the file; only an instance admin may allow a team more (`Allowances`), and some things no one
-may allow: the engine's socket, `/`, `/proc`, `/etc`, Rivetr's own data, another stack's
-volumes. Every refusal names the key and its line; all are raised together.
+may allow: the engine's socket and data (all of `/run`), `/`, `/proc`, `/etc`, Rivetr's own
+data, another stack's volumes. Every refusal names the key and its line; all are raised together.
 
 Host ports already taken are not weighed here: the claims aggregate decides them, from
 `host_ports`."""
