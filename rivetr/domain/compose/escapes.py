@@ -81,9 +81,11 @@ def bind(
 ) -> None:
     """A host path mounted into a container: inside the stack, or under an allowed prefix and
     none of the places no stack reaches."""
-    if in_the_stack(source) is not None:
+    if not source:
+        found.refuse("a bind names no host path", at)
+    elif in_the_stack(source) is not None:
         return
-    if not source.startswith("/"):
+    elif not source.startswith("/"):
         found.refuse(f"{source!r} is outside the stack's root", at)
     elif (why := never(source, data_dir)) is not None:
         found.refuse(f"{source} is never mounted into a stack: {why}", at)

@@ -112,8 +112,8 @@ def depends_on(value: Any, at: At) -> Any:
 
 
 def top_level(value: Any, at: At) -> Any:
-    """A top-level network or volume: nothing under it is every default; the deprecated
-    `external: {name: x}` is `external: true` with the name `x`."""
+    """A top-level network, volume, secret or config: nothing under it is every default; the
+    deprecated `external: {name: x}` is `external: true` with the name `x`."""
     if value is None:
         return {}
     external = value.get("external") if isinstance(value, Mapping) else None

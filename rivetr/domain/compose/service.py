@@ -87,7 +87,7 @@ class Logging(Spec, frozen=True):
 
 
 class Service(Spec, frozen=True):
-    """One service of a stack; keys start `x-` are kept in `extensions` (`x-rivetr`)."""
+    """One service of a stack; its keys starting `x-` are kept in `extensions` (`x-rivetr`)."""
 
     image: str | None = None
     build: Annotated[Build, Parsed(long_form.build)] | None = None

@@ -228,6 +228,7 @@ NEVER = [
     ("    volumes: ['../..:/up']\n", "services.web.volumes[0]", "outside the stack's root"),
     ("    volumes: ['./a/../../b:/up']\n", "services.web.volumes[0]", "outside the stack's root"),
     ("    volumes: ['~/configs:/c']\n", "services.web.volumes[0]", "outside the stack's root"),
+    ("    volumes: [{type: bind, target: /t}]\n", "services.web.volumes[0]", "no host path"),
     ("    use_api_socket: true\n", "services.web", "engine's API"),
     ("    sysctls: {kernel.panic: 1}\n", "services.web.sysctls.kernel.panic", "host's kernel"),
     (
