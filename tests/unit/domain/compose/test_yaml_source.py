@@ -14,6 +14,7 @@ from rivetr.domain.compose.bounds import MAX_DEPTH, MAX_FILE_BYTES, MAX_SERVICES
 from rivetr.domain.compose.nodes import finish
 from rivetr.domain.compose.where import ComposeError, Location
 from rivetr.domain.compose.yaml_source import parse_yaml, resolve_plain
+from tests.compose_bombs import billion_laughs, deep_anchors, nested, services
 
 
 def read(text: str) -> dict[str, object]:
@@ -127,36 +128,13 @@ def test_what_is_not_plain_compose_data_is_refused_with_its_line(
     assert refused.value.location == Location("compose.yaml", line)
 
 
-def billion_laughs() -> bytes:
-    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for index in range(1, 10):
-        name, previous = chr(ord("a") + index), chr(ord("a") + index - 1)
-        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
-    return "\n".join(lines).encode()
-
-
-def deep_anchors() -> bytes:
-    """Each anchor a mapping of two aliases to the one before: 2**60 nodes expanded."""
-    lines = ["a0: &a0 {k: v}"]
-    lines += [f"a{i}: &a{i} {{l: *a{i - 1}, r: *a{i - 1}}}" for i in range(1, 61)]
-    return "\n".join(lines).encode()
-
-
-def many_services() -> bytes:
-    body = "".join(f"  s{i}:\n    image: busybox\n" for i in range(1000))
-    return f"services:\n{body}".encode()
-
-
 HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "10 MB": (lambda: b"a: " + b"x" * (10 << 20), f"may hold {MAX_FILE_BYTES:,}"),
     "billion laughs": (billion_laughs, "each alias counted as what it names"),
     "deep anchors": (deep_anchors, "each alias counted as what it names"),
-    "deep nesting": (lambda: b"a: " + b"[" * 5000 + b"]" * 5000, "nest"),
-    "nesting past the bound": (
-        lambda: b"a: " + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
-        f"deeper than {MAX_DEPTH}",
-    ),
-    "1,000 services": (many_services, f"a stack may hold {MAX_SERVICES}"),
+    "deep nesting": (lambda: nested(5000), "nest"),
+    "nesting past the bound": (lambda: nested(MAX_DEPTH + 1), f"deeper than {MAX_DEPTH}"),
+    "1,000 services": (lambda: services(1000), f"a stack may hold {MAX_SERVICES}"),
 }
 
 
