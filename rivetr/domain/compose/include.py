@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from rivetr.domain.compose.merge import merge_model
 from rivetr.domain.compose.nodes import Map, Seq, plain, refusal
 from rivetr.domain.compose.paths import directory, join
-from rivetr.domain.compose.where import DataPath, Location
+from rivetr.domain.compose.where import ComposeError, DataPath, Location
 
 _RESOURCES = ("services", "networks", "volumes", "configs", "secrets")
 
@@ -68,9 +68,14 @@ def apply_includes(
         else:
             wanted = [models.path(file) for file in env_files if file != "/dev/null"]
             sub_env = models.environment(wanted, env, required=True, key=(*key, "env_file"), at=at)
-        model = models.model(files[0], base, sub_env, (*chain, files[0]))
-        for extra in files[1:]:
-            model = merge_model(model, models.model(extra, base, sub_env, (*chain, extra)))
+        try:
+            model = models.model(files[0], base, sub_env, (*chain, files[0]))
+            for extra in files[1:]:
+                model = merge_model(model, models.model(extra, base, sub_env, (*chain, extra)))
+        except ComposeError as exc:
+            if exc.location is not None:  # a fault inside that file: its own line says more
+                raise
+            raise refusal(f"cannot include {files[0]}: {exc.problem}", key, at) from exc
         _import(root, model, files[0])
 
 

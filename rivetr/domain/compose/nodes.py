@@ -133,6 +133,13 @@ def pairs(value: Seq, *, missing: Any, separator: str = "=") -> Map:
     item wins, an item without the separator maps to `missing`."""
     mapping = Map()
     for _, item, at in value.entries():
-        key, found, rest = str(item).partition(separator)
+        key, found, rest = text_of(item).partition(separator)
         mapping.put(key, rest if found else missing, at)
     return mapping
+
+
+def text_of(value: Any) -> str:
+    """A scalar as Compose's Go code prints it: `true`, not `True`; nothing for null."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

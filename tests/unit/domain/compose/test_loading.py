@@ -146,7 +146,10 @@ def test_include_brings_in_services_with_their_own_directory_and_env() -> None:
         "tools/override.yaml": "services:\n  tool: {command: run}\n",
         "tools/vars.env": "TOOL=2\n",
     }
-    data = read(files, variables={"TOOL": "9"}).data
+    loaded = read(files, variables={"TOOL": "9"})
+    data = loaded.data
+    assert loaded.where.of(("services", "db", "image")) == Location("lib/db.yaml", 3)
+    assert loaded.where.of(("services", "tool", "command")) == Location("tools/override.yaml", 2)
     assert data["services"] == {
         "web": {"image": "web", "depends_on": ["db"]},
         "db": {
@@ -171,6 +174,12 @@ def test_an_include_cycle_is_refused_however_far_down() -> None:
         "include cycle detected: compose.yaml -> a/a.yaml -> b.yaml -> compose.yaml"
     )
     assert error.location == Location("b.yaml", 1)
+
+
+def test_an_included_file_that_is_not_there_is_refused_at_the_include() -> None:
+    error = refused({"compose.yaml": "services: {web: {image: x}}\ninclude:\n  - lib/none.yaml\n"})
+    assert error.problem == "cannot include lib/none.yaml: lib/none.yaml is not in the stack"
+    assert (error.key, error.location) == ("include[0]", Location("compose.yaml", 3))
 
 
 def test_a_service_defined_both_here_and_in_an_include_is_refused_unless_the_same() -> None:
