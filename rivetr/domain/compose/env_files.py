@@ -117,7 +117,8 @@ def _files(listed: Any, key: DataPath, at: Location | None) -> list[File]:
     if items is None:
         raise refusal("names a file or a list of files", key, at)
     found: list[File] = []
-    for item, item_at in items:
+    for index, (item, item_at) in enumerate(items):
+        named = (*key, index) if isinstance(listed, Seq) else key
         if isinstance(item, str) and item:
             found.append((item, True, False, item_at))
             continue
@@ -132,5 +133,5 @@ def _files(listed: Any, key: DataPath, at: Location | None) -> list[File]:
             ):
                 found.append((path, required, form == "raw", item_at))
                 continue
-        raise refusal("names a file: a path or {path, required, format: raw}", key, item_at)
+        raise refusal("names a file: a path or {path, required, format: raw}", named, item_at)
     return found

@@ -281,6 +281,12 @@ def test_a_missing_required_env_file_is_refused_naming_service_key_and_path() ->
     assert "leaves the stack" in outside.problem
 
 
+def test_a_malformed_env_file_entry_is_refused_at_its_item() -> None:
+    text = "services:\n  web:\n    image: w\n    env_file:\n      - a.env\n      - {required: no}\n"
+    error = refused({"compose.yaml": text, "a.env": "A=1\n"})
+    assert (error.key, error.location) == ("services.web.env_file[1]", Location("compose.yaml", 6))
+
+
 def test_a_raw_env_file_is_taken_as_written() -> None:
     files = {
         "compose.yaml": (
