@@ -95,7 +95,8 @@ def _merge(
         return  # not a mapping: the model refuses it, naming the key
     for variable, value, at in own.entries() if own is not None else ():
         merged.put(variable, value, at)
-    service.put(target, merged, own_at or listed_at)
+    if merged or own is not None:
+        service.put(target, merged, own_at or listed_at)
 
 
 def _earlier(merged: Map, env: Mapping[str, str]) -> Lookup:

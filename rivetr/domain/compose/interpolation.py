@@ -4,8 +4,9 @@ compose-go read it: `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?e
 
 `${{scope.KEY}}` is not interpolation here: it is Rivetr's reference to a shared variable or a
 resource's output, resolved at deploy time (`rivetr/domain/references.py`), so it is left as it
-is written. A template is parsed whole before anything is looked up, so a typo is refused even
-in a default that is not taken."""
+is written (`$${{` is `$` then the text `{{`, so still a reference: `$$${{` leaves the `$${{`
+that references read as a literal `${{`). A template is parsed whole before anything is looked
+up, so a typo is refused even in a default that is not taken."""
 
 from __future__ import annotations
 

@@ -44,7 +44,8 @@ def load(
             its directory is the project directory, whose `.env` feeds interpolation.
         variables: The stack's variables: they win over `.env`, as the shell's environment
             does for Compose.
-        profiles: The enabled profiles; when none, `COMPOSE_PROFILES` in the variables.
+        profiles: The enabled profiles; when none, `COMPOSE_PROFILES` from the variables or
+            the `.env`.
 
     Returns:
         The project with `include`, `extends`, `env_file`, `label_file` and `version`

@@ -89,17 +89,19 @@ _UNIQUE: Final[dict[Path, Key]] = {
         _exact,
     ),
 }
-# a list of names or a mapping by name, and what a name of the list stands for
-_NAMED: Final[dict[Path, Callable[[], Any]]] = {
-    ("depends_on",): lambda: _condition(),
-    ("networks",): lambda: None,
-}
 
 
 def _condition() -> Map:
     started = Map()
     started.put("condition", "service_started", None)
     return started
+
+
+# a list of names or a mapping by name, and what a name of the list stands for
+_NAMED: Final[dict[Path, Callable[[], Any]]] = {
+    ("depends_on",): _condition,
+    ("networks",): lambda: None,
+}
 
 
 def merge_service(base: Map, override: Map) -> Map:
