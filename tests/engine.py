@@ -27,13 +27,20 @@ async def connect_real_engine(engine: Engine = "auto") -> ContainerRuntime:
 
 
 async def remove_test_leftovers(
-    runtime: ContainerRuntime, run_id: str, images: list[str], networks: Sequence[str] = ()
+    runtime: ContainerRuntime,
+    run_id: str,
+    images: list[str],
+    networks: Sequence[str] = (),
+    volumes: Sequence[str] = (),
 ) -> None:
-    """Remove this run's containers (running or not), then `networks`, its volumes and `images`."""
+    """Remove this run's containers (running or not), then `networks`, `volumes` and the
+    volumes labelled as this run's, and `images`."""
     for container in await runtime.list_containers({TEST_RUN_LABEL: run_id}):
         await runtime.remove_container(container.id, force=True)
     for network in networks:
         await runtime.remove_network(network)
+    for volume in volumes:
+        await runtime.remove_volume(volume)
     for volume in await runtime.list_volumes({TEST_RUN_LABEL: run_id}):
         await runtime.remove_volume(volume.name)
     for image in images:

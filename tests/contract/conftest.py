@@ -41,6 +41,7 @@ class Engine:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     images: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
 
     @property
     def fake(self) -> FakeRuntime | None:
@@ -59,6 +60,13 @@ class Engine:
         """A network name of this test, its network removed after it."""
         name = self.name(what)
         self.networks.append(name)
+        return name
+
+    def volume_name(self, what: str) -> str:
+        """A volume name of this test, for a volume made without its labels (as a container
+        makes the volumes it mounts), removed after it."""
+        name = self.name(what)
+        self.volumes.append(name)
         return name
 
     @property
@@ -131,7 +139,9 @@ async def open_engine(kind: str, tmp_path: Path) -> AsyncIterator[Engine]:
     try:
         yield engine
     finally:
-        await remove_test_leftovers(runtime, engine.run_id, engine.images, engine.networks)
+        await remove_test_leftovers(
+            runtime, engine.run_id, engine.images, engine.networks, engine.volumes
+        )
         await runtime.close()
 
 

@@ -159,16 +159,7 @@ async def test_containers_on_a_network_reach_each_other_by_alias(engine: Engine)
     )
     client = await _sleeper(engine, network=network)
     outsider = await _sleeper(engine)
-    if fake := engine.fake:
-        page = f"hello from {engine.run_id}\n".encode()
-
-        def wget(call: FakeExecCall) -> FakeExecAnswer:
-            host = call.argv[-1].split("/")[2].split(":")[0]
-            if host in fake.peers(call.container):
-                return FakeExecAnswer(stdout=[page])
-            return FakeExecAnswer(exit_code=1, stderr=b"wget: bad address\n")
-
-        fake.on_exec("wget", wget)
+    _wget_by_name(engine)
     fetch = ["wget", "-q", "-O", "-", "http://db-alias:8080/"]
 
     answer = await engine.runtime.exec_run(client.id, fetch, timeout_s=30)
@@ -183,6 +174,21 @@ async def test_containers_on_a_network_reach_each_other_by_alias(engine: Engine)
         await engine.runtime.run_container(
             engine.spec(image, network=engine.name("absent"), ports={})
         )
+
+
+def _wget_by_name(engine: Engine) -> None:
+    """Teach the twin `wget`: a container it reaches by name on one of its networks answers
+    this test's web page."""
+    if fake := engine.fake:
+        page = f"hello from {engine.run_id}\n".encode()
+
+        def wget(call: FakeExecCall) -> FakeExecAnswer:
+            host = call.argv[-1].split("/")[2].split(":")[0]
+            if host in fake.peers(call.container):
+                return FakeExecAnswer(stdout=[page])
+            return FakeExecAnswer(exit_code=1, stderr=b"wget: bad address\n")
+
+        fake.on_exec("wget", wget)
 
 
 async def test_a_port_binds_to_the_address_asked_for(engine: Engine) -> None:

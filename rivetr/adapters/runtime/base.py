@@ -10,6 +10,11 @@ from typing import Literal, Protocol
 
 import msgspec
 
+# what a container is asked to be lives in `container_spec`; imported from here as before
+from rivetr.adapters.runtime.container_spec import ContainerSpec as ContainerSpec
+from rivetr.adapters.runtime.container_spec import EngineHealthcheck as EngineHealthcheck
+from rivetr.adapters.runtime.container_spec import Mount as Mount
+from rivetr.adapters.runtime.container_spec import PublishedPort as PublishedPort
 from rivetr.adapters.runtime.execution import ExecOutput, ExecResult
 
 MANAGED_LABEL = "rivetr.managed"
@@ -40,34 +45,6 @@ class EngineInfo(msgspec.Struct, frozen=True, kw_only=True):
     url: str
 
 
-class EngineHealthcheck(msgspec.Struct, frozen=True, kw_only=True):
-    """A health check the engine runs inside the container (Docker's HEALTHCHECK, run as CMD)."""
-
-    test: list[str]  # the command's argv, run without a shell
-    interval_s: float = 30.0
-    timeout_s: float = 30.0
-    retries: int = 3  # failures in a row that make the container unhealthy
-    start_period_s: float = 0.0  # failures this soon after the start do not count
-
-
-class ContainerSpec(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    image: str
-    labels: dict[str, str] = {}
-    env: dict[str, str] = {}
-    command: list[str] | None = None
-    # container port -> host port; None asks the engine for a free port on `bind_address`
-    ports: dict[int, int | None] = {}
-    bind_address: str = "127.0.0.1"  # "0.0.0.0": every host address (a database's public port)
-    volumes: dict[str, str] = {}  # named volume -> mount path; a missing volume is made
-    network: str | None = None  # a network made with `create_network`; None: the default
-    aliases: list[str] = []  # names other containers on `network` reach this one by
-    healthcheck: EngineHealthcheck | None = None
-    memory_bytes: int | None = 512 * 1024 * 1024
-    nano_cpus: int | None = 1_000_000_000
-    restart_policy: Literal["no", "on-failure", "unless-stopped", "always"] = "unless-stopped"
-
-
 class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
@@ -75,6 +52,7 @@ class ContainerInfo(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str]
     state: str  # the engine's own word: created, running, exited, dead...
     host_ports: dict[int, int] = {}
+    exit_code: int | None = None  # the process's exit status once it exited; None before
 
 
 class ContainerStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -168,12 +146,22 @@ class ContainerRuntime(Protocol):
         ...
 
     async def run_container(self, spec: ContainerSpec) -> ContainerInfo:
-        """Create and start a container (with an init process); return it as started."""
+        """Create a container (with an init process), join it to its networks, and start it;
+        return it as started.
+
+        Raises:
+            ContainerError: the image, a network or a bind mount's source is missing, a
+                fixed host port is taken, or the engine refused the spec; no container is
+                left behind.
+        """
         ...
 
     async def inspect_container(self, name_or_id: str) -> ContainerInfo | None: ...
 
-    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None: ...
+    async def stop_container(self, name_or_id: str, timeout_s: float | None = None) -> None:
+        """Send the container's stop signal, then SIGKILL after `timeout_s` (None: the
+        container's own `stop_grace_s`, kept by the engine); a stopped one is left as it is."""
+        ...
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None: ...
 

@@ -35,6 +35,7 @@ from rivetr.adapters.runtime.base import (
     ImageInfo,
     LogLine,
 )
+from rivetr.adapters.runtime.container_spec import DEFAULT_STOP_GRACE_S, spec_problems
 from rivetr.adapters.runtime.docker_answers import (
     BuildLines,
     container_info,
@@ -44,13 +45,14 @@ from rivetr.adapters.runtime.docker_answers import (
     split_ref,
     vanished,
 )
+from rivetr.adapters.runtime.docker_create import create_request, start_container
 from rivetr.adapters.runtime.docker_engine import explain
-from rivetr.adapters.runtime.docker_resources import (
-    EPHEMERAL_PORT_ATTEMPTS,
-    DockerResources,
-    create_options,
-    lost_port_race,
+from rivetr.adapters.runtime.docker_podman import (
+    default_ulimits,
+    podman_defaults,
+    refuse_held_ports,
 )
+from rivetr.adapters.runtime.docker_resources import DockerResources
 from rivetr.adapters.runtime.exec_streams import DockerExec
 
 T = TypeVar("T")
@@ -223,31 +225,17 @@ class DockerRuntime(DockerResources, DockerExec):
             except docker.errors.NotFound as exc:
                 # Checked first: the engine would turn a missing image into a failed pull.
                 raise ContainerError(f"image {spec.image!r} not found: build it first") from exc
-            for attempt in range(1, EPHEMERAL_PORT_ATTEMPTS + 1):
-                container = client.containers.create(
-                    image=spec.image,
-                    command=spec.command,
-                    name=spec.name,
-                    labels=dict(spec.labels),
-                    environment=dict(spec.env),
-                    mem_limit=spec.memory_bytes,
-                    nano_cpus=spec.nano_cpus,
-                    restart_policy={"Name": spec.restart_policy},
-                    **create_options(client, self._engine_kind(client), spec),
-                    # An init as PID 1 forwards SIGTERM: stops take milliseconds, not the timeout.
-                    init=True,
-                )
-                try:
-                    container.start()
-                except docker.errors.APIError as exc:
-                    with suppress(docker.errors.APIError):
-                        container.remove(force=True, v=True)
-                    if attempt < EPHEMERAL_PORT_ATTEMPTS and lost_port_race(spec, exc):
-                        continue
-                    raise
-                container.reload()
-                return container_info(container.attrs)
-            raise AssertionError("unreachable: the last attempt returns or raises")
+            if problems := spec_problems(spec):
+                raise ContainerError(f"run {spec.name}: " + "; ".join(problems))
+            kind = self._engine_kind(client)
+            defaults = None
+            if kind == "podman":
+                refuse_held_ports(client, spec)
+                if spec.ulimits and self._podman_ulimits is None:
+                    self._podman_ulimits = default_ulimits(client, spec.image)
+                defaults = podman_defaults(client, spec, self._podman_ulimits or {})
+            request = create_request(spec, kind, client.api.api_version, defaults)
+            return start_container(client, spec, request)
 
         return await self._run(f"run {spec.name}", run)
 
@@ -260,12 +248,22 @@ class DockerRuntime(DockerResources, DockerExec):
 
         return await self._run(f"inspect {name_or_id}", inspect)
 
-    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None:
-        """Stop (SIGTERM, then SIGKILL after `timeout_s`); stopping a stopped one is a no-op."""
-        seconds = max(0, math.ceil(timeout_s))  # the engine counts whole seconds
-        await self._run(
-            f"stop {name_or_id}", lambda client: client.api.stop(name_or_id, timeout=seconds)
-        )
+    async def stop_container(self, name_or_id: str, timeout_s: float | None = None) -> None:
+        """Stop (the stop signal, then SIGKILL after `timeout_s`, or the container's own stop
+        timeout); stopping a stopped one is a no-op."""
+
+        def stop(client: docker.DockerClient) -> None:
+            seconds = timeout_s
+            if seconds is None:
+                # asked for, not left to the engine: the HTTP call must wait that long too
+                kept = (client.api.inspect_container(name_or_id).get("Config") or {}).get(
+                    "StopTimeout"
+                )
+                seconds = DEFAULT_STOP_GRACE_S if kept is None else float(kept)
+            # the engine counts whole seconds
+            client.api.stop(name_or_id, timeout=max(0, math.ceil(seconds)))
+
+        await self._run(f"stop {name_or_id}", stop)
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
         """Remove a container and its anonymous volumes; a missing one is already removed, and

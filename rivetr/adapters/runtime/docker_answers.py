@@ -51,10 +51,13 @@ def short_ref(ref: str) -> str:
 def container_info(attrs: dict[str, Any]) -> ContainerInfo:
     """A container inspection as the port's `ContainerInfo` (labels include the image's).
 
-    Ports count as published only while the container runs (or is paused): Podman keeps
-    reporting a stopped container's bindings, Docker does not."""
+    A process that ended is "exited" on both engines, with its exit status. Ports count as
+    published only while the container runs (or is paused): Podman keeps reporting a stopped
+    container's bindings, Docker does not."""
     config = attrs.get("Config") or {}
     state = (attrs.get("State") or {}).get("Status", "unknown")
+    if state == "stopped":  # Podman's word for a process that ended, until its cleanup ran
+        state = "exited"
     published = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
     if state not in ("running", "paused"):
         published = {}
@@ -64,6 +67,7 @@ def container_info(attrs: dict[str, Any]) -> ContainerInfo:
         host = next((b.get("HostPort") for b in bindings or [] if b.get("HostPort")), None)
         if protocol == "tcp" and host:
             host_ports[int(port)] = int(host)
+    exit_code = (attrs.get("State") or {}).get("ExitCode")
     return ContainerInfo(
         id=attrs["Id"],
         name=str(attrs.get("Name", "")).lstrip("/"),
@@ -71,6 +75,8 @@ def container_info(attrs: dict[str, Any]) -> ContainerInfo:
         labels=config.get("Labels") or {},
         state=state,
         host_ports=host_ports,
+        # both engines say 0 before the process ran: only an ended one has an exit status
+        exit_code=int(exit_code) if state in ("exited", "dead") and exit_code is not None else None,
     )
 
 

@@ -39,6 +39,8 @@ class DockerEngine:
         self._client: docker.DockerClient | None = None
         self._client_lock = threading.Lock()
         self._detected: Literal["docker", "podman"] | None = kind
+        # Podman's default limits, asked once when a container first sets any (`docker_podman`)
+        self._podman_ulimits: dict[str, tuple[int, int]] | None = None
 
     async def close(self) -> None:
         with self._client_lock:

@@ -6,22 +6,15 @@ which apps reach it by name, and the engine's own view of its health.
 
 from __future__ import annotations
 
-import shlex
 import uuid
 from contextlib import suppress
-from typing import Any, Literal
+from typing import Any
 
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
 
-from rivetr.adapters.runtime.base import (
-    ContainerError,
-    ContainerSpec,
-    EngineHealthcheck,
-    Health,
-    VolumeInfo,
-)
-from rivetr.adapters.runtime.docker_engine import DockerEngine, explain
+from rivetr.adapters.runtime.base import ContainerError, Health, VolumeInfo
+from rivetr.adapters.runtime.docker_engine import DockerEngine
 
 COPY_LABEL = "rivetr.volume-copy"  # on the short-lived container of `copy_volume`
 
@@ -30,54 +23,6 @@ _HEALTH: dict[str, Health] = {
     "healthy": "healthy",
     "unhealthy": "unhealthy",
 }
-
-
-def create_options(
-    client: docker.DockerClient, kind: Literal["docker", "podman"], spec: ContainerSpec
-) -> dict[str, Any]:
-    """The arguments of `containers.create` for `spec`'s ports, volumes, network and health."""
-    address = spec.bind_address
-    if address == "0.0.0.0" and kind == "podman":
-        # Podman 4.3 (netavark) publishes a port bound to "0.0.0.0" nowhere; "" binds every
-        # IPv4 address, as 0.0.0.0 does on Docker (where "" would add IPv6's `::` too)
-        address = ""
-    options: dict[str, Any] = {
-        "ports": {f"{port}/tcp": (address, host) for port, host in spec.ports.items()},
-        "volumes": {name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
-    }
-    if spec.network is not None:
-        options["network"] = spec.network
-        if spec.aliases:
-            endpoint = client.api.create_endpoint_config(aliases=list(spec.aliases))
-            options["networking_config"] = {spec.network: endpoint}
-    if spec.healthcheck is not None:
-        options["healthcheck"] = healthcheck_config(spec.healthcheck, kind)
-    return options
-
-
-def healthcheck_config(
-    check: EngineHealthcheck, kind: Literal["docker", "podman"] = "docker"
-) -> dict[str, Any]:
-    def ns(seconds: float) -> int:
-        return int(seconds * 1e9)
-
-    return {
-        "test": health_test(check.test, kind),
-        "interval": ns(check.interval_s),
-        "timeout": ns(check.timeout_s),
-        "retries": check.retries,
-        "start_period": ns(check.start_period_s),
-    }
-
-
-def health_test(argv: list[str], kind: Literal["docker", "podman"]) -> list[str]:
-    """The engine's `Healthcheck.Test` running `argv`. Podman 4.3 joins a `CMD` test with
-    spaces and splits it again at whitespace (`sh -c '[ "$(redis-cli ping)" = PONG ]'` reaches
-    it as nine words), so there an argv with whitespace in (or an empty) argument goes as one
-    shell line quoted to give back the same argv."""
-    if kind == "podman" and any(not arg or any(c.isspace() for c in arg) for arg in argv):
-        return ["CMD-SHELL", shlex.join(argv)]
-    return ["CMD", *argv]
 
 
 class DockerResources(DockerEngine):
@@ -210,14 +155,3 @@ class DockerResources(DockerEngine):
 
 def _volume_info(raw: dict[str, Any]) -> VolumeInfo:
     return VolumeInfo(name=str(raw["Name"]), labels=dict(raw.get("Labels") or {}))
-
-
-# Engines hand out ephemeral host ports from the same range as the kernel gives other
-# programs' sockets, and do not check that the one they pick is free: a start can lose that
-# race. A fresh container is given the next port; a fixed port asked for is not retried.
-EPHEMERAL_PORT_ATTEMPTS = 5
-
-
-def lost_port_race(spec: ContainerSpec, error: docker.errors.APIError) -> bool:
-    """Whether starting `spec` failed only because an engine-chosen host port was taken."""
-    return None in spec.ports.values() and "address already in use" in explain(error)

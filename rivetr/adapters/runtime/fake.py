@@ -28,7 +28,8 @@ from rivetr.adapters.runtime.base import (
     ImageInfo,
     LogLine,
 )
-from rivetr.adapters.runtime.fake_container import FakeContainer
+from rivetr.adapters.runtime.container_spec import DEFAULT_STOP_GRACE_S, spec_problems
+from rivetr.adapters.runtime.fake_container import FakeContainer, stop_signal_number
 from rivetr.adapters.runtime.fake_exec import FakeExec
 from rivetr.adapters.runtime.fake_resources import FakeResources
 
@@ -49,6 +50,14 @@ class FakeBuild(msgspec.Struct, frozen=True, kw_only=True):
     labels: dict[str, str]
 
 
+class FakeStop(msgspec.Struct, frozen=True, kw_only=True):
+    """One stop of a running container: the signal sent, and how long it had before SIGKILL."""
+
+    container: str  # its name
+    signal: str
+    grace_s: float
+
+
 class FakeRuntime(FakeResources, FakeExec):
     """The port in memory. Images are refs to ids; containers never run anything.
 
@@ -67,6 +76,7 @@ class FakeRuntime(FakeResources, FakeExec):
         self.closed = False
         self.builds: list[FakeBuild] = []
         self.started: list[ContainerSpec] = []
+        self.stops: list[FakeStop] = []
         self.imported: list[str] = []
         self.images: dict[str, str] = {}  # ref -> image id
         self._image_labels: dict[str, dict[str, str]] = {}  # image id -> labels
@@ -86,6 +96,10 @@ class FakeRuntime(FakeResources, FakeExec):
     def fail_next_start(self, message: str) -> None:
         """Make the next `run_container` raise ContainerError(`message`), leaving no container."""
         self._start_failure = message
+
+    def process_exited(self, name_or_id: str, exit_code: int) -> None:
+        """Pretend the container's process exited by itself with `exit_code`."""
+        self._get(name_or_id).ended(exit_code)
 
     def append_log(self, name_or_id: str, text: str) -> None:
         """Pretend the container's process wrote `text`."""
@@ -217,13 +231,11 @@ class FakeRuntime(FakeResources, FakeExec):
         if self._start_failure is not None:
             message, self._start_failure = self._start_failure, None
             raise ContainerError(f"run {spec.name}: {message}")
+        if problems := spec_problems(spec):
+            raise ContainerError(f"run {spec.name}: " + "; ".join(problems))
+        stop_signal_number(spec.stop_signal or "SIGTERM", spec.name)
         networks = self._attach(spec)
-        taken = {p for c in self._containers.values() for p in c.host_ports.values()}
-        host_ports: dict[int, int] = {}
-        for port, wanted in spec.ports.items():
-            if wanted is not None and wanted in taken:
-                raise ContainerError(f"run {spec.name}: port 127.0.0.1:{wanted} already in use")
-            host_ports[port] = wanted if wanted is not None else next(self._free_ports)
+        host_ports, bound = self._publish(spec)
         container = FakeContainer(
             id=_image_id(f"container {next(self._ids)}")[7:],
             spec=spec,
@@ -233,6 +245,7 @@ class FakeRuntime(FakeResources, FakeExec):
             host_ports=host_ports,
         )
         container.networks = networks
+        container.bound = bound
         self._containers[container.id] = container
         self.started.append(spec)
         return container.info()
@@ -242,13 +255,23 @@ class FakeRuntime(FakeResources, FakeExec):
         container = self._find(name_or_id)
         return container.info() if container else None
 
-    async def stop_container(self, name_or_id: str, timeout_s: float = 10.0) -> None:
+    async def stop_container(self, name_or_id: str, timeout_s: float | None = None) -> None:
+        """Recorded in `stops`; the process ends as one that does not handle its stop signal
+        does (128 + the signal's number)."""
         self._check()
         container = self._get(name_or_id)
         if container.state == "running":
-            container.state = "exited"
-            container.host_ports = {}
-            container.changed()
+            spec = container.spec
+            grace = spec.stop_grace_s if timeout_s is None else timeout_s
+            signal = spec.stop_signal or "SIGTERM"
+            self.stops.append(
+                FakeStop(
+                    container=spec.name,
+                    signal=signal,
+                    grace_s=DEFAULT_STOP_GRACE_S if grace is None else grace,
+                )
+            )
+            container.ended(128 + stop_signal_number(signal, spec.name))
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
         self._check()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import anyio
 
-from rivetr.adapters.runtime.base import ContainerInfo, ContainerSpec, Health, LogLine
+from rivetr.adapters.runtime.base import (
+    ContainerError,
+    ContainerInfo,
+    ContainerSpec,
+    Health,
+    LogLine,
+)
 
 
 class FakeContainer:
@@ -24,7 +31,9 @@ class FakeContainer:
         self.image_id = image_id
         self.labels = labels
         self.host_ports = host_ports
+        self.bound: set[tuple[str, int]] = set()  # (protocol, host port) held while running
         self.state = "running"
+        self.exit_code: int | None = None
         self.log = ""
         self.lines: list[LogLine] = []
         self.written: anyio.Event | None = None  # set on the next line or stop
@@ -48,4 +57,27 @@ class FakeContainer:
             labels=dict(self.labels),
             state=self.state,
             host_ports=dict(self.host_ports),
+            exit_code=self.exit_code,
         )
+
+    def ended(self, exit_code: int) -> None:
+        """The process exited with `exit_code`: its ports are free again."""
+        self.state = "exited"
+        self.exit_code = exit_code
+        self.host_ports = {}
+        self.bound = set()
+        self.changed()
+
+
+def stop_signal_number(name: str, container: str) -> int:
+    """The number of stop signal `name` ("SIGQUIT", "QUIT" or "3"), as engines read it.
+
+    Raises:
+        ContainerError: no such signal (the engines refuse the container).
+    """
+    if name.isdigit():
+        return int(name)
+    try:
+        return signal.Signals[name if name.startswith("SIG") else f"SIG{name}"].value
+    except KeyError:
+        raise ContainerError(f"run {container}: invalid stop signal {name!r}") from None

@@ -8,7 +8,7 @@ runs its test command through the twin's exec table each time it is asked about,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from rivetr.adapters.runtime.base import ContainerError, ContainerSpec, Health, VolumeInfo
 from rivetr.adapters.runtime.fake_container import FakeContainer
@@ -30,6 +30,7 @@ class FakeResources:
     _get: Callable[[str], FakeContainer]
     _image: Callable[[str], str | None]
     _answer: Callable[..., FakeExecAnswer]
+    _free_ports: Iterator[int]
 
     def __init__(self) -> None:
         self.volumes: dict[str, FakeVolume] = {}
@@ -66,7 +67,7 @@ class FakeResources:
         self._check()
         if name not in self.volumes:
             return
-        users = [c for c in self._containers.values() if name in c.spec.volumes]
+        users = [c for c in self._containers.values() if name in _volumes(c.spec)]
         if users:
             raise ContainerError(f"remove volume {name}: volume is in use - [{users[0].id}]")
         del self.volumes[name]
@@ -117,7 +118,9 @@ class FakeResources:
             return None
         if container.state != "running":
             return container.health
-        answer = self._answer(container, check.test, b"")
+        # as the engines run it: with the container's environment, a shell line under sh -c
+        argv = ["sh", "-c", *check.test] if check.shell else check.test
+        answer = self._answer(container, argv, b"", container.spec.env)
         if answer.exit_code == 0:
             container.health, container.failing = "healthy", 0
         elif time.monotonic() - container.started_at >= check.start_period_s:
@@ -129,13 +132,44 @@ class FakeResources:
     # -- plumbing ------------------------------------------------------------------------
 
     def _attach(self, spec: ContainerSpec) -> dict[str, list[str]]:
-        """Mount `spec`'s volumes (made when missing, as engines do) and return its networks.
+        """Mount `spec`'s volumes (made when missing, as engines do) and return its networks,
+        each with its aliases there.
 
         Raises:
             ContainerError: `spec` names a network that does not exist.
         """
-        if spec.network is not None and spec.network not in self.networks:
-            raise ContainerError(f"run {spec.name}: network {spec.network} not found")
-        for volume in spec.volumes:
+        networks = dict(spec.extra_networks)
+        if spec.network is not None:
+            networks[spec.network] = list(spec.aliases)
+        for network in networks:
+            if network not in self.networks:
+                raise ContainerError(f"run {spec.name}: network {network} not found")
+        for volume in _volumes(spec):
             self.volumes.setdefault(volume, FakeVolume({}))
-        return {spec.network: list(spec.aliases)} if spec.network else {}
+        return networks
+
+    def _publish(self, spec: ContainerSpec) -> tuple[dict[int, int], set[tuple[str, int]]]:
+        """The host ports of `spec`: its TCP ones by container port (the first, when one is
+        published twice), and every (protocol, host port) it holds.
+
+        Raises:
+            ContainerError: a fixed host port is held by a running container.
+        """
+        taken = {each for c in self._containers.values() for each in c.bound}
+        host_ports: dict[int, int] = {}
+        bound: set[tuple[str, int]] = set()
+        wanted = [(port, host, "tcp", spec.bind_address) for port, host in spec.ports.items()]
+        wanted += [(p.target, p.published, p.protocol, p.host_ip) for p in spec.published]
+        for port, host, protocol, address in wanted:
+            if host is not None and (protocol, host) in taken | bound:
+                raise ContainerError(f"run {spec.name}: port {address}:{host} already in use")
+            chosen = host if host is not None else next(self._free_ports)
+            bound.add((protocol, chosen))
+            if protocol == "tcp":
+                host_ports.setdefault(port, chosen)
+        return host_ports, bound
+
+
+def _volumes(spec: ContainerSpec) -> list[str]:
+    """The named volumes `spec` mounts."""
+    return [*spec.volumes, *(m.source for m in spec.mounts if m.type == "volume")]

@@ -53,6 +53,27 @@ def test_a_container_that_is_not_running_publishes_nothing(status: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "state", "exit_code"),
+    [
+        ("running", "running", None),
+        ("created", "created", None),  # both engines say 0 before the process ran
+        ("exited", "exited", 3),
+        ("stopped", "exited", 3),  # Podman, between the process's end and its cleanup
+        ("dead", "dead", 3),
+    ],
+)
+def test_only_a_process_that_ended_has_an_exit_status(
+    status: str, state: str, exit_code: int | None
+) -> None:
+    attrs = inspection(status)
+    attrs["State"] = {"Status": status, "ExitCode": 0 if status == "created" else 3}
+
+    info = container_info(attrs)
+
+    assert (info.state, info.exit_code) == (state, exit_code)
+
+
+@pytest.mark.parametrize(
     ("status", "explanation", "gone"),
     [
         (404, "No such container: c0ffee", True),  # Docker

@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from rivetr.adapters.runtime.docker_resources import health_test
+from rivetr.adapters.runtime.docker_create import health_test
 
 REDIS_CHECK = ["env", "REDISCLI_AUTH=x", "sh", "-c", '[ "$(redis-cli ping)" = PONG ]']
 
