@@ -33,6 +33,7 @@ from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.app_lookup import AppLookup
@@ -80,6 +81,9 @@ from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.service.reactors.restore_worker import RestoreWorker
 from rivetr.service.reactors.retention_pruner import RetentionPruner
 from rivetr.service.reactors.route_keeper import RouteKeeper
+from rivetr.service.reactors.stack_deployer import StackDeployer
+from rivetr.service.reactors.stack_ports import StackPorts
+from rivetr.service.reactors.stack_recorder import StackRecorder
 from rivetr.service.reactors.steps import StepRecorder
 from rivetr.service.reactors.target_opener import TargetOpener
 
@@ -221,6 +225,25 @@ class Services:
         self.deployer = Deployer(
             store, pipeline, clock=self.clock, images_kept=settings.images_kept
         )
+        self.stack_deployer = StackDeployer(
+            StackPorts(
+                store=store,
+                recorder=StackRecorder(store),
+                runtime=lambda: self.engine.runtime,
+                source=pipeline.source,
+                builder=pipeline.builder,
+                clock=self.clock,
+                logs=self.logs,
+                secrets=self.secrets,
+                work_root=settings.data_path / "stacks",
+                data_dir=settings.data_path,
+                # an instance admin's allowances per team come with the stacks' settings
+                allowances=lambda team: Allowances(),
+                images=settings.database_images,
+            ),
+            read,
+            drain_s=settings.drain_s,
+        )
         self.database_keeper = DatabaseKeeper(
             store,
             read,
@@ -292,12 +315,15 @@ class Services:
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)
         await self.database_reactors.fail_interrupted()
+        await self.stack_deployer.recover()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
+            stacks = partial(self.stack_deployer.run, start)
+            group.start_soon(_supervised, "stack deployer", stacks)
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
             if self.has_engine:  # without an engine, no database runs at all
                 keeper = partial(self.database_keeper.run, start)
@@ -354,6 +380,7 @@ class Services:
             await self.database_reactors.remove_throwaways()
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
             await self.database_keeper.reconcile()
+            await self.stack_deployer.sweep()
 
     async def close(self) -> None:
         await self.engine.close()

@@ -111,7 +111,7 @@ class StackServiceStarted(Event, frozen=True, kw_only=True, tag="stack_release.s
     container: str
     mode: StartMode
     # each routed container port -> the loopback host port the proxy reaches it on
-    host_ports: dict[int, int] = msgspec.field(default_factory=dict)
+    host_ports: dict[Port, Port] = msgspec.field(default_factory=dict)
 
 
 class StackServiceReady(Event, frozen=True, kw_only=True, tag="stack_release.service_ready"):

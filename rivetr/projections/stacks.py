@@ -180,7 +180,8 @@ class StacksProjection:
                 names = _json(sorted(body.variables)).decode()
                 update_row(conn, "stacks", "stack_id", body.stack_id, {"variables": names})
             case StackDeleted():
-                _forget(conn, "stack_id = ?", body.stack_id)
+                # its releases stay, so that their containers can be found and retired
+                conn.execute("DELETE FROM stacks WHERE stack_id = ?", (body.stack_id,))
             case TeamDeleted():
                 _forget(conn, "team = ?", body.team)
             case StackReleaseRequested():

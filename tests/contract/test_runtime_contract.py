@@ -276,6 +276,19 @@ async def test_stop_leaves_an_exited_container_without_published_ports(engine: E
     assert stopped.host_ports == {}
 
 
+async def test_a_stopped_container_starts_again_as_it_was_made(engine: Engine) -> None:
+    spec = engine.spec(await engine.build_web_image())
+    started = await engine.runtime.run_container(spec)
+    await engine.runtime.stop_container(started.name, timeout_s=5)
+
+    again = await engine.runtime.start_container(started.name)
+    assert (again.id, again.state, again.labels) == (started.id, "running", started.labels)
+    assert set(again.host_ports) == set(spec.ports)  # published anew
+    assert (await engine.runtime.start_container(started.name)).state == "running"  # no-op
+    with pytest.raises(ContainerError):
+        await engine.runtime.start_container("rivetr-no-such-container")
+
+
 async def test_remove_refuses_a_running_container_unless_forced(engine: Engine) -> None:
     started = await engine.runtime.run_container(engine.spec(await engine.build_web_image()))
 

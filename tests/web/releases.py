@@ -52,6 +52,22 @@ async def served_stack(services: Any, team: str) -> tuple[str, str]:
     finds it live and leaves it be). Returns the stack's id and the release's."""
     from rivetr.domain.access import SYSTEM
     from rivetr.domain.stack_commands import CreateStack
+
+    compose = "services:\n  web:\n    image: nginx:1.27\n"
+    stack_id, _ = await services.stacks.create(
+        SYSTEM, CreateStack(name="stack", team=team, compose=compose)
+    )
+    release_id = "raaaaaaaaaaa"
+    history = served_history(stack_id, release_id)
+    meta = EventMeta(actor="system:stacks", team=team, resource=stack_id)
+    recorded = await services.store.append(f"stack-release-{release_id}", 0, history, meta)
+    await services.runner.wait_until(recorded[-1].position)
+    return stack_id, release_id
+
+
+def served_history(stack_id: str, release_id: str) -> list[Any]:
+    """A release of one service `web` from request to live, to append in one go (a deployer
+    then finds it past `requested` and leaves it be)."""
     from rivetr.domain.stack_events import (
         StackComposeRead,
         StackReleaseRequested,
@@ -62,12 +78,7 @@ async def served_stack(services: Any, team: str) -> tuple[str, str]:
         StackSwitched,
     )
 
-    compose = "services:\n  web:\n    image: nginx:1.27\n"
-    stack_id, _ = await services.stacks.create(
-        SYSTEM, CreateStack(name="stack", team=team, compose=compose)
-    )
-    release_id = "raaaaaaaaaaa"
-    history: list[Any] = [
+    return [
         StackReleaseRequested(release_id=release_id, stack_id=stack_id),
         StackSourceFetched(release_id=release_id, compose_digest="d"),
         StackComposeRead(release_id=release_id, waves=[["web"]]),
@@ -76,7 +87,3 @@ async def served_stack(services: Any, team: str) -> tuple[str, str]:
         StackServiceReady(release_id=release_id, service="web"),
         StackSwitched(release_id=release_id),
     ]
-    meta = EventMeta(actor="system:stacks", team=team, resource=stack_id)
-    recorded = await services.store.append(f"stack-release-{release_id}", 0, history, meta)
-    await services.runner.wait_until(recorded[-1].position)
-    return stack_id, release_id

@@ -27,6 +27,7 @@ from rivetr.domain.stack_commands import (
 )
 from rivetr.domain.stack_events import (
     StackComposeRead,
+    StackReleaseRequested,
     StackServiceImageReady,
     StackServiceReady,
     StackServiceStarted,
@@ -34,6 +35,7 @@ from rivetr.domain.stack_events import (
     StackSwitched,
 )
 from rivetr.service.reactors.route_keeper import route_table
+from tests.web.releases import served_history
 from tests.web.test_databases_service import fold
 
 COMPOSE = "services:\n  web:\n    image: nginx:1.27\n"
@@ -118,25 +120,18 @@ def test_a_release_is_asked_for_and_a_rollback_takes_a_served_releases_images(
     call: Callable[..., Any], services: Any
 ) -> None:
     stack_id = make(call, services)
-    release_id, _ = call(services.stacks.deploy, SYSTEM, DeployStack(stack_id=stack_id))
-    with pytest.raises(InvalidCommand, match="never served"):
-        call(services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=release_id))
-    steps = [
-        StackSourceFetched(release_id=release_id, compose_digest="d"),
-        StackComposeRead(release_id=release_id, waves=[["web"]]),
-        StackServiceImageReady(release_id=release_id, service="web", image="sha256:1"),
-        StackServiceStarted(release_id=release_id, service="web", container="c", mode="beside"),
-        StackServiceReady(release_id=release_id, service="web"),
-        StackSwitched(release_id=release_id),
-    ]
-    call(services.store.append, f"stack-release-{release_id}", None, steps, _meta(stack_id))
-    back, _ = call(
-        services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=release_id)
-    )
+    asked, _ = call(services.stacks.deploy, SYSTEM, DeployStack(stack_id=stack_id))
+    assert fold(call, services, STACK_RELEASES, asked).stack_id == stack_id
+    with pytest.raises(InvalidCommand, match="never served"):  # (no engine here: it fails)
+        call(services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=asked))
+    served = "servedaaaaaa"
+    steps = served_history(stack_id, served)
+    call(services.store.append, f"stack-release-{served}", 0, steps, _meta(stack_id))
+    back, _ = call(services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=served))
     again = fold(call, services, STACK_RELEASES, back)
-    assert (again.rollback_of, again.wanted_images) == (release_id, {"web": "sha256:1"})
+    assert (again.rollback_of, again.wanted_images) == (served, {"web": "sha256:1"})
     view = call(services.read.stacks.one, stack_id)
-    assert (view.live_release_id, view.last_release_id) == (release_id, back)
+    assert (view.live_release_id, view.last_release_id) == (served, back)
 
 
 def test_a_stacks_domains_reach_its_live_releases_container_on_the_routed_port(
@@ -146,8 +141,9 @@ def test_a_stacks_domains_reach_its_live_releases_container_on_the_routed_port(
     stack_id = make(call, services, routes=[ROUTE, api])
     parked = call(route_table, services.read)
     assert parked["blog.example.com"] == Parked("blog/web")
-    release_id, _ = call(services.stacks.deploy, SYSTEM, DeployStack(stack_id=stack_id))
+    release_id = "routedaaaaaa"
     steps = [
+        StackReleaseRequested(release_id=release_id, stack_id=stack_id),
         StackSourceFetched(release_id=release_id, compose_digest="d"),
         StackComposeRead(release_id=release_id, waves=[["api"], ["web"]]),
         *(
@@ -171,7 +167,7 @@ def test_a_stacks_domains_reach_its_live_releases_container_on_the_routed_port(
         StackServiceReady(release_id=release_id, service="api"),
         StackServiceReady(release_id=release_id, service="web"),
     ]
-    call(services.store.append, f"stack-release-{release_id}", None, steps, _meta(stack_id))
+    call(services.store.append, f"stack-release-{release_id}", 0, steps, _meta(stack_id))
     assert call(route_table, services.read)["api.example.com"] == Parked("blog/api")
     switched = [StackSwitched(release_id=release_id)]
     call(services.store.append, f"stack-release-{release_id}", None, switched, _meta(stack_id))

@@ -163,6 +163,15 @@ class ContainerRuntime(Protocol):
         container's own `stop_grace_s`, kept by the engine); a stopped one is left as it is."""
         ...
 
+    async def start_container(self, name_or_id: str) -> ContainerInfo:
+        """Start a stopped container again, as it was made (its ports published anew: an
+        engine-chosen one may change); a running one is left as it is.
+
+        Raises:
+            ContainerError: no such container, or the engine could not start it.
+        """
+        ...
+
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None: ...
 
     async def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:

@@ -265,6 +265,13 @@ class DockerRuntime(DockerResources, DockerExec):
 
         await self._run(f"stop {name_or_id}", stop)
 
+    async def start_container(self, name_or_id: str) -> ContainerInfo:
+        def start(client: docker.DockerClient) -> ContainerInfo:
+            client.api.start(name_or_id)  # a running one: the engine answers 304, no error
+            return container_info(client.api.inspect_container(name_or_id))
+
+        return await self._run(f"start {name_or_id}", start)
+
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
         """Remove a container and its anonymous volumes; a missing one is already removed, and
         one another caller is removing right now (409) is as good as removed."""

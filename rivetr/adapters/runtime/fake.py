@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,6 +273,17 @@ class FakeRuntime(FakeResources, FakeExec):
                 )
             )
             container.ended(128 + stop_signal_number(signal, spec.name))
+
+    async def start_container(self, name_or_id: str) -> ContainerInfo:
+        self._check()
+        container = self._get(name_or_id)
+        if container.state != "running":
+            container.host_ports, container.bound = self._publish(container.spec)
+            container.state, container.exit_code = "running", None
+            container.health, container.failing = "starting", 0
+            container.started_at = time.monotonic()
+            container.changed()
+        return container.info()
 
     async def remove_container(self, name_or_id: str, *, force: bool = False) -> None:
         self._check()

@@ -34,9 +34,14 @@ def service_escapes(
 ) -> None:
     """Refuses, into `found`, what `service` asks of the host beyond `allowances`."""
     if service.privileged and not allowances.privileged:
-        found.refuse(f"a privileged container holds the host's devices and powers; {ASK}", at)
+        found.refuse(
+            f"a privileged container holds the host's devices and powers; {ASK}",
+            (*at, "privileged"),
+        )
     if service.use_api_socket:
-        found.refuse("the container engine's API is never given to a stack", at)
+        found.refuse(
+            "the container engine's API is never given to a stack", (*at, "use_api_socket")
+        )
     for index, capability in enumerate(service.cap_add):
         if not _capability_allowed(capability, allowances.cap_add):
             found.refuse(

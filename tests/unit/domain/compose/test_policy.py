@@ -47,7 +47,12 @@ def refused(service: str, rest: str = "", allowances: Allowances = NOTHING) -> C
 
 # (the service's keys, the key refused, what the message says, what allows it)
 ALLOWABLE = [
-    ("    privileged: true\n", "services.web", "privileged", Allowances(privileged=True)),
+    (
+        "    privileged: true\n",
+        "services.web.privileged",
+        "privileged",
+        Allowances(privileged=True),
+    ),
     (
         "    cap_add: [NET_ADMIN]\n",
         "services.web.cap_add[0]",
@@ -229,7 +234,7 @@ NEVER = [
     ("    volumes: ['./a/../../b:/up']\n", "services.web.volumes[0]", "outside the stack's root"),
     ("    volumes: ['~/configs:/c']\n", "services.web.volumes[0]", "outside the stack's root"),
     ("    volumes: [{type: bind, target: /t}]\n", "services.web.volumes[0]", "no host path"),
-    ("    use_api_socket: true\n", "services.web", "engine's API"),
+    ("    use_api_socket: true\n", "services.web.use_api_socket", "engine's API"),
     ("    sysctls: {kernel.panic: 1}\n", "services.web.sysctls.kernel.panic", "host's kernel"),
     (
         "    sysctls: [vm.overcommit_memory=1]\n",
@@ -341,7 +346,7 @@ def test_every_escape_is_listed_at_once_in_the_order_of_the_file() -> None:
     )
     assert isinstance(error, ComposeRefusals)
     assert [(one.key, one.location) for one in error.refusals] == [
-        ("services.web", Location("compose.yaml", 2)),
+        ("services.web.privileged", Location("compose.yaml", 4)),
         ("services.web.volumes[0]", Location("compose.yaml", 5)),
         ("services.web.ports[0]", Location("compose.yaml", 6)),
         ("volumes.v.external", Location("compose.yaml", 8)),

@@ -1,0 +1,47 @@
+"""What a stack release runs on, handed in by the composition root, and the one failure a step
+raises with a message a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rivetr.adapters.builders.base import ImageBuilder
+from rivetr.adapters.clock import Clock
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.logs import LogStore
+from rivetr.adapters.runtime.base import ContainerRuntime
+from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.source.base import SourceFetcher
+from rivetr.domain.aggregates import STACKS
+from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.stacks import StackState
+from rivetr.service.commands.handler import folded
+from rivetr.service.reactors.stack_recorder import StackRecorder
+
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class StackPorts:
+    """What a release runs on, handed in by the composition root."""
+
+    store: EventStore
+    recorder: StackRecorder
+    runtime: Callable[[], ContainerRuntime | None]
+    source: SourceFetcher
+    builder: ImageBuilder
+    clock: Clock
+    logs: LogStore
+    secrets: SecretBox
+    work_root: Path  # each release's files: data/stacks/<stack id>/<release id>
+    data_dir: Path
+    allowances: Callable[[str], Allowances]  # what an instance admin allowed a team
+    images: dict[str, str] = field(default_factory=dict)  # the instance image map
+
+
+async def stack_of(store: EventStore, stack_id: str) -> StackState:
+    return await folded(store, STACKS.at(stack_id))

@@ -1,0 +1,376 @@
+"""One stack release, step by step, each an event: the source fetched (or the inline file
+written), the compose file read and allowed, every service's image made ready, the services
+started wave by wave (beside their previous containers, in their place, kept, or once) and
+each gated, then every route switched at once. Any failure before the switch puts every
+service back on its previous container: the previous release serves as it did."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+from dataclasses import dataclass
+
+import msgspec
+
+from rivetr.adapters.builders.base import BuildPlanError
+from rivetr.adapters.compose_files import DirectorySources
+from rivetr.adapters.logs import DeploymentLog
+from rivetr.adapters.runtime.base import (
+    BuildFailed,
+    ContainerError,
+    ContainerRuntime,
+    ContainerSpec,
+    EngineUnavailable,
+)
+from rivetr.adapters.secrets import SecretError
+from rivetr.adapters.source.base import SourceError
+from rivetr.domain.compose.stack_file import StackFile, read_stack_file
+from rivetr.domain.compose.where import ComposeError
+from rivetr.domain.deployment import IllegalTransition
+from rivetr.domain.stack_events import (
+    StackComposeRead,
+    StackReleaseFailed,
+    StackServiceImageReady,
+    StackServiceReady,
+    StackServiceStarted,
+    StackSourceFetched,
+    StackStep,
+    StackSwitched,
+    StartMode,
+)
+from rivetr.domain.stack_releases import StackReleaseState
+from rivetr.domain.stacks import StackState
+from rivetr.service.commands.stacks import variable_context
+from rivetr.service.reactors.database_containers import network_name as environment_network
+from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
+from rivetr.service.reactors.stack_images import ready_image
+from rivetr.service.reactors.stack_ports import StackPorts, StepFailed
+from rivetr.service.reactors.stack_specs import (
+    SPEC_LABEL,
+    PlanError,
+    StackPlace,
+    network_name,
+    service_spec,
+    stack_labels,
+    start_mode,
+)
+
+log = logging.getLogger(__name__)
+
+FAILURES = (
+    SourceError,
+    BuildFailed,
+    BuildPlanError,
+    ContainerError,
+    EngineUnavailable,
+    ComposeError,
+    PlanError,
+    GateFailed,
+    SecretError,
+)
+INLINE_ENTRY = "compose.yaml"
+
+
+@dataclass
+class _Started:
+    service: str
+    container: str
+    mode: StartMode
+    replaced: str | None  # the previous container, stopped, started again on undo
+
+
+class StackReleaseRun:
+    """One run of one release; `previous` is the container each service ran in the live
+    release (for keeping or replacing it)."""
+
+    def __init__(
+        self, ports: StackPorts, state: StackReleaseState, stack: StackState, log: DeploymentLog
+    ) -> None:
+        self.ports = ports
+        self.id = state.release_id
+        self.state = state
+        self.stack = stack
+        self.log = log
+        self.step: StackStep = "source"
+        self.service: str | None = None
+        self.started: list[_Started] = []
+        self.checkout = ports.work_root / stack.stack_id / self.id
+
+    async def record(self, event: object) -> None:
+        await self.ports.recorder.record(self.id, event)  # type: ignore[arg-type]
+
+    async def execute(self, previous: dict[str, str]) -> bool:
+        """True when the release went live."""
+        try:
+            await self._steps(previous)
+            return True
+        except IllegalTransition as exc:
+            self.log.write("rivetr", f"stopped: {exc}")
+            await self._undo()
+        except asyncio.CancelledError:
+            self.log.write("rivetr", "stopped: cancelled")
+            await asyncio.shield(self._undo())
+            raise
+        except (StepFailed, *FAILURES) as exc:
+            await self._fail(str(exc), getattr(exc, "log_tail", []) or _tail(exc))
+        except Exception as exc:
+            log.exception("stack release %s crashed at %s", self.id, self.step)
+            await self._fail(f"internal error: {type(exc).__name__}: {exc}", [])
+        shutil.rmtree(self.checkout, ignore_errors=True)
+        return False
+
+    async def _fail(self, reason: str, log_tail: list[str]) -> None:
+        self.log.write("rivetr", f"failed at {self.step}: {reason}")
+        await self._undo()
+        with contextlib.suppress(IllegalTransition):
+            await self.record(
+                StackReleaseFailed(
+                    release_id=self.id,
+                    step=self.step,
+                    reason=reason,
+                    service=self.service,
+                    log_tail=log_tail[-100:],
+                )
+            )
+
+    async def _steps(self, previous: dict[str, str]) -> None:
+        runtime = self.ports.runtime()
+        if runtime is None:
+            raise StepFailed("the container engine is unavailable; see /api/v1/health")
+        entry = await self._source()
+        stack_file = self._read(entry)
+        await self.record(
+            StackComposeRead(
+                release_id=self.id, waves=stack_file.waves, warnings=list(stack_file.warnings)
+            )
+        )
+        images = await self._images(runtime, stack_file)
+        await self._start(runtime, stack_file, images, previous)
+        self.step, self.service = "switch", None
+        await self.record(StackSwitched(release_id=self.id))
+        self.started = []  # live now: a later failure no longer undoes it
+
+    async def _source(self) -> str:
+        """The release's files in its checkout; the compose file's path there."""
+        self.step = "source"
+        stack = self.stack
+        if stack.git_url is not None:
+            checkout = await self.ports.source.fetch(
+                stack.git_url,
+                branch=stack.branch,
+                commit=self.state.commit,
+                dest=self.checkout,
+                on_output=self.log.writer("git"),
+            )
+            entry, sha = stack.compose_path, checkout.commit_sha
+        else:
+            text = await self._inline_text()
+            self.checkout.mkdir(parents=True, exist_ok=True)
+            (self.checkout / INLINE_ENTRY).write_text(text, encoding="utf-8")
+            entry, sha = INLINE_ENTRY, None
+        try:
+            digest = hashlib.sha256((self.checkout / entry).read_bytes()).hexdigest()
+        except OSError:
+            raise StepFailed(f"the repository has no compose file at {entry}") from None
+        await self.record(
+            StackSourceFetched(release_id=self.id, commit_sha=sha, compose_digest=digest)
+        )
+        return entry
+
+    async def _inline_text(self) -> str:
+        """The stack's inline compose file; for a rollback, the text the release gone back to
+        read (found in the stack's history by its digest)."""
+        assert self.stack.compose is not None
+        if self.state.rollback_of is None:
+            return self.stack.compose
+        target = await self.ports.recorder.state(self.state.rollback_of)
+        for recorded in await self.ports.store.read_stream(f"stack-{self.stack.stack_id}"):
+            text = getattr(recorded.event, "compose", None)
+            if isinstance(text, str) and _digest(text) == target.compose_digest:
+                return text
+        return self.stack.compose
+
+    def _variables(self) -> dict[str, str]:
+        return {
+            name: self.ports.secrets.open(variable_context(self.stack.stack_id, name), sealed)
+            for name, sealed in self.stack.variables.items()
+        }
+
+    def _read(self, entry: str) -> StackFile:
+        self.step = "read"
+        stack_file = read_stack_file(
+            DirectorySources(self.checkout),
+            entry,
+            variables=self._variables(),
+            allowances=self.ports.allowances(self.stack.team),
+            data_dir=str(self.ports.data_dir.resolve()),
+        )
+        for line in stack_file.warnings:
+            self.log.write("rivetr", f"warning: {line}")
+        services = stack_file.project.services
+        for route in self.stack.routes:
+            if route.service not in services:
+                raise StepFailed(
+                    f"routes: the domains of {route.service!r} reach no service of the compose"
+                    f" file (it has {', '.join(sorted(services))})"
+                )
+        return stack_file
+
+    async def _images(self, runtime: ContainerRuntime, stack_file: StackFile) -> dict[str, str]:
+        self.step = "image"
+        images: dict[str, str] = {}
+        for name in (n for wave in stack_file.waves for n in wave):
+            self.service = name
+            image, built = await ready_image(
+                self.ports,
+                runtime,
+                self.stack,
+                self.state,
+                stack_file,
+                name,
+                self.checkout,
+                self.log,
+            )
+            await self.record(
+                StackServiceImageReady(release_id=self.id, service=name, image=image, built=built)
+            )
+            images[name] = image
+        self.service = None
+        return images
+
+    async def _start(
+        self,
+        runtime: ContainerRuntime,
+        stack_file: StackFile,
+        images: dict[str, str],
+        previous: dict[str, str],
+    ) -> None:
+        self.step = "start"
+        place = StackPlace(
+            stack_id=self.stack.stack_id,
+            stack_name=self.stack.name,
+            release_id=self.id,
+            checkout=self.checkout,
+            environment_network=environment_network(
+                self.stack.team, self.stack.project, self.stack.environment
+            ),
+        )
+        labels = stack_labels(self.stack.stack_id)
+        for network in [*stack_file.project.networks, "default"]:
+            await runtime.create_network(network_name(self.stack.stack_id, network), labels)
+        await runtime.create_network(place.environment_network, {"rivetr.managed": "true"})
+        variables = self._variables()
+        for wave in stack_file.waves:
+            specs = {
+                name: service_spec(
+                    place,
+                    stack_file.project,
+                    name,
+                    images[name],
+                    variables=variables,
+                    routes=list(self.stack.routes),
+                )
+                for name in wave
+            }
+            for name, spec in specs.items():
+                self.service = name
+                await self._start_one(runtime, stack_file, name, spec, previous.get(name))
+            self.step = "health"
+            await self._gate(runtime, wave, specs)
+            self.step = "start"
+        self.service = None
+
+    async def _start_one(
+        self,
+        runtime: ContainerRuntime,
+        stack_file: StackFile,
+        name: str,
+        spec: ContainerSpec,
+        before: str | None,
+    ) -> None:
+        old = await runtime.inspect_container(before) if before else None
+        kept = (
+            old is not None
+            and old.state == "running"
+            and old.labels.get(SPEC_LABEL) == spec.labels[SPEC_LABEL]
+        )
+        mode = start_mode(stack_file.project, name, spec, kept)
+        if mode == "once":
+            spec = msgspec.structs.replace(spec, restart_policy="no")  # its exit is its end
+        if mode == "keep":
+            assert old is not None
+            self.log.write("rivetr", f"{name}: unchanged, its container {old.name} kept")
+            await self.record(
+                StackServiceStarted(
+                    release_id=self.id,
+                    service=name,
+                    container=old.name,
+                    mode="keep",
+                    host_ports=dict(old.host_ports),
+                )
+            )
+            return
+        replaced = None
+        if mode == "replace" and old is not None and old.state == "running":
+            await runtime.stop_container(old.name)
+            replaced = old.name
+        self.started.append(_Started(name, spec.name, mode, replaced))
+        info = await runtime.run_container(spec)
+        await self.record(
+            StackServiceStarted(
+                release_id=self.id,
+                service=name,
+                container=spec.name,
+                mode=mode,
+                host_ports={port: info.host_ports[port] for port in spec.ports},
+            )
+        )
+
+    async def _gate(
+        self, runtime: ContainerRuntime, wave: list[str], specs: dict[str, ContainerSpec]
+    ) -> None:
+        """Every service of the wave ready (healthy, running steadily, or exited 0), each
+        recorded as it gets there; the first that does not fails the release."""
+        state = await self.ports.recorder.state(self.id)
+
+        async def one(name: str) -> None:
+            container = state.services[name].container
+            assert container is not None
+            mode = state.services[name].mode
+            self.service = name
+            await wait_ready(runtime, self.ports.clock, container, specs[name], once=mode == "once")
+            await self.record(StackServiceReady(release_id=self.id, service=name))
+
+        for name in wave:
+            await one(name)
+
+    async def _undo(self) -> None:
+        """Every service back on its previous container: the new ones removed, the ones they
+        replaced started again."""
+        runtime = self.ports.runtime()
+        started, self.started = self.started, []
+        if runtime is None:
+            return
+        for run in reversed(started):
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                output = await runtime.container_logs(run.container, tail=100)
+                for line in output.splitlines():
+                    self.log.write(run.service, line)
+            try:
+                await runtime.remove_container(run.container, force=True)
+                if run.replaced is not None:
+                    await runtime.start_container(run.replaced)
+            except (ContainerError, EngineUnavailable) as exc:
+                log.warning("could not undo %s of release %s: %s", run.service, self.id, exc)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _tail(exc: BaseException) -> list[str]:
+    text = getattr(exc, "log", "") or ""
+    return text.splitlines()[-100:] if isinstance(text, str) else []
