@@ -126,7 +126,7 @@ def test_a_release_is_asked_for_and_a_rollback_takes_a_served_releases_images(
         call(services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=asked))
     served = "servedaaaaaa"
     steps = served_history(stack_id, served)
-    call(services.store.append, f"stack-release-{served}", 0, steps, _meta(stack_id))
+    appended(call, services, f"stack-release-{served}", steps, _meta(stack_id))
     back, _ = call(services.stacks.roll_back, SYSTEM, RollBackStack(stack_id=stack_id, to=served))
     again = fold(call, services, STACK_RELEASES, back)
     assert (again.rollback_of, again.wanted_images) == (served, {"web": "sha256:1"})
@@ -167,10 +167,10 @@ def test_a_stacks_domains_reach_its_live_releases_container_on_the_routed_port(
         StackServiceReady(release_id=release_id, service="api"),
         StackServiceReady(release_id=release_id, service="web"),
     ]
-    call(services.store.append, f"stack-release-{release_id}", 0, steps, _meta(stack_id))
+    appended(call, services, f"stack-release-{release_id}", steps, _meta(stack_id))
     assert call(route_table, services.read)["api.example.com"] == Parked("blog/api")
     switched = [StackSwitched(release_id=release_id)]
-    call(services.store.append, f"stack-release-{release_id}", None, switched, _meta(stack_id))
+    appended(call, services, f"stack-release-{release_id}", switched, _meta(stack_id))
     table = call(route_table, services.read)
     assert table["api.example.com"] == Upstream("blog/api", "127.0.0.1", 40001, release_id)
     assert table["blog.example.com"] == Upstream("blog/web", "127.0.0.1", 40002, release_id)
@@ -191,3 +191,9 @@ def _meta(stack_id: str) -> Any:
     from rivetr.adapters.eventstore.base import EventMeta
 
     return EventMeta(actor="system:stacks", team="default", resource=stack_id)
+
+
+def appended(call: Callable[..., Any], services: Any, stream: str, events: Any, meta: Any) -> None:
+    """Append as a reactor does, and wait for the read model to have it."""
+    recorded = call(services.store.append, stream, None, events, meta)
+    call(services.runner.wait_until, recorded[-1].position)
