@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import httpx
 import pytest
 
@@ -113,6 +116,41 @@ def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
     yield Tracked
     for server in started:
         server.stop(kill=True)
+    for server in started:
+        remove_release_containers(server.data_dir)
+
+
+def remove_release_containers(data_dir: Path) -> None:
+    """The containers the releases of this data directory's log left running: a stopped
+    `rivetr serve` leaves its apps up, as it should, but a test's must not outlive it (they
+    would load every later test of the run)."""
+    log = data_dir / "events.db"
+    if not log.exists():
+        return
+    conn = sqlite3.connect(log)
+    try:
+        streams = [row[0] for row in conn.execute("SELECT DISTINCT stream_id FROM events")]
+    finally:
+        conn.close()
+    labels = [
+        f"rivetr.deployment={stream.removeprefix('deployment-')}"
+        for stream in streams
+        if stream.startswith("deployment-")
+    ] + [
+        f"rivetr.stack_release={stream.removeprefix('stack-release-')}"
+        for stream in streams
+        if stream.startswith("stack-release-")
+    ]
+    if not labels:
+        return
+    with contextlib.suppress(docker.errors.DockerException):
+        client = docker.from_env()
+        try:
+            for label in labels:
+                for container in client.containers.list(all=True, filters={"label": label}):
+                    container.remove(force=True)
+        finally:
+            client.close()
 
 
 # the Chromium tests' fixtures, shared by every browser test of this folder
