@@ -210,6 +210,29 @@ def claim_database(
     return events
 
 
+def claim_ports(
+    state: ClaimsState, resource_id: str, team: str, ports: Sequence[int]
+) -> list[Event]:
+    """The claims that make `ports` exactly the host ports `resource_id` publishes: new ones
+    claimed, the ones it no longer publishes released.
+
+    Raises:
+        AlreadyExists: naming the first port another resource publishes.
+    """
+    wanted = {host_port(port): port for port in sorted(set(ports))}
+    events: list[Event] = []
+    for held, by in state.names.items():
+        if held.startswith("port/") and by.resource_id == resource_id and held not in wanted:
+            events.append(NameReleased(name=held, resource_id=resource_id))
+    for key, port in wanted.items():
+        holder = state.names.get(key)
+        if holder is not None and holder.resource_id != resource_id:
+            raise AlreadyExists(f"host port {port} is already published on this host")
+        if holder is None:
+            events.append(NameClaimed(name=key, resource_id=resource_id, team=team))
+    return events
+
+
 def release_all(state: ClaimsState, resource_id: str) -> list[Event]:
     """Every name-like claim `resource_id` holds (a database's name and port), given up."""
     return [

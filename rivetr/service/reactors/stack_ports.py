@@ -9,16 +9,18 @@ from pathlib import Path
 
 from rivetr.adapters.builders.base import ImageBuilder
 from rivetr.adapters.clock import Clock
-from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.eventstore.base import EventMeta, EventStore
+from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerRuntime
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.base import SourceFetcher
-from rivetr.domain.aggregates import STACKS
+from rivetr.domain import claims
+from rivetr.domain.aggregates import CLAIMS, STACKS
 from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.stacks import StackState
 from rivetr.service.commands.handler import folded
-from rivetr.service.reactors.stack_recorder import StackRecorder
+from rivetr.service.reactors.stack_recorder import ACTOR, StackRecorder
 
 
 class StepFailed(Exception):
@@ -45,3 +47,24 @@ class StackPorts:
 
 async def stack_of(store: EventStore, stack_id: str) -> StackState:
     return await folded(store, STACKS.at(stack_id))
+
+
+async def claim_host_ports(store: EventStore, stack: StackState, ports: list[int]) -> None:
+    """The stack's published host ports claimed (and the ones it no longer publishes given
+    up), decided on the claims stream as every claim is: one holder per port on the host.
+
+    Raises:
+        AlreadyExists: another resource publishes one of them.
+    """
+    stream = CLAIMS.at()
+
+    async def attempt() -> None:
+        history = await store.read_stream(stream.stream_id)
+        held = stream.fold(recorded.event for recorded in history)
+        events = claims.claim_ports(held, stack.stack_id, stack.team, ports)
+        if events:
+            meta = EventMeta(actor=ACTOR, team=stack.team, source="system", resource=stack.stack_id)
+            expected = history[-1].version if history else 0
+            await store.append(stream.stream_id, expected, events, meta)
+
+    await retry_on_conflict(attempt)

@@ -30,6 +30,7 @@ from rivetr.adapters.source.base import SourceError
 from rivetr.domain.compose.stack_file import StackFile, read_stack_file
 from rivetr.domain.compose.where import ComposeError
 from rivetr.domain.deployment import IllegalTransition
+from rivetr.domain.errors import AlreadyExists
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
@@ -47,7 +48,7 @@ from rivetr.service.commands.stacks import variable_context
 from rivetr.service.reactors.database_containers import network_name as environment_network
 from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
 from rivetr.service.reactors.stack_images import ready_image
-from rivetr.service.reactors.stack_ports import StackPorts, StepFailed
+from rivetr.service.reactors.stack_ports import StackPorts, StepFailed, claim_host_ports
 from rivetr.service.reactors.stack_specs import (
     SPEC_LABEL,
     PlanError,
@@ -70,6 +71,7 @@ FAILURES = (
     PlanError,
     GateFailed,
     SecretError,
+    AlreadyExists,
 )
 INLINE_ENTRY = "compose.yaml"
 
@@ -147,6 +149,9 @@ class StackReleaseRun:
                 release_id=self.id, waves=stack_file.waves, warnings=list(stack_file.warnings)
             )
         )
+        self.step = "claims"
+        ports = [port for _, port, _ in stack_file.host_ports]
+        await claim_host_ports(self.ports.store, self.stack, ports)
         images = await self._images(runtime, stack_file)
         await self._start(runtime, stack_file, images, previous)
         self.step, self.service = "switch", None

@@ -191,3 +191,21 @@ async def test_a_rollback_runs_a_served_releases_images_again(house: House) -> N
         assert back.status == "live", back.failure
         assert back.services["web"].image == first.services["web"].image
         assert back.services["web"].mode == "beside"
+
+
+async def test_a_host_port_another_stack_publishes_fails_the_release_at_its_claims(
+    house: House,
+) -> None:
+    text = f"services:\n  web:\n    image: {BUSYBOX_IMAGE}\n    ports: ['18080:8080']\n"
+    async with house.running() as services:
+        first, _ = await services.stacks.create(SYSTEM, CreateStack(name="one", compose=text))
+        assert (await deployed(services, first, {"live", "failed"})).status == "live"
+        second, _ = await services.stacks.create(SYSTEM, CreateStack(name="two", compose=text))
+        refused = await deployed(services, second, {"live", "failed"})
+        assert (refused.status, refused.failure) == (
+            "failed",
+            "host port 18080 is already published on this host",
+        )
+        assert await house.runtime.list_containers({"rivetr.stack": second}) == []
+        await services.stacks.delete(SYSTEM, DeleteStack(stack_id=first))
+        assert (await deployed(services, second, {"live", "failed"})).status == "live"
