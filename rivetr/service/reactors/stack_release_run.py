@@ -31,6 +31,7 @@ from rivetr.domain.compose.stack_file import StackFile, read_stack_file
 from rivetr.domain.compose.where import ComposeError
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.errors import AlreadyExists
+from rivetr.domain.references import Scopes, UnresolvedReference, resolve
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
@@ -44,7 +45,9 @@ from rivetr.domain.stack_events import (
 )
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.domain.stacks import StackState
+from rivetr.domain.variables import visible
 from rivetr.service.commands.stacks import variable_context
+from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.database_containers import network_name as environment_network
 from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
 from rivetr.service.reactors.stack_images import ready_image
@@ -72,6 +75,7 @@ FAILURES = (
     GateFailed,
     SecretError,
     AlreadyExists,
+    UnresolvedReference,
 )
 INLINE_ENTRY = "compose.yaml"
 
@@ -100,6 +104,7 @@ class StackReleaseRun:
         self.service: str | None = None
         self.started: list[_Started] = []
         self.checkout = ports.work_root / stack.stack_id / self.id
+        self.references: tuple[Scopes, dict[str, dict[str, str]]] | None = None
 
     async def record(self, event: object) -> None:
         await self.ports.recorder.record(self.id, event)  # type: ignore[arg-type]
@@ -143,6 +148,8 @@ class StackReleaseRun:
         if runtime is None:
             raise StepFailed("the container engine is unavailable; see /api/v1/health")
         entry = await self._source()
+        self.step = "read"
+        self.references = await self._references()
         stack_file = self._read(entry)
         await self.record(
             StackComposeRead(
@@ -199,10 +206,33 @@ class StackReleaseRun:
         return self.stack.compose
 
     def _variables(self) -> dict[str, str]:
-        return {
+        """The stack's variables opened, their references (`${{project.KEY}}`,
+        `${{pg.URL}}`) resolved against the environment's shared variables and databases."""
+        opened = {
             name: self.ports.secrets.open(variable_context(self.stack.stack_id, name), sealed)
             for name, sealed in self.stack.variables.items()
         }
+        return self.resolve(opened)
+
+    async def _references(self) -> tuple[Scopes, dict[str, dict[str, str]]]:
+        shared = SharedScopes(self.ports.store, self.ports.secrets)
+        stack = self.stack
+        levels = await shared.opened(stack.team, stack.project, stack.environment)
+        given, withheld = visible(levels, "runtime", False)
+        given = {**given, **await shared.databases(stack.team, stack.project, stack.environment)}
+        return given, withheld
+
+    def resolve(self, values: dict[str, str]) -> dict[str, str]:
+        """`values` with their references resolved (a stack variable or a service's
+        environment may hold them).
+
+        Raises:
+            UnresolvedReference: naming the chain that failed.
+        """
+        if self.references is None or not any("${{" in v for v in values.values()):
+            return values
+        given, withheld = self.references
+        return resolve(values, given, withheld).values
 
     def _read(self, entry: str) -> StackFile:
         self.step = "read"
@@ -269,17 +299,18 @@ class StackReleaseRun:
         await runtime.create_network(place.environment_network, {"rivetr.managed": "true"})
         variables = self._variables()
         for wave in stack_file.waves:
-            specs = {
-                name: service_spec(
+            specs: dict[str, ContainerSpec] = {}
+            for name in wave:
+                self.service = name  # a reference its environment holds may fail here
+                specs[name] = service_spec(
                     place,
                     stack_file.project,
                     name,
                     images[name],
                     variables=variables,
                     routes=list(self.stack.routes),
+                    resolve_env=self.resolve,
                 )
-                for name in wave
-            }
             for name, spec in specs.items():
                 self.service = name
                 await self._start_one(runtime, stack_file, name, spec, previous.get(name))

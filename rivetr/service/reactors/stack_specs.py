@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -79,6 +79,7 @@ def service_spec(
     *,
     variables: Mapping[str, str],
     routes: list[StackRoute],
+    resolve_env: Callable[[dict[str, str]], dict[str, str]] = dict,
 ) -> ContainerSpec:
     """The container of service `name` in this release, on `image` (an id).
 
@@ -93,7 +94,7 @@ def service_spec(
         name=container_name(place, name),
         image=image,
         labels={**service.labels, **stack_labels(place.stack_id), SERVICE_LABEL: name},
-        env=_environment(service, variables),
+        env=resolve_env(_environment(service, variables)),
         command=service.command,
         entrypoint=service.entrypoint,
         ports={route.port: None for route in routes if route.service == name},

@@ -209,3 +209,31 @@ async def test_a_host_port_another_stack_publishes_fails_the_release_at_its_clai
         assert await house.runtime.list_containers({"rivetr.stack": second}) == []
         await services.stacks.delete(SYSTEM, DeleteStack(stack_id=first))
         assert (await deployed(services, second, {"live", "failed"})).status == "live"
+
+
+async def test_references_in_variables_and_in_the_file_resolve_at_deploy_time(
+    house: House,
+) -> None:
+    from rivetr.domain.commands import ChangeTeamVariables
+
+    text = (
+        f"services:\n  web:\n    image: {BUSYBOX_IMAGE}\n"
+        "    environment:\n      GREETING: ${MESSAGE}\n      DIRECT: ${{team.HELLO}}\n"
+    )
+    async with house.running() as services:
+        await services.variables.change(
+            SYSTEM, ChangeTeamVariables(team="default", variables={"HELLO": "hi"})
+        )
+        stack_id, _ = await services.stacks.create(
+            SYSTEM,
+            CreateStack(name="refs", compose=text, variables={"MESSAGE": "${{team.HELLO}} there"}),
+        )
+        live = await deployed(services, stack_id, {"live", "failed"})
+        assert live.status == "live", live.failure
+        [spec] = [s for s in house.runtime.started if s.name == live.services["web"].container]
+        assert (spec.env["GREETING"], spec.env["DIRECT"]) == ("hi there", "hi")
+        wrong = ChangeStackSettings(stack_id=stack_id, compose=text.replace("HELLO", "NOPE"))
+        await services.stacks.change(SYSTEM, wrong)
+        failed = await deployed(services, stack_id, {"live", "failed"})
+        assert (failed.status, failed.failed_service) == ("failed", "web"), failed.failure
+        assert "team.NOPE" in (failed.failure or "")
