@@ -47,7 +47,9 @@ async def served_releases(services: Any, name: str, ids: tuple[str, str], team: 
         await services.runner.wait_until(recorded[-1].position)
 
 
-async def served_stack(services: Any, team: str) -> tuple[str, str]:
+async def served_stack(
+    services: Any, team: str, *, project: str = "default", release_id: str = "raaaaaaaaaaa"
+) -> tuple[str, str]:
     """An inline stack of `team` with one release that served (one append, so a deployer
     finds it live and leaves it be). Returns the stack's id and the release's."""
     from rivetr.domain.access import SYSTEM
@@ -55,9 +57,8 @@ async def served_stack(services: Any, team: str) -> tuple[str, str]:
 
     compose = "services:\n  web:\n    image: nginx:1.27\n"
     stack_id, _ = await services.stacks.create(
-        SYSTEM, CreateStack(name="stack", team=team, compose=compose)
+        SYSTEM, CreateStack(name=f"{project}stack", team=team, project=project, compose=compose)
     )
-    release_id = "raaaaaaaaaaa"
     history = served_history(stack_id, release_id)
     meta = EventMeta(actor="system:stacks", team=team, resource=stack_id)
     recorded = await services.store.append(f"stack-release-{release_id}", 0, history, meta)

@@ -30,7 +30,7 @@ from rivetr.domain.events import (
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from tests.web.database_steps import database_with_backup
-from tests.web.releases import served_releases
+from tests.web.releases import served_releases, served_stack
 
 TEAM = "acme"
 VICTIM = "vic@example.com"
@@ -104,6 +104,7 @@ class World:
         self.deployments: dict[str, list[str]] = {}  # project -> its app's deployments
         # project -> its database's id, a backup of it and a restore of that backup
         self.databases: dict[str, tuple[str, str, str]] = {}
+        self.stacks: dict[str, tuple[str, str]] = {}  # project -> its stack, a served release
         self.invitation = ""
         self.headers: dict[str, dict[str, str]] = {}  # caller label -> what it sends
 
@@ -114,7 +115,14 @@ class World:
         if project is None:
             return [VICTIM]
         database = [f"{project}db", *self.databases[project]] if self.databases else []
-        return [APPS[project], self.app_ids[project], *self.deployments[project], *database]
+        stack = list(self.stacks.get(project, ()))
+        return [
+            APPS[project],
+            self.app_ids[project],
+            *self.deployments[project],
+            *database,
+            *stack,
+        ]
 
 
 async def append(services: Any, stream: str, events: list[Any], **meta: str) -> None:
@@ -182,6 +190,9 @@ async def build(services: Any, everyone: list[Caller]) -> World:
         world.deployments[project] = await releases(services, project)
         world.databases[project] = await database_with_backup(
             services, TEAM, project, f"{project}db"
+        )
+        world.stacks[project] = await served_stack(
+            services, TEAM, project=project, release_id=f"{project}releaseaaaa"[:12]
         )
     await services.teams.add_member(SYSTEM, TEAM, await user(services, VICTIM), "viewer")
     await session(services, VICTIM, "vic-session")

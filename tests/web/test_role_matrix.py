@@ -62,6 +62,9 @@ NOT_BY_ROLE = {
 APP_PARAMS = {"name", "app", "deployment_id"}
 # a database, its backups and restores: in a project, and hidden from who may not read it
 DATABASE_PARAMS = {"database_id", "backup_id", "restore_id"}
+# a stack, its releases and services: the same
+STACK_PARAMS = {"stack_id", "release_id", "service"}
+CATALOGUE_PARAMS = {"slug"}  # a template: the instance's, read by anyone; deployed in a project
 PROJECT_PARAMS = {"project", "environment"}
 TEAM_PARAMS = {"team", "invitation_id", "token_id", "target"}
 INSTANCE_PARAMS = {"session_id", "user_id"}  # without {team}: the instance's accounts
@@ -77,10 +80,14 @@ FIELDS: dict[str, object] = {
     "to_environment": "qa",
     "kind": "postgres",
     "version": "17",
+    "variables": {"GREETING": "hello"},
 }
 # optional fields the matrix sets all the same, so that an allowed call can get through (a
 # clone into an environment that does not exist yet makes it)
-OPTIONS: dict[str, object] = {"create_environment": True}
+OPTIONS: dict[str, object] = {
+    "create_environment": True,
+    "compose": "services: {web: {image: nginx}}",  # a stack's one source, inline
+}
 QUERY = {"time": lambda: datetime.now(UTC).isoformat(), "after": lambda: "0"}
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -126,8 +133,9 @@ def place_of(op: str) -> str:
     path = op.split(" ", 1)[1]
     params = params_of(path)
     body = body_schema(OPERATIONS[op]) or {}
-    if params & (APP_PARAMS | DATABASE_PARAMS):
+    if params & (APP_PARAMS | DATABASE_PARAMS | STACK_PARAMS):
         return "app"
+    params -= CATALOGUE_PARAMS
     if params & PROJECT_PARAMS and "user_id" not in params:
         return "project"
     if params & TEAM_PARAMS:
@@ -168,6 +176,10 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         **dict(
             zip(("database_id", "backup_id", "restore_id"), world.databases[project], strict=True)
         ),
+        "stack_id": world.stacks[project][0],
+        "release_id": world.stacks[project][1],
+        "service": "web",
+        "slug": "adminer",
     }
     for param in params_of(path):
         if param not in values:
@@ -190,6 +202,8 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
                 body[name] = places[name]
             elif name in OPTIONS:
                 body[name] = OPTIONS[name]
+            elif name == "to":  # a rollback's: the stack's release that served
+                body[name] = world.stacks[project][1]
             elif name in schema.get("required", []):
                 if name not in FIELDS:
                     raise CannotCall(f"{op}: the matrix cannot fill field {name!r}: add to FIELDS")
@@ -289,6 +303,7 @@ def test_the_generator_can_call_every_route_the_schema_lists() -> None:
     world = World()
     world.deployments = {"shop": ["d1"], "blog": ["d2"]}
     world.databases = {p: ("a" * 12, "b" * 12, "c" * 12) for p in ("shop", "blog")}
+    world.stacks = {p: ("d" * 12, "e" * 12) for p in ("shop", "blog")}
     problems = []
     for op in MATRIX:
         try:
