@@ -63,6 +63,10 @@ from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
+from rivetr.web.pages.stack_deploys import StackDeploys
+from rivetr.web.pages.stack_page import StackPageViews
+from rivetr.web.pages.stack_settings import StackSettings
+from rivetr.web.pages.stacks import StackPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
 from rivetr.web.pages.tokens import TokenPages
@@ -163,6 +167,10 @@ def create_app(
             DatabasePages,
             DatabaseActions,
             BackupTargetPages,
+            StackPages,
+            StackPageViews,
+            StackDeploys,
+            StackSettings,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
