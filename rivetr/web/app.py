@@ -53,6 +53,7 @@ from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.backup_targets import BackupTargetPages
+from rivetr.web.pages.catalogue import CataloguePages
 from rivetr.web.pages.database_actions import DatabaseActions
 from rivetr.web.pages.databases import DatabasePages
 from rivetr.web.pages.deployment import DeploymentPage
@@ -171,6 +172,7 @@ def create_app(
             StackPageViews,
             StackDeploys,
             StackSettings,
+            CataloguePages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
