@@ -70,6 +70,10 @@ def test_a_stack_is_made_from_the_form_and_shown_with_its_routes_and_variable_na
     project = client.get("/projects/default/default").text
     assert f'href="/stacks/{stack_id}"' in project
     assert 'id="env-production-new-stack"' in project
+    [production] = client.get("/api/v1/projects/default/default").json()["environments"]
+    assert [(r["kind"], r["name"], r["id"]) for r in production["resources"]] == [
+        ("stack", "blog", stack_id)
+    ]
     [event] = [e for e in call(services.store.read_all) if e.type == "stack.created"]
     assert event.event.compose == COMPOSE.replace("\r\n", "\n")  # kept as a file is written
     for shown in pages_of(client, stack_id):
