@@ -65,6 +65,8 @@ def test_a_stack_is_made_from_the_form_and_shown_with_its_routes_and_variable_na
     assert 'href="http://blog.example.com' in route.group(1)
     assert "www.blog.example.com" in route.group(1)
     assert "Nothing serves" in (text_of(page, "not-live") or "")
+    # it follows its own events live, from where it was drawn (tojson escapes the &)
+    assert f'"/api/v1/events/stream?stack={stack_id}\\u0026after=' in page
     assert text_of(page, "no-releases") == "Never deployed."
     assert f'data-stack="{stack_id}"' in client.get("/stacks").text
     project = client.get("/projects/default/default").text
@@ -310,3 +312,26 @@ def test_a_viewer_sees_no_change_buttons_and_a_stranger_finds_nothing(
         assert client.get(path).status_code == 404, path
     assert f'data-stack="{stack_id}"' not in client.get("/stacks").text
     assert client.get("/stacks/not-an-id").status_code == 404
+
+
+def test_every_stack_form_needs_the_pages_csrf_token(
+    client: Any, member: Any, session_headers: Any, log_types: Any
+) -> None:
+    token = signed_in(member, session_headers)
+    stack_id = created(client, token)
+    before = log_types()
+    forms = {
+        "deploy": {},
+        "rollback": {"to": "aaaaaaaaaaaa"},
+        "settings": {"routes": "web 81"},
+        "delete": {"confirm": "blog"},
+        "variables": {"name": "A", "value": "1"},
+        "variables/remove": {"name": "MODE"},
+        "variables/paste": {"text": "A=1"},
+    }
+    for action, fields in forms.items():
+        for presented in ({}, {"csrf_token": "0" * 64}):
+            answer = client.post(f"/stacks/{stack_id}/{action}", data={**fields, **presented})
+            assert answer.status_code == 403, action
+            assert "This form has expired" in answer.text
+    assert log_types() == before
