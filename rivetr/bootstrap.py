@@ -322,10 +322,10 @@ class Services:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
             group.start_soon(_supervised, "deployer", partial(self.deployer.run, start))
-            stacks = partial(self.stack_deployer.run, start)
-            group.start_soon(_supervised, "stack deployer", stacks)
             group.start_soon(_supervised, "event hub", partial(self.hub.run, start))
-            if self.has_engine:  # without an engine, no database runs at all
+            if self.has_engine:  # without an engine, no database or stack runs at all
+                stacks = partial(self.stack_deployer.run, start)
+                group.start_soon(_supervised, "stack deployer", stacks)
                 keeper = partial(self.database_keeper.run, start)
                 group.start_soon(_supervised, "database keeper", keeper)
                 reactors = partial(self.database_reactors.run, start)

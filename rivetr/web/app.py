@@ -53,6 +53,7 @@ from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
 from rivetr.web.pages.audit import AuditPage
 from rivetr.web.pages.backup_targets import BackupTargetPages
+from rivetr.web.pages.catalogue import CataloguePages
 from rivetr.web.pages.database_actions import DatabaseActions
 from rivetr.web.pages.databases import DatabasePages
 from rivetr.web.pages.deployment import DeploymentPage
@@ -63,6 +64,10 @@ from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
+from rivetr.web.pages.stack_deploys import StackDeploys
+from rivetr.web.pages.stack_page import StackPageViews
+from rivetr.web.pages.stack_settings import StackSettings
+from rivetr.web.pages.stacks import StackPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
 from rivetr.web.pages.tokens import TokenPages
@@ -163,6 +168,11 @@ def create_app(
             DatabasePages,
             DatabaseActions,
             BackupTargetPages,
+            StackPages,
+            StackPageViews,
+            StackDeploys,
+            StackSettings,
+            CataloguePages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -37,6 +37,10 @@ SIGNED_IN_PAGES = [
     ("/projects/default/shop", "project-shop", "#delete-env-staging-button"),
     ("/databases", "databases", "#create-database-button"),
     ("/teams/default/backup-targets", "backup-targets", "#set-target-button"),
+    ("/stacks", "stacks", "#new-stack"),
+    ("/stacks/new", "stack-new", "#create-stack-button"),
+    ("/templates", "templates", "#search-button"),
+    ("/templates/outline", "template-outline", "#deploy-template-button"),
 ]
 
 
@@ -77,7 +81,21 @@ def test_the_pages_pass_axe_and_the_keyboard_reaches_their_actions(
     page.fill("#create-database input[name=name]", "pg")
     page.click("#create-database-button")
     page.wait_for_url(f"{server.url}/databases/*")
-    pages = [*SIGNED_IN_PAGES, (page.url.removeprefix(server.url), "database", "#backup-button")]
+    database = page.url.removeprefix(server.url)
+    page.goto(f"{server.url}/stacks/new")  # a stack, by its form: its pages join the list
+    page.fill("#create-stack input[name=name]", "blog")
+    page.fill("#create-stack textarea[name=compose]", "services:\n  web:\n    image: nginx:1\n")
+    page.fill("#create-stack textarea[name=routes]", "web 80 blog.test")
+    page.click("#create-stack-button")
+    page.wait_for_url(f"{server.url}/stacks/*")
+    stack = page.url.removeprefix(server.url)
+    pages = [
+        *SIGNED_IN_PAGES,
+        (database, "database", "#backup-button"),
+        (stack, "stack", "#deploy"),
+        (f"{stack}/settings", "stack-settings", "#delete-stack"),
+        (f"{stack}/variables", "stack-variables", "#paste-variables"),
+    ]
 
     for path, name, action in pages:
         page.goto(f"{server.url}{path}")

@@ -123,6 +123,39 @@ def test_filters_heartbeats_and_bad_input(served) -> None:
     assert anonymous.status_code == 401
 
 
+def test_a_stacks_events_are_followed_with_its_releases(served) -> None:
+    server, auth = served
+    compose = "services:\n  web:\n    image: nginx:1.27\n"
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+        made = [
+            client.post("/api/v1/stacks", json={"name": name, "compose": compose}).json()
+            for name in ("blog", "shop")
+        ]
+        blog, shop = (stack["stack_id"] for stack in made)
+        for stack_id in (blog, shop):
+            deployed = client.post(f"/api/v1/stacks/{stack_id}/deploy")
+            assert deployed.status_code == 202
+        with client.stream(
+            "GET", "/api/v1/events/stream", params={"after": "0", "stack": blog}
+        ) as response:
+            got = []
+            for message in messages(response):
+                if "comment" in message:
+                    break  # nothing else for blog
+                got.append((message["event"], json.loads(message["data"])["data"]))
+        assert [event for event, _ in got] == [
+            "stack.created",
+            "claim.name_claimed",
+            "stack_release.requested",
+        ]
+        assert got[-1][1]["stack_id"] == blog
+        assert client.get("/api/v1/events/stream", params={"stack": "a" * 12}).status_code == 404
+        assert client.post("/api/v1/apps", json={"name": "web"}).status_code == 201
+        both = client.get("/api/v1/events/stream", params={"stack": blog, "app": "web"})
+        assert both.status_code == 400
+        assert "an app or a stack, not both" in both.text
+
+
 def test_the_cli_exports_one_apps_history_which_verifies_only_as_filtered(served, tmp_path) -> None:
     server, auth = served
     ids = {}

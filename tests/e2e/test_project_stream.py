@@ -61,3 +61,46 @@ def test_a_projects_environment_streams_its_apps_and_its_own_events(served) -> N
         assert unknown.status_code == 404
         nowhere = client.get("/api/v1/events/stream", params={"environment": "qa"})
         assert nowhere.status_code == 404
+
+
+def test_a_projects_environment_streams_its_stacks_and_their_releases(served) -> None:
+    server, auth = served
+    compose = "services:\n  web:\n    image: nginx:1.27\n"
+    staged = {"project": "shop", "environment": "staging", "compose": compose}
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
+        made = client.post(
+            "/api/v1/projects", json={"project": "shop", "environments": ["staging"]}
+        )
+        assert made.status_code == 201, made.text
+
+        def stack(name: str, **place: str) -> str:
+            answer = client.post("/api/v1/stacks", json={"name": name, **place})
+            assert answer.status_code == 201, answer.text
+            return str(answer.json()["stack_id"])
+
+        blog = stack("blog", **staged)
+        stack("elsewhere", compose=compose)
+        seen: list[str] = []
+        live = False
+        with client.stream("GET", "/api/v1/events/stream", params=STAGING) as response:
+            for message in messages(response):
+                if "comment" in message:
+                    if live:
+                        break
+                    live = True
+                    late = stack("late", **staged)
+                    for stack_id in (blog, late):
+                        assert client.post(f"/api/v1/stacks/{stack_id}/deploy").is_success
+                    continue
+                body = json.loads(message["data"])["data"]
+                seen.append(f"{message['event']} {body.get('name') or body.get('stack_id')}")
+
+    assert seen == [
+        "project.created shop",
+        "stack.created blog",
+        "claim.name_claimed stack/default/shop/staging/blog",
+        "stack.created late",  # made there while followed
+        "claim.name_claimed stack/default/shop/staging/late",
+        f"stack_release.requested {blog}",
+        f"stack_release.requested {late}",
+    ]

@@ -1,6 +1,7 @@
 """The dashboard with JavaScript turned off in Chromium: every form is a plain POST answered
 by a page, so signing in, creating an app, changing its settings and variables, deploying,
-minting a token and filtering the audit history all still work."""
+making and deploying a compose stack, minting a token and filtering the audit history all
+still work."""
 
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ def test_every_main_form_works_without_javascript(
         page.wait_for_timeout(300)
         page.reload()
     assert page.inner_text("#status").strip() == "failed"
+
+    page.goto(f"{url}/stacks/new")  # a compose stack, made and deployed by plain forms
+    page.fill("#create-stack [name=name]", "blog")
+    page.fill("#create-stack [name=compose]", "services:\n  web:\n    image: nginx:1.27\n")
+    page.fill("#create-stack [name=routes]", "web 80 blog.test")
+    page.click("#create-stack-button")
+    assert page.inner_text("#source").startswith("inline")
+    page.click("#deploy")
+    page.wait_for_url(f"{url}/stacks/*/releases/*")
+    assert page.inner_text("#status").strip()
 
     page.goto(f"{url}/tokens")
     page.fill("#mint [name=name]", "laptop")

@@ -16,6 +16,7 @@ from rivetr.projections.deployments import DeploymentView
 from rivetr.projections.projects import ProjectView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
+from rivetr.projections.stacks import StackView
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.reactors.placement import PlaceEvents
 
@@ -36,14 +37,15 @@ def _read_teams(actor: Actor) -> frozenset[str] | None:
 class ResourceView(msgspec.Struct, frozen=True, kw_only=True):
     """A resource of an environment and where it stands, as the apps list shows an app."""
 
-    kind: str  # "app" or "database" (stacks will follow)
+    kind: str  # "app", "database" or "stack"
     name: str
     id: str
     live_deployment: str | None  # the deployment its live release came from (None: not live)
     live_commit: str | None
     latest_deployment: str | None  # its newest deployment...
     latest_status: str | None  # ...and where that stands (queued, building, live, failed...)
-    # (a database has no deployments: its status, starting, running, stopped, failed...)
+    # (a database has no deployments: its status, starting, running, stopped, failed...; a
+    # stack's are its releases: the live one, and the newest with its status)
 
 
 class EnvironmentView(msgspec.Struct, frozen=True, kw_only=True):
@@ -128,8 +130,8 @@ class ProjectReads:
         self, actor: Actor, project: str | None, environment: str | None
     ) -> PlaceEvents:
         """What picks the events of a place (as `place` reads it) out of the live stream:
-        those of the apps and databases there now, as they come and go, and the project's
-        own."""
+        those of the apps, databases and stacks there now, as they come and go, and the
+        project's own."""
         place = await self.place(actor, project, environment)
         since = self.runner.position  # the read model has reached it when asked who is there
         held: set[str] = set()
@@ -142,6 +144,12 @@ class ProjectReads:
             for database in await self.read.databases.every(teams)
             if (database.team, database.project) in place.projects
             and place.environment in (None, database.environment)
+        )
+        held.update(
+            stack.stack_id
+            for stack in await self.read.stacks.every(teams)
+            if (stack.team, stack.project) in place.projects
+            and place.environment in (None, stack.environment)
         )
         return PlaceEvents(place.projects, place.environment, held, since)
 
@@ -158,6 +166,9 @@ class ProjectReads:
         for database in await self.read.databases.every(teams):
             where = (database.team, database.project, database.environment)
             placed.setdefault(where, []).append(_database(database))
+        for stack in await self.read.stacks.every(teams):
+            where = (stack.team, stack.project, stack.environment)
+            placed.setdefault(where, []).append(_stack(stack))
         for resources in placed.values():
             resources.sort(key=lambda r: (r.kind != "app", r.name))
         return [
@@ -185,6 +196,18 @@ def _database(database: DatabaseView) -> ResourceView:
         live_commit=None,
         latest_deployment=None,
         latest_status=database.status,
+    )
+
+
+def _stack(stack: StackView) -> ResourceView:
+    return ResourceView(
+        kind="stack",
+        name=stack.name,
+        id=stack.stack_id,
+        live_deployment=stack.live_release_id,
+        live_commit=None,
+        latest_deployment=stack.last_release_id,
+        latest_status=stack.last_status,
     )
 
 

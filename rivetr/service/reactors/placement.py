@@ -1,11 +1,12 @@
 """Which events of the live stream concern a place (a project, or one environment of it): those
-of the resources (apps and databases, with their backups and restores) that are there now,
-kept current as they are created there or moved in and out, and the project's own events.
+of the resources (apps, databases with their backups and restores, stacks with their releases)
+that are there now, kept current as they are created there or moved in and out, and the
+project's own events.
 
 Who is there is read from the read model once, when a reader subscribes; from the position
-that read model had reached on, each `app.created`, `app.moved` and `database.created` the
-reader is offered updates it, so a resource that arrives later is followed and one that leaves
-is not."""
+that read model had reached on, each `app.created`, `app.moved`, `database.created` and
+`stack.created` the reader is offered updates it, so a resource that arrives later is
+followed and one that leaves is not."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import msgspec
 from rivetr.domain import projects
 from rivetr.domain.database_events import DatabaseCreated
 from rivetr.domain.events import AppCreated, AppMoved
+from rivetr.domain.stack_events import StackCreated
 from rivetr.projections.base import tag
 
-# the events that say where a resource is (a database never moves)
-PLACING = frozenset({tag(AppCreated), tag(AppMoved), tag(DatabaseCreated)})
+# the events that say where a resource is (a database or a stack never moves)
+PLACING = frozenset({tag(AppCreated), tag(AppMoved), tag(DatabaseCreated), tag(StackCreated)})
 
 
 class _Message(msgspec.Struct):

@@ -15,6 +15,7 @@ from rivetr.domain.access import Actor
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads, readable_places
 from rivetr.service.queries.projects import ProjectReads
+from rivetr.service.queries.stacks import StackReads
 from rivetr.service.reactors.hub import QUEUE_LIMIT, EventHub, StreamFilter
 from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id
@@ -29,6 +30,7 @@ async def event_stream(
     hub: NamedDependency[EventHub],
     project_reads: NamedDependency[ProjectReads],
     settings: NamedDependency[Settings],
+    stack_reads: NamedDependency[StackReads],
     actor: NamedDependency[Actor],
     app: FromQuery[str | None] = None,
     stream: FromQuery[str | None] = None,
@@ -56,6 +58,10 @@ async def event_stream(
             " project you read that has one so named"
         ),
     ] = None,
+    stack: Annotated[
+        str | None,
+        QueryParameter(description="the events of one compose stack (its id): its releases' too"),
+    ] = None,
 ) -> ASGIApp:
     """Each message is one event: `id` its log position, `event` its type, `data` its JSON
     (sealed values shown as "sealed"). A reconnecting client's `Last-Event-ID` resumes right
@@ -63,6 +69,10 @@ async def event_stream(
     connections open; a client more than 1,000 events behind is disconnected, and resumes."""
     places = readable_places(actor, "reading events needs the read permission in a team")
     app_id = (await app_reads.readable(actor, app)).id if app is not None else None
+    if stack is not None:
+        if app_id is not None:
+            raise ClientException("follow an app or a stack, not both")
+        app_id = (await stack_reads.one(actor, stack)).stack_id  # a resource's id, as an app's
     place = None
     if project is not None or environment is not None:
         place = await project_reads.following(actor, project, environment)

@@ -23,7 +23,7 @@ from rivetr.service.commands.backups import RestorePlan
 from rivetr.service.commands.databases import DatabaseService
 from rivetr.service.queries.databases import DatabaseReads, connection_of
 from rivetr.service.queries.projects import ProjectReads
-from rivetr.web.pages.forms import Act, Shown, problems_of, status_of, submitted
+from rivetr.web.pages.forms import Act, Shown, place_choices, problems_of, status_of, submitted
 from rivetr.web.pages.guard import Layout
 
 KINDS = [(kind, kind) for kind in DEFAULT_VERSIONS]
@@ -135,19 +135,13 @@ async def _databases_page(
     shown: Shown | None = None,
 ) -> Template:
     actor = layout.actor
-    places = [
-        (f"{p.team}/{p.project}/{e}", f"{p.team} / {p.name} / {e}")
-        for p in await project_reads.visible(actor)
-        if actor.can(Permission.MANAGE_APPS, p.team, p.project)
-        for e in (env.environment for env in p.environments)
-    ]
     shown = shown or Shown()
     return layout.page(
         "databases.html",
         shown.status,
         databases=await database_reads.every(actor),
         ages=age,
-        place_choices=places,
+        place_choices=await place_choices(actor, project_reads),
         kinds=KINDS,
         problems=shown.problems,
         typed={**typed, **shown.typed},

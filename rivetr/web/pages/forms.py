@@ -5,7 +5,7 @@ answered, and the refusal turned into problems keyed by field (`""` for the whol
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -13,8 +13,9 @@ from litestar import Request, Response
 from litestar.response import Template
 
 from rivetr.adapters.runtime.monitor import EngineMonitor
-from rivetr.domain.access import Actor
+from rivetr.domain.access import Actor, Permission
 from rivetr.domain.errors import DomainError
+from rivetr.service.queries.projects import ProjectReads
 from rivetr.web.auth import tokens_match
 from rivetr.web.pages.guard import Layout, csrf_of, error_page
 
@@ -91,9 +92,31 @@ def problems_of(exc: Exception, fields: dict[str, str] | None = None) -> FieldPr
     return {"": str(exc)}
 
 
+def onto(problems: FieldProblems, inputs: Iterable[str]) -> FieldProblems:
+    """`problems`, those of a field the form has no input for said of the whole form (so no
+    refusal goes unshown)."""
+    known = set(inputs)
+    mapped: FieldProblems = {}
+    for name, problem in problems.items():
+        key = name if name in known else ""
+        mapped[key] = f"{mapped[key]} {problem}" if key in mapped else problem
+    return mapped
+
+
 def _input_of(path: str, fields: dict[str, str]) -> str:
     top = path.partition(".")[0]
     return fields.get(path) or fields.get(top) or path.replace(".", "_")
+
+
+async def place_choices(actor: Actor, project_reads: ProjectReads) -> list[tuple[str, str]]:
+    """The environments the actor may create a resource in, as a select's options: the value
+    `team/project/environment`, the label `team / project name / environment`."""
+    return [
+        (f"{p.team}/{p.project}/{e}", f"{p.team} / {p.name} / {e}")
+        for p in await project_reads.visible(actor)
+        if actor.can(Permission.MANAGE_APPS, p.team, p.project)
+        for e in (env.environment for env in p.environments)
+    ]
 
 
 def status_of(exc: Exception) -> int:
@@ -108,6 +131,8 @@ __all__ = [
     "Shown",
     "attempted",
     "on_error_page",
+    "onto",
+    "place_choices",
     "problems_of",
     "stale",
     "status_of",
