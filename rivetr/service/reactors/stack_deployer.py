@@ -78,7 +78,8 @@ class StackDeployer:
             if release_id is None or container.name in serving:
                 continue
             release = await self.read.stacks.release(release_id)  # read now: it may have begun
-            if release is not None and release.status in ("failed", "retired"):
+            # superseded: its drain was cut short by a restart (what the live one kept is serving)
+            if release is not None and release.status in ("failed", "retired", "superseded"):
                 await self._remove([container.name])
 
     async def _interrupted(self, stack_id: str, release_id: str) -> None:
