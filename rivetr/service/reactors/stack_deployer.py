@@ -187,18 +187,11 @@ class StackDeployer:
         if runtime is not None:
             containers = await runtime.list_containers({STACK_LABEL: stack_id})
             await self._remove([c.name for c in containers])
-            for network in await _networks(runtime, stack_id):
-                with contextlib.suppress(ContainerError, EngineUnavailable):
-                    await runtime.remove_network(network)
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                await runtime.remove_network(network_name(stack_id))
         shutil.rmtree(self.ports.work_root / stack_id, ignore_errors=True)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-async def _networks(runtime: Any, stack_id: str) -> list[str]:
-    """The stack's networks: its default one by name (the others share its prefix, and the
-    engine removes only what no container uses)."""
-    return [network_name(stack_id)]

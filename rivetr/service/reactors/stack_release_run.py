@@ -19,6 +19,7 @@ from rivetr.adapters.builders.base import BuildPlanError
 from rivetr.adapters.compose_files import DirectorySources
 from rivetr.adapters.logs import DeploymentLog
 from rivetr.adapters.runtime.base import (
+    MANAGED_LABEL,
     BuildFailed,
     ContainerError,
     ContainerRuntime,
@@ -296,7 +297,7 @@ class StackReleaseRun:
         labels = stack_labels(self.stack.stack_id)
         for network in [*stack_file.project.networks, "default"]:
             await runtime.create_network(network_name(self.stack.stack_id, network), labels)
-        await runtime.create_network(place.environment_network, {"rivetr.managed": "true"})
+        await runtime.create_network(place.environment_network, {MANAGED_LABEL: "true"})
         variables = self._variables()
         for wave in stack_file.waves:
             specs: dict[str, ContainerSpec] = {}
