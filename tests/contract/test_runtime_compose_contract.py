@@ -416,6 +416,31 @@ async def test_a_shell_health_check_runs_its_pipe_with_the_containers_environmen
     assert await engine.runtime.container_health(other.id) == "unhealthy"
 
 
+async def test_a_health_check_asked_often_spends_its_retries_no_faster_than_its_interval(
+    engine: Engine,
+) -> None:
+    """Rivetr polls health faster than a check's interval; on Podman, which runs no checks
+    by itself here, each poll may run it, but three failures still take three intervals."""
+    check = EngineHealthcheck(test=["test -e /tmp/ready"], shell=True, interval_s=1, retries=3)
+    container = await _sleeper(engine, healthcheck=check)
+    if fake := engine.fake:
+        ready: set[str] = set()
+
+        def touch(call: FakeExecCall) -> FakeExecAnswer:
+            ready.add(call.container)
+            return FakeExecAnswer()
+
+        fake.on_exec("touch", touch)
+        fake.on_exec("sh", lambda call: FakeExecAnswer(exit_code=int(call.container not in ready)))
+
+    with anyio.move_on_after(1.5):  # half of retries x interval
+        while True:
+            assert await engine.runtime.container_health(container.id) != "unhealthy"
+            await anyio.sleep(0.05)
+    await engine.runtime.exec_run(container.id, ["touch", "/tmp/ready"])
+    assert await _health_once_not(engine, container.id, "starting") == "healthy"
+
+
 async def test_a_process_that_ended_has_its_exit_status(engine: Engine) -> None:
     running = await _sleeper(engine)
     failing = await engine.runtime.run_container(

@@ -6,8 +6,6 @@ nothing running but its volume."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -15,21 +13,18 @@ import httpx
 import pytest
 
 from rivetr.adapters.runtime.base import ContainerRuntime
-from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, ensure_busybox_image
-from rivetr.bootstrap import Services
-from rivetr.config import Settings
+from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
     DeleteStack,
-    DeployStack,
     StackRouteInput,
 )
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.service.reactors.stack_specs import volume_name
-from tests.engine import connect_real_engine
 from tests.integration.database_servers import DOCKER, RealEngine, on_both_engines
+from tests.integration.stacks import deployed, serving
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
 
@@ -69,43 +64,6 @@ def engine(request: pytest.FixtureRequest) -> RealEngine:
     return request.param  # type: ignore[no-any-return]
 
 
-@contextlib.asynccontextmanager
-async def serving(tmp_path: Path, engine: RealEngine) -> AsyncIterator[Services]:
-    runtime = await connect_real_engine(engine)
-    try:
-        await ensure_busybox_image(runtime)
-    finally:
-        await runtime.close()
-    services = await Services.open(
-        Settings(
-            data_dir=str(tmp_path / "data"),
-            engine=engine,
-            poll_interval_s=0.2,
-            proxy_enabled=False,
-            acme_auto=False,
-            resources_interval_s=0,
-            drain_s=0.5,
-        )
-    )
-    try:
-        async with services.background():
-            with anyio.fail_after(20):
-                await services.engine.ready.wait()
-            yield services
-    finally:
-        await services.close()
-
-
-async def release(services: Services, stack_id: str) -> StackReleaseState:
-    release_id, _ = await services.stacks.deploy(SYSTEM, DeployStack(stack_id=stack_id))
-    recorder = services.stack_deployer.ports.recorder
-    with anyio.fail_after(180):
-        while (state := await recorder.state(release_id)).status not in ("live", "failed"):  # noqa: ASYNC110
-            await anyio.sleep(0.2)
-    await services.runner.wait_until(await services.store.head())
-    return state
-
-
 async def page(state: StackReleaseState) -> str:
     port = state.services["web"].host_ports[8080]
     async with httpx.AsyncClient() as client:
@@ -120,7 +78,7 @@ async def names(runtime: ContainerRuntime, stack_id: str) -> set[str]:
 async def test_a_stack_deploys_in_waves_redeploys_beside_and_survives_a_broken_release(
     tmp_path: Path, engine: RealEngine
 ) -> None:
-    async with serving(tmp_path, engine) as services:
+    async with serving(tmp_path, engine, proxy_enabled=False, drain_s=0.5) as services:
         runtime = services.engine.runtime
         assert runtime is not None
         route = StackRouteInput(service="web", port=8080, domains=["blog.example.com"])
@@ -128,7 +86,7 @@ async def test_a_stack_deploys_in_waves_redeploys_beside_and_survives_a_broken_r
             SYSTEM, CreateStack(name="blog", compose=compose("v1"), routes=[route])
         )
         try:
-            first = await release(services, stack_id)
+            first = await deployed(services, stack_id)
             assert first.status == "live", first.failure
             assert first.waves == (("migrate",), ("db",), ("web", "worker"))
             assert first.services["migrate"].mode == "once"
@@ -136,7 +94,7 @@ async def test_a_stack_deploys_in_waves_redeploys_beside_and_survives_a_broken_r
 
             change = ChangeStackSettings(stack_id=stack_id, compose=compose("v2"))
             await services.stacks.change(SYSTEM, change)
-            second = await release(services, stack_id)
+            second = await deployed(services, stack_id)
             assert second.status == "live", second.failure
             modes = {name: run.mode for name, run in second.services.items()}
             assert modes == {"migrate": "once", "db": "keep", "worker": "keep", "web": "beside"}
@@ -146,7 +104,7 @@ async def test_a_stack_deploys_in_waves_redeploys_beside_and_survives_a_broken_r
             await services.stacks.change(
                 SYSTEM, ChangeStackSettings(stack_id=stack_id, compose=dies)
             )
-            broken = await release(services, stack_id)
+            broken = await deployed(services, stack_id)
             assert (broken.status, broken.failed_service) == ("failed", "web")
             assert await page(second) == "v2"  # the previous release serves as it did
             with anyio.fail_after(30):  # its draining web goes; what serves stays

@@ -41,6 +41,8 @@ class DockerEngine:
         self._detected: Literal["docker", "podman"] | None = kind
         # Podman's default limits, asked once when a container first sets any (`docker_podman`)
         self._podman_ulimits: dict[str, tuple[int, int]] | None = None
+        # when Rivetr last ran each container's health check on Podman (`docker_resources`)
+        self._podman_checked: dict[str, float] = {}
 
     async def close(self) -> None:
         with self._client_lock:

@@ -6,6 +6,7 @@ which apps reach it by name, and the engine's own view of its health.
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import suppress
 from typing import Any
@@ -17,6 +18,8 @@ from rivetr.adapters.runtime.base import ContainerError, Health, VolumeInfo
 from rivetr.adapters.runtime.docker_engine import DockerEngine
 
 COPY_LABEL = "rivetr.volume-copy"  # on the short-lived container of `copy_volume`
+_DEFAULT_INTERVAL_S = 30.0  # the engines' own, for a check that sets none
+_CHECKED_KEPT = 1024
 
 _HEALTH: dict[str, Health] = {
     "starting": "starting",
@@ -137,20 +140,38 @@ class DockerResources(DockerEngine):
     async def container_health(self, name_or_id: str) -> Health | None:
         def health(client: docker.DockerClient) -> Health | None:
             attrs = client.api.inspect_container(name_or_id)
-            if not (attrs.get("Config") or {}).get("Healthcheck"):
+            check = (attrs.get("Config") or {}).get("Healthcheck")
+            if not check:
                 return None
             running = (attrs.get("State") or {}).get("Status") == "running"
-            if running and (self._engine_kind(client)) == "podman":
+            if running and (self._engine_kind(client)) == "podman" and self._podman_due(attrs):
                 # Podman 4.3 runs health checks from systemd timers, which a host without
-                # systemd lacks: run the check now, through Podman's own API
+                # systemd lacks: run the check now, through Podman's own API. Its answer is
+                # this one run's; the state (failing streak against the retries, the start
+                # period) is what the container's inspection says after it.
                 url = f"{client.api.base_url}/v4.0.0/libpod/containers/{name_or_id}/healthcheck"
-                answer = client.api.get(url)
-                if answer.ok:
-                    return _HEALTH.get(str(answer.json().get("Status", "")).lower(), "starting")
+                if client.api.get(url).ok:
+                    attrs = client.api.inspect_container(name_or_id)
             state = (attrs.get("State") or {}).get("Health") or {}
             return _HEALTH.get(str(state.get("Status", "")).lower(), "starting")
 
         return await self._run(f"health of {name_or_id}", health)
+
+    def _podman_due(self, attrs: dict[str, Any]) -> bool:
+        """Whether the container's check is due, its interval after the last run here: a
+        caller polling faster than the interval must not spend the retries (a database
+        that takes 20 s to initialise, checked every second 60 times, would never make
+        it if every 0.2 s poll ran a check)."""
+        interval_ns = int((attrs["Config"]["Healthcheck"] or {}).get("Interval") or 0)
+        interval_s = interval_ns / 1e9 if interval_ns > 0 else _DEFAULT_INTERVAL_S
+        now = time.monotonic()
+        last = self._podman_checked.get(attrs["Id"])
+        if last is not None and now - last < interval_s:
+            return False
+        self._podman_checked[attrs["Id"]] = now
+        if len(self._podman_checked) > _CHECKED_KEPT:  # containers come and go: forget the oldest
+            del self._podman_checked[next(iter(self._podman_checked))]
+        return True
 
 
 def _volume_info(raw: dict[str, Any]) -> VolumeInfo:

@@ -281,7 +281,7 @@ class FakeRuntime(FakeResources, FakeExec):
             container.host_ports, container.bound = self._publish(container.spec)
             container.state, container.exit_code = "running", None
             container.health, container.failing = "starting", 0
-            container.started_at = time.monotonic()
+            container.started_at, container.failed_at = time.monotonic(), None
             container.changed()
         return container.info()
 

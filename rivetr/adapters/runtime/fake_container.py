@@ -42,6 +42,7 @@ class FakeContainer:
         self.execs: list[list[str]] = []  # the argv of each command running in it
         self.health: Health = "starting"
         self.failing = 0  # health checks failed in a row
+        self.failed_at: float | None = None  # when the last of those failed
         self.started_at = time.monotonic()
 
     def changed(self) -> None:

@@ -121,10 +121,16 @@ class FakeResources:
         # as the engines run it: with the container's environment, a shell line under sh -c
         argv = ["sh", "-c", *check.test] if check.shell else check.test
         answer = self._answer(container, argv, b"", container.spec.env)
+        now = time.monotonic()
         if answer.exit_code == 0:
-            container.health, container.failing = "healthy", 0
-        elif time.monotonic() - container.started_at >= check.start_period_s:
+            container.health, container.failing, container.failed_at = "healthy", 0, None
+        elif now - container.started_at < check.start_period_s:
+            pass  # failures in the start period do not count
+        elif container.failed_at is None or now - container.failed_at >= check.interval_s:
+            # one failure an interval at most, as the engines check: a caller asking more
+            # often does not spend the retries sooner
             container.failing += 1
+            container.failed_at = now
             if container.failing >= check.retries:
                 container.health = "unhealthy"
         return container.health
