@@ -158,7 +158,9 @@ class Services:
         )
         self.promotions = PromotionService(handler, read, self.lookup)
         self.previews = PreviewService(self.apps, self.deployments, self.secrets)
-        self.webhooks = WebhookService(self.apps, self.deployments, self.previews, self.secrets)
+        self.webhooks = WebhookService(
+            self.apps, self.deployments, self.previews, self.secrets, self.stacks
+        )
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
         self.app_reads = AppReads(read)

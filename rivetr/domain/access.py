@@ -82,8 +82,10 @@ from rivetr.domain.stack_commands import (
     CreateStackFromTemplate,
     DeleteStack,
     DeployStack,
+    DisableStackWebhook,
     RollBackStack,
     SetStackVariables,
+    SetStackWebhookSecret,
     StackCommand,
 )
 from rivetr.domain.teams import ROOT_TEAM
@@ -378,6 +380,9 @@ _STACK_PERMISSIONS: dict[type[Command], Permission] = {
     SetStackVariables: Permission.EDIT_APPS,
     DeployStack: Permission.DEPLOY,
     RollBackStack: Permission.DEPLOY,
+    # who may let a git host deploy it: as an app's webhook, whoever manages the stack
+    SetStackWebhookSecret: Permission.MANAGE_APPS,
+    DisableStackWebhook: Permission.MANAGE_APPS,
 }
 
 SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"

@@ -64,6 +64,8 @@ from rivetr.domain.stack_events import (
     StackSourceFetched,
     StackSwitched,
     StackVariablesChanged,
+    StackWebhookDisabled,
+    StackWebhookSecretSet,
 )
 
 # --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
@@ -360,6 +362,9 @@ class WebhookReceived(Event, frozen=True, kw_only=True, tag="webhook.received"):
     deployment_id: str | None = None
     remote: str | None = None
     app_id: str | None = None  # the app that name was then; None: no such app (or older)
+    # a delivery to a stack's URL (/webhooks/stacks/<provider>/<id>): the id it named, and
+    # `app` is then the stack's name (that id when no stack has it); None: to an app's URL
+    stack_id: str | None = None
 
 
 # --- API tokens (stream "token-<id>") -----------------------------------------------------------
@@ -854,6 +859,8 @@ AnyEvent = (
     | StackSettingsChanged
     | StackVariablesChanged
     | StackDeleted
+    | StackWebhookSecretSet
+    | StackWebhookDisabled
     | StackReleaseRequested
     | StackSourceFetched
     | StackComposeRead

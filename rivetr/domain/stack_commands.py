@@ -131,6 +131,17 @@ class DeployStack(StackCommand, frozen=True, kw_only=True):
     trigger: str = "manual"
 
 
+class SetStackWebhookSecret(StackCommand, frozen=True, kw_only=True):
+    """Turn the stack's webhook on with a new secret (sealed by the service), or rotate it."""
+
+    stack_id: ResourceId
+    secret: str
+
+
+class DisableStackWebhook(StackCommand, frozen=True, kw_only=True):
+    stack_id: ResourceId
+
+
 class RollBackStack(StackCommand, frozen=True, kw_only=True):
     """Deploy again a release that served: each service on the image it ran there."""
 

@@ -71,6 +71,19 @@ class StackDeleted(Event, frozen=True, kw_only=True, tag="stack.deleted"):
     stack_id: str
 
 
+class StackWebhookSecretSet(Event, frozen=True, kw_only=True, tag="stack.webhook_secret_set"):
+    """The stack (from a repository) deploys on pushes signed with this secret (sealed, bound
+    to the stack); `rotated`: it replaced one."""
+
+    stack_id: str
+    secret: str
+    rotated: bool = False
+
+
+class StackWebhookDisabled(Event, frozen=True, kw_only=True, tag="stack.webhook_disabled"):
+    stack_id: str
+
+
 class StackReleaseRequested(Event, frozen=True, kw_only=True, tag="stack_release.requested"):
     release_id: str
     stack_id: str

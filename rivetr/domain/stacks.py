@@ -18,8 +18,10 @@ from rivetr.domain.stack_commands import (
     CreateStack,
     DeleteStack,
     DeployStack,
+    DisableStackWebhook,
     RollBackStack,
     SetStackVariables,
+    SetStackWebhookSecret,
     StackRouteInput,
 )
 from rivetr.domain.stack_events import (
@@ -29,6 +31,8 @@ from rivetr.domain.stack_events import (
     StackRoute,
     StackSettingsChanged,
     StackVariablesChanged,
+    StackWebhookDisabled,
+    StackWebhookSecretSet,
 )
 from rivetr.domain.stack_releases import SERVED, StackReleaseState
 
@@ -49,6 +53,7 @@ class StackState(msgspec.Struct, frozen=True, kw_only=True):
     variables: dict[str, str] = msgspec.field(default_factory=dict)  # sealed values
     template: str | None = None
     watch_paths: tuple[str, ...] = ()
+    webhook_secret: str | None = None  # sealed; None: webhooks refused
 
     @property
     def domains(self) -> list[str]:
@@ -91,6 +96,10 @@ def evolve(state: StackState, event: Event) -> StackState:
             return msgspec.structs.replace(state, **changed)
         case StackVariablesChanged():
             return msgspec.structs.replace(state, variables=dict(event.variables))
+        case StackWebhookSecretSet():
+            return msgspec.structs.replace(state, webhook_secret=event.secret)
+        case StackWebhookDisabled():
+            return msgspec.structs.replace(state, webhook_secret=None)
         case StackDeleted():
             return msgspec.structs.replace(state, deleted=True)
     return state
@@ -201,6 +210,31 @@ def decide_variables(
 def decide_delete(state: StackState, command: DeleteStack) -> list[Event]:
     require(state)
     return [StackDeleted(stack_id=command.stack_id)]
+
+
+def decide_webhook_secret(state: StackState, command: SetStackWebhookSecret) -> list[Event]:
+    """`command.secret` is sealed by the service.
+
+    Raises:
+        NotFound: no such stack.
+        InvalidCommand: an inline stack: no repository pushes to it.
+    """
+    require(state)
+    if state.git_url is None:
+        raise InvalidCommand(
+            "an inline stack has no repository to push to: give it a git_url to deploy it on push",
+            field="git_url",
+        )
+    if state.webhook_secret == command.secret:
+        return []
+    rotated = state.webhook_secret is not None
+    return [StackWebhookSecretSet(stack_id=state.stack_id, secret=command.secret, rotated=rotated)]
+
+
+def decide_webhook_disabled(state: StackState, command: DisableStackWebhook) -> list[Event]:
+    """Raises NotFound (no such stack); turning off a webhook that is off changes nothing."""
+    require(state)
+    return [] if state.webhook_secret is None else [StackWebhookDisabled(stack_id=state.stack_id)]
 
 
 def decide_deploy(state: StackState, command: DeployStack, release_id: str) -> list[Event]:

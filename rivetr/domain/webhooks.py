@@ -1,6 +1,7 @@
-"""What a webhook delivery should do to an app: deploy a commit, open or close a preview, or
-nothing, with the reason in words a user reads when a push did not deploy. Pure: the adapter
-has parsed the payload and checked the signature already."""
+"""What a webhook delivery should do to an app (deploy a commit, open or close a preview, or
+nothing) or to a compose stack (release a commit, or nothing), with the reason in words a user
+reads when a push did not deploy. Pure: the adapter has parsed the payload and checked the
+signature already."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import msgspec
 
 from rivetr.domain.application import AppState
 from rivetr.domain.events import WebhookDecision
+from rivetr.domain.stacks import StackState
 
 SKIP_MARKERS = ("[skip ci]", "[ci skip]", "[skip deploy]")
 PREVIEW_OPENS = frozenset({"opened", "reopened", "synchronized"})
@@ -48,27 +50,39 @@ class HookFacts(Protocol):
     def pr_from_fork(self) -> bool | None: ...
 
 
+class PushTarget(Protocol):
+    """What a push is judged against: an app's settings or a stack's."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def watch_paths(self) -> tuple[str, ...]: ...
+
+
 class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     decision: WebhookDecision
     reason: str
     commit: str | None = None
 
 
-def refusal(signature: Signature) -> Verdict | None:
-    """Why a delivery is refused before its body is even parsed, or None when it may go on."""
+def refusal(signature: Signature, kind: Literal["app", "stack"] = "app") -> Verdict | None:
+    """Why a delivery to an app (or a stack) is refused before its body is even parsed, or
+    None when it may go on."""
     match signature:
         case "valid":
             return None
         case "no secret":
             return Verdict(
                 decision="refused",
-                reason="the app's webhook is not enabled (no secret): nothing is accepted",
+                reason=f"the {kind}'s webhook is not enabled (no secret): nothing is accepted",
             )
         case "missing":
             return Verdict(decision="refused", reason="the delivery carries no signature")
         case _:
             return Verdict(
-                decision="refused", reason="the signature does not match the app's secret"
+                decision="refused", reason=f"the signature does not match the {kind}'s secret"
             )
 
 
@@ -84,7 +98,28 @@ def judge(app: AppState, hook: HookFacts) -> Verdict:
     return Verdict(decision="ignored", reason=f"{hook.event!r} events do not deploy")
 
 
-def _judge_push(app: AppState, hook: HookFacts) -> Verdict:
+def judge_stack(stack: StackState, hook: HookFacts) -> Verdict:
+    """The decision for a correctly signed delivery to a stack: a push to its branch releases
+    the pushed commit ("deploy"); a stack has no previews, so pull requests deploy nothing."""
+    match hook.kind:
+        case "ping":
+            return Verdict(decision="ignored", reason="ping: the webhook is reachable")
+        case "push":
+            if stack.git_url is None:
+                return Verdict(
+                    decision="ignored",
+                    reason=f"{stack.name}'s compose file is inline now: pushes do not deploy it",
+                )
+            return _judge_push(stack, hook)
+        case "pull_request":
+            return Verdict(
+                decision="ignored",
+                reason=f"pull request #{hook.pr_number}: a stack has no preview deployments",
+            )
+    return Verdict(decision="ignored", reason=f"{hook.event!r} events do not deploy")
+
+
+def _judge_push(app: PushTarget, hook: HookFacts) -> Verdict:
     if hook.tag is not None:
         return Verdict(decision="ignored", reason=f"tag {hook.tag}: tags do not deploy")
     if hook.branch is None:

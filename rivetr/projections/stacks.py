@@ -27,6 +27,8 @@ from rivetr.domain.stack_events import (
     StackSourceFetched,
     StackSwitched,
     StackVariablesChanged,
+    StackWebhookDisabled,
+    StackWebhookSecretSet,
 )
 from rivetr.projections.base import tags, update_row
 from rivetr.projections.reading import Queries, columns, marks
@@ -53,6 +55,7 @@ class StackView(msgspec.Struct, frozen=True, kw_only=True):
     live_release_id: str | None
     last_release_id: str | None
     last_status: str | None
+    webhook: bool  # a git host's pushes deploy it (a secret is set; never shown here)
 
 
 class StackReleaseView(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,11 +111,13 @@ _FINISHING = frozenset({"live", "failed"})
 
 class StacksProjection:
     name = "stacks"
-    version = 1
+    version = 2  # v2: whether its webhook is on
     handles: frozenset[str] | None = tags(
         StackCreated,
         StackSettingsChanged,
         StackVariablesChanged,
+        StackWebhookSecretSet,
+        StackWebhookDisabled,
         StackDeleted,
         StackReleaseRequested,
         StackSourceFetched,
@@ -135,7 +140,8 @@ class StacksProjection:
                 branch TEXT NOT NULL, compose_path TEXT NOT NULL, inline INTEGER NOT NULL,
                 routes TEXT NOT NULL, variables TEXT NOT NULL, template TEXT,
                 watch_paths TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-                live_release_id TEXT, last_release_id TEXT, last_status TEXT
+                live_release_id TEXT, last_release_id TEXT, last_status TEXT,
+                webhook INTEGER NOT NULL DEFAULT 0
             )"""
         )
         conn.execute(
@@ -179,6 +185,9 @@ class StacksProjection:
             case StackVariablesChanged():
                 names = _json(sorted(body.variables)).decode()
                 update_row(conn, "stacks", "stack_id", body.stack_id, {"variables": names})
+            case StackWebhookSecretSet() | StackWebhookDisabled():
+                on = isinstance(body, StackWebhookSecretSet)
+                update_row(conn, "stacks", "stack_id", body.stack_id, {"webhook": on})
             case StackDeleted():
                 # its releases stay, so that their containers can be found and retired
                 conn.execute("DELETE FROM stacks WHERE stack_id = ?", (body.stack_id,))

@@ -35,6 +35,7 @@ from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.promotion import PromotionController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
 from rivetr.web.api.session import sign_in, sign_out
+from rivetr.web.api.stack_webhooks import StackWebhooksController
 from rivetr.web.api.stacks import StacksController, TemplatesController
 from rivetr.web.api.system import health
 from rivetr.web.api.teams import TeamsController
@@ -67,6 +68,7 @@ from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.stack_deploys import StackDeploys
 from rivetr.web.pages.stack_page import StackPageViews
 from rivetr.web.pages.stack_settings import StackSettings
+from rivetr.web.pages.stack_webhook import StackWebhook
 from rivetr.web.pages.stacks import StackPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
@@ -75,7 +77,7 @@ from rivetr.web.params import given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
 from rivetr.web.schema_pages import render_plugins, schema_asset
-from rivetr.web.webhooks import receive_webhook
+from rivetr.web.webhooks import receive_stack_webhook, receive_webhook
 
 TEMPLATES = Path(__file__).parent / "templates"
 log = logging.getLogger(__name__)
@@ -135,6 +137,7 @@ def create_app(
             PromotionController,
             DatabasesController,
             StacksController,
+            StackWebhooksController,
             TemplatesController,
             BackupsController,
         ],
@@ -172,13 +175,14 @@ def create_app(
             StackPageViews,
             StackDeploys,
             StackSettings,
+            StackWebhook,
             CataloguePages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
     )
     return Litestar(
-        route_handlers=[api, pages, receive_webhook, schema_asset],
+        route_handlers=[api, pages, receive_webhook, receive_stack_webhook, schema_asset],
         dependencies=service_providers(),
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

@@ -1,15 +1,19 @@
-"""POST /webhooks/{provider}/{app}: where git hosts deliver pushes and pull requests.
+"""POST /webhooks/{provider}/{app} and /webhooks/stacks/{provider}/{stack_id}: where git hosts
+deliver pushes and pull requests to an app, or pushes to a compose stack. ("stacks" stands
+where an app's URL has its provider, and is none, so no app, even one named "stacks", shares
+a route with a stack.)
 
 What the headers say comes before the body: an unknown provider is 404, a declared body over
-5 MB is 413, anything but JSON is 415. Then the app and the signature header are looked at
-(`WebhookService.admit`): a delivery that cannot be authentic has at most 64 KB of its body
-read (and dropped) before it is refused; one that may be has all of it read, up to 5 MB,
-within a budget of bytes shared by every delivery not yet verified (503 beyond it) and a
-deadline (408). The signature is then checked on the raw bytes, and only a signed body is
-parsed."""
+5 MB is 413, anything but JSON is 415. Then the app (or stack) and the signature header are
+looked at (`WebhookService.admit`, `admit_stack`): a delivery that cannot be authentic has at
+most 64 KB of its body read (and dropped) before it is refused; one that may be has all of it
+read, up to 5 MB, within a budget of bytes shared by every delivery not yet verified (503
+beyond it) and a deadline (408). The signature is then checked on the raw bytes, and only a
+signed body is parsed."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -20,7 +24,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from rivetr.adapters.webhooks.base import PROVIDERS
+from rivetr.adapters.webhooks.base import PROVIDERS, Provider
 from rivetr.service.commands.webhook_admission import (
     BODY_DEADLINE_S,
     MAX_BODY,
@@ -40,23 +44,53 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     deployment_id: str | None = None
 
 
-@post(
-    "/webhooks/{provider:str}/{app:str}",
-    request_max_body_size=None,  # counted here, so that 413 comes before the rest is read
-    include_in_schema=True,
-    tags=["webhooks"],
-    status_code=HTTP_200_OK,
-    responses={
-        HTTP_200_OK: ResponseSpec(Answer, description="OK: recorded, nothing to deploy"),
-        HTTP_202_ACCEPTED: ResponseSpec(Answer, description="Accepted: a deployment started"),
-        **problems(401, 403, 413, 415),  # signature refused; webhook off; too large; not JSON
-    },
-)
+def _delivery_route(path: str, started: str) -> Any:
+    """A delivery's route: every one answers alike (`started` says what a 202 began)."""
+    return post(
+        path,
+        request_max_body_size=None,  # counted here, so that 413 comes before the rest is read
+        include_in_schema=True,
+        tags=["webhooks"],
+        status_code=HTTP_200_OK,
+        responses={
+            HTTP_200_OK: ResponseSpec(Answer, description="OK: recorded, nothing to deploy"),
+            HTTP_202_ACCEPTED: ResponseSpec(Answer, description=f"Accepted: {started}"),
+            **problems(401, 403, 413, 415),  # signature refused; webhook off; too large; not JSON
+        },
+    )
+
+
+@_delivery_route("/webhooks/{provider:str}/{app:str}", "a deployment started")
 async def receive_webhook(
     request: Request[Any, Any, Any],
     provider: FromPath[str],
     app: FromPath[str],
     webhooks: NamedDependency[WebhookService],
+) -> Response[Any]:
+    return await _deliver(request, provider, app, webhooks.admit, webhooks)
+
+
+@_delivery_route("/webhooks/stacks/{provider:str}/{stack_id:str}", "a stack release started")
+async def receive_stack_webhook(
+    request: Request[Any, Any, Any],
+    provider: FromPath[str],
+    stack_id: FromPath[str],
+    webhooks: NamedDependency[WebhookService],
+) -> Response[Any]:
+    """A push to the stack's branch releases the pushed commit (`deployment_id` is the
+    release's id); everything else is answered as for an app."""
+    return await _deliver(request, provider, stack_id, webhooks.admit_stack, webhooks)
+
+
+Admit = Callable[[Provider, str, Mapping[str, str]], Awaitable[Admission]]
+
+
+async def _deliver(
+    request: Request[Any, Any, Any],
+    provider: str,
+    named: str,
+    admit: Admit,
+    hooks: WebhookService,
 ) -> Response[Any]:
     if provider not in PROVIDERS:
         known = ", ".join(PROVIDERS)
@@ -73,8 +107,7 @@ async def receive_webhook(
             "send the payload as application/json (in GitHub: Content type application/json)",
         )
     headers = {key.lower(): value for key, value in request.headers.items()}
-    hooks = webhooks
-    admission = await hooks.admit(provider, app, headers)
+    admission = await admit(provider, named, headers)
     size = reservation(int(declared) if declared is not None else None, admission.body_limit)
     with hooks.bodies.hold(size) as held:
         if not held:

@@ -444,6 +444,9 @@ ROUTES: dict[str, Route] = {
             ("delete a stack", "DELETE", "", None, P.MANAGE_APPS, 204),
             ("deploy a stack", "POST", "/deploy", None, P.DEPLOY, 202),
             ("roll a stack back", "POST", "/rollback", {"to": "{release}"}, P.DEPLOY, 202),
+            # authorised, then refused by the domain: the table's stack is inline
+            ("turn a stack's webhook on", "POST", "/webhook", None, P.MANAGE_APPS, 422),
+            ("turn a stack's webhook off", "DELETE", "/webhook", None, P.MANAGE_APPS, 204),
         ]
     },
     "deploy a template": (
@@ -460,6 +463,8 @@ NOT_BY_ROLE = {
     "POST /api/v1/auth/logout": "ends the session it is sent with (test_sessions.py)",
     "POST /api/v1/invitations/accept": "an invitation's one-time secret (test_teams.py)",
     "POST /webhooks/{provider}/{app}": "a delivery's signature (test_webhooks.py)",
+    "POST /webhooks/stacks/{provider}/{stack_id}": "a delivery's signature"
+    " (test_stack_webhooks.py)",
 }
 
 

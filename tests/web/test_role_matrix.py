@@ -53,6 +53,8 @@ NOT_BY_ROLE = {
     "POST /api/v1/auth/logout": "ends the session it is sent with (test_sessions.py)",
     "POST /api/v1/invitations/accept": "an invitation's one-time secret (test_teams.py)",
     "POST /webhooks/{provider}/{app}": "a delivery's signature (test_webhooks.py)",
+    "POST /webhooks/stacks/{provider}/{stack_id}": "a delivery's signature"
+    " (test_stack_webhooks.py)",
     "POST /api/v1/teams": "anyone founds a team of their own (test_authorization_table.py)",
     "POST /api/v1/account/totp": "one's own second factor (test_second_factor.py)",
     "POST /api/v1/account/totp/confirm": "one's own second factor (test_second_factor.py)",

@@ -207,9 +207,12 @@ class StackService:
             resource=command.stack_id,
         )
 
-    async def deploy(self, actor: Actor, command: DeployStack) -> tuple[str, list[RecordedEvent]]:
-        """The new release's id and its request."""
-        release_id = new_id()
+    async def deploy(
+        self, actor: Actor, command: DeployStack, *, release_id: str | None = None
+    ) -> tuple[str, list[RecordedEvent]]:
+        """The new release's id (`release_id`, when the caller recorded it already, as a
+        webhook delivery does) and its request."""
+        release_id = release_id or new_id()
 
         def together(states: list[Any], c: DeployStack) -> list[Part]:
             state, _ = states

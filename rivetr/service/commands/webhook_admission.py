@@ -1,7 +1,7 @@
 """A webhook delivery before its signature is checked: what its headers say (`admission`), and
-what a sender without the app's secret can make it cost: how much of its body is read, how many
-bytes of bodies not yet verified are held at once, how long a body may take to arrive, and how
-many refusals a minute reach the log."""
+what a sender without the app's (or stack's) secret can make it cost: how much of its body is
+read, how many bytes of bodies not yet verified are held at once, how long a body may take to
+arrive, and how many refusals a minute reach the log."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 
 from rivetr.adapters import webhooks
 from rivetr.adapters.webhooks.base import Provider
-from rivetr.domain.application import AppState
 from rivetr.domain.webhooks import Signature
+from rivetr.service.commands.webhook_targets import HookTarget
 
 # A sender whose headers cannot be authentic (no such app, no secret, no signature header in
 # the provider's shape) is refused whatever its body says: up to SMALL_BODY of it is read and
@@ -38,12 +38,12 @@ _EVENT_NAME = re.compile(r"[\x20-\x7e]{1,128}")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Admission:
-    """What a delivery's headers say before its body is read: the app, and the signature's
-    verdict when the headers alone decide it (None: only the body can tell)."""
+    """What a delivery's headers say before its body is read: the app or stack its URL names,
+    and the signature's verdict when the headers alone decide it (None: only the body can
+    tell)."""
 
     provider: Provider
-    app_name: str
-    app: AppState
+    target: HookTarget
     headers: Mapping[str, str]
     secret: str | None
     signature: Signature | None
@@ -63,12 +63,11 @@ class Admission:
 
 def admission(
     provider: Provider,
-    app_name: str,
-    app: AppState,
+    target: HookTarget,
     headers: Mapping[str, str],
     secret: str | None,
 ) -> Admission:
-    """What the headers say, `secret` being the app's (None: it has none, or no app)."""
+    """What the headers say, `secret` being the target's (None: it has none, or no target)."""
     signature: Signature | None = (
         "no secret" if secret is None else webhooks.check_headers(provider, headers, secret)
     )
@@ -81,8 +80,7 @@ def admission(
         delivery, problem = None, "the delivery id header is not an id (128 characters at most)"
     return Admission(
         provider=provider,
-        app_name=app_name,
-        app=app,
+        target=target,
         headers=headers,
         secret=secret,
         signature=signature,

@@ -21,16 +21,20 @@ from rivetr.adapters import webhooks
 from rivetr.adapters.eventstore.base import ANY_VERSION, NO_STREAM, ConcurrencyError, EventMeta
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.webhooks.base import Hook, MalformedPayload, Provider
-from rivetr.domain.access import Actor, webhook_actor
-from rivetr.domain.application import AppState, preview_name
-from rivetr.domain.commands import ClosePreview, DisableWebhook, SetWebhookSecret
+from rivetr.domain import stacks
+from rivetr.domain.access import Actor
+from rivetr.domain.aggregates import STACKS
+from rivetr.domain.commands import DisableWebhook, SetWebhookSecret
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import WebhookReceived
-from rivetr.domain.webhooks import Signature, Verdict, judge, refusal
+from rivetr.domain.stack_commands import DisableStackWebhook, SetStackWebhookSecret
+from rivetr.domain.stacks import StackState
+from rivetr.domain.webhooks import Signature, Verdict, refusal
 from rivetr.service.commands.apps import AppService
-from rivetr.service.commands.deployments import DeploymentService, new_deployment_id
+from rivetr.service.commands.deployments import DeploymentService
+from rivetr.service.commands.handler import folded
 from rivetr.service.commands.previews import PreviewService
-from rivetr.service.commands.secrets import open_webhook_secret
+from rivetr.service.commands.stacks import StackService
 from rivetr.service.commands.webhook_admission import (
     REFUSALS_PER_MINUTE,
     Admission,
@@ -38,11 +42,20 @@ from rivetr.service.commands.webhook_admission import (
     RefusalBudget,
     admission,
 )
+from rivetr.service.commands.webhook_targets import (
+    AppTarget,
+    HookTarget,
+    StackTarget,
+    stack_id_in,
+    stack_webhook_context,
+)
 
 log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "rvw_"
 UNKNOWN_APPS = "\0unknown"  # the refusal budget shared by every name that is no app
+# ...and by every id that is no stack: made-up ids must not each get a budget of their own
+UNKNOWN = {"app": UNKNOWN_APPS, "stack": "\0unknown stack"}
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,46 +75,82 @@ class WebhookService:
         deployments: DeploymentService,
         previews: PreviewService,
         box: SecretBox,
+        stacks: StackService,
     ) -> None:
         self.apps = apps
         self.deployments = deployments
         self.previews = previews
+        self.stacks = stacks
         self.store = apps.handler.store
         self.runner = apps.handler.runner
         self.box = box
         self.refusals = RefusalBudget()
         self.bodies = BodyBudget()  # bytes held by bodies being read and verified
 
-    # --- the app's side: a secret to sign with ------------------------------------------
+    # --- the app's (or stack's) side: a secret to sign with ---------------------------
 
     async def enable(self, actor: Actor, app: str) -> str:
         """Turn the app's webhook on, or rotate its secret; return the secret (shown once)."""
-        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        secret = new_secret()
         await self.apps.handle(actor, SetWebhookSecret(name=app, secret=secret))
         return secret
 
     async def disable(self, actor: Actor, app: str) -> None:
         await self.apps.handle(actor, DisableWebhook(name=app))
 
+    async def enable_stack(self, actor: Actor, stack_id: str) -> str:
+        """Turn a stack's webhook on, or rotate its secret; return the secret (shown once).
+
+        Raises:
+            InvalidCommand: an inline stack (no repository pushes to it).
+        """
+        secret = new_secret()
+        sealed = self.box.seal(stack_webhook_context(stack_id), secret)
+        command = SetStackWebhookSecret(stack_id=stack_id, secret=sealed)
+        await self.stacks.handler.execute(
+            actor, command, STACKS, stack_id, decide=stacks.decide_webhook_secret, resource=stack_id
+        )
+        return secret
+
+    async def disable_stack(self, actor: Actor, stack_id: str) -> None:
+        command = DisableStackWebhook(stack_id=stack_id)
+        await self.stacks.handler.execute(
+            actor,
+            command,
+            STACKS,
+            stack_id,
+            decide=stacks.decide_webhook_disabled,
+            resource=stack_id,
+        )
+
     # --- a delivery ---------------------------------------------------------------------
 
     async def admit(
         self, provider: Provider, app_name: str, headers: Mapping[str, str]
     ) -> Admission:
-        """Judge a delivery by its headers, before its body is read."""
+        """Judge a delivery to an app's URL by its headers, before its body is read."""
         app = await self.apps.lookup.by_name(app_name)
-        secret = open_webhook_secret(self.box, app) if app.exists else None
-        return admission(provider, app_name, app, headers, secret)
+        target = AppTarget(app, self.apps, self.deployments, self.previews)
+        return admission(provider, target, headers, target.secret(self.box))
+
+    async def admit_stack(
+        self, provider: Provider, named: str, headers: Mapping[str, str]
+    ) -> Admission:
+        """Judge a delivery to a stack's URL by its headers, before its body is read."""
+        stack_id = stack_id_in(named)
+        # what cannot be an id is no stack: nothing is read for it
+        state = StackState(stack_id=named) if stack_id is None else await stack_of(self, stack_id)
+        target = StackTarget(named, state, self.stacks)
+        return admission(provider, target, headers, target.secret(self.box))
 
     async def receive(
         self, admission: Admission, body: bytes, remote: str | None = None
     ) -> Outcome:
         """Decide and act on a delivery; `body` is unused (and may be empty) when the
         delivery is not `plausible`, as the headers then decide its refusal."""
-        app = admission.app
+        target = admission.target
         record = WebhookReceived(
-            app=admission.app_name,
-            app_id=app.app_id or None,
+            app=target.label,
             provider=admission.provider,
             event=admission.event,
             delivery_id=admission.delivery_id,
@@ -109,11 +158,13 @@ class WebhookService:
             decision="refused",
             reason="",
             remote=remote,
+            **target.record_ids(),
         )
-        if not app.exists:
+        if not target.found:
             # one budget for every unknown name: made-up names must not each get their own
+            what = "no such application" if target.kind == "app" else "no such stack"
             return await self._refuse(
-                app, record, 404, "no such application", "no secret", budget=UNKNOWN_APPS
+                target, record, 404, what, "no secret", budget=UNKNOWN[target.kind]
             )
         signature = admission.signature
         if signature is None:
@@ -121,77 +172,42 @@ class WebhookService:
             signature = webhooks.verify(
                 admission.provider, admission.headers, body, admission.secret
             )
-        refused = refusal(signature)
+        refused = refusal(signature, target.kind)
         if refused is not None:
             status = 403 if signature == "no secret" else 401
-            return await self._refuse(app, record, status, refused.reason, signature)
+            return await self._refuse(target, record, status, refused.reason, signature)
         record = msgspec.structs.replace(record, signature="valid")
         if admission.problem is not None:
-            return await self._refuse(app, record, 400, admission.problem, "valid")
+            return await self._refuse(target, record, 400, admission.problem, "valid")
         try:
             hook = webhooks.parse(admission.provider, admission.headers, body)
         except MalformedPayload as exc:
-            return await self._refuse(app, record, 400, f"malformed payload: {exc}", "valid")
-        verdict = await self.previews.gate(app, hook, judge(app, hook))
+            return await self._refuse(target, record, 400, f"malformed payload: {exc}", "valid")
+        verdict = await target.judge(hook)
         record = _with_hook(record, hook, verdict)
         if verdict.decision in ("deploy", "preview"):
-            record = msgspec.structs.replace(record, deployment_id=new_deployment_id())
-        claim = _claim_stream(admission.provider, app.app_id, body)
-        replayed = await self._claim(claim, record, app.team)
+            record = msgspec.structs.replace(record, deployment_id=target.new_release_id())
+        assert target.resource_id is not None  # found
+        claim = _claim_stream(admission.provider, target.resource_id, body)
+        replayed = await self._claim(claim, record, target)
         if replayed is not None:
-            return await self._replayed(claim, record, replayed, app.team)
+            return await self._replayed(claim, record, replayed, target)
         try:
-            await self._act(admission.provider, app, hook, verdict, record.deployment_id)
+            await target.act(admission.provider, hook, verdict, record.deployment_id)
         except DomainError as exc:
-            log.warning("webhook %s for %s: %s", record.delivery_id, app.name, exc)
+            log.warning("webhook %s for %s: %s", record.delivery_id, target.label, exc)
             return Outcome(
-                status=exc.status, decision=verdict.decision, reason=str(exc), app=app.name
+                status=exc.status, decision=verdict.decision, reason=str(exc), app=target.label
             )
         return Outcome(
             status=202 if record.deployment_id else 200,
             decision=verdict.decision,
             reason=verdict.reason,
             deployment_id=record.deployment_id,
-            app=app.name,
+            app=target.label,
         )
 
-    async def _act(
-        self,
-        provider: Provider,
-        app: AppState,
-        hook: Hook,
-        verdict: Verdict,
-        deployment_id: str | None,
-    ) -> None:
-        actor = webhook_actor(provider)
-        match verdict.decision:
-            case "deploy":
-                await self.deployments.request(
-                    actor,
-                    app.name,
-                    commit=verdict.commit,
-                    trigger="webhook",
-                    deployment_id=deployment_id,
-                )
-            case "preview":
-                name = await self.previews.open(actor, app, hook)
-                await self.deployments.request(
-                    actor,
-                    name,
-                    commit=verdict.commit,
-                    trigger="webhook",
-                    deployment_id=deployment_id,
-                )
-            case "pending_approval":
-                assert verdict.commit is not None
-                await self.previews.hold(actor, app, hook, verdict.commit)
-            case "close_preview":
-                assert hook.pr_number is not None
-                name = preview_name(app.name, hook.pr_number)
-                if (await self.apps.lookup.by_name(name)).exists:
-                    await self.apps.handle(actor, ClosePreview(name=name))
-
-    async def _claim(self, stream: str, record: WebhookReceived, team: str) -> str | None:
+    async def _claim(self, stream: str, record: WebhookReceived, target: HookTarget) -> str | None:
         """Record the delivery as the first of its body (None), or say why it is a replay:
         its body came before, or its delivery id did before body claims existed (an older
         log, whose deliveries claimed `hook-<provider>-<delivery id>`)."""
@@ -201,7 +217,8 @@ class WebhookService:
         if delivery and not delivery.startswith("sha256-") and await self.store.read_stream(legacy):
             return same_id
         try:
-            recorded = await self.store.append(stream, NO_STREAM, [record], _meta(record, team))
+            meta = _meta(record, target)
+            recorded = await self.store.append(stream, NO_STREAM, [record], meta)
         except ConcurrencyError:
             first = (await self.store.read_stream(stream))[0].event
             before = first.delivery_id if isinstance(first, WebhookReceived) else None
@@ -221,32 +238,32 @@ class WebhookService:
             await self.runner.wait_until(position)
 
     async def _replayed(
-        self, stream: str, record: WebhookReceived, reason: str, team: str
+        self, stream: str, record: WebhookReceived, reason: str, target: HookTarget
     ) -> Outcome:
         replay = msgspec.structs.replace(
             record, decision="replayed", reason=reason, deployment_id=None
         )
-        recorded = await self.store.append(stream, ANY_VERSION, [replay], _meta(replay, team))
+        recorded = await self.store.append(stream, ANY_VERSION, [replay], _meta(replay, target))
         await self._seen(recorded[-1].position)
         return Outcome(status=200, decision="replayed", reason=reason, app=record.app)
 
     async def _refuse(
         self,
-        admitted: AppState,
+        target: HookTarget,
         record: WebhookReceived,
         status: int,
         reason: str,
         signature: Signature,
         budget: str | None = None,
     ) -> Outcome:
-        if self.refusals.allow(budget or record.app):
+        if self.refusals.allow(budget or f"{target.kind}:{target.label}"):
             refused = msgspec.structs.replace(
                 record, signature=signature, decision="refused", reason=reason
             )
             # a refused delivery claims nothing: its body and id may be anyone's
             stream = f"hook-refused-{record.provider}"
             recorded = await self.store.append(
-                stream, ANY_VERSION, [refused], _meta(refused, admitted.team or None)
+                stream, ANY_VERSION, [refused], _meta(refused, target)
             )
             await self._seen(recorded[-1].position)
         else:
@@ -267,21 +284,29 @@ def _with_hook(record: WebhookReceived, hook: Hook, verdict: Verdict) -> Webhook
     )
 
 
-def _claim_stream(provider: str, app_id: str, body: bytes) -> str:
-    """The stream a body claims: the app (by id) is in the digest so that one repository's
-    delivery to two apps (staging and production) is acted on by each, and a later app of the
-    same name is another app."""
-    digest = hashlib.sha256(app_id.encode() + b"\0" + body).hexdigest()
+def _claim_stream(provider: str, resource_id: str, body: bytes) -> str:
+    """The stream a body claims: the app or stack (by id) is in the digest so that one
+    repository's delivery to two of them (staging and production, an app and a stack) is acted
+    on by each, and a later app of the same name is another app."""
+    digest = hashlib.sha256(resource_id.encode() + b"\0" + body).hexdigest()
     return f"hook-{provider}-sha256-{digest}"
 
 
-def _meta(record: WebhookReceived, team: str | None) -> EventMeta:
-    """A delivery records the app it was addressed to and that app's team, like any event of
-    the app, so every reader finds both in the metadata."""
+def _meta(record: WebhookReceived, target: HookTarget) -> EventMeta:
+    """A delivery records the app or stack it was addressed to and its team, like any event of
+    it, so every reader finds both in the metadata."""
     return EventMeta(
         actor=f"webhook:{record.provider}",
         correlation_id=record.deployment_id,
         source=f"webhook:{record.provider}",
-        team=team,
-        resource=record.app_id,
+        team=target.team or None,
+        resource=target.resource_id,
     )
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+async def stack_of(service: WebhookService, stack_id: str) -> StackState:
+    return await folded(service.store, STACKS.at(stack_id))

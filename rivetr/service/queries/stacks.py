@@ -14,6 +14,7 @@ from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.stacks import StackReleaseView, StackServiceView, StackStepView, StackView
+from rivetr.projections.webhooks import DeliveryView
 from rivetr.service.queries.placed import readable
 
 
@@ -53,6 +54,11 @@ class StackReads:
         if view is None or not actor.may_read(view.team, view.project):
             raise NotFound(f"no stack with id {stack_id}")
         return view
+
+    async def deliveries(self, actor: Actor, stack_id: str, limit: int = 50) -> list[DeliveryView]:
+        """The stack's latest webhook deliveries, newest first (kept by its id, as an app's)."""
+        await self.one(actor, stack_id)
+        return await self.read.webhooks.deliveries(stack_id, limit)
 
     async def releases(self, actor: Actor, stack_id: str) -> list[StackReleaseView]:
         await self.one(actor, stack_id)

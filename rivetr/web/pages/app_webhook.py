@@ -1,6 +1,7 @@
 """The dashboard's webhook buttons: turn an app's webhook on (or rotate its secret), which
 answers with the secret this once and where to paste it at each git host, and turn it off.
-Both go through the webhook service, as the API's POST and DELETE do."""
+Both go through the webhook service, as the API's POST and DELETE do. A stack's buttons
+(`stack_webhook`) answer with the same page."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.web.pages.app_deploys import ActionForm
 from rivetr.web.pages.forms import on_error_page, submitted
 from rivetr.web.pages.guard import Layout
-from rivetr.web.webhook_setup import webhook_setup
+from rivetr.web.webhook_setup import WebhookSetup, webhook_setup
 
 # Where each git host takes the URL and the secret, in one line a person can follow.
 WHERE_TO_PASTE = {
@@ -35,6 +36,22 @@ PROVIDER_NAMES = {
     "gitea": "Gitea / Forgejo",
     "bitbucket": "Bitbucket",
 }
+
+
+def shown_once(
+    layout: Layout, setup: WebhookSetup, *, name: str, home: str, section: str
+) -> Template:
+    """The page that shows a new secret, this once, with where to paste it at each git host
+    (an app's or a stack's: `home` is its page)."""
+    hosts = [
+        (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
+        for p, url in setup.urls.items()
+    ]
+    page = layout.page(
+        "webhook_on.html", name=name, home=home, section=section, setup=setup, hosts=hosts
+    )
+    page.headers["Cache-Control"] = "no-store"  # the secret: never from a cache
+    return page
 
 
 class AppWebhook(Controller):
@@ -56,13 +73,7 @@ class AppWebhook(Controller):
             secret = await webhooks.enable(layout.actor, name)
             public_url = await instance_settings.public_url()
             setup = webhook_setup(public_url, layout.request, name, secret)
-            hosts = [
-                (PROVIDER_NAMES.get(p, p), p, url, WHERE_TO_PASTE.get(p, ""))
-                for p, url in setup.urls.items()
-            ]
-            page = layout.page("app_webhook.html", app_name=name, setup=setup, hosts=hosts)
-            page.headers["Cache-Control"] = "no-store"  # the secret: never from a cache
-            return page
+            return shown_once(layout, setup, name=name, home=f"/apps/{name}", section="apps")
 
         said = "The webhook was not turned on: "
         return await submitted(layout, data.csrf_token, enable, on_error_page(layout, said))

@@ -1,7 +1,8 @@
 """A compose stack's pages: the stack (its source, routes, variable names, the live release
-with each service, Deploy, and every release with Roll back on those that served), a
-release's timeline service by service, and a service's logs with their colours. Both the
-stack and the release follow live through the stack's events; the forms are elsewhere."""
+with each service, Deploy, every release with Roll back on those that served, and its webhook
+deliveries), a release's timeline service by service, and a service's logs with their
+colours. Both the stack and the release follow live through the stack's events; the forms
+are elsewhere."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ class StackPage:
             stack=stack,
             live=live,
             releases=await self.stack_reads.releases(actor, stack.stack_id),
+            deliveries=await self.stack_reads.deliveries(actor, stack.stack_id, limit=20),
             served=SERVED,
             short=short_image,
             ages=age,

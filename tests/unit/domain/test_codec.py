@@ -134,6 +134,8 @@ from rivetr.domain.stack_events import (
     StackSourceFetched,
     StackSwitched,
     StackVariablesChanged,
+    StackWebhookDisabled,
+    StackWebhookSecretSet,
 )
 
 DATABASE_EVENTS: list[Event] = [
@@ -233,6 +235,8 @@ STACK_EVENTS: list[Event] = [
         stack_id="st0000000001", git_url="https://git.example/a.git", compose=None
     ),
     StackVariablesChanged(stack_id="st0000000001", variables={"A": "rvs2:k:v"}),
+    StackWebhookSecretSet(stack_id="st0000000001", secret="rvs2:k:v", rotated=True),
+    StackWebhookDisabled(stack_id="st0000000001"),
     StackDeleted(stack_id="st0000000001"),
     StackReleaseRequested(
         release_id="sr0000000001",
@@ -354,6 +358,18 @@ ONE_OF_EACH: list[Event] = [
         commit="a" * 40,
         deployment_id="d1",
         remote="192.0.2.1",
+    ),
+    WebhookReceived(
+        app="blog",
+        provider="gitea",
+        event="push",
+        delivery_id="9f1c",
+        signature="valid",
+        decision="deploy",
+        reason="push to main",
+        commit="b" * 40,
+        deployment_id="sr0000000002",
+        stack_id="st0000000001",
     ),
     TotpDisabled(user_id="a@x.io"),
     RecoveryCodeUsed(user_id="a@x.io", code_hash="ab" * 32),

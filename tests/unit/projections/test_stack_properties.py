@@ -26,7 +26,9 @@ from rivetr.domain.stack_commands import (
     CreateStack,
     DeleteStack,
     DeployStack,
+    DisableStackWebhook,
     SetStackVariables,
+    SetStackWebhookSecret,
     StackRouteInput,
 )
 from rivetr.domain.stack_events import (
@@ -91,6 +93,7 @@ steps = st.one_of(
     st.tuples(st.just("settings"), st.sampled_from(STACKS), st.booleans()),
     st.tuples(st.just("variables"), st.sampled_from(STACKS), st.sampled_from(["A", "B"])),
     st.tuples(st.just("delete"), st.sampled_from(STACKS), st.none()),
+    st.tuples(st.just("webhook"), st.sampled_from(STACKS), st.sampled_from(["x", "y", None])),
     st.tuples(st.just("deploy"), st.sampled_from(STACKS), st.sampled_from(RELEASES)),
     *[
         st.tuples(
@@ -119,7 +122,9 @@ def decide(world: World, step: tuple[str, Any, Any]) -> tuple[str, list[Event]]:
     stack = world.stacks.get(key, stacks.StackState(stack_id=key))
     events: list[Event]
     if kind == "create":
-        command = CreateStack(name=f"s{key[-1]}", team=arg, compose=COMPOSE)
+        # team b's stacks come from a repository (their webhooks can be on), a's are inline
+        source = {"git_url": "https://g.test/r"} if arg == "b" else {"compose": COMPOSE}
+        command = CreateStack(name=f"s{key[-1]}", team=arg, **source)
         home = projects.initial_state(arg, "default")
         events = stacks.decide_create(stack, home, command, {})
     elif kind == "settings":
@@ -132,6 +137,14 @@ def decide(world: World, step: tuple[str, Any, Any]) -> tuple[str, list[Event]]:
         )
     elif kind == "delete":
         events = stacks.decide_delete(stack, DeleteStack(stack_id=key))
+    elif kind == "webhook":
+        events = (
+            stacks.decide_webhook_disabled(stack, DisableStackWebhook(stack_id=key))
+            if arg is None
+            else stacks.decide_webhook_secret(
+                stack, SetStackWebhookSecret(stack_id=key, secret=f"sealed:{arg}")
+            )
+        )
     else:
         if arg in world.releases:
             return "", []
@@ -179,7 +192,9 @@ def assert_views_agree_with_the_domain(path: Path, world: World) -> None:
     assert set(shown) == set(alive)
     for stack_id, state in alive.items():
         view = shown[stack_id]
-        assert (view.name, view.team, view.inline) == (state.name, state.team, True)
+        assert (view.name, view.team) == (state.name, state.team)
+        assert view.inline == (state.git_url is None)
+        assert view.webhook == (state.webhook_secret is not None)
         assert view.variables == sorted(state.variables)
         assert [r.domains for r in view.routes] == [r.domains for r in state.routes]
     releases = {v.release_id: v for v in rows(path, StackReleaseView, "stack_releases")}
