@@ -140,7 +140,12 @@ class Services:
             handler, read, str(settings.data_path.resolve())
         )
         self.stacks = StackService(
-            handler, self.secrets, self.repositories, TemplateCatalogue.packaged()
+            handler,
+            self.secrets,
+            self.repositories,
+            TemplateCatalogue.packaged(),
+            allowances=self.stack_allowances.allowances,
+            data_dir=self.stack_allowances.data_dir,
         )
         self.stack_reads = StackReads(read, lambda: self.engine.runtime)
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
