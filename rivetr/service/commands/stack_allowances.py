@@ -9,6 +9,7 @@ from rivetr.domain import stack_allowances
 from rivetr.domain.access import Actor
 from rivetr.domain.aggregates import STACK_ALLOWANCES
 from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.errors import Forbidden
 from rivetr.domain.stack_commands import SetStackAllowances
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
@@ -48,6 +49,18 @@ class StackAllowanceService:
         if not exists or not (actor.may_read(team) or actor.administers_instance()):
             raise Absent(f"no team {team!r}")
         return await self.read.stack_allowances.of(team)
+
+    async def every(self, actor: Actor) -> list[StackAllowancesView]:
+        """Each team's allowances, for the instance's administrators.
+
+        Raises:
+            Forbidden: the actor does not administer the instance.
+        """
+        if not actor.administers_instance():
+            raise Forbidden(f"{actor.label} does not administer this instance")
+        slugs = [team.team for team in await self.read.teams.every()]
+        slugs = slugs if ROOT_TEAM in slugs else [ROOT_TEAM, *slugs]
+        return [await self.read.stack_allowances.of(slug) for slug in slugs]
 
     async def allowances(self, team: str) -> Allowances:
         """What `team`'s stacks may ask of the host now: for the deployer and the stack
