@@ -33,7 +33,6 @@ from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
-from rivetr.domain.compose.allowances import Allowances
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.app_lookup import AppLookup
@@ -51,6 +50,7 @@ from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.projects import ProjectService
 from rivetr.service.commands.promotion import PromotionService
 from rivetr.service.commands.setup import SetupService
+from rivetr.service.commands.stack_allowances import StackAllowanceService
 from rivetr.service.commands.stacks import StackService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
@@ -136,8 +136,16 @@ class Services:
         self.variable_reads = VariableReads(read)
         self.databases = DatabaseService(handler, self.secrets, read)
         self.backups = BackupService(self.databases)
+        self.stack_allowances = StackAllowanceService(
+            handler, read, str(settings.data_path.resolve())
+        )
         self.stacks = StackService(
-            handler, self.secrets, self.repositories, TemplateCatalogue.packaged()
+            handler,
+            self.secrets,
+            self.repositories,
+            TemplateCatalogue.packaged(),
+            allowances=self.stack_allowances.allowances,
+            data_dir=self.stack_allowances.data_dir,
         )
         self.stack_reads = StackReads(read, lambda: self.engine.runtime)
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
@@ -239,8 +247,7 @@ class Services:
                 secrets=self.secrets,
                 work_root=settings.data_path / "stacks",
                 data_dir=settings.data_path,
-                # an instance admin's allowances per team come with the stacks' settings
-                allowances=lambda team: Allowances(),
+                allowances=self.stack_allowances.allowances,
                 images=settings.database_images,
             ),
             read,

@@ -84,6 +84,7 @@ from rivetr.domain.stack_commands import (
     DeployStack,
     DisableStackWebhook,
     RollBackStack,
+    SetStackAllowances,
     SetStackVariables,
     SetStackWebhookSecret,
     StackCommand,
@@ -305,6 +306,7 @@ def required_permission(command: Command) -> Permission:
             | RemoveMember()
             | SetProjectRole()
             | ChangeInstanceSettings()  # with the default team as target: an instance admin's
+            | SetStackAllowances()  # held in the default team, whatever team it names
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -343,6 +345,15 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
             return  # one's own token or session
     if isinstance(command, CreateToken):
         _authorize_lineage(actor, command)
+    if isinstance(command, SetStackAllowances):
+        # what a team's stacks may ask of the host is never the team's own to widen: its
+        # owner and admins are refused, only the instance's administrators may
+        if not actor.administers_instance():
+            raise Forbidden(
+                f"{actor.label} does not administer this instance: only an instance admin"
+                " sets what a team's stacks may ask of the host"
+            )
+        return
     if isinstance(command, CreateTeam) and actor.user is not None and command.owner != actor.user:
         raise Forbidden(f"{actor.label} can only create a team owned by themselves")
     if isinstance(command, MoveApp):  # it lands in another project: one needs it there too

@@ -19,6 +19,7 @@ from rivetr.domain import (
     instance,
     previews,
     projects,
+    stack_allowances,
     stack_releases,
     stacks,
     teams,
@@ -113,7 +114,11 @@ RESTORES: Aggregate[backups.RestoreState, Any] = Aggregate(
 BACKUP_TARGETS: Aggregate[backups.TargetsState, Any] = Aggregate(
     "backup targets", teams.stream_id, backups.fold_targets
 )
-
+# what an instance admin allows the team's stacks: folded from the team's stream; decided with
+# the data directory, which the service hands in
+STACK_ALLOWANCES: Aggregate[stack_allowances.TeamAllowances, Any] = Aggregate(
+    "stack allowances", teams.stream_id, stack_allowances.fold
+)
 STACKS: Aggregate[stacks.StackState, Any] = Aggregate("stack", stacks.stream_id, stacks.fold)
 STACK_RELEASES: Aggregate[stack_releases.StackReleaseState, Any] = Aggregate(
     "stack release", stack_releases.stream_id, stack_releases.fold
@@ -136,6 +141,7 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     BACKUPS,
     RESTORES,
     BACKUP_TARGETS,
+    STACK_ALLOWANCES,
     STACKS,
     STACK_RELEASES,
 )

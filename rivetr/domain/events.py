@@ -10,6 +10,7 @@ from typing import Literal
 
 import msgspec
 
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.database_events import (
     BackupDeleted,
     BackupFailed,
@@ -543,6 +544,14 @@ class ProjectRoleSet(Event, frozen=True, kw_only=True, tag="team.project_role_se
     role: ProjectRole | None  # None: the override is removed, the team role applies there again
 
 
+class StackAllowancesSet(Event, frozen=True, kw_only=True, tag="team.stack_allowances_set"):
+    """What an instance admin allows the team's compose stacks to ask of the host, whole: it
+    replaces what was allowed before (a team deleted and made again starts with nothing)."""
+
+    team: str
+    allowances: Allowances
+
+
 class TeamVariablesChanged(Event, frozen=True, kw_only=True, tag="team.variables_changed"):
     """Shared variables of the team, values sealed, as an app's env values are."""
 
@@ -808,6 +817,7 @@ AnyEvent = (
     | InvitationRevoked
     | ProjectRoleSet
     | TeamVariablesChanged
+    | StackAllowancesSet
     | InstanceSettingsChanged
     | EngineConnected
     | EngineLost

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from rivetr.domain.commands import Command, Slug, TeamSlug
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.database_commands import ResourceId
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import (
@@ -147,3 +148,11 @@ class RollBackStack(StackCommand, frozen=True, kw_only=True):
 
     stack_id: ResourceId
     to: ResourceId  # the release gone back to
+
+
+class SetStackAllowances(Command, frozen=True, kw_only=True):
+    """What the team's compose stacks may ask of the host, whole (what is left out is no
+    longer allowed). An instance admin's alone: a team never widens its own reach."""
+
+    team: TeamSlug
+    allowances: Allowances

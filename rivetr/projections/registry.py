@@ -20,6 +20,10 @@ from rivetr.projections.instance_settings import (
     InstanceSettingsProjection,
 )
 from rivetr.projections.projects import ProjectQueries, ProjectsProjection
+from rivetr.projections.stack_allowances import (
+    StackAllowanceQueries,
+    StackAllowancesProjection,
+)
 from rivetr.projections.stacks import StackQueries, StacksProjection
 from rivetr.projections.teams import TeamQueries, TeamsProjection
 from rivetr.projections.tokens import TokenQueries, TokensProjection
@@ -44,6 +48,7 @@ def all_projections() -> list[Projection]:
         CounterpartsProjection(),
         DatabasesProjection(),
         StacksProjection(),
+        StackAllowancesProjection(),
     ]
 
 
@@ -68,6 +73,7 @@ class ReadModel:
         self.counterparts = CounterpartQueries(conn)
         self.databases = DatabaseQueries(conn)
         self.stacks = StackQueries(conn)
+        self.stack_allowances = StackAllowanceQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

@@ -65,6 +65,7 @@ from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
+from rivetr.web.pages.stack_allowances import StackAllowancePages
 from rivetr.web.pages.stack_deploys import StackDeploys
 from rivetr.web.pages.stack_page import StackPageViews
 from rivetr.web.pages.stack_settings import StackSettings
@@ -163,6 +164,7 @@ def create_app(
             TokenPages,
             AccountPages,
             SettingsPages,
+            StackAllowancePages,
             ProjectPages,
             ProjectActions,
             SharedVariablesPages,

@@ -45,6 +45,7 @@ PROVIDED = (
     "database_reads",
     "stacks",
     "stack_reads",
+    "stack_allowances",
 )
 
 

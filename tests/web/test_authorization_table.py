@@ -277,6 +277,14 @@ ROUTES: dict[str, Route] = {
         200,
     ),
     # authorised, then refused by the domain: the team still owns `web`
+    # an instance admin's alone: the team's own owner and admins never widen it
+    "set stack allowances": (
+        "PUT /api/v1/teams/{team}/stack-allowances",
+        "/api/v1/teams/acme/stack-allowances",
+        {"privileged": True, "cap_add": ["NET_ADMIN"]},
+        ("default", P.MANAGE_MEMBERS),
+        200,
+    ),
     "delete team": (
         "DELETE /api/v1/teams/{team}",
         "/api/v1/teams/acme",

@@ -14,7 +14,9 @@ fails with a message saying what to add):
 - where the caller holds a project role of developer or more: the answer is the one the team
   member of that role gets, calling the same way (a project role acts as that team role does);
 - every read that gets through shows nothing of a place the caller cannot read (its apps'
-  names and ids, its deployments; for the team itself, its members).
+  names and ids, its deployments; for the team itself, its members);
+- a change only the instance's administrators make (what a team's stacks may ask of the host)
+  is 403 for every caller here, the team's owner too, and reaches no log.
 
 The world is made once and never changes: commands reach the log through a store that
 refuses every append (and notes it), so a change that gets through is told apart from one
@@ -60,6 +62,9 @@ NOT_BY_ROLE = {
     "POST /api/v1/account/totp/confirm": "one's own second factor (test_second_factor.py)",
     "POST /api/v1/account/totp/disable": "one's own second factor (test_second_factor.py)",
 }
+# Changes only the instance's administrators make, whatever a caller's role in the team: no
+# caller here is one, so each is refused (403, saying so) and reaches no log.
+INSTANCE_ADMINS_ONLY = {"PUT /api/v1/teams/{team}/stack-allowances"}
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id"}
 # a database, its backups and restores: in a project, and hidden from who may not read it
@@ -255,6 +260,10 @@ def judge(op: str, label: str, project: str, outcomes: dict[Any, Any], world: Wo
     method = op.split(" ", 1)[0]
     place = place_of(op)
     said = f"{op} on {project} by {label}: {status}{' (reached the log)' if reached else ''}"
+    if op in INSTANCE_ADMINS_ONLY:
+        if reached or status != 403 or "instance admin" not in text:
+            return f"{said}, but only an instance admin makes it: 403 saying so"
+        return ""
     if place == "listing" and method in CHANGES:
         raise CannotCall(f"{op}: a change that names no team or project: add a rule")
     if place == "listing":

@@ -62,7 +62,12 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
-from rivetr.domain.stack_commands import CreateStack, CreateStackFromTemplate, StackCommand
+from rivetr.domain.stack_commands import (
+    CreateStack,
+    CreateStackFromTemplate,
+    SetStackAllowances,
+    StackCommand,
+)
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import folded
@@ -129,6 +134,10 @@ class Authority:
                 return Target(team=team, project=command.project)
             case ChangeTeamVariables():
                 return Target(team=await self.existing_team(command.team))
+            case SetStackAllowances():
+                # the decision says whether the team exists, after the actor is authorised:
+                # one who may not set allowances learns nothing of which teams exist
+                return Target(team=command.team)
             case ChangeProjectVariables():
                 team = await self.existing_team(command.team)
                 return Target(team=team, project=command.project)

@@ -4,7 +4,7 @@ a deploy or a rollback mints the release's id and is appended to the new release
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from secrets import token_bytes
 from typing import Any
 
@@ -18,6 +18,8 @@ from rivetr.domain import claims, projects, stack_releases, stacks
 from rivetr.domain.access import Actor, Permission, authorize_command, home_team
 from rivetr.domain.aggregates import CLAIMS, PROJECTS, STACK_RELEASES, STACKS
 from rivetr.domain.claims import DomainTaken
+from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.compose.inline_check import check_inline
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
@@ -52,11 +54,18 @@ class StackService:
         secrets: SecretBox,
         repositories: RepositoryPolicy,
         catalogue: TemplateCatalogue,
+        *,
+        allowances: Callable[[str], Awaitable[Allowances]],
+        data_dir: str,
     ) -> None:
+        """`allowances`: what an instance admin allowed a team's stacks, and `data_dir`
+        (absolute): what an inline compose file is weighed against when it is saved."""
         self.handler = handler
         self.secrets = secrets
         self.repositories = repositories
         self.catalogue = catalogue
+        self.allowances = allowances
+        self.data_dir = data_dir
 
     def seal(self, stack_id: str, values: Mapping[str, str | None]) -> dict[str, str]:
         return {
@@ -86,9 +95,12 @@ class StackService:
         stack_id = new_id()
         sealed = self.seal(stack_id, command.variables)
         key = claims.stack_name(command.team, command.project, command.environment, command.name)
+        allowances = await self.allowances(command.team)
 
         def together(states: list[Any], c: CreateStack) -> list[Part]:
             state, held, home = states
+            if c.compose is not None:  # after the actor is authorised: refusals tell the file
+                self.check(c.compose, c.variables, allowances)
             events = stacks.decide_create(state, home, c, sealed, template)
             claimed = claims.claim_stack_name(held, stack_id, home.team, key)
             claimed += claims.claim_domains(held, stack_id, home.team, _domains(c.routes))
@@ -157,9 +169,13 @@ class StackService:
         """New settings; new routes claim their domains and give up the ones no longer routed."""
         if isinstance(command.git_url, str):
             await vet_repository(self.handler, self.repositories, actor, command, command.git_url)
+        team = (await self.handler.resolve(command)).team
+        allowances = await self.allowances(team) if team is not None else Allowances()
 
         def together(states: list[Any], c: ChangeStackSettings) -> list[Part]:
             state, held = states
+            if isinstance(c.compose, str):
+                self.check(c.compose, self.open(c.stack_id, state.variables), allowances)
             events = stacks.decide_settings(state, c)
             claimed = []
             if not isinstance(c.routes, msgspec.UnsetType):
@@ -176,6 +192,15 @@ class StackService:
             )
         except DomainTaken as taken:
             raise await explained(self.handler.store, actor, taken) from None
+
+    def check(self, text: str, variables: Mapping[str, str], allowances: Allowances) -> None:
+        """An inline compose file weighed as its deploy will weigh it (what only the deploy
+        knows left to it); git stacks are weighed at each deploy.
+
+        Raises:
+            ComposeError: each refusal, as `compose.yaml:LINE: key: why`.
+        """
+        check_inline(text, variables=variables, allowances=allowances, data_dir=self.data_dir)
 
     async def set_variables(self, actor: Actor, command: SetStackVariables) -> list[RecordedEvent]:
         sealed = self.seal(command.stack_id, command.variables)

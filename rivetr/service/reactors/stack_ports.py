@@ -3,7 +3,7 @@ raises with a message a user can act on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class StackPorts:
     secrets: SecretBox
     work_root: Path  # each release's files: data/stacks/<stack id>/<release id>
     data_dir: Path
-    allowances: Callable[[str], Allowances]  # what an instance admin allowed a team
+    allowances: Callable[[str], Awaitable[Allowances]]  # what an instance admin allowed a team
     images: dict[str, str] = field(default_factory=dict)  # the instance image map
 
 

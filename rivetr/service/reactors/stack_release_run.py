@@ -28,6 +28,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretError
 from rivetr.adapters.source.base import SourceError
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.compose.stack_file import StackFile, read_stack_file
 from rivetr.domain.compose.where import ComposeError
 from rivetr.domain.deployment import IllegalTransition
@@ -151,7 +152,7 @@ class StackReleaseRun:
         entry = await self._source()
         self.step = "read"
         self.references = await self._references()
-        stack_file = self._read(entry)
+        stack_file = self._read(entry, await self.ports.allowances(self.stack.team))
         await self.record(
             StackComposeRead(
                 release_id=self.id, waves=stack_file.waves, warnings=list(stack_file.warnings)
@@ -235,13 +236,13 @@ class StackReleaseRun:
         given, withheld = self.references
         return resolve(values, given, withheld).values
 
-    def _read(self, entry: str) -> StackFile:
+    def _read(self, entry: str, allowances: Allowances) -> StackFile:
         self.step = "read"
         stack_file = read_stack_file(
             DirectorySources(self.checkout),
             entry,
             variables=self._variables(),
-            allowances=self.ports.allowances(self.stack.team),
+            allowances=allowances,
             data_dir=str(self.ports.data_dir.resolve()),
         )
         for line in stack_file.warnings:

@@ -1,5 +1,6 @@
 """/api/v1/teams: teams, their members and roles, invitations by one-time link, handing a team
-over and deleting it. Every change is a command through the team service, authorised there."""
+over and deleting it, and what an instance admin allows the team's compose stacks. Every change
+is a command through the team's (or the allowances') service, authorised there."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import Email, InvitableRole, Slug, TeamSlug
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.events import ProjectRole
+from rivetr.projections.stack_allowances import StackAllowancesView
 from rivetr.projections.teams import TeamView
+from rivetr.service.commands.stack_allowances import StackAllowanceService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamDetail, TeamReads
 
@@ -180,3 +184,27 @@ class TeamsController(Controller):
         actor: NamedDependency[Actor],
     ) -> None:
         await teams.revoke_invitation(actor, team, invitation_id)
+
+    @get("/{team:str}/stack-allowances")
+    async def get_stack_allowances(
+        self,
+        team: FromPath[TeamSlug],
+        stack_allowances: NamedDependency[StackAllowanceService],
+        actor: NamedDependency[Actor],
+    ) -> StackAllowancesView:
+        """What the team's compose stacks may ask of the host beyond a container's own: for
+        its members and the instance's administrators."""
+        return await stack_allowances.shown(actor, team)
+
+    @put("/{team:str}/stack-allowances", status_code=HTTP_200_OK)
+    async def set_stack_allowances(
+        self,
+        team: FromPath[TeamSlug],
+        data: JSONBody[Allowances],
+        stack_allowances: NamedDependency[StackAllowanceService],
+        actor: NamedDependency[Actor],
+    ) -> StackAllowancesView:
+        """Replace what the team's stacks may ask of the host, whole (left out: not allowed).
+        An instance admin's alone; the team's own owner and admins are refused (403)."""
+        await stack_allowances.set(actor, team, data)
+        return await stack_allowances.shown(actor, team)

@@ -64,6 +64,7 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
     TransferOwnership,
 )
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.database_commands import (
     BackUpDatabase,
     ChangeDatabaseSettings,
@@ -81,6 +82,7 @@ from rivetr.domain.database_commands import (
     UpgradeDatabase,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
+from rivetr.domain.stack_commands import SetStackAllowances
 
 DB = "db0000000001"
 
@@ -435,3 +437,21 @@ def test_a_webhook_may_deploy_and_preview_but_not_manage_apps() -> None:
         with pytest.raises(Forbidden):
             authorize_command(hook, command, TARGET)
     assert (hook.label, hook.source) == ("webhook:github", "webhook:github")
+
+
+@pytest.mark.parametrize("role", ["owner", "admin", "developer"])
+def test_a_teams_own_members_never_widen_what_its_stacks_may_ask_of_the_host(role: str) -> None:
+    member = user_actor("ann@example.com", {"a": role})
+    own_token = token_actor("t", "ci", "admin", "ann@example.com", "a", {"a": role})
+    command = SetStackAllowances(team="a", allowances=Allowances(privileged=True))
+    for actor in (member, own_token):
+        with pytest.raises(Forbidden, match="only an instance admin"):
+            authorize_command(actor, command, Target(team="a"))
+
+
+def test_an_instance_admin_sets_any_teams_stack_allowances() -> None:
+    command = SetStackAllowances(team="a", allowances=Allowances(privileged=True))
+    admin = user_actor("bob@example.com", {"default": "admin"})
+    authorize_command(admin, command, Target(team="a"))
+    authorize_command(token_actor("t", "boot", "admin", None, None, {}), command, Target(team="a"))
+    assert required_permission(command) is Permission.MANAGE_MEMBERS

@@ -8,6 +8,7 @@ import pytest
 
 from rivetr.domain import codec
 from rivetr.domain.codec import UPCASTERS, UnknownEventType
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.database_events import (
     BackupDeleted,
     BackupFailed,
@@ -97,6 +98,7 @@ from rivetr.domain.events import (
     SessionEnded,
     SessionStarted,
     SourceFetched,
+    StackAllowancesSet,
     TeamCreated,
     TeamDeleted,
     TeamVariablesChanged,
@@ -428,6 +430,15 @@ ONE_OF_EACH: list[Event] = [
     RolledBack(deployment_id="d1", app="web", to_deployment_id="d0", host_port=32767),
     DeploymentCancelled(deployment_id="d3", reason="superseded", superseded_by="d4"),
     TeamVariablesChanged(team="a", set={"HOST": "rvs2:k:v"}, unset=["OLD"]),
+    StackAllowancesSet(
+        team="a",
+        allowances=Allowances(
+            privileged=True,
+            cap_add=frozenset({"NET_ADMIN"}),
+            host_namespaces=frozenset({"network"}),
+            bind_prefixes=("/srv/media",),
+        ),
+    ),
     ProjectVariablesChanged(team="a", project="shop", environment="staging", set={"A": "s"}),
     VariablesResolved(
         deployment_id="d1", used=[VariableUse(name="URL", source="team", key="HOST")]

@@ -14,6 +14,7 @@ import pytest
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
@@ -148,16 +149,52 @@ async def test_a_service_that_fails_puts_every_service_back_on_its_previous_cont
         assert view.live_release_id == first.release_id
 
 
+PRIVILEGED = f"services:\n  web:\n    image: {BUSYBOX_IMAGE}\n    privileged: true\n"
+REPOSITORY = "https://git.example.com/stack.git"
+
+
+async def git_stack(services: Any, house: House, name: str, team: str) -> str:
+    house.source.commit(REPOSITORY, {"compose.yaml": PRIVILEGED}, "privileged")
+    command = CreateStack(name=name, team=team, git_url=REPOSITORY)
+    return (await services.stacks.create(SYSTEM, command))[0]
+
+
 async def test_a_compose_file_asking_for_the_host_fails_before_anything_starts(
     house: House,
 ) -> None:
     async with house.running() as services:
-        text = f"services:\n  web:\n    image: {BUSYBOX_IMAGE}\n    privileged: true\n"
-        stack_id = await make(services, text)
+        stack_id = await git_stack(services, house, "blog", "default")
         failed = await deployed(services, stack_id, {"live", "failed"})
         assert failed.status == "failed"
         assert "compose.yaml:4: services.web.privileged" in (failed.failure or "")
         assert await house.runtime.list_containers({"rivetr.stack": stack_id}) == []
+
+
+async def test_a_release_weighs_its_compose_file_against_its_own_teams_allowances(
+    house: House,
+) -> None:
+    async with house.running() as services:
+        await services.teams.create(SYSTEM, "acme", "Acme", owner="ann@example.com")
+        acme = await git_stack(services, house, "tools", "acme")
+        other = await git_stack(services, house, "tools", "default")
+        assert (await deployed(services, acme, {"live", "failed"})).status == "failed"
+
+        await services.stack_allowances.set(SYSTEM, "acme", Allowances(privileged=True))
+        from_git = await deployed(services, acme, {"live", "failed"})
+        assert from_git.status == "live", from_git.failure
+        inline, _ = await services.stacks.create(
+            SYSTEM, CreateStack(name="inline", team="acme", compose=PRIVILEGED)
+        )
+        from_text = await deployed(services, inline, {"live", "failed"})
+        assert from_text.status == "live", from_text.failure
+        refused = await deployed(services, other, {"live", "failed"})
+        assert refused.status == "failed"
+        assert "services.web.privileged" in (refused.failure or "")
+
+        await services.stack_allowances.set(SYSTEM, "acme", Allowances())
+        taken_back = await deployed(services, acme, {"live", "failed"})
+        assert taken_back.status == "failed"
+        assert "compose.yaml:4: services.web.privileged" in (taken_back.failure or "")
 
 
 async def test_a_deleted_stack_keeps_nothing_running_but_its_volumes(house: House) -> None:
