@@ -5,23 +5,17 @@ commit's own files."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
-from rivetr.adapters.runtime.baseimage import ensure_busybox_image
-from rivetr.bootstrap import Services
-from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.stack_commands import CreateStack, DeleteStack, StackRouteInput
-from tests.engine import connect_real_engine
 from tests.integration.database_servers import DOCKER, RealEngine
 from tests.integration.deploy_helpers import AppRepo
+from tests.integration.stacks import serving, settled
 from tests.web.test_webhooks import signed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
@@ -35,34 +29,6 @@ services:
       interval: 1s
       retries: 10
 """
-
-
-@contextlib.asynccontextmanager
-async def serving(tmp_path: Path, engine: RealEngine) -> AsyncIterator[Services]:
-    """Rivetr on the real engine, taking repositories from the test's own directory."""
-    runtime = await connect_real_engine(engine)
-    try:
-        await ensure_busybox_image(runtime)  # what the stack's Dockerfile builds FROM
-    finally:
-        await runtime.close()
-    settings = Settings(
-        data_dir=str(tmp_path / "data"),
-        engine=engine,
-        poll_interval_s=0.2,
-        proxy_enabled=False,
-        acme_auto=False,
-        resources_interval_s=0,
-        drain_s=0.5,
-        git_local_dirs=[str(tmp_path)],
-    )
-    services = await Services.open(settings)
-    try:
-        async with services.background():
-            with anyio.fail_after(20):
-                await services.engine.ready.wait()
-            yield services
-    finally:
-        await services.close()
 
 
 ROUTE = StackRouteInput(service="web", port=8080, domains=["blog.example.com"])
@@ -91,7 +57,8 @@ async def test_a_signed_push_makes_a_live_release_of_the_pushed_commit(
 ) -> None:
     repo = AppRepo(tmp_path / "repo")
     repo.commit("first", files={"compose.yaml": COMPOSE})
-    async with serving(tmp_path, engine) as services:
+    quick = {"proxy_enabled": False, "drain_s": 0.5, "git_local_dirs": [str(tmp_path)]}
+    async with serving(tmp_path, engine, **quick) as services:
         stack_id, _ = await services.stacks.create(
             SYSTEM,
             CreateStack(name="blog", git_url=str(repo.path), branch="main", routes=[ROUTE]),
@@ -106,13 +73,8 @@ async def test_a_signed_push_makes_a_live_release_of_the_pushed_commit(
             outcome = await services.webhooks.receive(admission, body)
 
             assert (outcome.status, outcome.decision) == (202, "deploy"), outcome.reason
-            recorder = services.stack_deployer.ports.recorder
-            with anyio.fail_after(120):
-                while (state := await recorder.state(outcome.deployment_id)).status not in (  # noqa: ASYNC110
-                    "live",
-                    "failed",
-                ):
-                    await anyio.sleep(0.2)
+            assert outcome.deployment_id is not None
+            state = await settled(services, outcome.deployment_id)
             assert state.status == "live", state
             assert state.commit_sha == pushed
             port = state.services["web"].host_ports[8080]
