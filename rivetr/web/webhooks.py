@@ -20,6 +20,7 @@ import anyio
 import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
@@ -44,7 +45,7 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     deployment_id: str | None = None
 
 
-def _delivery_route(path: str, started: str) -> Any:
+def _delivery_route(path: str, started: str) -> HTTPRouteHandler:
     """A delivery's route: every one answers alike (`started` says what a 202 began)."""
     return post(
         path,

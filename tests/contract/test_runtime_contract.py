@@ -64,6 +64,9 @@ async def test_an_image_id_names_the_image_as_its_tag_does(engine: Engine) -> No
     image_id = await engine.runtime.build_image(context, tag)
 
     assert await engine.runtime.image_exists(image_id)
+    assert await engine.runtime.image_id(tag) == image_id
+    assert await engine.runtime.image_id(image_id) == image_id
+    assert await engine.runtime.image_id(engine.image_tag("never-built")) is None
     started = await engine.runtime.run_container(engine.spec(image_id))
     assert started.state == "running"
 

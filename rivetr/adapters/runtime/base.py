@@ -131,6 +131,12 @@ class ContainerRuntime(Protocol):
 
     async def image_exists(self, ref: str) -> bool: ...
 
+    async def image_id(self, ref: str) -> str | None:
+        """The id (`sha256:...`) of the image `ref` names now; None when there is none. What
+        a release records, so that going back to it runs the same bytes whatever the tag
+        names later."""
+        ...
+
     async def image_ports(self, ref: str) -> list[int]:
         """The TCP ports image `ref` declares (its EXPOSE lines), sorted; [] when none.
 

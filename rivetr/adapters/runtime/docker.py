@@ -182,6 +182,16 @@ class DockerRuntime(DockerResources, DockerExec):
 
         return await self._run(f"inspect image {ref}", exists)
 
+    async def image_id(self, ref: str) -> str | None:
+        def identify(client: docker.DockerClient) -> str | None:
+            try:
+                found = str(client.api.inspect_image(ref)["Id"])
+            except docker.errors.NotFound:
+                return None
+            return found if found.startswith("sha256:") else f"sha256:{found}"
+
+        return await self._run(f"inspect image {ref}", identify)
+
     async def image_ports(self, ref: str) -> list[int]:
         def ports(client: docker.DockerClient) -> list[int]:
             try:

@@ -192,6 +192,10 @@ class FakeRuntime(FakeResources, FakeExec):
         self._check()
         return self._image(ref) is not None
 
+    async def image_id(self, ref: str) -> str | None:
+        self._check()
+        return self._image(ref)
+
     async def image_ports(self, ref: str) -> list[int]:
         self._check()
         image_id = self._image(ref)

@@ -37,7 +37,9 @@ def stack_webhook_context(stack_id: str) -> str:
 
 
 class HookTarget(Protocol):
-    kind: Literal["app", "stack"]
+    @property
+    def kind(self) -> Literal["app", "stack"]:
+        """What the URL addresses."""
 
     @property
     def found(self) -> bool:

@@ -158,8 +158,8 @@ class WebhookService:
             decision="refused",
             reason="",
             remote=remote,
-            **target.record_ids(),
         )
+        record = msgspec.structs.replace(record, **target.record_ids())
         if not target.found:
             # one budget for every unknown name: made-up names must not each get their own
             what = "no such application" if target.kind == "app" else "no such stack"

@@ -28,7 +28,7 @@ async def ready_image(
     checkout: Path,
     log: DeploymentLog,
 ) -> tuple[str, bool]:
-    """The image service `name` runs in this release, and whether it was built here.
+    """The image (by id) service `name` runs in this release, and whether it was built here.
 
     Raises:
         StepFailed: the image is not on this host.
@@ -47,9 +47,11 @@ async def ready_image(
     else:
         assert service.image is not None  # checks.py refuses a service with neither
         image = ports.images.get(service.image, service.image)
-    if not await runtime.image_exists(image):
+    # the id, not the tag: a rollback starts these bytes again whatever the tag names then
+    image_id = await runtime.image_id(image)
+    if image_id is None:
         raise StepFailed(f"image {image} is not on this host")
-    return image, built
+    return image_id, built
 
 
 async def _build(
