@@ -176,6 +176,18 @@ async def test_containers_on_a_network_reach_each_other_by_alias(engine: Engine)
         )
 
 
+async def test_networks_are_found_by_their_labels(engine: Engine) -> None:
+    ours = {**engine.labels, "rivetr.test-case": engine.name("networks")}
+    mine, other = engine.network_name("mine"), engine.network_name("other")
+    await engine.runtime.create_network(mine, {**ours, "purpose": "mine"})
+    await engine.runtime.create_network(other, ours)
+
+    assert await engine.runtime.list_networks({**ours, "purpose": "mine"}) == [mine]
+    assert await engine.runtime.list_networks(ours) == sorted([mine, other])
+    await engine.runtime.remove_network(mine)
+    assert await engine.runtime.list_networks(ours) == [other]
+
+
 def _wget_by_name(engine: Engine) -> None:
     """Teach the twin `wget`: a container it reaches by name on one of its networks answers
     this test's web page."""

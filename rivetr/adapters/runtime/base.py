@@ -237,6 +237,10 @@ class ContainerRuntime(Protocol):
         alias; an existing one is kept."""
         ...
 
+    async def list_networks(self, labels: dict[str, str]) -> list[str]:
+        """The names of the networks carrying every one of `labels`, sorted."""
+        ...
+
     async def remove_network(self, name: str) -> None:
         """Remove a network; a missing one is already removed.
 

@@ -122,6 +122,20 @@ class DockerResources(DockerEngine):
 
         await self._run(f"create network {name}", create)
 
+    async def list_networks(self, labels: dict[str, str]) -> list[str]:
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+
+        def list_(client: docker.DockerClient) -> list[str]:
+            found = client.api.networks(filters=filters) or []
+            # checked here too, as for volumes: engines have differed on two labels
+            return sorted(
+                str(n["Name"])
+                for n in found
+                if all((n.get("Labels") or {}).get(k) == v for k, v in labels.items())
+            )
+
+        return await self._run("list networks", list_)
+
     async def remove_network(self, name: str) -> None:
         def remove(client: docker.DockerClient) -> None:
             with suppress(docker.errors.NotFound):

@@ -93,6 +93,14 @@ class FakeResources:
         self._check()
         self.networks.setdefault(name, dict(labels))
 
+    async def list_networks(self, labels: dict[str, str]) -> list[str]:
+        self._check()
+        return sorted(
+            name
+            for name, own in self.networks.items()
+            if all(own.get(k) == v for k, v in labels.items())
+        )
+
     async def remove_network(self, name: str) -> None:
         self._check()
         if name not in self.networks:

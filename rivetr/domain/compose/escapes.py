@@ -67,7 +67,7 @@ def service_escapes(
                 f"{key} is the host's kernel setting, not the container's", (*at, "sysctls", key)
             )
     for index, mount in enumerate(service.volumes):
-        if mount.type == "bind":
+        if mount.type == "bind" and not _host_clock(mount.source, mount.read_only):
             bind(mount.source or "", (*at, "volumes", index), allowances, data_dir, found)
         if mount.volume is not None:
             labels(mount.volume.labels, (*at, "volumes", index, "volume", "labels"), found)
@@ -79,6 +79,9 @@ def service_escapes(
     if service.deploy is not None:
         labels(service.deploy.labels, (*at, "deploy", "labels"), found)
     _build(service, at, allowances, found)
+
+
+_CLOCK_FILES = ("/etc/localtime", "/etc/timezone")
 
 
 def bind(
@@ -96,6 +99,14 @@ def bind(
         found.refuse(f"{source} is never mounted into a stack: {why}", at)
     elif not allowed(source, allowances.bind_prefixes):
         found.refuse(f"{source} is a host path outside the stack; {ASK}", at)
+
+
+def _host_clock(source: str | None, read_only: bool) -> bool:
+    """`/etc/localtime` or `/etc/timezone` bound read-only: how many official compose files
+    (Gitea's, Home Assistant's...) give a container the host's time zone. It tells no more
+    than a clock, so it needs no allowance; anything else under `/etc`, or these writable,
+    stays refused."""
+    return read_only and source in _CLOCK_FILES
 
 
 def labels(given: Mapping[str, str], at: DataPath, found: Collected) -> None:

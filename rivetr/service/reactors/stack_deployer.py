@@ -26,7 +26,7 @@ from rivetr.domain.stack_releases import IN_FLIGHT
 from rivetr.projections.registry import ReadModel
 from rivetr.service.reactors.stack_ports import StackPorts, stack_of
 from rivetr.service.reactors.stack_release_run import StackReleaseRun
-from rivetr.service.reactors.stack_specs import RELEASE_LABEL, STACK_LABEL, network_name
+from rivetr.service.reactors.stack_specs import RELEASE_LABEL, STACK_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,11 @@ class StackDeployer:
         if runtime is not None:
             containers = await runtime.list_containers({STACK_LABEL: stack_id})
             await self._remove([c.name for c in containers])
-            with contextlib.suppress(ContainerError, EngineUnavailable):
-                await runtime.remove_network(network_name(stack_id))
+            # the default network and each one the compose file declared, by their label
+            with contextlib.suppress(EngineUnavailable):
+                for network in await runtime.list_networks({STACK_LABEL: stack_id}):
+                    with contextlib.suppress(ContainerError):
+                        await runtime.remove_network(network)
         shutil.rmtree(self.ports.work_root / stack_id, ignore_errors=True)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:

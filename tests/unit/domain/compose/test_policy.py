@@ -221,7 +221,9 @@ NEVER = [
     ("    volumes: ['/proc/1/root:/p']\n", "services.web.volumes[0]", "processes"),
     ("    volumes: ['/sys/fs/cgroup:/c']\n", "services.web.volumes[0]", "kernel"),
     ("    volumes: ['/etc:/e:ro']\n", "services.web.volumes[0]", "configuration"),
-    ("    volumes: ['/etc/localtime:/etc/localtime:ro']\n", "services.web.volumes[0]", "TZ"),
+    ("    volumes: ['/etc/localtime:/etc/localtime']\n", "services.web.volumes[0]", "TZ"),
+    ("    volumes: ['/etc/timezone:/etc/timezone:rw']\n", "services.web.volumes[0]", "TZ"),
+    ("    volumes: ['/etc/hostname:/etc/hostname:ro']\n", "services.web.volumes[0]", "TZ"),
     ("    volumes: ['/root/.ssh:/k']\n", "services.web.volumes[0]", "administrator"),
     ("    volumes: ['/var/lib/docker/volumes:/v']\n", "services.web.volumes[0]", "engine"),
     ("    volumes: ['/var/lib/containers:/v']\n", "services.web.volumes[0]", "engine"),
@@ -324,7 +326,8 @@ def test_top_level_escapes_are_refused_even_when_everything_is_allowed(
 
 def test_what_stays_in_the_container_needs_no_allowance() -> None:
     weigh(
-        "    volumes: [data:/data, './conf:/etc/app:ro', ./a/../b:/b, './x/y:/z', /cache]\n"
+        "    volumes: [data:/data, './conf:/etc/app:ro', ./a/../b:/b, './x/y:/z', /cache,"
+        " '/etc/localtime:/etc/localtime:ro', '/etc/timezone:/etc/timezone:ro']\n"
         "    tmpfs: [/run]\n    ports: ['8080:80', '127.0.0.1:2283:2283', 3000]\n"
         "    network_mode: none\n    ipc: shareable\n    pid: service:db\n    cgroup: private\n"
         "    security_opt: ['no-new-privileges:true', 'label=level:s0:c100,c200',"

@@ -200,12 +200,15 @@ async def test_a_release_weighs_its_compose_file_against_its_own_teams_allowance
 async def test_a_deleted_stack_keeps_nothing_running_but_its_volumes(house: House) -> None:
     healthy_shell(house)
     async with house.running() as services:
-        stack_id = await make(services, compose())
+        stack_id = await make(services, compose(extra="networks:\n  backend: {}\n"))
         await deployed(services, stack_id, {"live"})
+        networks = await house.runtime.list_networks({"rivetr.stack": stack_id})
+        assert networks == [f"rivetr-stack-{stack_id}", f"rivetr-stack-{stack_id}-backend"]
         await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
         with anyio.fail_after(5):
-            while await house.runtime.list_containers({"rivetr.stack": stack_id}):  # noqa: ASYNC110
+            while await house.runtime.list_networks({"rivetr.stack": stack_id}):  # noqa: ASYNC110
                 await anyio.sleep(0.001)
+        assert not await house.runtime.list_containers({"rivetr.stack": stack_id})
         assert f"rivetr-stack-{stack_id}-data" in {
             v.name for v in await house.runtime.list_volumes({})
         }
