@@ -1,4 +1,5 @@
-"""The audit view: who did what, when, to which stream and resource (an app or a database, by id,
+"""The audit view: who did what, when, to which stream and resource (an app, a database or a
+stack, by id,
 with the name it had), in which project and environment as they were then, for every event in
 the log; and the queries that read it."""
 
@@ -15,11 +16,12 @@ from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.database_events import DatabaseCreated
 from rivetr.domain.events import AppCreated, AppMoved
 from rivetr.domain.places import PROJECT_STREAM_PREFIX, Places
+from rivetr.domain.stack_events import StackCreated
 from rivetr.projections.base import drop_legacy_tables, tag
 from rivetr.projections.reading import Queries, columns, marks
 
 # the events that make a resource, by the kind of resource each makes; only an app moves
-_CREATED = {tag(AppCreated): "app", tag(DatabaseCreated): "database"}
+_CREATED = {tag(AppCreated): "app", tag(DatabaseCreated): "database", tag(StackCreated): "stack"}
 _APP_MOVED = tag(AppMoved)
 _PROJECT_EVENTS = "project."  # each carries its team and project, and its environment if one
 
@@ -31,8 +33,9 @@ class AuditProjection:
     # the store reads them (filled in for an older log's events); v6: the project and
     # environment the event happened in (its app's place then, or a project event's own), and
     # each app's place now (whose readers read its entries); v7: databases placed as apps are
-    # (their backups' and restores' entries with them), in `audit_resources`
-    version = 7
+    # (their backups' and restores' entries with them), in `audit_resources`; v8: stacks placed
+    # as well (before, a stack's entries were taken for an unknown app's, in no project)
+    version = 8
     handles: frozenset[str] | None = None
     # apply only inserts by position: these serve the readers (see base.reader_indexes)
     reader_indexes = ("audit_by_actor", "audit_by_app", "audit_by_time", "audit_by_place")
@@ -53,7 +56,9 @@ class AuditProjection:
                 project TEXT,
                 environment TEXT,
                 database TEXT,
-                database_id TEXT
+                database_id TEXT,
+                stack TEXT,
+                stack_id TEXT
             )"""
         )
         # each resource's kind, name and team, from its creation, and its place, as it moves:
@@ -128,6 +133,7 @@ class AuditProjection:
             # a resource of no known kind is an app's, as the audit has always taken it
             app = (resource.name, resource_id) if resource.kind == "app" else (None, None)
             database = (resource.name, resource_id) if resource.kind == "database" else (None, None)
+            stack = (resource.name, resource_id) if resource.kind == "stack" else (None, None)
             rows.append(
                 (
                     event.position,
@@ -142,10 +148,11 @@ class AuditProjection:
                     project,
                     environment,
                     *database,
+                    *stack,
                 )
             )
         conn.executemany(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
 
 
@@ -197,6 +204,8 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     environment: str | None = None  # ...and environment (None: the project as a whole)
     database: str | None = None  # the name its database had (its backups' and restores' too)
     database_id: str | None = None
+    stack: str | None = None  # the name its stack had (its releases' too)
+    stack_id: str | None = None
 
 
 class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -221,7 +230,7 @@ _ENTRY = f"SELECT {columns(AuditEntry)} FROM audit"
 # the project an entry belongs to, as places.event_project says
 _PROJECT = (
     "COALESCE((SELECT project FROM audit_resources r"
-    " WHERE r.resource_id = COALESCE(audit.app_id, audit.database_id)),"
+    " WHERE r.resource_id = COALESCE(audit.app_id, audit.database_id, audit.stack_id)),"
     f" CASE WHEN substr(stream_id, 1, {len(PROJECT_STREAM_PREFIX)}) = '{PROJECT_STREAM_PREFIX}'"
     " THEN substr(stream_id, instr(stream_id, '/') + 1) END)"
 )
@@ -307,7 +316,7 @@ class AuditQueries(Queries):
         return await self._row(AuditEntry, f"{_ENTRY} WHERE position = ?", (position,))
 
     async def resource_projects(self) -> dict[str, str]:
-        """resource id -> the project each app or database is in now (or was in when
+        """resource id -> the project each app, database or stack is in now (or was in when
         deleted)."""
         rows = await self._values(
             "SELECT resource_id, project FROM audit_resources WHERE project IS NOT NULL", ()
@@ -315,8 +324,8 @@ class AuditQueries(Queries):
         return {row["resource_id"]: row["project"] for row in rows}
 
     async def place_of(self, resource_id: str) -> tuple[str | None, str | None]:
-        """The team an app or a database was created in and the project it is in now (deleted
-        since or not)."""
+        """The team an app, a database or a stack was created in and the project it is in now
+        (deleted since or not)."""
         rows = await self._values(
             "SELECT team, project FROM audit_resources WHERE resource_id = ?", (resource_id,)
         )

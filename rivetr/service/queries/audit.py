@@ -87,6 +87,8 @@ class AuditedEvent(msgspec.Struct, frozen=True, kw_only=True):
             "app_id": entry.app_id,
             "database": entry.database,
             "database_id": entry.database_id,
+            "stack": entry.stack,
+            "stack_id": entry.stack_id,
             "event_id": stored.event_id,
             "correlation_id": stored.correlation_id,
             "causation_id": stored.causation_id,
@@ -189,7 +191,7 @@ class AuditReads:
             if entry.team is None:
                 readable = actor.reads_instance_events()
             else:
-                resource = entry.app_id or entry.database_id
+                resource = entry.app_id or entry.database_id or entry.stack_id
                 project = await self.read.audit.place_of(resource) if resource else None
                 where = event_project(entry.stream_id, project[1] if project else None)
                 readable = places.sees(entry.team, where)
