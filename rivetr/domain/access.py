@@ -83,6 +83,7 @@ from rivetr.domain.stack_commands import (
     DeleteStack,
     DeployStack,
     DisableStackWebhook,
+    InstallStackCertificate,
     RollBackStack,
     SetStackAllowances,
     SetStackVariables,
@@ -394,6 +395,7 @@ _STACK_PERMISSIONS: dict[type[Command], Permission] = {
     # who may let a git host deploy it: as an app's webhook, whoever manages the stack
     SetStackWebhookSecret: Permission.MANAGE_APPS,
     DisableStackWebhook: Permission.MANAGE_APPS,
+    InstallStackCertificate: Permission.MANAGE_APPS,
 }
 
 SECOND_FACTOR_IS_OWN = "a second factor is managed by its own user, signed in with a password"

@@ -1,6 +1,6 @@
 """Which certificate serves which domain: a certificate is installed for one of its app's
-domains (or a host a wildcard domain covers); the facts recorded are the service's reading of
-the certificate, never the key."""
+domains (or a host a wildcard domain covers), or one of its compose stack's; the facts recorded
+are the service's reading of the certificate, never the key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateInstalled, Event
 from rivetr.domain.settings import host_of
+from rivetr.domain.stack_commands import InstallStackCertificate
+from rivetr.domain.stacks import StackState
 
 
 def stream_id(domain: str) -> str:
@@ -33,15 +35,34 @@ def decide_install(app: AppState, _: object, command: InstallCertificate) -> lis
         raise InvalidCommand(
             f"{command.domain} is not one of {app.name}'s domains ({domains}): add it first"
         )
-    return [
-        CertificateInstalled(
-            domain=command.domain,
-            app=app.name,
-            source=command.source,
-            not_before=command.not_before,
-            not_after=command.not_after,
-            issuer=command.issuer,
-            serial=command.serial,
-            fingerprint=command.fingerprint,
+    return [_installed(command, app.name)]
+
+
+def decide_install_for_stack(
+    stack: StackState, _: object, command: InstallStackCertificate
+) -> list[Event]:
+    if not stack.exists or stack.deleted:
+        raise NotFound(f"no stack with id {command.stack_id!r}")
+    if command.domain not in {host_of(d) for d in stack.domains}:
+        domains = ", ".join(sorted({host_of(d) for d in stack.domains})) or "none"
+        raise InvalidCommand(
+            f"{command.domain} is not one of stack {stack.name}'s domains ({domains}): route it"
+            " first"
         )
-    ]
+    return [_installed(command, stack.name, stack.stack_id)]
+
+
+def _installed(
+    command: InstallCertificate | InstallStackCertificate, name: str, stack_id: str | None = None
+) -> CertificateInstalled:
+    return CertificateInstalled(
+        domain=command.domain,
+        app=name,
+        stack_id=stack_id,
+        source=command.source,
+        not_before=command.not_before,
+        not_after=command.not_after,
+        issuer=command.issuer,
+        serial=command.serial,
+        fingerprint=command.fingerprint,
+    )

@@ -313,6 +313,7 @@ class CertificateInstalled(Event, frozen=True, kw_only=True, tag="certificate.in
     issuer: str
     serial: str
     fingerprint: str  # SHA-256 of the leaf
+    stack_id: str | None = None  # a compose stack's domain: `app` is then the stack's name
 
 
 class CertificateFailed(Event, frozen=True, kw_only=True, tag="certificate.failed"):
@@ -321,6 +322,7 @@ class CertificateFailed(Event, frozen=True, kw_only=True, tag="certificate.faile
     source: CertificateSource
     detail: str  # the reason, in a sentence, or the CA's error detail
     technical: str | None = None  # what a library said, shown folded away (older events: none)
+    stack_id: str | None = None  # as in CertificateInstalled
 
 
 class CertificateRenewalAdvised(

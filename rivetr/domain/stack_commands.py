@@ -3,7 +3,7 @@ before they are recorded; a sealed value is never taken as input."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -148,6 +148,20 @@ class RollBackStack(StackCommand, frozen=True, kw_only=True):
 
     stack_id: ResourceId
     to: ResourceId  # the release gone back to
+
+
+class InstallStackCertificate(StackCommand, frozen=True, kw_only=True):
+    """Serve one of the stack's domains with a certificate the service has checked (its
+    facts, not its key): what `InstallCertificate` is for an app's."""
+
+    stack_id: ResourceId
+    domain: Domain
+    source: Literal["uploaded", "acme"] = "acme"
+    not_before: str
+    not_after: str
+    issuer: str
+    serial: str
+    fingerprint: str
 
 
 class SetStackAllowances(Command, frozen=True, kw_only=True):

@@ -1,5 +1,6 @@
-"""The certificates view: which certificate serves each domain, until when, and the last
-failure to get one; and the queries that read it."""
+"""The certificates view: which certificate serves each domain (of an app, or of a compose
+stack: `app` its name, `app_id` its id), until when, and the last failure to get one; and the
+queries that read it."""
 
 from __future__ import annotations
 
@@ -14,18 +15,21 @@ from rivetr.domain.events import (
     CertificateInstalled,
     CertificateRenewalAdvised,
 )
+from rivetr.domain.stack_events import StackDeleted
 from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns
 
-_APP_DELETED = tag(AppDeleted)
+_DELETED = {tag(AppDeleted), tag(StackDeleted)}
 
 
 class CertificatesProjection:
     name = "certificates"
     # v2: failures (in a row, since the last installation); v3: the CA's advice; v4: the app's id
-    version = 6  # v5: the app as the store reads it; v6: a failure's technical detail
+    # v5: the app as the store reads it; v6: a failure's technical detail; v7: a deleted
+    # stack's certificates go as a deleted app's do
+    version = 7
     handles: frozenset[str] | None = tags(
-        CertificateInstalled, CertificateFailed, CertificateRenewalAdvised, AppDeleted
+        CertificateInstalled, CertificateFailed, CertificateRenewalAdvised, AppDeleted, StackDeleted
     )
 
     def create(self, conn: sqlite3.Connection) -> None:
@@ -54,7 +58,7 @@ class CertificatesProjection:
 
     def apply(self, conn: sqlite3.Connection, event: LoggedEvent) -> None:
         app_id = event.resource
-        if event.type == _APP_DELETED:
+        if event.type in _DELETED:
             conn.execute("DELETE FROM certificates WHERE app_id = ?", (app_id,))
             return
         body = event.event

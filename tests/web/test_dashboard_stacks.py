@@ -9,10 +9,15 @@ by the tests, as the stack's deployer would record them."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
+from rivetr.domain import certificates
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.aggregates import CERTIFICATES, STACKS
 from rivetr.domain.commands import CreateProject
+from rivetr.domain.stack_commands import InstallStackCertificate
+from rivetr.service.commands.handler import folded
 from tests.web.page_parts import problem, text_of, value
 from tests.web.stack_steps import failed_health, recorded, superseded, went_live
 
@@ -335,3 +340,38 @@ def test_every_stack_form_needs_the_pages_csrf_token(
             assert answer.status_code == 403, action
             assert "This form has expired" in answer.text
     assert log_types() == before
+
+
+def test_a_stacks_page_says_which_domains_serve_https_and_links_them_so(
+    client: Any, member: Any, session_headers: Any, call: Any, services: Any
+) -> None:
+    token = signed_in(member, session_headers)
+    stack_id = created(client, token)
+    facts = {"not_before": "2026-12-01T00:00:00+00:00", "not_after": "2027-03-01T00:00:00+00:00"}
+    install = InstallStackCertificate(
+        stack_id=stack_id,
+        domain="blog.example.com",
+        issuer="CN=Test CA",
+        serial="1",
+        fingerprint="ab" * 32,
+        **facts,
+    )
+    call(installed, services, install)
+
+    page = client.get(f"/stacks/{stack_id}").text
+    assert text_of(page, "certificates") == "HTTPS for blog.example.com until 2027-03-01 (acme)"
+    assert 'href="https://blog.example.com' in page
+    assert 'href="http://www.blog.example.com' in page  # no certificate: plain HTTP
+
+
+async def installed(services: Any, install: InstallStackCertificate) -> None:
+    """Record the certificate as the ACME path does once the CA issued it (no CA here)."""
+    stack = await folded(services.store, STACKS.at(install.stack_id))
+    await services.stacks.handler.execute(
+        SYSTEM,
+        install,
+        CERTIFICATES,
+        install.domain,
+        decide=partial(certificates.decide_install_for_stack, stack),
+        resource=install.stack_id,
+    )

@@ -9,25 +9,38 @@ import secrets
 import socket
 from datetime import timedelta
 from functools import partial
+from typing import NamedTuple
 
 import anyio.to_thread
 
-from rivetr.adapters.acme import ARI_RETRY_AFTER, AcmeAccount, AcmeError
+from rivetr.adapters.acme import ARI_RETRY_AFTER, AcmeAccount, AcmeError, Issued
 from rivetr.adapters.certs import CertificateError, CertificateInfo, CertificateStore, inspect
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
-from rivetr.domain import certificates
+from rivetr.domain import certificates, stacks
 from rivetr.domain.access import Actor
-from rivetr.domain.aggregates import CERTIFICATES
-from rivetr.domain.application import AppState
+from rivetr.domain.aggregates import CERTIFICATES, STACKS
 from rivetr.domain.commands import InstallCertificate
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import CertificateFailed, CertificateRenewalAdvised, CertificateSource
 from rivetr.domain.renewal import advised_renewal
+from rivetr.domain.settings import host_of
+from rivetr.domain.stack_commands import InstallStackCertificate
 from rivetr.projections.certificates import CertificateView
 from rivetr.service.commands.app_lookup import AppLookup
-from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.handler import CommandHandler, folded
 
 log = logging.getLogger(__name__)
+
+
+class _Holder(NamedTuple):
+    """What a certificate's facts are recorded with: its app's or its stack's."""
+
+    name: str
+    team: str
+    resource: str | None
+    stack: bool = False
+
+
 NO_ARI_RECHECK = timedelta(days=1)  # a CA without renewal information may start offering it
 
 
@@ -58,13 +71,56 @@ class CertificateService:
         A failure is recorded (`certificate.failed`, with the CA's error detail) and raised
         as InvalidCommand; the app keeps serving plain HTTP.
         """
-        assert self.account is not None
         domain = domain.lower()
         state = await self.lookup.by_name(app)
         if not state.exists:
             raise NotFound(f"no application named {app!r}")
         if not certificates.serves(state, domain) or domain.startswith("*."):
             raise InvalidCommand(f"{domain} is not one of {app}'s domains (wildcards need DNS-01)")
+        holder = _Holder(name=app, team=state.team, resource=state.app_id or None)
+        issued, info = await self._order(actor, holder, domain, rehearse)
+        await self._install(actor, app, domain, info, "acme")
+        self.store.save(domain, issued.chain_pem, issued.key_pem)
+        return info
+
+    async def issue_for_stack(
+        self, actor: Actor, stack_id: str, domain: str, *, rehearse: bool = False
+    ) -> CertificateInfo:
+        """What `issue` does for one of a compose stack's domains."""
+        domain = domain.lower()
+        stack = await folded(self.handler.store, STACKS.at(stack_id))
+        stacks.require(stack)
+        if domain not in {host_of(d) for d in stack.domains}:
+            raise InvalidCommand(f"{domain} is not one of stack {stack.name}'s domains")
+        holder = _Holder(name=stack.name, team=stack.team, resource=stack_id, stack=True)
+        issued, info = await self._order(actor, holder, domain, rehearse)
+        command = InstallStackCertificate(
+            stack_id=stack_id,
+            domain=domain,
+            source="acme",
+            not_before=info.not_before,
+            not_after=info.not_after,
+            issuer=info.issuer,
+            serial=info.serial,
+            fingerprint=info.fingerprint,
+        )
+        await self.handler.execute(
+            actor,
+            command,
+            CERTIFICATES,
+            domain,
+            decide=partial(certificates.decide_install_for_stack, stack),
+            resource=stack_id,
+        )
+        self.store.save(domain, issued.chain_pem, issued.key_pem)
+        return info
+
+    async def _order(
+        self, actor: Actor, holder: _Holder, domain: str, rehearse: bool
+    ) -> tuple[Issued, CertificateInfo]:
+        """The certificate the CA issued for `domain`, read. A failure is recorded as
+        `certificate.failed` of `holder` and raised as InvalidCommand."""
+        assert self.account is not None
         account = self.account
         stage = "staging rehearsal: " if rehearse and self.staging is not None else ""
         elsewhere = await self.reaches_here(domain)
@@ -80,18 +136,20 @@ class CertificateService:
             issued = await anyio.to_thread.run_sync(
                 account.order, domain, self.challenges.__setitem__, self._withdraw
             )
-            info = inspect(domain, issued.chain_pem, issued.key_pem)
+            return issued, inspect(domain, issued.chain_pem, issued.key_pem)
         except (AcmeError, CertificateError) as exc:
             detail = stage + str(exc) + (f" ({elsewhere})" if elsewhere else "")
             technical = exc.technical if isinstance(exc, AcmeError) else None
             failed = CertificateFailed(
-                domain=domain, app=app, source="acme", detail=detail, technical=technical
+                domain=domain,
+                app=holder.name,
+                source="acme",
+                detail=detail,
+                technical=technical,
+                stack_id=holder.resource if holder.stack else None,
             )
-            await self._record(actor, state, domain, failed)
+            await self._record(actor, holder, domain, failed)
             raise InvalidCommand(f"no certificate for {domain}: {detail}") from None
-        await self._install(actor, app, domain, info, "acme")
-        self.store.save(domain, issued.chain_pem, issued.key_pem)
-        return info
 
     async def advise(self, actor: Actor, cert: CertificateView, spread: float) -> timedelta:
         """Ask the CA when to renew `cert` (ACME ARI) and record its advice when it changed;
@@ -116,26 +174,37 @@ class CertificateService:
                 window_end=window.end.isoformat(),
                 renew_at=renew_at,
             )
-            app = await self.lookup.by_id(cert.app_id or "")
-            await self._record(actor, app, cert.domain, advised)
+            await self._record(actor, await self._holder_of(cert), cert.domain, advised)
         return window.ask_again_after
 
     async def _record(
         self,
         actor: Actor,
-        app: AppState,
+        holder: _Holder,
         domain: str,
         event: CertificateFailed | CertificateRenewalAdvised,
     ) -> None:
         """Append a fact about a domain's certificate that no command decides."""
         meta = EventMeta(
-            actor=actor.label, team=app.team, source=actor.source, resource=app.app_id or None
+            actor=actor.label,
+            team=holder.team or None,
+            source=actor.source,
+            resource=holder.resource,
         )
         recorded = await self.handler.store.append(
             certificates.stream_id(domain), ANY_VERSION, [event], meta
         )
         if self.handler.runner is not None:  # read-your-writes, as for any command
             await self.handler.runner.wait_until(recorded[-1].position)
+
+    async def _holder_of(self, cert: CertificateView) -> _Holder:
+        """The app or stack a certificate serves (by the resource its facts were recorded
+        with)."""
+        app = await self.lookup.by_id(cert.app_id or "")
+        if app.exists or not cert.app_id:
+            return _Holder(name=cert.app, team=app.team, resource=app.app_id or None)
+        stack = await folded(self.handler.store, STACKS.at(cert.app_id))
+        return _Holder(name=cert.app, team=stack.team, resource=cert.app_id, stack=True)
 
     async def reaches_here(self, domain: str, port: int | None = None) -> str | None:
         """Whether http://<domain>/ reaches this Rivetr, tried the way the CA will: a probe

@@ -12,6 +12,7 @@ import msgspec
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
+from rivetr.projections.certificates import CertificateView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.stacks import StackReleaseView, StackServiceView, StackStepView, StackView
 from rivetr.projections.webhooks import DeliveryView
@@ -54,6 +55,11 @@ class StackReads:
         if view is None or not actor.may_read(view.team, view.project):
             raise NotFound(f"no stack with id {stack_id}")
         return view
+
+    async def certificates(self, actor: Actor, stack_id: str) -> list[CertificateView]:
+        """The certificates serving the stack's domains (and the last failure to get one)."""
+        await self.one(actor, stack_id)
+        return await self.read.certificates.of_app(stack_id)
 
     async def deliveries(self, actor: Actor, stack_id: str, limit: int = 50) -> list[DeliveryView]:
         """The stack's latest webhook deliveries, newest first (kept by its id, as an app's)."""

@@ -1,12 +1,12 @@
-"""Keeping every app domain certified: order a certificate for a domain that has none, renew
-one when its CA advises (ACME ARI, asked after issuance and again when the CA says), else once
-a third of its lifetime is left, and back off after failures (1 min, 10 min, 100 min, then
-daily).
+"""Keeping every app's and compose stack's domain certified: order a certificate for a domain
+that has none, renew one when its CA advises (ACME ARI, asked after issuance and again when the
+CA says), else once a third of its lifetime is left, and back off after failures (1 min, 10 min,
+100 min, then daily).
 
 A timer, not a poll: the renewer sleeps until the earliest due time, and wakes early only when
-an event that can change the plan is recorded (an app's domains, a certificate). Due times come
-from the certificates themselves (their recorded validity), spread per certificate so that many
-renewals do not hit the CA in the same minute."""
+an event that can change the plan is recorded (an app's or a stack's domains, a certificate).
+Due times come from the certificates themselves (their recorded validity), spread per
+certificate so that many renewals do not hit the CA in the same minute."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ PLAN_EVENTS = frozenset(
         "app.created",
         "app.settings_changed",
         "app.deleted",
+        "stack.created",
+        "stack.settings_changed",
+        "stack.deleted",
         "certificate.installed",
         "certificate.failed",
     }
@@ -46,10 +49,11 @@ IDLE_S = 24 * 3600.0  # nothing due: look again in a day at the latest
 
 
 class Due(msgspec.Struct, frozen=True):
-    app: str
+    app: str  # the app's name, or the stack's
     domain: str
     at: datetime
     why: str  # "new", "renewal", "advised" (by the CA), "retry"
+    stack_id: str | None = None  # a stack's domain
 
 
 def spread_of(domain: str, not_after: str | None) -> float:
@@ -108,15 +112,22 @@ class Renewer:
         """Every domain that should have an ACME certificate, with when to order it next."""
         certs = {c.domain: c for c in await self.read.certificates.every()}
         plan = []
-        for app in await self.read.apps.every():
-            for domain in sorted({host_of(d) for d in app.domains}):
+        holders: list[tuple[str, str | None, list[str]]] = [
+            (app.name, None, list(app.domains)) for app in await self.read.apps.every()
+        ]
+        holders += [
+            (stack.name, stack.stack_id, [d for route in stack.routes for d in route.domains])
+            for stack in await self.read.stacks.every()
+        ]
+        for name, stack_id, domains in holders:
+            for domain in sorted({host_of(d) for d in domains}):
                 if domain.startswith("*."):
                     continue  # a wildcard needs DNS-01: upload one
                 if not (self.any_name or publicly_certifiable(domain)):
                     continue  # no public CA would: an order could only fail, forever
-                due = plan_one(app.name, domain, certs.get(domain))
+                due = plan_one(name, domain, certs.get(domain))
                 if due is not None:
-                    plan.append(due)
+                    plan.append(msgspec.structs.replace(due, stack_id=stack_id))
         return sorted(plan, key=lambda d: d.at)
 
     async def run(self, after: int) -> None:
@@ -158,7 +169,12 @@ class Renewer:
         log.info("ordering a certificate for %s (%s)", due.domain, due.why)
         try:
             rehearse = due.why == "retry"  # on staging first, when one is configured
-            await self.certificates.issue(ACME_ACTOR, due.app, due.domain, rehearse=rehearse)
+            if due.stack_id is not None:
+                await self.certificates.issue_for_stack(
+                    ACME_ACTOR, due.stack_id, due.domain, rehearse=rehearse
+                )
+            else:
+                await self.certificates.issue(ACME_ACTOR, due.app, due.domain, rehearse=rehearse)
         except DomainError as exc:  # recorded as certificate.failed by issue()
             log.warning("no certificate for %s: %s", due.domain, exc)
 

@@ -88,6 +88,7 @@ class StackPage:
         if stack.live_release_id is not None:
             live = await self.stack_reads.release(actor, stack.stack_id, stack.live_release_id)
         domains = [d for route in stack.routes for d in route.domains]
+        certificates = await self.stack_reads.certificates(actor, stack.stack_id)
         return self.layout.page(
             "stack.html",
             shown.status,
@@ -98,7 +99,8 @@ class StackPage:
             served=SERVED,
             short=short_image,
             ages=age,
-            visits=dict(visit_links(domains, [], settings)),
+            visits=dict(visit_links(domains, certificates, settings)),
+            certificates=certificates,
             shown=shown,
             notes=self.notes,
             live_url=await _live_url(audit_reads, stack.stack_id),
