@@ -54,6 +54,12 @@ class _Writer:
         self.log.write(self.source, line)
 
 
+def stack_folder(stack_name: str) -> str:
+    """The folder of a stack's release logs: where its deployer writes them and its reads
+    find them."""
+    return f"stack-{stack_name}"
+
+
 class LogStore:
     def __init__(self, root: Path, keep: int = 20) -> None:
         self.root = root
