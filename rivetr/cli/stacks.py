@@ -50,8 +50,8 @@ def add_commands(
         "--compose-file", metavar="PATH", help="the compose file, inline (-: stdin)"
     )
     source.add_argument("--git-url", metavar="URL", help="a repository holding the compose file")
-    create.add_argument("--branch", default="main", help="(with --git-url; default main)")
-    create.add_argument("--compose-path", default="compose.yaml", help="(with --git-url)")
+    create.add_argument("--branch", help="(with --git-url; default main)")
+    create.add_argument("--compose-path", help="(with --git-url; default compose.yaml)")
     create.add_argument("--route", action="append", default=[], help=ROUTE_FORM)
     create.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="a variable (NAME alone:"
@@ -148,12 +148,13 @@ async def _create(services: Any, args: argparse.Namespace) -> Any:
         "variables": assignments(args.env, "--env"),
     }
     if args.compose_file is not None:
-        if args.branch != "main" or args.compose_path != "compose.yaml":
+        if args.branch is not None or args.compose_path is not None:
             raise Usage("--branch and --compose-path go with --git-url, not --compose-file")
         fields["compose"] = compose_text(args.compose_file)
     else:
-        fields |= {"git_url": args.git_url, "branch": args.branch}
-        fields["compose_path"] = args.compose_path
+        fields["git_url"] = args.git_url
+        fields["branch"] = args.branch or "main"
+        fields["compose_path"] = args.compose_path or "compose.yaml"
     command = msgspec.convert(fields, CreateStack)
     stack_id, _ = await services.stacks.create(cli_actor(), command)
     return await services.stack_reads.one(cli_actor(), stack_id)

@@ -107,6 +107,9 @@ def test_what_is_refused_exits_non_zero_saying_why(tmp_path) -> None:
     route = stacks(data, "create", "other", "--compose-file", compose, "--route", "web http")
     assert route.returncode == 2
     assert 'write it as "SERVICE PORT [DOMAIN ...]"' in route.stderr
+    mixed = stacks(data, "create", "other", "--compose-file", compose, "--branch", "dev")
+    assert mixed.returncode == 2
+    assert "--branch and --compose-path go with --git-url" in mixed.stderr
     twice = stacks(data, "create", "blog", "--compose-file", compose)
     assert twice.returncode == 1
     missing = stacks(data, "create", "other", "--compose-file", str(tmp_path / "nope.yaml"))
@@ -127,6 +130,14 @@ def test_what_is_refused_exits_non_zero_saying_why(tmp_path) -> None:
     which = stacks(data, "deploy", "blog")
     assert which.returncode == 1
     assert "2 stacks are named 'blog'" in which.stderr
+    git = ["--git-url", "https://git.example.com/me/wiki.git", "--compose-path", "deploy/c.yaml"]
+    wiki = json.loads(stacks(data, "create", "wiki", *git, "--json").stdout)
+    assert (wiki["git_url"], wiki["branch"], wiki["compose_path"], wiki["inline"]) == (
+        "https://git.example.com/me/wiki.git",
+        "main",
+        "deploy/c.yaml",
+        False,
+    )
     named = stacks(data, "deploy", "blog", "--environment", "production", "--json")
     assert named.returncode == 0, named.stderr
     assert json.loads(named.stdout)["release"]["stack_id"] == stack["stack_id"]
