@@ -147,7 +147,8 @@ class Services:
             allowances=self.stack_allowances.allowances,
             data_dir=self.stack_allowances.data_dir,
         )
-        self.stack_reads = StackReads(read, lambda: self.engine.runtime)
+        self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
+        self.stack_reads = StackReads(read, lambda: self.engine.runtime, self.logs)
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)
@@ -169,7 +170,6 @@ class Services:
         self.webhooks = WebhookService(
             self.apps, self.deployments, self.previews, self.secrets, self.stacks
         )
-        self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
         self.certs = CertificateStore(settings.data_path / "certs")
         self.app_reads = AppReads(read)
         self.deployment_reads = DeploymentReads(read, self.app_reads, self.logs)

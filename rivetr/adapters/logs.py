@@ -54,6 +54,13 @@ class _Writer:
         self.log.write(self.source, line)
 
 
+def stack_folder(stack_id: str) -> str:
+    """The folder of a stack's release logs: where its deployer writes them and its reads
+    find them. By id, with a character no app's name has: an app named `stack-blog` or a
+    later stack named as a deleted one never shares it."""
+    return f"stack@{stack_id}"
+
+
 class LogStore:
     def __init__(self, root: Path, keep: int = 20) -> None:
         self.root = root

@@ -1,7 +1,7 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
 each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
-logs, images, projects, variables, databases) declares its arguments beside its code in a
-module of this package."""
+logs, images, projects, variables, databases, stacks, templates) declares its arguments beside
+its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from rivetr.cli import (
     promotion,
     secrets,
     serve,
+    stacks,
+    templates,
     tokens,
     users,
     variables,
@@ -54,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `rivetr ... | head` stopped reading: not a fault to trace back
+        import os
+
+        # Python would say so again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -80,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
         projects,
         variables,
         databases,
+        stacks,
+        templates,
     )
     for family in families:
         family.add_commands(sub, common)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from rivetr.cli import backups
+from rivetr.cli import backups, verbs
 from rivetr.cli.backups import resource_id
 from rivetr.cli.shared import cli_actor, connect_engine, run_async
+from rivetr.cli.verbs import Verb
 from rivetr.config import Settings
-
-Verb = Callable[[Any, argparse.Namespace], Awaitable[Any]]
 
 
 def add_commands(
@@ -24,8 +22,7 @@ def add_commands(
 ) -> None:
     db = sub.add_parser("db", help="managed databases and their backups")
     actions = db.add_subparsers(metavar="ACTION")
-    output = argparse.ArgumentParser(add_help=False, parents=[common])
-    output.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    output = verbs.output(common)
 
     listing = actions.add_parser("list", parents=[output], help="the databases, by place")
     _place(listing)
@@ -76,49 +73,13 @@ def add_commands(
 
 
 def verb(parser: argparse.ArgumentParser, run: Verb, **defaults: Any) -> None:
-    parser.set_defaults(run=run_async(_running(run)), needs_data=True, **defaults)
+    verbs.verb(parser, run, line, **defaults)
 
 
 def _place(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--team", help="(default: the default team)")
     parser.add_argument("--project", help="(default: the default project)")
     parser.add_argument("--env", help="the environment (default: production)")
-
-
-def _running(run: Verb) -> Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]:
-    """The verb on an opened data directory: what it answers printed, a refusal said."""
-
-    async def command(settings: Settings, args: argparse.Namespace) -> int:
-        import msgspec
-
-        from rivetr.bootstrap import opened
-        from rivetr.domain.errors import DomainError
-
-        async with opened(settings) as services:
-            try:
-                answer = await run(services, args)
-            except msgspec.ValidationError as exc:
-                print(f"rivetr: {exc}", file=sys.stderr)
-                return 2
-            except DomainError as exc:
-                print(f"rivetr: {exc}", file=sys.stderr)
-                return 1
-        if isinstance(answer, int):
-            return answer
-        show(answer, args)
-        return 0
-
-    return command
-
-
-def show(answer: Any, args: argparse.Namespace) -> None:
-    import msgspec
-
-    if getattr(args, "json", False):
-        print(msgspec.json.encode(answer).decode())
-        return
-    for item in answer if isinstance(answer, list) else [answer]:
-        print(line(item))
 
 
 def line(item: Any) -> str:

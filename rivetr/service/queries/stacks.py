@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 import msgspec
 
+from rivetr.adapters.logs import LogStore, stack_folder
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
+from rivetr.domain.stack_releases import IN_FLIGHT
 from rivetr.projections.certificates import CertificateView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.stacks import StackReleaseView, StackServiceView, StackStepView, StackView
@@ -34,12 +36,26 @@ class ServiceLogs(msgspec.Struct, frozen=True, kw_only=True):
     output: str
 
 
+class ReleaseLog(msgspec.Struct, frozen=True, kw_only=True):
+    """A release's log: each line prefixed with its source (`git`, `build web`, `rivetr`, a
+    service's name); none yet while the release waits for the deployer."""
+
+    stack_id: str
+    release_id: str
+    status: str
+    lines: list[str]
+
+
 class StackReads:
     def __init__(
-        self, read: ReadModel, runtime: Callable[[], ContainerRuntime | None] = lambda: None
+        self,
+        read: ReadModel,
+        runtime: Callable[[], ContainerRuntime | None] = lambda: None,
+        release_logs: LogStore | None = None,
     ) -> None:
         self.read = read
         self.runtime = runtime
+        self.release_logs = release_logs
 
     async def every(
         self,
@@ -86,6 +102,33 @@ class StackReads:
             services=[s for s in services if service in (None, s.service)],
             steps=await self.read.stacks.steps_of(release_id, service),
         )
+
+    async def release_log(
+        self, actor: Actor, stack_id: str, release_id: str | None = None, lines: int = 1000
+    ) -> ReleaseLog:
+        """The last `lines` lines of a release's log (`release_id` None: the newest release's).
+
+        Raises:
+            NotFound: no such stack or release for this actor, no release yet, or a finished
+                release whose log is no longer kept (only the newest few are).
+        """
+        stack = await self.one(actor, stack_id)
+        release_id = release_id or stack.last_release_id
+        if release_id is None:
+            raise NotFound(f"stack {stack.name!r} has no release yet")
+        found = await self.read.stacks.release(release_id)
+        if found is None or found.stack_id != stack_id:
+            raise NotFound(f"stack {stack.name!r} has no release {release_id}")
+        folder = stack_folder(stack.stack_id)
+        files = self.release_logs
+        if files is None or not files.path(folder, release_id).is_file():
+            if found.status in IN_FLIGHT:
+                return ReleaseLog(
+                    stack_id=stack_id, release_id=release_id, status=found.status, lines=[]
+                )
+            raise NotFound(f"the log of release {release_id} is no longer kept")
+        kept = files.tail(folder, release_id, lines)
+        return ReleaseLog(stack_id=stack_id, release_id=release_id, status=found.status, lines=kept)
 
     async def logs(self, actor: Actor, stack_id: str, service: str, tail: int = 200) -> ServiceLogs:
         """A service's last `tail` lines, from the container of the live release (or of the

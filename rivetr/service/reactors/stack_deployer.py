@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Coroutine
 from typing import Any
 
+from rivetr.adapters.logs import stack_folder
 from rivetr.adapters.runtime.base import MANAGED_LABEL, ContainerError, EngineUnavailable
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.stack_events import (
@@ -122,7 +123,7 @@ class StackDeployer:
         view = await self.read.stacks.one(state.stack_id)
         live = view.live_release_id if view else None
         previous = await self._running_in(live) if live else {}
-        logs = self.ports.logs.open(f"stack-{stack.name}", release_id)
+        logs = self.ports.logs.open(stack_folder(stack.stack_id), release_id)
         try:
             went_live = await StackReleaseRun(self.ports, state, stack, logs).execute(previous)
         finally:
