@@ -14,13 +14,26 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from rivetr.domain.access import Actor, Permission
 from rivetr.domain.commands import Email, InvitableRole, Slug, TeamSlug
-from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.compose.allowances import Allowances, Namespace
 from rivetr.domain.events import ProjectRole
 from rivetr.projections.stack_allowances import StackAllowancesView
 from rivetr.projections.teams import TeamView
 from rivetr.service.commands.stack_allowances import StackAllowanceService
 from rivetr.service.commands.teams import TeamService
 from rivetr.service.queries.teams import TeamDetail, TeamReads
+
+
+class AllowancesBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`Allowances` as a request names them: its sets as lists, a name given twice counted
+    once (a set's schema would promise unique items that a decoder quietly merges)."""
+
+    privileged: bool = False
+    cap_add: list[str] = msgspec.field(default_factory=list)
+    devices: bool = False
+    host_namespaces: list[Namespace] = msgspec.field(default_factory=list)
+    unconfined: bool = False
+    bind_prefixes: list[str] = msgspec.field(default_factory=list)
+    low_ports: bool = False
 
 
 class NewTeam(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -200,11 +213,12 @@ class TeamsController(Controller):
     async def set_stack_allowances(
         self,
         team: FromPath[TeamSlug],
-        data: JSONBody[Allowances],
+        data: JSONBody[AllowancesBody],
         stack_allowances: NamedDependency[StackAllowanceService],
         actor: NamedDependency[Actor],
     ) -> StackAllowancesView:
         """Replace what the team's stacks may ask of the host, whole (left out: not allowed).
         An instance admin's alone; the team's own owner and admins are refused (403)."""
-        await stack_allowances.set(actor, team, data)
+        allowances = msgspec.convert(msgspec.to_builtins(data), Allowances)
+        await stack_allowances.set(actor, team, allowances)
         return await stack_allowances.shown(actor, team)
