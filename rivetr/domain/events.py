@@ -54,6 +54,7 @@ from rivetr.domain.stack_events import (
     StackComposeRead,
     StackCreated,
     StackDeleted,
+    StackGitCredentialsChanged,
     StackReleaseFailed,
     StackReleaseRequested,
     StackReleaseRetired,
@@ -868,6 +869,7 @@ AnyEvent = (
     | StackCreated
     | StackSettingsChanged
     | StackVariablesChanged
+    | StackGitCredentialsChanged
     | StackDeleted
     | StackWebhookSecretSet
     | StackWebhookDisabled
