@@ -319,9 +319,11 @@ def required_permission(command: Command) -> Permission:
         case DatabaseCommand():
             return _DATABASE_PERMISSIONS[type(command)]
         case ChangeStackSettings():
-            # what runs and where it is reached: as an app's repository and domains
+            # what runs and where it is reached, and what fetches it: as an app's repository,
+            # domains and git credentials
             reaches_out = any(
-                getattr(command, f) is not msgspec.UNSET for f in ("git_url", "routes", "compose")
+                getattr(command, f) is not msgspec.UNSET
+                for f in ("git_url", "routes", "compose", "git_token", "deploy_key")
             )
             return Permission.MANAGE_APPS if reaches_out else Permission.EDIT_APPS
         case StackCommand():

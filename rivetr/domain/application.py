@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import TypeVar
 
 import msgspec
@@ -31,6 +32,7 @@ from rivetr.domain.events import (
     WebhookDisabled,
     WebhookSecretSet,
 )
+from rivetr.domain.git_credentials import NONE, recorded_change
 from rivetr.domain.projects import DEFAULT_PROJECT, PRODUCTION, ProjectState, require_environment
 from rivetr.domain.scopes import carried, decide_scopes, evolve_scopes
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources, host_of, path_of
@@ -75,11 +77,6 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     # takes instead (sealed)
     env_scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
     env_preview: dict[str, str] = msgspec.field(default_factory=dict)
-
-
-def git_auth(token: str | None, deploy_key: str | None) -> list[str]:
-    """Which git credentials are set ("deploy_key", "token"), never their values."""
-    return [kind for kind, value in (("deploy_key", deploy_key), ("token", token)) if value]
 
 
 def stream_id(app_id: str) -> str:
@@ -356,20 +353,19 @@ def _decide_change(state: AppState, command: ChangeAppSettings) -> list[Event]:
         command.env_scopes,
         command.env_preview,
     )
-    token = state.git_token if command.git_token is msgspec.UNSET else command.git_token
-    key = state.deploy_key if command.deploy_key is msgspec.UNSET else command.deploy_key
-    events.extend(_credentials(state, state.name, token, key))
+    events.extend(_credentials(state, state.name, command.git_token, command.deploy_key))
     return events
 
 
 def _credentials(
-    state: AppState, name: str, token: str | None, deploy_key: str | None
+    state: AppState,
+    name: str,
+    token: str | msgspec.UnsetType | None,
+    deploy_key: str | msgspec.UnsetType | None,
 ) -> list[Event]:
     """An event when the credentials differ from those the app has (none before creation)."""
-    before = (state.git_token, state.deploy_key) if state.exists else (None, None)
-    if (token, deploy_key) == before:
-        return []
-    return [AppGitCredentialsChanged(name=name, token=token, deploy_key=deploy_key)]
+    before = (state.git_token, state.deploy_key) if state.exists else NONE
+    return recorded_change(before, token, deploy_key, partial(AppGitCredentialsChanged, name=name))
 
 
 def _require(state: AppState) -> None:

@@ -54,6 +54,7 @@ from rivetr.domain.stack_events import (
     StackComposeRead,
     StackCreated,
     StackDeleted,
+    StackGitCredentialsChanged,
     StackReleaseFailed,
     StackReleaseRequested,
     StackReleaseRetired,
@@ -870,6 +871,7 @@ AnyEvent = (
     | StackCreated
     | StackSettingsChanged
     | StackVariablesChanged
+    | StackGitCredentialsChanged
     | StackDeleted
     | StackWebhookSecretSet
     | StackWebhookDisabled

@@ -14,9 +14,11 @@ from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import (
     Branch,
     CommitId,
+    DeployKey,
     DnsLabel,
     Domain,
     EnvName,
+    GitToken,
     GitUrl,
     Port,
     WatchPath,
@@ -54,6 +56,18 @@ def _one_source(git_url: object, compose: object) -> None:
         )
 
 
+def refuse_credentials_inline(git_url: object, token: object, deploy_key: object) -> None:
+    """Credentials are for fetching a repository: an inline stack has none to fetch."""
+    if git_url is not None:
+        return
+    for field, value in (("git_token", token), ("deploy_key", deploy_key)):
+        if isinstance(value, str):
+            raise InvalidCommand(
+                f"an inline stack has no repository to fetch: {field} goes with a git_url",
+                field=field,
+            )
+
+
 def _routes_unique(routes: list[StackRouteInput]) -> None:
     seen: set[str] = set()
     for route in routes:
@@ -79,9 +93,13 @@ class CreateStack(StackCommand, frozen=True, kw_only=True):
     routes: list[StackRouteInput] = msgspec.field(default_factory=list)
     variables: dict[EnvName, str] = msgspec.field(default_factory=dict)
     watch_paths: list[WatchPath] = msgspec.field(default_factory=list)
+    # credentials for a private repository; write-only, sealed by the service, as an app's
+    git_token: GitToken | None = None
+    deploy_key: DeployKey | None = None
 
     def __post_init__(self) -> None:
         _one_source(self.git_url, self.compose)
+        refuse_credentials_inline(self.git_url, self.git_token, self.deploy_key)
         _routes_unique(self.routes)
 
 
@@ -100,7 +118,8 @@ class CreateStackFromTemplate(StackCommand, frozen=True, kw_only=True):
 
 class ChangeStackSettings(StackCommand, frozen=True, kw_only=True):
     """A partial update: only the fields given change. Switching the source sets one of
-    `git_url` and `compose` and nulls the other."""
+    `git_url` and `compose` and nulls the other. A null `git_token` or `deploy_key` removes
+    that credential; switched to inline, the stack drops both."""
 
     stack_id: ResourceId
     git_url: GitUrl | msgspec.UnsetType | None = msgspec.UNSET
@@ -109,6 +128,8 @@ class ChangeStackSettings(StackCommand, frozen=True, kw_only=True):
     compose: ComposeText | msgspec.UnsetType | None = msgspec.UNSET
     routes: list[StackRouteInput] | msgspec.UnsetType = msgspec.UNSET
     watch_paths: list[WatchPath] | msgspec.UnsetType = msgspec.UNSET
+    git_token: GitToken | msgspec.UnsetType | None = msgspec.UNSET  # null removes it
+    deploy_key: DeployKey | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if isinstance(self.routes, list):

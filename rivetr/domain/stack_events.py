@@ -3,7 +3,8 @@
 
 A stack's settings live in its stream `stack-<id>`; each release (a deploy of the whole stack)
 in `stack-release-<id>`, where every step of every service is recorded. Variable values are
-sealed before they are recorded, bound to the stack and the variable's name."""
+sealed before they are recorded, bound to the stack and the variable's name; so are the
+credentials of a private repository, bound to the stack and the field."""
 
 from __future__ import annotations
 
@@ -58,6 +59,17 @@ class StackSettingsChanged(Event, frozen=True, kw_only=True, tag="stack.settings
     compose: str | msgspec.UnsetType | None = msgspec.UNSET
     routes: list[StackRoute] | msgspec.UnsetType = msgspec.UNSET
     watch_paths: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class StackGitCredentialsChanged(
+    Event, frozen=True, kw_only=True, tag="stack.git_credentials_changed"
+):
+    """The credentials its repository is fetched with, as they are now (sealed, bound to the
+    stack; None: none), as `app.git_credentials_changed` is for an app."""
+
+    stack_id: str
+    token: str | None = None
+    deploy_key: str | None = None
 
 
 class StackVariablesChanged(Event, frozen=True, kw_only=True, tag="stack.variables_changed"):

@@ -5,6 +5,7 @@ aggregates of their own (`stack_releases`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 
 import msgspec
 
@@ -12,6 +13,7 @@ from rivetr.domain import projects
 from rivetr.domain.databases import RESERVED_NAMES
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
+from rivetr.domain.git_credentials import NONE, recorded_change
 from rivetr.domain.projects import ProjectState
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
@@ -23,10 +25,12 @@ from rivetr.domain.stack_commands import (
     SetStackVariables,
     SetStackWebhookSecret,
     StackRouteInput,
+    refuse_credentials_inline,
 )
 from rivetr.domain.stack_events import (
     StackCreated,
     StackDeleted,
+    StackGitCredentialsChanged,
     StackReleaseRequested,
     StackRoute,
     StackSettingsChanged,
@@ -54,6 +58,9 @@ class StackState(msgspec.Struct, frozen=True, kw_only=True):
     template: str | None = None
     watch_paths: tuple[str, ...] = ()
     webhook_secret: str | None = None  # sealed; None: webhooks refused
+    # a private repository's credentials (sealed; None: none), as an app's
+    git_token: str | None = None
+    deploy_key: str | None = None
 
     @property
     def domains(self) -> list[str]:
@@ -96,6 +103,10 @@ def evolve(state: StackState, event: Event) -> StackState:
             return msgspec.structs.replace(state, **changed)
         case StackVariablesChanged():
             return msgspec.structs.replace(state, variables=dict(event.variables))
+        case StackGitCredentialsChanged():
+            return msgspec.structs.replace(
+                state, git_token=event.token, deploy_key=event.deploy_key
+            )
         case StackWebhookSecretSet():
             return msgspec.structs.replace(state, webhook_secret=event.secret)
         case StackWebhookDisabled():
@@ -128,7 +139,8 @@ def decide_create(
     sealed: Mapping[str, str],
     template: str | None = None,
 ) -> list[Event]:
-    """`sealed` holds the command's variables, sealed by the service.
+    """`sealed` holds the command's variables, sealed by the service (and its git
+    credentials, sealed in the command).
 
     Raises:
         AlreadyExists: the id is taken.
@@ -159,12 +171,23 @@ def decide_create(
             variables=dict(sealed),
             template=template,
             watch_paths=list(command.watch_paths),
-        )
+        ),
+        *recorded_change(NONE, command.git_token, command.deploy_key, _credentials(state)),
     ]
 
 
+def _credentials(state: StackState) -> partial[StackGitCredentialsChanged]:
+    return partial(StackGitCredentialsChanged, stack_id=state.stack_id)
+
+
 def decide_settings(state: StackState, command: ChangeStackSettings) -> list[Event]:
-    """Raises NotFound (no such stack) or InvalidCommand (no source left, or two)."""
+    """New settings, and new git credentials (sealed in the command by the service); a stack
+    switched to inline drops its credentials, which were for the repository it left.
+
+    Raises:
+        NotFound: no such stack.
+        InvalidCommand: no source left, or two; credentials given to an inline stack.
+    """
     require(state)
     git_url = state.git_url if command.git_url is msgspec.UNSET else command.git_url
     compose = state.compose if command.compose is msgspec.UNSET else command.compose
@@ -174,20 +197,29 @@ def decide_settings(state: StackState, command: ChangeStackSettings) -> list[Eve
             " set one and null the other",
             field="compose",
         )
+    token, key = command.git_token, command.deploy_key
+    if git_url is None:
+        refuse_credentials_inline(git_url, token, key)
+        token, key = None, None
+    changed = StackSettingsChanged(
+        stack_id=state.stack_id,
+        git_url=command.git_url,
+        branch=command.branch,
+        compose_path=command.compose_path,
+        compose=command.compose,
+        routes=msgspec.UNSET
+        if isinstance(command.routes, msgspec.UnsetType)
+        else routes(command.routes),
+        watch_paths=msgspec.UNSET
+        if isinstance(command.watch_paths, msgspec.UnsetType)
+        else list(command.watch_paths),
+    )
+    # credentials alone change no setting: no empty settings event beside theirs
+    given = (command.git_token, command.deploy_key) != (msgspec.UNSET, msgspec.UNSET)
+    only_credentials = given and changed == StackSettingsChanged(stack_id=state.stack_id)
     return [
-        StackSettingsChanged(
-            stack_id=state.stack_id,
-            git_url=command.git_url,
-            branch=command.branch,
-            compose_path=command.compose_path,
-            compose=command.compose,
-            routes=msgspec.UNSET
-            if isinstance(command.routes, msgspec.UnsetType)
-            else routes(command.routes),
-            watch_paths=msgspec.UNSET
-            if isinstance(command.watch_paths, msgspec.UnsetType)
-            else list(command.watch_paths),
-        )
+        *([] if only_credentials else [changed]),
+        *recorded_change((state.git_token, state.deploy_key), token, key, _credentials(state)),
     ]
 
 

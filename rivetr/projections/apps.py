@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
-from rivetr.domain.application import git_auth
 from rivetr.domain.events import (
     AppCreated,
     AppDeleted,
@@ -22,6 +21,7 @@ from rivetr.domain.events import (
     WebhookDisabled,
     WebhookSecretSet,
 )
+from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.health import port_mismatch
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.projections.base import tags

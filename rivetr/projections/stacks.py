@@ -1,6 +1,7 @@
 """The stacks view: each compose stack with its source, routes, the names of its variables
-(never a value) and the release that serves; every release with each service's image,
-container and readiness; and each release's steps, service by service, as a timeline."""
+and which git credentials it has (never a value) and the release that serves; every release
+with each service's image, container and readiness; and each release's steps, service by
+service, as a timeline."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import msgspec
 
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import TeamDeleted
+from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackCreated,
     StackDeleted,
+    StackGitCredentialsChanged,
     StackReleaseFailed,
     StackReleaseRequested,
     StackReleaseRetired,
@@ -56,6 +59,7 @@ class StackView(msgspec.Struct, frozen=True, kw_only=True):
     last_release_id: str | None
     last_status: str | None
     webhook: bool  # a git host's pushes deploy it (a secret is set; never shown here)
+    git_auth: list[str]  # "deploy_key", "token": which credentials are set, never their values
 
 
 class StackReleaseView(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,13 +115,14 @@ _FINISHING = frozenset({"live", "failed"})
 
 class StacksProjection:
     name = "stacks"
-    version = 2  # v2: whether its webhook is on
+    version = 3  # v2: whether its webhook is on; v3: which git credentials it has
     handles: frozenset[str] | None = tags(
         StackCreated,
         StackSettingsChanged,
         StackVariablesChanged,
         StackWebhookSecretSet,
         StackWebhookDisabled,
+        StackGitCredentialsChanged,
         StackDeleted,
         StackReleaseRequested,
         StackSourceFetched,
@@ -141,7 +146,7 @@ class StacksProjection:
                 routes TEXT NOT NULL, variables TEXT NOT NULL, template TEXT,
                 watch_paths TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL,
                 live_release_id TEXT, last_release_id TEXT, last_status TEXT,
-                webhook INTEGER NOT NULL DEFAULT 0
+                webhook INTEGER NOT NULL DEFAULT 0, git_auth TEXT NOT NULL DEFAULT '[]'
             )"""
         )
         conn.execute(
@@ -188,6 +193,9 @@ class StacksProjection:
             case StackWebhookSecretSet() | StackWebhookDisabled():
                 on = isinstance(body, StackWebhookSecretSet)
                 update_row(conn, "stacks", "stack_id", body.stack_id, {"webhook": on})
+            case StackGitCredentialsChanged():
+                held = _json(git_auth(body.token, body.deploy_key)).decode()
+                update_row(conn, "stacks", "stack_id", body.stack_id, {"git_auth": held})
             case StackDeleted():
                 # its releases stay, so that their containers can be found and retired
                 conn.execute("DELETE FROM stacks WHERE stack_id = ?", (body.stack_id,))

@@ -1,6 +1,7 @@
 """`FakeSource`: an in-memory twin of the source port. Repositories are lists of commits (each
 a set of files) that a test adds; a fetch writes the chosen commit's files into `dest` and
-fails as git does for an unknown repository, branch or commit."""
+fails as git does for an unknown repository, branch or commit, or for a private one fetched
+without its token."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class FakeSource:
     def __init__(self) -> None:
         self.repositories: dict[str, dict[str, list[FakeCommit]]] = {}  # url -> branch -> commits
         self.fetched: list[str] = []  # the SHA of every fetch, in order
+        self.tokens: dict[str, str] = {}  # url -> the token a private repository takes
         self._failure: str | None = None
 
     def commit(self, url: str, files: dict[str, str], message: str, branch: str = "main") -> str:
@@ -55,6 +57,12 @@ class FakeSource:
         if self._failure is not None:
             message, self._failure = self._failure, None
             raise SourceError(message)
+        wanted = self.tokens.get(url)
+        if wanted is not None and token != wanted:
+            hint = (
+                "check the token" if token else "a private repository needs a token or a deploy key"
+            )
+            raise SourceError(f"repository {url} not found or access denied ({hint})")
         chosen = self._find(url, branch, commit)
         _check_out(dest, chosen.files)
         if on_output is not None:

@@ -23,10 +23,12 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
 )
 from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.git_credentials import Credentials
 from rivetr.domain.settings import BuildSettings
 from rivetr.service.commands.app_lookup import is_legacy
 
 C = TypeVar("C")
+GIT_CREDENTIALS = ("git_token", "deploy_key")  # the fields, as commands and states name them
 
 
 def env_context(app_id: str, name: str) -> str:
@@ -81,11 +83,40 @@ def seal_command(box: SecretBox, app_id: str, command: C) -> C:
             for name, value in build.build_args.items()
         }
         changes["build"] = msgspec.structs.replace(build, build_args=sealed)
-    for which in ("git_token", "deploy_key"):
-        value = getattr(command, which)
-        if isinstance(value, str):
-            changes[which] = box.seal(credential_context(app_id, which), _plain(value, which))
+    changes.update(sealed_credentials(box, f"app:{app_id}", command))
     return msgspec.structs.replace(command, **changes) if changes else command
+
+
+def sealed_credentials(box: SecretBox, owner: str, command: object) -> dict[str, str]:
+    """The git credentials a command gives (`git_token`, `deploy_key`: an app's or a stack's)
+    sealed bound to their `owner` (`app:<id>`, `stack:<id>`) and the field; those left out or
+    removed (null) are not in it.
+
+    Raises:
+        InvalidCommand: a value is already sealed text: only plain values are taken.
+    """
+    return {
+        which: box.seal(f"{owner}:{which}", _plain(value, which))
+        for which in GIT_CREDENTIALS
+        if isinstance(value := getattr(command, which), str)
+    }
+
+
+def open_credentials(
+    box: SecretBox, owner: str, token: str | None, deploy_key: str | None
+) -> Credentials:
+    """Git credentials sealed by `sealed_credentials` for `owner`, in plain text, for a fetch now.
+
+    Raises:
+        SecretError: one does not open (its key is gone, or it was altered, or sealed for
+            another owner or field), or it was never sealed for an id.
+    """
+    opened: list[str | None] = []
+    for which, value in zip(GIT_CREDENTIALS, (token, deploy_key), strict=True):
+        if value is not None and (not is_sealed(value) or is_name_bound(value)):
+            raise SecretError(f"{which} of {owner} is not sealed for it: refused")
+        opened.append(None if value is None else box.open(f"{owner}:{which}", value))
+    return opened[0], opened[1]
 
 
 def _plain(value: str, field: str) -> str:

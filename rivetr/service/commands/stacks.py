@@ -1,5 +1,6 @@
 """Stack commands as the API and the CLI call them: a new stack's variables are sealed bound to
-its id and each name, and it is decided together with the claims its name and domains make;
+its id and each name (its git credentials to its id and the field, as an app's), and it is
+decided together with the claims its name and domains make;
 a deploy or a rollback mints the release's id and is appended to the new release's stream."""
 
 from __future__ import annotations
@@ -35,12 +36,18 @@ from rivetr.domain.templates import DERIVED_FROM_DOMAIN, resolve_variables
 from rivetr.service.commands.apps import new_app_id, vet_repository
 from rivetr.service.commands.domain_holders import explained
 from rivetr.service.commands.handler import CommandHandler, Part
+from rivetr.service.commands.secrets import sealed_credentials
 
 new_id = new_app_id  # every resource's id is minted the same way
 
 
 def variable_context(stack_id: str, name: str) -> str:
     return f"stack:{stack_id}:variables:{name}"
+
+
+def owner(stack_id: str) -> str:
+    """What a stack's git credentials are sealed bound to (with the field)."""
+    return f"stack:{stack_id}"
 
 
 def _domains(routes: list[StackRouteInput]) -> list[str]:
@@ -94,8 +101,11 @@ class StackService:
             await vet_repository(self.handler, self.repositories, actor, command, command.git_url)
         stack_id = new_id()
         sealed = self.seal(stack_id, command.variables)
-        key = claims.stack_name(command.team, command.project, command.environment, command.name)
-        allowances = await self.allowances(command.team)
+        team = command.team
+        key = claims.stack_name(team, command.project, command.environment, command.name)
+        allowances = await self.allowances(team)
+        credentials = sealed_credentials(self.secrets, owner(stack_id), command)
+        command = msgspec.structs.replace(command, **credentials)
 
         def together(states: list[Any], c: CreateStack) -> list[Part]:
             state, held, home = states
@@ -113,7 +123,7 @@ class StackService:
                 reads=[
                     STACKS.at(stack_id),
                     CLAIMS.at(),
-                    PROJECTS.at(projects.key(command.team, command.project)),
+                    PROJECTS.at(projects.key(team, command.project)),
                 ],
                 decide=together,
                 resource=stack_id,
@@ -171,6 +181,8 @@ class StackService:
             await vet_repository(self.handler, self.repositories, actor, command, command.git_url)
         team = (await self.handler.resolve(command)).team
         allowances = await self.allowances(team) if team is not None else Allowances()
+        credentials = sealed_credentials(self.secrets, owner(command.stack_id), command)
+        command = msgspec.structs.replace(command, **credentials)
 
         def together(states: list[Any], c: ChangeStackSettings) -> list[Part]:
             state, held = states

@@ -1,8 +1,9 @@
-"""One stack release, step by step, each an event: the source fetched (or the inline file
-written), the compose file read and allowed, every service's image made ready, the services
-started wave by wave (beside their previous containers, in their place, kept, or once) and
-each gated, then every route switched at once. Any failure before the switch puts every
-service back on its previous container: the previous release serves as it did."""
+"""One stack release, step by step, each an event: the source fetched (with the stack's git
+credentials, opened only here) or the inline file written, the compose file read and allowed,
+every service's image made ready, the services started wave by wave (beside their previous
+containers, in their place, kept, or once) and each gated, then every route switched at once.
+Any failure before the switch puts every service back on its previous container: the previous
+release serves as it did."""
 
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ from rivetr.domain.stack_events import (
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.domain.stacks import StackState
 from rivetr.domain.variables import visible
-from rivetr.service.commands.stacks import variable_context
+from rivetr.service.commands.secrets import open_credentials
+from rivetr.service.commands.stacks import owner, variable_context
 from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.database_containers import network_name as environment_network
 from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
@@ -172,11 +174,16 @@ class StackReleaseRun:
         self.step = "source"
         stack = self.stack
         if stack.git_url is not None:
+            token, key = open_credentials(
+                self.ports.secrets, owner(stack.stack_id), stack.git_token, stack.deploy_key
+            )
             checkout = await self.ports.source.fetch(
                 stack.git_url,
                 branch=stack.branch,
                 commit=self.state.commit,
                 dest=self.checkout,
+                deploy_key=key,
+                token=token,
                 on_output=self.log.writer("git"),
             )
             entry, sha = stack.compose_path, checkout.commit_sha

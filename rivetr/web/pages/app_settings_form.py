@@ -13,9 +13,10 @@ from rivetr.domain.commands import ChangeAppSettings, CreateApp
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.projections.apps import AppView
+from rivetr.web.pages.credential_form import CREDENTIALS, typed_credentials
 from rivetr.web.pages.env_text import parse_env
 
-SECRET_FIELDS = ("git_token", "deploy_key", "build_args", "env")  # never shown back
+SECRET_FIELDS = (*CREDENTIALS, "build_args", "env")  # never shown back
 _LIST = re.compile(r"[\s,]+")
 
 
@@ -68,9 +69,7 @@ def create_command(form: AppSettingsForm) -> CreateApp:
         fields["build"]["build_args"] = parse_env(form.build_args, "build_args")
     if form.env.strip():
         fields["env"] = parse_env(form.env, "env")
-    for which in ("git_token", "deploy_key"):
-        if (value := getattr(form, which).strip()) != "":
-            fields[which] = value
+    fields.update(typed_credentials(form))
     return msgspec.convert(fields, CreateApp)
 
 
@@ -83,11 +82,7 @@ def change_command(app: AppView, form: AppSettingsForm) -> ChangeAppSettings:
     build = _build_change(app, form, wanted["build"], now["build"])
     if build is not None:
         changes["build"] = build
-    for which in ("git_token", "deploy_key"):
-        if getattr(form, f"{which}_remove"):
-            changes[which] = None
-        elif (value := getattr(form, which).strip()) != "":
-            changes[which] = value
+    changes.update(typed_credentials(form))
     return msgspec.convert({"name": app.name, **changes}, ChangeAppSettings)
 
 

@@ -1,7 +1,8 @@
 """A compose stack's settings as one HTML form, and what it asks for: its source (a repository,
 or a compose file pasted inline), its routes written one a line, its variables pasted as a
-`.env` file (write-only) and its watch paths; read into a CreateStack, or into a
-ChangeStackSettings of only what differs from the stack as it is."""
+`.env` file (write-only), its repository's credentials (write-only) and its watch paths; read
+into a CreateStack, or into a ChangeStackSettings of only what differs from the stack as it
+is."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.stack_commands import StackRouteInput
 from rivetr.domain.stack_events import StackRoute
 from rivetr.projections.stacks import StackView
+from rivetr.web.pages.credential_form import CREDENTIALS, typed_credentials
 from rivetr.web.pages.env_text import parse_env
 
 _LIST = re.compile(r"[\s,]+")
-SECRET_FIELDS = ("variables", "csrf_token")  # never shown back
+SECRET_FIELDS = ("variables", "csrf_token", *CREDENTIALS)  # never shown back
 ROUTES_HINT = (
     "One route a line: the service, its container port, then the domains that reach it,"
     " e.g. web 80 blog.example.com www.blog.example.com"
@@ -37,6 +39,10 @@ class StackForm(msgspec.Struct, kw_only=True):
     routes: str = ""  # one a line: SERVICE PORT [DOMAIN ...]
     variables: str = ""  # a .env file's lines, at creation only; write-only
     watch_paths: str = ""
+    git_token: str = ""  # write-only: empty keeps the stack's
+    git_token_remove: str = ""
+    deploy_key: str = ""
+    deploy_key_remove: str = ""
 
 
 def parse_routes(text: str) -> list[StackRouteInput]:
@@ -108,12 +114,13 @@ def create_fields(form: StackForm) -> dict[str, Any]:
         fields["branch"] = form.branch.strip()
     if form.compose_path.strip():
         fields["compose_path"] = form.compose_path.strip()
-    return fields
+    return fields | typed_credentials(form)
 
 
 def settings_changes(stack: StackView, form: StackForm, reaches_out: bool) -> dict[str, Any]:
-    """The ChangeStackSettings fields that differ from `stack`. Its source and routes are read
-    only when `reaches_out` (the reader may change them, so the form showed them).
+    """The ChangeStackSettings fields that differ from `stack`. Its source, credentials and
+    routes are read only when `reaches_out` (the reader may change them, so the form showed
+    them).
 
     Raises:
         InvalidCommand: a repository and a compose file both given, or neither left.
@@ -133,7 +140,8 @@ def settings_changes(stack: StackView, form: StackForm, reaches_out: bool) -> di
         (r.service, r.port, r.domains) for r in stack.routes
     ]:
         changes["routes"] = [msgspec.to_builtins(r) for r in routes]
-    return changes | _source_changes(stack, form.git_url.strip(), _compose_of(form))
+    source = _source_changes(stack, form.git_url.strip(), _compose_of(form))
+    return changes | source | typed_credentials(form)
 
 
 def _source_changes(stack: StackView, git_url: str, compose: str) -> dict[str, Any]:

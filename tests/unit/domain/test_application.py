@@ -17,6 +17,7 @@ from rivetr.domain.events import (
     EngineLost,
     Event,
 )
+from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.settings import BuildSettings, BuildSettingsInput, HealthCheck, HealthCheckInput
 
 
@@ -369,7 +370,7 @@ def test_git_credentials_are_their_own_event_and_unchanged_ones_append_nothing()
     assert [type(e).__name__ for e in decide(state, ChangeAppSettings(name="web", port=9000))] == [
         "AppSettingsChanged"
     ]
-    assert application.git_auth(state.git_token, state.deploy_key) == ["token"]
+    assert git_auth(state.git_token, state.deploy_key) == ["token"]
 
 
 def test_a_null_credential_removes_it_and_an_absent_one_keeps_it() -> None:

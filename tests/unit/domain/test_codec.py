@@ -124,6 +124,7 @@ from rivetr.domain.stack_events import (
     StackComposeRead,
     StackCreated,
     StackDeleted,
+    StackGitCredentialsChanged,
     StackReleaseFailed,
     StackReleaseRequested,
     StackReleaseRetired,
@@ -239,6 +240,7 @@ STACK_EVENTS: list[Event] = [
     StackVariablesChanged(stack_id="st0000000001", variables={"A": "rvs2:k:v"}),
     StackWebhookSecretSet(stack_id="st0000000001", secret="rvs2:k:v", rotated=True),
     StackWebhookDisabled(stack_id="st0000000001"),
+    StackGitCredentialsChanged(stack_id="st0000000001", token="rvs2:k:t", deploy_key=None),
     StackDeleted(stack_id="st0000000001"),
     StackReleaseRequested(
         release_id="sr0000000001",

@@ -75,6 +75,7 @@ from rivetr.domain.events import (
     VariablesResolved,
     VariableUse,
 )
+from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.instance import InstanceSettingsState
 from rivetr.domain.projects import ProjectState
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
@@ -670,7 +671,7 @@ def assert_apps_agree_with_the_domain(
         assert msgspec.json.decode(column["resources"], type=Resources) == state.resources
         assert msgspec.json.decode(column["domains"]) == list(state.domains)
         assert msgspec.json.decode(column["env_names"]) == sorted(state.env)
-        assert msgspec.json.decode(column["git_auth"]) == application.git_auth(
+        assert msgspec.json.decode(column["git_auth"]) == git_auth(
             state.git_token, state.deploy_key
         )
         assert column["team"] == state.team

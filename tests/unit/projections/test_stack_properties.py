@@ -21,6 +21,7 @@ from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.domain import projects, stack_releases, stacks
 from rivetr.domain.errors import DomainError
 from rivetr.domain.event_base import Event
+from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
@@ -51,6 +52,15 @@ STACKS = [f"st000000000{n}" for n in range(2)]
 RELEASES = [f"sr000000000{n}" for n in range(4)]
 SERVICES = ("db", "web")
 COMPOSE = "services: {db: {image: postgres}, web: {image: nginx}}"
+# what a settings change gives of the git credentials (sealed by the service); "inline": the
+# stack switched to an inline file, which drops them
+CREDENTIALS: list[dict[str, Any] | str] = [
+    {"git_token": "sealed:t"},
+    {"git_token": None},
+    {"deploy_key": "sealed:k"},
+    {"git_token": "sealed:u", "deploy_key": None},
+    "inline",
+]
 
 
 def natural_step(state: stack_releases.StackReleaseState) -> tuple[int, int]:
@@ -94,6 +104,7 @@ steps = st.one_of(
     st.tuples(st.just("variables"), st.sampled_from(STACKS), st.sampled_from(["A", "B"])),
     st.tuples(st.just("delete"), st.sampled_from(STACKS), st.none()),
     st.tuples(st.just("webhook"), st.sampled_from(STACKS), st.sampled_from(["x", "y", None])),
+    st.tuples(st.just("credentials"), st.sampled_from(STACKS), st.sampled_from(CREDENTIALS)),
     st.tuples(st.just("deploy"), st.sampled_from(STACKS), st.sampled_from(RELEASES)),
     *[
         st.tuples(
@@ -123,7 +134,9 @@ def decide(world: World, step: tuple[str, Any, Any]) -> tuple[str, list[Event]]:
     events: list[Event]
     if kind == "create":
         # team b's stacks come from a repository (their webhooks can be on), a's are inline
-        source = {"git_url": "https://g.test/r"} if arg == "b" else {"compose": COMPOSE}
+        source: dict[str, Any] = {"compose": COMPOSE}
+        if arg == "b":
+            source = {"git_url": "https://g.test/r", "git_token": "sealed:first"}
         command = CreateStack(name=f"s{key[-1]}", team=arg, **source)
         home = projects.initial_state(arg, "default")
         events = stacks.decide_create(stack, home, command, {})
@@ -135,6 +148,9 @@ def decide(world: World, step: tuple[str, Any, Any]) -> tuple[str, list[Event]]:
         events = stacks.decide_variables(
             stack, SetStackVariables(stack_id=key, variables={arg: "v"}), {arg: f"sealed:{arg}"}
         )
+    elif kind == "credentials":
+        given = {"git_url": None, "compose": COMPOSE} if arg == "inline" else arg
+        events = stacks.decide_settings(stack, ChangeStackSettings(stack_id=key, **given))
     elif kind == "delete":
         events = stacks.decide_delete(stack, DeleteStack(stack_id=key))
     elif kind == "webhook":
@@ -195,6 +211,8 @@ def assert_views_agree_with_the_domain(path: Path, world: World) -> None:
         assert (view.name, view.team) == (state.name, state.team)
         assert view.inline == (state.git_url is None)
         assert view.webhook == (state.webhook_secret is not None)
+        hypothesis.event(f"git auth {git_auth(state.git_token, state.deploy_key)}")
+        assert view.git_auth == git_auth(state.git_token, state.deploy_key)
         assert view.variables == sorted(state.variables)
         assert [r.domains for r in view.routes] == [r.domains for r in state.routes]
     releases = {v.release_id: v for v in rows(path, StackReleaseView, "stack_releases")}
@@ -231,6 +249,8 @@ async def check(directory: Path, history: list[tuple[str, str, Any]]) -> None:
             await store.append(stream, ANY_VERSION, events, EventMeta(actor=f"user:{number}"))
             fold_into(world, events)
             await incremental.catch_up()
+            # at every step: by the end most stacks of a long history are deleted
+            assert_views_agree_with_the_domain(directory / "incremental.db", world)
         assert await from_zero.catch_up() == await store.head()
         assert incremental.failures == {} == from_zero.failures
         built = dump(directory / "incremental.db")
