@@ -14,8 +14,9 @@ from rivetr.adapters.runtime.baseimage import ensure_busybox_image
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.stack_commands import DeployStack
+from rivetr.domain.stack_commands import DeleteStack, DeployStack
 from rivetr.domain.stack_releases import StackReleaseState
+from rivetr.service.reactors.stack_specs import STACK_LABEL
 from tests.engine import connect_real_engine
 from tests.integration.database_servers import RealEngine
 
@@ -60,3 +61,14 @@ async def settled(services: Services, release_id: str) -> StackReleaseState:
 async def deployed(services: Services, stack_id: str) -> StackReleaseState:
     release_id, _ = await services.stacks.deploy(SYSTEM, DeployStack(stack_id=stack_id))
     return await settled(services, release_id)
+
+
+async def deleted(services: Services, stack_id: str) -> None:
+    """Delete the stack and wait until the engine runs nothing of it (the deployer removes
+    its containers after the event: a test that closed Rivetr at once would leave them)."""
+    await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
+    runtime = services.engine.runtime
+    assert runtime is not None
+    with anyio.fail_after(60):
+        while await runtime.list_containers({STACK_LABEL: stack_id}):  # noqa: ASYNC110
+            await anyio.sleep(0.2)

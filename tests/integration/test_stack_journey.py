@@ -22,7 +22,6 @@ from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.stack_commands import (
     CreateStack,
-    DeleteStack,
     RollBackStack,
     StackRouteInput,
 )
@@ -30,7 +29,7 @@ from rivetr.service.reactors.stack_specs import SERVICE_LABEL, STACK_LABEL, volu
 from tests.database_images import POSTGRES
 from tests.integration.database_servers import RealEngine, images_in, on_both_engines
 from tests.integration.deploy_helpers import AppRepo
-from tests.integration.stacks import deployed, serving, settled
+from tests.integration.stacks import deleted, deployed, serving, settled
 from tests.integration.test_deploy_pipeline import LOAD
 from tests.net import free_port
 
@@ -200,8 +199,5 @@ async def test_a_three_service_stack_is_served_redeployed_failed_and_rolled_back
             assert load["failures"] == 0, load["failed"]
             assert load["ok"] > 50
         finally:
-            await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
-            with anyio.fail_after(60):
-                while await runtime.list_containers({STACK_LABEL: stack_id}):  # noqa: ASYNC110
-                    await anyio.sleep(0.2)
+            await deleted(services, stack_id)
             await runtime.remove_volume(volume_name(stack_id, "pgdata"))

@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rivetr.adapters.logs import stack_folder
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.stack_commands import ChangeStackSettings, CreateStack, DeleteStack
+from rivetr.domain.stack_commands import ChangeStackSettings, CreateStack
 from tests.integration.database_servers import DOCKER, RealEngine
 from tests.integration.deploy_helpers import AppRepo, private_https_repo
-from tests.integration.stacks import deployed, serving
+from tests.integration.stacks import deleted, deployed, serving
 from tests.integration.test_stack_webhook_deploys import COMPOSE, ROUTE
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
@@ -55,10 +56,10 @@ async def test_a_stack_from_a_token_protected_repository_deploys_and_a_wrong_tok
                 assert shown is not None
                 assert shown.failed_step == "source"
                 assert "not found or access denied (check the token)" in (failed.failure or "")
-                log = services.logs.read("stack-private", failed.release_id) or ""
+                log = services.logs.read(stack_folder(stack_id), failed.release_id) or ""
                 assert "failed at source: repository" in log
                 recorded = str([e.event for e in await services.store.read_all()])
-                first_log = services.logs.read("stack-private", live.release_id) or ""
+                first_log = services.logs.read(stack_folder(stack_id), live.release_id) or ""
                 for secret in (token, wrong):
                     assert secret not in log
                     assert secret not in first_log
@@ -67,4 +68,4 @@ async def test_a_stack_from_a_token_protected_repository_deploys_and_a_wrong_tok
                 assert view is not None
                 assert (view.live_release_id, view.git_auth) == (live.release_id, ["token"])
             finally:
-                await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
+                await deleted(services, stack_id)

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.stack_commands import CreateStack, DeleteStack, StackRouteInput
+from rivetr.domain.stack_commands import CreateStack, StackRouteInput
 from tests.integration.database_servers import DOCKER, RealEngine
 from tests.integration.deploy_helpers import AppRepo
-from tests.integration.stacks import serving, settled
+from tests.integration.stacks import deleted, serving, settled
 from tests.web.test_webhooks import signed
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
@@ -82,4 +82,4 @@ async def test_a_signed_push_makes_a_live_release_of_the_pushed_commit(
                 page = await client.get(f"http://127.0.0.1:{port}/", timeout=5)
             assert page.text.strip() == "second, from a push"
         finally:
-            await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
+            await deleted(services, stack_id)

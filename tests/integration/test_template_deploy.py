@@ -12,16 +12,15 @@ import io
 import tarfile
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.stack_commands import CreateStackFromTemplate, DeleteStack
-from rivetr.service.reactors.stack_specs import STACK_LABEL, volume_name
+from rivetr.domain.stack_commands import CreateStackFromTemplate
+from rivetr.service.reactors.stack_specs import volume_name
 from tests.database_images import POSTGRES
 from tests.integration.database_servers import DOCKER, RealEngine, connect_client, images_in
-from tests.integration.stacks import deployed, serving
+from tests.integration.stacks import deleted, deployed, serving
 from tests.net import free_port
 
 pytestmark = [pytest.mark.anyio]
@@ -98,8 +97,5 @@ async def test_the_miniflux_template_deploys_and_serves_through_the_proxy(
             assert page.status_code == 200
             assert page.text.strip() == f"miniflux for https://{DOMAIN} as miniflux"
         finally:
-            await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
-            with anyio.fail_after(60):
-                while await runtime.list_containers({STACK_LABEL: stack_id}):  # noqa: ASYNC110
-                    await anyio.sleep(0.2)
+            await deleted(services, stack_id)
             await runtime.remove_volume(volume_name(stack_id, "db-data"))
