@@ -1,6 +1,6 @@
 """`rivetr secrets rotate`: a new sealing key, and every app's secrets, every shared variable,
-every second factor's seed, every database's passwords and every backup target's secrets
-sealed again with it."""
+every second factor's seed, every database's passwords, every backup target's secrets and
+every compose stack's variables, git credentials and webhook secret sealed again with it."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def add_commands(
 async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
     from rivetr.adapters.secrets import SecretError
     from rivetr.bootstrap import opened
+    from rivetr.service.commands.stack_reseal import reseal_stack
 
     async with opened(settings) as services:
         try:
@@ -41,6 +42,8 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
             # databases' passwords, and backup targets' S3 secret keys and passphrases
             appended += await services.databases.reseal(cli_actor())
             appended += await services.backups.reseal_targets(cli_actor())
+            for stack in await services.read.stacks.every():
+                appended += await reseal_stack(services.stacks, cli_actor(), stack.stack_id)
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

@@ -154,10 +154,12 @@ class DeployStack(StackCommand, frozen=True, kw_only=True):
 
 
 class SetStackWebhookSecret(StackCommand, frozen=True, kw_only=True):
-    """Turn the stack's webhook on with a new secret (sealed by the service), or rotate it."""
+    """Turn the stack's webhook on with a new secret (sealed by the service), or rotate it;
+    `reseal`: the same secret, sealed again with a newer key (after `rivetr secrets rotate`)."""
 
     stack_id: ResourceId
     secret: str
+    reseal: bool = False
 
 
 class DisableStackWebhook(StackCommand, frozen=True, kw_only=True):

@@ -85,11 +85,13 @@ class StackDeleted(Event, frozen=True, kw_only=True, tag="stack.deleted"):
 
 class StackWebhookSecretSet(Event, frozen=True, kw_only=True, tag="stack.webhook_secret_set"):
     """The stack (from a repository) deploys on pushes signed with this secret (sealed, bound
-    to the stack); `rotated`: it replaced one."""
+    to the stack); `rotated`: it replaced one; `resealed`: the same secret, sealed again with
+    a newer key."""
 
     stack_id: str
     secret: str
     rotated: bool = False
+    resealed: bool = False
 
 
 class StackWebhookDisabled(Event, frozen=True, kw_only=True, tag="stack.webhook_disabled"):

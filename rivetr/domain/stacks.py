@@ -259,8 +259,14 @@ def decide_webhook_secret(state: StackState, command: SetStackWebhookSecret) -> 
         )
     if state.webhook_secret == command.secret:
         return []
-    rotated = state.webhook_secret is not None
-    return [StackWebhookSecretSet(stack_id=state.stack_id, secret=command.secret, rotated=rotated)]
+    if command.reseal and state.webhook_secret is None:
+        return []  # turned off meanwhile: nothing to seal again
+    rotated = state.webhook_secret is not None and not command.reseal
+    return [
+        StackWebhookSecretSet(
+            stack_id=state.stack_id, secret=command.secret, rotated=rotated, resealed=command.reseal
+        )
+    ]
 
 
 def decide_webhook_disabled(state: StackState, command: DisableStackWebhook) -> list[Event]:

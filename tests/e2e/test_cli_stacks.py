@@ -216,3 +216,59 @@ def test_a_template_is_read_and_deployed_its_secrets_printed_once(tmp_path) -> N
     shown_stack = json.loads(stacks(data, "show", "feeds", "--json").stdout)
     assert shown_stack["stack"]["template"] == "miniflux"
     assert shown_stack["releases"][0]["trigger"] == "template"
+
+
+def test_secrets_rotate_seals_a_stacks_variables_credentials_and_webhook_again(tmp_path) -> None:
+    from rivetr.domain.access import SYSTEM
+    from rivetr.domain.aggregates import STACKS
+    from rivetr.domain.stack_commands import CreateStack
+    from rivetr.service.commands.handler import folded
+    from rivetr.service.commands.secrets import open_credentials
+    from rivetr.service.commands.stacks import owner
+    from rivetr.service.commands.webhook_targets import stack_webhook_context
+
+    data = tmp_path / "data"
+    made_ids: list[str] = []
+    opened_values: list[tuple[Any, ...]] = []
+
+    async def make(services: Any) -> None:
+        command = CreateStack(
+            name="blog",
+            git_url="https://github.com/acme/blog.git",
+            variables={"DB_PASSWORD": "hunter2", "MODE": "prod"},
+            git_token="ghp_the-token",
+        )
+        stack_id, _ = await services.stacks.create(SYSTEM, command)
+        await services.webhooks.enable_stack(SYSTEM, stack_id)
+        made_ids.append(stack_id)
+
+    async def open_all(services: Any) -> None:
+        [stack_id] = made_ids
+        state = await folded(services.store, STACKS.at(stack_id))
+        box = services.secrets
+        opened_values.append(
+            (
+                services.stacks.open(stack_id, state.variables),
+                open_credentials(box, owner(stack_id), state.git_token, state.deploy_key),
+                box.open(stack_webhook_context(stack_id), state.webhook_secret),
+            )
+        )
+
+    on(data, make)
+    on(data, open_all)
+
+    rotated = run_cli(data, "secrets", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = rotated.stdout.split()[2].rstrip(":")
+    events = [json.loads(line) for line in run_cli(data, "events", "export").stdout.splitlines()]
+    variables = [e["data"] for e in events if e["type"] == "stack.variables_changed"][-1]
+    credentials = [e["data"] for e in events if e["type"] == "stack.git_credentials_changed"][-1]
+    webhook = [e["data"] for e in events if e["type"] == "stack.webhook_secret_set"][-1]
+    sealed = [*variables["variables"].values(), credentials["token"], webhook["secret"]]
+    assert all(value.startswith(f"rvs2:{new_key}:") for value in sealed)
+    assert (webhook["rotated"], webhook["resealed"]) == (False, True)  # the same secret
+    on(data, open_all)
+    assert opened_values[1] == opened_values[0]  # the same values, opened with the new key
+    assert opened_values[1][0] == {"DB_PASSWORD": "hunter2", "MODE": "prod"}
+    assert opened_values[1][1] == ("ghp_the-token", None)
