@@ -18,10 +18,12 @@ from rivetr.adapters.eventstore.export import verify_store
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.aggregates import STACKS
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.events import AppCreated, AppMoved, HealthProbed, ImageBuilt, ProjectCreated
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
+from rivetr.service.commands.handler import folded
 from rivetr.service.commands.secrets import open_app
 from rivetr.service.reactors.database_containers import credentials
 from rivetr.service.reactors.target_opener import TargetOpener
@@ -350,3 +352,54 @@ def test_a_v5_logs_databases_backups_and_sealed_secrets_are_there_after_a_rebuil
         assert offsite.passphrase == "fixture passphrase for v5"
         api = client.blocking_portal.call(services.lookup.by_name, "api")
         assert open_app(services.secrets, api).env == {"DATABASE_URL": "${{pg.URL}}"}
+
+
+V6_EVENTS = 31
+
+
+def test_a_v6_logs_stacks_certificate_and_delivery_verify_rebuild_and_serve(
+    tmp_path: Path,
+) -> None:
+    """Written before the stack events grew (tests/fixtures/write_v6.py): deliveries and
+    certificates had no stack, stacks no credentials, webhook or allowances."""
+    data = copy_of("v6", tmp_path)
+    done = rebuild_projections(data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with TestClient(create_app(settings_for(data))) as client:
+        services: Any = client.app.state.services
+        assert client.blocking_portal.call(verify_store, services.store) == V6_EVENTS
+        events = client.blocking_portal.call(services.store.read_all)
+        installed = [e.event for e in events if e.type == "certificate.installed"]
+        assert [(c.app, c.stack_id) for c in installed] == [("web", None)]
+        [delivery] = [e.event for e in events if e.type == "webhook.received"]
+        assert (delivery.decision, delivery.stack_id) == ("refused", None)
+        _, secret = client.blocking_portal.call(services.tokens.create, SYSTEM, "t", "admin")
+        client.headers["Authorization"] = f"Bearer {secret}"
+
+        stacks = {s["name"]: s for s in client.get("/api/v1/stacks").json()}
+        assert set(stacks) == {"blog", "miniflux"}
+        blog = client.get(f"/api/v1/stacks/{stacks['blog']['stack_id']}").json()
+        assert (blog["variables"], blog["git_auth"], blog["webhook"]) == (["GREETING"], [], False)
+        releases = client.get(f"/api/v1/stacks/{blog['stack_id']}/releases").json()
+        assert [r["status"] for r in releases] == ["live", "superseded"]
+        assert blog["live_release_id"] == releases[0]["release_id"]
+        assert stacks["miniflux"]["template"] == "miniflux"
+        # the stacks' entries placed where they live (the audit view learnt stacks since)
+        audit = client.get("/api/v1/audit", params={"limit": 100}).json()
+        placed = {(e["stack"], e["project"]) for e in audit if e["stack_id"]}
+        assert placed == {("blog", "default"), ("miniflux", "default")}
+        state = client.blocking_portal.call(folded, services.store, STACKS.at(blog["stack_id"]))
+        opened = services.stacks.open(blog["stack_id"], state.variables)
+        assert opened == {"GREETING": "hello"}  # sealed then, opened with its key now
+        allowed = client.get("/api/v1/teams/default/stack-allowances").json()
+        assert allowed["allowances"]["privileged"] is False
+        widened = client.put("/api/v1/teams/default/stack-allowances", json={"low_ports": True})
+        assert widened.status_code == 200, widened.text
+        assert widened.json()["allowances"]["low_ports"] is True
+        # and a change of the new kinds lands on the old stack
+        hook = client.post(f"/api/v1/stacks/{stacks['miniflux']['stack_id']}/webhook")
+        assert hook.status_code == 422  # an inline stack: no repository to push to
+        client.cookies.set("rivetr_token", secret)
+        page = client.get(f"/stacks/{blog['stack_id']}")
+        assert page.status_code == 200
+        assert "blog.example.com" in page.text
