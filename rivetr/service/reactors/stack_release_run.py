@@ -1,7 +1,7 @@
-"""One stack release, step by step, each an event: the source fetched (with the stack's git
-credentials, opened only here) or the inline file written, the compose file read and allowed,
-every service's image made ready, the services started wave by wave (beside their previous
-containers, in their place, kept, or once) and each gated, then every route switched at once.
+"""One stack release, step by step, each an event: its files fetched or written and its
+variables opened (`stack_release_files`), the compose file read and allowed, every service's
+image made ready, the services started wave by wave (beside their previous containers, in their
+place, kept, or once) and each gated, then every route switched at once.
 Any failure before the switch puts every service back on its previous container: the previous
 release serves as it did."""
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from rivetr.domain.compose.stack_file import StackFile, read_stack_file
 from rivetr.domain.compose.where import ComposeError
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.errors import AlreadyExists
-from rivetr.domain.references import Scopes, UnresolvedReference, resolve
+from rivetr.domain.references import UnresolvedReference
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
@@ -48,14 +47,11 @@ from rivetr.domain.stack_events import (
 )
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.domain.stacks import StackState
-from rivetr.domain.variables import visible
-from rivetr.service.commands.secrets import open_credentials
-from rivetr.service.commands.stacks import owner, variable_context
-from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.database_containers import network_name as environment_network
 from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
 from rivetr.service.reactors.stack_images import ready_image
 from rivetr.service.reactors.stack_ports import StackPorts, StepFailed, claim_host_ports
+from rivetr.service.reactors.stack_release_files import ReleaseFiles, ReleaseVariables
 from rivetr.service.reactors.stack_specs import (
     SPEC_LABEL,
     PlanError,
@@ -81,7 +77,6 @@ FAILURES = (
     AlreadyExists,
     UnresolvedReference,
 )
-INLINE_ENTRY = "compose.yaml"
 
 
 @dataclass
@@ -108,7 +103,8 @@ class StackReleaseRun:
         self.service: str | None = None
         self.started: list[_Started] = []
         self.checkout = ports.work_root / stack.stack_id / self.id
-        self.references: tuple[Scopes, dict[str, dict[str, str]]] | None = None
+        self.files = ReleaseFiles(ports, stack, state, self.checkout, log)
+        self.variables = ReleaseVariables(ports, stack)
 
     async def record(self, event: object) -> None:
         await self.ports.recorder.record(self.id, event)  # type: ignore[arg-type]
@@ -153,7 +149,7 @@ class StackReleaseRun:
             raise StepFailed("the container engine is unavailable; see /api/v1/health")
         entry = await self._source()
         self.step = "read"
-        self.references = await self._references()
+        await self.variables.load_references()
         stack_file = self._read(entry, await self.ports.allowances(self.stack.team))
         await self.record(
             StackComposeRead(
@@ -172,83 +168,18 @@ class StackReleaseRun:
     async def _source(self) -> str:
         """The release's files in its checkout; the compose file's path there."""
         self.step = "source"
-        stack = self.stack
-        if stack.git_url is not None:
-            token, key = open_credentials(
-                self.ports.secrets, owner(stack.stack_id), stack.git_token, stack.deploy_key
-            )
-            checkout = await self.ports.source.fetch(
-                stack.git_url,
-                branch=stack.branch,
-                commit=self.state.commit,
-                dest=self.checkout,
-                deploy_key=key,
-                token=token,
-                on_output=self.log.writer("git"),
-            )
-            entry, sha = stack.compose_path, checkout.commit_sha
-        else:
-            text = await self._inline_text()
-            self.checkout.mkdir(parents=True, exist_ok=True)
-            (self.checkout / INLINE_ENTRY).write_text(text, encoding="utf-8")
-            entry, sha = INLINE_ENTRY, None
-        try:
-            digest = hashlib.sha256((self.checkout / entry).read_bytes()).hexdigest()
-        except OSError:
-            raise StepFailed(f"the repository has no compose file at {entry}") from None
+        entry, sha, digest = await self.files.fetch()
         await self.record(
             StackSourceFetched(release_id=self.id, commit_sha=sha, compose_digest=digest)
         )
         return entry
-
-    async def _inline_text(self) -> str:
-        """The stack's inline compose file; for a rollback, the text the release gone back to
-        read (found in the stack's history by its digest)."""
-        assert self.stack.compose is not None
-        if self.state.rollback_of is None:
-            return self.stack.compose
-        target = await self.ports.recorder.state(self.state.rollback_of)
-        for recorded in await self.ports.store.read_stream(f"stack-{self.stack.stack_id}"):
-            text = getattr(recorded.event, "compose", None)
-            if isinstance(text, str) and _digest(text) == target.compose_digest:
-                return text
-        return self.stack.compose
-
-    def _variables(self) -> dict[str, str]:
-        """The stack's variables opened, their references (`${{project.KEY}}`,
-        `${{pg.URL}}`) resolved against the environment's shared variables and databases."""
-        opened = {
-            name: self.ports.secrets.open(variable_context(self.stack.stack_id, name), sealed)
-            for name, sealed in self.stack.variables.items()
-        }
-        return self.resolve(opened)
-
-    async def _references(self) -> tuple[Scopes, dict[str, dict[str, str]]]:
-        shared = SharedScopes(self.ports.store, self.ports.secrets)
-        stack = self.stack
-        levels = await shared.opened(stack.team, stack.project, stack.environment)
-        given, withheld = visible(levels, "runtime", False)
-        given = {**given, **await shared.databases(stack.team, stack.project, stack.environment)}
-        return given, withheld
-
-    def resolve(self, values: dict[str, str]) -> dict[str, str]:
-        """`values` with their references resolved (a stack variable or a service's
-        environment may hold them).
-
-        Raises:
-            UnresolvedReference: naming the chain that failed.
-        """
-        if self.references is None or not any("${{" in v for v in values.values()):
-            return values
-        given, withheld = self.references
-        return resolve(values, given, withheld).values
 
     def _read(self, entry: str, allowances: Allowances) -> StackFile:
         self.step = "read"
         stack_file = read_stack_file(
             DirectorySources(self.checkout),
             entry,
-            variables=self._variables(),
+            variables=self.variables.opened(),
             allowances=allowances,
             data_dir=str(self.ports.data_dir.resolve()),
         )
@@ -306,7 +237,7 @@ class StackReleaseRun:
         for network in [*stack_file.project.networks, "default"]:
             await runtime.create_network(network_name(self.stack.stack_id, network), labels)
         await runtime.create_network(place.environment_network, {MANAGED_LABEL: "true"})
-        variables = self._variables()
+        variables = self.variables.opened()
         for wave in stack_file.waves:
             specs: dict[str, ContainerSpec] = {}
             for name in wave:
@@ -318,7 +249,7 @@ class StackReleaseRun:
                     images[name],
                     variables=variables,
                     routes=list(self.stack.routes),
-                    resolve_env=self.resolve,
+                    resolve_env=self.variables.resolve,
                 )
             for name, spec in specs.items():
                 self.service = name
@@ -410,10 +341,6 @@ class StackReleaseRun:
                     await runtime.start_container(run.replaced)
             except (ContainerError, EngineUnavailable) as exc:
                 log.warning("could not undo %s of release %s: %s", run.service, self.id, exc)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _tail(exc: BaseException) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rivetr.adapters.logs import stack_folder
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
 from rivetr.domain.access import SYSTEM
@@ -28,9 +29,9 @@ COMPOSE = f"""services:
 """
 
 
-async def release_text(services: Any, house: House, release_id: str, name: str) -> str:
+async def release_text(services: Any, house: House, release_id: str, stack_id: str) -> str:
     """Everything recorded about the release: its log and its stream's events."""
-    log = services.stack_deployer.ports.logs.read(f"stack-{name}", release_id) or ""
+    log = services.stack_deployer.ports.logs.read(stack_folder(stack_id), release_id) or ""
     events = await services.store.read_all()
     return log + "\n".join(str(e.event) for e in events)
 
@@ -53,11 +54,11 @@ async def test_a_private_repository_is_fetched_with_the_stacks_token_and_a_wrong
         shown = await services.read.stacks.release(failed.release_id)
         assert (shown.status, shown.failed_step) == ("failed", "source")
         assert "access denied (check the token)" in (failed.failure or "")
-        text = await release_text(services, house, failed.release_id, "private")
+        text = await release_text(services, house, failed.release_id, stack_id)
         assert "failed at source: repository" in text
         for token in (RIGHT, WRONG):
             assert token not in text
-            assert token not in await release_text(services, house, live.release_id, "private")
+            assert token not in await release_text(services, house, live.release_id, stack_id)
 
         await services.stacks.change(SYSTEM, ChangeStackSettings(stack_id=stack_id, git_token=None))
         without = await deployed(services, stack_id, {"live", "failed"})
