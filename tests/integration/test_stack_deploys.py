@@ -18,13 +18,12 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
-    DeleteStack,
     StackRouteInput,
 )
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.service.reactors.stack_specs import volume_name
 from tests.integration.database_servers import DOCKER, RealEngine, on_both_engines
-from tests.integration.stacks import deployed, serving
+from tests.integration.stacks import deleted, deployed, serving
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker]
 
@@ -113,10 +112,7 @@ async def test_a_stack_deploys_in_waves_redeploys_beside_and_survives_a_broken_r
             serving_now = {r.container for r in second.services.values() if r.mode != "once"}
             assert serving_now <= await names(runtime, stack_id)
         finally:
-            await services.stacks.delete(SYSTEM, DeleteStack(stack_id=stack_id))
-            with anyio.fail_after(60):
-                while await names(runtime, stack_id):  # noqa: ASYNC110
-                    await anyio.sleep(0.2)
+            await deleted(services, stack_id)
             volume = volume_name(stack_id, "data")
             assert await runtime.volume_exists(volume)  # the data stays
             await runtime.remove_volume(volume)

@@ -150,7 +150,8 @@ class StackReleaseRun:
         entry = await self._source()
         self.step = "read"
         await self.variables.load_references()
-        stack_file = self._read(entry, await self.ports.allowances(self.stack.team))
+        variables = self.variables.opened()  # once: the file and the services take the same
+        stack_file = self._read(entry, variables, await self.ports.allowances(self.stack.team))
         await self.record(
             StackComposeRead(
                 release_id=self.id, waves=stack_file.waves, warnings=list(stack_file.warnings)
@@ -160,7 +161,7 @@ class StackReleaseRun:
         ports = [port for _, port, _ in stack_file.host_ports]
         await claim_host_ports(self.ports.store, self.stack, ports)
         images = await self._images(runtime, stack_file)
-        await self._start(runtime, stack_file, images, previous)
+        await self._start(runtime, stack_file, images, variables, previous)
         self.step, self.service = "switch", None
         await self.record(StackSwitched(release_id=self.id))
         self.started = []  # live now: a later failure no longer undoes it
@@ -174,12 +175,12 @@ class StackReleaseRun:
         )
         return entry
 
-    def _read(self, entry: str, allowances: Allowances) -> StackFile:
+    def _read(self, entry: str, variables: dict[str, str], allowances: Allowances) -> StackFile:
         self.step = "read"
         stack_file = read_stack_file(
             DirectorySources(self.checkout),
             entry,
-            variables=self.variables.opened(),
+            variables=variables,
             allowances=allowances,
             data_dir=str(self.ports.data_dir.resolve()),
         )
@@ -221,6 +222,7 @@ class StackReleaseRun:
         runtime: ContainerRuntime,
         stack_file: StackFile,
         images: dict[str, str],
+        variables: dict[str, str],
         previous: dict[str, str],
     ) -> None:
         self.step = "start"
@@ -237,7 +239,6 @@ class StackReleaseRun:
         for network in [*stack_file.project.networks, "default"]:
             await runtime.create_network(network_name(self.stack.stack_id, network), labels)
         await runtime.create_network(place.environment_network, {MANAGED_LABEL: "true"})
-        variables = self.variables.opened()
         for wave in stack_file.waves:
             specs: dict[str, ContainerSpec] = {}
             for name in wave:
