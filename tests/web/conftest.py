@@ -6,6 +6,7 @@ service calls from a test go through `call`, onto that loop.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,48 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
 from rivetr.service.commands.users import csrf_token
 from rivetr.web.app import create_app
 
 
+class SharedApp:
+    """One web app for the whole run, opened on each test's own data directory.
+
+    Building the app (registering some 400 handlers) takes half a second, most of a web test;
+    its lifespan opens services anew on every TestClient, so nothing but the routes is shared."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.app = create_app(
+            Settings(data_dir="unused", engine="none", proxy_enabled=False),
+            open_services=self._open,
+        )
+
+    async def _open(self, _: Settings) -> Services:
+        assert self.settings is not None, "the shared app is opened only by the client fixture"
+        return await Services.open(self.settings)
+
+    @contextlib.contextmanager
+    def on(self, data_dir: Path) -> Iterator[TestClient[Any]]:
+        self.settings = Settings(data_dir=str(data_dir), engine="none", proxy_enabled=False)
+        try:
+            with TestClient(self.app) as client:
+                yield client
+        finally:
+            self.settings = None
+
+
+@pytest.fixture(scope="session")
+def shared_app() -> SharedApp:
+    return SharedApp()
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    settings = Settings(data_dir=str(tmp_path / "data"), engine="none", proxy_enabled=False)
-    app = create_app(settings)
-    with TestClient(app) as client:
+def client(tmp_path: Path, shared_app: SharedApp) -> Iterator[TestClient[Any]]:
+    with shared_app.on(tmp_path / "data") as client:
         yield client
 
 
