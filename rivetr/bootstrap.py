@@ -23,6 +23,8 @@ from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.health.probe import HttpProber
 from rivetr.adapters.logs import LogStore
+from rivetr.adapters.notify.base import NoticeSender
+from rivetr.adapters.notify.senders import AppriseSender
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
 from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
 from rivetr.adapters.runtime.base import ContainerRuntime
@@ -46,6 +48,7 @@ from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.joining import InvitationJoining
+from rivetr.service.commands.notifications import NotificationService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.projects import ProjectService
 from rivetr.service.commands.promotion import PromotionService
@@ -74,6 +77,7 @@ from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.hub import EventHub
+from rivetr.service.reactors.notifier import Notifier
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
 from rivetr.service.reactors.renewal import Renewer
@@ -113,6 +117,7 @@ class Services:
         prober: HealthProber | None = None,
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
+        sender: NoticeSender | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -277,6 +282,9 @@ class Services:
         self.database_reactors = DatabaseReactors(
             backup_worker, RestoreWorker(store, backup_worker, self.clock), self.backups
         )
+        sender = sender or AppriseSender(settings.notify_allow_private, resolver)
+        self.notifier = Notifier(store, runner, read, sender, self.secrets, self.clock)
+        self.notifications = NotificationService(handler, read, self.secrets, sender, self.notifier)
 
     @classmethod
     async def open(
@@ -290,6 +298,7 @@ class Services:
         prober: HealthProber | None = None,
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
+        sender: NoticeSender | None = None,
     ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
         name look-ups (the system's resolver when None); the other ports go to `Services`."""
@@ -315,6 +324,7 @@ class Services:
             prober=prober,
             clock=clock,
             origins=origins,
+            sender=sender,
         )
 
     @contextlib.asynccontextmanager
@@ -343,6 +353,7 @@ class Services:
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
+            group.start_soon(_supervised, "notifier", self.notifier.run)
             if listening is not None:
                 group.start_soon(_supervised, "route keeper", partial(self.routes.run, start))
                 if self.settings.acme_auto:

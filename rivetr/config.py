@@ -84,6 +84,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     )
     # fetch from loopback, private and other non-public addresses, and over plain http://
     git_allow_private: bool = False
+    # send notices to mail servers, Mattermost, ntfy, Gotify and webhooks on loopback, private
+    # and other non-public addresses (a team's channels choose their hosts)
+    notify_allow_private: bool = False
     # images managed databases run instead of the ones named (a private mirror: the official
     # `postgres:16-alpine` -> `registry.internal/postgres:16-alpine`); in an environment
     # variable, `from=to` pairs separated by commas

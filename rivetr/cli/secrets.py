@@ -44,6 +44,8 @@ async def _secrets_rotate(settings: Settings, _: argparse.Namespace) -> int:
             appended += await services.backups.reseal_targets(cli_actor())
             for stack in await services.read.stacks.every():
                 appended += await reseal_stack(services.stacks, cli_actor(), stack.stack_id)
+            # notification channels' URLs and signing secrets
+            appended += await services.notifications.reseal(cli_actor())
         except SecretError as exc:
             print(f"rivetr: {exc}", file=sys.stderr)
             return 1

@@ -75,6 +75,7 @@ from rivetr.domain.database_commands import (
     UpgradeDatabase,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
+from rivetr.domain.notification_commands import NotificationCommand
 from rivetr.domain.places import Places
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
@@ -318,6 +319,9 @@ def required_permission(command: Command) -> Permission:
             return Permission.EDIT_APPS  # what changing an app's env values takes
         case DatabaseCommand():
             return _DATABASE_PERMISSIONS[type(command)]
+        case NotificationCommand():
+            # a channel's URL holds the service's token, as a backup target holds credentials
+            return Permission.MANAGE_APPS
         case ChangeStackSettings():
             # what runs and where it is reached, and what fetches it: as an app's repository,
             # domains and git credentials

@@ -17,6 +17,7 @@ from rivetr.domain import (
     databases,
     deployment,
     instance,
+    notifications,
     previews,
     projects,
     stack_allowances,
@@ -119,6 +120,10 @@ BACKUP_TARGETS: Aggregate[backups.TargetsState, Any] = Aggregate(
 STACK_ALLOWANCES: Aggregate[stack_allowances.TeamAllowances, Any] = Aggregate(
     "stack allowances", teams.stream_id, stack_allowances.fold
 )
+# a team's notification channels: folded from the team's stream
+NOTIFICATION_CHANNELS: Aggregate[notifications.TeamChannels, Any] = Aggregate(
+    "notification channels", teams.stream_id, notifications.fold
+)
 STACKS: Aggregate[stacks.StackState, Any] = Aggregate("stack", stacks.stream_id, stacks.fold)
 STACK_RELEASES: Aggregate[stack_releases.StackReleaseState, Any] = Aggregate(
     "stack release", stack_releases.stream_id, stack_releases.fold
@@ -144,4 +149,5 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     STACK_ALLOWANCES,
     STACKS,
     STACK_RELEASES,
+    NOTIFICATION_CHANNELS,
 )

@@ -39,6 +39,12 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
+from rivetr.domain.notification_events import (
+    ChannelRemoved,
+    ChannelSet,
+    NoticeDelivered,
+    NoticeFailed,
+)
 from rivetr.domain.settings import (
     BuildSettings,
     CommitId,
@@ -885,6 +891,10 @@ AnyEvent = (
     | StackReleaseFailed
     | StackReleaseSuperseded
     | StackReleaseRetired
+    | ChannelSet
+    | ChannelRemoved
+    | NoticeDelivered
+    | NoticeFailed
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -208,6 +208,14 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     stack_id: str | None = None
 
 
+class AuditResource(msgspec.Struct, frozen=True, kw_only=True):
+    kind: str
+    name: str | None
+    team: str | None
+    project: str | None
+    environment: str | None
+
+
 class AuditQuery(msgspec.Struct, frozen=True, kw_only=True):
     """Which audit entries to read, newest first; every filter None takes all."""
 
@@ -322,6 +330,32 @@ class AuditQueries(Queries):
             "SELECT resource_id, project FROM audit_resources WHERE project IS NOT NULL", ()
         )
         return {row["resource_id"]: row["project"] for row in rows}
+
+    async def first_since(self, recorded_at: str) -> int | None:
+        """The position of the first entry recorded at or after `recorded_at` (ISO 8601)."""
+        rows = await self._values(
+            "SELECT MIN(position) FROM audit WHERE recorded_at >= ?", (recorded_at,)
+        )
+        found = rows[0][0] if rows else None
+        return int(found) if found is not None else None
+
+    async def last_type(self, types: Iterable[str], before: int) -> str | None:
+        """The type of the last entry before `before` that is one of `types`."""
+        chosen = list(types)
+        rows = await self._values(
+            f"SELECT type FROM audit WHERE type IN ({', '.join('?' for _ in chosen)})"
+            " AND position < ? ORDER BY position DESC LIMIT 1",
+            (*chosen, before),
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def resource(self, resource_id: str) -> AuditResource | None:
+        """An app's, a database's or a stack's kind, name, team and place now."""
+        return await self._row(
+            AuditResource,
+            f"SELECT {columns(AuditResource)} FROM audit_resources WHERE resource_id = ?",
+            (resource_id,),
+        )
 
     async def place_of(self, resource_id: str) -> tuple[str | None, str | None]:
         """The team an app, a database or a stack was created in and the project it is in now

@@ -30,6 +30,7 @@ from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
+from rivetr.web.api.notifications import NotificationsController
 from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.promotion import PromotionController
@@ -61,6 +62,7 @@ from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.notification_channels import NotificationPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
@@ -141,6 +143,7 @@ def create_app(
             StackWebhooksController,
             TemplatesController,
             BackupsController,
+            NotificationsController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
@@ -173,6 +176,7 @@ def create_app(
             DatabasePages,
             DatabaseActions,
             BackupTargetPages,
+            NotificationPages,
             StackPages,
             StackPageViews,
             StackDeploys,

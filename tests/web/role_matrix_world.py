@@ -30,6 +30,7 @@ from rivetr.domain.events import (
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from tests.web.database_steps import database_with_backup
+from tests.web.notification_steps import loopback_channel
 from tests.web.releases import served_releases, served_stack
 
 TEAM = "acme"
@@ -198,6 +199,7 @@ async def build(services: Any, everyone: list[Caller]) -> World:
     await session(services, VICTIM, "vic-session")
     await token(services, "victim", VICTIM, TEAM, None)
     invited = await services.teams.invite(SYSTEM, TEAM, "x@example.com", "viewer")
+    await loopback_channel(services, TEAM)
     world.invitation = invited.invitation_id
     people: dict[str, str] = {}
     for n, caller in enumerate(everyone):

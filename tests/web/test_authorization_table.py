@@ -423,6 +423,32 @@ ROUTES: dict[str, Route] = {
         ("acme", P.MANAGE_APPS),
         422,
     ),
+    "set a notification channel": (
+        "PUT /api/v1/teams/{team}/notification-channels/{channel}",
+        "/api/v1/teams/acme/notification-channels/alerts",
+        {
+            "kind": "slack",
+            "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",
+            "on": ["deployment.failed"],
+        },
+        ("acme", P.MANAGE_APPS),
+        200,
+    ),
+    # authorised, then refused: acme has no such channel
+    "remove a notification channel": (
+        "DELETE /api/v1/teams/{team}/notification-channels/{channel}",
+        "/api/v1/teams/acme/notification-channels/nothing",
+        None,
+        ("acme", P.MANAGE_APPS),
+        404,
+    ),
+    "test a notification channel": (
+        "POST /api/v1/teams/{team}/notification-channels/{channel}/test",
+        "/api/v1/teams/acme/notification-channels/nothing/test",
+        None,
+        ("acme", P.MANAGE_APPS),
+        404,
+    ),
     "create a stack": (
         "POST /api/v1/stacks",
         "/api/v1/stacks",

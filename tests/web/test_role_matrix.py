@@ -36,6 +36,7 @@ from litestar.testing import TestClient
 from rivetr.config import Settings
 from rivetr.web.app import create_app
 from rivetr.web.openapi import EVENT_STREAM, document
+from tests.web.notification_steps import CHANNEL
 from tests.web.role_matrix_world import (
     TEAM,
     FrozenStore,
@@ -73,7 +74,7 @@ DATABASE_PARAMS = {"database_id", "backup_id", "restore_id"}
 STACK_PARAMS = {"stack_id", "release_id", "service"}
 CATALOGUE_PARAMS = {"slug"}  # a template: the instance's, read by anyone; deployed in a project
 PROJECT_PARAMS = {"project", "environment"}
-TEAM_PARAMS = {"team", "invitation_id", "token_id", "target"}
+TEAM_PARAMS = {"team", "invitation_id", "token_id", "target", "channel"}
 INSTANCE_PARAMS = {"session_id", "user_id"}  # without {team}: the instance's accounts
 FIELDS: dict[str, object] = {
     "name": "newapp",
@@ -88,6 +89,14 @@ FIELDS: dict[str, object] = {
     "kind": "postgres",
     "version": "17",
     "variables": {"GREETING": "hello"},
+}
+# whole bodies of routes whose fields mean something else there than in FIELDS
+BODIES: dict[str, dict[str, object]] = {
+    "PUT /api/v1/teams/{team}/notification-channels/{channel}": {
+        "kind": "slack",
+        "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",
+        "on": ["deployment.failed"],
+    },
 }
 # optional fields the matrix sets all the same, so that an allowed call can get through (a
 # clone into an environment that does not exist yet makes it)
@@ -180,6 +189,7 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         "domain": "elsewhere.example.com",  # not the app's: refused before any CA is asked
         "pr": "1",
         "target": "local",
+        "channel": CHANNEL,
         **dict(
             zip(("database_id", "backup_id", "restore_id"), world.databases[project], strict=True)
         ),
@@ -201,7 +211,9 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
             query[name] = QUERY[name]()
     options: dict[str, Any] = {"params": query}
     schema = body_schema(operation)
-    if schema is not None:
+    if op in BODIES:
+        options["json"] = BODIES[op]
+    elif schema is not None:
         body: dict[str, object] = {}
         places = {"team": TEAM, "project": project, "environment": "production"}
         for name in schema.get("properties", {}):

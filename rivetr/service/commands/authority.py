@@ -62,6 +62,7 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
+from rivetr.domain.notification_commands import NotificationCommand
 from rivetr.domain.stack_commands import (
     CreateStack,
     CreateStackFromTemplate,
@@ -155,7 +156,7 @@ class Authority:
             case CreateDatabase():
                 team = await self.existing_team(command.team or ROOT_TEAM)
                 return Target(team=team, project=command.project)
-            case SetBackupTarget() | RemoveBackupTarget():
+            case SetBackupTarget() | RemoveBackupTarget() | NotificationCommand():
                 return Target(team=await self.existing_team(command.team or ROOT_TEAM))
             case RestoreBackup() | DeleteBackup():
                 return await self.backup_target(command.backup_id)

@@ -12,14 +12,20 @@ from rivetr.domain.events import TeamCreated
 def test_aggregates_name_distinct_streams() -> None:
     """Only a preview shares its app's stream (it is an app with a gate), and shared variables
     their team's or project's (a deleted team or project takes them with it), as a team's
-    backup targets and its stacks' allowances do."""
+    backup targets, its stacks' allowances and its notification channels do."""
     by_prefix: dict[str, list[str]] = {}
     for aggregate in ALL:
         by_prefix.setdefault(aggregate.stream_id("k").removesuffix("k"), []).append(aggregate.name)
     shared = {prefix: names for prefix, names in by_prefix.items() if len(names) > 1}
     assert shared == {
         "app-": ["app", "preview"],
-        "team-": ["team", "team variables", "backup targets", "stack allowances"],
+        "team-": [
+            "team",
+            "team variables",
+            "backup targets",
+            "stack allowances",
+            "notification channels",
+        ],
         "project-": ["project", "project variables"],
     }
     assert len({a.name for a in ALL}) == len(ALL)

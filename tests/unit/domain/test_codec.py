@@ -119,6 +119,12 @@ from rivetr.domain.events import (
     WebhookReceived,
     WebhookSecretSet,
 )
+from rivetr.domain.notification_events import (
+    ChannelRemoved,
+    ChannelSet,
+    NoticeDelivered,
+    NoticeFailed,
+)
 from rivetr.domain.settings import BuildSettings, HealthCheck
 from rivetr.domain.stack_events import (
     StackComposeRead,
@@ -453,6 +459,39 @@ ONE_OF_EACH: list[Event] = [
     ),
     *DATABASE_EVENTS,
     *STACK_EVENTS,
+    ChannelSet(
+        team="a",
+        name="alerts",
+        channel_id="c1",
+        kind="webhook",
+        url="rvs2:k:u",
+        signing_secret="rvs2:k:s",
+        on=["deployment.failed", "backup.failed"],
+        projects=["shop"],
+        environments=["production"],
+    ),
+    ChannelRemoved(team="a", name="alerts", channel_id="c1"),
+    NoticeDelivered(
+        channel_id="c1",
+        team="a",
+        channel="alerts",
+        key="42:c1",
+        notice="deployment.failed",
+        title="web: deployment failed",
+        attempt=1,
+        source_position=42,
+    ),
+    NoticeFailed(
+        channel_id="c1",
+        team="a",
+        channel="alerts",
+        key="test:2026-01-01T00:00:00+00:00:c1",
+        notice="test",
+        title="Rivetr: a test of alerts",
+        attempt=1,
+        reason="the webhook answered 500 Internal Server Error",
+        final=True,
+    ),
 ]
 
 

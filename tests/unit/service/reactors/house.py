@@ -17,6 +17,7 @@ from rivetr.adapters.clock import FakeClock
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
 from rivetr.adapters.health.base import ProbeAnswer
 from rivetr.adapters.health.fake import FakeProber
+from rivetr.adapters.notify.memory import MemorySender
 from rivetr.adapters.runtime.base import ContainerInfo, ContainerRuntime, ContainerSpec
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.fake import FakeRuntime
@@ -142,6 +143,7 @@ class House:
         self.builder = HeldBuilder(self.gates)
         self.prober = HeldProber(self.gates, self.clock)
         self.prober.otherwise(200)
+        self.sender = MemorySender()
         self.data.mkdir(parents=True, exist_ok=True)
 
     def commit(self, message: str) -> str:
@@ -176,6 +178,7 @@ class House:
             builder=self.builder,
             prober=self.prober,
             clock=self.clock,
+            sender=self.sender,
         )
         try:
             async with services.background():
