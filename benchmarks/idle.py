@@ -11,6 +11,8 @@ Goals: RSS <= 55 MB, CPU < 0.1 %.
     python benchmarks/idle.py                  # engine auto-detected
     python benchmarks/idle.py --engine none    # without a container engine
     python benchmarks/idle.py --imports        # also: RSS after each big import
+    python benchmarks/idle.py --restart        # measured after a restart (what --configured is)
+    python benchmarks/idle.py --configured     # with a notification channel set, restarted
 """
 
 from __future__ import annotations
@@ -161,7 +163,26 @@ def do_some_work(url: str, token: str) -> None:
             raise RuntimeError(f"{method} {path}: {status} (expected {expected}): {answer!r}")
 
 
-def measure(engine: str | None, seconds: float, settle: float) -> dict[str, object]:
+def configure(url: str, token: str) -> None:
+    """What a user sets up once and then leaves idle: a notification channel."""
+    channel = {
+        "kind": "slack",
+        "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",
+        "on": ["deployment.failed"],
+    }
+    path = "/api/v1/teams/default/notification-channels/bench"
+    status, answer = request("PUT", url + path, token, channel)
+    if status != 200:
+        raise RuntimeError(f"PUT {path}: {status}: {answer!r}")
+
+
+def measure(
+    engine: str | None,
+    seconds: float,
+    settle: float,
+    configured: bool = False,
+    restart: bool = False,
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
     data = tmp / "data"
     log = tmp / "serve.log"
@@ -179,6 +200,15 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
         health = wait_healthy(process, url, log)
         startup = time.monotonic() - started
         do_some_work(url, token)
+        if configured or restart:  # set up, then started again: idle as after a reboot
+            if configured:
+                configure(url, token)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            url, token, process = start_serve(data, env, log)
+            health = wait_healthy(process, url, log)
+            for path in ("/api/v1/apps", "/api/v1/apps/bench", "/"):  # the same reads again
+                request("GET", url + path, token)
         if engine != "none":  # let the monitor connect and record before the window opens
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -285,9 +315,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="idle window (default 60)")
     parser.add_argument("--settle", type=float, default=2.0, help="pause before the window opens")
     parser.add_argument("--imports", action="store_true", help="also show RSS per import")
+    parser.add_argument(
+        "--configured", action="store_true", help="with a notification channel set, restarted"
+    )
+    parser.add_argument("--restart", action="store_true", help="measured after a restart")
     args = parser.parse_args()
 
-    r = measure(args.engine, args.seconds, args.settle)
+    r = measure(args.engine, args.seconds, args.settle, args.configured, args.restart)
     rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
     cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
     python = sys.version.split()[0]
