@@ -19,6 +19,7 @@ from rivetr.projections.instance_settings import (
     InstanceSettingQueries,
     InstanceSettingsProjection,
 )
+from rivetr.projections.jobs import JobQueries, JobsProjection
 from rivetr.projections.projects import ProjectQueries, ProjectsProjection
 from rivetr.projections.stack_allowances import (
     StackAllowanceQueries,
@@ -49,6 +50,7 @@ def all_projections() -> list[Projection]:
         DatabasesProjection(),
         StacksProjection(),
         StackAllowancesProjection(),
+        JobsProjection(),
     ]
 
 
@@ -74,6 +76,7 @@ class ReadModel:
         self.databases = DatabaseQueries(conn)
         self.stacks = StackQueries(conn)
         self.stack_allowances = StackAllowanceQueries(conn)
+        self.jobs = JobQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:
