@@ -19,6 +19,9 @@ from rivetr.domain.job_events import (
     JobRunFinished,
     JobRunRequested,
     JobRunStarted,
+    OnMissed,
+    Overlap,
+    OwnerKind,
 )
 from rivetr.domain.jobs import SETTINGS
 from rivetr.domain.stack_events import StackDeleted
@@ -222,17 +225,17 @@ def _utc(moment: datetime | None) -> str | None:
 class JobView(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str
     owner_id: str
-    kind: str
+    kind: OwnerKind
     service: str | None
     name: str
     team: str | None
     command: str | list[str]
     schedule: str
     time_zone: str
-    overlap: str
+    overlap: Overlap
     timeout_s: int
     retries: int
-    on_missed: str
+    on_missed: OnMissed
     enabled: bool
     created_at: str
     created_by: str
