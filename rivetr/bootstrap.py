@@ -66,6 +66,7 @@ from rivetr.service.queries.databases import DatabaseReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.health import HealthReads
 from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.jobs import JobReads
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
 from rivetr.service.queries.stacks import StackReads
@@ -284,6 +285,7 @@ class Services:
             backup_worker, RestoreWorker(store, backup_worker, self.clock), self.backups
         )
         self.jobs = JobService(handler, read, self.lookup)
+        self.job_reads = JobReads(read, LogStore(settings.data_path / "logs", keep=RUNS_KEPT))
         specs = JobSpecs(read, self.lookup, pipeline.shared, self.stack_deployer.ports)
         runs = JobRunner(
             RunRecorder(store),

@@ -30,6 +30,7 @@ from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
+from rivetr.web.api.jobs import AppJobsController, JobRunsController, StackJobsController
 from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.promotion import PromotionController
@@ -141,6 +142,9 @@ def create_app(
             StackWebhooksController,
             TemplatesController,
             BackupsController,
+            AppJobsController,
+            StackJobsController,
+            JobRunsController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},

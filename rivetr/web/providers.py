@@ -46,6 +46,8 @@ PROVIDED = (
     "stacks",
     "stack_reads",
     "stack_allowances",
+    "jobs",
+    "job_reads",
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rivetr.domain import job_runs, jobs
-from rivetr.domain.access import Actor
+from rivetr.domain.access import Actor, authorize_command
 from rivetr.domain.aggregates import JOB_RUNS, JOBS
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.job_commands import ChangeJob, CreateJob, DeleteJob, JobCommand, RunJob
@@ -61,6 +61,8 @@ class JobService:
     async def create(self, actor: Actor, command: CreateJob) -> JobView:
         owner_id, _ = await self.owner(command)
         if command.service is not None:
+            # authorised first: the refusal names the stack's services
+            authorize_command(actor, command, await self.handler.resolve(command))
             await self._service_exists(owner_id, command.service)
         job_id = new_app_id()
         kind: OwnerKind = "app" if command.app is not None else "stack"

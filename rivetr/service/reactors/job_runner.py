@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from rivetr.adapters.clock import Clock
-from rivetr.adapters.logs import DeploymentLog, LogStore
+from rivetr.adapters.logs import DeploymentLog, LogStore, job_folder
 from rivetr.adapters.runtime.base import (
     MANAGED_LABEL,
     ContainerError,
@@ -44,12 +44,6 @@ CANNOT_START = (
     PlanError,
 )
 MakeSpec = Callable[[JobView, str, int], Awaitable[Made]]
-
-
-def job_folder(job_id: str) -> str:
-    """The folder of a job's run logs: by its id, with a character no app's name has, so that
-    frequent runs never crowd an app's deployment logs out."""
-    return f"job@{job_id}"
 
 
 @dataclass

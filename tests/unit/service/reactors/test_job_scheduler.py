@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
+from rivetr.adapters.logs import job_folder
 from rivetr.adapters.runtime.base import ContainerSpec
 from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
 from rivetr.domain.access import SYSTEM
@@ -20,7 +21,6 @@ from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.job_commands import CreateJob, RunJob
 from rivetr.domain.job_events import JobRunFinished, JobRunRequested, JobRunStarted
 from rivetr.projections.jobs import JobRunView
-from rivetr.service.reactors.job_runner import job_folder
 from rivetr.service.reactors.job_specs import JOB_RUN_LABEL
 from tests.unit.service.reactors.house import House, create_app, settled, until
 from tests.unit.service.reactors.test_stack_deployer import compose, deployed, make
