@@ -62,6 +62,7 @@ from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.jobs import JobPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
@@ -183,6 +184,7 @@ def create_app(
             StackSettings,
             StackWebhook,
             CataloguePages,
+            JobPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,
