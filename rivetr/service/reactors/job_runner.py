@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from rivetr.adapters.logs import DeploymentLog, LogStore, job_folder
 from rivetr.adapters.runtime.base import (
     MANAGED_LABEL,
     ContainerError,
+    ContainerInfo,
     ContainerRuntime,
     EngineUnavailable,
 )
@@ -32,6 +34,10 @@ from rivetr.service.reactors.job_specs import STOP_GRACE_S, Made, NoRelease
 from rivetr.service.reactors.stack_specs import PlanError
 
 log = logging.getLogger(__name__)
+
+_GOING = frozenset({"running", "created", "restarting"})  # the engines' words for not over
+EXIT_POLL_S = 2.0
+DRAIN_S = 5.0  # how long the output may trail the exit (or the stop) before it is given up
 
 # what keeps an attempt from starting, each with a message a user can act on
 CANNOT_START = (
@@ -152,6 +158,7 @@ class JobRunner:
             if made.network is not None:
                 await runtime.create_network(made.network, {MANAGED_LABEL: "true"})
             await runtime.remove_container(spec.name, force=True)  # a restart's leftover
+            output.write("rivetr", f"running {spec.command} in {spec.image} as {spec.name}")
             await runtime.run_container(spec)
         except CANNOT_START as exc:
             output.write("rivetr", f"the container did not start: {exc}")
@@ -182,33 +189,66 @@ class JobRunner:
     async def _until_done(
         self, runtime: ContainerRuntime, name: str, timeout_s: int, output: DeploymentLog
     ) -> Ending:
-        """Follow the container's output until it exits, or stop it at the deadline (in real
-        time, as the engine runs it: not the clock port's, which a test moves on at will)."""
+        """Wait for the container to exit, or stop it at the deadline (in real time, as the
+        engine runs it: not the clock port's, which a test moves on at will), its output
+        followed into the run's log meanwhile.
+
+        Podman answers a log stream only once there is output, to a thread no cancellation
+        reaches: the container is stopped before the follower is given up, which ends its
+        stream, so a silent command cannot hold the run past its timeout."""
+        last: deque[str] = deque(maxlen=1)
+        streamed = anyio.Event()
         exited = False
-        failure: ContainerError | EngineUnavailable | None = None
-        with anyio.move_on_after(timeout_s):
+
+        async def follow() -> None:
             try:
                 async for line in runtime.log_lines(name, tail=-1, follow=True):
                     output.write("job", line.text)
-                while True:  # the stream ends with the container, or an engine cut it short
-                    info = await runtime.inspect_container(name)
-                    if info is None or info.state not in ("running", "created", "restarting"):
-                        break
-                    await anyio.sleep(0.2)  # polled: the engine tells no one when it is done
-                exited = True
+                    last.append(line.text)
             except (ContainerError, EngineUnavailable) as exc:
-                failure = exc
+                output.write("rivetr", f"its output could not be followed: {exc}")
+            finally:
+                streamed.set()
+
+        info: ContainerInfo | None = None
+        failure: ContainerError | EngineUnavailable | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(follow)
+            try:
+                with anyio.move_on_after(timeout_s):
+                    await _exit(runtime, name, streamed)
+                    exited = True
+                if not exited:
+                    await runtime.stop_container(name, timeout_s=STOP_GRACE_S)
+                info = await runtime.inspect_container(name)
+            except (ContainerError, EngineUnavailable) as exc:
+                failure = exc  # raised below, not wrapped in the task group's exception group
+            finally:
+                with anyio.move_on_after(DRAIN_S, shield=True):
+                    await streamed.wait()  # the output's last lines, after the exit
+                group.cancel_scope.cancel()
         if failure is not None:
             raise failure
-        if not exited:
-            await runtime.stop_container(name, timeout_s=STOP_GRACE_S)
-        info = await runtime.inspect_container(name)
         code = None if info is None else info.exit_code
         if not exited:
             return Ending("timed_out", code, f"it ran longer than {timeout_s} s and was stopped")
         if code == 0:
             return Ending("succeeded", 0)
-        return Ending("failed", code, f"it exited with code {code}")
+        said = f"; its last line: {last[0]}" if last else ""
+        return Ending("failed", code, f"it exited with code {code}{said}")
+
+
+async def _exit(runtime: ContainerRuntime, name: str, streamed: anyio.Event) -> None:
+    """Until the container is no longer running: its output's end says when, at once; the
+    engine is asked every few seconds as well (a stream an engine cut short ends early)."""
+    while True:
+        with anyio.move_on_after(EXIT_POLL_S):
+            await streamed.wait()
+        info = await runtime.inspect_container(name)
+        if info is None or info.state not in _GOING:
+            return
+        if streamed.is_set():
+            await anyio.sleep(EXIT_POLL_S)
 
 
 async def _removed(runtime: ContainerRuntime, name: str) -> None:
