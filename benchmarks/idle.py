@@ -141,8 +141,12 @@ def served(
         server.wait(timeout=30)
 
 
-def do_some_work(url: str, token: str) -> None:
-    """Exercise the service so the measured process has loaded and run its real code paths."""
+JOB = {"name": "nightly", "command": "echo hi", "schedule": "0 3 * * *"}
+
+
+def do_some_work(url: str, token: str, job: bool = False) -> None:
+    """Exercise the service so the measured process has loaded and run its real code paths;
+    with `job`, leave a scheduled job configured (its scheduler then naps through the window)."""
     steps = [
         ("GET", "/api/v1/health", None, 200),
         ("POST", "/api/v1/apps", {"name": "bench", "port": 3000, "env": {"A": "1"}}, 201),
@@ -155,13 +159,17 @@ def do_some_work(url: str, token: str) -> None:
         ("GET", "/", None, 200),
         ("GET", "/api/v1/health", None, 200),
     ]
+    if job:
+        steps.append(("POST", "/api/v1/apps/bench/jobs", JOB, 201))
     for method, path, body, expected in steps:
         status, answer = request(method, url + path, token, body)
         if status != expected:
             raise RuntimeError(f"{method} {path}: {status} (expected {expected}): {answer!r}")
 
 
-def measure(engine: str | None, seconds: float, settle: float) -> dict[str, object]:
+def measure(
+    engine: str | None, seconds: float, settle: float, job: bool = False
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
     data = tmp / "data"
     log = tmp / "serve.log"
@@ -178,7 +186,7 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
         started = time.monotonic()
         health = wait_healthy(process, url, log)
         startup = time.monotonic() - started
-        do_some_work(url, token)
+        do_some_work(url, token, job)
         if engine != "none":  # let the monitor connect and record before the window opens
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -285,9 +293,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="idle window (default 60)")
     parser.add_argument("--settle", type=float, default=2.0, help="pause before the window opens")
     parser.add_argument("--imports", action="store_true", help="also show RSS per import")
+    parser.add_argument("--job", action="store_true", help="with a scheduled job configured")
     args = parser.parse_args()
 
-    r = measure(args.engine, args.seconds, args.settle)
+    r = measure(args.engine, args.seconds, args.settle, args.job)
     rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
     cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
     python = sys.version.split()[0]
