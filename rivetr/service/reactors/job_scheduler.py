@@ -84,7 +84,11 @@ class JobScheduler:
             if run is None:
                 continue
             attempt = state.attempt + (0 if state.status == "running" else 1)
-            reason = "Rivetr stopped while the run went on"
+            reason = (
+                "Rivetr was stopped before the run began"
+                if state.status == "requested"
+                else "Rivetr stopped while the run went on"
+            )
             try:
                 await self.runner.finish(run, attempt, Ending("failed", reason=reason), final=True)
             except IllegalTransition:
