@@ -143,8 +143,12 @@ def served(
         server.wait(timeout=30)
 
 
-def do_some_work(url: str, token: str) -> None:
-    """Exercise the service so the measured process has loaded and run its real code paths."""
+JOB = {"name": "nightly", "command": "echo hi", "schedule": "0 3 * * *"}
+
+
+def do_some_work(url: str, token: str, job: bool = False) -> None:
+    """Exercise the service so the measured process has loaded and run its real code paths;
+    with `job`, leave a scheduled job configured (its scheduler then naps through the window)."""
     steps = [
         ("GET", "/api/v1/health", None, 200),
         ("POST", "/api/v1/apps", {"name": "bench", "port": 3000, "env": {"A": "1"}}, 201),
@@ -157,6 +161,8 @@ def do_some_work(url: str, token: str) -> None:
         ("GET", "/", None, 200),
         ("GET", "/api/v1/health", None, 200),
     ]
+    if job:
+        steps.append(("POST", "/api/v1/apps/bench/jobs", JOB, 201))
     for method, path, body, expected in steps:
         status, answer = request(method, url + path, token, body)
         if status != expected:
@@ -182,6 +188,7 @@ def measure(
     settle: float,
     configured: bool = False,
     restart: bool = False,
+    job: bool = False,
 ) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
     data = tmp / "data"
@@ -199,7 +206,7 @@ def measure(
         started = time.monotonic()
         health = wait_healthy(process, url, log)
         startup = time.monotonic() - started
-        do_some_work(url, token)
+        do_some_work(url, token, job)
         if configured or restart:  # set up, then started again: idle as after a reboot
             if configured:
                 configure(url, token)
@@ -319,9 +326,10 @@ def main() -> int:
         "--configured", action="store_true", help="with a notification channel set, restarted"
     )
     parser.add_argument("--restart", action="store_true", help="measured after a restart")
+    parser.add_argument("--job", action="store_true", help="with a scheduled job configured")
     args = parser.parse_args()
 
-    r = measure(args.engine, args.seconds, args.settle, args.configured, args.restart)
+    r = measure(args.engine, args.seconds, args.settle, args.configured, args.restart, args.job)
     rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
     cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
     python = sys.version.split()[0]

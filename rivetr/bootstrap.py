@@ -35,6 +35,7 @@ from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
+from rivetr.projections.jobs import RUNS_KEPT
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.app_lookup import AppLookup
@@ -47,6 +48,7 @@ from rivetr.service.commands.databases import DatabaseService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.instance_settings import InstanceSettings
+from rivetr.service.commands.jobs import JobService
 from rivetr.service.commands.joining import InvitationJoining
 from rivetr.service.commands.notifications import NotificationService
 from rivetr.service.commands.previews import PreviewService
@@ -67,6 +69,7 @@ from rivetr.service.queries.databases import DatabaseReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.health import HealthReads
 from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.jobs import JobReads
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.runtime_logs import RuntimeLogs
 from rivetr.service.queries.stacks import StackReads
@@ -77,6 +80,10 @@ from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
 from rivetr.service.reactors.hub import EventHub
+from rivetr.service.reactors.job_recorder import RunRecorder
+from rivetr.service.reactors.job_runner import JobRunner
+from rivetr.service.reactors.job_scheduler import JobScheduler
+from rivetr.service.reactors.job_specs import JobSpecs
 from rivetr.service.reactors.notifier import Notifier
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
@@ -285,6 +292,17 @@ class Services:
         sender = sender or AppriseSender(settings.notify_allow_private, resolver)
         self.notifier = Notifier(store, runner, read, sender, self.secrets, self.clock)
         self.notifications = NotificationService(handler, read, self.secrets, sender, self.notifier)
+        self.jobs = JobService(handler, read, self.lookup)
+        self.job_reads = JobReads(read, LogStore(settings.data_path / "logs", keep=RUNS_KEPT))
+        specs = JobSpecs(read, self.lookup, pipeline.shared, self.stack_deployer.ports)
+        runs = JobRunner(
+            RunRecorder(store),
+            lambda: self.engine.runtime,
+            self.clock,
+            LogStore(settings.data_path / "logs", keep=RUNS_KEPT),
+            specs.make,
+        )
+        self.job_scheduler = JobScheduler(store, read, runs, self.clock, specs.owner_name)
 
     @classmethod
     async def open(
@@ -335,6 +353,7 @@ class Services:
         await fail_interrupted(self.read, self.recorder)
         await self.database_reactors.fail_interrupted()
         await self.stack_deployer.recover()
+        await self.job_scheduler.fail_interrupted()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
         async with anyio.create_task_group() as group:
@@ -350,6 +369,8 @@ class Services:
                 reactors = partial(self.database_reactors.run, start)
                 group.start_soon(_supervised, "backups", reactors)
                 group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
+                jobs = partial(self.job_scheduler.run, start)
+                group.start_soon(_supervised, "job scheduler", jobs)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
@@ -401,6 +422,7 @@ class Services:
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
             await self.database_keeper.reconcile()
             await self.stack_deployer.sweep()
+            await self.job_scheduler.sweep(runtime)
 
     async def close(self) -> None:
         await self.engine.close()

@@ -61,6 +61,12 @@ def stack_folder(stack_id: str) -> str:
     return f"stack@{stack_id}"
 
 
+def job_folder(job_id: str) -> str:
+    """The folder of a scheduled job's run logs: by its id, in the same way, so that frequent
+    runs never crowd an app's deployment logs out (each folder keeps its own newest)."""
+    return f"job@{job_id}"
+
+
 class LogStore:
     def __init__(self, root: Path, keep: int = 20) -> None:
         self.root = root

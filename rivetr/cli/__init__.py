@@ -1,6 +1,6 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
 each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
-logs, images, projects, variables, databases, stacks, templates) declares its arguments beside
+logs, images, projects, variables, databases, stacks, templates, jobs) declares its arguments beside
 its code in a module of this package."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rivetr.cli import (
     databases,
     deploy,
     images,
+    jobs,
     logs,
     projections,
     projects,
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
         databases,
         stacks,
         templates,
+        jobs,
     )
     for family in families:
         family.add_commands(sub, common)

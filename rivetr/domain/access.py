@@ -75,6 +75,7 @@ from rivetr.domain.database_commands import (
     UpgradeDatabase,
 )
 from rivetr.domain.errors import Forbidden, InvalidCommand
+from rivetr.domain.job_commands import JobCommand, RunJob
 from rivetr.domain.notification_commands import NotificationCommand
 from rivetr.domain.places import Places
 from rivetr.domain.stack_commands import (
@@ -332,6 +333,11 @@ def required_permission(command: Command) -> Permission:
             return Permission.MANAGE_APPS if reaches_out else Permission.EDIT_APPS
         case StackCommand():
             return _STACK_PERMISSIONS[type(command)]
+        case RunJob():
+            return Permission.DEPLOY  # what runs is the release's code, as a deploy runs it
+        case JobCommand():
+            # a job's command runs with the app's variables: what changing them takes
+            return Permission.EDIT_APPS
     raise TypeError(f"no permission is defined for {type(command).__name__}")
 
 

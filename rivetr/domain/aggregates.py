@@ -17,6 +17,8 @@ from rivetr.domain import (
     databases,
     deployment,
     instance,
+    job_runs,
+    jobs,
     notifications,
     previews,
     projects,
@@ -128,6 +130,11 @@ STACKS: Aggregate[stacks.StackState, Any] = Aggregate("stack", stacks.stream_id,
 STACK_RELEASES: Aggregate[stack_releases.StackReleaseState, Any] = Aggregate(
     "stack release", stack_releases.stream_id, stack_releases.fold
 )
+# the jobs of one app or stack (its id the key), and each run of one
+JOBS: Aggregate[jobs.JobsState, Any] = Aggregate("jobs", jobs.stream_id, jobs.fold, jobs.decide)
+JOB_RUNS: Aggregate[job_runs.RunState, Any] = Aggregate(
+    "job run", job_runs.stream_id, job_runs.fold
+)
 
 ALL: tuple[Aggregate[Any, Any], ...] = (
     APPS,
@@ -150,4 +157,6 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     STACKS,
     STACK_RELEASES,
     NOTIFICATION_CHANNELS,
+    JOBS,
+    JOB_RUNS,
 )

@@ -1,5 +1,6 @@
-"""When a database's backups are taken: a cron expression read in an IANA time zone, as Debian's
-cron reads it (through `cronsim`), and whether a scheduler that woke up late owes a run."""
+"""When scheduled work runs (a database's backups, a scheduled job): a cron expression read in an
+IANA time zone, as Debian's cron reads it (through `cronsim`), and whether a scheduler that woke
+up late owes a run."""
 
 from __future__ import annotations
 

@@ -39,6 +39,14 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
+from rivetr.domain.job_events import (
+    JobChanged,
+    JobCreated,
+    JobDeleted,
+    JobRunFinished,
+    JobRunRequested,
+    JobRunStarted,
+)
 from rivetr.domain.notification_events import (
     ChannelRemoved,
     ChannelSet,
@@ -895,6 +903,12 @@ AnyEvent = (
     | ChannelRemoved
     | NoticeDelivered
     | NoticeFailed
+    | JobCreated
+    | JobChanged
+    | JobDeleted
+    | JobRunRequested
+    | JobRunStarted
+    | JobRunFinished
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

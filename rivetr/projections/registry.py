@@ -19,6 +19,7 @@ from rivetr.projections.instance_settings import (
     InstanceSettingQueries,
     InstanceSettingsProjection,
 )
+from rivetr.projections.jobs import JobQueries, JobsProjection
 from rivetr.projections.notifications import NotificationQueries, NotificationsProjection
 from rivetr.projections.projects import ProjectQueries, ProjectsProjection
 from rivetr.projections.stack_allowances import (
@@ -51,6 +52,7 @@ def all_projections() -> list[Projection]:
         StacksProjection(),
         StackAllowancesProjection(),
         NotificationsProjection(),
+        JobsProjection(),
     ]
 
 
@@ -77,6 +79,7 @@ class ReadModel:
         self.stacks = StackQueries(conn)
         self.stack_allowances = StackAllowanceQueries(conn)
         self.notifications = NotificationQueries(conn)
+        self.jobs = JobQueries(conn)
 
     @classmethod
     async def open(cls, path: Path | str) -> ReadModel:

@@ -30,6 +30,7 @@ from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
 from rivetr.web.api.history import app_then
+from rivetr.web.api.jobs import AppJobsController, JobRunsController, StackJobsController
 from rivetr.web.api.notifications import NotificationsController
 from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.projects import ProjectsController, move_app
@@ -62,6 +63,7 @@ from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.jobs import JobPages
 from rivetr.web.pages.notification_channels import NotificationPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
@@ -144,6 +146,9 @@ def create_app(
             TemplatesController,
             BackupsController,
             NotificationsController,
+            AppJobsController,
+            StackJobsController,
+            JobRunsController,
         ],
         middleware=[BearerTokenMiddleware],
         dependencies={"actor": Provide(provide_actor)},
@@ -183,6 +188,7 @@ def create_app(
             StackSettings,
             StackWebhook,
             CataloguePages,
+            JobPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

@@ -57,7 +57,9 @@ def invalid(
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     match exc:
         case DomainError():
-            return problem_response(request, exc.status, exc.title, str(exc))
+            # the field at fault, where the domain names one: what a client shows it beside
+            errors = [{"key": exc.field, "message": str(exc)}] if exc.field else None
+            return problem_response(request, exc.status, exc.title, str(exc), errors=errors)
         case ConcurrencyError():
             return problem_response(request, 409, "Conflict", f"{exc}; retry the request")
         case ValidationException():

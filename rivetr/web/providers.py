@@ -47,6 +47,8 @@ PROVIDED = (
     "stack_reads",
     "stack_allowances",
     "notifications",
+    "jobs",
+    "job_reads",
 )
 
 

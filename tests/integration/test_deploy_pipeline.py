@@ -4,11 +4,13 @@ without building."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -16,6 +18,7 @@ import msgspec
 import pytest
 
 from rivetr.adapters.runtime.baseimage import ensure_busybox_image
+from rivetr.adapters.runtime.detect import Engine
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
@@ -48,20 +51,34 @@ FAST_HEALTH = HealthCheckInput(path="/", interval_s=0.2, timeout_s=1, boot_deadl
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    runtime = await connect_real_engine()
+    async with running(tmp_path) as opened:
+        yield opened
+
+
+@contextlib.asynccontextmanager
+async def running(
+    tmp_path: Path, engine: Engine = "auto", **settings: Any
+) -> AsyncIterator[Services]:
+    """The whole service on the real `engine`, its background work running, the busybox base
+    image there; the apps' containers and images removed on the way out."""
+    runtime = await connect_real_engine(engine)
     await ensure_busybox_image(runtime)
     await runtime.close()
     opened = await Services.open(
         Settings(
-            data_dir=str(tmp_path / "data"),
-            drain_s=1,
-            poll_interval_s=0.2,
-            proxy_host="127.0.0.1",
-            proxy_http_port=free_port(),
-            proxy_https_port=free_port(),
-            acme_auto=False,
-            git_local_dirs=[str(tmp_path)],  # the repositories these tests make
-            git_allow_private=True,  # and serve over https on loopback
+            **{
+                "data_dir": str(tmp_path / "data"),
+                "engine": engine,
+                "drain_s": 1,
+                "poll_interval_s": 0.2,
+                "proxy_host": "127.0.0.1",
+                "proxy_http_port": free_port(),
+                "proxy_https_port": free_port(),
+                "acme_auto": False,
+                "git_local_dirs": [str(tmp_path)],  # the repositories these tests make
+                "git_allow_private": True,  # and serve over https on loopback
+                **settings,
+            }
         )
     )
     try:

@@ -27,6 +27,7 @@ from rivetr.domain.events import (
     TokenCreated,
     UserCreated,
 )
+from rivetr.domain.job_commands import CreateJob, RunJob
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from tests.web.database_steps import database_with_backup
@@ -106,6 +107,7 @@ class World:
         # project -> its database's id, a backup of it and a restore of that backup
         self.databases: dict[str, tuple[str, str, str]] = {}
         self.stacks: dict[str, tuple[str, str]] = {}  # project -> its stack, a served release
+        self.runs: dict[str, str] = {}  # project -> a run of its app's job
         self.invitation = ""
         self.headers: dict[str, dict[str, str]] = {}  # caller label -> what it sends
 
@@ -117,7 +119,9 @@ class World:
             return [VICTIM]
         database = [f"{project}db", *self.databases[project]] if self.databases else []
         stack = list(self.stacks.get(project, ()))
+        runs = [self.runs[project]] if project in self.runs else []
         return [
+            *runs,
             APPS[project],
             self.app_ids[project],
             *self.deployments[project],
@@ -176,6 +180,15 @@ async def releases(services: Any, project: str) -> list[str]:
     return list(made)
 
 
+async def jobs(services: Any, app: str, stack_id: str) -> str:
+    """A job of the app and one of the stack's service; the id of a run of the app's."""
+    nightly = {"name": "nightly", "command": "true", "schedule": "0 3 * * *"}
+    await services.jobs.create(SYSTEM, CreateJob(app=app, **nightly))
+    await services.jobs.create(SYSTEM, CreateJob(stack_id=stack_id, service="web", **nightly))
+    run = await services.jobs.run_now(SYSTEM, RunJob(app=app, job="nightly"))
+    return str(run.run_id)
+
+
 async def build(services: Any, everyone: list[Caller]) -> World:
     world = World()
     founder = await user(services, "founder@acme.test")
@@ -195,6 +208,7 @@ async def build(services: Any, everyone: list[Caller]) -> World:
         world.stacks[project] = await served_stack(
             services, TEAM, project=project, release_id=f"{project}releaseaaaa"[:12]
         )
+        world.runs[project] = await jobs(services, name, world.stacks[project][0])
     await services.teams.add_member(SYSTEM, TEAM, await user(services, VICTIM), "viewer")
     await session(services, VICTIM, "vic-session")
     await token(services, "victim", VICTIM, TEAM, None)

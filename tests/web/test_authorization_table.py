@@ -40,6 +40,7 @@ from rivetr.domain.events import (
     TotpEnrolled,
     UserCreated,
 )
+from rivetr.domain.job_commands import CreateJob
 from rivetr.service.commands.tokens import TOKEN_PREFIX, hash_secret
 from rivetr.service.commands.users import SESSION_PREFIX, csrf_token
 from rivetr.web.app import create_app
@@ -49,6 +50,8 @@ from tests.web.database_steps import database_with_backup
 from tests.web.releases import served_releases, served_stack
 
 P = Permission
+JOB = {"name": "weekly", "command": "true", "schedule": "@weekly"}
+NIGHTLY = {"name": "nightly", "command": ["true"], "schedule": "0 3 * * *"}
 VICTIM = "vic@example.com"  # a viewer of acme whose membership, session and 2FA are acted on
 
 # who may use a route: those holding (a permission in a team), or those a predicate names
@@ -483,6 +486,28 @@ ROUTES: dict[str, Route] = {
             ("turn a stack's webhook off", "DELETE", "/webhook", None, P.MANAGE_APPS, 204),
         ]
     },
+    **{
+        what: (
+            f"{method} {prefix}{tail}",
+            f"{path}{tail.replace('{job}', 'nightly')}",
+            body,
+            ("acme", needed),
+            status,
+        )
+        for prefix, path in [
+            ("/api/v1/apps/{name}/jobs", "/api/v1/apps/web/jobs"),
+            (
+                "/api/v1/stacks/{stack_id}/services/{service}/jobs",
+                "/api/v1/stacks/{stack}/services/web/jobs",
+            ),
+        ]
+        for what, method, tail, body, needed, status in [
+            (f"create a job at {path}", "POST", "", JOB, P.EDIT_APPS, 201),
+            (f"change a job at {path}", "PATCH", "/{job}", {"retries": 1}, P.EDIT_APPS, 200),
+            (f"delete a job at {path}", "DELETE", "/{job}", None, P.EDIT_APPS, 204),
+            (f"run a job now at {path}", "POST", "/{job}/runs", None, P.DEPLOY, 202),
+        ]
+    },
     "deploy a template": (
         "POST /api/v1/templates/{slug}/deploy",
         "/api/v1/templates/adminer/deploy",
@@ -624,6 +649,7 @@ async def world(services) -> str:
     of acme's founder and an open invitation. Returns the invitation's id."""
     await join(services, "acme", VICTIM, "viewer")
     await services.apps.handle(SYSTEM, _create_web())
+    await services.jobs.create(SYSTEM, CreateJob(app="web", **NIGHTLY))
     await served_releases(services, "web", ("d0", "d1"), "acme")
     await session(services, VICTIM, "vic-session")
     await token(services, "victim", "read", owner="founder@acme.test", team="acme")
@@ -705,6 +731,8 @@ def test_only_the_allowed_callers_get_through(client, call, services, log_types,
         database_id, backup_id, _ = call(database_with_backup, services, "acme")
     if "{stack}" in path:
         stack_id, release_id = call(served_stack, services, "acme")
+        place = {"stack_id": stack_id, "service": "web"}
+        call(services.jobs.create, SYSTEM, CreateJob(**place, **NIGHTLY))
         body = {k: release_id if v == "{release}" else v for k, v in (body or {}).items()} or None
     headers, cookie = call(credentials, services, caller)
     if cookie:

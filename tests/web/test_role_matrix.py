@@ -67,7 +67,7 @@ NOT_BY_ROLE = {
 # caller here is one, so each is refused (403, saying so) and reaches no log.
 INSTANCE_ADMINS_ONLY = {"PUT /api/v1/teams/{team}/stack-allowances"}
 # What a route's parameters and body fields are filled with; a place's are the placement's.
-APP_PARAMS = {"name", "app", "deployment_id"}
+APP_PARAMS = {"name", "app", "deployment_id", "job", "run_id"}  # a job is its app's or stack's
 # a database, its backups and restores: in a project, and hidden from who may not read it
 DATABASE_PARAMS = {"database_id", "backup_id", "restore_id"}
 # a stack, its releases and services: the same
@@ -89,6 +89,8 @@ FIELDS: dict[str, object] = {
     "kind": "postgres",
     "version": "17",
     "variables": {"GREETING": "hello"},
+    "command": "true",
+    "schedule": "@daily",
 }
 # whole bodies of routes whose fields mean something else there than in FIELDS
 BODIES: dict[str, dict[str, object]] = {
@@ -197,6 +199,8 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         "release_id": world.stacks[project][1],
         "service": "web",
         "slug": "adminer",
+        "job": "nightly",
+        "run_id": world.runs[project],
     }
     for param in params_of(path):
         if param not in values:
@@ -327,6 +331,7 @@ def test_the_generator_can_call_every_route_the_schema_lists() -> None:
     world.deployments = {"shop": ["d1"], "blog": ["d2"]}
     world.databases = {p: ("a" * 12, "b" * 12, "c" * 12) for p in ("shop", "blog")}
     world.stacks = {p: ("d" * 12, "e" * 12) for p in ("shop", "blog")}
+    world.runs = {p: "f" * 12 for p in ("shop", "blog")}
     problems = []
     for op in MATRIX:
         try:

@@ -62,6 +62,7 @@ from rivetr.domain.database_commands import (
     SetBackupTarget,
 )
 from rivetr.domain.errors import NotFound
+from rivetr.domain.job_commands import JobCommand
 from rivetr.domain.notification_commands import NotificationCommand
 from rivetr.domain.stack_commands import (
     CreateStack,
@@ -167,6 +168,11 @@ class Authority:
                 return Target(team=team, project=command.project)
             case StackCommand():
                 return await self.stack_target(getattr(command, "stack_id"))  # noqa: B009
+            case JobCommand():
+                if command.stack_id is not None:
+                    return await self.stack_target(command.stack_id)
+                assert command.app is not None  # the command is of an app or of a stack
+                return await self.app_target(command.app)
         raise TypeError(f"no target is defined for {type(command).__name__}")
 
     async def app_target(self, name: str) -> Target:

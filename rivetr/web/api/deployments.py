@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any, Literal
 
-import anyio
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import ServerSentEvent
-from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from rivetr.config import Settings
@@ -22,15 +20,8 @@ from rivetr.projections.deployments import DeploymentView, StepView
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.deployments import DeploymentReads
-from rivetr.web.params import bounded, last_event_id
-
-LOG_POLL_S = 0.5  # how often a follower looks for new lines while its deployment runs
-
-
-class LogLine(msgspec.Struct):
-    line: int  # 1-based: the message id, and what Last-Event-ID resumes after
-    source: str  # git, build, health, app, rivetr
-    text: str  # as written, ANSI colour codes included
+from rivetr.web.log_stream import first_line, follow
+from rivetr.web.params import bounded
 
 
 class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -158,37 +149,17 @@ class DeploymentsController(Controller):
         comes next (`start=end`), live while the deployment runs; a last `end` event once it
         has finished. `Last-Event-ID` resumes after that line."""
         found = await deployment_reads.readable(actor, deployment_id)
-        resume = last_event_id(request, "a line number")
-        if resume is not None:
-            skip: int | None = resume
-        elif after is not None:
-            skip = after
-        else:
-            skip = None if start == "end" else 0
-        line, offset = await deployment_reads.log_lines_skipped(found, skip)
-        heartbeat = settings.sse_heartbeat_s
+        skipped = await deployment_reads.log_lines_skipped(found, first_line(request, start, after))
 
-        async def messages() -> AsyncIterator[ServerSentEventMessage]:
-            nonlocal line, offset
-            quiet = 0.0
-            while True:
-                lines, offset = await deployment_reads.log_from(found, offset)
-                for text in lines:
-                    line += 1
-                    source, _, rest = text.partition("| ")
-                    payload = msgspec.json.encode(LogLine(line, source, rest)).decode()
-                    yield ServerSentEventMessage(data=payload, event="log", id=line)
-                if lines:
-                    quiet = 0.0
-                    continue
-                now = await deployment_reads.status(deployment_id)
-                if now is None or now in TERMINAL:
-                    yield ServerSentEventMessage(data=now or "gone", event="end")
-                    return
-                await anyio.sleep(LOG_POLL_S)
-                quiet += LOG_POLL_S
-                if quiet >= heartbeat:
-                    quiet = 0.0
-                    yield ServerSentEventMessage(comment="keep-alive")
+        async def ended() -> str | None:
+            now = await deployment_reads.status(deployment_id)
+            if now is None:
+                return "gone"
+            return now if now in TERMINAL else None
 
-        return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
+        return follow(
+            skipped,
+            partial(deployment_reads.log_from, found),
+            ended,
+            settings.sse_heartbeat_s,
+        )

@@ -24,6 +24,7 @@ from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.service.queries.history import HistoryReads
+from rivetr.service.queries.jobs import JobOwner, JobReads
 from rivetr.service.queries.projects import ProjectReads
 from rivetr.service.queries.refusals import Absent
 from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
@@ -75,10 +76,11 @@ class AppPages(Controller):
         history: NamedDependency[HistoryReads],
         resources: NamedDependency[ResourceSampler],
         runtime_logs: NamedDependency[RuntimeLogs],
+        job_reads: NamedDependency[JobReads],
         settings: NamedDependency[Settings],
         engine: NamedDependency[EngineMonitor],
     ) -> Template:
-        """One app: its settings, deployments and webhook deliveries with their decisions."""
+        """One app: its settings, deployments, scheduled jobs and webhook deliveries."""
         layout = Layout(request, actor, engine)
         at = request.query_params.get("at", "").strip()
         if at:
@@ -121,6 +123,7 @@ class AppPages(Controller):
                 "pending_previews": await app_reads.pending_previews_of(app),
                 "counterparts": await app_reads.counterparts_of(app),
                 "certificates": certificates,
+                "jobs": await job_reads.recent(actor, JobOwner(app=app.name)),
                 "visits": visit_links(app.domains, certificates, settings),
                 "csrf_token": csrf_of(request),
                 "live_url": f"/api/v1/events/stream?app={name}&after={head}",

@@ -3,6 +3,8 @@ refused."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import msgspec
 import pytest
 
@@ -119,6 +121,14 @@ from rivetr.domain.events import (
     WebhookReceived,
     WebhookSecretSet,
 )
+from rivetr.domain.job_events import (
+    JobChanged,
+    JobCreated,
+    JobDeleted,
+    JobRunFinished,
+    JobRunRequested,
+    JobRunStarted,
+)
 from rivetr.domain.notification_events import (
     ChannelRemoved,
     ChannelSet,
@@ -226,6 +236,50 @@ DATABASE_EVENTS: list[Event] = [
     ),
     RestoreCompleted(restore_id="rs0000000001", counts={"public.t": 3}),
     RestoreFailed(restore_id="rs0000000001", reason="another kind's backup"),
+]
+
+JOB_EVENTS: list[Event] = [
+    JobCreated(
+        job_id="jb0000000001",
+        owner_id="st0000000001",
+        kind="stack",
+        service="web",
+        name="nightly",
+        command=["python", "manage.py", "clearsessions"],
+        schedule="0 3 * * *",
+        time_zone="Europe/Berlin",
+        overlap="replace",
+        timeout_s=600,
+        retries=2,
+        on_missed="run_once",
+    ),
+    JobChanged(job_id="jb0000000001", command="echo hi", enabled=False),
+    JobDeleted(job_id="jb0000000001"),
+    JobRunRequested(
+        run_id="rn0000000001",
+        job_id="jb0000000001",
+        job="nightly",
+        owner_id="ap0000000001",
+        owner_name="web",
+        trigger="missed",
+        scheduled_for=datetime(2026, 3, 1, 3, 0, tzinfo=UTC),
+    ),
+    JobRunStarted(
+        run_id="rn0000000001", job_id="jb0000000001", attempt=1, image="sha256:ab", container="c"
+    ),
+    JobRunFinished(
+        run_id="rn0000000001",
+        job_id="jb0000000001",
+        job="nightly",
+        owner_id="ap0000000001",
+        owner_name="web",
+        attempt=1,
+        outcome="timed_out",
+        exit_code=137,
+        duration_s=600.2,
+        reason="it ran longer than 600 s",
+        final=False,
+    ),
 ]
 
 STACK_EVENTS: list[Event] = [
@@ -492,6 +546,7 @@ ONE_OF_EACH: list[Event] = [
         reason="the webhook answered 500 Internal Server Error",
         final=True,
     ),
+    *JOB_EVENTS,
 ]
 
 
