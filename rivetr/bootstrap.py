@@ -22,7 +22,9 @@ from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.health.probe import HttpProber
+from rivetr.adapters.host import HostProbe, ProcHost
 from rivetr.adapters.logs import LogStore
+from rivetr.adapters.metrics_listener import serve_metrics
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
 from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
 from rivetr.adapters.runtime.base import ContainerRuntime
@@ -57,6 +59,7 @@ from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
 from rivetr.service.commands.variables import VariableService
 from rivetr.service.commands.webhooks import WebhookService
+from rivetr.service.metrics.scrape import Metrics
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
@@ -113,6 +116,7 @@ class Services:
         prober: HealthProber | None = None,
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
+        host: HostProbe | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -277,6 +281,20 @@ class Services:
         self.database_reactors = DatabaseReactors(
             backup_worker, RestoreWorker(store, backup_worker, self.clock), self.backups
         )
+        # --- metrics and host alerts ---
+        self.host = host or ProcHost(settings.data_path)
+        self.metrics = Metrics(
+            read=read,
+            store=store,
+            append_latency=store.append_latency if isinstance(store, SqliteEventStore) else None,
+            proxy=self.proxy.stats,
+            hub=self.hub,
+            resources=self.resources,
+            host=self.host,
+            data_dir=settings.data_path,
+            clock=self.clock,
+            token=settings.metrics_token,
+        )
 
     @classmethod
     async def open(
@@ -290,6 +308,7 @@ class Services:
         prober: HealthProber | None = None,
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
+        host: HostProbe | None = None,
     ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
         name look-ups (the system's resolver when None); the other ports go to `Services`."""
@@ -315,6 +334,7 @@ class Services:
             prober=prober,
             clock=clock,
             origins=origins,
+            host=host,
         )
 
     @contextlib.asynccontextmanager
@@ -327,6 +347,7 @@ class Services:
         await self.stack_deployer.recover()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
+        metrics = await self._start_metrics()
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
@@ -351,7 +372,7 @@ class Services:
                 yield
             finally:
                 group.cancel_scope.cancel()
-                for server in (listening, secure):
+                for server in (listening, secure, metrics):
                     if server is not None:
                         server.close()
 
@@ -377,6 +398,20 @@ class Services:
             )
             return None
         log.info("proxy on %s://%s:%d", scheme, settings.proxy_host, port)
+        return listening
+
+    async def _start_metrics(self) -> asyncio.Server | None:
+        """/metrics on metrics_listen, when set; an address that cannot be bound is logged,
+        not fatal, as the proxy's is."""
+        address = self.settings.metrics_address
+        if address is None:
+            return None
+        try:
+            listening = await serve_metrics(*address, self.metrics.render)
+        except OSError as exc:
+            log.error("metrics cannot listen on %s (%s)", self.settings.metrics_listen, exc)
+            return None
+        log.info("metrics on http://%s/metrics", self.settings.metrics_listen)
         return listening
 
     async def _reconcile_when_engine_ready(self) -> None:

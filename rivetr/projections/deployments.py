@@ -4,7 +4,7 @@ route table the proxy will serve), all by the app's id; and the queries that rea
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -37,6 +37,7 @@ from rivetr.projections.reading import Queries, columns, marks, row_as
 # a releases row made from the deployments row that goes live (the time comes first, as ?)
 _RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
 _APP_DELETED = tag(AppDeleted)
+_SWITCHED = tag(TrafficSwitched)  # a deployment's end, when it goes live
 
 
 class DeploymentsProjection:
@@ -348,6 +349,38 @@ class DeploymentQueries(Queries):
 
     async def release(self, app_id: str | None) -> ReleaseView | None:
         return await self._row(ReleaseView, f"{_RELEASE} WHERE app_id = ?", (app_id,))
+
+    async def outcomes(self, bounds: Sequence[float]) -> list[OutcomeView]:
+        """Per status, how many deployments have it and, of those that ended (went live, or
+        failed or were cancelled first), how long that took: how many within each of `bounds`
+        seconds, their sum. For /metrics: one query, however many deployments."""
+        buckets = ", ".join(f"SUM(took <= ?) AS b{i}" for i in range(len(bounds)))
+        rows = await self._values(
+            f"SELECT status, COUNT(*) AS count, COUNT(took) AS ended, TOTAL(took) AS took,"
+            f" {buckets} FROM (SELECT d.status AS status, 86400.0 * ("
+            " julianday(COALESCE(s.recorded_at, d.finished_at)) - julianday(d.requested_at)"
+            ") AS took FROM deployments d LEFT JOIN deployment_steps s ON s.deployment_id = d.id"
+            " AND s.type = ?) GROUP BY status ORDER BY status",
+            [*bounds, _SWITCHED],
+        )
+        return [
+            OutcomeView(
+                status=row["status"],
+                count=row["count"],
+                ended=row["ended"],
+                seconds=row["took"],
+                within=[row[f"b{i}"] or 0 for i in range(len(bounds))],
+            )
+            for row in rows
+        ]
+
+
+class OutcomeView(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    count: int
+    ended: int  # those with a duration: live (or after), failed, cancelled
+    seconds: float  # their durations' sum
+    within: list[int]  # how many of them took at most each bound
 
 
 def _by_app(found: list[DeploymentView]) -> dict[str, DeploymentView]:

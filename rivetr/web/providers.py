@@ -46,6 +46,7 @@ PROVIDED = (
     "stacks",
     "stack_reads",
     "stack_allowances",
+    "metrics",
 )
 
 
