@@ -76,6 +76,7 @@ from rivetr.service.reactors.backup_worker import BackupWorker
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
+from rivetr.service.reactors.host_sampler import HostSampler, thresholds_of
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
@@ -295,6 +296,14 @@ class Services:
             clock=self.clock,
             token=settings.metrics_token,
         )
+        self.host_sampler = HostSampler(
+            store,
+            self.host,
+            thresholds_of(settings),
+            self.clock,
+            interval_s=settings.host_sample_interval_s,
+            window_s=settings.host_window_s,
+        )
 
     @classmethod
     async def open(
@@ -363,6 +372,8 @@ class Services:
                 group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
+            if self.host_sampler.thresholds and self.settings.host_sample_interval_s > 0:
+                group.start_soon(_supervised, "host sampler", self.host_sampler.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             if listening is not None:
                 group.start_soon(_supervised, "route keeper", partial(self.routes.run, start))

@@ -105,6 +105,18 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # an address of its own serving /metrics with no token (host:port, [v6]:port), for a
     # loopback or private interface that only the scraper reaches
     metrics_listen: Annotated[str, msgspec.Meta(pattern=whole(_HOST_PORT))] | None = None
+    # how often the host's CPU, memory and disk are read for the thresholds below (0: never)
+    host_sample_interval_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    # the thresholds (percent used) whose crossing is recorded as host.threshold_crossed, and
+    # whose recovery (back below threshold - host_margin_percent) as host.threshold_recovered;
+    # unset: not watched
+    host_disk_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    host_memory_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    host_cpu_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    # the span each value is averaged over, so that a spike does not raise an alert
+    host_window_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
+    # how far below its threshold a value must fall to count as recovered
+    host_margin_percent: Annotated[float, msgspec.Meta(ge=0, le=50)] = 5.0
 
     @property
     def data_path(self) -> Path:

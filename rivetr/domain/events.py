@@ -39,6 +39,7 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
 from rivetr.domain.settings import (
     BuildSettings,
     CommitId,
@@ -885,6 +886,8 @@ AnyEvent = (
     | StackReleaseFailed
     | StackReleaseSuperseded
     | StackReleaseRetired
+    | HostThresholdCrossed
+    | HostThresholdRecovered
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -119,6 +119,7 @@ from rivetr.domain.events import (
     WebhookReceived,
     WebhookSecretSet,
 )
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
 from rivetr.domain.settings import BuildSettings, HealthCheck
 from rivetr.domain.stack_events import (
     StackComposeRead,
@@ -453,6 +454,10 @@ ONE_OF_EACH: list[Event] = [
     ),
     *DATABASE_EVENTS,
     *STACK_EVENTS,
+    HostThresholdCrossed(
+        metric="disk", value=93.5, threshold=90.0, window_s=300.0, recovers_below=85.0
+    ),
+    HostThresholdRecovered(metric="disk", value=80.0, threshold=90.0, window_s=300.0),
 ]
 
 
