@@ -4,7 +4,7 @@ route table the proxy will serve), all by the app's id; and the queries that rea
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -65,6 +65,8 @@ class DeploymentsProjection:
         AppDeleted,
         VariablesResolved,
     )
+    # apply never reads by a step's type: built once after a rebuild (see base.reader_indexes)
+    reader_indexes = ("steps_by_type",)
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -107,6 +109,11 @@ class DeploymentsProjection:
         )
         conn.execute(
             "CREATE INDEX IF NOT EXISTS steps_by_deployment ON deployment_steps (deployment_id)"
+        )
+        # which deployments went live, and when: what /metrics counts, from the index alone
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS steps_by_type"
+            " ON deployment_steps (type, deployment_id, recorded_at)"
         )
         conn.execute(
             """CREATE TABLE IF NOT EXISTS releases (
@@ -350,37 +357,32 @@ class DeploymentQueries(Queries):
     async def release(self, app_id: str | None) -> ReleaseView | None:
         return await self._row(ReleaseView, f"{_RELEASE} WHERE app_id = ?", (app_id,))
 
-    async def outcomes(self, bounds: Sequence[float]) -> list[OutcomeView]:
-        """Per status, how many deployments have it and, of those that ended (went live, or
-        failed or were cancelled first), how long that took: how many within each of `bounds`
-        seconds, their sum. For /metrics: one query, however many deployments."""
-        buckets = ", ".join(f"SUM(took <= ?) AS b{i}" for i in range(len(bounds)))
-        rows = await self._values(
-            f"SELECT status, COUNT(*) AS count, COUNT(took) AS ended, TOTAL(took) AS took,"
-            f" {buckets} FROM (SELECT d.status AS status, 86400.0 * ("
-            " julianday(COALESCE(s.recorded_at, d.finished_at)) - julianday(d.requested_at)"
-            ") AS took FROM deployments d LEFT JOIN deployment_steps s ON s.deployment_id = d.id"
-            " AND s.type = ?) GROUP BY status ORDER BY status",
-            [*bounds, _SWITCHED],
+    async def statuses(self) -> dict[str, int]:
+        """How many deployments there are in each status."""
+        rows = await self._values("SELECT status, COUNT(*) FROM deployments GROUP BY 1 ORDER BY 1")
+        return {row[0]: row[1] for row in rows}
+
+    async def went_live(self) -> int:
+        """How many deployments went live (their traffic switched), whatever came after."""
+        [row] = await self._values(
+            "SELECT COUNT(*) FROM deployment_steps WHERE type = ?", (_SWITCHED,)
         )
-        return [
-            OutcomeView(
-                status=row["status"],
-                count=row["count"],
-                ended=row["ended"],
-                seconds=row["took"],
-                within=[row[f"b{i}"] or 0 for i in range(len(bounds))],
-            )
-            for row in rows
-        ]
+        return int(row[0])
 
-
-class OutcomeView(msgspec.Struct, frozen=True, kw_only=True):
-    status: str
-    count: int
-    ended: int  # those with a duration: live (or after), failed, cancelled
-    seconds: float  # their durations' sum
-    within: list[int]  # how many of them took at most each bound
+    async def durations(self) -> list[tuple[str, float]]:
+        """(how it ended, seconds from its request) of each deployment that ended: "live" at
+        its traffic switch, else its status when it stopped ("failed", "cancelled"). Fixed
+        once ended, so the set only ever grows (metrics keep it until a count changes)."""
+        rows = await self._values(
+            "SELECT 'live', 86400.0 * (julianday(s.recorded_at) - julianday(d.requested_at))"
+            " FROM deployment_steps s JOIN deployments d ON d.id = s.deployment_id"
+            " WHERE s.type = ?1 UNION ALL"
+            " SELECT status, 86400.0 * (julianday(finished_at) - julianday(requested_at))"
+            " FROM deployments WHERE finished_at IS NOT NULL AND id NOT IN"
+            " (SELECT deployment_id FROM deployment_steps WHERE type = ?1)",
+            (_SWITCHED,),
+        )
+        return [(row[0], row[1]) for row in rows]
 
 
 def _by_app(found: list[DeploymentView]) -> dict[str, DeploymentView]:

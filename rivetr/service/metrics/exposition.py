@@ -7,71 +7,80 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Labels = tuple[tuple[str, str], ...]
 Kind = Literal["counter", "gauge", "histogram"]
-
-
-class Sample(NamedTuple):
-    labels: Labels
-    value: float
-    suffix: str = ""  # a histogram's _bucket, _sum, _count
 
 
 class Family(NamedTuple):
     name: str  # rivetr_..., a counter's ending in _total
     help: str
     kind: Kind
-    samples: list[Sample]
+    # each sample as written after the name: `{app="web"} 3`, `_bucket{le="0.1"} 2` (`sample`
+    # and `histogram` write them): written once, as a scrape of many apps has thousands
+    samples: list[str]
 
 
 def render(families: Iterable[Family]) -> str:
     """The text Prometheus scrapes: each family's HELP and TYPE, then its samples."""
     lines = []
     for family in families:
-        lines.append(f"# HELP {family.name} {_help(family.help)}")
-        lines.append(f"# TYPE {family.name} {family.kind}")
-        for sample in family.samples:
-            lines.append(
-                f"{family.name}{sample.suffix}{_labels(sample.labels)} {number(sample.value)}"
-            )
+        name = family.name
+        lines.append(f"# HELP {name} {_help(family.help)}")
+        lines.append(f"# TYPE {name} {family.kind}")
+        lines += [name + sample for sample in family.samples]
     lines.append("")
     return "\n".join(lines)
 
 
-def histogram(
-    labels: Labels, cumulative: Sequence[tuple[float, int]], total: float
-) -> list[Sample]:
-    """A histogram's samples: a bucket per (upper bound, observations at or below it), the
-    last +Inf, whose count is the histogram's; then the sum and the count."""
-    samples = [
-        Sample((*labels, ("le", number(bound))), count, "_bucket") for bound, count in cumulative
+def sample(labels: str, value: float, suffix: str = "") -> str:
+    """One sample of a family: its labels (from `labels`) and value, and a histogram's
+    suffix."""
+    return f"{suffix}{labels} {number(value)}"
+
+
+@lru_cache(maxsize=4096)
+def labels(*pairs: tuple[str, str]) -> str:
+    """Label pairs as a sample carries them, each value escaped: `{app="web"}`, or "" for
+    none. The same few label sets come back every scrape: each is written once."""
+    if not pairs:
+        return ""
+    return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in pairs) + "}"
+
+
+def histogram(base: str, cumulative: Sequence[tuple[float, int]], total: float) -> list[str]:
+    """A histogram's samples under the labels `base` (from `labels`): a bucket per (upper
+    bound, observations at or below it), the last +Inf, whose count is the histogram's; then
+    the sum and the count."""
+    bounds = tuple(bound for bound, _ in cumulative)
+    written = [
+        f"_bucket{where} {count}"
+        for where, (_, count) in zip(_bucket_labels(base, bounds), cumulative, strict=True)
     ]
     count = cumulative[-1][1] if cumulative else 0
-    samples += [Sample(labels, total, "_sum"), Sample(labels, count, "_count")]
-    return samples
+    written += [sample(base, total, "_sum"), f"_count{base} {count}"]
+    return written
 
 
 def number(value: float) -> str:
     """A sample value as the format spells it: integers without a point, +Inf, NaN."""
-    if isinstance(value, int):
+    if type(value) is int:
         return str(value)
-    if math.isnan(value):
+    if value != value:
         return "NaN"
-    if math.isinf(value):
+    if value in (math.inf, -math.inf):
         return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
     return repr(value)
 
 
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{name}="{_escape(value)}"' for name, value in labels)
-    return "{" + inner + "}"
+@lru_cache(maxsize=1024)
+def _bucket_labels(base: str, bounds: tuple[float, ...]) -> tuple[str, ...]:
+    """Each bucket's labels: `base`'s and its `le`, the bound spelt as a number is."""
+    inner = base[1:-1] + "," if base else ""
+    spelt = [number(int(b) if float(b).is_integer() else b) for b in bounds]
+    return tuple(f'{{{inner}le="{bound}"}}' for bound in spelt)
 
 
 def _escape(value: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from rivetr.adapters.histograms import Histogram
 from rivetr.adapters.host import HostProbe
 from rivetr.adapters.proxy.stats import ProxyStats
-from rivetr.service.metrics.exposition import Family, Sample, histogram
+from rivetr.service.metrics.exposition import Family, histogram, labels, sample
 from rivetr.service.reactors.resources import Reading
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def proxy(stats: ProxyStats) -> list[Family]:
             "rivetr_proxy_requests_total",
             "Requests the proxy forwarded to an app, by app and the status the client got.",
             "counter",
-            [Sample((("app", app), ("code", str(code))), n) for (app, code), n in requests],
+            [sample(labels(("app", app), ("code", str(code))), n) for (app, code), n in requests],
         ),
         Family(
             "rivetr_proxy_request_duration_seconds",
@@ -37,7 +37,7 @@ def proxy(stats: ProxyStats) -> list[Family]:
             [
                 sample
                 for app, seen in latency
-                for sample in histogram((("app", app),), seen.cumulative(), seen.sum)
+                for sample in histogram(labels(("app", app)), seen.cumulative(), seen.sum)
             ],
         ),
     ]
@@ -53,13 +53,13 @@ def event_log(data_dir: Path, events: int, append_latency: Histogram | None) -> 
             "rivetr_event_log_bytes",
             "Size of the event log on disk.",
             "gauge",
-            [Sample((), size)],
+            [sample("", size)],
         ),
         Family(
             "rivetr_event_log_events",
             "Events in the log.",
             "gauge",
-            [Sample((), events)],
+            [sample("", events)],
         ),
     ]
     if append_latency is not None:
@@ -68,7 +68,7 @@ def event_log(data_dir: Path, events: int, append_latency: Histogram | None) -> 
                 "rivetr_event_append_duration_seconds",
                 "Time from an append's call to its commit, waiting behind others included.",
                 "histogram",
-                histogram((), append_latency.cumulative(), append_latency.sum),
+                histogram("", append_latency.cumulative(), append_latency.sum),
             )
         )
     return families
@@ -80,7 +80,7 @@ def sse(subscribers: int) -> list[Family]:
             "rivetr_sse_subscribers",
             "Readers following the event log live (server-sent event streams).",
             "gauge",
-            [Sample((), subscribers)],
+            [sample("", subscribers)],
         )
     ]
 
@@ -89,11 +89,11 @@ def containers(readings: Mapping[str, Reading]) -> list[Family]:
     live = sorted((reading.app, app_id, reading) for app_id, reading in readings.items())
     cpu, memory, limits = [], [], []
     for app, app_id, reading in live:
-        labels = (("app", app), ("app_id", app_id))
-        cpu.append(Sample(labels, reading.cpu_ns / 1e9))
-        memory.append(Sample(labels, reading.memory_bytes))
+        named = labels(("app", app), ("app_id", app_id))
+        cpu.append(sample(named, reading.cpu_ns / 1e9))
+        memory.append(sample(named, reading.memory_bytes))
         if reading.memory_limit_bytes:
-            limits.append(Sample(labels, reading.memory_limit_bytes))
+            limits.append(sample(named, reading.memory_limit_bytes))
     return [
         Family(
             "rivetr_container_cpu_seconds_total",
@@ -128,30 +128,33 @@ def host(probe: HostProbe) -> list[Family]:
             "rivetr_host_cpu_seconds_total",
             "CPU time of all the host's cores since boot, busy or idle.",
             "counter",
-            [Sample((("mode", "busy"),), now.cpu_busy_s), Sample((("mode", "idle"),), idle)],
+            [
+                sample(labels(("mode", "busy")), now.cpu_busy_s),
+                sample(labels(("mode", "idle")), idle),
+            ],
         ),
         Family(
             "rivetr_host_memory_bytes",
             "The host's memory.",
             "gauge",
-            [Sample((), now.memory_total_bytes)],
+            [sample("", now.memory_total_bytes)],
         ),
         Family(
             "rivetr_host_memory_available_bytes",
             "The host's memory programs could still be given without swapping.",
             "gauge",
-            [Sample((), now.memory_available_bytes)],
+            [sample("", now.memory_available_bytes)],
         ),
         Family(
             "rivetr_host_disk_bytes",
             "Size of the file system holding the data directory.",
             "gauge",
-            [Sample((), now.disk_total_bytes)],
+            [sample("", now.disk_total_bytes)],
         ),
         Family(
             "rivetr_host_disk_available_bytes",
             "Space left on the file system holding the data directory.",
             "gauge",
-            [Sample((), now.disk_available_bytes)],
+            [sample("", now.disk_available_bytes)],
         ),
     ]

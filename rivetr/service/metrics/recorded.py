@@ -5,87 +5,93 @@ the views, they survive restarts and agree with the dashboard."""
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from datetime import datetime
+from itertools import accumulate
 
-from rivetr.projections.deployments import OutcomeView
+from rivetr.domain.deployment import IN_FLIGHT
 from rivetr.projections.registry import ReadModel
-from rivetr.service.metrics.exposition import Family, Sample, histogram
+from rivetr.service.metrics.exposition import Family, histogram, labels, sample
 
 # seconds from a deployment's request to it going live (or failing): a cached image is seconds,
 # a cold build minutes
 DEPLOY_BUCKETS_S: tuple[float, ...] = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
-# a deployment's status as the view has it -> the result it counts under; any other: under way
-RESULTS = {
-    "live": "succeeded",
-    "superseded": "succeeded",
-    "retired": "succeeded",
-    "failed": "failed",
-    "rolling_back": "rolled_back",
-    "rolled_back": "rolled_back",
-    "cancelled": "cancelled",
-}
+# how a deployment that ended is counted: went live (whatever came after), or stopped first;
+# each fixed once it happens, so every counter only grows
+ENDINGS = {"live": "succeeded", "failed": "failed", "cancelled": "cancelled"}
+ROLLED_BACK = ("rolling_back", "rolled_back")  # went live, then was rolled back
+UNDER_WAY = frozenset(IN_FLIGHT)
 BACKUP_RESULTS = ("requested", "stored", "read_back", "verified", "failed")
 
 
 async def apps(read: ReadModel) -> list[Family]:
     count = await read.apps.count()
-    return [Family("rivetr_apps", "Applications on this instance.", "gauge", [Sample((), count)])]
+    return [Family("rivetr_apps", "Applications on this instance.", "gauge", [sample("", count)])]
 
 
-class _Durations:
-    """One result's deployment durations, summed over the statuses it covers."""
+class Deployments:
+    """The deployment families. Their durations are read again only when a deployment has
+    ended since the last scrape: an ended one's duration never changes, so the counts of those
+    that ended say whether anything did (the read costs milliseconds with many deployments)."""
 
     def __init__(self) -> None:
-        self.within = [0] * len(DEPLOY_BUCKETS_S)
-        self.ended = 0  # the +Inf bucket: every one that ended, within a bound or not
-        self.seconds = 0.0
+        self._ended: tuple[int, ...] = ()
+        self._durations: list[str] = []
 
-    def add(self, outcome: OutcomeView) -> None:
-        self.within = [a + b for a, b in zip(self.within, outcome.within, strict=True)]
-        self.ended += outcome.ended
-        self.seconds += outcome.seconds
+    async def families(self, read: ReadModel) -> list[Family]:
+        statuses = await read.deployments.statuses()
+        totals = {
+            "succeeded": await read.deployments.went_live(),
+            "failed": statuses.get("failed", 0),
+            "cancelled": statuses.get("cancelled", 0),
+        }
+        ended = tuple(totals.values())
+        if ended != self._ended:
+            self._durations = _durations(await read.deployments.durations())
+            self._ended = ended
+        return [
+            Family(
+                "rivetr_deployments_total",
+                "Deployments that ended: went live (succeeded), failed or were cancelled first.",
+                "counter",
+                [sample(labels(("result", result)), count) for result, count in totals.items()],
+            ),
+            Family(
+                "rivetr_deployment_rollbacks_total",
+                "Deployments that went live and were then rolled back.",
+                "counter",
+                [sample("", sum(statuses.get(status, 0) for status in ROLLED_BACK))],
+            ),
+            Family(
+                "rivetr_deployments_in_progress",
+                "Deployments requested that have neither gone live nor failed yet.",
+                "gauge",
+                [sample("", sum(n for status, n in statuses.items() if status in UNDER_WAY))],
+            ),
+            Family(
+                "rivetr_deployment_duration_seconds",
+                "Time from a deployment's request to its traffic switch, or to its failure.",
+                "histogram",
+                self._durations,
+            ),
+        ]
 
-    def samples(self, result: str) -> list[Sample]:
-        cumulative = [*zip(DEPLOY_BUCKETS_S, self.within, strict=True), (float("inf"), self.ended)]
-        return histogram((("result", result),), cumulative, self.seconds)
 
-
-async def deployments(read: ReadModel) -> list[Family]:
-    totals = dict.fromkeys(sorted(set(RESULTS.values())), 0)
-    under_way = 0
-    durations: dict[str, _Durations] = {}
-    for outcome in await read.deployments.outcomes(DEPLOY_BUCKETS_S):
-        result = RESULTS.get(outcome.status)
-        if result is None:
-            under_way += outcome.count
+def _durations(ended: list[tuple[str, float]]) -> list[str]:
+    counts = {result: [0] * (len(DEPLOY_BUCKETS_S) + 1) for result in ENDINGS.values()}
+    sums = dict.fromkeys(counts, 0.0)
+    for ending, seconds in ended:
+        result = ENDINGS.get(ending)
+        if result is None or seconds is None:
             continue
-        totals[result] += outcome.count
-        durations.setdefault(result, _Durations()).add(outcome)
-    return [
-        Family(
-            "rivetr_deployments_total",
-            "Deployments that ended, by result (a rollback counts as rolled_back).",
-            "counter",
-            [Sample((("result", result),), count) for result, count in totals.items()],
-        ),
-        Family(
-            "rivetr_deployments_in_progress",
-            "Deployments requested that have neither gone live nor failed yet.",
-            "gauge",
-            [Sample((), under_way)],
-        ),
-        Family(
-            "rivetr_deployment_duration_seconds",
-            "Time from a deployment's request to its traffic switch, or to its failure.",
-            "histogram",
-            [
-                sample
-                for result in totals
-                if result in durations
-                for sample in durations[result].samples(result)
-            ],
-        ),
-    ]
+        counts[result][bisect_left(DEPLOY_BUCKETS_S, seconds)] += 1
+        sums[result] += seconds
+    samples = []
+    for result, buckets in counts.items():
+        cumulative = list(zip((*DEPLOY_BUCKETS_S, math.inf), accumulate(buckets), strict=True))
+        samples += histogram(labels(("result", result)), cumulative, sums[result])
+    return samples
 
 
 async def webhooks(read: ReadModel) -> list[Family]:
@@ -95,7 +101,7 @@ async def webhooks(read: ReadModel) -> list[Family]:
             "rivetr_webhook_deliveries_total",
             "Webhook deliveries received, by what was decided of each.",
             "counter",
-            [Sample((("decision", decision),), count) for decision, count in decisions.items()],
+            [sample(labels(("decision", d)), count) for d, count in decisions.items()],
         )
     ]
 
@@ -107,18 +113,18 @@ async def backups(read: ReadModel, now: datetime) -> list[Family]:
         if database.last_verified_at is None:
             continue
         age = (now - datetime.fromisoformat(database.last_verified_at)).total_seconds()
-        labels = (
+        named = labels(
             ("database", database.name),
             ("database_id", database.database_id),
             ("team", database.team),
         )
-        ages.append(Sample(labels, max(age, 0.0)))
+        ages.append(sample(named, max(age, 0.0)))
     return [
         Family(
             "rivetr_backups_total",
             "Database backups, by where each got to (verified: restored and checked).",
             "counter",
-            [Sample((("result", result),), count) for result, count in results.items()],
+            [sample(labels(("result", result)), count) for result, count in results.items()],
         ),
         Family(
             "rivetr_backup_last_verified_age_seconds",
@@ -137,7 +143,7 @@ async def certificates(read: ReadModel) -> list[Family]:
             "When each domain's certificate expires, in Unix time.",
             "gauge",
             [
-                Sample((("domain", domain),), datetime.fromisoformat(at).timestamp())
+                sample(labels(("domain", domain)), datetime.fromisoformat(at).timestamp())
                 for domain, at in expiries.items()
             ],
         )

@@ -53,6 +53,7 @@ class Metrics:
         self.data_dir = data_dir
         self.clock = clock
         self.token = token
+        self.deployments = recorded.Deployments()  # keeps what only changes when one ends
 
     def check(self, authorization: str | None) -> None:
         """Whether a request to /metrics on the API's address, with this Authorization header,
@@ -75,7 +76,7 @@ class Metrics:
         read = self.read
         families = [
             *await recorded.apps(read),
-            *await recorded.deployments(read),
+            *await self.deployments.families(read),
             *await recorded.webhooks(read),
             *await recorded.backups(read, self.clock.now()),
             *await recorded.certificates(read),

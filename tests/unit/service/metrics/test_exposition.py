@@ -6,7 +6,14 @@ from __future__ import annotations
 import math
 
 from rivetr.adapters.histograms import Histogram
-from rivetr.service.metrics.exposition import Family, Sample, histogram, number, render
+from rivetr.service.metrics.exposition import (
+    Family,
+    histogram,
+    labels,
+    number,
+    render,
+    sample,
+)
 
 
 def test_a_family_is_its_help_and_type_then_its_samples() -> None:
@@ -16,7 +23,7 @@ def test_a_family_is_its_help_and_type_then_its_samples() -> None:
                 "rivetr_things_total",
                 "Things, counted.",
                 "counter",
-                [Sample((("app", "web"), ("code", "200")), 3), Sample((), 1.5)],
+                [sample(labels(("app", "web"), ("code", "200")), 3), sample("", 1.5)],
             )
         ]
     )
@@ -30,7 +37,7 @@ def test_a_family_is_its_help_and_type_then_its_samples() -> None:
 
 def test_label_values_and_help_are_escaped() -> None:
     text = render(
-        [Family("rivetr_x", 'a\\b\nc "q"', "gauge", [Sample((("app", 'a"b\\c\nd'),), 1)])]
+        [Family("rivetr_x", 'a\\b\nc "q"', "gauge", [sample(labels(("app", 'a"b\\c\nd')), 1)])]
     )
     assert '# HELP rivetr_x a\\\\b\\nc "q"\n' in text
     assert 'rivetr_x{app="a\\"b\\\\c\\nd"} 1\n' in text
@@ -40,7 +47,7 @@ def test_numbers_are_spelt_as_the_format_has_them() -> None:
     assert [number(v) for v in (0, 7, 2.0, 0.25, math.inf, -math.inf, math.nan)] == [
         "0",
         "7",
-        "2",
+        "2.0",
         "0.25",
         "+Inf",
         "-Inf",
@@ -54,12 +61,11 @@ def test_a_histogram_is_cumulative_up_to_inf_with_its_sum_and_count() -> None:
     for value in (0.05, 0.1, 0.5, 3.0):
         seen.observe(value)
 
-    samples = histogram((("app", "web"),), seen.cumulative(), seen.sum)
-
-    assert [(s.suffix, dict(s.labels).get("le"), s.value) for s in samples] == [
-        ("_bucket", "0.1", 2),  # a value on a bound belongs to its bucket
-        ("_bucket", "1", 3),
-        ("_bucket", "+Inf", 4),
-        ("_sum", None, 3.65),
-        ("_count", None, 4),
+    assert histogram(labels(("app", "web")), seen.cumulative(), seen.sum) == [
+        '_bucket{app="web",le="0.1"} 2',  # a value on a bound belongs to its bucket
+        '_bucket{app="web",le="1"} 3',
+        '_bucket{app="web",le="+Inf"} 4',
+        '_sum{app="web"} 3.65',
+        '_count{app="web"} 4',
     ]
+    assert histogram("", seen.cumulative(), seen.sum)[0] == '_bucket{le="0.1"} 2'

@@ -13,14 +13,10 @@ from rivetr.adapters.host import FakeHost
 from rivetr.adapters.proxy.stats import ProxyStats
 from rivetr.domain.errors import NotFound
 from rivetr.service.metrics import live
-from rivetr.service.metrics.exposition import Family, render
+from rivetr.service.metrics.exposition import render
 from rivetr.service.metrics.scrape import Metrics, MetricsTokenRefused
 from rivetr.service.reactors.resources import Reading
-
-
-def values(families: list[Family], name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    [family] = [f for f in families if f.name == name]
-    return {(*s.labels, ("", s.suffix)): s.value for s in family.samples}
+from tests.unit.service.metrics.scraped import scraped
 
 
 def test_proxy_requests_count_by_app_and_code_with_latency_by_app() -> None:
@@ -30,18 +26,19 @@ def test_proxy_requests_count_by_app_and_code_with_latency_by_app() -> None:
     stats.observe("web", 502, 0.001)
     stats.observe("api", 404, 0.0001)
 
-    families = live.proxy(stats)
+    found = scraped(live.proxy(stats))
 
-    assert values(families, "rivetr_proxy_requests_total") == {
-        (("app", "api"), ("code", "404"), ("", "")): 1,
-        (("app", "web"), ("code", "200"), ("", "")): 2,
-        (("app", "web"), ("code", "502"), ("", "")): 1,
+    assert {k: v for k, v in found.items() if k.startswith("rivetr_proxy_requests")} == {
+        'rivetr_proxy_requests_total{app="api",code="404"}': 1,
+        'rivetr_proxy_requests_total{app="web",code="200"}': 2,
+        'rivetr_proxy_requests_total{app="web",code="502"}': 1,
     }
-    latency = values(families, "rivetr_proxy_request_duration_seconds")
-    assert latency[(("app", "web"), ("le", "0.001"), ("", "_bucket"))] == 1
-    assert latency[(("app", "web"), ("le", "0.0025"), ("", "_bucket"))] == 2
-    assert latency[(("app", "web"), ("le", "+Inf"), ("", "_bucket"))] == 3
-    assert latency[(("app", "web"), ("", "_sum"))] == pytest.approx(0.203)
+    latency = "rivetr_proxy_request_duration_seconds"
+    assert found[f'{latency}_bucket{{app="web",le="0.001"}}'] == 1
+    assert found[f'{latency}_bucket{{app="web",le="0.0025"}}'] == 2
+    assert found[f'{latency}_bucket{{app="web",le="+Inf"}}'] == 3
+    assert found[f'{latency}_sum{{app="web"}}'] == pytest.approx(0.203)
+    assert found[f'{latency}_count{{app="api"}}'] == 1
 
 
 def test_the_log_is_its_files_sizes_its_events_and_its_append_latency(tmp_path: Path) -> None:
@@ -50,13 +47,12 @@ def test_the_log_is_its_files_sizes_its_events_and_its_append_latency(tmp_path: 
     latency = Histogram()
     latency.observe(0.003)
 
-    families = live.event_log(tmp_path, 42, latency)
+    found = scraped(live.event_log(tmp_path, 42, latency))
 
-    assert values(families, "rivetr_event_log_bytes") == {(("", ""),): 4196}
-    assert values(families, "rivetr_event_log_events") == {(("", ""),): 42}
-    appends = values(families, "rivetr_event_append_duration_seconds")
-    assert appends[(("le", "0.0025"), ("", "_bucket"))] == 0
-    assert appends[(("le", "0.005"), ("", "_bucket"))] == 1
+    assert found["rivetr_event_log_bytes"] == 4196
+    assert found["rivetr_event_log_events"] == 42
+    assert found['rivetr_event_append_duration_seconds_bucket{le="0.0025"}'] == 0
+    assert found['rivetr_event_append_duration_seconds_bucket{le="0.005"}'] == 1
     # a store that keeps no latency (the in-memory twin): only the sizes
     assert [f.name for f in live.event_log(tmp_path / "none", 0, None)] == [
         "rivetr_event_log_bytes",
@@ -65,7 +61,7 @@ def test_the_log_is_its_files_sizes_its_events_and_its_append_latency(tmp_path: 
 
 
 def test_sse_subscribers_are_a_gauge() -> None:
-    assert values(live.sse(3), "rivetr_sse_subscribers") == {(("", ""),): 3}
+    assert scraped(live.sse(3)) == {"rivetr_sse_subscribers": 3}
 
 
 def test_each_live_container_reports_its_cpu_time_and_memory() -> None:
@@ -73,20 +69,12 @@ def test_each_live_container_reports_its_cpu_time_and_memory() -> None:
         "a1": Reading("rivetr-web-d1", 2_500_000_000, 1.0, "web", 64 * 2**20, 512 * 2**20),
         "a2": Reading("rivetr-api-d2", 1_000_000_000, 1.0, "api", 32 * 2**20, None),
     }
-    families = live.containers(readings)
-
-    assert values(families, "rivetr_container_cpu_seconds_total") == {
-        (("app", "api"), ("app_id", "a2"), ("", "")): 1.0,
-        (("app", "web"), ("app_id", "a1"), ("", "")): 2.5,
-    }
-    assert (
-        values(families, "rivetr_container_memory_bytes")[
-            (("app", "web"), ("app_id", "a1"), ("", ""))
-        ]
-        == 64 * 2**20
-    )
-    assert values(families, "rivetr_container_memory_limit_bytes") == {
-        (("app", "web"), ("app_id", "a1"), ("", "")): 512 * 2**20
+    assert scraped(live.containers(readings)) == {
+        'rivetr_container_cpu_seconds_total{app="api",app_id="a2"}': 1.0,
+        'rivetr_container_cpu_seconds_total{app="web",app_id="a1"}': 2.5,
+        'rivetr_container_memory_bytes{app="api",app_id="a2"}': 32 * 2**20,
+        'rivetr_container_memory_bytes{app="web",app_id="a1"}': 64 * 2**20,
+        'rivetr_container_memory_limit_bytes{app="web",app_id="a1"}': 512 * 2**20,
     }
 
 
@@ -94,14 +82,12 @@ def test_the_host_reports_cpu_time_memory_and_disk_and_nothing_when_unreadable()
     host = FakeHost()
     host.set(cpu_busy_s=30.0, cpu_total_s=100.0)
 
-    families = live.host(host)
+    found = scraped(live.host(host))
 
-    assert values(families, "rivetr_host_cpu_seconds_total") == {
-        (("mode", "busy"), ("", "")): 30.0,
-        (("mode", "idle"), ("", "")): 70.0,
-    }
-    assert values(families, "rivetr_host_memory_available_bytes") == {(("", ""),): 6 * 2**30}
-    assert values(families, "rivetr_host_disk_bytes") == {(("", ""),): 100 * 2**30}
+    assert found['rivetr_host_cpu_seconds_total{mode="busy"}'] == 30.0
+    assert found['rivetr_host_cpu_seconds_total{mode="idle"}'] == 70.0
+    assert found["rivetr_host_memory_available_bytes"] == 6 * 2**30
+    assert found["rivetr_host_disk_bytes"] == 100 * 2**30
     host.failing = OSError("no /proc")
     assert live.host(host) == []
     assert render([]) == ""

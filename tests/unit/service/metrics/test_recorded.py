@@ -26,13 +26,15 @@ from rivetr.domain.events import (
     DeploymentHealthy,
     DeploymentRequested,
     Event,
+    RollbackStarted,
+    RolledBack,
     TrafficSwitched,
     WebhookReceived,
 )
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.service.metrics import recorded
-from rivetr.service.metrics.exposition import Family, render
 from tests.unit.projections.test_certificates_view import installed
+from tests.unit.service.metrics.scraped import scraped
 
 pytestmark = pytest.mark.anyio
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -80,50 +82,64 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[History, ReadModel]]:
     history.conn.close()
 
 
-def samples(families: list[Family], name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    [family] = [f for f in families if f.name == name]
-    return {(*s.labels, ("", s.suffix)): s.value for s in family.samples}
-
-
 def requested(deployment_id: str) -> DeploymentRequested:
     return DeploymentRequested(deployment_id=deployment_id, app="web", app_id="a1", branch="main")
+
+
+def went_live(history: History, deployment_id: str, at: float) -> None:
+    """A retained image's way: started, healthy, switched at `at`."""
+    started = ContainerStarted(
+        deployment_id=deployment_id,
+        container_id="c" * 64,
+        container_name=f"rivetr-web-{deployment_id}",
+        image="rivetr/web:d1",
+        host_port=30000,
+        duration_ms=1.0,
+    )
+    history.add(started, at - 10, "a1")
+    history.add(DeploymentHealthy(deployment_id=deployment_id, probes=1, duration_ms=1), at, "a1")
+    history.add(TrafficSwitched(deployment_id=deployment_id, app="web", host_port=30000), at, "a1")
 
 
 async def test_deployments_count_by_result_and_time_from_request_to_live_or_failure(world):
     history, read = world
     history.add(AppCreated(app_id="a1", name="web", git_url="https://x/y.git"), resource="a1")
     history.add(requested("d1"), 0, "a1")
-    started = ContainerStarted(
-        deployment_id="d1",
-        container_id="c" * 64,
-        container_name="rivetr-web-d1",
-        image="rivetr/web:d1",
-        host_port=30000,
-        duration_ms=1.0,
-    )
-    history.add(started, 10, "a1")
-    history.add(DeploymentHealthy(deployment_id="d1", probes=1, duration_ms=1.0), 15, "a1")
-    history.add(TrafficSwitched(deployment_id="d1", app="web", host_port=30000), 20, "a1")
+    went_live(history, "d1", 20)
     history.add(requested("d2"), 100, "a1")
     history.add(DeploymentFailed(deployment_id="d2", step="build", reason="x"), 500, "a1")
     history.add(requested("d3"), 600, "a1")  # under way
+    figures = recorded.Deployments()
 
-    families = await recorded.deployments(read)
+    found = scraped(await figures.families(read))
 
-    totals = samples(families, "rivetr_deployments_total")
-    assert totals[(("result", "succeeded"), ("", ""))] == 1
-    assert totals[(("result", "failed"), ("", ""))] == 1
-    assert totals[(("result", "cancelled"), ("", ""))] == 0
-    assert samples(families, "rivetr_deployments_in_progress") == {(("", ""),): 1}
-    took = samples(families, "rivetr_deployment_duration_seconds")
-    assert took[(("result", "succeeded"), ("le", "15"), ("", "_bucket"))] == 0
-    assert took[(("result", "succeeded"), ("le", "30"), ("", "_bucket"))] == 1
-    assert took[(("result", "succeeded"), ("", "_sum"))] == pytest.approx(20, abs=0.01)
-    assert took[(("result", "failed"), ("le", "300"), ("", "_bucket"))] == 0
-    assert took[(("result", "failed"), ("le", "600"), ("", "_bucket"))] == 1
-    assert took[(("result", "failed"), ("le", "+Inf"), ("", "_bucket"))] == 1
-    assert took[(("result", "failed"), ("", "_count"))] == 1
-    assert "rivetr_deployment_duration_seconds_bucket" in render(families)
+    total, took = "rivetr_deployments_total", "rivetr_deployment_duration_seconds"
+    assert found[f'{total}{{result="succeeded"}}'] == 1
+    assert found[f'{total}{{result="failed"}}'] == 1
+    assert found[f'{total}{{result="cancelled"}}'] == 0
+    assert found["rivetr_deployments_in_progress"] == 1
+    assert found["rivetr_deployment_rollbacks_total"] == 0
+    assert found[f'{took}_bucket{{result="succeeded",le="15"}}'] == 0
+    assert found[f'{took}_bucket{{result="succeeded",le="30"}}'] == 1
+    assert found[f'{took}_sum{{result="succeeded"}}'] == pytest.approx(20, abs=0.01)
+    assert found[f'{took}_bucket{{result="failed",le="300"}}'] == 0
+    assert found[f'{took}_bucket{{result="failed",le="600"}}'] == 1
+    assert found[f'{took}_bucket{{result="failed",le="+Inf"}}'] == 1
+    assert found[f'{took}_count{{result="failed"}}'] == 1
+
+    # d3 goes live in 2 s and d1 is rolled back to: still counted as having gone live once
+    went_live(history, "d3", 602)
+    rollback = RollbackStarted(deployment_id="d3", to_deployment_id="d1", reason="died")
+    history.add(rollback, 700, "a1")
+    history.add(RolledBack(deployment_id="d3", app="web", to_deployment_id="d1", host_port=1), 701)
+
+    again = scraped(await figures.families(read))
+
+    assert again[f'{total}{{result="succeeded"}}'] == 2
+    assert again["rivetr_deployment_rollbacks_total"] == 1
+    assert again["rivetr_deployments_in_progress"] == 0
+    assert again[f'{took}_bucket{{result="succeeded",le="5"}}'] == 1  # read again: d3 ended
+    assert again[f'{took}_count{{result="succeeded"}}'] == 2
 
 
 async def test_webhook_deliveries_count_by_decision(world):
@@ -142,11 +158,9 @@ async def test_webhook_deliveries_count_by_decision(world):
             resource="a1",
         )
 
-    families = await recorded.webhooks(read)
-
-    assert samples(families, "rivetr_webhook_deliveries_total") == {
-        (("decision", "deploy"), ("", "")): 1,
-        (("decision", "ignored"), ("", "")): 2,
+    assert scraped(await recorded.webhooks(read)) == {
+        'rivetr_webhook_deliveries_total{decision="deploy"}': 1,
+        'rivetr_webhook_deliveries_total{decision="ignored"}': 2,
     }
 
 
@@ -187,28 +201,26 @@ async def test_backups_count_by_result_and_the_last_verified_ones_age(world):
     history.add(BackupVerified(backup_id="b1"), 60, "db1")
     history.add(BackupFailed(backup_id="b2", step="dump", reason="x"), 70, "db1")
 
-    families = await recorded.backups(read, datetime.fromtimestamp(T0.timestamp() + 660, UTC))
+    now = datetime.fromtimestamp(T0.timestamp() + 660, UTC)
+    found = scraped(await recorded.backups(read, now))
 
-    results = samples(families, "rivetr_backups_total")
-    assert results[(("result", "verified"), ("", ""))] == 1
-    assert results[(("result", "failed"), ("", ""))] == 1
-    assert results[(("result", "stored"), ("", ""))] == 0
-    ages = samples(families, "rivetr_backup_last_verified_age_seconds")
-    labels = (("database", "pg"), ("database_id", "db1"), ("team", "default"), ("", ""))
-    assert ages == {labels: pytest.approx(600)}
+    assert found['rivetr_backups_total{result="verified"}'] == 1
+    assert found['rivetr_backups_total{result="failed"}'] == 1
+    assert found['rivetr_backups_total{result="stored"}'] == 0
+    age = 'rivetr_backup_last_verified_age_seconds{database="pg",database_id="db1",team="default"}'
+    assert found[age] == pytest.approx(600)
 
 
 async def test_each_domains_certificate_expiry_is_unix_time(world):
     history, read = world
     history.add(installed("aa"), resource="a1")  # shop.test, until 2027-01-30
-    families = await recorded.certificates(read)
     expected = datetime(2027, 1, 30, tzinfo=UTC).timestamp()
-    assert samples(families, "rivetr_certificate_expiry_timestamp_seconds") == {
-        (("domain", "shop.test"), ("", "")): expected
+    assert scraped(await recorded.certificates(read)) == {
+        'rivetr_certificate_expiry_timestamp_seconds{domain="shop.test"}': expected
     }
 
 
 async def test_apps_are_counted(world):
     history, read = world
     history.add(AppCreated(app_id="a1", name="web", git_url="https://x/y.git"), resource="a1")
-    assert samples(await recorded.apps(read), "rivetr_apps") == {(("", ""),): 1}
+    assert scraped(await recorded.apps(read)) == {"rivetr_apps": 1}
