@@ -161,7 +161,20 @@ def do_some_work(url: str, token: str) -> None:
             raise RuntimeError(f"{method} {path}: {status} (expected {expected}): {answer!r}")
 
 
-def measure(engine: str | None, seconds: float, settle: float) -> dict[str, object]:
+METRICS_TOKEN = "idle-bench-metrics-token-0123"
+
+
+def scrape_metrics(url: str) -> None:
+    """/metrics three times, so that what a scrape loads is in the figures."""
+    for _ in range(3):
+        status, answer = request("GET", f"{url}/metrics", METRICS_TOKEN)
+        if status != 200:
+            raise RuntimeError(f"GET /metrics: {status}: {answer[:200]!r}")
+
+
+def measure(
+    engine: str | None, seconds: float, settle: float, metrics: bool = False
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
     data = tmp / "data"
     log = tmp / "serve.log"
@@ -172,6 +185,10 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
     env["RIVETR_PROXY_HTTP_PORT"] = str(free_port())
     env["RIVETR_PROXY_HTTPS_PORT"] = str(free_port())
     env["RIVETR_ACME_AUTO"] = "false"
+    if metrics:  # /metrics on, scraped, and the host thresholds watched
+        env["RIVETR_METRICS_TOKEN"] = METRICS_TOKEN
+        env["RIVETR_HOST_DISK_PERCENT"] = env["RIVETR_HOST_MEMORY_PERCENT"] = "99"
+        env["RIVETR_HOST_CPU_PERCENT"] = "99"
     process: subprocess.Popen[bytes] | None = None
     try:
         url, token, process = start_serve(data, env, log)
@@ -179,6 +196,8 @@ def measure(engine: str | None, seconds: float, settle: float) -> dict[str, obje
         health = wait_healthy(process, url, log)
         startup = time.monotonic() - started
         do_some_work(url, token)
+        if metrics:
+            scrape_metrics(url)
         if engine != "none":  # let the monitor connect and record before the window opens
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -285,9 +304,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="idle window (default 60)")
     parser.add_argument("--settle", type=float, default=2.0, help="pause before the window opens")
     parser.add_argument("--imports", action="store_true", help="also show RSS per import")
+    parser.add_argument(
+        "--metrics", action="store_true", help="metrics on and scraped, host thresholds watched"
+    )
     args = parser.parse_args()
 
-    r = measure(args.engine, args.seconds, args.settle)
+    r = measure(args.engine, args.seconds, args.settle, args.metrics)
     rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
     cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
     python = sys.version.split()[0]
