@@ -13,6 +13,8 @@ Goals: RSS <= 55 MB, CPU < 0.1 %.
     python benchmarks/idle.py --imports        # also: RSS after each big import
     python benchmarks/idle.py --restart        # measured after a restart (what --configured is)
     python benchmarks/idle.py --configured     # with a notification channel set, restarted
+    python benchmarks/idle.py --job            # with a scheduled job configured
+    python benchmarks/idle.py --metrics        # /metrics on and scraped, host thresholds watched
 """
 
 from __future__ import annotations
@@ -182,13 +184,26 @@ def configure(url: str, token: str) -> None:
         raise RuntimeError(f"PUT {path}: {status}: {answer!r}")
 
 
+METRICS_TOKEN = "idle-bench-metrics-token-0123"
+
+
+def scrape_metrics(url: str) -> None:
+    """/metrics three times, so that what a scrape loads is in the figures."""
+    for _ in range(3):
+        status, answer = request("GET", f"{url}/metrics", METRICS_TOKEN)
+        if status != 200:
+            raise RuntimeError(f"GET /metrics: {status}: {answer[:200]!r}")
+
+
 def measure(
     engine: str | None,
     seconds: float,
     settle: float,
+    *,
     configured: bool = False,
     restart: bool = False,
     job: bool = False,
+    metrics: bool = False,
 ) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-idle-"))
     data = tmp / "data"
@@ -200,6 +215,10 @@ def measure(
     env["RIVETR_PROXY_HTTP_PORT"] = str(free_port())
     env["RIVETR_PROXY_HTTPS_PORT"] = str(free_port())
     env["RIVETR_ACME_AUTO"] = "false"
+    if metrics:  # /metrics on, scraped, and the host thresholds watched
+        env["RIVETR_METRICS_TOKEN"] = METRICS_TOKEN
+        env["RIVETR_HOST_DISK_PERCENT"] = env["RIVETR_HOST_MEMORY_PERCENT"] = "99"
+        env["RIVETR_HOST_CPU_PERCENT"] = "99"
     process: subprocess.Popen[bytes] | None = None
     try:
         url, token, process = start_serve(data, env, log)
@@ -216,6 +235,8 @@ def measure(
             health = wait_healthy(process, url, log)
             for path in ("/api/v1/apps", "/api/v1/apps/bench", "/"):  # the same reads again
                 request("GET", url + path, token)
+        if metrics:
+            scrape_metrics(url)
         if engine != "none":  # let the monitor connect and record before the window opens
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -327,9 +348,20 @@ def main() -> int:
     )
     parser.add_argument("--restart", action="store_true", help="measured after a restart")
     parser.add_argument("--job", action="store_true", help="with a scheduled job configured")
+    parser.add_argument(
+        "--metrics", action="store_true", help="metrics on and scraped, host thresholds watched"
+    )
     args = parser.parse_args()
 
-    r = measure(args.engine, args.seconds, args.settle, args.configured, args.restart, args.job)
+    r = measure(
+        args.engine,
+        args.seconds,
+        args.settle,
+        configured=args.configured,
+        restart=args.restart,
+        job=args.job,
+        metrics=args.metrics,
+    )
     rss_ok = r["rss_mb"] <= RSS_GOAL_MB  # type: ignore[operator]
     cpu_ok = r["cpu_pct"] < CPU_GOAL_PCT  # type: ignore[operator]
     python = sys.version.split()[0]

@@ -22,7 +22,9 @@ from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.health.probe import HttpProber
+from rivetr.adapters.host import HostProbe, ProcHost
 from rivetr.adapters.logs import LogStore
+from rivetr.adapters.metrics_listener import serve_metrics
 from rivetr.adapters.notify.base import NoticeSender
 from rivetr.adapters.notify.senders import AppriseSender
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
@@ -62,6 +64,7 @@ from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
 from rivetr.service.commands.variables import VariableService
 from rivetr.service.commands.webhooks import WebhookService
+from rivetr.service.metrics.scrape import Metrics
 from rivetr.service.queries.accounts import AccountReads
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.audit import AuditReads
@@ -79,6 +82,7 @@ from rivetr.service.reactors.backup_worker import BackupWorker
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
+from rivetr.service.reactors.host_sampler import HostSampler, thresholds_of
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.job_recorder import RunRecorder
 from rivetr.service.reactors.job_runner import JobRunner
@@ -125,6 +129,7 @@ class Services:
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
         sender: NoticeSender | None = None,
+        host: HostProbe | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -303,6 +308,28 @@ class Services:
             specs.make,
         )
         self.job_scheduler = JobScheduler(store, read, runs, self.clock, specs.owner_name)
+        # --- metrics and host alerts ---
+        self.host = host or ProcHost(settings.data_path)
+        self.metrics = Metrics(
+            read=read,
+            store=store,
+            append_latency=store.append_latency if isinstance(store, SqliteEventStore) else None,
+            proxy=self.proxy.stats,
+            hub=self.hub,
+            resources=self.resources,
+            host=self.host,
+            data_dir=settings.data_path,
+            clock=self.clock,
+            token=settings.metrics_token,
+        )
+        self.host_sampler = HostSampler(
+            store,
+            self.host,
+            thresholds_of(settings),
+            self.clock,
+            interval_s=settings.host_sample_interval_s,
+            window_s=settings.host_window_s,
+        )
 
     @classmethod
     async def open(
@@ -317,6 +344,7 @@ class Services:
         clock: Clock | None = None,
         origins: Mapping[str, str] | None = None,
         sender: NoticeSender | None = None,
+        host: HostProbe | None = None,
     ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
         name look-ups (the system's resolver when None); the other ports go to `Services`."""
@@ -343,6 +371,7 @@ class Services:
             clock=clock,
             origins=origins,
             sender=sender,
+            host=host,
         )
 
     @contextlib.asynccontextmanager
@@ -356,6 +385,7 @@ class Services:
         await self.job_scheduler.fail_interrupted()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
+        metrics = await self._start_metrics()
         async with anyio.create_task_group() as group:
             group.start_soon(_supervised, "projection runner", self.runner.run)
             group.start_soon(_supervised, "engine monitor", self.engine.run)
@@ -373,6 +403,8 @@ class Services:
                 group.start_soon(_supervised, "job scheduler", jobs)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
+            if self.host_sampler.thresholds and self.settings.host_sample_interval_s > 0:
+                group.start_soon(_supervised, "host sampler", self.host_sampler.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             group.start_soon(_supervised, "notifier", self.notifier.run)
             if listening is not None:
@@ -383,7 +415,7 @@ class Services:
                 yield
             finally:
                 group.cancel_scope.cancel()
-                for server in (listening, secure):
+                for server in (listening, secure, metrics):
                     if server is not None:
                         server.close()
 
@@ -409,6 +441,20 @@ class Services:
             )
             return None
         log.info("proxy on %s://%s:%d", scheme, settings.proxy_host, port)
+        return listening
+
+    async def _start_metrics(self) -> asyncio.Server | None:
+        """/metrics on metrics_listen, when set; an address that cannot be bound is logged,
+        not fatal, as the proxy's is."""
+        address = self.settings.metrics_address
+        if address is None:
+            return None
+        try:
+            listening = await serve_metrics(*address, self.metrics.render)
+        except OSError as exc:
+            log.error("metrics cannot listen on %s (%s)", self.settings.metrics_listen, exc)
+            return None
+        log.info("metrics on http://%s/metrics", self.settings.metrics_listen)
         return listening
 
     async def _reconcile_when_engine_ready(self) -> None:

@@ -16,6 +16,9 @@ import msgspec
 from rivetr.domain.instance import PublicUrl
 from rivetr.domain.settings import whole
 
+# host:port, the host a name, an IPv4 address or an IPv6 one in brackets
+_HOST_PORT = r"(?:\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):\d{1,5}"
+
 
 class ConfigError(Exception):
     """One line a user can act on, naming the key and its source."""
@@ -98,6 +101,25 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database_health_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 180.0
     # how long a backup's throwaway copy may take to come up healthy with it restored
     backup_verify_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 600.0
+    # --- metrics and host alerts (README "Metrics and alerts") ---
+    # the bearer token Prometheus sends for GET /metrics on the API's address; unset (and no
+    # metrics_listen), /metrics answers 404
+    metrics_token: Annotated[str, msgspec.Meta(pattern=whole(r"[!-~]{16,256}"))] | None = None
+    # an address of its own serving /metrics with no token (host:port, [v6]:port), for a
+    # loopback or private interface that only the scraper reaches
+    metrics_listen: Annotated[str, msgspec.Meta(pattern=whole(_HOST_PORT))] | None = None
+    # how often the host's CPU, memory and disk are read for the thresholds below (0: never)
+    host_sample_interval_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 30.0
+    # the thresholds (percent used) whose crossing is recorded as host.threshold_crossed, and
+    # whose recovery (back below threshold - host_margin_percent) as host.threshold_recovered;
+    # unset: not watched
+    host_disk_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    host_memory_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    host_cpu_percent: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    # the span each value is averaged over, so that a spike does not raise an alert
+    host_window_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
+    # how far below its threshold a value must fall to count as recovered
+    host_margin_percent: Annotated[float, msgspec.Meta(ge=0, le=50)] = 5.0
 
     @property
     def data_path(self) -> Path:
@@ -107,9 +129,23 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     def backups_path(self) -> Path:
         return Path(self.backups_dir) if self.backups_dir else self.data_path / "backups"
 
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """metrics_listen as (host, port), an IPv6 host without its brackets."""
+        if self.metrics_listen is None:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
 
 _FIELDS = set(Settings.__struct_fields__)
-SECRET_KEYS = frozenset({"secret_key"})  # never echoed back in an error, nor shown
+SECRET_KEYS = frozenset({"secret_key", "metrics_token"})  # never echoed back in an error, nor shown
+# what a value refused by its pattern should have been, said instead of the pattern
+_SHAPES = {
+    "secret_key": "not a base64 64-byte key",
+    "metrics_token": "not 16 to 256 printable characters without spaces",
+    "metrics_listen": "not host:port (127.0.0.1:9464, [::1]:9464)",
+}
 _LIST_KEYS = {"trusted_proxies"}  # comma-separated in an environment variable
 # environment variables with a name of their own
 _ENV_ALIASES = {"RIVETR_DATA": "data_dir"}
@@ -140,8 +176,10 @@ def load_settings(
         match = re.search(r"at `\$\.(\w+)`", message)
         key = match.group(1) if match else "?"
         reason = re.sub(r" - at `\$[^`]*`", "", message)
-        reason = "not a base64 64-byte key" if key in SECRET_KEYS else reason
+        reason = _SHAPES[key] if key in _SHAPES and "regex" in reason else reason
         raise _bad_value(key, reason, values, sources) from None
+    if settings.metrics_address is not None and not 1 <= settings.metrics_address[1] <= 65535:
+        raise _bad_value("metrics_listen", "the port must be 1 to 65535", values, sources)
     for entry in settings.trusted_proxies:
         try:
             ipaddress.ip_network(entry)  # strict, as uvicorn reads it: 10.0.0.1/8 is refused

@@ -41,3 +41,22 @@ def test_the_readme_lists_every_template() -> None:
         for template in TemplateCatalogue.packaged().templates
     ]
     assert rows == expected, "README's template table differs from rivetr/templates"
+
+
+def test_the_readme_names_every_metric_served(tmp_path: Path) -> None:
+    import asyncio
+
+    from rivetr.bootstrap import Services
+
+    async def scrape() -> str:
+        services = await Services.open(Settings(data_dir=str(tmp_path), engine="none"))
+        try:
+            return await services.metrics.render()
+        finally:
+            await services.close()
+
+    section = README.split("\n## Metrics and alerts\n", 1)[1].split("\n## ", 1)[0]
+    served = [line.split()[2] for line in asyncio.run(scrape()).splitlines() if "# TYPE" in line]
+    assert len(served) > 15
+    missing = [name for name in served if f"`{name}" not in section]
+    assert not missing, f"README's metrics table lacks: {missing}"

@@ -39,6 +39,7 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
 from rivetr.domain.job_events import (
     JobChanged,
     JobCreated,
@@ -909,6 +910,8 @@ AnyEvent = (
     | JobRunRequested
     | JobRunStarted
     | JobRunFinished
+    | HostThresholdCrossed
+    | HostThresholdRecovered
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

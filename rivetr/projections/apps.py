@@ -368,6 +368,10 @@ class AppQueries(Queries):
             AppView, f"{_APP} WHERE team IN ({marks(wanted)}) ORDER BY name", wanted
         )
 
+    async def count(self) -> int:
+        [row] = await self._values("SELECT COUNT(*) FROM apps")
+        return int(row[0])
+
     async def count_in(self, team: str) -> int:
         [row] = await self._values("SELECT COUNT(*) FROM apps WHERE team = ?", (team,))
         return int(row[0])

@@ -127,6 +127,13 @@ _CERTIFICATE = f"SELECT {columns(CertificateView)} FROM certificates"
 
 
 class CertificateQueries(Queries):
+    async def expiries(self) -> dict[str, str]:
+        """domain -> when its certificate expires (ISO 8601), of those installed."""
+        rows = await self._values(
+            "SELECT domain, not_after FROM certificates WHERE not_after IS NOT NULL ORDER BY 1"
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def every(self) -> list[CertificateView]:
         return await self._rows(CertificateView, f"{_CERTIFICATE} ORDER BY domain")
 

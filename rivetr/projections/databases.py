@@ -486,6 +486,11 @@ class DatabaseQueries(Queries):
             WHERE team = ? AND project = ? AND environment = ? ORDER BY name"""
         return await self._rows(DatabaseView, sql, (team, project, environment))
 
+    async def backup_results(self) -> dict[str, int]:
+        """How many backups there are by status (deleted ones too: they were made)."""
+        rows = await self._values("SELECT status, COUNT(*) FROM backups GROUP BY 1 ORDER BY 1")
+        return {row[0]: row[1] for row in rows}
+
     async def backups_of(self, database_id: str, *, deleted: bool = False) -> list[BackupView]:
         """A database's backups, newest first (deleted ones only when asked)."""
         sql = f"SELECT {columns(BackupView)} FROM backups WHERE database_id = ?"

@@ -37,6 +37,7 @@ from rivetr.projections.reading import Queries, columns, marks, row_as
 # a releases row made from the deployments row that goes live (the time comes first, as ?)
 _RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
 _APP_DELETED = tag(AppDeleted)
+_SWITCHED = tag(TrafficSwitched)  # a deployment's end, when it goes live
 
 
 class DeploymentsProjection:
@@ -64,6 +65,8 @@ class DeploymentsProjection:
         AppDeleted,
         VariablesResolved,
     )
+    # apply never reads by a step's type: built once after a rebuild (see base.reader_indexes)
+    reader_indexes = ("steps_by_type",)
 
     def create(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -106,6 +109,11 @@ class DeploymentsProjection:
         )
         conn.execute(
             "CREATE INDEX IF NOT EXISTS steps_by_deployment ON deployment_steps (deployment_id)"
+        )
+        # which deployments went live, and when: what /metrics counts, from the index alone
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS steps_by_type"
+            " ON deployment_steps (type, deployment_id, recorded_at)"
         )
         conn.execute(
             """CREATE TABLE IF NOT EXISTS releases (
@@ -348,6 +356,33 @@ class DeploymentQueries(Queries):
 
     async def release(self, app_id: str | None) -> ReleaseView | None:
         return await self._row(ReleaseView, f"{_RELEASE} WHERE app_id = ?", (app_id,))
+
+    async def statuses(self) -> dict[str, int]:
+        """How many deployments there are in each status."""
+        rows = await self._values("SELECT status, COUNT(*) FROM deployments GROUP BY 1 ORDER BY 1")
+        return {row[0]: row[1] for row in rows}
+
+    async def went_live(self) -> int:
+        """How many deployments went live (their traffic switched), whatever came after."""
+        [row] = await self._values(
+            "SELECT COUNT(*) FROM deployment_steps WHERE type = ?", (_SWITCHED,)
+        )
+        return int(row[0])
+
+    async def durations(self) -> list[tuple[str, float]]:
+        """(how it ended, seconds from its request) of each deployment that ended: "live" at
+        its traffic switch, else its status when it stopped ("failed", "cancelled"). Fixed
+        once ended, so the set only ever grows (metrics keep it until a count changes)."""
+        rows = await self._values(
+            "SELECT 'live', 86400.0 * (julianday(s.recorded_at) - julianday(d.requested_at))"
+            " FROM deployment_steps s JOIN deployments d ON d.id = s.deployment_id"
+            " WHERE s.type = ?1 UNION ALL"
+            " SELECT status, 86400.0 * (julianday(finished_at) - julianday(requested_at))"
+            " FROM deployments WHERE finished_at IS NOT NULL AND id NOT IN"
+            " (SELECT deployment_id FROM deployment_steps WHERE type = ?1)",
+            (_SWITCHED,),
+        )
+        return [(row[0], row[1]) for row in rows]
 
 
 def _by_app(found: list[DeploymentView]) -> dict[str, DeploymentView]:

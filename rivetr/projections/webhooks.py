@@ -186,6 +186,13 @@ class ForkPreviewView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WebhookQueries(Queries):
+    async def decisions(self) -> dict[str, int]:
+        """How many deliveries were received, by what was decided of each."""
+        rows = await self._values(
+            "SELECT decision, COUNT(*) FROM webhook_deliveries GROUP BY decision ORDER BY 1"
+        )
+        return {row[0]: row[1] for row in rows}
+
     async def deliveries(self, app_id: str, limit: int = 50) -> list[DeliveryView]:
         return await self._rows(
             DeliveryView,

@@ -45,6 +45,7 @@ from rivetr.web.api.tokens import TokensController
 from rivetr.web.api.variables import VariablesController
 from rivetr.web.auth import BearerTokenMiddleware, provide_actor
 from rivetr.web.json_bodies import read_json_body
+from rivetr.web.metrics import metrics_page
 from rivetr.web.options import every_method_allowed
 from rivetr.web.pages.account import AccountPages
 from rivetr.web.pages.app_certificates import AppCertificates
@@ -194,7 +195,14 @@ def create_app(
         exception_handlers=GUARD_HANDLERS,
     )
     return Litestar(
-        route_handlers=[api, pages, receive_webhook, receive_stack_webhook, schema_asset],
+        route_handlers=[
+            api,
+            pages,
+            receive_webhook,
+            receive_stack_webhook,
+            schema_asset,
+            metrics_page,
+        ],
         dependencies=service_providers(),
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],

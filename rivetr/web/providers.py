@@ -49,6 +49,7 @@ PROVIDED = (
     "notifications",
     "jobs",
     "job_reads",
+    "metrics",
 )
 
 

@@ -537,8 +537,15 @@ async def test_the_live_containers_cpu_and_memory_are_sampled_into_a_bounded_rin
     assert {s.deployment_id for s in samples} == {release.deployment_id}
     assert all(0 < s.memory_mb < 256 for s in samples)
     assert all(s.cpu_percent >= 0 for s in samples)
+    reading = sampler.latest()[key]  # what /metrics reports of it
+    assert (reading.app, reading.container) == (name, release.container_name)
+    assert reading.cpu_ns > 0
+    assert 0 < reading.memory_bytes < 256 * 2**20
+    scraped = await services.metrics.render()
+    assert f'rivetr_container_memory_bytes{{app="{name}",app_id="{key}"}} ' in scraped
 
     await services.apps.handle(SYSTEM, DeleteApp(name=name))
     await services.runner.wait_until(await services.store.head())
     await sampler.sample()
     assert sampler.of(key) == []  # nothing live: the chart goes
+    assert key not in sampler.latest()

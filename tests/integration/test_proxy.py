@@ -220,6 +220,20 @@ def test_requests_go_to_the_app_of_their_host_with_forwarded_headers(setup):
     assert chained["headers"]["X-Forwarded-For"] == "203.0.113.7, 127.0.0.1"
 
 
+def test_each_forwarded_request_is_counted_by_app_and_status_with_its_latency(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        for _ in range(3):
+            client.get("/", headers={"Host": "blue.test"})
+        client.get("/nothing", headers={"Host": "blue.test"})
+        client.get("/", headers={"Host": "nobody.test"})  # answered by the proxy: no app's
+        client.get("/", headers={"Host": "down.test"})
+
+    stats = setup["proxy"].stats
+    assert stats.requests == {("shop", 200): 3, ("shop", 204): 1, ("broken", 502): 1}
+    assert stats.latency["shop"].count == 4
+    assert 0 < stats.latency["shop"].sum < 5
+
+
 def test_an_unknown_host_gets_a_404_page_and_a_dead_upstream_a_502_naming_the_app(setup):
     with httpx.Client(base_url=setup["url"]) as client:
         unknown = client.get("/", headers={"Host": "nobody.test"})

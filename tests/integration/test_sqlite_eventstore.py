@@ -159,6 +159,18 @@ async def test_concurrent_appends_share_transactions(
     assert verify_chain(log) == 100
 
 
+async def test_each_append_is_timed_from_its_call_to_its_commit(store: SqliteEventStore) -> None:
+    await store.append("app-1", NO_STREAM, [lost(1)], META)
+    await asyncio.gather(*(store.append(f"app-{n}", NO_STREAM, [lost(n)], META) for n in (2, 3)))
+    with pytest.raises(ConcurrencyError):  # refused, but waited for all the same
+        await store.append("app-1", NO_STREAM, [lost(4)], META)
+
+    timed = store.append_latency
+    assert timed.count == 4
+    assert 0 < timed.sum < 10
+    assert timed.cumulative()[-1] == (float("inf"), 4)
+
+
 def test_one_batch_checks_each_request_against_the_ones_before_it(db_path: Path) -> None:
     writer = BatchWriter(db_path)
     try:

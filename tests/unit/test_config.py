@@ -215,6 +215,38 @@ def test_a_bad_secret_key_is_named_but_never_echoed() -> None:
     assert almost not in str(caught.value)
 
 
+def test_a_short_metrics_token_is_named_but_never_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"RIVETR_METRICS_TOKEN": "too short"})
+
+    assert "'metrics_token' (from environment variable RIVETR_METRICS_TOKEN)" in str(caught.value)
+    assert "not 16 to 256 printable characters" in str(caught.value)
+    assert "too short" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "address"),
+    [("127.0.0.1:9464", ("127.0.0.1", 9464)), ("[::1]:9100", ("::1", 9100)), (None, None)],
+)
+def test_metrics_listen_is_a_host_and_a_port(given: str | None, address: object) -> None:
+    assert load_settings(environ={}, overrides={"metrics_listen": given}).metrics_address == address
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("127.0.0.1", "not host:port"),
+        ("localhost:0", "the port must be 1 to 65535"),
+        ("::1:9100", "not host:port"),
+        ("127.0.0.1:70000", "the port must be 1 to 65535"),
+    ],
+)
+def test_a_metrics_listen_that_is_no_host_and_port_is_refused(given: str, reason: str) -> None:
+    message = config_error(environ={"RIVETR_METRICS_LISTEN": given})
+    assert "'metrics_listen'" in message
+    assert reason in message
+
+
 def test_the_proxy_limits_default_to_the_settings_defaults() -> None:
     settings, limits = Settings(), ProxyLimits()
 

@@ -39,8 +39,11 @@ class SharedApp:
         return await Services.open(self.settings)
 
     @contextlib.contextmanager
-    def on(self, data_dir: Path) -> Iterator[TestClient[Any]]:
-        self.settings = Settings(data_dir=str(data_dir), engine="none", proxy_enabled=False)
+    def on(self, data_dir: Path, **settings: Any) -> Iterator[TestClient[Any]]:
+        """`settings`: beyond the data directory, for a test of one (metrics_token=...)."""
+        self.settings = Settings(
+            data_dir=str(data_dir), engine="none", proxy_enabled=False, **settings
+        )
         try:
             with TestClient(self.app) as client:
                 yield client

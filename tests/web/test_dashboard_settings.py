@@ -96,13 +96,19 @@ def test_a_bad_public_url_is_refused_beside_its_field_with_what_was_typed(
 
 def test_a_secret_setting_is_never_shown(tmp_path: Path) -> None:
     key = base64.b64encode(bytes(range(64))).decode()
+    token = "metrics-token-never-shown-42"
     settings = Settings(
-        data_dir=str(tmp_path / "data"), engine="none", proxy_enabled=False, secret_key=key
+        data_dir=str(tmp_path / "data"),
+        engine="none",
+        proxy_enabled=False,
+        secret_key=key,
+        metrics_token=token,
     )
     origins = {"secret_key": "environment variable RIVETR_SECRET_KEY"}
     with _client(settings, origins) as client:
         page = _as_admin(client)
         assert key not in page
+        assert token not in page
         assert "never shown" in (text_of(page, "settings") or "")
 
 

@@ -21,6 +21,7 @@ from rivetr.adapters.eventstore.base import (
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.legacy import LEARNS_FROM, LegacyConcerns
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
+from rivetr.adapters.histograms import Histogram
 from rivetr.adapters.private_files import private_sqlite
 from rivetr.domain.events import Event
 
@@ -49,6 +50,9 @@ class SqliteEventStore:
         self._closed = False
         self._signal = HeadSignal(self._read_head, poll_interval)
         self._concerns = LegacyConcerns(self._learn)
+        # seconds from an append's call to its commit, queueing behind others' included: what a
+        # caller waits (for /metrics)
+        self.append_latency = Histogram()
 
     @classmethod
     async def open(cls, path: Path, poll_interval: float = 1.0) -> SqliteEventStore:
@@ -83,9 +87,12 @@ class SqliteEventStore:
             raise RuntimeError("the event store is closed")
         if self._writer_task is None:
             self._writer_task = asyncio.create_task(self._write_batches(), name="rivetr-writer")
-        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        future: asyncio.Future[AppendResult] = loop.create_future()
         self._queue.put_nowait((AppendRequest(appends, meta), future))
         result = await future
+        self.append_latency.observe(loop.time() - started)
         if isinstance(result, Exception):  # stale (ConcurrencyError) or refused (InvalidEvent)
             raise result
         return result

@@ -39,6 +39,7 @@ from rivetr.adapters.proxy.http import (
 )
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits, address_key
 from rivetr.adapters.proxy.routes import Upstream
+from rivetr.adapters.proxy.stats import ProxyStats
 from rivetr.adapters.proxy.upstream import Pool, UpstreamConnection
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class Request:
         "method",
         "pending",
         "size",
+        "started",
+        "status",
         "upgrade",
         "upgraded",
         "upstream",
@@ -90,6 +93,8 @@ class Request:
         self.answer: bytes | None = None  # answered by the proxy itself
         self.upstream: Upstream | None = None
         self.head = b""  # the head to send upstream
+        self.started = 0.0  # when its head was read (loop time): its latency runs from here
+        self.status = 0  # of the answer the upstream gave
 
 
 class Dispatcher(Protocol):
@@ -101,6 +106,7 @@ class Dispatcher(Protocol):
     admission: Admission
     pool: Pool
     in_flight: int
+    stats: ProxyStats
 
     def route(self, request: Request, scheme: str) -> None: ...
 
@@ -284,6 +290,7 @@ class ClientConnection(asyncio.Protocol):
         parser = self.parser
         request.method = parser.get_method()
         request.keep_alive = parser.should_keep_alive()
+        request.started = self.loop.time()
         self._read_head(request)
         self.queue.append(request)
         if request.has_body:
@@ -388,7 +395,7 @@ class ClientConnection(asyncio.Protocol):
         except (OSError, TimeoutError) as exc:
             if not self.closed and self.queue and self.queue[0] is request:
                 log.info("upstream of %s (%s) unreachable: %r", upstream.app, upstream.port, exc)
-                self._fail(bad_gateway(upstream.app, upstream.deployment_id))
+                self._fail(bad_gateway(upstream.app, upstream.deployment_id), 502)
             return
         if self.closed or not self.queue or self.queue[0] is not request:
             connection.close()
@@ -416,6 +423,7 @@ class ClientConnection(asyncio.Protocol):
     def response_head(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.upstream_deadline = NEVER
         request = self.queue[0]
+        request.status = status
         if status == 101:
             if request.upgraded:  # else: refused in upstream_upgraded, which follows
                 upgrade = next((v for n, v in headers if n.lower() == b"upgrade"), b"")
@@ -459,8 +467,9 @@ class ClientConnection(asyncio.Protocol):
         if not request.upgraded:  # switching protocols unasked: nothing the client can use
             self.upstream = None
             upstream.close()
-            self._fail(bad_gateway(target.app, target.deployment_id))
+            self._fail(bad_gateway(target.app, target.deployment_id), 502)
             return
+        self._count(request, 101)  # what passes through the tunnel is not requests
         self.tunnel = True
         if leftover:
             self.out.append(leftover)
@@ -489,7 +498,7 @@ class ClientConnection(asyncio.Protocol):
             self._borrow(request, target)  # the upstream closed an idle connection: once more
         else:
             log.info("upstream of %s (%s) failed: %s", target.app, target.port, reason)
-            self._fail(bad_gateway(target.app, target.deployment_id))
+            self._fail(bad_gateway(target.app, target.deployment_id), 502)
 
     def flush(self) -> None:
         """Send what the upstream's last read produced in one write: a head and a small body
@@ -517,6 +526,9 @@ class ClientConnection(asyncio.Protocol):
 
     def _finish(self) -> None:
         """The current request is answered: on to the next, or close."""
+        request = self.queue[0]
+        if request.status:  # answered by its upstream (not by the proxy): counted as sent
+            self._count(request, request.status)
         self.flush()
         self.queue.popleft()
         self._forwarded()
@@ -541,10 +553,12 @@ class ClientConnection(asyncio.Protocol):
         self.transport.write(request.answer)
         self._finish()
 
-    def _fail(self, answer: bytes) -> None:
+    def _fail(self, answer: bytes, status: int) -> None:
         """Answer the current request with the proxy's own error page, then close."""
         self.upstream_deadline = NEVER
         if not self.closed:
+            if self.queue:
+                self._count(self.queue[0], status)
             self.transport.write(answer)
             self.transport.close()
             self.closed = True
@@ -613,7 +627,7 @@ class ClientConnection(asyncio.Protocol):
         target = self.queue[0].upstream
         self.upstream = None
         connection.close()
-        self._fail(gateway_timeout(target.app if target else "?"))
+        self._fail(gateway_timeout(target.app if target else "?"), 504)
 
     def _release(self) -> None:
         """Give back this connection's places under the limits (once)."""
@@ -656,6 +670,11 @@ class ClientConnection(asyncio.Protocol):
         if self.forwarding:
             self.forwarding = False
             self.proxy.in_flight -= 1
+
+    def _count(self, request: Request, status: int) -> None:
+        upstream = request.upstream
+        if upstream is not None:
+            self.proxy.stats.observe(upstream.app, status, self.loop.time() - request.started)
 
     @staticmethod
     def _grow(request: Request, size: int) -> None:

@@ -21,6 +21,7 @@ from rivetr.adapters.proxy.client import ClientConnection, Request
 from rivetr.adapters.proxy.http import answer, page, redirect
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits
 from rivetr.adapters.proxy.routes import Parked, RouteTable, hostname
+from rivetr.adapters.proxy.stats import ProxyStats
 from rivetr.adapters.proxy.upstream import Pool
 
 CHALLENGE_PREFIX = b"/.well-known/acme-challenge/"
@@ -40,6 +41,7 @@ class ProxyServer:
         self.secured = secured  # host -> whether it has a certificate: plain HTTP redirects
         self.pool = Pool()
         self.in_flight = 0
+        self.stats = ProxyStats()  # what /metrics reports of the traffic
         self.limits = limits or ProxyLimits()
         self.admission = Admission(self.limits)
 

@@ -30,10 +30,15 @@ class Sample(msgspec.Struct, frozen=True, kw_only=True):
     memory_limit_mb: float | None
 
 
-class _Reading(msgspec.Struct, frozen=True):
+class Reading(msgspec.Struct, frozen=True):
+    """A live container's last reading as the engine gave it: what /metrics reports."""
+
     container: str
-    cpu_ns: int
+    cpu_ns: int  # CPU time used since it started
     taken: float  # monotonic seconds
+    app: str = ""  # its app's name
+    memory_bytes: int = 0
+    memory_limit_bytes: int | None = None
 
 
 class ResourceSampler:
@@ -51,10 +56,14 @@ class ResourceSampler:
         self.keep = keep
         self.clock = clock
         self.samples: dict[str, deque[Sample]] = {}
-        self._last: dict[str, _Reading] = {}
+        self._last: dict[str, Reading] = {}
 
     def of(self, app_id: str) -> list[Sample]:
         return list(self.samples.get(app_id, ()))
+
+    def latest(self) -> dict[str, Reading]:
+        """Each app's (by id) live container as last read."""
+        return dict(self._last)
 
     async def run(self) -> None:
         while True:
@@ -81,11 +90,13 @@ class ResourceSampler:
                 continue
             taken = self.clock()
             previous = self._last.get(app)
-            self._last[app] = _Reading(container, stats.cpu_ns, taken)
+            limit = stats.memory_limit_bytes
+            self._last[app] = Reading(
+                container, stats.cpu_ns, taken, release.app, stats.memory_bytes, limit
+            )
             if previous is None or previous.container != container or taken <= previous.taken:
                 continue  # a first reading of this container: no rate yet
             cpu = (stats.cpu_ns - previous.cpu_ns) / ((taken - previous.taken) * 1e9) * 100
-            limit = stats.memory_limit_bytes
             ring = self.samples.setdefault(app, deque(maxlen=self.keep))
             ring.append(
                 Sample(

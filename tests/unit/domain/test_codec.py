@@ -121,6 +121,7 @@ from rivetr.domain.events import (
     WebhookReceived,
     WebhookSecretSet,
 )
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
 from rivetr.domain.job_events import (
     JobChanged,
     JobCreated,
@@ -547,6 +548,10 @@ ONE_OF_EACH: list[Event] = [
         final=True,
     ),
     *JOB_EVENTS,
+    HostThresholdCrossed(
+        metric="disk", value=93.5, threshold=90.0, window_s=300.0, recovers_below=85.0
+    ),
+    HostThresholdRecovered(metric="disk", value=80.0, threshold=90.0, window_s=300.0),
 ]
 
 
