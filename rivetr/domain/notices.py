@@ -21,6 +21,8 @@ from rivetr.domain.events import (
     RolledBack,
     TrafficSwitched,
 )
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.job_events import JobRunFinished
 from rivetr.domain.notification_events import ChannelSet, NoticeKind
 from rivetr.domain.notifications import INSTANCE_NOTICES
 from rivetr.domain.stack_events import StackReleaseFailed, StackSwitched
@@ -42,6 +44,9 @@ TOLD: Final = frozenset(
         CertificateFailed,
         EngineLost,
         EngineConnected,
+        JobRunFinished,
+        HostThresholdCrossed,
+        HostThresholdRecovered,
     )
 )
 ENGINE_EVENTS: Final = frozenset({"engine.lost", "engine.connected"})
@@ -153,10 +158,40 @@ def _told(
         case EngineLost():
             lines = [f"Rivetr lost its container engine: {event.reason}"]
             return "engine.lost", "Container engine lost", lines, True
+        case JobRunFinished() if event.final and event.outcome in ("failed", "timed_out"):
+            return "job.failed", *_job_failed(event), True
+        case HostThresholdCrossed():
+            lines = [
+                f"The host's {event.metric} use averaged {event.value:.0f} % over"
+                f" {event.window_s:.0f} s, at or above its threshold of {event.threshold:.0f} %.",
+                f"You will be told once it is back below {event.recovers_below:.0f} %.",
+            ]
+            title = f"Host {event.metric} at {event.value:.0f} %"
+            return "host.threshold", title, lines, True
+        case HostThresholdRecovered():
+            lines = [
+                f"The host's {event.metric} use averaged {event.value:.0f} % over"
+                f" {event.window_s:.0f} s, back below its threshold of {event.threshold:.0f} %."
+            ]
+            title = f"Host {event.metric} back to {event.value:.0f} %"
+            return "host.threshold", title, lines, False
         case EngineConnected() if engine_was_lost:
             lines = [f"Rivetr reaches its container engine again ({event.kind} {event.version})."]
             return "engine.back", "Container engine back", lines, False
     return None
+
+
+def _job_failed(event: JobRunFinished) -> tuple[str, list[str]]:
+    """The title and lines of a scheduled job's run that failed for good."""
+    owner = f"{event.owner_name}/{event.service}" if event.service else event.owner_name
+    how = "timed out" if event.outcome == "timed_out" else "failed"
+    lines = [f"The run {event.run_id} of the job {event.job} {how} after {event.duration_s:.0f} s"]
+    if event.exit_code is not None:
+        lines[0] += f" (exit code {event.exit_code})"
+    lines[0] += f", attempt {event.attempt}."
+    if event.reason:
+        lines.append(event.reason)
+    return f"{owner}: job {event.job} {how}", lines
 
 
 def _with_log(lines: list[str], event: DeploymentFailed | StackReleaseFailed) -> list[str]:

@@ -20,6 +20,8 @@ from rivetr.domain.events import (
     TeamDeleted,
     TrafficSwitched,
 )
+from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.job_events import JobRunFinished
 from rivetr.domain.notices import Placement
 from rivetr.domain.notification_commands import RemoveChannel, SetChannel
 from rivetr.domain.notification_events import ChannelRemoved, ChannelSet
@@ -245,3 +247,61 @@ def test_an_expiring_certificate_is_one_reminder_per_certificate() -> None:
     assert notices.expiring(
         "a.example.com", (now + timedelta(hours=3)).isoformat(), now, PLACE
     ).failure
+
+
+def run_finished(**given: object) -> JobRunFinished:
+    fields: dict[str, object] = {
+        "run_id": "r1",
+        "job_id": "j1",
+        "job": "nightly",
+        "owner_id": "a1",
+        "owner_name": "web",
+        "outcome": "failed",
+        "exit_code": 2,
+        "duration_s": 3.2,
+        "reason": "psql: connection refused",
+    }
+    return JobRunFinished(**{**fields, **given})  # type: ignore[arg-type]
+
+
+def test_a_job_run_that_failed_for_good_is_told_once_its_retries_are_spent() -> None:
+    notice = notices.of_event(run_finished(), PLACE, 9, False)
+    assert notice is not None
+    assert (notice.kind, notice.title, notice.failure) == (
+        "job.failed",
+        "web: job nightly failed",
+        True,
+    )
+    assert "exit code 2" in notice.body
+    assert "psql: connection refused" in notice.body
+    timed_out = notices.of_event(
+        run_finished(outcome="timed_out", exit_code=None, service="api"), PLACE, 9, False
+    )
+    assert timed_out is not None
+    assert timed_out.title == "web/api: job nightly timed out"
+    assert notices.of_event(run_finished(final=False), PLACE, 9, False) is None  # retried
+    for outcome in ("succeeded", "skipped", "replaced"):
+        assert notices.of_event(run_finished(outcome=outcome), PLACE, 9, False) is None
+
+
+def test_a_host_threshold_is_the_instances_crossed_and_recovered() -> None:
+    crossed = HostThresholdCrossed(
+        metric="disk", value=93.4, threshold=90.0, window_s=300.0, recovers_below=85.0
+    )
+    told = notices.of_event(crossed, Placement(), 5, False)
+    assert told is not None
+    assert (told.kind, told.title, told.team, told.failure) == (
+        "host.threshold",
+        "Host disk at 93 %",
+        None,
+        True,
+    )
+    assert "back below 85 %" in told.body
+    back = notices.of_event(
+        HostThresholdRecovered(metric="disk", value=80.0, threshold=90.0, window_s=300.0),
+        Placement(),
+        6,
+        False,
+    )
+    assert back is not None
+    assert (back.title, back.failure) == ("Host disk back to 80 %", False)
