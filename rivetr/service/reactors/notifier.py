@@ -85,6 +85,7 @@ class Notifier:
 
     async def run(self) -> None:
         """Tell every channel what it is owed, then follow the log, forever."""
+        self._queues, self._channels = {}, {}  # a restart after a crash starts afresh
         async with anyio.create_task_group() as group:
             await self._refresh(group)
             after = await self._resume_point()
@@ -158,6 +159,8 @@ class Notifier:
                     queue.send_nowait(notice)
                 except anyio.WouldBlock:
                     log.warning("channel %s has 10000 notices waiting: dropped one", channel.name)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass  # removed meanwhile: nobody to tell
 
     async def _work(
         self, channel_id: str, queue: MemoryObjectReceiveStream[Notice], told_through: int

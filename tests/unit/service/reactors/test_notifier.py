@@ -9,7 +9,9 @@ from typing import Any
 import anyio
 import pytest
 
+from rivetr import bootstrap
 from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.domain import notices
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.events import DeploymentFailed
 from rivetr.domain.notification_commands import SetChannel
@@ -149,3 +151,32 @@ async def test_what_happened_while_rivetr_was_down_is_told_on_start_and_never_tw
         assert len(await services.store.read_stream(f"channel-{hook}")) == 1
     assert len(house.sender.sent) == 1
     assert "it died" in house.sender.sent[0].notice.body
+
+
+async def test_a_notifier_that_crashed_is_started_again_and_tells_what_it_owed(
+    house: House, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its supervisor starts it again on the same instance: nothing of the crashed run's
+    queues is left, and the event it crashed on is read again and told."""
+    monkeypatch.setattr(bootstrap, "_RESTART_DELAY_S", 0.01)
+    made = notices.of_event
+    crashes = []
+
+    def crash_once(*args: Any) -> Any:
+        if not crashes:
+            crashes.append(args[2])
+            raise RuntimeError("a bug in a notice")
+        return made(*args)
+
+    monkeypatch.setattr(notices, "of_event", crash_once)
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        hook = await channel(services, "hook", HOOK, ["deployment.succeeded"])
+
+        await deploy(services, "live")
+
+        [told] = await recorded(services, hook, 1)
+        assert isinstance(told, NoticeDelivered)
+        assert told.source_position == crashes[0]
+        assert len(house.sender.sent) == 1
