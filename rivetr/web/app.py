@@ -64,6 +64,7 @@ from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
+from rivetr.web.pages.job_forms import JobForms
 from rivetr.web.pages.jobs import JobPages
 from rivetr.web.pages.notification_channels import NotificationPages
 from rivetr.web.pages.project_actions import ProjectActions
@@ -183,6 +184,7 @@ def create_app(
             DatabaseActions,
             BackupTargetPages,
             NotificationPages,
+            JobForms,
             StackPages,
             StackPageViews,
             StackDeploys,
