@@ -19,6 +19,7 @@ from rivetr.cli import (
     images,
     jobs,
     logs,
+    notifications,
     projections,
     projects,
     promotion,
@@ -92,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
         stacks,
         templates,
         jobs,
+        notifications,
     )
     for family in families:
         family.add_commands(sub, common)
