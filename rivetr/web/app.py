@@ -65,7 +65,7 @@ from rivetr.web.pages.environment_clone import EnvironmentClonePage
 from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
 from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.job_forms import JobForms
-from rivetr.web.pages.jobs import JobPages
+from rivetr.web.pages.jobs import JobPages, StackJobPages
 from rivetr.web.pages.notification_channels import NotificationPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
@@ -192,6 +192,7 @@ def create_app(
             StackWebhook,
             CataloguePages,
             JobPages,
+            StackJobPages,
         ],
         dependencies=GUARD,
         exception_handlers=GUARD_HANDLERS,

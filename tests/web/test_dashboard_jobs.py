@@ -8,6 +8,7 @@ import pytest
 
 from rivetr.adapters.logs import job_folder
 from tests.web.dashboard_pages import csrf_of
+from tests.web.releases import served_stack
 from tests.web.test_api_deployments import APP
 
 JOB = {"name": "nightly", "command": ["python", "clean.py"], "schedule": "0 3 * * *"}
@@ -55,3 +56,32 @@ def test_run_now_without_the_pages_token_runs_nothing(client, auth, csrf, servic
 
 def test_an_unknown_run_is_absent(client, csrf) -> None:
     assert client.get("/job-runs/aaaaaaaaaaaa").status_code == 404
+
+
+def test_the_stack_page_lists_its_services_jobs_and_runs_one_now(
+    client, auth, call, services
+) -> None:
+    stack_id, _ = call(served_stack, services, "default")
+    client.cookies.set("rivetr_token", auth["Authorization"].removeprefix("Bearer "))
+    page = client.get(f"/stacks/{stack_id}").text
+    assert 'id="no-jobs"' in page
+    assert "--service SERVICE" in page
+    base = f"/api/v1/stacks/{stack_id}/services/web/jobs"
+    assert client.post(base, json=JOB, headers=auth).status_code == 201
+    page = client.get(f"/stacks/{stack_id}").text
+    assert 'data-job="nightly"' in page
+    assert "(web)" in page
+
+    asked = client.post(
+        f"/stacks/{stack_id}/jobs/web/nightly/run",
+        data={"csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+    assert asked.status_code in (302, 303), asked.text
+    run_page = client.get(asked.headers["location"])
+    assert run_page.status_code == 200
+    assert f"/stacks/{stack_id}" in run_page.text
+    missing = client.post(
+        f"/stacks/{stack_id}/jobs/db/nightly/run", data={"csrf_token": csrf_of(page)}
+    )
+    assert missing.status_code in (404, 422)

@@ -15,6 +15,7 @@ from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
 from rivetr.domain.stack_releases import IN_FLIGHT
 from rivetr.projections.certificates import CertificateView
+from rivetr.projections.jobs import JobRunView, JobView
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.stacks import StackReleaseView, StackServiceView, StackStepView, StackView
 from rivetr.projections.webhooks import DeliveryView
@@ -76,6 +77,14 @@ class StackReads:
         """The certificates serving the stack's domains (and the last failure to get one)."""
         await self.one(actor, stack_id)
         return await self.read.certificates.of_app(stack_id)
+
+    async def jobs(self, actor: Actor, stack_id: str) -> list[tuple[JobView, list[JobRunView]]]:
+        """Each scheduled job of the stack's services, with its newest runs."""
+        await self.one(actor, stack_id)
+        return [
+            (job, await self.read.jobs.runs_of(job.job_id, limit=5))
+            for job in await self.read.jobs.of_owner(stack_id)
+        ]
 
     async def deliveries(self, actor: Actor, stack_id: str, limit: int = 50) -> list[DeliveryView]:
         """The stack's latest webhook deliveries, newest first (kept by its id, as an app's)."""

@@ -78,3 +78,27 @@ class JobPages(Controller):
             return Redirect(f"/job-runs/{(await jobs.run_now(layout.actor, asked)).run_id}")
 
         return await submitted(layout, data.csrf_token, run, on_error_page(layout, "Not run: "))
+
+
+class StackJobPages(Controller):
+    path = "/stacks/{stack_id:str}/jobs"
+    include_in_schema = False
+
+    @post("/{service:str}/{job:str}/run")
+    async def run_stack_job(
+        self,
+        stack_id: FromPath[str],
+        service: FromPath[str],
+        job: FromPath[str],
+        layout: NamedDependency[Layout],
+        jobs: NamedDependency[JobService],
+        data: URLEncodedBody[RunForm],
+    ) -> Response[Any]:
+        """The stack page's Run now button: the page of the run it asked for, or why not."""
+
+        async def run() -> Response[Any]:
+            given = {"stack_id": stack_id, "service": service, "job": job}
+            asked = msgspec.convert(given, RunJob)
+            return Redirect(f"/job-runs/{(await jobs.run_now(layout.actor, asked)).run_id}")
+
+        return await submitted(layout, data.csrf_token, run, on_error_page(layout, "Not run: "))

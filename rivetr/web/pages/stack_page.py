@@ -96,6 +96,7 @@ class StackPage:
             live=live,
             releases=await self.stack_reads.releases(actor, stack.stack_id),
             deliveries=await self.stack_reads.deliveries(actor, stack.stack_id, limit=20),
+            jobs=await self.stack_reads.jobs(actor, stack.stack_id),
             served=SERVED,
             short=short_image,
             ages=age,
