@@ -72,12 +72,7 @@ class JobPages(Controller):
         data: URLEncodedBody[RunForm],
     ) -> Response[Any]:
         """The Jobs section's Run now button: the page of the run it asked for, or why not."""
-
-        async def run() -> Response[Any]:
-            asked = msgspec.convert({"app": name, "job": job}, RunJob)
-            return Redirect(f"/job-runs/{(await jobs.run_now(layout.actor, asked)).run_id}")
-
-        return await submitted(layout, data.csrf_token, run, on_error_page(layout, "Not run: "))
+        return await _run_now(layout, jobs, data, {"app": name, "job": job})
 
 
 class StackJobPages(Controller):
@@ -95,10 +90,15 @@ class StackJobPages(Controller):
         data: URLEncodedBody[RunForm],
     ) -> Response[Any]:
         """The stack page's Run now button: the page of the run it asked for, or why not."""
+        given = {"stack_id": stack_id, "service": service, "job": job}
+        return await _run_now(layout, jobs, data, given)
 
-        async def run() -> Response[Any]:
-            given = {"stack_id": stack_id, "service": service, "job": job}
-            asked = msgspec.convert(given, RunJob)
-            return Redirect(f"/job-runs/{(await jobs.run_now(layout.actor, asked)).run_id}")
 
-        return await submitted(layout, data.csrf_token, run, on_error_page(layout, "Not run: "))
+async def _run_now(
+    layout: Layout, jobs: JobService, data: RunForm, given: dict[str, str]
+) -> Response[Any]:
+    async def run() -> Response[Any]:
+        asked = msgspec.convert(given, RunJob)
+        return Redirect(f"/job-runs/{(await jobs.run_now(layout.actor, asked)).run_id}")
+
+    return await submitted(layout, data.csrf_token, run, on_error_page(layout, "Not run: "))
