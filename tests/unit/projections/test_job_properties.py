@@ -5,7 +5,6 @@ domain folds from its stream; and no job keeps more runs than the view's bound."
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +13,7 @@ import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
-from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import job_runs, jobs
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.errors import DomainError
@@ -24,8 +22,7 @@ from rivetr.domain.events import AppDeleted
 from rivetr.domain.job_commands import ChangeJob, CreateJob, DeleteJob
 from rivetr.domain.job_events import JobRunFinished, JobRunRequested, JobRunStarted
 from rivetr.projections import jobs as view
-from rivetr.projections.registry import ReadModel, all_projections
-from rivetr.projections.runner import ProjectionRunner
+from tests.unit.projections.two_runners import TwoRunners
 
 OWNERS = ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]
 NAMES = ["backup", "report"]
@@ -44,79 +41,74 @@ steps = st.tuples(
 )
 
 
-def dump(path: Path) -> list[list[tuple[object, ...]]]:
-    conn = sqlite3.connect(path)
-    try:
-        return [sorted(conn.execute(f"SELECT * FROM {t}")) for t in ("jobs", "job_runs")]
-    finally:
-        conn.close()
-
-
 async def check(directory: Path, history: list[tuple[str, str, str, str, int]]) -> None:
-    store = InMemoryEventStore()
-    incremental = ProjectionRunner(store, directory / "incremental.db", all_projections())
-    from_zero = ProjectionRunner(store, directory / "from-zero.db", all_projections())
-    await incremental.open()
-    await from_zero.open()
     defined: dict[str, list[Event]] = {owner: [] for owner in OWNERS}
     runs: dict[str, list[Event]] = {}
     kept, view.RUNS_KEPT = view.RUNS_KEPT, KEPT
     try:
-        for number, (kind, owner, name, run_id, n) in enumerate(history):
-            state = jobs.fold(owner, defined[owner])
-            stream, events = jobs.stream_id(owner), []
-            try:
-                if kind == "create":
-                    command = CreateJob(
-                        app="web", name=name, command=["true"], schedule=f"{n} * * * *"
-                    )
-                    events = jobs.decide_create(state, command, f"{owner}{name}{number}", "app")
-                elif kind == "change":
-                    change = ChangeJob(app="web", job=name, retries=n, enabled=n % 2 == 0)
-                    events = jobs.decide(state, change)
-                elif kind == "delete":
-                    events = jobs.decide(state, DeleteJob(app="web", job=name))
-                elif kind == "gone":
-                    stream, events = f"app-{owner}", [AppDeleted(name="web")]
+        async with TwoRunners(directory, ["jobs", "job_runs"]) as runners:
+            for number, (kind, owner, name, run_id, n) in enumerate(history):
+                stream, events = step(defined, runs, number, kind, owner, name, run_id, n)
+                if not events:
+                    continue
+                meta = EventMeta(actor=f"user:{number}", team="acme", resource=owner)
+                await runners.append(stream, events, meta)
+                if stream.startswith("jobs-"):
+                    defined[owner] += events
+                elif stream.startswith("job-run-"):
+                    runs.setdefault(run_id, []).extend(events)
                 else:
-                    stream, events = run_step(state, runs, kind, name, run_id, n)
-            except (DomainError, IllegalTransition):
-                continue
-            if not events:
-                continue
-            meta = EventMeta(actor=f"user:{number}", team="acme", resource=owner)
-            await store.append(stream, ANY_VERSION, events, meta)
-            if stream.startswith("jobs-"):
-                defined[owner] += events
-            elif stream.startswith("job-run-"):
-                runs.setdefault(run_id, []).extend(events)
-            else:
-                defined[owner] = []  # its jobs are gone with it from the view
-            await incremental.catch_up()
-        assert await from_zero.catch_up() == await store.head()
-        assert incremental.failures == {} == from_zero.failures
-        built = dump(directory / "incremental.db")
-        assert built == dump(directory / "from-zero.db")
-        read = await ReadModel.open(directory / "incremental.db")
-        try:
-            for owner, events in defined.items():
-                folded = [
-                    (j.job_id, j.name, j.retries, j.enabled) for j in jobs.fold(owner, events).jobs
-                ]
-                shown = await read.jobs.of_owner(owner)
-                assert sorted(folded) == sorted(
-                    (j.job_id, j.name, j.retries, j.enabled) for j in shown
-                )
-                for job in shown:
-                    assert len(await read.jobs.runs_of(job.job_id, limit=100)) <= KEPT
-        finally:
-            await read.close()
-        assert await incremental.rebuild() == await store.head()
-        assert dump(directory / "incremental.db") == built
+                    defined[owner] = []  # its jobs are gone with it from the view
+            built = await runners.same_from_zero()
+            read = await runners.read()
+            try:
+                for owner, events in defined.items():
+                    folded = [
+                        (j.job_id, j.name, j.retries, j.enabled)
+                        for j in jobs.fold(owner, events).jobs
+                    ]
+                    shown = await read.jobs.of_owner(owner)
+                    assert sorted(folded) == sorted(
+                        (j.job_id, j.name, j.retries, j.enabled) for j in shown
+                    )
+                    for job in shown:
+                        assert len(await read.jobs.runs_of(job.job_id, limit=100)) <= KEPT
+            finally:
+                await read.close()
+            await runners.same_rebuilt(built)
     finally:
         view.RUNS_KEPT = kept
-        await incremental.close()
-        await from_zero.close()
+
+
+def step(
+    defined: dict[str, list[Event]],
+    runs: dict[str, list[Event]],
+    number: int,
+    kind: str,
+    owner: str,
+    name: str,
+    run_id: str,
+    n: int,
+) -> tuple[str, list[Event]]:
+    """The stream and events of one step of the history, as the domain decides it (none when
+    it refuses)."""
+    state = jobs.fold(owner, defined[owner])
+    try:
+        if kind == "create":
+            command = CreateJob(app="web", name=name, command=["true"], schedule=f"{n} * * * *")
+            return jobs.stream_id(owner), jobs.decide_create(
+                state, command, f"{owner}{name}{number}", "app"
+            )
+        if kind == "change":
+            change = ChangeJob(app="web", job=name, retries=n, enabled=n % 2 == 0)
+            return jobs.stream_id(owner), jobs.decide(state, change)
+        if kind == "delete":
+            return jobs.stream_id(owner), jobs.decide(state, DeleteJob(app="web", job=name))
+        if kind == "gone":
+            return f"app-{owner}", [AppDeleted(name="web")]
+        return run_step(state, runs, kind, name, run_id, n)
+    except (DomainError, IllegalTransition):
+        return "", []
 
 
 def run_step(

@@ -5,7 +5,6 @@ a channel stands (`told_through`) is the last event a settled notice told of."""
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -13,16 +12,14 @@ import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
-from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import notifications, teams
 from rivetr.domain.commands import CreateTeam, DeleteTeam
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import Event
 from rivetr.domain.notification_commands import RemoveChannel, SetChannel
 from rivetr.domain.notification_events import NoticeDelivered, NoticeFailed
-from rivetr.projections.registry import ReadModel, all_projections
-from rivetr.projections.runner import ProjectionRunner
+from tests.unit.projections.two_runners import TwoRunners
 
 TEAMS = ["default", "acme"]
 NAMES = ["alerts", "pager"]
@@ -68,26 +65,10 @@ def attempt(kind: str, team: str, channel: str, channel_id: str, source: int) ->
     return NoticeFailed(**common, reason="500", final=kind == "gave up")  # type: ignore[arg-type]
 
 
-def dump(path: Path) -> list[list[tuple[object, ...]]]:
-    conn = sqlite3.connect(path)
-    try:
-        return [
-            sorted(conn.execute(f"SELECT * FROM {table}"))
-            for table in ("notify_channels", "notify_deliveries")
-        ]
-    finally:
-        conn.close()
-
-
 async def check(directory: Path, history: list[tuple[str, str, str, str, int]]) -> None:
-    store = InMemoryEventStore()
-    incremental = ProjectionRunner(store, directory / "incremental.db", all_projections())
-    from_zero = ProjectionRunner(store, directory / "from-zero.db", all_projections())
-    await incremental.open()
-    await from_zero.open()
     streams: dict[str, list[Event]] = {team: [] for team in TEAMS}
     settled: dict[str, int] = {}
-    try:
+    async with TwoRunners(directory, ["notify_channels", "notify_deliveries"]) as runners:
         for number, step in enumerate(history):
             kind, team, name, _, source = step
             meta = EventMeta(actor=f"user:{number}", team=team)
@@ -96,7 +77,7 @@ async def check(directory: Path, history: list[tuple[str, str, str, str, int]]) 
                 if held is None:
                     continue
                 event = attempt(kind, team, name, held.channel_id, source)
-                await store.append(f"channel-{held.channel_id}", ANY_VERSION, [event], meta)
+                await runners.append(f"channel-{held.channel_id}", [event], meta)
                 if kind != "failed":
                     settled[held.channel_id] = max(settled.get(held.channel_id, 0), source)
                 continue
@@ -105,15 +86,10 @@ async def check(directory: Path, history: list[tuple[str, str, str, str, int]]) 
             except DomainError:
                 continue
             if events:
-                await store.append(teams.stream_id(team), ANY_VERSION, events, meta)
+                await runners.append(teams.stream_id(team), events, meta)
                 streams[team] += events
-                await incremental.catch_up()
-        await incremental.catch_up()
-        assert await from_zero.catch_up() == await store.head()
-        assert incremental.failures == {} == from_zero.failures
-        built = dump(directory / "incremental.db")
-        assert built == dump(directory / "from-zero.db")
-        read = await ReadModel.open(directory / "incremental.db")
+        built = await runners.same_from_zero()
+        read = await runners.read()
         try:
             for team, of_team in streams.items():
                 folded = notifications.fold(team, of_team).channels
@@ -124,11 +100,7 @@ async def check(directory: Path, history: list[tuple[str, str, str, str, int]]) 
                     assert told == settled.get(channel.channel_id)
         finally:
             await read.close()
-        assert await incremental.rebuild() == await store.head()
-        assert dump(directory / "incremental.db") == built
-    finally:
-        await incremental.close()
-        await from_zero.close()
+        await runners.same_rebuilt(built)
 
 
 @given(st.lists(steps, min_size=5, max_size=60))

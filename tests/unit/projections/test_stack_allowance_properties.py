@@ -4,7 +4,6 @@ from zero, and each team's row answers what the domain folds from the team's str
 
 from __future__ import annotations
 
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -12,16 +11,14 @@ import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
-from rivetr.adapters.eventstore.memory import InMemoryEventStore
+from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain import stack_allowances, teams
 from rivetr.domain.commands import CreateTeam, DeleteTeam
 from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import Event
 from rivetr.domain.stack_commands import SetStackAllowances
-from rivetr.projections.registry import ReadModel, all_projections
-from rivetr.projections.runner import ProjectionRunner
+from tests.unit.projections.two_runners import TwoRunners
 
 TEAMS = ["default", "acme", "zeta"]
 CHOICES = [
@@ -50,22 +47,9 @@ def decided(history: list[Event], kind: str, team: str, allowances: Allowances) 
     return teams.decide(state, DeleteTeam(team=team))
 
 
-def dump(path: Path) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return sorted(conn.execute("SELECT * FROM stack_allowances"))
-    finally:
-        conn.close()
-
-
 async def check(directory: Path, history: list[tuple[str, str, Allowances]]) -> None:
-    store = InMemoryEventStore()
-    incremental = ProjectionRunner(store, directory / "incremental.db", all_projections())
-    from_zero = ProjectionRunner(store, directory / "from-zero.db", all_projections())
-    await incremental.open()
-    await from_zero.open()
     streams: dict[str, list[Event]] = {team: [] for team in TEAMS}
-    try:
+    async with TwoRunners(directory, ["stack_allowances"]) as runners:
         for number, (kind, team, allowances) in enumerate(history):
             try:
                 events = decided(streams[team], kind, team, allowances)
@@ -73,25 +57,17 @@ async def check(directory: Path, history: list[tuple[str, str, Allowances]]) -> 
                 continue
             if events:
                 meta = EventMeta(actor=f"user:{number}", team=team)
-                await store.append(teams.stream_id(team), ANY_VERSION, events, meta)
+                await runners.append(teams.stream_id(team), events, meta)
                 streams[team] += events
-                await incremental.catch_up()
-        assert await from_zero.catch_up() == await store.head()
-        assert incremental.failures == {} == from_zero.failures
-        built = dump(directory / "incremental.db")
-        assert built == dump(directory / "from-zero.db")
-        read = await ReadModel.open(directory / "incremental.db")
+        built = await runners.same_from_zero()
+        read = await runners.read()
         try:
             for team, history_of_team in streams.items():
                 folded = stack_allowances.fold(team, history_of_team).allowances
                 assert await read.stack_allowances.allowances(team) == folded
         finally:
             await read.close()
-        assert await incremental.rebuild() == await store.head()
-        assert dump(directory / "incremental.db") == built
-    finally:
-        await incremental.close()
-        await from_zero.close()
+        await runners.same_rebuilt(built)
 
 
 @given(st.lists(steps, min_size=5, max_size=60))
