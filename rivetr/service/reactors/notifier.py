@@ -81,11 +81,13 @@ class Notifier:
         self.instance_team = instance_team
         self._queues: dict[str, MemoryObjectSendStream[Notice]] = {}
         self._channels: dict[str, ChannelView] = {}
+        # where each channel's worker started: after the last event a settled notice told of
+        self._places: dict[str, int] = {}
         self._engine_lost = False
 
     async def run(self) -> None:
         """Tell every channel what it is owed, then follow the log, forever."""
-        self._queues, self._channels = {}, {}  # a restart after a crash starts afresh
+        self._queues, self._channels, self._places = {}, {}, {}  # a restart starts afresh
         async with anyio.create_task_group() as group:
             await self._refresh(group)
             after = await self._resume_point()
@@ -102,10 +104,7 @@ class Notifier:
     async def _resume_point(self) -> int:
         """Where the log is read from: the earliest place a channel stands at, but no further
         back than `lookback`."""
-        places = []
-        for channel in self._channels.values():
-            told = await self.read.notifications.told_through(channel.channel_id)
-            places.append(max(told or 0, channel.made_at))
+        places = self._places.values()
         head = await self.store.head()
         since = (self.clock.now() - self.lookback).isoformat()
         recent = await self.read.audit.first_since(since)
@@ -122,7 +121,10 @@ class Notifier:
                 send, receive = anyio.create_memory_object_stream[Notice](max_buffer_size=10_000)
                 self._queues[channel_id] = send
                 told = await self.read.notifications.told_through(channel_id)
-                group.start_soon(self._work, channel_id, receive, max(told or 0, channel.made_at))
+                self._places[channel_id] = max(told or 0, channel.made_at)
+                group.start_soon(self._work, channel_id, receive, self._places[channel_id])
+        for gone in set(self._places) - set(current):
+            del self._places[gone]
         self._channels = current
 
     async def _tell(self, logged: LoggedEvent) -> None:
