@@ -3,6 +3,7 @@ own transaction, with the applied version recorded in the database itself."""
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from datetime import UTC, datetime
@@ -22,6 +23,13 @@ def migrations_dir(database: str) -> Path:
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"no migrations for {database!r} in {packaged} or {checkout}")
+
+
+@functools.cache
+def log_schema() -> int:
+    """The event log's schema version this code writes: its newest migration's number."""
+    names = (_NAME.match(path.name) for path in migrations_dir("events").iterdir())
+    return max(int(name.group(1)) for name in names if name)
 
 
 def pending(conn: sqlite3.Connection, folder: Path) -> list[tuple[int, Path]]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rivetr import __version__
+from rivetr.adapters.migrations import log_schema
 from rivetr.cli import (
     audit,
     databases,
@@ -71,7 +72,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="rivetr", description="A small self-hosted deployment engine."
     )
-    top.add_argument("--version", action="version", version=f"rivetr {__version__}")
+    top.add_argument(
+        "--version", action="version", version=f"rivetr {__version__} (log schema {log_schema()})"
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default ./rivetr-data, $RIVETR_DATA)")
     common.add_argument("--config", help="rivetr.toml to read (default ./rivetr.toml)")

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from rivetr.adapters.eventstore.base import EventStore, LoggedEvent
+from rivetr.adapters.eventstore.faults import storage_fault
 from rivetr.adapters.eventstore.following import HeadSignal
 from rivetr.projections import failures
 from rivetr.projections.base import Projection, reader_indexes
@@ -44,6 +46,12 @@ class ProjectionRunner:
         self.rebuild_page = 20_000
         self.rebuild_cache_kib = 32 * 1024
         self.failures: dict[str, str] = {}  # projections stopped by their environment
+        # A projection stopped by its environment (a full disk, a lock) tries again after this
+        # pause by itself: the disk coming back must not wait for someone to rebuild it.
+        self.retry_after_s = 5.0
+        self._retry_at: dict[str, float] = {}
+        # why the last batch could not be written to read.db at all, until one is
+        self.stalled_by: str | None = None
         # how many streams each projection has set aside (events it could not apply)
         self.streams_set_aside: dict[str, int] = {}
         self._checkpoints: dict[str, int] = {}
@@ -98,16 +106,34 @@ class ProjectionRunner:
         # Reading the next page while applying this one was tried and measured: the reader's
         # thread and this one then fight over the GIL and a rebuild got twice as slow.
         while not self._stalled():
-            batch = await self.store.read_logged(after=self.position, limit=page or self.page)
+            batch = await self.store.read_logged(after=self._read_from(), limit=page or self.page)
             if not batch:
                 return self.position
-            self._checkpoints = await self._in_thread(self._apply_batch, batch)
+            try:
+                self._checkpoints = await self._in_thread(self._apply_batch, batch)
+            except _ENVIRONMENT as exc:
+                fault = storage_fault(exc, Path(self.path), "not_recorded")
+                self.stalled_by = fault.describe() if fault else failures.describe(exc)
+                if fault is not None:
+                    raise fault from exc
+                raise
+            self.stalled_by = None
             self._signal.advance(self.position)
         return self.position
 
     def _stalled(self) -> bool:
-        """No projection can advance: there are none, or every one has failed."""
-        return all(p.name in self.failures for p in self.projections)
+        """No projection can advance now: there are none, or every one has failed and is not
+        due to try again yet."""
+        return all(p.name in self.failures and not self._due(p.name) for p in self.projections)
+
+    def _read_from(self) -> int:
+        """Where the next batch starts: the healthy projections' position, or further back for
+        a stopped one due to try again (the others skip what they hold already)."""
+        moving = [v for k, v in self._checkpoints.items() if k not in self.failures or self._due(k)]
+        return min(moving, default=0)
+
+    def _due(self, name: str) -> bool:
+        return time.monotonic() >= self._retry_at.get(name, 0.0)
 
     async def run(self) -> None:
         """Follow the log for ever (until cancelled)."""
@@ -118,7 +144,8 @@ class ProjectionRunner:
                 # stalled, the position stays behind the head and waiting on it would return at
                 # once and spin; wait for appends past the head instead
                 after = await self.store.head() if self._stalled() else self.position
-                await self.store.wait_for_new(after)
+                retry = self.retry_after_s if self.failures else None
+                await self.store.wait_for_new(after, retry)
         finally:
             self._following -= 1
 
@@ -191,7 +218,7 @@ class ProjectionRunner:
         with _transaction(conn):
             stored = _read_checkpoints(conn)
             for projection in self.projections:
-                if projection.name in self.failures:
+                if projection.name in self.failures and not self._due(projection.name):
                     continue
                 done = stored.get(projection.name, 0)
                 if done >= last:
@@ -203,8 +230,16 @@ class ProjectionRunner:
                     # one projection that cannot write must not stop the others or the service
                     conn.execute(f"ROLLBACK TO {projection.name}")
                     self.failures[projection.name] = failures.describe(exc)
-                    log.exception("projection %s failed; it stays at %d", projection.name, done)
+                    self._retry_at[projection.name] = time.monotonic() + self.retry_after_s
+                    log.exception(
+                        "projection %s failed; it stays at %d and tries again in %g s",
+                        projection.name,
+                        done,
+                        self.retry_after_s,
+                    )
                 else:
+                    if self.failures.pop(projection.name, None) is not None:
+                        log.info("projection %s writes again", projection.name)
                     conn.execute(
                         "UPDATE projection_checkpoints SET position = ? WHERE name = ?",
                         (last, projection.name),
@@ -303,7 +338,20 @@ class _transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._roll_back()
+                raise
+        self._roll_back()
+
+    def _roll_back(self) -> None:
+        # a failed COMMIT (a full disk) may have rolled the transaction back already; rolling
+        # back again would raise over the error that says why
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
 
 def _reset(conn: sqlite3.Connection, projection: Projection) -> None:

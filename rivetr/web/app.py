@@ -80,7 +80,7 @@ from rivetr.web.pages.stacks import StackPages
 from rivetr.web.pages.team_actions import TeamActions
 from rivetr.web.pages.teams import TeamPages
 from rivetr.web.pages.tokens import TokenPages
-from rivetr.web.params import given_once, path_values_checked
+from rivetr.web.params import carry_request_key, given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
 from rivetr.web.schema_pages import render_plugins, schema_asset
@@ -95,6 +95,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     path_values_checked(request)
     given_once(request)
     await read_json_body(request)
+    carry_request_key(request)
 
 
 def create_app(

@@ -69,14 +69,15 @@ def authenticated(handler: HTTPRouteHandler) -> bool:
 def problem_statuses(method: str, handler: HTTPRouteHandler, parameters: bool) -> set[int]:
     """The problem details a route can answer, by what it takes: anything it is given can be
     invalid (400) or name what does not exist (404); a body can be too large (413) or not JSON
-    (415); a change can conflict (409) or be refused by the domain (422); a signed route can
-    find no one signed (401) or someone not allowed (403)."""
+    (415); a change can conflict (409) or be refused by the domain (422), find the disk full
+    (507) or the service unable to record or show it (503); a signed route can find no one
+    signed (401) or someone not allowed (403)."""
     body = "data" in handler.parsed_fn_signature.parameters
     statuses = {400, 404} if body or parameters else set()
     if body:
         statuses |= {413, 415}
     if method not in ("GET", "HEAD"):
-        statuses |= {409, 422}
+        statuses |= {409, 422, 503, 507}
     if authenticated(handler):
         statuses |= {401, 403}
     return statuses | {s for s in handler.responses or {} if s >= 400}

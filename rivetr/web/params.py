@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, ValidationException
 from litestar.params import Parameter
 
+from rivetr.service import request_keys
 from rivetr.web.problems import invalid
 
 SQLITE_MAX = 2**63 - 1  # the largest INTEGER SQLite stores: a larger Python int cannot be bound
@@ -64,3 +65,17 @@ def last_event_id(request: Request[Any, Any, Any], meaning: str) -> int | None:
     if value is None:
         raise ClientException(f"Last-Event-ID must be {meaning}, not {raw[:40]!r}")
     return value
+
+
+def carry_request_key(request: Request[Any, Any, Any]) -> None:
+    """Carry the request's Idempotency-Key (if any) to the commands it runs; refuse (400) one
+    that cannot be a key."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return
+    try:
+        request_keys.carry(key)
+    except request_keys.InvalidRequestKey as exc:
+        raise ValidationException(
+            str(exc), extra=[{"key": "Idempotency-Key", "message": str(exc), "source": "header"}]
+        ) from None

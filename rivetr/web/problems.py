@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
 from rivetr.domain.errors import DomainError
-from rivetr.service.errors import ConcurrencyError
+from rivetr.service.errors import ConcurrencyError, ReadModelBehind, StorageFault
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +23,9 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     detail: str | None = None
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+    # for a change the service could not finish answering: whether it was recorded
+    # ("recorded", "not_recorded") or cannot be known ("unknown")
+    outcome: str | None = None
 
 
 def problem_response(
@@ -33,10 +36,16 @@ def problem_response(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    outcome: str | None = None,
 ) -> Response[Problem]:
     return Response(
         Problem(
-            title=title, status=status, detail=detail, instance=request.url.path, errors=errors
+            title=title,
+            status=status,
+            detail=detail,
+            instance=request.url.path,
+            errors=errors,
+            outcome=outcome,
         ),
         status_code=status,
         media_type=PROBLEM_JSON,
@@ -84,6 +93,17 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
                 exc.detail,
                 headers={"WWW-Authenticate": 'Bearer realm="rivetr"'},
             )
+        case StorageFault():
+            return _storage_fault(request, exc)
+        case ReadModelBehind():
+            return problem_response(
+                request,
+                503,
+                "Service Unavailable",
+                f"{exc}; {RETRY_SAFELY}",
+                headers={"Retry-After": "5"},
+                outcome="recorded",
+            )
         case HTTPException():
             return problem_response(
                 request, exc.status_code, _reason(exc.status_code), exc.detail, headers=exc.headers
@@ -91,6 +111,31 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request, 500, "Internal Server Error", "the error was logged; nothing was recorded"
+    )
+
+
+RETRY_SAFELY = (
+    "a retry carrying the same Idempotency-Key header is answered as this request would have"
+    " been, and never records the change twice"
+)
+
+
+def _storage_fault(request: Request[Any, Any, Any], fault: StorageFault) -> Response[Problem]:
+    """507 when the disk is full (nothing was recorded), 503 for a read-only or failing disk,
+    each saying what is wrong and where; an outcome the writer could not read back is never
+    answered as a plain failure."""
+    if fault.outcome == "unknown":
+        said = "whether it was recorded cannot be told until the disk answers again"
+    else:
+        said = "nothing was recorded"
+    full = fault.kind == "full" and fault.outcome == "not_recorded"
+    return problem_response(
+        request,
+        507 if full else 503,
+        "Insufficient Storage" if full else "Service Unavailable",
+        f"{fault.describe()}; {said}; {RETRY_SAFELY}",
+        headers={"Retry-After": "10"},
+        outcome=fault.outcome,
     )
 
 

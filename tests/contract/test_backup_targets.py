@@ -8,7 +8,6 @@ import hashlib
 import io
 import random
 import socket
-import subprocess
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +28,7 @@ from rivetr.adapters.backup_targets.base import (
 from rivetr.adapters.backup_targets.local import LocalDirectoryTarget
 from rivetr.adapters.backup_targets.memory import InMemoryTarget
 from rivetr.adapters.backup_targets.s3 import PART_SIZE, READ_CHUNK, S3Target
+from tests.disks import small_tmpfs
 from tests.net import free_port
 from tests.s3server import S3Server, moto_s3_server
 
@@ -221,17 +221,8 @@ def full_place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield InMemoryTarget(capacity=MiB)
         return
-    root = tmp_path / "tiny"
-    root.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tiny tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny", "1m") as root:
         yield LocalDirectoryTarget(root)
-    finally:
-        subprocess.run(["umount", str(root)], check=True)
 
 
 @pytest.mark.parametrize("full_place", ["memory", "local"], indirect=True)

@@ -472,3 +472,20 @@ async def test_wait_for_new_wakes_on_an_append(store: EventStore) -> None:
 
     async with asyncio.timeout(WAIT):
         assert await waiting == 1
+
+
+async def test_first_append_finds_the_events_recorded_together_under_a_correlation_id(
+    store: EventStore,
+) -> None:
+    asked = EventMeta(actor="test:contract", correlation_id="req-1")
+    assert await store.first_append("req-1") == []
+    await store.append("other", None, [lost(0)], META)
+    first = await store.append_together(
+        [StreamAppend("a", None, [lost(1), lost(2)]), StreamAppend("b", None, [lost(3)])], asked
+    )
+    # later events of the same flow (a deployment's steps) are not the request's
+    await store.append("a", None, [lost(4)], asked)
+
+    assert await store.first_append("req-1") == first
+    assert [e.position for e in first] == [2, 3, 4]
+    assert await store.first_append("req-2") == []

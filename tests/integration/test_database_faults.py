@@ -7,7 +7,6 @@ live data answers the same counts."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from rivetr.service.reactors.database_containers import (
     wait_healthy,
 )
 from rivetr.service.reactors.database_copies import run_check
+from tests.disks import small_tmpfs
 from tests.integration.test_database_backups import (
     back_up,
     built,  # noqa: F401 - a fixture
@@ -106,17 +106,8 @@ async def s3_target(
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "tiny"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:  # not root: no disk to fill
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny", "1m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], check=True)
 
 
 async def test_a_missing_bucket_fails_the_backup_at_store_naming_it(

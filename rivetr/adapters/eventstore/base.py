@@ -7,6 +7,7 @@ from typing import Protocol
 
 import msgspec
 
+from rivetr.adapters.eventstore.faults import StandingFault
 from rivetr.domain import codec
 from rivetr.domain.events import AnyEvent, Event
 
@@ -111,6 +112,11 @@ class RecordedEvent(LoggedEvent, frozen=True):
 class EventStore(Protocol):
     """The log. Positions are global, gap-free and start at 1; versions count per stream."""
 
+    # the disk fault that refused the latest appends, until an append commits again; None
+    # while writing works
+    fault: StandingFault | None
+    refusals: int  # appends the disk refused since the store opened
+
     async def append(
         self,
         stream_id: str,
@@ -151,6 +157,11 @@ class EventStore(Protocol):
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]: ...
 
+    async def first_append(self, correlation_id: str) -> list[RecordedEvent]:
+        """The events of the first append made under `correlation_id` (those recorded with it
+        in one transaction), or [] when none was: how a retried request learns it was done."""
+        ...
+
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Events with position > `after`, in order, at most `limit` of them."""
         ...
@@ -174,3 +185,17 @@ class EventStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def first_together(correlated: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+    """Of events in log order, the leading ones recorded in one append: adjacent positions
+    committed at the same instant."""
+    together: list[RecordedEvent] = []
+    for recorded in correlated:
+        if together and (
+            recorded.position != together[-1].position + 1
+            or recorded.recorded_at != together[0].recorded_at
+        ):
+            break
+        together.append(recorded)
+    return together

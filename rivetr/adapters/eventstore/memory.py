@@ -16,8 +16,10 @@ from rivetr.adapters.eventstore.base import (
     RecordedEvent,
     StreamAppend,
     check_appends,
+    first_together,
 )
 from rivetr.adapters.eventstore.chain import chain_encoded, chain_event
+from rivetr.adapters.eventstore.faults import StandingFault
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.legacy import LEARNS_FROM, LegacyConcerns
 from rivetr.domain.events import Event
@@ -29,6 +31,8 @@ class InMemoryEventStore:
         self._versions: dict[str, int] = {}
         self._signal = HeadSignal(self._read_head, poll_interval=3600)
         self._concerns = LegacyConcerns(self._learn)
+        self.fault: StandingFault | None = None  # memory never fills
+        self.refusals = 0
 
     async def _read_head(self) -> int:
         return len(self._events)
@@ -86,6 +90,9 @@ class InMemoryEventStore:
 
     async def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         return [e for e in self._events if e.stream_id == stream_id]
+
+    async def first_append(self, correlation_id: str) -> list[RecordedEvent]:
+        return first_together([e for e in self._events if e.correlation_id == correlation_id])
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         return self._events[after : after + limit]

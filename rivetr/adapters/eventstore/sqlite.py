@@ -4,6 +4,7 @@ through their own aiosqlite connection so they never wait behind a write."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +18,9 @@ from rivetr.adapters.eventstore.base import (
     RecordedEvent,
     StreamAppend,
     check_appends,
+    first_together,
 )
+from rivetr.adapters.eventstore.faults import StandingFault, StorageFault, standing
 from rivetr.adapters.eventstore.following import HeadSignal, follow
 from rivetr.adapters.eventstore.legacy import LEARNS_FROM, LegacyConcerns
 from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
@@ -34,6 +37,7 @@ COLUMNS = (
 _RECORDED = ", ".join(RecordedEvent.__struct_fields__)
 _LOGGED = ", ".join(LoggedEvent.__struct_fields__)  # without the chain fields
 MAX_BATCH = 1000
+log = logging.getLogger(__name__)
 
 _Pending = tuple[AppendRequest, "asyncio.Future[AppendResult]"]
 _STOP = None  # queued by close(): finish what came before it, then stop
@@ -53,6 +57,9 @@ class SqliteEventStore:
         # seconds from an append's call to its commit, queueing behind others' included: what a
         # caller waits (for /metrics)
         self.append_latency = Histogram()
+        # the disk fault the last batch met, until a batch commits again (for health)
+        self.fault: StandingFault | None = None
+        self.refusals = 0  # appends refused by the disk since open
 
     @classmethod
     async def open(cls, path: Path, poll_interval: float = 1.0) -> SqliteEventStore:
@@ -119,10 +126,18 @@ class SqliteEventStore:
                     self._executor, self._writer.commit_batch, [request for request, _ in batch]
                 )
             except Exception as exc:  # the whole transaction failed: every caller hears why
+                if isinstance(exc, StorageFault):
+                    if self.fault is None:  # once, not once per refused request
+                        log.error("the event log cannot be written: %s", exc.describe())
+                    self.fault = standing(self.fault, exc, len(batch))
+                    self.refusals += len(batch)
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            if self.fault is not None:
+                log.warning("the event log takes writes again (%d refused)", self.fault.refused)
+            self.fault = None
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
@@ -137,6 +152,14 @@ class SqliteEventStore:
             f"SELECT {_RECORDED} FROM events WHERE stream_id = ? ORDER BY version", (stream_id,)
         )
         return [RecordedEvent(*row) for row in rows]
+
+    async def first_append(self, correlation_id: str) -> list[RecordedEvent]:
+        rows = await self._select(
+            f"SELECT {_RECORDED} FROM events WHERE correlation_id = ? ORDER BY position"
+            f" LIMIT {MAX_BATCH}",
+            (correlation_id,),
+        )
+        return first_together([RecordedEvent(*row) for row in rows])
 
     async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         rows = await self._select(

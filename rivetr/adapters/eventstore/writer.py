@@ -6,6 +6,7 @@ Many callers' appends arrive together; one `commit_batch` call writes them in on
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from rivetr.adapters.eventstore.base import (
     StreamAppend,
 )
 from rivetr.adapters.eventstore.chain import chain_event
+from rivetr.adapters.eventstore.faults import Outcome, storage_fault
 from rivetr.adapters.migrations import migrate
 from rivetr.domain.codec import InvalidEvent
 
@@ -52,22 +54,78 @@ class BatchWriter:
     """Owns the write connection. Only ever called from one thread at a time."""
 
     def __init__(self, path: Path | str) -> None:
-        self.conn = connect(path)
+        self.path = Path(path)
+        self.conn: sqlite3.Connection | None = connect(path)
         migrate(self.conn, "events")
 
     def commit_batch(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        """Write `requests` in one transaction. A failure of the disk is raised as a
+        StorageFault saying whether the batch was recorded; either way the writer is left able
+        to write again once the disk is."""
         try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
             results = self._write(requests)
+        except BaseException as exc:
+            self._abandon()
+            _raise_fault(exc, self.path, "not_recorded")
+            raise
+        try:
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            # SQLite rolls some failed commits back by itself and not others; only the file
+            # can say whether this one landed
+            landed = False if self._abandon() else self._landed(results)
+            if landed:
+                return results
+            _raise_fault(exc, self.path, "unknown" if landed is None else "not_recorded")
             raise
         return results
 
-    def _write(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+    def _connection(self) -> sqlite3.Connection:
+        if self.conn is None:  # dropped after a failure it could not roll back
+            self.conn = connect(self.path)
+        return self.conn
+
+    def _abandon(self) -> bool:
+        """Roll back what is open; True when a transaction was open and is now rolled back.
+        A connection that cannot roll back is dropped, and the next batch opens a new one."""
         conn = self.conn
+        if conn is None or not conn.in_transaction:
+            return False
+        try:
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.Error:
+            self._drop()
+            return True  # closing the connection discards its transaction
+
+    def _landed(self, results: Sequence[AppendResult]) -> bool | None:
+        """Whether the batch's last event is in the file with the hash it was given, or None
+        when the file cannot be read to tell."""
+        recorded = [r for r in results if isinstance(r, list) and r]
+        if not recorded:
+            return False
+        last = recorded[-1][-1]
+        try:
+            row = (
+                self._connection()
+                .execute("SELECT hash FROM events WHERE position = ?", (last.position,))
+                .fetchone()
+            )
+        except sqlite3.Error:
+            self._drop()
+            return None
+        return row is not None and row[0] == last.hash
+
+    def _drop(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.close()
+            self.conn = None
+
+    def _write(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        conn = self._connection()
         last = conn.execute("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
         position, prev_hash = last.fetchone() or (0, GENESIS_HASH)
         recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -111,7 +169,14 @@ class BatchWriter:
         return results
 
     def close(self) -> None:
-        self.conn.close()
+        self._drop()
+
+
+def _raise_fault(exc: BaseException, path: Path, outcome: Outcome) -> None:
+    """Raise `exc` as the StorageFault it is when the disk caused it; else return."""
+    fault = storage_fault(exc, path, outcome)
+    if fault is not None:
+        raise fault from exc
 
 
 def _chain(

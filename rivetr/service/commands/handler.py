@@ -13,6 +13,9 @@ from rivetr.domain.aggregates import Aggregate, Decide, Stream
 from rivetr.domain.commands import Command
 from rivetr.domain.events import Event
 from rivetr.projections.runner import ProjectionRunner
+from rivetr.service import request_keys
+from rivetr.service.errors import ReadModelBehind
+from rivetr.service.request_keys import next_correlation
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -91,7 +94,7 @@ class CommandHandler:
         authorize_command(actor, command, target)
         meta = EventMeta(
             actor=actor.label,
-            correlation_id=correlation_id or str(uuid.uuid4()),
+            correlation_id=correlation_id or next_correlation(actor.label) or str(uuid.uuid4()),
             team=target.team,
             source=actor.source,
             resource=resource,
@@ -125,6 +128,10 @@ class CommandHandler:
         meta: EventMeta,
     ) -> list[RecordedEvent]:
         async def attempt() -> list[RecordedEvent]:
+            if meta.correlation_id and meta.correlation_id.startswith(request_keys.PREFIX):
+                done = await self.store.first_append(meta.correlation_id)
+                if done:  # a retry of a request whose first try was recorded
+                    return done
             versions: dict[str, int] = {}
             states = []
             for stream in reads:
@@ -142,8 +149,18 @@ class CommandHandler:
 
         recorded = await retry_on_conflict(attempt)
         if recorded and self.runner is not None:
-            await self.runner.wait_until(recorded[-1].position)
+            await read_your_write(self.runner, recorded[-1].position)
         return recorded
+
+
+async def read_your_write(runner: ProjectionRunner, position: int) -> None:
+    """Wait for the read model to hold `position`, or say that it does not: answering from a
+    read model that missed the change would deny what was just recorded (a 404 for an app
+    that exists)."""
+    # a read model that cannot write now will not catch up within a request's patience
+    patience = 2.0 if runner.stalled_by else 10.0
+    if not await runner.wait_until(position, timeout=patience):
+        raise ReadModelBehind(position, runner.stalled_by)
 
 
 def _decision(aggregate: Aggregate[S, C], decide: Decide[S, C] | None) -> Decide[S, C]:

@@ -297,6 +297,35 @@ async def test_a_projection_that_cannot_write_stays_behind_while_the_others_adva
         await runner.close()
 
 
+async def test_a_projection_stopped_by_its_disk_tries_again_by_itself_and_misses_nothing(
+    store: InMemoryEventStore, read_path: Path
+) -> None:
+    await seed(store)
+    broken = Recorder("broken")
+    broken.fail_at, broken.error = 2, sqlite3.OperationalError("database or disk is full")
+    runner = await opened(store, read_path, [*all_projections(), broken])
+    runner.page = 2
+    try:
+        await runner.catch_up()
+        assert "broken" in runner.failures
+        more = await create_app(store, "worker")
+        await runner.catch_up()  # not due yet: the others move on without it
+        assert checkpoints(read_path)["broken"] == 0
+
+        broken.fail_at = None  # space is back
+        runner.retry_after_s = 0.0
+        runner._retry_at.clear()
+        assert await runner.catch_up() == more
+        assert runner.failures == {}
+        assert checkpoints(read_path) == at_position(more) | {"broken": more}
+        # every event once, none skipped while it was behind the others
+        assert read_db(read_path, "SELECT position FROM broken ORDER BY 1") == [
+            (p,) for p in range(1, more + 1)
+        ]
+    finally:
+        await runner.close()
+
+
 async def test_catch_up_returns_when_every_projection_has_failed(
     store: InMemoryEventStore, read_path: Path
 ) -> None:

@@ -4,10 +4,14 @@ not run it, and returns only once the read model has what it recorded."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
+import msgspec
 import pytest
 
 from rivetr.adapters.eventstore.base import (
@@ -25,9 +29,12 @@ from rivetr.domain.errors import Forbidden
 from rivetr.domain.events import EngineLost, Event
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
+from rivetr.service import request_keys
 from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.errors import ReadModelBehind
 
 pytestmark = pytest.mark.anyio
+T = TypeVar("T")
 
 STREAM = "engine"
 COMMAND = CancelDeployment(deployment_id="d1", reason="test")
@@ -121,3 +128,81 @@ async def test_a_command_returns_once_the_read_model_has_what_it_recorded(
     recorded = await handler.execute(SYSTEM, COMMAND, COUNTER, "")
 
     assert runner.position >= recorded[-1].position
+
+
+class StalledRunner:
+    """A read model that cannot write (its disk is full): it never reaches a new position."""
+
+    stalled_by = "OperationalError: database or disk is full"
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+
+    async def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        self.asked.append(timeout)
+        return False
+
+
+async def test_a_change_the_read_model_cannot_show_is_answered_as_recorded_not_as_missing() -> None:
+    store = InMemoryEventStore()
+    stalled = StalledRunner()
+    handler = CommandHandler(store, stalled)  # type: ignore[arg-type]
+
+    with pytest.raises(ReadModelBehind) as raised:
+        await handler.execute(SYSTEM, COMMAND, COUNTER, "")
+
+    assert raised.value.position == await store.head() == 1
+    assert "disk is full" in str(raised.value)
+    assert "recorded at position 1" in str(raised.value)
+    assert stalled.asked == [2.0]  # a stalled read model is not waited on for long
+
+
+def in_request(key: str | None, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
+    """Run `work` as a web request would: in a context of its own, carrying `key`."""
+
+    async def request() -> T:
+        if key is not None:
+            request_keys.carry(key)
+        return await work()
+
+    return asyncio.ensure_future(contextvars.copy_context().run(request))
+
+
+async def test_a_request_retried_with_its_key_finds_what_it_recorded_and_records_nothing() -> None:
+    store = InMemoryEventStore()
+    handler = CommandHandler(store, None)
+
+    def once() -> Awaitable[list[RecordedEvent]]:
+        return handler.execute(SYSTEM, COMMAND, COUNTER, "")
+
+    first = await in_request("order-66", once)
+    again = await in_request("order-66", once)
+
+    assert again == first
+    assert await store.head() == 1
+    assert first[0].correlation_id.startswith(request_keys.PREFIX)
+    # another key, or none, is another request
+    assert (await in_request("order-67", once))[0].position == 2
+    assert (await in_request(None, once))[0].position == 3
+
+
+async def test_each_command_of_a_request_and_each_actor_has_its_own_retry() -> None:
+    store = InMemoryEventStore()
+    handler = CommandHandler(store, None)
+    admin = msgspec.structs.replace(SYSTEM, kind="token", id="t2", name="ops")
+
+    async def two_commands(actor: Actor) -> list[int]:
+        one = await handler.execute(actor, COMMAND, COUNTER, "")
+        two = await handler.execute(actor, COMMAND, COUNTER, "")
+        return [one[0].position, two[0].position]
+
+    assert await in_request("k", lambda: two_commands(SYSTEM)) == [1, 2]
+    assert await in_request("k", lambda: two_commands(SYSTEM)) == [1, 2]
+    # the same key from someone else is not their change
+    assert await in_request("k", lambda: two_commands(admin)) == [3, 4]
+
+
+@pytest.mark.parametrize("key", ["", "a b", "é", "x" * 201])
+def test_a_key_that_cannot_be_one_is_refused(key: str) -> None:
+    with pytest.raises(request_keys.InvalidRequestKey):
+        contextvars.copy_context().run(request_keys.carry, key)
