@@ -19,6 +19,7 @@ from rivetr.adapters.builders.build import RuntimeBuilder
 from rivetr.adapters.certs import CertificateStore
 from rivetr.adapters.clock import Clock, SystemClock
 from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.eventstore.faults import StorageFault
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.health.probe import HttpProber
@@ -100,6 +101,7 @@ from rivetr.service.reactors.stack_deployer import StackDeployer
 from rivetr.service.reactors.stack_ports import StackPorts
 from rivetr.service.reactors.stack_recorder import StackRecorder
 from rivetr.service.reactors.steps import StepRecorder
+from rivetr.service.reactors.storage_watch import StorageWatch
 from rivetr.service.reactors.target_opener import TargetOpener
 
 log = logging.getLogger(__name__)
@@ -322,6 +324,13 @@ class Services:
             clock=self.clock,
             token=settings.metrics_token,
         )
+        self.storage_watch = StorageWatch(
+            store,
+            settings.data_path,
+            self.clock,
+            reserve_bytes=settings.storage_reserve_kib * 1024,
+            interval_s=settings.storage_check_interval_s,
+        )
         self.host_sampler = HostSampler(
             store,
             self.host,
@@ -405,6 +414,7 @@ class Services:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             if self.host_sampler.thresholds and self.settings.host_sample_interval_s > 0:
                 group.start_soon(_supervised, "host sampler", self.host_sampler.run)
+            group.start_soon(_supervised, "storage watch", self.storage_watch.run)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             group.start_soon(_supervised, "notifier", self.notifier.run)
             if listening is not None:
@@ -484,6 +494,11 @@ async def _supervised(name: str, work: Callable[[], Awaitable[None]]) -> None:
         try:
             await work()
             return
+        except StorageFault as fault:  # the disk, not a bug: one line, no traceback
+            log.error(
+                "%s cannot write: %s; again in %d s", name, fault.describe(), _RESTART_DELAY_S
+            )
+            await anyio.sleep(_RESTART_DELAY_S)
         except Exception:
             log.exception("%s crashed; restarting in %d s", name, _RESTART_DELAY_S)
             await anyio.sleep(_RESTART_DELAY_S)

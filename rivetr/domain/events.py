@@ -39,7 +39,12 @@ from rivetr.domain.database_events import (
     RestoreRequested,
 )
 from rivetr.domain.event_base import Event as Event  # every event's base, re-exported
-from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.host_events import (
+    HostStorageFailed,
+    HostStorageRecovered,
+    HostThresholdCrossed,
+    HostThresholdRecovered,
+)
 from rivetr.domain.job_events import (
     JobChanged,
     JobCreated,
@@ -911,6 +916,8 @@ AnyEvent = (
     | JobRunStarted
     | JobRunFinished
     | HostThresholdCrossed
+    | HostStorageFailed
+    | HostStorageRecovered
     | HostThresholdRecovered
 )
 

@@ -1,10 +1,12 @@
-"""The facts of the host's thresholds (stream "host-thresholds"), as members of the one tagged
-union in `events.py`: a metric of the host crossed its threshold, or came back below it. Each
-says what it is about on its own (metric, value, threshold, the window averaged over), so that
-a notification or the audit can show it without looking anything up."""
+"""The facts of the host's thresholds (stream "host-thresholds") and of its disk (stream
+"host-storage"), as members of the one tagged union in `events.py`: a metric of the host
+crossed its threshold, or came back below it; the disk under the data refused writes, or takes
+them again. Each says what it is about on its own, so that a notification or the audit can show
+it without looking anything up."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -36,3 +38,30 @@ class HostThresholdRecovered(Event, frozen=True, kw_only=True, tag="host.thresho
     value: Percent
     threshold: Percent
     window_s: WindowSeconds
+
+
+StorageFaultKind = Literal["full", "read_only", "io"]
+Folder = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+Reason = Annotated[str, msgspec.Meta(max_length=1000)]
+Refused = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
+class HostStorageFailed(Event, frozen=True, kw_only=True, tag="host.storage_failed"):
+    """The disk holding Rivetr's data (`folder`) refused to write the log since `since`: full,
+    read-only or failing, in `reason`'s words. Recorded as soon as it can be (on a full disk,
+    in the room the reserve file gave back; on a read-only one, once it is writable again)."""
+
+    kind: StorageFaultKind
+    folder: Folder
+    reason: Reason
+    since: datetime
+
+
+class HostStorageRecovered(Event, frozen=True, kw_only=True, tag="host.storage_recovered"):
+    """The disk holding `folder` takes writes again, with room to spare; `refused` appends were
+    refused from `since` until now."""
+
+    kind: StorageFaultKind
+    folder: Folder
+    refused: Refused
+    since: datetime

@@ -21,12 +21,18 @@ from rivetr.domain.events import (
     RolledBack,
     TrafficSwitched,
 )
-from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.host_events import (
+    HostStorageFailed,
+    HostStorageRecovered,
+    HostThresholdCrossed,
+    HostThresholdRecovered,
+)
 from rivetr.domain.job_events import JobRunFinished
 from rivetr.domain.notification_events import ChannelSet, NoticeKind
 from rivetr.domain.notifications import INSTANCE_NOTICES
 from rivetr.domain.stack_events import StackReleaseFailed, StackSwitched
 
+_STORAGE: Final = {"full": "full", "read_only": "read-only", "io": "failing"}
 LOG_LINES = 10  # of a failed deployment's log, the last ones a notice carries
 # the events a notice may be made of: the notifier decodes no other
 TOLD: Final = frozenset(
@@ -47,6 +53,8 @@ TOLD: Final = frozenset(
         JobRunFinished,
         HostThresholdCrossed,
         HostThresholdRecovered,
+        HostStorageFailed,
+        HostStorageRecovered,
     )
 )
 ENGINE_EVENTS: Final = frozenset({"engine.lost", "engine.connected"})
@@ -175,6 +183,20 @@ def _told(
             ]
             title = f"Host {event.metric} back to {event.value:.0f} %"
             return "host.threshold", title, lines, False
+        case HostStorageFailed():
+            lines = [
+                f"Rivetr cannot write to {event.folder} ({_STORAGE[event.kind]}) since"
+                f" {event.since:%Y-%m-%d %H:%M} UTC: {event.reason}.",
+                "Changes are refused until it can; everything already recorded is kept, and"
+                " reads go on.",
+            ]
+            return "host.storage", f"Disk {_STORAGE[event.kind]}: {event.folder}", lines, True
+        case HostStorageRecovered():
+            lines = [
+                f"Rivetr writes to {event.folder} again; {event.refused} changes were refused"
+                f" since {event.since:%Y-%m-%d %H:%M} UTC."
+            ]
+            return "host.storage", f"Disk writable again: {event.folder}", lines, False
         case EngineConnected() if engine_was_lost:
             lines = [f"Rivetr reaches its container engine again ({event.kind} {event.version})."]
             return "engine.back", "Container engine back", lines, False

@@ -28,6 +28,7 @@ NoticeKind = Literal[
     "engine.lost",
     "engine.back",
     "host.threshold",
+    "host.storage",
     "job.failed",
     "test",  # the "send a test" action: every channel takes it, none subscribes to it
 ]

@@ -40,7 +40,9 @@ SUBSCRIBABLE: Final[tuple[NoticeKind, ...]] = tuple(
     kind for kind in get_args(NoticeKind) if kind != "test"
 )
 # of the instance, not of one team's apps: told to the channels of the instance's own team
-INSTANCE_NOTICES: Final = frozenset({"engine.lost", "engine.back", "host.threshold"})
+INSTANCE_NOTICES: Final = frozenset(
+    {"engine.lost", "engine.back", "host.threshold", "host.storage"}
+)
 
 
 class TeamChannels(msgspec.Struct, frozen=True, kw_only=True):

@@ -41,6 +41,8 @@ class SharedApp:
     @contextlib.contextmanager
     def on(self, data_dir: Path, **settings: Any) -> Iterator[TestClient[Any]]:
         """`settings`: beyond the data directory, for a test of one (metrics_token=...)."""
+        # no storage reserve: a megabyte written for each of some 2,000 tests would only slow them
+        settings = {"storage_reserve_kib": 0, **settings}
         self.settings = Settings(
             data_dir=str(data_dir), engine="none", proxy_enabled=False, **settings
         )

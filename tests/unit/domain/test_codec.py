@@ -121,7 +121,12 @@ from rivetr.domain.events import (
     WebhookReceived,
     WebhookSecretSet,
 )
-from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.host_events import (
+    HostStorageFailed,
+    HostStorageRecovered,
+    HostThresholdCrossed,
+    HostThresholdRecovered,
+)
 from rivetr.domain.job_events import (
     JobChanged,
     JobCreated,
@@ -552,6 +557,18 @@ ONE_OF_EACH: list[Event] = [
         metric="disk", value=93.5, threshold=90.0, window_s=300.0, recovers_below=85.0
     ),
     HostThresholdRecovered(metric="disk", value=80.0, threshold=90.0, window_s=300.0),
+    HostStorageFailed(
+        kind="full",
+        folder="/var/lib/rivetr",
+        reason="database or disk is full",
+        since=datetime(2026, 12, 3, 19, 0, tzinfo=UTC),
+    ),
+    HostStorageRecovered(
+        kind="full",
+        folder="/var/lib/rivetr",
+        refused=42,
+        since=datetime(2026, 12, 3, 19, 0, tzinfo=UTC),
+    ),
 ]
 
 

@@ -20,7 +20,12 @@ from rivetr.domain.events import (
     TeamDeleted,
     TrafficSwitched,
 )
-from rivetr.domain.host_events import HostThresholdCrossed, HostThresholdRecovered
+from rivetr.domain.host_events import (
+    HostStorageFailed,
+    HostStorageRecovered,
+    HostThresholdCrossed,
+    HostThresholdRecovered,
+)
 from rivetr.domain.job_events import JobRunFinished
 from rivetr.domain.notices import Placement
 from rivetr.domain.notification_commands import RemoveChannel, SetChannel
@@ -305,3 +310,28 @@ def test_a_host_threshold_is_the_instances_crossed_and_recovered() -> None:
     )
     assert back is not None
     assert (back.title, back.failure) == ("Host disk back to 80 %", False)
+
+
+def test_a_disk_that_refuses_writes_is_told_to_the_instance_and_so_is_its_recovery() -> None:
+    since = datetime(2026, 12, 3, 19, 0, tzinfo=UTC)
+    failed = HostStorageFailed(
+        kind="full", folder="/var/lib/rivetr", reason="database or disk is full", since=since
+    )
+    told = notices.of_event(failed, Placement(), 5, False)
+    assert told is not None
+    assert (told.kind, told.title, told.team, told.failure) == (
+        "host.storage",
+        "Disk full: /var/lib/rivetr",
+        None,
+        True,
+    )
+    assert "since 2026-12-03 19:00 UTC" in told.body
+    back = notices.of_event(
+        HostStorageRecovered(kind="full", folder="/var/lib/rivetr", refused=12, since=since),
+        Placement(),
+        6,
+        False,
+    )
+    assert back is not None
+    assert (back.kind, back.failure) == ("host.storage", False)
+    assert "12 changes were refused" in back.body
