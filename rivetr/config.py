@@ -120,6 +120,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     host_window_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 300.0
     # how far below its threshold a value must fall to count as recovered
     host_margin_percent: Annotated[float, msgspec.Meta(ge=0, le=50)] = 5.0
+    # on SIGTERM, how long requests in flight may take to finish before they are cancelled (event
+    # and log streams end at once; the clients resume against the next process)
+    shutdown_grace_s: Annotated[int, msgspec.Meta(ge=0, le=600)] = 10
     # room kept in the data directory (storage.reserve) and given back when the disk fills, so
     # that the full disk can still be recorded and told; 0: none kept
     storage_reserve_kib: Annotated[int, msgspec.Meta(ge=0, le=1024 * 1024)] = 1024

@@ -46,5 +46,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.port,
         settings.log_level,
         settings.trusted_proxies,
+        settings.shutdown_grace_s,
     )
     return 0

@@ -84,6 +84,7 @@ from rivetr.web.params import carry_request_key, given_once, path_values_checked
 from rivetr.web.problems import handle_exception
 from rivetr.web.providers import service_providers
 from rivetr.web.schema_pages import render_plugins, schema_asset
+from rivetr.web.stopping import Stopping
 from rivetr.web.webhooks import receive_stack_webhook, receive_webhook
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -110,6 +111,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = services or await open_services(settings)
         app.state.services = opened
+        app.state.stopping = Stopping()  # set by the server when a stop begins
         code = await opened.setup.offer()
         if code is not None:
             log.warning("no account yet: open /setup on the dashboard and give the code %s", code)

@@ -15,6 +15,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from rivetr.web.params import last_event_id
+from rivetr.web.stopping import Stopping
 
 LOG_POLL_S = 0.5  # how often a follower looks for new lines while its writer runs
 
@@ -42,9 +43,11 @@ def follow(
     read_from: Callable[[int], Awaitable[tuple[list[str], int]]],
     ended: Callable[[], Awaitable[str | None]],
     heartbeat_s: float,
+    stopping: Stopping | None = None,
 ) -> ServerSentEvent:
     """The lines after `skipped` (lines, byte offset) as they are written; `ended()` says how
-    the writer ended (its last status), None while it runs."""
+    the writer ended (its last status), None while it runs. When the server stops, the stream
+    ends with no `end` event: the writer has not ended, and the client resumes."""
     line, offset = skipped
 
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
@@ -63,6 +66,8 @@ def follow(
             how = await ended()
             if how is not None:
                 yield ServerSentEventMessage(data=how, event="end")
+                return
+            if stopping is not None and stopping.is_set():
                 return
             await anyio.sleep(LOG_POLL_S)
             quiet += LOG_POLL_S

@@ -20,6 +20,7 @@ from typing import Any
 from litestar.types import HTTPResponseBodyEvent, Receive, Scope, Send
 
 from rivetr.service.reactors.hub import Delivery, EventHub, StreamFilter, Subscription
+from rivetr.web.stopping import Stopping
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ class PushedEventStream:
         *,
         heartbeat_s: float,
         limit: int,
+        stopping: Stopping | None = None,
     ) -> None:
         self.hub = hub
+        self.stopping = stopping
         self.wanted = wanted
         self.after = after
         self.heartbeat_s = heartbeat_s
@@ -61,12 +64,15 @@ class PushedEventStream:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         subscription = await self.hub.subscribe(self.wanted, self.after, limit=self.limit)
         disconnected = asyncio.ensure_future(_disconnect(receive))
+        # the server stopping ends the stream as a client leaving does: it resumes elsewhere
+        leaving = _first(disconnected, self.stopping)
         try:
-            await self._follow(subscription, disconnected)
+            await self._follow(subscription, leaving)
         finally:
             self.hub.unsubscribe(subscription)
             self.ended = True
             disconnected.cancel()
+            leaving.cancel()
             if self.writer is not None:
                 self.writer.cancel()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -169,3 +175,18 @@ async def _disconnect(receive: Receive) -> None:
 
 def _chunk(data: bytes) -> HTTPResponseBodyEvent:
     return {"type": "http.response.body", "body": data, "more_body": True}
+
+
+def _first(disconnected: asyncio.Future[None], stopping: Stopping | None) -> asyncio.Future[None]:
+    """Done when the client disconnects or the server begins to stop."""
+    if stopping is None:
+        return disconnected
+
+    async def either() -> None:
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait((disconnected, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+
+    return asyncio.ensure_future(either())

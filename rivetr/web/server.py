@@ -9,14 +9,30 @@ is enough for both (the Date header has one-second resolution; shutdown waits at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
 
 import uvicorn
+from litestar import Litestar
+
+from rivetr.web.stopping import Stopping
 
 _TICK_S = 1.0
 
 
 class QuietServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, stopping: Callable[[], Stopping | None]) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop taking connections, let requests in flight finish (within the grace period),
+        and end the event and log streams at once rather than wait out the grace for them."""
+        stopping = self.stopping()
+        if stopping is not None:
+            stopping.set()
+        await super().shutdown(sockets)
+
     async def main_loop(self) -> None:
         counter = 0
         should_exit = await self.on_tick(counter)
@@ -28,13 +44,20 @@ class QuietServer(uvicorn.Server):
 
 
 def serve(
-    app: object, host: str, port: int, log_level: str, trusted_proxies: Sequence[str] = ()
+    app: Litestar,
+    host: str,
+    port: int,
+    log_level: str,
+    trusted_proxies: Sequence[str] = (),
+    grace_s: int = 10,
 ) -> None:
     """`trusted_proxies` (addresses, networks): the peers whose X-Forwarded-For and -Proto
     stand for the client; from anyone else, loopback included, they are ignored, so the
-    address a sign-in is counted against is the one that connected."""
+    address a sign-in is counted against is the one that connected. On SIGTERM, requests in
+    flight get `grace_s` seconds to finish; then they are cancelled and the service closes (its
+    appends queued by then still commit)."""
     config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
+        app,
         host=host,
         port=port,
         log_level=log_level,
@@ -43,5 +66,6 @@ def serve(
         proxy_headers=bool(trusted_proxies),
         # never None: uvicorn would then read $FORWARDED_ALLOW_IPS, else trust loopback
         forwarded_allow_ips=list(trusted_proxies),
+        timeout_graceful_shutdown=grace_s,
     )
-    QuietServer(config).run()
+    QuietServer(config, lambda: getattr(app.state, "stopping", None)).run()

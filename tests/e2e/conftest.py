@@ -11,12 +11,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker
 import httpx
 import pytest
 
 from tests.net import free_port
+
+if TYPE_CHECKING:
+    from tests.e2e.served_app import Rivetr
 
 
 def rivetr_command(*args: str) -> list[str]:
@@ -157,3 +161,15 @@ def remove_release_containers(data_dir: Path) -> None:
 from tests.e2e.browser import axe_script, browser  # noqa: E402
 
 __all__ = ["axe_script", "browser", "create_admin", "rivetr_command", "run_cli", "server_factory"]
+
+
+@pytest.fixture
+def rivetr(tmp_path: Path, server_factory: type[Server]) -> Iterator[Rivetr]:
+    """One app on a real `rivetr serve` and the real engine (tests/e2e/served_app.py)."""
+    from tests.e2e.served_app import Rivetr  # it builds on this module's Server
+
+    started = Rivetr(tmp_path, server_factory)
+    try:
+        yield started
+    finally:
+        started.cleanup()

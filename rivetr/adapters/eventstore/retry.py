@@ -4,6 +4,8 @@ newer state, a few times, then let the conflict stand."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -14,6 +16,7 @@ T = TypeVar("T")
 # Deciding is pure and cheap, so a retry costs a read; more than a few conflicts in a row means
 # a writer is looping, and the caller is better told than kept waiting.
 ATTEMPTS = 5
+_PAUSE_S = 0.002
 
 
 async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS) -> T:
@@ -25,4 +28,8 @@ async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], attempts: int =
         except ConcurrencyError:
             if not remaining:
                 raise
+        # Writers that met on one stream (every create claims its name in `claims`) would meet
+        # again if they all retried at once, one winning each time: a random pause, growing,
+        # lets them through one after another.
+        await asyncio.sleep(random.uniform(0, _PAUSE_S * 2 ** (attempts - 1 - remaining)))
     raise ValueError(f"attempts must be at least 1, not {attempts}")

@@ -14,6 +14,7 @@ from rivetr.domain.commands import Command
 from rivetr.domain.events import Event
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service import request_keys
+from rivetr.service.commands.stream_locks import StreamLocks
 from rivetr.service.errors import ReadModelBehind
 from rivetr.service.request_keys import next_correlation
 
@@ -55,6 +56,7 @@ class CommandHandler:
         self.store = store
         self.runner = runner
         self.resolve = resolve  # which team (and owner) a command acts on, from the log
+        self.locks = StreamLocks()  # commands deciding on one stream take turns
 
     async def execute(
         self,
@@ -147,7 +149,8 @@ class CommandHandler:
                 return []
             return await self.store.append_together(appends, meta)
 
-        recorded = await retry_on_conflict(attempt)
+        async with self.locks.holding(stream.stream_id for stream in reads):
+            recorded = await retry_on_conflict(attempt)
         if recorded and self.runner is not None:
             await read_your_write(self.runner, recorded[-1].position)
         return recorded

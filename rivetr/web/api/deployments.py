@@ -22,6 +22,7 @@ from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.deployments import DeploymentReads
 from rivetr.web.log_stream import first_line, follow
 from rivetr.web.params import bounded
+from rivetr.web.stopping import stopping_of
 
 
 class DeployRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -162,4 +163,5 @@ class DeploymentsController(Controller):
             partial(deployment_reads.log_from, found),
             ended,
             settings.sse_heartbeat_s,
+            stopping_of(request),
         )

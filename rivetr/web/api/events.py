@@ -20,6 +20,7 @@ from rivetr.service.reactors.hub import QUEUE_LIMIT, EventHub, StreamFilter
 from rivetr.web.openapi import EVENT_STREAM
 from rivetr.web.params import bounded, last_event_id
 from rivetr.web.pushed_stream import PushedEventStream
+from rivetr.web.stopping import stopping_of
 
 
 @get("/events/stream", tags=["events"], media_type=EVENT_STREAM)
@@ -98,4 +99,5 @@ async def event_stream(
         after,
         heartbeat_s=settings.sse_heartbeat_s,
         limit=QUEUE_LIMIT,
+        stopping=stopping_of(request),
     )

@@ -27,6 +27,7 @@ from rivetr.service.queries.jobs import JobOwner, JobReads
 from rivetr.web.api.databases import body_of
 from rivetr.web.log_stream import first_line, follow
 from rivetr.web.params import bounded
+from rivetr.web.stopping import stopping_of
 
 OWNER_FIELDS = ("app", "stack_id", "service")
 JobInput = body_of(CreateJob, "JobInput", *OWNER_FIELDS)
@@ -280,4 +281,4 @@ class JobRunsController(Controller):
                 return "gone"
             return now if now in RUN_OVER else None
 
-        return follow(skipped, read_from, ended, settings.sse_heartbeat_s)
+        return follow(skipped, read_from, ended, settings.sse_heartbeat_s, stopping_of(request))

@@ -22,6 +22,7 @@ from rivetr.service.queries.apps import AppReads
 from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 from rivetr.web.heartbeats import with_heartbeats
 from rivetr.web.openapi import problems
+from rivetr.web.stopping import stopping_of
 
 Tail = Annotated[int, Parameter(ge=0, le=10_000, description="how many of the last lines")]
 After = Annotated[
@@ -71,9 +72,11 @@ async def runtime_log_stream(
     lines = await _open(app_reads, runtime_logs, actor, name, tail=tail, after=after, follow=True)
     heartbeat = settings.sse_heartbeat_s
 
+    stopping = stopping_of(request)
+
     async def messages() -> AsyncIterator[ServerSentEventMessage]:
         try:
-            async for line in with_heartbeats(lines, heartbeat):
+            async for line in with_heartbeats(lines, heartbeat, stopping):
                 if line is None:
                     yield ServerSentEventMessage(comment="keep-alive")
                 else:
@@ -81,7 +84,8 @@ async def runtime_log_stream(
                     yield ServerSentEventMessage(data=data, event="line", id=line.at)
         except ContainerError:
             pass  # removed while followed: it has stopped, as far as the reader goes
-        yield ServerSentEventMessage(data="stopped", event="end")
+        if stopping is None or not stopping.is_set():  # Rivetr stopping is not the container
+            yield ServerSentEventMessage(data="stopped", event="end")
 
     return ServerSentEvent(messages(), headers={"Cache-Control": "no-store"})
 
