@@ -3,6 +3,7 @@ the issue asks, and what cannot be written into it safely is refused naming the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,8 +22,11 @@ def directives(text: str) -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="apt-get install systemd")
 def test_systemd_analyze_verify_passes_without_a_warning(tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI checks the unit with systemd-analyze: tests/run installs systemd")
+        pytest.skip("systemd-analyze is missing (apt-get install systemd)")
     unit = tmp_path / "rivetr.service"
     unit.write_text(unit_text())
     checked = subprocess.run(
