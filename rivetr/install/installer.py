@@ -146,7 +146,8 @@ class Installer:
                 "service: systemd is not running here (a container?), so nothing was started. "
                 f"Start it in the foreground as {self.plan.unit.user}, as the unit would:\n"
                 f"  {self.foreground_command()}\n"
-                "It logs its one-time setup code when it starts with no account yet."
+                "It logs its one-time setup code when it starts with no account yet. One "
+                "already running goes on with the code it started with: restart it."
             )
             return None
         self._must("systemctl", "daemon-reload")

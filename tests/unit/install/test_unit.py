@@ -36,6 +36,27 @@ def test_systemd_analyze_verify_passes_without_a_warning(tmp_path: Path) -> None
     assert (checked.returncode, checked.stdout + checked.stderr) == (0, "")
 
 
+def test_systemd_rates_the_units_exposure_at_most_2_of_10(tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is missing (apt-get install systemd)")
+    unit = tmp_path / "rivetr.service"
+    unit.write_text(unit_text())
+    rated = subprocess.run(
+        [
+            "systemd-analyze",
+            "security",
+            "--offline=true",
+            "--threshold=20",
+            "--no-pager",
+            str(unit),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rated.returncode == 0, rated.stdout[-300:]
+
+
 def test_the_unit_is_hardened_and_may_only_bind_low_ports() -> None:
     found = directives(unit_text())
     assert found["NoNewPrivileges"] == "yes"
