@@ -1,7 +1,7 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
-each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
-logs, images, projects, variables, databases, stacks, templates, jobs) declares its arguments beside
-its code in a module of this package."""
+each family of commands (serve, install, tokens, users, secrets, the log, projections, deploy,
+promotion, logs, images, projects, variables, databases, stacks, templates, jobs) declares its
+arguments beside its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rivetr.cli import (
     databases,
     deploy,
     images,
+    install,
     jobs,
     logs,
     notifications,
@@ -81,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(metavar="COMMAND")
     families = (
         serve,
+        install,
         tokens,
         audit,
         projections,

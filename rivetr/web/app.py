@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from rivetr import __version__
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
+from rivetr.service.commands.setup import SETUP_CODE_LOGGED
 from rivetr.web.api.account import AccountController, accept_invitation
 from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
@@ -114,7 +115,7 @@ def create_app(
         app.state.stopping = Stopping()  # set by the server when a stop begins
         code = await opened.setup.offer()
         if code is not None:
-            log.warning("no account yet: open /setup on the dashboard and give the code %s", code)
+            log.warning(SETUP_CODE_LOGGED, code)
         try:
             async with opened.background():
                 yield

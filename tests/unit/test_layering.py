@@ -45,6 +45,16 @@ FORBIDDEN = {
     # through them. The runtime's types, the certificate store's answer and the webhook
     # providers' names are still imported from adapters.
     "web": {"rivetr.adapters.eventstore", "rivetr.projections.registry", "sqlite3", "aiosqlite"},
+    # The installer sets up a machine; it reads the service's answers, never its insides.
+    "install": {
+        "rivetr.adapters",
+        "rivetr.projections",
+        "rivetr.service",
+        "rivetr.web",
+        "rivetr.bootstrap",
+        "rivetr.cli",
+        "litestar",
+    },
 }
 
 

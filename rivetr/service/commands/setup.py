@@ -11,6 +11,9 @@ from rivetr.service.commands.teams import TeamService
 from rivetr.service.commands.tokens import TokenService
 from rivetr.service.commands.users import UserService
 
+# what a first run logs (its reader, `rivetr install`, finds the code in the journal by it)
+SETUP_CODE_LOGGED = "no account yet: open /setup on the dashboard and give the code %s"
+
 
 class SetupService:
     def __init__(
