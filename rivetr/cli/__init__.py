@@ -1,7 +1,7 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
 each family of commands (serve, tokens, users, secrets, the log, projections, deploy, promotion,
-logs, images, projects, variables, databases, stacks, templates, jobs) declares its arguments beside
-its code in a module of this package."""
+logs, images, projects, variables, databases, control-plane backups, stacks, templates, jobs)
+declares its arguments beside its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from rivetr import __version__
 from rivetr.cli import (
     audit,
+    control_plane,
     databases,
     deploy,
     images,
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
         projects,
         variables,
         databases,
+        control_plane,
         stacks,
         templates,
         jobs,
