@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 
@@ -19,6 +21,7 @@ from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.export import verify_store
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
+from rivetr.domain import backup_schedule
 from rivetr.domain.access import ROLE_PERMISSIONS, SYSTEM, Actor
 from rivetr.domain.control_plane import (
     BackUpControlPlane,
@@ -306,3 +309,57 @@ async def test_a_schedule_names_a_valid_cron_and_a_target_of_the_instance(
                 SYSTEM, SetControlPlaneSchedules(schedules=[given])
             )
         assert refused.value.field == field, refused.value
+
+
+async def ended(services: Services, backup_id: str) -> Any:
+    """The backup once it is verified or failed (the service's reactor takes it)."""
+    with anyio.fail_after(10):
+        while True:
+            backup = await services.control_plane_backups.state(backup_id)
+            if backup is not None and backup.status in ("verified", "failed"):
+                return backup
+            await anyio.sleep(0.05)
+
+
+async def test_the_service_takes_the_backups_asked_of_it(services: Services) -> None:
+    async with anyio.create_task_group() as group:
+        group.start_soon(services.control_plane_reactor.run, await services.store.head())
+        backup_id = await services.control_plane.back_up(SYSTEM, BackUpControlPlane())
+        backup = await ended(services, backup_id)
+        group.cancel_scope.cancel()
+
+    assert backup.status == "verified", backup
+
+
+async def test_a_schedule_asks_for_a_backup_once_its_time_comes(services: Services) -> None:
+    schedule = ControlPlaneScheduleInput(cron="0 3 * * *", timezone="Europe/Berlin")
+    await services.control_plane.set_schedules(
+        SYSTEM, SetControlPlaneSchedules(schedules=[schedule])
+    )
+    set_at = datetime.fromisoformat((await services.control_plane.schedules(SYSTEM)).set_at or "")
+    due = backup_schedule.next_after("0 3 * * *", "Europe/Berlin", set_at)
+    reactor = services.control_plane_reactor
+
+    assert await reactor.tick(due - timedelta(seconds=1)) == []
+    asked = await reactor.tick(due + timedelta(seconds=1))
+
+    assert len(asked) == 1
+    [view] = await services.control_plane.backups(SYSTEM)
+    assert (view.backup_id, view.reason, view.taken_by) == (asked[0], "schedule", "service")
+
+
+async def test_a_backup_the_service_left_half_done_is_recorded_failed_at_its_next_start(
+    services: Services,
+) -> None:
+    by_service = await services.control_plane.back_up(SYSTEM, BackUpControlPlane())
+    by_cli = await services.control_plane.back_up(SYSTEM, BackUpControlPlane(), taken_by="cli")
+
+    assert await services.control_plane_reactor.fail_interrupted() == [by_service]
+
+    failed = await services.control_plane_backups.state(by_service)
+    assert failed is not None
+    assert (failed.status, failed.failed_step) == ("failed", "copy")
+    assert failed.failure == "Rivetr stopped before the backup was finished"
+    still = await services.control_plane_backups.state(by_cli)
+    assert still is not None
+    assert still.status == "requested"  # its own process ends it
