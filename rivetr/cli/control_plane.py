@@ -36,9 +36,10 @@ def add_commands(
     backup.add_argument("--with-key", action="store_true", help="take secrets.key, encrypted")
     verbs.verb(backup, _back_up, line)
     actions = backup.add_subparsers(metavar="ACTION")
-    listing = actions.add_parser("list", parents=[output], help="the backups, newest first")
+    after = _given_after()
+    listing = actions.add_parser("list", parents=[after], help="the backups, newest first")
     verbs.verb(listing, _list, line)
-    schedule = actions.add_parser("schedule", parents=[output], help="set the schedules")
+    schedule = actions.add_parser("schedule", parents=[after], help="set the schedules")
     schedule.add_argument("--cron", action="append", default=[], help="e.g. '0 3 * * *'")
     schedule.add_argument("--tz", default="UTC", help="the cron's time zone")
     schedule.add_argument("--target", default="local", help="where the backups go")
@@ -65,6 +66,17 @@ def add_commands(
     restore.add_argument("--list", action="store_true", help="list the backups there and stop")
     restore.add_argument("--without-key", action="store_true", help="leave secrets.key out")
     restore.set_defaults(run=run_async(_restore))
+
+
+def _given_after() -> argparse.ArgumentParser:
+    """The common flags of `backup`'s actions, there only when given: argparse lets an
+    action's defaults overwrite what was given before it (`rivetr backup --data-dir D list`)."""
+    after = argparse.ArgumentParser(add_help=False)
+    unset = argparse.SUPPRESS
+    after.add_argument("--data-dir", default=unset, help="data directory (as for backup)")
+    after.add_argument("--config", default=unset, help="rivetr.toml to read")
+    after.add_argument("--json", action="store_true", default=unset, help="the API's JSON")
+    return after
 
 
 def line(item: Any) -> str:
