@@ -6,6 +6,7 @@ object is a refusal naming it; only an instance administrator may back up."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -348,9 +349,14 @@ async def test_a_schedule_asks_for_a_backup_once_its_time_comes(services: Servic
     assert (view.backup_id, view.reason, view.taken_by) == (asked[0], "schedule", "service")
 
 
-async def test_a_backup_the_service_left_half_done_is_recorded_failed_at_its_next_start(
+async def test_a_backup_the_service_left_half_done_is_failed_and_swept_at_its_next_start(
     services: Services,
 ) -> None:
+    left = services.settings.data_path / ".scratch-killed"
+    (left / "data").mkdir(parents=True)
+    os.utime(left, (0, 0))
+    in_use = services.settings.data_path / ".scratch-in-use"
+    in_use.mkdir()
     by_service = await services.control_plane.back_up(SYSTEM, BackUpControlPlane())
     by_cli = await services.control_plane.back_up(SYSTEM, BackUpControlPlane(), taken_by="cli")
 
@@ -363,3 +369,5 @@ async def test_a_backup_the_service_left_half_done_is_recorded_failed_at_its_nex
     still = await services.control_plane_backups.state(by_cli)
     assert still is not None
     assert still.status == "requested"  # its own process ends it
+    assert not left.exists()
+    assert in_use.exists()

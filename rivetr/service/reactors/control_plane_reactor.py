@@ -20,6 +20,7 @@ from rivetr.domain.control_plane_events import ControlPlaneBackupFailed, Control
 from rivetr.domain.errors import DomainError
 from rivetr.service.commands.control_plane import ControlPlaneService
 from rivetr.service.reactors.control_plane_backup import ControlPlaneBackups
+from rivetr.service.reactors.control_plane_restore import sweep_scratch
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,11 @@ class ControlPlaneReactor:
 
     async def fail_interrupted(self) -> list[str]:
         """Record as failed the backups this service was taking when it stopped (the CLI's
-        may still be running in their own process: they are theirs to end)."""
+        may still be running in their own process: they are theirs to end), and remove the
+        scratch copies a killed backup left in the data directory."""
+        swept = await anyio.to_thread.run_sync(sweep_scratch, self.backups.data)
+        if swept:
+            log.info("removed %d scratch copies a stopped backup left", len(swept))
         failed = []
         for backup in (await self.service.state()).backups.values():
             if backup.request.taken_by != "service" or backup.status not in _STEP_AFTER:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from rivetr.projections.runner import ProjectionRunner
 LOG, CERTS, KEY = "events.db", "certs.tar", "secrets.key"
 ENCRYPTED = ".enc"
 MAX_MANIFEST = 1 << 20
+# a scratch directory untouched this long was left by a backup that was killed
+SCRATCH_KEPT_S = 3600.0
 
 
 class RestoreStepFailed(Exception):
@@ -304,3 +307,16 @@ async def scratch(near: Path) -> AsyncIterator[Path]:
         yield folder / "data"
     finally:
         await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
+
+
+def sweep_scratch(near: Path, older_than_s: float = SCRATCH_KEPT_S) -> list[Path]:
+    """Remove the scratch directories beside `near` that no backup has touched for
+    `older_than_s` (one a CLI backup is using now is younger); returns them."""
+    now = time.time()
+    swept = []
+    for folder in near.glob(".scratch-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if folder.is_dir() and now - folder.stat().st_mtime > older_than_s:
+                shutil.rmtree(folder, ignore_errors=True)
+                swept.append(folder)
+    return swept
