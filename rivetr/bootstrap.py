@@ -38,6 +38,7 @@ from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
+from rivetr.domain.access import SYSTEM
 from rivetr.projections.jobs import RUNS_KEPT
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -47,6 +48,7 @@ from rivetr.service.commands.authority import Authority
 from rivetr.service.commands.backups import BackupService
 from rivetr.service.commands.certificates import CertificateService
 from rivetr.service.commands.cloning import CloneService
+from rivetr.service.commands.control_plane import ControlPlaneService
 from rivetr.service.commands.databases import DatabaseService
 from rivetr.service.commands.deployments import DeploymentService
 from rivetr.service.commands.handler import CommandHandler
@@ -80,6 +82,8 @@ from rivetr.service.queries.stacks import StackReads
 from rivetr.service.queries.teams import TeamReads
 from rivetr.service.queries.variables import VariableReads
 from rivetr.service.reactors.backup_worker import BackupWorker
+from rivetr.service.reactors.control_plane_backup import ControlPlaneBackups
+from rivetr.service.reactors.control_plane_reactor import ControlPlaneReactor
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
@@ -293,6 +297,13 @@ class Services:
             self.clock,
             verify_timeout_s=settings.backup_verify_timeout_s,
         )
+        self.control_plane = ControlPlaneService(handler)
+        self.control_plane_backups = ControlPlaneBackups(
+            store, settings.data_path, targets, self.clock
+        )
+        self.control_plane_reactor = ControlPlaneReactor(
+            self.control_plane, self.control_plane_backups
+        )
         self.database_reactors = DatabaseReactors(
             backup_worker, RestoreWorker(store, backup_worker, self.clock), self.backups
         )
@@ -392,6 +403,7 @@ class Services:
         await self.database_reactors.fail_interrupted()
         await self.stack_deployer.recover()
         await self.job_scheduler.fail_interrupted()
+        await self.control_plane_reactor.fail_interrupted()
         listening = await self._start_proxy()
         secure = await self._start_proxy(tls=True)
         metrics = await self._start_metrics()
@@ -415,6 +427,11 @@ class Services:
             if self.host_sampler.thresholds and self.settings.host_sample_interval_s > 0:
                 group.start_soon(_supervised, "host sampler", self.host_sampler.run)
             group.start_soon(_supervised, "storage watch", self.storage_watch.run)
+            # the control plane's backups need no engine: they copy the data directory
+            backups = partial(self.control_plane_reactor.run, start)
+            group.start_soon(_supervised, "control-plane backups", backups)
+            schedule = self.control_plane_reactor.schedule
+            group.start_soon(_supervised, "control-plane backup scheduler", schedule)
             group.start_soon(_supervised, "reconciler", self._reconcile_when_engine_ready)
             group.start_soon(_supervised, "notifier", self.notifier.run)
             if listening is not None:
@@ -473,12 +490,18 @@ class Services:
         await self.runner.wait_until(await self.store.head())
         runtime = self.engine.runtime
         if runtime is not None:
-            await reconcile_engine(self.read, self.recorder, runtime, self.deployer)
+            await reconcile_engine(self.read, self.recorder, runtime, self.deployer, self._rebuild)
             await self.database_reactors.remove_throwaways()
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
             await self.database_keeper.reconcile()
             await self.stack_deployer.sweep()
             await self.job_scheduler.sweep(runtime)
+
+    async def _rebuild(self, app: str, commit: str, deployment_id: str) -> str:
+        """A live release's image is gone from the engine: deploy its commit again."""
+        return await self.deployments.request(
+            SYSTEM, app, commit=commit, trigger="rebuild", deployment_id=deployment_id
+        )
 
     async def close(self) -> None:
         await self.engine.close()

@@ -1,7 +1,7 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
-each family of commands (serve, install, tokens, users, secrets, the log, projections, deploy,
-promotion, logs, images, projects, variables, databases, stacks, templates, jobs) declares its
-arguments beside its code in a module of this package."""
+each family of commands (serve, install, tokens, users, secrets, the log, projections,
+deploy, promotion, logs, images, projects, variables, databases, control-plane backups, stacks,
+templates, jobs) declares its arguments beside its code in a module of this package."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rivetr import __version__
 from rivetr.adapters.migrations import log_schema
 from rivetr.cli import (
     audit,
+    control_plane,
     databases,
     deploy,
     images,
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
         projects,
         variables,
         databases,
+        control_plane,
         stacks,
         templates,
         jobs,

@@ -170,7 +170,7 @@ async def _set_target(services: Any, args: argparse.Namespace) -> Any:
 
     from rivetr.domain.database_commands import SetBackupTarget
 
-    stdin = _StdinLines()
+    stdin = StdinLines()
     fields: dict[str, Any] = {
         "team": args.team,
         "name": args.name,
@@ -216,7 +216,7 @@ def resource_id(text: str) -> str:
     return msgspec.convert(text, ResourceId)
 
 
-class _StdinLines:
+class StdinLines:
     """Secrets piped in, a line each (a terminal is asked without echo)."""
 
     def next(self, what: str) -> str:

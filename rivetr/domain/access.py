@@ -58,6 +58,7 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
     TransferOwnership,
 )
+from rivetr.domain.control_plane import BackUpControlPlane, SetControlPlaneSchedules
 from rivetr.domain.database_commands import (
     BackUpDatabase,
     ChangeDatabaseSettings,
@@ -310,6 +311,8 @@ def required_permission(command: Command) -> Permission:
             | SetProjectRole()
             | ChangeInstanceSettings()  # with the default team as target: an instance admin's
             | SetStackAllowances()  # held in the default team, whatever team it names
+            | BackUpControlPlane()  # the whole log, every team's: the instance admins'
+            | SetControlPlaneSchedules()
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -358,6 +361,14 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
             return  # one's own token or session
     if isinstance(command, CreateToken):
         _authorize_lineage(actor, command)
+    # a copy of the whole log (every team's history, sealed secrets, password hashes): never
+    # a team's to take, only the instance's administrators may
+    control_plane = isinstance(command, BackUpControlPlane | SetControlPlaneSchedules)
+    if control_plane and not actor.administers_instance():
+        raise Forbidden(
+            f"{actor.label} does not administer this instance: only an instance admin backs up"
+            " the control plane"
+        )
     if isinstance(command, SetStackAllowances):
         # what a team's stacks may ask of the host is never the team's own to widen: its
         # owner and admins are refused, only the instance's administrators may

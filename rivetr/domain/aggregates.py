@@ -14,6 +14,7 @@ from rivetr.domain import (
     backups,
     certificates,
     claims,
+    control_plane,
     databases,
     deployment,
     instance,
@@ -104,6 +105,10 @@ PROJECT_VARIABLES: Aggregate[variables.ProjectVariables, Any] = Aggregate(
 INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
     "instance", instance.stream_id, instance.fold, instance.decide
 )
+# the control plane's own backups and their schedules: one stream, whatever the key
+CONTROL_PLANE: Aggregate[control_plane.ControlPlaneState, Any] = Aggregate(
+    "control plane", control_plane.stream_id, control_plane.fold
+)
 DATABASES: Aggregate[databases.DatabaseState, Any] = Aggregate(
     "database", databases.stream_id, databases.fold, databases.decide
 )
@@ -147,6 +152,7 @@ ALL: tuple[Aggregate[Any, Any], ...] = (
     USERS,
     CERTIFICATES,
     INSTANCE,
+    CONTROL_PLANE,
     TEAM_VARIABLES,
     PROJECT_VARIABLES,
     DATABASES,

@@ -11,6 +11,15 @@ from typing import Literal
 import msgspec
 
 from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.control_plane_events import (
+    ControlPlaneBackupFailed,
+    ControlPlaneBackupReadBack,
+    ControlPlaneBackupRequested,
+    ControlPlaneBackupStored,
+    ControlPlaneBackupVerified,
+    ControlPlaneRestored,
+    ControlPlaneSchedulesSet,
+)
 from rivetr.domain.database_events import (
     BackupDeleted,
     BackupFailed,
@@ -589,7 +598,9 @@ class TeamVariablesChanged(Event, frozen=True, kw_only=True, tag="team.variables
 
 # --- deployments (stream "deployment-<id>") ------------------------------------------------------
 
-DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard"]
+# "rebuild": the reconciler's, for a live release whose image is no longer on the host (a
+# restore onto a new machine, an image removed by hand): built again from its commit
+DeploymentTrigger = Literal["api", "cli", "webhook", "rollback", "dashboard", "rebuild"]
 
 
 class DeploymentRequested(Event, frozen=True, kw_only=True, tag="deployment.requested"):
@@ -919,6 +930,13 @@ AnyEvent = (
     | HostStorageFailed
     | HostStorageRecovered
     | HostThresholdRecovered
+    | ControlPlaneBackupRequested
+    | ControlPlaneBackupStored
+    | ControlPlaneBackupReadBack
+    | ControlPlaneBackupVerified
+    | ControlPlaneBackupFailed
+    | ControlPlaneSchedulesSet
+    | ControlPlaneRestored
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

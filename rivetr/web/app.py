@@ -27,6 +27,7 @@ from rivetr.web.api.apps import AppsController
 from rivetr.web.api.audit import AuditController
 from rivetr.web.api.backups import BackupsController
 from rivetr.web.api.cloning import CloneController
+from rivetr.web.api.control_plane import ControlPlaneController
 from rivetr.web.api.databases import DatabasesController
 from rivetr.web.api.deployments import DeploymentsController
 from rivetr.web.api.events import event_stream
@@ -151,6 +152,7 @@ def create_app(
             StackWebhooksController,
             TemplatesController,
             BackupsController,
+            ControlPlaneController,
             NotificationsController,
             AppJobsController,
             StackJobsController,

@@ -42,6 +42,7 @@ PROVIDED = (
     "promotions",
     "databases",
     "backups",
+    "control_plane",
     "database_reads",
     "stacks",
     "stack_reads",

@@ -288,6 +288,21 @@ ROUTES: dict[str, Route] = {
         ("default", P.MANAGE_MEMBERS),
         200,
     ),
+    # the control plane's backups: every team's history, the instance admins' alone
+    "back up the control plane": (
+        "POST /api/v1/control-plane/backups",
+        "/api/v1/control-plane/backups",
+        {"target": "local"},
+        ("default", P.MANAGE_MEMBERS),
+        202,
+    ),
+    "schedule the control plane's backups": (
+        "PUT /api/v1/control-plane/schedules",
+        "/api/v1/control-plane/schedules",
+        {"schedules": [{"cron": "0 3 * * *"}]},
+        ("default", P.MANAGE_MEMBERS),
+        200,
+    ),
     "delete team": (
         "DELETE /api/v1/teams/{team}",
         "/api/v1/teams/acme",

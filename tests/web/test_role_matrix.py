@@ -15,8 +15,9 @@ fails with a message saying what to add):
   member of that role gets, calling the same way (a project role acts as that team role does);
 - every read that gets through shows nothing of a place the caller cannot read (its apps'
   names and ids, its deployments; for the team itself, its members);
-- a change only the instance's administrators make (what a team's stacks may ask of the host)
-  is 403 for every caller here, the team's owner too, and reaches no log.
+- a change only the instance's administrators make (what a team's stacks may ask of the host,
+  the control plane's backups), and a read only they make (those backups), is 403 for every
+  caller here, the team's owner too, and reaches no log.
 
 The world is made once and never changes: commands reach the log through a store that
 refuses every append (and notes it), so a change that gets through is told apart from one
@@ -66,7 +67,13 @@ NOT_BY_ROLE = {
 }
 # Changes only the instance's administrators make, whatever a caller's role in the team: no
 # caller here is one, so each is refused (403, saying so) and reaches no log.
-INSTANCE_ADMINS_ONLY = {"PUT /api/v1/teams/{team}/stack-allowances"}
+INSTANCE_ADMINS_ONLY = {
+    "PUT /api/v1/teams/{team}/stack-allowances",
+    "GET /api/v1/control-plane/backups",
+    "POST /api/v1/control-plane/backups",
+    "GET /api/v1/control-plane/schedules",
+    "PUT /api/v1/control-plane/schedules",
+}
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id", "job", "run_id"}  # a job is its app's or stack's
 # a database, its backups and restores: in a project, and hidden from who may not read it

@@ -53,6 +53,7 @@ from rivetr.domain.commands import (
     SetWebhookSecret,
     TransferOwnership,
 )
+from rivetr.domain.control_plane import BackUpControlPlane, SetControlPlaneSchedules
 from rivetr.domain.database_commands import (
     CreateDatabase,
     DatabaseCommand,
@@ -119,7 +120,13 @@ class Authority:
                 if not token.exists:
                     raise NotFound(f"no token with id {command.token_id!r}")
                 return Target(team=token.team, owner=token.owner)
-            case AssignTokenOwner() | CreateUser() | ChangeInstanceSettings():
+            case (
+                AssignTokenOwner()
+                | CreateUser()
+                | ChangeInstanceSettings()
+                | BackUpControlPlane()
+                | SetControlPlaneSchedules()
+            ):
                 return Target(team=ROOT_TEAM)
             case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():
                 return Target(team=ROOT_TEAM, owner=command.user_id)

@@ -14,6 +14,7 @@ from rivetr.adapters.proxy.stats import ProxyStats
 from rivetr.domain.errors import DomainError, NotFound
 from rivetr.projections.registry import ReadModel
 from rivetr.service.metrics import live, recorded
+from rivetr.service.metrics.control_plane import control_plane_backups
 from rivetr.service.metrics.exposition import render
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.resources import ResourceSampler
@@ -79,6 +80,7 @@ class Metrics:
             *await self.deployments.families(read),
             *await recorded.webhooks(read),
             *await recorded.backups(read, self.clock.now()),
+            *await control_plane_backups(self.store, self.clock.now()),
             *await recorded.certificates(read),
             *live.proxy(self.proxy),
             *live.event_log(self.data_dir, await self.store.head(), self.append_latency),

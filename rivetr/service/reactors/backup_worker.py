@@ -42,6 +42,7 @@ from rivetr.service.reactors.database_containers import (
 from rivetr.service.reactors.database_copies import ThrowawayCopy, run_check
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.retention_pruner import RetentionPruner
+from rivetr.service.reactors.step_failures import StepFailed, during
 from rivetr.service.reactors.target_opener import OpenedTarget, TargetOpener
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,6 @@ _FAILURES = (
     TimeoutError,
     ValueError,
 )
-
-
-class StepFailed(Exception):
-    def __init__(self, step: BackupStep, reason: str) -> None:
-        super().__init__(reason)
-        self.step: BackupStep = step
-        self.reason = reason
 
 
 def backup_key(request: BackupRequested, name: str, kind: DatabaseKind, taken: str) -> str:
@@ -255,17 +249,5 @@ async def _forget(target: OpenedTarget, key: str) -> None:
         log.warning("could not delete %s from %s: %s", key, target.target.description, exc)
 
 
-class _step:
-    """Turn the errors of one step into its `StepFailed`."""
-
-    def __init__(self, step: BackupStep) -> None:
-        self.step: BackupStep = step
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None or isinstance(exc, StepFailed) or not isinstance(exc, _FAILURES):
-            return
-        reason = getattr(exc, "cause", None) or str(exc) or type(exc).__name__
-        raise StepFailed(self.step, reason) from exc
+def _step(step: BackupStep) -> during[BackupStep]:
+    return during(step, _FAILURES)

@@ -2,9 +2,11 @@
 
 A deployment caught mid-way is failed (its container removed; the previous release never
 stopped serving), a release left live beside a newer one is superseded, superseded releases are
-retired, a live release whose container died is started again from its image, and managed
-containers of this instance's deployments that are no longer live or draining are removed
-(another instance's, on the same engine, are left alone). Every action is an event.
+retired, a live release whose container died is started again from its image (or, when the
+image is not on the host either, as after a restore onto a new machine, built again from its
+commit as a new deployment), and managed containers of this instance's deployments that are no
+longer live or draining are removed (another instance's, on the same engine, are left alone).
+Every action is an event.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.health.base import HealthProber
@@ -24,6 +27,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.domain.deployment import IN_FLIGHT, IllegalTransition
+from rivetr.domain.errors import DomainError
 from rivetr.domain.events import (
     DeploymentFailed,
     DeploymentSuperseded,
@@ -37,6 +41,7 @@ from rivetr.domain.references import UnresolvedReference
 from rivetr.projections.deployments import ReleaseView
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.deployments import new_deployment_id
 from rivetr.service.commands.secrets import open_app
 from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.deployer import Deployer
@@ -50,6 +55,8 @@ log = logging.getLogger(__name__)
 # one is the engine's own restart policy at work
 _ALIVE = frozenset({"running", "restarting", "paused"})
 _KEPT = frozenset({"live", "superseded", *IN_FLIGHT})  # the statuses whose container stays
+# asks for a deployment of an app (by name), built from a commit, under the id given
+Rebuild = Callable[[str, str, str], Awaitable[object]]
 
 
 async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]:
@@ -85,10 +92,15 @@ async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]
 
 
 async def reconcile_engine(
-    read: ReadModel, recorder: StepRecorder, runtime: ContainerRuntime, deployer: Deployer
+    read: ReadModel,
+    recorder: StepRecorder,
+    runtime: ContainerRuntime,
+    deployer: Deployer,
+    rebuild: Rebuild | None = None,
 ) -> list[str]:
-    """Supersede stray live releases, retire superseded ones, remove orphan containers.
-    Returns the names of the containers removed as orphans."""
+    """Supersede stray live releases, retire superseded ones, start dead ones again (`rebuild`
+    those whose image is gone), remove orphan containers. Returns the names of the containers
+    removed as orphans."""
     draining = [d.id for d in await read.deployments.with_status(["superseded"])]
     for live in await read.deployments.with_status(["live"]):
         release = await read.deployments.release(live.app_id)
@@ -103,7 +115,9 @@ async def reconcile_engine(
                 draining.append(live.id)  # the read model may not show it superseded yet
     for deployment_id in draining:
         await deployer.schedule_retire(deployment_id, 0)
-    await restart_dead_releases(read, recorder, runtime, deployer.secrets, deployer.pipeline.prober)
+    await restart_dead_releases(
+        read, recorder, runtime, deployer.secrets, deployer.pipeline.prober, rebuild
+    )
 
     removed = []
     for container in await runtime.list_containers({MANAGED_LABEL: "true"}):
@@ -147,10 +161,14 @@ async def restart_dead_releases(
     runtime: ContainerRuntime,
     secrets: SecretBox,
     prober: HealthProber,
+    rebuild: Rebuild | None = None,
 ) -> list[str]:
     """Start again, from the image it was deployed with, each live release whose container is
     gone or stopped (a host reboot, a `docker rm`, an engine reset); the new container gets a new
-    host port, which the event carries to the route table. Returns the deployment ids handled."""
+    host port, which the event carries to the route table. With `rebuild`, a release whose
+    image is gone too is built again from its commit as a new deployment, which goes live as
+    any does (its old record says so: `deployment.restart_failed`). Returns the deployment ids
+    handled."""
     dead = []
     for live in await read.deployments.with_status(["live"]):
         release = await read.deployments.release(live.app_id)
@@ -161,8 +179,55 @@ async def restart_dead_releases(
             dead.append((release, "its container was gone"))
         elif info.state not in _ALIVE:
             dead.append((release, f"its container was {info.state}"))
-    await asyncio.gather(*(_restart(recorder, runtime, secrets, prober, r, why) for r, why in dead))
+    restarts = []
+    for release, why in dead:
+        if rebuild is not None and not await _image_here(runtime, release.image):
+            restarts.append(_rebuild(read, recorder, rebuild, release, why))
+        else:
+            restarts.append(_restart(recorder, runtime, secrets, prober, release, why))
+    await asyncio.gather(*restarts)
     return [release.deployment_id for release, _ in dead]
+
+
+async def _image_here(runtime: ContainerRuntime, image: str | None) -> bool:
+    try:
+        return image is not None and await runtime.image_exists(image)
+    except (ContainerError, EngineUnavailable):
+        return True  # not known to be gone: starting it says what is wrong
+
+
+async def _rebuild(
+    read: ReadModel, recorder: StepRecorder, rebuild: Rebuild, release: ReleaseView, reason: str
+) -> None:
+    """Record on the old release that it cannot be started, and why, naming the deployment
+    that builds its commit again; then ask for that deployment. The note comes first: the new
+    one may go live (and the old one be superseded) before a note after it could be made."""
+    view = await read.deployments.by_id(release.deployment_id)
+    commit = view.commit_sha if view is not None else None
+    gone = f"{reason} and its image {release.image} is not on this host"
+    again = new_deployment_id()
+    if commit is None:
+        outcome = f"{gone}; no commit is recorded to build it from: deploy it again"
+    else:
+        outcome = f"{gone}; building it again from {commit[:12]} as deployment {again}"
+    await _note(recorder, release, outcome)
+    if commit is None:
+        return
+    try:
+        await rebuild(release.app, commit, again)
+    except DomainError as exc:
+        await _note(recorder, release, f"{gone}; building it again was refused: {exc}")
+
+
+async def _note(recorder: StepRecorder, release: ReleaseView, reason: str) -> None:
+    log.warning("the live release of %s: %s", release.app, reason)
+    with contextlib.suppress(IllegalTransition):  # superseded meanwhile: the new one serves
+        await recorder.record(
+            release.deployment_id,
+            ReleaseRestartFailed(
+                deployment_id=release.deployment_id, app=release.app, reason=reason
+            ),
+        )
 
 
 async def _restart(

@@ -11,6 +11,17 @@ import pytest
 from rivetr.domain import codec
 from rivetr.domain.codec import UPCASTERS, UnknownEventType
 from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.control_plane_events import (
+    ControlPlaneBackupFailed,
+    ControlPlaneBackupReadBack,
+    ControlPlaneBackupRequested,
+    ControlPlaneBackupStored,
+    ControlPlaneBackupVerified,
+    ControlPlaneFile,
+    ControlPlaneRestored,
+    ControlPlaneSchedule,
+    ControlPlaneSchedulesSet,
+)
 from rivetr.domain.database_events import (
     BackupDeleted,
     BackupFailed,
@@ -568,6 +579,29 @@ ONE_OF_EACH: list[Event] = [
         folder="/var/lib/rivetr",
         refused=42,
         since=datetime(2026, 12, 3, 19, 0, tzinfo=UTC),
+    ),
+    ControlPlaneBackupRequested(backup_id="c1", target="offsite", with_key=True),
+    ControlPlaneBackupStored(
+        backup_id="c1",
+        prefix="control-plane/20261201T030000Z-c1",
+        head_position=1234,
+        head_hash="ab" * 32,
+        rivetr_version="0.1.0",
+        files=[ControlPlaneFile(name="events.db.enc", size=4096, sha256="cd" * 32, encrypted=True)],
+        seconds=1.5,
+    ),
+    ControlPlaneBackupReadBack(backup_id="c1", size=4096),
+    ControlPlaneBackupVerified(backup_id="c1", events=1234, seconds=2.0),
+    ControlPlaneBackupFailed(backup_id="c2", step="read_back", reason="the object is damaged"),
+    ControlPlaneSchedulesSet(
+        schedules=[ControlPlaneSchedule(cron="0 3 * * *", target="offsite", with_key=True)]
+    ),
+    ControlPlaneRestored(
+        backup_id="c1",
+        source="local directory /srv/backups",
+        head_position=1234,
+        head_hash="ab" * 32,
+        rivetr_version="0.1.0",
     ),
 ]
 

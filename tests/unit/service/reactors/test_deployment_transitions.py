@@ -329,6 +329,38 @@ async def test_a_live_release_whose_container_died_is_started_again(house: House
         assert restarted.reason == "its container was gone"
 
 
+async def test_a_live_release_whose_image_is_gone_too_is_built_again_from_its_commit(
+    house: House,
+) -> None:
+    """As after a restore onto a new machine: the log says v1 is live, the engine has neither
+    its container nor its image. A new deployment of v1's commit goes live in its place."""
+    sha = house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        image = (await services.read.deployments.by_id(v1)).image  # type: ignore[union-attr]
+    await house.runtime.remove_container(f"rivetr-web-{v1}", force=True)
+    for tag in [tag for tag, held in house.runtime.images.items() if held == image]:
+        await house.runtime.remove_image(tag)
+    house.commit("v2, pushed since: not what was live")
+
+    async with house.running() as services:
+        await settled(
+            lambda: any(e.type == "deployment.restart_failed" for e in house.store._events)
+        )
+        note = (await services.store.read_stream(f"deployment-{v1}"))[-1].event
+        again = note.reason.rsplit(" ", 1)[-1]
+        assert note.reason == (
+            f"its container was gone and its image {image} is not on this host; building it"
+            f" again from {sha[:12]} as deployment {again}"
+        )
+        state = await until(services, again, {"live", "failed"})
+        assert state.status == "live"
+        rebuilt = await services.read.deployments.by_id(again)
+        assert (rebuilt.trigger, rebuilt.commit_sha) == ("rebuild", sha)  # type: ignore[union-attr]
+        await settled(lambda: containers(house) == {f"rivetr-web-{again}"})
+
+
 async def test_a_deployment_started_while_the_engine_is_swept_keeps_its_container(
     house: House,
 ) -> None:
