@@ -1,5 +1,5 @@
 """The `rivetr` command: `main` parses the arguments, loads the settings and runs the command;
-each family of commands (serve, install, tokens, users, secrets, the log, projections,
+each family of commands (serve, install, doctor, tokens, users, secrets, the log, projections,
 deploy, promotion, logs, images, projects, variables, databases, control-plane backups, stacks,
 templates, jobs) declares its arguments beside its code in a module of this package."""
 
@@ -18,6 +18,7 @@ from rivetr.cli import (
     control_plane,
     databases,
     deploy,
+    doctor,
     images,
     install,
     jobs,
@@ -84,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     families = (
         serve,
         install,
+        doctor,
         tokens,
         audit,
         projections,
