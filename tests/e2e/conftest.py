@@ -56,9 +56,13 @@ def create_admin(data_dir: Path, email: str, password: str) -> None:
 class Server:
     """`rivetr serve` in a subprocess; `stop(kill=True)` is a SIGKILL, no clean shutdown."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, python: str = sys.executable
+    ) -> None:
+        """`python`: the interpreter whose `rivetr` runs (an older release's venv's)."""
         self.data_dir = data_dir
         self.env = env or {}
+        self.python = python
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proxy_port = free_port()
@@ -69,8 +73,12 @@ class Server:
 
     def start(self) -> Server:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)  # the service makes its own
+        command = ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
         self.process = subprocess.Popen(
-            rivetr_command("serve", "--data-dir", str(self.data_dir), "--port", str(self.port)),
+            [self.python, "-m", "rivetr.cli", *command],
+            # from the data directory's parent, not the checkout: `-m` would import the
+            # checkout's rivetr over the interpreter's own
+            cwd=self.data_dir.parent,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
             text=True,
