@@ -8,9 +8,11 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -403,3 +405,53 @@ def test_a_v6_logs_stacks_certificate_and_delivery_verify_rebuild_and_serve(
         page = client.get(f"/stacks/{blog['stack_id']}")
         assert page.status_code == 200
         assert "blog.example.com" in page.text
+
+
+V7_EVENTS = 18
+
+
+def test_a_v7_logs_channel_job_and_deployment_verify_rebuild_and_take_the_new_kinds(
+    tmp_path: Path,
+) -> None:
+    """Written by the release before issue 21 (tests/fixtures/write_v7.py): a deployment's
+    trigger could not be `rebuild` yet, nor a channel told of `host.storage`, and there were
+    no control-plane backups."""
+    data = copy_of("v7", tmp_path)
+    done = rebuild_projections(data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    settings = msgspec.structs.replace(settings_for(data), notify_allow_private=True)
+    with TestClient(create_app(settings)) as client:
+        services: Any = client.app.state.services
+        assert client.blocking_portal.call(verify_store, services.store) == V7_EVENTS
+        _, secret = client.blocking_portal.call(services.tokens.create, SYSTEM, "t", "admin")
+        client.headers["Authorization"] = f"Bearer {secret}"
+
+        [deployment] = client.get("/api/v1/apps/web/deployments").json()
+        assert (deployment["status"], deployment["trigger"]) == ("live", "api")
+        channel = client.get("/api/v1/teams/default/notification-channels/ops").json()
+        assert sorted(channel["on"]) == ["deployment.failed", "deployment.succeeded"]
+        first = channel["deliveries"][-1]  # newest first; the notifier may have tried again
+        assert (first["outcome"], first["attempt"]) in (("retrying", 1), ("failed", 1))
+        assert "Connection refused" in first["reason"]
+        hello = client.get("/api/v1/apps/web/jobs/hello").json()
+        assert hello["job"]["command"] == "echo hello"
+        assert [(r["status"], r["exit_code"]) for r in hello["runs"]] == [("succeeded", 0)]
+
+        # changes of the new kinds on the old log: a channel told of the disk, and the
+        # control plane backed up (and proven by restoring this very log elsewhere)
+        told = client.put(
+            "/api/v1/teams/default/notification-channels/ops",
+            json={"kind": "webhook", "url": "http://127.0.0.1:9/rivetr", "on": ["host.storage"]},
+        )
+        assert told.status_code == 200, told.text
+        asked = client.post("/api/v1/control-plane/backups", json={})
+        assert asked.status_code == 202, asked.text
+        backup_id = asked.json()["backup_id"]
+        for _ in range(300):
+            [backup] = client.get("/api/v1/control-plane/backups").json()
+            if backup["status"] in ("verified", "failed"):
+                break
+            time.sleep(0.1)
+        assert backup["backup_id"] == backup_id
+        assert backup["status"] == "verified", backup
+        assert backup["events_verified"] >= V7_EVENTS
