@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.served_app import Rivetr, live_v1, serves
+from tests.e2e.write_storm import WriteStorm
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.docker]
 
@@ -32,46 +33,24 @@ def test_sigterm_finishes_what_is_in_flight_and_leaves_the_release_serving(rivet
             pass
         stream_ended.set()
 
-    acknowledged: list[str] = []
-    answered_otherwise: list[str] = []
-    stop = threading.Event()
-
-    def write(worker: int) -> None:
-        with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as api:
-            for n in range(10_000):
-                if stop.is_set():
-                    return
-                name = f"w{worker}-{n}"
-                try:
-                    made = api.post("/apps", json={"name": name, "git_url": str(rivetr.repo.path)})
-                except httpx.TransportError:
-                    return  # refused or cut: the service is stopping; not acknowledged
-                if made.status_code == 201:
-                    acknowledged.append(name)
-                else:
-                    answered_otherwise.append(f"{made.status_code} {made.text[:200]}")
-
-    threads = [threading.Thread(target=follow_events)]
-    threads += [threading.Thread(target=write, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    time.sleep(1.5)
-
-    began = time.monotonic()
-    rivetr.server.stop()  # SIGTERM, as systemd stops it
-    took = time.monotonic() - began
-    stop.set()
-    for thread in threads:
-        thread.join(30)
+    storm = WriteStorm(url, rivetr.token, str(rivetr.repo.path))
+    follower = threading.Thread(target=follow_events)
+    follower.start()
+    with storm.running():
+        time.sleep(1.5)
+        began = time.monotonic()
+        rivetr.server.stop()  # SIGTERM, as systemd stops it
+        took = time.monotonic() - began
+    follower.join(30)
 
     assert took < 5, f"the stop took {took:.1f} s"
     assert stream_ended.is_set()
-    assert acknowledged, "no change was made before the stop"
-    assert answered_otherwise == []
+    assert storm.acknowledged, "no change was made before the stop"
+    assert storm.answered_otherwise == []
     assert serves(port) == "v1"  # the release never noticed
     assert rivetr.containers() == {f"rivetr-{rivetr.app}-{v1}": "running"}
 
     rivetr.server = rivetr.factory(rivetr.data, rivetr.env).start()
     listed = {app["name"] for app in rivetr.call("GET", "/apps").json()}
-    assert set(acknowledged) <= listed
+    assert set(storm.acknowledged) <= listed
     assert rivetr.deployment(v1)["deployment"]["status"] == "live"
