@@ -39,6 +39,8 @@ from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.errors import DomainError
+from rivetr.domain.stack_commands import DeployStack
 from rivetr.projections.jobs import RUNS_KEPT
 from rivetr.projections.registry import ReadModel, all_projections
 from rivetr.projections.runner import ProjectionRunner
@@ -495,7 +497,19 @@ class Services:
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
             await self.database_keeper.reconcile()
             await self.stack_deployer.sweep()
+            await self.revive_stacks()
             await self.job_scheduler.sweep(runtime)
+
+    async def revive_stacks(self) -> None:
+        """Stacks the log says are live but the engine runs nothing of (a restore onto a new
+        machine): each deployed again from the commit (or inline file) its live release ran."""
+        for stack_id, commit in await self.stack_deployer.lost():
+            log.warning("stack %s runs nothing of its live release: deploying it again", stack_id)
+            try:
+                again = DeployStack(stack_id=stack_id, commit=commit, trigger="rebuild")
+                await self.stacks.deploy(SYSTEM, again)
+            except DomainError as exc:
+                log.error("stack %s cannot be deployed again: %s", stack_id, exc)
 
     async def _rebuild(self, app: str, commit: str, deployment_id: str) -> str:
         """A live release's image is gone from the engine: deploy its commit again."""

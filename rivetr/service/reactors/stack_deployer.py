@@ -83,6 +83,24 @@ class StackDeployer:
             if release is not None and release.status in ("failed", "retired", "superseded"):
                 await self._remove([container.name])
 
+    async def lost(self) -> list[tuple[str, str | None]]:
+        """The stacks whose live release has not one container left in the engine (restored
+        onto a new machine, or the engine wiped), each with the commit that release ran (None:
+        an inline compose file): what must be deployed again to be what the log says."""
+        runtime = self.ports.runtime()
+        if runtime is None:
+            return []
+        present = {c.name for c in await runtime.list_containers({MANAGED_LABEL: "true"})}
+        found = []
+        for stack in await self.read.stacks.every():
+            if stack.live_release_id is None:
+                continue
+            containers = set((await self._containers(stack.live_release_id)).values())
+            if containers and not containers & present:
+                release = await self.read.stacks.release(stack.live_release_id)
+                found.append((stack.stack_id, release.commit_sha if release else None))
+        return found
+
     async def _interrupted(self, stack_id: str, release_id: str) -> None:
         state = await self.ports.recorder.state(release_id)
         with contextlib.suppress(IllegalTransition):
