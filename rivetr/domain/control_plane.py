@@ -17,6 +17,7 @@ from rivetr.domain import backup_schedule
 from rivetr.domain.commands import Command
 from rivetr.domain.control_plane_events import (
     STREAM,
+    ControlPlaneBackupDeleted,
     ControlPlaneBackupFailed,
     ControlPlaneBackupReadBack,
     ControlPlaneBackupRequested,
@@ -61,6 +62,7 @@ class ControlPlaneBackup(msgspec.Struct, frozen=True, kw_only=True):
     events_verified: int | None = None
     failed_step: str | None = None
     failure: str | None = None
+    deleted: bool = False  # its objects are gone from the target (retention)
 
 
 class ControlPlaneState(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +100,8 @@ def evolve(state: ControlPlaneState, event: Event) -> ControlPlaneState:
             current = replace(
                 current, status="failed", failed_step=event.step, failure=event.reason
             )
+        case ControlPlaneBackupDeleted():
+            current = replace(current, deleted=True)
         case _:
             return state
     return replace(state, backups={**state.backups, current.backup_id: current})

@@ -94,6 +94,16 @@ class ControlPlaneBackupFailed(Event, frozen=True, kw_only=True, tag="control_pl
     reason: str
 
 
+class ControlPlaneBackupDeleted(
+    Event, frozen=True, kw_only=True, tag="control_plane.backup_deleted"
+):
+    """Its objects were deleted from its target: retention (the target's keep_last and
+    keep_days, as for databases' backups), with the reasons in `reason`."""
+
+    backup_id: str
+    reason: str
+
+
 class ControlPlaneSchedulesSet(Event, frozen=True, kw_only=True, tag="control_plane.schedules_set"):
     schedules: list[ControlPlaneSchedule] = msgspec.field(default_factory=list)
 

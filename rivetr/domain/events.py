@@ -12,6 +12,7 @@ import msgspec
 
 from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.control_plane_events import (
+    ControlPlaneBackupDeleted,
     ControlPlaneBackupFailed,
     ControlPlaneBackupReadBack,
     ControlPlaneBackupRequested,
@@ -935,6 +936,7 @@ AnyEvent = (
     | ControlPlaneBackupReadBack
     | ControlPlaneBackupVerified
     | ControlPlaneBackupFailed
+    | ControlPlaneBackupDeleted
     | ControlPlaneSchedulesSet
     | ControlPlaneRestored
 )

@@ -371,3 +371,32 @@ async def test_a_backup_the_service_left_half_done_is_failed_and_swept_at_its_ne
     assert still.status == "requested"  # its own process ends it
     assert not left.exists()
     assert in_use.exists()
+
+
+async def test_the_targets_retention_keeps_the_newest_verified_backups_and_deletes_the_rest(
+    services: Services,
+) -> None:
+    await services.backups.set_target(
+        SYSTEM, SetBackupTarget(team="default", name="local", keep_last=1)
+    )
+    first = await backed_up(services)
+    assert (first.status, first.deleted) == ("verified", False)
+    assert first.stored is not None
+    target = local_target(services)
+    assert await target.list(first.stored.prefix + "/")
+
+    second = await backed_up(services)
+
+    assert second.status == "verified"
+    listed = {b.backup_id: b for b in await services.control_plane.every()}
+    assert (listed[first.backup_id].deleted, listed[second.backup_id].deleted) == (True, False)
+    assert await target.list(first.stored.prefix + "/") == []  # its objects are gone
+    assert second.stored is not None
+    assert await target.list(second.stored.prefix + "/")
+    [deletion] = [
+        r.event
+        for r in await services.store.read_stream("control-plane")
+        if r.type == "control_plane.backup_deleted"
+    ]
+    assert deletion.backup_id == first.backup_id
+    assert "retention" in deletion.reason

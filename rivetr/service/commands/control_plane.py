@@ -50,6 +50,7 @@ class ControlPlaneBackupView(msgspec.Struct, frozen=True, kw_only=True):
     size: int | None = None
     events_verified: int | None = None
     failed_step: str | None = None
+    deleted: bool = False  # its objects deleted from the target by retention
     failure: str | None = None
 
 
@@ -207,4 +208,5 @@ def _view(backup: ControlPlaneBackup, requested_at: str, actor: str) -> ControlP
         events_verified=backup.events_verified,
         failed_step=backup.failed_step,
         failure=backup.failure,
+        deleted=backup.deleted,
     )

@@ -216,7 +216,7 @@ async def _certificates(read: ReadModel) -> list[findings.CertificateState]:
 
 def _control_plane(backups: Sequence[ControlPlaneBackupView], now: datetime) -> Finding:
     """`backups` newest first, as the control-plane service lists them."""
-    verified = [_when(b.requested_at) for b in backups if b.status == "verified"]
+    verified = [_when(b.requested_at) for b in backups if b.status == "verified" and not b.deleted]
     failed = bool(backups) and backups[0].status == "failed"
     return findings.control_plane(verified[0] if verified else None, failed, now)
 

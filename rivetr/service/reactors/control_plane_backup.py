@@ -58,6 +58,7 @@ from rivetr.service.reactors.control_plane_restore import (
     restore_into,
     scratch,
 )
+from rivetr.service.reactors.control_plane_retention import prune
 from rivetr.service.reactors.step_failures import StepFailed, during
 from rivetr.service.reactors.target_opener import OpenedTarget, TargetOpener
 
@@ -118,6 +119,9 @@ class ControlPlaneBackups:
                 )
         ended = await self.state(backup_id)
         assert ended is not None
+        if ended.status == "verified":  # only a good one may make room
+            meta = EventMeta(actor=self.actor, source=self.source)
+            await prune(self.store, self.targets, self.clock, ended.request.target, meta)
         return ended
 
     async def _take(self, request: ControlPlaneBackupRequested, passphrase: str | None) -> None:

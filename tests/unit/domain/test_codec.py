@@ -12,6 +12,7 @@ from rivetr.domain import codec
 from rivetr.domain.codec import UPCASTERS, UnknownEventType
 from rivetr.domain.compose.allowances import Allowances
 from rivetr.domain.control_plane_events import (
+    ControlPlaneBackupDeleted,
     ControlPlaneBackupFailed,
     ControlPlaneBackupReadBack,
     ControlPlaneBackupRequested,
@@ -593,6 +594,7 @@ ONE_OF_EACH: list[Event] = [
     ControlPlaneBackupReadBack(backup_id="c1", size=4096),
     ControlPlaneBackupVerified(backup_id="c1", events=1234, seconds=2.0),
     ControlPlaneBackupFailed(backup_id="c2", step="read_back", reason="the object is damaged"),
+    ControlPlaneBackupDeleted(backup_id="c1", reason="retention: beyond the 14 newest verified"),
     ControlPlaneSchedulesSet(
         schedules=[ControlPlaneSchedule(cron="0 3 * * *", target="offsite", with_key=True)]
     ),
