@@ -64,7 +64,7 @@ from rivetr.web.pages.database_actions import DatabaseActions
 from rivetr.web.pages.databases import DatabasePages
 from rivetr.web.pages.deployment import DeploymentPage
 from rivetr.web.pages.environment_clone import EnvironmentClonePage
-from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS
+from rivetr.web.pages.guard import GUARD, GUARD_HANDLERS, storage_fault
 from rivetr.web.pages.instance_settings import SettingsPages
 from rivetr.web.pages.job_forms import JobForms
 from rivetr.web.pages.jobs import JobPages, StackJobPages
@@ -99,6 +99,11 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     given_once(request)
     await read_json_body(request)
     carry_request_key(request)
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    # every page's banner asks it, whichever handler drew the page
+    engine.engine.globals["storage_fault"] = storage_fault
 
 
 def create_app(
@@ -215,7 +220,9 @@ def create_app(
         dependencies=service_providers(),
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_template_globals
+        ),
         openapi_config=OpenAPIConfig(
             title="Rivetr", version=__version__, path="/schema", render_plugins=render_plugins()
         ),

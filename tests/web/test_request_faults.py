@@ -120,3 +120,22 @@ def test_health_says_degraded_and_why_while_the_log_cannot_be_written(
     monkeypatch.setattr(services.store, "_writer", real)  # room again
     assert client.post("/api/v1/apps", json=WEB, headers=auth).status_code == 201
     assert client.get("/api/v1/health").json()["status"] == "ok"
+
+
+def test_every_page_says_while_the_log_cannot_be_written_and_stops_once_it_can(
+    client: Any, auth: dict[str, str], services: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.cookies.set("rivetr_token", auth["Authorization"].removeprefix("Bearer "))
+    assert 'id="storage-status"' not in client.get("/").text
+
+    real = services.store._writer
+    monkeypatch.setattr(services.store, "_writer", RefusingWriter())
+    client.post("/api/v1/apps", json=WEB, headers=auth)
+    page = client.get("/")
+    assert page.status_code == 200  # reads go on
+    assert 'id="storage-status"' in page.text
+    assert "the disk holding /srv/rivetr is full" in page.text
+
+    monkeypatch.setattr(services.store, "_writer", real)
+    client.post("/api/v1/apps", json=WEB, headers=auth)
+    assert 'id="storage-status"' not in client.get("/").text

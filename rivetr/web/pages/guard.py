@@ -77,6 +77,13 @@ def error_page(
     return Template("error.html", context=context, status_code=status)
 
 
+def storage_fault(request: Request[Any, Any, Any]) -> str | None:
+    """What keeps the log from being written now (a full disk...), for every page's banner."""
+    services = getattr(request.app.state, "services", None)
+    fault = services.store.fault if services is not None else None
+    return fault.fault.describe() if fault is not None else None
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a signed-in page is drawn in (base.html): the nav, who is signed in with the CSRF
