@@ -157,6 +157,26 @@ async def test_a_change_the_read_model_cannot_show_is_answered_as_recorded_not_a
     assert stalled.asked == [2.0]  # a stalled read model is not waited on for long
 
 
+class SlowRunner(StalledRunner):
+    """A read model that is only slow: behind after the first wait, caught up after more."""
+
+    stalled_by = None  # type: ignore[assignment]
+
+    async def wait_until(self, position: int, timeout: float = 10.0) -> bool:
+        self.asked.append(timeout)
+        return len(self.asked) > 1
+
+
+async def test_a_slow_read_model_is_waited_on_longer_than_a_stalled_one() -> None:
+    slow = SlowRunner()
+    handler = CommandHandler(InMemoryEventStore(), slow)  # type: ignore[arg-type]
+
+    recorded = await handler.execute(SYSTEM, COMMAND, COUNTER, "")
+
+    assert recorded[0].position == 1
+    assert slow.asked == [2.0, 28.0]
+
+
 def in_request(key: str | None, work: Callable[[], Awaitable[T]]) -> Awaitable[T]:
     """Run `work` as a web request would: in a context of its own, carrying `key`."""
 
