@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from rivetr.adapters.eventstore import EventMeta
+from rivetr.adapters.eventstore.base import StreamAppend
 from rivetr.adapters.eventstore.export import verify_store
 from rivetr.adapters.eventstore.faults import StorageFault, storage_fault
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
+from rivetr.adapters.eventstore.writer import AppendRequest, BatchWriter
 from rivetr.domain.events import EngineLost
 from tests.disks import resize, small_tmpfs
 
@@ -88,3 +90,82 @@ def test_errors_not_of_the_disk_are_not_storage_faults() -> None:
     assert storage_fault(locked, Path("/data/events.db"), "unknown") is None
     assert storage_fault(ValueError("a bug"), Path("/data/events.db"), "unknown") is None
     assert storage_fault(OSError(28, "No space left"), Path("/d/e.db"), "unknown").kind == "full"
+
+
+class FailingCommit:
+    """The writer's connection, whose COMMIT fails as a failing disk's can: after landing
+    (`land`), or rolled back by SQLite itself; and, with `blind`, a disk that cannot even be
+    read afterwards to tell."""
+
+    def __init__(self, inner: sqlite3.Connection, *, land: bool, blind: bool = False) -> None:
+        self.inner = inner
+        self.land = land
+        self.blind = blind
+        self.failed = False
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.inner.in_transaction
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql == "COMMIT":
+            self.inner.execute("COMMIT" if self.land else "ROLLBACK")
+            self.failed = True
+            raise disk_error("disk I/O error", 10)
+        if self.failed and self.blind:
+            raise disk_error("disk I/O error", 266)
+        return self.inner.execute(sql, *args)
+
+    def executemany(self, sql: str, rows: object) -> object:
+        return self.inner.executemany(sql, rows)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def disk_error(message: str, code: int) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code
+    return error
+
+
+def one_append(n: int) -> list[AppendRequest]:
+    return [AppendRequest([StreamAppend("s", None, [EngineLost(reason=f"e{n}")])], META)]
+
+
+@pytest.mark.parametrize(
+    ("land", "blind", "outcome"),
+    [(True, False, None), (False, False, "not_recorded"), (False, True, "unknown")],
+)
+def test_a_failed_commit_is_read_back_to_tell_what_the_caller_is_answered(
+    tmp_path: Path, land: bool, blind: bool, outcome: str | None
+) -> None:
+    writer = BatchWriter(tmp_path / "events.db")
+    try:
+        writer.commit_batch(one_append(1))
+        assert writer.conn is not None
+        writer.conn = FailingCommit(writer.conn, land=land, blind=blind)  # type: ignore[assignment]
+
+        if outcome is None:  # it landed: a success, whatever COMMIT said
+            [recorded] = writer.commit_batch(one_append(2))
+            assert isinstance(recorded, list)
+            assert recorded[0].position == 2
+        else:
+            with pytest.raises(StorageFault) as raised:
+                writer.commit_batch(one_append(2))
+            assert (raised.value.kind, raised.value.outcome) == ("io", outcome)
+
+        # the disk recovers; the writer writes on (on a new connection where it could not
+        # trust the old one)
+        disk_recovered(writer)
+        [after] = writer.commit_batch(one_append(3))
+        assert isinstance(after, list)
+        assert after[0].position == (3 if outcome is None else 2)
+    finally:
+        writer.close()
+
+
+def disk_recovered(writer: BatchWriter) -> None:
+    """The failing connection's disk works again (a dropped one is reopened by the writer)."""
+    if isinstance(writer.conn, FailingCommit):
+        writer.conn = writer.conn.inner
