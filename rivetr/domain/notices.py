@@ -9,6 +9,7 @@ from typing import Final
 
 import msgspec
 
+from rivetr.domain.control_plane_events import ControlPlaneBackupFailed, ControlPlaneBackupVerified
 from rivetr.domain.database_events import BackupFailed, BackupVerified
 from rivetr.domain.events import (
     CertificateFailed,
@@ -55,6 +56,8 @@ TOLD: Final = frozenset(
         HostThresholdRecovered,
         HostStorageFailed,
         HostStorageRecovered,
+        ControlPlaneBackupFailed,
+        ControlPlaneBackupVerified,
     )
 )
 ENGINE_EVENTS: Final = frozenset({"engine.lost", "engine.connected"})
@@ -197,6 +200,19 @@ def _told(
                 f" since {event.since:%Y-%m-%d %H:%M} UTC."
             ]
             return "host.storage", f"Disk writable again: {event.folder}", lines, False
+        case ControlPlaneBackupFailed():
+            lines = [
+                f"The backup {event.backup_id} of Rivetr's own log, certificates and key failed"
+                f" at {event.step}: {event.reason}"
+            ]
+            return "backup.failed", "Rivetr's control-plane backup failed", lines, True
+        case ControlPlaneBackupVerified():
+            lines = [
+                f"The backup {event.backup_id} of Rivetr's own log, certificates and key was"
+                f" restored into a scratch directory: its {event.events} events verified and its"
+                f" read model rebuilt ({event.seconds:.0f} s)."
+            ]
+            return "backup.verified", "Rivetr's control-plane backup verified", lines, False
         case EngineConnected() if engine_was_lost:
             lines = [f"Rivetr reaches its container engine again ({event.kind} {event.version})."]
             return "engine.back", "Container engine back", lines, False

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rivetr.domain import notices, notifications
+from rivetr.domain.control_plane_events import ControlPlaneBackupFailed, ControlPlaneBackupVerified
 from rivetr.domain.database_events import BackupFailed, BackupVerified
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import (
@@ -335,3 +336,16 @@ def test_a_disk_that_refuses_writes_is_told_to_the_instance_and_so_is_its_recove
     assert back is not None
     assert (back.kind, back.failure) == ("host.storage", False)
     assert "12 changes were refused" in back.body
+
+
+def test_the_control_planes_backups_are_told_as_backups_to_the_instances_team() -> None:
+    failed = ControlPlaneBackupFailed(backup_id="c1", step="store", reason="the bucket is gone")
+    told = notices.of_event(failed, Placement(), 7, False)
+    assert told is not None
+    assert (told.kind, told.team, told.failure) == ("backup.failed", None, True)
+    assert "failed at store: the bucket is gone" in told.body
+    verified = ControlPlaneBackupVerified(backup_id="c2", events=1234, seconds=2.0)
+    good = notices.of_event(verified, Placement(), 8, False)
+    assert good is not None
+    assert (good.kind, good.failure) == ("backup.verified", False)
+    assert "1234 events verified" in good.body
