@@ -83,7 +83,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
             env={
-                **os.environ,
+                **self.inherited(),
                 "RIVETR_POLL_INTERVAL_S": "0.2",
                 "RIVETR_PROXY_HOST": "127.0.0.1",
                 "RIVETR_PROXY_HTTP_PORT": str(self.proxy_port),
@@ -105,6 +105,13 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"rivetr serve did not answer in 30 s:\n{self.log.read_text()}")
+
+    def inherited(self) -> dict[str, str]:
+        """This process's environment, less a PYTHONPATH that would put this checkout's
+        rivetr before another interpreter's own (an older release's)."""
+        if self.python == sys.executable:
+            return dict(os.environ)
+        return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
     def stop(self, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -95,7 +95,8 @@ def test_a_full_disk_is_a_clear_answer_and_everything_recovers_by_itself(
     health = api.get("/health").json()
     assert health["status"] == "degraded"
     assert "is full" in health["storage"]["log"]
-    assert health["storage"]["appends_refused"] >= 5
+    # counted since the last append that went through: the watch's own, in the reserve's room
+    assert health["storage"]["appends_refused"] >= 1
     # reads are served, and hold everything acknowledged
     listed = {app["name"]: app["id"] for app in api.get("/apps").json()}
     assert listed.items() >= {f"a{n}": app_id for n, app_id in created.items()}.items()

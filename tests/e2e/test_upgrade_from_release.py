@@ -10,13 +10,12 @@ kept under `$RIVETR_TEST_CACHE` (default `~/.cache/rivetr-tests`)."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +48,21 @@ def release_python(commit: str) -> str:
     if (venv / "made").exists():
         return str(python)
     found = subprocess.run(
-        ["git", "-C", str(CHECKOUT), "archive", "--format=tar", commit],
-        capture_output=True,
+        ["git", "-C", str(CHECKOUT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True
     )
     if found.returncode != 0:
         pytest.skip(f"release {commit} is not in this checkout's history (a shallow clone?)")
     shutil.rmtree(venv, ignore_errors=True)
     source = cache / f"source-{commit}"
     shutil.rmtree(source, ignore_errors=True)
-    with tarfile.open(fileobj=BytesIO(found.stdout)) as archive:
-        archive.extractall(source, filter="data")
+    source.mkdir(parents=True)
+    # this repository's own history, unpacked by tar (Debian 12's Python has no tar filters)
+    subprocess.run(
+        f"git -C {shlex.quote(str(CHECKOUT))} archive --format=tar {commit}"
+        f" | tar -x -C {shlex.quote(str(source))}",
+        shell=True,
+        check=True,
+    )
     began = time.monotonic()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
@@ -82,7 +86,8 @@ def release_python(commit: str) -> str:
 def cli(python: str, data: Path, *args: str, env: dict[str, str]) -> str:
     done = subprocess.run(
         [python, "-m", "rivetr.cli", *args, "--data-dir", str(data)],
-        capture_output=True, text=True, timeout=120, cwd=data.parent, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=120, cwd=data.parent,
+        env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()

@@ -17,6 +17,7 @@ import pytest
 from docker.models.containers import Container
 
 from rivetr import __version__
+from rivetr.adapters.migrations import log_schema
 from rivetr.install.installer import SETUP_CODE
 from tests.integration.database_servers import connect_docker, images_in
 from tests.integration.fresh_server import (
@@ -108,7 +109,7 @@ def test_install_sh_sets_up_the_venv_the_user_the_data_dir_and_the_unit(
     assert "apt-get install python3-venv" in installed  # what a fresh Debian lacks, got
     assert "installed Debian's docker.io" in installed
     version = run(server, "/opt/rivetr/bin/rivetr", "--version").strip()
-    assert version == f"rivetr {__version__}"
+    assert version == f"rivetr {__version__} (log schema {log_schema()})"
     where = run(server, "/opt/rivetr/bin/python", "-c", "import rivetr; print(rivetr.__file__)")
     assert where.startswith("/opt/rivetr/lib/python3")
     assert run(server, "id", "-nG", "rivetr").split() == ["rivetr", "docker"]
@@ -191,7 +192,7 @@ def test_the_zipapp_runs_version_and_serve_on_debians_python(
     started = time.monotonic()
     version = run(server, "python3", "/root/rivetr.pyz", "--version")
     say(f"rivetr.pyz --version (unpacking itself first) in {time.monotonic() - started:.1f} s")
-    assert version.strip() == f"rivetr {__version__}"
+    assert version.strip() == f"rivetr {__version__} (log schema {log_schema()})"
     environment = "RIVETR_DATA=/tmp/pyz-data RIVETR_PORT=8090 RIVETR_PROXY_ENABLED=false"
     serve = f"echo $$ >/tmp/pyz.pid; exec env {environment} python3 /root/rivetr.pyz serve"
     start_in_background(server, serve, "/tmp/pyz.log")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
@@ -116,6 +117,7 @@ class EventStore(Protocol):
     # while writing works
     fault: StandingFault | None
     refusals: int  # appends the disk refused since the store opened
+    fault_seen: asyncio.Event  # set at each refusal by the disk: what a watcher waits on
 
     async def append(
         self,

@@ -5,6 +5,7 @@ For unit tests of what sits above the store; the contract suite keeps it honest.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
@@ -33,6 +34,7 @@ class InMemoryEventStore:
         self._concerns = LegacyConcerns(self._learn)
         self.fault: StandingFault | None = None  # memory never fills
         self.refusals = 0
+        self.fault_seen = asyncio.Event()
 
     async def _read_head(self) -> int:
         return len(self._events)

@@ -60,6 +60,7 @@ class SqliteEventStore:
         # the disk fault the last batch met, until a batch commits again (for health)
         self.fault: StandingFault | None = None
         self.refusals = 0  # appends refused by the disk since open
+        self.fault_seen = asyncio.Event()
 
     @classmethod
     async def open(cls, path: Path, poll_interval: float = 1.0) -> SqliteEventStore:
@@ -131,6 +132,7 @@ class SqliteEventStore:
                         log.error("the event log cannot be written: %s", exc.describe())
                     self.fault = standing(self.fault, exc, len(batch))
                     self.refusals += len(batch)
+                    self.fault_seen.set()
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tarfile
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -266,9 +267,12 @@ async def restore_into(
         events = await verify_log(staging / LOG, manifest)
         certificates = 0
         if CERTS in names:
-            certificates = await anyio.to_thread.run_sync(
-                unpack_certs, staging / CERTS, data / "certs"
-            )
+            try:
+                certificates = await anyio.to_thread.run_sync(
+                    unpack_certs, staging / CERTS, data / "certs"
+                )
+            except (ValueError, tarfile.TarError) as exc:
+                raise RestoreStepFailed("restore", f"{CERTS}: {exc}") from exc
         restored_key = KEY in names
         if restored_key:
             (staging / KEY).replace(data / KEY)

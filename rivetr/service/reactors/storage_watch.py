@@ -73,8 +73,12 @@ class StorageWatch:
         self.version = len(history)
         self.raised = raised_of(recorded.event for recorded in history)
         while True:
+            self.store.fault_seen.clear()  # before looking: a refusal after it wakes the wait
             await self.check()
-            await self.clock.sleep(self.interval_s)
+            if self.raised is None and self.pending is None and self.store.fault is None:
+                await self.store.fault_seen.wait()  # nothing to watch for: no wake-ups at idle
+            else:
+                await self.clock.sleep(self.interval_s)
 
     async def check(self) -> None:
         """One look: record a fault not yet recorded, or a recovery, as far as the disk lets."""
