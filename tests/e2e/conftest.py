@@ -66,8 +66,12 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proxy_port = free_port()
+        while self.proxy_port == self.port:  # the kernel may hand out a freed port again
+            self.proxy_port = free_port()
         self.proxy_url = f"http://127.0.0.1:{self.proxy_port}"
         self.tls_port = free_port()
+        while self.tls_port in (self.port, self.proxy_port):
+            self.tls_port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.log = data_dir.parent / f"serve-{self.port}.log"
 
