@@ -9,14 +9,23 @@ runs as in `rivetr serve`, one process and one event loop, started here on its o
 threads, `--connections` keep-alive connections, `--seconds` per run, after a 3 s warm-up;
 req/s and p99 latency.
 
+With `--upstreams N` (N > 1) nginx answers on N ports and both proxies balance over them: nginx
+round robin over an `upstream` block of N servers, Rivetr's proxy through a `Balanced` route of
+N members (`--strategy`), measured beside its one-`Upstream` route to the first of them, in the
+same process, so that the cost of balancing is read off one run. On a shared machine req/s
+swings with the neighbours' load; the CPU time Rivetr's process spent per request
+(`cpu_us_per_req`, from `/proc`) swings less, and is printed for its runs.
+
     apt-get install -y nginx wrk
     python benchmarks/proxy.py [--connections 64] [--seconds 15] [--uvloop]
+    python benchmarks/proxy.py --upstreams 3 [--strategy least_connections]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,8 +43,8 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
-    upstream app {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-    server {{ listen 127.0.0.1:{upstream}; location / {{ return 200 "hello\\n"; }} }}
+    upstream app {{ {servers} keepalive 64; }}
+    server {{ {listens} location / {{ return 200 "hello\\n"; }} }}
     server {{
         listen 127.0.0.1:{proxy};
         location / {{
@@ -51,15 +60,19 @@ http {{
 
 RIVETR = """
 import asyncio, sys
-from rivetr.adapters.proxy import ProxyServer, RouteTable, Upstream
+from rivetr.adapters.proxy import Balanced, ProxyServer, RouteTable, Upstream
 
 async def main():
-    routes = RouteTable({"bench.test": Upstream("bench", "127.0.0.1", int(sys.argv[1]), "d1")})
+    members = tuple(Upstream("bench", "127.0.0.1", int(p), "d1") for p in sys.argv[1].split(","))
+    routes = RouteTable({
+        "bench.test": members[0],
+        "balanced.test": Balanced("bench", "d1", members, sys.argv[4]),
+    })
     server = await ProxyServer(routes).serve("127.0.0.1", int(sys.argv[2]))
     print("ready", flush=True)
     await server.serve_forever()
 
-if sys.argv[3:] == ["uvloop"]:
+if sys.argv[3] == "uvloop":
     import uvloop
     uvloop.run(main())
 else:
@@ -67,7 +80,7 @@ else:
 """
 
 
-def wrk(port: int, connections: int, seconds: int) -> dict[str, float]:
+def wrk(port: int, connections: int, seconds: int, host: str = "bench.test") -> dict[str, float]:
     command = [
         "wrk",
         "-t2",
@@ -75,10 +88,11 @@ def wrk(port: int, connections: int, seconds: int) -> dict[str, float]:
         f"-d{seconds}s",
         "--latency",
         "-H",
-        "Host: bench.test",
+        f"Host: {host}",
         f"http://127.0.0.1:{port}/",
     ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     assert p99 is not None, out
@@ -88,7 +102,14 @@ def wrk(port: int, connections: int, seconds: int) -> dict[str, float]:
         "req_per_s": rate,
         "p99_ms": round(float(p99.group(1)) * scale, 2),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "requests": requests,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (clock ticks of 10 ms)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -96,14 +117,32 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument("--upstreams", type=int, default=1)
+    parser.add_argument(
+        "--strategy", choices=["round_robin", "least_connections"], default="round_robin"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-proxy-"))
-    upstream, nginx_port, rivetr_port = free_port(), free_port(), free_port()
-    (tmp / "nginx.conf").write_text(NGINX.format(tmp=tmp, upstream=upstream, proxy=nginx_port))
+    upstreams = [free_port() for _ in range(args.upstreams)]
+    upstream, nginx_port, rivetr_port = upstreams[0], free_port(), free_port()
+    config = NGINX.format(
+        tmp=tmp,
+        servers=" ".join(f"server 127.0.0.1:{port};" for port in upstreams),
+        listens=" ".join(f"listen 127.0.0.1:{port};" for port in upstreams),
+        proxy=nginx_port,
+    )
+    (tmp / "nginx.conf").write_text(config)
     subprocess.run(["nginx", "-c", str(tmp / "nginx.conf")], check=True)
     rivetr = subprocess.Popen(
-        [sys.executable, "-c", RIVETR, str(upstream), str(rivetr_port)]
-        + (["uvloop"] if args.uvloop else []),
+        [
+            sys.executable,
+            "-c",
+            RIVETR,
+            ",".join(map(str, upstreams)),
+            str(rivetr_port),
+            "uvloop" if args.uvloop else "stock",
+            args.strategy,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -112,18 +151,29 @@ def main() -> None:
         assert rivetr.stdout.readline().strip() == "ready"
         time.sleep(0.5)
         results = {}
-        for name, port in (
-            ("upstream direct", upstream),
-            ("nginx", nginx_port),
-            ("rivetr", rivetr_port),
-        ):
-            wrk(port, args.connections, 3)  # warm-up
-            results[name] = wrk(port, args.connections, args.seconds)
-        results["ratio"] = {
-            "rivetr/nginx req/s": round(
-                results["rivetr"]["req_per_s"] / results["nginx"]["req_per_s"], 3
+        runs = [
+            ("upstream direct", upstream, "bench.test"),
+            ("nginx", nginx_port, "bench.test"),
+            ("rivetr", rivetr_port, "bench.test"),
+        ]
+        if args.upstreams > 1:
+            runs.append(("rivetr balanced", rivetr_port, "balanced.test"))
+        for name, port, host in runs:
+            wrk(port, args.connections, 3, host)  # warm-up
+            before = cpu_seconds(rivetr.pid)
+            results[name] = run = wrk(port, args.connections, args.seconds, host)
+            if port == rivetr_port:
+                spent = cpu_seconds(rivetr.pid) - before
+                run["cpu_us_per_req"] = round(spent / run["requests"] * 1e6, 1)
+        rate = {name: results[name]["req_per_s"] for name, _, _ in runs}
+        results["ratio"] = {"rivetr/nginx req/s": round(rate["rivetr"] / rate["nginx"], 3)}
+        if args.upstreams > 1:
+            results["ratio"]["rivetr balanced/nginx req/s"] = round(
+                rate["rivetr balanced"] / rate["nginx"], 3
             )
-        }
+            results["ratio"]["rivetr balanced/rivetr req/s"] = round(
+                rate["rivetr balanced"] / rate["rivetr"], 3
+            )
         print(json.dumps(results, indent=2))
     finally:
         rivetr.terminate()

@@ -30,12 +30,13 @@ from rivetr.adapters.notify.base import NoticeSender
 from rivetr.adapters.notify.senders import AppriseSender
 from rivetr.adapters.private_files import private_dir, private_sqlite, tighten_tree
 from rivetr.adapters.proxy import ProxyLimits, ProxyServer, RouteTable
-from rivetr.adapters.runtime.base import ContainerRuntime
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.adapters.runtime.monitor import EngineMonitor
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.base import SourceFetcher
 from rivetr.adapters.source.git import GitSource
 from rivetr.adapters.source.policy import NameResolver, RepositoryPolicy
+from rivetr.adapters.swarm.base import SwarmEngine
 from rivetr.adapters.template_catalogue import TemplateCatalogue
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
@@ -61,6 +62,8 @@ from rivetr.service.commands.notifications import NotificationService
 from rivetr.service.commands.previews import PreviewService
 from rivetr.service.commands.projects import ProjectService
 from rivetr.service.commands.promotion import PromotionService
+from rivetr.service.commands.scaling import ScaleService
+from rivetr.service.commands.servers import ServerService
 from rivetr.service.commands.setup import SetupService
 from rivetr.service.commands.stack_allowances import StackAllowanceService
 from rivetr.service.commands.stacks import StackService
@@ -86,6 +89,7 @@ from rivetr.service.queries.variables import VariableReads
 from rivetr.service.reactors.backup_worker import BackupWorker
 from rivetr.service.reactors.control_plane_backup import ControlPlaneBackups
 from rivetr.service.reactors.control_plane_reactor import ControlPlaneReactor
+from rivetr.service.reactors.copy_watch import CopyWatch
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
@@ -97,7 +101,11 @@ from rivetr.service.reactors.job_scheduler import JobScheduler
 from rivetr.service.reactors.job_specs import JobSpecs
 from rivetr.service.reactors.notifier import Notifier
 from rivetr.service.reactors.pipeline import DeployPipeline
-from rivetr.service.reactors.reconciler import fail_interrupted, reconcile_engine
+from rivetr.service.reactors.reconciler import (
+    fail_interrupted,
+    reconcile_engine,
+    remove_orphan_services,
+)
 from rivetr.service.reactors.renewal import Renewer
 from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.service.reactors.restore_worker import RestoreWorker
@@ -108,6 +116,8 @@ from rivetr.service.reactors.stack_ports import StackPorts
 from rivetr.service.reactors.stack_recorder import StackRecorder
 from rivetr.service.reactors.steps import StepRecorder
 from rivetr.service.reactors.storage_watch import StorageWatch
+from rivetr.service.reactors.swarm_engine import SwarmEngineFinder
+from rivetr.service.reactors.swarm_keeper import SwarmKeeper
 from rivetr.service.reactors.target_opener import TargetOpener
 
 log = logging.getLogger(__name__)
@@ -138,6 +148,7 @@ class Services:
         origins: Mapping[str, str] | None = None,
         sender: NoticeSender | None = None,
         host: HostProbe | None = None,
+        swarm: SwarmEngine | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -186,7 +197,12 @@ class Services:
             settings.engine_retry_max_s,
             runtime=runtime,
         )
+        self.swarm_engine = SwarmEngineFinder(self.engine, swarm)
+        self.servers = ServerService(
+            handler, self.swarm_engine, self.clock, self.secrets, read, settings.swarm_registry
+        )
         self.deployments = DeploymentService(handler, read, self.lookup)
+        self.scaling = ScaleService(self.apps, self.deployments, read)
         self.clones = CloneService(
             handler, read, self.lookup, self.secrets, self.apps, self.projects
         )
@@ -243,6 +259,16 @@ class Services:
         )
         self.recorder = StepRecorder(store)
         self.prober = prober or HttpProber(self.clock)
+        self.copy_watch = CopyWatch(
+            read, self.recorder, self.lookup, runner, swarm=self.swarm_engine, prober=self.prober
+        )
+        self.swarm_keeper = SwarmKeeper(
+            store,
+            self.swarm_engine,
+            self.clock,
+            interval_s=settings.swarm_check_interval_s,
+            then=self.copy_watch.look,
+        )
         pipeline = DeployPipeline(
             self.recorder,
             read,
@@ -256,6 +282,8 @@ class Services:
             secrets=self.secrets,
             work_root=settings.data_path / "work",
             drain_s=settings.drain_s,
+            swarm=self.swarm_engine,
+            registry=self.servers.registry_login,
         )
         self.deployer = Deployer(
             store, pipeline, clock=self.clock, images_kept=settings.images_kept
@@ -367,6 +395,7 @@ class Services:
         origins: Mapping[str, str] | None = None,
         sender: NoticeSender | None = None,
         host: HostProbe | None = None,
+        swarm: SwarmEngine | None = None,
     ) -> Services:
         """Open the stores on `settings.data_path`; `resolver` answers the repository policy's
         name look-ups (the system's resolver when None); the other ports go to `Services`."""
@@ -394,6 +423,7 @@ class Services:
             origins=origins,
             sender=sender,
             host=host,
+            swarm=swarm,
         )
 
     @contextlib.asynccontextmanager
@@ -424,6 +454,9 @@ class Services:
                 group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
                 jobs = partial(self.job_scheduler.run, start)
                 group.start_soon(_supervised, "job scheduler", jobs)
+                servers = partial(self.swarm_keeper.run, start)
+                group.start_soon(_supervised, "swarm keeper", servers)
+                group.start_soon(_supervised, "swarm watch", self.swarm_keeper.watch)
             if self.settings.resources_interval_s > 0:
                 group.start_soon(_supervised, "resource sampler", self.resources.run)
             if self.host_sampler.thresholds and self.settings.host_sample_interval_s > 0:
@@ -492,6 +525,7 @@ class Services:
         await self.runner.wait_until(await self.store.head())
         runtime = self.engine.runtime
         if runtime is not None:
+            await self._remove_orphan_services()  # before the containers: their tasks' among them
             await reconcile_engine(self.read, self.recorder, runtime, self.deployer, self._rebuild)
             await self.database_reactors.remove_throwaways()
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
@@ -499,6 +533,16 @@ class Services:
             await self.stack_deployer.sweep()
             await self.revive_stacks()
             await self.job_scheduler.sweep(runtime)
+
+    async def _remove_orphan_services(self) -> None:
+        """While this engine manages a swarm, the services of releases that are over go."""
+        try:
+            swarm = self.swarm_engine()
+            info = await swarm.swarm()
+            if info is not None and info.manager:
+                await remove_orphan_services(self.read, self.recorder, swarm)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not look for orphan services: %s", exc)
 
     async def revive_stacks(self) -> None:
         """Stacks the log says are live but the engine runs nothing of (a restore onto a new

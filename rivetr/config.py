@@ -128,6 +128,20 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     storage_reserve_kib: Annotated[int, msgspec.Meta(ge=0, le=1024 * 1024)] = 1024
     # how often the storage watch looks whether the log takes writes again
     storage_check_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    # how often the swarm's nodes are looked at (only while there is a swarm)
+    swarm_check_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    # where the images of apps on servers are pushed for every server to pull them
+    # (`registry.example.com/team`, `10.0.0.1:5000`); unset, such an app runs on the manager
+    # alone, and a deploy to several servers is refused saying to set it
+    swarm_registry: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?(?:/[a-z0-9._-]+)*$"
+            ),
+        ]
+        | None
+    ) = None
 
     @property
     def data_path(self) -> Path:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from rivetr.cli.shared import cli_actor
+from rivetr.cli.shared import StdinLines, cli_actor
 
 SECRET_KEY_ENV = "RIVETR_S3_SECRET_KEY"
 PASSPHRASE_ENV = "RIVETR_BACKUP_PASSPHRASE"
@@ -214,14 +214,3 @@ def resource_id(text: str) -> str:
     from rivetr.domain.database_commands import ResourceId
 
     return msgspec.convert(text, ResourceId)
-
-
-class StdinLines:
-    """Secrets piped in, a line each (a terminal is asked without echo)."""
-
-    def next(self, what: str) -> str:
-        if sys.stdin.isatty():
-            import getpass
-
-            return getpass.getpass(f"{what}: ")
-        return sys.stdin.readline().rstrip("\n")

@@ -1,6 +1,7 @@
 """`rivetr projects` and `rivetr apps move`: list, create and delete projects and their
 environments, and move an app between environments, through the same project service as the
-API. A project is named `team/project`, or by its slug alone in the default team (or --team)."""
+API (`rivetr apps scale` is `scaling.py`'s). A project is named `team/project`, or by its slug
+alone in the default team (or --team)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from rivetr.cli.scaling import add_scale
 from rivetr.cli.shared import cli_actor, run_async
 from rivetr.config import Settings
 
@@ -49,6 +51,7 @@ def add_commands(
     move.add_argument("project")
     move.add_argument("environment")
     move.set_defaults(run=run_async(_move), needs_data=True)
+    add_scale(apps, common)
 
 
 def _project_argument(parser: argparse.ArgumentParser) -> None:

@@ -83,3 +83,12 @@ def no_data_dir(settings: Settings, args: argparse.Namespace) -> bool:
         file=sys.stderr,
     )
     return True
+
+
+class StdinLines:
+    """Secrets piped in, a line each (a terminal is asked without echo)."""
+
+    def next(self, what: str) -> str:
+        if sys.stdin.isatty():
+            return getpass.getpass(f"{what}: ")
+        return sys.stdin.readline().rstrip("\n")

@@ -22,6 +22,17 @@ class Usage(Exception):
     command expects, said before anything is asked of the services."""
 
 
+def pairs(given: list[str], what: str) -> dict[str, str]:
+    """`KEY=VALUE` arguments as a dict; `what` names them in the refusal (a label, ...)."""
+    found = {}
+    for pair in given:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise Usage(f"{what} is KEY=VALUE, not {pair!r}")
+        found[key] = value
+    return found
+
+
 def output(common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The parent of a verb's parser: the common flags and `--json`."""
     parent = argparse.ArgumentParser(add_help=False, parents=[common])

@@ -79,6 +79,7 @@ from rivetr.domain.errors import Forbidden, InvalidCommand
 from rivetr.domain.job_commands import JobCommand, RunJob
 from rivetr.domain.notification_commands import NotificationCommand
 from rivetr.domain.places import Places
+from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.stack_commands import (
     ChangeStackSettings,
     CreateStack,
@@ -93,6 +94,8 @@ from rivetr.domain.stack_commands import (
     SetStackWebhookSecret,
     StackCommand,
 )
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import check_child
 
@@ -290,6 +293,8 @@ def required_permission(command: Command) -> Permission:
                 for f in ("domains", "git_token", "deploy_key", "git_url")
             )
             return Permission.MANAGE_APPS if touches_secrets_or_domains else Permission.EDIT_APPS
+        case ScaleApp():  # how many copies and where: a setting like its resources
+            return Permission.EDIT_APPS
         case RequestDeployment() | CancelDeployment():
             return Permission.DEPLOY
         case CreateToken():
@@ -313,6 +318,12 @@ def required_permission(command: Command) -> Permission:
             | SetStackAllowances()  # held in the default team, whatever team it names
             | BackUpControlPlane()  # the whole log, every team's: the instance admins'
             | SetControlPlaneSchedules()
+            | InitSwarm()  # the instance's machines: the instance admins'
+            | InviteNode()
+            | ChangeNode()
+            | RemoveNode()
+            | SetRegistry()
+            | ClearRegistry()
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -368,6 +379,14 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         raise Forbidden(
             f"{actor.label} does not administer this instance: only an instance admin backs up"
             " the control plane"
+        )
+    servers = isinstance(
+        command, InitSwarm | InviteNode | ChangeNode | RemoveNode | SetRegistry | ClearRegistry
+    )
+    if servers and not actor.administers_instance():
+        raise Forbidden(
+            f"{actor.label} does not administer this instance: only an instance admin changes"
+            " its servers"
         )
     if isinstance(command, SetStackAllowances):
         # what a team's stacks may ask of the host is never the team's own to widen: its

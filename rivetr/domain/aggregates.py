@@ -26,6 +26,7 @@ from rivetr.domain import (
     stack_allowances,
     stack_releases,
     stacks,
+    swarm,
     teams,
     tokens,
     users,
@@ -109,6 +110,8 @@ INSTANCE: Aggregate[instance.InstanceSettingsState, Any] = Aggregate(
 CONTROL_PLANE: Aggregate[control_plane.ControlPlaneState, Any] = Aggregate(
     "control plane", control_plane.stream_id, control_plane.fold
 )
+# the instance's servers (its swarm): one stream, whatever the key
+SWARM: Aggregate[swarm.SwarmState, Any] = Aggregate("swarm", swarm.stream_id, swarm.fold)
 DATABASES: Aggregate[databases.DatabaseState, Any] = Aggregate(
     "database", databases.stream_id, databases.fold, databases.decide
 )

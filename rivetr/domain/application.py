@@ -34,6 +34,7 @@ from rivetr.domain.events import (
 )
 from rivetr.domain.git_credentials import NONE, recorded_change
 from rivetr.domain.projects import DEFAULT_PROJECT, PRODUCTION, ProjectState, require_environment
+from rivetr.domain.scale_events import AppScaled, Scale
 from rivetr.domain.scopes import carried, decide_scopes, evolve_scopes
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources, host_of, path_of
 from rivetr.domain.teams import ROOT_TEAM
@@ -77,6 +78,7 @@ class AppState(msgspec.Struct, frozen=True, kw_only=True):
     # takes instead (sealed)
     env_scopes: dict[str, VariableScope] = msgspec.field(default_factory=dict)
     env_preview: dict[str, str] = msgspec.field(default_factory=dict)
+    scale: Scale = msgspec.field(default_factory=Scale)  # one copy, here, until scaled
 
 
 def stream_id(app_id: str) -> str:
@@ -137,6 +139,8 @@ def evolve(state: AppState, event: Event) -> AppState:
                 if (listed := getattr(event, field)) is not msgspec.UNSET:
                     changes[field] = tuple(listed)
             return msgspec.structs.replace(state, **changes)
+        case AppScaled():
+            return msgspec.structs.replace(state, scale=event.scale)
         case WebhookSecretSet():
             return msgspec.structs.replace(state, webhook_secret=event.secret)
         case WebhookDisabled():

@@ -32,6 +32,7 @@ from rivetr.domain.database_events import (
 from rivetr.domain.databases import DatabaseState
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
+from rivetr.domain.events import TeamCreated, TeamDeleted
 
 LOCAL: Final = "local"
 BackupStatus = Literal["requested", "stored", "read_back", "verified", "failed", "deleted"]
@@ -163,6 +164,8 @@ def evolve_targets(state: TargetsState, event: Event) -> TargetsState:
         case BackupTargetRemoved():
             kept = {n: t for n, t in state.targets.items() if n != event.name}
             return msgspec.structs.replace(state, targets=kept)
+        case TeamCreated() | TeamDeleted():  # a team made again under the slug starts with none
+            return msgspec.structs.replace(state, targets={})
         case _:
             return state
 

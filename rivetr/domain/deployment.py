@@ -7,6 +7,10 @@ cancelled), one event per transition; illegal transitions are refused.
     any step before live → failed | cancelled;   live → rolling_back → rolled_back
     requested with an image (rollback, redeploy) → starting directly
     requested → requested when its variables' references are resolved
+    an app on servers: its image pushed (built → built), a swarm service started instead of a
+    container (→ starting), each copy seen running (task_running, in starting or while
+    checking), traffic balanced over its copies (healthy → live, as a switch), and while live,
+    copies taken out of the balance and put back (live → live)
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from rivetr.domain.events import (
     SourceFetched,
     event_tag,
 )
+from rivetr.domain.replica_events import CopiesChanged, Member, ServiceStarted, TrafficBalanced
 
 Status = Literal[
     "new",
@@ -65,28 +70,42 @@ TRANSITIONS: dict[str, dict[str, str]] = {
         "deployment.variables_resolved": "requested",
         "deployment.source_fetched": "source_fetched",
         "deployment.container_started": "starting",  # a retained image: nothing to fetch/build
+        "deployment.image_pushed": "requested",
+        "deployment.service_started": "starting",
         **_STOPS,
     },
     "source_fetched": {"deployment.build_started": "building", **_STOPS},
     "building": {"deployment.image_built": "built", **_STOPS},
-    "built": {"deployment.container_started": "starting", **_STOPS},
+    "built": {
+        "deployment.container_started": "starting",
+        "deployment.image_pushed": "built",
+        "deployment.service_started": "starting",
+        **_STOPS,
+    },
     "starting": {
         "deployment.health_probed": "health_checking",
         "deployment.healthy": "healthy",
+        "deployment.task_running": "starting",
         **_STOPS,
     },
     "health_checking": {
         "deployment.health_probed": "health_checking",
         "deployment.healthy": "healthy",
+        "deployment.task_running": "health_checking",
         **_STOPS,
     },
-    "healthy": {"deployment.traffic_switched": "live", **_STOPS},
+    "healthy": {
+        "deployment.traffic_switched": "live",
+        "deployment.traffic_balanced": "live",
+        **_STOPS,
+    },
     "live": {
         "deployment.superseded": "superseded",
         "deployment.rollback_started": "rolling_back",
         "deployment.restarted": "live",  # its container died and was replaced
         "deployment.restart_failed": "live",
         "deployment.retired": "retired",  # its app was deleted: nothing replaces it
+        "deployment.copies_changed": "live",  # a copy taken out of the balance or put back
     },
     "superseded": {"deployment.retired": "retired"},
     "rolling_back": {"deployment.rolled_back": "rolled_back"},
@@ -111,6 +130,9 @@ class DeploymentState(msgspec.Struct, frozen=True, kw_only=True):
     host_port: int | None = None
     probes: int = 0
     rollback_of: str | None = None
+    # an app on servers: the release's swarm service, and its copies once traffic reaches them
+    service_name: str | None = None
+    members: tuple[Member, ...] = ()
 
     @property
     def in_flight(self) -> bool:
@@ -153,6 +175,10 @@ def evolve(state: DeploymentState, event: Event) -> DeploymentState:
             )
         case ReleaseRestarted():
             changes.update(container_name=event.container_name, host_port=event.host_port)
+        case ServiceStarted():
+            changes["service_name"] = event.service_name
+        case TrafficBalanced() | CopiesChanged():
+            changes["members"] = tuple(event.members)
         case HealthProbed():
             changes["probes"] = state.probes + 1
     return msgspec.structs.replace(state, **changes)

@@ -69,6 +69,14 @@ from rivetr.domain.notification_events import (
     NoticeDelivered,
     NoticeFailed,
 )
+from rivetr.domain.replica_events import (
+    CopiesChanged,
+    ImagePushed,
+    ServiceStarted,
+    TaskRunning,
+    TrafficBalanced,
+)
+from rivetr.domain.scale_events import AppScaled
 from rivetr.domain.settings import (
     BuildSettings,
     CommitId,
@@ -98,6 +106,22 @@ from rivetr.domain.stack_events import (
     StackVariablesChanged,
     StackWebhookDisabled,
     StackWebhookSecretSet,
+)
+from rivetr.domain.swarm_events import (
+    SwarmInitialised,
+    SwarmInitRequested,
+    SwarmNodeChanged,
+    SwarmNodeChangeRequested,
+    SwarmNodeDescribed,
+    SwarmNodeInvited,
+    SwarmNodeJoined,
+    SwarmNodeJoinTimedOut,
+    SwarmNodeRemoved,
+    SwarmNodeStateChanged,
+    SwarmOperationFailed,
+    SwarmOrphanRemoved,
+    SwarmRegistryCleared,
+    SwarmRegistrySet,
 )
 
 # --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
@@ -808,6 +832,12 @@ AnyEvent = (
     | AppVariableScopesChanged
     | AppGitCredentialsChanged
     | AppDeleted
+    | AppScaled
+    | ImagePushed
+    | ServiceStarted
+    | TaskRunning
+    | TrafficBalanced
+    | CopiesChanged
     | AppMoved
     | ProjectCreated
     | ProjectDeleted
@@ -939,6 +969,20 @@ AnyEvent = (
     | ControlPlaneBackupDeleted
     | ControlPlaneSchedulesSet
     | ControlPlaneRestored
+    | SwarmInitRequested
+    | SwarmInitialised
+    | SwarmNodeInvited
+    | SwarmNodeJoined
+    | SwarmNodeDescribed
+    | SwarmNodeJoinTimedOut
+    | SwarmNodeChangeRequested
+    | SwarmNodeChanged
+    | SwarmNodeRemoved
+    | SwarmNodeStateChanged
+    | SwarmOperationFailed
+    | SwarmOrphanRemoved
+    | SwarmRegistrySet
+    | SwarmRegistryCleared
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -31,6 +31,7 @@ from rivetr.domain.host_events import (
 from rivetr.domain.job_events import JobRunFinished
 from rivetr.domain.notification_events import ChannelSet, NoticeKind
 from rivetr.domain.notifications import INSTANCE_NOTICES
+from rivetr.domain.replica_events import TrafficBalanced
 from rivetr.domain.stack_events import StackReleaseFailed, StackSwitched
 
 _STORAGE: Final = {"full": "full", "read_only": "read-only", "io": "failing"}
@@ -40,6 +41,7 @@ TOLD: Final = frozenset(
     cls.__struct_config__.tag
     for cls in (
         TrafficSwitched,
+        TrafficBalanced,
         StackSwitched,
         DeploymentFailed,
         StackReleaseFailed,
@@ -126,6 +128,13 @@ def _told(
     match event:
         case TrafficSwitched():
             lines = [f"Deployment {event.deployment_id} passed its health check and is live."]
+            return "deployment.succeeded", f"{name}: deployed", lines, False
+        case TrafficBalanced():
+            copies = len(event.members)
+            lines = [
+                f"Deployment {event.deployment_id} is live: {copies} copies passed their health"
+                f" check, on {', '.join(sorted({m.node for m in event.members}))}."
+            ]
             return "deployment.succeeded", f"{name}: deployed", lines, False
         case StackSwitched():
             lines = [f"Release {event.release_id} of the stack is live."]

@@ -23,12 +23,14 @@ from rivetr.domain.events import (
 )
 from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.health import port_mismatch
+from rivetr.domain.scale_events import AppScaled, Scale
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
 from rivetr.projections.base import tags
 from rivetr.projections.reading import Queries, columns, marks
 
 _json = msgspec.json.encode
 UNSET = msgspec.UNSET
+_ONE_COPY = _json(Scale())
 
 _COLUMNS = (
     "id",
@@ -59,6 +61,7 @@ _COLUMNS = (
     "port_warning",
     "project",
     "environment",
+    "scale",
 )
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's parameter limit
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM apps WHERE id = ?"
@@ -70,8 +73,9 @@ _ENV_NAMES, _GIT_AUTH, _UPDATED_AT, _VERSION, _WEBHOOK, _BUILD, _BUILD_ARGS = (
     _COLUMNS.index(c)
     for c in ("env_names", "git_auth", "updated_at", "version", "webhook", "build", "build_args")
 )
-_PORT, _IMAGE_PORTS, _PORT_WARNING, _PROJECT, _ENVIRONMENT = (
-    _COLUMNS.index(c) for c in ("port", "image_ports", "port_warning", "project", "environment")
+_PORT, _IMAGE_PORTS, _PORT_WARNING, _PROJECT, _ENVIRONMENT, _SCALE = (
+    _COLUMNS.index(c)
+    for c in ("port", "image_ports", "port_warning", "project", "environment", "scale")
 )
 _AS_JSON = ("build", "domains", "health", "resources", "watch_paths")
 # the settings an AppSettingsChanged may carry: (column index, field, stored as JSON?)
@@ -97,8 +101,8 @@ class AppsProjection:
     # v2: git_auth, resources; v3: team; v4: watch_paths, previews, webhook; v5: by id, and
     # build arguments by name only; v6: previews_from_forks; v7: the ports of the last image
     # built, and the warning when the app's port is not among them; v8: its project and
-    # environment
-    version = 8
+    # environment; v9: its copies and their placement (`app.scaled`)
+    version = 9
     handles: frozenset[str] | None = tags(
         ImageBuilt,
         AppCreated,
@@ -107,6 +111,7 @@ class AppsProjection:
         AppGitCredentialsChanged,
         AppDeleted,
         AppMoved,
+        AppScaled,
         WebhookSecretSet,
         WebhookDisabled,
     )
@@ -141,7 +146,8 @@ class AppsProjection:
                 image_ports TEXT,
                 port_warning TEXT,
                 project TEXT NOT NULL,
-                environment TEXT NOT NULL
+                environment TEXT NOT NULL,
+                scale TEXT NOT NULL
             )"""
         )
         conn.execute("CREATE INDEX IF NOT EXISTS apps_by_name ON apps (name)")
@@ -247,6 +253,7 @@ class AppsProjection:
                     None,
                     body.project,
                     body.environment,
+                    _ONE_COPY,
                 ]
             elif isinstance(body, ImageBuilt):
                 # a fact about the app's image, not a change of its settings: no new version
@@ -255,6 +262,11 @@ class AppsProjection:
             elif isinstance(body, AppMoved):
                 if (row := row_of(app_of(event))) is not None:
                     row[_PROJECT], row[_ENVIRONMENT] = body.project, body.environment
+                    row[_UPDATED_AT] = event.recorded_at
+                    row[_VERSION] = event.version
+            elif isinstance(body, AppScaled):
+                if (row := row_of(app_of(event))) is not None:
+                    row[_SCALE] = _json(body.scale)
                     row[_UPDATED_AT] = event.recorded_at
                     row[_VERSION] = event.version
             elif isinstance(body, AppGitCredentialsChanged):
@@ -353,6 +365,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     port_warning: str | None = None
     project: str = "default"  # where it lives: a project of its team...
     environment: str = "production"  # ...and one of that project's environments
+    scale: Scale = msgspec.field(default_factory=Scale)  # how many copies, on which servers
 
 
 _APP = f"SELECT {columns(AppView, env='env_names')} FROM apps"

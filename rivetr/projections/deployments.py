@@ -31,20 +31,32 @@ from rivetr.domain.events import (
     TrafficSwitched,
     VariablesResolved,
 )
+from rivetr.domain.replica_events import (
+    CopiesChanged,
+    ImagePushed,
+    Member,
+    ServiceStarted,
+    TaskRunning,
+    TrafficBalanced,
+)
 from rivetr.projections.base import drop_legacy_tables, tag, tags
 from rivetr.projections.reading import Queries, columns, marks, row_as
 
 # a releases row made from the deployments row that goes live (the time comes first, as ?)
-_RELEASE_FROM_DEPLOYMENT = "app_id, app, id, image, container_name, host_port, ?"
+_RELEASE_FROM_DEPLOYMENT = (
+    "app_id, app, id, image, container_name, host_port, ?, service_name, members, balance"
+)
 _APP_DELETED = tag(AppDeleted)
-_SWITCHED = tag(TrafficSwitched)  # a deployment's end, when it goes live
+# a deployment's end, when it goes live: one container switched to, or copies balanced over
+_SWITCHED, _BALANCED = tag(TrafficSwitched), tag(TrafficBalanced)
 
 
 class DeploymentsProjection:
     name = "deployments"
     # v2: by app id, with the team it was requested in; v3: the app as read; v4: the variables
-    # a deployment resolved, among its steps
-    version = 4
+    # a deployment resolved, among its steps; v5: an app on servers' releases: their swarm
+    # service, copies and balance
+    version = 5
     handles: frozenset[str] | None = tags(
         DeploymentRequested,
         SourceFetched,
@@ -64,6 +76,11 @@ class DeploymentsProjection:
         DeploymentCancelled,
         AppDeleted,
         VariablesResolved,
+        ImagePushed,
+        ServiceStarted,
+        TaskRunning,
+        TrafficBalanced,
+        CopiesChanged,
     )
     # apply never reads by a step's type: built once after a rebuild (see base.reader_indexes)
     reader_indexes = ("steps_by_type",)
@@ -91,7 +108,10 @@ class DeploymentsProjection:
                 requested_by TEXT NOT NULL,
                 updated_at TEXT NOT NULL,
                 finished_at TEXT,
-                position INTEGER NOT NULL
+                position INTEGER NOT NULL,
+                service_name TEXT,
+                members TEXT NOT NULL DEFAULT '[]',
+                balance TEXT
             )"""
         )
         conn.execute(
@@ -123,7 +143,10 @@ class DeploymentsProjection:
                 image TEXT,
                 container_name TEXT,
                 host_port INTEGER,
-                since TEXT NOT NULL
+                since TEXT NOT NULL,
+                service_name TEXT,
+                members TEXT NOT NULL,
+                balance TEXT
             )"""
         )
 
@@ -201,7 +224,29 @@ class DeploymentsProjection:
                 changes.update(failed_step=body.step, failure_reason=body.reason)
             case DeploymentCancelled():
                 changes["failure_reason"] = body.reason
+            case ServiceStarted():
+                changes["service_name"] = body.service_name
             case TrafficSwitched():
+                conn.execute(
+                    f"INSERT OR REPLACE INTO releases SELECT {_RELEASE_FROM_DEPLOYMENT}"
+                    " FROM deployments WHERE id = ? AND app_id IS NOT NULL",
+                    (event.recorded_at, body.deployment_id),
+                )
+            case CopiesChanged():
+                members = msgspec.json.encode(body.members)
+                conn.execute(
+                    "UPDATE deployments SET members = ? WHERE id = ?", (members, body.deployment_id)
+                )
+                conn.execute(
+                    "UPDATE releases SET members = ? WHERE deployment_id = ?",
+                    (members, body.deployment_id),
+                )
+            case TrafficBalanced():
+                # written before the release row is made from it, below
+                conn.execute(
+                    "UPDATE deployments SET members = ?, balance = ? WHERE id = ?",
+                    (msgspec.json.encode(body.members), body.balance, body.deployment_id),
+                )
                 conn.execute(
                     f"INSERT OR REPLACE INTO releases SELECT {_RELEASE_FROM_DEPLOYMENT}"
                     " FROM deployments WHERE id = ? AND app_id IS NOT NULL",
@@ -272,6 +317,10 @@ class ReleaseView(msgspec.Struct, frozen=True, kw_only=True):
     container_name: str | None
     host_port: int | None
     since: str
+    # an app on servers: its swarm service and the copies traffic is balanced over
+    service_name: str | None = None
+    members: list[Member] = msgspec.field(default_factory=list)
+    balance: str | None = None
 
 
 _DEPLOYMENT = f"SELECT {columns(DeploymentView, commit='commit_ref')} FROM deployments"
@@ -365,7 +414,7 @@ class DeploymentQueries(Queries):
     async def went_live(self) -> int:
         """How many deployments went live (their traffic switched), whatever came after."""
         [row] = await self._values(
-            "SELECT COUNT(*) FROM deployment_steps WHERE type = ?", (_SWITCHED,)
+            "SELECT COUNT(*) FROM deployment_steps WHERE type IN (?, ?)", (_SWITCHED, _BALANCED)
         )
         return int(row[0])
 
@@ -376,11 +425,11 @@ class DeploymentQueries(Queries):
         rows = await self._values(
             "SELECT 'live', 86400.0 * (julianday(s.recorded_at) - julianday(d.requested_at))"
             " FROM deployment_steps s JOIN deployments d ON d.id = s.deployment_id"
-            " WHERE s.type = ?1 UNION ALL"
+            " WHERE s.type IN (?1, ?2) UNION ALL"
             " SELECT status, 86400.0 * (julianday(finished_at) - julianday(requested_at))"
             " FROM deployments WHERE finished_at IS NOT NULL AND id NOT IN"
-            " (SELECT deployment_id FROM deployment_steps WHERE type = ?1)",
-            (_SWITCHED,),
+            " (SELECT deployment_id FROM deployment_steps WHERE type IN (?1, ?2))",
+            (_SWITCHED, _BALANCED),
         )
         return [(row[0], row[1]) for row in rows]
 

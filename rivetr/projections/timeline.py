@@ -1,7 +1,7 @@
 """A deployment's steps as a timeline: how long each took, and which ones went wrong. A run of
 health probes that all got the same answer is one row after its first (the events stay one per
-probe: only the telling is shorter), and a port the image does not listen on is noted on the
-build's row."""
+probe: only the telling is shorter), a port the image does not listen on is noted on the
+build's row, and the steps of a release on servers say where its copies run (`copies.py`)."""
 
 from __future__ import annotations
 
@@ -26,14 +26,16 @@ from rivetr.domain.events import (
 )
 from rivetr.domain.health import port_mismatch, probe_line, repeats_line, runs
 from rivetr.domain.promotion import promoted_line
+from rivetr.domain.replica_events import TrafficBalanced
 from rivetr.projections.base import tag, tags
+from rivetr.projections.copies import copy_line
 from rivetr.projections.deployments import StepView
 
 Mark = Literal["ok", "bad", "rollback", "live"]
 
 _BAD = tags(DeploymentFailed, ReleaseRestartFailed, DeploymentCancelled)
 _ROLLBACK = tags(RollbackStarted, RolledBack)
-_LIVE = tags(TrafficSwitched, ReleaseRestarted)
+_LIVE = tags(TrafficSwitched, TrafficBalanced, ReleaseRestarted)
 _PROBED = tag(HealthProbed)
 _BUILT = tag(ImageBuilt)
 _RESOLVED = tag(VariablesResolved)
@@ -96,7 +98,7 @@ def _text(part: list[StepView]) -> str | None:
             first.get("promoted_from_app"), first["promoted_from"], first.get("image")
         )
     if part[0].type != _PROBED:
-        return None
+        return copy_line(part[0])
     status, error = first.get("status"), first.get("error")
     if len(part) > 1:
         return repeats_line(first.get("attempt", 0), last.get("attempt", 0), status, error)

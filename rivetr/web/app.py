@@ -38,6 +38,8 @@ from rivetr.web.api.previews import PreviewsController
 from rivetr.web.api.projects import ProjectsController, move_app
 from rivetr.web.api.promotion import PromotionController
 from rivetr.web.api.runtime_logs import runtime_log, runtime_log_stream
+from rivetr.web.api.scaling import ScaleController
+from rivetr.web.api.servers import ServersController
 from rivetr.web.api.session import sign_in, sign_out
 from rivetr.web.api.stack_webhooks import StackWebhooksController
 from rivetr.web.api.stacks import StacksController, TemplatesController
@@ -54,6 +56,7 @@ from rivetr.web.pages.app_certificates import AppCertificates
 from rivetr.web.pages.app_deploys import AppDeploys
 from rivetr.web.pages.app_forms import AppForms
 from rivetr.web.pages.app_promote import AppPromote
+from rivetr.web.pages.app_scale import AppScale
 from rivetr.web.pages.app_variables import AppVariables
 from rivetr.web.pages.app_webhook import AppWebhook
 from rivetr.web.pages.apps import AppPages
@@ -71,6 +74,8 @@ from rivetr.web.pages.jobs import JobPages, StackJobPages
 from rivetr.web.pages.notification_channels import NotificationPages
 from rivetr.web.pages.project_actions import ProjectActions
 from rivetr.web.pages.projects import ProjectPages
+from rivetr.web.pages.server_forms import ServerForms
+from rivetr.web.pages.servers import ServerPages
 from rivetr.web.pages.shared_variables import SharedVariablesPages
 from rivetr.web.pages.sign_in import SignInPages
 from rivetr.web.pages.stack_allowances import StackAllowancePages
@@ -158,6 +163,8 @@ def create_app(
             TemplatesController,
             BackupsController,
             ControlPlaneController,
+            ServersController,
+            ScaleController,
             NotificationsController,
             AppJobsController,
             StackJobsController,
@@ -180,11 +187,14 @@ def create_app(
             AppVariables,
             AppWebhook,
             AppCertificates,
+            AppScale,
             TeamPages,
             TeamActions,
             TokenPages,
             AccountPages,
             SettingsPages,
+            ServerPages,
+            ServerForms,
             StackAllowancePages,
             ProjectPages,
             ProjectActions,

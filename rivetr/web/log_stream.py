@@ -69,8 +69,9 @@ def follow(
                 return
             if stopping is not None and stopping.is_set():
                 return
-            await anyio.sleep(LOG_POLL_S)
-            quiet += LOG_POLL_S
+            pause = min(LOG_POLL_S, heartbeat_s)  # a heartbeat asked oftener is kept to
+            await anyio.sleep(pause)
+            quiet += pause
             if quiet >= heartbeat_s:
                 quiet = 0.0
                 yield ServerSentEventMessage(comment="keep-alive")

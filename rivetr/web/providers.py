@@ -43,6 +43,8 @@ PROVIDED = (
     "databases",
     "backups",
     "control_plane",
+    "servers",
+    "scaling",
     "database_reads",
     "stacks",
     "stack_reads",

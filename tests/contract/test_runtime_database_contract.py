@@ -20,7 +20,12 @@ import anyio
 import httpx
 import pytest
 
-from rivetr.adapters.runtime.base import ContainerError, ContainerInfo, EngineHealthcheck
+from rivetr.adapters.runtime.base import (
+    ALREADY_CONNECTED,
+    ContainerError,
+    ContainerInfo,
+    EngineHealthcheck,
+)
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.execution import EXEC_CHUNK_BYTES, ExecFailed
 from rivetr.adapters.runtime.fake_exec import FakeExecAnswer, FakeExecCall
@@ -166,10 +171,13 @@ async def test_containers_on_a_network_reach_each_other_by_alias(engine: Engine)
     refused = await engine.runtime.exec_run(outsider.id, fetch, timeout_s=30)
     await engine.runtime.connect_network(outsider.id, network, ["late-comer"])
     later = await engine.runtime.exec_run(outsider.id, fetch, timeout_s=30)
+    with pytest.raises(ContainerError) as again:  # once is all: callers may tell it by its words
+        await engine.runtime.connect_network(outsider.id, network, ["late-comer"])
 
     assert (answer.exit_code, answer.stdout_tail) == (0, f"hello from {engine.run_id}\n".encode())
     assert refused.exit_code != 0  # the default network knows no such name
     assert later.stdout_tail == answer.stdout_tail
+    assert any(words in str(again.value) for words in ALREADY_CONNECTED), again.value
     with pytest.raises(ContainerError):
         await engine.runtime.run_container(
             engine.spec(image, network=engine.name("absent"), ports={})

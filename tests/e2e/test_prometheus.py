@@ -105,8 +105,10 @@ def test_prometheus_scrapes_rivetr_and_answers_promql(server_factory, prometheus
         assert made.status_code == 201, made.text
     promql = prometheus(server.port, listen)
 
-    up = query(promql, "up == 1")
-    assert {sample["metric"]["job"] for sample in up} >= {"rivetr"}
+    # each job is asked for: the two are scraped at their own moments, either first
+    for job in ("rivetr", "rivetr-listen"):
+        [up] = query(promql, f'up{{job="{job}"}} == 1')
+        assert up["metric"]["instance"].startswith("127.0.0.1:"), up
     [apps] = query(promql, 'rivetr_apps{job="rivetr"}')
     assert apps["value"][1] == "2"
     [listened] = query(promql, 'rivetr_apps{job="rivetr-listen"}')

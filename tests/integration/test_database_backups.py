@@ -133,7 +133,7 @@ async def opened(
             with anyio.fail_after(20):
                 await services.engine.ready.wait()
             yield services
-            await _remove_databases(services)
+            await remove_databases(services)
     finally:
         await services.close()
 
@@ -144,7 +144,7 @@ async def services(tmp_path: Path, engine: RealEngine, built: None) -> AsyncIter
         yield opened
 
 
-async def _remove_databases(services: Services) -> None:
+async def remove_databases(services: Services) -> None:
     ids = [view.database_id for view in await services.read.databases.every()]
     for view in await services.read.databases.every():
         await services.databases.run(

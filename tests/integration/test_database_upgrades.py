@@ -25,7 +25,7 @@ from tests.integration.database_servers import connect_docker
 from tests.integration.test_database_backups import (
     SEED,
     create_running,
-    services_with,
+    opened,
     sql,
     wrong_target,
 )
@@ -58,8 +58,12 @@ async def services(tmp_path: Path, built: None) -> AsyncIterator[Services]:
     runtime = await connect_real_engine("docker")
     await ensure_busybox_image(runtime)
     await runtime.close()
-    async with services_with(tmp_path, IMAGES) as opened:
-        yield opened
+    # an image that never comes up is waited for this long (180 s by default): PostgreSQL
+    # starts in a few seconds here, so a short wait tells the failure without idling CI
+    async with opened(
+        tmp_path, "docker", database_images=IMAGES, database_health_timeout_s=30
+    ) as up:
+        yield up
 
 
 async def counts(services: Services, database_id: str) -> dict[str, int]:

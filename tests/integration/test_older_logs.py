@@ -16,6 +16,7 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.export import verify_store
 from rivetr.adapters.eventstore.sqlite import SqliteEventStore
 from rivetr.config import Settings
@@ -23,6 +24,7 @@ from rivetr.domain.access import SYSTEM
 from rivetr.domain.aggregates import STACKS
 from rivetr.domain.codec import UnreadableEvent
 from rivetr.domain.events import AppCreated, AppMoved, HealthProbed, ImageBuilt, ProjectCreated
+from rivetr.domain.swarm_events import SwarmInitialised, SwarmNodeJoined
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.service.commands.handler import folded
@@ -455,3 +457,46 @@ def test_a_v7_logs_channel_job_and_deployment_verify_rebuild_and_take_the_new_ki
         assert backup["backup_id"] == backup_id
         assert backup["status"] == "verified", backup
         assert backup["events_verified"] >= V7_EVENTS
+
+
+V8_EVENTS = 23
+
+
+def test_a_v8_logs_releases_verify_rebuild_and_the_old_app_is_scaled_onto_servers(
+    tmp_path: Path,
+) -> None:
+    """Written by the release before issue 22 (tests/fixtures/write_v8.py): no servers, no
+    scale, no copies. Its app reads as one copy here; once the log holds a swarm, the old app
+    is scaled and redeployed from the image its live release ran."""
+    data = copy_of("v8", tmp_path)
+    done = rebuild_projections(data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with TestClient(create_app(settings_for(data))) as client:
+        services: Any = client.app.state.services
+        assert client.blocking_portal.call(verify_store, services.store) == V8_EVENTS
+        _, secret = client.blocking_portal.call(services.tokens.create, SYSTEM, "t", "admin")
+        client.headers["Authorization"] = f"Bearer {secret}"
+
+        deployments = client.get("/api/v1/apps/web/deployments").json()
+        assert [d["status"] for d in deployments] == ["live", "retired"]
+        web = client.get("/api/v1/apps/web").json()
+        assert web["scale"] == {
+            "replicas": 1,
+            "placement": {"constraints": {}, "spread": None},
+            "balance": "round_robin",
+        }
+        assert client.get("/api/v1/servers").json()["active"] is False
+
+        found = [
+            SwarmInitialised(swarm_id="s1", node_id="m1", hostname="vps-1", advertise_addr="x"),
+            SwarmNodeJoined(node_id="w1", hostname="vps-2", role="worker", address="10.0.0.2"),
+        ]
+        meta = EventMeta(actor="test")
+        recorded = client.blocking_portal.call(services.store.append, "swarm", None, found, meta)
+        client.blocking_portal.call(services.runner.wait_until, recorded[-1].position)
+        scaled = client.put("/api/v1/apps/web/scale", json={"replicas": 3})
+        assert scaled.status_code == 200, scaled.text
+        assert scaled.json()["app"]["scale"]["replicas"] == 3
+        again = client.get(f"/api/v1/deployments/{scaled.json()['deployment_id']}").json()
+        assert again["deployment"]["image"] == deployments[0]["image"]  # the live one's
+        assert len(client.get("/api/v1/servers").json()["servers"]) == 2

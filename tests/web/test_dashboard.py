@@ -207,6 +207,7 @@ def test_every_signed_in_page_offers_sign_out(client, owner, session_headers):
         "/apps/web/settings",
         "/apps/web/variables",
         "/apps/web/certificates",
+        "/apps/web/scale",
         "/audit",
         "/audit/events/1",
         "/teams",
@@ -214,18 +215,21 @@ def test_every_signed_in_page_offers_sign_out(client, owner, session_headers):
         "/tokens",
         "/account",
         "/settings",
+        "/servers",
     ):
         page = client.get(path).text
         assert '<form method="post" action="/logout"' in page, path
 
 
-def test_settings_are_in_the_navigation_of_instance_administrators_only(
+def test_settings_and_servers_are_in_the_navigation_of_instance_administrators_only(
     client, owner, member, session_headers
 ):
     session_headers("ann@example.com")
     assert '<a href="/settings">Settings</a>' in client.get("/").text
+    assert '<a href="/servers" aria-current="page">Servers</a>' in client.get("/servers").text
     member("bob@example.com", "developer")
     session_headers("bob@example.com")
     home = client.get("/").text
     assert '<a href="/teams">Teams</a>' in home
     assert 'href="/settings"' not in home  # the instance's settings are for its administrators
+    assert 'href="/servers"' not in home

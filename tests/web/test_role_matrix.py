@@ -73,6 +73,14 @@ INSTANCE_ADMINS_ONLY = {
     "POST /api/v1/control-plane/backups",
     "GET /api/v1/control-plane/schedules",
     "PUT /api/v1/control-plane/schedules",
+    "GET /api/v1/servers",
+    "POST /api/v1/servers/swarm",
+    "POST /api/v1/servers/invitations",
+    "GET /api/v1/servers/{server}",
+    "PATCH /api/v1/servers/{server}",
+    "DELETE /api/v1/servers/{server}",
+    "PUT /api/v1/servers/swarm/registry",
+    "DELETE /api/v1/servers/swarm/registry",
 }
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id", "job", "run_id"}  # a job is its app's or stack's
@@ -83,7 +91,7 @@ STACK_PARAMS = {"stack_id", "release_id", "service"}
 CATALOGUE_PARAMS = {"slug"}  # a template: the instance's, read by anyone; deployed in a project
 PROJECT_PARAMS = {"project", "environment"}
 TEAM_PARAMS = {"team", "invitation_id", "token_id", "target", "channel"}
-INSTANCE_PARAMS = {"session_id", "user_id"}  # without {team}: the instance's accounts
+INSTANCE_PARAMS = {"session_id", "user_id", "server"}  # without {team}: the instance's accounts
 FIELDS: dict[str, object] = {
     "name": "newapp",
     "role": "developer",
@@ -102,6 +110,8 @@ FIELDS: dict[str, object] = {
 }
 # whole bodies of routes whose fields mean something else there than in FIELDS
 BODIES: dict[str, dict[str, object]] = {
+    "POST /api/v1/servers/swarm": {"advertise_addr": "10.0.0.1"},
+    "PUT /api/v1/servers/swarm/registry": {"address": "registry.example.com"},
     "PUT /api/v1/teams/{team}/notification-channels/{channel}": {
         "kind": "slack",
         "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",
@@ -196,6 +206,7 @@ def request_of(op: str, project: str, world: World) -> tuple[str, str, dict[str,
         "token_id": "victim",
         "user_id": "vic@example.com",
         "session_id": "vic-session",
+        "server": "vps-2",
         "domain": "elsewhere.example.com",  # not the app's: refused before any CA is asked
         "pr": "1",
         "target": "local",

@@ -26,9 +26,10 @@ class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HealthProber(Protocol):
-    """Probes a port on this host (where the engine publishes a release's ports)."""
+    """Probes a port on this host (where the engine publishes a release's ports), or at
+    `host`: a server's address, where a copy of an app on servers publishes its port."""
 
-    async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
+    async def probe(self, port: int, check: HealthCheck, *, host: str | None = None) -> ProbeAnswer:
         """One request to `check.path` on `port`, compared with `check.expected_status`;
         network failures and garbage are reported in the answer, never raised."""
         ...
@@ -40,6 +41,7 @@ class HealthProber(Protocol):
         *,
         on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
         is_running: Callable[[], Awaitable[bool]] | None = None,
+        host: str | None = None,
     ) -> tuple[bool, str]:
         """Probe `port` as `check` says until one probe succeeds, the boot deadline passes or
         the same answer that waiting cannot change came `check.give_up_after_4xx` times.

@@ -31,9 +31,9 @@ class FakeProber:
         (a port probed before keeps its own script). At first: `REFUSED`."""
         self._otherwise = list(statuses)
 
-    async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
+    async def probe(self, port: int, check: HealthCheck, *, host: str | None = None) -> ProbeAnswer:
         return await self._probe(
-            "", port, check.path, expected_status=check.expected_status, timeout_s=0
+            host or "", port, check.path, expected_status=check.expected_status, timeout_s=0
         )
 
     async def wait_until_healthy(
@@ -43,9 +43,10 @@ class FakeProber:
         *,
         on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
         is_running: Callable[[], Awaitable[bool]] | None = None,
+        host: str | None = None,
     ) -> tuple[bool, str]:
         return await wait_until_healthy(
-            "",
+            host or "",
             port,
             check,
             on_probe=on_probe,

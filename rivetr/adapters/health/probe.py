@@ -192,15 +192,15 @@ async def wait_until_healthy(
 
 
 class HttpProber:
-    """The health port over real HTTP to 127.0.0.1, timed by `clock`."""
+    """The health port over real HTTP to 127.0.0.1 (or the host asked), timed by `clock`."""
 
     def __init__(self, clock: Clock | None = None, host: str = "127.0.0.1") -> None:
         self.clock = clock or SystemClock()
         self.host = host
 
-    async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
+    async def probe(self, port: int, check: HealthCheck, *, host: str | None = None) -> ProbeAnswer:
         return await probe_once(
-            self.host,
+            host or self.host,
             port,
             check.path,
             expected_status=check.expected_status,
@@ -214,9 +214,10 @@ class HttpProber:
         *,
         on_probe: Callable[[ProbeResult], Awaitable[None]] | None = None,
         is_running: Callable[[], Awaitable[bool]] | None = None,
+        host: str | None = None,
     ) -> tuple[bool, str]:
         return await wait_until_healthy(
-            self.host,
+            host or self.host,
             port,
             check,
             on_probe=on_probe,

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import httptools
 
+from rivetr.adapters.proxy.balance import Address, Balancer, Group
 from rivetr.adapters.proxy.http import (
     CONTINUE,
     DROPPED,
@@ -40,13 +41,19 @@ from rivetr.adapters.proxy.http import (
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits, address_key
 from rivetr.adapters.proxy.routes import Upstream
 from rivetr.adapters.proxy.stats import ProxyStats
-from rivetr.adapters.proxy.upstream import Pool, UpstreamConnection
+from rivetr.adapters.proxy.upstream import (
+    CONNECT_TIMEOUT_S,
+    FAILOVER_CONNECT_TIMEOUT_S,
+    Pool,
+    UpstreamConnection,
+)
 
 log = logging.getLogger(__name__)
 
 RESPONSE_TIMEOUT_S = 300.0  # for the upstream's response head; bodies may take longer
 BUFFER_LIMIT = 256 * 1024  # request body held while its upstream is not ready: reading pauses
 RETRYABLE = frozenset({b"GET", b"HEAD", b"OPTIONS"})
+CLOSED = "the connection closed"  # what an upstream connection lost mid-exchange reports
 NEVER = math.inf
 
 
@@ -55,6 +62,7 @@ class Request:
 
     __slots__ = (
         "answer",
+        "balance",
         "chunked",
         "complete",
         "expect_continue",
@@ -69,6 +77,7 @@ class Request:
         "size",
         "started",
         "status",
+        "tried",
         "upgrade",
         "upgraded",
         "upstream",
@@ -91,7 +100,9 @@ class Request:
         self.complete = False  # the whole request has been read from the client
         self.pending: list[bytes] = []  # body read but not yet sent upstream, framed to send
         self.answer: bytes | None = None  # answered by the proxy itself
-        self.upstream: Upstream | None = None
+        self.upstream: Upstream | None = None  # a balanced route's: the member chosen at its start
+        self.balance: Group | None = None  # the balanced route it goes to
+        self.tried: tuple[Address, ...] = ()  # members that failed it (balanced routes)
         self.head = b""  # the head to send upstream
         self.started = 0.0  # when its head was read (loop time): its latency runs from here
         self.status = 0  # of the answer the upstream gave
@@ -99,16 +110,20 @@ class Request:
 
 class Dispatcher(Protocol):
     """What a client connection needs of the proxy that accepted it (`server.ProxyServer`):
-    the admission it counts against, the pool of upstream connections, and where a request
-    goes. Named here so that the connection does not import the server that imports it."""
+    the admission it counts against, the pool of upstream connections, where a request goes,
+    and what becomes of a balanced route's member that fails. Named here so that the
+    connection does not import the server that imports it."""
 
     limits: ProxyLimits
     admission: Admission
     pool: Pool
     in_flight: int
     stats: ProxyStats
+    balancer: Balancer
 
     def route(self, request: Request, scheme: str) -> None: ...
+    def member_failed(self, member: Upstream, reason: str, now: float) -> None: ...
+    def member_connected(self, member: Upstream, now: float) -> None: ...
 
 
 class ClientConnection(asyncio.Protocol):
@@ -131,6 +146,7 @@ class ClientConnection(asyncio.Protocol):
         "keep",
         "limits",
         "loop",
+        "member",
         "out",
         "parser",
         "patience",
@@ -160,6 +176,7 @@ class ClientConnection(asyncio.Protocol):
         self.reading: Request | None = None  # the request the parser is in
         self.queue: deque[Request] = deque()  # read, not yet answered; the first is current
         self.upstream: UpstreamConnection | None = None  # lent to the current request
+        self.member: Address | None = None  # a balanced member the current request counts on
         self.out: list[bytes] = []  # the answer's pieces from one upstream read, sent by flush()
         self.attempt = 0
         self.framed = True  # the current answer has a length: forwarded as it comes
@@ -373,30 +390,58 @@ class ClientConnection(asyncio.Protocol):
             if request.complete:
                 self._answer_locally(request)
             return
-        assert request.upstream is not None
         self.proxy.in_flight += 1
         self.forwarding = True
         self.attempt = 0
         if request.expect_continue and not request.complete:
             self.transport.write(CONTINUE)  # the client may send its body now
-        self._borrow(request, request.upstream)
+        if request.balance is not None:
+            self._choose(request, request.balance)  # the first choice always finds one
+        self._borrow(request)
 
-    def _borrow(self, request: Request, upstream: Upstream) -> None:
+    def _choose(self, request: Request, group: Group) -> bool:
+        """Pick the member of a balanced route the request goes to now (False: it has tried
+        them all), and count it there, in place of the member it tried before."""
+        balancer = self.proxy.balancer
+        index = balancer.choose(group, self.loop.time(), request.tried)
+        if index is None:
+            return False
+        self._let_go()
+        request.upstream = group.members[index]
+        self.member = address = group.addresses[index]
+        balancer.enter(address)
+        return True
+
+    def _borrow(self, request: Request, *, fresh: bool = False) -> None:
+        upstream = request.upstream
+        assert upstream is not None
         self.attempt += 1
-        connection = self.proxy.pool.take((upstream.host, upstream.port))
+        connection = None if fresh else self.proxy.pool.take((upstream.host, upstream.port))
         if connection is not None:
             self._send(request, connection, reused=True)
         else:
             asyncio.get_running_loop().create_task(self._connect(request, upstream))
 
     async def _connect(self, request: Request, upstream: Upstream) -> None:
+        group = request.balance
+        address = (upstream.host, upstream.port)
+        timeout = CONNECT_TIMEOUT_S
+        if group is not None and len(request.tried) + 1 < len(group.addresses):
+            timeout = FAILOVER_CONNECT_TIMEOUT_S  # another member could answer meanwhile
         try:
-            connection = await self.proxy.pool.connect((upstream.host, upstream.port))
+            connection = await self.proxy.pool.connect(address, timeout)
         except (OSError, TimeoutError) as exc:
-            if not self.closed and self.queue and self.queue[0] is request:
+            waiting = not self.closed and bool(self.queue) and self.queue[0] is request
+            if group is not None:  # counted against the member whether its client waits or not
+                self.proxy.member_failed(upstream, repr(exc), self.loop.time())
+                if waiting:
+                    self._failover(request, group)  # nothing of it reached the upstream
+            elif waiting:
                 log.info("upstream of %s (%s) unreachable: %r", upstream.app, upstream.port, exc)
                 self._fail(bad_gateway(upstream.app, upstream.deployment_id), 502)
             return
+        if group is not None and self.proxy.balancer.out:
+            self.proxy.member_connected(upstream, self.loop.time())
         if self.closed or not self.queue or self.queue[0] is not request:
             connection.close()
             return
@@ -417,6 +462,20 @@ class ClientConnection(asyncio.Protocol):
             connection.write(LAST_CHUNK)
         self.upstream_deadline = self.loop.time() + RESPONSE_TIMEOUT_S
         self._set_reading()
+
+    # --- balanced routes: failing members ------------------------------------------------
+
+    def _failover(self, request: Request, group: Group) -> None:
+        """Send a request its member failed on to another one, unless it has tried them all."""
+        failed = request.upstream
+        assert failed is not None
+        request.tried += ((failed.host, failed.port),)
+        if self._choose(request, group):
+            self.proxy.stats.failed_over(group.route.app)
+            self.attempt = 0
+            self._borrow(request)
+        else:
+            self._fail(bad_gateway(failed.app, failed.deployment_id), 502)
 
     # --- the upstream's answer (Borrower) ------------------------------------------------
 
@@ -489,13 +548,24 @@ class ClientConnection(asyncio.Protocol):
         if self.tunnel:
             self.transport.close()
         elif self.answering:
-            if self.close_delimited and reason == "the connection closed":
+            if self.close_delimited and reason == CLOSED:
                 self.transport.write(LAST_CHUNK)  # an answer whose end is the connection's end
                 self._finish()
             else:
                 self.transport.abort()  # cut short: the client must not take it as whole
         elif self.reused and self.attempt == 1 and self._retryable(request):
-            self._borrow(request, target)  # the upstream closed an idle connection: once more
+            # the upstream closed an idle connection: once more, on a fresh one (the others
+            # kept as long may be closing too)
+            self._borrow(request, fresh=True)
+        elif request.balance is not None and reason == CLOSED and not self.reused:
+            # a fresh connection cut before any answer (a kept-alive one the member closed
+            # while idle is no sign): that member is failing. The request may have reached
+            # it, so only one safe to send twice goes on to another
+            self.proxy.member_failed(target, reason, self.loop.time())
+            if self._retryable(request):
+                self._failover(request, request.balance)
+            else:
+                self._fail(bad_gateway(target.app, target.deployment_id), 502)
         else:
             log.info("upstream of %s (%s) failed: %s", target.app, target.port, reason)
             self._fail(bad_gateway(target.app, target.deployment_id), 502)
@@ -670,11 +740,22 @@ class ClientConnection(asyncio.Protocol):
         if self.forwarding:
             self.forwarding = False
             self.proxy.in_flight -= 1
+        if self.member is not None:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """The current request no longer counts on the balanced member it was sent to."""
+        if self.member is not None:
+            self.proxy.balancer.leave(self.member)
+            self.member = None
 
     def _count(self, request: Request, status: int) -> None:
         upstream = request.upstream
         if upstream is not None:
-            self.proxy.stats.observe(upstream.app, status, self.loop.time() - request.started)
+            stats = self.proxy.stats
+            stats.observe(upstream.app, status, self.loop.time() - request.started)
+            if request.balance is not None:
+                stats.answered_by(upstream.app, upstream.host, upstream.port)
 
     @staticmethod
     def _grow(request: Request, size: int) -> None:

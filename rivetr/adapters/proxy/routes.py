@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import msgspec
+from rivetr.adapters.proxy.balance import Group
+from rivetr.adapters.proxy.route_kinds import (
+    STRATEGIES,
+    Balanced,
+    Parked,
+    Route,
+    Strategy,
+    Upstream,
+)
 
+__all__ = ["STRATEGIES", "Balanced", "Parked", "Route", "RouteTable", "Strategy", "Upstream"]
 
-class Upstream(msgspec.Struct, frozen=True):
-    app: str
-    host: str
-    port: int
-    deployment_id: str
-
-
-class Parked(msgspec.Struct, frozen=True):
-    """A domain of a known app that has no running release (never deployed, or none live
-    now): answered here with a 503 that says so, not taken for a host nobody configured."""
-
-    app: str
-
-
-Route = Upstream | Parked
-# hostname -> (path prefix, route), the longest prefix first
-Routes = dict[str, list[tuple[bytes, Route]]]
+# what a request is sent to: a balanced route's counter lives in its `Group`
+Target = Upstream | Group | Parked
+# hostname -> (path prefix, target), the longest prefix first
+Targets = dict[str, list[tuple[bytes, Target]]]
 
 
 class RouteTable:
@@ -31,42 +27,59 @@ class RouteTable:
     whole table at once, so a lookup sees either the old table or the new one."""
 
     def __init__(self, routes: Mapping[str, Route] | None = None) -> None:
-        self._routes: Routes = {}
+        self._targets: Targets = {}
         self.replace(routes or {})
 
     def replace(self, routes: Mapping[str, Route]) -> None:
-        table: Routes = {}
-        for key, upstream in routes.items():
+        table: Targets = {}
+        groups: dict[Balanced, Group] = {}  # the domains of one balanced route share its turn
+        for key, route in routes.items():
             host, slash, prefix = key.partition("/")
             path = (slash + prefix).rstrip("/").encode()
-            table.setdefault(host.lower().rstrip("."), []).append((path, upstream))
+            target: Target
+            if isinstance(route, Balanced):
+                group = groups.get(route)
+                if group is None:
+                    group = groups[route] = Group(route)
+                target = group
+            else:
+                target = route
+            table.setdefault(host.lower().rstrip("."), []).append((path, target))
         for prefixes in table.values():
             prefixes.sort(key=lambda entry: len(entry[0]), reverse=True)
-        self._routes = table
+        self._targets = table
 
-    def lookup(self, host: str, path: bytes = b"/") -> Route | None:
+    def find(self, host: str, path: bytes = b"/") -> Target | None:
+        """Where a request goes: what `lookup` answers, with a balanced route's `Group`."""
         name = hostname(host)
-        routes = self._routes  # one read: the table may be swapped meanwhile
-        prefixes = routes.get(name)
+        targets = self._targets  # one read: the table may be swapped meanwhile
+        prefixes = targets.get(name)
         if prefixes is None and "." in name:
-            prefixes = routes.get("*." + name.split(".", 1)[1])
+            prefixes = targets.get("*." + name.split(".", 1)[1])
         if prefixes is None:
             return None
-        for prefix, upstream in prefixes:
+        for prefix, target in prefixes:
             if not prefix or _under(path, prefix):
-                return upstream
+                return target
         return None
 
+    def lookup(self, host: str, path: bytes = b"/") -> Route | None:
+        target = self.find(host, path)
+        return target.route if isinstance(target, Group) else target
+
     def addresses(self) -> set[tuple[str, int]]:
-        return {
-            (route.host, route.port)
-            for entries in self._routes.values()
-            for _, route in entries
-            if isinstance(route, Upstream)
-        }
+        """Every address a route may send to: the pool and the balancer forget the others."""
+        addresses: set[tuple[str, int]] = set()
+        for entries in self._targets.values():
+            for _, target in entries:
+                if isinstance(target, Upstream):
+                    addresses.add((target.host, target.port))
+                elif isinstance(target, Group):
+                    addresses.update(target.addresses)
+        return addresses
 
     def __len__(self) -> int:
-        return sum(len(entries) for entries in self._routes.values())
+        return sum(len(entries) for entries in self._targets.values())
 
 
 def _under(path: bytes, prefix: bytes) -> bool:

@@ -7,24 +7,31 @@ Bodies stream both ways; connections to upstreams are kept alive and reused; `Up
 swapped whole (one assignment), so a request sees either the old release or the new one:
 requests already in flight keep their upstream connection and finish there, new ones go to the
 new release. An unknown host gets a 404 page; an upstream that does not answer gets a 502 page
-naming the app, never a hang. Each connection's one timer bounds how long the proxy waits on
-a client; `limits.py` says how much, and how many connections it admits."""
+naming the app, never a hang. A `Balanced` route spreads its requests over its members and
+sends a request a member failed to another (`balance.py` chooses). Each connection's one timer
+bounds how long the proxy waits on a client; `limits.py` says how much, and how many
+connections it admits."""
 
 from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import ssl
 from collections.abc import Callable
 
+from rivetr.adapters.proxy.balance import Balancer, Group
 from rivetr.adapters.proxy.client import ClientConnection, Request
 from rivetr.adapters.proxy.http import answer, page, redirect
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits
-from rivetr.adapters.proxy.routes import Parked, RouteTable, hostname
+from rivetr.adapters.proxy.routes import Parked, RouteTable, Upstream, hostname
 from rivetr.adapters.proxy.stats import ProxyStats
 from rivetr.adapters.proxy.upstream import Pool
 
+log = logging.getLogger(__name__)
+
 CHALLENGE_PREFIX = b"/.well-known/acme-challenge/"
+LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn
 
 
 class ProxyServer:
@@ -40,13 +47,47 @@ class ProxyServer:
         self.challenge = challenge  # token -> key authorization, for ACME HTTP-01
         self.secured = secured  # host -> whether it has a certificate: plain HTTP redirects
         self.pool = Pool()
+        # balanced routes: requests in flight per member, and the members taken out
+        self.balancer = Balancer(listed=routes.addresses())
         self.in_flight = 0
         self.stats = ProxyStats()  # what /metrics reports of the traffic
         self.limits = limits or ProxyLimits()
         self.admission = Admission(self.limits)
 
     def routes_changed(self) -> None:
-        self.pool.forget_except(self.routes.addresses())
+        """Called after each `routes.replace`: forget what was kept for addresses no route
+        lists any more (idle connections, ejections)."""
+        addresses = self.routes.addresses()
+        self.pool.forget_except(addresses)
+        self.balancer.forget_except(addresses)
+
+    def member_failed(self, member: Upstream, reason: str, now: float) -> None:
+        """A member of a balanced route failed a connection: out of the choice for a while,
+        counted, and logged once an outage rather than once a request."""
+        outcome = self.balancer.failed((member.host, member.port), now)
+        if outcome != "already_out":
+            self.stats.ejected(member.app, member.host, member.port)
+        if outcome == "taken_out":
+            log.warning(
+                "%s:%d, a replica of %s (release %s), is taken out of its route: %s",
+                member.host,
+                member.port,
+                member.app,
+                member.deployment_id,
+                reason,
+            )
+
+    def member_connected(self, member: Upstream, now: float) -> None:
+        """A connection to a member of a balanced route was made: back, if it was out."""
+        ejection = self.balancer.connected((member.host, member.port))
+        if ejection is not None:
+            log.warning(
+                "%s:%d, a replica of %s, answers again after %.1f s",
+                member.host,
+                member.port,
+                member.app,
+                now - ejection.began,
+            )
 
     async def serve(
         self, host: str, port: int, tls: ssl.SSLContext | None = None
@@ -60,6 +101,9 @@ class ProxyServer:
             ssl=tls,
             # the handshake is part of the head's time; asyncio's own default is 60 s
             ssl_handshake_timeout=self.limits.header_timeout_s if tls is not None else None,
+            # asyncio's default queue of 100 unaccepted connections drops the SYNs of a burst
+            # beyond it, and each dropped one waits 1 s or more for its resend (nginx: 511)
+            backlog=LISTEN_BACKLOG,
         )
 
     def route(self, request: Request, scheme: str) -> None:
@@ -77,18 +121,20 @@ class ProxyServer:
             location = b"https://" + request.host.encode("latin-1") + request.url
             request.answer = redirect(location, keep=keep)
             return
-        route = self.routes.lookup(request.host, request.url)
-        if isinstance(route, Parked):
+        target = self.routes.find(request.host, request.url)
+        if isinstance(target, Upstream):
+            request.upstream = target
+        elif isinstance(target, Group):
+            request.balance = target  # its member is chosen when the request starts
+        elif isinstance(target, Parked):
             request.answer = page(
                 503,
                 "No running release",
-                f"<b>{html.escape(route.app)}</b> has no running release: the site comes up once"
+                f"<b>{html.escape(target.app)}</b> has no running release: the site comes up once"
                 " a deployment of it goes live.",
                 keep=keep,
             )
-            return
-        request.upstream = route
-        if request.upstream is None:
+        else:
             name = html.escape(request.host or "(none)")
             request.answer = page(
                 404,

@@ -13,6 +13,10 @@ import httptools
 from rivetr.adapters.proxy.http import MAX_HEAD, BadMessage
 
 CONNECT_TIMEOUT_S = 5.0
+# for a member of a balanced route while another could take the request: a connection that
+# takes longer is most likely to a replica that is gone, and each request waiting on it waits
+# this long; 2 s still covers one lost SYN (resent after 1 s)
+FAILOVER_CONNECT_TIMEOUT_S = 2.0
 IDLE_PER_UPSTREAM = 128  # kept-alive upstream connections held per release (below: churn)
 
 Address = tuple[str, int]
@@ -189,11 +193,13 @@ class Pool:
                 return connection
         return None
 
-    async def connect(self, address: Address) -> UpstreamConnection:
+    async def connect(
+        self, address: Address, timeout: float = CONNECT_TIMEOUT_S
+    ) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
         _, connection = await asyncio.wait_for(
             loop.create_connection(lambda: UpstreamConnection(self, address), *address),
-            CONNECT_TIMEOUT_S,
+            timeout,
         )
         return connection
 

@@ -18,6 +18,9 @@ from rivetr.adapters.runtime.container_spec import PublishedPort as PublishedPor
 from rivetr.adapters.runtime.execution import ExecOutput, ExecResult
 
 MANAGED_LABEL = "rivetr.managed"
+# the engines' words when a container is connected to a network it is on already (Docker's,
+# Podman's): a caller that wants "connected" either way tells the refusal by them
+ALREADY_CONNECTED = ("already exists", "already connected")
 APP_LABEL = "rivetr.app"
 DEPLOYMENT_LABEL = "rivetr.deployment"
 
@@ -250,7 +253,11 @@ class ContainerRuntime(Protocol):
         ...
 
     async def connect_network(self, container: str, network: str, aliases: list[str]) -> None:
-        """Connect a running container to `network`, reachable there by `aliases` too."""
+        """Connect a running container to `network`, reachable there by `aliases` too.
+
+        Raises:
+            ContainerError: saying one of `ALREADY_CONNECTED` when it is on it already.
+        """
         ...
 
     async def container_health(self, name_or_id: str) -> Health | None:

@@ -42,6 +42,10 @@ class FakeResources:
         """The files of volume `name` (path -> content), to read or change in place."""
         return self.volumes[name].files
 
+    def attached(self, container: str) -> dict[str, list[str]]:
+        """The networks `container` is on, each with its aliases there."""
+        return dict(self._get(container).networks)
+
     def peers(self, container: str) -> set[str]:
         """The names (container names and aliases) `container` resolves on its networks."""
         own = self._get(container)
@@ -116,6 +120,11 @@ class FakeResources:
         found = self._get(container)
         if network not in self.networks:
             raise ContainerError(f"connect {container} to {network}: network not found")
+        if network in found.networks:  # as Docker says it
+            raise ContainerError(
+                f"connect {container} to {network}: endpoint with name {found.spec.name}"
+                f" already exists in network {network}"
+            )
         found.networks[network] = [*found.networks.get(network, []), *aliases]
 
     async def container_health(self, name_or_id: str) -> Health | None:

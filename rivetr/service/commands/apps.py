@@ -13,9 +13,9 @@ import msgspec
 from rivetr.adapters.eventstore.base import RecordedEvent
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.policy import RepositoryPolicy
-from rivetr.domain import application, claims, projects
+from rivetr.domain import application, claims, projects, scaling
 from rivetr.domain.access import Actor, Permission, authorize_command, home_team
-from rivetr.domain.aggregates import APPS, CLAIMS, PROJECTS, Stream
+from rivetr.domain.aggregates import APPS, CLAIMS, PROJECTS, SWARM, Stream
 from rivetr.domain.application import AppState
 from rivetr.domain.claims import ClaimsState, DomainTaken
 from rivetr.domain.commands import (
@@ -30,6 +30,7 @@ from rivetr.domain.errors import NotFound
 from rivetr.domain.events import AppCreated, AppDeleted, AppSettingsChanged, Event
 from rivetr.domain.reference_grants import check_references, values_of
 from rivetr.domain.repository import RepositoryRefused
+from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.settings import BuildSettingsInput
 from rivetr.service.commands.adoption import adopt_legacy_claims
 from rivetr.service.commands.app_lookup import AppLookup
@@ -176,6 +177,28 @@ class AppService:
             )
         except DomainTaken as taken:
             raise await explained(self.handler.store, actor, taken) from None
+
+    async def scale(
+        self, actor: Actor, command: ScaleApp, correlation_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Scale the app, decided with the servers read beside it (`scaling.decide_scale`)."""
+        app = await self.lookup.by_name(command.name)
+        if not app.exists:
+            raise NotFound(f"no application named {command.name!r}")
+        stream = application.stream_id(app.app_id)
+
+        def together(states: list[Any], c: ScaleApp) -> list[tuple[str, list[Event]]]:
+            state, servers = states
+            return [(stream, scaling.decide_scale(state, servers, c))]
+
+        return await self.handler.execute_together(
+            actor,
+            command,
+            reads=[APPS.at(app.app_id), SWARM.at()],
+            decide=together,
+            correlation_id=correlation_id,
+            resource=app.app_id,
+        )
 
     async def adopt(self) -> None:
         """Claim the names and domains of apps an older Rivetr made (once per data dir)."""

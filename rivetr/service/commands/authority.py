@@ -65,12 +65,15 @@ from rivetr.domain.database_commands import (
 from rivetr.domain.errors import NotFound
 from rivetr.domain.job_commands import JobCommand
 from rivetr.domain.notification_commands import NotificationCommand
+from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.stack_commands import (
     CreateStack,
     CreateStackFromTemplate,
     SetStackAllowances,
     StackCommand,
 )
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import folded
@@ -94,6 +97,7 @@ class Authority:
                 | DisableWebhook()
                 | ClosePreview()
                 | MoveApp()
+                | ScaleApp()
             ):
                 return await self.app_target(command.name)
             case RequestDeployment() | InstallCertificate():
@@ -126,6 +130,12 @@ class Authority:
                 | ChangeInstanceSettings()
                 | BackUpControlPlane()
                 | SetControlPlaneSchedules()
+                | InitSwarm()
+                | InviteNode()
+                | ChangeNode()
+                | RemoveNode()
+                | SetRegistry()
+                | ClearRegistry()
             ):
                 return Target(team=ROOT_TEAM)
             case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():

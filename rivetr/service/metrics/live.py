@@ -40,6 +40,35 @@ def proxy(stats: ProxyStats) -> list[Family]:
                 for sample in histogram(labels(("app", app)), seen.cumulative(), seen.sum)
             ],
         ),
+        *balancing(stats),
+    ]
+
+
+def balancing(stats: ProxyStats) -> list[Family]:
+    """Apps served by several replicas: who answered, and what failed on the way."""
+
+    def member(app: str, host: str, port: int) -> str:
+        return labels(("app", app), ("address", f"{host}:{port}"))
+
+    return [
+        Family(
+            "rivetr_proxy_member_requests_total",
+            "Requests of a balanced app answered by each of its replicas, by address.",
+            "counter",
+            [sample(member(*key), n) for key, n in sorted(stats.members.items())],
+        ),
+        Family(
+            "rivetr_proxy_failovers_total",
+            "Requests of a balanced app sent on to another replica after one failed them.",
+            "counter",
+            [sample(labels(("app", app)), n) for app, n in sorted(stats.failovers.items())],
+        ),
+        Family(
+            "rivetr_proxy_ejections_total",
+            "Times a replica was taken out of its app's balance for failing a connection.",
+            "counter",
+            [sample(member(*key), n) for key, n in sorted(stats.ejections.items())],
+        ),
     ]
 
 

@@ -63,6 +63,10 @@ class DeploymentReads:
         """The live release of an app the actor was shown."""
         return await self.read.deployments.release(app_id)
 
+    async def release_steps(self, release: ReleaseView) -> list[StepView]:
+        """The steps of a live release `release` gave (its copies taken out and put back)."""
+        return await self.read.deployments.steps(release.deployment_id)
+
     async def status(self, deployment_id: str) -> str | None:
         """Where a deployment the actor was shown stands now (None: gone)."""
         now = await self.read.deployments.by_id(deployment_id)

@@ -51,6 +51,7 @@ from rivetr.service.reactors.database_containers import (
     volume_name,
     wait_healthy,
 )
+from rivetr.service.reactors.overlay import join_overlay
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class DatabaseKeeper:
                 await runtime.stop_container(name, timeout_s=_STOP_TIMEOUT_S)
                 await runtime.remove_container(name, force=True)
             await runtime.run_container(spec(state, creds, self.images))
+            await join_overlay(runtime, state)
             await wait_healthy(runtime, name, self.clock, self.health_timeout_s)
         except (ContainerError, EngineUnavailable, NotHealthy, SecretError) as exc:
             await self._record(

@@ -41,6 +41,7 @@ from rivetr.service.reactors.database_containers import (
     volume_name,
     wait_healthy,
 )
+from rivetr.service.reactors.overlay import join_overlay
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class DatabaseUpgrader:
             labels = {UPGRADE_LABEL: request.upgrade_id}
             new = spec(state, creds, self.keeper.images, image=request.image, labels=labels)
             await runtime.run_container(new)
+            await join_overlay(runtime, state)
             await wait_healthy(runtime, name, self.clock, self.keeper.health_timeout_s)
         except _ERRORS as exc:
             why = f"{request.image} did not come up: {_said(exc)}"
@@ -180,6 +182,7 @@ class DatabaseUpgrader:
                 await runtime.copy_volume(snapshot, volume, image_of(state, self.keeper.images))
             creds = credentials(self.keeper.secrets, state)
             await runtime.run_container(spec(state, creds, self.keeper.images))
+            await join_overlay(runtime, state)
             await wait_healthy(runtime, name, self.clock, self.keeper.health_timeout_s)
         except _ERRORS as exc:
             kept = f"; the volume {snapshot} holds the data as it was" if from_snapshot else ""

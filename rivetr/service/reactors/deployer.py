@@ -148,7 +148,9 @@ class Deployer:
             return None
         removed = False
         runtime = self.runtime()
-        if runtime is not None and state.container_name:
+        if state.service_name:
+            removed = await self._remove_service(state.service_name)
+        elif runtime is not None and state.container_name:
             removed = await self._stop_and_remove(
                 runtime, state.app, deployment_id, state.container_name
             )
@@ -174,6 +176,18 @@ class Deployer:
         retired = await self._retire(deployment_id, ("superseded",))
         if retired is not None:
             await self.prune(retired)
+
+    async def _remove_service(self, name: str) -> bool:
+        """Remove a release's swarm service: its copies stop on their servers."""
+        swarm = self.pipeline.swarm
+        if swarm is None:
+            return False
+        try:
+            await swarm().remove_service(name)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not retire service %s: %s", name, exc)
+            return False
+        return True
 
     async def _stop_and_remove(
         self, runtime: ContainerRuntime, app: str, deployment_id: str, name: str

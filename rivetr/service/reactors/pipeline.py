@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
@@ -28,6 +28,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.base import SourceError, SourceFetcher
+from rivetr.adapters.swarm.base import RegistryLogin, SwarmEngine
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
@@ -54,6 +55,7 @@ from rivetr.service.commands.secrets import open_app
 from rivetr.service.commands.variables import SharedScopes
 from rivetr.service.reactors.probe_log import ProbeLog
 from rivetr.service.reactors.pruning import app_label
+from rivetr.service.reactors.replica_release import ReplicaFailed, ReplicaRelease
 from rivetr.service.reactors.steps import StepRecorder
 from rivetr.service.reactors.variables_step import prepare
 
@@ -116,6 +118,8 @@ class DeployPipeline:
         secrets: SecretBox,
         work_root: Path,
         drain_s: float,
+        swarm: Callable[[], SwarmEngine] | None = None,
+        registry: Callable[[], Awaitable[RegistryLogin | None]] | None = None,
     ) -> None:
         self.recorder = recorder
         self.read = read
@@ -129,6 +133,8 @@ class DeployPipeline:
         self.secrets = secrets
         self.work_root = work_root
         self.drain_s = drain_s
+        self.swarm = swarm  # the servers' engine, for apps on servers (raises when there is none)
+        self.registry = registry
         self.shared = SharedScopes(recorder.store, secrets)
 
     async def run(self, deployment_id: str) -> DeploymentSuperseded | None:
@@ -172,12 +178,18 @@ class _Run:
         self.log = log
         self.step = "start"
         self.container: str | None = None
+        self.service: str | None = None  # an app on servers: the swarm service it started
         self.runtime: ContainerRuntime | None = None
         self.superseded: DeploymentSuperseded | None = None
         self.mismatch: str | None = None  # the image does not listen on the app's port
 
     async def record(self, event: Event) -> None:
         await self.pipeline.recorder.record(self.id, event)
+
+    @property
+    def release_name(self) -> str:
+        """Its container's name, or its swarm service's."""
+        return container_name(self.app.name, self.id)
 
     async def execute(self) -> None:
         try:
@@ -221,9 +233,36 @@ class _Run:
             raise StepFailed(f"image {image} is no longer on this host; deploy from source")
         else:
             await self._exposed_ports(runtime, image)
+        if self.app.scale.on_swarm:
+            await self._on_servers(image)
+            return
         host_port, health_port = await self._start(runtime, image)
         await self._check_health(runtime, health_port)
         await self._switch(host_port, health_port)
+
+    async def _on_servers(self, image: str) -> None:
+        """Start, check and switch to the release as copies on the servers."""
+        if self.pipeline.swarm is None:
+            raise StepFailed("the app runs on servers, and this Rivetr has no swarm engine")
+        swarm = self.pipeline.swarm()
+        pipeline = self.pipeline
+        try:
+            registry = None if pipeline.registry is None else await pipeline.registry()
+        except SecretError as exc:
+            raise StepFailed(f"the registry's password cannot be opened: {exc}") from None
+        release = ReplicaRelease(
+            self,
+            swarm,
+            registry=registry,
+            labels=self._labels(),
+            clock=pipeline.clock,
+            prober=pipeline.prober,
+            read=pipeline.read,
+        )
+        try:
+            await release.deploy(image)
+        except ReplicaFailed as exc:
+            raise StepFailed(str(exc)) from None
 
     async def _resolve_variables(self) -> None:
         """Make the variables ready (`variables_step.prepare`) before anything is fetched or
@@ -389,9 +428,14 @@ class _Run:
         self.log.write("rivetr", f"live on 127.0.0.1:{host_port}")
         ok, _, error = await self.pipeline.prober.probe(health_port, self.app.health)
         if not ok:
-            await self._roll_back(previous, f"failed its check right after the switch: {error}")
+            await self.roll_back(previous, f"failed its check right after the switch: {error}")
             return
-        self.container = None  # it is the live release now: failures no longer remove it
+        await self.went_live(previous)
+
+    async def went_live(self, previous: ReleaseView | None) -> None:
+        """It is the live release now: failures no longer remove it, and the one it replaced
+        is superseded (drained, then retired by the deployer)."""
+        self.container = self.service = None
         if previous is not None:
             superseded = DeploymentSuperseded(
                 deployment_id=previous.deployment_id,
@@ -401,7 +445,7 @@ class _Run:
             await self.pipeline.recorder.record(previous.deployment_id, superseded)
             self.superseded = superseded
 
-    async def _roll_back(self, previous: ReleaseView | None, reason: str) -> None:
+    async def roll_back(self, previous: ReleaseView | None, reason: str) -> None:
         self.step = "rollback"
         self.log.write("rivetr", f"rolling back: {reason}")
         to = previous.deployment_id if previous else None
@@ -431,6 +475,7 @@ class _Run:
                 self.log.write("app", line)
 
     async def _remove_container(self) -> None:
+        await self._remove_service()
         if self.container is None or self.runtime is None:
             return
         name, self.container = self.container, None
@@ -438,6 +483,15 @@ class _Run:
             await self.runtime.remove_container(name, force=True)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not remove container %s: %s", name, exc)
+
+    async def _remove_service(self) -> None:
+        if self.service is None or self.pipeline.swarm is None:
+            return
+        name, self.service = self.service, None
+        try:
+            await self.pipeline.swarm().remove_service(name)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not remove service %s: %s", name, exc)
 
 
 async def _output_of(runtime: ContainerRuntime, container: str) -> str:

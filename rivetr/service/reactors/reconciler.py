@@ -4,8 +4,9 @@ A deployment caught mid-way is failed (its container removed; the previous relea
 stopped serving), a release left live beside a newer one is superseded, superseded releases are
 retired, a live release whose container died is started again from its image (or, when the
 image is not on the host either, as after a restore onto a new machine, built again from its
-commit as a new deployment), and managed containers of this instance's deployments that are no
-longer live or draining are removed (another instance's, on the same engine, are left alone).
+commit as a new deployment), and managed containers (and swarm services) of this instance's
+deployments that are no longer live or draining are removed (another instance's, on the same
+engine, are left alone).
 Every action is an event.
 """
 
@@ -26,6 +27,8 @@ from rivetr.adapters.runtime.base import (
     EngineUnavailable,
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
+from rivetr.adapters.swarm.base import SwarmEngine
+from rivetr.domain import swarm_events
 from rivetr.domain.deployment import IN_FLIGHT, IllegalTransition
 from rivetr.domain.errors import DomainError
 from rivetr.domain.events import (
@@ -36,6 +39,7 @@ from rivetr.domain.events import (
     ReleaseRestarted,
     ReleaseRestartFailed,
     RolledBack,
+    SwarmOrphanRemoved,
 )
 from rivetr.domain.references import UnresolvedReference
 from rivetr.projections.deployments import ReleaseView
@@ -134,6 +138,33 @@ async def reconcile_engine(
             "engine",
             None,
             [OrphanContainerRemoved(container_name=container.name, deployment_id=owner)],
+            EventMeta(actor="system:reconciler", correlation_id=owner, source="system"),
+        )
+    return removed
+
+
+async def remove_orphan_services(
+    read: ReadModel, recorder: StepRecorder, swarm: SwarmEngine
+) -> list[str]:
+    """Remove the swarm services of this instance's releases that are over (a deployment
+    interrupted by a restart, failed meanwhile): the swarm would keep their copies running
+    otherwise. Returns their names."""
+    removed = []
+    for name in await swarm.services({MANAGED_LABEL: "true"}):
+        labels = await swarm.service_labels(name) or {}
+        owner = labels.get(DEPLOYMENT_LABEL)
+        if owner is None or not await _orphan(read, owner):
+            continue
+        try:
+            await swarm.remove_service(name)
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not remove orphan service %s: %s", name, exc)
+            continue
+        removed.append(name)
+        await recorder.store.append(
+            swarm_events.STREAM,
+            None,
+            [SwarmOrphanRemoved(service_name=name, deployment_id=owner)],
             EventMeta(actor="system:reconciler", correlation_id=owner, source="system"),
         )
     return removed

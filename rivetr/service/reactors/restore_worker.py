@@ -35,6 +35,7 @@ from rivetr.service.reactors.database_containers import (
     wait_healthy,
 )
 from rivetr.service.reactors.database_copies import feed, place_file, run_check
+from rivetr.service.reactors.overlay import join_overlay
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ class RestoreWorker:
                     {"rivetr.database": database.database_id},
                 )
                 await runtime.run_container(spec(database, creds, self.keeper.images))
+                await join_overlay(runtime, database)
                 await wait_healthy(runtime, name, self.clock, self.keeper.health_timeout_s)
             else:
                 await feed(runtime, name, kind, creds, plain(target, backup.key))

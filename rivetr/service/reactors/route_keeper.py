@@ -1,6 +1,7 @@
 """The route keeper: keeps the proxy's route table equal to what the log says is live.
 
-Each app's domains point at its live release's host port. The table is rebuilt from the read
+Each app's domains point at its live release's host port, or, for an app on servers, at the
+copies its traffic was balanced over. The table is rebuilt from the read
 model whenever an event that can move traffic is recorded (a switch, a rollback, a restart, a
 retirement, domains changed, an app deleted) and swapped in whole, so requests never see half a
 change."""
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from rivetr.adapters.eventstore.base import EventStore
-from rivetr.adapters.proxy import Parked, ProxyServer, Route, Upstream
+from rivetr.adapters.proxy import Balanced, Parked, ProxyServer, Route, Upstream
 from rivetr.projections.registry import ReadModel
 from rivetr.projections.runner import ProjectionRunner
 
@@ -22,6 +23,8 @@ ROUTING_EVENTS = frozenset(
         "app.settings_changed",
         "app.deleted",
         "deployment.traffic_switched",
+        "deployment.traffic_balanced",
+        "deployment.copies_changed",
         "deployment.rolled_back",
         "deployment.restarted",
         "deployment.retired",
@@ -43,7 +46,14 @@ async def route_table(read: ReadModel) -> dict[str, Route]:
             continue
         release = await read.deployments.release(app.id)
         upstream: Route
-        if release is None or release.host_port is None:
+        if release is not None and release.members:
+            members = tuple(
+                Upstream(app.name, m.address, m.port, release.deployment_id)
+                for m in release.members
+            )
+            strategy = "least_connections" if release.balance == "least_connections" else None
+            upstream = Balanced(app.name, release.deployment_id, members, strategy or "round_robin")
+        elif release is None or release.host_port is None:
             upstream = Parked(app.name)
         else:
             upstream = Upstream(app.name, UPSTREAM_HOST, release.host_port, release.deployment_id)

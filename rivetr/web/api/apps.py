@@ -25,20 +25,11 @@ from rivetr.service.commands.instance_settings import InstanceSettings
 from rivetr.service.commands.webhooks import WebhookService
 from rivetr.service.queries.apps import AppReads
 from rivetr.service.reactors.resources import ResourceSampler, Sample
+from rivetr.web.api.bodies import body_of
 from rivetr.web.webhook_setup import WebhookSetup, webhook_setup
 
-# The PATCH body: every field of ChangeAppSettings except the name, which comes from the path.
-AppSettingsPatch = msgspec.defstruct(
-    "AppSettingsPatch",
-    [
-        (field.name, field.type, field.default)
-        for field in msgspec.structs.fields(ChangeAppSettings)
-        if field.name != "name"
-    ],
-    kw_only=True,
-    frozen=True,
-    forbid_unknown_fields=True,
-)
+# The PATCH body: every field of ChangeAppSettings but the name, which comes from the path.
+AppSettingsPatch = body_of(ChangeAppSettings, "AppSettingsPatch", "name")
 
 
 class CertificateUpload(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -25,7 +25,7 @@ from rivetr.domain.database_commands import (
 from rivetr.projections.databases import BackupView, RestoreView, TargetView
 from rivetr.service.commands.backups import BackupService, RestorePlan
 from rivetr.service.queries.databases import DatabaseReads
-from rivetr.web.api.databases import body_of
+from rivetr.web.api.bodies import body_of
 
 TargetSettings = body_of(SetBackupTarget, "TargetSettings", "team", "name")
 

@@ -34,30 +34,9 @@ from rivetr.projections.databases import BackupView, DatabaseView, RestoreView
 from rivetr.service.commands.backups import BackupService
 from rivetr.service.commands.databases import DatabaseService
 from rivetr.service.queries.databases import Connection, DatabaseLogs, DatabaseReads
+from rivetr.web.api.bodies import body_of
 from rivetr.web.api.runtime_logs import Tail
 from rivetr.web.openapi import problems
-
-
-def body_of(command: type[msgspec.Struct], name: str, *taken: str) -> type[msgspec.Struct]:
-    """A request body: every field of `command` but those the path gives (`taken`)."""
-    return msgspec.defstruct(
-        name,
-        [
-            (field.name, field.type, _default_of(field))
-            for field in msgspec.structs.fields(command)
-            if field.name not in taken
-        ],
-        kw_only=True,
-        frozen=True,
-        forbid_unknown_fields=True,
-    )
-
-
-def _default_of(field: msgspec.structs.FieldInfo) -> Any:
-    if field.default_factory is not msgspec.NODEFAULT:
-        return msgspec.field(default_factory=field.default_factory)
-    return field.default
-
 
 DatabaseSettingsPatch = body_of(ChangeDatabaseSettings, "DatabaseSettingsPatch", "database_id")
 DatabaseUpgrade = body_of(UpgradeDatabase, "DatabaseUpgrade", "database_id")

@@ -24,7 +24,7 @@ from rivetr.domain.stack_commands import ServiceName
 from rivetr.projections.jobs import JobRunView, JobView
 from rivetr.service.commands.jobs import JobService
 from rivetr.service.queries.jobs import JobOwner, JobReads
-from rivetr.web.api.databases import body_of
+from rivetr.web.api.bodies import body_of
 from rivetr.web.log_stream import first_line, follow
 from rivetr.web.params import bounded
 from rivetr.web.stopping import stopping_of

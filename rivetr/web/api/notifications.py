@@ -22,7 +22,7 @@ from rivetr.domain.notification_commands import (
 )
 from rivetr.projections.notifications import DeliveryView
 from rivetr.service.commands.notifications import ChannelMade, ChannelShown, NotificationService
-from rivetr.web.api.databases import body_of
+from rivetr.web.api.bodies import body_of
 
 ChannelSettings = body_of(SetChannel, "ChannelSettings", "team", "name")
 

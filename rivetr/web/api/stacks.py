@@ -35,7 +35,7 @@ from rivetr.domain.templates import Category, Template
 from rivetr.projections.stacks import StackReleaseView, StackView
 from rivetr.service.commands.stacks import StackService
 from rivetr.service.queries.stacks import ServiceLogs, StackReads, StackRelease
-from rivetr.web.api.databases import body_of
+from rivetr.web.api.bodies import body_of
 from rivetr.web.api.runtime_logs import Tail
 from rivetr.web.openapi import problems
 

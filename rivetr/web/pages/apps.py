@@ -31,6 +31,7 @@ from rivetr.service.queries.runtime_logs import NoLiveContainer, RuntimeLogs
 from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.web.ansi import to_html
 from rivetr.web.charts import sparkline
+from rivetr.web.pages.app_scale import copies_context
 from rivetr.web.pages.guard import Layout, csrf_of
 from rivetr.web.pages.history import app_then_page
 from rivetr.web.pages.visit import visit_links
@@ -99,9 +100,12 @@ class AppPages(Controller):
         problem: str | None = None
         if not request.headers.get("x-rivetr-refresh"):  # a live refresh: it follows by itself
             output, problem = await _runtime_output(runtime_logs, app.id)
+        release = await deployment_reads.release(app.id)
+        copies = await copies_context(app, release, steps, deployment_reads)
         return Template(
             "app.html",
-            context={
+            context=copies
+            | {
                 "actor": actor,
                 "engine": engine,
                 "app": app,
@@ -115,7 +119,7 @@ class AppPages(Controller):
                 "memory": sparkline([s.memory_mb for s in samples], floor=16.0),
                 "sampled": samples[-1] if samples else None,
                 "refresh_s": settings.resources_interval_s,
-                "release": await deployment_reads.release(app.id),
+                "release": release,
                 "runtime_log": [to_html(line.text) for line in output],
                 "runtime_after": output[-1].at if output else None,
                 "runtime_problem": problem,

@@ -22,6 +22,7 @@ from rivetr.domain.database_events import (
 )
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.event_base import Event
+from rivetr.domain.events import TeamCreated, TeamDeleted
 
 S3 = S3Input(endpoint="https://s3.example.com", bucket="backups", access_key="AK", secret_key="s")
 
@@ -61,6 +62,15 @@ def test_a_target_set_again_replaces_it_whole_and_the_same_settings_change_nothi
     (replaced,) = backups.decide_target(targets(made), SetBackupTarget(team="acme", name="nas"), [])
     assert replaced == nas()  # its retention is gone with the settings that had it
     assert backups.target(targets(made, replaced), "nas").keep_last is None
+
+
+def test_a_team_deleted_and_made_again_under_its_slug_has_none_of_the_old_targets() -> None:
+    again = targets(
+        nas(), TeamDeleted(team="acme"), TeamCreated(team="acme", name="Acme", owner="u2")
+    )
+    assert again.targets == {}
+    command = SetBackupTarget(team="acme", name="nas")
+    assert backups.decide_target(again, command, []) == [nas()]  # set anew, so it is seen
 
 
 def test_an_s3_target_keeps_its_settings_and_local_is_never_s3() -> None:

@@ -153,6 +153,16 @@ from rivetr.domain.notification_events import (
     NoticeDelivered,
     NoticeFailed,
 )
+from rivetr.domain.replica_events import (
+    CopiesChanged,
+    ImagePushed,
+    LeftCopy,
+    Member,
+    ServiceStarted,
+    TaskRunning,
+    TrafficBalanced,
+)
+from rivetr.domain.scale_events import AppScaled, Placement
 from rivetr.domain.settings import BuildSettings, HealthCheck
 from rivetr.domain.stack_events import (
     StackComposeRead,
@@ -174,6 +184,24 @@ from rivetr.domain.stack_events import (
     StackWebhookDisabled,
     StackWebhookSecretSet,
 )
+from rivetr.domain.swarm_events import (
+    SwarmInitialised,
+    SwarmInitRequested,
+    SwarmNodeChanged,
+    SwarmNodeChangeRequested,
+    SwarmNodeDescribed,
+    SwarmNodeInvited,
+    SwarmNodeJoined,
+    SwarmNodeJoinTimedOut,
+    SwarmNodeRemoved,
+    SwarmNodeStateChanged,
+    SwarmOperationFailed,
+    SwarmOrphanRemoved,
+    SwarmRegistryCleared,
+    SwarmRegistrySet,
+)
+
+REPLICA = Member(task_id="t1", node="vps-2", address="10.0.0.2", port=30001)
 
 DATABASE_EVENTS: list[Event] = [
     DatabaseCreated(
@@ -361,6 +389,12 @@ ONE_OF_EACH: list[Event] = [
     AppEnvChanged(name="web", set={"A": "2"}, unset=["B"]),
     AppGitCredentialsChanged(name="web", token="ghp_x", deploy_key=None),
     AppDeleted(name="web"),
+    AppScaled(
+        name="web",
+        replicas=3,
+        placement=Placement(constraints={"zone": "eu"}, spread="rack"),
+        balance="least_connections",
+    ),
     AppMoved(
         name="web",
         from_project="default",
@@ -493,6 +527,32 @@ ONE_OF_EACH: list[Event] = [
     HealthProbed(deployment_id="d1", attempt=1, ok=False, error="refused", duration_ms=1.0),
     DeploymentHealthy(deployment_id="d1", probes=2, duration_ms=1100.0),
     TrafficSwitched(deployment_id="d1", app="web", host_port=32768, previous_deployment_id="d0"),
+    ImagePushed(
+        deployment_id="d1", image="127.0.0.1:5000/rivetr/web@sha256:" + "a" * 64, duration_ms=9
+    ),
+    ServiceStarted(
+        deployment_id="d1",
+        service_id="svc1",
+        service_name="rivetr-web-d1",
+        image="127.0.0.1:5000/rivetr/web@sha256:" + "a" * 64,
+        replicas=3,
+        duration_ms=80,
+    ),
+    TaskRunning(deployment_id="d1", slot=1, member=REPLICA),
+    CopiesChanged(
+        deployment_id="d1",
+        app="web",
+        members=[REPLICA],
+        joined=[REPLICA],
+        left=[LeftCopy(member=REPLICA, reason="shutdown on vps-2: node is down")],
+    ),
+    TrafficBalanced(
+        deployment_id="d1",
+        app="web",
+        members=[REPLICA],
+        balance="least_connections",
+        previous_deployment_id="d0",
+    ),
     DeploymentSuperseded(deployment_id="d0", by_deployment_id="d1", drain_s=30.0),
     DeploymentRetired(deployment_id="d0", container_removed=True),
     ReleaseRestarted(
@@ -605,6 +665,40 @@ ONE_OF_EACH: list[Event] = [
         head_hash="ab" * 32,
         rivetr_version="0.1.0",
     ),
+    SwarmInitRequested(advertise_addr="192.168.213.1"),
+    SwarmInitialised(
+        swarm_id="s" * 25, node_id="n" * 25, hostname="vps-1", advertise_addr="192.168.213.1"
+    ),
+    SwarmNodeInvited(name="vps-2", role="worker", expires_at="2026-12-03T12:10:00+00:00"),
+    SwarmNodeJoined(
+        node_id="w" * 25,
+        hostname="vps-2",
+        role="worker",
+        address="192.168.213.2",
+        cpus=2.0,
+        memory_bytes=2 << 30,
+        engine_version="20.10.24",
+        labels={"zone": "eu"},
+        invited=True,
+    ),
+    SwarmNodeDescribed(
+        node_id="m" * 25,
+        hostname="vps-1",
+        role="manager",
+        address="192.168.213.1",
+        cpus=2.0,
+        memory_bytes=4 << 30,
+        engine_version="20.10.24",
+    ),
+    SwarmNodeJoinTimedOut(name="vps-3", reason="no node called vps-3 joined"),
+    SwarmRegistrySet(address="10.0.0.1:5000", username="deploy", password="sealed:abc"),
+    SwarmRegistryCleared(),
+    SwarmNodeChangeRequested(change_id="k1", node_id="w" * 25, labels={"zone": "us"}),
+    SwarmNodeChanged(node_id="w" * 25, labels={"zone": "us"}, availability="drain", change_id="k1"),
+    SwarmNodeRemoved(node_id="w" * 25, change_id="k2"),
+    SwarmNodeStateChanged(node_id="w" * 25, state="down", message="heartbeat failure"),
+    SwarmOperationFailed(operation="init", reason="could not find the address"),
+    SwarmOrphanRemoved(service_name="rivetr-web-d9", deployment_id="d9"),
 ]
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.adapters.eventstore.memory import InMemoryEventStore
-from rivetr.domain import application, deployment, instance, projects, teams, tokens
+from rivetr.domain import application, deployment, instance, projects, swarm, teams, tokens
 from rivetr.domain.application import AppState
 from rivetr.domain.commands import (
     AddMember,
@@ -78,11 +78,24 @@ from rivetr.domain.events import (
 from rivetr.domain.git_credentials import git_auth
 from rivetr.domain.instance import InstanceSettingsState
 from rivetr.domain.projects import ProjectState
+from rivetr.domain.replica_events import (
+    CopiesChanged,
+    ImagePushed,
+    LeftCopy,
+    Member,
+    ServiceStarted,
+    TaskRunning,
+    TrafficBalanced,
+)
+from rivetr.domain.scale_events import Placement, Scale
+from rivetr.domain.scaling import ScaleApp, decide_scale
 from rivetr.domain.settings import BuildSettings, HealthCheck, Resources
+from rivetr.domain.swarm import SwarmState
+from rivetr.domain.swarm_events import SwarmInitialised
 from rivetr.domain.teams import AcceptInvitation, TeamState
 from rivetr.domain.tokens import TokenState
 from rivetr.projections.apps import _COLUMNS as APPS_COLUMNS
-from rivetr.projections.deployments import StepView
+from rivetr.projections.deployments import DeploymentsProjection, StepView
 from rivetr.projections.registry import all_projections
 from rivetr.projections.runner import ProjectionRunner
 from rivetr.projections.timeline import timeline
@@ -153,6 +166,12 @@ settings_fields: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+# a swarm to scale on: which servers there are is not what these histories vary
+SERVERS: SwarmState = swarm.fold(
+    "", [SwarmInitialised(swarm_id="s1", node_id="m1", hostname="vps-1", advertise_addr="x")]
+)
+
+
 def app_commands(name: str) -> st.SearchStrategy[Any]:
     create = st.fixed_dictionaries(
         {"name": st.just(name)},
@@ -188,8 +207,15 @@ def app_commands(name: str) -> st.SearchStrategy[Any]:
         ),
         st.just(DisableWebhook(name=name)),
     )
+    scale = st.builds(
+        ScaleApp,
+        name=st.just(name),
+        replicas=st.integers(1, 4),
+        placement=st.sampled_from([Placement(), Placement(spread="zone")]),
+        balance=st.sampled_from(["round_robin", "least_connections"]),
+    )
     return st.one_of(
-        create, change, env_change, env_change, webhook, move, st.just(DeleteApp(name=name))
+        create, change, env_change, env_change, webhook, move, scale, st.just(DeleteApp(name=name))
     )
 
 
@@ -265,6 +291,23 @@ def project_commands(team: str) -> st.SearchStrategy[Any]:
     )
 
 
+def _columns(table: str) -> tuple[str, ...]:
+    """A deployments view table's columns, in the order `SELECT *` gives them."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        DeploymentsProjection().create(conn)
+        return tuple(row[1] for row in conn.execute(f"PRAGMA table_info({table})"))
+    finally:
+        conn.close()
+
+
+DEPLOYMENT_COLUMNS = _columns("deployments")
+
+
+def replica(n: int) -> Member:
+    return Member(task_id=f"t{n}", node=f"vps-{n % 3}", address=f"10.0.0.{n % 3}", port=30000 + n)
+
+
 def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
     """The event for step `tag` of deployment `d` of `app`; `n` varies ports and previous ids."""
     other = DEPLOYMENT_IDS[n % len(DEPLOYMENT_IDS)]
@@ -302,6 +345,34 @@ def deployment_step(tag: str, d: str, app: str, n: int) -> Event:
             url=None if n // 8 % 4 == 3 else f"http://127.0.0.1:{30000 + n // 8 % 2}/",
         ),
         "deployment.healthy": lambda: DeploymentHealthy(deployment_id=d, probes=n, duration_ms=1),
+        "deployment.image_pushed": lambda: ImagePushed(
+            deployment_id=d, image=f"r.example.com/rivetr/{app}@sha256:{n:064x}", duration_ms=1
+        ),
+        "deployment.service_started": lambda: ServiceStarted(
+            deployment_id=d,
+            service_id=f"s{n}",
+            service_name=f"rivetr-{app}-{d}",
+            image=f"rivetr/{app}:{d}",
+            replicas=1 + n % 3,
+            duration_ms=3,
+        ),
+        "deployment.task_running": lambda: TaskRunning(
+            deployment_id=d, slot=1 + n % 3, member=replica(n)
+        ),
+        "deployment.copies_changed": lambda: CopiesChanged(
+            deployment_id=d,
+            app=app,
+            members=[replica(n + k) for k in range(n % 3)],
+            joined=[replica(n)] if n % 2 else [],
+            left=[LeftCopy(member=replica(n + 7), reason="failed its check")] if n % 3 else [],
+        ),
+        "deployment.traffic_balanced": lambda: TrafficBalanced(
+            deployment_id=d,
+            app=app,
+            members=[replica(n + k) for k in range(1 + n % 3)],
+            balance=["round_robin", "least_connections"][n % 2],
+            previous_deployment_id=other,
+        ),
         "deployment.traffic_switched": lambda: TrafficSwitched(
             deployment_id=d, app=app, host_port=30000 + n, previous_deployment_id=other
         ),
@@ -600,6 +671,8 @@ async def play(
                 elif isinstance(step, MoveApp):
                     target = folded.projects[(app.team, step.project)]
                     events = application.decide_move(app, target, step)
+                elif isinstance(step, ScaleApp):
+                    events = decide_scale(app, SERVERS, step)
                 else:
                     events = application.decide(app, step)
             except DomainError:
@@ -677,6 +750,7 @@ def assert_apps_agree_with_the_domain(
         assert column["team"] == state.team
         assert (column["project"], column["environment"]) == (state.project, state.environment)
         assert msgspec.json.decode(column["watch_paths"]) == list(state.watch_paths)
+        assert msgspec.json.decode(column["scale"], type=Scale) == state.scale
         assert (bool(column["previews"]), bool(column["webhook"])) == (
             state.previews,
             state.webhook_secret is not None,
@@ -741,6 +815,9 @@ def assert_deployments_agree_with_the_domain(
         assert (app, app_id, status) == (state.app, state.app_id, state.status)
         host_port = rows[d][12]
         assert host_port == state.host_port
+        column = dict(zip(DEPLOYMENT_COLUMNS, rows[d], strict=True))
+        assert column["service_name"] == state.service_name
+        assert msgspec.json.decode(column["members"], type=tuple[Member, ...]) == state.members
     # the route table names deployments the log knows (which ones is the pipeline tests' job:
     # these generated rollbacks name any deployment)
     assert {row[2] for row in tables["releases"]} <= set(started)

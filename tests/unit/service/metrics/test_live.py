@@ -41,6 +41,22 @@ def test_proxy_requests_count_by_app_and_code_with_latency_by_app() -> None:
     assert found[f'{latency}_count{{app="api"}}'] == 1
 
 
+def test_balanced_apps_count_each_replicas_answers_failovers_and_ejections() -> None:
+    stats = ProxyStats()
+    stats.answered_by("web", "10.0.0.2", 30001)
+    stats.answered_by("web", "10.0.0.2", 30001)
+    stats.answered_by("web", "10.0.0.3", 30002)
+    stats.failed_over("web")
+    stats.ejected("web", "10.0.0.4", 30003)
+
+    found = scraped(live.proxy(stats))
+
+    assert found['rivetr_proxy_member_requests_total{app="web",address="10.0.0.2:30001"}'] == 2
+    assert found['rivetr_proxy_member_requests_total{app="web",address="10.0.0.3:30002"}'] == 1
+    assert found['rivetr_proxy_failovers_total{app="web"}'] == 1
+    assert found['rivetr_proxy_ejections_total{app="web",address="10.0.0.4:30003"}'] == 1
+
+
 def test_the_log_is_its_files_sizes_its_events_and_its_append_latency(tmp_path: Path) -> None:
     (tmp_path / "events.db").write_bytes(b"x" * 4096)
     (tmp_path / "events.db-wal").write_bytes(b"x" * 100)

@@ -24,6 +24,7 @@ from rivetr.adapters.runtime.fake import FakeRuntime
 from rivetr.adapters.source.base import Checkout
 from rivetr.adapters.source.fake import FakeSource
 from rivetr.adapters.source.policy import StaticResolver
+from rivetr.adapters.swarm.fake import FakeSwarm
 from rivetr.bootstrap import Services
 from rivetr.config import Settings
 from rivetr.domain.access import SYSTEM
@@ -110,9 +111,9 @@ class HeldProber(FakeProber):
         await self.gates.at("health")
         return await super().wait_until_healthy(port, check, **kwargs)  # type: ignore[arg-type]
 
-    async def probe(self, port: int, check: HealthCheck) -> ProbeAnswer:
+    async def probe(self, port: int, check: HealthCheck, *, host: str | None = None) -> ProbeAnswer:
         await self.gates.at("switch")
-        return await super().probe(port, check)
+        return await super().probe(port, check, host=host)
 
 
 class HeldClock(FakeClock):
@@ -135,6 +136,7 @@ class House:
     data: Path
     gates: Gates = field(default_factory=Gates)
     store: InMemoryEventStore = field(default_factory=InMemoryEventStore)
+    registry: str | None = None  # where the images of apps on servers are pushed
 
     def __post_init__(self) -> None:
         self.clock = HeldClock(self.gates)
@@ -144,6 +146,7 @@ class House:
         self.prober = HeldProber(self.gates, self.clock)
         self.prober.otherwise(200)
         self.sender = MemorySender()
+        self.swarm = FakeSwarm(networks=self.runtime.networks)  # one engine: the manager
         self.data.mkdir(parents=True, exist_ok=True)
 
     def commit(self, message: str) -> str:
@@ -160,6 +163,7 @@ class House:
             acme_auto=False,
             resources_interval_s=0,
             drain_s=DRAIN_S,
+            swarm_registry=self.registry,
         )
         if not await self.runtime.image_exists(BUSYBOX_IMAGE):
             await self.runtime.import_image(b"a root fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
@@ -179,6 +183,7 @@ class House:
             prober=self.prober,
             clock=self.clock,
             sender=self.sender,
+            swarm=self.swarm,
         )
         try:
             async with services.background():

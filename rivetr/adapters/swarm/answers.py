@@ -1,0 +1,80 @@
+"""Reading the engine's swarm answers (`docker info`, node and task inspections) as the port's
+Structs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rivetr.adapters.swarm.base import NodeInfo, SwarmInfo, TaskInfo
+
+_STATES = {"ready", "down", "disconnected"}
+_AVAILABILITIES = {"active", "pause", "drain"}
+
+
+def swarm_info(info: dict[str, Any]) -> SwarmInfo | None:
+    swarm = info.get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active":
+        return None
+    return SwarmInfo(
+        swarm_id=str((swarm.get("Cluster") or {}).get("ID", "")),
+        node_id=str(swarm.get("NodeID", "")),
+        manager=bool(swarm.get("ControlAvailable")),
+        advertise_addr=str(swarm.get("NodeAddr", "")),
+    )
+
+
+def node_info(attrs: dict[str, Any]) -> NodeInfo:
+    spec = attrs.get("Spec") or {}
+    description = attrs.get("Description") or {}
+    resources = description.get("Resources") or {}
+    status = attrs.get("Status") or {}
+    state = str(status.get("State", "unknown"))
+    availability = str(spec.get("Availability", "active"))
+    return NodeInfo(
+        node_id=str(attrs["ID"]),
+        hostname=str(description.get("Hostname", "")),
+        role="manager" if spec.get("Role") == "manager" else "worker",
+        state=state if state in _STATES else "unknown",  # type: ignore[arg-type]
+        availability=availability if availability in _AVAILABILITIES else "active",  # type: ignore[arg-type]
+        address=_address(attrs),
+        labels=dict(spec.get("Labels") or {}),
+        cpus=int(resources.get("NanoCPUs", 0)) / 1e9,
+        memory_bytes=int(resources.get("MemoryBytes", 0)),
+        engine_version=str((description.get("Engine") or {}).get("EngineVersion", "")),
+        leader=bool((attrs.get("ManagerStatus") or {}).get("Leader")),
+        message=str(status.get("Message", "")),
+    )
+
+
+def _address(attrs: dict[str, Any]) -> str:
+    """Where the node is reached: its status address, which a manager reports as 0.0.0.0 in
+    some versions (then its manager address, without the port)."""
+    addr = str((attrs.get("Status") or {}).get("Addr", ""))
+    if addr in ("", "0.0.0.0"):
+        manager = str((attrs.get("ManagerStatus") or {}).get("Addr", ""))
+        addr = manager.rsplit(":", 1)[0] if manager else addr
+    return addr
+
+
+def task_info(attrs: dict[str, Any], service: str, addresses: dict[str, str]) -> TaskInfo:
+    status = attrs.get("Status") or {}
+    node_id = str(attrs.get("NodeID", ""))
+    return TaskInfo(
+        task_id=str(attrs["ID"]),
+        service=service,
+        slot=int(attrs.get("Slot", 0)),
+        node_id=node_id,
+        desired=str(attrs.get("DesiredState", "")),
+        state=str(status.get("State", "")),
+        message=str(status.get("Err") or status.get("Message") or ""),
+        address=addresses.get(node_id, ""),
+        published_port=_published(status),
+    )
+
+
+def _published(status: dict[str, Any]) -> int | None:
+    """The task's host-mode port; a task on a node with IPv6 lists it twice: the first."""
+    for port in (status.get("PortStatus") or {}).get("Ports") or []:
+        if port.get("Protocol", "tcp") == "tcp" and port.get("PublishedPort"):
+            return int(port["PublishedPort"])
+    return None

@@ -1,0 +1,175 @@
+"""The swarm port: an engine in Docker Swarm mode as Rivetr uses it. The manager is the engine
+Rivetr runs beside; nodes join it; apps with replicas run as swarm services whose tasks publish
+their port on their node (`mode=host`: the routing mesh is not used, Rivetr's proxy reaches each
+task at its node's address).
+
+Errors are the runtime port's: `EngineUnavailable` when the engine does not answer,
+`ContainerError` when it refuses (its words kept)."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import msgspec
+
+Role = Literal["manager", "worker"]
+NodeState = Literal["ready", "down", "disconnected", "unknown"]
+Availability = Literal["active", "pause", "drain"]
+# a task's state as the engine words it (new, pending, assigned, preparing, starting, running,
+# complete, failed, shutdown, rejected, orphaned, remove)
+TaskState = str
+
+SWARM_PORT = 2377  # where managers listen for nodes joining
+
+
+class SwarmInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The swarm this engine belongs to, and its own node in it."""
+
+    swarm_id: str
+    node_id: str
+    manager: bool  # only a manager can be asked to change the swarm
+    advertise_addr: str  # the address nodes reach this one at
+
+
+class JoinTokens(msgspec.Struct, frozen=True, kw_only=True):
+    worker: str
+    manager: str
+
+
+class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
+    node_id: str
+    hostname: str
+    role: Role
+    state: NodeState
+    availability: Availability
+    address: str  # the address tasks on it publish their ports at
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    cpus: float = 0.0
+    memory_bytes: int = 0
+    engine_version: str = ""
+    leader: bool = False
+    message: str = ""  # the engine's word on its state (why it is down)
+
+
+class RegistryLogin(msgspec.Struct, frozen=True, kw_only=True):
+    """A registry every server pulls from, and the account that may push and pull there
+    (none: it takes anyone)."""
+
+    address: str  # host[:port][/path], as image names start
+    username: str = ""
+    password: str = ""
+
+    @property
+    def host(self) -> str:
+        """The registry itself, which an account signs in to."""
+        return self.address.split("/", 1)[0]
+
+    @property
+    def signs_in(self) -> bool:
+        return bool(self.username)
+
+
+class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One replicated service. `port` is published on each task's node at a port the engine
+    picks (host mode); `constraints` are the engine's (`node.labels.zone==eu`), `spread` the
+    labels its tasks are spread over (`node.labels.zone`)."""
+
+    name: str
+    image: str
+    replicas: int
+    port: int
+    labels: dict[str, str] = msgspec.field(default_factory=dict)
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+    constraints: list[str] = msgspec.field(default_factory=list)
+    spread: list[str] = msgspec.field(default_factory=list)
+    networks: list[str] = msgspec.field(default_factory=list)
+    aliases: list[str] = msgspec.field(default_factory=list)  # its tasks' names on them
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    registry_auth: RegistryLogin | None = None  # handed to the nodes to pull a private image
+
+
+class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
+    task_id: str
+    service: str
+    slot: int
+    node_id: str
+    desired: str  # what the engine wants of it: running, or shutdown
+    state: TaskState
+    message: str = ""  # the engine's error or status words for it
+    address: str = ""  # its node's address; with `published_port`, where it answers
+    published_port: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.desired == "running" and self.state == "running"
+
+
+class SwarmEngine(Protocol):
+    async def swarm(self) -> SwarmInfo | None:
+        """The swarm this engine is in, or None."""
+        ...
+
+    async def init(self, advertise_addr: str) -> SwarmInfo:
+        """Make this engine the manager of a new swarm, reached by nodes at `advertise_addr`."""
+        ...
+
+    async def leave(self) -> None:
+        """Leave the swarm (forced: the last manager ends it)."""
+        ...
+
+    async def join_tokens(self) -> JoinTokens: ...
+
+    async def nodes(self) -> list[NodeInfo]: ...
+
+    async def update_node(
+        self,
+        node_id: str,
+        *,
+        labels: dict[str, str] | None = None,
+        availability: Availability | None = None,
+    ) -> NodeInfo:
+        """Replace the node's labels and/or set its availability (drain moves its tasks)."""
+        ...
+
+    async def remove_node(self, node_id: str, *, force: bool = False) -> None:
+        """Remove a node; one still up needs `force` (its engine is not told)."""
+        ...
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        """An attachable overlay network (kept if it exists)."""
+        ...
+
+    async def push_image(
+        self, image: str, repository: str, tag: str, login: RegistryLogin | None = None
+    ) -> str:
+        """Tag the local `image` as `repository:tag` and push it there (as `login`'s account,
+        when it signs in); returns the pushed image by digest (`repository@sha256:...`), what
+        every node pulls. A registry that refuses (or cannot be reached) is a
+        `ContainerError` in its words."""
+        ...
+
+    async def check_login(self, login: RegistryLogin) -> None:
+        """Sign in to the registry as `login` says; a refusal is a `ContainerError` in the
+        registry's words."""
+        ...
+
+    async def create_service(self, spec: ServiceSpec) -> str:
+        """Create the service; returns its id."""
+        ...
+
+    async def services(self, labels: dict[str, str]) -> list[str]:
+        """The names of the services carrying all these labels."""
+        ...
+
+    async def service_labels(self, name: str) -> dict[str, str] | None:
+        """A service's labels, or None when there is no such service."""
+        ...
+
+    async def tasks(self, service: str) -> list[TaskInfo]:
+        """The service's tasks (none when it does not exist), with where each answers."""
+        ...
+
+    async def remove_service(self, name: str) -> None:
+        """Remove it (gone already is fine); its tasks stop after this returns."""
+        ...

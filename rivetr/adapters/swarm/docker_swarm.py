@@ -1,0 +1,225 @@
+"""`DockerSwarm`: the swarm port over the `docker` SDK, on the same engine plumbing as
+`DockerRuntime` (a client made lazily in a worker thread; SDK errors translated in one place).
+Docker only: Podman has no swarm mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import docker  # type: ignore[import-untyped]
+import docker.errors  # type: ignore[import-untyped]
+
+from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.docker_engine import DockerEngine
+from rivetr.adapters.swarm.answers import node_info, swarm_info, task_info
+from rivetr.adapters.swarm.base import (
+    SWARM_PORT,
+    Availability,
+    JoinTokens,
+    NodeInfo,
+    RegistryLogin,
+    ServiceSpec,
+    SwarmInfo,
+    TaskInfo,
+)
+
+
+class DockerSwarm(DockerEngine):
+    async def swarm(self) -> SwarmInfo | None:
+        return await self._run("read the swarm", lambda c: swarm_info(c.info()))
+
+    async def init(self, advertise_addr: str) -> SwarmInfo:
+        def init(client: docker.DockerClient) -> SwarmInfo:
+            client.api.init_swarm(
+                advertise_addr=advertise_addr, listen_addr=f"0.0.0.0:{SWARM_PORT}"
+            )
+            found = swarm_info(client.info())
+            assert found is not None, "the engine said it made a swarm, then that it is in none"
+            return found
+
+        return await self._run(f"make a swarm advertised at {advertise_addr}", init)
+
+    async def leave(self) -> None:
+        await self._run("leave the swarm", lambda c: c.api.leave_swarm(force=True))
+
+    async def join_tokens(self) -> JoinTokens:
+        def tokens(client: docker.DockerClient) -> JoinTokens:
+            found = client.api.inspect_swarm()["JoinTokens"]
+            return JoinTokens(worker=found["Worker"], manager=found["Manager"])
+
+        return await self._run("read the join tokens", tokens)
+
+    async def nodes(self) -> list[NodeInfo]:
+        return await self._run("list the nodes", lambda c: [node_info(n) for n in c.api.nodes()])
+
+    async def update_node(
+        self,
+        node_id: str,
+        *,
+        labels: dict[str, str] | None = None,
+        availability: Availability | None = None,
+    ) -> NodeInfo:
+        def update(client: docker.DockerClient) -> NodeInfo:
+            attrs = client.api.inspect_node(node_id)
+            spec = dict(attrs["Spec"])
+            if labels is not None:
+                spec["Labels"] = dict(labels)
+            if availability is not None:
+                spec["Availability"] = availability
+            client.api.update_node(node_id, attrs["Version"]["Index"], spec)
+            return node_info(client.api.inspect_node(node_id))
+
+        return await self._run(f"change node {node_id}", update)
+
+    async def remove_node(self, node_id: str, *, force: bool = False) -> None:
+        await self._run(f"remove node {node_id}", lambda c: c.api.remove_node(node_id, force))
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        def create(client: docker.DockerClient) -> None:
+            if client.api.networks(names=[name]):
+                return
+            client.api.create_network(name, driver="overlay", attachable=True, labels=labels)
+
+        await self._run(f"create network {name}", create)
+
+    async def push_image(
+        self, image: str, repository: str, tag: str, login: RegistryLogin | None = None
+    ) -> str:
+        account = _auth_config(login)
+
+        def push(client: docker.DockerClient) -> str:
+            client.api.tag(image, repository, tag)
+            digest = None
+            try:
+                for line in client.api.push(
+                    repository, tag, stream=True, decode=True, auth_config=account
+                ):
+                    # a refused push streams its error rather than raising it
+                    if "error" in line:
+                        detail = line.get("errorDetail", {}).get("message") or line["error"]
+                        raise ContainerError(f"push {repository}:{tag}: {detail}")
+                    digest = (line.get("aux") or {}).get("Digest") or digest
+            finally:
+                # the image keeps its one name here: pruning removes it by that name alone
+                client.api.remove_image(f"{repository}:{tag}", noprune=True)
+            if digest is None:
+                raise ContainerError(f"push {repository}:{tag}: the registry named no digest")
+            return f"{repository}@{digest}"
+
+        return await self._run(f"push {image} to {repository}", push)
+
+    async def check_login(self, login: RegistryLogin) -> None:
+        def sign_in(client: docker.DockerClient) -> None:
+            client.login(login.username, login.password, registry=login.host, reauth=True)
+
+        await self._run(f"sign in to {login.host} as {login.username}", sign_in)
+
+    async def create_service(self, spec: ServiceSpec) -> str:
+        login = spec.registry_auth
+
+        def create(client: docker.DockerClient) -> str:
+            if login is not None and login.signs_in:
+                # the SDK hands the nodes (X-Registry-Auth) the account it signed in with for
+                # the image's registry; anew each time, so a changed password is the one sent
+                client.login(login.username, login.password, registry=login.host, reauth=True)
+            answer = client.api.create_service(**_service_request(spec))
+            return str(answer["ID"])
+
+        return await self._run(f"create service {spec.name}", create)
+
+    async def services(self, labels: dict[str, str]) -> list[str]:
+        wanted = [f"{key}={value}" for key, value in labels.items()]
+
+        def names(client: docker.DockerClient) -> list[str]:
+            found = client.api.services(filters={"label": wanted})
+            return sorted(service["Spec"]["Name"] for service in found)
+
+        return await self._run("list services", names)
+
+    async def service_labels(self, name: str) -> dict[str, str] | None:
+        def labels(client: docker.DockerClient) -> dict[str, str] | None:
+            try:
+                found = client.api.inspect_service(name)
+            except docker.errors.NotFound:
+                return None
+            return dict(found["Spec"].get("Labels") or {})
+
+        return await self._run(f"inspect service {name}", labels)
+
+    async def tasks(self, service: str) -> list[TaskInfo]:
+        def tasks(client: docker.DockerClient) -> list[TaskInfo]:
+            try:
+                service_id = client.api.inspect_service(service)["ID"]
+            except docker.errors.NotFound:
+                return []
+            # the filter matches names by prefix too: keep this service's own
+            found = [
+                t
+                for t in client.api.tasks(filters={"service": service_id})
+                if t.get("ServiceID") == service_id
+            ]
+            addresses = {
+                n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in client.api.nodes()
+            }
+            return sorted(
+                (task_info(t, service, addresses) for t in found),
+                key=lambda t: (t.slot, t.task_id),
+            )
+
+        return await self._run(f"list the tasks of {service}", tasks)
+
+    async def remove_service(self, name: str) -> None:
+        def remove(client: docker.DockerClient) -> None:
+            try:
+                client.api.remove_service(name)
+            except docker.errors.NotFound:
+                return
+
+        await self._run(f"remove service {name}", remove)
+
+
+def _auth_config(login: RegistryLogin | None) -> dict[str, str] | None:
+    if login is None or not login.signs_in:
+        return None
+    return {"username": login.username, "password": login.password}
+
+
+def _service_request(spec: ServiceSpec) -> dict[str, Any]:
+    """The SDK's arguments for one service: tasks run under an init (a PID 1 that forwards
+    SIGTERM, so a task stops at once) and are restarted without delay; the port is published
+    on each task's own node (no routing mesh, whose virtual IPs need IPVS), with DNS
+    round-robin as the endpoint mode for the same reason."""
+    container = docker.types.ContainerSpec(
+        image=spec.image,
+        env=[f"{key}={value}" for key, value in spec.env.items()],
+        labels=spec.labels,
+        init=True,
+    )
+    resources = docker.types.Resources(mem_limit=spec.memory_bytes, cpu_limit=spec.nano_cpus)
+    placement = docker.types.Placement(
+        constraints=spec.constraints or None,
+        preferences=[docker.types.PlacementPreference("spread", label) for label in spec.spread]
+        or None,
+    )
+    template = docker.types.TaskTemplate(
+        container_spec=container,
+        resources=resources,
+        restart_policy=docker.types.RestartPolicy(condition="any", delay=0),
+        placement=placement,
+        # on the task, where the engine keeps them (the service-level field is deprecated)
+        networks=[
+            docker.types.NetworkAttachmentConfig(n, aliases=list(spec.aliases) or None)
+            for n in spec.networks
+        ]
+        or None,
+    )
+    return {
+        "task_template": template,
+        "name": spec.name,
+        "labels": spec.labels,
+        "mode": docker.types.ServiceMode("replicated", replicas=spec.replicas),
+        "endpoint_spec": {
+            "Mode": "dnsrr",
+            "Ports": [{"Protocol": "tcp", "TargetPort": spec.port, "PublishMode": "host"}],
+        },
+    }

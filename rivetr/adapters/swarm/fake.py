@@ -1,0 +1,326 @@
+"""`FakeSwarm`: the swarm port's in-memory twin. Nodes join, go down and come back when a test
+says so (`join`, `set_state`); services' tasks are placed at once on the nodes that may take
+them (ready, active, every constraint met), one replica at a time round the nodes, and a task
+whose node goes down or is drained is shut down and placed again elsewhere, as the engine
+does. A task runs at once unless its image is one `unpullable` names."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from collections.abc import Callable
+
+import msgspec
+
+from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.swarm.base import (
+    Availability,
+    JoinTokens,
+    NodeInfo,
+    NodeState,
+    RegistryLogin,
+    Role,
+    ServiceSpec,
+    SwarmInfo,
+    TaskInfo,
+)
+
+NO_NODE = "no suitable node"  # the engine's words for a placement nothing satisfies
+
+
+class FakeSwarm:
+    def __init__(
+        self,
+        *,
+        hostname: str = "manager",
+        address: str = "10.0.0.1",
+        networks: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.hostname = hostname
+        self.address = address
+        self.info: SwarmInfo | None = None
+        self.node_list: dict[str, NodeInfo] = {}
+        self.specs: dict[str, ServiceSpec] = {}
+        self.task_list: dict[str, list[TaskInfo]] = {}
+        # name -> labels; given a runtime twin's, the manager's engine sees the overlays too
+        self.networks: dict[str, dict[str, str]] = {} if networks is None else networks
+        self.unpullable: set[str] = set()  # images no node can pull ("*": every one)
+        self.registry_refusal: str | None = None  # what a push is answered while set
+        self.pushed: dict[str, str] = {}  # repository:tag -> the image pushed there
+        # registry address -> the (username, password) it takes; anyone is refused there
+        self.accounts: dict[str, tuple[str, str]] = {}
+        self._ports = itertools.count(30000)
+        self._turn = itertools.count()
+
+    # -- what a test does to the twin -----------------------------------------------------
+
+    def join(
+        self,
+        hostname: str,
+        address: str,
+        *,
+        role: Role = "worker",
+        labels: dict[str, str] | None = None,
+    ) -> NodeInfo:
+        self._in_swarm()
+        node = NodeInfo(
+            node_id=secrets.token_hex(12),
+            hostname=hostname,
+            role=role,
+            state="ready",
+            availability="active",
+            address=address,
+            labels=dict(labels or {}),
+            cpus=2.0,
+            memory_bytes=2 << 30,
+            engine_version="fake",
+        )
+        self.node_list[node.node_id] = node
+        self._place_pending()
+        return node
+
+    def set_state(self, node_id: str, state: NodeState) -> None:
+        self._replace_node(msgspec.structs.replace(self.node_list[node_id], state=state))
+
+    # -- the port -------------------------------------------------------------------------
+
+    async def swarm(self) -> SwarmInfo | None:
+        return self.info
+
+    async def init(self, advertise_addr: str) -> SwarmInfo:
+        if self.info is not None:
+            raise ContainerError(
+                'make a swarm: This node is already part of a swarm. Use "docker swarm leave"'
+                " to leave this swarm and join another one."
+            )
+        node_id = secrets.token_hex(12)
+        self.info = SwarmInfo(
+            swarm_id=secrets.token_hex(12),
+            node_id=node_id,
+            manager=True,
+            advertise_addr=advertise_addr,
+        )
+        self.node_list[node_id] = NodeInfo(
+            node_id=node_id,
+            hostname=self.hostname,
+            role="manager",
+            state="ready",
+            availability="active",
+            address=advertise_addr,
+            cpus=2.0,
+            memory_bytes=4 << 30,
+            engine_version="fake",
+            leader=True,
+        )
+        return self.info
+
+    async def leave(self) -> None:
+        self._in_swarm()
+        self.info = None
+        self.node_list.clear()
+        self.specs.clear()
+        self.task_list.clear()
+
+    async def join_tokens(self) -> JoinTokens:
+        info = self._in_swarm()
+        return JoinTokens(
+            worker=f"SWMTKN-1-{info.swarm_id}-worker", manager=f"SWMTKN-1-{info.swarm_id}-manager"
+        )
+
+    async def nodes(self) -> list[NodeInfo]:
+        self._in_swarm()
+        return list(self.node_list.values())
+
+    async def update_node(
+        self,
+        node_id: str,
+        *,
+        labels: dict[str, str] | None = None,
+        availability: Availability | None = None,
+    ) -> NodeInfo:
+        node = self._node(node_id)
+        if labels is not None:
+            node = msgspec.structs.replace(node, labels=dict(labels))
+        if availability is not None:
+            node = msgspec.structs.replace(node, availability=availability)
+        self._replace_node(node)
+        return node
+
+    async def remove_node(self, node_id: str, *, force: bool = False) -> None:
+        node = self._node(node_id)
+        if node.role == "manager":
+            raise ContainerError(
+                f"remove node {node_id}: rpc error: code = FailedPrecondition desc = node"
+                f" {node_id} is a cluster manager and is a member of the raft cluster."
+            )
+        if node.state == "ready" and not force:
+            raise ContainerError(
+                f"remove node {node_id}: rpc error: code = FailedPrecondition desc = node"
+                f" {node_id} is not down and can't be removed"
+            )
+        del self.node_list[node_id]
+        self._reschedule(lambda task: task.node_id == node_id)
+
+    async def create_network(self, name: str, labels: dict[str, str]) -> None:
+        self._in_swarm()
+        self.networks.setdefault(name, dict(labels))
+
+    async def push_image(
+        self, image: str, repository: str, tag: str, login: RegistryLogin | None = None
+    ) -> str:
+        if self.registry_refusal is not None:
+            raise ContainerError(f"push {repository}:{tag}: {self.registry_refusal}")
+        if not self._admits(repository, login):
+            raise ContainerError(f"push {repository}:{tag}: no basic auth credentials")
+        self.pushed[f"{repository}:{tag}"] = image
+        return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+    async def check_login(self, login: RegistryLogin) -> None:
+        if not self._admits(login.address, login):
+            raise ContainerError(
+                f"sign in to {login.host} as {login.username}: login attempt to"
+                f" http://{login.host}/v2/ failed with status: 401 Unauthorized"
+            )
+
+    def _admits(self, reference: str, login: RegistryLogin | None) -> bool:
+        """Whether the registry `reference` names takes `login` (or anyone)."""
+        account = self.accounts.get(reference.split("/", 1)[0])
+        if account is None:
+            return True
+        return login is not None and (login.username, login.password) == account
+
+    async def create_service(self, spec: ServiceSpec) -> str:
+        self._in_swarm()
+        if spec.name in self.specs:
+            raise ContainerError(
+                f"create service {spec.name}: name conflicts with an existing object"
+            )
+        self.specs[spec.name] = spec
+        self.task_list[spec.name] = [self._task(spec, slot) for slot in range(1, spec.replicas + 1)]
+        return spec.name
+
+    async def services(self, labels: dict[str, str]) -> list[str]:
+        return sorted(
+            name
+            for name, spec in self.specs.items()
+            if all(spec.labels.get(k) == v for k, v in labels.items())
+        )
+
+    async def service_labels(self, name: str) -> dict[str, str] | None:
+        spec = self.specs.get(name)
+        return dict(spec.labels) if spec else None
+
+    async def tasks(self, service: str) -> list[TaskInfo]:
+        return list(self.task_list.get(service, []))
+
+    async def remove_service(self, name: str) -> None:
+        self.specs.pop(name, None)
+        self.task_list.pop(name, None)
+
+    # -- placing tasks ---------------------------------------------------------------------
+
+    def _in_swarm(self) -> SwarmInfo:
+        if self.info is None:
+            raise ContainerError(
+                'This node is not a swarm manager. Use "docker swarm init" or "docker swarm'
+                ' join" to connect this node to swarm and try again.'
+            )
+        return self.info
+
+    def _node(self, node_id: str) -> NodeInfo:
+        self._in_swarm()
+        node = self.node_list.get(node_id)
+        if node is None:
+            raise ContainerError(f"change node {node_id}: node {node_id} not found")
+        return node
+
+    def _replace_node(self, node: NodeInfo) -> None:
+        self.node_list[node.node_id] = node
+        if node.state != "ready" or node.availability == "drain":
+            self._reschedule(lambda task: task.node_id == node.node_id)
+        self._place_pending()
+
+    def _eligible(self, spec: ServiceSpec) -> list[NodeInfo]:
+        return [
+            node
+            for node in self.node_list.values()
+            if node.state == "ready"
+            and node.availability == "active"
+            and all(_satisfies(node, constraint) for constraint in spec.constraints)
+        ]
+
+    def _task(self, spec: ServiceSpec, slot: int) -> TaskInfo:
+        nodes = self._eligible(spec)
+        task_id = secrets.token_hex(12)
+        if not nodes:
+            return TaskInfo(
+                task_id=task_id,
+                service=spec.name,
+                slot=slot,
+                node_id="",
+                desired="running",
+                state="pending",
+                message=f"{NO_NODE} (scheduling constraints not satisfied on"
+                f" {len(self.node_list)} nodes)",
+            )
+        node = nodes[next(self._turn) % len(nodes)]
+        refused = None
+        if spec.image in self.unpullable or "*" in self.unpullable:
+            refused = f"No such image: {spec.image}"
+        elif not self._admits(spec.image, spec.registry_auth):
+            refused = f"No such image: {spec.image}: no basic auth credentials"
+        if refused is not None:
+            return TaskInfo(
+                task_id=task_id,
+                service=spec.name,
+                slot=slot,
+                node_id=node.node_id,
+                desired="shutdown",
+                state="rejected",
+                message=refused,
+                address=node.address,
+            )
+        return TaskInfo(
+            task_id=task_id,
+            service=spec.name,
+            slot=slot,
+            node_id=node.node_id,
+            desired="running",
+            state="running",
+            address=node.address,
+            published_port=next(self._ports),
+        )
+
+    def _reschedule(self, moved: Callable[[TaskInfo], bool]) -> None:
+        """Shut down the running tasks `moved` picks and place each slot again."""
+        for name, tasks in self.task_list.items():
+            spec = self.specs[name]
+            kept: list[TaskInfo] = []
+            for task in tasks:
+                if task.desired == "running" and moved(task):
+                    kept.append(msgspec.structs.replace(task, desired="shutdown", state="shutdown"))
+                    kept.append(self._task(spec, task.slot))
+                else:
+                    kept.append(task)
+            self.task_list[name] = kept
+
+    def _place_pending(self) -> None:
+        self._reschedule(lambda task: task.state == "pending")
+
+
+def _satisfies(node: NodeInfo, constraint: str) -> bool:
+    """The engine's constraint forms Rivetr writes: `node.labels.K==V`, `!=`, and
+    `node.role`/`node.hostname`/`node.id` compared the same way."""
+    negated = "!=" in constraint
+    key, _, value = constraint.partition("!=" if negated else "==")
+    key, value = key.strip(), value.strip()
+    if key.startswith("node.labels."):
+        have = node.labels.get(key.removeprefix("node.labels."))
+    else:
+        have = {
+            "node.role": node.role,
+            "node.hostname": node.hostname,
+            "node.id": node.node_id,
+        }.get(key)
+    return (have != value) if negated else (have == value)

@@ -1,0 +1,178 @@
+"""`rivetr servers`: the instance's machines, as the API's /servers. Make the local engine a
+swarm manager, invite a node (the command to run on it is printed), list the servers, label,
+drain, pause, activate or remove one. A change is recorded and carried out by the running
+service (`rivetr serve`), whose answer this waits for; the engine is asked directly only for
+the join token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from rivetr.cli import verbs
+from rivetr.cli.shared import StdinLines, cli_actor, connect_engine
+
+PASSWORD_ENV = "RIVETR_REGISTRY_PASSWORD"
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    output = verbs.output(common)
+    servers = sub.add_parser(
+        "servers",
+        parents=[output],
+        help="the instance's machines: a swarm, its nodes",
+        description="Without an action: the swarm's servers, manager first, and the nodes"
+        " invited that have not joined. Changes are carried out by the running service.",
+    )
+    verbs.verb(servers, _list, line)
+    actions = servers.add_subparsers(metavar="ACTION")
+    init = actions.add_parser("init", parents=[output], help="make this engine a swarm manager")
+    init.add_argument("--advertise-addr", required=True, help="this machine's address nodes reach")
+    verbs.verb(init, _init, line)
+    invite = actions.add_parser("invite", parents=[output], help="print the join command")
+    invite.add_argument("name", help="the node's host name")
+    invite.add_argument("--manager", action="store_true", help="join as a manager")
+    verbs.verb(invite, _invite, line)
+    label = actions.add_parser("label", parents=[output], help="set a server's labels (all)")
+    label.add_argument("server", help="host name or node id")
+    label.add_argument("labels", nargs="*", metavar="KEY=VALUE")
+    verbs.verb(label, _label, line)
+    for availability, said in (
+        ("drain", "move its tasks off it"),
+        ("pause", "no new tasks on it"),
+        ("activate", "take tasks again"),
+    ):
+        parser = actions.add_parser(availability, parents=[output], help=said)
+        parser.add_argument("server", help="host name or node id")
+        verbs.verb(parser, _availability, line, availability=availability)
+    registry = actions.add_parser(
+        "registry",
+        parents=[output],
+        help="set the registry the servers pull from",
+        description="The registry every server pulls the apps' images from, and the account"
+        f" to push and pull as: its password is read from ${PASSWORD_ENV}, else stdin's first"
+        " line (a terminal asks), never from the command line. The account is tried against"
+        " the registry before it is kept; the password is sealed. --clear forgets it.",
+    )
+    registry.add_argument("address", nargs="?", help="host[:port], as image names start")
+    registry.add_argument("--username", default="", help="the account, if the registry wants one")
+    registry.add_argument("--clear", action="store_true", help="forget the registry set")
+    verbs.verb(registry, _registry, line)
+    remove = actions.add_parser("remove", parents=[output], help="remove a server")
+    remove.add_argument("server", help="host name or node id")
+    remove.add_argument("--force", action="store_true", help="even while it is up")
+    verbs.verb(remove, _remove, line)
+
+
+def line(item: Any) -> str:
+    from rivetr.service.commands.server_views import (
+        JoinCommand,
+        RegistryView,
+        ServerView,
+        SwarmView,
+    )
+
+    if isinstance(item, RegistryView):
+        account = f" as {item.username}" if item.username else " (no account)"
+        return f"images for the servers go to {item.address}{account}"
+
+    if isinstance(item, SwarmView):
+        if not item.active:
+            failed = f" (the last attempt failed: {item.init_failure})" if item.init_failure else ""
+            return f"no swarm: `rivetr servers init --advertise-addr ADDRESS` makes one{failed}"
+        rows = [line(server) for server in item.servers]
+        rows += [f"{i.name}\tinvited ({i.role})\tuntil {i.expires_at}" for i in item.invited]
+        if item.registry is not None:
+            rows.append(line(item.registry))
+        return "\n".join(rows)
+    if isinstance(item, ServerView):
+        labels = ",".join(f"{k}={v}" for k, v in sorted(item.labels.items()))
+        memory = f"{item.memory_bytes / 2**30:.1f} GiB"
+        fields = [item.hostname, item.role, item.state, item.availability, item.address]
+        fields += [f"{item.cpus:g} cpus", memory, labels, item.node_id[:12]]
+        return "\t".join(fields)
+    if isinstance(item, JoinCommand):
+        return item.command
+    return str(item)
+
+
+async def _list(services: Any, args: argparse.Namespace) -> Any:
+    return await services.servers.swarm(cli_actor())
+
+
+async def _with_engine(services: Any) -> None:
+    """This process runs no engine monitor: find the engine for the port to speak to."""
+    runtime = await connect_engine(services.settings)
+    if runtime is not None:
+        try:
+            services.swarm_engine.found = await runtime.ping()
+        finally:
+            await runtime.close()
+
+
+async def _init(services: Any, args: argparse.Namespace) -> Any:
+    from rivetr.domain.swarm import InitSwarm
+
+    await _with_engine(services)
+    made = await services.servers.init(cli_actor(), InitSwarm(advertise_addr=args.advertise_addr))
+    if made.init_pending:
+        print("rivetr: asked; `rivetr serve` makes the swarm when it runs", file=sys.stderr)
+    return made
+
+
+async def _invite(services: Any, args: argparse.Namespace) -> Any:
+    from rivetr.domain.swarm import InviteNode
+
+    await _with_engine(services)
+    role = "manager" if args.manager else "worker"
+    join = await services.servers.invite(cli_actor(), InviteNode(name=args.name, role=role))
+    if not args.json:
+        print(f"run this as root on {join.name} (until {join.expires_at}):", file=sys.stderr)
+    return join
+
+
+async def _label(services: Any, args: argparse.Namespace) -> Any:
+    from rivetr.domain.swarm import ChangeNode
+
+    labels = verbs.pairs(args.labels, "a label")
+    return await services.servers.change(cli_actor(), args.server, ChangeNode(labels=labels))
+
+
+async def _availability(services: Any, args: argparse.Namespace) -> Any:
+    from rivetr.domain.swarm import ChangeNode
+
+    availability = "active" if args.availability == "activate" else args.availability
+    change = ChangeNode(availability=availability)
+    return await services.servers.change(cli_actor(), args.server, change)
+
+
+async def _remove(services: Any, args: argparse.Namespace) -> Any:
+    from rivetr.domain.swarm import RemoveNode
+
+    await services.servers.remove(cli_actor(), args.server, RemoveNode(force=args.force))
+    return f"server {args.server} removed"
+
+
+async def _registry(services: Any, args: argparse.Namespace) -> Any:
+    import msgspec
+
+    from rivetr.domain.swarm_registry import SetRegistry
+
+    if args.clear:
+        await services.servers.clear_registry(cli_actor())
+        return "the registry set for the servers is forgotten"
+    if not args.address:
+        raise verbs.Usage("name the registry (host[:port]), or --clear")
+    password = ""
+    if args.username:
+        password = os.environ.get(PASSWORD_ENV) or StdinLines().next(
+            f"{args.username}'s password at {args.address}"
+        )
+    await _with_engine(services)
+    fields = {"address": args.address, "username": args.username, "password": password}
+    asked = msgspec.convert(fields, SetRegistry)  # checked as the API's body would be
+    return await services.servers.set_registry(cli_actor(), asked)

@@ -1,0 +1,270 @@
+"""The instance's servers as the API, the CLI and the dashboard ask for them: an instance
+administrator makes the local engine a swarm manager, invites nodes (handed the join command,
+whose token is read from the engine and never recorded), labels, drains and removes them.
+Each change is asked in the log and carried out by the swarm keeper
+(`reactors/swarm_keeper.py`), whose outcome the caller waits for, so a refusal of the engine
+comes back as the answer and stays in the log."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import anyio
+
+from rivetr.adapters.clock import Clock
+from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
+from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.swarm.base import SWARM_PORT, RegistryLogin, SwarmEngine
+from rivetr.domain import swarm
+from rivetr.domain.access import Actor, authorize_command
+from rivetr.domain.aggregates import SWARM
+from rivetr.domain.errors import DomainError, Forbidden
+from rivetr.domain.event_base import Event
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode, SwarmState
+from rivetr.domain.swarm_events import (
+    STREAM,
+    SwarmInitialised,
+    SwarmNodeChanged,
+    SwarmNodeRemoved,
+    SwarmOperationFailed,
+)
+from rivetr.domain.swarm_registry import (
+    SEAL_CONTEXT,
+    ClearRegistry,
+    SetRegistry,
+    check_registry,
+    decide_clear_registry,
+    decide_set_registry,
+)
+from rivetr.projections.registry import ReadModel
+from rivetr.service.commands.handler import CommandHandler
+from rivetr.service.commands.server_views import (
+    CopyView,
+    JoinCommand,
+    RegistryView,
+    ServerView,
+    SwarmView,
+    registry_view,
+    server_view,
+    view,
+)
+
+JOIN_WAIT = timedelta(minutes=15)  # how long an invited node is waited for
+OUTCOME_WAIT_S = 30.0  # how long a request waits for the keeper to carry a change out
+
+
+class SwarmRefused(DomainError):
+    """The engine refused a change of the swarm; its words are in the message (and the log)."""
+
+    title = "Refused by the container engine"
+    status = 502
+
+
+def _authorize_read(actor: Actor) -> None:
+    if not actor.administers_instance():
+        raise Forbidden(
+            f"{actor.label} does not administer this instance: only an instance admin sees"
+            " its servers"
+        )
+
+
+class ServerService:
+    def __init__(
+        self,
+        handler: CommandHandler,
+        swarm_engine: Callable[[], SwarmEngine],
+        clock: Clock,
+        secrets: SecretBox,
+        read: ReadModel,
+        default_registry: str | None = None,
+    ) -> None:
+        self.handler = handler
+        self.swarm_engine = swarm_engine
+        self.clock = clock
+        self.secrets = secrets
+        self.read = read
+        self.default_registry = default_registry  # the swarm_registry setting
+
+    @property
+    def store(self) -> EventStore:
+        return self.handler.store
+
+    async def state(self) -> SwarmState:
+        history = await self.store.read_stream(STREAM)
+        return swarm.fold("", [recorded.event for recorded in history])
+
+    async def swarm(self, actor: Actor) -> SwarmView:
+        _authorize_read(actor)
+        return view(await self.state(), self.default_registry)
+
+    async def server(self, actor: Actor, ref: str) -> ServerView:
+        _authorize_read(actor)
+        state = await self.state()
+        return server_view(state, swarm.node(state, ref))
+
+    async def copies_on(self, actor: Actor, ref: str) -> list[CopyView]:
+        """The copies of live releases on the server `ref` (any team's: the instance's
+        administrators alone see servers), by app."""
+        server = await self.server(actor, ref)
+        return sorted(
+            (
+                CopyView(
+                    app=release.app,
+                    deployment_id=release.deployment_id,
+                    address=member.address,
+                    port=member.port,
+                )
+                for release in await self.read.deployments.releases()
+                for member in release.members
+                if member.node in (server.hostname, server.node_id)
+            ),
+            key=lambda copy: (copy.app, copy.port),
+        )
+
+    async def init(self, actor: Actor, command: InitSwarm) -> SwarmView:
+        """Ask for the swarm and wait for it to be made.
+
+        Raises:
+            Forbidden, AlreadyExists, InvalidCommand: as the decision says.
+            SwarmRefused: the engine would not make it (recorded).
+        """
+
+        def decide(state: SwarmState, c: InitSwarm) -> list[Event]:
+            events = swarm.decide_init(state, c)
+            self._engine()  # none to make it on: refused (once authorised) before it is asked
+            return events
+
+        recorded = await self.handler.execute(actor, command, SWARM, "", decide=decide)
+        await self._outcome(
+            recorded[-1].position,
+            lambda e: (
+                isinstance(e, SwarmInitialised)
+                or (isinstance(e, SwarmOperationFailed) and e.operation == "init")
+            ),
+        )
+        return view(await self.state(), self.default_registry)
+
+    async def invite(self, actor: Actor, command: InviteNode) -> JoinCommand:
+        """Record the invitation and hand out the command that joins the node."""
+        expires = self.clock.now() + JOIN_WAIT
+        await self.handler.execute(
+            actor, command, SWARM, "", decide=lambda s, c: swarm.decide_invite(s, c, expires)
+        )
+        state = await self.state()
+        try:
+            tokens = await self._engine().join_tokens()
+        except (ContainerError, EngineUnavailable) as exc:
+            raise SwarmRefused(f"the join token cannot be read: {exc}") from exc
+        token = tokens.manager if command.role == "manager" else tokens.worker
+        return JoinCommand(
+            name=command.name,
+            role=command.role,
+            expires_at=expires.isoformat(),
+            command=f"docker swarm join --token {token} {state.advertise_addr}:{SWARM_PORT}",
+        )
+
+    async def change(self, actor: Actor, ref: str, command: ChangeNode) -> ServerView:
+        """Raises NotFound, InvalidCommand or SwarmRefused."""
+        change_id = secrets.token_hex(6)
+        recorded = await self.handler.execute(
+            actor,
+            command,
+            SWARM,
+            "",
+            decide=lambda s, c: swarm.decide_change(s, ref, c, change_id),
+        )
+        if recorded:
+            await self._outcome(recorded[-1].position, _settles(change_id))
+        return await self.server(actor, ref)
+
+    async def remove(self, actor: Actor, ref: str, command: RemoveNode) -> None:
+        """Raises NotFound, InvalidCommand or SwarmRefused."""
+        change_id = secrets.token_hex(6)
+        recorded = await self.handler.execute(
+            actor,
+            command,
+            SWARM,
+            "",
+            decide=lambda s, c: swarm.decide_remove(s, ref, c, change_id),
+        )
+        await self._outcome(recorded[-1].position, _settles(change_id))
+
+    async def set_registry(self, actor: Actor, command: SetRegistry) -> RegistryView:
+        """Check the account against the registry (through the engine, as the servers will
+        sign in), then record it with its password sealed.
+
+        Raises Forbidden, InvalidCommand, or SwarmRegistryRefused (nothing recorded)."""
+        # authorised before the registry is asked anything on the caller's behalf, as the
+        # handler would after
+        authorize_command(actor, command, await self.handler.resolve(command))
+        check_registry(command)
+        sealed = None
+        if command.username:
+            login = RegistryLogin(
+                address=command.address, username=command.username, password=command.password
+            )
+            try:
+                await self.swarm_engine().check_login(login)
+            except (ContainerError, EngineUnavailable) as exc:
+                raise SwarmRefused(
+                    f"the account was not taken by {command.address}: {exc}"
+                ) from exc
+            sealed = self.secrets.seal(SEAL_CONTEXT, command.password)
+        await self.handler.execute(
+            actor, command, SWARM, "", decide=lambda s, c: decide_set_registry(s, c, sealed)
+        )
+        found = registry_view(await self.state(), self.default_registry)
+        assert found is not None
+        return found
+
+    async def clear_registry(self, actor: Actor) -> None:
+        """Raises Forbidden or NotFound."""
+        await self.handler.execute(actor, ClearRegistry(), SWARM, "", decide=decide_clear_registry)
+
+    async def registry_login(self) -> RegistryLogin | None:
+        """Where a release on servers is pushed, and the account it is pushed and pulled
+        with: the registry set through Rivetr, else the swarm_registry setting's."""
+        registry = (await self.state()).registry
+        if registry is None:
+            return RegistryLogin(address=self.default_registry) if self.default_registry else None
+        password = (
+            "" if registry.password is None else self.secrets.open(SEAL_CONTEXT, registry.password)
+        )
+        return RegistryLogin(
+            address=registry.address, username=registry.username, password=password
+        )
+
+    def _engine(self) -> SwarmEngine:
+        try:
+            return self.swarm_engine()
+        except (ContainerError, EngineUnavailable) as exc:
+            raise SwarmRefused(str(exc)) from exc
+
+    async def _outcome(self, after: int, settles: Callable[[Event], bool]) -> None:
+        """Wait for the keeper's answer to the request recorded at `after`; a failure is
+        raised with the engine's words. No answer in time: the request stands and is carried
+        out when the keeper gets to it (the caller reads the state to see it)."""
+        with anyio.move_on_after(OUTCOME_WAIT_S):
+            async with contextlib.aclosing(self.store.subscribe(after)) as following:
+                async for recorded in following:
+                    event: Any = recorded.event
+                    if recorded.stream_id != STREAM or not settles(event):
+                        continue
+                    if isinstance(event, SwarmOperationFailed):
+                        raise SwarmRefused(event.reason)
+                    return
+
+
+def _settles(change_id: str) -> Callable[[Event], bool]:
+    def settles(event: Event) -> bool:
+        return (
+            isinstance(event, SwarmNodeChanged | SwarmNodeRemoved | SwarmOperationFailed)
+            and event.change_id == change_id
+        )
+
+    return settles

@@ -1,0 +1,113 @@
+"""/api/v1/servers: the instance's machines, for its administrators alone. Make the local
+engine a swarm manager, invite a node (the answer holds the command to run on it), list the
+servers with their state, resources and labels, label, drain or activate one, remove one; set
+the registry the servers pull from.
+Each change is recorded and carried out against the engine before the answer; a refusal of the
+engine is a 502 with its words."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from rivetr.domain.access import Actor
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.service.commands.server_views import JoinCommand, RegistryView, ServerView, SwarmView
+from rivetr.service.commands.servers import ServerService
+from rivetr.web.openapi import problems
+
+# what the engine (or a registry through it) refuses, or no engine to ask: its words, a 502
+ENGINE_REFUSAL = problems(502)
+
+
+class ServersController(Controller):
+    path = "/servers"
+    tags = ["servers"]
+
+    @get("/")
+    async def list_servers(
+        self, servers: NamedDependency[ServerService], actor: NamedDependency[Actor]
+    ) -> SwarmView:
+        """The swarm (`active` false until one is made), its servers, manager first, and the
+        nodes invited that have not joined yet."""
+        return await servers.swarm(actor)
+
+    @post("/swarm", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
+    async def make_swarm(
+        self,
+        data: JSONBody[InitSwarm],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> SwarmView:
+        """Make the local engine the manager of a new swarm, reached by its nodes at
+        `advertise_addr` (an address of this machine they can reach, port 2377)."""
+        return await servers.init(actor, data)
+
+    @put("/swarm/registry", responses=ENGINE_REFUSAL)
+    async def set_registry(
+        self,
+        data: JSONBody[SetRegistry],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> RegistryView:
+        """The registry every server pulls the apps' images from (`registry.example.com`,
+        `10.0.0.1:5000`), with the account to push and pull as (`username`, `password`), if
+        it wants one. The account is tried against the registry first (a refusal is a 502 in
+        its words); its password is sealed, never shown again. Replaces the `swarm_registry`
+        setting while set."""
+        return await servers.set_registry(actor, data)
+
+    @delete("/swarm/registry", status_code=HTTP_204_NO_CONTENT, responses=problems(404))
+    async def clear_registry(
+        self, servers: NamedDependency[ServerService], actor: NamedDependency[Actor]
+    ) -> None:
+        """Forget the registry set (and its account); the `swarm_registry` setting, if any,
+        applies again."""
+        await servers.clear_registry(actor)
+
+    @post("/invitations", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
+    async def invite(
+        self,
+        data: JSONBody[InviteNode],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> JoinCommand:
+        """Invite a node by its host name: run the `command` of the answer as root on it. A
+        node that has not joined by `expires_at` is recorded as never having joined."""
+        return await servers.invite(actor, data)
+
+    @get("/{server:str}")
+    async def get_server(
+        self,
+        server: FromPath[str],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> ServerView:
+        """One server, named by its host name or its node id."""
+        return await servers.server(actor, server)
+
+    @patch("/{server:str}", responses=ENGINE_REFUSAL)
+    async def change_server(
+        self,
+        server: FromPath[str],
+        data: JSONBody[ChangeNode],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> ServerView:
+        """Replace its labels (`{"labels": {"zone": "eu"}}`) and/or set its availability
+        (`active`, `pause`: no new tasks, or `drain`: its tasks move to other servers)."""
+        return await servers.change(actor, server, data)
+
+    @delete("/{server:str}", status_code=HTTP_204_NO_CONTENT, responses=ENGINE_REFUSAL)
+    async def remove_server(
+        self,
+        server: FromPath[str],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+        force: FromQuery[bool] = False,
+    ) -> None:
+        """Remove a drained or down server; one still taking tasks only with `force=true`."""
+        await servers.remove(actor, server, RemoveNode(force=force))

@@ -1,0 +1,331 @@
+"""One contract for the swarm port, run over the in-memory twin and over a real swarm: the
+host's engine made a manager by the adapter itself, and two worker engines of the swarm lab
+(`tests/swarm_lab`) joined with the token the adapter read. What the twin promises, the
+engine keeps: nodes with their role, state, address and labels; replicated services whose
+tasks publish their port on their own node; a placement nothing satisfies left pending with
+the engine's words."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+
+import anyio
+import pytest
+
+from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
+from rivetr.adapters.swarm.base import RegistryLogin, ServiceSpec, SwarmEngine, TaskInfo
+from rivetr.adapters.swarm.fake import FakeSwarm
+from tests.net import free_port
+
+WEB = "rivetr-test/swarm-web:1"
+ACCOUNT = ("contract", "contract-registry-secret")
+LABEL = {"rivetr.test": "swarm-contract"}
+
+
+@dataclass
+class Swarm:
+    engine: SwarmEngine
+    advertise_addr: str
+    join: Callable[[str], Awaitable[None]]  # a worker joins with the token the port hands out
+    workers: int
+    real: bool
+    registry: str  # where an image may be pushed, and every node pull it from
+    refusing: Callable[[], str]  # a registry a push to fails (made so, for the twin)
+    pulls: Callable[[str], Awaitable[bool]]  # whether a worker pulls this image reference
+    private: Callable[[], AbstractContextManager[str]]  # a registry taking ACCOUNT alone
+
+
+def _lab_available() -> None:
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the swarm contract on the real engine: not root")
+        pytest.skip("the swarm lab needs root")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[object]:
+    _lab_available()
+    import docker
+
+    from tests.swarm_lab import Lab, Registry
+
+    client = docker.from_env()
+    try:
+        client.images.get(BUSYBOX_IMAGE)
+    except docker.errors.ImageNotFound:
+        repository, tag = BUSYBOX_IMAGE.split(":")
+        client.api.import_image_from_data(
+            busybox_rootfs_tar(), repository=repository, tag=tag, changes=['CMD ["/bin/sh"]']
+        )
+    page = (
+        f"FROM {BUSYBOX_IMAGE}\n"
+        'CMD ["sh", "-c", "echo $(hostname) > /tmp/i && exec httpd -f -p 80 -h /tmp"]\n'
+    )
+    client.images.build(fileobj=io.BytesIO(page.encode()), tag=WEB)
+    with Registry() as registry, Lab(client, workers=2) as started:
+        for worker in started.workers:
+            started.load_image(worker, WEB)
+        started.share_loopback(registry.port)
+        started.registry = registry.address
+        yield started
+    client.close()
+
+
+REAL = [pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
+
+
+@pytest.fixture(params=["fake", pytest.param("docker", marks=REAL)])
+async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
+    if request.param == "fake":
+        fake = FakeSwarm()
+        names = iter(["w1", "w2", "w3"])
+
+        async def join_fake(token: str) -> None:
+            assert token == (await fake.join_tokens()).worker
+            fake.join(next(names), f"10.0.0.{len(fake.node_list) + 1}")
+
+        def refusing() -> str:
+            fake.registry_refusal = "connection refused"
+            return "127.0.0.1:9"
+
+        async def pulled_by_fake(reference: str) -> bool:
+            return reference.split("@")[0] + ":1" in fake.pushed
+
+        @contextmanager
+        def private_fake() -> Iterator[str]:
+            fake.accounts["private.example.com"] = ACCOUNT
+            yield "private.example.com"
+
+        yield Swarm(
+            fake,
+            "10.0.0.1",
+            join_fake,
+            workers=2,
+            real=False,
+            registry="registry.example.com:5000",
+            refusing=refusing,
+            pulls=pulled_by_fake,
+            private=private_fake,
+        )
+        return
+    lab = request.getfixturevalue("lab")
+    from rivetr.adapters.swarm.docker_swarm import DockerSwarm
+
+    engine = DockerSwarm("unix:///var/run/docker.sock")
+    workers = iter(lab.workers)  # type: ignore[attr-defined]
+
+    async def join_worker(token: str) -> None:
+        worker = next(workers)
+        await anyio.to_thread.run_sync(lambda: lab.join(worker, token, lab.gateway))  # type: ignore[attr-defined]
+
+    async def pulled_by_worker(reference: str) -> bool:
+        worker = lab.workers[0]  # type: ignore[attr-defined]
+        pulled = await anyio.to_thread.run_sync(
+            lambda: lab.exec(worker, "docker", "pull", reference, check=False)  # type: ignore[attr-defined]
+        )
+        return pulled.exit_code == 0
+
+    @contextmanager
+    def private_lab() -> Iterator[str]:
+        from tests.swarm_lab import Registry
+
+        with Registry(auth=ACCOUNT) as private:
+            lab.share_loopback(private.port)  # type: ignore[attr-defined]
+            yield private.address
+
+    try:
+        yield Swarm(
+            engine,
+            lab.gateway,  # type: ignore[attr-defined]
+            join_worker,
+            workers=2,
+            real=True,
+            registry=lab.registry,  # type: ignore[attr-defined]
+            refusing=lambda: f"127.0.0.1:{free_port()}",  # nothing listens there
+            pulls=pulled_by_worker,
+            private=private_lab,
+        )
+    finally:
+        if await engine.swarm() is not None:  # a test that pushes only makes no swarm
+            for name in await engine.services(LABEL):
+                await engine.remove_service(name)
+        for worker in lab.workers:  # type: ignore[attr-defined]
+            lab.exec(worker, "docker", "swarm", "leave", "--force", check=False)  # type: ignore[attr-defined]
+        if await engine.swarm() is not None:
+            await engine.leave()
+        await engine.close()
+
+
+async def eventually(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        await anyio.sleep(0.25)
+
+
+async def made(swarm: Swarm) -> None:
+    """The swarm made, every worker joined and ready."""
+    await swarm.engine.init(swarm.advertise_addr)
+    token = (await swarm.engine.join_tokens()).worker
+    for _ in range(swarm.workers):
+        await swarm.join(token)
+
+    async def all_ready() -> bool:
+        nodes = await swarm.engine.nodes()
+        return len(nodes) == swarm.workers + 1 and all(n.state == "ready" for n in nodes)
+
+    await eventually("every node ready", all_ready)
+
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_engine_is_made_a_manager_and_nodes_join_it(swarm: Swarm) -> None:
+    assert await swarm.engine.swarm() is None
+    with pytest.raises(ContainerError):
+        await swarm.engine.join_tokens()
+    await made(swarm)
+    info = await swarm.engine.swarm()
+    assert info is not None
+    assert info.manager
+    assert info.advertise_addr == swarm.advertise_addr
+    nodes = {n.node_id: n for n in await swarm.engine.nodes()}
+    manager = nodes[info.node_id]
+    assert (manager.role, manager.leader, manager.address) == (
+        "manager",
+        True,
+        swarm.advertise_addr,
+    )
+    workers = [n for n in nodes.values() if n.role == "worker"]
+    assert len(workers) == swarm.workers
+    assert all(n.address and n.availability == "active" and n.memory_bytes > 0 for n in workers)
+    with pytest.raises(ContainerError, match="already part of a swarm"):
+        await swarm.engine.init(swarm.advertise_addr)
+
+
+async def test_labels_and_availability_are_set_and_a_node_up_is_removed_only_by_force(
+    swarm: Swarm,
+) -> None:
+    await made(swarm)
+    worker = next(n for n in await swarm.engine.nodes() if n.role == "worker")
+    changed = await swarm.engine.update_node(worker.node_id, labels={"zone": "eu"})
+    assert changed.labels == {"zone": "eu"}
+    drained = await swarm.engine.update_node(worker.node_id, availability="drain")
+    assert (drained.availability, drained.labels) == ("drain", {"zone": "eu"})
+    with pytest.raises(ContainerError, match="not down"):
+        await swarm.engine.remove_node(worker.node_id)
+    manager = next(n for n in await swarm.engine.nodes() if n.role == "manager")
+    with pytest.raises(ContainerError):
+        await swarm.engine.remove_node(manager.node_id, force=True)
+    await swarm.engine.remove_node(worker.node_id, force=True)
+    assert worker.node_id not in {n.node_id for n in await swarm.engine.nodes()}
+
+
+async def running(swarm: Swarm, name: str, count: int) -> list[TaskInfo]:
+    found: list[TaskInfo] = []
+
+    async def ready() -> bool:
+        nonlocal found
+        found = [t for t in await swarm.engine.tasks(name) if t.running and t.published_port]
+        return len(found) == count
+
+    await eventually(f"{count} tasks of {name} running", ready)
+    return found
+
+
+async def test_replicas_run_where_placed_each_answering_on_its_node(swarm: Swarm) -> None:
+    await made(swarm)
+    nodes = {n.node_id: n for n in await swarm.engine.nodes()}
+    spec = ServiceSpec(
+        name="contract-web",
+        image=WEB,
+        replicas=3,
+        port=80,
+        labels=LABEL,
+        constraints=["node.role==worker"],
+        spread=["node.id"],
+    )
+    await swarm.engine.create_service(spec)
+    assert await swarm.engine.services(LABEL) == ["contract-web"]
+    assert await swarm.engine.service_labels("contract-web") == LABEL
+    assert await swarm.engine.service_labels("no-such-service") is None
+    tasks = await running(swarm, "contract-web", 3)
+    assert {t.slot for t in tasks} == {1, 2, 3}
+    assert all(nodes[t.node_id].role == "worker" for t in tasks)
+    assert all(t.address == nodes[t.node_id].address for t in tasks)
+    assert len({t.node_id for t in tasks}) == swarm.workers  # spread over both
+    if swarm.real:
+        for task in tasks:  # the body, not just a status: something else may answer there
+            url = f"http://{task.address}:{task.published_port}/i"
+            body = await anyio.to_thread.run_sync(
+                lambda u=url: urllib.request.urlopen(u, timeout=3).read()
+            )
+            assert body.strip(), f"{url} answered nothing"
+    await swarm.engine.remove_service("contract-web")
+    await swarm.engine.remove_service("contract-web")  # gone already is fine
+    assert await swarm.engine.tasks("contract-web") == []
+
+
+async def test_an_image_pushed_is_pulled_by_its_digest_and_a_refused_push_says_so(
+    swarm: Swarm,
+) -> None:
+    reference = await swarm.engine.push_image(WEB, f"{swarm.registry}/contract/web", "1")
+
+    repository, _, digest = reference.partition("@")
+    assert repository == f"{swarm.registry}/contract/web"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert await swarm.pulls(reference)
+    elsewhere = swarm.refusing()
+    with pytest.raises(ContainerError, match=rf"push {elsewhere}/contract/web:2"):
+        await swarm.engine.push_image(WEB, f"{elsewhere}/contract/web", "2")
+
+
+async def test_a_registry_wanting_an_account_takes_that_account_alone(swarm: Swarm) -> None:
+    user, password = ACCOUNT
+    with swarm.private() as address:
+        repository = f"{address}/contract/private"
+        # anonymous first: the real adapter's client remembers an account it signed in with
+        with pytest.raises(ContainerError, match="no basic auth credentials"):
+            await swarm.engine.push_image(WEB, repository, "1")
+        wrong = RegistryLogin(address=address, username=user, password="not it")
+        with pytest.raises(ContainerError, match="401 Unauthorized"):
+            await swarm.engine.check_login(wrong)
+        right = RegistryLogin(address=f"{address}/contract", username=user, password=password)
+        await swarm.engine.check_login(right)  # a path after the host: signed in to the host
+
+        reference = await swarm.engine.push_image(WEB, repository, "1", right)
+
+        assert reference.startswith(f"{repository}@sha256:")
+
+
+async def test_a_placement_no_node_satisfies_stays_pending_in_the_engines_words(
+    swarm: Swarm,
+) -> None:
+    await made(swarm)
+    spec = ServiceSpec(
+        name="contract-nowhere",
+        image=WEB,
+        replicas=1,
+        port=80,
+        labels=LABEL,
+        constraints=["node.labels.zone==mars"],
+    )
+    await swarm.engine.create_service(spec)
+    pending: list[TaskInfo] = []
+
+    async def told() -> bool:
+        nonlocal pending
+        pending = [t for t in await swarm.engine.tasks("contract-nowhere") if t.state == "pending"]
+        return bool(pending) and "no suitable node" in pending[0].message
+
+    await eventually("the task pending with the engine's reason", told, timeout=20)
+    assert not pending[0].published_port

@@ -1,0 +1,67 @@
+"""`rivetr servers registry` on a data directory: set without an account, shown with the
+servers, forgotten; an address that is none refused with status 2; an account the engine cannot
+try (none here) refused with status 1, its password (from the environment) never printed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from rivetr.bootstrap import opened
+from rivetr.config import Settings
+from tests.e2e.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
+NO_ENGINE = {"RIVETR_ENGINE": "none"}
+
+
+def fresh(data: Path) -> Path:
+    """A data directory as `rivetr serve` leaves it the first time."""
+
+    async def make() -> None:
+        async with opened(Settings(data_dir=str(data), engine="none", proxy_enabled=False)):
+            pass
+
+    asyncio.run(make())
+    return data
+
+
+def test_a_registry_is_set_listed_and_forgotten_from_the_cli(tmp_path: Path) -> None:
+    data = fresh(tmp_path / "data")
+
+    made = run_cli(data, "servers", "registry", "10.0.0.1:5000/team", env=NO_ENGINE)
+
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "images for the servers go to 10.0.0.1:5000/team (no account)"
+    listed = run_cli(data, "servers", "--json", env=NO_ENGINE)
+    assert json.loads(listed.stdout)["registry"] == {
+        "address": "10.0.0.1:5000/team",
+        "username": "",
+        "source": "set",
+    }
+    forgotten = run_cli(data, "servers", "registry", "--clear", env=NO_ENGINE)
+    assert forgotten.returncode == 0, forgotten.stderr
+    again = run_cli(data, "servers", "registry", "--clear", env=NO_ENGINE)
+    assert again.returncode == 1
+    assert "no registry was set" in again.stderr
+
+
+def test_a_bad_address_and_an_untried_account_are_refused(tmp_path: Path) -> None:
+    data = fresh(tmp_path / "data")
+    bad = run_cli(data, "servers", "registry", "https://r.example.com", env=NO_ENGINE)
+    assert bad.returncode == 2
+    assert "address" in bad.stderr
+    nothing = run_cli(data, "servers", "registry", env=NO_ENGINE)
+    assert nothing.returncode == 2
+    assert "name the registry" in nothing.stderr
+
+    env = {**NO_ENGINE, "RIVETR_REGISTRY_PASSWORD": "s3cret-pass"}
+    untried = run_cli(data, "servers", "registry", "r.example.com", "--username", "u", env=env)
+
+    assert untried.returncode == 1
+    assert "the account was not taken by r.example.com" in untried.stderr
+    assert "s3cret-pass" not in untried.stdout + untried.stderr
+    assert json.loads(run_cli(data, "servers", "--json", env=NO_ENGINE).stdout)["registry"] is None

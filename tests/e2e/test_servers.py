@@ -1,0 +1,129 @@
+"""Servers as a user makes them, on a real `rivetr serve`, the host's real engine and two
+worker engines of the swarm lab: the local engine made a manager from the CLI, a node invited
+whose printed join command is run on it, listed ready through the API, labelled and drained
+(the engine agreeing), refused removal while up, then removed once it left; every step in the
+log."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+
+from tests.e2e.conftest import Server, run_cli
+from tests.swarm_lab import Lab
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the servers test: not root")
+        pytest.skip("the swarm lab needs root")
+    client = docker.from_env()
+    with Lab(client, workers=1) as started:
+        yield started
+    client.close()
+
+
+def eventually(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float = 30,
+    seen: Callable[[], str] = lambda: "",
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s; {seen()}")
+        time.sleep(0.25)
+
+
+def test_a_node_is_invited_joined_labelled_drained_and_removed(
+    lab: Lab, tmp_path: Path, server_factory: type[Server]
+) -> None:
+    data = tmp_path / "data"
+    token = run_cli(data, "tokens", "create", "--name", "admin").stdout.strip()
+    server = server_factory(data, {"RIVETR_SWARM_CHECK_INTERVAL_S": "0.3"}).start()
+    api = httpx.Client(
+        base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
+
+    def listed() -> dict[str, dict]:  # type: ignore[type-arg]
+        answer = api.get("/servers")
+        assert answer.status_code == 200, answer.text
+        return {s["hostname"]: s for s in answer.json()["servers"]}
+
+    assert "no swarm" in run_cli(data, "servers").stdout
+    bad = run_cli(data, "servers", "init", "--advertise-addr", "not-an-address")
+    assert bad.returncode == 1
+    assert "must be an IP address" in bad.stderr
+    made = run_cli(data, "servers", "init", "--advertise-addr", lab.gateway)
+    assert made.returncode == 0, made.stderr + server.output()
+    assert "\tmanager\tready\tactive\t" + lab.gateway in made.stdout
+    assert docker.from_env().info()["Swarm"]["NodeAddr"] == lab.gateway
+
+    [worker] = lab.workers
+    hostname = lab.exec(worker, "hostname").stdout.strip()
+    invited = run_cli(data, "servers", "invite", hostname)
+    assert invited.returncode == 0, invited.stderr
+    command = invited.stdout.strip()
+    assert command.startswith("docker swarm join --token SWMTKN-")
+    assert command.endswith(f" {lab.gateway}:2377")
+    assert run_cli(data, "servers", "invite", hostname).returncode == 0  # asked again: fine
+    lab.exec(worker, *shlex.split(command))
+    eventually(
+        f"{hostname} listed ready",
+        lambda: listed().get(hostname, {}).get("state") == "ready",
+        timeout=90,  # a joining engine on a loaded 2-core CI machine
+        seen=lambda: f"listed {listed()}; serve said:\n{server.output()[-3000:]}",
+    )
+    assert api.get("/servers").json()["invited"] == []
+    assert [s["leader"] for s in listed().values()] == [True, False]  # manager first
+    for server_listed in listed().values():  # the manager's resources too, and the worker's
+        assert server_listed["cpus"] > 0, server_listed
+        assert server_listed["memory_bytes"] > 0, server_listed
+        assert server_listed["engine_version"], server_listed
+
+    labelled = run_cli(data, "servers", "label", hostname, "zone=eu", "disk=ssd")
+    assert labelled.returncode == 0, labelled.stderr
+    assert "disk=ssd,zone=eu" in labelled.stdout
+    node_id = listed()[hostname]["node_id"]
+    engine = docker.from_env()
+    assert engine.api.inspect_node(node_id)["Spec"]["Labels"] == {"zone": "eu", "disk": "ssd"}
+    drained = api.patch(f"/servers/{hostname}", json={"availability": "drain"})
+    assert drained.status_code == 200, drained.text
+    assert engine.api.inspect_node(node_id)["Spec"]["Availability"] == "drain"
+    bad_label = api.patch(f"/servers/{hostname}", json={"labels": {"zone": "a b"}})
+    assert bad_label.status_code == 400
+
+    up = run_cli(data, "servers", "remove", hostname)
+    assert up.returncode == 1
+    assert "docker swarm leave" in up.stderr
+    lab.exec(worker, "docker", "swarm", "leave")
+    eventually(f"{hostname} down", lambda: listed()[hostname]["state"] == "down", timeout=60)
+    gone = api.delete(f"/servers/{hostname}")
+    assert gone.status_code == 204, gone.text
+    assert hostname not in listed()
+    assert node_id not in {n["ID"] for n in engine.api.nodes()}
+
+    types = [e["type"] for e in api.get("/audit", params={"limit": 200}).json()]
+    for kind in (
+        "swarm.initialised",
+        "swarm.node_invited",
+        "swarm.node_joined",
+        "swarm.node_described",
+        "swarm.node_changed",
+        "swarm.node_state_changed",
+        "swarm.node_removed",
+    ):
+        assert kind in str(types), kind
+    engine.close()

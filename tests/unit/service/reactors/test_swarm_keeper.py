@@ -1,0 +1,143 @@
+"""Servers on the twins: the swarm made, nodes invited, joined, changed and removed through the
+service and carried out by the keeper, with what the engine refuses answered and recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.domain.access import SYSTEM
+from rivetr.domain.errors import InvalidCommand
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm_events import STREAM, SwarmNodeChangeRequested
+from rivetr.service.commands.servers import JOIN_WAIT, SwarmRefused
+from tests.unit.service.reactors.house import House
+
+pytestmark = pytest.mark.anyio
+
+
+async def swarm_types(house: House) -> list[str]:
+    return [r.type for r in await house.store.read_stream(STREAM)]
+
+
+async def test_a_swarm_is_made_and_a_node_invited_joins_by_its_command(house: House) -> None:
+    async with house.running() as services:
+        made = await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        assert made.active
+        [manager] = made.servers
+        assert (manager.manager, manager.role, manager.hostname) == (True, "manager", "manager")
+
+        join = await services.servers.invite(SYSTEM, InviteNode(name="vps-2"))
+        token = (await house.swarm.join_tokens()).worker
+        assert join.command == f"docker swarm join --token {token} 10.0.0.1:2377"
+        assert token not in str(await house.store.read_stream(STREAM))  # never recorded
+        assert [i.name for i in (await services.servers.swarm(SYSTEM)).invited] == ["vps-2"]
+
+        house.swarm.join("vps-2", "10.0.0.2", labels={"disk": "ssd"})
+        await services.swarm_keeper.look()
+        listed = await services.servers.swarm(SYSTEM)
+        assert [(s.hostname, s.labels) for s in listed.servers] == [
+            ("manager", {}),
+            ("vps-2", {"disk": "ssd"}),
+        ]
+        assert listed.invited == []
+    assert await swarm_types(house) == [
+        "swarm.init_requested",
+        "swarm.initialised",
+        "swarm.node_described",  # the manager's resources, which the swarm's answer lacks
+        "swarm.node_invited",
+        "swarm.node_joined",
+    ]
+
+
+async def test_labels_drain_and_removal_are_carried_out_and_recorded(house: House) -> None:
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        node = house.swarm.join("vps-2", "10.0.0.2")
+        await services.swarm_keeper.look()
+
+        labelled = await services.servers.change(SYSTEM, "vps-2", ChangeNode(labels={"zone": "eu"}))
+        assert labelled.labels == {"zone": "eu"}
+        assert house.swarm.node_list[node.node_id].labels == {"zone": "eu"}
+
+        drained = await services.servers.change(
+            SYSTEM, node.node_id, ChangeNode(availability="drain")
+        )
+        assert drained.availability == "drain"
+        with pytest.raises(InvalidCommand, match="docker swarm leave"):
+            await services.servers.remove(SYSTEM, "vps-2", RemoveNode())
+        house.swarm.set_state(node.node_id, "down")  # it left: the engine says it is down
+        await services.swarm_keeper.look()
+        await services.servers.remove(SYSTEM, "vps-2", RemoveNode())
+        assert node.node_id not in house.swarm.node_list
+        assert [s.hostname for s in (await services.servers.swarm(SYSTEM)).servers] == ["manager"]
+        # nothing more to record on the next look: the log and the engine agree
+        assert await services.swarm_keeper.look() == []
+
+
+async def test_what_the_engine_refuses_is_answered_with_its_words_and_recorded(
+    house: House,
+) -> None:
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        node = house.swarm.join("vps-2", "10.0.0.2")
+        await services.swarm_keeper.look()
+        del house.swarm.node_list[node.node_id]  # gone from the engine before the log knows
+        with pytest.raises(SwarmRefused, match="not found"):
+            await services.servers.change(SYSTEM, "vps-2", ChangeNode(availability="pause"))
+        [failed] = [r.event for r in await house.store.read_stream(STREAM)][-1:]
+        assert failed.operation == "change"  # type: ignore[attr-defined]
+        assert "not found" in failed.reason  # type: ignore[attr-defined]
+
+
+async def test_a_node_down_and_back_and_an_invitation_never_answered_are_recorded(
+    house: House,
+) -> None:
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        node = house.swarm.join("vps-2", "10.0.0.2")
+        await services.servers.invite(SYSTEM, InviteNode(name="vps-3"))
+        await services.swarm_keeper.look()
+        house.swarm.set_state(node.node_id, "down")
+        await services.swarm_keeper.look()
+        assert (await services.servers.server(SYSTEM, "vps-2")).state == "down"
+        house.swarm.set_state(node.node_id, "ready")
+        house.clock.advance(JOIN_WAIT.total_seconds())
+        await services.swarm_keeper.look()
+        assert (await services.servers.server(SYSTEM, "vps-2")).state == "ready"
+        assert (await services.servers.swarm(SYSTEM)).invited == []
+    assert (await swarm_types(house))[-3:] == [
+        "swarm.node_state_changed",
+        "swarm.node_state_changed",
+        "swarm.node_join_timed_out",
+    ]
+
+
+async def test_a_change_asked_before_a_crash_is_carried_out_at_the_next_start(house: House) -> None:
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        node = house.swarm.join("vps-2", "10.0.0.2")
+        await services.swarm_keeper.look()
+    # asked, and the process gone before the keeper answered
+    asked = SwarmNodeChangeRequested(change_id="k1", node_id=node.node_id, labels={"a": "b"})
+    await house.store.append(STREAM, None, [asked], EventMeta(actor="test"))
+    async with house.running() as services:
+        await services.swarm_keeper.carry_out_pending()
+        assert (await services.servers.server(SYSTEM, "vps-2")).labels == {"a": "b"}
+    assert (await swarm_types(house)).count("swarm.node_changed") == 1
+
+
+async def test_labels_set_outside_rivetr_in_the_engines_wider_syntax_are_recorded(
+    house: House,
+) -> None:
+    """The engine takes label keys and values Rivetr's own commands do not (a slash, a
+    space): what it lists is a fact to record, not input to refuse."""
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        node = house.swarm.join("vps-2", "10.0.0.2", labels={"com.example/team": "ops a"})
+        await services.swarm_keeper.look()
+        await house.swarm.update_node(node.node_id, labels={"com.example/rack": "r 1"})
+        await services.swarm_keeper.look()
+        assert (await services.servers.server(SYSTEM, "vps-2")).labels == {
+            "com.example/rack": "r 1"
+        }
