@@ -79,6 +79,18 @@ class Deployer:
         current = self._running.get(app_id)
         if current is not None and not current[1].done():
             older_id, task = current
+            if request.trigger == "rebuild":
+                # the reconciler asks to build a dead release again; a deployment asked for
+                # before it (in the log's order) is under way and replaces that release anyway
+                with contextlib.suppress(IllegalTransition):
+                    await self.recorder.record(
+                        request.deployment_id,
+                        DeploymentCancelled(
+                            deployment_id=request.deployment_id,
+                            reason=f"deployment {older_id} is under way and replaces the release",
+                        ),
+                    )
+                return
             with contextlib.suppress(IllegalTransition):
                 await self.recorder.record(
                     older_id,

@@ -233,6 +233,9 @@ async def _rebuild(
     """Record on the old release that it cannot be started, and why, naming the deployment
     that builds its commit again; then ask for that deployment. The note comes first: the new
     one may go live (and the old one be superseded) before a note after it could be made."""
+    now = await read.deployments.release(release.app_id)
+    if now is None or now.deployment_id != release.deployment_id:
+        return  # a deployment went live meanwhile (the service had only just started)
     view = await read.deployments.by_id(release.deployment_id)
     commit = view.commit_sha if view is not None else None
     gone = f"{reason} and its image {release.image} is not on this host"

@@ -183,6 +183,30 @@ async def test_a_newer_request_supersedes_the_one_in_flight(house: House) -> Non
         await settled(lambda: containers(house) == {f"rivetr-web-{v3}"})
 
 
+async def test_a_rebuild_asked_while_a_deployment_is_under_way_leaves_it_alone(
+    house: House,
+) -> None:
+    """The reconciler's rebuild of a dead release can come just after a user's deploy (the
+    service had only started): the user's deploy goes on, the rebuild is cancelled."""
+    sha = house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.gates.hold("build")
+        v2 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached("build")
+
+        again = await services.deployments.request(SYSTEM, "web", commit=sha, trigger="rebuild")
+        assert (await until(services, again, {"cancelled"})).status == "cancelled"
+        house.gates.release("build")
+        assert (await until(services, v2, {"live", "failed", "rolled_back"})).status == "live"
+
+        cancelled = (await services.store.read_stream(f"deployment-{again}"))[-1].event
+        assert isinstance(cancelled, DeploymentCancelled)
+        assert cancelled.reason == f"deployment {v2} is under way and replaces the release"
+        assert (await until(services, v1, {"retired"})).status == "retired"
+
+
 async def test_a_failure_right_after_the_switch_rolls_back_to_the_previous_release(
     house: House,
 ) -> None:
