@@ -44,7 +44,7 @@ def deployed(api: httpx.Client, name: str) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     for _ in range(300):
         detail = api.get(f"/deployments/{deployment_id}").json()
-        if detail["deployment"]["status"] in ("live", "failed", "rolled_back"):
+        if detail["deployment"]["status"] in ("live", "failed", "rolled_back", "cancelled"):
             break
         time.sleep(0.2)
     return detail
