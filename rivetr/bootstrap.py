@@ -93,6 +93,7 @@ from rivetr.service.reactors.copy_watch import CopyWatch
 from rivetr.service.reactors.database_keeper import DatabaseKeeper
 from rivetr.service.reactors.database_reactors import DatabaseReactors
 from rivetr.service.reactors.deployer import Deployer
+from rivetr.service.reactors.environment_networks import EnvironmentNetworks
 from rivetr.service.reactors.host_sampler import HostSampler, thresholds_of
 from rivetr.service.reactors.hub import EventHub
 from rivetr.service.reactors.job_recorder import RunRecorder
@@ -306,6 +307,7 @@ class Services:
             read,
             drain_s=settings.drain_s,
         )
+        self.environment_networks = EnvironmentNetworks(store, lambda: self.engine.runtime)
         self.database_keeper = DatabaseKeeper(
             store,
             read,
@@ -454,6 +456,8 @@ class Services:
                 group.start_soon(_supervised, "backup scheduler", self.database_reactors.schedule)
                 jobs = partial(self.job_scheduler.run, start)
                 group.start_soon(_supervised, "job scheduler", jobs)
+                networks = partial(self.environment_networks.run, start)
+                group.start_soon(_supervised, "environment networks", networks)
                 servers = partial(self.swarm_keeper.run, start)
                 group.start_soon(_supervised, "swarm keeper", servers)
                 group.start_soon(_supervised, "swarm watch", self.swarm_keeper.watch)

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
+from rivetr.adapters.runtime.base import MANAGED_LABEL
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
-from rivetr.domain.commands import CreateApp
+from rivetr.domain.commands import CreateApp, CreateProject, DeleteEnvironment
 from rivetr.domain.scale_events import Placement
 from rivetr.domain.scaling import ScaleApp
 from rivetr.service.reactors.database_containers import network_name
@@ -95,3 +97,32 @@ async def test_a_copy_on_a_worker_reaches_the_database_by_its_name(
         assert "NOAUTH" in answer.stdout, (answer.exit_code, answer.stdout, answer.stderr)
         fetch = "timeout 5 wget -q -O - http://web:8080/"  # the copies, by the app's name
         assert lab.exec(worker, "docker", "exec", container, "sh", "-c", fetch).stdout == "v1"
+
+
+async def test_a_deleted_environment_takes_its_overlay_and_its_bridge_off_the_engine(
+    services: Services, lab: Any
+) -> None:
+    """What an app of `shop/staging` on servers left (its overlay on the swarm, its bridge on
+    the manager) goes from the real engine when the environment is deleted."""
+    await services.projects.run(
+        SYSTEM, CreateProject(team="default", project="shop", environments=["staging"])
+    )
+    bridge = network_name("default", "shop", "staging")
+    overlay = overlay_name(bridge)
+
+    def on_engine() -> dict[str, str]:
+        listed = lab.client.api.networks()
+        return {n["Name"]: n["Driver"] for n in listed if n["Name"] in (bridge, overlay)}
+
+    runtime = services.engine.runtime
+    assert runtime is not None
+    await runtime.create_network(bridge, {MANAGED_LABEL: "true"})
+    await services.swarm_engine().create_network(overlay, {MANAGED_LABEL: "true"})
+    assert on_engine() == {bridge: "bridge", overlay: "overlay"}
+
+    deleted = DeleteEnvironment(team="default", project="shop", environment="staging")
+    await services.projects.run(SYSTEM, deleted)
+
+    with anyio.fail_after(10):
+        while on_engine():  # noqa: ASYNC110
+            await anyio.sleep(0.05)
