@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -40,9 +41,14 @@ class ThrowawayCA:
         self.pem = self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(
-        self, *names: str, days: int = 10, starts: timedelta = timedelta(hours=-1)
+        self,
+        *names: str,
+        days: int = 10,
+        starts: timedelta = timedelta(hours=-1),
+        addresses: tuple[str, ...] = (),
     ) -> tuple[bytes, bytes]:
-        """(chain PEM: leaf then CA, key PEM) for `names`."""
+        """(chain PEM: leaf then CA, key PEM) for `names` (the first is its common name) and
+        the IP `addresses` it answers at."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         leaf = (
@@ -54,7 +60,11 @@ class ThrowawayCA:
             .not_valid_before(now + starts)
             .not_valid_after(now + timedelta(days=days))
             .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+                x509.SubjectAlternativeName(
+                    [x509.DNSName(n) for n in names]
+                    + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+                ),
+                critical=False,
             )
             .sign(self.key, hashes.SHA256())
         )

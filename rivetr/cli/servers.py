@@ -1,14 +1,16 @@
 """`rivetr servers`: the instance's machines, as the API's /servers. Make the local engine a
-swarm manager, invite a node (the command to run on it is printed), list the servers, label,
-drain, pause, activate or remove one. A change is recorded and carried out by the running
-service (`rivetr serve`), whose answer this waits for; the engine is asked directly only for
-the join token."""
+swarm manager, invite a node (the command to run on it is printed) or join one through its
+engine API over TLS, list the servers, label, drain, pause, activate or remove one. A change
+is recorded and carried out by the running service (`rivetr serve`), whose answer this waits
+for; the engine is asked directly only for the join token (and, for a join, the node's
+engine)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rivetr.cli import verbs
@@ -37,6 +39,20 @@ def add_commands(
     invite.add_argument("name", help="the node's host name")
     invite.add_argument("--manager", action="store_true", help="join as a manager")
     verbs.verb(invite, _invite, line)
+    join = actions.add_parser(
+        "join",
+        parents=[output],
+        help="join a node through its engine API over TLS",
+        description="Join a node through its Docker engine's API (`dockerd --tlsverify`,"
+        " tcp://HOST:2376), as `docker --tlsverify -H ... swarm join` would: signed in with"
+        " the client certificate of --tls-dir (ca.pem, cert.pem, key.pem, as Docker's"
+        " DOCKER_CERT_PATH holds them; that variable, else ~/.docker, by default). The files"
+        " are read for the join alone, never kept.",
+    )
+    join.add_argument("engine", help="tcp://HOST:PORT")
+    join.add_argument("--manager", action="store_true", help="join as a manager")
+    join.add_argument("--tls-dir", type=Path, help="holds ca.pem, cert.pem and key.pem")
+    verbs.verb(join, _join, line)
     label = actions.add_parser("label", parents=[output], help="set a server's labels (all)")
     label.add_argument("server", help="host name or node id")
     label.add_argument("labels", nargs="*", metavar="KEY=VALUE")
@@ -70,6 +86,7 @@ def add_commands(
 
 def line(item: Any) -> str:
     from rivetr.service.commands.server_views import (
+        InvitationView,
         JoinCommand,
         RegistryView,
         ServerView,
@@ -97,6 +114,11 @@ def line(item: Any) -> str:
         return "\t".join(fields)
     if isinstance(item, JoinCommand):
         return item.command
+    if isinstance(item, InvitationView):
+        return (
+            f"{item.name} joined through {item.engine} as a {item.role}: listed once the swarm"
+            " has it (`rivetr servers`)"
+        )
     return str(item)
 
 
@@ -133,6 +155,25 @@ async def _invite(services: Any, args: argparse.Namespace) -> Any:
     if not args.json:
         print(f"run this as root on {join.name} (until {join.expires_at}):", file=sys.stderr)
     return join
+
+
+async def _join(services: Any, args: argparse.Namespace) -> Any:
+    import msgspec
+
+    from rivetr.domain.swarm import JoinNode
+
+    folder = args.tls_dir or Path(os.environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
+    pems = {}
+    for name in ("ca", "cert", "key"):
+        try:
+            pems[name] = (folder / f"{name}.pem").read_text()
+        except OSError as exc:
+            raise verbs.Usage(f"{name}.pem cannot be read from {folder}: {exc.strerror}") from None
+    role = "manager" if args.manager else "worker"
+    # checked as the API's body would be
+    command = msgspec.convert({"engine": args.engine, "role": role}, JoinNode)
+    await _with_engine(services)
+    return await services.servers.join(cli_actor(), command, **pems)
 
 
 async def _label(services: Any, args: argparse.Namespace) -> Any:

@@ -94,7 +94,7 @@ from rivetr.domain.stack_commands import (
     SetStackWebhookSecret,
     StackCommand,
 )
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
 from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import check_child
@@ -320,6 +320,7 @@ def required_permission(command: Command) -> Permission:
             | SetControlPlaneSchedules()
             | InitSwarm()  # the instance's machines: the instance admins'
             | InviteNode()
+            | JoinNode()
             | ChangeNode()
             | RemoveNode()
             | SetRegistry()
@@ -381,7 +382,8 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
             " the control plane"
         )
     servers = isinstance(
-        command, InitSwarm | InviteNode | ChangeNode | RemoveNode | SetRegistry | ClearRegistry
+        command,
+        InitSwarm | InviteNode | JoinNode | ChangeNode | RemoveNode | SetRegistry | ClearRegistry,
     )
     if servers and not actor.administers_instance():
         raise Forbidden(

@@ -115,6 +115,7 @@ from rivetr.domain.swarm_events import (
     SwarmNodeDescribed,
     SwarmNodeInvited,
     SwarmNodeJoined,
+    SwarmNodeJoinFailed,
     SwarmNodeJoinTimedOut,
     SwarmNodeRemoved,
     SwarmNodeStateChanged,
@@ -974,6 +975,7 @@ AnyEvent = (
     | SwarmNodeInvited
     | SwarmNodeJoined
     | SwarmNodeDescribed
+    | SwarmNodeJoinFailed
     | SwarmNodeJoinTimedOut
     | SwarmNodeChangeRequested
     | SwarmNodeChanged

@@ -21,6 +21,7 @@ from rivetr.domain.swarm_events import (
     Availability,
     Bytes,
     Cpus,
+    EngineUrl,
     FoundLabels,
     Labels,
     NodeName,
@@ -33,6 +34,7 @@ from rivetr.domain.swarm_events import (
     SwarmNodeDescribed,
     SwarmNodeInvited,
     SwarmNodeJoined,
+    SwarmNodeJoinFailed,
     SwarmNodeJoinTimedOut,
     SwarmNodeRemoved,
     SwarmNodeStateChanged,
@@ -52,6 +54,15 @@ class InitSwarm(Command, frozen=True, kw_only=True):
 
 class InviteNode(Command, frozen=True, kw_only=True):
     name: NodeName
+    role: NodeRole = "worker"
+
+
+class JoinNode(Command, frozen=True, kw_only=True):
+    """Join a node through its engine API, which Rivetr reaches over TLS with a client
+    certificate (the certificate, its key and the CA that signed the node's are handed to the
+    adapter for the call alone: never recorded)."""
+
+    engine: EngineUrl
     role: NodeRole = "worker"
 
 
@@ -165,7 +176,7 @@ def evolve(state: SwarmState, event: Event) -> SwarmState:
                 nodes[event.node_id] = replace(nodes[event.node_id], **_described_fields(event))
             invited = {k: v for k, v in state.invited.items() if k != event.hostname}
             return replace(state, nodes=nodes, invited=invited)
-        case SwarmNodeJoinTimedOut():
+        case SwarmNodeJoinTimedOut() | SwarmNodeJoinFailed():
             return replace(
                 state, invited={k: v for k, v in state.invited.items() if k != event.name}
             )
@@ -229,7 +240,8 @@ def node(state: SwarmState, ref: str) -> Node:
     return found[0]
 
 
-def _swarm_needed(state: SwarmState) -> None:
+def require_swarm(state: SwarmState) -> None:
+    """Raises InvalidCommand when there is no swarm yet."""
     if not state.active:
         raise InvalidCommand(
             "this instance has no swarm yet: make the local engine its manager first"
@@ -263,19 +275,43 @@ def decide_init(state: SwarmState, command: InitSwarm) -> list[Event]:
 
 
 def decide_invite(state: SwarmState, command: InviteNode, expires_at: datetime) -> list[Event]:
-    _swarm_needed(state)
-    if any(n.hostname == command.name for n in state.nodes.values()):
-        raise AlreadyExists(
-            f"a server named {command.name!r} is in the swarm already", field="name"
-        )
+    require_swarm(state)
+    _name_free(state, command.name)
     return [
         SwarmNodeInvited(name=command.name, role=command.role, expires_at=expires_at.isoformat())
     ]
 
 
+def decide_join(
+    state: SwarmState, command: JoinNode, hostname: str, expires_at: datetime
+) -> list[Event]:
+    """The invitation of the node whose engine (at `command.engine`) calls itself `hostname`,
+    joined through that engine. Raises InvalidCommand (no swarm; a host name the engine gave
+    that no node can have) or AlreadyExists (a server by that name is in the swarm)."""
+    require_swarm(state)
+    try:
+        name = msgspec.convert(hostname, NodeName)
+    except msgspec.ValidationError:
+        raise InvalidCommand(
+            f"the engine at {command.engine} calls its machine {hostname!r}, which is no host"
+            " name a server can have",
+            field="engine",
+        ) from None
+    _name_free(state, name)
+    invited = SwarmNodeInvited(
+        name=name, role=command.role, expires_at=expires_at.isoformat(), engine=command.engine
+    )
+    return [invited]
+
+
+def _name_free(state: SwarmState, name: str) -> None:
+    if any(n.hostname == name for n in state.nodes.values()):
+        raise AlreadyExists(f"a server named {name!r} is in the swarm already", field="name")
+
+
 def decide_change(state: SwarmState, ref: str, command: ChangeNode, change_id: str) -> list[Event]:
     """Raises NotFound (no such node) or InvalidCommand (nothing asked, too many labels)."""
-    _swarm_needed(state)
+    require_swarm(state)
     target = node(state, ref)
     if command.labels is None and command.availability is None:
         raise InvalidCommand("say what to change: labels, availability or both")
@@ -298,7 +334,7 @@ def decide_change(state: SwarmState, ref: str, command: ChangeNode, change_id: s
 def decide_remove(state: SwarmState, ref: str, command: RemoveNode, change_id: str) -> list[Event]:
     """Raises NotFound or InvalidCommand (the manager itself, or a node still up unless
     forced: the engine removes only a node that is down, or left the swarm)."""
-    _swarm_needed(state)
+    require_swarm(state)
     target = node(state, ref)
     if target.node_id == state.manager_node:
         raise InvalidCommand(

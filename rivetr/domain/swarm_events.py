@@ -66,6 +66,19 @@ RegistryUser = Annotated[
         description="printable characters, no space and no colon",
     ),
 ]
+# a node's engine API as Rivetr reaches it to join the node: TCP with TLS both ways (Docker's
+# `--tlsverify`, port 2376 by convention); a host name, an IPv4 address or a bracketed IPv6 one
+EngineUrl = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=whole(
+            r"tcp://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
+            r"|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}"
+        ),
+        max_length=300,
+        description="tcp://HOST:PORT, the node's engine API with TLS (port 2376 by convention)",
+    ),
+]
 Labels = dict[LabelKey, LabelValue]
 # labels as the engine lists them: it takes keys and values Rivetr's commands do not (a slash,
 # a space), set on the node by hand; recorded as they are, bounded in size only
@@ -95,6 +108,16 @@ class SwarmNodeInvited(Event, frozen=True, kw_only=True, tag="swarm.node_invited
     name: NodeName
     role: NodeRole = "worker"
     expires_at: str
+    engine: str | None = None  # the engine API Rivetr joined it through (None: the command)
+
+
+class SwarmNodeJoinFailed(Event, frozen=True, kw_only=True, tag="swarm.node_join_failed"):
+    """Rivetr could not join the node `name` through its engine API `engine`: the engine's (or
+    the connection's) words. Its invitation ends here."""
+
+    name: NodeName
+    engine: str
+    reason: str
 
 
 class SwarmNodeJoined(Event, frozen=True, kw_only=True, tag="swarm.node_joined"):

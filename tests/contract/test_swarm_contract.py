@@ -3,7 +3,8 @@ host's engine made a manager by the adapter itself, and two worker engines of th
 (`tests/swarm_lab`) joined with the token the adapter read. What the twin promises, the
 engine keeps: nodes with their role, state, address and labels; replicated services whose
 tasks publish their port on their own node; a placement nothing satisfies left pending with
-the engine's words."""
+the engine's words; a node joined through its engine API over TLS, and a client certificate
+that engine does not take refused in words that name it."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import anyio
+import msgspec
 import pytest
 
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
-from rivetr.adapters.swarm.base import RegistryLogin, ServiceSpec, SwarmEngine, TaskInfo
+from rivetr.adapters.swarm.base import (
+    RegistryLogin,
+    RemoteEngine,
+    ServiceSpec,
+    SwarmEngine,
+    TaskInfo,
+)
 from rivetr.adapters.swarm.fake import FakeSwarm
 from tests.net import free_port
+from tests.tls import ThrowawayCA
 
 WEB = "rivetr-test/swarm-web:1"
 ACCOUNT = ("contract", "contract-registry-secret")
@@ -41,6 +50,7 @@ class Swarm:
     refusing: Callable[[], str]  # a registry a push to fails (made so, for the twin)
     pulls: Callable[[str], Awaitable[bool]]  # whether a worker pulls this image reference
     private: Callable[[], AbstractContextManager[str]]  # a registry taking ACCOUNT alone
+    remote: RemoteEngine  # a node not in the swarm, whose engine takes TLS clients of the CA
 
 
 def _lab_available() -> None:
@@ -70,7 +80,7 @@ def lab() -> Iterator[object]:
         'CMD ["sh", "-c", "echo $(hostname) > /tmp/i && exec httpd -f -p 80 -h /tmp"]\n'
     )
     client.images.build(fileobj=io.BytesIO(page.encode()), tag=WEB)
-    with Registry() as registry, Lab(client, workers=2) as started:
+    with Registry() as registry, Lab(client, workers=2, tls=ENGINE_CA) as started:
         for worker in started.workers:
             started.load_image(worker, WEB)
         started.share_loopback(registry.port)
@@ -80,6 +90,13 @@ def lab() -> Iterator[object]:
 
 
 REAL = [pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
+ENGINE_CA = ThrowawayCA()  # signs the lab workers' engine certificates and Rivetr's client one
+
+
+def client_of(ca: ThrowawayCA, url: str) -> RemoteEngine:
+    """How Rivetr reaches the engine at `url`: its CA, and a client certificate `ca` signed."""
+    chain, key = ca.issue("rivetr")
+    return RemoteEngine(url=url, ca=ENGINE_CA.pem.decode(), cert=chain.decode(), key=key.decode())
 
 
 @pytest.fixture(params=["fake", pytest.param("docker", marks=REAL)])
@@ -104,6 +121,7 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             fake.accounts["private.example.com"] = ACCOUNT
             yield "private.example.com"
 
+        fake.remotes["tcp://10.0.0.21:2376"] = "w-remote"
         yield Swarm(
             fake,
             "10.0.0.1",
@@ -114,6 +132,7 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             refusing=refusing,
             pulls=pulled_by_fake,
             private=private_fake,
+            remote=client_of(ENGINE_CA, "tcp://10.0.0.21:2376"),
         )
         return
     lab = request.getfixturevalue("lab")
@@ -152,6 +171,8 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             refusing=lambda: f"127.0.0.1:{free_port()}",  # nothing listens there
             pulls=pulled_by_worker,
             private=private_lab,
+            # a worker for the test that joins one through its engine (and calls no `made`)
+            remote=client_of(ENGINE_CA, lab.engine_url(lab.workers[-1])),  # type: ignore[attr-defined]
         )
     finally:
         if await engine.swarm() is not None:  # a test that pushes only makes no swarm
@@ -329,3 +350,30 @@ async def test_a_placement_no_node_satisfies_stays_pending_in_the_engines_words(
 
     await eventually("the task pending with the engine's reason", told, timeout=20)
     assert not pending[0].published_port
+
+
+async def test_a_node_is_joined_through_its_engine_api_over_tls(swarm: Swarm) -> None:
+    await swarm.engine.init(swarm.advertise_addr)
+    remote = swarm.remote
+    found = await swarm.engine.describe_remote(remote)
+    assert found.swarm_state == "inactive"
+    assert found.hostname
+    for wrong in (
+        msgspec.structs.replace(remote, key="not a key"),
+        msgspec.structs.replace(remote, url=remote.url.replace(":2376", f":{free_port()}")),
+    ):
+        with pytest.raises(ContainerError, match=re.escape(wrong.url)):
+            await swarm.engine.describe_remote(wrong)
+    if swarm.real:  # a client certificate of another CA: the engine's TLS refuses it
+        with pytest.raises(ContainerError, match="did not answer over TLS"):
+            await swarm.engine.describe_remote(client_of(ThrowawayCA(), remote.url))
+
+    token = (await swarm.engine.join_tokens()).worker
+    await swarm.engine.join_remote(remote, token, f"{swarm.advertise_addr}:2377")
+
+    async def listed_ready() -> bool:
+        nodes = await swarm.engine.nodes()
+        return any(n.hostname == found.hostname and n.state == "ready" for n in nodes)
+
+    await eventually(f"{found.hostname} ready", listed_ready)
+    assert (await swarm.engine.describe_remote(remote)).swarm_state == "active"

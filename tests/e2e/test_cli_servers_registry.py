@@ -1,6 +1,7 @@
 """`rivetr servers registry` on a data directory: set without an account, shown with the
 servers, forgotten; an address that is none refused with status 2; an account the engine cannot
-try (none here) refused with status 1, its password (from the environment) never printed."""
+try (none here) refused with status 1, its password (from the environment) never printed. And
+`rivetr servers join`'s refusals before any engine is asked."""
 
 from __future__ import annotations
 
@@ -65,3 +66,30 @@ def test_a_bad_address_and_an_untried_account_are_refused(tmp_path: Path) -> Non
     assert "the account was not taken by r.example.com" in untried.stderr
     assert "s3cret-pass" not in untried.stdout + untried.stderr
     assert json.loads(run_cli(data, "servers", "--json", env=NO_ENGINE).stdout)["registry"] is None
+
+
+def test_a_join_through_an_engine_is_refused_clearly_before_anything_is_asked(
+    tmp_path: Path,
+) -> None:
+    """`rivetr servers join`: its TLS files read from --tls-dir, an engine URL checked as the
+    API's body is, and no swarm to join said in so many words."""
+    data = fresh(tmp_path / "data")
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    missing = run_cli(data, "servers", "join", "tcp://10.0.0.5:2376", "--tls-dir", str(tls))
+    assert missing.returncode == 2
+    assert f"ca.pem cannot be read from {tls}" in missing.stderr
+    for name in ("ca", "cert", "key"):
+        (tls / f"{name}.pem").write_text(f"-----BEGIN {name}-----\n")
+    bad = run_cli(data, "servers", "join", "10.0.0.5:2376", "--tls-dir", str(tls), env=NO_ENGINE)
+    assert bad.returncode == 2
+    assert "engine" in bad.stderr
+    alone = run_cli(
+        data,
+        "servers",
+        "join",
+        "tcp://10.0.0.5:2376",
+        env={**NO_ENGINE, "DOCKER_CERT_PATH": str(tls)},
+    )
+    assert alone.returncode == 1
+    assert "no swarm yet" in alone.stderr

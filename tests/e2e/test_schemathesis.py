@@ -70,6 +70,7 @@ max-steps = 6
 include-name = [
   "POST /api/v1/servers/swarm",
   "POST /api/v1/servers/invitations",
+  "POST /api/v1/servers/joins",
   "PATCH /api/v1/servers/{server}",
   "DELETE /api/v1/servers/{server}",
   "PUT /api/v1/servers/swarm/registry",

@@ -5,9 +5,11 @@ with the capabilities ENVIRONMENT.md measured (`--privileged` fails on these hos
 from __future__ import annotations
 
 import fcntl
+import io
 import ipaddress
 import os
 import subprocess
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,9 +32,12 @@ from tests.swarm_lab.network import (
 from tests.swarm_lab.swarm import MANAGER_PORT, Say, host_swarm, init_swarm, node_states
 from tests.swarm_lab.swarm import worker_token as host_worker_token
 from tests.swarm_lab.worker_image import ensure_worker_image, print_line
+from tests.tls import ThrowawayCA
 
 LOCK_PATH = os.path.join(tempfile.gettempdir(), f"{PREFIX}.lock")
 DOCKER_CLI = "/usr/bin/docker"  # Debian's CLI matches the engine; /usr/local/bin may differ
+ENGINE_TLS_PORT = 2376  # where a worker's engine answers over TLS, with `tls=`
+_TLS_DIR = "/etc/docker/tls"
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,12 @@ class Lab(StartStop):
         subnet: str = DEFAULT_SUBNET,
         say: Say = print_line,
         lock_timeout: float = 900.0,
+        tls: ThrowawayCA | None = None,
     ) -> None:
         self.client = client
+        # with a CA: each worker's engine also answers on tcp://ADDRESS:2376 with TLS both ways
+        # (`dockerd --tlsverify`), its certificate and the clients' signed by that CA
+        self.tls = tls
         self.subnet = ipaddress.IPv4Network(subnet)
         self.gateway = str(self.subnet.network_address + 1)  # the host: the address it advertises
         self.workers = tuple(f"{PREFIX}-w{n}" for n in range(1, workers + 1))
@@ -124,9 +133,18 @@ class Lab(StartStop):
         # The CLI's `--security-opt systempaths=unconfined` is no API option: the CLI sends
         # empty (not absent) lists of masked and read-only /proc and /sys paths instead.
         host_config.update(MaskedPaths=[], ReadonlyPaths=[])
+        engine_flags = ["--storage-driver", "overlay2"]
+        if self.tls is not None:
+            engine_flags += [
+                f"--host=tcp://0.0.0.0:{ENGINE_TLS_PORT}",
+                "--tlsverify",
+                f"--tlscacert={_TLS_DIR}/ca.pem",
+                f"--tlscert={_TLS_DIR}/cert.pem",
+                f"--tlskey={_TLS_DIR}/key.pem",
+            ]
         created = api.create_container(
             image,
-            ["--storage-driver", "overlay2"],
+            engine_flags,
             name=name,
             hostname=name,  # the node's hostname in `docker node ls`
             labels={LABEL: "1"},
@@ -135,7 +153,14 @@ class Lab(StartStop):
                 {NETWORK: api.create_endpoint_config(ipv4_address=self.address(name))}
             ),
         )
+        if self.tls is not None:
+            chain, key = self.tls.issue(name, addresses=(self.address(name),))
+            api.put_archive(created["Id"], "/", _tls_files(self.tls.pem, chain, key))
         api.start(created["Id"])
+
+    def engine_url(self, worker: str) -> str:
+        """Where the worker's engine answers over TLS (a lab made with `tls=`)."""
+        return f"tcp://{self.address(worker)}:{ENGINE_TLS_PORT}"
 
     def _container(self, worker: str) -> Container:
         if worker not in self.workers:
@@ -279,3 +304,18 @@ class Lab(StartStop):
         if self._lock is not None:
             os.close(self._lock)  # closing drops the flock
             self._lock = None
+
+
+def _tls_files(ca: bytes, chain: bytes, key: bytes) -> bytes:
+    """A tar of the engine's TLS files, for `put_archive` at `/`."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for folder in ("etc", "etc/docker", _TLS_DIR.lstrip("/")):
+            entry = tarfile.TarInfo(folder)
+            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(entry)
+        for name, content, mode in (("ca", ca, 0o644), ("cert", chain, 0o644), ("key", key, 0o600)):
+            info = tarfile.TarInfo(f"{_TLS_DIR.lstrip('/')}/{name}.pem")
+            info.size, info.mode = len(content), mode
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()

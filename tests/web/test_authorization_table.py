@@ -330,6 +330,13 @@ ROUTES: dict[str, Route] = {
         ("default", P.MANAGE_MEMBERS),
         422,  # authorised, then refused by the domain: there is no swarm yet
     ),
+    "join a server through its engine": (
+        "POST /api/v1/servers/joins",
+        "/api/v1/servers/joins",
+        {"engine": "tcp://10.0.0.5:2376", "ca": "pem", "cert": "pem", "key": "pem"},
+        ("default", P.MANAGE_MEMBERS),
+        422,  # authorised, then refused by the domain: there is no swarm yet
+    ),
     "label a server": (
         "PATCH /api/v1/servers/{server}",
         "/api/v1/servers/vps-2",

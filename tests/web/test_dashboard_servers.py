@@ -413,3 +413,35 @@ async def live_on_servers(services: Any, name: str, deployment_id: str) -> None:
     meta = EventMeta(actor="test", team="default", resource=app.app_id)
     recorded = await services.store.append(f"deployment-{deployment_id}", 0, history, meta)
     await services.runner.wait_until(recorded[-1].position)
+
+
+def test_a_node_is_joined_through_its_engine_and_a_refusal_keeps_the_form_but_the_key(
+    client, admin, call, services, swarm
+) -> None:
+    made(client, admin)
+    swarm.remotes["tcp://10.0.0.5:2376"] = "vps-5"
+    pems = {
+        "ca": "-----BEGIN CERTIFICATE-----\nca\n",
+        "cert": "-----BEGIN CERTIFICATE-----\nclient\n",
+        "key": "-----BEGIN PRIVATE KEY-----\nthe-key\n",
+    }
+    form = {"csrf_token": admin, **pems}
+
+    nothing = client.post("/servers/joins", data={**form, "engine": "tcp://10.0.0.9:2376"})
+    assert nothing.status_code == 502
+    assert "did not answer over TLS" in (text_of(nothing.text, "join-problem") or "")
+    assert value(nothing.text, "engine") == "tcp://10.0.0.9:2376"
+    assert "the-key" not in nothing.text  # typed back: the engine, never the key
+    malformed = client.post("/servers/joins", data={**form, "engine": "10.0.0.5"})
+    assert malformed.status_code == 422
+    assert "'10.0.0.5' is no engine (tcp://HOST:PORT" in (problem(malformed.text, "engine") or "")
+
+    joined = client.post(
+        "/servers/joins", data={**form, "engine": "tcp://10.0.0.5:2376"}, follow_redirects=False
+    )
+
+    assert joined.status_code in (302, 303), joined.text
+    call(services.swarm_keeper.look)
+    listed = client.get("/servers").text
+    assert "vps-5" in (text_of(listed, "servers") or "")
+    assert "the-key" not in str(call(services.store.read_all))

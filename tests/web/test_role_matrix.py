@@ -76,6 +76,7 @@ INSTANCE_ADMINS_ONLY = {
     "GET /api/v1/servers",
     "POST /api/v1/servers/swarm",
     "POST /api/v1/servers/invitations",
+    "POST /api/v1/servers/joins",
     "GET /api/v1/servers/{server}",
     "PATCH /api/v1/servers/{server}",
     "DELETE /api/v1/servers/{server}",
@@ -112,6 +113,12 @@ FIELDS: dict[str, object] = {
 BODIES: dict[str, dict[str, object]] = {
     "POST /api/v1/servers/swarm": {"advertise_addr": "10.0.0.1"},
     "PUT /api/v1/servers/swarm/registry": {"address": "registry.example.com"},
+    "POST /api/v1/servers/joins": {
+        "engine": "tcp://10.0.0.5:2376",
+        "ca": "pem",
+        "cert": "pem",
+        "key": "pem",
+    },
     "PUT /api/v1/teams/{team}/notification-channels/{channel}": {
         "kind": "slack",
         "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",

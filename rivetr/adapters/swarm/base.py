@@ -69,6 +69,28 @@ class RegistryLogin(msgspec.Struct, frozen=True, kw_only=True):
         return bool(self.username)
 
 
+class RemoteEngine(msgspec.Struct, frozen=True, kw_only=True):
+    """A node's own engine API, which Rivetr reaches over TLS to join the node to the swarm:
+    `url` (`tcp://host:2376`), the CA that signed the engine's certificate, and the client
+    certificate and key the engine takes (`dockerd --tlsverify`), all PEM. Held for the call
+    alone: never recorded, never logged."""
+
+    url: str
+    ca: str
+    cert: str
+    key: str
+
+    def __repr__(self) -> str:
+        return f"RemoteEngine(url={self.url!r})"  # the key stays out of every traceback
+
+
+class RemoteInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What a node's engine says of itself before it joins."""
+
+    hostname: str  # its node's name once joined
+    swarm_state: str  # "inactive" unless it is in a swarm already (or joining, or locked)
+
+
 class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
     """One replicated service. `port` is published on each task's node at a port the engine
     picks (host mode); `constraints` are the engine's (`node.labels.zone==eu`), `spread` the
@@ -134,6 +156,20 @@ class SwarmEngine(Protocol):
 
     async def remove_node(self, node_id: str, *, force: bool = False) -> None:
         """Remove a node; one still up needs `force` (its engine is not told)."""
+        ...
+
+    async def describe_remote(self, remote: RemoteEngine) -> RemoteInfo:
+        """Ask a node's engine, over TLS, for its host name and swarm state.
+
+        Raises ContainerError: it refused, did not answer, or its certificate was not
+        the CA's (the words say which)."""
+        ...
+
+    async def join_remote(self, remote: RemoteEngine, token: str, manager_addr: str) -> None:
+        """Have a node's engine, over TLS, join the swarm whose manager is at `manager_addr`
+        (`address:2377`) with `token`; returns once the engine says it joined.
+
+        Raises ContainerError, as `describe_remote`."""
         ...
 
     async def create_network(self, name: str, labels: dict[str, str]) -> None:

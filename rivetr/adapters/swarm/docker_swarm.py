@@ -11,6 +11,7 @@ import docker.errors  # type: ignore[import-untyped]
 
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.docker_engine import DockerEngine
+from rivetr.adapters.swarm import remote_engine
 from rivetr.adapters.swarm.answers import node_info, swarm_info, task_info
 from rivetr.adapters.swarm.base import (
     SWARM_PORT,
@@ -18,6 +19,8 @@ from rivetr.adapters.swarm.base import (
     JoinTokens,
     NodeInfo,
     RegistryLogin,
+    RemoteEngine,
+    RemoteInfo,
     ServiceSpec,
     SwarmInfo,
     TaskInfo,
@@ -73,6 +76,16 @@ class DockerSwarm(DockerEngine):
 
     async def remove_node(self, node_id: str, *, force: bool = False) -> None:
         await self._run(f"remove node {node_id}", lambda c: c.api.remove_node(node_id, force))
+
+    async def describe_remote(self, remote: RemoteEngine) -> RemoteInfo:
+        return await remote_engine.on_remote(remote, "read the engine", remote_engine.describe)
+
+    async def join_remote(self, remote: RemoteEngine, token: str, manager_addr: str) -> None:
+        await remote_engine.on_remote(
+            remote,
+            f"join the swarm at {manager_addr}",
+            lambda client: remote_engine.join(client, remote, token, manager_addr),
+        )
 
     async def create_network(self, name: str, labels: dict[str, str]) -> None:
         def create(client: docker.DockerClient) -> None:

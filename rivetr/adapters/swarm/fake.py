@@ -20,6 +20,8 @@ from rivetr.adapters.swarm.base import (
     NodeInfo,
     NodeState,
     RegistryLogin,
+    RemoteEngine,
+    RemoteInfo,
     Role,
     ServiceSpec,
     SwarmInfo,
@@ -50,6 +52,9 @@ class FakeSwarm:
         self.pushed: dict[str, str] = {}  # repository:tag -> the image pushed there
         # registry address -> the (username, password) it takes; anyone is refused there
         self.accounts: dict[str, tuple[str, str]] = {}
+        # the engines of machines a test made reachable over TLS: url -> their host name
+        self.remotes: dict[str, str] = {}
+        self.join_refusal: str | None = None  # what a remote engine answers a join while set
         self._ports = itertools.count(30000)
         self._turn = itertools.count()
 
@@ -161,6 +166,32 @@ class FakeSwarm:
             )
         del self.node_list[node_id]
         self._reschedule(lambda task: task.node_id == node_id)
+
+    async def describe_remote(self, remote: RemoteEngine) -> RemoteInfo:
+        hostname = self._remote(remote, "read the engine")
+        joined = any(n.hostname == hostname for n in self.node_list.values())
+        return RemoteInfo(hostname=hostname, swarm_state="active" if joined else "inactive")
+
+    async def join_remote(self, remote: RemoteEngine, token: str, manager_addr: str) -> None:
+        action = f"join the swarm at {manager_addr}"
+        hostname = self._remote(remote, action)
+        tokens = await self.join_tokens()
+        if self.join_refusal is not None:
+            raise ContainerError(f"{action} at {remote.url}: {self.join_refusal}")
+        if token not in (tokens.worker, tokens.manager):
+            raise ContainerError(f"{action} at {remote.url}: invalid join token")
+        role: Role = "manager" if token == tokens.manager else "worker"
+        self.join(hostname, remote.url.removeprefix("tcp://").rsplit(":", 1)[0], role=role)
+
+    def _remote(self, remote: RemoteEngine, action: str) -> str:
+        """The host name of a reachable remote engine, as the real one fails otherwise."""
+        if remote.url not in self.remotes:
+            raise ContainerError(
+                f"{action}: the engine at {remote.url} did not answer over TLS: connection refused"
+            )
+        if "PRIVATE KEY" not in remote.key or "CERTIFICATE" not in remote.cert:
+            raise ContainerError(f"{action} at {remote.url}: [SSL] PEM lib")
+        return self.remotes[remote.url]
 
     async def create_network(self, name: str, labels: dict[str, str]) -> None:
         self._in_swarm()

@@ -72,7 +72,7 @@ from rivetr.domain.stack_commands import (
     SetStackAllowances,
     StackCommand,
 )
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
 from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
@@ -132,6 +132,7 @@ class Authority:
                 | SetControlPlaneSchedules()
                 | InitSwarm()
                 | InviteNode()
+                | JoinNode()
                 | ChangeNode()
                 | RemoveNode()
                 | SetRegistry()

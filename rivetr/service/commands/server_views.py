@@ -38,6 +38,7 @@ class InvitationView(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: str
     expires_at: str
+    engine: str | None = None  # the engine API Rivetr joined it through (None: the command)
 
 
 class RegistryView(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,7 +102,7 @@ def view(state: SwarmState, default_registry: str | None = None) -> SwarmView:
         init_failure=state.init_failure,
         servers=[server_view(state, node) for node in servers],
         invited=[
-            InvitationView(name=i.name, role=i.role, expires_at=i.expires_at)
+            InvitationView(name=i.name, role=i.role, expires_at=i.expires_at, engine=i.engine)
             for i in sorted(state.invited.values(), key=lambda i: i.name)
         ],
     )

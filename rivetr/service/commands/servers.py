@@ -16,20 +16,28 @@ from typing import Any
 import anyio
 
 from rivetr.adapters.clock import Clock
-from rivetr.adapters.eventstore.base import EventStore
+from rivetr.adapters.eventstore.base import EventMeta, EventStore
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
 from rivetr.adapters.secrets import SecretBox
-from rivetr.adapters.swarm.base import SWARM_PORT, RegistryLogin, SwarmEngine
+from rivetr.adapters.swarm.base import SWARM_PORT, RegistryLogin, RemoteEngine, SwarmEngine
 from rivetr.domain import swarm
 from rivetr.domain.access import Actor, authorize_command
 from rivetr.domain.aggregates import SWARM
 from rivetr.domain.errors import DomainError, Forbidden
 from rivetr.domain.event_base import Event
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode, SwarmState
+from rivetr.domain.swarm import (
+    ChangeNode,
+    InitSwarm,
+    InviteNode,
+    JoinNode,
+    RemoveNode,
+    SwarmState,
+)
 from rivetr.domain.swarm_events import (
     STREAM,
     SwarmInitialised,
     SwarmNodeChanged,
+    SwarmNodeJoinFailed,
     SwarmNodeRemoved,
     SwarmOperationFailed,
 )
@@ -45,6 +53,7 @@ from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.server_views import (
     CopyView,
+    InvitationView,
     JoinCommand,
     RegistryView,
     ServerView,
@@ -166,6 +175,62 @@ class ServerService:
             role=command.role,
             expires_at=expires.isoformat(),
             command=f"docker swarm join --token {token} {state.advertise_addr}:{SWARM_PORT}",
+        )
+
+    async def join(
+        self, actor: Actor, command: JoinNode, *, ca: str, cert: str, key: str
+    ) -> InvitationView:
+        """Join a node through its engine API over TLS, signed in with the client certificate
+        `cert` and its `key`, the engine's own certificate checked against `ca` (all PEM, held
+        for the call alone). Its host name is asked first (the name it is invited by), then
+        the invitation recorded, then the node's engine told to join with the token, which is
+        never recorded. The keeper records it joined once the swarm lists it, as a node that
+        ran the printed command.
+
+        Raises Forbidden, InvalidCommand, AlreadyExists or SwarmRefused: the node's engine
+        refused or did not answer (before the invitation: nothing recorded; after it:
+        `swarm.node_join_failed` with its words)."""
+        # authorised before anything is asked of the node on the caller's behalf
+        target = await self.handler.resolve(command)
+        authorize_command(actor, command, target)
+        swarm.require_swarm(await self.state())
+        engine = self._engine()
+        remote = RemoteEngine(url=command.engine, ca=ca, cert=cert, key=key)
+        try:
+            found = await engine.describe_remote(remote)
+        except (ContainerError, EngineUnavailable) as exc:
+            raise SwarmRefused(str(exc)) from exc
+        if found.swarm_state != "inactive":
+            raise SwarmRefused(
+                f"the engine at {command.engine} is in a swarm already (its state:"
+                f" {found.swarm_state}): run `docker swarm leave` on it first"
+            )
+        try:
+            tokens = await engine.join_tokens()
+        except (ContainerError, EngineUnavailable) as exc:
+            raise SwarmRefused(f"the join token cannot be read: {exc}") from exc
+        expires = self.clock.now() + JOIN_WAIT
+
+        def decide(state: SwarmState, c: JoinNode) -> list[Event]:
+            return swarm.decide_join(state, c, found.hostname, expires)
+
+        await self.handler.execute(actor, command, SWARM, "", decide=decide)
+        state = await self.state()
+        token = tokens.manager if command.role == "manager" else tokens.worker
+        try:
+            await engine.join_remote(remote, token, f"{state.advertise_addr}:{SWARM_PORT}")
+        except (ContainerError, EngineUnavailable) as exc:
+            failed = SwarmNodeJoinFailed(
+                name=found.hostname, engine=command.engine, reason=str(exc)
+            )
+            meta = EventMeta(actor=actor.label, team=target.team, source=actor.source)
+            await self.store.append(STREAM, None, [failed], meta)
+            raise SwarmRefused(str(exc)) from exc
+        return InvitationView(
+            name=found.hostname,
+            role=command.role,
+            expires_at=expires.isoformat(),
+            engine=command.engine,
         )
 
     async def change(self, actor: Actor, ref: str, command: ChangeNode) -> ServerView:

@@ -1,5 +1,6 @@
 """/api/v1/servers: the instance's machines, for its administrators alone. Make the local
-engine a swarm manager, invite a node (the answer holds the command to run on it), list the
+engine a swarm manager, invite a node (the answer holds the command to run on it) or join one
+through its engine API over TLS, list the
 servers with their state, resources and labels, label, drain or activate one, remove one; set
 the registry the servers pull from.
 Each change is recorded and carried out against the engine before the answer; a refusal of the
@@ -7,20 +8,45 @@ engine is a 502 with its words."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.domain.access import Actor
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_events import EngineUrl, NodeRole
 from rivetr.domain.swarm_registry import SetRegistry
-from rivetr.service.commands.server_views import JoinCommand, RegistryView, ServerView, SwarmView
+from rivetr.service.commands.server_views import (
+    InvitationView,
+    JoinCommand,
+    RegistryView,
+    ServerView,
+    SwarmView,
+)
 from rivetr.service.commands.servers import ServerService
 from rivetr.web.openapi import problems
 
 # what the engine (or a registry through it) refuses, or no engine to ask: its words, a 502
 ENGINE_REFUSAL = problems(502)
+
+
+Pem = Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]
+
+
+class EngineJoin(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A node's engine API (`tcp://host:2376`, `dockerd --tlsverify`), the CA that signed its
+    certificate, and the client certificate and key it takes, in PEM: used for the join
+    alone, never kept."""
+
+    engine: EngineUrl
+    role: NodeRole = "worker"
+    ca: Pem
+    cert: Pem
+    key: Pem
 
 
 class ServersController(Controller):
@@ -78,6 +104,20 @@ class ServersController(Controller):
         """Invite a node by its host name: run the `command` of the answer as root on it. A
         node that has not joined by `expires_at` is recorded as never having joined."""
         return await servers.invite(actor, data)
+
+    @post("/joins", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
+    async def join(
+        self,
+        data: JSONBody[EngineJoin],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> InvitationView:
+        """Join a node through its engine API over TLS, as `docker --tlsverify -H ... swarm
+        join` would: it is invited by the host name its engine gives, then joined; it is listed
+        once the swarm has it. The engine's refusal (or silence, or a certificate not the
+        CA's) is a 502 in its words; recorded as `swarm.node_join_failed` once invited."""
+        command = JoinNode(engine=data.engine, role=data.role)
+        return await servers.join(actor, command, ca=data.ca, cert=data.cert, key=data.key)
 
     @get("/{server:str}")
     async def get_server(

@@ -1,5 +1,6 @@
 """The servers' forms: make the swarm, invite a node (answered by the page of the command to
-run on it, whose join token is shown that once and kept nowhere), set a server's labels, drain,
+run on it, whose join token is shown that once and kept nowhere) or join one through its
+engine API over TLS (its certificates used for the join alone), set a server's labels, drain,
 pause or activate it, remove it; set or forget the registry the servers pull from. Each goes
 through the server service as the API does and waits for the engine's answer; a refusal, the
 engine's in its own words, shows the form again as typed with the problem beside it."""
@@ -16,8 +17,8 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rivetr.domain.errors import InvalidCommand
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
-from rivetr.domain.swarm_events import NodeName
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_events import EngineUrl, NodeName
 from rivetr.domain.swarm_registry import SetRegistry
 from rivetr.web.pages.forms import Act, Shown, problems_of, status_of, submitted
 from rivetr.web.pages.label_lines import checked, parse_labels
@@ -36,6 +37,15 @@ class InviteForm(msgspec.Struct):
     csrf_token: str = ""
     name: str = ""
     manager: str = ""  # a checkbox: "on" when ticked, absent (so "") when not
+
+
+class JoinForm(msgspec.Struct):
+    csrf_token: str = ""
+    engine: str = ""
+    manager: str = ""
+    ca: str = ""  # the three PEMs: used for the join, never kept nor typed back into the form
+    cert: str = ""
+    key: str = ""
 
 
 class LabelsForm(msgspec.Struct):
@@ -105,6 +115,28 @@ class ServerForms(Controller):
             return await page.listed(_shown("invite", exc, typed))
 
         return await submitted(page.layout, data.csrf_token, invite, refused)
+
+    @post("/joins")
+    async def join(
+        self, page: NamedDependency[ServersPage], data: URLEncodedBody[JoinForm]
+    ) -> Response[Any]:
+        """Join a node through its engine API; the list shows it invited, then joined."""
+        typed = {"engine": data.engine.strip(), "manager": "on" if data.manager else ""}
+
+        async def join() -> Response[Any]:
+            engine = checked(
+                typed["engine"], EngineUrl, f"{typed['engine']!r} is no engine", "engine"
+            )
+            command = JoinNode(engine=engine, role="manager" if data.manager else "worker")
+            await page.servers.join(
+                page.layout.actor, command, ca=data.ca, cert=data.cert, key=data.key
+            )
+            return Redirect("/servers")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.listed(_shown("join", exc, typed))
+
+        return await submitted(page.layout, data.csrf_token, join, refused)
 
     @post("/registry")
     async def set_registry(

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from rivetr.domain import swarm
 from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, ObservedNode, RemoveNode
+from rivetr.domain.swarm import (
+    ChangeNode,
+    InitSwarm,
+    InviteNode,
+    JoinNode,
+    ObservedNode,
+    RemoveNode,
+)
 from rivetr.domain.swarm_events import (
     SwarmInitialised,
     SwarmNodeChanged,
@@ -19,6 +26,7 @@ from rivetr.domain.swarm_events import (
     SwarmNodeDescribed,
     SwarmNodeInvited,
     SwarmNodeJoined,
+    SwarmNodeJoinFailed,
     SwarmNodeJoinTimedOut,
     SwarmNodeRemoved,
     SwarmNodeStateChanged,
@@ -93,6 +101,31 @@ def test_nodes_are_invited_only_into_a_swarm_and_under_a_new_name() -> None:
     [invited] = swarm.decide_invite(initialised(), InviteNode(name="vps-2"), NOW)
     assert isinstance(invited, SwarmNodeInvited)
     assert invited.expires_at == NOW.isoformat()
+
+
+def test_a_node_joined_through_its_engine_is_invited_by_the_name_its_engine_gives() -> None:
+    engine = "tcp://10.0.0.5:2376"
+    joining = JoinNode(engine=engine)
+    with pytest.raises(InvalidCommand, match="no swarm yet"):
+        swarm.decide_join(swarm.SwarmState(), joining, "vps-5", NOW)
+    with pytest.raises(AlreadyExists, match="vps-1"):
+        swarm.decide_join(initialised(), joining, "vps-1", NOW)
+    with pytest.raises(InvalidCommand, match="no host name a server can have") as odd:
+        swarm.decide_join(initialised(), joining, "-not a host-", NOW)
+    assert odd.value.field == "engine"
+    [invited] = swarm.decide_join(initialised(), joining, "vps-5", NOW)
+    assert invited == SwarmNodeInvited(
+        name="vps-5", role="worker", expires_at=NOW.isoformat(), engine=engine
+    )
+    # its engine refused the join: the invitation ends, and the name may be asked again
+    state = with_events(initialised(), [invited])
+    assert set(state.invited) == {"vps-5"}
+    failed = SwarmNodeJoinFailed(name="vps-5", engine=engine, reason="bad certificate")
+    assert swarm.evolve(state, failed).invited == {}
+    for url in ("tcp://10.0.0.5", "http://10.0.0.5:2376", "unix:///var/run/docker.sock"):
+        with pytest.raises(msgspec.ValidationError, match="engine"):
+            msgspec.convert({"engine": url}, JoinNode)
+    assert msgspec.convert({"engine": "tcp://[fd00::5]:2376"}, JoinNode)
 
 
 def test_an_invited_node_that_joins_is_matched_by_its_name_and_one_that_never_does_times_out() -> (

@@ -3,13 +3,20 @@ service and carried out by the keeper, with what the engine refuses answered and
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rivetr.adapters.eventstore.base import EventMeta
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.errors import InvalidCommand
-from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, RemoveNode
-from rivetr.domain.swarm_events import STREAM, SwarmNodeChangeRequested
+from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_events import (
+    STREAM,
+    NodeRole,
+    SwarmNodeChangeRequested,
+    SwarmNodeJoinFailed,
+)
 from rivetr.service.commands.servers import JOIN_WAIT, SwarmRefused
 from tests.unit.service.reactors.house import House
 
@@ -141,3 +148,68 @@ async def test_labels_set_outside_rivetr_in_the_engines_wider_syntax_are_recorde
         assert (await services.servers.server(SYSTEM, "vps-2")).labels == {
             "com.example/rack": "r 1"
         }
+
+
+PEM_CA = "-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n"
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nrivetr\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nsecret-key\n-----END PRIVATE KEY-----\n"
+ENGINE = "tcp://10.0.0.5:2376"
+
+
+async def join(services: Any, engine: str = ENGINE, role: NodeRole = "worker") -> Any:
+    command = JoinNode(engine=engine, role=role)
+    return await services.servers.join(SYSTEM, command, ca=PEM_CA, cert=PEM_CERT, key=PEM_KEY)
+
+
+async def test_a_node_is_joined_through_its_engine_api_by_the_name_it_gives(house: House) -> None:
+    house.swarm.remotes[ENGINE] = "vps-5"
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+
+        invited = await join(services)
+
+        assert (invited.name, invited.role, invited.engine) == ("vps-5", "worker", ENGINE)
+        await services.swarm_keeper.look()
+        listed = await services.servers.swarm(SYSTEM)
+        assert [(s.hostname, s.address) for s in listed.servers] == [
+            ("manager", "10.0.0.1"),
+            ("vps-5", "10.0.0.5"),
+        ]
+        assert listed.invited == []
+    history = str(await house.store.read_stream(STREAM))
+    for secret in ("secret-key", (await house.swarm.join_tokens()).worker):
+        assert secret not in history  # neither the key nor the token is ever recorded
+    assert (await swarm_types(house))[-2:] == ["swarm.node_invited", "swarm.node_joined"]
+
+
+async def test_an_engine_that_refuses_is_answered_in_its_words(house: House) -> None:
+    house.swarm.remotes[ENGINE] = "vps-5"
+    async with house.running() as services:
+        with pytest.raises(InvalidCommand, match="no swarm yet"):
+            await join(services)
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        before = await swarm_types(house)
+
+        # nothing answers there: refused before any invitation, nothing recorded
+        with pytest.raises(SwarmRefused, match="did not answer over TLS: connection refused"):
+            await join(services, "tcp://10.0.0.9:2376")
+        assert await swarm_types(house) == before
+
+        # it answers, then refuses the join: the invitation ends with its words
+        house.swarm.join_refusal = "could not connect to prospective new cluster member"
+        with pytest.raises(SwarmRefused, match="prospective new cluster member"):
+            await join(services)
+        [failed] = (await house.store.read_stream(STREAM))[-1:]
+        assert failed.event == SwarmNodeJoinFailed(
+            name="vps-5",
+            engine=ENGINE,
+            reason=f"join the swarm at 10.0.0.1:2377 at {ENGINE}: could not connect to"
+            " prospective new cluster member",
+        )
+        assert (await services.servers.swarm(SYSTEM)).invited == []
+
+        # joined meanwhile by hand: asked again, the engine says it is in a swarm already
+        house.swarm.join_refusal = None
+        house.swarm.join("vps-5", "10.0.0.5")
+        with pytest.raises(SwarmRefused, match="is in a swarm already"):
+            await join(services)
