@@ -102,7 +102,11 @@ def line(item: Any) -> str:
             failed = f" (the last attempt failed: {item.init_failure})" if item.init_failure else ""
             return f"no swarm: `rivetr servers init --advertise-addr ADDRESS` makes one{failed}"
         rows = [line(server) for server in item.servers]
-        rows += [f"{i.name}\tinvited ({i.role})\tuntil {i.expires_at}" for i in item.invited]
+        rows += [
+            f"{i.name}\tinvited ({i.role}{f', through {i.engine}' if i.engine else ''})"
+            f"\tuntil {i.expires_at}"
+            for i in item.invited
+        ]
         if item.registry is not None:
             rows.append(line(item.registry))
         return "\n".join(rows)

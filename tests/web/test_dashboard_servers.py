@@ -441,6 +441,9 @@ def test_a_node_is_joined_through_its_engine_and_a_refusal_keeps_the_form_but_th
     )
 
     assert joined.status_code in (302, 303), joined.text
+    waiting = text_of(client.get("/servers").text, "invited") or ""
+    assert "vps-5" in waiting
+    assert "joined through tcp://10.0.0.5:2376" in waiting
     call(services.swarm_keeper.look)
     listed = client.get("/servers").text
     assert "vps-5" in (text_of(listed, "servers") or "")
