@@ -94,6 +94,9 @@ def _server_of(head: str) -> str:
 def _bindable(number: int) -> PortState:
     try:
         with socket.socket() as sock:
+            # as the proxy binds: connections of a just-stopped Rivetr (or of this doctor's
+            # own probe) linger in TIME_WAIT on the port, and hold it from no listener
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("0.0.0.0", number))
     except PermissionError:
         return "denied"
