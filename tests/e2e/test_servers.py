@@ -1,7 +1,8 @@
 """Servers as a user makes them, on a real `rivetr serve`, the host's real engine and two
 worker engines of the swarm lab: the local engine made a manager from the CLI, a node invited
 whose printed join command is run on it, listed ready through the API, labelled and drained
-(the engine agreeing), refused removal while up, then removed once it left; every step in the
+(the engine agreeing), refused removal while up, then removed once it left; then joined again,
+this time by Rivetr through its engine API over TLS (`rivetr servers join`); every step in the
 log."""
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import pytest
 
 from tests.e2e.conftest import Server, run_cli
 from tests.swarm_lab import Lab
+from tests.tls import ThrowawayCA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
+ENGINE_CA = ThrowawayCA()  # signs the worker engine's certificate and the CLI's client one
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,7 @@ def lab() -> Iterator[Lab]:
             pytest.fail("CI must run the servers test: not root")
         pytest.skip("the swarm lab needs root")
     client = docker.from_env()
-    with Lab(client, workers=1) as started:
+    with Lab(client, workers=1, tls=ENGINE_CA) as started:
         yield started
     client.close()
 
@@ -114,6 +117,29 @@ def test_a_node_is_invited_joined_labelled_drained_and_removed(
     assert gone.status_code == 204, gone.text
     assert hostname not in listed()
     assert node_id not in {n["ID"] for n in engine.api.nodes()}
+
+    # back, joined through its engine: the client certificate as Docker's CLI keeps it
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    chain, key = ENGINE_CA.issue("rivetr")
+    for name, pem in (("ca", ENGINE_CA.pem), ("cert", chain), ("key", key)):
+        (tls / f"{name}.pem").write_bytes(pem)
+    joined = run_cli(data, "servers", "join", lab.engine_url(worker), "--tls-dir", str(tls))
+    assert joined.returncode == 0, joined.stderr + server.output()[-3000:]
+    assert joined.stdout.startswith(f"{hostname} joined through {lab.engine_url(worker)}")
+    eventually(
+        f"{hostname} listed ready again",
+        lambda: listed().get(hostname, {}).get("state") == "ready",
+        timeout=90,
+        seen=lambda: f"listed {listed()}; serve said:\n{server.output()[-3000:]}",
+    )
+    assert listed()[hostname]["address"] == lab.address(worker)
+    assert api.get("/servers").json()["invited"] == []
+    for log_file in data.glob("events.db*"):  # the log and its write-ahead file
+        assert b"PRIVATE KEY" not in log_file.read_bytes(), log_file
+    again = run_cli(data, "servers", "join", lab.engine_url(worker), "--tls-dir", str(tls))
+    assert again.returncode == 1
+    assert "is in a swarm already (its state: active)" in again.stderr
 
     types = [e["type"] for e in api.get("/audit", params={"limit": 200}).json()]
     for kind in (
