@@ -165,11 +165,7 @@ class ServerService:
             actor, command, SWARM, "", decide=lambda s, c: swarm.decide_invite(s, c, expires)
         )
         state = await self.state()
-        try:
-            tokens = await self._engine().join_tokens()
-        except (ContainerError, EngineUnavailable) as exc:
-            raise SwarmRefused(f"the join token cannot be read: {exc}") from exc
-        token = tokens.manager if command.role == "manager" else tokens.worker
+        token = await _join_token(self._engine(), command.role)
         return JoinCommand(
             name=command.name,
             role=command.role,
@@ -205,10 +201,7 @@ class ServerService:
                 f"the engine at {command.engine} is in a swarm already (its state:"
                 f" {found.swarm_state}): run `docker swarm leave` on it first"
             )
-        try:
-            tokens = await engine.join_tokens()
-        except (ContainerError, EngineUnavailable) as exc:
-            raise SwarmRefused(f"the join token cannot be read: {exc}") from exc
+        token = await _join_token(engine, command.role)
         expires = self.clock.now() + JOIN_WAIT
 
         def decide(state: SwarmState, c: JoinNode) -> list[Event]:
@@ -216,7 +209,6 @@ class ServerService:
 
         await self.handler.execute(actor, command, SWARM, "", decide=decide)
         state = await self.state()
-        token = tokens.manager if command.role == "manager" else tokens.worker
         try:
             await engine.join_remote(remote, token, f"{state.advertise_addr}:{SWARM_PORT}")
         except (ContainerError, EngineUnavailable) as exc:
@@ -323,6 +315,17 @@ class ServerService:
                     if isinstance(event, SwarmOperationFailed):
                         raise SwarmRefused(event.reason)
                     return
+
+
+async def _join_token(engine: SwarmEngine, role: str) -> str:
+    """The token a node joins the swarm with in `role`, read from the engine (never kept).
+
+    Raises SwarmRefused."""
+    try:
+        tokens = await engine.join_tokens()
+    except (ContainerError, EngineUnavailable) as exc:
+        raise SwarmRefused(f"the join token cannot be read: {exc}") from exc
+    return tokens.manager if role == "manager" else tokens.worker
 
 
 def _settles(change_id: str) -> Callable[[Event], bool]:
