@@ -114,10 +114,10 @@ class CopyWatch:
             joined=joined,
             left=left,
         )
-        for copy in left:
-            log.warning("%s: a copy on %s left: %s", release.app, copy.member.node, copy.reason)
         with contextlib.suppress(IllegalTransition):  # superseded meanwhile: it drains
             recorded = await self.recorder.record(release.deployment_id, change)
+            for copy in left:  # said only of the live release: a drained one's copies go
+                log.warning("%s: a copy on %s left: %s", release.app, copy.member.node, copy.reason)
             # the next look starts from what this one recorded
             await self.runner.wait_until(recorded[-1].position)
             return change

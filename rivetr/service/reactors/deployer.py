@@ -57,6 +57,8 @@ class Deployer:
         # app id -> (the deployment in flight, its task)
         self._running: dict[str, tuple[str, asyncio.Task[None]]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # app id -> its deployment that went live as a newer one was asked for, still finishing
+        self._finishing: dict[str, asyncio.Task[None]] = {}
 
     async def run(self, after: int) -> None:
         """Follow the log from `after`; deployments requested before it are the reconciler's."""
@@ -91,7 +93,7 @@ class Deployer:
                         ),
                     )
                 return
-            with contextlib.suppress(IllegalTransition):
+            try:
                 await self.recorder.record(
                     older_id,
                     DeploymentCancelled(
@@ -100,13 +102,28 @@ class Deployer:
                         superseded_by=request.deployment_id,
                     ),
                 )
-            await _cancel(task)
+            except IllegalTransition:
+                # it went live (or ended) while the request was on its way: what it has left
+                # to do is the release's own (the check right after the switch, which may roll
+                # it back; superseding the release before it). Cancelled, it would remove the
+                # copies traffic now goes to; the new deployment waits for it instead.
+                self._finishing[app_id] = task
+                self._track(task)
+            else:
+                await _cancel(task)
+        finishing = self._finishing.get(app_id)
+        if finishing is not None and finishing.done():
+            del self._finishing[app_id]
+            finishing = None
         task = asyncio.create_task(
-            self._deploy(request.deployment_id), name=f"deploy-{request.deployment_id}"
+            self._deploy(request.deployment_id, after=finishing),
+            name=f"deploy-{request.deployment_id}",
         )
         self._running[app_id] = (request.deployment_id, task)
 
-    async def _deploy(self, deployment_id: str) -> None:
+    async def _deploy(self, deployment_id: str, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait([after])
         superseded = await self.pipeline.run(deployment_id)
         if superseded is not None:
             await self.schedule_retire(superseded.deployment_id, superseded.drain_s)
@@ -174,7 +191,10 @@ class Deployer:
         return state
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
+        self._track(asyncio.create_task(work))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        """Keep a task that nothing else holds until it is done, and cancel it at the end."""
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

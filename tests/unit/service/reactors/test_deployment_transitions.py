@@ -183,6 +183,34 @@ async def test_a_newer_request_supersedes_the_one_in_flight(house: House) -> Non
         await settled(lambda: containers(house) == {f"rivetr-web-{v3}"})
 
 
+async def test_a_request_arriving_as_the_one_in_flight_goes_live_lets_it_finish(
+    house: House,
+) -> None:
+    """Traffic already goes to v2 (held in its check right after the switch) when v3 is
+    asked for: v2 is not cancelled (its container would go with traffic on it), it supersedes
+    v1, and v3 starts after it and supersedes it in turn."""
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.commit("v2")
+        house.gates.hold("switch")
+        v2 = await services.deployments.request(SYSTEM, "web")
+        await house.gates.wait_reached("switch")
+        assert (await services.recorder.state(v2)).status == "live"
+
+        v3 = await services.deployments.request(SYSTEM, "web")
+        await settled(lambda: v3 in {d for d, _ in services.deployer._running.values()})
+        assert f"rivetr-web-{v2}" in containers(house)
+        house.gates.release("switch")
+
+        assert (await until(services, v3, {"live", "failed", "rolled_back"})).status == "live"
+        assert "deployment.cancelled" not in await types(services, v2)
+        assert (await until(services, v1, {"retired"})).status == "retired"
+        assert (await until(services, v2, {"retired"})).status == "retired"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v3}"})
+
+
 async def test_a_rebuild_asked_while_a_deployment_is_under_way_leaves_it_alone(
     house: House,
 ) -> None:
