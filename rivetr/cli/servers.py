@@ -1,6 +1,6 @@
 """`rivetr servers`: the instance's machines, as the API's /servers. Make the local engine a
 swarm manager, invite a node (the command to run on it is printed) or join one through its
-engine API over TLS, list the servers, label, drain, pause, activate or remove one. A change
+engine API over TLS or SSH, list the servers, label, drain, pause, activate or remove one. A change
 is recorded and carried out by the running service (`rivetr serve`), whose answer this waits
 for; the engine is asked directly only for the join token (and, for a join, the node's
 engine)."""
@@ -42,16 +42,21 @@ def add_commands(
     join = actions.add_parser(
         "join",
         parents=[output],
-        help="join a node through its engine API over TLS",
-        description="Join a node through its Docker engine's API (`dockerd --tlsverify`,"
-        " tcp://HOST:2376), as `docker --tlsverify -H ... swarm join` would: signed in with"
-        " the client certificate of --tls-dir (ca.pem, cert.pem, key.pem, as Docker's"
-        " DOCKER_CERT_PATH holds them; that variable, else ~/.docker, by default). The files"
-        " are read for the join alone, never kept.",
+        help="join a node through its engine API over TLS or SSH",
+        description="Join a node through its Docker engine, as `docker -H ... swarm join`"
+        " would. tcp://HOST:2376 (`dockerd --tlsverify`): signed in with the client"
+        " certificate of --tls-dir (ca.pem, cert.pem, key.pem, as Docker's DOCKER_CERT_PATH"
+        " holds them; that variable, else ~/.docker, by default). ssh://USER@HOST[:PORT]: its"
+        " /var/run/docker.sock through SSH, signed in with --identity (by default the first of"
+        " ~/.ssh/id_ed25519, id_ecdsa, id_rsa), the node checked against --host-key (by"
+        " default its line in ~/.ssh/known_hosts). The files are read for the join alone,"
+        " never kept.",
     )
-    join.add_argument("engine", help="tcp://HOST:PORT")
+    join.add_argument("engine", help="tcp://HOST:PORT or ssh://USER@HOST[:PORT]")
     join.add_argument("--manager", action="store_true", help="join as a manager")
     join.add_argument("--tls-dir", type=Path, help="holds ca.pem, cert.pem and key.pem")
+    join.add_argument("--identity", type=Path, help="the SSH private key to sign in with")
+    join.add_argument("--host-key", help="the node's SSH host key, as ssh-keyscan prints it")
     verbs.verb(join, _join, line)
     label = actions.add_parser("label", parents=[output], help="set a server's labels (all)")
     label.add_argument("server", help="host name or node id")
@@ -165,7 +170,17 @@ async def _join(services: Any, args: argparse.Namespace) -> Any:
     import msgspec
 
     from rivetr.domain.swarm import JoinNode
+    from rivetr.service.commands.servers import EngineCredentials
 
+    role = "manager" if args.manager else "worker"
+    # checked as the API's body would be
+    command = msgspec.convert({"engine": args.engine, "role": role}, JoinNode)
+    credentials = _ssh_credentials(args) if args.engine.startswith("ssh://") else _pems(args)
+    await _with_engine(services)
+    return await services.servers.join(cli_actor(), command, EngineCredentials(**credentials))
+
+
+def _pems(args: argparse.Namespace) -> dict[str, str]:
     folder = args.tls_dir or Path(os.environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
     pems = {}
     for name in ("ca", "cert", "key"):
@@ -173,11 +188,43 @@ async def _join(services: Any, args: argparse.Namespace) -> Any:
             pems[name] = (folder / f"{name}.pem").read_text()
         except OSError as exc:
             raise verbs.Usage(f"{name}.pem cannot be read from {folder}: {exc.strerror}") from None
-    role = "manager" if args.manager else "worker"
-    # checked as the API's body would be
-    command = msgspec.convert({"engine": args.engine, "role": role}, JoinNode)
-    await _with_engine(services)
-    return await services.servers.join(cli_actor(), command, **pems)
+    return pems
+
+
+def _ssh_credentials(args: argparse.Namespace) -> dict[str, str]:
+    from rivetr.adapters.swarm.ssh_tunnel import SshTarget
+
+    home = Path.home() / ".ssh"
+    defaults = [home / name for name in ("id_ed25519", "id_ecdsa", "id_rsa")]
+    identity = args.identity or next((p for p in defaults if p.is_file()), None)
+    if identity is None:
+        raise verbs.Usage(f"no SSH key in {home} (id_ed25519, id_ecdsa, id_rsa): pass --identity")
+    try:
+        ssh_key = identity.read_text()
+    except OSError as exc:
+        raise verbs.Usage(f"{identity} cannot be read: {exc.strerror}") from None
+    host_key = args.host_key or _known_host(SshTarget.of(args.engine).known_as, home)
+    return {"ssh_key": ssh_key, "host_key": host_key}
+
+
+def _known_host(name: str, home: Path) -> str:
+    """The node's line in the user's known_hosts (hashed names too, as ssh-keygen finds them)."""
+    import subprocess
+
+    known_hosts = home / "known_hosts"
+    found = subprocess.run(
+        ["ssh-keygen", "-F", name, "-f", str(known_hosts)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in found.stdout.splitlines() if line and not line.startswith("#")]
+    if not lines:
+        raise verbs.Usage(
+            f"{name} is not in {known_hosts}: pass --host-key with the line `ssh-keyscan` prints"
+            " for it, once checked against the node's own (ssh-keygen -lf /etc/ssh/ssh_host_*.pub)"
+        )
+    return lines[0]
 
 
 async def _label(services: Any, args: argparse.Namespace) -> Any:

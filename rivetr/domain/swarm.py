@@ -6,6 +6,8 @@ went down, came back, was changed or removed outside Rivetr)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -302,6 +304,58 @@ def decide_join(
         name=name, role=command.role, expires_at=expires_at.isoformat(), engine=command.engine
     )
     return [invited]
+
+
+# what each way of reaching a node's engine needs, besides its URL
+_ENGINE_CREDENTIALS = {"tcp": ("ca", "cert", "key"), "ssh": ("ssh_key", "host_key")}
+HOST_KEY_TYPES = frozenset(
+    {
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    }
+)
+
+
+def require_credentials(engine: str, given: Mapping[str, str]) -> None:
+    """Raises InvalidCommand when what reaching `engine` takes is missing from `given`: a
+    CA, certificate and key over TLS; a private key and the node's host key over SSH."""
+    scheme = engine.split("://", 1)[0]
+    missing = [name for name in _ENGINE_CREDENTIALS[scheme] if not given.get(name, "").strip()]
+    if missing:
+        how = "TLS" if scheme == "tcp" else "SSH"
+        raise InvalidCommand(
+            f"an engine reached over {how} ({engine}) needs {', '.join(missing)}",
+            field=missing[0],
+        )
+
+
+def host_key(text: str) -> str:
+    """The node's SSH host key as `TYPE BASE64`, from a line as `ssh-keyscan` or a known_hosts
+    file gives it (the host names before it and a comment after are dropped). Raises
+    InvalidCommand: not a key, or a revoked or CA line (`@revoked`, `@cert-authority`)."""
+    words = text.split()
+    found = next((i for i, word in enumerate(words[:-1]) if word in HOST_KEY_TYPES), None)
+    if found is not None and not words[0].startswith("@"):
+        kind, blob = words[found], words[found + 1]
+        try:
+            decoded = base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            decoded = b""
+        # the key names its own type first: a key pasted under another type's name is refused
+        if decoded[:4] == len(kind).to_bytes(4, "big") and decoded[4 : 4 + len(kind)] == (
+            kind.encode()
+        ):
+            return f"{kind} {blob}"
+    raise InvalidCommand(
+        "host_key must be the node's SSH host key as `ssh-keyscan HOST` prints it"
+        " (ssh-ed25519 AAAA...), checked against the node itself",
+        field="host_key",
+    )
 
 
 def _name_free(state: SwarmState, name: str) -> None:

@@ -67,16 +67,21 @@ RegistryUser = Annotated[
     ),
 ]
 # a node's engine API as Rivetr reaches it to join the node: TCP with TLS both ways (Docker's
-# `--tlsverify`, port 2376 by convention); a host name, an IPv4 address or a bracketed IPv6 one
+# `--tlsverify`, port 2376 by convention), or its socket through SSH (as `docker -H ssh://`);
+# a host name, an IPv4 address or a bracketed IPv6 one
+_ENGINE_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])"
 EngineUrl = Annotated[
     str,
     msgspec.Meta(
         pattern=whole(
-            r"tcp://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?"
-            r"|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}"
+            rf"tcp://{_ENGINE_HOST}:[0-9]{{1,5}}"
+            rf"|ssh://(?:[a-z_][a-z0-9_.-]{{0,31}}@)?{_ENGINE_HOST}(?::[0-9]{{1,5}})?"
         ),
         max_length=300,
-        description="tcp://HOST:PORT, the node's engine API with TLS (port 2376 by convention)",
+        description=(
+            "tcp://HOST:PORT, the node's engine API with TLS (port 2376 by convention), or"
+            " ssh://USER@HOST[:PORT], its engine's socket through SSH"
+        ),
     ),
 ]
 Labels = dict[LabelKey, LabelValue]

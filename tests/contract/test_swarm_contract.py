@@ -24,6 +24,7 @@ import pytest
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
 from rivetr.adapters.swarm.base import (
+    NodeInfo,
     RegistryLogin,
     RemoteEngine,
     ServiceSpec,
@@ -31,7 +32,9 @@ from rivetr.adapters.swarm.base import (
     TaskInfo,
 )
 from rivetr.adapters.swarm.fake import FakeSwarm
+from rivetr.adapters.swarm.ssh_tunnel import SshTarget
 from tests.net import free_port
+from tests.swarm_lab.lab import ssh_key_pair
 from tests.tls import ThrowawayCA
 
 WEB = "rivetr-test/swarm-web:1"
@@ -51,6 +54,8 @@ class Swarm:
     pulls: Callable[[str], Awaitable[bool]]  # whether a worker pulls this image reference
     private: Callable[[], AbstractContextManager[str]]  # a registry taking ACCOUNT alone
     remote: RemoteEngine  # a node not in the swarm, whose engine takes TLS clients of the CA
+    ssh_remote: RemoteEngine  # another, whose root takes SSH_KEY
+    other_host_key: str  # a host key that is no node's
 
 
 def _lab_available() -> None:
@@ -93,6 +98,14 @@ REAL = [pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
 ENGINE_CA = ThrowawayCA()  # signs the lab workers' engine certificates and Rivetr's client one
 
 
+SSH_KEY = ssh_key_pair()  # the fake node's root takes it (the lab makes its own)
+
+
+def host_key_of(public_key: str) -> str:
+    """`TYPE BASE64` of a public key line, as Rivetr hands a host key to the port."""
+    return " ".join(public_key.split()[:2])
+
+
 def client_of(ca: ThrowawayCA, url: str) -> RemoteEngine:
     """How Rivetr reaches the engine at `url`: its CA, and a client certificate `ca` signed."""
     chain, key = ca.issue("rivetr")
@@ -122,6 +135,9 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             yield "private.example.com"
 
         fake.remotes["tcp://10.0.0.21:2376"] = "w-remote"
+        fake.remotes["ssh://root@10.0.0.22"] = "w-ssh"
+        node_key = host_key_of(ssh_key_pair()[1])
+        fake.ssh_nodes["ssh://root@10.0.0.22"] = (node_key, SSH_KEY[0])
         yield Swarm(
             fake,
             "10.0.0.1",
@@ -133,6 +149,10 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             pulls=pulled_by_fake,
             private=private_fake,
             remote=client_of(ENGINE_CA, "tcp://10.0.0.21:2376"),
+            ssh_remote=RemoteEngine(
+                url="ssh://root@10.0.0.22", ssh_key=SSH_KEY[0], host_key=node_key
+            ),
+            other_host_key=host_key_of(ssh_key_pair()[1]),
         )
         return
     lab = request.getfixturevalue("lab")
@@ -173,6 +193,12 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
             private=private_lab,
             # a worker for the test that joins one through its engine (and calls no `made`)
             remote=client_of(ENGINE_CA, lab.engine_url(lab.workers[-1])),  # type: ignore[attr-defined]
+            ssh_remote=RemoteEngine(
+                url=lab.ssh_url(lab.workers[0]),  # type: ignore[attr-defined]
+                ssh_key=lab.ssh_private_key,  # type: ignore[attr-defined]
+                host_key=host_key_of(lab.host_key(lab.workers[0])),  # type: ignore[attr-defined]
+            ),
+            other_host_key=host_key_of(ssh_key_pair()[1]),
         )
     finally:
         if await engine.swarm() is not None:  # a test that pushes only makes no swarm
@@ -368,12 +394,39 @@ async def test_a_node_is_joined_through_its_engine_api_over_tls(swarm: Swarm) ->
         with pytest.raises(ContainerError, match="did not answer over TLS"):
             await swarm.engine.describe_remote(client_of(ThrowawayCA(), remote.url))
 
+    await joined_through(swarm, remote, found.hostname)
+
+
+async def test_a_node_is_joined_through_ssh_to_its_engine(swarm: Swarm) -> None:
+    await swarm.engine.init(swarm.advertise_addr)
+    remote = swarm.ssh_remote
+    found = await swarm.engine.describe_remote(remote)
+    assert found.swarm_state == "inactive"
+    assert found.hostname
+    refusals = {
+        "not the one given": msgspec.structs.replace(remote, host_key=swarm.other_host_key),
+        r"Permission denied \(publickey": msgspec.structs.replace(
+            remote, ssh_key=ssh_key_pair()[0]
+        ),
+        "Connection refused": msgspec.structs.replace(remote, url=f"{remote.url}:{free_port()}"),
+    }
+    for words, wrong in refusals.items():
+        with pytest.raises(ContainerError, match=rf"{re.escape(wrong.url)} refused SSH: .*{words}"):
+            await swarm.engine.describe_remote(wrong)
+
+    joined = await joined_through(swarm, remote, found.hostname)
+    assert joined.address == SshTarget.of(remote.url).host  # advertised as Rivetr reached it
+
+
+async def joined_through(swarm: Swarm, remote: RemoteEngine, hostname: str) -> NodeInfo:
+    """The node whose engine is `remote` told to join, listed ready; its engine says so."""
     token = (await swarm.engine.join_tokens()).worker
     await swarm.engine.join_remote(remote, token, f"{swarm.advertise_addr}:2377")
 
     async def listed_ready() -> bool:
         nodes = await swarm.engine.nodes()
-        return any(n.hostname == found.hostname and n.state == "ready" for n in nodes)
+        return any(n.hostname == hostname and n.state == "ready" for n in nodes)
 
-    await eventually(f"{found.hostname} ready", listed_ready)
+    await eventually(f"{hostname} ready", listed_ready)
     assert (await swarm.engine.describe_remote(remote)).swarm_state == "active"
+    return next(n for n in await swarm.engine.nodes() if n.hostname == hostname)

@@ -1,7 +1,7 @@
 """`rivetr servers registry` on a data directory: set without an account, shown with the
 servers, forgotten; an address that is none refused with status 2; an account the engine cannot
 try (none here) refused with status 1, its password (from the environment) never printed. And
-`rivetr servers join`'s refusals before any engine is asked."""
+`rivetr servers join`'s refusals before any engine is asked, over TLS and SSH."""
 
 from __future__ import annotations
 
@@ -93,3 +93,21 @@ def test_a_join_through_an_engine_is_refused_clearly_before_anything_is_asked(
     )
     assert alone.returncode == 1
     assert "no swarm yet" in alone.stderr
+
+    # through SSH: a key, and the node's host key, from ~/.ssh unless given
+    home = tmp_path / "home"
+    ssh = {**NO_ENGINE, "HOME": str(home)}
+    keyless = run_cli(data, "servers", "join", "ssh://root@10.0.0.5", env=ssh)
+    assert keyless.returncode == 2
+    assert f"no SSH key in {home}/.ssh" in keyless.stderr
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    unknown = run_cli(data, "servers", "join", "ssh://root@10.0.0.5:2222", env=ssh)
+    assert unknown.returncode == 2
+    assert "[10.0.0.5]:2222 is not in" in unknown.stderr
+    assert "--host-key" in unknown.stderr
+    given = run_cli(
+        data, "servers", "join", "ssh://root@10.0.0.5", "--host-key", "nonsense", env=ssh
+    )
+    assert given.returncode == 1
+    assert "host_key must be the node's SSH host key" in given.stderr

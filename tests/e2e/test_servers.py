@@ -2,8 +2,8 @@
 worker engines of the swarm lab: the local engine made a manager from the CLI, a node invited
 whose printed join command is run on it, listed ready through the API, labelled and drained
 (the engine agreeing), refused removal while up, then removed once it left; then joined again,
-this time by Rivetr through its engine API over TLS (`rivetr servers join`); every step in the
-log."""
+by Rivetr through its engine API over TLS, then through SSH (`rivetr servers join`); every
+step in the log."""
 
 from __future__ import annotations
 
@@ -140,6 +140,28 @@ def test_a_node_is_invited_joined_labelled_drained_and_removed(
     again = run_cli(data, "servers", "join", lab.engine_url(worker), "--tls-dir", str(tls))
     assert again.returncode == 1
     assert "is in a swarm already (its state: active)" in again.stderr
+
+    # and once more, through SSH: the key and the node's host key where a user keeps them
+    lab.exec(worker, "docker", "swarm", "leave")
+    eventually(f"{hostname} down", lambda: listed()[hostname]["state"] == "down", timeout=60)
+    assert api.delete(f"/servers/{hostname}").status_code == 204
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(lab.ssh_private_key)
+    scanned = f"{lab.address(worker)} {lab.host_key(worker)}\n"
+    (home / ".ssh" / "known_hosts").write_text(scanned)
+    through_ssh = run_cli(data, "servers", "join", lab.ssh_url(worker), env={"HOME": str(home)})
+    assert through_ssh.returncode == 0, through_ssh.stderr + server.output()[-3000:]
+    assert through_ssh.stdout.startswith(f"{hostname} joined through {lab.ssh_url(worker)}")
+    eventually(
+        f"{hostname} listed ready through SSH",
+        lambda: listed().get(hostname, {}).get("state") == "ready",
+        timeout=90,
+        seen=lambda: f"listed {listed()}; serve said:\n{server.output()[-3000:]}",
+    )
+    assert listed()[hostname]["address"] == lab.address(worker)
+    for log_file in data.glob("events.db*"):
+        assert b"OPENSSH PRIVATE KEY" not in log_file.read_bytes(), log_file
 
     types = [e["type"] for e in api.get("/audit", params={"limit": 200}).json()]
     for kind in (

@@ -78,6 +78,8 @@ class Lab(StartStop):
         # a swarm the host is in when this lab ends is this session's (a test's, Rivetr's) to
         # leave only if the host was in none once the lab had cleaned up at its start
         self._swarm_is_ours = False
+        # root of every worker takes this key over SSH
+        self.ssh_private_key, self.ssh_public_key = ssh_key_pair()
 
     def address(self, worker: str) -> str:
         """The worker's fixed address on the bridge (`.11`, `.12`, ...): also its node's."""
@@ -156,11 +158,22 @@ class Lab(StartStop):
         if self.tls is not None:
             chain, key = self.tls.issue(name, addresses=(self.address(name),))
             api.put_archive(created["Id"], "/", _tls_files(self.tls.pem, chain, key))
+        api.put_archive(created["Id"], "/", _authorized_keys(self.ssh_public_key.encode()))
         api.start(created["Id"])
 
     def engine_url(self, worker: str) -> str:
         """Where the worker's engine answers over TLS (a lab made with `tls=`)."""
         return f"tcp://{self.address(worker)}:{ENGINE_TLS_PORT}"
+
+    def ssh_url(self, worker: str) -> str:
+        """Where root signs in to the worker with `ssh_private_key`, its engine's socket in
+        reach (as `docker -H ssh://` reaches it)."""
+        return f"ssh://root@{self.address(worker)}"
+
+    def host_key(self, worker: str) -> str:
+        """The worker's SSH host key (`ssh-ed25519 AAAA... comment`), read from inside it as a
+        user checks it on the machine itself."""
+        return self.exec(worker, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.strip()
 
     def _container(self, worker: str) -> Container:
         if worker not in self.workers:
@@ -304,6 +317,33 @@ class Lab(StartStop):
         if self._lock is not None:
             os.close(self._lock)  # closing drops the flock
             self._lock = None
+
+
+def ssh_key_pair() -> tuple[str, str]:
+    """A new ed25519 key pair, without a passphrase: (private in OpenSSH's format, public)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "key")
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "rivetr-lab", "-f", path],
+            check=True,
+            capture_output=True,
+        )
+        with open(path) as private, open(f"{path}.pub") as public:
+            return private.read(), public.read()
+
+
+def _authorized_keys(public_key: bytes) -> bytes:
+    """A tar of root's authorized_keys holding `public_key`, for `put_archive` at `/`."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for folder, mode in (("root", 0o700), ("root/.ssh", 0o700)):
+            entry = tarfile.TarInfo(folder)
+            entry.type, entry.mode = tarfile.DIRTYPE, mode
+            archive.addfile(entry)
+        info = tarfile.TarInfo("root/.ssh/authorized_keys")
+        info.size, info.mode = len(public_key), 0o600
+        archive.addfile(info, io.BytesIO(public_key))
+    return buffer.getvalue()
 
 
 def _tls_files(ca: bytes, chain: bytes, key: bytes) -> bytes:

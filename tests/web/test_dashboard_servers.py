@@ -448,3 +448,31 @@ def test_a_node_is_joined_through_its_engine_and_a_refusal_keeps_the_form_but_th
     listed = client.get("/servers").text
     assert "vps-5" in (text_of(listed, "servers") or "")
     assert "the-key" not in str(call(services.store.read_all))
+
+
+def test_a_node_is_joined_through_ssh_from_the_form(client, admin, call, services, swarm) -> None:
+    made(client, admin)
+    engine = "ssh://root@10.0.0.6"
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNs9Evd8bBq6bGsIS+tJ0SjpWMmkY+ucwMfJ1dyt2DU"
+    ssh_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nthe-ssh-key\n"
+    swarm.remotes[engine] = "vps-6"
+    swarm.ssh_nodes[engine] = (host_key, ssh_key)
+    form = {"csrf_token": admin, "engine": engine, "ssh_key": ssh_key}
+
+    keyless = client.post("/servers/joins", data=form)
+    assert keyless.status_code == 422
+    assert "needs host_key" in (problem(keyless.text, "host_key") or "")
+    wrong = client.post("/servers/joins", data={**form, "host_key": "ssh-ed25519 AAAA"})
+    assert wrong.status_code == 422
+    assert "as `ssh-keyscan HOST` prints it" in (problem(wrong.text, "host_key") or "")
+    assert "the-ssh-key" not in wrong.text
+
+    joined = client.post(
+        "/servers/joins", data={**form, "host_key": f"10.0.0.6 {host_key}"}, follow_redirects=False
+    )
+
+    assert joined.status_code in (302, 303), joined.text
+    assert "joined through ssh://root@10.0.0.6" in (
+        text_of(client.get("/servers").text, "invited") or ""
+    )
+    assert "the-ssh-key" not in str(call(services.store.read_all))

@@ -70,15 +70,23 @@ class RegistryLogin(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RemoteEngine(msgspec.Struct, frozen=True, kw_only=True):
-    """A node's own engine API, which Rivetr reaches over TLS to join the node to the swarm:
-    `url` (`tcp://host:2376`), the CA that signed the engine's certificate, and the client
-    certificate and key the engine takes (`dockerd --tlsverify`), all PEM. Held for the call
-    alone: never recorded, never logged."""
+    """A node's own engine API, which Rivetr reaches to join the node to the swarm. Over TLS:
+    `url` `tcp://host:2376`, the CA that signed the engine's certificate, and the client
+    certificate and key the engine takes (`dockerd --tlsverify`), all PEM. Over SSH: `url`
+    `ssh://user@host[:port]`, the private key that user signs in with (OpenSSH or PEM) and the
+    node's host key (`TYPE BASE64`), the only one taken. Held for the call alone: never
+    recorded, never logged."""
 
     url: str
-    ca: str
-    cert: str
-    key: str
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    ssh_key: str = ""
+    host_key: str = ""
+
+    @property
+    def over_ssh(self) -> bool:
+        return self.url.startswith("ssh://")
 
     def __repr__(self) -> str:
         return f"RemoteEngine(url={self.url!r})"  # the key stays out of every traceback

@@ -27,6 +27,7 @@ from rivetr.adapters.swarm.base import (
     SwarmInfo,
     TaskInfo,
 )
+from rivetr.adapters.swarm.ssh_tunnel import SshTarget
 
 NO_NODE = "no suitable node"  # the engine's words for a placement nothing satisfies
 
@@ -53,7 +54,9 @@ class FakeSwarm:
         # registry address -> the (username, password) it takes; anyone is refused there
         self.accounts: dict[str, tuple[str, str]] = {}
         # the engines of machines a test made reachable over TLS: url -> their host name
-        self.remotes: dict[str, str] = {}
+        self.remotes: dict[str, str] = {}  # a reachable engine's URL -> its node's host name
+        # an engine reached over SSH: its node's host key, and the private key it takes
+        self.ssh_nodes: dict[str, tuple[str, str]] = {}
         self.join_refusal: str | None = None  # what a remote engine answers a join while set
         self._ports = itertools.count(30000)
         self._turn = itertools.count()
@@ -181,16 +184,37 @@ class FakeSwarm:
         if token not in (tokens.worker, tokens.manager):
             raise ContainerError(f"{action} at {remote.url}: invalid join token")
         role: Role = "manager" if token == tokens.manager else "worker"
-        self.join(hostname, remote.url.removeprefix("tcp://").rsplit(":", 1)[0], role=role)
+        self.join(hostname, SshTarget.of(remote.url).host, role=role)
 
     def _remote(self, remote: RemoteEngine, action: str) -> str:
         """The host name of a reachable remote engine, as the real one fails otherwise."""
+        if remote.over_ssh:
+            return self._through_ssh(remote, action)
         if remote.url not in self.remotes:
             raise ContainerError(
                 f"{action}: the engine at {remote.url} did not answer over TLS: connection refused"
             )
         if "PRIVATE KEY" not in remote.key or "CERTIFICATE" not in remote.cert:
             raise ContainerError(f"{action} at {remote.url}: [SSL] PEM lib")
+        return self.remotes[remote.url]
+
+    def _through_ssh(self, remote: RemoteEngine, action: str) -> str:
+        target = SshTarget.of(remote.url)
+        refused = f"{action}: the node at {remote.url} refused SSH"
+        if remote.url not in self.remotes:
+            raise ContainerError(
+                f"{refused}: ssh: connect to host {target.host} port {target.port}:"
+                " Connection refused"
+            )
+        host_key, taken = self.ssh_nodes.get(remote.url, ("", ""))
+        if remote.host_key != host_key:
+            raise ContainerError(
+                f"{refused}: its host key is not the one given (Host key verification failed.)"
+            )
+        if remote.ssh_key.strip() != taken.strip():
+            raise ContainerError(
+                f"{refused}: {target.user}@{target.host}: Permission denied (publickey)."
+            )
         return self.remotes[remote.url]
 
     async def create_network(self, name: str, labels: dict[str, str]) -> None:

@@ -1,8 +1,9 @@
-"""A node's own Docker engine, reached once over TLS to join it to the swarm (the way
-`docker --tlsverify -H tcp://node:2376 swarm join` does). The SDK reads the CA, certificate and
-key from files: they are written to a private temporary directory for the call and deleted
-with it. Every failure, the node's refusal as much as a connection or TLS one, is a
-ContainerError naming the engine: for the caller, the node is what was asked and refused."""
+"""A node's own Docker engine, reached once to join it to the swarm: over TLS (the way
+`docker --tlsverify -H tcp://node:2376 swarm join` does), or through SSH to its socket
+(`ssh_tunnel.py`). The SDK reads the CA, certificate and key from files: they are written to a
+private temporary directory for the call and deleted with it. Every failure, the node's
+refusal as much as a connection, TLS or SSH one, is a ContainerError naming the engine: for
+the caller, the node is what was asked and refused."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import requests.exceptions
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.docker_engine import explain
 from rivetr.adapters.swarm.base import SWARM_PORT, RemoteEngine, RemoteInfo
+from rivetr.adapters.swarm.ssh_tunnel import SshTarget, TunnelError, forwarded_socket
 
 T = TypeVar("T")
 TIMEOUT_S = 60.0  # a join returns once the node has its certificate from the manager
@@ -61,15 +63,38 @@ def advertised(url: str) -> str | None:
     """The address the node is reached at by Rivetr, when the URL gives one, is the one it
     advertises to the swarm: an engine on a machine of several addresses cannot choose one
     by itself ("could not choose an IP address to advertise"). A host name: it chooses."""
-    host = url.removeprefix("tcp://").rsplit(":", 1)[0].strip("[]")
     try:
-        return str(ipaddress.ip_address(host))
+        return str(ipaddress.ip_address(SshTarget.of(url).host))
     except ValueError:
         return None
 
 
 @contextmanager
 def _client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
+    if remote.over_ssh:
+        with _ssh_client(remote, action) as client:
+            yield client
+        return
+    with _tls_client(remote, action) as client:
+        yield client
+
+
+@contextmanager
+def _ssh_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
+    try:
+        with forwarded_socket(remote.url, remote.ssh_key, remote.host_key) as socket:
+            with _translated(remote, action):
+                client = docker.DockerClient(f"unix://{socket}", "auto", TIMEOUT_S)
+            try:
+                yield client
+            finally:
+                client.close()
+    except TunnelError as exc:
+        raise ContainerError(f"{action}: the node at {remote.url} refused SSH: {exc}") from exc
+
+
+@contextmanager
+def _tls_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
     with tempfile.TemporaryDirectory(prefix="rivetr-engine-tls-") as folder:  # mode 0700
         files = {}
         for name, pem in (("ca", remote.ca), ("cert", remote.cert), ("key", remote.key)):
@@ -114,8 +139,9 @@ def _translated(remote: RemoteEngine, action: str) -> Iterator[None]:
     except docker.errors.APIError as exc:  # before requests': it is an HTTPError too
         raise ContainerError(f"{action} at {remote.url}: {explain(exc)}") from exc
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        how = "through SSH" if remote.over_ssh else "over TLS"
         raise ContainerError(
-            f"{action}: the engine at {remote.url} did not answer over TLS: {exc}"
+            f"{action}: the engine at {remote.url} did not answer {how}: {exc}"
         ) from exc
     except OSError as exc:  # a PEM the ssl module cannot load
         raise ContainerError(f"{action} at {remote.url}: {exc}") from exc

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
+import msgspec
 
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta, EventStore
@@ -80,6 +81,27 @@ def _authorize_read(actor: Actor) -> None:
             f"{actor.label} does not administer this instance: only an instance admin sees"
             " its servers"
         )
+
+
+class EngineCredentials(msgspec.Struct, frozen=True, kw_only=True):
+    """What reaching a node's engine takes. Over TLS (`tcp://`): the CA that signed the
+    engine's certificate, and the client certificate and key it takes (PEM). Through SSH
+    (`ssh://`): the private key the user signs in with, and the node's host key as
+    `ssh-keyscan` prints it. Never recorded."""
+
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    ssh_key: str = ""
+    host_key: str = ""
+
+    @classmethod
+    def of(cls, given: object) -> EngineCredentials:
+        """Those fields of a request's body or a form."""
+        return cls(**{name: getattr(given, name) for name in cls.__struct_fields__})
+
+    def __repr__(self) -> str:
+        return "EngineCredentials(...)"  # the keys stay out of every traceback
 
 
 class ServerService:
@@ -174,12 +196,11 @@ class ServerService:
         )
 
     async def join(
-        self, actor: Actor, command: JoinNode, *, ca: str, cert: str, key: str
+        self, actor: Actor, command: JoinNode, credentials: EngineCredentials
     ) -> InvitationView:
-        """Join a node through its engine API over TLS, signed in with the client certificate
-        `cert` and its `key`, the engine's own certificate checked against `ca` (all PEM, held
-        for the call alone). Its host name is asked first (the name it is invited by), then
-        the invitation recorded, then the node's engine told to join with the token, which is
+        """Join a node through its engine API, over TLS or SSH as `credentials` say, held for
+        the call alone. Its host name is asked first (the name it is invited by), then the
+        invitation recorded, then the node's engine told to join with the token, which is
         never recorded. The keeper records it joined once the swarm lists it, as a node that
         ran the printed command.
 
@@ -189,9 +210,16 @@ class ServerService:
         # authorised before anything is asked of the node on the caller's behalf
         target = await self.handler.resolve(command)
         authorize_command(actor, command, target)
+        given = msgspec.structs.asdict(credentials)
+        swarm.require_credentials(command.engine, given)
+        if command.engine.startswith("ssh://"):
+            known = swarm.host_key(credentials.host_key)
+            remote = RemoteEngine(url=command.engine, ssh_key=credentials.ssh_key, host_key=known)
+        else:
+            c = credentials
+            remote = RemoteEngine(url=command.engine, ca=c.ca, cert=c.cert, key=c.key)
         swarm.require_swarm(await self.state())
         engine = self._engine()
-        remote = RemoteEngine(url=command.engine, ca=ca, cert=cert, key=key)
         try:
             found = await engine.describe_remote(remote)
         except (ContainerError, EngineUnavailable) as exc:

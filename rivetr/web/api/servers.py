@@ -27,26 +27,31 @@ from rivetr.service.commands.server_views import (
     ServerView,
     SwarmView,
 )
-from rivetr.service.commands.servers import ServerService
+from rivetr.service.commands.servers import EngineCredentials, ServerService
 from rivetr.web.openapi import problems
 
 # what the engine (or a registry through it) refuses, or no engine to ask: its words, a 502
 ENGINE_REFUSAL = problems(502)
 
 
-Pem = Annotated[str, msgspec.Meta(min_length=1, max_length=65536)]
+# PEM certificates and keys, an OpenSSH key, a host key line
+Secret = Annotated[str, msgspec.Meta(max_length=65536)]
 
 
 class EngineJoin(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A node's engine API (`tcp://host:2376`, `dockerd --tlsverify`), the CA that signed its
-    certificate, and the client certificate and key it takes, in PEM: used for the join
-    alone, never kept."""
+    """A node's engine API and what reaching it takes, used for the join alone, never kept.
+    Over TLS (`tcp://host:2376`, `dockerd --tlsverify`): the CA that signed its certificate,
+    and the client certificate and key it takes, in PEM. Through SSH
+    (`ssh://user@host[:port]`, to its `/var/run/docker.sock`): the private key the user signs
+    in with, and the node's host key as `ssh-keyscan` prints it, the only one taken."""
 
     engine: EngineUrl
     role: NodeRole = "worker"
-    ca: Pem
-    cert: Pem
-    key: Pem
+    ca: Secret = ""
+    cert: Secret = ""
+    key: Secret = ""
+    ssh_key: Secret = ""
+    host_key: Secret = ""
 
 
 class ServersController(Controller):
@@ -112,12 +117,13 @@ class ServersController(Controller):
         servers: NamedDependency[ServerService],
         actor: NamedDependency[Actor],
     ) -> InvitationView:
-        """Join a node through its engine API over TLS, as `docker --tlsverify -H ... swarm
-        join` would: it is invited by the host name its engine gives, then joined; it is listed
-        once the swarm has it. The engine's refusal (or silence, or a certificate not the
-        CA's) is a 502 in its words; recorded as `swarm.node_join_failed` once invited."""
+        """Join a node through its engine API, over TLS or SSH, as `docker -H ... swarm join`
+        would: it is invited by the host name its engine gives, then joined; it is listed
+        once the swarm has it. What the URL's way needs missing, or a host key that is none,
+        is a 422. The engine's refusal (or silence, a certificate not the CA's, a host key not
+        the node's) is a 502 in its words; recorded as `swarm.node_join_failed` once invited."""
         command = JoinNode(engine=data.engine, role=data.role)
-        return await servers.join(actor, command, ca=data.ca, cert=data.cert, key=data.key)
+        return await servers.join(actor, command, EngineCredentials.of(data))
 
     @get("/{server:str}")
     async def get_server(

@@ -20,6 +20,7 @@ from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
 from rivetr.domain.swarm_events import EngineUrl, NodeName
 from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.service.commands.servers import EngineCredentials
 from rivetr.web.pages.forms import Act, Shown, problems_of, status_of, submitted
 from rivetr.web.pages.label_lines import checked, parse_labels
 from rivetr.web.pages.servers import SERVERS_PAGE, ServersPage
@@ -43,9 +44,13 @@ class JoinForm(msgspec.Struct):
     csrf_token: str = ""
     engine: str = ""
     manager: str = ""
-    ca: str = ""  # the three PEMs: used for the join, never kept nor typed back into the form
+    # the three PEMs of TLS, or SSH's key and the node's host key: used for the join, never
+    # kept nor typed back into the form
+    ca: str = ""
     cert: str = ""
     key: str = ""
+    ssh_key: str = ""
+    host_key: str = ""
 
 
 class LabelsForm(msgspec.Struct):
@@ -128,9 +133,7 @@ class ServerForms(Controller):
                 typed["engine"], EngineUrl, f"{typed['engine']!r} is no engine", "engine"
             )
             command = JoinNode(engine=engine, role="manager" if data.manager else "worker")
-            await page.servers.join(
-                page.layout.actor, command, ca=data.ca, cert=data.cert, key=data.key
-            )
+            await page.servers.join(page.layout.actor, command, EngineCredentials.of(data))
             return Redirect("/servers")
 
         async def refused(exc: Exception) -> Response[Any]:

@@ -283,3 +283,46 @@ def test_observing_what_was_just_recorded_adds_nothing(lists: list[list[Observed
                     listed[node_id].cpus,
                     listed[node_id].leader,
                 )
+
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNs9Evd8bBq6bGsIS+tJ0SjpWMmkY+ucwMfJ1dyt2DU"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        ED25519,
+        f"{ED25519} root@vps-2",  # a public key file
+        f"10.0.0.5 {ED25519}",  # ssh-keyscan
+        f"[10.0.0.5]:2222,vps-2 {ED25519} comment",  # known_hosts
+        f"|1|c2FsdA==|aGFzaA== {ED25519}",  # a hashed known_hosts name
+    ],
+)
+def test_a_host_key_is_taken_from_the_lines_users_have(line: str) -> None:
+    assert swarm.host_key(line) == ED25519
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "ssh-ed25519",
+        "ssh-ed25519 not*base64",
+        ED25519.replace("ssh-ed25519", "ssh-rsa"),  # a key under another type's name
+        f"@revoked * {ED25519}",
+        f"@cert-authority *.example.com {ED25519}",
+        "ssh-foo AAAAB3NzaC1mb28=",
+    ],
+)
+def test_what_is_no_host_key_is_refused(line: str) -> None:
+    with pytest.raises(InvalidCommand, match="host_key must be"):
+        swarm.host_key(line)
+
+
+def test_each_way_to_an_engine_needs_its_own_credentials() -> None:
+    swarm.require_credentials("tcp://h:2376", {"ca": "a", "cert": "b", "key": "c"})
+    swarm.require_credentials("ssh://root@h", {"ssh_key": "a", "host_key": "b"})
+    with pytest.raises(InvalidCommand, match=r"over TLS \(tcp://h:2376\) needs cert, key"):
+        swarm.require_credentials("tcp://h:2376", {"ca": "a", "cert": " ", "ssh_key": "k"})
+    with pytest.raises(InvalidCommand, match=r"over SSH \(ssh://h\) needs ssh_key, host_key"):
+        swarm.require_credentials("ssh://h", {"ca": "a", "cert": "b", "key": "c"})

@@ -17,7 +17,7 @@ from rivetr.domain.swarm_events import (
     SwarmNodeChangeRequested,
     SwarmNodeJoinFailed,
 )
-from rivetr.service.commands.servers import JOIN_WAIT, SwarmRefused
+from rivetr.service.commands.servers import JOIN_WAIT, EngineCredentials, SwarmRefused
 from tests.unit.service.reactors.house import House
 
 pytestmark = pytest.mark.anyio
@@ -158,7 +158,8 @@ ENGINE = "tcp://10.0.0.5:2376"
 
 async def join(services: Any, engine: str = ENGINE, role: NodeRole = "worker") -> Any:
     command = JoinNode(engine=engine, role=role)
-    return await services.servers.join(SYSTEM, command, ca=PEM_CA, cert=PEM_CERT, key=PEM_KEY)
+    tls = EngineCredentials(ca=PEM_CA, cert=PEM_CERT, key=PEM_KEY)
+    return await services.servers.join(SYSTEM, command, tls)
 
 
 async def test_a_node_is_joined_through_its_engine_api_by_the_name_it_gives(house: House) -> None:
@@ -180,6 +181,40 @@ async def test_a_node_is_joined_through_its_engine_api_by_the_name_it_gives(hous
     for secret in ("secret-key", (await house.swarm.join_tokens()).worker):
         assert secret not in history  # neither the key nor the token is ever recorded
     assert (await swarm_types(house))[-2:] == ["swarm.node_invited", "swarm.node_joined"]
+
+
+SSH_ENGINE = "ssh://root@10.0.0.6:2222"
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-secret\n-----END OPENSSH PRIVATE KEY-----\n"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHNs9Evd8bBq6bGsIS+tJ0SjpWMmkY+ucwMfJ1dyt2DU"
+
+
+def ssh(host_key: str) -> EngineCredentials:
+    return EngineCredentials(ssh_key=SSH_KEY, host_key=host_key)
+
+
+async def test_a_node_is_joined_through_ssh_checked_by_its_host_key(house: House) -> None:
+    house.swarm.remotes[SSH_ENGINE] = "vps-6"
+    house.swarm.ssh_nodes[SSH_ENGINE] = (HOST_KEY, SSH_KEY)
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        before = await swarm_types(house)
+        command = JoinNode(engine=SSH_ENGINE)
+        # a line as ssh-keyscan prints it, or a known_hosts line: its host names go
+        scanned = f"[10.0.0.6]:2222 {HOST_KEY} root@vps-6"
+        other = HOST_KEY.replace("IHNs9", "IHNs8")
+        with pytest.raises(SwarmRefused, match="host key is not the one given"):
+            await services.servers.join(SYSTEM, command, ssh(other))
+        with pytest.raises(InvalidCommand, match="needs ssh_key"):
+            await services.servers.join(SYSTEM, command, EngineCredentials(key=SSH_KEY))
+        assert await swarm_types(house) == before  # refused before any invitation
+
+        invited = await services.servers.join(SYSTEM, command, ssh(scanned))
+
+        assert (invited.name, invited.engine) == ("vps-6", SSH_ENGINE)
+        await services.swarm_keeper.look()
+        listed = await services.servers.swarm(SYSTEM)
+        assert ("vps-6", "10.0.0.6") in [(s.hostname, s.address) for s in listed.servers]
+    assert "ssh-secret" not in str(await house.store.read_stream(STREAM))
 
 
 async def test_an_engine_that_refuses_is_answered_in_its_words(house: House) -> None:
