@@ -414,7 +414,9 @@ async def test_a_node_is_joined_through_ssh_to_its_engine(swarm: Swarm) -> None:
         with pytest.raises(ContainerError, match=rf"{re.escape(wrong.url)} refused SSH: .*{words}"):
             await swarm.engine.describe_remote(wrong)
 
-    joined = await joined_through(swarm, remote, found.hostname)
+    # the key as a browser's form sends it, with CRLF line ends
+    pasted = msgspec.structs.replace(remote, ssh_key=remote.ssh_key.replace("\n", "\r\n"))
+    joined = await joined_through(swarm, pasted, found.hostname)
     assert joined.address == SshTarget.of(remote.url).host  # advertised as Rivetr reached it
 
 

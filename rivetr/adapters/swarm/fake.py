@@ -211,7 +211,7 @@ class FakeSwarm:
             raise ContainerError(
                 f"{refused}: its host key is not the one given (Host key verification failed.)"
             )
-        if remote.ssh_key.strip() != taken.strip():
+        if remote.ssh_key.split() != taken.split():  # line ends aside, as OpenSSH reads it
             raise ContainerError(
                 f"{refused}: {target.user}@{target.host}: Permission denied (publickey)."
             )

@@ -56,7 +56,8 @@ def forwarded_socket(url: str, ssh_key: str, host_key: str) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="rivetr-engine-ssh-") as folder:  # mode 0700
         key = Path(folder) / "key"
         key.touch(mode=0o600)
-        key.write_text(ssh_key.strip() + "\n")  # OpenSSH refuses a key without its newline
+        # OpenSSH refuses a key without its last newline, or with a browser form's CRLFs
+        key.write_text("\n".join(ssh_key.strip().splitlines()) + "\n")
         known_hosts = Path(folder) / "known_hosts"
         known_hosts.write_text(target.known_hosts_line(host_key))
         socket = Path(folder) / "docker.sock"
