@@ -106,6 +106,7 @@ from rivetr.service.reactors.reconciler import (
     fail_interrupted,
     reconcile_engine,
     remove_orphan_services,
+    revive_lost_services,
 )
 from rivetr.service.reactors.renewal import Renewer
 from rivetr.service.reactors.resources import ResourceSampler
@@ -529,7 +530,7 @@ class Services:
         await self.runner.wait_until(await self.store.head())
         runtime = self.engine.runtime
         if runtime is not None:
-            await self._remove_orphan_services()  # before the containers: their tasks' among them
+            await self._reconcile_services(runtime)  # before the containers: tasks' among them
             await reconcile_engine(self.read, self.recorder, runtime, self.deployer, self._rebuild)
             await self.database_reactors.remove_throwaways()
             await self.database_reactors.roll_back_upgrades()  # before: it skips those
@@ -538,15 +539,19 @@ class Services:
             await self.revive_stacks()
             await self.job_scheduler.sweep(runtime)
 
-    async def _remove_orphan_services(self) -> None:
-        """While this engine manages a swarm, the services of releases that are over go."""
+    async def _reconcile_services(self, runtime: ContainerRuntime) -> None:
+        """While this engine manages a swarm, the services of releases that are over go, and
+        live releases whose service is gone are deployed again."""
         try:
             swarm = self.swarm_engine()
             info = await swarm.swarm()
             if info is not None and info.manager:
                 await remove_orphan_services(self.read, self.recorder, swarm)
+                await revive_lost_services(
+                    self.read, self.recorder, swarm, runtime, self._redeploy, self._rebuild
+                )
         except (ContainerError, EngineUnavailable) as exc:
-            log.warning("could not look for orphan services: %s", exc)
+            log.warning("could not compare the swarm's services with the log: %s", exc)
 
     async def revive_stacks(self) -> None:
         """Stacks the log says are live but the engine runs nothing of (a restore onto a new
@@ -563,6 +568,12 @@ class Services:
         """A live release's image is gone from the engine: deploy its commit again."""
         return await self.deployments.request(
             SYSTEM, app, commit=commit, trigger="rebuild", deployment_id=deployment_id
+        )
+
+    async def _redeploy(self, app: str, image: str, commit: str | None, deployment_id: str) -> str:
+        """A live release's service is gone from the swarm: deploy its image again."""
+        return await self.deployments.request(
+            SYSTEM, app, image=image, commit=commit, trigger="rebuild", deployment_id=deployment_id
         )
 
     async def close(self) -> None:

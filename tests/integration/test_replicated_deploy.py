@@ -176,6 +176,47 @@ async def test_ten_deploys_and_rollbacks_under_load_lose_no_request(
     assert result["ok"] > 100
 
 
+async def test_a_live_release_whose_service_was_removed_serves_again_after_a_restart(
+    lab: Any, tmp_path: Path
+) -> None:
+    """The service removed while Rivetr was stopped (here by the end of `on_lab`, as `docker
+    service rm` would): at its next start its image is deployed again and served."""
+    async with on_lab(lab, tmp_path) as services:
+        name, _ = await scaled_app(services, tmp_path)
+        lost = await deploy(services, name)
+        app_id = (await services.lookup.by_name(name)).app_id
+    assert f"rivetr-{name}-{lost}" not in services_in(lab)
+
+    settings = {"swarm_registry": lab.registry, "drain_s": 1, "swarm_check_interval_s": 1}
+    async with running(tmp_path, "docker", **settings) as services:
+        try:
+            with anyio.fail_after(120):
+                while True:
+                    release = await services.read.deployments.release(app_id)
+                    if release is not None and release.deployment_id != lost:
+                        break
+                    await anyio.sleep(0.2)
+            again = await services.read.deployments.by_id(release.deployment_id)
+            assert again is not None
+            assert again.trigger == "rebuild"
+            await services.routes.refresh()
+            async with httpx.AsyncClient() as client:
+                port = services.settings.proxy_http_port
+                url = f"http://127.0.0.1:{port}/"
+                answer = await client.get(url, headers={"Host": f"{name}.test"})
+            assert answer.text == "v1"
+            assert f"rivetr-{name}-{release.deployment_id}" in services_in(lab)
+        finally:
+            swarm = services.swarm_engine()
+            for service in await swarm.services({"rivetr.managed": "true"}):
+                await swarm.remove_service(service)
+
+
+def services_in(lab: Any) -> set[str]:
+    """The names of the services the lab's swarm runs."""
+    return {s["Spec"]["Name"] for s in lab.client.api.services()}
+
+
 async def test_copies_no_worker_can_start_fail_the_deploy_and_the_old_ones_serve(
     services: Services, tmp_path: Path
 ) -> None:

@@ -4,9 +4,9 @@ A deployment caught mid-way is failed (its container removed; the previous relea
 stopped serving), a release left live beside a newer one is superseded, superseded releases are
 retired, a live release whose container died is started again from its image (or, when the
 image is not on the host either, as after a restore onto a new machine, built again from its
-commit as a new deployment), and managed containers (and swarm services) of this instance's
-deployments that are no longer live or draining are removed (another instance's, on the same
-engine, are left alone).
+commit as a new deployment), a live release on servers whose swarm service is gone is deployed
+again, and managed containers (and swarm services) of this instance's deployments that are no
+longer live or draining are removed (another instance's, on the same engine, are left alone).
 Every action is an event.
 """
 
@@ -61,6 +61,9 @@ _ALIVE = frozenset({"running", "restarting", "paused"})
 _KEPT = frozenset({"live", "superseded", *IN_FLIGHT})  # the statuses whose container stays
 # asks for a deployment of an app (by name), built from a commit, under the id given
 Rebuild = Callable[[str, str, str], Awaitable[object]]
+# asks for a deployment of an app (by name) of an image built before (and its commit, when
+# one is recorded), under the id given
+Redeploy = Callable[[str, str, str | None, str], Awaitable[object]]
 
 
 async def fail_interrupted(read: ReadModel, recorder: StepRecorder) -> list[str]:
@@ -168,6 +171,48 @@ async def remove_orphan_services(
             EventMeta(actor="system:reconciler", correlation_id=owner, source="system"),
         )
     return removed
+
+
+async def revive_lost_services(
+    read: ReadModel,
+    recorder: StepRecorder,
+    swarm: SwarmEngine,
+    runtime: ContainerRuntime,
+    redeploy: Redeploy,
+    rebuild: Rebuild,
+) -> list[str]:
+    """Deploy again each live release on servers whose swarm service is gone (removed by hand,
+    a swarm made anew): the swarm would otherwise run none of its copies, and nothing else
+    brings them back. Its image when this host still has it, else its commit built again; a
+    note on the old release says which new deployment does it. Returns the releases' ids."""
+    lost = []
+    for live in await read.deployments.with_status(["live"]):
+        release = await read.deployments.release(live.app_id)
+        if release is None or release.deployment_id != live.id or not release.service_name:
+            continue
+        if await swarm.service_labels(release.service_name) is None:
+            lost.append(release)
+    for release in lost:
+        why = f"its swarm service {release.service_name} was gone"
+        if release.image is not None and await _image_here(runtime, release.image):
+            await _redeploy(read, recorder, redeploy, release, why)
+        else:
+            await _rebuild(read, recorder, rebuild, release, why)
+    return [release.deployment_id for release in lost]
+
+
+async def _redeploy(
+    read: ReadModel, recorder: StepRecorder, redeploy: Redeploy, release: ReleaseView, why: str
+) -> None:
+    """As `_rebuild`, from the image the release ran rather than its commit."""
+    assert release.image is not None
+    view = await read.deployments.by_id(release.deployment_id)
+    again = new_deployment_id()
+    await _note(recorder, release, f"{why}; deploying its image {release.image} as {again}")
+    try:
+        await redeploy(release.app, release.image, view.commit_sha if view else None, again)
+    except DomainError as exc:
+        await _note(recorder, release, f"{why}; deploying it again was refused: {exc}")
 
 
 async def _orphan(read: ReadModel, deployment_id: str | None) -> bool:

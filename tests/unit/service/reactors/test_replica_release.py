@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from rivetr.adapters.health.fake import REFUSED
@@ -294,6 +295,46 @@ async def test_the_service_of_a_deploy_a_crash_interrupted_goes_at_the_next_star
         assert state.status == "failed"
         swarm_stream = [r.type for r in await house.store.read_stream("swarm")]
         assert swarm_stream[-1] == "swarm.orphan_removed"
+
+
+async def test_a_live_release_whose_service_is_gone_is_deployed_again_at_the_next_start(
+    registered: House,
+) -> None:
+    """Someone removed the service by hand (or the swarm was made anew) while Rivetr was
+    stopped: at its start the release's image is deployed again, not built."""
+    house = registered
+    async with on_servers(house) as services:
+        lost = await until(services, await deploy(services), {"live"})
+    house.swarm.specs.clear()
+    house.swarm.task_list.clear()
+
+    async with house.running() as services:
+        release_of = services.read.deployments.release
+
+        async def replaced() -> bool:
+            release = await release_of(lost.app_id or "")
+            return release is not None and release.deployment_id != lost.deployment_id
+
+        with anyio.fail_after(5):
+            while not await replaced():  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        release = await release_of(lost.app_id or "")
+        assert release is not None
+        again = await services.read.deployments.by_id(release.deployment_id)
+        assert again is not None
+        assert (again.trigger, again.image) == ("rebuild", lost.image)
+        assert len(house.builder.built) == 1  # deployed from its image, not built again
+        assert list(house.swarm.specs) == [f"rivetr-web-{release.deployment_id}"]
+        assert (await until(services, lost.deployment_id, {"retired"})).status == "retired"
+        [note] = [
+            r.event
+            for r in await services.store.read_stream(f"deployment-{lost.deployment_id}")
+            if r.type == "deployment.restart_failed"
+        ]
+        assert note.reason == (  # type: ignore[attr-defined]
+            f"its swarm service rivetr-web-{lost.deployment_id} was gone; deploying its image"
+            f" {lost.image} as {release.deployment_id}"
+        )
 
 
 async def live_on_workers(house: House, services: Services) -> tuple[str, str]:
