@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import secrets
+import urllib.parse
 from collections.abc import Callable
 
 import msgspec
@@ -53,8 +54,8 @@ class FakeSwarm:
         self.pushed: dict[str, str] = {}  # repository:tag -> the image pushed there
         # registry address -> the (username, password) it takes; anyone is refused there
         self.accounts: dict[str, tuple[str, str]] = {}
-        # the engines of machines a test made reachable over TLS: url -> their host name
-        self.remotes: dict[str, str] = {}  # a reachable engine's URL -> its node's host name
+        # the engines of machines a test made reachable (over TLS or SSH): url -> their host name
+        self.remotes: dict[str, str] = {}
         # an engine reached over SSH: its node's host key, and the private key it takes
         self.ssh_nodes: dict[str, tuple[str, str]] = {}
         self.join_refusal: str | None = None  # what a remote engine answers a join while set
@@ -184,7 +185,7 @@ class FakeSwarm:
         if token not in (tokens.worker, tokens.manager):
             raise ContainerError(f"{action} at {remote.url}: invalid join token")
         role: Role = "manager" if token == tokens.manager else "worker"
-        self.join(hostname, SshTarget.of(remote.url).host, role=role)
+        self.join(hostname, urllib.parse.urlsplit(remote.url).hostname or "", role=role)
 
     def _remote(self, remote: RemoteEngine, action: str) -> str:
         """The host name of a reachable remote engine, as the real one fails otherwise."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ import requests.exceptions
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.docker_engine import explain
 from rivetr.adapters.swarm.base import SWARM_PORT, RemoteEngine, RemoteInfo
-from rivetr.adapters.swarm.ssh_tunnel import SshTarget, TunnelError, forwarded_socket
+from rivetr.adapters.swarm.ssh_tunnel import TunnelError, forwarded_socket
 
 T = TypeVar("T")
 TIMEOUT_S = 60.0  # a join returns once the node has its certificate from the manager
@@ -64,7 +65,7 @@ def advertised(url: str) -> str | None:
     advertises to the swarm: an engine on a machine of several addresses cannot choose one
     by itself ("could not choose an IP address to advertise"). A host name: it chooses."""
     try:
-        return str(ipaddress.ip_address(SshTarget.of(url).host))
+        return str(ipaddress.ip_address(urllib.parse.urlsplit(url).hostname or ""))
     except ValueError:
         return None
 

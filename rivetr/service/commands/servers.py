@@ -210,14 +210,11 @@ class ServerService:
         # authorised before anything is asked of the node on the caller's behalf
         target = await self.handler.resolve(command)
         authorize_command(actor, command, target)
-        given = msgspec.structs.asdict(credentials)
-        swarm.require_credentials(command.engine, given)
-        if command.engine.startswith("ssh://"):
+        swarm.require_credentials(command.engine, msgspec.structs.asdict(credentials))
+        if command.engine.startswith("ssh://"):  # as ssh takes it, whatever line it came in
             known = swarm.host_key(credentials.host_key)
-            remote = RemoteEngine(url=command.engine, ssh_key=credentials.ssh_key, host_key=known)
-        else:
-            c = credentials
-            remote = RemoteEngine(url=command.engine, ca=c.ca, cert=c.cert, key=c.key)
+            credentials = msgspec.structs.replace(credentials, host_key=known)
+        remote = RemoteEngine(url=command.engine, **msgspec.structs.asdict(credentials))
         swarm.require_swarm(await self.state())
         engine = self._engine()
         try:
