@@ -201,7 +201,13 @@ class Services:
         )
         self.swarm_engine = SwarmEngineFinder(self.engine, swarm)
         self.servers = ServerService(
-            handler, self.swarm_engine, self.clock, self.secrets, read, settings.swarm_registry
+            handler,
+            self.swarm_engine,
+            self.clock,
+            self.secrets,
+            read,
+            settings.swarm_registry,
+            settings.hosted_registry_image,
         )
         self.deployments = DeploymentService(handler, read, self.lookup)
         self.scaling = ScaleService(self.apps, self.deployments, read)
@@ -540,12 +546,17 @@ class Services:
             await self.job_scheduler.sweep(runtime)
 
     async def _reconcile_services(self, runtime: ContainerRuntime) -> None:
-        """While this engine manages a swarm, the services of releases that are over go, and
-        live releases whose service is gone are deployed again."""
+        """While this engine manages a swarm, the registry Rivetr runs is started again if
+        its service is gone, the services of releases that are over go, and live releases
+        whose service is gone are deployed again (pushed to that registry)."""
         try:
             swarm = self.swarm_engine()
             info = await swarm.swarm()
             if info is not None and info.manager:
+                try:
+                    await self.servers.revive_registry()
+                except (ContainerError, EngineUnavailable) as exc:  # recorded; the rest goes on
+                    log.error("the servers' registry could not be started again: %s", exc)
                 await remove_orphan_services(self.read, self.recorder, swarm)
                 await revive_lost_services(
                     self.read, self.recorder, swarm, runtime, self._redeploy, self._rebuild

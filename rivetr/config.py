@@ -142,6 +142,11 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         ]
         | None
     ) = None
+    # the image of the registry Rivetr runs on a swarm's manager when asked
+    # (`rivetr servers registry --run`): the distribution registry, laid out as `registry:2`
+    # is (configuration at /etc/docker/registry/config.yml, a shell); every node runs it too,
+    # to hold the registry's certificates
+    hosted_registry_image: Annotated[str, msgspec.Meta(min_length=1, max_length=512)] = "registry:2"
 
     @property
     def data_path(self) -> Path:

@@ -46,6 +46,9 @@ POSTGRES = TestImage("postgres", "rivetr-test/postgres:15")
 MARIADB = TestImage("mariadb", "rivetr-test/mariadb:10.11")
 REDIS = TestImage("redis", "rivetr-test/redis:7")
 BUILT = (POSTGRES, MARIADB, REDIS)
+# the registry Rivetr runs on a swarm's manager (`hosted_registry_image`), not a database: built
+# by the swarm tests alone, as they need it
+REGISTRY = TestImage("registry", "rivetr-test/registry:2.8")
 
 
 def image_for(kind: str) -> str:

@@ -77,11 +77,26 @@ def add_commands(
         description="The registry every server pulls the apps' images from, and the account"
         f" to push and pull as: its password is read from ${PASSWORD_ENV}, else stdin's first"
         " line (a terminal asks), never from the command line. The account is tried against"
-        " the registry before it is kept; the password is sealed. --clear forgets it.",
+        " the registry before it is kept; the password is sealed. --clear forgets it. --run"
+        " runs one here instead, on the manager, at its address and --port: every server's"
+        " engine is handed its CA and a client certificate, the only client it takes; --stop"
+        " stops it (its images are kept in the volume rivetr-registry).",
     )
     registry.add_argument("address", nargs="?", help="host[:port], as image names start")
     registry.add_argument("--username", default="", help="the account, if the registry wants one")
     registry.add_argument("--clear", action="store_true", help="forget the registry set")
+    registry.add_argument(
+        "--run",
+        dest="run_here",
+        action="store_true",
+        help="run the servers' registry on the manager",
+    )
+    registry.add_argument(
+        "--port", type=int, default=5000, help="where the registry run here answers (5000)"
+    )
+    registry.add_argument(
+        "--stop", dest="stop_here", action="store_true", help="stop the registry run here"
+    )
     verbs.verb(registry, _registry, line)
     remove = actions.add_parser("remove", parents=[output], help="remove a server")
     remove.add_argument("server", help="host name or node id")
@@ -99,6 +114,11 @@ def line(item: Any) -> str:
     )
 
     if isinstance(item, RegistryView):
+        if item.source == "hosted":
+            return (
+                f"images for the servers go to {item.address}, the registry run on the manager"
+                " (each server's engine presents its client certificate)"
+            )
         account = f" as {item.username}" if item.username else " (no account)"
         return f"images for the servers go to {item.address}{account}"
 
@@ -252,13 +272,26 @@ async def _remove(services: Any, args: argparse.Namespace) -> Any:
 async def _registry(services: Any, args: argparse.Namespace) -> Any:
     import msgspec
 
-    from rivetr.domain.swarm_registry import SetRegistry
+    from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 
+    given = {"ADDRESS": args.address, "--clear": args.clear}
+    given |= {"--run": args.run_here, "--stop": args.stop_here}
+    chosen = [name for name, asked in given.items() if asked]
+    if len(chosen) > 1:
+        raise verbs.Usage(f"one of ADDRESS, --clear, --run and --stop, not {' and '.join(chosen)}")
     if args.clear:
         await services.servers.clear_registry(cli_actor())
         return "the registry set for the servers is forgotten"
+    if args.run_here or args.stop_here:
+        await _with_engine(services)
+    if args.run_here:
+        asked = msgspec.convert({"port": args.port}, HostRegistry)
+        return await services.servers.host_registry(cli_actor(), asked)
+    if args.stop_here:
+        await services.servers.stop_hosted_registry(cli_actor())
+        return "the registry run on the manager is stopped; its images stay in its volume"
     if not args.address:
-        raise verbs.Usage("name the registry (host[:port]), or --clear")
+        raise verbs.Usage("name the registry (host[:port]), or --clear, --run or --stop")
     password = ""
     if args.username:
         password = os.environ.get(PASSWORD_ENV) or StdinLines().next(

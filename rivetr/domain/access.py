@@ -95,7 +95,12 @@ from rivetr.domain.stack_commands import (
     StackCommand,
 )
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
-from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
+from rivetr.domain.swarm_registry import (
+    ClearRegistry,
+    HostRegistry,
+    SetRegistry,
+    StopHostedRegistry,
+)
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.domain.tokens import check_child
 
@@ -325,6 +330,8 @@ def required_permission(command: Command) -> Permission:
             | RemoveNode()
             | SetRegistry()
             | ClearRegistry()
+            | HostRegistry()
+            | StopHostedRegistry()
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -383,7 +390,15 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         )
     servers = isinstance(
         command,
-        InitSwarm | InviteNode | JoinNode | ChangeNode | RemoveNode | SetRegistry | ClearRegistry,
+        InitSwarm
+        | InviteNode
+        | JoinNode
+        | ChangeNode
+        | RemoveNode
+        | SetRegistry
+        | ClearRegistry
+        | HostRegistry
+        | StopHostedRegistry,
     )
     if servers and not actor.administers_instance():
         raise Forbidden(

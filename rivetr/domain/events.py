@@ -122,7 +122,9 @@ from rivetr.domain.swarm_events import (
     SwarmOperationFailed,
     SwarmOrphanRemoved,
     SwarmRegistryCleared,
+    SwarmRegistryHosted,
     SwarmRegistrySet,
+    SwarmRegistryStopped,
 )
 
 # --- applications (stream "app-<id>"; before ids, "app-<name>") -----------------------------------
@@ -985,6 +987,8 @@ AnyEvent = (
     | SwarmOrphanRemoved
     | SwarmRegistrySet
     | SwarmRegistryCleared
+    | SwarmRegistryHosted
+    | SwarmRegistryStopped
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

@@ -42,7 +42,9 @@ from rivetr.domain.swarm_events import (
     SwarmNodeStateChanged,
     SwarmOperationFailed,
     SwarmRegistryCleared,
+    SwarmRegistryHosted,
     SwarmRegistrySet,
+    SwarmRegistryStopped,
 )
 
 MAX_LABELS = 64
@@ -113,6 +115,7 @@ class Registry(msgspec.Struct, frozen=True, kw_only=True):
     address: str
     username: str = ""
     password: str | None = None  # sealed
+    hosted: SwarmRegistryHosted | None = None  # run by Rivetr, with what it runs with
 
 
 class SwarmState(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,7 +209,9 @@ def evolve(state: SwarmState, event: Event) -> SwarmState:
                 address=event.address, username=event.username, password=event.password
             )
             return replace(state, registry=registry)
-        case SwarmRegistryCleared():
+        case SwarmRegistryHosted():
+            return replace(state, registry=Registry(address=event.address, hosted=event))
+        case SwarmRegistryCleared() | SwarmRegistryStopped():
             return replace(state, registry=None)
         case SwarmOperationFailed():
             if event.operation == "init":

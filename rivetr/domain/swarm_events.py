@@ -16,7 +16,7 @@ STREAM = "swarm"
 NodeRole = Literal["manager", "worker"]
 NodeState = Literal["ready", "down", "disconnected", "unknown"]
 Availability = Literal["active", "pause", "drain"]
-SwarmOperation = Literal["init", "change", "remove"]
+SwarmOperation = Literal["init", "change", "remove", "registry"]
 Bytes = Annotated[int, msgspec.Meta(ge=0, le=2**62)]
 Cpus = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
 # a node label: the engine's key syntax, kept to what a constraint can name plainly
@@ -219,3 +219,26 @@ class SwarmRegistrySet(Event, frozen=True, kw_only=True, tag="swarm.registry_set
 
 class SwarmRegistryCleared(Event, frozen=True, kw_only=True, tag="swarm.registry_cleared"):
     """The registry set before is forgotten (and its account with it)."""
+
+
+class SwarmRegistryHosted(Event, frozen=True, kw_only=True, tag="swarm.registry_hosted"):
+    """Rivetr runs the servers' registry itself, on the manager, at `address` (the manager's
+    address and the port it answers at), from `image`; it answered before this was recorded.
+    A CA made for it alone signed its certificate (`cert`) and the one client certificate
+    every node's engine presents to it (`client_cert`): it takes no other client, so it needs
+    no account. Certificates in PEM; the keys sealed; the CA's own key was never kept."""
+
+    address: str
+    image: str
+    ca: str
+    cert: str
+    key: str  # sealed
+    client_cert: str
+    client_key: str  # sealed
+
+
+class SwarmRegistryStopped(Event, frozen=True, kw_only=True, tag="swarm.registry_stopped"):
+    """The registry Rivetr ran at `address` is stopped and the nodes no longer hold its
+    certificates; the images it stored stay in its volume on the manager."""
+
+    address: str

@@ -4,13 +4,15 @@ host's engine made a manager by the adapter itself, and two worker engines of th
 engine keeps: nodes with their role, state, address and labels; replicated services whose
 tasks publish their port on their own node; a placement nothing satisfies left pending with
 the engine's words; a node joined through its engine API over TLS, and a client certificate
-that engine does not take refused in words that name it."""
+that engine does not take refused in words that name it; a registry run on the manager that
+every node pushes to and pulls from, and that takes no client without its certificate."""
 
 from __future__ import annotations
 
 import io
 import os
 import re
+import ssl
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,6 +26,7 @@ import pytest
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
 from rivetr.adapters.swarm.base import (
+    HostedRegistrySpec,
     NodeInfo,
     RegistryLogin,
     RemoteEngine,
@@ -32,6 +35,7 @@ from rivetr.adapters.swarm.base import (
     TaskInfo,
 )
 from rivetr.adapters.swarm.fake import FakeSwarm
+from rivetr.adapters.swarm.registry_tls import make_certificates, probe
 from rivetr.adapters.swarm.ssh_tunnel import SshTarget
 from tests.net import free_port
 from tests.swarm_lab.lab import ssh_key_pair
@@ -56,6 +60,7 @@ class Swarm:
     remote: RemoteEngine  # a node not in the swarm, whose engine takes TLS clients of the CA
     ssh_remote: RemoteEngine  # another, whose root takes SSH_KEY
     other_host_key: str  # a host key that is no node's
+    registry_image: str  # the distribution registry's, as `registry:2` is laid out
 
 
 def _lab_available() -> None:
@@ -85,9 +90,14 @@ def lab() -> Iterator[object]:
         'CMD ["sh", "-c", "echo $(hostname) > /tmp/i && exec httpd -f -p 80 -h /tmp"]\n'
     )
     client.images.build(fileobj=io.BytesIO(page.encode()), tag=WEB)
+    from tests.database_images import REGISTRY, ensure_image
+
+    registry_image = ensure_image(client, REGISTRY)
     with Registry() as registry, Lab(client, workers=2, tls=ENGINE_CA) as started:
         for worker in started.workers:
             started.load_image(worker, WEB)
+            started.load_image(worker, registry_image)
+        started.registry_image = registry_image
         started.share_loopback(registry.port)
         started.registry = registry.address
         yield started
@@ -153,6 +163,7 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
                 url="ssh://root@10.0.0.22", ssh_key=SSH_KEY[0], host_key=node_key
             ),
             other_host_key=host_key_of(ssh_key_pair()[1]),
+            registry_image="registry:2",
         )
         return
     lab = request.getfixturevalue("lab")
@@ -199,9 +210,11 @@ async def swarm(request: pytest.FixtureRequest) -> AsyncIterator[Swarm]:
                 host_key=host_key_of(lab.host_key(lab.workers[0])),  # type: ignore[attr-defined]
             ),
             other_host_key=host_key_of(ssh_key_pair()[1]),
+            registry_image=lab.registry_image,  # type: ignore[attr-defined]
         )
     finally:
         if await engine.swarm() is not None:  # a test that pushes only makes no swarm
+            await engine.stop_registry()
             for name in await engine.services(LABEL):
                 await engine.remove_service(name)
         for worker in lab.workers:  # type: ignore[attr-defined]
@@ -352,6 +365,60 @@ async def test_a_registry_wanting_an_account_takes_that_account_alone(swarm: Swa
         reference = await swarm.engine.push_image(WEB, repository, "1", right)
 
         assert reference.startswith(f"{repository}@sha256:")
+
+
+async def test_a_registry_run_on_the_manager_serves_every_node_and_stops_clean(
+    swarm: Swarm,
+) -> None:
+    await made(swarm)
+    info = await swarm.engine.swarm()
+    assert info is not None
+    address = f"{info.advertise_addr}:{free_port()}"
+    certificates = make_certificates(info.advertise_addr)
+    spec = HostedRegistrySpec(
+        address=address, node_id=info.node_id, image=swarm.registry_image, certificates=certificates
+    )
+    await swarm.engine.run_registry(spec, timeout=60)
+    assert await swarm.engine.registry_running()
+
+    reference = await swarm.engine.push_image(WEB, f"{address}/contract/hosted", "1")
+
+    assert reference.startswith(f"{address}/contract/hosted@sha256:")
+    assert await swarm.pulls(reference)  # a worker's engine trusts it, and it the worker
+    if swarm.real:
+        # a client without the client certificate (another CA's) is refused in the handshake
+        stranger = make_certificates(info.advertise_addr)
+        mixed = msgspec.structs.replace(stranger, ca=certificates.ca)
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            await anyio.to_thread.run_sync(probe, address, mixed)
+        await anyio.to_thread.run_sync(probe, address, certificates)
+    await swarm.engine.run_registry(spec, timeout=60)  # run again: replaced, still serving
+    await swarm.engine.push_image(WEB, f"{address}/contract/hosted", "2")
+    await swarm.engine.stop_registry()
+    assert not await swarm.engine.registry_running()
+    with pytest.raises(ContainerError, match=rf"push {re.escape(address)}/contract/hosted:3"):
+        await swarm.engine.push_image(WEB, f"{address}/contract/hosted", "3")
+    await swarm.engine.stop_registry()  # none running is fine
+
+
+async def test_a_registry_whose_image_no_node_has_is_not_up_in_the_engines_words(
+    swarm: Swarm,
+) -> None:
+    await made(swarm)
+    info = await swarm.engine.swarm()
+    assert info is not None
+    missing = "rivetr-test/no-such-registry:1"
+    if isinstance(swarm.engine, FakeSwarm):
+        swarm.engine.unpullable.add(missing)
+    spec = HostedRegistrySpec(
+        address=f"{info.advertise_addr}:{free_port()}",
+        node_id=info.node_id,
+        image=missing,
+        certificates=make_certificates(info.advertise_addr),
+    )
+    with pytest.raises(ContainerError, match=rf"not up in 5 s.*No such image: {missing}"):
+        await swarm.engine.run_registry(spec, timeout=5)
+    await swarm.engine.stop_registry()
 
 
 async def test_a_placement_no_node_satisfies_stays_pending_in_the_engines_words(

@@ -68,6 +68,20 @@ def test_a_bad_address_and_an_untried_account_are_refused(tmp_path: Path) -> Non
     assert json.loads(run_cli(data, "servers", "--json", env=NO_ENGINE).stdout)["registry"] is None
 
 
+def test_a_registry_run_here_is_refused_clearly_without_a_swarm(tmp_path: Path) -> None:
+    data = fresh(tmp_path / "data")
+    for argv, status, words in (
+        (["--run", "--clear"], 2, "one of ADDRESS, --clear, --run and --stop"),
+        (["10.0.0.1:5000", "--stop"], 2, "not ADDRESS and --stop"),
+        (["--run", "--port", "0"], 2, "port"),
+        (["--run"], 1, "no swarm yet"),
+        (["--stop"], 1, "Rivetr runs no registry"),
+    ):
+        refused = run_cli(data, "servers", "registry", *argv, env=NO_ENGINE)
+        assert refused.returncode == status, (argv, refused.stderr)
+        assert words in refused.stderr, (argv, refused.stderr)
+
+
 def test_a_join_through_an_engine_is_refused_clearly_before_anything_is_asked(
     tmp_path: Path,
 ) -> None:

@@ -74,6 +74,8 @@ include-name = [
   "PATCH /api/v1/servers/{server}",
   "DELETE /api/v1/servers/{server}",
   "PUT /api/v1/servers/swarm/registry",
+  "POST /api/v1/servers/swarm/registry/hosted",
+  "DELETE /api/v1/servers/swarm/registry/hosted",
 ]
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502"]
 checks.positive_data_acceptance.expected-statuses = [

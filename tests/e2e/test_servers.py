@@ -2,8 +2,9 @@
 worker engines of the swarm lab: the local engine made a manager from the CLI, a node invited
 whose printed join command is run on it, listed ready through the API, labelled and drained
 (the engine agreeing), refused removal while up, then removed once it left; then joined again,
-by Rivetr through its engine API over TLS, then through SSH (`rivetr servers join`); every
-step in the log."""
+by Rivetr through its engine API over TLS, then through SSH (`rivetr servers join`); a
+registry run on the manager (`rivetr servers registry --run`) that the node pulls from, then
+stopped; every step in the log."""
 
 from __future__ import annotations
 
@@ -163,6 +164,27 @@ def test_a_node_is_invited_joined_labelled_drained_and_removed(
     for log_file in data.glob("events.db*"):
         assert b"OPENSSH PRIVATE KEY" not in log_file.read_bytes(), log_file
 
+    from tests.database_images import REGISTRY, ensure_image
+    from tests.net import free_port
+
+    image = ensure_image(engine, REGISTRY)
+    lab.load_image(worker, image)
+    port = free_port()
+    with_image = {"RIVETR_HOSTED_REGISTRY_IMAGE": image}
+    hosted = run_cli(data, "servers", "registry", "--run", "--port", str(port), env=with_image)
+    assert hosted.returncode == 0, hosted.stderr
+    address = f"{lab.gateway}:{port}"
+    assert hosted.stdout.startswith(f"images for the servers go to {address}, the registry run")
+    pushed = f"{address}/e2e/registry:1"
+    engine.images.get(image).tag(pushed)
+    for line in engine.images.push(pushed, stream=True, decode=True):
+        assert "error" not in line, line
+    pulled = lab.exec(worker, "docker", "pull", pushed, check=False)
+    assert pulled.exit_code == 0, pulled  # the node's engine trusts it, and it the node
+    stopped = run_cli(data, "servers", "registry", "--stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert api.get("/servers").json()["registry"] is None
+
     types = [e["type"] for e in api.get("/audit", params={"limit": 200}).json()]
     for kind in (
         "swarm.initialised",
@@ -172,6 +194,8 @@ def test_a_node_is_invited_joined_labelled_drained_and_removed(
         "swarm.node_changed",
         "swarm.node_state_changed",
         "swarm.node_removed",
+        "swarm.registry_hosted",
+        "swarm.registry_stopped",
     ):
         assert kind in str(types), kind
     engine.close()

@@ -28,11 +28,12 @@ from rivetr.domain.scale_events import Placement
 from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.settings import HealthCheckInput
 from rivetr.domain.swarm import ChangeNode, InitSwarm
-from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.servers import SwarmRefused
 from rivetr.service.reactors.route_keeper import route_table
 from tests.integration.deploy_helpers import AppRepo, step_types, wait_for_status
 from tests.integration.test_deploy_pipeline import LOAD, running
+from tests.net import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
 
@@ -145,6 +146,46 @@ async def test_three_copies_on_two_workers_are_pulled_by_digest_probed_and_balan
     served = services.proxy.stats.members  # requests per member, as /metrics says
     reached = {(host, at) for (app, host, at), n in served.items() if app == name and n > 0}
     assert len(reached) == 3
+
+
+async def test_a_registry_run_on_the_manager_carries_the_copies_images_to_the_workers(
+    lab: Any, tmp_path: Path
+) -> None:
+    """No registry of the tests': the one Rivetr runs, over TLS both ways, takes the push
+    from the manager and serves the workers' pulls; stopped, no node holds its certificates."""
+    from tests.database_images import REGISTRY, ensure_image
+
+    image = ensure_image(lab.client, REGISTRY)
+    for worker in lab.workers:  # no hub to pull it from here
+        lab.load_image(worker, image)
+    async with on_lab(lab, tmp_path, hosted_registry_image=image) as services:
+        shown = await services.servers.host_registry(SYSTEM, HostRegistry(port=free_port()))
+        address = shown.address
+        try:
+            assert (shown.source, address.startswith(f"{lab.gateway}:")) == ("hosted", True)
+            name, _ = await scaled_app(services, tmp_path)
+
+            deployment_id = await deploy(services, name)
+
+            [task_image] = {
+                t["Spec"]["ContainerSpec"]["Image"]
+                for t in lab.client.api.tasks(filters={"service": f"rivetr-{name}-{deployment_id}"})
+            }
+            assert task_image.startswith(f"{address}/rivetr/{name}@sha256:")
+            await services.routes.refresh()
+            port = services.settings.proxy_http_port
+            async with httpx.AsyncClient() as client:
+                for _ in range(6):
+                    answer = await client.get(
+                        f"http://127.0.0.1:{port}/", headers={"Host": f"{name}.test"}
+                    )
+                    assert (answer.status_code, answer.text) == (200, "v1")
+        finally:
+            await services.servers.stop_hosted_registry(SYSTEM)
+    for worker in lab.workers:
+        held = lab.exec(worker, "ls", f"/etc/docker/certs.d/{address}", check=False)
+        assert held.exit_code != 0, held  # taken away as its task stopped
+    assert not await anyio.Path(f"/etc/docker/certs.d/{address}").exists()
 
 
 async def test_ten_deploys_and_rollbacks_under_load_lose_no_request(

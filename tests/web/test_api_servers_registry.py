@@ -59,3 +59,22 @@ def test_an_account_is_tried_against_the_registry_first(client, auth, call, serv
         " configuration (engine = none)"
     )
     assert types(call, services) == before
+
+
+def test_a_registry_is_run_here_only_on_a_swarm_and_a_port_of_its_own(client, auth, call, services):
+    """No swarm here: refused before anything is started, and nothing recorded."""
+    before = types(call, services)
+    hosted = f"{PATH}/hosted"
+    for body, status, words in (
+        ({"port": 0}, 400, "port"),
+        ({"port": "5000"}, 400, "port"),
+        ({"port": 5000}, 422, "no swarm yet"),
+        ({}, 422, "no swarm yet"),
+    ):
+        refused = client.post(hosted, json=body, headers=auth)
+        assert refused.status_code == status, (body, refused.text)
+        assert words in refused.text, (body, refused.text)
+    stopped = client.delete(hosted, headers=auth)
+    assert stopped.status_code == 404, stopped.text
+    assert "runs no registry" in stopped.text
+    assert types(call, services) == before

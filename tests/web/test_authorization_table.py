@@ -365,6 +365,20 @@ ROUTES: dict[str, Route] = {
         ("default", P.MANAGE_MEMBERS),
         404,  # authorised, then: none was set
     ),
+    "run the servers' registry on the manager": (
+        "POST /api/v1/servers/swarm/registry/hosted",
+        "/api/v1/servers/swarm/registry/hosted",
+        {"port": 5000},
+        ("default", P.MANAGE_MEMBERS),
+        422,  # authorised, then: no swarm here
+    ),
+    "stop the registry run on the manager": (
+        "DELETE /api/v1/servers/swarm/registry/hosted",
+        "/api/v1/servers/swarm/registry/hosted",
+        None,
+        ("default", P.MANAGE_MEMBERS),
+        404,  # authorised, then: none runs
+    ),
     "delete team": (
         "DELETE /api/v1/teams/{team}",
         "/api/v1/teams/acme",

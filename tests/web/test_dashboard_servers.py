@@ -359,6 +359,45 @@ def test_the_registry_is_set_with_its_account_tried_first_and_forgotten(
     assert swarm_types(call, services)[-2:] == ["swarm.registry_set", "swarm.registry_cleared"]
 
 
+def test_a_registry_is_run_on_the_manager_from_the_page_and_stopped(
+    client, admin, call, services, swarm
+):
+    made(client, admin)
+    swarm.unpullable.add("registry:2")
+    for port, status, words in (
+        ("five", 422, "'five' is not a port"),
+        ("2377", 422, "the swarm's own"),
+        ("5000", 502, "No such image: registry:2"),
+    ):
+        refused = client.post("/servers/registry/run", data={"csrf_token": admin, "port": port})
+        assert refused.status_code == status, refused.text
+        shown = problem(refused.text, "port") or text_of(refused.text, "registry-problem") or ""
+        assert words in shown, refused.text
+        assert value(refused.text, "port") == port
+    swarm.unpullable.clear()
+
+    ran = client.post(
+        "/servers/registry/run",
+        data={"csrf_token": admin, "port": "5000"},
+        follow_redirects=False,
+    )
+
+    assert ran.status_code in (302, 303), ran.text
+    page = client.get("/servers").text
+    assert "pushed to 10.0.0.1:5000, the registry Rivetr runs on the manager" in (
+        text_of(page, "registry-now") or ""
+    )
+    assert "registry-form" not in page  # no other registry while it runs
+    assert swarm.hosted is not None
+    stopped = client.post(
+        "/servers/registry/stop", data={"csrf_token": admin}, follow_redirects=False
+    )
+    assert stopped.status_code in (302, 303), stopped.text
+    assert "No registry" in (text_of(client.get("/servers").text, "registry-now") or "")
+    assert swarm.hosted is None
+    assert swarm_types(call, services)[-2:] == ["swarm.registry_hosted", "swarm.registry_stopped"]
+
+
 def test_a_servers_page_lists_the_copies_of_live_releases_running_there(
     client, admin, call, services, swarm
 ):

@@ -82,6 +82,8 @@ INSTANCE_ADMINS_ONLY = {
     "DELETE /api/v1/servers/{server}",
     "PUT /api/v1/servers/swarm/registry",
     "DELETE /api/v1/servers/swarm/registry",
+    "POST /api/v1/servers/swarm/registry/hosted",
+    "DELETE /api/v1/servers/swarm/registry/hosted",
 }
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id", "job", "run_id"}  # a job is its app's or stack's

@@ -119,6 +119,35 @@ class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
     registry_auth: RegistryLogin | None = None  # handed to the nodes to pull a private image
 
 
+class RegistryCertificates(msgspec.Struct, frozen=True, kw_only=True):
+    """What the registry Rivetr runs answers with (`cert`, `key`), and what every node's
+    engine trusts it by (`ca`) and presents to it (`client_cert`, `client_key`); PEM each."""
+
+    ca: str
+    cert: str
+    key: str
+    client_cert: str
+    client_key: str
+
+    def __repr__(self) -> str:
+        return "RegistryCertificates(...)"  # the keys stay out of every traceback
+
+
+class HostedRegistrySpec(msgspec.Struct, frozen=True, kw_only=True):
+    """The registry Rivetr runs for the servers: `image` (the distribution registry, laid out
+    as `registry:2` is, with a shell) on the manager `node_id`, answering at `address`
+    (`host:port`, the manager's address) with `certificates`."""
+
+    address: str
+    node_id: str
+    image: str
+    certificates: RegistryCertificates
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rpartition(":")[2])
+
+
 class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
     task_id: str
     service: str
@@ -216,4 +245,23 @@ class SwarmEngine(Protocol):
 
     async def remove_service(self, name: str) -> None:
         """Remove it (gone already is fine); its tasks stop after this returns."""
+        ...
+
+    async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
+        """Run the registry on its node and, on every node, a task that puts its CA and the
+        client certificate where that node's engine looks for them
+        (`/etc/docker/certs.d/ADDRESS/`); one of an earlier run is replaced. Returns once the
+        registry answers over TLS both ways and every ready, active node holds them.
+
+        Raises ContainerError: the engine refused, or the registry or a node's task was not
+        up in `timeout` seconds (the words say which, and why)."""
+        ...
+
+    async def stop_registry(self) -> None:
+        """Stop the registry and the nodes' tasks (each takes away what it put there); its
+        storage, volume `rivetr-registry` on its node, is kept. None running is fine."""
+        ...
+
+    async def registry_running(self) -> bool:
+        """Whether the registry's service is there (whatever its tasks' state)."""
         ...

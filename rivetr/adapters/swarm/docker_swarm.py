@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
 
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.docker_engine import DockerEngine
-from rivetr.adapters.swarm import remote_engine
+from rivetr.adapters.swarm import hosted_registry, registry_tls, remote_engine
 from rivetr.adapters.swarm.answers import node_info, swarm_info, task_info
 from rivetr.adapters.swarm.base import (
     SWARM_PORT,
     Availability,
+    HostedRegistrySpec,
     JoinTokens,
     NodeInfo,
     RegistryLogin,
@@ -25,6 +27,8 @@ from rivetr.adapters.swarm.base import (
     SwarmInfo,
     TaskInfo,
 )
+
+STOP_WAIT_S = 30
 
 
 class DockerSwarm(DockerEngine):
@@ -189,6 +193,40 @@ class DockerSwarm(DockerEngine):
                 return
 
         await self._run(f"remove service {name}", remove)
+
+    async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
+        await self.stop_registry()  # an earlier run's tasks gone before their files are put
+        await self._run("start the registry", lambda c: hosted_registry.start(c, spec))
+        deadline = anyio.current_time() + timeout
+        while True:
+            waiting = await self._run(
+                "read the registry's tasks", lambda c: hosted_registry.not_up(c, spec)
+            )
+            if not waiting:
+                try:
+                    await anyio.to_thread.run_sync(
+                        registry_tls.probe, spec.address, spec.certificates
+                    )
+                    return
+                except (OSError, ValueError) as exc:
+                    waiting = [f"an answer at https://{spec.address}/v2/ ({exc})"]
+            if anyio.current_time() > deadline:
+                raise ContainerError(
+                    f"the registry was not up in {timeout:.0f} s, waiting for " + "; ".join(waiting)
+                )
+            await anyio.sleep(0.5)
+
+    async def stop_registry(self) -> None:
+        await self._run("stop the registry", hosted_registry.remove_services)
+        deadline = anyio.current_time() + STOP_WAIT_S
+        while await self._run("read the registry's tasks", hosted_registry.stopping):
+            if anyio.current_time() > deadline:
+                raise ContainerError(f"the registry's tasks did not stop in {STOP_WAIT_S} s")
+            await anyio.sleep(0.25)
+        await self._run("remove the registry's configs and secrets", hosted_registry.forget)
+
+    async def registry_running(self) -> bool:
+        return await self._run("inspect the registry", hosted_registry.running)
 
 
 def _auth_config(login: RegistryLogin | None) -> dict[str, str] | None:

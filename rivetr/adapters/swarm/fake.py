@@ -17,6 +17,7 @@ import msgspec
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.swarm.base import (
     Availability,
+    HostedRegistrySpec,
     JoinTokens,
     NodeInfo,
     NodeState,
@@ -59,6 +60,8 @@ class FakeSwarm:
         # an engine reached over SSH: its node's host key, and the private key it takes
         self.ssh_nodes: dict[str, tuple[str, str]] = {}
         self.join_refusal: str | None = None  # what a remote engine answers a join while set
+        self.hosted: HostedRegistrySpec | None = None  # the registry run on the manager
+        self.stopped_registries: set[str] = set()  # addresses of hosted ones since stopped
         self._ports = itertools.count(30000)
         self._turn = itertools.count()
 
@@ -227,6 +230,12 @@ class FakeSwarm:
     ) -> str:
         if self.registry_refusal is not None:
             raise ContainerError(f"push {repository}:{tag}: {self.registry_refusal}")
+        host = repository.split("/", 1)[0]
+        if host in self.stopped_registries and (self.hosted is None or self.hosted.address != host):
+            raise ContainerError(
+                f"push {repository}:{tag}: Get https://{host}/v2/: dial tcp {host}: connect:"
+                " connection refused"
+            )
         if not self._admits(repository, login):
             raise ContainerError(f"push {repository}:{tag}: no basic auth credentials")
         self.pushed[f"{repository}:{tag}"] = image
@@ -273,6 +282,24 @@ class FakeSwarm:
     async def remove_service(self, name: str) -> None:
         self.specs.pop(name, None)
         self.task_list.pop(name, None)
+
+    async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
+        self._in_swarm()
+        await self.stop_registry()
+        if spec.image in self.unpullable or "*" in self.unpullable:
+            raise ContainerError(
+                f"the registry was not up in {timeout:.0f} s, waiting for the registry on its"
+                f" node (rejected; No such image: {spec.image})"
+            )
+        self.hosted = spec
+
+    async def stop_registry(self) -> None:
+        if self.hosted is not None:
+            self.stopped_registries.add(self.hosted.address)
+        self.hosted = None
+
+    async def registry_running(self) -> bool:
+        return self.hosted is not None
 
     # -- placing tasks ---------------------------------------------------------------------
 

@@ -73,7 +73,12 @@ from rivetr.domain.stack_commands import (
     StackCommand,
 )
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
-from rivetr.domain.swarm_registry import ClearRegistry, SetRegistry
+from rivetr.domain.swarm_registry import (
+    ClearRegistry,
+    HostRegistry,
+    SetRegistry,
+    StopHostedRegistry,
+)
 from rivetr.domain.teams import ROOT_TEAM
 from rivetr.service.commands.app_lookup import AppLookup
 from rivetr.service.commands.handler import folded
@@ -137,6 +142,8 @@ class Authority:
                 | RemoveNode()
                 | SetRegistry()
                 | ClearRegistry()
+                | HostRegistry()
+                | StopHostedRegistry()
             ):
                 return Target(team=ROOT_TEAM)
             case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():

@@ -46,7 +46,9 @@ class RegistryView(msgspec.Struct, frozen=True, kw_only=True):
 
     address: str
     username: str = ""
-    source: str = "set"  # "set" through Rivetr, or "setting" (swarm_registry, no account)
+    # "set" through Rivetr, "hosted" (run by Rivetr on the manager: no account, the engines
+    # present its client certificate) or "setting" (swarm_registry, no account)
+    source: str = "set"
 
 
 class SwarmView(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,8 +88,10 @@ def server_view(state: SwarmState, node: Node) -> ServerView:
 
 
 def registry_view(state: SwarmState, default: str | None) -> RegistryView | None:
-    if state.registry is not None:
-        return RegistryView(address=state.registry.address, username=state.registry.username)
+    registry = state.registry
+    if registry is not None:
+        source = "set" if registry.hosted is None else "hosted"
+        return RegistryView(address=registry.address, username=registry.username, source=source)
     return RegistryView(address=default, source="setting") if default else None
 
 

@@ -8,10 +8,11 @@ comes back as the answer and stays in the log."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 import msgspec
@@ -20,9 +21,17 @@ from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta, EventStore
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
 from rivetr.adapters.secrets import SecretBox
-from rivetr.adapters.swarm.base import SWARM_PORT, RegistryLogin, RemoteEngine, SwarmEngine
+from rivetr.adapters.swarm.base import (
+    SWARM_PORT,
+    HostedRegistrySpec,
+    RegistryCertificates,
+    RegistryLogin,
+    RemoteEngine,
+    SwarmEngine,
+)
+from rivetr.adapters.swarm.registry_tls import make_certificates
 from rivetr.domain import swarm
-from rivetr.domain.access import Actor, authorize_command
+from rivetr.domain.access import SYSTEM, Actor, authorize_command
 from rivetr.domain.aggregates import SWARM
 from rivetr.domain.errors import DomainError, Forbidden
 from rivetr.domain.event_base import Event
@@ -41,14 +50,21 @@ from rivetr.domain.swarm_events import (
     SwarmNodeJoinFailed,
     SwarmNodeRemoved,
     SwarmOperationFailed,
+    SwarmRegistryHosted,
 )
 from rivetr.domain.swarm_registry import (
+    HOSTED_SEAL_CONTEXT,
     SEAL_CONTEXT,
     ClearRegistry,
+    HostRegistry,
     SetRegistry,
+    StopHostedRegistry,
+    check_host_registry,
     check_registry,
     decide_clear_registry,
+    decide_host_registry,
     decide_set_registry,
+    decide_stop_hosted_registry,
 )
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.handler import CommandHandler
@@ -64,7 +80,12 @@ from rivetr.service.commands.server_views import (
     view,
 )
 
+log = logging.getLogger(__name__)
+
 JOIN_WAIT = timedelta(minutes=15)  # how long an invited node is waited for
+# how long the registry Rivetr runs may take to answer, every node holding its certificates:
+# a node may pull its image first
+HOSTED_REGISTRY_WAIT_S = 180.0
 OUTCOME_WAIT_S = 30.0  # how long a request waits for the keeper to carry a change out
 
 
@@ -113,6 +134,7 @@ class ServerService:
         secrets: SecretBox,
         read: ReadModel,
         default_registry: str | None = None,
+        hosted_registry_image: str = "registry:2",
     ) -> None:
         self.handler = handler
         self.swarm_engine = swarm_engine
@@ -120,6 +142,10 @@ class ServerService:
         self.secrets = secrets
         self.read = read
         self.default_registry = default_registry  # the swarm_registry setting
+        self.hosted_registry_image = hosted_registry_image
+        # one start or stop of the registry run here at a time: a second start would replace
+        # the first's services, then stop them when the log refuses it
+        self._registry_turn = anyio.Lock()
 
     @property
     def store(self) -> EventStore:
@@ -308,12 +334,139 @@ class ServerService:
         """Raises Forbidden or NotFound."""
         await self.handler.execute(actor, ClearRegistry(), SWARM, "", decide=decide_clear_registry)
 
+    async def host_registry(self, actor: Actor, command: HostRegistry) -> RegistryView:
+        """Run the servers' registry on the manager: its certificates made, the registry and
+        every node's copy of them started and waited for, then recorded
+        (`swarm.registry_hosted`, the keys sealed).
+
+        Raises Forbidden, InvalidCommand, AlreadyExists, or SwarmRefused: it did not come up
+        (what was started is stopped, and the failure recorded with the engine's words)."""
+        target = await self.handler.resolve(command)
+        authorize_command(actor, command, target)
+        async with self._registry_turn:
+            return await self._host_registry(actor, command, target.team)
+
+    async def _host_registry(
+        self, actor: Actor, command: HostRegistry, team: str | None
+    ) -> RegistryView:
+        state = await self.state()
+        address = check_host_registry(state, command)
+        assert state.manager_node is not None  # a swarm has its manager
+        certificates = make_certificates(address.rpartition(":")[0].strip("[]"))
+        spec = HostedRegistrySpec(
+            address=address,
+            node_id=state.manager_node,
+            image=self.hosted_registry_image,
+            certificates=certificates,
+        )
+        engine = self._engine()
+        meta = EventMeta(actor=actor.label, team=team, source=actor.source)
+        try:
+            await engine.run_registry(spec, HOSTED_REGISTRY_WAIT_S)
+        except (ContainerError, EngineUnavailable) as exc:
+            await self._registry_failed(engine, f"the registry at {address}: {exc}", meta)
+        hosted = SwarmRegistryHosted(
+            address=address,
+            image=spec.image,
+            ca=certificates.ca,
+            cert=certificates.cert,
+            key=self.secrets.seal(HOSTED_SEAL_CONTEXT, certificates.key),
+            client_cert=certificates.client_cert,
+            client_key=self.secrets.seal(HOSTED_SEAL_CONTEXT, certificates.client_key),
+        )
+        try:
+            await self.handler.execute(
+                actor, command, SWARM, "", decide=lambda s, c: decide_host_registry(s, c, hosted)
+            )
+        except DomainError:  # another registry was chosen meanwhile: this one is not kept
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                await engine.stop_registry()
+            raise
+        found = registry_view(await self.state(), self.default_registry)
+        assert found is not None
+        return found
+
+    async def stop_hosted_registry(self, actor: Actor) -> None:
+        """Stop the registry Rivetr runs, then record it stopped.
+
+        Raises Forbidden, NotFound or SwarmRefused (the engine would not stop it: recorded,
+        and it is still the servers' registry)."""
+        command = StopHostedRegistry()
+        target = await self.handler.resolve(command)
+        authorize_command(actor, command, target)
+        async with self._registry_turn:
+            decide_stop_hosted_registry(await self.state(), command)  # none running: NotFound
+            engine = self._engine()
+            try:
+                await engine.stop_registry()
+            except (ContainerError, EngineUnavailable) as exc:
+                meta = EventMeta(actor=actor.label, team=target.team, source=actor.source)
+                reason = f"stopping the registry: {exc}"
+                await self._registry_failed(engine, reason, meta, stop=False)
+            await self.handler.execute(
+                actor, command, SWARM, "", decide=decide_stop_hosted_registry
+            )
+
+    async def revive_registry(self) -> None:
+        """At start: the registry the log says Rivetr runs, started again with the
+        certificates it was recorded with when its service is gone (removed by hand, or the
+        swarm restored onto a new machine under the same address).
+
+        Raises ContainerError or EngineUnavailable."""
+        state = await self.state()
+        registry = state.registry
+        if registry is None or registry.hosted is None or state.manager_node is None:
+            return
+        engine = self.swarm_engine()
+        if await engine.registry_running():
+            return
+        hosted = registry.hosted
+        log.warning("the servers' registry at %s is not running: starting it", hosted.address)
+        certificates = RegistryCertificates(
+            ca=hosted.ca,
+            cert=hosted.cert,
+            key=self.secrets.open(HOSTED_SEAL_CONTEXT, hosted.key),
+            client_cert=hosted.client_cert,
+            client_key=self.secrets.open(HOSTED_SEAL_CONTEXT, hosted.client_key),
+        )
+        spec = HostedRegistrySpec(
+            address=hosted.address,
+            node_id=state.manager_node,
+            image=hosted.image,
+            certificates=certificates,
+        )
+        try:
+            await engine.run_registry(spec, HOSTED_REGISTRY_WAIT_S)
+        except (ContainerError, EngineUnavailable) as exc:
+            failed = SwarmOperationFailed(
+                operation="registry", reason=f"the registry at {hosted.address}: {exc}"
+            )
+            await self.store.append(
+                STREAM, None, [failed], EventMeta(actor=SYSTEM.label, source="swarm")
+            )
+            raise
+
+    async def _registry_failed(
+        self, engine: SwarmEngine, reason: str, meta: EventMeta, *, stop: bool = True
+    ) -> NoReturn:
+        """Record why the registry is not what was asked, and raise it (SwarmRefused); with
+        `stop`, what was started of it stopped first."""
+        if stop:
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                await engine.stop_registry()
+        failed = SwarmOperationFailed(operation="registry", reason=reason)
+        await self.store.append(STREAM, None, [failed], meta)
+        raise SwarmRefused(reason)
+
     async def registry_login(self) -> RegistryLogin | None:
         """Where a release on servers is pushed, and the account it is pushed and pulled
-        with: the registry set through Rivetr, else the swarm_registry setting's."""
+        with: the registry set through Rivetr (none for the one it runs: every engine
+        presents that one's client certificate), else the swarm_registry setting's."""
         registry = (await self.state()).registry
         if registry is None:
             return RegistryLogin(address=self.default_registry) if self.default_registry else None
+        if registry.hosted is not None:
+            return RegistryLogin(address=registry.address)
         password = (
             "" if registry.password is None else self.secrets.open(SEAL_CONTEXT, registry.password)
         )

@@ -2,7 +2,7 @@
 engine a swarm manager, invite a node (the answer holds the command to run on it) or join one
 through its engine API over TLS, list the
 servers with their state, resources and labels, label, drain or activate one, remove one; set
-the registry the servers pull from.
+the registry the servers pull from, or run one on the manager.
 Each change is recorded and carried out against the engine before the answer; a refusal of the
 engine is a 502 with its words."""
 
@@ -19,7 +19,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from rivetr.domain.access import Actor
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
 from rivetr.domain.swarm_events import EngineUrl, NodeRole
-from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.server_views import (
     InvitationView,
     JoinCommand,
@@ -98,6 +98,29 @@ class ServersController(Controller):
         """Forget the registry set (and its account); the `swarm_registry` setting, if any,
         applies again."""
         await servers.clear_registry(actor)
+
+    @post("/swarm/registry/hosted", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
+    async def host_registry(
+        self,
+        data: JSONBody[HostRegistry],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> RegistryView:
+        """Run the registry the servers pull from here, on the manager, answering at its
+        address and `port` (5000) over TLS with certificates of a CA made for it alone. Every
+        server's engine is handed that CA and a client certificate, the only client the
+        registry takes: no account. Answered once it answers and every server holds them
+        (a failure is a 502 in the engine's words, recorded). One registry at a time: one set
+        is forgotten first."""
+        return await servers.host_registry(actor, data)
+
+    @delete("/swarm/registry/hosted", status_code=HTTP_204_NO_CONTENT, responses=ENGINE_REFUSAL)
+    async def stop_hosted_registry(
+        self, servers: NamedDependency[ServerService], actor: NamedDependency[Actor]
+    ) -> None:
+        """Stop the registry run on the manager (404: none runs); the servers no longer hold
+        its certificates, and its images stay in the manager's volume `rivetr-registry`."""
+        await servers.stop_hosted_registry(actor)
 
     @post("/invitations", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
     async def invite(

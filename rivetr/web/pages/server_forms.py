@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
 from rivetr.domain.swarm_events import EngineUrl, NodeName
-from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.servers import EngineCredentials
 from rivetr.web.pages.forms import Act, Shown, problems_of, status_of, submitted
 from rivetr.web.pages.label_lines import checked, parse_labels
@@ -78,6 +78,11 @@ class RegistryForm(msgspec.Struct):
 
 class PlainForm(msgspec.Struct):
     csrf_token: str = ""
+
+
+class HostedRegistryForm(msgspec.Struct):
+    csrf_token: str = ""
+    port: str = ""
 
 
 class ServerForms(Controller):
@@ -173,6 +178,41 @@ class ServerForms(Controller):
             return await page.listed(_shown("registry", exc, {}))
 
         return await submitted(page.layout, data.csrf_token, forget, refused)
+
+    @post("/registry/run")
+    async def host_registry(
+        self, page: NamedDependency[ServersPage], data: URLEncodedBody[HostedRegistryForm]
+    ) -> Response[Any]:
+        """Run the servers' registry on the manager, at the port typed."""
+        typed = {"port": data.port.strip()}
+
+        async def run() -> Response[Any]:
+            port = typed["port"]
+            if not port.isdigit():
+                raise InvalidCommand(f"{port!r} is not a port", field="port")
+            asked = msgspec.convert({"port": int(port)}, HostRegistry)
+            await page.servers.host_registry(page.layout.actor, asked)
+            return Redirect("/servers")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.listed(_shown("registry", exc, typed))
+
+        return await submitted(page.layout, data.csrf_token, run, refused)
+
+    @post("/registry/stop")
+    async def stop_registry(
+        self, page: NamedDependency[ServersPage], data: URLEncodedBody[PlainForm]
+    ) -> Response[Any]:
+        """Stop the registry run on the manager."""
+
+        async def stop() -> Response[Any]:
+            await page.servers.stop_hosted_registry(page.layout.actor)
+            return Redirect("/servers")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.listed(_shown("registry", exc, {}))
+
+        return await submitted(page.layout, data.csrf_token, stop, refused)
 
     @post("/{server:str}/labels")
     async def label(

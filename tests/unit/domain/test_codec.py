@@ -199,7 +199,9 @@ from rivetr.domain.swarm_events import (
     SwarmOperationFailed,
     SwarmOrphanRemoved,
     SwarmRegistryCleared,
+    SwarmRegistryHosted,
     SwarmRegistrySet,
+    SwarmRegistryStopped,
 )
 
 REPLICA = Member(task_id="t1", node="vps-2", address="10.0.0.2", port=30001)
@@ -694,6 +696,16 @@ ONE_OF_EACH: list[Event] = [
     SwarmNodeJoinTimedOut(name="vps-3", reason="no node called vps-3 joined"),
     SwarmNodeJoinFailed(name="vps-4", engine="tcp://10.0.0.4:2376", reason="TLS: bad certificate"),
     SwarmRegistrySet(address="10.0.0.1:5000", username="deploy", password="sealed:abc"),
+    SwarmRegistryHosted(
+        address="10.0.0.1:5000",
+        image="registry:2",
+        ca="-----BEGIN CERTIFICATE-----",
+        cert="-----BEGIN CERTIFICATE-----",
+        key="sealed:k",
+        client_cert="-----BEGIN CERTIFICATE-----",
+        client_key="sealed:c",
+    ),
+    SwarmRegistryStopped(address="10.0.0.1:5000"),
     SwarmRegistryCleared(),
     SwarmNodeChangeRequested(change_id="k1", node_id="w" * 25, labels={"zone": "us"}),
     SwarmNodeChanged(node_id="w" * 25, labels={"zone": "us"}, availability="drain", change_id="k1"),

@@ -17,10 +17,11 @@ from rivetr.adapters.proxy import Balanced, Upstream
 from rivetr.adapters.swarm.base import RegistryLogin
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
 from rivetr.domain.scale_events import Placement
 from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.swarm import InitSwarm
-from rivetr.domain.swarm_registry import SetRegistry
+from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.server_views import RegistryView
 from rivetr.service.commands.servers import SwarmRefused
 from rivetr.service.reactors.route_keeper import route_table
@@ -196,6 +197,78 @@ async def test_a_registry_set_with_an_account_is_pushed_to_and_pulled_from_as_it
         house.commit("v2")
         step, reason = await deploy_failing(services)
         assert (step, "cannot pull an image built here" in reason) == ("push", True)
+
+
+async def test_a_registry_run_on_the_manager_is_pushed_to_and_pulled_from_without_an_account(
+    house: House,
+) -> None:
+    """Its keys sealed in the log; no other registry while it runs; stopped, the servers have
+    none again."""
+    async with on_servers(house) as services:
+        shown = await services.servers.host_registry(SYSTEM, HostRegistry(port=5000))
+
+        assert shown == RegistryView(address="10.0.0.1:5000", source="hosted")
+        hosted = house.swarm.hosted
+        assert hosted is not None
+        assert house.swarm.info is not None
+        assert (hosted.node_id, hosted.image) == (house.swarm.info.node_id, "registry:2")
+        state = await until(services, await deploy(services), {"live", "failed"})
+        assert state.status == "live", await services.read.deployments.by_id(state.deployment_id)
+        [spec] = house.swarm.specs.values()
+        assert spec.image.startswith("10.0.0.1:5000/rivetr/web@sha256:")
+        assert spec.registry_auth is None  # no account: the engines present their certificate
+        log = [str(e.event) for e in await services.store.read_all()]
+        assert hosted.certificates.key not in str(log)
+        assert hosted.certificates.client_key not in str(log)
+
+        with pytest.raises(InvalidCommand, match="stop it first"):
+            await services.servers.set_registry(SYSTEM, SetRegistry(address=PRIVATE))
+        with pytest.raises(InvalidCommand, match="stop it first"):
+            await services.servers.clear_registry(SYSTEM)
+        with pytest.raises(AlreadyExists, match=r"at 10\.0\.0\.1:5000"):
+            await services.servers.host_registry(SYSTEM, HostRegistry(port=5001))
+
+        await services.servers.stop_hosted_registry(SYSTEM)
+
+        assert house.swarm.hosted is None
+        assert (await services.servers.swarm(SYSTEM)).registry is None
+        with pytest.raises(NotFound, match="runs no registry"):
+            await services.servers.stop_hosted_registry(SYSTEM)
+        house.commit("v2")
+        step, reason = await deploy_failing(services)
+        assert (step, "cannot pull an image built here" in reason) == ("push", True)
+
+
+async def test_a_registry_that_does_not_come_up_is_refused_recorded_and_stopped(
+    house: House,
+) -> None:
+    house.swarm.unpullable.add("registry:2")
+    async with on_servers(house) as services:
+        with pytest.raises(SwarmRefused, match="No such image: registry:2"):
+            await services.servers.host_registry(SYSTEM, HostRegistry())
+
+        assert house.swarm.hosted is None
+        assert (await services.servers.swarm(SYSTEM)).registry is None
+        [failed] = [
+            e.event for e in await services.store.read_all() if e.type == "swarm.operation_failed"
+        ]
+        assert failed.operation == "registry"  # type: ignore[attr-defined]
+        assert "the registry at 10.0.0.1:5000" in failed.reason  # type: ignore[attr-defined]
+
+
+async def test_a_registry_run_on_the_manager_whose_service_went_is_started_again(
+    house: House,
+) -> None:
+    async with on_servers(house) as services:
+        await services.servers.host_registry(SYSTEM, HostRegistry(port=5000))
+    first = house.swarm.hosted
+    assert first is not None
+    await house.swarm.stop_registry()  # removed by hand while Rivetr was stopped
+
+    async with house.running():
+        await settled(lambda: house.swarm.hosted is not None)
+
+    assert house.swarm.hosted == first  # the certificates every node already trusts
 
 
 async def test_a_registry_set_without_the_account_it_wants_fails_the_push(house: House) -> None:
