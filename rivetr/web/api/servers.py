@@ -114,7 +114,7 @@ class ServersController(Controller):
         is forgotten first."""
         return await servers.host_registry(actor, data)
 
-    @delete("/swarm/registry/hosted", status_code=HTTP_204_NO_CONTENT, responses=ENGINE_REFUSAL)
+    @delete("/swarm/registry/hosted", status_code=HTTP_204_NO_CONTENT, responses=problems(404, 502))
     async def stop_hosted_registry(
         self, servers: NamedDependency[ServerService], actor: NamedDependency[Actor]
     ) -> None:
