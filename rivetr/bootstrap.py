@@ -292,6 +292,7 @@ class Services:
             drain_s=settings.drain_s,
             swarm=self.swarm_engine,
             registry=self.servers.registry_login,
+            build_node=self.servers.build_node,
         )
         self.deployer = Deployer(
             store, pipeline, clock=self.clock, images_kept=settings.images_kept

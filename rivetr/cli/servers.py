@@ -58,6 +58,21 @@ def add_commands(
     join.add_argument("--identity", type=Path, help="the SSH private key to sign in with")
     join.add_argument("--host-key", help="the node's SSH host key, as ssh-keyscan prints it")
     verbs.verb(join, _join, line)
+    build = actions.add_parser(
+        "build-node",
+        parents=[output],
+        help="build the images of apps on servers on a node",
+        description="Build the images of apps on servers on the node whose Docker engine is"
+        " at ENGINE, and push them from there: a node of the swarm, reached as `rivetr"
+        " servers join` reaches one (--tls-dir, or --identity and --host-key, with the same"
+        " defaults). Its keys are sealed in the log. --clear builds on the manager again.",
+    )
+    build.add_argument("engine", nargs="?", help="tcp://HOST:PORT or ssh://USER@HOST[:PORT]")
+    build.add_argument("--tls-dir", type=Path, help="holds ca.pem, cert.pem and key.pem")
+    build.add_argument("--identity", type=Path, help="the SSH private key to sign in with")
+    build.add_argument("--host-key", help="the node's SSH host key, as ssh-keyscan prints it")
+    build.add_argument("--clear", action="store_true", help="build on the manager again")
+    verbs.verb(build, _build_node, line)
     label = actions.add_parser("label", parents=[output], help="set a server's labels (all)")
     label.add_argument("server", help="host name or node id")
     label.add_argument("labels", nargs="*", metavar="KEY=VALUE")
@@ -106,6 +121,7 @@ def add_commands(
 
 def line(item: Any) -> str:
     from rivetr.service.commands.server_views import (
+        BuildNodeView,
         InvitationView,
         JoinCommand,
         RegistryView,
@@ -113,6 +129,8 @@ def line(item: Any) -> str:
         SwarmView,
     )
 
+    if isinstance(item, BuildNodeView):
+        return f"images of apps on servers are built on {item.hostname} ({item.engine})"
     if isinstance(item, RegistryView):
         if item.source == "hosted":
             return (
@@ -134,6 +152,8 @@ def line(item: Any) -> str:
         ]
         if item.registry is not None:
             rows.append(line(item.registry))
+        if item.build_node is not None:
+            rows.append(line(item.build_node))
         return "\n".join(rows)
     if isinstance(item, ServerView):
         labels = ",".join(f"{k}={v}" for k, v in sorted(item.labels.items()))
@@ -198,6 +218,25 @@ async def _join(services: Any, args: argparse.Namespace) -> Any:
     credentials = _ssh_credentials(args) if args.engine.startswith("ssh://") else _pems(args)
     await _with_engine(services)
     return await services.servers.join(cli_actor(), command, EngineCredentials(**credentials))
+
+
+async def _build_node(services: Any, args: argparse.Namespace) -> Any:
+    import msgspec
+
+    from rivetr.domain.swarm_build import SetBuildNode
+    from rivetr.service.commands.servers import EngineCredentials
+
+    if args.clear == bool(args.engine):
+        raise verbs.Usage("name the build node's engine (tcp://... or ssh://...), or --clear")
+    if args.clear:
+        await services.servers.clear_build_node(cli_actor())
+        return "images of apps on servers are built on the manager again"
+    command = msgspec.convert({"engine": args.engine}, SetBuildNode)  # as the API's body is
+    credentials = _ssh_credentials(args) if args.engine.startswith("ssh://") else _pems(args)
+    await _with_engine(services)
+    return await services.servers.set_build_node(
+        cli_actor(), command, EngineCredentials(**credentials)
+    )
 
 
 def _pems(args: argparse.Namespace) -> dict[str, str]:

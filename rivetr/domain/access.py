@@ -95,6 +95,7 @@ from rivetr.domain.stack_commands import (
     StackCommand,
 )
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_build import ClearBuildNode, SetBuildNode
 from rivetr.domain.swarm_registry import (
     ClearRegistry,
     HostRegistry,
@@ -332,6 +333,8 @@ def required_permission(command: Command) -> Permission:
             | ClearRegistry()
             | HostRegistry()
             | StopHostedRegistry()
+            | SetBuildNode()
+            | ClearBuildNode()
         ):
             return Permission.MANAGE_MEMBERS
         case TransferOwnership() | DeleteTeam():
@@ -398,7 +401,9 @@ def authorize_command(actor: Actor, command: Command, target: Target) -> None:
         | SetRegistry
         | ClearRegistry
         | HostRegistry
-        | StopHostedRegistry,
+        | StopHostedRegistry
+        | SetBuildNode
+        | ClearBuildNode,
     )
     if servers and not actor.administers_instance():
         raise Forbidden(

@@ -108,6 +108,8 @@ from rivetr.domain.stack_events import (
     StackWebhookSecretSet,
 )
 from rivetr.domain.swarm_events import (
+    SwarmBuildNodeCleared,
+    SwarmBuildNodeSet,
     SwarmInitialised,
     SwarmInitRequested,
     SwarmNodeChanged,
@@ -989,6 +991,8 @@ AnyEvent = (
     | SwarmRegistryCleared
     | SwarmRegistryHosted
     | SwarmRegistryStopped
+    | SwarmBuildNodeSet
+    | SwarmBuildNodeCleared
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__struct_config__.tag: cls for cls in AnyEvent.__args__}

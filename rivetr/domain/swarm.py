@@ -29,6 +29,8 @@ from rivetr.domain.swarm_events import (
     NodeName,
     NodeRole,
     NodeState,
+    SwarmBuildNodeCleared,
+    SwarmBuildNodeSet,
     SwarmInitialised,
     SwarmInitRequested,
     SwarmNodeChanged,
@@ -128,6 +130,7 @@ class SwarmState(msgspec.Struct, frozen=True, kw_only=True):
     invited: Mapping[str, SwarmNodeInvited] = msgspec.field(default_factory=dict)
     pending: Mapping[str, SwarmNodeChangeRequested] = msgspec.field(default_factory=dict)
     registry: Registry | None = None  # where the servers pull from, as set (else the setting's)
+    build_node: SwarmBuildNodeSet | None = None  # where apps on servers are built (else here)
 
     @property
     def active(self) -> bool:
@@ -196,7 +199,16 @@ def evolve(state: SwarmState, event: Event) -> SwarmState:
             return replace(state, nodes=nodes, pending=_settled(state, event.change_id))
         case SwarmNodeRemoved():
             nodes = {k: v for k, v in state.nodes.items() if k != event.node_id}
-            return replace(state, nodes=nodes, pending=_settled(state, event.change_id))
+            build = state.build_node
+            if build is not None and build.node_id == event.node_id:
+                build = None  # a node gone builds nothing: the manager does again
+            return replace(
+                state, nodes=nodes, pending=_settled(state, event.change_id), build_node=build
+            )
+        case SwarmBuildNodeSet():
+            return replace(state, build_node=event)
+        case SwarmBuildNodeCleared():
+            return replace(state, build_node=None)
         case SwarmNodeStateChanged():
             nodes = dict(state.nodes)
             if event.node_id in nodes:

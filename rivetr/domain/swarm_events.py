@@ -242,3 +242,24 @@ class SwarmRegistryStopped(Event, frozen=True, kw_only=True, tag="swarm.registry
     certificates; the images it stored stay in its volume on the manager."""
 
     address: str
+
+
+class SwarmBuildNodeSet(Event, frozen=True, kw_only=True, tag="swarm.build_node_set"):
+    """The images of apps on servers are built on node `node_id` (`hostname`), whose engine
+    Rivetr reaches at `engine` as it would to join it: over TLS with the CA (`ca`) that signed
+    the engine's certificate and a client certificate (`cert`, sealed `key`), or through SSH
+    with a private key (sealed `ssh_key`) and the node's host key. They are pushed from there.
+    The engine answered as that node of this swarm before this was recorded."""
+
+    engine: str
+    node_id: str
+    hostname: str
+    ca: str = ""
+    cert: str = ""
+    key: str = ""  # sealed, when given
+    ssh_key: str = ""  # sealed, when given
+    host_key: str = ""
+
+
+class SwarmBuildNodeCleared(Event, frozen=True, kw_only=True, tag="swarm.build_node_cleared"):
+    """Images are built on the manager again."""

@@ -5,7 +5,8 @@ engine keeps: nodes with their role, state, address and labels; replicated servi
 tasks publish their port on their own node; a placement nothing satisfies left pending with
 the engine's words; a node joined through its engine API over TLS, and a client certificate
 that engine does not take refused in words that name it; a registry run on the manager that
-every node pushes to and pulls from, and that takes no client without its certificate."""
+every node pushes to and pulls from, and that takes no client without its certificate; a
+node's engine opened to build an image there and push it from there."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
+import docker
+import docker.errors
 import msgspec
 import pytest
 
 from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
+from rivetr.adapters.runtime.fake import FakeRuntime
 from rivetr.adapters.swarm.base import (
     HostedRegistrySpec,
     NodeInfo,
@@ -419,6 +424,47 @@ async def test_a_registry_whose_image_no_node_has_is_not_up_in_the_engines_words
     with pytest.raises(ContainerError, match=rf"not up in 5 s.*No such image: {missing}"):
         await swarm.engine.run_registry(spec, timeout=5)
     await swarm.engine.stop_registry()
+
+
+@pytest.mark.parametrize("way", ["tls", "ssh"])
+async def test_a_build_node_builds_there_and_pushes_from_there(
+    swarm: Swarm, tmp_path: Path, way: str
+) -> None:
+    await made(swarm)
+    remote = swarm.remote if way == "tls" else swarm.ssh_remote
+    if isinstance(swarm.engine, FakeSwarm):
+        builder = FakeRuntime()
+        await builder.import_image(b"a root fs", WEB, cmd=["/bin/sh"])
+        swarm.engine.build_runtimes[remote.url] = builder
+    (tmp_path / "Dockerfile").write_text(f"FROM {WEB}\nLABEL rivetr.test=build-node\n")
+    tag = f"contract/built-there:{os.getpid()}"
+
+    async with swarm.engine.build_engine(remote) as build:
+        built = await build.runtime.build_image(tmp_path, tag)
+        assert await build.runtime.image_exists(tag)
+        reference = await build.push(tag, f"{swarm.registry}/contract/built", "1", None)
+
+    assert built
+    assert reference.startswith(f"{swarm.registry}/contract/built@sha256:")
+    assert await swarm.pulls(reference)
+    if swarm.real:  # built on the node's engine, not the manager's
+        host = docker.from_env()
+        try:
+            with pytest.raises(docker.errors.ImageNotFound):
+                host.images.get(tag)
+        finally:
+            host.close()
+
+
+async def test_a_build_node_that_refuses_is_a_container_error_on_entry(swarm: Swarm) -> None:
+    await made(swarm)
+    stranger = client_of(ThrowawayCA(), swarm.remote.url)  # a client certificate of no CA it takes
+    if isinstance(swarm.engine, FakeSwarm):
+        swarm.engine.remotes[swarm.remote.url] = "w-remote"
+        stranger = msgspec.structs.replace(stranger, key="not a key")
+    with pytest.raises(ContainerError, match=re.escape(swarm.remote.url)):
+        async with swarm.engine.build_engine(stranger):
+            pytest.fail("opened with a certificate it does not take")
 
 
 async def test_a_placement_no_node_satisfies_stays_pending_in_the_engines_words(

@@ -82,6 +82,30 @@ def test_a_registry_run_here_is_refused_clearly_without_a_swarm(tmp_path: Path) 
         assert words in refused.stderr, (argv, refused.stderr)
 
 
+def test_a_build_node_is_refused_clearly_without_a_swarm(tmp_path: Path) -> None:
+    data = fresh(tmp_path / "data")
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    neither = run_cli(data, "servers", "build-node", env=NO_ENGINE)
+    assert neither.returncode == 2
+    assert "name the build node's engine" in neither.stderr
+    missing = run_cli(
+        data, "servers", "build-node", "tcp://10.0.0.5:2376", "--tls-dir", str(tls), env=NO_ENGINE
+    )
+    assert missing.returncode == 2
+    assert "ca.pem cannot be read" in missing.stderr
+    for name in ("ca", "cert", "key"):
+        (tls / f"{name}.pem").write_text(f"{name} pem")
+    no_swarm = run_cli(
+        data, "servers", "build-node", "tcp://10.0.0.5:2376", "--tls-dir", str(tls), env=NO_ENGINE
+    )
+    assert no_swarm.returncode == 1
+    assert "no swarm yet" in no_swarm.stderr
+    cleared = run_cli(data, "servers", "build-node", "--clear", env=NO_ENGINE)
+    assert cleared.returncode == 1
+    assert "no build node was chosen" in cleared.stderr
+
+
 def test_a_join_through_an_engine_is_refused_clearly_before_anything_is_asked(
     tmp_path: Path,
 ) -> None:

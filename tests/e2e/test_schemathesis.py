@@ -76,6 +76,7 @@ include-name = [
   "PUT /api/v1/servers/swarm/registry",
   "POST /api/v1/servers/swarm/registry/hosted",
   "DELETE /api/v1/servers/swarm/registry/hosted",
+  "PUT /api/v1/servers/swarm/build-node",
 ]
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502"]
 checks.positive_data_acceptance.expected-statuses = [

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import docker.errors
 import httpx
 import pytest
 
@@ -28,18 +29,21 @@ from rivetr.domain.scale_events import Placement
 from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.settings import HealthCheckInput
 from rivetr.domain.swarm import ChangeNode, InitSwarm
+from rivetr.domain.swarm_build import SetBuildNode
 from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
-from rivetr.service.commands.servers import SwarmRefused
+from rivetr.service.commands.servers import EngineCredentials, SwarmRefused
 from rivetr.service.reactors.route_keeper import route_table
 from tests.integration.deploy_helpers import AppRepo, step_types, wait_for_status
 from tests.integration.test_deploy_pipeline import LOAD, running
 from tests.net import free_port
+from tests.tls import ThrowawayCA
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration, pytest.mark.docker, pytest.mark.swarm]
 
 HEALTH = HealthCheckInput(path="/", interval_s=0.2, timeout_s=1, boot_deadline_s=30)
 ACCOUNT = ("rivetr", "lab-registry-secret")
 POOL = {"pool": "web"}  # the label the workers carry, and the copies ask for
+ENGINE_CA = ThrowawayCA()  # the workers' engines answer over TLS too: one builds, in a test
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,7 @@ def lab() -> Iterator[Any]:
     from tests.swarm_lab import Lab, Registry
 
     client = docker.from_env()
-    with Registry() as registry, Lab(client, workers=2) as started:
+    with Registry() as registry, Lab(client, workers=2, tls=ENGINE_CA) as started:
         started.share_loopback(registry.port)
         started.init_swarm(heartbeat=1.0)  # every worker joined; one gone is down in seconds
         started.registry = registry.address
@@ -186,6 +190,43 @@ async def test_a_registry_run_on_the_manager_carries_the_copies_images_to_the_wo
         held = lab.exec(worker, "ls", f"/etc/docker/certs.d/{address}", check=False)
         assert held.exit_code != 0, held  # taken away as its task stopped
     assert not await anyio.Path(f"/etc/docker/certs.d/{address}").exists()
+
+
+async def test_a_build_node_builds_the_copies_image_and_pushes_it_from_there(
+    services: Services, lab: Any, tmp_path: Path
+) -> None:
+    """The first worker's engine, reached over TLS, builds the release and pushes it; the
+    manager never has the image; a rollback finds it there again."""
+    from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
+
+    builder = lab.workers[0]
+    lab.load_image(builder, BUSYBOX_IMAGE)  # what the app's Dockerfile starts from
+    chain, key = ENGINE_CA.issue("rivetr")
+    keys = EngineCredentials(ca=ENGINE_CA.pem.decode(), cert=chain.decode(), key=key.decode())
+    chosen = SetBuildNode(engine=lab.engine_url(builder))
+    shown = await services.servers.set_build_node(SYSTEM, chosen, keys)
+    assert shown.hostname == builder
+    name, repo = await scaled_app(services, tmp_path)
+    try:
+        first = await deploy(services, name)
+        repo.commit("v2")
+        await deploy(services, name)
+
+        built = f"rivetr/{name}:{first}"
+        there = lab.exec(builder, "docker", "image", "inspect", built, check=False)
+        assert there.exit_code == 0, there  # built on the build node
+        with pytest.raises(docker.errors.ImageNotFound):
+            lab.client.images.get(built)  # and never here
+        back = await services.deployments.rollback(SYSTEM, name)
+        state = await wait_for_status(services, back, {"live", "failed"}, timeout=120)
+        assert state.status == "live", await services.read.deployments.by_id(back)
+        await services.routes.refresh()
+        port = services.settings.proxy_http_port
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"http://127.0.0.1:{port}/", headers={"Host": f"{name}.test"})
+            assert (answer.status_code, answer.text) == (200, "v1")
+    finally:
+        await services.servers.clear_build_node(SYSTEM)
 
 
 async def test_ten_deploys_and_rollbacks_under_load_lose_no_request(

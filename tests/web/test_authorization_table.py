@@ -372,6 +372,20 @@ ROUTES: dict[str, Route] = {
         ("default", P.MANAGE_MEMBERS),
         422,  # authorised, then: no swarm here
     ),
+    "choose the build node": (
+        "PUT /api/v1/servers/swarm/build-node",
+        "/api/v1/servers/swarm/build-node",
+        {"engine": "tcp://10.0.0.5:2376", "ca": "pem", "cert": "pem", "key": "pem"},
+        ("default", P.MANAGE_MEMBERS),
+        422,  # authorised, then: no swarm here
+    ),
+    "build on the manager again": (
+        "DELETE /api/v1/servers/swarm/build-node",
+        "/api/v1/servers/swarm/build-node",
+        None,
+        ("default", P.MANAGE_MEMBERS),
+        404,  # authorised, then: none was chosen
+    ),
     "stop the registry run on the manager": (
         "DELETE /api/v1/servers/swarm/registry/hosted",
         "/api/v1/servers/swarm/registry/hosted",

@@ -398,6 +398,51 @@ def test_a_registry_is_run_on_the_manager_from_the_page_and_stopped(
     assert swarm_types(call, services)[-2:] == ["swarm.registry_hosted", "swarm.registry_stopped"]
 
 
+def test_a_build_node_is_chosen_from_the_page_a_refusal_naming_its_field(
+    client, admin, call, services, swarm
+):
+    made(client, admin)
+    engine = "tcp://10.0.0.4:2376"
+    swarm.remotes[engine] = "vps-4"
+    pems = {
+        "build_ca": "-----BEGIN CERTIFICATE-----ca",
+        "build_cert": "-----BEGIN CERTIFICATE-----client",
+        "build_key": "-----BEGIN PRIVATE KEY-----page-secret",
+    }
+    page = client.get("/servers").text
+    assert "built here, on the manager" in (text_of(page, "build-now") or "")
+    for typed, status, field, words in (
+        ({"build_engine": "10.0.0.4:2376"}, 422, "build_engine", "is no engine"),
+        ({"build_engine": engine}, 422, "build_ca", "ca"),
+        ({"build_engine": engine, **pems}, 422, "build_engine", "not a node of this swarm"),
+    ):
+        refused = client.post("/servers/build-node", data={"csrf_token": admin, **typed})
+        assert refused.status_code == status, refused.text
+        assert words in (problem(refused.text, field) or ""), refused.text
+        assert value(refused.text, "build_engine") == typed["build_engine"]
+        assert "page-secret" not in refused.text
+    swarm.join("vps-4", "10.0.0.4")
+    call(services.swarm_keeper.look)
+
+    chosen = client.post(
+        "/servers/build-node",
+        data={"csrf_token": admin, "build_engine": engine, **pems},
+        follow_redirects=False,
+    )
+
+    assert chosen.status_code in (302, 303), chosen.text
+    page = client.get("/servers").text
+    assert text_of(page, "build-now") == (
+        f"Images of apps on the servers are built on vps-4 ({engine}) and pushed from there."
+    )
+    cleared = client.post(
+        "/servers/build-node/clear", data={"csrf_token": admin}, follow_redirects=False
+    )
+    assert cleared.status_code in (302, 303), cleared.text
+    assert swarm_types(call, services)[-2:] == ["swarm.build_node_set", "swarm.build_node_cleared"]
+    assert "page-secret" not in str(call(services.store.read_all))
+
+
 def test_a_servers_page_lists_the_copies_of_live_releases_running_there(
     client, admin, call, services, swarm
 ):

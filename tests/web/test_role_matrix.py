@@ -84,6 +84,8 @@ INSTANCE_ADMINS_ONLY = {
     "DELETE /api/v1/servers/swarm/registry",
     "POST /api/v1/servers/swarm/registry/hosted",
     "DELETE /api/v1/servers/swarm/registry/hosted",
+    "PUT /api/v1/servers/swarm/build-node",
+    "DELETE /api/v1/servers/swarm/build-node",
 }
 # What a route's parameters and body fields are filled with; a place's are the placement's.
 APP_PARAMS = {"name", "app", "deployment_id", "job", "run_id"}  # a job is its app's or stack's
@@ -115,6 +117,12 @@ FIELDS: dict[str, object] = {
 BODIES: dict[str, dict[str, object]] = {
     "POST /api/v1/servers/swarm": {"advertise_addr": "10.0.0.1"},
     "PUT /api/v1/servers/swarm/registry": {"address": "registry.example.com"},
+    "PUT /api/v1/servers/swarm/build-node": {
+        "engine": "tcp://10.0.0.5:2376",
+        "ca": "pem",
+        "cert": "pem",
+        "key": "pem",
+    },
     "POST /api/v1/servers/joins": {
         "engine": "tcp://10.0.0.5:2376",
         "ca": "pem",

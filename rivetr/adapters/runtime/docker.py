@@ -108,7 +108,7 @@ class DockerRuntime(DockerResources, DockerExec):
 
         def build(client: docker.DockerClient) -> str:
             try:
-                return streamed_build(client, connection.open(client, self.base_url))
+                return streamed_build(client, connection.open(self._another_api(client)))
             finally:
                 connection.close()
 
@@ -393,10 +393,7 @@ class _BuildConnection:
         self._response: requests.Response | None = None
         self._cut = False
 
-    def open(self, client: docker.DockerClient, base_url: str) -> docker.APIClient:
-        api = docker.APIClient(
-            base_url=base_url, version=client.api.api_version, timeout=client.api.timeout
-        )
+    def open(self, api: docker.APIClient) -> docker.APIClient:
         api.hooks["response"].append(self._hook)
         self._api = api
         return api

@@ -32,11 +32,16 @@ class DockerEngine:
         kind: Literal["docker", "podman"] | None = None,
         *,
         timeout_s: float = 60.0,
+        client: docker.DockerClient | None = None,
+        new_api: Callable[[], docker.APIClient] | None = None,
     ) -> None:
+        """`client`: one made already (a node's engine reached over TLS or SSH), used as it
+        is; `new_api` then makes another of the same engine (a build's own)."""
         self.base_url = base_url
         self._kind = kind
         self._timeout_s = timeout_s
-        self._client: docker.DockerClient | None = None
+        self._client: docker.DockerClient | None = client
+        self._new_api = new_api
         self._client_lock = threading.Lock()
         self._detected: Literal["docker", "podman"] | None = kind
         # Podman's default limits, asked once when a container first sets any (`docker_podman`)
@@ -51,6 +56,14 @@ class DockerEngine:
             await anyio.to_thread.run_sync(client.close)
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _another_api(self, client: docker.DockerClient) -> docker.APIClient:
+        """A client of its own for a call that must be cut apart from the shared one's."""
+        if self._new_api is not None:
+            return self._new_api()
+        return docker.APIClient(
+            base_url=self.base_url, version=client.api.api_version, timeout=client.api.timeout
+        )
 
     async def _run(
         self,

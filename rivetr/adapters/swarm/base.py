@@ -8,9 +8,14 @@ Errors are the runtime port's: `EngineUnavailable` when the engine does not answ
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import msgspec
+
+from rivetr.adapters.runtime.base import ContainerRuntime
 
 Role = Literal["manager", "worker"]
 NodeState = Literal["ready", "down", "disconnected", "unknown"]
@@ -97,6 +102,20 @@ class RemoteInfo(msgspec.Struct, frozen=True, kw_only=True):
 
     hostname: str  # its node's name once joined
     swarm_state: str  # "inactive" unless it is in a swarm already (or joining, or locked)
+    node_id: str = ""  # its node's in the swarm it is in
+
+
+# pushes an image of the engine to a registry: (image, repository, tag, login) -> by digest
+Push = Callable[[str, str, str, "RegistryLogin | None"], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class BuildEngine:
+    """A node's engine, open for one build: `runtime` builds there, and the images it made
+    are pushed from there (`push`, as `SwarmEngine.push_image`)."""
+
+    runtime: ContainerRuntime
+    push: Push
 
 
 class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -264,4 +283,10 @@ class SwarmEngine(Protocol):
 
     async def registry_running(self) -> bool:
         """Whether the registry's service is there (whatever its tasks' state)."""
+        ...
+
+    def build_engine(self, remote: RemoteEngine) -> AbstractAsyncContextManager[BuildEngine]:
+        """A node's engine reached as a join reaches it, open while the context is.
+
+        Raises ContainerError on entry: it refused or did not answer (as `describe_remote`)."""
         ...

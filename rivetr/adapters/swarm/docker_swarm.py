@@ -4,6 +4,8 @@ Docker only: Podman has no swarm mode."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -11,12 +13,14 @@ import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
 
 from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.docker import DockerRuntime
 from rivetr.adapters.runtime.docker_engine import DockerEngine
 from rivetr.adapters.swarm import hosted_registry, registry_tls, remote_engine
 from rivetr.adapters.swarm.answers import node_info, swarm_info, task_info
 from rivetr.adapters.swarm.base import (
     SWARM_PORT,
     Availability,
+    BuildEngine,
     HostedRegistrySpec,
     JoinTokens,
     NodeInfo,
@@ -227,6 +231,13 @@ class DockerSwarm(DockerEngine):
 
     async def registry_running(self) -> bool:
         return await self._run("inspect the registry", hosted_registry.running)
+
+    @asynccontextmanager
+    async def build_engine(self, remote: RemoteEngine) -> AsyncIterator[BuildEngine]:
+        async with remote_engine.opened(remote, "reach the build node") as (client, new_api):
+            runtime = DockerRuntime(remote.url, "docker", client=client, new_api=new_api)
+            pusher = DockerSwarm(remote.url, "docker", client=client)
+            yield BuildEngine(runtime=runtime, push=pusher.push_image)
 
 
 def _auth_config(login: RegistryLogin | None) -> dict[str, str] | None:

@@ -10,13 +10,15 @@ import hashlib
 import itertools
 import secrets
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import msgspec
 
-from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime
 from rivetr.adapters.swarm.base import (
     Availability,
+    BuildEngine,
     HostedRegistrySpec,
     JoinTokens,
     NodeInfo,
@@ -62,6 +64,8 @@ class FakeSwarm:
         self.join_refusal: str | None = None  # what a remote engine answers a join while set
         self.hosted: HostedRegistrySpec | None = None  # the registry run on the manager
         self.stopped_registries: set[str] = set()  # addresses of hosted ones since stopped
+        # the engines of nodes a test lets build: url -> a runtime twin standing for each
+        self.build_runtimes: dict[str, ContainerRuntime] = {}
         self._ports = itertools.count(30000)
         self._turn = itertools.count()
 
@@ -176,8 +180,12 @@ class FakeSwarm:
 
     async def describe_remote(self, remote: RemoteEngine) -> RemoteInfo:
         hostname = self._remote(remote, "read the engine")
-        joined = any(n.hostname == hostname for n in self.node_list.values())
-        return RemoteInfo(hostname=hostname, swarm_state="active" if joined else "inactive")
+        joined = [n.node_id for n in self.node_list.values() if n.hostname == hostname]
+        return RemoteInfo(
+            hostname=hostname,
+            swarm_state="active" if joined else "inactive",
+            node_id=joined[0] if joined else "",
+        )
 
     async def join_remote(self, remote: RemoteEngine, token: str, manager_addr: str) -> None:
         action = f"join the swarm at {manager_addr}"
@@ -300,6 +308,23 @@ class FakeSwarm:
 
     async def registry_running(self) -> bool:
         return self.hosted is not None
+
+    @asynccontextmanager
+    async def build_engine(self, remote: RemoteEngine) -> AsyncIterator[BuildEngine]:
+        self._remote(remote, "reach the build node")
+        runtime = self.build_runtimes[remote.url]  # a test that lets a node build gives one
+
+        async def push(
+            image: str, repository: str, tag: str, login: RegistryLogin | None = None
+        ) -> str:
+            if not await runtime.image_exists(image):  # what is pushed is that engine's own
+                raise ContainerError(
+                    f"push {repository}:{tag}: An image does not exist locally with the tag:"
+                    f" {image}"
+                )
+            return await self.push_image(image, repository, tag, login)
+
+        yield BuildEngine(runtime=runtime, push=push)
 
     # -- placing tasks ---------------------------------------------------------------------
 

@@ -7,11 +7,12 @@ the caller, the node is what was asked and refused."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,17 +38,42 @@ async def on_remote(
     """Run `call` with a client of the node's engine, in a worker thread."""
 
     def work() -> T:
-        with _client(remote, action) as client, _translated(remote, action):
+        with _client(remote, action) as (client, _), _translated(remote, action):
             return call(client)
 
     return await anyio.to_thread.run_sync(work)
 
 
+# makes another API client of the same engine, as the first was made (a build's own)
+NewApi = Callable[[], docker.APIClient]
+
+
+@asynccontextmanager
+async def opened(
+    remote: RemoteEngine, action: str
+) -> AsyncIterator[tuple[docker.DockerClient, NewApi]]:
+    """A client of the node's engine while the context is open (its TLS files, or its SSH
+    tunnel, kept that long), and how to make another one of it."""
+    stack = contextlib.ExitStack()
+
+    def enter() -> tuple[docker.DockerClient, NewApi]:
+        with _translated(remote, action):
+            return stack.enter_context(_client(remote, action))
+
+    found = await anyio.to_thread.run_sync(enter)
+    try:
+        yield found
+    finally:
+        await anyio.to_thread.run_sync(stack.close)
+
+
 def describe(client: docker.DockerClient) -> RemoteInfo:
     info = client.info()
+    swarm = info.get("Swarm") or {}
     return RemoteInfo(
         hostname=str(info.get("Name") or ""),
-        swarm_state=str((info.get("Swarm") or {}).get("LocalNodeState") or "inactive"),
+        swarm_state=str(swarm.get("LocalNodeState") or "inactive"),
+        node_id=str(swarm.get("NodeID") or ""),
     )
 
 
@@ -71,23 +97,27 @@ def advertised(url: str) -> str | None:
 
 
 @contextmanager
-def _client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
+def _client(remote: RemoteEngine, action: str) -> Iterator[tuple[docker.DockerClient, NewApi]]:
     if remote.over_ssh:
-        with _ssh_client(remote, action) as client:
-            yield client
+        with _ssh_client(remote, action) as found:
+            yield found
         return
-    with _tls_client(remote, action) as client:
-        yield client
+    with _tls_client(remote, action) as found:
+        yield found
 
 
 @contextmanager
-def _ssh_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
+def _ssh_client(remote: RemoteEngine, action: str) -> Iterator[tuple[docker.DockerClient, NewApi]]:
     try:
         with forwarded_socket(remote.url, remote.ssh_key, remote.host_key) as socket:
             with _translated(remote, action):
                 client = docker.DockerClient(f"unix://{socket}", "auto", TIMEOUT_S)
+
+            def new_api() -> docker.APIClient:
+                return docker.APIClient(f"unix://{socket}", client.api.api_version, TIMEOUT_S)
+
             try:
-                yield client
+                yield client, new_api
             finally:
                 client.close()
     except TunnelError as exc:
@@ -95,7 +125,7 @@ def _ssh_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClie
 
 
 @contextmanager
-def _tls_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClient]:
+def _tls_client(remote: RemoteEngine, action: str) -> Iterator[tuple[docker.DockerClient, NewApi]]:
     with tempfile.TemporaryDirectory(prefix="rivetr-engine-tls-") as folder:  # mode 0700
         files = {}
         for name, pem in (("ca", remote.ca), ("cert", remote.cert), ("key", remote.key)):
@@ -109,8 +139,14 @@ def _tls_client(remote: RemoteEngine, action: str) -> Iterator[docker.DockerClie
         with _translated(remote, action):
             version = _api_version(remote.url, tls)
         client = _trusting_only(docker.DockerClient(remote.url, version, TIMEOUT_S, tls=tls))
+
+        def new_api() -> docker.APIClient:
+            api = docker.APIClient(remote.url, version, TIMEOUT_S, tls=tls)
+            api.trust_env = False  # as `_trusting_only`
+            return api
+
         try:
-            yield client
+            yield client, new_api
         finally:
             client.close()
 

@@ -73,6 +73,7 @@ from rivetr.domain.stack_commands import (
     StackCommand,
 )
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_build import ClearBuildNode, SetBuildNode
 from rivetr.domain.swarm_registry import (
     ClearRegistry,
     HostRegistry,
@@ -144,6 +145,8 @@ class Authority:
                 | ClearRegistry()
                 | HostRegistry()
                 | StopHostedRegistry()
+                | SetBuildNode()
+                | ClearBuildNode()
             ):
                 return Target(team=ROOT_TEAM)
             case RevokeSession() | EnrollTotp() | ConfirmTotp() | DisableTotp() | ResealTotp():

@@ -51,6 +51,13 @@ class RegistryView(msgspec.Struct, frozen=True, kw_only=True):
     source: str = "set"
 
 
+class BuildNodeView(msgspec.Struct, frozen=True, kw_only=True):
+    """The node the images of apps on servers are built on; its keys are never shown."""
+
+    engine: str
+    hostname: str
+
+
 class SwarmView(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
     swarm_id: str | None = None
@@ -60,6 +67,7 @@ class SwarmView(msgspec.Struct, frozen=True, kw_only=True):
     servers: list[ServerView] = msgspec.field(default_factory=list)
     invited: list[InvitationView] = msgspec.field(default_factory=list)
     registry: RegistryView | None = None
+    build_node: BuildNodeView | None = None  # None: built on the manager
 
 
 class JoinCommand(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +107,9 @@ def view(state: SwarmState, default_registry: str | None = None) -> SwarmView:
     servers = sorted(state.nodes.values(), key=lambda n: (n.role != "manager", n.hostname))
     return SwarmView(
         registry=registry_view(state, default_registry),
+        build_node=None
+        if state.build_node is None
+        else BuildNodeView(engine=state.build_node.engine, hostname=state.build_node.hostname),
         active=state.active,
         swarm_id=state.swarm_id,
         advertise_addr=state.advertise_addr,

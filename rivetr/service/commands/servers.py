@@ -43,8 +43,16 @@ from rivetr.domain.swarm import (
     RemoveNode,
     SwarmState,
 )
+from rivetr.domain.swarm_build import SEAL_CONTEXT as BUILD_SEAL_CONTEXT
+from rivetr.domain.swarm_build import (
+    ClearBuildNode,
+    SetBuildNode,
+    decide_clear_build_node,
+    decide_set_build_node,
+)
 from rivetr.domain.swarm_events import (
     STREAM,
+    SwarmBuildNodeSet,
     SwarmInitialised,
     SwarmNodeChanged,
     SwarmNodeJoinFailed,
@@ -69,6 +77,7 @@ from rivetr.domain.swarm_registry import (
 from rivetr.projections.registry import ReadModel
 from rivetr.service.commands.handler import CommandHandler
 from rivetr.service.commands.server_views import (
+    BuildNodeView,
     CopyView,
     InvitationView,
     JoinCommand,
@@ -236,11 +245,7 @@ class ServerService:
         # authorised before anything is asked of the node on the caller's behalf
         target = await self.handler.resolve(command)
         authorize_command(actor, command, target)
-        swarm.require_credentials(command.engine, msgspec.structs.asdict(credentials))
-        if command.engine.startswith("ssh://"):  # as ssh takes it, whatever line it came in
-            known = swarm.host_key(credentials.host_key)
-            credentials = msgspec.structs.replace(credentials, host_key=known)
-        remote = RemoteEngine(url=command.engine, **msgspec.structs.asdict(credentials))
+        remote = _remote(command.engine, credentials)
         swarm.require_swarm(await self.state())
         engine = self._engine()
         try:
@@ -274,6 +279,69 @@ class ServerService:
             role=command.role,
             expires_at=expires.isoformat(),
             engine=command.engine,
+        )
+
+    async def set_build_node(
+        self, actor: Actor, command: SetBuildNode, credentials: EngineCredentials
+    ) -> BuildNodeView:
+        """Build the images of apps on servers on the node whose engine is at
+        `command.engine`, reached with `credentials` as a join reaches a node: its engine is
+        asked which node it is first (it must be one of this swarm), then the choice recorded
+        with the keys sealed.
+
+        Raises Forbidden, InvalidCommand, or SwarmRefused (its engine refused or did not
+        answer: nothing recorded)."""
+        target = await self.handler.resolve(command)
+        authorize_command(actor, command, target)
+        remote = _remote(command.engine, credentials)
+        swarm.require_swarm(await self.state())
+        try:
+            found = await self._engine().describe_remote(remote)
+        except (ContainerError, EngineUnavailable) as exc:
+            raise SwarmRefused(str(exc)) from exc
+
+        def sealed(value: str) -> str:
+            return self.secrets.seal(BUILD_SEAL_CONTEXT, value) if value else ""
+
+        chosen = SwarmBuildNodeSet(
+            engine=command.engine,
+            node_id=found.node_id,
+            hostname=found.hostname,
+            ca=remote.ca,
+            cert=remote.cert,
+            key=sealed(remote.key),
+            ssh_key=sealed(remote.ssh_key),
+            host_key=remote.host_key,
+        )
+        await self.handler.execute(
+            actor, command, SWARM, "", decide=lambda s, c: decide_set_build_node(s, c, chosen)
+        )
+        return BuildNodeView(engine=chosen.engine, hostname=chosen.hostname)
+
+    async def clear_build_node(self, actor: Actor) -> None:
+        """Raises Forbidden or NotFound."""
+        await self.handler.execute(
+            actor, ClearBuildNode(), SWARM, "", decide=decide_clear_build_node
+        )
+
+    async def build_node(self) -> RemoteEngine | None:
+        """How the build node's engine is reached, its keys opened; None: builds run here.
+
+        Raises SecretError: a key cannot be opened."""
+        chosen = (await self.state()).build_node
+        if chosen is None:
+            return None
+
+        def opened(value: str) -> str:
+            return self.secrets.open(BUILD_SEAL_CONTEXT, value) if value else ""
+
+        return RemoteEngine(
+            url=chosen.engine,
+            ca=chosen.ca,
+            cert=chosen.cert,
+            key=opened(chosen.key),
+            ssh_key=opened(chosen.ssh_key),
+            host_key=chosen.host_key,
         )
 
     async def change(self, actor: Actor, ref: str, command: ChangeNode) -> ServerView:
@@ -493,6 +561,17 @@ class ServerService:
                     if isinstance(event, SwarmOperationFailed):
                         raise SwarmRefused(event.reason)
                     return
+
+
+def _remote(engine: str, credentials: EngineCredentials) -> RemoteEngine:
+    """How the engine at `engine` is reached with `credentials`, those its way needs.
+
+    Raises InvalidCommand: one is missing, or the host key is no key."""
+    swarm.require_credentials(engine, msgspec.structs.asdict(credentials))
+    if engine.startswith("ssh://"):  # as ssh takes it, whatever line it came in
+        known = swarm.host_key(credentials.host_key)
+        credentials = msgspec.structs.replace(credentials, host_key=known)
+    return RemoteEngine(url=engine, **msgspec.structs.asdict(credentials))
 
 
 async def _join_token(engine: SwarmEngine, role: str) -> str:

@@ -11,6 +11,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from rivetr.adapters.builders.base import BuildPlanError, ImageBuilder
 from rivetr.adapters.clock import Clock
@@ -28,7 +29,7 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretBox, SecretError
 from rivetr.adapters.source.base import SourceError, SourceFetcher
-from rivetr.adapters.swarm.base import RegistryLogin, SwarmEngine
+from rivetr.adapters.swarm.base import Push, RegistryLogin, RemoteEngine, SwarmEngine
 from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
@@ -61,6 +62,7 @@ from rivetr.service.reactors.variables_step import prepare
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 FAILURES = (SourceError, BuildFailed, BuildPlanError, ContainerError, EngineUnavailable)
 
 
@@ -98,6 +100,14 @@ def release_spec(
     )
 
 
+async def _replicas(step: Awaitable[T]) -> T:
+    """A step of a release on servers, its failure the deployment's."""
+    try:
+        return await step
+    except ReplicaFailed as exc:
+        raise StepFailed(str(exc)) from None
+
+
 class DeployPipeline:
     """The steps of a deployment, over the ports it is handed: where the code comes from
     (`source`), how it becomes an image (`builder`), the engine that runs it (`runtime`, asked
@@ -120,6 +130,7 @@ class DeployPipeline:
         drain_s: float,
         swarm: Callable[[], SwarmEngine] | None = None,
         registry: Callable[[], Awaitable[RegistryLogin | None]] | None = None,
+        build_node: Callable[[], Awaitable[RemoteEngine | None]] | None = None,
     ) -> None:
         self.recorder = recorder
         self.read = read
@@ -135,6 +146,7 @@ class DeployPipeline:
         self.drain_s = drain_s
         self.swarm = swarm  # the servers' engine, for apps on servers (raises when there is none)
         self.registry = registry
+        self.build_node = build_node  # where apps on servers are built, when not here
         self.shared = SharedScopes(recorder.store, secrets)
 
     async def run(self, deployment_id: str) -> DeploymentSuperseded | None:
@@ -225,14 +237,10 @@ class _Run:
         if runtime is None:
             raise StepFailed("the container engine is unavailable; see /api/v1/health")
         self.runtime = runtime
-        image = self.state.image
-        if image is None:
-            image = await self._fetch_and_build(runtime)
-        elif not await runtime.image_exists(image):
-            self.step = "start"
-            raise StepFailed(f"image {image} is no longer on this host; deploy from source")
-        else:
-            await self._exposed_ports(runtime, image)
+        if self.app.scale.on_swarm and (remote := await self._build_node()) is not None:
+            await self._on_build_node(remote)
+            return
+        image = await self._image(runtime, "on this host")
         if self.app.scale.on_swarm:
             await self._on_servers(image)
             return
@@ -240,29 +248,80 @@ class _Run:
         await self._check_health(runtime, health_port)
         await self._switch(host_port, health_port)
 
-    async def _on_servers(self, image: str) -> None:
-        """Start, check and switch to the release as copies on the servers."""
+    async def _image(self, runtime: ContainerRuntime, where: str) -> str:
+        """The release's image on `runtime`: built from its commit, or the one it names (a
+        rollback's), which must still be there."""
+        image = self.state.image
+        if image is None:
+            return await self._fetch_and_build(runtime)
+        if not await runtime.image_exists(image):
+            self.step = "start"
+            raise StepFailed(f"image {image} is no longer {where}; deploy from source")
+        await self._exposed_ports(runtime, image)
+        return image
+
+    async def _build_node(self) -> RemoteEngine | None:
+        if self.pipeline.build_node is None:
+            return None
+        try:
+            return await self.pipeline.build_node()
+        except SecretError as exc:
+            raise StepFailed(f"the build node's key cannot be opened: {exc}") from None
+
+    async def _on_build_node(self, remote: RemoteEngine) -> None:
+        """An app on servers whose images are built on the build node: built (or found)
+        there and pushed from there, that engine open until the push is done."""
         if self.pipeline.swarm is None:
             raise StepFailed("the app runs on servers, and this Rivetr has no swarm engine")
-        swarm = self.pipeline.swarm()
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                build = await stack.enter_async_context(self.pipeline.swarm().build_engine(remote))
+            except (ContainerError, EngineUnavailable) as exc:
+                raise StepFailed(f"the build node cannot be reached: {exc}") from None
+            wanted = self.state.image
+            if (
+                wanted is not None
+                and not await build.runtime.image_exists(wanted)
+                and self.runtime is not None
+                and await self.runtime.image_exists(wanted)
+            ):  # a release built here before the build node was chosen: pushed from here
+                image = await self._image(self.runtime, "on this host")
+                release = await self._replica_release()
+            else:
+                self.log.write("rivetr", f"the image is built on the build node at {remote.url}")
+                image = await self._image(build.runtime, f"on the build node at {remote.url}")
+                release = await self._replica_release(build.push, built_on=remote.url)
+            pulled = await _replicas(release.push_image(image))
+        await _replicas(release.roll_out(pulled))
+
+    async def _on_servers(self, image: str) -> None:
+        """Start, check and switch to the release as copies on the servers."""
+        release = await self._replica_release()
+        await _replicas(release.deploy(image))
+
+    async def _replica_release(
+        self, push: Push | None = None, built_on: str | None = None
+    ) -> ReplicaRelease:
+        """The release as copies on the servers; `push`: how its image is pushed when it was
+        built elsewhere than here (`built_on`)."""
+        if self.pipeline.swarm is None:
+            raise StepFailed("the app runs on servers, and this Rivetr has no swarm engine")
         pipeline = self.pipeline
         try:
             registry = None if pipeline.registry is None else await pipeline.registry()
         except SecretError as exc:
             raise StepFailed(f"the registry's password cannot be opened: {exc}") from None
-        release = ReplicaRelease(
+        return ReplicaRelease(
             self,
-            swarm,
+            pipeline.swarm(),
             registry=registry,
             labels=self._labels(),
             clock=pipeline.clock,
             prober=pipeline.prober,
             read=pipeline.read,
+            push=push,
+            built_on=built_on,
         )
-        try:
-            await release.deploy(image)
-        except ReplicaFailed as exc:
-            raise StepFailed(str(exc)) from None
 
     async def _resolve_variables(self) -> None:
         """Make the variables ready (`variables_step.prepare`) before anything is fetched or

@@ -17,6 +17,7 @@ from rivetr.adapters.logs import DeploymentLog
 from rivetr.adapters.runtime.base import MANAGED_LABEL, ContainerError, ContainerRuntime
 from rivetr.adapters.swarm.base import (
     NodeInfo,
+    Push,
     RegistryLogin,
     ServiceSpec,
     SwarmEngine,
@@ -82,7 +83,11 @@ class ReplicaRelease:
         clock: Clock,
         prober: HealthProber,
         read: ReadModel,
+        push: Push | None = None,
+        built_on: str | None = None,
     ) -> None:
+        """`push`: how the image is pushed when it was built elsewhere (on the build node at
+        `built_on`); the manager's engine pushes otherwise."""
         self.run = run
         self.swarm = swarm
         self.registry = registry
@@ -93,11 +98,20 @@ class ReplicaRelease:
         self.clock = clock
         self.prober = prober
         self.read = read
+        self.push = push or swarm.push_image
+        self.built_on = built_on
         self._seen: set[str] = set()  # tasks recorded running
         self._pending_no_node = 0
 
     async def deploy(self, image: str) -> None:
-        pulled = await self._push(image)
+        await self.roll_out(await self.push_image(image))
+
+    async def push_image(self, image: str) -> str:
+        """The image every server pulls (pushed to the registry, by digest)."""
+        return await self._push(image)
+
+    async def roll_out(self, pulled: str) -> None:
+        """Start the copies of `pulled`, check them and switch traffic to them."""
         await self._start(pulled)
         members = await self._running()
         await self._check_health(members)
@@ -109,6 +123,12 @@ class ReplicaRelease:
         """The image every server pulls: pushed to the registry by digest, or, without one,
         the manager's own (only a swarm of one server can run it)."""
         self.run.step = "push"
+        if self.registry is None and self.built_on is not None:
+            raise ReplicaFailed(
+                f"the image was built on the build node at {self.built_on}, which no server"
+                " pulls from: set a registry every server reaches (`rivetr servers registry"
+                " ADDRESS`, `--run`, or the swarm_registry setting)"
+            )
         if self.registry is None:
             others = await self._other_servers()
             if others:
@@ -121,7 +141,7 @@ class ReplicaRelease:
         started = self.clock.monotonic()
         repository = f"{self.registry.address}/rivetr/{self.app.name}"
         try:
-            pulled = await self.swarm.push_image(image, repository, self.id, self.registry)
+            pulled = await self.push(image, repository, self.id, self.registry)
         except ContainerError as exc:
             raise ReplicaFailed(f"the registry refused the image: {exc}") from None
         self.run.log.write("rivetr", f"pushed {pulled}")

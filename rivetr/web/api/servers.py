@@ -2,7 +2,8 @@
 engine a swarm manager, invite a node (the answer holds the command to run on it) or join one
 through its engine API over TLS, list the
 servers with their state, resources and labels, label, drain or activate one, remove one; set
-the registry the servers pull from, or run one on the manager.
+the registry the servers pull from, or run one on the manager; choose the node apps on servers
+are built on.
 Each change is recorded and carried out against the engine before the answer; a refusal of the
 engine is a 502 with its words."""
 
@@ -18,9 +19,11 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from rivetr.domain.access import Actor
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_build import SetBuildNode
 from rivetr.domain.swarm_events import EngineUrl, NodeRole
 from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.server_views import (
+    BuildNodeView,
     InvitationView,
     JoinCommand,
     RegistryView,
@@ -38,20 +41,26 @@ ENGINE_REFUSAL = problems(502)
 Secret = Annotated[str, msgspec.Meta(max_length=65536)]
 
 
-class EngineJoin(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """A node's engine API and what reaching it takes, used for the join alone, never kept.
-    Over TLS (`tcp://host:2376`, `dockerd --tlsverify`): the CA that signed its certificate,
-    and the client certificate and key it takes, in PEM. Through SSH
+class BuildNodeBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A node's engine API and what reaching it takes; kept, the keys sealed, to reach it at
+    each build. Over TLS (`tcp://host:2376`, `dockerd --tlsverify`): the CA that signed its
+    certificate, and the client certificate and key it takes, in PEM. Through SSH
     (`ssh://user@host[:port]`, to its `/var/run/docker.sock`): the private key the user signs
     in with, and the node's host key as `ssh-keyscan` prints it, the only one taken."""
 
     engine: EngineUrl
-    role: NodeRole = "worker"
     ca: Secret = ""
     cert: Secret = ""
     key: Secret = ""
     ssh_key: Secret = ""
     host_key: Secret = ""
+
+
+class EngineJoin(BuildNodeBody, kw_only=True, forbid_unknown_fields=True):
+    """A node's engine API and what reaching it takes (as a build node's), used for the join
+    alone, never kept; and the role it joins in."""
+
+    role: NodeRole = "worker"
 
 
 class ServersController(Controller):
@@ -121,6 +130,28 @@ class ServersController(Controller):
         """Stop the registry run on the manager (404: none runs); the servers no longer hold
         its certificates, and its images stay in the manager's volume `rivetr-registry`."""
         await servers.stop_hosted_registry(actor)
+
+    @put("/swarm/build-node", responses=ENGINE_REFUSAL)
+    async def set_build_node(
+        self,
+        data: JSONBody[BuildNodeBody],
+        servers: NamedDependency[ServerService],
+        actor: NamedDependency[Actor],
+    ) -> BuildNodeView:
+        """Build the images of apps on servers on a node of the swarm, whose engine API is
+        reached as a join reaches one (TLS or SSH, the same fields), and push them from there.
+        Its engine is asked which node it is first: one of no swarm's, or of another, is a
+        422; a refusal or silence a 502 in its words, nothing recorded. The keys are sealed,
+        never shown again."""
+        command = SetBuildNode(engine=data.engine)
+        return await servers.set_build_node(actor, command, EngineCredentials.of(data))
+
+    @delete("/swarm/build-node", status_code=HTTP_204_NO_CONTENT, responses=problems(404))
+    async def clear_build_node(
+        self, servers: NamedDependency[ServerService], actor: NamedDependency[Actor]
+    ) -> None:
+        """Build on the manager again (404: no build node was chosen)."""
+        await servers.clear_build_node(actor)
 
     @post("/invitations", status_code=HTTP_201_CREATED, responses=ENGINE_REFUSAL)
     async def invite(

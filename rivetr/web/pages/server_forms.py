@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from rivetr.domain.errors import InvalidCommand
 from rivetr.domain.swarm import ChangeNode, InitSwarm, InviteNode, JoinNode, RemoveNode
+from rivetr.domain.swarm_build import SetBuildNode
 from rivetr.domain.swarm_events import EngineUrl, NodeName
 from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
 from rivetr.service.commands.servers import EngineCredentials
@@ -51,6 +52,25 @@ class JoinForm(msgspec.Struct):
     key: str = ""
     ssh_key: str = ""
     host_key: str = ""
+
+
+class BuildNodeForm(msgspec.Struct):
+    """A join's fields, named apart from the join form's on the same page; the keys are
+    sealed once kept, never typed back."""
+
+    csrf_token: str = ""
+    build_engine: str = ""
+    build_ca: str = ""
+    build_cert: str = ""
+    build_key: str = ""
+    build_ssh_key: str = ""
+    build_host_key: str = ""
+
+
+# a build node's fields as the command and its credentials name them -> the form's inputs
+BUILD_FIELDS = {
+    name: f"build_{name}" for name in ("engine", "ca", "cert", "key", "ssh_key", "host_key")
+}
 
 
 class LabelsForm(msgspec.Struct):
@@ -178,6 +198,49 @@ class ServerForms(Controller):
             return await page.listed(_shown("registry", exc, {}))
 
         return await submitted(page.layout, data.csrf_token, forget, refused)
+
+    @post("/build-node")
+    async def set_build_node(
+        self, page: NamedDependency[ServersPage], data: URLEncodedBody[BuildNodeForm]
+    ) -> Response[Any]:
+        """Build the images of apps on servers on the node whose engine is typed."""
+        typed = {"build_engine": data.build_engine.strip()}
+
+        async def choose() -> Response[Any]:
+            engine = typed["build_engine"]
+            engine = checked(engine, EngineUrl, f"{engine!r} is no engine", "build_engine")
+            given = {name: getattr(data, field) for name, field in BUILD_FIELDS.items()}
+            del given["engine"]
+            credentials = EngineCredentials(**given)
+            command = SetBuildNode(engine=engine)
+            await page.servers.set_build_node(page.layout.actor, command, credentials)
+            return Redirect("/servers")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            shown = Shown(
+                form="build",
+                problems=problems_of(exc, BUILD_FIELDS),
+                typed=typed,
+                status=status_of(exc),
+            )
+            return await page.listed(shown)
+
+        return await submitted(page.layout, data.csrf_token, choose, refused)
+
+    @post("/build-node/clear")
+    async def clear_build_node(
+        self, page: NamedDependency[ServersPage], data: URLEncodedBody[PlainForm]
+    ) -> Response[Any]:
+        """Build on the manager again."""
+
+        async def clear() -> Response[Any]:
+            await page.servers.clear_build_node(page.layout.actor)
+            return Redirect("/servers")
+
+        async def refused(exc: Exception) -> Response[Any]:
+            return await page.listed(_shown("build", exc, {}))
+
+        return await submitted(page.layout, data.csrf_token, clear, refused)
 
     @post("/registry/run")
     async def host_registry(

@@ -185,6 +185,8 @@ from rivetr.domain.stack_events import (
     StackWebhookSecretSet,
 )
 from rivetr.domain.swarm_events import (
+    SwarmBuildNodeCleared,
+    SwarmBuildNodeSet,
     SwarmInitialised,
     SwarmInitRequested,
     SwarmNodeChanged,
@@ -706,6 +708,14 @@ ONE_OF_EACH: list[Event] = [
         client_key="sealed:c",
     ),
     SwarmRegistryStopped(address="10.0.0.1:5000"),
+    SwarmBuildNodeSet(
+        engine="ssh://root@10.0.0.4",
+        node_id="n4",
+        hostname="vps-4",
+        ssh_key="sealed:k",
+        host_key="ssh-ed25519 AAAA",
+    ),
+    SwarmBuildNodeCleared(),
     SwarmRegistryCleared(),
     SwarmNodeChangeRequested(change_id="k1", node_id="w" * 25, labels={"zone": "us"}),
     SwarmNodeChanged(node_id="w" * 25, labels={"zone": "us"}, availability="drain", change_id="k1"),

@@ -14,6 +14,8 @@ import pytest
 
 from rivetr.adapters.health.fake import REFUSED
 from rivetr.adapters.proxy import Balanced, Upstream
+from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
+from rivetr.adapters.runtime.fake import FakeRuntime
 from rivetr.adapters.swarm.base import RegistryLogin
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
@@ -21,9 +23,10 @@ from rivetr.domain.errors import AlreadyExists, InvalidCommand, NotFound
 from rivetr.domain.scale_events import Placement
 from rivetr.domain.scaling import ScaleApp
 from rivetr.domain.swarm import InitSwarm
+from rivetr.domain.swarm_build import SetBuildNode
 from rivetr.domain.swarm_registry import HostRegistry, SetRegistry
-from rivetr.service.commands.server_views import RegistryView
-from rivetr.service.commands.servers import SwarmRefused
+from rivetr.service.commands.server_views import BuildNodeView, RegistryView
+from rivetr.service.commands.servers import EngineCredentials, SwarmRefused
 from rivetr.service.reactors.route_keeper import route_table
 from tests.unit.service.reactors.house import House, create_app, settled, types, until
 
@@ -269,6 +272,123 @@ async def test_a_registry_run_on_the_manager_whose_service_went_is_started_again
         await settled(lambda: house.swarm.hosted is not None)
 
     assert house.swarm.hosted == first  # the certificates every node already trusts
+
+
+BUILD_NODE = "tcp://10.0.0.4:2376"
+BUILD_KEYS = EngineCredentials(
+    ca="-----BEGIN CERTIFICATE-----ca",
+    cert="-----BEGIN CERTIFICATE-----client",
+    key="-----BEGIN PRIVATE KEY-----build-node-secret",
+)
+
+
+async def build_node_runtime() -> FakeRuntime:
+    """The build node's engine, with the base image the app's Dockerfile starts from."""
+    runtime = FakeRuntime()
+    await runtime.import_image(b"a root fs", BUSYBOX_IMAGE, cmd=["/bin/sh"])
+    return runtime
+
+
+async def test_a_build_node_builds_the_image_and_pushes_it_for_the_servers(
+    registered: House,
+) -> None:
+    """Built on vps-4's engine, pushed from there, pulled by the servers by digest; nothing
+    built here, the key sealed; cleared, the manager builds again."""
+    house = registered
+    build_runtime = await build_node_runtime()
+    house.swarm.remotes[BUILD_NODE] = "vps-4"
+    house.swarm.build_runtimes[BUILD_NODE] = build_runtime
+    async with on_servers(house) as services:
+        chosen = SetBuildNode(engine=BUILD_NODE)
+        with pytest.raises(InvalidCommand, match="not a node of this swarm"):
+            await services.servers.set_build_node(SYSTEM, chosen, BUILD_KEYS)
+        house.swarm.join("vps-4", "10.0.0.4")
+        await services.swarm_keeper.look()
+        shown = await services.servers.set_build_node(SYSTEM, chosen, BUILD_KEYS)
+        assert shown == BuildNodeView(engine=BUILD_NODE, hostname="vps-4")
+        assert (await services.servers.swarm(SYSTEM)).build_node == shown
+
+        state = await until(services, await deploy(services), {"live", "failed"})
+
+        assert state.status == "live", await services.read.deployments.by_id(state.deployment_id)
+        [(pushed, built)] = house.swarm.pushed.items()
+        assert pushed == f"{REGISTRY}/rivetr/web:{state.deployment_id}"
+        assert await build_runtime.image_exists(built)
+        assert not await house.runtime.image_exists(built)
+        log = str([e.event for e in await services.store.read_all()])
+        assert "build-node-secret" not in log
+
+        await services.servers.clear_build_node(SYSTEM)
+        house.commit("v2")
+        again = await until(services, await deploy(services), {"live", "failed"})
+        assert again.status == "live"
+        pushed_here = house.swarm.pushed[f"{REGISTRY}/rivetr/web:{again.deployment_id}"]
+        assert await house.runtime.image_exists(pushed_here)
+
+
+async def test_a_rollback_to_a_release_built_here_before_a_build_node_is_pushed_from_here(
+    registered: House,
+) -> None:
+    house = registered
+    build_runtime = await build_node_runtime()
+    house.swarm.remotes[BUILD_NODE] = "vps-4"
+    house.swarm.build_runtimes[BUILD_NODE] = build_runtime
+    async with on_servers(house) as services:
+        house.swarm.join("vps-4", "10.0.0.4")
+        await services.swarm_keeper.look()
+        await until(services, await deploy(services), {"live"})
+        await services.servers.set_build_node(SYSTEM, SetBuildNode(engine=BUILD_NODE), BUILD_KEYS)
+        house.commit("v2")
+        await until(services, await deploy(services), {"live"})
+
+        back = await services.deployments.rollback(SYSTEM, "web")
+        state = await until(services, back, {"live", "failed"})
+
+        assert state.status == "live", await services.read.deployments.by_id(back)
+        image = house.swarm.pushed[f"{REGISTRY}/rivetr/web:{back}"]
+        assert await house.runtime.image_exists(image)
+        assert not await build_runtime.image_exists(image)
+
+
+async def test_a_build_node_that_does_not_answer_fails_the_deploy_the_old_release_serving(
+    registered: House,
+) -> None:
+    house = registered
+    house.swarm.remotes[BUILD_NODE] = "vps-4"
+    house.swarm.build_runtimes[BUILD_NODE] = await build_node_runtime()
+    async with on_servers(house) as services:
+        house.swarm.join("vps-4", "10.0.0.4")
+        await services.swarm_keeper.look()
+        live = await until(services, await deploy(services), {"live"})
+        await services.servers.set_build_node(SYSTEM, SetBuildNode(engine=BUILD_NODE), BUILD_KEYS)
+        del house.swarm.remotes[BUILD_NODE]  # its engine stops answering
+        house.commit("v2")
+
+        step, reason = await deploy_failing(services)
+
+        assert step == "engine"
+        assert reason.startswith("the build node cannot be reached: ")
+        assert "connection refused" in reason
+        release = await services.read.deployments.release(live.app_id)
+        assert release is not None
+        assert release.deployment_id == live.deployment_id
+
+
+async def test_an_image_built_on_a_build_node_needs_a_registry(house: House) -> None:
+    house.swarm.remotes[BUILD_NODE] = "vps-4"
+    house.swarm.build_runtimes[BUILD_NODE] = await build_node_runtime()
+    async with house.running() as services:
+        await services.servers.init(SYSTEM, InitSwarm(advertise_addr="10.0.0.1"))
+        house.swarm.join("vps-4", "10.0.0.4")
+        await services.swarm_keeper.look()
+        await scaled_app(services, replicas=2)
+        house.commit("v1")
+        await services.servers.set_build_node(SYSTEM, SetBuildNode(engine=BUILD_NODE), BUILD_KEYS)
+
+        step, reason = await deploy_failing(services)
+
+        assert step == "push"
+        assert "built on the build node at tcp://10.0.0.4:2376, which no server pulls" in reason
 
 
 async def test_a_registry_set_without_the_account_it_wants_fails_the_push(house: House) -> None:
