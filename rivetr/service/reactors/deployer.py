@@ -14,7 +14,8 @@ from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
-from rivetr.adapters.secrets import SecretBox
+from rivetr.adapters.secrets import SecretBox, SecretError
+from rivetr.domain.application import AppState
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
     AppDeleted,
@@ -141,6 +142,22 @@ class Deployer:
             await prune_images(self.read, runtime, self.store, app, self.images_kept)
         except EngineUnavailable as exc:
             log.warning("could not prune the images of %s: %s", app.name, exc)
+        if app.scale.on_swarm:
+            await self._prune_build_node(app)
+
+    async def _prune_build_node(self, app: AppState) -> None:
+        """The same, on the build node, where an app on servers is built when one is chosen."""
+        pipeline = self.pipeline
+        if pipeline.build_node is None or pipeline.swarm is None:
+            return
+        try:
+            remote = await pipeline.build_node()
+            if remote is None:
+                return
+            async with pipeline.swarm().build_engine(remote) as build:
+                await prune_images(self.read, build.runtime, self.store, app, self.images_kept)
+        except (ContainerError, EngineUnavailable, SecretError) as exc:
+            log.warning("could not prune the images of %s on the build node: %s", app.name, exc)
 
     async def _stop(self, deployment_id: str) -> None:
         for app, (running_id, task) in list(self._running.items()):
