@@ -295,7 +295,11 @@ class Services:
             build_node=self.servers.build_node,
         )
         self.deployer = Deployer(
-            store, pipeline, clock=self.clock, images_kept=settings.images_kept
+            store,
+            pipeline,
+            clock=self.clock,
+            images_kept=settings.images_kept,
+            caught_up=runner.wait_until,
         )
         self.stack_deployer = StackDeployer(
             StackPorts(

@@ -7,15 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
-from rivetr.adapters.secrets import SecretBox, SecretError
-from rivetr.domain.application import AppState
+from rivetr.adapters.secrets import SecretBox
 from rivetr.domain.deployment import DeploymentState, IllegalTransition
 from rivetr.domain.events import (
     AppDeleted,
@@ -44,8 +43,11 @@ class Deployer:
         *,
         clock: Clock,
         images_kept: int = 5,
+        caught_up: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
+        """`caught_up(position)`: returns once the read model holds the log up to there."""
         self.store = store
+        self.caught_up = caught_up
         self.pipeline = pipeline
         self.recorder: StepRecorder = pipeline.recorder
         self.read: ReadModel = pipeline.read
@@ -138,26 +140,14 @@ class Deployer:
         app = await self.lookup.of_deployment(deployment)
         if not app.app_id:
             return  # an app from before ids whose name another app holds now: nothing to key on
+        if self.caught_up is not None:
+            # it decides from the read model: one behind the log does not know the release
+            # just made live, and would take its image for one no release uses
+            await self.caught_up(await self.store.head())
         try:
             await prune_images(self.read, runtime, self.store, app, self.images_kept)
         except EngineUnavailable as exc:
             log.warning("could not prune the images of %s: %s", app.name, exc)
-        if app.scale.on_swarm:
-            await self._prune_build_node(app)
-
-    async def _prune_build_node(self, app: AppState) -> None:
-        """The same, on the build node, where an app on servers is built when one is chosen."""
-        pipeline = self.pipeline
-        if pipeline.build_node is None or pipeline.swarm is None:
-            return
-        try:
-            remote = await pipeline.build_node()
-            if remote is None:
-                return
-            async with pipeline.swarm().build_engine(remote) as build:
-                await prune_images(self.read, build.runtime, self.store, app, self.images_kept)
-        except (ContainerError, EngineUnavailable, SecretError) as exc:
-            log.warning("could not prune the images of %s on the build node: %s", app.name, exc)
 
     async def _stop(self, deployment_id: str) -> None:
         for app, (running_id, task) in list(self._running.items()):
