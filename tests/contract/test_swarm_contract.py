@@ -460,7 +460,6 @@ async def test_a_build_node_that_refuses_is_a_container_error_on_entry(swarm: Sw
     await made(swarm)
     stranger = client_of(ThrowawayCA(), swarm.remote.url)  # a client certificate of no CA it takes
     if isinstance(swarm.engine, FakeSwarm):
-        swarm.engine.remotes[swarm.remote.url] = "w-remote"
         stranger = msgspec.structs.replace(stranger, key="not a key")
     with pytest.raises(ContainerError, match=re.escape(swarm.remote.url)):
         async with swarm.engine.build_engine(stranger):

@@ -1,9 +1,12 @@
 """Reading the engine's swarm answers (`docker info`, node and task inspections) as the port's
-Structs."""
+Structs, and a service's own tasks as the engine lists them."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import docker  # type: ignore[import-untyped]
+import docker.errors  # type: ignore[import-untyped]
 
 from rivetr.adapters.swarm.base import NodeInfo, SwarmInfo, TaskInfo
 
@@ -21,6 +24,20 @@ def swarm_info(info: dict[str, Any]) -> SwarmInfo | None:
         manager=bool(swarm.get("ControlAvailable")),
         advertise_addr=str(swarm.get("NodeAddr", "")),
     )
+
+
+def service_tasks(client: docker.DockerClient, service: str) -> list[dict[str, Any]]:
+    """The service's own tasks as the engine lists them (none when there is no such service):
+    the engine's filter matches names by prefix too."""
+    try:
+        service_id = client.api.inspect_service(service)["ID"]
+    except docker.errors.NotFound:
+        return []
+    return [
+        task
+        for task in client.api.tasks(filters={"service": service_id})
+        if task.get("ServiceID") == service_id
+    ]
 
 
 def node_info(attrs: dict[str, Any]) -> NodeInfo:

@@ -16,7 +16,7 @@ from rivetr.adapters.runtime.base import ContainerError
 from rivetr.adapters.runtime.docker import DockerRuntime
 from rivetr.adapters.runtime.docker_engine import DockerEngine
 from rivetr.adapters.swarm import hosted_registry, registry_tls, remote_engine
-from rivetr.adapters.swarm.answers import node_info, swarm_info, task_info
+from rivetr.adapters.swarm.answers import node_info, service_tasks, swarm_info, task_info
 from rivetr.adapters.swarm.base import (
     SWARM_PORT,
     Availability,
@@ -169,16 +169,9 @@ class DockerSwarm(DockerEngine):
 
     async def tasks(self, service: str) -> list[TaskInfo]:
         def tasks(client: docker.DockerClient) -> list[TaskInfo]:
-            try:
-                service_id = client.api.inspect_service(service)["ID"]
-            except docker.errors.NotFound:
+            found = service_tasks(client, service)
+            if not found:
                 return []
-            # the filter matches names by prefix too: keep this service's own
-            found = [
-                t
-                for t in client.api.tasks(filters={"service": service_id})
-                if t.get("ServiceID") == service_id
-            ]
             addresses = {
                 n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in client.api.nodes()
             }
@@ -230,7 +223,7 @@ class DockerSwarm(DockerEngine):
         await self._run("remove the registry's configs and secrets", hosted_registry.forget)
 
     async def registry_running(self) -> bool:
-        return await self._run("inspect the registry", hosted_registry.running)
+        return await self.service_labels(hosted_registry.REGISTRY_SERVICE) is not None
 
     @asynccontextmanager
     async def build_engine(self, remote: RemoteEngine) -> AsyncIterator[BuildEngine]:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
 import msgspec
 
+from rivetr.adapters.swarm.answers import service_tasks
 from rivetr.adapters.swarm.base import HostedRegistrySpec
 
 REGISTRY_SERVICE = "rivetr-registry"
@@ -78,36 +80,40 @@ def _named(kind: str, data: bytes) -> str:
     return f"{REGISTRY_SERVICE}-{kind}-{hashlib.sha256(data).hexdigest()[:12]}"
 
 
-def _config(client: docker.DockerClient, kind: str, data: bytes) -> tuple[str, str]:
-    """(id, name) of the config holding `data`, made when missing."""
+def _stored(
+    listed: Callable[..., list[dict[str, Any]]],
+    create: Callable[..., dict[str, Any]],
+    kind: str,
+    data: bytes,
+) -> tuple[str, str]:
+    """(id, name) of the swarm config or secret (as `listed` and `create` are the one's or
+    the other's) holding `data`, made when missing."""
     name = _named(kind, data)
-    found = client.api.configs(filters={"name": name})
-    for config in found:
-        if config["Spec"]["Name"] == name:
-            return str(config["ID"]), name
-    made = client.api.create_config(name, data, labels={LABEL: kind})
-    return str(made["ID"]), name
-
-
-def _secret(client: docker.DockerClient, kind: str, data: bytes) -> tuple[str, str]:
-    name = _named(kind, data)
-    for secret in client.api.secrets(filters={"name": name}):
-        if secret["Spec"]["Name"] == name:
-            return str(secret["ID"]), name
-    made = client.api.create_secret(name, data, labels={LABEL: kind})
+    for found in listed(filters={"name": name}):  # the filter matches names by prefix too
+        if found["Spec"]["Name"] == name:
+            return str(found["ID"]), name
+    made = create(name, data, labels={LABEL: kind})
     return str(made["ID"]), name
 
 
 def start(client: docker.DockerClient, spec: HostedRegistrySpec) -> None:
-    """Both services made anew (an earlier run's removed first)."""
-    remove_services(client)
+    """Both services made (an earlier run's stopped before: `DockerSwarm.run_registry`)."""
     certificates = spec.certificates
-    configuration = _config(client, "config", _configuration())
-    cert = _config(client, "cert", certificates.cert.encode())
-    ca = _config(client, "ca", certificates.ca.encode())
-    client_cert = _config(client, "client-cert", certificates.client_cert.encode())
-    key = _secret(client, "key", certificates.key.encode())
-    client_key = _secret(client, "client-key", certificates.client_key.encode())
+    api = client.api
+
+    def stored_config(kind: str, text: str | bytes) -> tuple[str, str]:
+        data = text if isinstance(text, bytes) else text.encode()
+        return _stored(api.configs, api.create_config, kind, data)
+
+    def stored_secret(kind: str, text: str) -> tuple[str, str]:
+        return _stored(api.secrets, api.create_secret, kind, text.encode())
+
+    configuration = stored_config("config", _configuration())
+    cert = stored_config("cert", certificates.cert)
+    ca = stored_config("ca", certificates.ca)
+    client_cert = stored_config("client-cert", certificates.client_cert)
+    key = stored_secret("key", certificates.key)
+    client_key = stored_secret("client-key", certificates.client_key)
 
     def config(found: tuple[str, str], path: str) -> Any:
         return docker.types.ConfigReference(found[0], found[1], filename=path)
@@ -183,28 +189,16 @@ def not_up(client: docker.DockerClient, spec: HostedRegistrySpec) -> list[str]:
         and (node.get("Spec") or {}).get("Availability", "active") == "active"
     }
     waiting: list[str] = []
-    registry = _tasks(client, REGISTRY_SERVICE)
+    registry = service_tasks(client, REGISTRY_SERVICE)
     if not any(_running(task) for task in registry):
         waiting.append(f"the registry on its node{_last_words(registry)}")
-    trust = _tasks(client, TRUST_SERVICE)
+    trust = service_tasks(client, TRUST_SERVICE)
     for node_id, node in sorted(nodes.items()):
         on_node = [task for task in trust if task.get("NodeID") == node_id]
         if not any(_running(task) for task in on_node):
             name = (node.get("Description") or {}).get("Hostname") or node_id
             waiting.append(f"its certificates on node {name}{_last_words(on_node)}")
     return waiting
-
-
-def _tasks(client: docker.DockerClient, service: str) -> list[dict[str, Any]]:
-    try:
-        service_id = client.api.inspect_service(service)["ID"]
-    except docker.errors.NotFound:
-        return []
-    return [
-        task
-        for task in client.api.tasks(filters={"service": service_id})
-        if task.get("ServiceID") == service_id
-    ]
 
 
 def _running(task: dict[str, Any]) -> bool:
@@ -267,11 +261,3 @@ def _gone_already(remove: Any, ident: str) -> None:
         remove(ident)
     except docker.errors.NotFound:
         return
-
-
-def running(client: docker.DockerClient) -> bool:
-    try:
-        client.api.inspect_service(REGISTRY_SERVICE)
-    except docker.errors.NotFound:
-        return False
-    return True
