@@ -113,6 +113,7 @@ from rivetr.service.reactors.resources import ResourceSampler
 from rivetr.service.reactors.restore_worker import RestoreWorker
 from rivetr.service.reactors.retention_pruner import RetentionPruner
 from rivetr.service.reactors.route_keeper import RouteKeeper
+from rivetr.service.reactors.stack_copy_watch import StackCopyWatch
 from rivetr.service.reactors.stack_deployer import StackDeployer
 from rivetr.service.reactors.stack_ports import StackPorts
 from rivetr.service.reactors.stack_recorder import StackRecorder
@@ -270,12 +271,15 @@ class Services:
         self.copy_watch = CopyWatch(
             read, self.recorder, self.lookup, runner, swarm=self.swarm_engine, prober=self.prober
         )
+        self.stack_copy_watch = StackCopyWatch(
+            read, StackRecorder(store), runner, swarm=self.swarm_engine
+        )
         self.swarm_keeper = SwarmKeeper(
             store,
             self.swarm_engine,
             self.clock,
             interval_s=settings.swarm_check_interval_s,
-            then=self.copy_watch.look,
+            then=self._watch_copies,
         )
         pipeline = DeployPipeline(
             self.recorder,
@@ -315,6 +319,8 @@ class Services:
                 data_dir=settings.data_path,
                 allowances=self.stack_allowances.allowances,
                 images=settings.database_images,
+                swarm=self.swarm_engine,
+                registry=self.servers.registry_login,
             ),
             read,
             drain_s=settings.drain_s,
@@ -568,6 +574,11 @@ class Services:
                 )
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not compare the swarm's services with the log: %s", exc)
+
+    async def _watch_copies(self) -> None:
+        """The copies of apps and of stacks' services on servers, at each look at the swarm."""
+        await self.copy_watch.look()
+        await self.stack_copy_watch.look()
 
     async def revive_stacks(self) -> None:
         """Stacks the log says are live but the engine runs nothing of (a restore onto a new

@@ -97,7 +97,9 @@ from rivetr.domain.stack_events import (
     StackReleaseRequested,
     StackReleaseRetired,
     StackReleaseSuperseded,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSettingsChanged,
@@ -947,6 +949,8 @@ AnyEvent = (
     | StackComposeRead
     | StackServiceImageReady
     | StackServiceStarted
+    | StackServiceOnServers
+    | StackServiceBalanced
     | StackServiceReady
     | StackSwitched
     | StackReleaseFailed

@@ -13,6 +13,8 @@ from typing import Literal
 import msgspec
 
 from rivetr.domain.event_base import Event
+from rivetr.domain.replica_events import Member
+from rivetr.domain.scale_events import Replicas
 from rivetr.domain.settings import Port
 
 # what a release was doing when it failed
@@ -139,6 +141,35 @@ class StackServiceStarted(Event, frozen=True, kw_only=True, tag="stack_release.s
     mode: StartMode
     # each routed container port -> the loopback host port the proxy reaches it on
     host_ports: dict[Port, Port] = msgspec.field(default_factory=dict)
+
+
+class StackServiceOnServers(
+    Event, frozen=True, kw_only=True, tag="stack_release.service_on_servers"
+):
+    """The service runs as copies on the servers, as the swarm service `service_name` of the
+    image every server pulls (by digest): started beside the previous release's service, or
+    that one kept as it was (`keep`). `replicas` None: one copy on each server it may run on
+    (`mode: global`); `placement` says where, in words."""
+
+    release_id: str
+    service: str
+    service_name: str
+    image: str
+    mode: StartMode
+    replicas: Replicas | None = None
+    placement: str = ""
+
+
+class StackServiceBalanced(Event, frozen=True, kw_only=True, tag="stack_release.service_balanced"):
+    """The copies of a service on servers that run (and passed their health check), for each
+    routed container port: what the proxy balances that route over once the release switches.
+    Recorded again while the release is live whenever its running copies change (a server
+    went down, the engine started a copy elsewhere), saying so in `changed`."""
+
+    release_id: str
+    service: str
+    members: dict[Port, list[Member]] = msgspec.field(default_factory=dict)
+    changed: str = ""
 
 
 class StackServiceReady(Event, frozen=True, kw_only=True, tag="stack_release.service_ready"):

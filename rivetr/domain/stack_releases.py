@@ -18,11 +18,14 @@ import msgspec
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.event_base import Event
 from rivetr.domain.events import event_tag
+from rivetr.domain.replica_events import Member
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
     StackReleaseRequested,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSourceFetched,
@@ -46,21 +49,29 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "read": {
         "stack_release.service_image_ready": "read",
         "stack_release.service_started": "starting",
+        "stack_release.service_on_servers": "starting",
         **_FAILED,
     },
     "starting": {
         "stack_release.service_started": "starting",
+        "stack_release.service_on_servers": "starting",
+        "stack_release.service_balanced": "starting",
         "stack_release.service_ready": "starting",
         "stack_release.switched": "live",
         **_FAILED,
     },
-    "live": {"stack_release.superseded": "superseded", "stack_release.retired": "retired"},
+    "live": {
+        "stack_release.service_balanced": "live",
+        "stack_release.superseded": "superseded",
+        "stack_release.retired": "retired",
+    },
     "superseded": {"stack_release.retired": "retired"},
 }
 
 
 class ServiceRun(msgspec.Struct, frozen=True, kw_only=True):
-    """One service of a release, as far as it got."""
+    """One service of a release, as far as it got. On servers, `container` is its swarm
+    service's name and `members` its copies the proxy reaches, per routed port."""
 
     image: str | None = None
     built: bool = False
@@ -68,6 +79,8 @@ class ServiceRun(msgspec.Struct, frozen=True, kw_only=True):
     mode: StartMode | None = None
     host_ports: dict[int, int] = msgspec.field(default_factory=dict)
     ready: bool = False
+    on_servers: bool = False
+    members: dict[int, tuple[Member, ...]] = msgspec.field(default_factory=dict)
 
 
 class StackReleaseState(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,6 +155,13 @@ def evolve(state: StackReleaseState, event: Event) -> StackReleaseState:
                 mode=event.mode,
                 host_ports=dict(event.host_ports),
             )
+        case StackServiceOnServers():
+            changes["services"] = _service(
+                state, event.service, container=event.service_name, mode=event.mode, on_servers=True
+            )
+        case StackServiceBalanced():
+            members = {port: tuple(found) for port, found in event.members.items()}
+            changes["services"] = _service(state, event.service, members=members)
         case StackServiceReady():
             changes["services"] = _service(state, event.service, ready=True)
         case StackReleaseFailed():
@@ -169,18 +189,28 @@ def advance(state: StackReleaseState, event: Event) -> list[Event]:
         raise IllegalTransition(
             f"stack release {state.release_id} is {state.status}; {tag} is not allowed now"
         )
-    per_service = StackServiceImageReady | StackServiceStarted | StackServiceReady
+    per_service = (
+        StackServiceImageReady
+        | StackServiceStarted
+        | StackServiceOnServers
+        | StackServiceBalanced
+        | StackServiceReady
+    )
     if isinstance(event, per_service) and event.service not in state.services:
         raise IllegalTransition(
             f"stack release {state.release_id} has no service {event.service!r}"
         )
     match event:
-        case StackServiceStarted() if state.status == "read":
+        case StackServiceStarted() | StackServiceOnServers() if state.status == "read":
             unready = sorted(n for n, run in state.services.items() if run.image is None)
             if unready:
                 raise IllegalTransition(
                     f"stack release {state.release_id}: no image yet for {', '.join(unready)}"
                 )
+        case StackServiceBalanced() if not state.services[event.service].on_servers:
+            raise IllegalTransition(
+                f"stack release {state.release_id}: {event.service} does not run on servers"
+            )
         case StackServiceReady() if state.services[event.service].container is None:
             raise IllegalTransition(
                 f"stack release {state.release_id}: {event.service} has not started"

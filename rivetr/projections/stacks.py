@@ -13,6 +13,7 @@ import msgspec
 from rivetr.adapters.eventstore.base import LoggedEvent
 from rivetr.domain.events import TeamDeleted
 from rivetr.domain.git_credentials import git_auth
+from rivetr.domain.replica_events import Member
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackCreated,
@@ -23,7 +24,9 @@ from rivetr.domain.stack_events import (
     StackReleaseRetired,
     StackReleaseSuperseded,
     StackRoute,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSettingsChanged,
@@ -89,6 +92,8 @@ class StackServiceView(msgspec.Struct, frozen=True, kw_only=True):
     mode: str | None
     host_ports: dict[int, int]
     ready: bool
+    on_servers: bool  # its swarm service's name is `container`
+    members: dict[int, list[Member]]  # on servers: each routed port's copies
 
 
 class StackStepView(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +110,7 @@ _RELEASE_STATUS = {
     "stack_release.source_fetched": "source_fetched",
     "stack_release.compose_read": "read",
     "stack_release.service_started": "starting",
+    "stack_release.service_on_servers": "starting",
     "stack_release.switched": "live",
     "stack_release.failed": "failed",
     "stack_release.superseded": "superseded",
@@ -115,7 +121,8 @@ _FINISHING = frozenset({"live", "failed"})
 
 class StacksProjection:
     name = "stacks"
-    version = 3  # v2: whether its webhook is on; v3: which git credentials it has
+    # v2: whether its webhook is on; v3: which git credentials it has; v4: services on servers
+    version = 4
     handles: frozenset[str] | None = tags(
         StackCreated,
         StackSettingsChanged,
@@ -129,6 +136,8 @@ class StacksProjection:
         StackComposeRead,
         StackServiceImageReady,
         StackServiceStarted,
+        StackServiceOnServers,
+        StackServiceBalanced,
         StackServiceReady,
         StackSwitched,
         StackReleaseFailed,
@@ -165,7 +174,8 @@ class StacksProjection:
                 release_id TEXT NOT NULL, service TEXT NOT NULL, image TEXT,
                 built INTEGER NOT NULL DEFAULT 0, container TEXT, mode TEXT,
                 host_ports TEXT NOT NULL DEFAULT '{}',
-                ready INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (release_id, service)
+                ready INTEGER NOT NULL DEFAULT 0, on_servers INTEGER NOT NULL DEFAULT 0,
+                members TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (release_id, service)
             )"""
         )
         conn.execute(
@@ -327,6 +337,27 @@ def _release_step(conn: sqlite3.Connection, body: object, event: LoggedEvent) ->
                 host_ports=_json(body.host_ports).decode(),
             )
             line = f"started ({body.mode}) as {body.container}"
+        case StackServiceOnServers():
+            service = body.service
+            _service(
+                conn,
+                release_id,
+                service,
+                container=body.service_name,
+                mode=body.mode,
+                on_servers=True,
+            )
+            copies = (
+                "one copy on each server"
+                if body.replicas is None
+                else (f"{body.replicas} {'copy' if body.replicas == 1 else 'copies'}")
+            )
+            where = f" ({body.placement})" if body.placement else ""
+            line = f"on servers ({body.mode}): {copies} as {body.service_name}{where}"
+        case StackServiceBalanced():
+            service = body.service
+            _service(conn, release_id, service, members=_json(body.members).decode())
+            line = body.changed or _copies(body.members)
         case StackServiceReady():
             service = body.service
             _service(conn, release_id, service, ready=True)
@@ -362,6 +393,11 @@ def _release_step(conn: sqlite3.Connection, body: object, event: LoggedEvent) ->
     if changes:
         update_row(conn, "stack_releases", "release_id", release_id, changes)
     _step(conn, release_id, service, event, line)
+
+
+def _copies(members: dict[int, list[Member]]) -> str:
+    where = sorted({f"{m.address}:{m.port}" for found in members.values() for m in found})
+    return f"copies at {', '.join(where)}" if where else "copies running (no route reaches them)"
 
 
 def _service(conn: sqlite3.Connection, release_id: str, service: str, **changes: object) -> None:

@@ -27,8 +27,9 @@ import docker.errors
 import msgspec
 import pytest
 
-from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.base import ContainerError, EngineHealthcheck
 from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE, busybox_rootfs_tar
+from rivetr.adapters.runtime.container_spec import Mount
 from rivetr.adapters.runtime.fake import FakeRuntime
 from rivetr.adapters.swarm.base import (
     HostedRegistrySpec,
@@ -338,6 +339,47 @@ async def test_replicas_run_where_placed_each_answering_on_its_node(swarm: Swarm
     await swarm.engine.remove_service("contract-web")
     await swarm.engine.remove_service("contract-web")  # gone already is fine
     assert await swarm.engine.tasks("contract-web") == []
+
+
+async def test_a_global_service_runs_a_task_on_every_node_as_its_settings_say(
+    swarm: Swarm,
+) -> None:
+    """A stack's service: its entrypoint and command, environment, working directory, a
+    tmpfs, a health check it must pass to run, and two ports published on each node."""
+    await made(swarm)
+    spec = ServiceSpec(
+        name="contract-global",
+        image=WEB,
+        replicas=1,
+        mode="global",
+        port=None,
+        ports=[80, 8080],
+        labels=LABEL,
+        env={"GREETING": "hello"},
+        entrypoint=["sh", "-c"],
+        command=[
+            "echo $GREETING > i && httpd -p 8080 -h /srv/page && exec httpd -f -p 80 -h /srv/page"
+        ],
+        working_dir="/srv/page",
+        mounts=[Mount(type="tmpfs", source="", target="/srv/page")],
+        healthcheck=EngineHealthcheck(
+            test=["wget -q -O- http://127.0.0.1/i"], shell=True, interval_s=1, retries=5
+        ),
+    )
+    await swarm.engine.create_service(spec)
+    tasks = await running(swarm, "contract-global", swarm.workers + 1)
+    assert len({t.node_id for t in tasks}) == swarm.workers + 1  # one on each
+    assert all(set(t.published_ports) == {80, 8080} for t in tasks)
+    assert all(t.published_port == t.published_ports[80] for t in tasks)
+    if swarm.real:
+        for task in tasks:
+            for port in task.published_ports.values():
+                url = f"http://{task.address}:{port}/i"
+                body = await anyio.to_thread.run_sync(
+                    lambda u=url: urllib.request.urlopen(u, timeout=3).read()
+                )
+                assert body.strip() == b"hello", url
+    await swarm.engine.remove_service("contract-global")
 
 
 async def test_an_image_pushed_is_pulled_by_its_digest_and_a_refused_push_says_so(

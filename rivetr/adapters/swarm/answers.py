@@ -76,6 +76,7 @@ def _address(attrs: dict[str, Any]) -> str:
 def task_info(attrs: dict[str, Any], service: str, addresses: dict[str, str]) -> TaskInfo:
     status = attrs.get("Status") or {}
     node_id = str(attrs.get("NodeID", ""))
+    published = _published(status)
     return TaskInfo(
         task_id=str(attrs["ID"]),
         service=service,
@@ -85,13 +86,16 @@ def task_info(attrs: dict[str, Any], service: str, addresses: dict[str, str]) ->
         state=str(status.get("State", "")),
         message=str(status.get("Err") or status.get("Message") or ""),
         address=addresses.get(node_id, ""),
-        published_port=_published(status),
+        published_port=published[min(published)] if published else None,
+        published_ports=published,
     )
 
 
-def _published(status: dict[str, Any]) -> int | None:
-    """The task's host-mode port; a task on a node with IPv6 lists it twice: the first."""
+def _published(status: dict[str, Any]) -> dict[int, int]:
+    """The task's host-mode ports, container port to node port, in the order the engine lists
+    them; a task on a node with IPv6 lists each twice: the first."""
+    found: dict[int, int] = {}
     for port in (status.get("PortStatus") or {}).get("Ports") or []:
         if port.get("Protocol", "tcp") == "tcp" and port.get("PublishedPort"):
-            return int(port["PublishedPort"])
-    return None
+            found.setdefault(int(port.get("TargetPort", 0)), int(port["PublishedPort"]))
+    return found

@@ -15,7 +15,8 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from rivetr.adapters.runtime.base import ContainerRuntime
+from rivetr.adapters.runtime.base import ContainerRuntime, EngineHealthcheck
+from rivetr.adapters.runtime.container_spec import Mount
 
 Role = Literal["manager", "worker"]
 NodeState = Literal["ready", "down", "disconnected", "unknown"]
@@ -118,15 +119,23 @@ class BuildEngine:
     push: Push
 
 
+ServiceMode = Literal["replicated", "global"]
+
+
 class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """One replicated service. `port` is published on each task's node at a port the engine
-    picks (host mode); `constraints` are the engine's (`node.labels.zone==eu`), `spread` the
-    labels its tasks are spread over (`node.labels.zone`)."""
+    """One service: `replicas` tasks, or one on every node it may run on (`global`). `port`
+    and `ports` are published on each task's node at a port the engine picks (host mode);
+    `constraints` are the engine's (`node.labels.zone==eu`), `spread` the labels its tasks
+    are spread over (`node.labels.zone`). The process's settings below the networks are a
+    container's (`ContainerSpec`'s), as a stack's service asks them; an app's leave them."""
 
     name: str
     image: str
     replicas: int
-    port: int
+    port: int | None
+    ports: list[int] = msgspec.field(default_factory=list)  # more published container ports
+    mode: ServiceMode = "replicated"
+    max_per_node: int | None = None
     labels: dict[str, str] = msgspec.field(default_factory=dict)
     env: dict[str, str] = msgspec.field(default_factory=dict)
     constraints: list[str] = msgspec.field(default_factory=list)
@@ -136,6 +145,27 @@ class ServiceSpec(msgspec.Struct, frozen=True, kw_only=True):
     memory_bytes: int | None = None
     nano_cpus: int | None = None
     registry_auth: RegistryLogin | None = None  # handed to the nodes to pull a private image
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None  # None: the image's; []: none
+    healthcheck: EngineHealthcheck | None = None  # a task runs once it passes
+    user: str | None = None
+    working_dir: str | None = None
+    hostname: str | None = None
+    mounts: list[Mount] = msgspec.field(default_factory=list)
+    extra_hosts: dict[str, str] = msgspec.field(default_factory=dict)
+    dns: list[str] = msgspec.field(default_factory=list)
+    dns_search: list[str] = msgspec.field(default_factory=list)
+    group_add: list[str] = msgspec.field(default_factory=list)
+    read_only: bool = False
+    cap_drop: list[str] = msgspec.field(default_factory=list)
+    sysctls: dict[str, str] = msgspec.field(default_factory=dict)
+    stop_signal: str | None = None
+    stop_grace_s: float | None = None
+
+    @property
+    def published(self) -> list[int]:
+        """Every container port published on the tasks' nodes."""
+        return ([self.port] if self.port is not None else []) + list(self.ports)
 
 
 class RegistryCertificates(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,7 +206,8 @@ class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
     state: TaskState
     message: str = ""  # the engine's error or status words for it
     address: str = ""  # its node's address; with `published_port`, where it answers
-    published_port: int | None = None
+    published_port: int | None = None  # that of its lowest container port, of those below
+    published_ports: dict[int, int] = msgspec.field(default_factory=dict)  # container -> node
 
     @property
     def running(self) -> bool:

@@ -12,7 +12,8 @@ import anyio
 import docker  # type: ignore[import-untyped]
 import docker.errors  # type: ignore[import-untyped]
 
-from rivetr.adapters.runtime.base import ContainerError
+from rivetr.adapters.runtime.base import ContainerError, EngineHealthcheck
+from rivetr.adapters.runtime.container_spec import Mount
 from rivetr.adapters.runtime.docker import DockerRuntime
 from rivetr.adapters.runtime.docker_engine import DockerEngine
 from rivetr.adapters.swarm import hosted_registry, registry_tls, remote_engine
@@ -241,20 +242,41 @@ def _auth_config(login: RegistryLogin | None) -> dict[str, str] | None:
 
 def _service_request(spec: ServiceSpec) -> dict[str, Any]:
     """The SDK's arguments for one service: tasks run under an init (a PID 1 that forwards
-    SIGTERM, so a task stops at once) and are restarted without delay; the port is published
+    SIGTERM, so a task stops at once) and are restarted without delay; its ports are published
     on each task's own node (no routing mesh, whose virtual IPs need IPVS), with DNS
     round-robin as the endpoint mode for the same reason."""
+    # the engine's Command is the image's ENTRYPOINT replaced, Args its CMD
     container = docker.types.ContainerSpec(
         image=spec.image,
+        command=spec.entrypoint,
+        args=spec.command,
         env=[f"{key}={value}" for key, value in spec.env.items()],
         labels=spec.labels,
         init=True,
+        hostname=spec.hostname,
+        workdir=spec.working_dir,
+        user=spec.user,
+        mounts=[_mount(mount) for mount in spec.mounts] or None,
+        stop_grace_period=_nanoseconds(spec.stop_grace_s),
+        groups=list(spec.group_add) or None,
+        read_only=spec.read_only or None,
+        stop_signal=spec.stop_signal,
+        healthcheck=_healthcheck(spec.healthcheck),
+        hosts={host: address for host, address in spec.extra_hosts.items()} or None,
+        dns_config=docker.types.DNSConfig(
+            nameservers=list(spec.dns) or None, search=list(spec.dns_search) or None
+        )
+        if spec.dns or spec.dns_search
+        else None,
+        cap_drop=list(spec.cap_drop) or None,
+        sysctls=dict(spec.sysctls) or None,
     )
     resources = docker.types.Resources(mem_limit=spec.memory_bytes, cpu_limit=spec.nano_cpus)
     placement = docker.types.Placement(
         constraints=spec.constraints or None,
         preferences=[docker.types.PlacementPreference("spread", label) for label in spec.spread]
         or None,
+        maxreplicas=spec.max_per_node,
     )
     template = docker.types.TaskTemplate(
         container_spec=container,
@@ -268,13 +290,52 @@ def _service_request(spec: ServiceSpec) -> dict[str, Any]:
         ]
         or None,
     )
+    mode = (
+        docker.types.ServiceMode("global")
+        if spec.mode == "global"
+        else docker.types.ServiceMode("replicated", replicas=spec.replicas)
+    )
     return {
         "task_template": template,
         "name": spec.name,
         "labels": spec.labels,
-        "mode": docker.types.ServiceMode("replicated", replicas=spec.replicas),
+        "mode": mode,
         "endpoint_spec": {
             "Mode": "dnsrr",
-            "Ports": [{"Protocol": "tcp", "TargetPort": spec.port, "PublishMode": "host"}],
+            "Ports": [
+                {"Protocol": "tcp", "TargetPort": port, "PublishMode": "host"}
+                for port in spec.published
+            ],
         },
     }
+
+
+def _mount(mount: Mount) -> docker.types.Mount:
+    if mount.type == "tmpfs":
+        return docker.types.Mount(
+            mount.target,
+            None,
+            type="tmpfs",
+            read_only=mount.read_only,
+            tmpfs_size=mount.tmpfs_size_bytes,
+            tmpfs_mode=mount.tmpfs_mode,
+        )
+    return docker.types.Mount(
+        mount.target, mount.source, type=mount.type, read_only=mount.read_only
+    )
+
+
+def _healthcheck(check: EngineHealthcheck | None) -> docker.types.Healthcheck | None:
+    if check is None:
+        return None
+    return docker.types.Healthcheck(
+        test=["CMD-SHELL", *check.test] if check.shell else ["CMD", *check.test],
+        interval=_nanoseconds(check.interval_s),
+        timeout=_nanoseconds(check.timeout_s),
+        retries=check.retries,
+        start_period=_nanoseconds(check.start_period_s),
+    )
+
+
+def _nanoseconds(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1_000_000_000)

@@ -270,7 +270,15 @@ class FakeSwarm:
                 f"create service {spec.name}: name conflicts with an existing object"
             )
         self.specs[spec.name] = spec
-        self.task_list[spec.name] = [self._task(spec, slot) for slot in range(1, spec.replicas + 1)]
+        if spec.mode == "global":  # one task on each node it may run on, as the engine places
+            self.task_list[spec.name] = [
+                self._task(spec, slot, node)
+                for slot, node in enumerate(self._eligible(spec), start=1)
+            ]
+        else:
+            self.task_list[spec.name] = [
+                self._task(spec, slot) for slot in range(1, spec.replicas + 1)
+            ]
         return spec.name
 
     async def services(self, labels: dict[str, str]) -> list[str]:
@@ -358,8 +366,8 @@ class FakeSwarm:
             and all(_satisfies(node, constraint) for constraint in spec.constraints)
         ]
 
-    def _task(self, spec: ServiceSpec, slot: int) -> TaskInfo:
-        nodes = self._eligible(spec)
+    def _task(self, spec: ServiceSpec, slot: int, on: NodeInfo | None = None) -> TaskInfo:
+        nodes = [on] if on is not None else self._eligible(spec)
         task_id = secrets.token_hex(12)
         if not nodes:
             return TaskInfo(
@@ -372,12 +380,13 @@ class FakeSwarm:
                 message=f"{NO_NODE} (scheduling constraints not satisfied on"
                 f" {len(self.node_list)} nodes)",
             )
-        node = nodes[next(self._turn) % len(nodes)]
+        node = nodes[next(self._turn) % len(nodes)] if on is None else on
         refused = None
         if spec.image in self.unpullable or "*" in self.unpullable:
             refused = f"No such image: {spec.image}"
         elif not self._admits(spec.image, spec.registry_auth):
             refused = f"No such image: {spec.image}: no basic auth credentials"
+        published = {port: next(self._ports) for port in spec.published}
         if refused is not None:
             return TaskInfo(
                 task_id=task_id,
@@ -397,7 +406,8 @@ class FakeSwarm:
             desired="running",
             state="running",
             address=node.address,
-            published_port=next(self._ports),
+            published_port=published[min(published)] if published else None,
+            published_ports=published,
         )
 
     def _reschedule(self, moved: Callable[[TaskInfo], bool]) -> None:
@@ -408,7 +418,8 @@ class FakeSwarm:
             for task in tasks:
                 if task.desired == "running" and moved(task):
                     kept.append(msgspec.structs.replace(task, desired="shutdown", state="shutdown"))
-                    kept.append(self._task(spec, task.slot))
+                    if spec.mode != "global":  # a global task stays with its node
+                        kept.append(self._task(spec, task.slot))
                 else:
                     kept.append(task)
             self.task_list[name] = kept

@@ -2,7 +2,8 @@
 is not known yet left open: a variable whose value holds a reference (`${{db.URL}}`, resolved
 only at deploy time), and one the file uses that is not set yet (it may be set before the
 deploy). A refusal on a line that uses such a variable is the deploy's to make; every other is
-made now, each naming its line and key, so a user fixes the file before it is saved."""
+made now, each naming its line and key, so a user fixes the file before it is saved. So are
+copies on servers: whether there are servers is the deploy's to know."""
 
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ def check_inline(
             variables=given,
             allowances=allowances,
             data_dir=data_dir,
+            # copies on servers are weighed as if there were servers: they may be made
+            # before the deploy, which refuses the copies when there are none
+            servers=True,
         )
     except ComposeError as refused:
         found = refused.refusals if isinstance(refused, ComposeRefusals) else (refused,)

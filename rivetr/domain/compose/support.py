@@ -50,15 +50,16 @@ from rivetr.domain.compose.weighing import (
 from rivetr.domain.compose.where import DataPath, Where
 
 
-def supported(project: ComposeProject, where: Where) -> tuple[str, ...]:
+def supported(project: ComposeProject, where: Where, *, servers: bool = False) -> tuple[str, ...]:
     """The warnings for what Rivetr reads but does not act on (`logging`, `container_name`).
+    With `servers`, a service's copies, mode and placement are run too (`servers.py`).
 
     Raises:
         ComposeError: each key Rivetr does not run, naming it and its line (several at once
             as `ComposeRefusals`).
     """
     weighing = Weighing(Collected(where))
-    weigh(project, _PROJECT, (), weighing)
+    weigh(project, _ON_SERVERS if servers else _PROJECT, (), weighing)
     weighing.found.raise_any()
     return weighing.warnings()
 
@@ -88,7 +89,8 @@ def _health_test(value: Any, path: DataPath, weighing: Weighing) -> None:
 def _replicas(value: Any, path: DataPath, weighing: Weighing) -> None:
     if value != 1:
         weighing.found.refuse(
-            f"Rivetr runs one container per service for now; {value} replicas are not run yet",
+            f"{value} replicas run on servers only: without them Rivetr runs one container per"
+            " service (`rivetr servers init` makes this machine a swarm manager)",
             path,
         )
 
@@ -146,7 +148,10 @@ _RESOURCES: Final[Rules] = {
     "reservations": nested({"cpus": RUN, "memory": RUN}),  # recorded, not reserved
 }
 _DEPLOY: Final[Rules] = {
-    "mode": one_of("replicated", reason="Rivetr runs services replicated, not {value}"),
+    "mode": one_of(
+        "replicated",
+        reason="a {value} service runs on servers only (`rivetr servers init` makes them)",
+    ),
     "replicas": _replicas,
     "resources": nested(_RESOURCES),
     "restart_policy": nested(
@@ -159,7 +164,10 @@ _DEPLOY: Final[Rules] = {
     "endpoint_mode": Ignored("Rivetr reaches services by name; endpoint_mode is ignored"),
     "update_config": Ignored("Rivetr rolls a stack out itself, health-gated; ignored"),
     "rollback_config": Ignored("Rivetr rolls a failed stack back as a whole; ignored"),
-    "placement": Refused("Rivetr runs a stack on one engine; placement is not run"),
+    "placement": Refused(
+        "placement runs on servers only: without them a stack runs on this machine"
+        " (`rivetr servers init` makes this machine a swarm manager)"
+    ),
 }
 _POLICY: Final = _keys(  # run, and weighed by the security policy
     "privileged cap_add devices device_cgroup_rules security_opt pid ipc uts cgroup "
@@ -227,4 +235,34 @@ _PROJECT: Final[Rules] = {
     "models": Refused("Rivetr does not run models"),
     "include": Refused("include is resolved before a stack is weighed"),
     **dict.fromkeys(("name", "version", "extensions"), RUN),
+}
+
+# with servers: copies, global services and placement are Swarm's, which runs them
+_DEPLOY_ON_SERVERS: Final[Rules] = {
+    **_DEPLOY,
+    "mode": one_of(
+        "replicated", "global", reason="Rivetr runs services replicated or global, not {value}"
+    ),
+    "replicas": RUN,
+    "placement": nested(
+        {
+            "constraints": RUN,
+            "preferences": each({"spread": RUN}),
+            "max_replicas_per_node": RUN,
+        }
+    ),
+}
+_SERVICE_ON_SERVERS: Final[Rules] = {
+    **_SERVICE,
+    "deploy": nested(_DEPLOY_ON_SERVERS),
+    "scale": RUN,
+}
+_NETWORK_ON_SERVERS: Final[Rules] = {
+    **_NETWORK,
+    "driver": one_of("bridge", "overlay", reason="Rivetr makes overlay networks, not {value}"),
+}
+_ON_SERVERS: Final[Rules] = {
+    **_PROJECT,
+    "services": each(_SERVICE_ON_SERVERS),
+    "networks": each(_NETWORK_ON_SERVERS),
 }

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from rivetr.adapters.health.base import HealthProber
 from rivetr.adapters.runtime.base import ContainerError, EngineUnavailable
@@ -30,7 +31,27 @@ from rivetr.service.reactors.steps import StepRecorder
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 FAILS_TO_LEAVE = 2  # one lost probe is noise; two in a row, at the check's interval, is not
+
+
+class Quiet:
+    """An engine that cannot list the copies, said once per problem rather than every look."""
+
+    def __init__(self) -> None:
+        self._problem: str | None = None
+
+    async def attempt(self, what: str, check: Awaitable[T]) -> T | None:
+        """`check`'s answer, or None when the engine could not be asked (said in the log)."""
+        try:
+            answer = await check
+        except (ContainerError, EngineUnavailable) as exc:
+            if str(exc) != self._problem:
+                log.warning("the copies of %s cannot be listed: %s", what, exc)
+            self._problem = str(exc)
+            return None
+        self._problem = None
+        return answer
 
 
 class CopyWatch:
@@ -51,7 +72,7 @@ class CopyWatch:
         self.swarm = swarm
         self.prober = prober
         self._failed: dict[str, int] = {}  # task id -> failed probes in a row
-        self._problem: str | None = None
+        self.quiet = Quiet()
 
     async def look(self) -> list[CopiesChanged]:
         """Look at every live release on servers once; the changes recorded."""
@@ -59,14 +80,7 @@ class CopyWatch:
         for release in await self.read.deployments.releases():
             if release.service_name is None:
                 continue
-            try:
-                change = await self.check(release)
-            except (ContainerError, EngineUnavailable) as exc:
-                if str(exc) != self._problem:  # once per problem, not every look
-                    log.warning("the copies of %s cannot be listed: %s", release.app, exc)
-                self._problem = str(exc)
-                continue
-            self._problem = None
+            change = await self.quiet.attempt(release.app, self.check(release))
             if change is not None:
                 changed.append(change)
         return changed
@@ -101,7 +115,7 @@ class CopyWatch:
         still = {t.task_id for t in running}
         for task_id, member in members.items():
             if task_id not in still:
-                left.append(LeftCopy(member=member, reason=_gone(task_id, tasks, hostnames)))
+                left.append(LeftCopy(member=member, reason=gone(task_id, tasks, hostnames)))
         for task_id in list(self._failed):
             if task_id not in still:
                 del self._failed[task_id]
@@ -134,7 +148,7 @@ def _member(task: TaskInfo, hostnames: dict[str, str]) -> Member:
     )
 
 
-def _gone(task_id: str, tasks: list[TaskInfo], hostnames: dict[str, str]) -> str:
+def gone(task_id: str, tasks: list[TaskInfo], hostnames: dict[str, str]) -> str:
     """Why a copy no longer runs, in the engine's words where it has some."""
     task = next((t for t in tasks if t.task_id == task_id), None)
     if task is None:

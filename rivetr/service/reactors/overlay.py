@@ -14,9 +14,9 @@ from rivetr.adapters.runtime.base import (
     ContainerError,
     ContainerRuntime,
 )
-from rivetr.domain.application import AppState
 from rivetr.domain.databases import DatabaseState
 from rivetr.projections.registry import ReadModel
+from rivetr.service.queries.placed import Placed
 from rivetr.service.reactors.database_containers import container_name, network_name
 
 SUFFIX = "-ov"
@@ -52,10 +52,10 @@ async def join_overlay(runtime: ContainerRuntime, state: DatabaseState) -> None:
 
 
 async def connect_environment(
-    runtime: ContainerRuntime, read: ReadModel, app: AppState, overlay: str
+    runtime: ContainerRuntime, read: ReadModel, app: Placed, overlay: str
 ) -> list[str]:
-    """Connect every database of the app's environment that has a container to `overlay`;
-    returns their names.
+    """Connect every database of the app's (or stack's) environment that has a container to
+    `overlay`; returns their names.
 
     Raises:
         ContainerError: naming the database the engine would not connect.

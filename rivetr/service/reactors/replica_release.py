@@ -231,7 +231,7 @@ class ReplicaRelease:
             if self.clock.monotonic() >= deadline:
                 raise ReplicaFailed(
                     f"{len(running)} of {self.scale.replicas} copies running within"
-                    f" {self.app.health.boot_deadline_s:g} s{_waiting(tasks, nodes)}"
+                    f" {self.app.health.boot_deadline_s:g} s{waiting_on(tasks, nodes)}"
                 )
             await self.clock.sleep(POLL_S)
 
@@ -249,7 +249,7 @@ class ReplicaRelease:
     def _refuse_failures(self, tasks: list[TaskInfo], nodes: dict[str, NodeInfo]) -> None:
         for task in tasks:
             if task.state in FAILED_STATES:
-                where = _node_name(task, nodes)
+                where = node_name(task, nodes)
                 raise ReplicaFailed(
                     f"copy {task.slot} on {where} {task.state}: {task.message or 'no reason given'}"
                 )
@@ -267,7 +267,7 @@ class ReplicaRelease:
         assert task.published_port is not None
         return Member(
             task_id=task.task_id,
-            node=_node_name(task, nodes),
+            node=node_name(task, nodes),
             address=task.address,
             port=task.published_port,
         )
@@ -356,16 +356,16 @@ class ReplicaRelease:
         return round((self.clock.monotonic() - started) * 1000, 1)
 
 
-def _node_name(task: TaskInfo, nodes: dict[str, NodeInfo]) -> str:
+def node_name(task: TaskInfo, nodes: dict[str, NodeInfo]) -> str:
     node = nodes.get(task.node_id)
     return node.hostname if node is not None else (task.node_id[:12] or "no server")
 
 
-def _waiting(tasks: list[TaskInfo], nodes: dict[str, NodeInfo]) -> str:
+def waiting_on(tasks: list[TaskInfo], nodes: dict[str, NodeInfo]) -> str:
     """What the copies not running are waiting on, in the engine's words."""
     said = sorted(
         {
-            f"copy {t.slot} {t.state} on {_node_name(t, nodes)}: {t.message}"
+            f"copy {t.slot} {t.state} on {node_name(t, nodes)}: {t.message}"
             for t in tasks
             if t.desired == "running" and not t.running and t.message
         }

@@ -32,6 +32,7 @@ ROUTING_EVENTS = frozenset(
         "stack.settings_changed",
         "stack.deleted",
         "stack_release.switched",
+        "stack_release.service_balanced",
         "stack_release.retired",
     }
 )
@@ -65,7 +66,8 @@ async def route_table(read: ReadModel) -> dict[str, Route]:
 
 async def stack_routes(read: ReadModel) -> dict[str, Route]:
     """Each stack's domains to the container of its live release that serves their service on
-    their port, or, while none does, to a page saying so."""
+    their port (or, for a service on servers, balanced over its copies), or, while none does,
+    to a page saying so."""
     routes: dict[str, Route] = {}
     for stack in await read.stacks.every():
         if not any(route.domains for route in stack.routes):
@@ -76,8 +78,12 @@ async def stack_routes(read: ReadModel) -> dict[str, Route]:
             name = f"{stack.name}/{route.service}"
             served = services.get(route.service)
             port = served.host_ports.get(route.port) if served else None
+            copies = served.members.get(route.port) if served else None
             upstream: Route = Parked(name)
-            if release is not None and port is not None:
+            if release is not None and copies:
+                members = tuple(Upstream(name, m.address, m.port, release) for m in copies)
+                upstream = Balanced(name, release, members)
+            elif release is not None and port is not None:
                 upstream = Upstream(name, UPSTREAM_HOST, port, release)
             for domain in route.domains:
                 routes[domain] = upstream

@@ -1,8 +1,9 @@
 """The stack deployer reacts to the log: a release request runs it (a newer one for the same
 stack stops the one in flight), a release that goes live supersedes the previous one, whose
-containers are drained and removed on a deadline it tracks; a deleted stack keeps nothing
-running (its volumes stay: its data). At start, a release a restart interrupted is failed and
-its new containers removed, so the previous release serves as it did."""
+containers (and swarm services, for its services on servers) are drained and removed on a
+deadline it tracks; a deleted stack keeps nothing running (its volumes stay: its data). At
+start, a release a restart interrupted is failed and its new containers and services removed,
+so the previous release serves as it did."""
 
 from __future__ import annotations
 
@@ -75,13 +76,28 @@ class StackDeployer:
             if stack.live_release_id is not None:
                 serving |= set((await self._containers(stack.live_release_id)).values())
         for container in await runtime.list_containers({MANAGED_LABEL: "true"}):
-            release_id = container.labels.get(RELEASE_LABEL)
-            if release_id is None or container.name in serving:
-                continue
-            release = await self.read.stacks.release(release_id)  # read now: it may have begun
-            # superseded: its drain was cut short by a restart (what the live one kept is serving)
-            if release is not None and release.status in ("failed", "retired", "superseded"):
+            if await self._over(container.labels, container.name, serving):
                 await self._remove([container.name])
+        here = await self.ports.swarm_here()
+        if here is None:
+            return
+        try:
+            for name in await here[0].services({MANAGED_LABEL: "true"}):
+                labels = await here[0].service_labels(name) or {}
+                if await self._over(labels, name, serving):
+                    await self._remove_services([name])
+        except (ContainerError, EngineUnavailable) as exc:
+            log.warning("could not look for the swarm services of stack releases: %s", exc)
+
+    async def _over(self, labels: dict[str, str], name: str, serving: set[str]) -> bool:
+        """Whether a stack release's container or service is a leftover: its release over
+        and no release serving now runs it."""
+        release_id = labels.get(RELEASE_LABEL)
+        if release_id is None or name in serving:
+            return False
+        release = await self.read.stacks.release(release_id)  # read now: it may have begun
+        # superseded: its drain was cut short by a restart (what the live one kept is serving)
+        return release is not None and release.status in ("failed", "retired", "superseded")
 
     async def lost(self) -> list[tuple[str, str | None]]:
         """The stacks whose live release has not one container left in the engine (restored
@@ -91,6 +107,10 @@ class StackDeployer:
         if runtime is None:
             return []
         present = {c.name for c in await runtime.list_containers({MANAGED_LABEL: "true"})}
+        here = await self.ports.swarm_here()
+        if here is not None:
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                present |= set(await here[0].services({MANAGED_LABEL: "true"}))
         found = []
         for stack in await self.read.stacks.every():
             if stack.live_release_id is None:
@@ -141,9 +161,11 @@ class StackDeployer:
         view = await self.read.stacks.one(state.stack_id)
         live = view.live_release_id if view else None
         previous = await self._running_in(live) if live else {}
+        on_servers = await self._on_servers(live) if live else set()
         logs = self.ports.logs.open(stack_folder(stack.stack_id), release_id)
         try:
-            went_live = await StackReleaseRun(self.ports, state, stack, logs).execute(previous)
+            run = StackReleaseRun(self.ports, state, stack, logs, self.read)
+            went_live = await run.execute(previous)
         finally:
             logs.close()
         if went_live and live is not None:
@@ -154,13 +176,20 @@ class StackDeployer:
             # from its own stream, not the read model, which may not have its steps yet
             now = await self.ports.recorder.state(release_id)
             kept = {run.container for run in now.services.values() if run.container}
-            self.spawn(self._drain(state.stack_id, live, previous, kept))
+            self.spawn(self._drain(state.stack_id, live, previous, kept, on_servers))
 
     async def _running_in(self, release_id: str) -> dict[str, str]:
         """Each service's container in the release, from its own stream (the read model may
         not have its last steps yet)."""
         state = await self.ports.recorder.state(release_id)
         return {name: run.container for name, run in state.services.items() if run.container}
+
+    async def _on_servers(self, release_id: str) -> set[str]:
+        """The swarm services of a release's services on servers, from its own stream."""
+        state = await self.ports.recorder.state(release_id)
+        return {
+            run.container for run in state.services.values() if run.on_servers and run.container
+        }
 
     async def _containers(self, release_id: str) -> dict[str, str]:
         return {
@@ -170,13 +199,30 @@ class StackDeployer:
         }
 
     async def _drain(
-        self, stack_id: str, release_id: str, containers: dict[str, str], kept: set[str]
+        self,
+        stack_id: str,
+        release_id: str,
+        containers: dict[str, str],
+        kept: set[str],
+        services: set[str],
     ) -> None:
-        """After the drain, the superseded release's containers go, but those the new release
-        kept as they were."""
+        """After the drain, the superseded release's containers (and `services`, those of its
+        services on servers) go, but those the new release kept as they were."""
         await self.ports.clock.sleep(self.drain_s)
-        await self._remove([c for c in containers.values() if c not in kept])
+        gone = [c for c in containers.values() if c not in kept]
+        await self._remove_services([name for name in gone if name in services])
+        await self._remove([name for name in gone if name not in services])
         shutil.rmtree(self.ports.work_root / stack_id / release_id, ignore_errors=True)
+
+    async def _remove_services(self, names: list[str]) -> None:
+        here = await self.ports.swarm_here() if names else None
+        if here is None:
+            return
+        for name in names:
+            try:
+                await here[0].remove_service(name)
+            except (ContainerError, EngineUnavailable) as exc:
+                log.warning("could not remove service %s: %s", name, exc)
 
     async def _remove(self, containers: list[str]) -> None:
         runtime = self.ports.runtime()
@@ -202,6 +248,10 @@ class StackDeployer:
                     await self.ports.recorder.record(
                         release.release_id, StackReleaseRetired(release_id=release.release_id)
                     )
+        here = await self.ports.swarm_here()
+        if here is not None:
+            with contextlib.suppress(ContainerError, EngineUnavailable):
+                await self._remove_services(await here[0].services({STACK_LABEL: stack_id}))
         runtime = self.ports.runtime()
         if runtime is not None:
             containers = await runtime.list_containers({STACK_LABEL: stack_id})

@@ -9,6 +9,7 @@ from rivetr.adapters.runtime.base import (
     ContainerError,
     ContainerRuntime,
     ContainerSpec,
+    EngineHealthcheck,
     EngineUnavailable,
 )
 
@@ -25,9 +26,8 @@ class GateFailed(Exception):
         self.log_tail = log_tail or []
 
 
-def health_deadline_s(spec: ContainerSpec) -> float:
+def health_deadline_s(check: EngineHealthcheck | None) -> float:
     """How long a health check may take to pass: its start period and every retry, with room."""
-    check = spec.healthcheck
     if check is None:
         return STEADY_S
     tries = (check.interval_s + check.timeout_s) * (check.retries + 1)
@@ -46,7 +46,7 @@ async def wait_ready(
     if once:
         limit = ONCE_LIMIT_S
     elif spec.healthcheck is not None:
-        limit = health_deadline_s(spec)
+        limit = health_deadline_s(spec.healthcheck)
     else:
         limit = STEADY_S
     started = clock.monotonic()

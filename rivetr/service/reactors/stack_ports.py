@@ -12,9 +12,10 @@ from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventMeta, EventStore
 from rivetr.adapters.eventstore.retry import retry_on_conflict
 from rivetr.adapters.logs import LogStore
-from rivetr.adapters.runtime.base import ContainerRuntime
+from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
 from rivetr.adapters.secrets import SecretBox
 from rivetr.adapters.source.base import SourceFetcher
+from rivetr.adapters.swarm.base import RegistryLogin, SwarmEngine, SwarmInfo
 from rivetr.domain import claims
 from rivetr.domain.aggregates import CLAIMS, STACKS
 from rivetr.domain.compose.allowances import Allowances
@@ -43,6 +44,21 @@ class StackPorts:
     data_dir: Path
     allowances: Callable[[str], Awaitable[Allowances]]  # what an instance admin allowed a team
     images: dict[str, str] = field(default_factory=dict)  # the instance image map
+    # the swarm this engine manages, and the registry its servers pull from, for services on
+    # servers (None: none here)
+    swarm: Callable[[], SwarmEngine] | None = None
+    registry: Callable[[], Awaitable[RegistryLogin | None]] | None = None
+
+    async def swarm_here(self) -> tuple[SwarmEngine, SwarmInfo] | None:
+        """The swarm this engine manages, when it is a manager of one."""
+        if self.swarm is None:
+            return None
+        try:
+            engine = self.swarm()
+            info = await engine.swarm()
+        except (ContainerError, EngineUnavailable):  # no swarm to speak of: one machine
+            return None
+        return (engine, info) if info is not None and info.manager else None
 
 
 async def stack_of(store: EventStore, stack_id: str) -> StackState:

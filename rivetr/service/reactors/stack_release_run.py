@@ -1,7 +1,8 @@
 """One stack release, step by step, each an event: its files fetched or written and its
 variables opened (`stack_release_files`), the compose file read and allowed, every service's
 image made ready, the services started wave by wave (beside their previous containers, in their
-place, kept, or once) and each gated, then every route switched at once.
+place, kept, or once; those that ask for copies on servers as swarm services, `stack_servers`)
+and each gated, then every route switched at once.
 Any failure before the switch puts every service back on its previous container: the previous
 release serves as it did."""
 
@@ -28,7 +29,9 @@ from rivetr.adapters.runtime.base import (
 )
 from rivetr.adapters.secrets import SecretError
 from rivetr.adapters.source.base import SourceError
+from rivetr.adapters.swarm.base import ServiceSpec
 from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.compose.service import Service
 from rivetr.domain.compose.stack_file import StackFile, read_stack_file
 from rivetr.domain.compose.where import ComposeError
 from rivetr.domain.deployment import IllegalTransition
@@ -37,7 +40,9 @@ from rivetr.domain.references import UnresolvedReference
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSourceFetched,
@@ -47,11 +52,23 @@ from rivetr.domain.stack_events import (
 )
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.domain.stacks import StackState
+from rivetr.projections.registry import ReadModel
 from rivetr.service.reactors.database_containers import network_name as environment_network
+from rivetr.service.reactors.overlay import connect_environment, overlay_name
+from rivetr.service.reactors.replica_release import node_name
 from rivetr.service.reactors.stack_gates import GateFailed, wait_ready
 from rivetr.service.reactors.stack_images import ready_image
 from rivetr.service.reactors.stack_ports import StackPorts, StepFailed, claim_host_ports
 from rivetr.service.reactors.stack_release_files import ReleaseFiles, ReleaseVariables
+from rivetr.service.reactors.stack_servers import (
+    OVERLAY_SUFFIX,
+    Servers,
+    members,
+    placement_words,
+    pullable,
+    servers_spec,
+    wait_copies,
+)
 from rivetr.service.reactors.stack_specs import (
     SPEC_LABEL,
     PlanError,
@@ -92,9 +109,20 @@ class StackReleaseRun:
     release (for keeping or replacing it)."""
 
     def __init__(
-        self, ports: StackPorts, state: StackReleaseState, stack: StackState, log: DeploymentLog
+        self,
+        ports: StackPorts,
+        state: StackReleaseState,
+        stack: StackState,
+        log: DeploymentLog,
+        read: ReadModel | None = None,
     ) -> None:
+        """`read`: where the environment's databases are found, for services on servers."""
         self.ports = ports
+        self.read = read
+        self.servers: Servers | None = None  # while some services run on servers
+        self.pulled: dict[str, str] = {}  # a service on servers -> the image servers pull
+        self.on_servers: dict[str, tuple[str, ServiceSpec]] = {}  # -> (its service, asked)
+        self.services_started: list[str] = []  # swarm services this run made
         self.id = state.release_id
         self.state = state
         self.stack = stack
@@ -151,7 +179,9 @@ class StackReleaseRun:
         self.step = "read"
         await self.variables.load_references()
         variables = self.variables.opened()  # once: the file and the services take the same
-        stack_file = self._read(entry, variables, await self.ports.allowances(self.stack.team))
+        here = await self.ports.swarm_here()
+        allowances = await self.ports.allowances(self.stack.team)
+        stack_file = self._read(entry, variables, allowances, servers=here is not None)
         await self.record(
             StackComposeRead(
                 release_id=self.id, waves=stack_file.waves, warnings=list(stack_file.warnings)
@@ -160,11 +190,16 @@ class StackReleaseRun:
         self.step = "claims"
         ports = [port for _, port, _ in stack_file.host_ports]
         await claim_host_ports(self.ports.store, self.stack, ports)
+        if stack_file.on_servers and here is not None:
+            registry = await self.ports.registry() if self.ports.registry else None
+            self.servers = Servers(swarm=here[0], info=here[1], registry=registry)
+            named = ", ".join(sorted(stack_file.on_servers))
+            self.log.write("rivetr", f"on servers: {named}")
         images = await self._images(runtime, stack_file)
         await self._start(runtime, stack_file, images, variables, previous)
         self.step, self.service = "switch", None
         await self.record(StackSwitched(release_id=self.id))
-        self.started = []  # live now: a later failure no longer undoes it
+        self.started, self.services_started = [], []  # live now: a failure no longer undoes it
 
     async def _source(self) -> str:
         """The release's files in its checkout; the compose file's path there."""
@@ -175,7 +210,9 @@ class StackReleaseRun:
         )
         return entry
 
-    def _read(self, entry: str, variables: dict[str, str], allowances: Allowances) -> StackFile:
+    def _read(
+        self, entry: str, variables: dict[str, str], allowances: Allowances, *, servers: bool
+    ) -> StackFile:
         self.step = "read"
         stack_file = read_stack_file(
             DirectorySources(self.checkout),
@@ -183,6 +220,7 @@ class StackReleaseRun:
             variables=variables,
             allowances=allowances,
             data_dir=str(self.ports.data_dir.resolve()),
+            servers=servers,
         )
         for line in stack_file.warnings:
             self.log.write("rivetr", f"warning: {line}")
@@ -214,6 +252,11 @@ class StackReleaseRun:
                 StackServiceImageReady(release_id=self.id, service=name, image=image, built=built)
             )
             images[name] = image
+            if self.servers is not None and name in stack_file.on_servers:
+                pulled = await pullable(self.servers, image, self.stack.name, name, self.id)
+                if pulled != image:
+                    self.log.write("rivetr", f"{name}: pushed {pulled}")
+                self.pulled[name] = pulled
         self.service = None
         return images
 
@@ -234,11 +277,17 @@ class StackReleaseRun:
             environment_network=environment_network(
                 self.stack.team, self.stack.project, self.stack.environment
             ),
+            network_suffix=OVERLAY_SUFFIX if self.servers is not None else "",
         )
         labels = stack_labels(self.stack.stack_id)
         for network in [*stack_file.project.networks, "default"]:
-            await runtime.create_network(network_name(self.stack.stack_id, network), labels)
+            name = network_name(self.stack.stack_id, network) + place.network_suffix
+            if self.servers is not None:
+                await self.servers.swarm.create_network(name, labels)
+            else:
+                await runtime.create_network(name, labels)
         await runtime.create_network(place.environment_network, {MANAGED_LABEL: "true"})
+        environment = (place.environment_network, await self._environment_overlay(runtime, place))
         for wave in stack_file.waves:
             specs: dict[str, ContainerSpec] = {}
             for name in wave:
@@ -254,11 +303,75 @@ class StackReleaseRun:
                 )
             for name, spec in specs.items():
                 self.service = name
-                await self._start_one(runtime, stack_file, name, spec, previous.get(name))
+                if name in self.pulled:
+                    service = stack_file.project.services[name]
+                    await self._start_on_servers(
+                        name, service, spec, previous.get(name), environment
+                    )
+                else:
+                    await self._start_one(runtime, stack_file, name, spec, previous.get(name))
             self.step = "health"
             await self._gate(runtime, wave, specs)
             self.step = "start"
         self.service = None
+
+    async def _environment_overlay(self, runtime: ContainerRuntime, place: StackPlace) -> str:
+        """With services on servers, the environment's overlay, its databases on it: the
+        services' copies on any server reach them there by name."""
+        overlay = overlay_name(place.environment_network)
+        if self.servers is None or self.read is None:
+            return overlay
+        await self.servers.swarm.create_network(overlay, {MANAGED_LABEL: "true"})
+        joined = await connect_environment(runtime, self.read, self.stack, overlay)
+        if joined:
+            self.log.write("rivetr", f"databases {', '.join(joined)} on {overlay}")
+        return overlay
+
+    async def _start_on_servers(
+        self,
+        name: str,
+        service: Service,
+        container: ContainerSpec,
+        before: str | None,
+        environment: tuple[str, str],
+    ) -> None:
+        """The service's copies on servers: its previous release's service kept when it was
+        asked the same, else a service of this release started beside it."""
+        assert self.servers is not None
+        swarm = self.servers.swarm
+        spec = servers_spec(
+            container,
+            service,
+            image=self.pulled[name],
+            servers_=self.servers,
+            environment=environment,
+        )
+        old = await swarm.service_labels(before) if before else None
+        mode: StartMode
+        if (
+            before is not None
+            and old is not None
+            and old.get(SPEC_LABEL) == spec.labels[SPEC_LABEL]
+        ):
+            running, mode = before, "keep"
+            self.log.write("rivetr", f"{name}: unchanged, its service {before} kept")
+        else:
+            self.services_started.append(spec.name)
+            await swarm.create_service(spec)
+            running, mode = spec.name, "beside"
+            self.log.write("rivetr", f"{name}: started as {spec.name} ({placement_words(spec)})")
+        self.on_servers[name] = (running, spec)
+        await self.record(
+            StackServiceOnServers(
+                release_id=self.id,
+                service=name,
+                service_name=running,
+                image=spec.image,
+                mode=mode,
+                replicas=spec.replicas if spec.mode == "replicated" else None,
+                placement=placement_words(spec),
+            )
+        )
 
     async def _start_one(
         self,
@@ -314,6 +427,9 @@ class StackReleaseRun:
         state = await self.ports.recorder.state(self.id)
 
         async def one(name: str) -> None:
+            if name in self.on_servers:
+                await self._gate_copies(name, specs[name])
+                return
             container = state.services[name].container
             assert container is not None
             mode = state.services[name].mode
@@ -324,11 +440,33 @@ class StackReleaseRun:
         for name in wave:
             await one(name)
 
+    async def _gate_copies(self, name: str, container: ContainerSpec) -> None:
+        """Every copy of a service on servers running, its routed ports recorded per copy."""
+        assert self.servers is not None
+        self.service = name
+        service, spec = self.on_servers[name]
+        routed = sorted(container.ports)
+        tasks = await wait_copies(self.servers.swarm, self.ports.clock, spec, service, routed)
+        nodes = {node.node_id: node for node in await self.servers.swarm.nodes()}
+        found = members(tasks, routed, nodes)
+        for task in tasks:
+            where = node_name(task, nodes)
+            self.log.write("rivetr", f"{name}: copy {task.slot} runs on {where} ({task.address})")
+        await self.record(StackServiceBalanced(release_id=self.id, service=name, members=found))
+        await self.record(StackServiceReady(release_id=self.id, service=name))
+
     async def _undo(self) -> None:
         """Every service back on its previous container: the new ones removed, the ones they
         replaced started again."""
         runtime = self.ports.runtime()
         started, self.started = self.started, []
+        services, self.services_started = self.services_started, []
+        if self.servers is not None:
+            for name in services:
+                try:
+                    await self.servers.swarm.remove_service(name)
+                except (ContainerError, EngineUnavailable) as exc:
+                    log.warning("could not remove service %s of release %s: %s", name, self.id, exc)
         if runtime is None:
             return
         for run in reversed(started):

@@ -53,6 +53,8 @@ class StackPlace:
     release_id: str
     checkout: Path  # the release's files: binds, secrets and configs come from here only
     environment_network: str  # where the environment's databases are reached by name
+    # the stack's networks are overlays (`-ov`) while some of its services run on servers
+    network_suffix: str = ""
 
 
 def container_name(place: StackPlace, service: str) -> str:
@@ -161,7 +163,10 @@ def _networks(place: StackPlace, service: Service, name: str) -> list[tuple[str,
     own = [name] + ([service.container_name] if service.container_name else [])
     attached: dict[str, Attachment | None] = {**service.networks} or {DEFAULT_NETWORK: None}
     networks = [
-        (network_name(place.stack_id, net), own + (list(a.aliases) if a else []))
+        (
+            network_name(place.stack_id, net) + place.network_suffix,
+            own + (list(a.aliases) if a else []),
+        )
         for net, a in attached.items()
     ]
     return [*networks, (place.environment_network, [])]

@@ -9,12 +9,15 @@ from hypothesis import strategies as st
 
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.event_base import Event
+from rivetr.domain.replica_events import Member
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
     StackReleaseRequested,
     StackReleaseSuperseded,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSourceFetched,
@@ -38,6 +41,22 @@ def started(service: str) -> StackServiceStarted:
     return StackServiceStarted(
         release_id=R, service=service, container=f"c-{service}", mode="beside"
     )
+
+
+def on_servers(service: str) -> StackServiceOnServers:
+    return StackServiceOnServers(
+        release_id=R,
+        service=service,
+        service_name=f"s-{service}",
+        image=f"registry:5000/rivetr/{service}@sha256:ab",
+        mode="beside",
+        replicas=3,
+    )
+
+
+def balanced(service: str) -> StackServiceBalanced:
+    member = Member(task_id="t1", node="vps-2", address="10.0.0.2", port=30001)
+    return StackServiceBalanced(release_id=R, service=service, members={80: [member]})
 
 
 def ready(service: str) -> StackServiceReady:
@@ -104,7 +123,28 @@ def test_a_failed_release_takes_no_further_step_and_says_why() -> None:
     assert through(*LIVE, StackReleaseSuperseded(release_id=R, by="x")).status == "superseded"
 
 
-@given(st.lists(st.sampled_from(range(len(LIVE) + 2)), max_size=30))
+def test_a_service_on_servers_runs_as_its_swarm_service_with_its_copies() -> None:
+    state = through(*READ, *map(image, SERVICES), started("db"), ready("db"), on_servers("web"))
+    web = state.services["web"]
+    assert (web.container, web.on_servers, web.mode) == ("s-web", True, "beside")
+    state = through(
+        *READ, *map(image, SERVICES), started("db"), ready("db"), on_servers("web"),
+        balanced("web"), ready("web"), started("worker"), ready("worker"),
+        StackSwitched(release_id=R),
+    )  # fmt: skip
+    assert state.status == "live"
+    assert [m.address for m in state.services["web"].members[80]] == ["10.0.0.2"]
+
+
+def test_copies_are_balanced_only_for_a_service_on_servers() -> None:
+    state = through(*READ, *map(image, SERVICES), started("db"))
+    with pytest.raises(IllegalTransition, match="db does not run on servers"):
+        advance(state, balanced("db"))
+    with pytest.raises(IllegalTransition, match="no image yet"):
+        advance(through(*READ, image("db")), on_servers("db"))
+
+
+@given(st.lists(st.sampled_from(range(len(LIVE) + 4)), max_size=30))
 def test_any_accepted_history_folds_the_same_at_once_and_keeps_its_invariants(
     picks: list[int],
 ) -> None:
@@ -114,6 +154,8 @@ def test_any_accepted_history_folds_the_same_at_once_and_keeps_its_invariants(
     extra: list[Event] = [
         StackReleaseFailed(release_id=R, step="start", reason="x"),
         StackReleaseSuperseded(release_id=R, by="y"),
+        on_servers("worker"),
+        balanced("worker"),
     ]
     pool = [*LIVE, *extra]
     state = evolve(StackReleaseState(release_id=R), LIVE[0])

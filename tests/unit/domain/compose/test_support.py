@@ -76,11 +76,11 @@ def test_what_popular_self_hosted_stacks_use_is_run() -> None:
         ("    mac_address: 02:42:ac:11:65:43\n", "services.web.mac_address", "`mac_address`"),
         ("    deploy: {replicas: 3}\n", "services.web.deploy.replicas", "3 replicas"),
         ("    scale: 2\n", "services.web.scale", "2 replicas"),
-        ("    deploy: {mode: global}\n", "services.web.deploy.mode", "not global"),
+        ("    deploy: {mode: global}\n", "services.web.deploy.mode", "global service runs on"),
         (
             "    deploy: {placement: {constraints: [a]}}\n",
             "services.web.deploy.placement",
-            "one engine",
+            "servers only",
         ),
         (
             "    networks: {front: {ipv4_address: 1.2.3.4}}\n",
