@@ -446,7 +446,10 @@ class StackReleaseRun:
         self.service = name
         service, spec = self.on_servers[name]
         routed = sorted(container.ports)
-        tasks = await wait_copies(self.servers.swarm, self.ports.clock, spec, service, routed)
+        kept = service not in self.services_started
+        tasks = await wait_copies(
+            self.servers.swarm, self.ports.clock, spec, service, routed, kept=kept
+        )
         nodes = {node.node_id: node for node in await self.servers.swarm.nodes()}
         found = members(tasks, routed, nodes)
         for task in tasks:

@@ -36,6 +36,7 @@ from rivetr.service.reactors.stack_specs import SPEC_LABEL
 OVERLAY_SUFFIX = "-ov"  # beside the stack's bridges of the same name, of releases without
 BOOT_S = 180.0  # every server pulling the image, before a copy's own health check starts
 POLL_S = 0.5
+NO_TASK_S = 5.0  # a global service the engine gave no task this long: no server may run it
 _LONGEST = 63  # a swarm service's name is one DNS label
 _REPOSITORY = re.compile(r"[^a-z0-9]+")
 
@@ -194,10 +195,17 @@ def members(
 
 
 async def wait_copies(
-    swarm: SwarmEngine, clock: Clock, spec: ServiceSpec, name: str, routed: list[int]
+    swarm: SwarmEngine,
+    clock: Clock,
+    spec: ServiceSpec,
+    name: str,
+    routed: list[int],
+    *,
+    kept: bool = False,
 ) -> list[TaskInfo]:
     """Every copy of service `name` running (its routed ports published), steadily when it
-    has no health check; returns them.
+    has no health check; returns them. A `kept` service's tasks that had ended before the
+    wait (the engine's history of its slots) are not held against it.
 
     Raises:
         GateFailed: a copy the engine could not start (an image a server cannot pull, a
@@ -209,8 +217,9 @@ async def wait_copies(
     steady_since: float | None = None
     unplaced_looks = 0
     nodes = {node.node_id: node for node in await swarm.nodes()}
+    ended = {t.task_id for t in await swarm.tasks(name) if kept and t.desired != "running"}
     while True:
-        tasks = await swarm.tasks(name)
+        tasks = [t for t in await swarm.tasks(name) if t.task_id not in ended]
         if any(task.node_id not in nodes for task in tasks if task.node_id):
             nodes = {node.node_id: node for node in await swarm.nodes()}
         for task in tasks:
@@ -219,17 +228,15 @@ async def wait_copies(
                     f"copy {task.slot} on {node_name(task, nodes)} {task.state}:"
                     f" {task.message or 'no reason given'}"
                 )
-        unplaced = [t for t in tasks if t.state == "pending" and NO_NODE in t.message]
-        unplaced_looks = unplaced_looks + 1 if unplaced else 0
-        if unplaced_looks >= 2:  # placement is decided at once: twice in a row stays so
-            raise GateFailed(
-                f"a copy has no server to run on ({placement_words(spec)}): {unplaced[0].message}"
-            )
+        now = clock.monotonic()
+        unplaced_looks = _unplaced(tasks, unplaced_looks)
+        _refuse_unplaced(spec, tasks, unplaced_looks)
+        if spec.mode == "global" and not tasks and now - started >= NO_TASK_S:
+            raise GateFailed(f"no server may run a copy ({placement_words(spec)})")
         wanted = [t for t in tasks if t.desired == "running"]
         running = [t for t in wanted if t.running and all(p in t.published_ports for p in routed)]
         enough = len(running) >= spec.replicas if spec.mode == "replicated" else bool(running)
         everyone = enough and len(running) == len(wanted)
-        now = clock.monotonic()
         if everyone and spec.healthcheck is not None:
             return running
         if everyone:
@@ -244,3 +251,17 @@ async def wait_copies(
                 f" {limit:.0f} s{waiting_on(tasks, nodes)}"
             )
         await clock.sleep(POLL_S)
+
+
+def _unplaced(tasks: list[TaskInfo], looks: int) -> int:
+    """Looks in a row with a copy no server may take (placement is decided at once: twice in
+    a row stays so)."""
+    return looks + 1 if any(t.state == "pending" and NO_NODE in t.message for t in tasks) else 0
+
+
+def _refuse_unplaced(spec: ServiceSpec, tasks: list[TaskInfo], looks: int) -> None:
+    if looks >= 2:
+        unplaced = next(t for t in tasks if t.state == "pending" and NO_NODE in t.message)
+        raise GateFailed(
+            f"a copy has no server to run on ({placement_words(spec)}): {unplaced.message}"
+        )

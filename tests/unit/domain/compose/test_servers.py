@@ -4,15 +4,22 @@ machine refused before anything starts, naming the key and its line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rivetr.domain.compose import servers
 from rivetr.domain.compose.allowances import Allowances
+from rivetr.domain.compose.normalise import read_model
 from rivetr.domain.compose.refusals import ComposeRefusals
 from rivetr.domain.compose.sources import InMemorySources
 from rivetr.domain.compose.stack_file import StackFile, read_stack_file
+from rivetr.domain.compose.support import supported
 from rivetr.domain.compose.where import ComposeError
 
+from .loaded import compose_vectors, load_file
+
+FULL_EXAMPLE = "compose-go/full-example/full-example.yml"
 DB = "  db:\n    image: postgres:16\n    volumes: [data:/var/lib/postgresql/data]\n"
 TAIL = "volumes:\n  data: {}\n"
 
@@ -117,3 +124,31 @@ def test_a_read_only_volume_and_unpublished_ports_go_along() -> None:
         "    deploy: {replicas: 2}\n    volumes: ['data:/srv:ro']\n    ports: ['80']\n"
     )
     assert stack_file.on_servers == {"web"}
+
+
+def test_compose_gos_full_example_is_read_as_swarm_reads_its_deploy(vectors_dir: Path) -> None:
+    """compose-go's full example asks for 6 replicated copies, at most 5 a node, spread over
+    `node.labels.az`: on servers all of that is run, without servers it is refused; and what
+    its service cannot take to another server (fixed host ports, volumes it writes) is named."""
+    data, where = load_file(compose_vectors(vectors_dir) / FULL_EXAMPLE)
+    project = read_model(data, where)
+    foo = project.services["foo"]
+    assert servers.on_servers(foo)
+    assert (servers.replicas(foo), servers.max_per_node(foo)) == (6, 5)
+    assert servers.constraints(foo) == ["node=foo"]
+    assert servers.spread(foo) == ["node.labels.az"]
+    deploy = ("services.foo.deploy.mode", "services.foo.deploy.replicas")
+
+    def refused_keys(on: bool) -> set[str]:
+        with pytest.raises(ComposeError) as raised:
+            supported(project, where, servers=on)
+        return {one.key for one in getattr(raised.value, "refusals", (raised.value,))}
+
+    assert not refused_keys(True) & {*deploy, "services.foo.deploy.placement"}
+    assert {"services.foo.deploy.replicas", "services.foo.deploy.placement"} <= refused_keys(False)
+    with pytest.raises(ComposeError) as raised:
+        servers.refuse_on_servers(project, where)
+    found = [one.key for one in getattr(raised.value, "refusals", (raised.value,))]
+    assert sum(key.startswith("services.foo.ports[") for key in found) == 16  # fixed ones
+    assert {"services.foo.volumes[0]", "services.foo.volumes[5]"} <= set(found)  # written
+    assert "services.foo.device_cgroup_rules" in found

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
 from rivetr.adapters.proxy import Balanced
@@ -235,3 +236,45 @@ async def test_a_server_going_down_moves_the_route_to_the_copies_the_engine_star
         steps = await services.read.stacks.steps_of(release.release_id, "web")
         assert steps[-1].line == change.changed
         assert await services.stack_copy_watch.look() == []
+
+
+async def test_a_global_service_no_server_may_run_fails_the_release(registered: House) -> None:
+    async with with_servers(registered) as services:
+        placed = "{mode: global, placement: {constraints: [node.labels.zone==mars]}}"
+        stack_id = await make(services, compose(placed))
+        release = await deployed(services, stack_id, {"live", "failed"})
+        assert release.status == "failed"
+        assert release.failure == "no server may run a copy (node.labels.zone==mars)"
+
+
+async def test_a_kept_service_is_not_failed_for_copies_that_ended_before(
+    registered: House,
+) -> None:
+    async with with_servers(registered) as services:
+        stack_id, first = await live(services, compose())
+        service = first.services["web"].container or ""
+        [task, *_] = registered.swarm.task_list[service]
+        ended = msgspec.structs.replace(task, task_id="old", desired="shutdown", state="failed")
+        registered.swarm.task_list[service].append(ended)  # the engine's history of the slot
+        again = await deployed(services, stack_id, {"live", "failed"})
+        assert again.status == "live", again.failure
+        assert again.services["web"].mode == "keep"
+
+
+async def test_a_registry_refusing_the_push_fails_the_release_before_anything_starts(
+    registered: House,
+) -> None:
+    async with with_servers(registered) as services:
+        registered.swarm.registry_refusal = "denied: requested access to the resource is denied"
+        stack_id = await make(services, compose())
+        release = await deployed(services, stack_id, {"live", "failed"})
+        assert (release.status, release.failed_service) == ("failed", "web")
+        assert release.failure == (
+            f"the registry refused the image of web: push {REGISTRY}/rivetr/blog-web:"
+            f"{release.release_id}: denied: requested access to the resource is denied"
+        )
+        view = await services.read.stacks.release(release.release_id)
+        assert view is not None
+        assert view.failed_step == "image"
+        assert registered.swarm.specs == {}
+        assert await registered.runtime.list_containers({"rivetr.stack": stack_id}) == []
