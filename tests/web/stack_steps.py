@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from rivetr.adapters.eventstore.base import EventMeta
+from rivetr.domain.replica_events import Member
 from rivetr.domain.stack_events import (
     StackComposeRead,
     StackReleaseFailed,
     StackReleaseSuperseded,
+    StackServiceBalanced,
     StackServiceImageReady,
+    StackServiceOnServers,
     StackServiceReady,
     StackServiceStarted,
     StackSourceFetched,
@@ -48,6 +51,36 @@ def went_live(release_id: str, services: tuple[str, ...] = ("web", "db")) -> lis
             StackServiceReady(release_id=release_id, service=service),
         ]
     return [*steps, StackSwitched(release_id=release_id)]
+
+
+def on_servers(release_id: str) -> list[Any]:
+    """web's 2 copies on servers, db a container here; live."""
+    copies = [
+        Member(task_id="t1", node="vps-2", address="10.0.0.2", port=30001),
+        Member(task_id="t2", node="vps-3", address="10.0.0.3", port=30002),
+    ]
+    return [
+        StackSourceFetched(release_id=release_id, compose_digest="d"),
+        StackComposeRead(release_id=release_id, waves=[["db"], ["web"]]),
+        StackServiceImageReady(release_id=release_id, service="db", image=IMAGE),
+        StackServiceImageReady(release_id=release_id, service="web", image=IMAGE),
+        StackServiceStarted(
+            release_id=release_id, service="db", container=f"stack-db-{release_id}", mode="keep"
+        ),
+        StackServiceReady(release_id=release_id, service="db"),
+        StackServiceOnServers(
+            release_id=release_id,
+            service="web",
+            service_name=f"rivetr-blog-web-{release_id}",
+            image=f"10.0.0.1:5000/rivetr/blog-web@sha256:{'ab' * 32}",
+            mode="beside",
+            replicas=2,
+            placement="node.role==worker",
+        ),
+        StackServiceBalanced(release_id=release_id, service="web", members={80: copies}),
+        StackServiceReady(release_id=release_id, service="web"),
+        StackSwitched(release_id=release_id),
+    ]
 
 
 def failed_health(release_id: str) -> list[Any]:

@@ -19,7 +19,7 @@ from rivetr.domain.commands import CreateProject
 from rivetr.domain.stack_commands import InstallStackCertificate
 from rivetr.service.commands.handler import folded
 from tests.web.page_parts import problem, text_of, value
-from tests.web.stack_steps import failed_health, recorded, superseded, went_live
+from tests.web.stack_steps import failed_health, on_servers, recorded, superseded, went_live
 
 COMPOSE = "services:\r\n  web:\r\n    image: nginx:1.27\r\n  db:\r\n    image: postgres:16\r\n"
 SECRET = "hunter2-never-shown"
@@ -375,3 +375,27 @@ async def installed(services: Any, install: InstallStackCertificate) -> None:
         decide=partial(certificates.decide_install_for_stack, stack),
         resource=install.stack_id,
     )
+
+
+def test_a_service_on_servers_shows_its_swarm_service_and_its_copies(
+    client: Any, member: Any, session_headers: Any, call: Any, services: Any
+) -> None:
+    token = signed_in(member, session_headers)
+    stack_id = created(client, token)
+    path = f"/stacks/{stack_id}"
+    asked = client.post(f"{path}/deploy", data={"csrf_token": token}, follow_redirects=False)
+    release_id = asked.headers["location"].rsplit("/", 1)[1]
+    call(recorded, services, stack_id, release_id, on_servers(release_id))
+
+    page = client.get(path).text
+    web = re.search(r'<tr data-service="web">(.*?)</tr>', page, re.S)
+    assert web is not None
+    shown = " ".join(re.sub(r"<[^>]+>", "", web.group(1)).split())
+    assert f"rivetr-blog-web-{release_id} on servers: 2 copies (vps-2, vps-3)" in shown
+    release = client.get(f"{path}/releases/{release_id}").text
+    said = " ".join(re.sub(r"<[^>]+>", "", text_of(release, "service-web") or "").split())
+    assert f"on servers as the swarm service rivetr-blog-web-{release_id} (beside)" in said
+    assert "port 80 on vps-2 (10.0.0.2:30001), vps-3 (10.0.0.3:30002)" in said
+    web_steps = release.split('id="steps-web"', 1)[1]
+    assert "on servers (beside): 2 copies as" in web_steps
+    assert "copies at 10.0.0.2:30001, 10.0.0.3:30002" in web_steps
