@@ -187,7 +187,9 @@ class Services:
             data_dir=self.stack_allowances.data_dir,
         )
         self.logs = LogStore(settings.data_path / "logs", keep=settings.logs_kept)
-        self.stack_reads = StackReads(read, lambda: self.engine.runtime, self.logs)
+        self.stack_reads = StackReads(
+            read, lambda: self.engine.runtime, self.logs, swarm=lambda: self.swarm_engine()
+        )
         self.database_reads = DatabaseReads(read, lambda: self.engine.runtime)
         self.setup = SetupService(read, self.users, self.teams, self.tokens)
         self.joining = InvitationJoining(self.users, self.teams)

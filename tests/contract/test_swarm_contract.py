@@ -358,7 +358,8 @@ async def test_a_global_service_runs_a_task_on_every_node_as_its_settings_say(
         env={"GREETING": "hello"},
         entrypoint=["sh", "-c"],
         command=[
-            "echo $GREETING > i && httpd -p 8080 -h /srv/page && exec httpd -f -p 80 -h /srv/page"
+            "echo started $GREETING; echo $GREETING > i"
+            " && httpd -p 8080 -h /srv/page && exec httpd -f -p 80 -h /srv/page"
         ],
         working_dir="/srv/page",
         mounts=[Mount(type="tmpfs", source="", target="/srv/page")],
@@ -379,7 +380,19 @@ async def test_a_global_service_runs_a_task_on_every_node_as_its_settings_say(
                     lambda u=url: urllib.request.urlopen(u, timeout=3).read()
                 )
                 assert body.strip() == b"hello", url
+    if isinstance(swarm.engine, FakeSwarm):  # what the twin's tasks wrote is the test's to say
+        swarm.engine.said["contract-global"] = "started hello\n" * len(tasks)
+    said = ""
+
+    async def every_copy_said() -> bool:
+        nonlocal said
+        said = await swarm.engine.service_logs("contract-global", tail=10)
+        return said.count("started hello") == len(tasks)
+
+    await eventually("each copy's line in the service's logs", every_copy_said)
     await swarm.engine.remove_service("contract-global")
+    with pytest.raises(ContainerError):
+        await swarm.engine.service_logs("contract-global")
 
 
 async def test_an_image_pushed_is_pulled_by_its_digest_and_a_refused_push_says_so(

@@ -132,3 +132,6 @@ async def test_copies_on_the_workers_reach_the_stack_by_name_and_are_balanced(
         with anyio.fail_after(60):
             while await swarm.services({"rivetr.stack": stack_id}):  # noqa: ASYNC110
                 await anyio.sleep(0.2)
+        with anyio.fail_after(60):  # its overlays too, once the tasks let go of them
+            while lab.client.api.networks(filters={"label": f"rivetr.stack={stack_id}"}):  # noqa: ASYNC110
+                await anyio.sleep(0.5)

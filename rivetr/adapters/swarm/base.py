@@ -297,6 +297,11 @@ class SwarmEngine(Protocol):
         """Remove it (gone already is fine); its tasks stop after this returns."""
         ...
 
+    async def service_logs(self, name: str, tail: int = 100) -> str:
+        """The last `tail` lines of stdout and stderr of each of its tasks, wherever they run,
+        as the engine gathers them. No such service is a `ContainerError`."""
+        ...
+
     async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
         """Run the registry on its node and, on every node, a task that puts its CA and the
         client certificate where that node's engine looks for them

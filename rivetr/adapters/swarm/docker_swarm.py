@@ -192,6 +192,13 @@ class DockerSwarm(DockerEngine):
 
         await self._run(f"remove service {name}", remove)
 
+    async def service_logs(self, name: str, tail: int = 100) -> str:
+        def logs(client: docker.DockerClient) -> str:
+            chunks = client.api.service_logs(name, stdout=True, stderr=True, tail=tail)
+            return b"".join(chunks).decode("utf-8", errors="replace")
+
+        return await self._run(f"logs of service {name}", logs)
+
     async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
         await self.stop_registry()  # an earlier run's tasks gone before their files are put
         await self._run("start the registry", lambda c: hosted_registry.start(c, spec))

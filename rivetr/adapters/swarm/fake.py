@@ -66,6 +66,7 @@ class FakeSwarm:
         self.stopped_registries: set[str] = set()  # addresses of hosted ones since stopped
         # the engines of nodes a test lets build: url -> a runtime twin standing for each
         self.build_runtimes: dict[str, ContainerRuntime] = {}
+        self.said: dict[str, str] = {}  # service -> what its tasks wrote, for its logs
         self._ports = itertools.count(30000)
         self._turn = itertools.count()
 
@@ -298,6 +299,12 @@ class FakeSwarm:
     async def remove_service(self, name: str) -> None:
         self.specs.pop(name, None)
         self.task_list.pop(name, None)
+
+    async def service_logs(self, name: str, tail: int = 100) -> str:
+        if name not in self.specs:
+            raise ContainerError(f"logs of service {name}: service {name} not found")
+        lines = self.said.get(name, "").splitlines(keepends=True)
+        return "".join(lines[-tail:] if tail >= 0 else lines)
 
     async def run_registry(self, spec: HostedRegistrySpec, timeout: float) -> None:
         self._in_swarm()

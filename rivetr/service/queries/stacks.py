@@ -11,6 +11,7 @@ import msgspec
 
 from rivetr.adapters.logs import LogStore, stack_folder
 from rivetr.adapters.runtime.base import ContainerError, ContainerRuntime, EngineUnavailable
+from rivetr.adapters.swarm.base import SwarmEngine
 from rivetr.domain.access import Actor
 from rivetr.domain.errors import NotFound
 from rivetr.domain.stack_releases import IN_FLIGHT
@@ -53,10 +54,14 @@ class StackReads:
         read: ReadModel,
         runtime: Callable[[], ContainerRuntime | None] = lambda: None,
         release_logs: LogStore | None = None,
+        swarm: Callable[[], SwarmEngine] | None = None,
     ) -> None:
+        """`swarm`: the engine that reads the logs of services on servers (it raises when
+        there is none)."""
         self.read = read
         self.runtime = runtime
         self.release_logs = release_logs
+        self.swarm = swarm
 
     async def every(
         self,
@@ -148,22 +153,36 @@ class StackReads:
             EngineUnavailable: no container engine is connected.
         """
         stack = await self.one(actor, stack_id)
-        container = await self._container(stack, service)
+        run = await self._container(stack, service)
+        assert run.container is not None
+        try:
+            if run.on_servers:  # its copies', wherever they run, through the manager
+                output = await self._swarm().service_logs(run.container, tail=tail)
+            else:
+                output = await self._runtime().container_logs(run.container, tail=tail)
+        except ContainerError:
+            raise NotFound(f"service {service!r} has no container (any more)") from None
+        return ServiceLogs(
+            stack_id=stack_id, service=service, container=run.container, output=output
+        )
+
+    def _runtime(self) -> ContainerRuntime:
         runtime = self.runtime()
         if runtime is None:
             raise EngineUnavailable("no container engine is connected")
-        try:
-            output = await runtime.container_logs(container, tail=tail)
-        except ContainerError:
-            raise NotFound(f"service {service!r} has no container (any more)") from None
-        return ServiceLogs(stack_id=stack_id, service=service, container=container, output=output)
+        return runtime
 
-    async def _container(self, stack: StackView, service: str) -> str:
+    def _swarm(self) -> SwarmEngine:
+        if self.swarm is None:
+            raise EngineUnavailable("no swarm engine is connected")
+        return self.swarm()
+
+    async def _container(self, stack: StackView, service: str) -> StackServiceView:
         releases = [r.release_id for r in await self.read.stacks.releases_of(stack.stack_id)]
         if stack.live_release_id is not None:
             releases.insert(0, stack.live_release_id)
         for release_id in releases:
             for run in await self.read.stacks.services_of(release_id):
                 if run.service == service and run.container is not None:
-                    return run.container
+                    return run
         raise NotFound(f"stack {stack.name!r} has no container for service {service!r} (yet)")

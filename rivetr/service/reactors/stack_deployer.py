@@ -33,6 +33,7 @@ from rivetr.service.reactors.stack_specs import RELEASE_LABEL, STACK_LABEL
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 10.0
+NETWORK_TRIES, NETWORK_WAIT_S = 30, 1.0  # a swarm's tasks take a few seconds to let go
 
 
 class StackDeployer:
@@ -258,10 +259,30 @@ class StackDeployer:
             await self._remove([c.name for c in containers])
             # the default network and each one the compose file declared, by their label
             with contextlib.suppress(EngineUnavailable):
+                left = []
                 for network in await runtime.list_networks({STACK_LABEL: stack_id}):
-                    with contextlib.suppress(ContainerError):
+                    try:
                         await runtime.remove_network(network)
+                    except ContainerError:
+                        left.append(network)
+                if left and here is not None:  # an overlay stays in use while tasks stop
+                    self.spawn(self._remove_networks(left))
         shutil.rmtree(self.ports.work_root / stack_id, ignore_errors=True)
+
+    async def _remove_networks(self, networks: list[str]) -> None:
+        """Try again, for a while, the networks the services' stopping tasks still held."""
+        for _ in range(NETWORK_TRIES):
+            await self.ports.clock.sleep(NETWORK_WAIT_S)
+            runtime = self.ports.runtime()
+            if runtime is None:
+                continue
+            for network in list(networks):
+                with contextlib.suppress(ContainerError, EngineUnavailable):
+                    await runtime.remove_network(network)
+                    networks.remove(network)
+            if not networks:
+                return
+        log.warning("networks %s are still in use; left", ", ".join(networks))
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -19,6 +19,7 @@ from rivetr.adapters.runtime.baseimage import BUSYBOX_IMAGE
 from rivetr.adapters.runtime.fake_exec import FakeExecAnswer
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.errors import NotFound
 from rivetr.domain.stack_commands import ChangeStackSettings, DeleteStack
 from rivetr.domain.stack_releases import StackReleaseState
 from rivetr.service.reactors.route_keeper import route_table
@@ -278,3 +279,17 @@ async def test_a_registry_refusing_the_push_fails_the_release_before_anything_st
         assert view.failed_step == "image"
         assert registered.swarm.specs == {}
         assert await registered.runtime.list_containers({"rivetr.stack": stack_id}) == []
+
+
+async def test_a_service_on_servers_logs_are_its_copies_wherever_they_run(
+    registered: House,
+) -> None:
+    async with with_servers(registered) as services:
+        stack_id, release = await live(services, compose())
+        service = release.services["web"].container or ""
+        registered.swarm.said[service] = "copy 1 listening\ncopy 2 listening\n"
+        logs = await services.stack_reads.logs(SYSTEM, stack_id, "web", tail=1)
+        assert (logs.container, logs.output) == (service, "copy 2 listening\n")
+        registered.swarm.specs.pop(service)  # removed behind Rivetr's back
+        with pytest.raises(NotFound, match="has no container"):
+            await services.stack_reads.logs(SYSTEM, stack_id, "web")
