@@ -19,9 +19,19 @@ import pytest
 import rivetr
 from rivetr.adapters.eventstore import ANY_VERSION, NO_STREAM, ConcurrencyError, EventMeta
 from rivetr.adapters.eventstore.base import GENESIS_HASH, StreamAppend
-from rivetr.adapters.eventstore.chain import ChainBroken, link_hash, verify_chain
+from rivetr.adapters.eventstore.chain import (
+    ChainBroken,
+    link_hash,
+    time_ordered_id,
+    verify_chain,
+)
 from rivetr.adapters.eventstore.sqlite import COLUMNS, SqliteEventStore
-from rivetr.adapters.eventstore.writer import AppendRequest, AppendResult, BatchWriter
+from rivetr.adapters.eventstore.writer import (
+    STREAMS_KEPT,
+    AppendRequest,
+    AppendResult,
+    BatchWriter,
+)
 from rivetr.adapters.migrations import migrate
 from rivetr.domain.events import AppCreated, EngineLost
 
@@ -194,6 +204,59 @@ def test_one_batch_checks_each_request_against_the_ones_before_it(db_path: Path)
     kinds = [type(r).__name__ for r in results]
     assert kinds == ["list", "ConcurrencyError", "list", "ConcurrencyError", "list"]
     assert rows == [("app-a", 1, 1), ("app-a", 2, 2), ("app-a", 3, 3), ("app-b", 1, 4)]
+
+
+async def test_a_writer_reads_back_what_another_connection_wrote_since_its_last_batch(
+    db_path: Path, anyio_backend: str
+) -> None:
+    """The writer remembers the log's end and its streams' versions between batches; a
+    commit by another connection (a CLI on the same file) makes it read them again, so the
+    versions it checks and the chain it extends are the file's."""
+    ours, theirs = BatchWriter(db_path), BatchWriter(db_path)
+    try:
+        for n in range(3):
+            for writer in (ours, theirs):
+                [done] = writer.commit_batch(
+                    [AppendRequest([StreamAppend("app-a", ANY_VERSION, [lost(n)])], META)]
+                )
+                assert isinstance(done, list)
+        [stale] = ours.commit_batch([AppendRequest([StreamAppend("app-a", 5, [lost(9)])], META)])
+        assert isinstance(stale, ConcurrencyError)  # theirs wrote version 6
+    finally:
+        ours.close()
+        theirs.close()
+    store = await SqliteEventStore.open(db_path)
+    try:
+        log = await read_everything(store)
+    finally:
+        await store.close()
+    assert [(e.stream_id, e.version) for e in log] == [("app-a", v) for v in range(1, 7)]
+    assert verify_chain(log) == 6
+
+
+def test_event_ids_are_uuids_that_sort_in_the_order_they_were_made() -> None:
+    made = [time_ordered_id() for _ in range(1000)]
+    assert all(uuid.UUID(one).version == 7 for one in made)
+    assert len(set(made)) == 1000
+    assert [one[:13] for one in made] == sorted(one[:13] for one in made)  # the time part
+
+
+def test_the_writer_remembers_a_bounded_number_of_streams(db_path: Path) -> None:
+    writer = BatchWriter(db_path)
+    try:
+        for start in range(0, STREAMS_KEPT + 10, 500):
+            requests = [
+                AppendRequest([StreamAppend(f"app-{n}", NO_STREAM, [lost(n)])], META)
+                for n in range(start, start + 500)
+            ]
+            assert all(isinstance(r, list) for r in writer.commit_batch(requests))
+        assert len(writer.tail.versions) == STREAMS_KEPT
+        [again] = writer.commit_batch(  # one forgotten: read from the file, and still refused
+            [AppendRequest([StreamAppend("app-0", NO_STREAM, [lost(0)])], META)]
+        )
+        assert isinstance(again, ConcurrencyError)
+    finally:
+        writer.close()
 
 
 # --- (d) another process ----------------------------------------------------------------------

@@ -4,6 +4,8 @@ so changing, removing or reordering any stored event breaks every hash after it.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -60,6 +62,17 @@ def link_hash(
     return digest.hexdigest()
 
 
+def time_ordered_id() -> str:
+    """A UUID whose first 48 bits are the time in milliseconds, the rest random (RFC 9562's
+    version 7): ids made one after another sort together, so the log's unique index takes
+    each new one at its end, where a random one (version 4) dirtied a page of its own in every
+    commit."""
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = 0x70 | (raw[6] & 0x0F)  # the version
+    raw[8] = 0x80 | (raw[8] & 0x3F)  # the variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
 def chain_event(
     prev_hash: str,
     position: int,
@@ -87,7 +100,7 @@ def chain_encoded(
 ) -> RecordedEvent:
     """Link an event already encoded (type, schema version, body) after `prev_hash`."""
     type_, schema_version, data = encoded
-    event_id = str(uuid.uuid4())
+    event_id = time_ordered_id()
     fields = (
         stream_id,
         version,
