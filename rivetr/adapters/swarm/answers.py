@@ -76,7 +76,6 @@ def _address(attrs: dict[str, Any]) -> str:
 def task_info(attrs: dict[str, Any], service: str, addresses: dict[str, str]) -> TaskInfo:
     status = attrs.get("Status") or {}
     node_id = str(attrs.get("NodeID", ""))
-    published = _published(status)
     return TaskInfo(
         task_id=str(attrs["ID"]),
         service=service,
@@ -86,8 +85,7 @@ def task_info(attrs: dict[str, Any], service: str, addresses: dict[str, str]) ->
         state=str(status.get("State", "")),
         message=str(status.get("Err") or status.get("Message") or ""),
         address=addresses.get(node_id, ""),
-        published_port=published[min(published)] if published else None,
-        published_ports=published,
+        published_ports=_published(status),
     )
 
 

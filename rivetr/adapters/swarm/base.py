@@ -206,8 +206,12 @@ class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
     state: TaskState
     message: str = ""  # the engine's error or status words for it
     address: str = ""  # its node's address; with `published_port`, where it answers
-    published_port: int | None = None  # that of its lowest container port, of those below
     published_ports: dict[int, int] = msgspec.field(default_factory=dict)  # container -> node
+
+    @property
+    def published_port(self) -> int | None:
+        """Where its lowest published container port answers on its node (an app's one)."""
+        return self.published_ports[min(self.published_ports)] if self.published_ports else None
 
     @property
     def running(self) -> bool:

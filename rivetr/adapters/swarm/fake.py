@@ -387,7 +387,7 @@ class FakeSwarm:
                 message=f"{NO_NODE} (scheduling constraints not satisfied on"
                 f" {len(self.node_list)} nodes)",
             )
-        node = nodes[next(self._turn) % len(nodes)] if on is None else on
+        node = nodes[next(self._turn) % len(nodes)]
         refused = None
         if spec.image in self.unpullable or "*" in self.unpullable:
             refused = f"No such image: {spec.image}"
@@ -413,7 +413,6 @@ class FakeSwarm:
             desired="running",
             state="running",
             address=node.address,
-            published_port=published[min(published)] if published else None,
             published_ports=published,
         )
 

@@ -67,7 +67,8 @@ class StackCopyWatch:
         routed = sorted(view.members)
         running = [t for t in tasks if t.running and all(p in t.published_ports for p in routed)]
         before = {m.task_id: m for found in view.members.values() for m in found}
-        if {t.task_id for t in running} == set(before):
+        still = {t.task_id for t in running}
+        if still == set(before):
             return None
         nodes = {node.node_id: node for node in await engine.nodes()}
         now = members(running, routed, nodes)
@@ -75,7 +76,7 @@ class StackCopyWatch:
         said = [
             f"a copy on {member.node} left: {gone(task_id, tasks, hostnames)}"
             for task_id, member in before.items()
-            if task_id not in {t.task_id for t in running}
+            if task_id not in still
         ]
         said += [
             f"a copy on {member.node} joined at {member.address}:{member.port}"

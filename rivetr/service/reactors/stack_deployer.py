@@ -16,6 +16,7 @@ from typing import Any
 
 from rivetr.adapters.logs import stack_folder
 from rivetr.adapters.runtime.base import MANAGED_LABEL, ContainerError, EngineUnavailable
+from rivetr.adapters.swarm.base import SwarmEngine
 from rivetr.domain.deployment import IllegalTransition
 from rivetr.domain.stack_events import (
     StackDeleted,
@@ -82,13 +83,14 @@ class StackDeployer:
         here = await self.ports.swarm_here()
         if here is None:
             return
+        swarm, left = here[0], []
         try:
-            for name in await here[0].services({MANAGED_LABEL: "true"}):
-                labels = await here[0].service_labels(name) or {}
-                if await self._over(labels, name, serving):
-                    await self._remove_services([name])
+            for name in await swarm.services({MANAGED_LABEL: "true"}):
+                if await self._over(await swarm.service_labels(name) or {}, name, serving):
+                    left.append(name)
         except (ContainerError, EngineUnavailable) as exc:
             log.warning("could not look for the swarm services of stack releases: %s", exc)
+        await self._remove_services(swarm, left)
 
     async def _over(self, labels: dict[str, str], name: str, serving: set[str]) -> bool:
         """Whether a stack release's container or service is a leftover: its release over
@@ -211,17 +213,16 @@ class StackDeployer:
         services on servers) go, but those the new release kept as they were."""
         await self.ports.clock.sleep(self.drain_s)
         gone = [c for c in containers.values() if c not in kept]
-        await self._remove_services([name for name in gone if name in services])
+        here = await self.ports.swarm_here() if services else None
+        if here is not None:
+            await self._remove_services(here[0], [name for name in gone if name in services])
         await self._remove([name for name in gone if name not in services])
         shutil.rmtree(self.ports.work_root / stack_id / release_id, ignore_errors=True)
 
-    async def _remove_services(self, names: list[str]) -> None:
-        here = await self.ports.swarm_here() if names else None
-        if here is None:
-            return
+    async def _remove_services(self, swarm: SwarmEngine, names: list[str]) -> None:
         for name in names:
             try:
-                await here[0].remove_service(name)
+                await swarm.remove_service(name)
             except (ContainerError, EngineUnavailable) as exc:
                 log.warning("could not remove service %s: %s", name, exc)
 
@@ -252,7 +253,9 @@ class StackDeployer:
         here = await self.ports.swarm_here()
         if here is not None:
             with contextlib.suppress(ContainerError, EngineUnavailable):
-                await self._remove_services(await here[0].services({STACK_LABEL: stack_id}))
+                await self._remove_services(
+                    here[0], await here[0].services({STACK_LABEL: stack_id})
+                )
         runtime = self.ports.runtime()
         if runtime is not None:
             containers = await runtime.list_containers({STACK_LABEL: stack_id})
