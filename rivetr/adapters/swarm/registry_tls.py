@@ -13,41 +13,40 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from rivetr.adapters.swarm.base import RegistryCertificates
 
 VALID_FOR = timedelta(days=3650)  # renewed by stopping it and running it again
 
 
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-def _subject_alt_name(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
 def make_certificates(host: str, now: datetime | None = None) -> RegistryCertificates:
     """A new CA's certificate, and the registry's (for `host`, a name or an IP address) and
     the engines' client certificate it signed, each with its key."""
+    # Imported here, as the secret box does: `cryptography` is ~8 MB of resident memory that a
+    # service which never runs a registry should not pay at rest.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def pem_key(key: ec.EllipticCurvePrivateKey) -> str:
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    def subject_alt_name(host: str) -> x509.GeneralName:
+        try:
+            return x509.IPAddress(ipaddress.ip_address(host))
+        except ValueError:
+            return x509.DNSName(host)
+
     start = (now or datetime.now(UTC)) - timedelta(hours=1)  # a node's clock a little behind
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name(f"Rivetr registry CA for {host}")
+    ca_name = name(f"Rivetr registry CA for {host}")
     ca = (
         x509.CertificateBuilder()
         .subject_name(ca_name)
@@ -80,7 +79,7 @@ def make_certificates(host: str, now: datetime | None = None) -> RegistryCertifi
         key = ec.generate_private_key(ec.SECP256R1())
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(common))
+            .subject_name(name(common))
             .issuer_name(ca_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -92,9 +91,9 @@ def make_certificates(host: str, now: datetime | None = None) -> RegistryCertifi
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
-        return cert.public_bytes(serialization.Encoding.PEM).decode(), _pem_key(key)
+        return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key(key)
 
-    cert, key = signed(host, ExtendedKeyUsageOID.SERVER_AUTH, [_subject_alt_name(host)])
+    cert, key = signed(host, ExtendedKeyUsageOID.SERVER_AUTH, [subject_alt_name(host)])
     client_cert, client_key = signed("rivetr-node", ExtendedKeyUsageOID.CLIENT_AUTH, [])
     return RegistryCertificates(
         ca=ca.public_bytes(serialization.Encoding.PEM).decode(),
