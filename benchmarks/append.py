@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import sqlite3
 import statistics
@@ -158,6 +159,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20_000, help="events per run (20000)")
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure; median (3)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
     print(
@@ -171,6 +173,7 @@ def main() -> int:
     )
     print(header)
     results = []
+    figures: dict[str, dict[str, float]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-append-"))
     try:
         for writers in args.writers:
@@ -186,12 +189,21 @@ def main() -> int:
             raw_b_s = median_seconds(args.repeat, tmp, partial(raw_transaction_per_row, rows=rows))
             store, raw_a, raw_b = n / store_s, n / raw_a_s, n / raw_b_s
             results.append((writers, store / raw_a, store / raw_b))
+            figures[str(writers)] = {
+                "store": store,
+                "raw_a": raw_a,
+                "raw_b": raw_b,
+                "enc_hash": n / prepare,
+            }
             print(
                 f"{writers:>4}{store:>12,.0f}{raw_a:>13,.0f}{raw_b:>13,.0f}{n / prepare:>15,.0f}"
                 f"{store / raw_a:>14.2f}{store / raw_b:>14.2f}"
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        summary = {"events": args.events, "repeat": args.repeat, "writers": figures}
+        args.json.write_text(json.dumps(summary, indent=2))
 
     print()
     print("raw(a): one executemany, one transaction (ceiling). raw(b): one transaction per row.")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import shutil
 import sqlite3
@@ -269,6 +270,9 @@ def main() -> int:
         type=Path,
         help="keep the log in this folder, and reuse it when it already holds events.db",
     )
+    parser.add_argument(
+        "--json", type=Path, help="also write the figures (with the read+decode floor) here"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="rivetr-bench-rebuild-"))
@@ -279,10 +283,12 @@ def main() -> int:
         print(
             f"projection rebuild, python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}"
         )
+        generated: float | None = None
         if events_db.exists():
             print(f"reusing the log in {events_db}")
         else:
             seconds = generate_log(events_db, args.events, args.apps, args.batch, args.seed)
+            generated = args.events / seconds
             print(
                 f"generated {args.events:,} events ({args.apps} apps) in {seconds:.1f} s"
                 f" = {args.events / seconds:,.0f} events/s via BatchWriter.commit_batch"
@@ -306,6 +312,7 @@ def main() -> int:
             for projection in all_projections():
                 seconds = rebuild_fresh(events_db, read_db, [projection])
                 rows.append((f"rebuild, {projection.name} alone", seconds))
+        if args.per_projection or args.json:
             for what, decode in (("read_logged only", False), ("read_logged + decode", True)):
                 rows.append((what, asyncio.run(timed_read(events_db, RUNNER_PAGE, decode))))
 
@@ -323,6 +330,16 @@ def main() -> int:
             f"goal: rebuild >= {GOAL:,} events/s: {'met' if rate >= GOAL else 'NOT met'}"
             f" ({rate:,.0f} events/s, {total:,} events in {elapsed:.2f} s)"
         )
+        if args.json:
+            summary = {
+                "events": total,
+                "seconds": elapsed,
+                "ev_per_s": rate,
+                "generated_ev_per_s": generated,
+                "rows": {what: total / seconds for what, seconds in rows},
+                "floor_ev_per_s": total / dict(rows)["read_logged + decode"],
+            }
+            args.json.write_text(json.dumps(summary, indent=2))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

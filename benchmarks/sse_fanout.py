@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="client processes sharing the subscribers"
     )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
         "--clients-only", nargs=3, metavar=("PORT", "TOKEN", "POST"), help=argparse.SUPPRESS
     )
@@ -212,6 +213,8 @@ def main() -> None:
             int(next(x for x in rss.splitlines() if x.startswith("VmRSS")).split()[1]) / 1024, 1
         )
         print(json.dumps(figures, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
