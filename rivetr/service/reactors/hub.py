@@ -27,7 +27,6 @@ from rivetr.service.reactors.placement import PLACING, PlaceEvents
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 1000  # events a reader may fall behind before it is cut off
-IDLE_CHECK_S = 5.0  # with no new event, how often the hub checks whether anyone still reads
 PAGE = 500
 
 
@@ -161,8 +160,12 @@ class EventHub:
                     self.position = recorded.position
                     for subscription in list(self.subscriptions):
                         subscription.offer(delivery)
-                if len(batch) < PAGE:  # (a timeout, to notice the last reader leaving)
-                    await self.store.wait_for_new(self.position, timeout=IDLE_CHECK_S)
+                if len(batch) < PAGE:
+                    # No timeout to notice the last reader leaving: the store's one poll timer
+                    # serves every waiter, so waiting costs nothing, and the next event finds
+                    # the hub without readers and sends it back to sleep. (A 5 s timeout here
+                    # read the store every 5 s for as long as anyone was subscribed.)
+                    await self.store.wait_for_new(self.position)
 
     async def subscribe(
         self, wanted: StreamFilter, after: int | None, *, limit: int = QUEUE_LIMIT

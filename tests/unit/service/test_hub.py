@@ -182,6 +182,40 @@ async def test_the_first_reader_after_a_quiet_spell_is_not_handed_the_spell_agai
     assert [d.position for d in later] == [51]
 
 
+async def test_a_quiet_log_is_not_read_again_while_a_reader_waits(hub, monkeypatch) -> None:
+    reads = 0
+    read_logged = hub.store.read_logged
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return await read_logged(*args, **kwargs)
+
+    waits: list[float | None] = []
+    wait_for_new = hub.store.wait_for_new
+
+    async def waited(after: int, timeout: float | None = None) -> int:
+        waits.append(timeout)
+        return await wait_for_new(after, timeout)
+
+    monkeypatch.setattr(hub.store, "read_logged", counted)
+    monkeypatch.setattr(hub.store, "wait_for_new", waited)
+    async with anyio.create_task_group() as group:
+        got: list[Delivery] = []
+
+        async def read() -> None:
+            got.extend(await take(hub, None, 1))
+
+        group.start_soon(read)
+        await anyio.sleep(0.2)
+        quiet = reads
+        await anyio.sleep(0.3)
+        assert reads == quiet  # nothing new: the hub waits on the head, reading nothing
+        assert waits == [None]  # and no timer wakes it to read again
+        await append(hub, 1)
+    assert [d.position for d in got] == [1]
+
+
 async def make_and_move_apps(hub: EventHub) -> None:
     """p0 made in shop, p1 made in blog, each changed, then p1 moved to shop."""
     for n, project in enumerate(("shop", "blog")):
