@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,11 @@ class SqliteEventStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rivetr-writer")
         self._writer: BatchWriter | None = None
         self._reader: aiosqlite.Connection | None = None
+        # asked in the event loop itself, once a poll interval, whether any connection committed
+        # since it last looked: a few microseconds, where a query on the reader's thread wakes
+        # two threads (the idle service's most frequent wake-up)
+        self._changes: sqlite3.Connection | None = None
+        self._data_version: int | None = None
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -73,6 +79,7 @@ class SqliteEventStore:
         loop = asyncio.get_running_loop()
         store._writer = await loop.run_in_executor(store._executor, BatchWriter, store.path)
         store._reader = await aiosqlite.connect(store.path)
+        store._changes = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
         await store._signal.refresh()
         return store
 
@@ -191,6 +198,11 @@ class SqliteEventStore:
 
     async def _read_head(self) -> int:
         assert self._reader is not None, "store is closed"
+        if self._changes is not None:
+            (version,) = self._changes.execute("PRAGMA data_version").fetchone()
+            if version == self._data_version:
+                return self._signal.head  # nobody committed since the last look
+            self._data_version = version
         rows = list(await self._reader.execute_fetchall("SELECT MAX(position) FROM events"))
         return int(rows[0][0] or 0)
 
@@ -212,6 +224,9 @@ class SqliteEventStore:
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
+        if self._changes is not None:
+            self._changes.close()
+            self._changes = None
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._writer.close)
             self._writer = None
