@@ -450,3 +450,32 @@ async def test_a_deployment_started_while_the_engine_is_swept_keeps_its_containe
         state = await until(services, started[0], {"live"})
 
     assert state.status == "live"
+
+
+async def test_the_next_deployment_does_not_wait_for_the_last_ones_image_pruning(
+    house: House, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruning asks the engine for every image of the app (slow where it holds hundreds): it
+    runs beside the app's next deployment, which waits for the one before it to finish."""
+    import anyio
+
+    engine_answers = anyio.Event()
+    list_images = house.runtime.list_images
+
+    async def slow_list_images(labels):  # type: ignore[no-untyped-def]
+        await engine_answers.wait()
+        return await list_images(labels)
+
+    monkeypatch.setattr(house.runtime, "list_images", slow_list_images)
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)  # its pruning now waits on the engine
+        house.commit("v2")
+
+        with anyio.fail_after(10):
+            v2 = await deploy(house, services)
+
+        engine_answers.set()
+        assert (await until(services, v1, {"retired"})).status == "retired"
+        await settled(lambda: containers(house) == {f"rivetr-web-{v2}"})
