@@ -13,7 +13,7 @@ from functools import partial
 
 import anyio
 
-from rivetr.adapters.acme import AcmeAccount
+from rivetr.adapters.acme_process import AcmeProcess
 from rivetr.adapters.builders.base import ImageBuilder
 from rivetr.adapters.builders.build import RuntimeBuilder
 from rivetr.adapters.certs import CertificateStore
@@ -229,7 +229,7 @@ class Services:
         self.account_reads = AccountReads(read)
         self.project_reads = ProjectReads(read, runner)
         self.audit_reads = AuditReads(read, store, self.app_reads, self.project_reads)
-        account = AcmeAccount(
+        account = AcmeProcess(
             settings.acme_directory_url,
             settings.data_path / "certs" / "acme-account.key",
             email=settings.acme_email,
@@ -237,7 +237,7 @@ class Services:
         )
         staging = None
         if settings.acme_staging_directory_url:
-            staging = AcmeAccount(
+            staging = AcmeProcess(
                 settings.acme_staging_directory_url,
                 settings.data_path / "certs" / "acme-staging-account.key",
                 email=settings.acme_email,

@@ -1,6 +1,7 @@
 """Ordering certificates over ACME (RFC 8555) with HTTP-01 challenges, using certbot's `acme`
-package. The package is blocking and heavy (requests, pyOpenSSL, josepy: ~30 MB), so it is
-imported only when a certificate is ordered, and run in a worker thread.
+package. The package is blocking and heavy (cryptography, pyOpenSSL, josepy: ~10 MB resident),
+so it is imported only when a certificate is ordered; the service goes further and runs these
+calls in a child process (acme_process.py), so that it never keeps the package at all.
 
 The challenge answers are published through a callback: the proxy serves
 `/.well-known/acme-challenge/<token>` from the same map, on port 80 of every domain."""
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import msgspec
@@ -66,6 +67,20 @@ class RenewalWindow(msgspec.Struct, frozen=True, kw_only=True):
     start: datetime
     end: datetime
     ask_again_after: timedelta
+
+
+class CertificateAuthority(Protocol):
+    """An ACME account's two calls, both blocking: `AcmeAccount` in this process, or
+    `AcmeProcess` (rivetr/adapters/acme_process.py), which runs each in a child process."""
+
+    def order(
+        self,
+        domain: str,
+        publish: Callable[[str, str], None],
+        withdraw: Callable[[str], None],
+    ) -> Issued: ...
+
+    def renewal_window(self, chain_pem: bytes) -> RenewalWindow | None: ...
 
 
 class AcmeAccount:

@@ -18,6 +18,7 @@ from acme.client import _renewal_info_path_component
 from cryptography import x509
 
 from rivetr.adapters.acme import AcmeAccount, AcmeError, ari_cert_id
+from rivetr.adapters.acme_process import AcmeProcess
 from rivetr.adapters.clock import SystemClock
 from rivetr.bootstrap import Services
 from rivetr.domain.access import SYSTEM
@@ -261,10 +262,11 @@ async def test_a_retry_is_rehearsed_on_the_staging_directory_first(tmp_path, peb
     ],
     ids=["no-dns", "refused"],
 )
+@pytest.mark.parametrize("kind", [AcmeAccount, AcmeProcess], ids=["in-process", "child"])
 def test_an_unreachable_ca_is_explained_in_a_sentence_with_the_detail_kept_apart(
-    tmp_path, directory, because
+    tmp_path, directory, because, kind
 ):
-    account = AcmeAccount(directory, tmp_path / "account.key")
+    account = kind(directory, tmp_path / "account.key")
 
     with pytest.raises(AcmeError) as failed:
         account.order("shop.example.com", lambda token, key: None, lambda token: None)
@@ -275,3 +277,47 @@ def test_an_unreachable_ca_is_explained_in_a_sentence_with_the_detail_kept_apart
     )
     assert failed.value.technical  # the library's own words, for the folded-away detail
     assert failed.value.technical not in str(failed.value)
+
+
+def test_the_child_process_orders_asks_for_renewal_and_leaves_the_service_without_acme(
+    tmp_path, pebble
+):
+    """The service's CA calls run in a child process: the challenge answer is published in
+    the service (and withdrawn after), the certificate and the renewal window come back, and
+    the service never imports the acme package."""
+    import subprocess
+    import sys
+
+    probe = f"""
+import sys, threading
+from pathlib import Path
+from rivetr.adapters.acme_process import AcmeProcess
+account = AcmeProcess({pebble.directory!r}, Path({str(tmp_path / "account.key")!r}),
+                      ca_bundle={pebble.ca_file!r})
+served, seen = {{}}, []
+def publish(token, key):
+    served[token] = key
+    seen.append(token)
+import http.server
+class Challenges(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        key = served.get(self.path.rsplit("/", 1)[-1])
+        self.send_response(200 if key else 404)
+        self.end_headers()
+        self.wfile.write((key or "").encode())
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", {pebble.http_port}), Challenges)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+issued = account.order("child.example.test", publish, served.pop)
+window = account.renewal_window(issued.chain_pem)
+assert seen and not served, (seen, served)
+assert b"BEGIN CERTIFICATE" in issued.chain_pem and b"PRIVATE KEY" in issued.key_pem
+assert window is None or window.start < window.end
+assert not {{"acme", "josepy", "OpenSSL"}} & set(sys.modules), "acme imported in the service"
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=180
+    )
+    assert done.stdout.strip() == "ok", done.stderr

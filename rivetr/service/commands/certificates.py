@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import anyio.to_thread
 
-from rivetr.adapters.acme import ARI_RETRY_AFTER, AcmeAccount, AcmeError, Issued
+from rivetr.adapters.acme import ARI_RETRY_AFTER, AcmeError, CertificateAuthority, Issued
 from rivetr.adapters.certs import CertificateError, CertificateInfo, CertificateStore, inspect
 from rivetr.adapters.eventstore.base import ANY_VERSION, EventMeta
 from rivetr.domain import certificates, stacks
@@ -50,8 +50,8 @@ class CertificateService:
         handler: CommandHandler,
         lookup: AppLookup,
         store: CertificateStore,
-        account: AcmeAccount | None = None,
-        staging: AcmeAccount | None = None,
+        account: CertificateAuthority | None = None,
+        staging: CertificateAuthority | None = None,
     ) -> None:
         self.handler = handler
         self.lookup = lookup
