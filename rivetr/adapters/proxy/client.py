@@ -36,6 +36,7 @@ from rivetr.adapters.proxy.http import (
     chunk,
     gateway_timeout,
     page,
+    read_in_pieces,
     response_head,
 )
 from rivetr.adapters.proxy.limits import Admission, ProxyLimits, address_key
@@ -210,6 +211,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        read_in_pieces(transport)
         if self.expired:  # a TLS handshake that ended after the head's deadline
             self.closed = True
             transport.abort()

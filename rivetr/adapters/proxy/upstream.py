@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httptools
 
-from rivetr.adapters.proxy.http import MAX_HEAD, BadMessage
+from rivetr.adapters.proxy.http import MAX_HEAD, BadMessage, read_in_pieces
 
 CONNECT_TIMEOUT_S = 5.0
 # for a member of a balanced route while another could take the request: a connection that
@@ -73,6 +73,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        read_in_pieces(transport)
 
     def data_received(self, data: bytes) -> None:
         if self.tunnel:
