@@ -322,8 +322,19 @@ def memory_gb() -> float:
 
 def commit() -> str:
     head = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    # RESULTS.md itself is what a run writes: its own changes do not make the code another
     dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)benchmarks/RESULTS.md",
+        ],
         capture_output=True,
         text=True,
     ).stdout.strip()
