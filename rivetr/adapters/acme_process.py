@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import msgspec
 
@@ -104,6 +106,21 @@ class AcmeProcess:
         publish: Callable[[str, str], None] | None = None,
         withdraw: Callable[[str], None] | None = None,
     ) -> Message:
+        # its complaints go to a file, read if it fails: a pipe nobody reads while it runs
+        # could fill and stop it
+        with tempfile.TemporaryFile() as errors:
+            try:
+                return self._converse(request, publish, withdraw, errors)
+            except (OSError, msgspec.DecodeError) as exc:
+                raise AcmeError(f"the ACME worker failed: {exc}") from None
+
+    def _converse(
+        self,
+        request: Request,
+        publish: Callable[[str, str], None] | None,
+        withdraw: Callable[[str], None] | None,
+        errors: IO[bytes],
+    ) -> Message:
         # the child imports Rivetr from where this process does (a venv, or the zipapp's
         # unpacked site-packages)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -111,7 +128,7 @@ class AcmeProcess:
             [sys.executable, "-m", "rivetr.adapters.acme_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             env=env,
         )
         assert child.stdin is not None
@@ -138,12 +155,12 @@ class AcmeProcess:
                     raise AcmeError(message.failure.message, message.failure.technical)
                 elif message.done or message.issued is not None:
                     return message
-            child.wait(timeout=ORDER_TIMEOUT.total_seconds() + _SLACK_S)
-            stderr = child.stderr.read().decode(errors="replace") if child.stderr else ""
+            # its output ended without an answer: it died, or the watchdog killed it
+            child.wait()
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")
             last = stderr.strip().splitlines()[-1:] or [f"exit status {child.returncode}"]
             raise AcmeError(f"the ACME worker failed: {last[0]}", stderr or None)
-        except (OSError, msgspec.DecodeError) as exc:
-            raise AcmeError(f"the ACME worker failed: {exc}") from None
         finally:
             watchdog.cancel()
             for token in published:  # a child that died mid-order leaves nothing served
@@ -152,9 +169,8 @@ class AcmeProcess:
             if child.poll() is None:
                 child.kill()
             child.wait()
-            for stream in (child.stdin, child.stdout, child.stderr):
-                if stream is not None:
-                    stream.close()
+            child.stdin.close()
+            child.stdout.close()
 
 
 def _answer(request: Request) -> Message:

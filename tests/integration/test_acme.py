@@ -321,3 +321,16 @@ print("ok")
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=180
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_child_that_dies_is_an_acme_error_with_its_last_words(tmp_path):
+    """Rivetr's own failure in the child (here: the account key's path is a folder) is not a
+    CA's answer: the error names what the child said last and keeps its whole output apart."""
+    account = AcmeProcess(f"https://127.0.0.1:{free_port()}/dir", tmp_path)
+
+    with pytest.raises(AcmeError) as failed:
+        account.renewal_window(b"-----BEGIN CERTIFICATE-----\n")
+
+    assert str(failed.value).startswith("the ACME worker failed: FileExistsError")
+    assert failed.value.technical is not None
+    assert "Traceback" in failed.value.technical
