@@ -68,10 +68,9 @@ class AcmeProcess:
         email: str | None = None,
         ca_bundle: str | None = None,
     ) -> None:
-        self.directory_url = directory_url
-        self.key_path = key_path
-        self.email = email
-        self.ca_bundle = ca_bundle
+        self.account = Account(
+            directory_url=directory_url, key_path=str(key_path), email=email, ca_bundle=ca_bundle
+        )
 
     def order(
         self,
@@ -80,25 +79,15 @@ class AcmeProcess:
         withdraw: Callable[[str], None],
     ) -> Issued:
         answer = self._call(
-            Request(op="order", account=self._account(), domain=domain), publish, withdraw
+            Request(op="order", account=self.account, domain=domain), publish, withdraw
         )
         if answer.issued is None:
             raise AcmeError("the ACME worker ended without a certificate")
         return answer.issued
 
     def renewal_window(self, chain_pem: bytes) -> RenewalWindow | None:
-        request = Request(
-            op="renewal_window", account=self._account(), chain_pem=chain_pem.decode()
-        )
+        request = Request(op="renewal_window", account=self.account, chain_pem=chain_pem.decode())
         return self._call(request).window
-
-    def _account(self) -> Account:
-        return Account(
-            directory_url=self.directory_url,
-            key_path=str(self.key_path),
-            email=self.email,
-            ca_bundle=self.ca_bundle,
-        )
 
     def _call(
         self,

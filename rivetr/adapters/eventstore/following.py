@@ -53,6 +53,8 @@ class HeadSignal:
                 return
 
     async def wait_beyond(self, after: int, timeout: float | None = None) -> int:
+        if self.head > after:  # there already: no poller to start and cancel again
+            return self.head
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         self._waiting += 1
