@@ -26,13 +26,14 @@ import asyncio
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from local_git import git
 
 from rivetr.adapters.runtime.base import ContainerRuntime
 from rivetr.adapters.runtime.baseimage import ensure_busybox_image
@@ -47,13 +48,6 @@ DOCKERFILE = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@rivetr.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@rivetr.invalid",
-    "PATH": "/usr/bin:/bin",
-}
 
 
 class TimedRuntime:
@@ -79,10 +73,6 @@ class TimedRuntime:
             return await self.inner.run_container(*args, **kwargs)
         finally:
             self.calls.append(("run", time.perf_counter() - start))
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True, capture_output=True)
 
 
 def commit(repo: Path, n: int) -> None:

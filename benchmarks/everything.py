@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import docker
 import docker.errors
+from local_git import first_commit
 
 from tests.database_images import BASE_IMAGE, POSTGRES, ensure_image
 from tests.net import free_port
@@ -53,13 +54,6 @@ COMPOSE = """services:
     command: ["sh", "-c", "while true; do sleep 3600; done"]
 """
 JOB = {"name": "nightly", "command": "echo hi", "schedule": "0 3 * * *"}
-GIT = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@rivetr.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@rivetr.invalid",
-    "PATH": "/usr/bin:/bin",
-}
 
 
 class Api:
@@ -380,8 +374,7 @@ class Everything:
         repo.mkdir()
         (repo / "Dockerfile").write_text(DOCKERFILE)
         (repo / "index.html").write_text("idle\n")
-        for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "v1"]):
-            subprocess.run(["git", *args], cwd=repo, env=GIT, check=True, capture_output=True)
+        first_commit(repo)
         return repo
 
     def _live(self, api: Api) -> bool:

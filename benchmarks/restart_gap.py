@@ -36,6 +36,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from local_git import first_commit
+
 from rivetr.adapters.runtime.baseimage import ensure_busybox_image
 from rivetr.adapters.runtime.detect import connect_runtime
 
@@ -44,13 +46,6 @@ RUN echo up > /www-index
 CMD ["httpd", "-f", "-p", "8080", "-h", "/"]
 """
 DOMAIN = "gap.test"
-GIT = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@rivetr.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@rivetr.invalid",
-    "PATH": "/usr/bin:/bin",
-}
 
 
 def free_port() -> int:
@@ -145,8 +140,7 @@ def deploy(service: Service, folder: Path) -> str:
     repo = folder / "repo"
     repo.mkdir()
     (repo / "Dockerfile").write_text(DOCKERFILE)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "v1"]):
-        subprocess.run(["git", *args], cwd=repo, env=GIT, check=True, capture_output=True)
+    first_commit(repo)
     token = next(w for w in service.cli("tokens", "create", "--name", "gap").split()
                  if w.startswith("rvt_"))  # fmt: skip
     service.call(token, "POST", "/apps", {

@@ -45,6 +45,7 @@ import docker.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from installed import service_python
+from local_git import git
 
 from rivetr.domain.deployment import IN_FLIGHT
 from tests.database_images import POSTGRES, ensure_image
@@ -60,13 +61,6 @@ DOCKERFILE = """FROM rivetr/busybox:latest
 COPY index.html /www/index.html
 CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
 """
-GIT = {
-    "GIT_AUTHOR_NAME": "soak",
-    "GIT_AUTHOR_EMAIL": "soak@rivetr.invalid",
-    "GIT_COMMITTER_NAME": "soak",
-    "GIT_COMMITTER_EMAIL": "soak@rivetr.invalid",
-    "PATH": "/usr/bin:/bin",
-}
 SEED = (
     "CREATE TABLE t (n int, s text);"
     " INSERT INTO t SELECT n, md5(n::text) FROM generate_series(1, 10000) n;"
@@ -199,7 +193,7 @@ class AppRepo:
         self.releases = 0
 
     def git(self, *args: str) -> None:
-        subprocess.run(["git", *args], cwd=self.path, env=GIT, check=True, capture_output=True)
+        git(self.path, *args)
 
     def commit(self) -> str:
         """The next release committed; its page's body."""
