@@ -120,7 +120,8 @@ async def echo_after_upgrade(reader: asyncio.StreamReader, writer: asyncio.Strea
 
 async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """An upstream with awkward answers: one that ends when the connection does, one cut short
-    of its Content-Length, and one that never answers."""
+    of its Content-Length, one with no header at all, one whose head never ends, and one that
+    never answers."""
     line = await reader.readline()
     while (await reader.readline()) not in (b"\r\n", b""):
         pass
@@ -128,6 +129,10 @@ async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Non
         writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"y" * 100_000)
     elif b" /truncated " in line:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"z" * 10)
+    elif b" /bare " in line:
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    elif b" /endless-head " in line:
+        writer.write(b"HTTP/1.1 200 OK\r\n" + b"X-Filler: %s\r\n" % (b"f" * 1000) * 100)
     else:
         await asyncio.sleep(30)
     await writer.drain()
@@ -435,6 +440,17 @@ def test_an_answer_that_ends_with_its_connection_is_passed_on_whole_and_a_cut_on
         assert (whole.status_code, whole.content) == (200, b"y" * 100_000)
         with pytest.raises(httpx.RemoteProtocolError):
             client.get("/truncated", headers={"Host": "odd.test"})
+        after = client.get("/", headers={"Host": "blue.test"})  # the proxy is unharmed
+    assert after.json()["name"] == "blue"
+
+
+def test_an_answer_with_no_header_is_passed_on_and_one_whose_head_never_ends_is_a_502(setup):
+    with httpx.Client(base_url=setup["url"]) as client:
+        bare = client.get("/bare", headers={"Host": "odd.test"})
+        assert (bare.status_code, bare.content) == (204, b"")
+        endless = client.get("/endless-head", headers={"Host": "odd.test"})
+        assert endless.status_code == 502
+        assert "odd" in endless.text
         after = client.get("/", headers={"Host": "blue.test"})  # the proxy is unharmed
     assert after.json()["name"] == "blue"
 

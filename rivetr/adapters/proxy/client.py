@@ -34,7 +34,9 @@ from rivetr.adapters.proxy.http import (
     BadMessage,
     bad_gateway,
     chunk,
+    forwarded_head,
     gateway_timeout,
+    head_bytes,
     page,
     read_in_pieces,
     response_head,
@@ -301,7 +303,10 @@ class ClientConnection(asyncio.Protocol):
         request = self.reading
         assert request is not None
         request.headers.append((name, value))
-        self._grow(request, len(name) + len(value))
+        # counted here rather than in _grow: this runs for every header of every request
+        request.size += len(name) + len(value)
+        if request.size > MAX_HEAD:
+            raise BadMessage("the request head is too large")
 
     def on_headers_complete(self) -> None:
         request = self.reading
@@ -493,13 +498,7 @@ class ClientConnection(asyncio.Protocol):
             return
         self.answering = True
         bodiless = request.method == b"HEAD" or status in (204, 304)
-        length = chunked = False
-        for name, _ in headers:
-            lower = name.lower()
-            if lower == b"content-length":
-                length = True
-            elif lower == b"transfer-encoding":
-                chunked = True
+        lines, length, chunked = forwarded_head(headers)
         self.framed = length or bodiless
         self.close_delimited = not self.framed and not chunked
         # an answer before the whole request was read, or to an upgrade refused: the rest of
@@ -510,7 +509,7 @@ class ClientConnection(asyncio.Protocol):
             and request.complete
             and not request.upgraded
         )
-        self.out.append(response_head(status, headers, chunked=not self.framed, keep=self.keep))
+        self.out.append(head_bytes(status, lines, chunked=not self.framed, keep=self.keep))
 
     def response_body(self, data: bytes) -> None:
         self.out.append(data if self.framed else chunk(data))
@@ -530,7 +529,8 @@ class ClientConnection(asyncio.Protocol):
             upstream.close()
             self._fail(bad_gateway(target.app, target.deployment_id), 502)
             return
-        self._count(request, 101)  # what passes through the tunnel is not requests
+        # what passes through the tunnel is not requests: the upgrade is counted as one
+        self._count(request, 101, self.loop.time())
         self.tunnel = True
         if leftover:
             self.out.append(leftover)
@@ -599,8 +599,9 @@ class ClientConnection(asyncio.Protocol):
     def _finish(self) -> None:
         """The current request is answered: on to the next, or close."""
         request = self.queue[0]
+        now = self.loop.time()
         if request.status:  # answered by its upstream (not by the proxy): counted as sent
-            self._count(request, request.status)
+            self._count(request, request.status, now)
         self.flush()
         self.queue.popleft()
         self._forwarded()
@@ -615,7 +616,7 @@ class ClientConnection(asyncio.Protocol):
         if self.queue:
             self._start(self.queue[0])
         elif self.reading is None:  # kept alive, waiting for the next request
-            self.since = self.loop.time()
+            self.since = now
             self.patience = self.limits.idle_timeout_s
         self._set_reading()
 
@@ -630,7 +631,7 @@ class ClientConnection(asyncio.Protocol):
         self.upstream_deadline = NEVER
         if not self.closed:
             if self.queue:
-                self._count(self.queue[0], status)
+                self._count(self.queue[0], status, self.loop.time())
             self.transport.write(answer)
             self.transport.close()
             self.closed = True
@@ -751,11 +752,11 @@ class ClientConnection(asyncio.Protocol):
             self.proxy.balancer.leave(self.member)
             self.member = None
 
-    def _count(self, request: Request, status: int) -> None:
+    def _count(self, request: Request, status: int, now: float) -> None:
         upstream = request.upstream
         if upstream is not None:
             stats = self.proxy.stats
-            stats.observe(upstream.app, status, self.loop.time() - request.started)
+            stats.observe(upstream.app, status, now - request.started)
             if request.balance is not None:
                 stats.answered_by(upstream.app, upstream.host, upstream.port)
 

@@ -44,6 +44,8 @@ DROPPED = frozenset(
     }
 )
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+# made once: every forwarded answer begins with one
+STATUS_LINES = {status: b"HTTP/1.1 %d %s" % (status, reason) for status, reason in REASONS.items()}
 
 
 class BadMessage(Exception):
@@ -54,6 +56,28 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+def status_line(status: int) -> bytes:
+    return STATUS_LINES.get(status) or b"HTTP/1.1 %d " % status
+
+
+def forwarded_head(headers: list[tuple[bytes, bytes]]) -> tuple[list[bytes], bool, bool]:
+    """An upstream's answer head as it goes on: its header lines less the hop-by-hop ones,
+    and whether it had a Content-Length and a Transfer-Encoding. One pass, each name lowered
+    once: it runs for every answer the proxy forwards."""
+    lines: list[bytes] = []
+    length = chunked = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower in DROPPED:
+            if lower == b"transfer-encoding":
+                chunked = True
+        else:
+            if lower == b"content-length":
+                length = True
+            lines.append(name + b": " + value)
+    return lines, length, chunked
+
+
 def response_head(
     status: int,
     headers: list[tuple[bytes, bytes]],
@@ -62,10 +86,20 @@ def response_head(
     keep: bool = True,
     upgrade: bytes | None = None,
 ) -> bytes:
-    lines = [b"HTTP/1.1 %d %s" % (status, REASONS.get(status, b""))]
-    for name, value in headers:
-        if name.lower() not in DROPPED:
-            lines.append(name + b": " + value)
+    lines = forwarded_head(headers)[0]
+    return head_bytes(status, lines, chunked=chunked, keep=keep, upgrade=upgrade)
+
+
+def head_bytes(
+    status: int,
+    lines: list[bytes],
+    *,
+    chunked: bool = False,
+    keep: bool = True,
+    upgrade: bytes | None = None,
+) -> bytes:
+    """The head of an answer with `lines` (as `forwarded_head` gives them) and the framing
+    and connection lines the proxy sets itself."""
     if upgrade is not None:
         lines += [b"Connection: Upgrade", b"Upgrade: " + upgrade]
     else:
@@ -73,7 +107,7 @@ def response_head(
             lines.append(b"Transfer-Encoding: chunked")
         if not keep:
             lines.append(b"Connection: close")
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+    return b"\r\n".join((status_line(status), *lines)) + b"\r\n\r\n"
 
 
 def redirect(location: bytes, *, keep: bool) -> bytes:
@@ -95,7 +129,7 @@ def page(status: int, title: str, message: str, *, keep: bool = False) -> bytes:
 
 def answer(status: int, body: bytes, media: bytes, *, keep: bool) -> bytes:
     head = [
-        b"HTTP/1.1 %d %s" % (status, REASONS.get(status, b"")),
+        status_line(status),
         b"Content-Type: " + media,
         b"Content-Length: %d" % len(body),
         b"Cache-Control: no-store",

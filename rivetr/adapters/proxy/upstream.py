@@ -130,7 +130,10 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
-        self._grow(len(name) + len(value))
+        # counted here rather than in _grow: this runs for every header of every answer
+        self.size += len(name) + len(value)
+        if self.size > MAX_HEAD:
+            raise BadMessage("the answer's head is too large")
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
