@@ -117,6 +117,15 @@ def append_rows(figures: Figures) -> list[Row]:
             RECORDED,
             "recorded",
         ),
+        Row(
+            "appends, 10 concurrent writers",
+            "ev/s",
+            ten["store"],
+            "sqlite3, ten rows a transaction",
+            ten["raw_c"],
+            RECORDED,
+            "recorded",
+        ),
     ]
 
 

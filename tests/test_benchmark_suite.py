@@ -62,7 +62,8 @@ def test_strict_goals_refuse_the_bound_itself() -> None:
 
 
 def test_a_missed_goal_stands_out_in_the_table() -> None:
-    figures = {"writers": {"10": {"store": 20_000, "raw_a": 150_000, "raw_b": 25_000}}}
+    ten = {"store": 20_000, "raw_a": 150_000, "raw_b": 25_000, "raw_c": 30_000}
+    figures = {"writers": {"10": ten}}
     text = suite.table(suite.append_rows(figures))
     assert "| appends, 10 concurrent writers | 20,000 ev/s |" in text
     assert (
