@@ -451,20 +451,37 @@ async def test_sealed_env_values_reach_the_container_in_plain_text(services, tmp
     assert await get_text(await live_port(services, name)) == "hello, sealed world\n"
 
 
-async def test_deleting_an_app_retires_its_live_release_and_removes_the_container(services, app):
-    name, _ = app
+async def test_deleting_an_app_retires_its_live_release_and_removes_the_container_and_images(
+    services, app
+):
+    name, repo = app
     v1 = await deploy(services, name, "live")
+    repo.commit("v2")
+    v2 = await deploy(services, name, "live")
     port = await live_port(services, name)
+    runtime = services.engine.runtime
+    images = [f"rivetr/{name}:{v1}", f"rivetr/{name}:{v2}"]  # the tags the builds made
+    assert [await runtime.image_exists(image) for image in images] == [True, True]
+    before = await services.store.head()
 
     await services.apps.handle(SYSTEM, DeleteApp(name=name))
 
-    retired = await wait_for_status(services, v1, {"retired"}, timeout=30)
+    retired = await wait_for_status(services, v2, {"retired"}, timeout=30)
     assert retired.status == "retired"
-    last = (await services.store.read_stream(f"deployment-{v1}"))[-1].event
+    last = (await services.store.read_stream(f"deployment-{v2}"))[-1].event
     assert (last.container_removed, last.reason) == (True, "its application was deleted")
-    assert await services.engine.runtime.inspect_container(f"rivetr-{name}-{v1}") is None
+    assert await runtime.inspect_container(f"rivetr-{name}-{v2}") is None
     with pytest.raises(httpx.TransportError):
         await get_text(port)
+    pruned = []
+    with anyio.fail_after(30):
+        async for recorded in services.store.subscribe(before):
+            if recorded.type == "engine.image_pruned":
+                pruned.append(recorded.event.image)
+                if len(pruned) == len(images):
+                    break
+    assert sorted(pruned) == sorted(images)
+    assert [await runtime.image_exists(image) for image in images] == [False, False]
 
 
 # A second process: GETs through the proxy, one after another over keep-alive connections,

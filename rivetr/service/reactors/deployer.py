@@ -10,6 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import msgspec
+
 from rivetr.adapters.clock import Clock
 from rivetr.adapters.eventstore.base import EventStore
 from rivetr.adapters.logs import LogStore
@@ -22,8 +24,9 @@ from rivetr.domain.events import (
     DeploymentRequested,
     DeploymentRetired,
 )
+from rivetr.domain.teams import ROOT_TEAM
 from rivetr.projections.registry import ReadModel
-from rivetr.service.commands.app_lookup import AppLookup
+from rivetr.service.commands.app_lookup import AppLookup, is_legacy
 from rivetr.service.reactors.pipeline import DeployPipeline
 from rivetr.service.reactors.pruning import prune_images
 from rivetr.service.reactors.steps import StepRecorder
@@ -73,7 +76,7 @@ class Deployer:
                 elif isinstance(event, DeploymentCancelled):
                     await self._stop(event.deployment_id)
                 elif isinstance(event, AppDeleted) and recorded.resource is not None:
-                    await self._app_deleted(recorded.resource)
+                    await self._app_deleted(recorded.resource, recorded.team)
         finally:
             tasks = [task for _, task in self._running.values()] + list(self._background)
             for task in tasks:
@@ -160,9 +163,10 @@ class Deployer:
                 await _cancel(task)
                 del self._running[app]
 
-    async def _app_deleted(self, app_id: str) -> None:
-        """A deleted app keeps nothing running: its deployment in flight is cancelled and its
-        releases (live, or still draining) are stopped and removed."""
+    async def _app_deleted(self, app_id: str, team: str | None) -> None:
+        """A deleted app keeps nothing running and nothing on the engine's disk: its deployment
+        in flight is cancelled, its releases (live, or still draining) are stopped and removed,
+        and then the images it built."""
         current = self._running.pop(app_id, None)
         if current is not None and not current[1].done():
             deployment_id, task = current
@@ -172,9 +176,32 @@ class Deployer:
                     DeploymentCancelled(deployment_id=deployment_id, reason=_APP_DELETED),
                 )
             await _cancel(task)
-        for release in await self.read.deployments.with_status(["live", "superseded"]):
-            if release.app_id == app_id:
-                self.spawn(self._retire_now(release.id))
+        releases = [
+            release.id
+            for release in await self.read.deployments.with_status(["live", "superseded"])
+            if release.app_id == app_id
+        ]
+        self.spawn(self._clear_deleted(app_id, team, releases))
+
+    async def _clear_deleted(self, app_id: str, team: str | None, releases: list[str]) -> None:
+        await asyncio.gather(*(self._retire_now(release) for release in releases))
+        runtime = self.runtime()
+        # an app from before ids labelled its images with its name, which a new app may hold
+        if runtime is None or is_legacy(app_id):
+            return
+        # the deleted app's state keeps its id and name; its team is the deletion's
+        app = msgspec.structs.replace(await self.lookup.by_id(app_id), team=team or ROOT_TEAM)
+        if self.caught_up is not None:
+            # the read model must know the releases retired, or it keeps their images
+            await self.caught_up(await self.store.head())
+        try:
+            # none kept for its own rollback; an image promoted to another app stays while that
+            # app keeps it
+            await prune_images(
+                self.read, runtime, self.store, app, keep=0, others_keep=self.images_kept
+            )
+        except EngineUnavailable as exc:
+            log.warning("could not remove the images of the deleted app %s: %s", app.name, exc)
 
     async def _retire_now(self, deployment_id: str) -> None:
         await self._retire(deployment_id, ("live", "superseded"), reason=_APP_DELETED)

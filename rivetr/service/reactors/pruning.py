@@ -51,15 +51,22 @@ def app_label(app: AppState) -> str:
 
 
 async def prune_images(
-    read: ReadModel, runtime: ContainerRuntime, store: EventStore, app: AppState, keep: int
+    read: ReadModel,
+    runtime: ContainerRuntime,
+    store: EventStore,
+    app: AppState,
+    keep: int,
+    others_keep: int | None = None,
 ) -> list[str]:
-    """Remove `app`'s images that `images_to_keep` does not name; return the tags removed."""
+    """Remove `app`'s images that `images_to_keep` does not name; return the tags removed.
+    An app `app` promoted an image to keeps its own `others_keep` newest (`keep` if None)."""
     deployments = await read.deployments.of_app(app.app_id, limit=1_000_000)
     wanted = images_to_keep(deployments, keep)
     images = {d.image for d in deployments if d.image is not None}
     # an image promoted to another app is that app's release too: kept as long as it keeps it
     for other in await read.deployments.apps_using(images - wanted, app.app_id):
-        wanted |= images_to_keep(await read.deployments.of_app(other, limit=1_000_000), keep)
+        others = await read.deployments.of_app(other, limit=1_000_000)
+        wanted |= images_to_keep(others, keep if others_keep is None else others_keep)
     # an in-flight build's image exists a moment before its image_built event names it
     building = {d.id for d in deployments if d.status in IN_FLIGHT}
     removed = []

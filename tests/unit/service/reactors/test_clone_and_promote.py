@@ -9,12 +9,12 @@ import pytest
 
 from rivetr.domain.access import SYSTEM
 from rivetr.domain.cloning import CloneRefused
-from rivetr.domain.commands import ChangeAppSettings, CloneEnvironment, CreateApp
+from rivetr.domain.commands import ChangeAppSettings, CloneEnvironment, CreateApp, DeleteApp
 from rivetr.domain.errors import InvalidCommand, NotFound
 from rivetr.domain.events import DeploymentRequested
 from rivetr.service.commands.secrets import open_app
 from rivetr.service.reactors.pruning import prune_images
-from tests.unit.service.reactors.house import HEALTH, URL, House, until
+from tests.unit.service.reactors.house import HEALTH, URL, House, settled, until
 
 pytestmark = pytest.mark.anyio
 
@@ -214,3 +214,29 @@ async def test_an_image_promoted_to_production_outlives_stagings_pruning(house: 
 
         assert removed == []
         assert await house.runtime.image_exists(image)
+
+
+async def test_deleting_staging_keeps_the_image_production_was_promoted_to(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await make_web(services)
+        await services.clones.clone(SYSTEM, STAGING)
+        staged = await deployed(services, "web-staging")
+        image = (await services.recorder.state(staged)).image
+        first = await services.promotions.promote(SYSTEM, "web")
+        await until(services, first, {"live"})
+        house.commit("v2")
+        newer = await deployed(services, "web-staging")
+        newer_image = (await services.recorder.state(newer)).image
+        await until(services, await services.promotions.promote(SYSTEM, "web"), {"live"})
+        await until(services, first, {"retired"})
+        house.commit("v3")
+        newest = await deployed(services, "web-staging")
+        newest_image = (await services.recorder.state(newest)).image
+
+        await services.apps.handle(SYSTEM, DeleteApp(name="web-staging"))
+
+        await until(services, newest, {"retired"})
+        await settled(lambda: newest_image not in house.runtime.images.values())
+        assert await house.runtime.image_exists(newer_image)  # production's live release
+        assert await house.runtime.image_exists(image)  # and the one it keeps for a rollback

@@ -9,6 +9,7 @@ import pytest
 
 from rivetr.adapters.runtime.base import DEPLOYMENT_LABEL, MANAGED_LABEL, ContainerSpec
 from rivetr.domain.access import SYSTEM
+from rivetr.domain.commands import DeleteApp
 from rivetr.domain.events import (
     DeploymentCancelled,
     DeploymentFailed,
@@ -479,3 +480,29 @@ async def test_the_next_deployment_does_not_wait_for_the_last_ones_image_pruning
         engine_answers.set()
         assert (await until(services, v1, {"retired"})).status == "retired"
         await settled(lambda: containers(house) == {f"rivetr-web-{v2}"})
+
+
+async def test_a_deleted_app_leaves_no_container_and_none_of_its_images(house: House) -> None:
+    house.commit("v1")
+    async with house.running() as services:
+        await create_app(services)
+        v1 = await deploy(house, services)
+        house.commit("v2")
+        v2 = await deploy(house, services)
+        app_id = (await services.lookup.by_name("web")).app_id
+        built = {f"rivetr/web:{v1}", f"rivetr/web:{v2}"}
+        assert built <= set(house.runtime.images)  # the older one kept for a rollback
+
+        await services.apps.handle(SYSTEM, DeleteApp(name="web"))
+
+        assert (await until(services, v2, {"retired"})).status == "retired"
+        await settled(lambda: not built & set(house.runtime.images))
+        assert containers(house) == set()
+        pruned = [
+            (e.event.image, e.event.deployment_id, e.resource, e.team)
+            for e in await services.store.read_stream("engine")
+            if e.type == "engine.image_pruned"
+        ]
+        assert sorted(pruned) == sorted(
+            [(f"rivetr/web:{d}", d, app_id, "default") for d in (v1, v2)]
+        )
