@@ -385,38 +385,47 @@ def measure(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# Imports in the order `rivetr serve` pays for them, each measured as the RSS growth it causes in a
-# fresh interpreter that has already imported everything above it in this list.
+# What `rivetr serve` loads, each step measured as the RSS growth it causes in a fresh interpreter
+# that has already taken every step above it: third-party first, then Rivetr's own code layer by
+# layer, then the web app built (Litestar's models of every route handler). A library two steps
+# load is counted once, in the first.
+APP_BUILT = "(the web app built)"
 IMPORT_STEPS = [
-    "msgspec",
+    "asyncio",  # with ssl, socket, selectors: the proxy, the server and the engine's client
     "sqlite3",
-    "asyncio",
     "aiosqlite",
+    "msgspec",
     "anyio",
-    "rivetr.config",
-    "rivetr.domain.events",
-    "rivetr.adapters.eventstore.sqlite",
-    "rivetr.projections.runner",
-    "rivetr.bootstrap",
-    "uvicorn",
     "jinja2",
     "litestar",
     "litestar.openapi",
     "litestar.plugins.jinja",
+    "uvicorn",
+    "docker",  # with requests and urllib3
+    "yaml",
+    "rivetr.domain.events",
+    "rivetr.projections.runner",
+    "rivetr.bootstrap",
     "rivetr.web.app",
-    "docker",
     "rivetr.adapters.runtime.docker",
+    "rivetr.cli",
+    APP_BUILT,
 ]
 
 _IMPORT_PROBE = """
-import json, sys
+import json, sys, tempfile
 def rss():
     for line in open('/proc/self/status'):
         if line.startswith('VmRSS:'):
             return int(line.split()[1])
 out = [('python', rss())]
-for name in sys.argv[1:]:
-    __import__(name)
+for name in sys.argv[2:]:
+    if name == sys.argv[1]:
+        from rivetr.config import Settings
+        from rivetr.web.app import create_app
+        create_app(Settings(data_dir=tempfile.mkdtemp()))
+    else:
+        __import__(name)
     out.append((name, rss()))
 print(json.dumps(out))
 """
@@ -425,7 +434,7 @@ print(json.dumps(out))
 def import_costs() -> list[tuple[str, float, float]]:
     """(module, RSS growth MB, RSS after MB) for each step of IMPORT_STEPS, cumulatively."""
     result = subprocess.run(
-        [service_python(), "-c", _IMPORT_PROBE, *IMPORT_STEPS],
+        [service_python(), "-c", _IMPORT_PROBE, APP_BUILT, *IMPORT_STEPS],
         capture_output=True,
         text=True,
         timeout=120,
@@ -535,7 +544,7 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({key: r[key] for key in JSON_KEYS}, indent=2) + "\n")
     if args.imports or not rss_ok:
         print()
-        print("RSS growth per import (fresh interpreter, cumulative, in serve's order):")
+        print("RSS growth per import (fresh interpreter, cumulative), then the app built:")
         print(f"{'module':<36}{'+MB':>8}{'total MB':>10}")
         for name, grew, total in import_costs():
             print(f"{name:<36}{grew:>8.1f}{total:>10.1f}")
