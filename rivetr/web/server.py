@@ -5,11 +5,17 @@ uvicorn's server loop wakes ten times a second to refresh the Date header and ch
 shutdown request; on a small VPS that alone was ~0.2 % CPU when nothing happens. Here it does
 not wake at all: the Date is written as each answer starts, and a shutdown request (a signal,
 or anything setting `should_exit`) wakes the loop itself.
+
+Once started, what the process holds is frozen out of the garbage collector's reach
+(`settle_heap`): a full collection of the started service walked ~120,000 objects (modules,
+classes, Litestar's route models, the read model) and held the event loop, and with it the
+proxy and every request, for 70-90 ms each time it ran.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,11 +51,26 @@ class DatedHeaders(list[Header]):
         return self._dated() + list(other)
 
 
+def settle_heap() -> None:
+    """Collect what start-up left as garbage, then move everything alive into the collector's
+    permanent generation: collections from then on walk only what was made since. What start-up
+    built lives as long as the process, so freezing it loses nothing; a cycle of it that becomes
+    garbage later is kept, where it would have cost a full collection to find."""
+    gc.collect()
+    gc.freeze()
+
+
 class QuietServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, stopping: Callable[[], Stopping | None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        stopping: Callable[[], Stopping | None],
+        settle: Callable[[], None] = settle_heap,
+    ) -> None:
         self._wake: Callable[[], None] | None = None
         super().__init__(config)
         self.stopping = stopping
+        self.settle = settle
 
     @property
     def should_exit(self) -> bool:
@@ -81,6 +102,7 @@ class QuietServer(uvicorn.Server):
         headers = self.config.encoded_headers
         dated = DatedHeaders(headers) if self.config.date_header else list(headers)
         self.server_state.default_headers = dated
+        self.settle()  # started: the app built, the services open, the read model loaded
         try:
             while not self.should_exit:
                 await asked.wait()
