@@ -59,7 +59,8 @@ async def prune_images(
     others_keep: int | None = None,
 ) -> list[str]:
     """Remove `app`'s images that `images_to_keep` does not name; return the tags removed.
-    An app `app` promoted an image to keeps its own `others_keep` newest (`keep` if None)."""
+    An image promoted to another app stays while that app's `others_keep` newest releases
+    (`keep` when None) or a deployment in use still name it."""
     deployments = await read.deployments.of_app(app.app_id, limit=1_000_000)
     wanted = images_to_keep(deployments, keep)
     images = {d.image for d in deployments if d.image is not None}
