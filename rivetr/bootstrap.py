@@ -451,7 +451,6 @@ class Services:
     @contextlib.asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """Run the projection runner and the engine monitor while the context is open."""
-        self.storage_watch.prepare()  # the disk's reserve, before the service writes or answers
         await self.apps.adopt()  # before anything follows the log: it may append
         start = await self.store.head()
         await fail_interrupted(self.read, self.recorder)

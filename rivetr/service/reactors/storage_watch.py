@@ -68,11 +68,6 @@ class StorageWatch:
     def reserve(self) -> Path:
         return self.data_dir / RESERVE
 
-    def prepare(self) -> None:
-        """At start, before the service takes a write: the reserve made where the disk has room
-        for it and more, so that the first requests already write into a disk that keeps it."""
-        self._keep_reserve()
-
     async def run(self) -> None:
         history = await self.store.read_stream(STREAM)
         self.version = len(history)

@@ -120,16 +120,3 @@ class _Stopped(Exception):
 
 async def _stop(_: float) -> None:
     raise _Stopped
-
-
-def test_the_reserve_is_made_at_start_only_where_the_disk_has_room_to_spare(
-    tmp_path: Path,
-) -> None:
-    store, disk = InMemoryEventStore(), Disk(free=RESERVE_BYTES + SPARE - 1)
-    watcher = watch(store, tmp_path, disk)
-    watcher.prepare()
-    assert not (tmp_path / RESERVE).exists()  # a nearly full disk is not filled by it
-
-    disk.free = 10 * SPARE
-    watcher.prepare()
-    assert (tmp_path / RESERVE).stat().st_size == RESERVE_BYTES
