@@ -65,7 +65,11 @@ def test_a_full_disk_is_a_clear_answer_and_everything_recovers_by_itself(
         small_disk,
         env={"RIVETR_STORAGE_RESERVE_KIB": "256", "RIVETR_STORAGE_CHECK_INTERVAL_S": "0.2"},
     ).start()
-    assert (small_disk / "storage.reserve").stat().st_size == 256 * 1024
+    reserve = small_disk / "storage.reserve"
+    deadline = time.monotonic() + 10  # the storage watch makes it at its first look
+    while not reserve.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reserve.stat().st_size == 256 * 1024
     api = httpx.Client(
         base_url=f"{server.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
