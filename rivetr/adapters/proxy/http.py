@@ -43,9 +43,8 @@ DROPPED = frozenset(
         b"expect",  # answered here: the body is read from the client before the upstream sees it
     }
 )
-REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 # made once: every forwarded answer begins with one
-STATUS_LINES = {status: b"HTTP/1.1 %d %s" % (status, reason) for status, reason in REASONS.items()}
+STATUS_LINES = {s.value: b"HTTP/1.1 %d %s" % (s.value, s.phrase.encode()) for s in HTTPStatus}
 
 
 class BadMessage(Exception):
